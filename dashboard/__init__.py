@@ -1,0 +1,1 @@
+"""opscenter: the operations command center application."""

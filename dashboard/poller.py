@@ -1,0 +1,200 @@
+"""The poller: one job per source, each run in one place at a time.
+
+A job runs when its lease can be claimed. The lease lasts one interval (or the
+back-off after a failure), so across any number of pollers sharing a store a
+source is polled once per interval, and a dead poller's jobs are taken over by
+the next one to try once its lease expires. Failures keep the last good frames.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+from typing import Callable
+
+import pandas as pd
+import redis
+
+from dashboard import metrics
+from dashboard.store import CONFIG_SOURCE, FrameStore, RedisFrameCache
+from datasources.base import ContractError, Source, validate
+
+log = logging.getLogger(__name__)
+HISTORY_FRAMES = ("incidents", "changes", "chaos_runs")
+MAX_BACKOFF_FACTOR = 16
+
+
+class LocalLeases:
+    """Leases held in this process (the embedded default)."""
+
+    def __init__(self):
+        self._until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def claim(self, name: str, seconds: float) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            if self._until.get(name, 0.0) > now:
+                return False
+            self._until[name] = now + seconds
+            return True
+
+    def hold(self, name: str, seconds: float) -> None:
+        with self._lock:
+            self._until[name] = time.monotonic() + seconds
+
+
+class RedisLeases:
+    """Leases in Redis (``SET NX PX``), shared by every poller of a deployment."""
+
+    def __init__(self, client: redis.Redis, prefix: str):
+        self.client, self.prefix, self.owner = client, prefix, uuid.uuid4().hex
+
+    def claim(self, name: str, seconds: float) -> bool:
+        return bool(self.client.set(f"{self.prefix}lease:{name}", self.owner, nx=True, px=int(seconds * 1000)))
+
+    def hold(self, name: str, seconds: float) -> None:
+        self.client.set(f"{self.prefix}lease:{name}", self.owner, px=int(seconds * 1000))
+
+
+def leases_for(store: FrameStore):
+    """Return the lease kind matching the store's backend."""
+    if isinstance(store.cache, RedisFrameCache):
+        return RedisLeases(store.cache._write_client, store.prefix)
+    return LocalLeases()
+
+
+def backoff_s(interval_s: float, failures: int) -> float:
+    """Delay before the next attempt after ``failures`` consecutive failures."""
+    return interval_s * min(2 ** failures, MAX_BACKOFF_FACTOR)
+
+
+def config_frames(chains: list[dict]) -> dict[str, pd.DataFrame]:
+    """Turn the config's business chains into a chains frame."""
+    rows = [
+        {"chain": c["chain"], "chain_name": c.get("name", c["chain"]), "step": i, "service": s}
+        for c in chains for i, s in enumerate(c["steps"], start=1)
+    ]
+    return {"chains": validate("chains", pd.DataFrame(rows))} if rows else {}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Poller:
+    """Poll every source at its interval into the store, and into history when given."""
+
+    def __init__(self, sources: list[Source], store: FrameStore, history=None, leases=None,
+                 clock: Callable[[], datetime] = utcnow):
+        self.sources, self.store, self.history, self.clock = sources, store, history, clock
+        self.leases = leases or leases_for(store)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def publish_config(self, chains: list[dict]) -> None:
+        """Write the frames the config itself provides (business chains)."""
+        frames = config_frames(chains)
+        if frames:
+            self.store.write(CONFIG_SOURCE, frames)
+
+    def tick(self) -> list[str]:
+        """Poll every source whose lease can be claimed now; return the names polled."""
+        polled = []
+        for source in self.sources:
+            if self.leases.claim(source.name, source.interval_s):
+                self.poll(source)
+                polled.append(source.name)
+        return polled
+
+    def poll(self, source: Source) -> dict:
+        """Fetch one source, validate and store its frames; return its new status record."""
+        previous = self.store.status(source.name) or {}
+        started = self.clock()
+        t0 = time.perf_counter()
+        frames, errors = {}, []
+        try:
+            fetched = source.fetch(started)
+        except Exception as exc:  # any adapter failure marks the source, never the poller
+            errors.append(f"{type(exc).__name__}: {exc}")
+            fetched = {}
+        for name, frame in fetched.items():
+            try:
+                frames[name] = validate(name, frame)
+            except ContractError as exc:
+                errors.append(str(exc))
+        if frames:
+            self.store.write(source.name, frames)
+        duration_ms = (time.perf_counter() - t0) * 1000
+        ok = not errors
+        failures = 0 if ok else int(previous.get("failures", 0)) + 1
+        status = {
+            "source": source.name, "kind": source.kind, "interval_s": source.interval_s,
+            "last_attempt": started.isoformat(),
+            "last_success": started.isoformat() if ok else previous.get("last_success"),
+            "ok": ok, "error": "; ".join(errors) or None, "failures": failures,
+            "rows": int(sum(len(f) for f in frames.values())), "duration_ms": round(duration_ms, 1),
+            "frames": sorted(frames) or previous.get("frames", []),
+        }
+        self.store.set_status(source.name, status)
+        metrics.observe_poll(source.name, duration_ms / 1000, ok)
+        if not ok:
+            log.warning("source %s failed (%d in a row): %s", source.name, failures, status["error"])
+            self.leases.hold(source.name, backoff_s(source.interval_s, failures))
+        self._record_history(source.name, frames, status)
+        return status
+
+    def _record_history(self, source_name: str, frames: dict[str, pd.DataFrame], status: dict) -> None:
+        if self.history is None:
+            return
+        try:
+            for name in HISTORY_FRAMES:
+                if name in frames and len(frames[name]):
+                    self.history.upsert(name, frames[name])
+            self.history.record_status(status_frame([status]))
+        except Exception as exc:  # history is best effort; the live view must go on
+            log.error("history write for %s failed: %s", source_name, exc)
+
+    def run(self, tick_s: float = 0.5) -> None:
+        """Poll until stopped."""
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception:  # the store may be briefly away; try again next tick
+                log.exception("poller tick failed")
+            self._stop.wait(tick_s)
+
+    def start(self) -> None:
+        """Run in a daemon thread (the embedded default)."""
+        self._thread = threading.Thread(target=self.run, name="opscenter-poller", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=10)
+
+
+STATUS_COLUMNS = ("source", "kind", "last_attempt", "last_success", "ok", "error", "rows", "duration_ms")
+
+
+def status_frame(records: list[dict]) -> pd.DataFrame:
+    """Build a source_status contract frame from status records."""
+    frame = pd.DataFrame([{c: r.get(c) for c in STATUS_COLUMNS} for r in records], columns=list(STATUS_COLUMNS))
+    for column in ("last_attempt", "last_success"):
+        frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+    frame["ok"] = frame["ok"].astype(bool)
+    frame["rows"] = frame["rows"].fillna(0).astype("int64")
+    frame["duration_ms"] = frame["duration_ms"].astype("float64")
+    frame["error"] = frame["error"].astype(object).where(frame["error"].notna(), None)
+    return validate("source_status", frame)
+
+
+def is_stale(status: dict | None, now: datetime, factor: float = 3.0) -> bool:
+    """A source is stale when its last poll failed or its last success is too old."""
+    if not status or not status.get("last_success"):
+        return True
+    last = pd.Timestamp(status["last_success"])
+    return (not status.get("ok")) or (now - last).total_seconds() > factor * float(status.get("interval_s", 30))

@@ -1,0 +1,1 @@
+"""Adapters that turn monitoring, ITSM and chaos sources into contract frames."""

@@ -1,0 +1,215 @@
+"""The Source protocol and the frame contracts every adapter honours.
+
+A source returns ``dict[frame_name, DataFrame]``; each frame has exactly the
+columns of its contract below (extra columns allowed when prefixed ``x_``).
+Timestamps are tz-aware UTC. ``validate`` is the one gate the poller uses.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+import pandas as pd
+
+
+class SourceError(Exception):
+    """A source could not be read or its payload could not be parsed."""
+
+
+class ContractError(ValueError):
+    """A frame breaks its contract; the message names the frame and the column."""
+
+    def __init__(self, frame: str, column: str | None, problem: str):
+        self.frame, self.column, self.problem = frame, column, problem
+        where = f"{frame}.{column}" if column else frame
+        super().__init__(f"frame {where}: {problem}")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a frame contract."""
+
+    name: str
+    kind: str  # str | int | float | bool | ts
+    nullable: bool = False
+    allowed: frozenset | None = None
+    bounds: tuple[float, float] | None = None
+
+
+def _c(name, kind, nullable=False, allowed=None, bounds=None) -> Column:
+    return Column(name, kind, nullable, frozenset(allowed) if allowed else None, bounds)
+
+
+INCIDENT_STATES = ("new", "in_progress", "on_hold", "resolved", "closed", "cancelled")
+CHANGE_TYPES = ("normal", "standard", "emergency")
+CHANGE_STATES = ("new", "assess", "authorize", "scheduled", "implement", "review", "closed", "cancelled")
+CHANGE_OUTCOMES = ("success", "failed", "rolled_back", "unknown")
+CHAOS_STATUSES = ("passed", "failed", "aborted", "running", "not_run")
+ALERT_STATES = ("firing", "pending", "resolved", "silenced", "inhibited")
+SEVERITIES = ("critical", "warning", "info")
+
+CONTRACTS: dict[str, tuple[Column, ...]] = {
+    "services": (
+        _c("service", "str"), _c("display_name", "str"), _c("tier", "int", bounds=(1, 3)),
+        _c("owner", "str", True), _c("runbook_url", "str", True),
+    ),
+    "chains": (
+        _c("chain", "str"), _c("chain_name", "str"), _c("step", "int", bounds=(1, 1000)),
+        _c("service", "str"),
+    ),
+    "edges": (_c("caller", "str"), _c("callee", "str"), _c("calls_per_s", "float", bounds=(0, float("inf")))),
+    "service_metrics": (
+        _c("ts", "ts"), _c("service", "str"), _c("requests_per_s", "float", bounds=(0, float("inf"))),
+        _c("error_ratio", "float", True, bounds=(0, 1)), _c("latency_p50_ms", "float", True),
+        _c("latency_p95_ms", "float", True), _c("latency_p99_ms", "float", True),
+    ),
+    "resource_metrics": (
+        _c("ts", "ts"), _c("service", "str"), _c("instance", "str"),
+        _c("cpu_ratio", "float", True, bounds=(0, 1)), _c("memory_bytes", "float", True),
+        _c("memory_ratio", "float", True, bounds=(0, 1)), _c("net_rx_bps", "float", True),
+        _c("net_tx_bps", "float", True),
+    ),
+    "calls": (
+        _c("trace_id", "str"), _c("service", "str"), _c("operation", "str"), _c("start", "ts"),
+        _c("duration_ms", "float", bounds=(0, float("inf"))), _c("status", "str", allowed=("ok", "error")),
+        _c("instance", "str", True),
+    ),
+    "spans": (
+        _c("trace_id", "str"), _c("span_id", "str"), _c("parent_id", "str", True), _c("service", "str"),
+        _c("operation", "str"), _c("start", "ts"), _c("duration_ms", "float", bounds=(0, float("inf"))),
+        _c("status", "str", allowed=("ok", "error")), _c("instance", "str", True),
+    ),
+    "alerts": (
+        _c("alert_id", "str"), _c("name", "str"), _c("service", "str", True),
+        _c("severity", "str", allowed=SEVERITIES), _c("state", "str", allowed=ALERT_STATES),
+        _c("starts_at", "ts"), _c("ends_at", "ts", True), _c("summary", "str", True),
+        _c("runbook_url", "str", True), _c("source", "str"), _c("url", "str", True),
+    ),
+    "incidents": (
+        _c("incident_id", "str"), _c("title", "str"), _c("priority", "int", bounds=(1, 5)),
+        _c("state", "str", allowed=INCIDENT_STATES), _c("service", "str", True), _c("opened_at", "ts"),
+        _c("acknowledged_at", "ts", True), _c("resolved_at", "ts", True),
+        _c("assignment_group", "str", True), _c("change_id", "str", True), _c("runbook_url", "str", True),
+        _c("source", "str"), _c("url", "str", True),
+    ),
+    "changes": (
+        _c("change_id", "str"), _c("title", "str"), _c("service", "str", True),
+        _c("type", "str", allowed=CHANGE_TYPES), _c("state", "str", allowed=CHANGE_STATES),
+        _c("planned_start", "ts", True), _c("planned_end", "ts", True), _c("actual_start", "ts", True),
+        _c("actual_end", "ts", True), _c("outcome", "str", allowed=CHANGE_OUTCOMES), _c("source", "str"),
+        _c("url", "str", True),
+    ),
+    "chaos_runs": (
+        _c("run_id", "str"), _c("experiment", "str"), _c("service", "str", True), _c("fault", "str", True),
+        _c("started_at", "ts"), _c("ended_at", "ts", True), _c("status", "str", allowed=CHAOS_STATUSES),
+        _c("deviated", "bool"), _c("probe_success_ratio", "float", True, bounds=(0, 1)),
+        _c("recovery_s", "float", True), _c("source", "str"), _c("url", "str", True),
+    ),
+    "source_status": (
+        _c("source", "str"), _c("kind", "str"), _c("last_attempt", "ts", True), _c("last_success", "ts", True),
+        _c("ok", "bool"), _c("error", "str", True), _c("rows", "int"), _c("duration_ms", "float", True),
+    ),
+}
+
+FRAME_NAMES: tuple[str, ...] = tuple(CONTRACTS)
+
+_EMPTY_DTYPES = {
+    "str": "object", "int": "int64", "float": "float64", "bool": "bool", "ts": "datetime64[ns, UTC]",
+}
+
+
+def empty_frame(name: str) -> pd.DataFrame:
+    """Return a zero-row frame with the contract's columns and dtypes."""
+    return pd.DataFrame({c.name: pd.Series(dtype=_EMPTY_DTYPES[c.kind]) for c in CONTRACTS[name]})
+
+
+def _kind_ok(series: pd.Series, kind: str) -> bool:
+    dtype = series.dtype
+    if kind == "ts":
+        return isinstance(dtype, pd.DatetimeTZDtype) and str(dtype.tz) in ("UTC", "utc")
+    if kind == "bool":
+        return pd.api.types.is_bool_dtype(dtype)
+    if kind == "int":
+        return pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+    if kind == "float":
+        return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+    non_null = series.dropna()
+    return pd.api.types.is_string_dtype(dtype) or non_null.map(type).eq(str).all()
+
+
+def validate(name: str, frame: Any) -> pd.DataFrame:
+    """Check ``frame`` against contract ``name``; return it with contract columns first.
+
+    Raises ContractError naming the frame and the offending column.
+    """
+    if name not in CONTRACTS:
+        raise ContractError(name, None, f"unknown frame; expected one of {', '.join(FRAME_NAMES)}")
+    if not isinstance(frame, pd.DataFrame):
+        raise ContractError(name, None, f"expected a pandas DataFrame, got {type(frame).__name__}")
+    columns = CONTRACTS[name]
+    expected = [c.name for c in columns]
+    missing = [c for c in expected if c not in frame.columns]
+    if missing:
+        raise ContractError(name, missing[0], "missing column")
+    extra = [c for c in frame.columns if c not in expected and not str(c).startswith("x_")]
+    if extra:
+        raise ContractError(name, str(extra[0]), "unexpected column (extra columns must start with x_)")
+    for col in columns:
+        series = frame[col.name]
+        if not _kind_ok(series, col.kind):
+            wanted = "tz-aware UTC timestamp" if col.kind == "ts" else col.kind
+            raise ContractError(name, col.name, f"expected {wanted}, got dtype {series.dtype}")
+        nulls = series.isna()
+        if not col.nullable and nulls.any():
+            raise ContractError(name, col.name, f"{int(nulls.sum())} null value(s) in a required column")
+        present = series[~nulls]
+        if col.allowed is not None:
+            bad = present[~present.isin(col.allowed)]
+            if len(bad):
+                raise ContractError(
+                    name, col.name, f"value {bad.iloc[0]!r} not in {sorted(col.allowed)}"
+                )
+        if col.bounds is not None and len(present):
+            low, high = col.bounds
+            bad = present[(present < low) | (present > high)]
+            if len(bad):
+                raise ContractError(name, col.name, f"value {bad.iloc[0]!r} outside [{low}, {high}]")
+    return frame[expected + [c for c in frame.columns if c not in expected]]
+
+
+@dataclass
+class Health:
+    """The answer to ``Source.check()``."""
+
+    ok: bool
+    detail: str = ""
+
+
+@dataclass
+class Source:
+    """Base class of every adapter: configuration plus ``fetch`` and ``check``.
+
+    Subclasses set ``kind`` and implement ``fetch(now)``; they may override
+    ``check()`` with a cheaper ping and ``spans(trace_id)`` for on-demand traces.
+    """
+
+    kind: ClassVar[str] = ""
+    name: str
+    interval_s: float = 30.0
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def fetch(self, now: datetime) -> dict[str, pd.DataFrame]:
+        raise NotImplementedError
+
+    def check(self) -> Health:
+        """Ping the source; the default polls once and reports the outcome."""
+        try:
+            frames = self.fetch(pd.Timestamp.now(tz="UTC").to_pydatetime())
+        except SourceError as exc:
+            return Health(False, str(exc))
+        return Health(True, f"{len(frames)} frame(s)")
+
+    def spans(self, trace_id: str) -> pd.DataFrame:
+        """Return the spans of one trace; sources without traces return none."""
+        return empty_frame("spans")

@@ -1,0 +1,49 @@
+"""Source kinds by name: built-ins register with ``@register``, plugins by entry point."""
+from __future__ import annotations
+
+from importlib import import_module
+from importlib.metadata import entry_points
+from typing import Any
+
+from datasources.base import Source
+
+ENTRY_POINT_GROUP = "opscenter_datasources"
+BUILTIN_MODULES = ("datasources.demo",)
+
+_KINDS: dict[str, type[Source]] = {}
+_loaded = False
+
+
+def register(cls: type[Source]) -> type[Source]:
+    """Class decorator: make ``cls`` available under ``cls.kind``."""
+    if not cls.kind:
+        raise ValueError(f"{cls.__name__} has no kind")
+    _KINDS[cls.kind] = cls
+    return cls
+
+
+def _load() -> None:
+    global _loaded
+    if _loaded:
+        return
+    for module in BUILTIN_MODULES:
+        import_module(module)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        register(ep.load())
+    _loaded = True
+
+
+def kinds() -> dict[str, type[Source]]:
+    """Return every known source kind."""
+    _load()
+    return dict(_KINDS)
+
+
+def build(spec: dict[str, Any]) -> Source:
+    """Build a source from its config entry (``kind``, ``name``, ``interval_s``, adapter keys)."""
+    known = kinds()
+    kind = spec["kind"]
+    if kind not in known:
+        raise KeyError(f"unknown source kind {kind!r}; known kinds: {', '.join(sorted(known))}")
+    options = {k: v for k, v in spec.items() if k not in ("kind", "name", "interval_s")}
+    return known[kind](name=spec["name"], interval_s=float(spec.get("interval_s", 30)), options=options)

@@ -1,0 +1,115 @@
+"""Poller on the local store: validation, failures that back off and keep the last frame, leases."""
+from datetime import datetime, timedelta, timezone
+
+import pandas as pd
+import pytest
+
+from dashboard.poller import LocalLeases, Poller, backoff_s, config_frames, is_stale, status_frame
+from dashboard.store import open_store
+from datasources.base import Source, SourceError, validate
+
+NOW = datetime(2026, 11, 18, 2, 5, tzinfo=timezone.utc)
+
+
+def _services(name="svc"):
+    return pd.DataFrame({"service": [name], "display_name": [name.title()], "tier": [1], "owner": ["team"],
+                         "runbook_url": [None]})
+
+
+class ScriptedSource(Source):
+    """Answers from a script: a frame dict, an exception, or a callable."""
+
+    kind = "scripted"
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.script, self.calls = [], 0
+
+    def fetch(self, now):
+        self.calls += 1
+        step = self.script.pop(0)
+        if isinstance(step, Exception):
+            raise step
+        return step
+
+
+@pytest.fixture
+def setup():
+    store = open_store(None, "default", ["scripted"])
+    source = ScriptedSource(name="scripted", interval_s=10)
+    return store, source, Poller([source], store, clock=lambda: NOW)
+
+
+def test_good_poll_writes_frames_and_status(setup):
+    store, source, poller = setup
+    source.script = [{"services": _services()}]
+    status = poller.poll(source)
+    assert status["ok"] and status["rows"] == 1 and status["error"] is None
+    assert store.frame("services")["service"].tolist() == ["svc"]
+    assert store.status("scripted")["last_success"] == NOW.isoformat()
+
+
+def test_failure_keeps_last_frame_marks_stale_and_backs_off(setup):
+    store, source, poller = setup
+    source.script = [{"services": _services()}, SourceError("connection refused"), SourceError("connection refused")]
+    poller.poll(source)
+    first = poller.poll(source)
+    second = poller.poll(source)
+    assert not second["ok"] and second["failures"] == 2 and "connection refused" in second["error"]
+    assert second["last_success"] == NOW.isoformat()
+    assert store.frame("services")["service"].tolist() == ["svc"]
+    assert is_stale(store.status("scripted"), NOW)
+    assert first["failures"] == 1
+    assert backoff_s(10, 1) == 20 and backoff_s(10, 2) == 40 and backoff_s(10, 50) == 160
+    assert not poller.leases.claim("scripted", 10)  # held for the back-off
+
+
+def test_malformed_frame_is_rejected_and_others_kept(setup):
+    store, source, poller = setup
+    source.script = [{"services": _services("old")},
+                     {"services": _services("new"), "incidents": pd.DataFrame({"incident_id": ["x"]})}]
+    poller.poll(source)
+    status = poller.poll(source)
+    assert not status["ok"]
+    assert "frame incidents.title: missing column" in status["error"]
+    assert store.frame("services")["service"].tolist() == ["new"]
+    assert store.frame("incidents").empty
+
+
+def test_tick_polls_once_per_interval(setup):
+    _store, source, poller = setup
+    source.script = [{"services": _services()}] * 3
+    assert poller.tick() == ["scripted"]
+    assert poller.tick() == []
+    assert source.calls == 1
+
+
+def test_local_leases_expire():
+    leases = LocalLeases()
+    assert leases.claim("a", 0.05)
+    assert not leases.claim("a", 0.05)
+    leases.hold("a", 0)
+    assert leases.claim("a", 1)
+
+
+def test_staleness():
+    fresh = {"ok": True, "last_success": NOW.isoformat(), "interval_s": 10}
+    assert not is_stale(fresh, NOW + timedelta(seconds=29))
+    assert is_stale(fresh, NOW + timedelta(seconds=31))
+    assert is_stale({**fresh, "ok": False}, NOW)
+    assert is_stale(None, NOW)
+
+
+def test_status_frame_is_contract_valid(setup):
+    _store, source, poller = setup
+    source.script = [{"services": _services()}, SourceError("down")]
+    records = [poller.poll(source), poller.poll(source)]
+    frame = status_frame(records)
+    assert frame["ok"].tolist() == [True, False]
+    assert frame["last_attempt"].dt.tz is not None
+
+
+def test_config_chains_become_a_frame():
+    frames = config_frames([{"chain": "c", "name": "Chain", "steps": ["a", "b"]}])
+    assert validate("chains", frames["chains"])["step"].tolist() == [1, 2]
+    assert config_frames([]) == {}
