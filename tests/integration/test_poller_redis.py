@@ -1,0 +1,91 @@
+"""Pollers sharing real Redis: each source polled once per interval; a dead poller is replaced."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+
+import pandas as pd
+import pytest
+
+from dashboard.history import History
+from dashboard.poller import Poller, RedisLeases
+from dashboard.store import open_store
+from datasources.base import SourceError
+from tests.unit.test_poller import ScriptedSource, _services
+
+INTERVAL_S = 2.0
+
+
+def _wait_for(predicate, timeout_s: float, what: str):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    pytest.fail(f"timed out after {timeout_s}s waiting for {what}")
+
+
+@pytest.fixture
+def two_pollers(tmp_path, redis_url, deployment):
+    config = tmp_path / "opscenter.yaml"
+    config.write_text(
+        f"deployment: {deployment}\n"
+        f"sources:\n  - {{kind: demo, name: demo, interval_s: {INTERVAL_S}, window_h: 1}}\n"
+    )
+    db_url = f"sqlite:///{tmp_path / 'history.sqlite3'}"
+    history = History(db_url)
+    history.migrate()
+    env = {**os.environ, "OPSCENTER_CONFIG": str(config), "OPSCENTER_REDIS_URL": redis_url,
+           "OPSCENTER_DATABASE_URL": db_url}
+    procs = [subprocess.Popen([sys.executable, "-m", "dashboard.cli", "poll"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(2)]
+    yield procs, history
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=15)
+    history.close()
+
+
+def _attempts(history) -> pd.Series:
+    rows = history.read("source_status")
+    return rows.loc[rows["source"] == "demo", "last_attempt"].sort_values().reset_index(drop=True)
+
+
+def test_two_pollers_poll_once_per_interval_and_survive_a_death(two_pollers):
+    procs, history = two_pollers
+    _wait_for(lambda: len(_attempts(history)) >= 4, 30, "4 polls")
+    attempts = _attempts(history)
+    assert all(p.poll() is None for p in procs), [p.stderr.read() for p in procs if p.poll() is not None]
+    gaps = attempts.diff().dropna().dt.total_seconds()
+    assert (gaps >= INTERVAL_S * 0.9).all(), gaps.tolist()
+
+    procs[0].kill()
+    procs[0].wait()
+    killed_at = pd.Timestamp(datetime.now(timezone.utc))
+    seen = len(attempts)
+    _wait_for(lambda: len(_attempts(history)) >= seen + 2, 4 * INTERVAL_S + 10, "polls after a kill")
+    after = _attempts(history)
+    resumed = after[after > killed_at]
+    assert len(resumed) >= 1
+    assert (resumed.iloc[0] - killed_at).total_seconds() <= 2 * INTERVAL_S + 1
+
+
+def test_failing_source_backs_off_on_redis(redis_url, deployment):
+    store = open_store(redis_url, deployment, ["scripted"])
+    source = ScriptedSource(name="scripted", interval_s=5)
+    source.script = [{"services": _services()}, SourceError("timed out")]
+    poller = Poller([source], store)
+    assert isinstance(poller.leases, RedisLeases)
+    assert poller.tick() == ["scripted"]
+    lease_key = f"opscenter:{deployment}:lease:scripted"
+    store.cache._write_client.delete(lease_key)  # as if the interval had passed
+    assert poller.tick() == ["scripted"]
+    status = store.status("scripted")
+    assert not status["ok"] and status["failures"] == 1 and "timed out" in status["error"]
+    ttl_ms = store.cache._read_client.pttl(lease_key)
+    assert 5_000 < ttl_ms <= 10_000  # held for the back-off (2 x interval), not one interval
+    assert store.frame("services")["service"].tolist() == ["svc"]
+    assert poller.tick() == []

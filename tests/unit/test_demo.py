@@ -1,0 +1,243 @@
+"""DemoSource: valid frames, determinism, trading-session load and the scripted episodes."""
+import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal
+
+from datasources.base import CONTRACTS, SourceError, validate
+from datasources.demo import DemoSource, episodes
+from datasources.registry import kinds
+
+NOW = pd.Timestamp("2026-11-18 02:05", tz="UTC")  # 10:05 Asia/Shanghai, a Wednesday
+WINDOW_START = NOW - pd.Timedelta(hours=6)
+
+
+def _fetch(now=NOW, **options):
+    return DemoSource(name="demo", options=options).fetch(now.to_pydatetime())
+
+
+@pytest.fixture(scope="module")
+def frames():
+    return _fetch()
+
+
+def _between(frame, column, episode):
+    return frame[(frame[column] >= episode.start) & (frame[column] < episode.end)]
+
+
+def _last(kind):
+    """The latest episode of ``kind`` that ended inside the default window."""
+    return [e for e in episodes(WINDOW_START, NOW) if e.kind == kind and e.end <= NOW][-1]
+
+
+def test_registered_under_demo():
+    assert kinds()["demo"] is DemoSource
+
+
+def test_every_frame_but_status_is_produced_and_valid(frames):
+    assert set(frames) == set(CONTRACTS) - {"source_status"}
+    for name, frame in frames.items():
+        assert len(validate(name, frame)) > 0, name
+
+
+def test_estate_size(frames):
+    assert frames["chains"]["chain"].nunique() >= 4
+    assert len(frames["services"]) >= 25 and frames["services"]["service"].is_unique
+    per_service = frames["resource_metrics"].groupby("service")["instance"].nunique()
+    assert per_service.between(2, 4).all() and set(per_service.index) == set(frames["services"]["service"])
+    assert set(frames["chains"]["service"]) <= set(frames["services"]["service"])
+    steps = frames["chains"][frames["chains"]["chain"] == "equity-trading"].sort_values("step")
+    assert steps["service"].tolist()[:3] == ["client-login", "quote-service", "pretrade-risk"]
+
+
+def test_metric_grid_and_latency_order(frames):
+    metrics = frames["service_metrics"]
+    assert metrics.groupby("service").size().eq(360).all()
+    assert (metrics["ts"].astype("int64") % 60_000_000_000 == 0).all() and metrics["ts"].max() <= NOW
+    assert ((metrics["latency_p50_ms"] < metrics["latency_p95_ms"])
+            & (metrics["latency_p95_ms"] < metrics["latency_p99_ms"])).all()
+
+
+def test_same_seed_and_now_give_identical_frames(frames):
+    again = _fetch()
+    for name in frames:
+        assert_frame_equal(frames[name], again[name])
+
+
+def test_overlapping_windows_agree(frames):
+    later = _fetch(NOW + pd.Timedelta(minutes=47))
+    keys = ["ts", "service"]
+    merged = frames["service_metrics"].merge(later["service_metrics"], on=keys, suffixes=("", "_later"))
+    assert len(merged) == 360 * len(frames["services"]) - 47 * len(frames["services"])
+    for column in ("requests_per_s", "error_ratio", "latency_p99_ms"):
+        assert (merged[column] == merged[f"{column}_later"]).all()
+    shared = frames["resource_metrics"].merge(later["resource_metrics"], on=["ts", "instance"], suffixes=("", "_l"))
+    assert len(shared) and (shared["cpu_ratio"] == shared["cpu_ratio_l"]).all()
+
+
+def test_different_seed_changes_values(frames):
+    other = _fetch(seed=7)["service_metrics"]
+    assert not (other["requests_per_s"].to_numpy() == frames["service_metrics"]["requests_per_s"].to_numpy()).any()
+
+
+def test_load_follows_trading_sessions():
+    def requests_at(local):
+        moment = pd.Timestamp(local, tz="Asia/Shanghai").tz_convert("UTC")
+        metrics = _fetch(moment, window_h=0.1)["service_metrics"]
+        return metrics[metrics["ts"] == metrics["ts"].max()]["requests_per_s"].sum()
+
+    session = requests_at("2026-11-18 10:00")
+    assert session > 8 * requests_at("2026-11-18 03:00")
+    assert session > 8 * requests_at("2026-11-21 10:00")  # Saturday
+    assert requests_at("2026-11-18 09:31") > 1.5 * session  # the open spike
+
+
+def test_saturated_instance_episode(frames):
+    episode = _last("saturation")
+    assert (episode.service, episode.instance) == ("pretrade-risk", "pretrade-risk-2")
+    cpu = _between(frames["resource_metrics"], "ts", episode).query("service == 'pretrade-risk'")
+    assert (cpu[cpu["instance"] == "pretrade-risk-2"]["cpu_ratio"] >= 0.9).all()
+    assert (cpu[cpu["instance"] != "pretrade-risk-2"]["cpu_ratio"] < 0.9).all()
+
+    latency = frames["service_metrics"].query("service == 'pretrade-risk'").set_index("ts")["latency_p95_ms"]
+    inside = latency[(latency.index >= episode.start) & (latency.index < episode.end)]
+    before = latency[(latency.index >= episode.start - pd.Timedelta(minutes=30)) & (latency.index < episode.start)]
+    assert inside.median() > 3 * before.median()
+
+    calls = _between(frames["calls"], "start", episode).query("service == 'pretrade-risk'")
+    slowest = calls.loc[calls["duration_ms"].idxmax()]
+    assert slowest["instance"] == "pretrade-risk-2"
+    trace = DemoSource(name="demo").spans(slowest["trace_id"])
+    children = trace.set_index("parent_id")["duration_ms"]
+    self_ms = trace["duration_ms"] - trace["span_id"].map(children).fillna(0.0)
+    top = trace.loc[self_ms.idxmax()]
+    assert (top["service"], top["instance"]) == ("pretrade-risk", "pretrade-risk-2")
+
+    alert = frames["alerts"].set_index("alert_id").loc[episode.alert_id]
+    assert (alert["name"], alert["service"], alert["state"]) == ("HighLatency", "pretrade-risk", "resolved")
+    assert episode.start <= alert["starts_at"] < episode.end < alert["ends_at"]
+
+
+def test_trace_shape_matches_calls(frames):
+    spans, calls = frames["spans"], frames["calls"]
+    assert spans["trace_id"].isin(calls["trace_id"]).all() and 0 < spans["trace_id"].nunique() <= 200
+    assert calls["trace_id"].str.fullmatch("[0-9a-f]{32}").all()
+    assert spans["span_id"].str.fullmatch("[0-9a-f]{16}").all()
+    trace_id = spans["trace_id"].iloc[0]
+    trace = DemoSource(name="demo").spans(trace_id)
+    assert_frame_equal(trace, spans[spans["trace_id"] == trace_id].reset_index(drop=True))
+    assert trace["parent_id"].isna().sum() == 1
+    parents = trace.set_index("span_id")
+    for child in trace.dropna(subset=["parent_id"]).itertuples():
+        parent = parents.loc[child.parent_id]
+        assert parent["start"] <= child.start
+        assert child.start + pd.Timedelta(milliseconds=child.duration_ms) <= (
+            parent["start"] + pd.Timedelta(milliseconds=parent["duration_ms"]))
+    call = calls[calls["trace_id"] == trace_id].iloc[0]
+    span = trace[trace["service"] == call["service"]].iloc[0]
+    for column in ("start", "duration_ms", "instance"):
+        assert span[column] == call[column]
+
+
+def test_every_called_trace_can_be_fetched(frames):
+    source = DemoSource(name="demo")
+    for trace_id in frames["calls"]["trace_id"].drop_duplicates().sample(20, random_state=1):
+        assert trace_id in set(source.spans(trace_id)["trace_id"])
+
+
+def test_failed_change_precedes_its_incident(frames):
+    episode = _last("failed_change")
+    change = frames["changes"].set_index("change_id").loc[episode.change_id]
+    incident = frames["incidents"].set_index("incident_id").loc[episode.incident_id]
+    assert (change["service"], change["type"], change["outcome"]) == ("order-gateway", "normal", "failed")
+    assert change["state"] in ("closed", "review") and pd.notna(change["actual_end"])
+    assert (incident["service"], incident["priority"]) == ("order-gateway", 2)
+    assert incident["change_id"] == episode.change_id
+    assert change["actual_start"] < change["actual_end"] < incident["opened_at"]
+    assert incident["opened_at"] <= incident["acknowledged_at"] <= incident["resolved_at"]
+    errors = frames["service_metrics"].query("service == 'order-gateway'").set_index("ts")["error_ratio"]
+    during = errors[(errors.index >= incident["opened_at"]) & (errors.index < incident["resolved_at"])]
+    assert during.min() > 10 * errors[errors.index < change["actual_start"]].median()
+    alert = frames["alerts"].set_index("alert_id").loc[episode.alert_id]
+    assert alert["name"] == "HighErrorRate" and alert["service"] == "order-gateway"
+
+
+def test_incident_lifecycle_fields(frames):
+    incidents = frames["incidents"]
+    done = incidents[incidents["state"].isin(["resolved", "closed"])]
+    assert done["acknowledged_at"].notna().all() and done["resolved_at"].notna().all()
+    assert (done["acknowledged_at"] >= done["opened_at"]).all()
+    assert (done["resolved_at"] >= done["acknowledged_at"]).all()
+    active = incidents[incidents["state"].isin(["new", "in_progress", "on_hold"])]
+    assert len(active) and active["resolved_at"].isna().all()
+    assert set(incidents["priority"]) == {1, 2, 3, 4, 5}
+    assert incidents["opened_at"].min() >= NOW - pd.Timedelta(days=31)
+    assert incidents["incident_id"].str.fullmatch(r"INC\d{7}").all() and (incidents["source"] == "demo").all()
+
+
+def test_changes_and_chaos_history(frames):
+    changes, runs = frames["changes"], frames["chaos_runs"]
+    assert (changes["outcome"] == "success").mean() > 0.7 and changes["outcome"].isin(["failed", "rolled_back"]).any()
+    deviated = runs[runs["deviated"]]
+    assert (deviated["service"] == "quote-service").any() and (deviated["status"] == "failed").all()
+    assert (deviated["probe_success_ratio"] < 1).all() and deviated["recovery_s"].notna().all()
+    passed = runs[~runs["deviated"] & (runs["status"] == "passed")]
+    assert (passed["probe_success_ratio"] == 1.0).all() and passed["service"].nunique() > 3
+    assert len(passed) >= 15  # several a week over thirty days
+
+
+def test_something_is_active_at_any_time():
+    for hours in range(0, 48, 5):
+        now = NOW + pd.Timedelta(hours=hours, minutes=7 * hours)
+        frames = _fetch(now, window_h=1)
+        assert (frames["alerts"]["state"] == "firing").any(), now
+        assert frames["incidents"]["state"].isin(["new", "in_progress", "on_hold"]).any(), now
+
+
+def test_firing_alerts_have_no_end(frames):
+    alerts = frames["alerts"]
+    assert alerts[alerts["state"] == "firing"]["ends_at"].isna().all()
+    resolved = alerts[alerts["state"] == "resolved"]
+    assert len(resolved) and (resolved["ends_at"] > resolved["starts_at"]).all()
+
+
+def test_thousand_services():
+    frames = _fetch(services=1000)
+    assert len(frames["services"]) == 1000
+    for name, frame in frames.items():
+        validate(name, frame)
+    assert frames["resource_metrics"].groupby("service")["instance"].nunique().between(2, 4).all()
+
+
+@pytest.mark.parametrize("options", [
+    {"seed": "42"}, {"seed": True}, {"services": 10}, {"services": 2.5}, {"window_h": 0}, {"window_h": "6"},
+    {"step_s": 0}, {"fail": "yes"}, {"colour": "red"},
+])
+def test_bad_options_raise(options):
+    source = DemoSource(name="demo", options=options)
+    with pytest.raises(SourceError, match="demo"):
+        source.fetch(NOW)
+    health = source.check()
+    assert not health.ok and "demo" in health.detail
+
+
+def test_fail_option_raises():
+    with pytest.raises(SourceError, match="demo source told to fail"):
+        _fetch(fail=True)
+
+
+def test_check_is_cheap_and_healthy():
+    health = DemoSource(name="demo").check()
+    assert health.ok and "28 services" in health.detail
+
+
+@pytest.mark.parametrize("trace_id", ["", "nothex", "0" * 32, "z" * 32, None, 42, "01c87b9800000001" + "0" * 16])
+def test_unknown_trace_is_empty(trace_id):
+    spans = DemoSource(name="demo").spans(trace_id)
+    assert spans.empty and list(validate("spans", spans).columns) == [c.name for c in CONTRACTS["spans"]]
+
+
+def test_episode_ground_truth_covers_the_default_window():
+    found = episodes(WINDOW_START, NOW)
+    assert {"saturation", "failed_change", "chaos_deviation"} <= {e.kind for e in found}
+    assert episodes(WINDOW_START, NOW) == found
+    assert all(e.start < e.end for e in found)
