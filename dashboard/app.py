@@ -1,0 +1,126 @@
+"""The application factory: ``create_app(settings)`` returns a Dash app ready to serve."""
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import dash
+import dash_mantine_components as dmc
+import flask
+from dash import Input, Output, State, dcc, html
+
+from dashboard import context, ids, metrics
+from dashboard.context import Context
+from dashboard.poller import is_stale
+from dashboard.settings import Settings
+from dashboard.store import FrameStore, open_store
+from layouts import not_found_404, sources, wall
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+PAGES = (wall, sources, not_found_404)
+
+
+def shell(settings: Settings) -> html.Div:
+    """The page shell: navigation, the page container, one interval and the versions store."""
+    nav = html.Nav(
+        [
+            html.Span(settings.center_name, className="oc-brand"),
+            dcc.Link("Wall", href="/wall", className="oc-nav-link"),
+            dcc.Link("Sources", href="/sources", className="oc-nav-link"),
+            html.Span(className="oc-clock", **{"data-tz": settings.display_tz, "data-label": settings.display_tz}),
+        ],
+        id=ids.NAV,
+        className="oc-nav",
+    )
+    return dmc.MantineProvider(
+        html.Div(
+            [
+                nav,
+                html.Main(dash.page_container, className="oc-main"),
+                dcc.Interval(id=ids.TICK, interval=int(settings.refresh_s * 1000)),
+                dcc.Store(id=ids.VERSIONS, data={}),
+            ],
+            className="oc-shell",
+        ),
+        forceColorScheme="dark",
+    )
+
+
+def _register_versions(app: dash.Dash) -> None:
+    @app.callback(Output(ids.VERSIONS, "data"), Input(ids.TICK, "n_intervals"), State(ids.VERSIONS, "data"))
+    def refresh_versions(_n, known):
+        """The cheap poll every page listens to: frame versions and stale sources."""
+        ctx = context.current()
+        now = datetime.now(timezone.utc)
+        statuses = ctx.store.statuses()
+        current = {
+            "frames": ctx.store.versions(),
+            "stale": sorted(s for s in ctx.settings.source_names if is_stale(statuses.get(s), now)),
+        }
+        return dash.no_update if current == known else current
+
+
+def _register_routes(server: flask.Flask) -> None:
+    @server.get("/health")
+    def health():
+        ctx: Context = server.extensions["opscenter"]
+        now = datetime.now(timezone.utc)
+        store_ok = ctx.store.ping()
+        sources_state = {}
+        if store_ok:
+            for name in ctx.settings.source_names:
+                status = ctx.store.status(name) or {}
+                sources_state[name] = {
+                    "ok": bool(status.get("ok")), "stale": is_stale(status or None, now),
+                    "last_success": status.get("last_success"), "error": status.get("error"),
+                    "rows": status.get("rows", 0),
+                }
+        body = {
+            "status": "ok" if store_ok else "store_unavailable",
+            "store": {"backend": ctx.store.backend, "ok": store_ok},
+            "sources": sources_state,
+        }
+        return flask.Response(json.dumps(body), status=200 if store_ok else 503, mimetype="application/json")
+
+    @server.get("/metrics")
+    def prometheus_metrics():
+        return flask.Response(metrics.render(), mimetype="text/plain; version=0.0.4")
+
+    @server.before_request
+    def start_timer():
+        flask.g.oc_started = time.perf_counter()
+        if flask.request.path == "/":
+            query = flask.request.query_string.decode()
+            return flask.redirect("/wall" + (f"?{query}" if query else ""))
+        return None
+
+    @server.after_request
+    def time_callbacks(response):
+        if flask.request.path.endswith("/_dash-update-component"):
+            payload = flask.request.get_json(silent=True) or {}
+            name = str(payload.get("output", "unknown"))[:120]
+            metrics.CALLBACK_SECONDS.observe(name, time.perf_counter() - flask.g.oc_started)
+        return response
+
+
+def create_app(settings: Settings, store: FrameStore | None = None) -> dash.Dash:
+    """Build the Dash app on ``settings``; the store defaults to the one the settings name."""
+    store = store or open_store(settings.redis_url, settings.deployment, settings.source_names)
+    app = dash.Dash(
+        __name__,
+        use_pages=True,
+        pages_folder="",
+        assets_folder=str(ASSETS),
+        suppress_callback_exceptions=True,
+        title=settings.center_name,
+        update_title=None,
+    )
+    app.server.extensions["opscenter"] = Context(settings=settings, store=store)
+    for page in PAGES:
+        page.register(app)
+    app.layout = shell(settings)
+    _register_versions(app)
+    _register_routes(app.server)
+    return app

@@ -1,0 +1,135 @@
+"""The ``opscenter`` command: run, poll, snapshot, check."""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from dashboard.settings import ConfigError, Settings, load
+from datasources import registry
+from datasources.base import FRAME_NAMES, SourceError
+
+log = logging.getLogger("opscenter")
+
+
+def _sources(settings: Settings):
+    try:
+        return [registry.build(spec) for spec in settings.sources]
+    except (SourceError, KeyError, ValueError) as exc:
+        raise ConfigError(f"{settings.path}: sources: {exc}") from None
+
+
+def _poller(settings: Settings, store, with_history: bool = True):
+    from dashboard.history import History
+    from dashboard.poller import Poller
+
+    history = None
+    if with_history:
+        history = History(settings.database_url)
+        history.migrate()
+    poller = Poller(_sources(settings), store, history)
+    poller.publish_config(settings.chains)
+    return poller
+
+
+def cmd_run(args) -> int:
+    """Serve the dashboard with the poller in the same process."""
+    from dashboard.app import create_app
+    from dashboard.store import open_store
+
+    settings = load(args.config)
+    store = open_store(settings.redis_url, settings.deployment, settings.source_names)
+    poller = _poller(settings, store)
+    poller.start()
+    app = create_app(settings, store)
+    log.info("serving on http://%s:%d", args.host, args.port)
+    try:
+        app.run(host=args.host, port=args.port, debug=False)
+    finally:
+        poller.stop()
+    return 0
+
+
+def cmd_poll(args) -> int:
+    """Poll the sources into the shared store until stopped (SIGTERM or Ctrl-C)."""
+    from dashboard.store import open_store
+
+    settings = load(args.config)
+    store = open_store(settings.redis_url, settings.deployment, settings.source_names)
+    poller = _poller(settings, store)
+    signal.signal(signal.SIGTERM, lambda *_: poller.stop())
+    log.info("polling %d source(s) into the %s store", len(poller.sources), store.backend)
+    try:
+        poller.run()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_snapshot(args) -> int:
+    """Poll every source once and write each contract frame as DIR/<frame>.parquet."""
+    from dashboard.poller import status_frame
+    from dashboard.store import open_store
+
+    settings = load(args.config)
+    store = open_store(None, settings.deployment, settings.source_names)
+    poller = _poller(settings, store, with_history=False)
+    statuses = [poller.poll(source) for source in poller.sources]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in FRAME_NAMES:
+        frame = status_frame(statuses) if name == "source_status" else store.frame(name)
+        frame.to_parquet(out / f"{name}.parquet", index=False)
+    failed = [s for s in statuses if not s["ok"]]
+    for status in failed:
+        print(f"source {status['source']} failed: {status['error']}", file=sys.stderr)
+    print(f"wrote {len(FRAME_NAMES)} frames to {out}")
+    return 1 if failed else 0
+
+
+def cmd_check(args) -> int:
+    """Validate the config and ping every source; non-zero exit on any problem."""
+    settings = load(args.config)
+    problems = 0
+    for source in _sources(settings):
+        health = source.check()
+        problems += not health.ok
+        print(f"{'ok  ' if health.ok else 'FAIL'} {source.name} ({source.kind}): {health.detail}")
+    print(f"config {settings.path}: {len(settings.sources)} source(s), {problems} problem(s)")
+    return 1 if problems else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="opscenter", description="Operations command center.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name, func, help_text):
+        cmd = sub.add_parser(name, help=help_text)
+        cmd.add_argument("--config", help="config file (default: $OPSCENTER_CONFIG, else the built-in demo)")
+        cmd.set_defaults(func=func)
+        return cmd
+
+    run = add("run", cmd_run, "serve the dashboard with the poller in-process")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8050)
+    add("poll", cmd_poll, "run the poller alone (production)")
+    add("snapshot", cmd_snapshot, "poll every source once and write parquet frames").add_argument(
+        "--out", required=True, help="output directory")
+    add("check", cmd_check, "validate the config and ping every source")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"opscenter: config error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per page: its ``layout(**url_vars)`` and its ``register(app)`` callbacks."""
