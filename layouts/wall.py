@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import dash
@@ -48,7 +49,7 @@ def _tile(row, spark: pd.Series, lang: str) -> html.Div:
         f"p95 {_fmt_ms(row.latency_p95_ms)} / target {row.p95_target_ms:.0f} ms; "
         f"errors {_fmt_pct(row.error_ratio)} / target {row.error_target:.1%}\n{row.rule}"
     )
-    return html.Div(
+    tile = html.Div(
         [
             html.Div([html.Span(STATUS_ICONS[status], className="oc-icon"), row.display_name], className="oc-tile-name"),
             html.Div(
@@ -65,6 +66,7 @@ def _tile(row, spark: pd.Series, lang: str) -> html.Div:
         title=title,
         **{"data-service": row.service},
     )
+    return dcc.Link(tile, href=f"/service/{quote(row.service)}", className="oc-tile-link")
 
 
 def _chain_panels(chains: pd.DataFrame, evaluated: pd.DataFrame, metrics: pd.DataFrame, lang: str) -> list:
@@ -81,7 +83,8 @@ def _chain_panels(chains: pd.DataFrame, evaluated: pd.DataFrame, metrics: pd.Dat
         panels.append(
             html.Section(
                 [
-                    html.Header([html.H2(steps["chain_name"].iloc[0]), _status_badge(worst, lang)], className="oc-chain-head"),
+                    html.Header([dcc.Link(html.H2(steps["chain_name"].iloc[0]), href=f"/chain/{quote(chain)}"),
+                                 _status_badge(worst, lang)], className="oc-chain-head"),
                     html.Div(tiles, className="oc-flow"),
                 ],
                 className=f"oc-chain oc-{worst}",
