@@ -54,8 +54,12 @@ def fault_weight(weights: dict[str, float], fault: str | None) -> float:
 
 
 def runs_frame(records: list[dict]) -> pd.DataFrame:
-    """A validated chaos_runs frame (plus the ``x_`` columns) from run records, newest first."""
-    frame = pd.DataFrame.from_records(records, columns=list(COLUMNS))
+    """A validated chaos_runs frame (plus the ``x_`` columns) from run records, newest first.
+
+    Records may carry further ``x_`` keys of their own; they become columns too.
+    """
+    extra = sorted({k for r in records for k in r if k.startswith("x_")} - set(COLUMNS))
+    frame = pd.DataFrame.from_records(records, columns=[*COLUMNS, *extra])
     for col in CONTRACTS["chaos_runs"]:
         if col.kind == "ts":
             frame[col.name] = pd.to_datetime(frame[col.name], utc=True).astype("datetime64[ns, UTC]")

@@ -8,7 +8,12 @@ from typing import Any
 from datasources.base import Source
 
 ENTRY_POINT_GROUP = "opscenter_datasources"
-BUILTIN_MODULES = ("datasources.demo", "datasources.chaostoolkit")
+BUILTIN_MODULES = (
+    "datasources.demo",
+    "datasources.chaostoolkit",
+    "datasources.litmus",
+    "datasources.chaosmesh",
+)
 
 _KINDS: dict[str, type[Source]] = {}
 _loaded = False
