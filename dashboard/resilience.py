@@ -23,6 +23,14 @@ LINK_MARGIN = pd.Timedelta(minutes=10)
 VERDICTS = ("passed", "failed")
 TESTED = ("passed", "failed", "aborted", "running")
 OUTSIDE_CHAINS = "-"
+SCORE_OK, SCORE_WARN = 90.0, 70.0
+
+
+def score_status(score: float | None) -> str:
+    """Health colour of a score: ``ok`` from 90, ``warn`` from 70, ``crit`` below, ``nodata`` without one."""
+    if score is None or pd.isna(score):
+        return "nodata"
+    return "ok" if score >= SCORE_OK else "warn" if score >= SCORE_WARN else "crit"
 
 
 def in_window(runs: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
@@ -72,11 +80,11 @@ def service_summary(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def chain_scores(chains: pd.DataFrame, scores: pd.Series) -> pd.DataFrame:
-    """Per chain: the weakest step's score and service, and how many steps have a score."""
+    """Per chain, in the chains' order: the weakest step's score and service, and how many steps have a score."""
     steps = chains.assign(score=chains["service"].map(scores))
     rows = []
-    for (chain, name), group in steps.sort_values("step").groupby(["chain", "chain_name"], sort=False):
-        scored = group.dropna(subset=["score"])
+    for (chain, name), group in steps.groupby(["chain", "chain_name"], sort=False):
+        scored = group.dropna(subset=["score"]).sort_values("step")
         weakest = scored.loc[scored["score"].idxmin()] if len(scored) else None
         rows.append({
             "chain": chain, "chain_name": name, "steps": len(group), "scored_steps": len(scored),

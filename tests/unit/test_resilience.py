@@ -60,6 +60,7 @@ def test_service_summary():
 def test_chain_takes_its_weakest_step():
     scores = pd.Series({"login": 95.0, "quote": 60.0, "order": 88.0})
     chains = resilience.chain_scores(CHAINS, scores).set_index("chain")
+    assert list(chains.index) == ["trade", "money"]
     assert chains.loc["trade", ["score", "weakest_service", "weakest_step", "scored_steps"]].tolist() == [60.0, "quote", 2, 3]
     assert chains.loc["money", ["score", "weakest_service", "scored_steps", "steps"]].tolist() == [95.0, "login", 1, 2]
     untested = resilience.chain_scores(CHAINS, pd.Series(dtype="float64")).set_index("chain")
@@ -97,3 +98,9 @@ def test_impact_link_window_is_understood_by_the_service_page():
     query = parse_qs(urlsplit(resilience.impact_link("q", start, start + pd.Timedelta(minutes=10))).query)
     window = resolve(query["from"][0], query["to"][0], now=NOW.to_pydatetime())
     assert (window.start, window.end) == (start - resilience.LINK_MARGIN, start + pd.Timedelta(minutes=20))
+
+
+@pytest.mark.parametrize("score, status", [(95.0, "ok"), (90.0, "ok"), (75.0, "warn"), (40.0, "crit"), (None, "nodata"),
+                                          (float("nan"), "nodata")])
+def test_score_status(score, status):
+    assert resilience.score_status(score) == status
