@@ -37,7 +37,8 @@ def _hover(rows: pd.DataFrame, lang: str) -> list[str]:
     reasons = rows["x_reason"] if "x_reason" in rows else pd.Series(None, index=rows.index)
     return [
         f"<b>{r.experiment}</b><br>{r.service} · {r.fault or '–'}<br>{t('chaos.status.' + r.status, lang)}"
-        f"<br>{t('chaos.probes', lang)} {pct(r.probe_success_ratio)} · {t('chaos.recovery', lang)} {seconds(r.recovery_s)}"
+        f"<br>{t('chaos.probes', lang)} {pct(r.probe_success_ratio)}"
+        f" · {t('chaos.recovery', lang)} {seconds(r.recovery_s)}"
         + (f"<br>{reason[:120]}" if isinstance(reason, str) else "")
         for r, reason in zip(rows.itertuples(), reasons)
     ]

@@ -96,7 +96,8 @@ def chain_scores(chains: pd.DataFrame, scores: pd.Series) -> pd.DataFrame:
                                        "weakest_step"]).astype({"score": "float64"})
 
 
-def coverage(chains: pd.DataFrame, runs: pd.DataFrame, now: pd.Timestamp, window: pd.Timedelta = WINDOW) -> pd.DataFrame:
+def coverage(chains: pd.DataFrame, runs: pd.DataFrame, now: pd.Timestamp,
+             window: pd.Timedelta = WINDOW) -> pd.DataFrame:
     """Each chain step with its service's last chaos run and ``recent`` (within ``window``), ``stale`` or ``never``."""
     tested = runs[runs["status"].isin(TESTED) & runs["service"].notna()]
     last = tested.groupby("service")["started_at"].max()

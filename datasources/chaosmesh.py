@@ -86,9 +86,10 @@ def run_record(chaos: dict, services: dict[str, str], weights: dict[str, float],
     recovered = [t for t, _id, _m in _events(records, "Recover", "Succeeded") if t is not None]
     labels = (spec.get("selector") or {}).get("labelSelectors") or {}
     fault = fault_name(kind, spec.get("action"))
+    label = next((labels[k] for k in SERVICE_LABELS if k in labels), None)
     return {
         "run_id": meta.get("uid") or resource_name(chaos), "experiment": meta.get("name") or fault,
-        "service": target_service(services, [meta.get("name")], next((labels[k] for k in SERVICE_LABELS if k in labels), None)),
+        "service": target_service(services, [meta.get("name")], label),
         "fault": fault, "started_at": min(applied, default=created),
         "ended_at": max(recovered) if contract_status in ("passed", "failed") and recovered else None,
         "status": contract_status, "deviated": False, "probe_success_ratio": None, "recovery_s": None,

@@ -121,8 +121,8 @@ class IncrementalDirectory:
 class ChaosSource(Source):
     """Base of the chaos adapters: ``records()`` in, one chaos_runs frame out.
 
-    Subclasses implement ``records()`` and add rejected inputs to ``self.rejected``
-    (name -> reason); ``check()`` reports them, so ``opscenter check`` fails on them.
+    Subclasses implement ``records()`` and report what they rejected through ``rejected``
+    (name -> reason); ``check()`` fails on them, and so does ``opscenter check``.
     """
 
     @property
@@ -144,8 +144,11 @@ class ChaosSource(Source):
         return {"chaos_runs": runs_frame(self.records())}
 
     def check(self) -> Health:
-        health = super().check()
-        if health.ok and self.rejected:
-            reasons = "; ".join(self.rejected.values())
-            return Health(False, f"{health.detail}; rejected {len(self.rejected)}: {reasons}")
-        return health
+        """Read the runs once; fail on a source error or on any rejected input."""
+        try:
+            detail = f"{len(self.records())} run(s)"
+        except SourceError as exc:
+            return Health(False, str(exc))
+        if self.rejected:
+            return Health(False, f"{detail}; rejected {len(self.rejected)}: {'; '.join(self.rejected.values())}")
+        return Health(True, detail)

@@ -203,7 +203,8 @@ class KubeChaosSource(ChaosSource):
         items, served = [], 0
         for group, version, plural, kind in self.resources:
             try:
-                found = [self._client.list(group, version, plural, ns) for ns in self.options.get("namespaces") or [None]]
+                found = [self._client.list(group, version, plural, namespace)
+                         for namespace in self.options.get("namespaces") or [None]]
             except NotServed:
                 continue
             served += 1

@@ -194,7 +194,8 @@ def body(lang: str, raw_from: str | None, raw_to: str | None, versions: dict | N
     if runs.empty:
         figures = [html.Div(t("chaos.no_runs", lang), className="oc-empty")]
     else:
-        figures = [_graph("oc-chaos-timeline", chaos_figures.runs_timeline(resilience.timeline_rows(chains, runs), tz, lang))]
+        timeline = chaos_figures.runs_timeline(resilience.timeline_rows(chains, runs), tz, lang)
+        figures = [_graph("oc-chaos-timeline", timeline)]
     return [
         header,
         _panel(t("chaos.chains", lang), html.Div(chain_cards, className="oc-chaos-chains"),
