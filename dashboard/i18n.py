@@ -87,7 +87,18 @@ CATALOG: dict[str, dict[str, str]] = {
     "incidents.state_cancelled": {"en": "Cancelled", "zh": "已取消"},
     "incidents.drill_service": {"en": "Service {service}", "zh": "服务 {service}"},
     "incidents.drill_chain": {"en": "Chain {chain}", "zh": "链路 {chain}"},
-    "incidents.health": {"en": "Health now", "zh": "当前健康"},
+    "incidents.outcome_success": {"en": "success", "zh": "成功"},
+    "incidents.outcome_failed": {"en": "failed", "zh": "失败"},
+    "incidents.outcome_rolled_back": {"en": "rolled back", "zh": "已回退"},
+    "incidents.outcome_unknown": {"en": "unknown", "zh": "未知"},
+    "incidents.change_state_new": {"en": "new", "zh": "新建"},
+    "incidents.change_state_assess": {"en": "assess", "zh": "评估"},
+    "incidents.change_state_authorize": {"en": "authorize", "zh": "审批"},
+    "incidents.change_state_scheduled": {"en": "scheduled", "zh": "已排期"},
+    "incidents.change_state_implement": {"en": "implement", "zh": "实施中"},
+    "incidents.change_state_review": {"en": "review", "zh": "回顾"},
+    "incidents.change_state_closed": {"en": "closed", "zh": "已关闭"},
+    "incidents.change_state_cancelled": {"en": "cancelled", "zh": "已取消"},
 }
 
 

@@ -80,8 +80,9 @@ def changes_table(changes: pd.DataFrame, tz: str, lang: str) -> html.Div:
         rows.append(html.Tr([
             html.Td([html.A(c.change_id, href=c.url, target="_blank", rel="noopener") if c.url else c.change_id,
                      html.Div(c.title, className="oc-inc-title")]),
-            html.Td(_local(started, tz)), html.Td(c.outcome, className=f"oc-outcome-{c.outcome}"),
-            html.Td(c.state), html.Td(flag),
+            html.Td(_local(started, tz)),
+            html.Td(t(f"incidents.outcome_{c.outcome}", lang), className=f"oc-outcome-{c.outcome}"),
+            html.Td(t(f"incidents.change_state_{c.state}", lang)), html.Td(flag),
         ], className="oc-change-row oc-suspect" if c.suspect else "oc-change-row", **{"data-change": c.change_id}))
     return html.Table([html.Thead(head), html.Tbody(rows)], className="oc-inc-table")
 

@@ -116,3 +116,21 @@ def test_transport_reports_an_unreachable_source():
     with pytest.raises(SourceError) as info:
         transport.get("api")
     assert "itsm: GET http://127.0.0.1:9/api: ConnectionError" in str(info.value) and "pw" not in str(info.value)
+
+
+def test_every_itsm_kind_builds_from_a_config_with_secrets_from_the_environment(monkeypatch):
+    from dashboard.settings import parse
+    from datasources import registry
+
+    monkeypatch.setenv("ITSM_TOKEN", "t0ken")
+    settings = parse("""
+sources:
+  - {kind: servicenow, name: sn, url: "https://example.service-now.com", username: svc, password: "${ITSM_TOKEN}"}
+  - {kind: jira, name: jira, url: "https://example.atlassian.net", username: ops@example.com, token: "${ITSM_TOKEN}"}
+  - {kind: request_tracker, name: rt, url: "https://rt.example", token: "${ITSM_TOKEN}"}
+  - {kind: sql, name: db, url: "sqlite://", incidents: {table: incidents}}
+""")
+    built = {spec["name"]: registry.build(spec) for spec in settings.sources}
+    assert built["sn"].transport.session.auth == ("svc", "t0ken")
+    assert built["rt"].transport.session.headers["Authorization"] == "token t0ken"
+    assert built["db"].kind == "sql"
