@@ -16,10 +16,10 @@ from dashboard.context import Context
 from dashboard.poller import is_stale
 from dashboard.settings import Settings
 from dashboard.store import FrameStore, open_store
-from layouts import not_found_404, sources, wall
+from layouts import incident, incidents, not_found_404, sources, wall
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
-PAGES = (wall, sources, not_found_404)
+PAGES = (wall, sources, incidents, incident, not_found_404)
 
 
 def shell(settings: Settings) -> html.Div:
@@ -29,6 +29,7 @@ def shell(settings: Settings) -> html.Div:
             html.Span(settings.center_name, className="oc-brand"),
             dcc.Link("Wall", href="/wall", className="oc-nav-link"),
             dcc.Link("Sources", href="/sources", className="oc-nav-link"),
+            dcc.Link("Incidents", href="/incidents", className="oc-nav-link"),
             html.Span(className="oc-clock", **{"data-tz": settings.display_tz, "data-label": settings.display_tz}),
         ],
         id=ids.NAV,

@@ -8,7 +8,13 @@ from typing import Any
 from datasources.base import Source
 
 ENTRY_POINT_GROUP = "opscenter_datasources"
-BUILTIN_MODULES = ("datasources.demo",)
+BUILTIN_MODULES = (
+    "datasources.demo",
+    "datasources.servicenow",
+    "datasources.jira",
+    "datasources.request_tracker",
+    "datasources.sql",
+)
 
 _KINDS: dict[str, type[Source]] = {}
 _loaded = False
