@@ -3,14 +3,18 @@
 Every write here checks the actor's roles against ``dashboard.policy`` and appends an
 audit row in the same transaction; a refused write is audited too, then raises Forbidden.
 The audit log has no update or delete API (and the database refuses both, see migration 0002).
+Token and user checks run on every request, so a revocation counts from the next one; only
+while the database is unreachable does a recent good answer stand in (OUTAGE_GRACE_S).
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,6 +29,8 @@ from dashboard.passwords import hash_password, verify_password
 
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
+OUTAGE_GRACE_S = 3600.0
+log = logging.getLogger("opscenter.access")
 
 
 class Forbidden(PermissionError):
@@ -63,6 +69,7 @@ class AccessStore:
         self._url = url
         self._history: History | None = None
         self._lock = threading.Lock()
+        self._last_good: dict[str, tuple[Any, float]] = {}
 
     def _open(self) -> History:
         with self._lock:
@@ -140,14 +147,32 @@ class AccessStore:
             if not revoked:
                 raise LookupError(f"no active display token named {name!r}")
 
+    def _lookup(self, key: str, query: sa.Select) -> Any:
+        """Run a one-value ``query``; while the database is unreachable, answer with the last
+        good answer for ``key`` if it is under OUTAGE_GRACE_S old, so walls outlive an outage."""
+        try:
+            with self.engine.connect() as connection:
+                value = connection.execute(query).scalar()
+        except (sa.exc.OperationalError, sa.exc.InterfaceError):
+            value, at = self._last_good.get(key, (None, 0.0))
+            if value is None or time.monotonic() - at > OUTAGE_GRACE_S:
+                raise
+            log.warning("history database unreachable; using the last check of %s", key.split(":", 1)[0])
+            return value
+        if value is None:
+            self._last_good.pop(key, None)
+        else:
+            self._last_good[key] = (value, time.monotonic())
+        return value
+
     def display_token(self, secret: str) -> str | None:
         """The name of the active display token ``secret``, else None."""
         if not TOKEN_PATTERN.match(secret or ""):
             return None
+        digest = token_sha256(secret)
         query = sa.select(display_tokens.c.name).where(
-            display_tokens.c.token_sha256 == token_sha256(secret), display_tokens.c.revoked_at.is_(None))
-        with self.engine.connect() as connection:
-            return connection.execute(query).scalar()
+            display_tokens.c.token_sha256 == digest, display_tokens.c.revoked_at.is_(None))
+        return self._lookup(f"token:{digest}", query)
 
     def tokens(self) -> list[dict[str, Any]]:
         """Every display token, active and revoked, without its secret."""
@@ -172,8 +197,7 @@ class AccessStore:
 
     def user_role(self, name: str) -> str | None:
         """The role of the built-in user ``name``, else None."""
-        with self.engine.connect() as connection:
-            return connection.execute(sa.select(users.c.role).where(users.c.name == name)).scalar()
+        return self._lookup(f"user:{name}", sa.select(users.c.role).where(users.c.name == name))
 
     def authenticate(self, name: str, password: str) -> str | None:
         """The role of ``name`` when ``password`` is theirs, else None (in the same time either way)."""

@@ -214,7 +214,7 @@ def check_request() -> flask.Response | None:
     if not _same_site():
         return refuse(403, "auth.cross_site")
     secret = request.args.get(TOKEN_PARAM)
-    if secret is not None and settings.mode != "none" and request.method == "GET" and not path.startswith(DASH_API):
+    if secret is not None and settings.mode != "none" and request.method in ("GET", "HEAD") and not path.startswith(DASH_API):
         return _adopt_display_token(auth_state, secret)
     identity, display_refused = _identify(auth_state)
     if identity is None:

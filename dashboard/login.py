@@ -27,7 +27,7 @@ def page(center_name: str, lang: str, body: str) -> str:
     return (
         f'<!doctype html><html lang="{escape(lang)}"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{escape(center_name)}</title>'
-        '<link rel="stylesheet" href="/assets/opscenter.css"></head>'
+        '<link rel="stylesheet" href="/assets/opscenter.css"><link rel="stylesheet" href="/assets/auth.css"></head>'
         f'<body><main class="oc-page oc-auth"><h1>{escape(center_name)}</h1>{body}</main></body></html>'
     )
 

@@ -1,4 +1,6 @@
 """Access records on SQLite and the real PostgreSQL: tokens, users, and an audit log that only grows."""
+import secrets
+
 import pytest
 import sqlalchemy as sa
 
@@ -135,3 +137,17 @@ def test_migration_0002_downgrades_cleanly(access):
     access.migrate()
     access.audit(ADMIN, "settings.write", "display_tz")
     assert len(access.audit_trail()) == 1
+
+
+def test_recent_answers_stand_in_while_the_database_is_unreachable(access, tmp_path, monkeypatch):
+    secret = access.create_token("lobby-wall", ADMIN)
+    access.add_user("alice", "viewer", "correct horse battery staple", ADMIN)
+    assert access.display_token(secret) == "lobby-wall" and access.user_role("alice") == "viewer"
+    unreachable = sa.create_engine(f"sqlite:///{tmp_path / 'missing' / 'history.sqlite3'}")
+    monkeypatch.setattr(AccessStore, "engine", property(lambda self: unreachable))
+    assert access.display_token(secret) == "lobby-wall" and access.user_role("alice") == "viewer"
+    with pytest.raises(sa.exc.OperationalError):
+        access.display_token(secrets.token_urlsafe(32))  # never seen: no answer to fall back on
+    monkeypatch.setattr("dashboard.access.OUTAGE_GRACE_S", 0.0)
+    with pytest.raises(sa.exc.OperationalError):
+        access.display_token(secret)
