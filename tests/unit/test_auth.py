@@ -224,3 +224,9 @@ def test_tokens_are_redacted_from_access_logs():
                                ("127.0.0.1", "GET /wall?kiosk=1&token=s3cr3t-VALUE_x HTTP/1.1", "302"), None)
     auth.RedactTokens().filter(record)
     assert record.getMessage() == '127.0.0.1 - - "GET /wall?kiosk=1&token=[redacted] HTTP/1.1" 302'
+
+
+def test_a_token_never_travels_on_to_the_login_page(make_client, access):
+    secret = access.create_token("lobby-wall", ADMIN)
+    response = make_client(BUILTIN).head(f"/wall?token={secret}")
+    assert response.status_code == 302 and response.headers["Location"] == "/wall"
