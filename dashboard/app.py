@@ -11,7 +11,8 @@ import dash_mantine_components as dmc
 import flask
 from dash import Input, Output, State, dcc, html
 
-from dashboard import context, ids, metrics
+from dashboard import auth, context, headers, ids, metrics
+from dashboard.access import AccessStore
 from dashboard.context import Context
 from dashboard.poller import is_stale
 from dashboard.settings import Settings
@@ -106,8 +107,9 @@ def _register_routes(server: flask.Flask) -> None:
         return response
 
 
-def create_app(settings: Settings, store: FrameStore | None = None) -> dash.Dash:
-    """Build the Dash app on ``settings``; the store defaults to the one the settings name."""
+def create_app(settings: Settings, store: FrameStore | None = None, access: AccessStore | None = None) -> dash.Dash:
+    """Build the Dash app on ``settings``; the store and the access records default to the ones
+    the settings name."""
     store = store or open_store(settings.redis_url, settings.deployment, settings.source_names)
     app = dash.Dash(
         __name__,
@@ -124,4 +126,6 @@ def create_app(settings: Settings, store: FrameStore | None = None) -> dash.Dash
     app.layout = shell(settings)
     _register_versions(app)
     _register_routes(app.server)
+    auth.init_app(app, settings, access or AccessStore(settings.database_url))
+    headers.init_app(app)
     return app

@@ -1,6 +1,8 @@
 """Every piece of user-facing text, in English and Simplified Chinese."""
 from __future__ import annotations
 
+from dashboard import urlinput
+
 CATALOG: dict[str, dict[str, str]] = {
     "nav.wall": {"en": "Wall", "zh": "大屏"},
     "nav.sources": {"en": "Sources", "zh": "数据源"},
@@ -99,6 +101,19 @@ CATALOG: dict[str, dict[str, str]] = {
     "incidents.change_state_review": {"en": "review", "zh": "回顾"},
     "incidents.change_state_closed": {"en": "closed", "zh": "已关闭"},
     "incidents.change_state_cancelled": {"en": "cancelled", "zh": "已取消"},
+    "login.title": {"en": "Sign in", "zh": "登录"},
+    "login.user": {"en": "User name", "zh": "用户名"},
+    "login.password": {"en": "Password", "zh": "密码"},
+    "login.submit": {"en": "Sign in", "zh": "登录"},
+    "login.failed": {"en": "Wrong user name or password.", "zh": "用户名或密码错误。"},
+    "auth.required": {"en": "Sign-in required: open this page through the single sign-on proxy.",
+                      "zh": "需要登录：请通过单点登录代理访问此页面。"},
+    "auth.display_invalid": {"en": "This display's token is not valid (revoked or mistyped); ask an administrator for a new one.",
+                             "zh": "此大屏的令牌无效（已吊销或输入错误）；请向管理员申请新令牌。"},
+    "auth.forbidden": {"en": "Your role does not allow this.", "zh": "您的角色无权执行此操作。"},
+    "auth.loopback_only": {"en": "Without an auth mode configured, opscenter serves this machine only.",
+                           "zh": "未配置认证方式时，opscenter 仅为本机提供服务。"},
+    "auth.cross_site": {"en": "Cross-site request refused.", "zh": "已拒绝跨站请求。"},
 }
 
 
@@ -109,5 +124,8 @@ def t(key: str, lang: str = "en", **values) -> str:
 
 
 def pick_lang(requested: str | None, default: str) -> str:
-    """Return the requested language when supported, else the default."""
-    return requested if requested in ("en", "zh") else default
+    """Return the requested language when it passes ``urlinput.clean``, else the default."""
+    try:
+        return urlinput.clean("lang", requested, default)
+    except urlinput.UrlInputError:
+        return default
