@@ -11,15 +11,16 @@ import dash_mantine_components as dmc
 import flask
 from dash import Input, Output, State, dcc, html
 
-from dashboard import context, ids, metrics
+from dashboard import auth, context, headers, ids, metrics
+from dashboard.access import AccessStore
 from dashboard.context import Context
 from dashboard.poller import is_stale
 from dashboard.settings import Settings
 from dashboard.store import FrameStore, open_store
-from layouts import chaos, not_found_404, sources, wall
+from layouts import chaos, incident, incidents, not_found_404, sources, wall
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
-PAGES = (wall, sources, chaos, not_found_404)
+PAGES = (wall, sources, incidents, incident, chaos, not_found_404)
 
 
 def shell(settings: Settings) -> html.Div:
@@ -29,6 +30,7 @@ def shell(settings: Settings) -> html.Div:
             html.Span(settings.center_name, className="oc-brand"),
             dcc.Link("Wall", href="/wall", className="oc-nav-link"),
             dcc.Link("Sources", href="/sources", className="oc-nav-link"),
+            dcc.Link("Incidents", href="/incidents", className="oc-nav-link"),
             dcc.Link("Chaos", href="/chaos", className="oc-nav-link"),
             html.Span(className="oc-clock", **{"data-tz": settings.display_tz, "data-label": settings.display_tz}),
         ],
@@ -106,8 +108,9 @@ def _register_routes(server: flask.Flask) -> None:
         return response
 
 
-def create_app(settings: Settings, store: FrameStore | None = None) -> dash.Dash:
-    """Build the Dash app on ``settings``; the store defaults to the one the settings name."""
+def create_app(settings: Settings, store: FrameStore | None = None, access: AccessStore | None = None) -> dash.Dash:
+    """Build the Dash app on ``settings``; the store and the access records default to the ones
+    the settings name."""
     store = store or open_store(settings.redis_url, settings.deployment, settings.source_names)
     app = dash.Dash(
         __name__,
@@ -124,4 +127,6 @@ def create_app(settings: Settings, store: FrameStore | None = None) -> dash.Dash
     app.layout = shell(settings)
     _register_versions(app)
     _register_routes(app.server)
+    auth.init_app(app, settings, access or AccessStore(settings.database_url))
+    headers.init_app(app)
     return app

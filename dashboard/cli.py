@@ -1,4 +1,4 @@
-"""The ``opscenter`` command: run, poll, snapshot, check."""
+"""The ``opscenter`` command: run, poll, snapshot, check, token, user."""
 from __future__ import annotations
 
 import argparse
@@ -7,6 +7,7 @@ import signal
 import sys
 from pathlib import Path
 
+from dashboard import accesscli
 from dashboard.settings import ConfigError, Settings, load
 from datasources import registry
 from datasources.base import FRAME_NAMES, SourceError
@@ -105,8 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="opscenter", description="Operations command center.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def add(name, func, help_text):
-        cmd = sub.add_parser(name, help=help_text)
+    def add(name, func, help_text, parent=sub):
+        cmd = parent.add_parser(name, help=help_text)
         cmd.add_argument("--config", help="config file (default: $OPSCENTER_CONFIG, else the built-in demo)")
         cmd.set_defaults(func=func)
         return cmd
@@ -118,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("snapshot", cmd_snapshot, "poll every source once and write parquet frames").add_argument(
         "--out", required=True, help="output directory")
     add("check", cmd_check, "validate the config and ping every source")
+    accesscli.add_commands(sub, add)
     return parser
 
 

@@ -1,5 +1,8 @@
 """History: incidents, changes, chaos runs and source status kept beyond the sources' retention.
 
+The same database keeps the access records (display tokens, built-in users and the
+append-only audit log), written through ``dashboard.access``.
+
 Each poll upserts the incident, change and chaos-run frames (keyed by source and
 id) and appends the source-status frame. SQLite by default, PostgreSQL by URL;
 the schema is managed by the Alembic environment in ``dashboard/migrations``.
@@ -69,6 +72,40 @@ source_status_history = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     *_contract_columns("source_status"),
     sa.Index("ix_source_status_history_last_attempt", "last_attempt"),
+)
+
+display_tokens = sa.Table(
+    "display_tokens", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("token_sha256", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("created_by", sa.Text, nullable=False),
+    sa.Column("revoked_at", UTCDateTime(), nullable=True),
+    sa.Column("revoked_by", sa.Text, nullable=True),
+    sa.Index("ix_display_tokens_name", "name"),
+    sa.Index("ux_display_tokens_token_sha256", "token_sha256", unique=True),
+)
+users = sa.Table(
+    "users", metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("role", sa.Text, nullable=False),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("created_by", sa.Text, nullable=False),
+)
+audit_log = sa.Table(
+    "audit_log", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("roles", sa.Text, nullable=False),
+    sa.Column("address", sa.Text, nullable=True),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("target", sa.Text, nullable=False),
+    sa.Column("detail", sa.Text, nullable=True),
+    sa.Column("allowed", sa.Boolean, nullable=False),
+    sa.Index("ix_audit_log_at", "at"),
 )
 
 _UPSERTED = {"incidents": incidents, "changes": changes, "chaos_runs": chaos_runs}

@@ -1,6 +1,8 @@
 """Every piece of user-facing text, in English and Simplified Chinese."""
 from __future__ import annotations
 
+from dashboard import urlinput
+
 CATALOG: dict[str, dict[str, str]] = {
     "nav.wall": {"en": "Wall", "zh": "大屏"},
     "nav.sources": {"en": "Sources", "zh": "数据源"},
@@ -78,6 +80,86 @@ CATALOG: dict[str, dict[str, str]] = {
     "notfound.title": {"en": "Not found", "zh": "未找到"},
     "notfound.body": {"en": "Nothing here: the address names no page, chain, service or trace.", "zh": "此地址没有对应的页面、链路、服务或调用链。"},
     "notfound.back": {"en": "Back to the wall", "zh": "返回大屏"},
+    "nav.incidents": {"en": "Incidents", "zh": "事件"},
+    "incidents.title": {"en": "Incident command", "zh": "事件指挥"},
+    "incidents.active": {"en": "Active incidents", "zh": "进行中的事件"},
+    "incidents.none_active": {"en": "No active incidents", "zh": "无进行中的事件"},
+    "incidents.age": {"en": "Age", "zh": "持续"},
+    "incidents.group": {"en": "Group", "zh": "处理组"},
+    "incidents.service": {"en": "Service", "zh": "服务"},
+    "incidents.state": {"en": "State", "zh": "状态"},
+    "incidents.preplan": {"en": "Emergency pre-plan", "zh": "应急预案"},
+    "incidents.runbook": {"en": "Runbook", "zh": "预案手册"},
+    "incidents.steps": {"en": "Steps", "zh": "处置步骤"},
+    "incidents.no_runbook": {"en": "No runbook", "zh": "无预案"},
+    "incidents.kpis": {"en": "Response times", "zh": "响应时效"},
+    "incidents.days": {"en": "Last {days} days", "zh": "近 {days} 天"},
+    "incidents.priority": {"en": "Priority", "zh": "优先级"},
+    "incidents.count": {"en": "Incidents", "zh": "事件数"},
+    "incidents.mtta": {"en": "MTTA", "zh": "平均响应时间"},
+    "incidents.mttr": {"en": "MTTR", "zh": "平均恢复时间"},
+    "incidents.unacked": {"en": "Not acknowledged", "zh": "未响应"},
+    "incidents.unresolved": {"en": "Not resolved", "zh": "未解决"},
+    "incidents.kpi_rule": {"en": "MTTA: opened to first acknowledgement; MTTR: opened to resolved. Incidents not yet acknowledged or resolved are left out of the mean and counted separately; cancelled ones are left out.", "zh": "平均响应时间：从创建到首次响应；平均恢复时间：从创建到解决。尚未响应或解决的事件不计入平均值，单独计数；已取消的事件不计入。"},
+    "incidents.changes": {"en": "Changes", "zh": "变更"},
+    "incidents.change_success": {"en": "Change success rate", "zh": "变更成功率"},
+    "incidents.change_success_detail": {"en": "{ok} of {total} changes", "zh": "{total} 个变更中 {ok} 个成功"},
+    "incidents.change_induced": {"en": "Change-induced incidents", "zh": "变更引发的事件"},
+    "incidents.change_induced_detail": {"en": "{induced} of {total} incidents", "zh": "{total} 个事件中 {induced} 个"},
+    "incidents.no_data": {"en": "no data", "zh": "无数据"},
+    "incidents.minutes": {"en": "{minutes} min", "zh": "{minutes} 分钟"},
+    "incidents.hours": {"en": "{hours} h {minutes} min", "zh": "{hours} 小时 {minutes} 分钟"},
+    "incidents.not_found": {"en": "No incident {incident_id} in the current data.", "zh": "当前数据中没有事件 {incident_id}。"},
+    "incidents.back": {"en": "All incidents", "zh": "全部事件"},
+    "incidents.opened": {"en": "Opened", "zh": "创建"},
+    "incidents.acknowledged": {"en": "Acknowledged", "zh": "响应"},
+    "incidents.resolved": {"en": "Resolved", "zh": "解决"},
+    "incidents.open_in_source": {"en": "Open in {source}", "zh": "在 {source} 中打开"},
+    "incidents.changes_before": {"en": "Changes on {service} in the {hours} h before", "zh": "{service} 在此前 {hours} 小时内的变更"},
+    "incidents.no_changes": {"en": "No changes on this service in that time", "zh": "该时段内此服务无变更"},
+    "incidents.suspect": {"en": "Suspect change", "zh": "可疑变更"},
+    "incidents.outcome": {"en": "Outcome", "zh": "结果"},
+    "incidents.started": {"en": "Started", "zh": "开始"},
+    "incidents.lane_incident": {"en": "Incident", "zh": "事件"},
+    "incidents.lane_alerts": {"en": "Alerts", "zh": "告警"},
+    "incidents.lane_changes": {"en": "Changes", "zh": "变更"},
+    "incidents.lane_chaos": {"en": "Chaos runs", "zh": "混沌实验"},
+    "incidents.panel_events": {"en": "Events", "zh": "事件轴"},
+    "incidents.panel_latency": {"en": "p95 latency (ms)", "zh": "p95 延迟 (ms)"},
+    "incidents.panel_errors": {"en": "Error ratio", "zh": "错误率"},
+    "incidents.state_new": {"en": "New", "zh": "新建"},
+    "incidents.state_in_progress": {"en": "In progress", "zh": "处理中"},
+    "incidents.state_on_hold": {"en": "On hold", "zh": "挂起"},
+    "incidents.state_resolved": {"en": "Resolved", "zh": "已解决"},
+    "incidents.state_closed": {"en": "Closed", "zh": "已关闭"},
+    "incidents.state_cancelled": {"en": "Cancelled", "zh": "已取消"},
+    "incidents.drill_service": {"en": "Service {service}", "zh": "服务 {service}"},
+    "incidents.drill_chain": {"en": "Chain {chain}", "zh": "链路 {chain}"},
+    "incidents.outcome_success": {"en": "success", "zh": "成功"},
+    "incidents.outcome_failed": {"en": "failed", "zh": "失败"},
+    "incidents.outcome_rolled_back": {"en": "rolled back", "zh": "已回退"},
+    "incidents.outcome_unknown": {"en": "unknown", "zh": "未知"},
+    "incidents.change_state_new": {"en": "new", "zh": "新建"},
+    "incidents.change_state_assess": {"en": "assess", "zh": "评估"},
+    "incidents.change_state_authorize": {"en": "authorize", "zh": "审批"},
+    "incidents.change_state_scheduled": {"en": "scheduled", "zh": "已排期"},
+    "incidents.change_state_implement": {"en": "implement", "zh": "实施中"},
+    "incidents.change_state_review": {"en": "review", "zh": "回顾"},
+    "incidents.change_state_closed": {"en": "closed", "zh": "已关闭"},
+    "incidents.change_state_cancelled": {"en": "cancelled", "zh": "已取消"},
+    "login.title": {"en": "Sign in", "zh": "登录"},
+    "login.user": {"en": "User name", "zh": "用户名"},
+    "login.password": {"en": "Password", "zh": "密码"},
+    "login.submit": {"en": "Sign in", "zh": "登录"},
+    "login.failed": {"en": "Wrong user name or password.", "zh": "用户名或密码错误。"},
+    "auth.required": {"en": "Sign-in required: open this page through the single sign-on proxy.",
+                      "zh": "需要登录：请通过单点登录代理访问此页面。"},
+    "auth.display_invalid": {"en": "This display's token is not valid (revoked or mistyped); ask an administrator for a new one.",
+                             "zh": "此大屏的令牌无效（已吊销或输入错误）；请向管理员申请新令牌。"},
+    "auth.forbidden": {"en": "Your role does not allow this.", "zh": "您的角色无权执行此操作。"},
+    "auth.loopback_only": {"en": "Without an auth mode configured, opscenter serves this machine only.",
+                           "zh": "未配置认证方式时，opscenter 仅为本机提供服务。"},
+    "auth.cross_site": {"en": "Cross-site request refused.", "zh": "已拒绝跨站请求。"},
 }
 
 
@@ -88,5 +170,8 @@ def t(key: str, lang: str = "en", **values) -> str:
 
 
 def pick_lang(requested: str | None, default: str) -> str:
-    """Return the requested language when supported, else the default."""
-    return requested if requested in ("en", "zh") else default
+    """Return the requested language when it passes ``urlinput.clean``, else the default."""
+    try:
+        return urlinput.clean("lang", requested, default)
+    except urlinput.UrlInputError:
+        return default

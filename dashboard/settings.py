@@ -5,6 +5,7 @@ Every problem is reported once, as ``file:line: key: message``.
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from dataclasses import dataclass, field
@@ -13,6 +14,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
+
+from dashboard.policy import ROLES
 
 DEFAULT_CONFIG = Path(__file__).with_name("default.yaml")
 ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -25,6 +28,27 @@ DEFAULT_TIER_TARGETS = {1: {"p95_ms": 300.0, "error_ratio": 0.01},
 
 class ConfigError(ValueError):
     """A configuration problem, located by file, line and key."""
+
+
+AUTH_MODES = ("none", "proxy", "builtin")
+HEADER_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+MIN_SECRET_KEY = 32
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """The ``auth:`` section: how people and wall displays are recognised."""
+
+    mode: str = "none"
+    user_header: str = "X-Forwarded-User"
+    groups_header: str | None = None
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    group_roles: dict[str, str] = field(default_factory=dict)
+    default_role: str | None = None
+    secret_key: str | None = field(default=None, repr=False)
+    session_hours: float = 12.0
+    cookie_secure: bool = True
+    open_paths: tuple[str, ...] = ("/health", "/metrics")
 
 
 @dataclass(frozen=True)
@@ -40,6 +64,7 @@ class Settings:
     chains: list[dict[str, Any]] = field(default_factory=list)
     health: dict[str, Any] = field(default_factory=dict)
     playlists: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    auth: AuthSettings = field(default_factory=AuthSettings)
     redis_url: str | None = None
     database_url: str | None = None
     path: str = str(DEFAULT_CONFIG)
@@ -90,7 +115,10 @@ class _Located:
         return ENV_PATTERN.sub(replace, value)
 
     def fail(self, key_path, message: str):
-        line = self.lines.get(tuple(key_path), 1)
+        """Raise a ConfigError at ``key_path``'s line (a missing key: its closest present parent's)."""
+        key_path = tuple(key_path)
+        present = next((key_path[:n] for n in range(len(key_path), 0, -1) if key_path[:n] in self.lines), ())
+        line = self.lines.get(present, 1)
         dotted = ".".join(str(k) for k in key_path) or "(top level)"
         raise ConfigError(f"{self.path}:{line}: {dotted}: {message}")
 
@@ -187,6 +215,59 @@ def _check_playlists(doc: _Located, raw) -> dict[str, list[dict[str, Any]]]:
     return playlists
 
 
+def _check_auth(doc: _Located, raw) -> AuthSettings:
+    raw = {} if raw is None else raw
+    if not isinstance(raw, dict):
+        doc.fail(("auth",), "expected a mapping with at least 'mode'")
+    known = set(AuthSettings.__dataclass_fields__)
+    for key in raw:
+        if key not in known:
+            doc.fail(("auth", key), f"unknown key; expected one of {', '.join(sorted(known))}")
+    mode = raw.get("mode", "none")
+    if mode not in AUTH_MODES:
+        doc.fail(("auth", "mode"), f"expected one of {', '.join(AUTH_MODES)}")
+    headers = {}
+    for key in ("user_header", "groups_header"):
+        value = raw.get(key, getattr(AuthSettings, key))
+        if value is not None and not HEADER_PATTERN.match(str(value)):
+            doc.fail(("auth", key), "expected an HTTP header name (letters, digits and '-')")
+        headers[key] = value
+    proxies = []
+    for i, cidr in enumerate(raw.get("trusted_proxies") or []):
+        try:
+            proxies.append(ipaddress.ip_network(str(cidr), strict=False))
+        except ValueError:
+            doc.fail(("auth", "trusted_proxies", i), f"{cidr!r} is not an IP address or CIDR network")
+    if mode == "proxy" and not proxies:
+        doc.fail(("auth", "trusted_proxies"), "proxy mode needs the addresses of the trusted proxies")
+    group_roles = raw.get("group_roles") or {}
+    if not isinstance(group_roles, dict):
+        doc.fail(("auth", "group_roles"), "expected a mapping of group to role")
+    for group, role in group_roles.items():
+        if role not in ROLES:
+            doc.fail(("auth", "group_roles", group), f"expected one of {', '.join(ROLES)}")
+    default_role = raw.get("default_role")
+    if default_role is not None and default_role not in ROLES:
+        doc.fail(("auth", "default_role"), f"expected one of {', '.join(ROLES)}")
+    secret_key = raw.get("secret_key")
+    if mode == "builtin" and len(str(secret_key or "")) < MIN_SECRET_KEY:
+        doc.fail(("auth", "secret_key"),
+                 f"builtin mode needs a secret key of at least {MIN_SECRET_KEY} characters, given as ${{ENV_NAME}}")
+    open_paths = raw.get("open_paths", list(AuthSettings.open_paths))
+    if not isinstance(open_paths, list) or not all(isinstance(p, str) and p.startswith("/") for p in open_paths):
+        doc.fail(("auth", "open_paths"), "expected a list of paths starting with '/'")
+    cookie_secure = raw.get("cookie_secure", True)
+    if not isinstance(cookie_secure, bool):
+        doc.fail(("auth", "cookie_secure"), "expected true or false")
+    return AuthSettings(
+        mode=mode, **headers, trusted_proxies=tuple(proxies),
+        group_roles={str(group): role for group, role in group_roles.items()}, default_role=default_role,
+        secret_key=str(secret_key) if secret_key else None,
+        session_hours=_number(doc, ("auth", "session_hours"), raw.get("session_hours", 12)),
+        cookie_secure=cookie_secure, open_paths=tuple(open_paths),
+    )
+
+
 def parse(text: str, path: str = "<config>", env: dict[str, str] | None = None) -> Settings:
     """Parse and validate config text; raise ConfigError naming the key and the line."""
     env = os.environ if env is None else env
@@ -195,7 +276,7 @@ def parse(text: str, path: str = "<config>", env: dict[str, str] | None = None) 
     if not isinstance(data, dict):
         doc.fail((), "expected a mapping at the top level")
     known = {"center_name", "display_tz", "language", "refresh_s", "deployment", "sources", "chains",
-             "health", "playlists"}
+             "health", "playlists", "auth"}
     for key in data:
         if key not in known:
             doc.fail((key,), f"unknown key; expected one of {', '.join(sorted(known))}")
@@ -220,6 +301,7 @@ def parse(text: str, path: str = "<config>", env: dict[str, str] | None = None) 
         chains=_check_chains(doc, data.get("chains")),
         health=_check_health(doc, data.get("health")),
         playlists=_check_playlists(doc, data.get("playlists")),
+        auth=_check_auth(doc, data.get("auth")),
         redis_url=env.get("OPSCENTER_REDIS_URL") or None,
         database_url=env.get("OPSCENTER_DATABASE_URL") or None,
         path=path,

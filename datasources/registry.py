@@ -10,6 +10,10 @@ from datasources.base import Source
 ENTRY_POINT_GROUP = "opscenter_datasources"
 BUILTIN_MODULES = (
     "datasources.demo",
+    "datasources.servicenow",
+    "datasources.jira",
+    "datasources.request_tracker",
+    "datasources.sql",
     "datasources.chaostoolkit",
     "datasources.litmus",
     "datasources.chaosmesh",

@@ -13,7 +13,7 @@ import dash_ag_grid as dag
 import pandas as pd
 from dash import Input, Output, State, dcc, html
 
-from dashboard import chaos_figures, context, ids, resilience, timewindow
+from dashboard import chaos_figures, context, ids, resilience, urlinput
 from dashboard.i18n import pick_lang, t
 
 PATH = "/chaos"
@@ -176,8 +176,8 @@ def body(lang: str, raw_from: str | None, raw_to: str | None, versions: dict | N
     ctx = context.current()
     tz = ctx.settings.display_tz
     try:
-        window = timewindow.resolve(raw_from or DEFAULT_FROM, raw_to)
-    except timewindow.WindowError as exc:
+        window = urlinput.window(raw_from or DEFAULT_FROM, raw_to)
+    except urlinput.UrlInputError as exc:
         return [html.Div(t("chaos.bad_window", lang, error=str(exc)), className="oc-empty")]
     frames = (versions or {}).get("frames")
     all_runs = ctx.store.frame("chaos_runs", frames)

@@ -55,3 +55,57 @@ def test_errors_name_key_and_line(text, expected):
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="cannot read the config file"):
         load(tmp_path / "absent.yaml")
+
+
+def test_auth_defaults_to_none():
+    auth = parse(GOOD).auth
+    assert auth.mode == "none" and auth.open_paths == ("/health", "/metrics") and auth.cookie_secure
+
+
+def test_proxy_auth(monkeypatch):
+    settings = parse(GOOD + """\
+auth:
+  mode: proxy
+  user_header: X-Remote-User
+  groups_header: X-Remote-Groups
+  trusted_proxies: [10.0.0.5, 192.168.0.0/24, "::1"]
+  group_roles: {ops-managers: manager, ops-audit: auditor}
+  default_role: viewer
+""")
+    auth = settings.auth
+    assert auth.mode == "proxy" and auth.user_header == "X-Remote-User"
+    assert [str(n) for n in auth.trusted_proxies] == ["10.0.0.5/32", "192.168.0.0/24", "::1/128"]
+    assert auth.group_roles == {"ops-managers": "manager", "ops-audit": "auditor"} and auth.default_role == "viewer"
+
+
+def test_builtin_auth_takes_its_secret_from_the_environment(monkeypatch):
+    monkeypatch.setenv("OC_TEST_SECRET", "s" * 40)
+    auth = parse(GOOD + "auth:\n  mode: builtin\n  secret_key: ${OC_TEST_SECRET}\n  cookie_secure: false\n").auth
+    assert auth.secret_key == "s" * 40 and not auth.cookie_secure
+    assert "s" * 40 not in repr(auth)
+
+
+@pytest.mark.parametrize(
+    "auth, expected",
+    [
+        ("auth:\n  mode: ldap\n", "<config>:7: auth.mode: expected one of none, proxy, builtin"),
+        ("auth:\n  mode: proxy\n", "<config>:7: auth.trusted_proxies: proxy mode needs the addresses"),
+        ("auth:\n  mode: proxy\n  trusted_proxies: [10.0.0.300]\n",
+         "<config>:8: auth.trusted_proxies.0: '10.0.0.300' is not an IP address or CIDR network"),
+        ("auth:\n  mode: proxy\n  trusted_proxies: [127.0.0.1]\n  group_roles: {ops: superuser}\n",
+         "<config>:9: auth.group_roles.ops: expected one of viewer, manager, auditor, admin"),
+        ("auth:\n  mode: proxy\n  trusted_proxies: [127.0.0.1]\n  user_header: 'X User: me'\n",
+         "<config>:9: auth.user_header: expected an HTTP header name"),
+        ("auth:\n  mode: builtin\n", "<config>:7: auth.secret_key: builtin mode needs a secret key of at least 32"),
+        ("auth:\n  mode: builtin\n  secret_key: ${OC_SURELY_UNSET}\n",
+         "<config>:8: auth.secret_key: environment variable OC_SURELY_UNSET is not set"),
+        ("auth:\n  mode: none\n  open_paths: [health]\n", "<config>:8: auth.open_paths: expected a list of paths"),
+        ("auth:\n  mode: none\n  passwords: {alice: x}\n", "<config>:8: auth.passwords: unknown key"),
+        ("auth:\n  default_role: root\n", "<config>:7: auth.default_role: expected one of"),
+        ("auth: builtin\n", "<config>:6: auth: expected a mapping"),
+    ],
+)
+def test_auth_errors_name_key_and_line(auth, expected):
+    with pytest.raises(ConfigError) as error:
+        parse(GOOD + auth)
+    assert str(error.value).startswith(expected)

@@ -1,0 +1,261 @@
+"""Access control for every request, in one place.
+
+``init_app(app, settings, access)`` installs one before_request hook. It works out who is
+asking (mode ``none``: the local user on loopback; ``proxy``: the trusted header, from a
+trusted proxy only; ``builtin``: the session of ``dashboard.login``; in ``proxy`` and
+``builtin``, a wall's display token too) and whether ``dashboard.policy`` lets them read
+the page or call the callback. Static files, the login page and ``auth.open_paths`` stay
+open. Pages perform writes through ``audited()`` or ``audit()``.
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import dash
+import flask
+import sqlalchemy as sa
+from markupsafe import escape
+
+from dashboard import login, policy
+from dashboard.access import AccessStore, Forbidden, Identity
+from dashboard.i18n import pick_lang, t
+from dashboard.settings import Settings
+
+DISPLAY_COOKIE = "oc_display"
+SESSION_COOKIE = "oc_session"
+TOKEN_PARAM = "token"
+DISPLAY_ROLES = frozenset({"viewer"})
+DISPLAY_COOKIE_MAX_AGE = timedelta(days=400)
+LOCAL_ROLES = frozenset({"admin"})
+LOGIN_PATHS = ("/login", "/logout")
+STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon.ico")
+DASH_API = "/_dash-"
+CALLBACK_PATH = "/_dash-update-component"
+_TOKEN_IN_TEXT = re.compile(r"(token=)[^&\s\"']+")
+log = logging.getLogger("opscenter.auth")
+
+
+@dataclass(frozen=True)
+class AuthState:
+    """What the hook needs: the settings and the access records."""
+
+    settings: Settings
+    access: AccessStore
+
+
+def state() -> AuthState:
+    """The auth state of the app serving this request."""
+    return flask.current_app.extensions["opscenter.auth"]
+
+
+def current_identity() -> Identity | None:
+    """Who is making this request (None outside a checked request)."""
+    return flask.g.get("oc_identity")
+
+
+@contextmanager
+def audited(action: str, target: str, detail: dict[str, Any] | None = None) -> Iterator[sa.Connection]:
+    """Check that the current user may perform ``action`` and yield a history-database connection
+    whose transaction holds the audit row; a refusal is audited and answered with 403."""
+    with state().access.audited(current_identity(), action, target, detail) as connection:
+        yield connection
+
+
+def audit(action: str, target: str, detail: dict[str, Any] | None = None) -> None:
+    """Check and record a write the current user performs elsewhere; a refusal answers 403."""
+    state().access.audit(current_identity(), action, target, detail)
+
+
+def _address(raw: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        address = ipaddress.ip_address(raw or "")
+    except ValueError:
+        return None
+    return getattr(address, "ipv4_mapped", None) or address
+
+
+def _proxy_person(settings: Settings) -> Identity | None:
+    """The person named by the proxy's header, when the request really comes from a trusted proxy."""
+    auth, request = settings.auth, flask.request
+    address = _address(request.remote_addr)
+    if address is None or not any(address in network for network in auth.trusted_proxies):
+        return None
+    user = request.headers.get(auth.user_header, "").strip()
+    if not user:
+        return None
+    groups = request.headers.get(auth.groups_header, "") if auth.groups_header else ""
+    roles = {auth.group_roles[g.strip()] for g in groups.split(",") if g.strip() in auth.group_roles}
+    if not roles and auth.default_role:
+        roles = {auth.default_role}
+    return Identity(user[:128], frozenset(roles), "proxy", request.remote_addr)
+
+
+def _session_person(access: AccessStore) -> Identity | None:
+    """The built-in user of this session, with the role the database gives them now."""
+    name = flask.session.get("user")
+    role = access.user_role(name) if name else None
+    return Identity(name, frozenset({role}), "user", flask.request.remote_addr) if role else None
+
+
+def _identify(auth_state: AuthState) -> tuple[Identity | None, bool]:
+    """Who is asking, and whether a display token was presented and refused."""
+    settings, remote = auth_state.settings, flask.request.remote_addr
+    if settings.auth.mode == "none":
+        address = _address(remote)
+        local = address is not None and address.is_loopback
+        return (Identity("local", LOCAL_ROLES, "local", remote) if local else None), False
+    person = _proxy_person(settings) if settings.auth.mode == "proxy" else _session_person(auth_state.access)
+    if person:
+        return person, False
+    secret = flask.request.cookies.get(DISPLAY_COOKIE)
+    if not secret:
+        return None, False
+    name = auth_state.access.display_token(secret)
+    return (Identity(f"display:{name}", DISPLAY_ROLES, "display", remote), False) if name else (None, True)
+
+
+def _callback_pages(payload: dict) -> set[str]:
+    """The pages a callback request touches: its outputs' ``oc-<page>-`` ids and any pathname it sends."""
+    def flat(items) -> list[dict]:
+        if isinstance(items, dict):
+            return [items]
+        return [leaf for item in items or [] for leaf in flat(item)] if isinstance(items, list) else []
+
+    pages = set()
+    for item in flat(payload.get("outputs")):
+        component = item.get("id")
+        component = component.get("type", "") if isinstance(component, dict) else str(component)
+        if component.startswith("oc-"):
+            pages.add("/" + component[3:].split("-", 1)[0])
+    for item in flat(payload.get("inputs")) + flat(payload.get("state")):
+        if item.get("property") == "pathname" and isinstance(item.get("value"), str):
+            pages.add(item["value"])
+    return pages
+
+
+def _allowed(identity: Identity) -> bool:
+    path = flask.request.path
+    if path == CALLBACK_PATH:
+        pages = _callback_pages(flask.request.get_json(silent=True) or {})
+        return bool(identity.roles) and all(policy.may_read(identity.roles, page) for page in pages)
+    if path.startswith(DASH_API):
+        return bool(identity.roles)
+    return policy.may_read(identity.roles, path)
+
+
+def _same_site() -> bool:
+    """Whether a state-changing request comes from this site (the browser says so, or its Origin matches)."""
+    request = flask.request
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return True
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site in ("same-origin", "none")
+    origin = request.headers.get("Origin")
+    return origin is None or urlsplit(origin).netloc == request.host
+
+
+def refuse(status: int, message_key: str) -> flask.Response:
+    """A refusal in the caller's terms: JSON for Dash's endpoints, a small page otherwise."""
+    settings = state().settings
+    lang = pick_lang(flask.request.args.get("lang"), settings.language)
+    message = t(message_key, lang)
+    if flask.request.path.startswith(DASH_API):
+        return flask.Response(json.dumps({"error": message}), status=status, mimetype="application/json")
+    return flask.Response(login.page(settings.center_name, lang, f'<p class="oc-auth-message" role="alert">{escape(message)}</p>'),
+                          status=status, mimetype="text/html")
+
+
+def _adopt_display_token(auth_state: AuthState, secret: str) -> flask.Response:
+    """Swap a ``?token=`` for a cookie and reload the same address without the token."""
+    if not auth_state.access.display_token(secret):
+        response = refuse(401, "auth.display_invalid")
+        response.delete_cookie(DISPLAY_COOKIE)
+        return response
+    request = flask.request
+    query = urlencode([(k, v) for k, v in request.args.items(multi=True) if k != TOKEN_PARAM])
+    response = flask.redirect(request.path + (f"?{query}" if query else ""))
+    response.set_cookie(DISPLAY_COOKIE, secret, max_age=DISPLAY_COOKIE_MAX_AGE, httponly=True, samesite="Lax",
+                        secure=auth_state.settings.auth.cookie_secure)
+    return response
+
+
+def _unauthenticated(auth_state: AuthState, display_refused: bool) -> flask.Response:
+    mode, request = auth_state.settings.auth.mode, flask.request
+    if mode == "none":
+        return refuse(403, "auth.loopback_only")
+    if display_refused:
+        response = refuse(401, "auth.display_invalid")
+        response.delete_cookie(DISPLAY_COOKIE)
+        return response
+    if mode == "builtin" and not request.path.startswith(DASH_API):
+        return flask.redirect("/login?" + urlencode({"next": request.full_path.rstrip("?")}))
+    return refuse(401, "auth.required")
+
+
+def check_request() -> flask.Response | None:
+    """The enforcement point: let the request through, or answer it with a redirect, 401 or 403."""
+    auth_state, request = state(), flask.request
+    settings = auth_state.settings.auth
+    path = request.path
+    if path.startswith(STATIC_PREFIXES) or path in settings.open_paths:
+        return None
+    if settings.mode == "builtin" and path in LOGIN_PATHS:
+        return None
+    if not _same_site():
+        return refuse(403, "auth.cross_site")
+    secret = request.args.get(TOKEN_PARAM)
+    if secret is not None and settings.mode != "none" and request.method in ("GET", "HEAD") and not path.startswith(DASH_API):
+        return _adopt_display_token(auth_state, secret)
+    identity, display_refused = _identify(auth_state)
+    if identity is None:
+        return _unauthenticated(auth_state, display_refused)
+    flask.g.oc_identity = identity
+    if not _allowed(identity):
+        log.info("refused %s %s to %s (%s)", request.method, path, identity.name, ",".join(sorted(identity.roles)))
+        return refuse(403, "auth.forbidden")
+    return None
+
+
+class RedactTokens(logging.Filter):
+    """Blank ``token=`` values in log lines (the access log of the first ``?token=`` request)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = _TOKEN_IN_TEXT.sub(r"\1[redacted]", message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
+
+
+def _redact_access_logs() -> None:
+    for name in ("werkzeug", "gunicorn.access"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactTokens) for f in logger.filters):
+            logger.addFilter(RedactTokens())
+
+
+def init_app(app: dash.Dash, settings: Settings, access: AccessStore) -> None:
+    """Guard every request of ``app`` according to ``settings.auth``."""
+    server = app.server
+    server.extensions["opscenter.auth"] = AuthState(settings, access)
+    server.config.update(
+        SESSION_COOKIE_NAME=SESSION_COOKIE, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.auth.cookie_secure,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.auth.session_hours),
+    )
+    if settings.auth.mode == "builtin":
+        server.secret_key = settings.auth.secret_key
+        login.register(server, settings, access)
+    server.before_request(check_request)
+    server.register_error_handler(Forbidden, lambda _exc: refuse(403, "auth.forbidden"))
+    _redact_access_logs()

@@ -1,0 +1,194 @@
+"""Jira Service Management / Jira Cloud: incidents and changes from JQL search.
+
+Reads ``/rest/api/3/search/jql`` with a JQL filter plus ``updated >= -<n>m`` (a
+relative bound, so the Jira user's time zone does not matter), paging by
+``nextPageToken`` until ``isLast``. Dates carry ``+0000`` offsets. The first
+status transition in the changelog is the acknowledgement; an issue link to a
+change issue is the incident's change.
+
+Options: ``url``, ``username`` + ``token`` (Cloud: e-mail and API token) or
+``token`` alone (Data Center personal access token), all as ``${ENV}``;
+``incident_jql`` (``issuetype = Incident``), ``change_jql``
+(``issuetype = Change``), ``projects`` (list of keys), ``page_size`` (100),
+``fields`` (contract key -> Jira field id for ``service``, ``assignment_group``,
+``acknowledged_at``, ``runbook_steps``, ``type``, ``planned_start``,
+``planned_end``, ``actual_start``, ``actual_end``), the ``*_map`` mappings,
+``runbook_url``, ``retention_days``, ``overlap_s``, ``timeout_s``, ``retries``.
+"""
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from datasources import itsm
+from datasources.base import SourceError
+from datasources.registry import register
+
+DEFAULTS = itsm.Mappings(
+    priority={"highest": 1, "critical": 1, "p1": 1, "high": 2, "p2": 2, "medium": 3, "p3": 3, "low": 4, "p4": 4,
+              "lowest": 5, "p5": 5},
+    incident_state={"open": "new", "to do": "new", "in progress": "in_progress", "work in progress": "in_progress",
+                    "investigating": "in_progress", "pending": "on_hold", "waiting for customer": "on_hold",
+                    "on hold": "on_hold", "resolved": "resolved", "done": "resolved", "closed": "closed", "canceled": "cancelled", "declined": "cancelled"},
+    change_state={"open": "new", "to do": "new", "planning": "assess", "awaiting approval": "authorize",
+                  "awaiting implementation": "scheduled", "implementing": "implement", "in progress": "implement",
+                  "review": "review", "peer review": "review", "completed": "closed", "closed": "closed", "done": "closed", "failed": "closed",
+                  "canceled": "cancelled", "declined": "cancelled"},
+    change_type={"standard change": "standard", "normal change": "normal", "emergency change": "emergency"},
+    outcome={"done": "success", "completed": "success", "fixed": "success", "failed": "failed",
+             "rolled back": "rolled_back", "backed out": "rolled_back", "won't do": "unknown"},
+)
+INCIDENT_CATEGORIES = {"new": "new", "indeterminate": "in_progress", "done": "resolved"}
+CHANGE_CATEGORIES = {"new": "new", "indeterminate": "implement", "done": "closed"}
+DEFAULT_FIELDS = {"service": "components"}
+BASE_FIELDS = ("summary", "status", "priority", "created", "updated", "resolutiondate", "resolution", "issuelinks")
+CHANGE_ISSUE_TYPES = frozenset({"change", "[system] change"})
+
+
+def jql_string(value: Any) -> str:
+    """A JQL string literal: double-quoted, with backslashes and quotes escaped."""
+    text = str(value)
+    if any(c in text for c in "\r\n"):
+        raise ValueError("JQL value contains a line break")
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def search_jql(base: str, projects: list[str], since: datetime, now: datetime) -> str:
+    """The JQL of one poll: the configured filter, the projects, and updated since ``since``."""
+    minutes = max(1, math.ceil((now - since).total_seconds() / 60))
+    parts = [f"({base})"] if base else []
+    if projects:
+        parts.append(f"project in ({', '.join(jql_string(p) for p in projects)})")
+    parts.append(f"updated >= -{minutes}m")
+    return " AND ".join(parts) + " ORDER BY updated ASC, key ASC"
+
+
+def text(found: Any) -> Any:
+    """A field as text: an option's value or name, a list's first item, else the value."""
+    if isinstance(found, list):
+        return text(found[0]) if found else None
+    if isinstance(found, dict):
+        return found.get("value") or found.get("name") or found.get("displayName") or found.get("key")
+    return found
+
+
+def _status(fields: dict, mapping: dict, categories: dict) -> str | None:
+    status = fields.get("status") or {}
+    name = status.get("name")
+    if name is None or str(name).strip().lower() in mapping:
+        return name
+    return categories.get((status.get("statusCategory") or {}).get("key"), name)
+
+
+def first_transition(issue: dict) -> str | None:
+    """When the issue first changed status (its acknowledgement), from the changelog."""
+    times = [h.get("created") for h in (issue.get("changelog") or {}).get("histories", [])
+             if any(item.get("field") == "status" for item in h.get("items", []))]
+    times = [pd.Timestamp(t) for t in times if t]
+    return min(times).isoformat() if times else None
+
+
+def linked_change(fields: dict) -> str | None:
+    """The key of the first change issue linked to this one."""
+    for link in fields.get("issuelinks") or []:
+        other = link.get("outwardIssue") or link.get("inwardIssue") or {}
+        kind = ((other.get("fields") or {}).get("issuetype") or {}).get("name", "")
+        if kind.lower() in CHANGE_ISSUE_TYPES:
+            return other.get("key")
+    return None
+
+
+def _browse(base_url: str, issue: dict) -> str:
+    return f"{base_url}browse/{issue.get('key')}"
+
+
+def incident_records(payload: dict, base_url: str, fields_map: dict, mappings: itsm.Mappings) -> list[dict]:
+    """Raw incident records from one search page."""
+    records = []
+    for issue in payload.get("issues", []):
+        fields = issue.get("fields") or {}
+        pick = {key: text(fields.get(jira_field)) for key, jira_field in fields_map.items()}
+        records.append({
+            "incident_id": issue.get("key"), "title": fields.get("summary"), "priority": text(fields.get("priority")),
+            "state": _status(fields, mappings.incident_state, INCIDENT_CATEGORIES), "service": pick.get("service"),
+            "opened_at": fields.get("created"),
+            "acknowledged_at": pick.get("acknowledged_at") or first_transition(issue),
+            "resolved_at": fields.get("resolutiondate"), "assignment_group": pick.get("assignment_group"),
+            "change_id": linked_change(fields), "url": _browse(base_url, issue),
+            **({"runbook_steps": pick["runbook_steps"]} if "runbook_steps" in pick else {}),
+        })
+    return records
+
+
+def change_records(payload: dict, base_url: str, fields_map: dict, mappings: itsm.Mappings) -> list[dict]:
+    """Raw change records from one search page."""
+    records = []
+    for issue in payload.get("issues", []):
+        fields = issue.get("fields") or {}
+        pick = {key: text(fields.get(jira_field)) for key, jira_field in fields_map.items()}
+        records.append({
+            "change_id": issue.get("key"), "title": fields.get("summary"), "service": pick.get("service"),
+            "type": pick.get("type") or "normal",
+            "state": _status(fields, mappings.change_state, CHANGE_CATEGORIES),
+            "planned_start": pick.get("planned_start"), "planned_end": pick.get("planned_end"),
+            "actual_start": pick.get("actual_start"),
+            "actual_end": pick.get("actual_end") or fields.get("resolutiondate"),
+            "outcome": text(fields.get("resolution")), "url": _browse(base_url, issue),
+        })
+    return records
+
+
+def parse_incidents(pages: list[dict], base_url: str, fields_map: dict, mappings: itsm.Mappings,
+                    source: str) -> pd.DataFrame:
+    """An incidents frame from search pages."""
+    records = [r for page in pages for r in incident_records(page, base_url, fields_map, mappings)]
+    return itsm.incident_frame(records, mappings, source)
+
+
+def parse_changes(pages: list[dict], base_url: str, fields_map: dict, mappings: itsm.Mappings,
+                  source: str) -> pd.DataFrame:
+    """A changes frame from search pages."""
+    records = [r for page in pages for r in change_records(page, base_url, fields_map, mappings)]
+    return itsm.change_frame(records, mappings, source)
+
+
+@register
+class JiraSource(itsm.ItsmSource):
+    """Incident and change issues of one Jira site."""
+
+    kind = "jira"
+    defaults = DEFAULTS
+
+    @property
+    def fields_map(self) -> dict[str, str]:
+        return {**DEFAULT_FIELDS, **(self.options.get("fields") or {})}
+
+    def _pages(self, base_jql: str, since: datetime, now: datetime) -> list[dict]:
+        params = {
+            "jql": search_jql(base_jql, list(self.options.get("projects") or []), since, now),
+            "fields": ",".join(dict.fromkeys(BASE_FIELDS + tuple(self.fields_map.values()))),
+            "expand": "changelog", "maxResults": int(self.options.get("page_size", 100)),
+        }
+        pages = []
+        while True:
+            payload, _ = self.transport.get_json("rest/api/3/search/jql", params)
+            if not isinstance(payload, dict) or not isinstance(payload.get("issues"), list):
+                raise SourceError(f"{self.name}: expected {{'issues': [...]}} from JQL search")
+            pages.append(payload)
+            token = payload.get("nextPageToken")
+            if payload.get("isLast", not token) or not token:
+                return pages
+            params = {**params, "nextPageToken": token}
+
+    def fetch(self, now: datetime) -> dict[str, pd.DataFrame]:
+        since = self.incremental.since(now)
+        base = self.transport.base_url
+        incidents = self._pages(str(self.options.get("incident_jql", "issuetype = Incident")), since, now)
+        changes = self._pages(str(self.options.get("change_jql", "issuetype = Change")), since, now)
+        return self.incremental.merge(now, {
+            "incidents": parse_incidents(incidents, base, self.fields_map, self.mappings, self.name),
+            "changes": parse_changes(changes, base, self.fields_map, self.mappings, self.name),
+        })

@@ -1,0 +1,49 @@
+"""A wall opened with a display token renders under built-in login, with no login prompt."""
+import secrets
+import time
+
+import pytest
+
+from dashboard.access import AccessStore, Identity
+from dashboard.app import create_app
+from dashboard.settings import DEFAULT_CONFIG, parse
+from tests.browser.test_pages import _no_console_errors
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def guarded_app(demo_app, tmp_path, monkeypatch):
+    """The demo app's store under ``auth: builtin``, and a display token for it."""
+    monkeypatch.setenv("OC_TEST_SECRET_KEY", secrets.token_urlsafe(32))
+    config = DEFAULT_CONFIG.read_text().replace("refresh_s: 5", "refresh_s: 1")
+    settings = parse(config + "auth:\n  mode: builtin\n  secret_key: ${OC_TEST_SECRET_KEY}\n")
+    access = AccessStore(f"sqlite:///{tmp_path / 'history.sqlite3'}")
+    access.migrate()
+    secret = access.create_token("lobby-wall", Identity("cli:test", frozenset({"admin"}), "cli"))
+    store = demo_app.server.extensions["opscenter"].store
+    yield create_app(settings, store, access), secret
+    access.close()
+
+
+def test_wall_with_a_display_token_shows_no_login_prompt(dash_duo, guarded_app):
+    app, secret = guarded_app
+    dash_duo.start_server(app, navigate=False)
+    dash_duo.driver.get(dash_duo.server.url + f"/wall?kiosk=1&token={secret}")
+    dash_duo.wait_for_element(".oc-chain", timeout=20)
+    assert dash_duo.driver.current_url.endswith("/wall?kiosk=1")
+    time.sleep(2.5)  # a few refresh ticks: the callbacks ride on the cookie
+    dash_duo.driver.refresh()
+    dash_duo.wait_for_element(".oc-chain", timeout=20)
+    assert not dash_duo.driver.find_elements("css selector", "input[type=password]")
+    assert "/login" not in dash_duo.driver.current_url
+    _no_console_errors(dash_duo)
+
+
+def test_without_a_token_the_wall_asks_for_a_login(dash_duo, guarded_app):
+    app, _secret = guarded_app
+    dash_duo.start_server(app, navigate=False)
+    dash_duo.driver.get(dash_duo.server.url + "/wall")
+    dash_duo.wait_for_element("input[type=password]", timeout=20)
+    assert "/login?next=%2Fwall" in dash_duo.driver.current_url
+    _no_console_errors(dash_duo)

@@ -1,0 +1,52 @@
+"""opscenter token create|list|revoke and user add, on a SQLite history database."""
+import io
+
+import pytest
+
+from dashboard.access import AccessStore
+from dashboard.cli import main
+
+
+@pytest.fixture
+def database(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'history.sqlite3'}"
+    monkeypatch.setenv("OPSCENTER_DATABASE_URL", url)
+    monkeypatch.delenv("OPSCENTER_CONFIG", raising=False)
+    access = AccessStore(url)
+    yield access
+    access.close()
+
+
+def test_token_create_list_revoke(database, capsys):
+    assert main(["token", "create", "--name", "lobby-wall"]) == 0
+    out = capsys.readouterr().out
+    secret = out.splitlines()[1]
+    assert database.display_token(secret) == "lobby-wall" and f"token={secret}" in out
+
+    assert main(["token", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "lobby-wall" in listing and "active" in listing and secret not in listing
+
+    assert main(["token", "create", "--name", "lobby-wall"]) == 1
+    assert "exists" in capsys.readouterr().err
+    assert main(["token", "revoke", "lobby-wall"]) == 0
+    assert database.display_token(secret) is None
+    assert main(["token", "revoke", "lobby-wall"]) == 1
+    assert "no active display token" in capsys.readouterr().err
+    assert main(["token", "list"]) == 0 and "revoked" in capsys.readouterr().out
+    assert [(r["action"], r["actor"].startswith("cli:")) for r in database.audit_trail()] == [
+        ("token.revoke", True), ("token.create", True)]
+
+
+def test_user_add_reads_the_password_from_stdin(database, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("correct horse battery staple\n"))
+    assert main(["user", "add", "alice", "--role", "auditor"]) == 0
+    assert database.authenticate("alice", "correct horse battery staple") == "auditor"
+    assert "correct horse" not in capsys.readouterr().out
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert main(["user", "add", "bob", "--role", "viewer"]) == 1
+    assert "at least 12" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["user", "add", "carol", "--role", "root"])
+    assert database.user_role("bob") is None

@@ -1,0 +1,89 @@
+"""Incident statistics: MTTA/MTTR by priority, change rates, suspect changes, the incident window."""
+import pandas as pd
+import pytest
+
+from dashboard import incident_stats as stats
+from datasources import itsm
+
+NOW = pd.Timestamp("2026-11-18 04:00", tz="UTC")
+MAPPINGS = itsm.Mappings()
+
+
+def incidents(*rows):
+    records = [{"incident_id": f"INC{i}", "title": "t", "priority": p, "state": s, "service": "order-gateway",
+                "opened_at": o, "acknowledged_at": a, "resolved_at": r, "change_id": c}
+               for i, (p, s, o, a, r, c) in enumerate(rows)]
+    return itsm.incident_frame(records, MAPPINGS, "itsm")
+
+
+def changes(*rows):
+    records = [{"change_id": cid, "title": "c", "service": svc, "type": "normal", "state": "closed",
+                "actual_start": start, "actual_end": end, "outcome": outcome}
+               for cid, svc, start, end, outcome in rows]
+    return itsm.change_frame(records, itsm.Mappings(), "itsm")
+
+
+INCIDENTS = incidents(
+    (2, "resolved", "2026-11-17 10:00", "2026-11-17 10:10", "2026-11-17 11:00", "CHG1"),
+    (2, "closed", "2026-11-10 10:00", "2026-11-10 10:30", "2026-11-10 13:00", None),
+    (2, "in_progress", "2026-11-18 03:00", "2026-11-18 03:20", None, None),
+    (2, "new", "2026-11-18 03:50", None, None, None),
+    (2, "cancelled", "2026-11-16 00:00", "2026-11-16 00:01", None, None),
+    (3, "closed", "2026-09-01 00:00", "2026-09-01 01:00", "2026-09-01 05:00", None),
+)
+
+
+def test_mtta_and_mttr_leave_out_and_count_the_unfinished():
+    row = stats.response_times(INCIDENTS, NOW, 30).set_index("priority").loc[2]
+    assert row.incidents == 4  # the cancelled one is left out
+    assert row.mtta_min == pytest.approx((10 + 30 + 20) / 3) and row.unacknowledged == 1
+    assert row.mttr_min == pytest.approx((60 + 180) / 2) and row.unresolved == 2
+
+
+def test_windows_select_by_opening_time():
+    p3 = {d: stats.response_times(INCIDENTS, NOW, d).set_index("priority").loc[3] for d in (30, 90)}
+    assert p3[30].incidents == 0 and pd.isna(p3[30].mtta_min)
+    assert p3[90].incidents == 1 and p3[90].mttr_min == 300
+
+
+def test_active_are_sorted_by_priority_then_age():
+    active = stats.active(INCIDENTS, NOW)
+    assert list(active["incident_id"]) == ["INC2", "INC3"] and list(active["age_min"]) == [60, 10]
+
+
+def test_change_rates():
+    frame = changes(("CHG1", "order-gateway", "2026-11-17 09:00", "2026-11-17 09:30", "failed"),
+                    ("CHG2", "ledger", "2026-11-15 09:00", "2026-11-15 09:30", "success"),
+                    ("CHG3", "ledger", "2026-11-15 09:00", None, "unknown"))
+    rates = stats.change_rates(frame, INCIDENTS, NOW, 30)
+    assert (rates["changes"], rates["successful"], rates["success_rate"]) == (2, 1, 0.5)
+    assert (rates["incidents"], rates["change_induced"], rates["change_induced_rate"]) == (4, 1, 0.25)
+    empty = stats.change_rates(frame.iloc[0:0], INCIDENTS.iloc[0:0], NOW, 30)
+    assert empty["success_rate"] is None and empty["change_induced_rate"] is None
+
+
+def test_suspect_is_the_named_change_else_the_latest_failed_else_the_latest():
+    frame = changes(("CHG1", "order-gateway", "2026-11-17 09:00", "2026-11-17 09:30", "success"),
+                    ("CHG2", "order-gateway", "2026-11-17 08:00", "2026-11-17 08:30", "failed"),
+                    ("CHG3", "order-gateway", "2026-11-15 08:00", "2026-11-15 08:30", "failed"),
+                    ("CHG4", "ledger", "2026-11-17 09:00", "2026-11-17 09:30", "failed"))
+    named = INCIDENTS.iloc[0]
+    found = stats.recent_changes(named, frame)
+    assert list(found["change_id"]) == ["CHG1", "CHG2"]  # same service, 24 h before, newest first
+    assert list(found.loc[found["suspect"], "change_id"]) == ["CHG1"]
+    unnamed = named.copy()
+    unnamed["change_id"] = None
+    found = stats.recent_changes(unnamed, frame)
+    assert list(found.loc[found["suspect"], "change_id"]) == ["CHG2"]
+    found = stats.recent_changes(unnamed, frame[frame["change_id"] == "CHG1"])
+    assert list(found.loc[found["suspect"], "change_id"]) == ["CHG1"]
+
+
+def test_milestones_and_window():
+    incident = INCIDENTS.iloc[0]
+    assert [s for s, _ in stats.milestones(incident)] == ["new", "in_progress", "resolved"]
+    frame = changes(("CHG1", "order-gateway", "2026-11-17 09:00", "2026-11-17 09:30", "failed"))
+    start, end = stats.incident_window(incident, stats.recent_changes(incident, frame), NOW)
+    assert (start, end) == (pd.Timestamp("2026-11-17 08:30", tz="UTC"), pd.Timestamp("2026-11-17 12:00", tz="UTC"))
+    open_one = INCIDENTS.iloc[3]
+    assert stats.incident_window(open_one, stats.recent_changes(open_one, frame.iloc[0:0]), NOW)[1] == NOW
