@@ -48,23 +48,32 @@ def runs_timeline(rows: pd.DataFrame, tz: str, lang: str = "en") -> go.Figure:
     """Each run a marker at its start, on its (business chain, service) row; colour and shape by status.
 
     ``rows`` comes from ``resilience.timeline_rows``; their order is the rows' order, top down.
+    A chain's name labels its first row and a line separates it from the chain above.
     """
     categories = list(dict.fromkeys(zip(rows["chain_name"], rows["service"])))
+    position = {category: i for i, category in enumerate(categories)}
     fig = go.Figure()
     for status in RUN_STATUSES:
         part = rows[rows["status"] == status]
         if part.empty:
             continue
         fig.add_trace(go.Scatter(
-            x=part["started_at"].dt.tz_convert(tz), y=[part["chain_name"].tolist(), part["service"].tolist()],
+            x=part["started_at"].dt.tz_convert(tz), y=[position[c] for c in zip(part["chain_name"], part["service"])],
             mode="markers", name=t(f"chaos.status.{status}", lang),
             marker={"color": RUN_COLOURS[status], "symbol": RUN_SYMBOLS[status], "size": 12,
                     "line": {"width": 2, "color": RUN_COLOURS[status]}},
             hovertext=_hover(part, lang), hoverinfo="text", customdata=part["run_id"],
         ))
+    labels, previous = [], None
+    for i, (chain, service) in enumerate(categories):
+        first = chain != previous
+        labels.append(f"<b>{chain}</b>   {service}" if first else service)
+        if first and i:
+            fig.add_hline(y=i - 0.5, line={"color": MUTED, "width": 1})
+        previous = chain
     fig = _dark(fig, height=max(220, 26 * len(categories) + 60))
-    fig.update_yaxes(type="multicategory", autorange="reversed",
-                     categoryorder="array", categoryarray=[list(c) for c in zip(*categories)] if categories else None)
+    fig.update_yaxes(tickmode="array", tickvals=list(range(len(categories))), ticktext=labels, showgrid=False,
+                     range=[len(categories) - 0.5, -0.5])
     return fig
 
 

@@ -23,10 +23,18 @@ def test_timeline_has_a_trace_per_status_on_chain_and_service_rows():
     fig = chaos_figures.runs_timeline(resilience.timeline_rows(CHAINS, _runs()), "Asia/Shanghai", "zh")
     assert [tr.name for tr in fig.data] == ["通过", "未通过", "未执行"]
     failed = fig.data[1]
-    assert list(failed.y[0]) == ["Trading"] and list(failed.y[1]) == ["quote"] and list(failed.customdata) == ["a"]
+    assert list(failed.y) == [1] and list(failed.customdata) == ["a"]  # row 1: Trading / quote
+    assert list(fig.layout.yaxis.ticktext) == ["<b>Trading</b>   login", "quote"]
     assert "deviated" in failed.hovertext[0] and failed.marker.symbol == "square"
     assert pd.Timestamp(failed.x[0]).strftime("%H:%M") == "10:00"  # display time zone
-    assert fig.layout.yaxis.type == "multicategory"
+
+
+def test_timeline_separates_chains():
+    chains = pd.concat([CHAINS, pd.DataFrame({"chain": ["money"], "chain_name": ["Money"], "step": [1],
+                                              "service": ["login"]})])
+    fig = chaos_figures.runs_timeline(resilience.timeline_rows(chains, _runs()), "UTC")
+    assert list(fig.layout.yaxis.ticktext) == ["<b>Trading</b>   login", "quote", "<b>Money</b>   login"]
+    assert [shape.y0 for shape in fig.layout.shapes] == [1.5]
 
 
 def test_runs_per_day_stacks_statuses():
