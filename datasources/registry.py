@@ -8,7 +8,14 @@ from typing import Any
 from datasources.base import Source
 
 ENTRY_POINT_GROUP = "opscenter_datasources"
-BUILTIN_MODULES = ("datasources.demo",)
+BUILTIN_MODULES = (
+    "datasources.demo",
+    "datasources.prometheus",
+    "datasources.alertmanager",
+    "datasources.jaeger",
+    "datasources.zipkin",
+    "datasources.otlp_files",
+)
 
 _KINDS: dict[str, type[Source]] = {}
 _loaded = False
