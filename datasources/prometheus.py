@@ -353,7 +353,7 @@ def calls_from_exemplars(data: list[dict], cfg: Settings) -> pd.DataFrame:
                 continue
             records.append({
                 "trace_id": trace_id, "service": service, "operation": labels.get(cfg.operation_label) or "unknown",
-                "start": int(ts * 1e9 - duration_ms * 1e6), "duration_ms": duration_ms,
+                "start": (round(ts * 1e6) - round(duration_ms * 1e3)) * 1000, "duration_ms": duration_ms,
                 "status": "error" if failed else "ok", "instance": labels.get(cfg.instance_label)})
     calls = frame_from_records("calls", records)
     return select_calls(calls, slowest=int(cfg.slowest_calls))

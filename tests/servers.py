@@ -98,12 +98,17 @@ def prometheus(workdir: Path, targets: tuple[str, ...] = (), data_dir: Path | No
 
 @contextmanager
 def alertmanager(workdir: Path):
-    """Alertmanager with one null receiver, clustering off, storage in ``workdir``."""
+    """Alertmanager with one null receiver, clustering off, storage in ``workdir``.
+
+    ServiceDown inhibits the warnings of the same service.
+    """
     binary = _binary(ALERTMANAGER, "Alertmanager")
     port = free_port()
     config_path = workdir / "alertmanager.yml"
-    config_path.write_text(yaml.safe_dump({"route": {"receiver": "null", "group_wait": "1s"},
-                                           "receivers": [{"name": "null"}]}))
+    config_path.write_text(yaml.safe_dump({
+        "route": {"receiver": "null", "group_wait": "1s"}, "receivers": [{"name": "null"}],
+        "inhibit_rules": [{"source_matchers": ['alertname="ServiceDown"'], "target_matchers": ['severity="warning"'],
+                           "equal": ["service"]}]}))
     argv = [binary, f"--config.file={config_path}", f"--storage.path={workdir / 'alertmanager-data'}",
             f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="]
     url = f"http://127.0.0.1:{port}"
