@@ -377,11 +377,11 @@ class PrometheusSource(Source):
     def client(self) -> HttpClient:
         return HttpClient.from_options(self.name, self.options)
 
-    def _ask(self, path: str, query: str, params: dict[str, Any]) -> Any:
-        """One API call; Prometheus's own error text is kept when it answers 4xx/5xx."""
+    def _query(self, path: str, query: str, params: dict[str, Any], parse) -> Any:
+        """One API call, its answer parsed by ``parse``; errors name the source, URL and query."""
         try:
             payload = self.client.get(path, {"query": query, **params})
-        except HttpError as exc:
+        except HttpError as exc:  # keep Prometheus's own error text from a 4xx/5xx answer
             try:
                 payload = json.loads(exc.body)
             except ValueError:
@@ -389,7 +389,7 @@ class PrometheusSource(Source):
             if not isinstance(payload, dict) or payload.get("status") != "error":
                 raise
         try:
-            return result_of(payload, query)
+            return parse(result_of(payload, query))
         except SourceError as exc:
             raise SourceError(f"{self.name}: {self.client.base_url}{path}: {exc}") from None
 
@@ -399,20 +399,24 @@ class PrometheusSource(Source):
         end = math.floor(pd.Timestamp(now).timestamp() / step) * step
         span = {"start": end - float(cfg.window_m) * 60, "end": end}
         window = {**span, "step": f"{step:g}"}
-        service_metrics = service_metrics_frame(self._ask(
-            "/api/v1/query_range", tagged({c: cfg.render(q) for c, q in cfg.service_queries.items()}), window),
-            cfg.service_label)
-        resources = [resource_metrics_frame(self._ask(
-            "/api/v1/query_range", tagged({c: cfg.render(q, instance=rset.instance_label, service=rset.service_label)
-                                           for c, q in rset.queries.items()}), window),
-            rset, cfg.instance_services) for rset in cfg.resource_sets]
-        calls = calls_from_exemplars(self._ask("/api/v1/query_exemplars", cfg.render(EXEMPLAR_QUERY), span), cfg)
-        edges = edges_frame(self._ask("/api/v1/query", cfg.render(EDGE_QUERY), {"time": end}),
-                            cfg.caller_label, cfg.callee_label)
-        info = self._ask("/api/v1/query", cfg.render(INFO_QUERY), {"time": end})
+        service_query = tagged({c: cfg.render(q) for c, q in cfg.service_queries.items()})
+        service_metrics = self._query("/api/v1/query_range", service_query, window,
+                                      lambda r: service_metrics_frame(r, cfg.service_label))
+        resources = [self._query(
+            "/api/v1/query_range",
+            tagged({c: cfg.render(q, instance=rset.instance_label, service=rset.service_label)
+                    for c, q in rset.queries.items()}),
+            window, lambda r, rset=rset: resource_metrics_frame(r, rset, cfg.instance_services))
+            for rset in cfg.resource_sets]
+        calls = self._query("/api/v1/query_exemplars", cfg.render(EXEMPLAR_QUERY), span,
+                            lambda r: calls_from_exemplars(r, cfg))
+        edges = self._query("/api/v1/query", cfg.render(EDGE_QUERY), {"time": end},
+                            lambda r: edges_frame(r, cfg.caller_label, cfg.callee_label))
         seen = sorted(set(service_metrics["service"]))
+        services = self._query("/api/v1/query", cfg.render(INFO_QUERY), {"time": end},
+                               lambda r: services_frame(r, seen, cfg.service_label, int(cfg.default_tier)))
         return {
-            "services": services_frame(info, seen, cfg.service_label, int(cfg.default_tier)),
+            "services": services,
             "service_metrics": service_metrics,
             "resource_metrics": pd.concat(resources, ignore_index=True) if resources else empty_frame(
                 "resource_metrics"),

@@ -29,13 +29,14 @@ class Reply:
 @dataclass
 class Canned:
     url: str
-    routes: dict[str, Reply | list[Reply]]
+    routes: dict[str, Any]
     requests: list[tuple[str, str, dict[str, list[str]]]] = field(default_factory=list)
 
 
 @contextmanager
-def canned_server(routes: dict[str, Reply | list[Reply]]):
-    """Serve ``routes`` (path -> Reply, or a list answered in turn, the last repeated) on a free port."""
+def canned_server(routes: dict[str, Any]):
+    """Serve ``routes`` on a free port: path -> a Reply, a list answered in turn (the last repeated),
+    or a function of the query parameters returning either."""
     state = Canned("", routes)
 
     class Handler(BaseHTTPRequestHandler):
@@ -43,6 +44,8 @@ def canned_server(routes: dict[str, Reply | list[Reply]]):
             parts = urllib.parse.urlsplit(self.path)
             state.requests.append((self.command, parts.path, urllib.parse.parse_qs(parts.query)))
             reply = state.routes.get(parts.path, Reply({"error": "no such path"}, 404))
+            if callable(reply):
+                reply = reply(state.requests[-1][2])
             if isinstance(reply, list):
                 reply = reply.pop(0) if len(reply) > 1 else reply[0]
             time.sleep(reply.delay_s)
