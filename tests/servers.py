@@ -11,6 +11,7 @@ import time
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable
 
 import yaml
 
@@ -125,3 +126,27 @@ def node_exporter(workdir: Path):
             "--collector.cpu", "--collector.meminfo", "--collector.netdev"]
     with _process(argv, f"http://127.0.0.1:{port}/metrics", workdir / "node_exporter.log", "node_exporter"):
         yield f"127.0.0.1:{port}"
+
+
+def histogram_backfill(shares: dict[str, Callable[[float], float]], end_s: int, minutes: int,
+                       requests_per_s: float = 100.0, error_ratio: float = 0.02, step_s: int = 60,
+                       quiet: tuple[str, ...] = ()) -> str:
+    """OpenMetrics history of ``http_server_request_duration_seconds`` with known latency distributions.
+
+    ``shares[service](bound_s)`` is the share of requests at or under ``bound_s``; each service
+    takes ``requests_per_s`` (none for ``quiet`` ones), ``error_ratio`` of them with status 500.
+    Ends with '# EOF'.
+    """
+    from datasources.demo_exporter import BUCKETS, HISTOGRAM, histogram_lines
+
+    times = range(end_s - minutes * 60, end_s + 1, step_s)
+    lines = [f"# TYPE {HISTOGRAM} histogram"]
+    for service, share in shares.items():
+        cdf = [share(b) for b in BUCKETS] + [1.0]
+        load = 0.0 if service in quiet else requests_per_s
+        for status, rate in (("200", load * (1 - error_ratio)), ("500", load * error_ratio)):
+            labels = {"service": service, "instance": f"{service}-1", "http_response_status_code": status}
+            for i, ts in enumerate(times):
+                total = rate * step_s * i
+                lines += histogram_lines(HISTOGRAM, labels, [round(total * c) for c in cdf], total * 0.1, ts=ts)
+    return "\n".join(lines + ["# EOF", ""])
