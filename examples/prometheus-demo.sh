@@ -35,4 +35,6 @@ pids+=($!)
 export OPSCENTER_DEMO_PROMETHEUS_URL="http://127.0.0.1:$PROMETHEUS_PORT"
 echo "demo exporter http://127.0.0.1:$EXPORTER_PORT/metrics, Prometheus $OPSCENTER_DEMO_PROMETHEUS_URL," \
   "dashboard http://127.0.0.1:$DASHBOARD_PORT/wall (Ctrl-C stops all three)"
-"$BIN/opscenter" run --config examples/prometheus-demo.yaml --port "$DASHBOARD_PORT"
+"$BIN/opscenter" run --config examples/prometheus-demo.yaml --port "$DASHBOARD_PORT" &
+pids+=($!)
+wait "$!"
