@@ -11,6 +11,7 @@ import base64
 import json
 import socket
 import ssl
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -50,6 +51,7 @@ class HttpClient:
     tls_verify: bool = True
     headers: dict[str, str] = field(default_factory=dict)
     requests_sent: int = 0
+    _count_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def from_options(cls, source: str, options: dict[str, Any]) -> "HttpClient":
@@ -105,7 +107,8 @@ class HttpClient:
         context = None
         if url.startswith("https:") and not self.tls_verify:
             context = ssl._create_unverified_context()
-        self.requests_sent += 1
+        with self._count_lock:
+            self.requests_sent += 1
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s, context=context) as response:
                 return self._read(response, where)

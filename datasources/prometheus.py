@@ -1,10 +1,10 @@
 """Prometheus: RED metrics from a latency histogram, resources per instance, calls from exemplars, edges.
 
-Every frame costs one query whatever the number of services: the expressions of a
-frame's columns are aggregated in PromQL (``sum by``, ``histogram_quantile``), each
-tagged with its column by ``label_replace`` and joined with ``or``. A poll sends
-one range query for service metrics, one per resource set, one exemplar query,
-and two instant queries (edges, the service info metric).
+A poll sends the same queries whatever the number of services, all at once: one
+range query per service column, aggregated in PromQL (``sum by``,
+``histogram_quantile``); one per resource set, its columns' expressions tagged
+with their column by ``label_replace`` and joined with ``or``; one exemplar
+query; two instant queries (edges, the service info metric). Nine by default.
 
 Expressions are ``string.Template`` text; ``$metric``, ``$service``, ``$instance``,
 ``$match`` (label matchers of option ``match``), ``$error_match``, ``$rate`` and
@@ -19,6 +19,7 @@ import json
 import logging
 import math
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from datetime import datetime
@@ -36,6 +37,7 @@ from datasources.registry import register
 log = logging.getLogger(__name__)
 
 COLUMN_LABEL = "opscenter_column"
+RANGE, INSTANT, EXEMPLARS = "/api/v1/query_range", "/api/v1/query", "/api/v1/query_exemplars"
 SERVICE_QUERIES = {
     "requests_per_s": "sum by ($service) (rate(${metric}_count{$match}[$rate]))",
     "error_ratio": "(sum by ($service) (rate(${metric}_count{$error_match}[$rate]))"
@@ -377,8 +379,8 @@ class PrometheusSource(Source):
     def client(self) -> HttpClient:
         return HttpClient.from_options(self.name, self.options)
 
-    def _query(self, path: str, query: str, params: dict[str, Any], parse) -> Any:
-        """One API call, its answer parsed by ``parse``; errors name the source, URL and query."""
+    def _result(self, path: str, query: str, params: dict[str, Any]) -> Any:
+        """One API call's result; errors name the source, URL and query."""
         try:
             payload = self.client.get(path, {"query": query, **params})
         except HttpError as exc:  # keep Prometheus's own error text from a 4xx/5xx answer
@@ -388,8 +390,11 @@ class PrometheusSource(Source):
                 raise exc from None
             if not isinstance(payload, dict) or payload.get("status") != "error":
                 raise
+        return self._parsed(path, lambda: result_of(payload, query))
+
+    def _parsed(self, path: str, parse) -> Any:
         try:
-            return parse(result_of(payload, query))
+            return parse()
         except SourceError as exc:
             raise SourceError(f"{self.name}: {self.client.base_url}{path}: {exc}") from None
 
@@ -399,29 +404,28 @@ class PrometheusSource(Source):
         end = math.floor(pd.Timestamp(now).timestamp() / step) * step
         span = {"start": end - float(cfg.window_m) * 60, "end": end}
         window = {**span, "step": f"{step:g}"}
-        service_query = tagged({c: cfg.render(q) for c, q in cfg.service_queries.items()})
-        service_metrics = self._query("/api/v1/query_range", service_query, window,
-                                      lambda r: service_metrics_frame(r, cfg.service_label))
-        resources = [self._query(
-            "/api/v1/query_range",
-            tagged({c: cfg.render(q, instance=rset.instance_label, service=rset.service_label)
-                    for c, q in rset.queries.items()}),
-            window, lambda r, rset=rset: resource_metrics_frame(r, rset, cfg.instance_services))
-            for rset in cfg.resource_sets]
-        calls = self._query("/api/v1/query_exemplars", cfg.render(EXEMPLAR_QUERY), span,
-                            lambda r: calls_from_exemplars(r, cfg))
-        edges = self._query("/api/v1/query", cfg.render(EDGE_QUERY), {"time": end},
-                            lambda r: edges_frame(r, cfg.caller_label, cfg.callee_label))
+        requests = [(RANGE, tagged({column: cfg.render(q)}), window) for column, q in cfg.service_queries.items()]
+        requests += [(RANGE, tagged({c: cfg.render(q, instance=rset.instance_label, service=rset.service_label)
+                                     for c, q in rset.queries.items()}), window) for rset in cfg.resource_sets]
+        requests += [(EXEMPLARS, cfg.render(EXEMPLAR_QUERY), span),
+                     (INSTANT, cfg.render(EDGE_QUERY), {"time": end}), (INSTANT, cfg.render(INFO_QUERY), {"time": end})]
+        with ThreadPoolExecutor(max_workers=len(requests)) as pool:
+            answers = list(pool.map(lambda request: self._result(*request), requests))
+        columns, sets = len(cfg.service_queries), len(cfg.resource_sets)
+        exemplars, edges, info = answers[columns + sets:]
+        service_metrics = self._parsed(RANGE, lambda: service_metrics_frame(
+            [series for answer in answers[:columns] for series in answer], cfg.service_label))
+        resources = [self._parsed(RANGE, lambda a=answer, r=rset: resource_metrics_frame(a, r, cfg.instance_services))
+                     for answer, rset in zip(answers[columns:columns + sets], cfg.resource_sets)]
         seen = sorted(set(service_metrics["service"]))
-        services = self._query("/api/v1/query", cfg.render(INFO_QUERY), {"time": end},
-                               lambda r: services_frame(r, seen, cfg.service_label, int(cfg.default_tier)))
         return {
-            "services": services,
+            "services": self._parsed(INSTANT, lambda: services_frame(info, seen, cfg.service_label,
+                                                                     int(cfg.default_tier))),
             "service_metrics": service_metrics,
             "resource_metrics": pd.concat(resources, ignore_index=True) if resources else empty_frame(
                 "resource_metrics"),
-            "calls": calls,
-            "edges": edges,
+            "calls": self._parsed(EXEMPLARS, lambda: calls_from_exemplars(exemplars, cfg)),
+            "edges": self._parsed(INSTANT, lambda: edges_frame(edges, cfg.caller_label, cfg.callee_label)),
         }
 
     def check(self) -> Health:

@@ -94,12 +94,18 @@ def test_status_error_and_bad_answers():
         prom.result_of(["x"], "up")
 
 
-def test_one_query_per_frame_whatever_the_columns():
+def test_a_resource_set_is_one_tagged_query():
     cfg = prom.settings({})
-    expression = prom.tagged({c: cfg.render(q) for c, q in cfg.service_queries.items()})
+    node = cfg.resource_sets[0]
+    expression = prom.tagged({c: cfg.render(q, instance=node.instance_label) for c, q in node.queries.items()})
     assert expression.count("label_replace(") == 5 and expression.count(" or label_replace(") == 4
-    assert "histogram_quantile(0.95, sum by (service, le) (rate(http_server_request_duration_seconds_bucket{}[5m])))" \
-        in expression
+    assert 'rate(node_cpu_seconds_total{mode="idle",}[5m])' in expression
+
+
+def test_quantiles_are_aggregated_in_promql():
+    cfg = prom.settings({})
+    assert cfg.render(cfg.service_queries["latency_p95_ms"]) == (
+        "1000 * histogram_quantile(0.95, sum by (service, le) (rate(http_server_request_duration_seconds_bucket{}[5m])))")
 
 
 def test_label_values_are_escaped():
