@@ -64,7 +64,8 @@ def alerts_frame(payload: Any, source: str, base_url: str, now: pd.Timestamp,
         name = labels["alertname"]
         records.append({
             "alert_id": alert.get("fingerprint") or f"{name}:{sorted(labels.items())}",
-            "name": name, "service": labels.get(service_label) or None, "severity": severity(labels.get(severity_label)),
+            "name": name, "service": labels.get(service_label) or None,
+            "severity": severity(labels.get(severity_label)),
             "state": current, "starts_at": starts,
             "ends_at": _time(alert.get("endsAt")) if current == "resolved" else None,
             "summary": notes.get("summary") or notes.get("description") or None,

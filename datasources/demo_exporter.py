@@ -176,8 +176,8 @@ class DemoExporter:
         for edge in self.frames["edges"].itertuples(index=False):
             key = ("edge", edge.caller, edge.callee)
             self.counters[key] += edge.calls_per_s * dt
-            lines.append(f"traces_service_graph_request_total{label_text({'client': edge.caller, 'server': edge.callee})}"
-                         f" {self.counters[key]:.0f}")
+            labels = label_text({"client": edge.caller, "server": edge.callee})
+            lines.append(f"traces_service_graph_request_total{labels} {self.counters[key]:.0f}")
         return lines
 
     def _info(self) -> list[str]:

@@ -51,7 +51,8 @@ def spans_from_documents(documents: list[dict], trace_id: str | None = None) -> 
                     records.append({
                         "trace_id": span_trace, "span_id": str(span.get("spanId", "")).lower(),
                         "parent_id": str(span.get("parentSpanId") or "").lower() or None,
-                        "service": resource.get("service.name") or "unknown", "operation": span.get("name") or "unknown",
+                        "service": resource.get("service.name") or "unknown",
+                        "operation": span.get("name") or "unknown",
                         "start": start, "duration_ms": max(end - start, 0) / 1e6,
                         "status": "error" if (span.get("status") or {}).get("code") in ERROR_CODES else "ok",
                         "instance": instance})

@@ -16,25 +16,21 @@ an error naming the label.
 from __future__ import annotations
 
 import json
-import logging
 import math
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import datetime
+from functools import cached_property
 from string import Template
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from datasources.base import CONTRACTS, Health, Source, SourceError, empty_frame, validate
 from datasources.calls import frame_from_records, select_calls
 from datasources.http import OPTION_KEYS, HttpClient, HttpError
 from datasources.registry import register
-
-log = logging.getLogger(__name__)
 
 COLUMN_LABEL = "opscenter_column"
 RANGE, INSTANT, EXEMPLARS = "/api/v1/query_range", "/api/v1/query", "/api/v1/query_exemplars"
@@ -52,7 +48,8 @@ RESOURCE_PRESETS = {
         "instance_label": "instance",
         "queries": {
             "cpu_ratio": f'1 - avg {_BY} (rate(node_cpu_seconds_total{{mode="idle",$match}}[$rate]))',
-            "memory_bytes": f"sum {_BY} (node_memory_MemTotal_bytes{{$match}} - node_memory_MemAvailable_bytes{{$match}})",
+            "memory_bytes": f"sum {_BY} (node_memory_MemTotal_bytes{{$match}}"
+                            f" - node_memory_MemAvailable_bytes{{$match}})",
             "memory_ratio": f"1 - sum {_BY} (node_memory_MemAvailable_bytes{{$match}})"
                             f" / sum {_BY} (node_memory_MemTotal_bytes{{$match}})",
             "net_rx_bps": f'sum {_BY} (rate(node_network_receive_bytes_total{{device!="lo",$match}}[$rate]))',
@@ -167,13 +164,18 @@ def settings(options: dict[str, Any], source: str = "prometheus") -> Settings:
     if not isinstance(values["match"], dict) or not isinstance(values["instance_services"], dict):
         raise SourceError(f"{source}: options 'match' and 'instance_services' must be mappings")
     try:
+        matchers(values["match"])
+    except SourceError as exc:
+        raise SourceError(f"{source}: option {exc}") from None
+    try:
         re.compile(str(values["error_values"]))
         window_s, step_s = float(values["window_m"]) * 60, float(values["step_s"])
         slowest = int(values["slowest_calls"])
         tier = int(values["default_tier"])
     except (TypeError, ValueError, re.error) as exc:
         raise SourceError(f"{source}: bad option: {exc}") from None
-    if step_s <= 0 or window_s < step_s or window_s / step_s > MAX_POINTS_PER_SERIES or slowest < 1 or tier not in (1, 2, 3):
+    steps_ok = 0 < step_s <= window_s and window_s / step_s <= MAX_POINTS_PER_SERIES
+    if not steps_ok or slowest < 1 or tier not in (1, 2, 3):
         raise SourceError(f"{source}: need 0 < step_s <= window_m x 60 with at most {MAX_POINTS_PER_SERIES} "
                           f"steps, slowest_calls >= 1 and default_tier 1-3")
     unknown_columns = sorted(set(values["queries"]) - set(SERVICE_QUERIES))
@@ -351,7 +353,7 @@ def calls_from_exemplars(data: list[dict], cfg: Settings) -> pd.DataFrame:
             trace_id = next((tags[k] for k in cfg.trace_id_labels if tags.get(k)), None)
             duration_ms = _number(exemplar.get("value")) * float(cfg.latency_unit_ms)
             ts = _number(exemplar.get("timestamp"))
-            if not trace_id or np.isnan(duration_ms) or np.isnan(ts):
+            if not trace_id or math.isnan(duration_ms) or math.isnan(ts):
                 continue
             records.append({
                 "trace_id": trace_id, "service": service, "operation": labels.get(cfg.operation_label) or "unknown",

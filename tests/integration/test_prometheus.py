@@ -98,7 +98,8 @@ def test_live_scrape_of_the_demo_exporter(tmp_path):
             def scraped():
                 frames = source.fetch(datetime.now(timezone.utc))
                 resources = frames["resource_metrics"]
-                done = len(frames["calls"]) and len(frames["edges"]) and (resources["service"] == "prometheus-host").any()
+                node = (resources["service"] == "prometheus-host").any()
+                done = len(frames["calls"]) and len(frames["edges"]) and node
                 return frames if done else None
 
             frames = wait_until(scraped, 30, "a scrape with exemplars, edges and node metrics", 0.5)

@@ -21,7 +21,8 @@ def tagged(column, values, **labels):
 def test_service_metrics_from_a_tagged_matrix():
     result = [tagged("requests_per_s", ["10", "12"], service="a"), tagged("error_ratio", ["0.02", "0"], service="a"),
               tagged("latency_p50_ms", ["5", "6"], service="a"), tagged("latency_p95_ms", ["NaN", "+Inf"], service="a"),
-              tagged("latency_p99_ms", ["20", "-Inf"], service="a"), tagged("requests_per_s", ["NaN", "3"], service="b")]
+              tagged("latency_p99_ms", ["20", "-Inf"], service="a"),
+              tagged("requests_per_s", ["NaN", "3"], service="b")]
     frame = prom.service_metrics_frame(result, "service")
     assert list(frame["service"]) == ["a", "a", "b"]
     first = frame.iloc[0]
@@ -105,7 +106,8 @@ def test_a_resource_set_is_one_tagged_query():
 def test_quantiles_are_aggregated_in_promql():
     cfg = prom.settings({})
     assert cfg.render(cfg.service_queries["latency_p95_ms"]) == (
-        "1000 * histogram_quantile(0.95, sum by (service, le) (rate(http_server_request_duration_seconds_bucket{}[5m])))")
+        "1000 * histogram_quantile(0.95, sum by (service, le) "
+        "(rate(http_server_request_duration_seconds_bucket{}[5m])))")
 
 
 def test_label_values_are_escaped():
