@@ -14,6 +14,11 @@ BUILTIN_MODULES = (
     "datasources.jira",
     "datasources.request_tracker",
     "datasources.sql",
+    "datasources.prometheus",
+    "datasources.alertmanager",
+    "datasources.jaeger",
+    "datasources.zipkin",
+    "datasources.otlp_files",
 )
 
 _KINDS: dict[str, type[Source]] = {}
