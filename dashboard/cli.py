@@ -102,6 +102,22 @@ def cmd_check(args) -> int:
     return 1 if problems else 0
 
 
+def cmd_demo_exporter(args) -> int:
+    """Serve the demo estate as OpenMetrics on /metrics until stopped."""
+    from datasources.demo_exporter import serve
+
+    server = serve(args.port, args.host, seed=args.seed, services=args.services)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    log.info("demo exporter on http://%s:%d/metrics", args.host, args.port)
+    try:
+        server.serve_forever()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="opscenter", description="Operations command center.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -120,6 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", required=True, help="output directory")
     add("check", cmd_check, "validate the config and ping every source")
     accesscli.add_commands(sub, add)
+    exporter = sub.add_parser("demo-exporter", help="serve the demo estate as Prometheus metrics (OpenMetrics)")
+    exporter.add_argument("--host", default="127.0.0.1")
+    exporter.add_argument("--port", type=int, default=9464)
+    exporter.add_argument("--seed", type=int, default=42)
+    exporter.add_argument("--services", type=int, help="size of the estate (default: the built-in services)")
+    exporter.set_defaults(func=cmd_demo_exporter)
     return parser
 
 

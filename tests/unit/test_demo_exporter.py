@@ -1,0 +1,41 @@
+"""The demo exporter: OpenMetrics text whose counters grow with time and whose exemplars the demo knows."""
+import re
+
+from datasources.demo import DemoSource
+from datasources.demo_exporter import DemoExporter, label_text
+
+START = 1795000000.0
+
+
+def samples(text):
+    values = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            series, value = line.split(" # ")[0].rsplit(" ", 1)
+            values[series] = float(value)
+    return values
+
+
+def test_counters_grow_and_the_text_ends_with_eof():
+    clock = iter([START, START + 30]).__next__
+    exporter = DemoExporter(clock=clock)
+    first, second = exporter.render(), exporter.render()
+    assert first.endswith("# EOF\n") and "# TYPE http_server_request_duration_seconds histogram" in first
+    before, after = samples(first), samples(second)
+    counters = [k for k in before if k.endswith("_total") or "_bucket" in k or "_count" in k]
+    assert counters and all(after[k] >= before[k] for k in counters)
+    cpu = 'node_cpu_seconds_total{instance="pretrade-risk-1",service="pretrade-risk",cpu="0",mode="idle"}'
+    assert 0 < after[cpu] - before[cpu] <= 30
+
+
+def test_exemplars_carry_trace_ids_the_demo_knows():
+    text = DemoExporter(clock=lambda: START).render()
+    exemplars = re.findall(r'_bucket\{service="([^"]+)".*# \{trace_id="([0-9a-f]{32})"\}', text)
+    assert len(exemplars) > 50
+    demo = DemoSource(name="demo")
+    for service, trace_id in exemplars[:10]:
+        assert service in set(demo.spans(trace_id)["service"])
+
+
+def test_label_values_are_escaped():
+    assert label_text({"a": 'x"y\\z\n'}) == '{a="x\\"y\\\\z\\n"}'

@@ -1,0 +1,26 @@
+"""Every registered source kind has a contract test; a new kind without one fails here."""
+from pathlib import Path
+
+from datasources import registry
+
+TESTS = Path(__file__).resolve().parent.parent
+CONTRACT_TESTS = {
+    "demo": ["unit/test_demo.py", "unit/test_contracts.py"],
+    "prometheus": ["unit/test_prometheus.py", "integration/test_prometheus.py"],
+    "alertmanager": ["unit/test_alertmanager.py", "integration/test_alertmanager.py"],
+    "jaeger": ["unit/test_trace_sources.py"],
+    "zipkin": ["unit/test_trace_sources.py"],
+    "otlp_files": ["unit/test_trace_sources.py"],
+    "chaostoolkit": ["unit/test_chaostoolkit.py", "integration/test_chaostoolkit.py"],
+    "litmus": ["unit/test_litmus.py", "integration/test_kubernetes_api.py"],
+    "chaosmesh": ["unit/test_chaosmesh.py", "integration/test_kubernetes_api.py"],
+}
+
+
+def test_every_registered_kind_has_a_contract_test():
+    assert sorted(registry.kinds()) == sorted(CONTRACT_TESTS), "add the new kind's contract tests to CONTRACT_TESTS"
+    for kind, cls in registry.kinds().items():
+        module = cls.__module__.rsplit(".", 1)[-1]
+        for name in CONTRACT_TESTS[kind]:
+            text = (TESTS / name).read_text()
+            assert "def test_" in text and (cls.__name__ in text or module in text), (kind, name)
