@@ -11,6 +11,10 @@ CONTRACT_TESTS = {
     "jaeger": ["unit/test_trace_sources.py"],
     "zipkin": ["unit/test_trace_sources.py"],
     "otlp_files": ["unit/test_trace_sources.py"],
+    "servicenow": ["unit/test_servicenow.py"],
+    "jira": ["unit/test_jira.py"],
+    "request_tracker": ["integration/test_request_tracker.py"],
+    "sql": ["integration/test_sql.py"],
 }
 
 
