@@ -16,10 +16,10 @@ from dashboard.context import Context
 from dashboard.poller import is_stale
 from dashboard.settings import Settings
 from dashboard.store import FrameStore, open_store
-from layouts import not_found_404, sources, wall
+from layouts import chain, not_found_404, service, sources, trace, wall
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
-PAGES = (wall, sources, not_found_404)
+PAGES = (wall, sources, chain, service, trace, not_found_404)
 
 
 def shell(settings: Settings) -> html.Div:
