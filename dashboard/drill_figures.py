@@ -24,8 +24,8 @@ DARK = go.layout.Template(layout={
     "font": {"color": TEXT, "family": "Inter, Noto Sans CJK SC, Segoe UI, system-ui, sans-serif"},
     "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)", "colorway": list(COLOURWAY),
     "hoverlabel": {"bgcolor": "#1a232d", "bordercolor": LINE, "font": {"color": TEXT}},
-    "legend": {"bgcolor": "rgba(0,0,0,0)", "orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
-    "margin": {"l": 10, "r": 10, "t": 30, "b": 10}, "xaxis": _AXIS, "yaxis": _AXIS,
+    "legend": {"bgcolor": "rgba(0,0,0,0)", "orientation": "h", "y": 1.04, "yanchor": "bottom", "x": 1, "xanchor": "right"},
+    "margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "xaxis": _AXIS, "yaxis": _AXIS,
 })
 
 
@@ -36,17 +36,21 @@ def local(stamps: pd.Series | pd.Timestamp, tz: str):
     return stamps.dt.tz_convert(tz).dt.tz_localize(None)
 
 
-def _stacked(titles: list[str], gap: float = 0.06, revision: str = "") -> go.Figure:
-    """An empty figure of len(titles) panels, top to bottom, sharing the x axis of the bottom one."""
+def _stacked(titles: list[str], gap: float = 0.1, revision: str = "") -> go.Figure:
+    """An empty figure of len(titles) panels, top to bottom, sharing the x axis of the bottom one;
+    each panel's title sits above its top-left corner."""
     count = len(titles)
     height = (1 - gap * (count - 1)) / count
     layout = {"template": DARK, "uirevision": revision or "drill", "hovermode": "x unified", "annotations": []}
     for i, title in enumerate(titles):
         top = 1 - i * (height + gap)
         suffix = "" if i == 0 else str(i + 1)
-        layout[f"yaxis{suffix}"] = {**_AXIS, "domain": [top - height, top], "title": {"text": title, "font": {"size": 12}}}
+        layout[f"yaxis{suffix}"] = {**_AXIS, "domain": [max(round(top - height, 6), 0.0), round(top, 6)]}
         layout[f"xaxis{suffix}"] = {**_AXIS, "anchor": f"y{suffix}", "showticklabels": i == count - 1,
                                     **({"matches": f"x{count}"} if i < count - 1 else {})}
+        layout["annotations"].append({"text": title, "xref": "paper", "yref": "paper", "x": 0, "y": round(top, 6),
+                                      "xanchor": "left", "yanchor": "bottom", "showarrow": False,
+                                      "font": {"color": MUTED}})
     return go.Figure(layout=layout)
 
 
@@ -66,7 +70,7 @@ def _event_shapes(figure: go.Figure, events: pd.DataFrame, tz: str) -> None:
         shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": x0, "x1": x0, "y0": 0, "y1": 1,
                        "line": {"color": colour, "width": 1.5, "dash": "dot"}})
         labels.append({"x": x0, "xref": "x", "y": 1.0 - 0.045 * (i % 4), "yref": "paper", "text": row.label,
-                       "showarrow": False, "xanchor": "left", "yanchor": "top", "font": {"color": colour, "size": 11},
+                       "showarrow": False, "xanchor": "left", "yanchor": "top", "font": {"color": colour},
                        "bgcolor": "rgba(11,15,20,0.7)", "hovertext": f"{row.kind}: {row.ident}<br>{row.detail}"})
     figure.update_layout(shapes=list(figure.layout.shapes) + shapes,
                          annotations=list(figure.layout.annotations) + labels)
@@ -104,7 +108,7 @@ def service_timeline(metrics: pd.DataFrame, events: pd.DataFrame, tz: str,
     figure.add_trace(go.Scatter(x=x, y=metrics["error_ratio"], mode="lines", name="error ratio",
                                 line={"color": STATUS_COLOURS["crit"], "width": 2}, xaxis="x3", yaxis="y3",
                                 hovertemplate="%{y:.2%}"))
-    figure.update_layout(yaxis3={"tickformat": ".1%", "rangemode": "tozero"}, yaxis2={"rangemode": "tozero"},
+    figure.update_layout(yaxis3={"tickformat": ".2%", "rangemode": "tozero"}, yaxis2={"rangemode": "tozero"},
                          yaxis={"rangemode": "tozero"})
     _event_shapes(figure, events, tz)
     return figure
@@ -145,7 +149,7 @@ def service_instances(resources: pd.DataFrame, calls: pd.DataFrame, tz: str,
             marker={"color": colours.get(instance, MUTED), "size": 7, "symbol": ["x" if f else "circle" for f in failed]},
             customdata=rows["trace_id"], hovertemplate="%{y:.1f} ms<br>%{customdata}"))
     figure.update_layout(yaxis={"tickformat": ".0%", "range": [0, 1.02]}, yaxis2={"tickformat": ".0%", "range": [0, 1.02]},
-                         yaxis3={"type": "log"})
+                         yaxis3={"type": "log", "dtick": 1})
     _cpu_threshold(figure, 1)
     return figure
 
@@ -154,24 +158,25 @@ def waterfall(table: pd.DataFrame, slowest_span: str | None, axis_title: str = "
               slowest_label: str = "most self time") -> go.Figure:
     """One bar per span from its start to its end, in waterfall order; critical-path spans
     outlined, failed spans red, the span with the most self time labelled."""
-    labels = [f"{'  ' * d}{s} · {o}" for d, s, o in zip(table["depth"], table["service"], table["operation"])]
+    labels = [f"{s} · {o}" for s, o in zip(table["service"], table["operation"])]
+    rows = list(range(len(table)))  # positions, not labels: a trace may call one operation twice
     failed = table["status"] == "error"
     colours = [STATUS_COLOURS["crit"] if f else ("#5b9cf5" if c else "#4a5866")
                for f, c in zip(failed, table["critical"])]
     figure = go.Figure(layout={"template": DARK, "uirevision": "waterfall", "bargap": 0.25, "showlegend": False,
                                "xaxis": {**_AXIS, "title": {"text": axis_title}, "rangemode": "tozero"},
-                               "yaxis": {**_AXIS, "autorange": "reversed", "type": "category"}})
+                               "yaxis": {**_AXIS, "autorange": "reversed", "tickvals": rows, "ticktext": labels}})
     figure.add_trace(go.Bar(
-        y=labels, x=table["duration_ms"], base=table["offset_ms"], orientation="h",
+        y=rows, x=table["duration_ms"], base=table["offset_ms"], orientation="h", hovertext=labels,
         marker={"color": colours, "line": {"color": [CRITICAL_PATH if c else "rgba(0,0,0,0)" for c in table["critical"]],
                                            "width": 2}},
         text=[f"{d:,.1f} ms" for d in table["duration_ms"]], textposition="auto", insidetextanchor="start",
         customdata=table[["instance", "self_ms", "status"]].fillna("–").to_numpy(),
-        hovertemplate="%{y}<br>%{x:,.1f} ms (self %{customdata[1]:,.1f} ms)<br>%{customdata[0]} · %{customdata[2]}"
+        hovertemplate="%{hovertext}<br>%{x:,.1f} ms (self %{customdata[1]:,.1f} ms)<br>%{customdata[0]} · %{customdata[2]}"
                       "<extra></extra>"))
     if slowest_span is not None and slowest_span in set(table["span_id"]):
         i = int((table["span_id"] == slowest_span).to_numpy().argmax())
-        figure.add_annotation(x=float(table["end_ms"].iloc[i]), y=labels[i], text=f"◀ {slowest_label}", showarrow=False,
+        figure.add_annotation(x=float(table["end_ms"].iloc[i]), y=i, text=f"◀ {slowest_label}", showarrow=False,
                               xanchor="left", font={"color": CRITICAL_PATH})
     return figure
 

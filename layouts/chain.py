@@ -57,9 +57,10 @@ def _step_card(row, m: Model, state: dict, window: timewindow.Window) -> dcc.Lin
     share = row.latency_share if pd.notna(row.latency_share) else 0.0
     card = html.Div(
         [
-            html.Div(t("chain.step", lang, step=row.step), className="oc-step-no"),
+            html.Div([html.Span(t("chain.step", lang, step=row.step)),
+                      *([html.Span(t("chain.bottleneck", lang), className="oc-step-flag")] if hot else [])],
+                     className="oc-step-no"),
             html.Div(m.names.get(row.service, row.service), className="oc-step-name"),
-            *([html.Div(t("chain.bottleneck", lang), className="oc-step-flag")] if hot else []),
             html.Dl([
                 html.Dt(t("chain.rate", lang)), html.Dd(parts.fmt_rate(row.requests_per_s)),
                 html.Dt("p50"), html.Dd(parts.fmt_ms(row.latency_p50_ms)),
@@ -120,8 +121,7 @@ def layout(chain: str | None = None, lang: str | None = None, **query) -> html.D
             parts.window_bar("chain", chain, window, ctx.settings.display_tz, lang, {"lang": query_lang}),
             html.Div(_callout(m, lang), id=ids.CHAIN_BOTTLENECK, className="oc-callout"),
             html.Div(_steps(m, state, window), id=ids.CHAIN_STEPS, className="oc-steps"),
-            dcc.Graph(id=ids.CHAIN_FIGURE, figure=_figure(m, lang), className="oc-figure oc-figure-short",
-                      config={"displaylogo": False}),
+            parts.graph(ids.CHAIN_FIGURE, _figure(m, lang), "42vh"),
         ],
         className="oc-page oc-drill", **{"data-chain": chain},
     )

@@ -136,11 +136,9 @@ def layout(service: str | None = None, lang: str | None = None, chain: str | Non
             parts.window_bar("service", service, window, tz, lang, {"chain": chain, "lang": query_lang}),
             html.Div([
                 html.Section([html.H2(t("service.timeline", lang)),
-                              dcc.Graph(id=ids.SERVICE_TIMELINE, figure=timeline, className="oc-figure",
-                                        config={"displaylogo": False})], className="oc-panel"),
+                              parts.graph(ids.SERVICE_TIMELINE, timeline, "46vh")], className="oc-panel"),
                 html.Section([html.H2(t("service.instances", lang)),
-                              dcc.Graph(id=ids.SERVICE_INSTANCES, figure=instances, className="oc-figure",
-                                        config={"displaylogo": False})], className="oc-panel"),
+                              parts.graph(ids.SERVICE_INSTANCES, instances, "46vh")], className="oc-panel"),
             ], className="oc-drill-pair"),
             html.Div([
                 html.Section([html.H2(t("service.calls", lang)), dag.AgGrid(
