@@ -145,7 +145,6 @@ def layout(service: str | None = None, lang: str | None = None, chain: str | Non
                     id=ids.SERVICE_CALLS, rowData=_rows(m, tz), columnDefs=_columns(lang),
                     getRowId="params.data.trace_id", columnSize="responsiveSizeToFit",
                     className="ag-theme-alpine-dark oc-grid oc-calls-grid",
-                    dashGridOptions={"rowSelection": {"mode": "singleRow", "checkboxes": False}},
                 )], className="oc-panel"),
                 html.Section([html.H2(t("service.events", lang)),
                               html.Ul(_events(m, tz, lang), id=ids.SERVICE_EVENTS, className="oc-events")],
