@@ -66,21 +66,29 @@ def window_stats(metrics: pd.DataFrame) -> pd.DataFrame:
     """
     if metrics.empty:
         return pd.DataFrame(columns=["service", *STAT_COLUMNS])
-    by = metrics["service"]
-    weights = metrics["requests_per_s"].clip(lower=0)
-    out = {"requests_per_s": metrics["requests_per_s"].groupby(by, sort=False).mean()}
+    codes, services = pd.factorize(metrics["service"])
+
+    def total(values: np.ndarray) -> np.ndarray:
+        return np.bincount(codes, weights=values, minlength=len(services))
+
+    rate = metrics["requests_per_s"].to_numpy(float)
+    weights = np.clip(rate, 0.0, None)
+    out = {"service": np.asarray(services, dtype=object), "requests_per_s": total(rate) / total(np.ones(len(rate)))}
     for column in STAT_COLUMNS[1:]:
-        values = metrics[column]
-        weight = weights.where(values.notna(), 0.0).groupby(by, sort=False).sum()
-        weighted = (values.fillna(0.0) * weights).groupby(by, sort=False).sum()
-        out[column] = (weighted / weight).where(weight > 0, values.groupby(by, sort=False).mean())
-    return pd.DataFrame(out).rename_axis("service").reset_index()
+        values = metrics[column].to_numpy(float)
+        present = ~np.isnan(values)
+        values = np.where(present, values, 0.0)
+        weight, count = total(weights * present), total(present.astype(float))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[column] = np.where(weight > 0, total(values * weights) / weight, total(values) / count)
+    return pd.DataFrame(out)
 
 
-def step_stats(steps: pd.DataFrame, metrics: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    """Each step's window statistics plus its share of the chain's p95 latency and of its errors."""
-    rows = within(rows_for(metrics, "service", steps["service"].unique()), "ts", start, end)
-    stats = steps[["step", "service"]].merge(window_stats(rows), on="service", how="left")
+def step_stats(steps: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
+    """Each step's statistics over ``metrics`` (the window's rows of the steps' services) plus its
+    share of the chain's p95 latency and of its errors."""
+    stats = window_stats(metrics).set_index("service").reindex(steps["service"]).reset_index()
+    stats.insert(0, "step", steps["step"].to_numpy())
     for column, share in (("latency_p95_ms", "latency_share"), ("error_ratio", "error_share")):
         total = stats[column].sum(min_count=1)
         stats[share] = stats[column] / total if total and total > 0 else 0.0
@@ -235,11 +243,9 @@ def what_made_it_slow(table: pd.DataFrame, resources: pd.DataFrame) -> Verdict |
 
 # ---------------------------------------------------------------- services
 
-def slow_and_failed_calls(calls: pd.DataFrame, service: str, start: pd.Timestamp, end: pd.Timestamp,
-                          limit: int = CALLS_SHOWN) -> pd.DataFrame:
-    """The ``limit`` slowest and the ``limit`` latest failed calls of ``service`` in the window,
-    one row per trace, slowest first."""
-    rows = within(rows_for(calls, "service", [service]), "start", start, end)
+def slow_and_failed_calls(rows: pd.DataFrame, limit: int = CALLS_SHOWN) -> pd.DataFrame:
+    """Of ``rows`` (one service's calls in the window), the ``limit`` slowest and the ``limit``
+    latest failed calls, one row per trace, slowest first."""
     slowest = rows.nlargest(limit, "duration_ms")
     failed = rows[rows["status"] == "error"].nlargest(limit, "start")
     picked = pd.concat([slowest, failed]).sort_values("duration_ms", ascending=False, kind="stable")
@@ -254,7 +260,7 @@ def service_events(service: str, start: pd.Timestamp, end: pd.Timestamp, alerts:
     """Alerts, incidents, changes and chaos runs on ``service`` overlapping the window, as
     intervals (open ones end at the window's end)."""
     def part(frame, kind, ident, begin, finish, label, detail):
-        rows = frame[frame["service"] == service]
+        rows = rows_for(frame, "service", [service])
         if rows.empty:
             return None
         first = rows[begin] if isinstance(begin, str) else begin(rows)

@@ -23,7 +23,6 @@ class Model:
     name: str
     stats: pd.DataFrame
     names: dict[str, str]
-    status: dict[str, str]
     metrics: pd.DataFrame
     bottleneck: drilldown.Bottleneck | None
     digest: str
@@ -39,12 +38,11 @@ def model(chain: str, window: timewindow.Window, versions: dict | None) -> Model
     services = drilldown.rows_for(store.frame("services", versions), "service", steps["service"].unique())
     metrics = drilldown.within(drilldown.rows_for(store.frame("service_metrics", versions), "service",
                                                   steps["service"].unique()), "ts", window.start, window.end)
-    stats = drilldown.step_stats(steps, metrics, window.start, window.end)
+    stats = drilldown.step_stats(steps, metrics)
     targets = health.targets(services, ctx.settings.health)
-    status = health.evaluate(services, metrics, ctx.settings.health).set_index("service")["status"].to_dict()
     return Model(
         name=str(steps["chain_name"].iloc[0]), stats=stats,
-        names=dict(zip(services["service"], services["display_name"])), status=status, metrics=metrics,
+        names=dict(zip(services["service"], services["display_name"])), metrics=metrics,
         bottleneck=drilldown.bottleneck(stats, dict(zip(targets["service"], targets["error_target"]))),
         digest=parts.digest(metrics),
     )
@@ -53,7 +51,6 @@ def model(chain: str, window: timewindow.Window, versions: dict | None) -> Model
 def _step_card(row, m: Model, state: dict, window: timewindow.Window) -> dcc.Link:
     lang = state["lang"]
     hot = m.bottleneck is not None and m.bottleneck.service == row.service
-    status = m.status.get(row.service, "nodata")
     share = row.latency_share if pd.notna(row.latency_share) else 0.0
     card = html.Div(
         [
@@ -72,7 +69,7 @@ def _step_card(row, m: Model, state: dict, window: timewindow.Window) -> dcc.Lin
                      title=t("chain.share", lang, share=share)),
             html.Div(t("chain.share", lang, share=share), className="oc-share-text"),
         ],
-        className=f"oc-step oc-{status}" + (" oc-step-hot" if hot else ""),
+        className="oc-step" + (" oc-step-hot" if hot else ""),
         **{"data-service": row.service},
     )
     return dcc.Link(card, href=parts.href("service", row.service, window, chain=state["chain"], lang=state["query_lang"]),

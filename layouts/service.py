@@ -49,7 +49,7 @@ def model(service: str, window: timewindow.Window, versions: dict | None) -> Mod
     return Model(
         info=info.iloc[0].to_dict(), metrics=metrics, resources=resources,
         calls=calls.nlargest(CALL_SAMPLE, "duration_ms") if len(calls) > CALL_SAMPLE else calls,
-        table=drilldown.slow_and_failed_calls(calls, service, start, end), events=events,
+        table=drilldown.slow_and_failed_calls(calls), events=events,
         digest=parts.digest(metrics, resources, calls, events[["ident", "start", "end"]]),
     )
 
