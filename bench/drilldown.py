@@ -7,6 +7,7 @@ redraw, so these figures bound them too.
 """
 from __future__ import annotations
 
+import os
 import statistics
 import time
 
@@ -73,5 +74,6 @@ def run(services: int = 1000) -> list[dict]:
     with app.server.test_request_context():
         for name, page, detail in pages:
             cold = _samples(page, repeat=1)[0][0]
-            rows.append(_row(f"drill-down {name}", cold, *_samples(page), f"{detail}; {sizes}"))
+            load = f"load average {os.getloadavg()[0]:.1f}"
+            rows.append(_row(f"drill-down {name}", cold, *_samples(page), f"{detail}; {sizes}; {load}"))
     return rows

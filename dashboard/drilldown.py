@@ -208,12 +208,13 @@ class Verdict:
 
 def resource_peaks(resources: pd.DataFrame, instance: str, start: pd.Timestamp,
                    end: pd.Timestamp) -> tuple[float | None, float | None]:
-    """Peak CPU and memory ratios of ``instance`` over the samples that cover [start, end].
+    """Peak CPU and memory ratios of ``instance`` over the samples that cover [start, end]
+    (``resources``: the rows around the call, already narrowed).
 
     A sample stands for the interval up to its timestamp, so the first sample at or after
     ``end`` and every sample after ``start`` count.
     """
-    rows = rows_for(resources, "instance", [instance])
+    rows = resources[resources["instance"] == instance]
     if rows.empty:
         return None, None
     stamps = rows["ts"]
