@@ -17,10 +17,10 @@ from dashboard.context import Context
 from dashboard.poller import is_stale
 from dashboard.settings import Settings
 from dashboard.store import FrameStore, open_store
-from layouts import chaos, incident, incidents, not_found_404, sources, wall
+from layouts import chain, chaos, incident, incidents, not_found_404, service, sources, trace, wall
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
-PAGES = (wall, sources, incidents, incident, chaos, not_found_404)
+PAGES = (wall, sources, chain, service, trace, incidents, incident, chaos, not_found_404)
 
 
 def shell(settings: Settings) -> html.Div:

@@ -27,6 +27,9 @@ def test_chaos_page_shows_the_deviated_quote_service_run(dash_duo, demo_app):
     assert step.get_attribute("data-coverage") == "recent"
     errors = [e for e in dash_duo.get_logs() or [] if e.get("level") == "SEVERE"]
     assert errors == [], errors
+    dash_duo.driver.get(link)
+    dash_duo.wait_for_element("#oc-service-timeline .main-svg", timeout=20)
+    assert not dash_duo.find_elements("#oc-drill-problem")
 
 
 def test_chaos_page_in_chinese(dash_duo, demo_app):

@@ -1,0 +1,79 @@
+"""Drill-down pages at scale: server-side time of the chain, service and trace pages.
+
+One poll of a 1,000-service demo estate fills an in-process store; each page's ``layout()``
+is then called inside a Flask request context and its result serialized as Dash would send
+it, repeatedly. The refresh callbacks do the same work as ``layout()`` for the parts they
+redraw, so these figures bound them too.
+"""
+from __future__ import annotations
+
+import os
+import statistics
+import time
+
+import pandas as pd
+from dash._utils import to_json
+
+from bench.store import NOW
+from dashboard.app import create_app
+from dashboard.poller import Poller
+from dashboard.settings import parse
+from dashboard.store import open_store
+from datasources import registry
+from layouts import chain, service, trace
+
+CONFIG = "sources:\n  - {kind: demo, name: demo, interval_s: 15, services: %d}\n"
+WINDOW = {"from": (pd.Timestamp(NOW) - pd.Timedelta(hours=1)).isoformat(), "to": NOW.isoformat()}
+REPEAT = 30
+
+
+def _samples(func, repeat: int = REPEAT) -> tuple[list[float], list[float]]:
+    """Wall and CPU times in milliseconds of ``func`` plus the serialization of what it returns.
+
+    CPU time (this thread's) is what the page costs a server; wall time also counts whatever
+    else the machine is doing.
+    """
+    wall, cpu = [], []
+    for _ in range(repeat):
+        start, start_cpu = time.perf_counter(), time.thread_time()
+        to_json(func())
+        wall.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.thread_time() - start_cpu) * 1000)
+    return wall, cpu
+
+
+def _p95(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=20)[-1]
+
+
+def _row(name: str, cold_ms: float, wall: list[float], cpu: list[float], detail: str) -> dict:
+    return {"benchmark": name, "median_ms": round(statistics.median(wall), 1),
+            "detail": f"wall p95 {_p95(wall):.1f} ms; CPU p50 {statistics.median(cpu):.1f} ms, p95 {_p95(cpu):.1f} ms; "
+                      f"first call {cold_ms:.1f} ms; {len(wall)} runs; {detail}"}
+
+
+def run(services: int = 1000) -> list[dict]:
+    """Return one row per drill-down page for the benchmark report."""
+    settings = parse(CONFIG % services)
+    store = open_store(None, "bench-drill", settings.source_names)
+    poller = Poller([registry.build(s) for s in settings.sources], store, clock=lambda: NOW)
+    for source in poller.sources:
+        poller.poll(source)
+    app = create_app(settings, store)
+    calls = store.frame("calls")
+    sizes = f"{services:,} services, calls {len(calls):,} rows, resource_metrics {len(store.frame('resource_metrics')):,} rows"
+    in_window = calls[(calls["service"] == "pretrade-risk") & (calls["start"] >= pd.Timestamp(WINDOW["from"]))]
+    slowest = in_window.nlargest(1, "duration_ms")["trace_id"].iloc[0]
+    pages = (
+        ("/chain/equity-trading", lambda: chain.layout(chain="equity-trading", **WINDOW), "6 steps, 1 h window"),
+        ("/service/pretrade-risk", lambda: service.layout(service="pretrade-risk", chain="equity-trading", **WINDOW),
+         "1 h window"),
+        (f"/trace/{slowest[:8]}…", lambda: trace.layout(trace_id=slowest, **WINDOW), "spans from the cache"),
+    )
+    rows = []
+    with app.server.test_request_context():
+        for name, page, detail in pages:
+            cold = _samples(page, repeat=1)[0][0]
+            load = f"load average {os.getloadavg()[0]:.1f}"
+            rows.append(_row(f"drill-down {name}", cold, *_samples(page), f"{detail}; {sizes}; {load}"))
+    return rows

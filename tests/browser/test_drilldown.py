@@ -1,0 +1,123 @@
+"""The drill-down path in headless Chromium: wall -> chain -> service -> slowest call -> trace ->
+resources, on the demo estate's saturated-instance episode; reloads, back, and unknown ids."""
+from urllib.parse import parse_qs, urlparse
+
+import pandas as pd
+import pytest
+
+from datasources.demo import episodes
+
+pytestmark = pytest.mark.browser
+SATURATED = "pretrade-risk-2"
+
+
+def _no_console_errors(dash_duo):
+    errors = [entry for entry in dash_duo.get_logs() or [] if entry.get("level") == "SEVERE"]
+    assert errors == [], errors
+
+
+def _episode_window(store) -> tuple[str, str]:
+    """Ten minutes either side of the latest saturation episode the calls frame covers."""
+    calls = store.frame("calls")
+    first, last = calls["start"].min(), calls["start"].max()
+    found = [e for e in episodes(first, last) if e.kind == "saturation"
+             and e.start - pd.Timedelta(minutes=10) >= first and e.end + pd.Timedelta(minutes=10) <= last]
+    episode = found[-1]
+    assert episode.instance == SATURATED
+    return tuple((t + pd.Timedelta(minutes=m)).strftime("%Y-%m-%dT%H:%M:%SZ")
+                 for t, m in ((episode.start, -10), (episode.end, 10)))
+
+
+def _wait_url(dash_duo, part: str):
+    dash_duo.wait_for_element("body")
+    dash_duo._wait_for(lambda d: part in d.current_url, timeout=20, msg=f"url never contained {part}")
+
+
+def _check_chain(dash_duo):
+    dash_duo.wait_for_element("#oc-chain-bottleneck [data-service]", timeout=20)
+    assert dash_duo.find_element("#oc-chain-bottleneck [data-service]").get_attribute("data-service") == "pretrade-risk"
+    assert dash_duo.find_element(".oc-step-hot").get_attribute("data-service") == "pretrade-risk"
+
+
+def _check_service(dash_duo, slowest_trace):
+    dash_duo.wait_for_contains_text(".oc-crumbs", "Equity trading", timeout=20)
+    dash_duo.wait_for_text_to_equal('.ag-center-cols-container .ag-row[row-index="0"] [col-id="trace_id"]',
+                                    slowest_trace, timeout=20)
+
+
+def _check_trace(dash_duo, trace_id):
+    verdict = dash_duo.wait_for_element("#oc-trace-verdict [data-instance]", timeout=20)
+    assert verdict.get_attribute("data-instance") == SATURATED
+    assert verdict.get_attribute("data-saturated") == "saturated"
+    assert "pretrade-risk" in dash_duo.find_element("#oc-trace-verdict").text
+    dash_duo.wait_for_contains_text("#oc-trace-resources .legend", SATURATED, timeout=20)
+    assert dash_duo.find_elements("#oc-trace-waterfall .bars path")
+    assert trace_id in dash_duo.find_element("h1").text
+
+
+def test_drill_from_the_wall_to_the_saturated_instance(dash_duo, demo_app):
+    store = demo_app.server.extensions["opscenter"].store
+    start, end = _episode_window(store)
+    calls = store.frame("calls")
+    in_window = calls[(calls["service"] == "pretrade-risk") & (calls["start"] >= start) & (calls["start"] <= end)]
+    slowest = in_window.nlargest(1, "duration_ms").iloc[0]
+    dash_duo.driver.set_window_size(1920, 1080)
+    dash_duo.start_server(demo_app)
+
+    dash_duo.wait_for_element('[data-chain="equity-trading"] .oc-chain-head a', timeout=20).click()
+    _wait_url(dash_duo, "/chain/equity-trading")
+    dash_duo.wait_for_element("#oc-chain-steps .oc-step", timeout=20)
+
+    chain_url = f"{dash_duo.server_url}/chain/equity-trading?from={start}&to={end}"
+    dash_duo.driver.get(chain_url)
+    _check_chain(dash_duo)
+
+    dash_duo.find_element('.oc-step[data-service="pretrade-risk"]').click()
+    _wait_url(dash_duo, "/service/pretrade-risk")
+    query = parse_qs(urlparse(dash_duo.driver.current_url).query)
+    assert (query["from"], query["to"], query["chain"]) == ([start], [end], ["equity-trading"])
+    service_url = dash_duo.driver.current_url
+    _check_service(dash_duo, slowest["trace_id"])
+    dash_duo.find_element('.ag-center-cols-container .ag-row[row-index="0"] [col-id="duration_ms"]').click()
+
+    _wait_url(dash_duo, f"/trace/{slowest['trace_id']}")
+    query = parse_qs(urlparse(dash_duo.driver.current_url).query)
+    assert (query["from"], query["to"], query["service"]) == ([start], [end], ["pretrade-risk"])
+    _check_trace(dash_duo, slowest["trace_id"])
+    trace_url = dash_duo.driver.current_url
+
+    history = dash_duo.driver
+    history.back()
+    _wait_url(dash_duo, "/service/pretrade-risk")
+    _check_service(dash_duo, slowest["trace_id"])
+    history.back()
+    _wait_url(dash_duo, "/chain/equity-trading?from=")
+    _check_chain(dash_duo)
+    history.forward()
+    _wait_url(dash_duo, "/service/pretrade-risk")
+    history.forward()
+    _wait_url(dash_duo, "/trace/")
+    _check_trace(dash_duo, slowest["trace_id"])
+
+    for url, check in ((chain_url, _check_chain), (service_url, lambda d: _check_service(d, slowest["trace_id"])),
+                       (trace_url, lambda d: _check_trace(d, slowest["trace_id"]))):
+        dash_duo.driver.get(url)
+        check(dash_duo)
+    _no_console_errors(dash_duo)
+
+
+PROBLEMS = (
+    ("/chain/no-such-chain", "not_found"), ("/service/no-such-service", "not_found"),
+    ("/trace/" + "0" * 32, "not_found"), ("/trace/not-a-trace-id", "bad_request"),
+    ("/chain/equity-trading?from=yesterday", "bad_request"), ("/service/ledger?from=now&to=now-1h", "bad_request"),
+)
+
+
+def test_unknown_or_malformed_addresses_say_so(dash_duo, demo_app):
+    dash_duo.start_server(demo_app)
+    for path, kind in PROBLEMS:
+        dash_duo.driver.get(dash_duo.server_url + path)
+        dash_duo._wait_for(lambda d: d.find_elements("css selector", f'#oc-drill-problem[data-kind="{kind}"]'),
+                           timeout=20, msg=f"{path} did not say {kind}")
+        assert "Traceback" not in dash_duo.find_element("#oc-drill-problem").text
+    _no_console_errors(dash_duo)
