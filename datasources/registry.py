@@ -19,6 +19,9 @@ BUILTIN_MODULES = (
     "datasources.jaeger",
     "datasources.zipkin",
     "datasources.otlp_files",
+    "datasources.chaostoolkit",
+    "datasources.litmus",
+    "datasources.chaosmesh",
 )
 
 _KINDS: dict[str, type[Source]] = {}

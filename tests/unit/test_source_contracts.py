@@ -15,6 +15,9 @@ CONTRACT_TESTS = {
     "jira": ["unit/test_jira.py"],
     "request_tracker": ["integration/test_request_tracker.py"],
     "sql": ["integration/test_sql.py"],
+    "chaostoolkit": ["unit/test_chaostoolkit.py", "integration/test_chaostoolkit.py"],
+    "litmus": ["unit/test_litmus.py", "integration/test_kubernetes_api.py"],
+    "chaosmesh": ["unit/test_chaosmesh.py", "integration/test_kubernetes_api.py"],
 }
 
 
