@@ -23,7 +23,7 @@ import pandas as pd
 from datasources.base import (
     CHANGE_OUTCOMES, CHANGE_STATES, CHANGE_TYPES, CONTRACTS, INCIDENT_STATES, Source, empty_frame, validate,
 )
-from datasources.itsm_http import Transport
+from datasources.http import HttpClient
 
 log = logging.getLogger(__name__)
 
@@ -271,5 +271,5 @@ class ItsmSource(Source):
         self.incremental = Incremental.from_options(self.options)
 
     @cached_property
-    def transport(self) -> Transport:
-        return Transport(self.name, self.options, self.token_scheme)
+    def transport(self) -> HttpClient:
+        return HttpClient.from_options(self.name, self.options, self.token_scheme)

@@ -102,7 +102,7 @@ def linked_change(fields: dict) -> str | None:
 
 
 def _browse(base_url: str, issue: dict) -> str:
-    return f"{base_url}browse/{issue.get('key')}"
+    return f"{base_url}/browse/{issue.get('key')}"
 
 
 def incident_records(payload: dict, base_url: str, fields_map: dict, mappings: itsm.Mappings) -> list[dict]:
@@ -174,7 +174,7 @@ class JiraSource(itsm.ItsmSource):
         }
         pages = []
         while True:
-            payload, _ = self.transport.get_json("rest/api/3/search/jql", params)
+            payload = self.transport.get("rest/api/3/search/jql", params)
             if not isinstance(payload, dict) or not isinstance(payload.get("issues"), list):
                 raise SourceError(f"{self.name}: expected {{'issues': [...]}} from JQL search")
             pages.append(payload)

@@ -59,7 +59,7 @@ def incident_records(payload: dict, base_url: str, service_field: str = "Service
         "priority": t.get("Priority"), "state": t.get("Status"), "service": custom_field(t, service_field),
         "opened_at": t.get("Created"), "acknowledged_at": t.get("Started"), "resolved_at": t.get("Resolved"),
         "assignment_group": (t.get("Queue") or {}).get("Name"),
-        "url": f"{base_url}Ticket/Display.html?id={t.get('id')}",
+        "url": f"{base_url}/Ticket/Display.html?id={t.get('id')}",
     } for t in payload.get("items", [])]
 
 
@@ -86,7 +86,7 @@ class RequestTrackerSource(itsm.ItsmSource):
         }
         pages = []
         while True:
-            payload, _ = self.transport.get_json("REST/2.0/tickets", params)
+            payload = self.transport.get("REST/2.0/tickets", params)
             if not isinstance(payload, dict) or not isinstance(payload.get("items"), list):
                 raise SourceError(f"{self.name}: expected {{'items': [...]}} from REST2 tickets")
             pages.append(payload)

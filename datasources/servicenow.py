@@ -76,7 +76,7 @@ def value(record: dict, name: str) -> Any:
 
 def _link(base_url: str, table: str, record: dict) -> str | None:
     sys_id = value(record, "sys_id")
-    return f"{base_url}nav_to.do?uri={table}.do?sys_id={sys_id}" if sys_id else None
+    return f"{base_url}/nav_to.do?uri={table}.do?sys_id={sys_id}" if sys_id else None
 
 
 def incident_records(payload: dict, base_url: str, acknowledged_field: str = "work_start") -> list[dict]:
@@ -133,11 +133,11 @@ class ServiceNowSource(itsm.ItsmSource):
         }
         pages, url = [], f"api/now/table/{table}"
         while url:
-            payload, response = self.transport.get_json(url, params)
+            payload, headers = self.transport.get_with_headers(url, params)
             if not isinstance(payload, dict) or not isinstance(payload.get("result"), list):
                 raise SourceError(f"{self.name}: {table}: expected {{'result': [...]}} from the Table API")
             pages.append(payload)
-            url, params = next_link(response.headers) if payload["result"] else None, None
+            url, params = next_link(headers) if payload["result"] else None, None
         return pages
 
     def fetch(self, now: datetime) -> dict[str, pd.DataFrame]:

@@ -5,6 +5,7 @@ import subprocess
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pandas as pd
 import pytest
@@ -120,7 +121,13 @@ def test_polls_after_the_first_ask_only_for_recent_updates(rt_url):
     source = RequestTrackerSource(name="rt", options={"url": rt_url, "username": AUTH[0], "password": AUTH[1],
                                                       "overlap_s": 0})
     queries = []
-    source.transport.session.hooks["response"].append(lambda r, *a, **k: queries.append(r.request.url))
+    send = source.transport.get
+
+    def recorded(path, params=None):
+        queries.append(f"{source.transport.url(path)}?{urlencode(params or {}, doseq=True)}")
+        return send(path, params)
+
+    source.transport.get = recorded
     create(rt_url, "Ledger postings delayed", "Low", "ledger")
     time.sleep(1.1)  # LastUpdated has whole seconds
     first = source.fetch(now())["incidents"]

@@ -1,13 +1,15 @@
 """Shared ITSM pieces: mappings, record checks, incremental merging and the HTTP transport."""
+import base64
 import logging
 from datetime import timedelta
 
 import pandas as pd
+
 import pytest
 
 from datasources import itsm
 from datasources.base import SourceError
-from datasources.itsm_http import Transport
+from datasources.http import HttpClient
 from tests.loopback_http import Reply, serve
 
 NOW = pd.Timestamp("2026-11-18 04:00", tz="UTC").to_pydatetime()
@@ -100,22 +102,23 @@ def test_transport_retries_then_names_source_url_and_cause():
         return Reply({"error": "busy"}, status=503) if len(calls) < 2 else Reply({"ok": True})
 
     with serve(answer) as (base, seen):
-        transport = Transport("itsm", {"url": base, "token": "s3cret", "backoff_s": 0}, token_scheme="token")
-        assert transport.get_json("api/thing")[0] == {"ok": True}
+        transport = HttpClient.from_options("itsm", {"url": base, "token": "s3cret", "backoff_s": 0}, "token")
+        assert transport.get("api/thing") == {"ok": True}
         assert seen[0].headers["Authorization"] == "token s3cret"
-        failing = Transport("itsm", {"url": base, "retries": 0}, "Bearer")
+        failing = HttpClient.from_options("itsm", {"url": base, "retries": 0})
         calls.clear()
         with pytest.raises(SourceError, match=rf"itsm: GET {base}/api/thing: HTTP 503"):
             failing.get("api/thing")
         with pytest.raises(SourceError, match="refusing to follow"):
-            failing.get("http://192.0.2.1/elsewhere")
+            failing.get("http://127.0.0.2:9/elsewhere")
 
 
 def test_transport_reports_an_unreachable_source():
-    transport = Transport("itsm", {"url": "http://user:pw@127.0.0.1:9", "retries": 1, "backoff_s": 0, "timeout_s": 1})
+    transport = HttpClient.from_options(
+        "itsm", {"url": "http://user:pw@127.0.0.1:9", "retries": 1, "backoff_s": 0, "timeout_s": 1})
     with pytest.raises(SourceError) as info:
         transport.get("api")
-    assert "itsm: GET http://127.0.0.1:9/api: ConnectionError" in str(info.value) and "pw" not in str(info.value)
+    assert "itsm: GET http://127.0.0.1:9/api: connection refused" in str(info.value) and "pw" not in str(info.value)
 
 
 def test_every_itsm_kind_builds_from_a_config_with_secrets_from_the_environment(monkeypatch):
@@ -131,6 +134,6 @@ sources:
   - {kind: sql, name: db, url: "sqlite://", incidents: {table: incidents}}
 """)
     built = {spec["name"]: registry.build(spec) for spec in settings.sources}
-    assert built["sn"].transport.session.auth == ("svc", "t0ken")
-    assert built["rt"].transport.session.headers["Authorization"] == "token t0ken"
+    assert built["sn"].transport.headers["Authorization"] == "Basic " + base64.b64encode(b"svc:t0ken").decode()
+    assert built["rt"].transport.headers["Authorization"] == "token t0ken"
     assert built["db"].kind == "sql"

@@ -20,7 +20,7 @@ def test_parse_incidents_reads_offsets_changelog_and_links(caplog):
     mappings = itsm.Mappings.from_options(OPTIONS, jira.DEFAULTS)
     fields = {**jira.DEFAULT_FIELDS, **FIELDS}
     with caplog.at_level(logging.WARNING):
-        frame = jira.parse_incidents(INCIDENT_PAGES, "https://x.atlassian.net/", fields, mappings, "jira")
+        frame = jira.parse_incidents(INCIDENT_PAGES, "https://x.atlassian.net", fields, mappings, "jira")
     frame = frame.set_index("incident_id")
     assert list(frame.index) == ["OPS-101", "OPS-102", "OPS-103"]
     first = frame.loc["OPS-101"]
@@ -37,7 +37,7 @@ def test_parse_incidents_reads_offsets_changelog_and_links(caplog):
 def test_parse_changes_reads_custom_fields_and_resolution():
     mappings = itsm.Mappings.from_options(OPTIONS, jira.DEFAULTS)
     fields = {**jira.DEFAULT_FIELDS, **FIELDS}
-    frame = jira.parse_changes(CHANGE_PAGES, "https://x.atlassian.net/", fields, mappings, "jira").set_index("change_id")
+    frame = jira.parse_changes(CHANGE_PAGES, "https://x.atlassian.net", fields, mappings, "jira").set_index("change_id")
     failed = frame.loc["CHG-7"]
     assert (failed.type, failed.state, failed.outcome, failed.service) == ("normal", "closed", "failed", "order-gateway")
     assert failed.planned_start == pd.Timestamp("2026-11-18 02:45", tz="UTC")

@@ -34,7 +34,7 @@ def table_api(pages_by_table):
 def test_parse_incidents_handles_every_reference_shape_and_rejects_bad_records(caplog):
     mappings = itsm.Mappings.from_options(OPTIONS, servicenow.DEFAULTS)
     with caplog.at_level(logging.WARNING):
-        frame = servicenow.parse_incidents(INCIDENT_PAGES, "https://sn.example/", mappings, "sn").set_index("incident_id")
+        frame = servicenow.parse_incidents(INCIDENT_PAGES, "https://sn.example", mappings, "sn").set_index("incident_id")
     assert list(frame.index) == ["INC0010001", "INC0010002", "INC0010003", "INC0010005"]
     first = frame.loc["INC0010001"]
     assert (first.priority, first.state, first.service, first.assignment_group, first.change_id) == (
@@ -52,7 +52,7 @@ def test_parse_incidents_handles_every_reference_shape_and_rejects_bad_records(c
 
 def test_parse_changes_maps_state_type_and_close_code():
     mappings = itsm.Mappings.from_options(OPTIONS, servicenow.DEFAULTS)
-    frame = servicenow.parse_changes(CHANGE_PAGES, "https://sn.example/", mappings, "sn").set_index("change_id")
+    frame = servicenow.parse_changes(CHANGE_PAGES, "https://sn.example", mappings, "sn").set_index("change_id")
     assert list(frame.index) == ["CHG0030001", "CHG0030002"]  # CHG0030003 has an unknown type
     failed = frame.loc["CHG0030001"]
     assert (failed.type, failed.state, failed.outcome, failed.service) == ("normal", "review", "failed", "order-gateway")
