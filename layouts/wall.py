@@ -42,7 +42,7 @@ PANELS = {  # panel -> the frames it reads
 KPIS = tuple(p for p in PANELS if p.startswith("kpi."))
 MAX_INCIDENTS = 8
 MAX_CHANGES = 3
-CHAOS_RUNS = 4
+CHAOS_RUNS = 3
 CHAOS_ICONS = {"passed": "●", "failed": "■", "aborted": "▲", "running": "▶", "not_run": "◌"}
 
 
@@ -385,8 +385,13 @@ def layout(lang: str | None = None, **_query) -> html.Div:
     )
 
 
-def _outputs_for(position: int) -> list[dict]:
-    """The ids matched by the wildcard output at ``position`` of the running callback."""
+WILDCARDS = ("kpi_values", "kpi_counts", "panel_classes", "stale_labels")
+OUTPUTS = ("model", "chains", "incidents", "incident_count", "banner", "changes", "chaos",
+           "kpi_values", "kpi_counts", "panel_classes", "stale_labels")
+
+
+def _wildcard(position: int) -> list[dict]:
+    """The ids matched by the pattern-matching output at ``position`` of the running callback."""
     return [o["id"] for o in ctx.outputs_list[position]]
 
 
@@ -394,7 +399,7 @@ def refresh_wall(versions: dict | None, keys: dict, lang: str):
     """Redraw what changed since ``keys``: a Patch of the tile model, changed lists, stale marks."""
     refresh = Refresh(lang, (versions or {}).get("frames"))
     keys = {**keys, "panels": dict(keys["panels"]), "stale": dict(keys["stale"]), "digests": dict(keys["digests"])}
-    out = [dash.no_update] * 12
+    out: dict = {}
     changed = set()
     for panel in PANELS:
         key = refresh.version_key(panel)
@@ -406,51 +411,49 @@ def refresh_wall(versions: dict | None, keys: dict, lang: str):
     if "chains" in changed:
         evaluated = refresh.evaluated()
         chain_layout = wallview.structure(refresh.frame("chains"), refresh.frame("services"))
-        if _digest(chain_layout) != keys["structure"]:
+        if _digest(chain_layout) != keys["structure"]:  # chains or services came or went: draw them anew
             keys["structure"] = _digest(chain_layout)
-            out[1] = _chain_sections(chain_layout, evaluated, lang, refresh.settings.health["amber_at"])
-            model = {**_static_model(lang), **_tile_model(refresh, chain_layout, evaluated, None)}
-            out[0] = model
+            out["chains"] = _chain_sections(chain_layout, evaluated, lang, refresh.settings.health["amber_at"])
+            model = out["model"] = {**_static_model(lang), **_tile_model(refresh, chain_layout, evaluated, None)}
         else:
-            model = _tile_model(refresh, chain_layout, evaluated, keys["spark_ms"])
-            patch = Patch()
+            model, patch = _tile_model(refresh, chain_layout, evaluated, keys["spark_ms"]), Patch()
             for part, value in model.items():
                 if part == "spark" or _digest(value) != keys["digests"].get(part):
                     patch[part] = value
                     keys["digests"][part] = _digest(value)
-            out[0] = patch
+            out["model"] = patch
         keys["spark_ms"] = _last_spark_ms(model, keys["spark_ms"])
 
-    def redraw(panel, build, *positions):
-        if panel not in changed:
-            return
-        values = build()
-        digest = _digest(values)
-        if digest != keys["digests"].get(panel):
-            keys["digests"][panel] = digest
-            for position, value in zip(positions, values):
-                out[position] = value
+    def redraw(panel: str, build) -> None:
+        if panel in changed:
+            values = build()
+            if _digest(values) != keys["digests"].get(panel):
+                keys["digests"][panel] = _digest(values)
+                out.update(values)
 
-    redraw("incidents", lambda: (*_incident_items(refresh), _banner(refresh)), 2, 3, 4)
-    redraw("changes", lambda: (_change_items(refresh),), 5)
-    redraw("chaos", lambda: (_chaos_items(refresh),), 6)
+    redraw("incidents", lambda: dict(zip(("incidents", "incident_count"), _incident_items(refresh)),
+                                     banner=_banner(refresh)))
+    redraw("changes", lambda: {"changes": _change_items(refresh)})
+    redraw("chaos", lambda: {"chaos": _chaos_items(refresh)})
     if changed & set(KPIS):
         values = _kpi_values(refresh)
         if _digest(values) != keys["digests"].get("kpis"):
             keys["digests"]["kpis"] = _digest(values)
-            out[7] = [values[i["panel"]][0] for i in _outputs_for(7)]
-            out[8] = [values[i["panel"]][1] for i in _outputs_for(8)]
+            out["kpi_values"] = [values[i["panel"]][0] for i in _wildcard(OUTPUTS.index("kpi_values"))]
+            out["kpi_counts"] = [values[i["panel"]][1] for i in _wildcard(OUTPUTS.index("kpi_counts"))]
 
     labels = {p: refresh.stale_label(p) for p in PANELS}
     if labels != keys["stale"]:
         keys["stale"] = labels
-        out[9] = [_panel_class(i["panel"], refresh.fresh[i["panel"]].is_stale) for i in _outputs_for(9)]
-        out[10] = [labels[i["panel"]] for i in _outputs_for(10)]
+        out["panel_classes"] = [_panel_class(i["panel"], refresh.fresh[i["panel"]].is_stale)
+                                for i in _wildcard(OUTPUTS.index("panel_classes"))]
+        out["stale_labels"] = [labels[i["panel"]] for i in _wildcard(OUTPUTS.index("stale_labels"))]
 
-    if all(value is dash.no_update for value in out[:11]):
+    if not out:
         raise dash.exceptions.PreventUpdate
-    out[11] = keys
-    return out
+    unchanged = [dash.no_update if name not in WILDCARDS else [dash.no_update] * len(_wildcard(i))
+                 for i, name in enumerate(OUTPUTS)]
+    return [out.get(name, unchanged[i]) for i, name in enumerate(OUTPUTS)] + [keys]
 
 
 def refresh_markets(_tick, shown: dict | None, lang: str):
