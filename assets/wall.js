@@ -1,4 +1,4 @@
-// The wall's tiles, drawn in the browser from the compact tile model the server patches.
+// The wall's tiles, painted in the browser from the compact tile model the server patches.
 // Sparkline points arrive only when new; the last hour is kept here per page.
 (function () {
   var HOUR_MS = 3600 * 1000;
@@ -36,24 +36,54 @@
     return {type: "Span", namespace: "dash_html_components", props: {className: className, children: children}};
   }
 
+  function setText(el, text) { if (el && el.textContent !== text) { el.textContent = text; } }
+  function setClass(el, name) { if (el && el.className !== name) { el.className = name; } }
+
+  // Tiles are a name from the server and a body made here: hundreds of tiles as Dash components
+  // would make every Dash update walk them all. The server never redraws a tile in place (it
+  // replaces the chains when they change), so what is made here never fights React.
+  function body(tile) {
+    var found = tile.querySelector(".oc-tile-metrics");
+    if (!found) {
+      found = document.createElement("div");
+      found.className = "oc-tile-metrics";
+      found.innerHTML = '<span class="oc-metric oc-rate"></span><span class="oc-metric oc-metric-main oc-p95"></span>' +
+        '<span class="oc-metric oc-errors"></span>';
+      var spark = document.createElement("img");
+      spark.className = "oc-spark";
+      spark.alt = "";
+      tile.append(found, spark);
+    }
+    return found;
+  }
+
+  function paint(model) {
+    document.querySelectorAll(".oc-tile[data-index]").forEach(function (tile) {
+      body(tile);
+      var index = Number(tile.getAttribute("data-index"));
+      var row = model.rows[index] || ["nodata", "–", "–", "–"];
+      setClass(tile, "oc-tile oc-" + row[0]);
+      setText(tile.querySelector(".oc-rate"), row[1]);
+      setText(tile.querySelector(".oc-p95"), row[2]);
+      setText(tile.querySelector(".oc-errors"), row[3]);
+      tile.querySelector(".oc-spark").src = sparkline(index, model.colours[row[0]]);
+    });
+    document.querySelectorAll(".oc-chain[data-chain]").forEach(function (chain, i) {
+      var status = model.chains[i] || "nodata";
+      setClass(chain, "oc-chain oc-" + status);
+      setText(chain.querySelector(".oc-chain-status"), model.labels[status]);
+    });
+  }
+
   function drawTiles(model) {
-    var outputs = window.dash_clientside.callback_context.outputs_list;
     keepSpark(model);
-    var rows = outputs[0].map(function (o) { return model.rows[o.id.index] || ["nodata", "–", "–", "–"]; });
-    var chains = outputs[5].map(function (o, i) { return model.chains[i] || "nodata"; });
+    window.requestAnimationFrame(function () { paint(model); });  // after React has committed new chains
     var counts = ["ok", "warn", "crit"].map(function (s) {
       return span("oc-count oc-" + s, [span("oc-shape", null), String(model.counts[s] || 0)]);
     });
-    return [
-      rows.map(function (r) { return "oc-tile oc-" + r[0]; }),
-      rows.map(function (r) { return r[1]; }),
-      rows.map(function (r) { return r[2]; }),
-      rows.map(function (r) { return r[3]; }),
-      outputs[4].map(function (o, i) { return sparkline(o.id.index, model.colours[rows[i][0]]); }),
-      chains.map(function (s) { return "oc-chain oc-" + s; }),
-      chains.map(function (s) { return model.labels[s]; }),
-      [span("oc-badge oc-" + model.overall, [span("oc-shape", null), model.labels[model.overall]])].concat(counts),
-    ];
+    var overall = model.overall;  // the services' health, raised by an open P1 (critical) or P2 (degraded)
+    if (model.alarm === "crit" || (model.alarm === "warn" && overall !== "crit")) { overall = model.alarm; }
+    return [span("oc-badge oc-" + overall, [span("oc-shape", null), model.labels[overall]])].concat(counts);
   }
 
   window.dash_clientside = Object.assign({}, window.dash_clientside);

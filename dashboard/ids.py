@@ -25,12 +25,5 @@ PANEL = "oc-panel"              # {"type": PANEL, "panel": name}: greyed when st
 STALE_LABEL = "oc-stale-label"  # {"type": STALE_LABEL, "panel": name}
 KPI_VALUE = "oc-kpi-value"      # {"type": KPI_VALUE, "panel": name}
 KPI_COUNT = "oc-kpi-count"
-CHAIN = "oc-chain"              # {"type": CHAIN, "chain": id}
-CHAIN_STATUS = "oc-chain-status"
-TILE = "oc-tile"                # {"type": TILE, "index": n}, n = the tile's place in layout order
-TILE_RATE = "oc-tile-rate"
-TILE_P95 = "oc-tile-p95"
-TILE_ERRORS = "oc-tile-errors"
-TILE_SPARK = "oc-tile-spark"
 WALL_SESSIONS = "oc-wall-sessions"  # store: the market sessions shown
 PAGES_LOCATION = "_pages_location"  # the location of dash.page_container

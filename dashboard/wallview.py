@@ -129,6 +129,12 @@ def major_incidents(incidents: pd.DataFrame) -> pd.DataFrame:
     return p1.assign(_acked=p1["acknowledged_at"].notna()).sort_values(["_acked", "opened_at"]).drop(columns="_acked")
 
 
+def incident_status(incidents: pd.DataFrame) -> str:
+    """What open incidents say about the estate: ``crit`` with a P1 open, ``warn`` with a P2, else ``ok``."""
+    open_priorities = set(active_incidents(incidents)["priority"])
+    return "crit" if 1 in open_priorities else ("warn" if 2 in open_priorities else "ok")
+
+
 def changes_in_progress(changes: pd.DataFrame) -> pd.DataFrame:
     """Changes being implemented: started and not ended, emergency ones first."""
     running = changes[(changes["state"] == "implement") | (changes["actual_start"].notna() & changes["actual_end"].isna()

@@ -6,8 +6,9 @@ the active incidents, changes in progress and latest chaos runs.
 
 One callback follows the versions store. Per panel it compares the versions of the
 frames the panel reads with those it last drew: unchanged means ``no_update``. Tiles
-are drawn in the browser from a compact tile model the server updates with ``Patch``;
-lists are replaced only when their content changed. Stale panels keep their last
+are painted in the browser from a compact tile model the server updates with ``Patch``
+(at hundreds of tiles, per-tile component updates would cost the browser more than the
+data); lists are replaced only when their content changed. Stale panels keep their last
 values, greyed, with the time of their sources' last success.
 """
 from __future__ import annotations
@@ -29,6 +30,7 @@ from dashboard.i18n import pick_lang, t, template
 
 PATH = "/wall"
 PANELS = {  # panel -> the frames it reads
+    "status": ("services", "service_metrics", "incidents"),
     "chains": ("services", "chains", "service_metrics"),
     "incidents": ("incidents",),
     "changes": ("changes",),
@@ -88,23 +90,14 @@ def _digest(value) -> str:
 # ---------------------------------------------------------------- chains and tiles
 
 def _tile(index: int, row, lang: str, amber_at: float) -> dcc.Link:
+    """A tile's frame and name; the browser adds its status, figures and sparkline (``assets/wall.js``)."""
     rule = t("tile.rule", lang, p95=f"{row.p95_target_ms:.0f}", err=f"{row.error_target:.1%}",
              amber_p95=f"{amber_at * row.p95_target_ms:.0f}", amber_err=f"{amber_at * row.error_target:.1%}")
     tile = html.Div(
-        [
-            html.Div(row.display_name, className="oc-tile-name"),
-            html.Div(
-                [html.Span(id={"type": ids.TILE_RATE, "index": index}, className="oc-metric"),
-                 html.Span(id={"type": ids.TILE_P95, "index": index}, className="oc-metric oc-metric-main"),
-                 html.Span(id={"type": ids.TILE_ERRORS, "index": index}, className="oc-metric")],
-                className="oc-tile-metrics",
-            ),
-            html.Img(id={"type": ids.TILE_SPARK, "index": index}, className="oc-spark", alt=""),
-        ],
-        id={"type": ids.TILE, "index": index},
+        html.Div(row.display_name, className="oc-tile-name"),
         className="oc-tile oc-nodata",
         title=f"{row.display_name} ({row.service})\n{t('tile.metrics', lang)}\n{rule}",
-        **{"data-service": row.service},
+        **{"data-service": row.service, "data-index": index},
     )
     return dcc.Link(tile, href=f"/service/{quote(row.service)}", className="oc-tile-link")
 
@@ -121,10 +114,9 @@ def _chain_sections(layout: list[dict], evaluated: pd.DataFrame, lang: str, ambe
             index += 1
         sections.append(html.Section(
             [html.Header([dcc.Link(html.H2(chain["name"]), href=f"/chain/{quote(chain['chain'])}"),
-                          html.Span(id={"type": ids.CHAIN_STATUS, "chain": chain["chain"]}, className="oc-badge")],
+                          html.Span(className="oc-badge oc-chain-status")],
                          className="oc-chain-head"),
              html.Div(tiles, className="oc-flow")],
-            id={"type": ids.CHAIN, "chain": chain["chain"]},
             className="oc-chain oc-nodata",
             **{"data-chain": chain["chain"]},
         ))
@@ -296,7 +288,7 @@ def _kpi_values(refresh: Refresh) -> dict[str, tuple[str, str]]:
 
 
 def _panel_class(panel: str, stale: bool) -> str:
-    base = {"chains": "oc-chains-panel", "incidents": "oc-panel oc-incidents-panel"}.get(
+    base = {"status": "oc-status-panel", "chains": "oc-chains-panel", "incidents": "oc-panel oc-incidents-panel"}.get(
         panel, "oc-kpi" if panel.startswith("kpi.") else "oc-panel")
     return base + (" oc-is-stale" if stale else "")
 
@@ -339,13 +331,14 @@ def layout(lang: str | None = None, **_query) -> html.Div:
     lang, settings = refresh.lang, refresh.settings
     evaluated = refresh.evaluated()
     chain_layout = wallview.structure(refresh.frame("chains"), refresh.frame("services"))
-    model = {**_static_model(lang), **_tile_model(refresh, chain_layout, evaluated, None)}
+    model = {**_static_model(lang), **_tile_model(refresh, chain_layout, evaluated, None),
+             "alarm": wallview.incident_status(refresh.frame("incidents"))}
     incidents, count = _incident_items(refresh)
     sessions = market.sessions(refresh.now)
     keys = {
         "panels": {p: refresh.version_key(p) for p in PANELS},
         "stale": {p: refresh.stale_label(p) for p in PANELS},
-        "digests": {},
+        "digests": {"alarm": model["alarm"]},
         "structure": _digest(chain_layout),
         "spark_ms": _last_spark_ms(model, None),
     }
@@ -357,7 +350,8 @@ def layout(lang: str | None = None, **_query) -> html.Div:
             dcc.Store(id=ids.WALL_SESSIONS, data=sessions),
             html.Header([
                 html.H1(settings.center_name, className="oc-wall-title"),
-                html.Div(id=ids.WALL_STATUS, className="oc-wall-status"),
+                html.Div(html.Div(id=ids.WALL_STATUS, className="oc-wall-status"), id={"type": ids.PANEL, "panel": "status"},
+                         className=_panel_class("status", refresh.fresh["status"].is_stale)),
                 html.Div(_markets(lang, sessions), id=ids.WALL_MARKETS, className="oc-markets"),
                 html.Span(className="oc-clock oc-wall-clock", **{"data-tz": settings.display_tz, "data-label": ""}),
             ], className="oc-wall-head"),
@@ -414,7 +408,8 @@ def refresh_wall(versions: dict | None, keys: dict, lang: str):
         if _digest(chain_layout) != keys["structure"]:  # chains or services came or went: draw them anew
             keys["structure"] = _digest(chain_layout)
             out["chains"] = _chain_sections(chain_layout, evaluated, lang, refresh.settings.health["amber_at"])
-            model = out["model"] = {**_static_model(lang), **_tile_model(refresh, chain_layout, evaluated, None)}
+            model = out["model"] = {**_static_model(lang), **_tile_model(refresh, chain_layout, evaluated, None),
+                                    "alarm": wallview.incident_status(refresh.frame("incidents"))}
         else:
             model, patch = _tile_model(refresh, chain_layout, evaluated, keys["spark_ms"]), Patch()
             for part, value in model.items():
@@ -423,6 +418,12 @@ def refresh_wall(versions: dict | None, keys: dict, lang: str):
                     keys["digests"][part] = _digest(value)
             out["model"] = patch
         keys["spark_ms"] = _last_spark_ms(model, keys["spark_ms"])
+    if "incidents" in changed and not isinstance(out.get("model"), dict):
+        alarm = wallview.incident_status(refresh.frame("incidents"))
+        if alarm != keys["digests"].get("alarm"):
+            keys["digests"]["alarm"] = alarm
+            out["model"] = out.get("model") or Patch()
+            out["model"]["alarm"] = alarm
 
     def redraw(panel: str, build) -> None:
         if panel in changed:
@@ -495,13 +496,6 @@ def register(app: dash.Dash) -> None:
     )(refresh_markets)
     app.clientside_callback(
         ClientsideFunction("opscenter", "drawTiles"),
-        Output({"type": ids.TILE, "index": ALL}, "className"),
-        Output({"type": ids.TILE_RATE, "index": ALL}, "children"),
-        Output({"type": ids.TILE_P95, "index": ALL}, "children"),
-        Output({"type": ids.TILE_ERRORS, "index": ALL}, "children"),
-        Output({"type": ids.TILE_SPARK, "index": ALL}, "src"),
-        Output({"type": ids.CHAIN, "chain": ALL}, "className"),
-        Output({"type": ids.CHAIN_STATUS, "chain": ALL}, "children"),
         Output(ids.WALL_STATUS, "children"),
         Input(ids.WALL_MODEL, "data"),
     )

@@ -58,6 +58,9 @@ def _incidents():
 def test_incidents_by_priority_and_majors_unacknowledged_first():
     assert list(wallview.active_incidents(_incidents())["incident_id"]) == ["I2", "I3", "I4", "I1"]
     assert list(wallview.major_incidents(_incidents())["incident_id"]) == ["I3", "I2"]
+    assert wallview.incident_status(_incidents()) == "crit"
+    assert wallview.incident_status(_incidents().query("priority > 1")) == "warn"
+    assert wallview.incident_status(_incidents().query("priority > 2")) == "ok"
 
 
 def test_changes_in_progress_next_change_and_latest_runs():
