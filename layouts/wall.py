@@ -135,10 +135,11 @@ def _tile_model(refresh: Refresh, layout: list[dict], evaluated: pd.DataFrame, s
     }
 
 
-def _static_model(lang: str) -> dict:
-    """The parts of the tile model that never change while the page is shown."""
-    return {"labels": {s: t(f"status.{s}", lang) for s in STATUS_COLOURS}, "colours": STATUS_COLOURS,
-            "page": datetime.now(timezone.utc).timestamp()}
+def _full_model(refresh: Refresh, layout: list[dict], evaluated: pd.DataFrame) -> dict:
+    """The whole tile model, with what never changes while the page is shown and the whole last hour."""
+    return {"labels": {s: t(f"status.{s}", refresh.lang) for s in STATUS_COLOURS}, "colours": STATUS_COLOURS,
+            "page": refresh.now.timestamp(), "alarm": wallview.incident_status(refresh.frame("incidents")),
+            **_tile_model(refresh, layout, evaluated, None)}
 
 
 def _last_spark_ms(model: dict, previous: int | None) -> int | None:
@@ -331,8 +332,7 @@ def layout(lang: str | None = None, **_query) -> html.Div:
     lang, settings = refresh.lang, refresh.settings
     evaluated = refresh.evaluated()
     chain_layout = wallview.structure(refresh.frame("chains"), refresh.frame("services"))
-    model = {**_static_model(lang), **_tile_model(refresh, chain_layout, evaluated, None),
-             "alarm": wallview.incident_status(refresh.frame("incidents"))}
+    model = _full_model(refresh, chain_layout, evaluated)
     incidents, count = _incident_items(refresh)
     sessions = market.sessions(refresh.now)
     keys = {
@@ -408,8 +408,7 @@ def refresh_wall(versions: dict | None, keys: dict, lang: str):
         if _digest(chain_layout) != keys["structure"]:  # chains or services came or went: draw them anew
             keys["structure"] = _digest(chain_layout)
             out["chains"] = _chain_sections(chain_layout, evaluated, lang, refresh.settings.health["amber_at"])
-            model = out["model"] = {**_static_model(lang), **_tile_model(refresh, chain_layout, evaluated, None),
-                                    "alarm": wallview.incident_status(refresh.frame("incidents"))}
+            model = out["model"] = _full_model(refresh, chain_layout, evaluated)
         else:
             model, patch = _tile_model(refresh, chain_layout, evaluated, keys["spark_ms"]), Patch()
             for part, value in model.items():
