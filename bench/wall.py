@@ -29,7 +29,7 @@ from datasources import registry
 SERVICES = 200
 REFRESHES = 1000
 WARM_UP = 20
-PAUSE_S = 0.5  # between polls: the demo's generation holds the GIL the server needs too
+PAUSE_S = 2.0  # between polls: new data every ten refreshes or so, and the GIL left to the server
 CONFIG = f"""
 refresh_s: 0.2
 sources:
