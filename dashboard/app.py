@@ -9,7 +9,7 @@ from pathlib import Path
 import dash
 import dash_mantine_components as dmc
 import flask
-from dash import Input, Output, State, dcc, html
+from dash import ClientsideFunction, Input, Output, State, dcc, html
 
 from dashboard import auth, context, headers, ids, metrics
 from dashboard.access import AccessStore
@@ -24,7 +24,7 @@ PAGES = (wall, sources, chain, service, trace, incidents, incident, chaos, not_f
 
 
 def shell(settings: Settings) -> html.Div:
-    """The page shell: navigation, the page container, one interval and the versions store."""
+    """The page shell: navigation, the page container, one interval, the versions store, the playlists."""
     nav = html.Nav(
         [
             html.Span(settings.center_name, className="oc-brand"),
@@ -44,7 +44,10 @@ def shell(settings: Settings) -> html.Div:
                 html.Main(dash.page_container, className="oc-main"),
                 dcc.Interval(id=ids.TICK, interval=int(settings.refresh_s * 1000)),
                 dcc.Store(id=ids.VERSIONS, data={}),
+                dcc.Store(id=ids.PLAYLISTS, data=settings.playlists),
+                dcc.Location(id=ids.PLAYLIST_NAV, refresh="callback-nav"),
             ],
+            id=ids.SHELL,
             className="oc-shell",
         ),
         forceColorScheme="dark",
@@ -63,6 +66,16 @@ def _register_versions(app: dash.Dash) -> None:
             "stale": sorted(s for s in ctx.settings.source_names if is_stale(statuses.get(s), now)),
         }
         return dash.no_update if current == known else current
+
+
+def _register_display(app: dash.Dash) -> None:
+    """Kiosk mode and playlist rotation, in the browser: both follow the URL."""
+    app.clientside_callback(ClientsideFunction("opscenter", "shellClass"), Output(ids.SHELL, "className"),
+                            Input(ids.PAGES_LOCATION, "search"))
+    app.clientside_callback(ClientsideFunction("opscenter", "rotate"), Output(ids.PLAYLIST_NAV, "href"),
+                            Input(ids.TICK, "n_intervals"), State(ids.PAGES_LOCATION, "pathname"),
+                            State(ids.PAGES_LOCATION, "search"), State(ids.PLAYLISTS, "data"),
+                            prevent_initial_call=True)
 
 
 def _register_routes(server: flask.Flask) -> None:
@@ -126,6 +139,7 @@ def create_app(settings: Settings, store: FrameStore | None = None, access: Acce
         page.register(app)
     app.layout = shell(settings)
     _register_versions(app)
+    _register_display(app)
     _register_routes(app.server)
     auth.init_app(app, settings, access or AccessStore(settings.database_url))
     headers.init_app(app)

@@ -5,7 +5,9 @@ from urllib.parse import quote
 
 import pandas as pd
 
-STATUS_COLOURS = {"ok": "#3fb68b", "warn": "#f0b429", "crit": "#ff5c5c", "nodata": "#7b8794"}
+# Okabe-Ito hues (bluish green, yellow, vermillion), lightened for a dark background: told apart
+# with any colour vision, and every status also has its shape (see assets/opscenter.css).
+STATUS_COLOURS = {"ok": "#1fb58f", "warn": "#f0c419", "crit": "#f2542d", "nodata": "#8a96a3"}
 
 
 def sparkline_svg(values: pd.Series, colour: str, width: int = 120, height: int = 28) -> str:

@@ -14,14 +14,17 @@ bytes per second.
 
 Options: ``seed`` (int, 42), ``services`` (int, total service count, at least
 the built-in 28), ``window_h`` (hours of metrics, 6), ``step_s`` (metric
-resolution, 60), ``fail`` (bool: every fetch raises SourceError).
+resolution, 60), ``fail`` (bool: every fetch raises SourceError), ``frames``
+(list of frame names to emit, default all: one demo source can play the
+monitoring system and another the ITSM). ``inject_incident`` adds an incident
+to every later fetch, for trying out the wall's alarms.
 """
 from __future__ import annotations
 
 import numbers
 import re
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -103,6 +106,7 @@ TRACES_PER_MINUTE = 4
 SLOWEST_CALLS = 10
 MAX_TRACES = 200
 BASE_ERROR_RATIO = 0.0006
+EMITTED = tuple(name for name in CONTRACTS if name != "source_status")
 
 _U64 = np.uint64
 _GOLDEN, _M1, _M2 = _U64(0x9E3779B97F4A7C15), _U64(0xBF58476D1CE4E5B9), _U64(0x94D049BB133111EB)
@@ -133,6 +137,7 @@ class Settings:
     window_h: float
     step_s: int
     fail: bool
+    frames: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -190,7 +195,7 @@ def _crc(text: str) -> int:
 
 def _settings(options: dict[str, Any]) -> Settings:
     """Validate the options; raise SourceError naming the first bad one."""
-    known = ("seed", "services", "window_h", "step_s", "fail")
+    known = ("seed", "services", "window_h", "step_s", "fail", "frames")
     unknown = sorted(set(options) - set(known))
     if unknown:
         raise SourceError(f"demo: unknown option(s) {', '.join(unknown)}; known: {', '.join(known)}")
@@ -206,12 +211,16 @@ def _settings(options: dict[str, Any]) -> Settings:
     fail = options.get("fail", False)
     if not isinstance(fail, bool):
         raise SourceError(f"demo: option 'fail' must be true or false, got {fail!r}")
+    emitted = options.get("frames", EMITTED)
+    if isinstance(emitted, str) or not isinstance(emitted, (list, tuple)) or not set(emitted) <= set(EMITTED):
+        raise SourceError(f"demo: option 'frames' must be a list of {', '.join(EMITTED)}, got {emitted!r}")
     settings = Settings(
         seed=int(number("seed", 42, 0, 2**63 - 1, True)),
         services=int(number("services", len(ESTATE), len(ESTATE), 20000, True)),
         window_h=float(number("window_h", 6, 0.01, 168, False)),
         step_s=int(number("step_s", 60, 1, 3600, True)),
         fail=fail,
+        frames=tuple(emitted),
     )
     if settings.window_h * 3600 < settings.step_s:
         raise SourceError("demo: option 'window_h' must span at least one 'step_s'")
@@ -676,10 +685,18 @@ def _event_frame(name: str, records: list[dict | None]) -> pd.DataFrame:
 # ---------------------------------------------------------------- the source
 
 @register
+@dataclass
 class DemoSource(Source):
-    """The simulated estate; options: seed, services, window_h, step_s, fail."""
+    """The simulated estate; options: seed, services, window_h, step_s, fail, frames."""
 
     kind = "demo"
+    injected: list[dict] = field(default_factory=list)
+
+    def inject_incident(self, incident_id: str, title: str, priority: int, service: str, opened_at: Any) -> None:
+        """Add a new, unacknowledged incident to every later fetch (while ``frames`` includes incidents)."""
+        self.injected.append(_incident(
+            incident_id, title, priority, service, "service-desk", _epoch_s(opened_at), 2**62, 2**62,
+            _epoch_s(opened_at), self.name))
 
     def fetch(self, now: datetime) -> dict[str, pd.DataFrame]:
         cfg = _settings(self.options)
@@ -698,6 +715,7 @@ class DemoSource(Source):
         events["incidents"] += _background_incidents(est, cfg.seed, now_s, self.name)
         events["changes"] += _background_changes(est, cfg.seed, now_s, self.name)
         events["chaos_runs"] += _background_chaos_runs(est, cfg.seed, now_s, self.name)
+        events["incidents"] += [i for i in self.injected if i["opened_at"] <= now_s]
         alerts = [a for a in events["alerts"] + _background_alerts(cfg.seed, start_s, now_s, self.name)
                   if a is not None and (a["ends_at"] is None or a["ends_at"] >= start_s)]
         frames = {
@@ -716,7 +734,7 @@ class DemoSource(Source):
             "chaos_runs": _event_frame("chaos_runs", events["chaos_runs"]),
         }
         frames["calls"] = frames["calls"][[c.name for c in CONTRACTS["calls"]]]
-        return {name: validate(name, frame) for name, frame in frames.items()}
+        return {name: validate(name, frames[name]) for name in cfg.frames}
 
     def spans(self, trace_id: str) -> pd.DataFrame:
         """The whole trace for ``trace_id``, regenerated from the id; empty when unknown."""

@@ -1,200 +1,500 @@
-"""/wall: every business chain's health, active incidents and stale sources at a glance."""
+"""/wall: the operations center's big screen.
+
+Header (centre, overall status, market sessions, clock), a banner for open P1
+incidents, the key figures, every business chain as a flow of service tiles, and
+the active incidents, changes in progress and latest chaos runs.
+
+One callback follows the versions store. Per panel it compares the versions of the
+frames the panel reads with those it last drew: unchanged means ``no_update``. Tiles
+are painted in the browser from a compact tile model the server updates with ``Patch``
+(at hundreds of tiles, per-tile component updates would cost the browser more than the
+data); lists are replaced only when their content changed. Stale panels keep their last
+values, greyed, with the time of their sources' last success.
+"""
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime, timezone
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import dash
 import pandas as pd
-from dash import Input, Output, State, dcc, html
+from dash import ALL, ClientsideFunction, Input, Output, Patch, State, ctx, dcc, html
 
-from dashboard import context, health, ids
-from dashboard.figures import STATUS_COLOURS, sparkline_svg
-from dashboard.i18n import pick_lang, t
-from dashboard.poller import is_stale
+from dashboard import context, health, ids, kpis, market, wallview
+from dashboard.figures import STATUS_COLOURS
+from dashboard.freshness import Freshness, freshness
+from dashboard.i18n import pick_lang, t, template
 
 PATH = "/wall"
-STATUS_ICONS = {"ok": "●", "warn": "▲", "crit": "■", "nodata": "◌"}
-ACTIVE_INCIDENT_STATES = ("new", "in_progress", "on_hold")
-SPARK_MINUTES = 60
-LANG_STORE = "oc-wall-lang"
+PANELS = {  # panel -> the frames it reads
+    "status": ("services", "service_metrics", "incidents"),
+    "chains": ("services", "chains", "service_metrics"),
+    "incidents": ("incidents",),
+    "changes": ("changes",),
+    "chaos": ("chaos_runs",),
+    "kpi.availability": ("service_metrics",),
+    "kpi.mtta": ("incidents",),
+    "kpi.mttr": ("incidents",),
+    "kpi.changes": ("changes",),
+    "kpi.chaos": ("chaos_runs",),
+}
+KPIS = tuple(p for p in PANELS if p.startswith("kpi."))
+MAX_INCIDENTS = 8
+MAX_CHANGES = 3
+CHAOS_RUNS = 3
+CHAOS_ICONS = {"passed": "●", "failed": "■", "aborted": "▲", "running": "▶", "not_run": "◌"}
 
 
-def _fmt_rate(value: float) -> str:
-    if pd.isna(value):
-        return "–"
-    return f"{value / 1000:.1f}k/s" if value >= 1000 else f"{value:.0f}/s"
+class Refresh:
+    """Everything one drawing of the wall reads: frames at given versions, statuses, now, language."""
+
+    def __init__(self, lang: str, versions: dict[str, int] | None = None):
+        app = context.current()
+        self.lang, self.settings, self.store = lang, app.settings, app.store
+        self.versions = versions or self.store.versions()
+        self.now = pd.Timestamp(datetime.now(timezone.utc))
+        self.tz = ZoneInfo(self.settings.display_tz)
+        statuses = self.store.statuses()
+        self.fresh: dict[str, Freshness] = {p: freshness(f, statuses, self.now) for p, f in PANELS.items()}
+
+    def frame(self, name: str) -> pd.DataFrame:
+        return self.store.frame(name, self.versions)
+
+    def local(self, stamp) -> str:
+        return "–" if stamp is None or pd.isna(stamp) else pd.Timestamp(stamp).tz_convert(self.tz).strftime("%H:%M")
+
+    def version_key(self, panel: str) -> list[int] | None:
+        """What the panel's content depends on; None while no source has delivered its frames."""
+        fresh = self.fresh[panel]
+        return fresh.version_key(self.versions) if fresh.sources else None
+
+    def stale_label(self, panel: str) -> str:
+        fresh = self.fresh[panel]
+        if not fresh.sources:
+            return t("wall.waiting", self.lang)
+        return t("wall.stale_since", self.lang, time=self.local(fresh.since)) if fresh.stale else ""
+
+    def evaluated(self) -> pd.DataFrame:
+        services = self.frame("services")
+        return health.evaluate(services, self.frame("service_metrics"), self.settings.health).merge(
+            services[["service", "display_name"]], on="service")
 
 
-def _fmt_ms(value: float) -> str:
-    return "–" if pd.isna(value) else (f"{value / 1000:.1f}s" if value >= 1000 else f"{value:.0f}ms")
+def _digest(value) -> str:
+    return hashlib.sha1(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def _fmt_pct(value: float) -> str:
-    return "–" if pd.isna(value) else f"{value:.2%}"
+# ---------------------------------------------------------------- chains and tiles
 
-
-def _status_badge(status: str, lang: str, extra: str = "") -> html.Span:
-    return html.Span(
-        [html.Span(STATUS_ICONS[status], className="oc-icon"), t(f"status.{status}", lang), extra],
-        className=f"oc-badge oc-{status}",
-    )
-
-
-def _tile(row, spark: pd.Series, lang: str) -> html.Div:
-    status = row.status
-    title = (
-        f"{row.display_name} ({row.service}) — {t(f'status.{status}', lang)}\n"
-        f"p95 {_fmt_ms(row.latency_p95_ms)} / target {row.p95_target_ms:.0f} ms; "
-        f"errors {_fmt_pct(row.error_ratio)} / target {row.error_target:.1%}\n{row.rule}"
-    )
+def _tile(index: int, row, lang: str, amber_at: float) -> dcc.Link:
+    """A tile's frame and name; the browser adds its status, figures and sparkline (``assets/wall.js``)."""
+    rule = t("tile.rule", lang, p95=f"{row.p95_target_ms:.0f}", err=f"{row.error_target:.1%}",
+             amber_p95=f"{amber_at * row.p95_target_ms:.0f}", amber_err=f"{amber_at * row.error_target:.1%}")
     tile = html.Div(
-        [
-            html.Div([html.Span(STATUS_ICONS[status], className="oc-icon"), row.display_name], className="oc-tile-name"),
-            html.Div(
-                [
-                    html.Span(_fmt_rate(row.requests_per_s), className="oc-metric"),
-                    html.Span(_fmt_ms(row.latency_p95_ms), className="oc-metric oc-metric-main"),
-                    html.Span(_fmt_pct(row.error_ratio), className="oc-metric"),
-                ],
-                className="oc-tile-metrics",
-            ),
-            html.Img(src=sparkline_svg(spark, STATUS_COLOURS[status]), className="oc-spark", alt=""),
-        ],
-        className=f"oc-tile oc-{status}",
-        title=title,
-        **{"data-service": row.service},
+        html.Div(row.display_name, className="oc-tile-name"),
+        className="oc-tile oc-nodata",
+        title=f"{row.display_name} ({row.service})\n{t('tile.metrics', lang)}\n{rule}",
+        **{"data-service": row.service, "data-index": index},
     )
     return dcc.Link(tile, href=f"/service/{quote(row.service)}", className="oc-tile-link")
 
 
-def _chain_panels(chains: pd.DataFrame, evaluated: pd.DataFrame, metrics: pd.DataFrame, lang: str) -> list:
-    if chains.empty:
+def _chain_sections(layout: list[dict], evaluated: pd.DataFrame, lang: str, amber_at: float) -> list:
+    if not layout:
         return [html.Div(t("wall.no_chains", lang), className="oc-empty")]
     rows = {r.service: r for r in evaluated.itertuples(index=False)}
-    cutoff = metrics["ts"].max() - pd.Timedelta(minutes=SPARK_MINUTES) if len(metrics) else None
-    recent = metrics[metrics["ts"] > cutoff] if cutoff is not None else metrics
-    sparks = {s: g.sort_values("ts")["latency_p95_ms"] for s, g in recent.groupby("service")}
-    panels = []
-    for chain, steps in chains.sort_values("step", kind="stable").groupby("chain", sort=False):
-        tiles = [_tile(rows[s], sparks.get(s, pd.Series(dtype=float)), lang) for s in steps["service"] if s in rows]
-        worst = health.overall([rows[s].status for s in steps["service"] if s in rows])
-        panels.append(
-            html.Section(
-                [
-                    html.Header([dcc.Link(html.H2(steps["chain_name"].iloc[0]), href=f"/chain/{quote(chain)}"),
-                                 _status_badge(worst, lang)], className="oc-chain-head"),
-                    html.Div(tiles, className="oc-flow"),
-                ],
-                className=f"oc-chain oc-{worst}",
-                **{"data-chain": chain},
-            )
-        )
-    return panels
+    sections, index = [], 0
+    for chain in layout:
+        tiles = []
+        for service in chain["services"]:
+            tiles.append(_tile(index, rows[service], lang, amber_at))
+            index += 1
+        sections.append(html.Section(
+            [html.Header([dcc.Link(html.H2(chain["name"]), href=f"/chain/{quote(chain['chain'])}"),
+                          html.Span(className="oc-badge oc-chain-status")],
+                         className="oc-chain-head"),
+             html.Div(tiles, className="oc-flow")],
+            className="oc-chain oc-nodata",
+            **{"data-chain": chain["chain"]},
+        ))
+    return sections
 
 
-def _incident_list(incidents: pd.DataFrame, now: pd.Timestamp, lang: str) -> html.Section:
-    active = incidents[incidents["state"].isin(ACTIVE_INCIDENT_STATES)].sort_values(["priority", "opened_at"])
+def _tile_model(refresh: Refresh, layout: list[dict], evaluated: pd.DataFrame, spark_after: int | None) -> dict:
+    order = wallview.tile_order(layout)
+    statuses = evaluated["status"] if len(evaluated) else pd.Series(dtype=str)
+    return {
+        "rows": wallview.tile_rows(evaluated, order),
+        "chains": wallview.chain_statuses(layout, evaluated),
+        "overall": health.overall(statuses),
+        "counts": wallview.status_counts(evaluated),
+        "spark": wallview.spark_points(refresh.frame("service_metrics"), order, spark_after),
+    }
+
+
+def _full_model(refresh: Refresh, layout: list[dict], evaluated: pd.DataFrame) -> dict:
+    """The whole tile model, with what never changes while the page is shown and the whole last hour."""
+    return {"labels": {s: t(f"status.{s}", refresh.lang) for s in STATUS_COLOURS}, "colours": STATUS_COLOURS,
+            "page": refresh.now.timestamp(), "alarm": wallview.incident_status(refresh.frame("incidents")),
+            **_tile_model(refresh, layout, evaluated, None)}
+
+
+def _last_spark_ms(model: dict, previous: int | None) -> int | None:
+    stamps = model["spark"]["t"]
+    return stamps[-1] if stamps else previous
+
+
+# ---------------------------------------------------------------- incidents, changes, chaos
+
+def _age(opened: pd.Timestamp, refresh: Refresh) -> html.Span:
+    parts = wallview.age_parts(opened, refresh.now)
+    key = "wall.age_d" if parts["d"] else ("wall.age_h" if parts["h"] else "wall.age_m")
+    return html.Span(t(key, refresh.lang, **parts), className="oc-age",
+                     **{"data-since": int(opened.timestamp() * 1000)})
+
+
+def _preplan(url: str | None, lang: str):
+    name = wallview.preplan_name(url)
+    if not name:
+        return None
+    return html.A([html.Span("▣ ", className="oc-icon"), f"{t('wall.preplan', lang)}: {name}"], href=url,
+                  className="oc-preplan", target="_blank")
+
+
+def _incident_items(refresh: Refresh) -> tuple[list, int]:
+    lang = refresh.lang
+    if not refresh.fresh["incidents"].sources:
+        return [html.Div(t("wall.waiting", lang), className="oc-empty")], 0
+    active = wallview.active_incidents(refresh.frame("incidents"))
+    if active.empty:
+        return [html.Div(t("wall.no_incidents", lang), className="oc-empty")], 0
     items = [
         html.Li(
             [
                 html.Span(f"P{row.priority}", className=f"oc-prio oc-p{row.priority}"),
-                html.Div(
-                    [
-                        html.Div(row.title, className="oc-inc-title"),
-                        html.Div(
-                            f"{row.incident_id} · {row.service or '–'} · {row.assignment_group or '–'} · "
-                            + t("wall.age", lang, minutes=int((now - row.opened_at).total_seconds() // 60)),
-                            className="oc-inc-meta",
-                        ),
-                    ]
-                ),
+                html.Div([
+                    html.Div(row.title, className="oc-inc-title"),
+                    html.Div([f"{row.incident_id} · {row.service or '–'} · {row.assignment_group or t('wall.unassigned', lang)} · ",
+                              _age(row.opened_at, refresh)], className="oc-inc-meta"),
+                    _preplan(row.runbook_url, lang),
+                ], className="oc-inc-body"),
             ],
-            className="oc-incident",
+            className=f"oc-incident oc-incident-p{row.priority}",
             **{"data-incident": row.incident_id},
         )
-        for row in active.itertuples()
+        for row in active.head(MAX_INCIDENTS).itertuples()
     ]
-    return html.Section(
-        [html.H2(f"{t('wall.incidents', lang)} ({len(items)})"),
-         html.Ul(items, className="oc-incidents") if items else html.Div(t("wall.no_incidents", lang), className="oc-empty")],
-        className="oc-panel",
-    )
+    more = len(active) - MAX_INCIDENTS
+    tail = [html.Li(t("wall.more", lang, count=more), className="oc-more")] if more > 0 else []
+    return [html.Ul(items + tail, className="oc-incidents")], len(active)
 
 
-def _stale_list(lang: str, now: datetime) -> list:
-    ctx = context.current()
-    tz = ZoneInfo(ctx.settings.display_tz)
-    statuses = ctx.store.statuses()
-    notes = []
-    for name in ctx.settings.source_names:
-        status = statuses.get(name)
-        if not is_stale(status, now):
-            continue
-        since = status.get("last_success") if status else None
-        when = pd.Timestamp(since).tz_convert(tz).strftime("%H:%M") if since else "–"
-        notes.append(html.Div(f"{name}: " + t("wall.stale_since", lang, time=when), className="oc-stale-note"))
-    return notes
-
-
-def body(lang: str, versions: dict | None = None) -> list:
-    """The wall's content, built from the current frames."""
-    ctx = context.current()
-    frames = (versions or {}).get("frames")
-    store = ctx.store
-    services = store.frame("services", frames)
-    metrics = store.frame("service_metrics", frames)
-    evaluated = health.evaluate(services, metrics, ctx.settings.health).merge(
-        services[["service", "display_name"]], on="service"
-    )
-    now = datetime.now(timezone.utc)
-    incidents = store.frame("incidents", frames)
-    alerts = store.frame("alerts", frames)
-    counts = evaluated["status"].value_counts()
-    firing = int((alerts["state"] == "firing").sum())
-    overall = health.overall(evaluated["status"])
-    summary = html.Div(
-        [
-            _status_badge(overall, lang),
-            html.Span(f"{t('wall.services', lang)} {len(evaluated)}", className="oc-count"),
-            *[html.Span([html.Span(STATUS_ICONS[s], className="oc-icon"), str(int(counts.get(s, 0)))],
-                        className=f"oc-count oc-{s}") for s in ("ok", "warn", "crit")],
-            html.Span(f"{t('wall.alerts_firing', lang)} {firing}", className="oc-count"),
-            *_stale_list(lang, now),
-        ],
-        className="oc-summary",
-    )
+def _banner(refresh: Refresh) -> list:
+    if not refresh.fresh["incidents"].sources:
+        return []
+    lang, majors = refresh.lang, wallview.major_incidents(refresh.frame("incidents"))
     return [
-        summary,
         html.Div(
             [
-                html.Div(_chain_panels(store.frame("chains", frames), evaluated, metrics, lang), className="oc-chains"),
-                html.Div([_incident_list(incidents, pd.Timestamp(now), lang)], className="oc-side"),
+                html.Span("■ " + t("wall.banner", lang), className="oc-banner-kind"),
+                *([html.Span(t("wall.banner_unacked", lang), className="oc-banner-unacked")]
+                  if pd.isna(row.acknowledged_at) else []),
+                html.Span(row.title, className="oc-banner-title"),
+                html.Span([f"{row.incident_id} · {row.service or '–'} · ",
+                           t("wall.opened", lang, time=refresh.local(row.opened_at)), " · ", _age(row.opened_at, refresh)],
+                          className="oc-banner-meta"),
+                _preplan(row.runbook_url, lang),
             ],
-            className="oc-wall-grid",
-        ),
+            className="oc-banner-row" + (" oc-banner-new" if pd.isna(row.acknowledged_at) else ""),
+            **{"data-incident": row.incident_id},
+        )
+        for row in majors.itertuples()
     ]
 
 
+def _change_items(refresh: Refresh) -> list:
+    lang = refresh.lang
+    if not refresh.fresh["changes"].sources:
+        return [html.Div(t("wall.waiting", lang), className="oc-empty")]
+    changes = refresh.frame("changes")
+    running = wallview.changes_in_progress(changes)
+    if running.empty:
+        upcoming = wallview.next_change(changes, refresh.now)
+        return [html.Div(t("wall.no_changes", lang), className="oc-empty"), *(
+            [html.Div(t("wall.next_change", lang, title=upcoming["title"], time=refresh.local(upcoming["planned_start"])),
+                      className="oc-next")] if upcoming is not None else [])]
+    return [html.Ul([
+        html.Li([
+            html.Span(t(f"change.{row.type}", lang), className=f"oc-chg-type oc-chg-{row.type}"),
+            html.Div([
+                html.Div(row.title, className="oc-inc-title"),
+                html.Div(f"{row.change_id} · {row.service or '–'} · " + t(
+                    "wall.change_window", lang, start=refresh.local(row.actual_start), end=refresh.local(row.planned_end)),
+                    className="oc-inc-meta"),
+            ]),
+        ], className="oc-change", **{"data-change": row.change_id})
+        for row in running.head(MAX_CHANGES).itertuples()
+    ], className="oc-changes")]
+
+
+def _chaos_items(refresh: Refresh) -> list:
+    lang = refresh.lang
+    if not refresh.fresh["chaos"].sources:
+        return [html.Div(t("wall.waiting", lang), className="oc-empty")]
+    runs = wallview.latest_chaos_runs(refresh.frame("chaos_runs"), CHAOS_RUNS)
+    if runs.empty:
+        return [html.Div(t("wall.no_chaos", lang), className="oc-empty")]
+    return [html.Ul([
+        html.Li([
+            html.Span([html.Span(CHAOS_ICONS[row.status], className="oc-icon"), t(f"chaos.{row.status}", lang)],
+                      className=f"oc-chaos-status oc-chaos-{row.status}"),
+            html.Div([
+                html.Div(row.experiment, className="oc-inc-title"),
+                html.Div(" · ".join([refresh.local(row.started_at), row.fault or "–"] + (
+                    [t("wall.recovery", lang, seconds=f"{row.recovery_s:.0f}")] if pd.notna(row.recovery_s) else [])),
+                    className="oc-inc-meta"),
+            ]),
+        ], className="oc-run", **{"data-run": row.run_id})
+        for row in runs.itertuples()
+    ], className="oc-runs")]
+
+
+# ---------------------------------------------------------------- key figures and header
+
+def _kpi_values(refresh: Refresh) -> dict[str, tuple[str, str]]:
+    """Each key figure as (value, sample count) text."""
+    lang, now = refresh.lang, refresh.now
+    incidents, changes = refresh.frame("incidents"), refresh.frame("changes")
+    figures = {
+        "kpi.availability": kpis.availability(refresh.frame("service_metrics"),
+                                              kpis.start_of_day(now, refresh.settings.display_tz)),
+        "kpi.mtta": kpis.mtta(incidents, now), "kpi.mttr": kpis.mttr(incidents, now),
+        "kpi.changes": kpis.change_success_rate(changes, now),
+        "kpi.chaos": kpis.chaos_pass_rate(refresh.frame("chaos_runs"), now),
+    }
+    out = {}
+    for name, (value, count) in figures.items():
+        if value is None:
+            text = "–"
+        elif isinstance(value, pd.Timedelta):
+            unit, amount = wallview.duration_parts(value)
+            text = t(f"unit.{unit}", lang, value=f"{amount:.1f}")
+        else:
+            text = wallview.fmt_pct(value, 3 if name == "kpi.availability" else 1)
+        out[name] = (text, t("kpi.count", lang, count=f"{count:,}"))
+    return out
+
+
+def _panel_class(panel: str, stale: bool) -> str:
+    base = {"status": "oc-status-panel", "chains": "oc-chains-panel", "incidents": "oc-panel oc-incidents-panel"}.get(
+        panel, "oc-kpi" if panel.startswith("kpi.") else "oc-panel")
+    return base + (" oc-is-stale" if stale else "")
+
+
+def _stale_label(panel: str, text: str) -> html.Span:
+    return html.Span(text, id={"type": ids.STALE_LABEL, "panel": panel}, className="oc-stale-label")
+
+
+def _markets(lang: str, sessions: dict[str, str]) -> list:
+    return [html.Span([html.Span(t(f"market.{m}", lang), className="oc-market-name"),
+                       html.Span(t(f"session.{s}", lang), className=f"oc-session oc-session-{s}")],
+                      className="oc-market") for m, s in sessions.items()]
+
+
+def _kpi_strip(refresh: Refresh) -> html.Div:
+    values = _kpi_values(refresh)
+    return html.Div([
+        html.Section([
+            html.Div(t(name, refresh.lang), className="oc-kpi-label"),
+            html.Div(values[name][0], id={"type": ids.KPI_VALUE, "panel": name}, className="oc-kpi-value"),
+            html.Div([html.Span(values[name][1], id={"type": ids.KPI_COUNT, "panel": name}),
+                      _stale_label(name, refresh.stale_label(name))], className="oc-kpi-foot"),
+        ], id={"type": ids.PANEL, "panel": name}, className=_panel_class(name, refresh.fresh[name].is_stale))
+        for name in KPIS
+    ], className="oc-kpis")
+
+
+def _side_panel(refresh: Refresh, panel: str, title, body_id: str, body: list) -> html.Section:
+    return html.Section([
+        html.Header([html.H2(title), _stale_label(panel, refresh.stale_label(panel))], className="oc-panel-head"),
+        html.Div(body, id=body_id, className="oc-panel-body"),
+    ], id={"type": ids.PANEL, "panel": panel}, className=_panel_class(panel, refresh.fresh[panel].is_stale))
+
+
+# ---------------------------------------------------------------- page
+
 def layout(lang: str | None = None, **_query) -> html.Div:
-    """The wall page; ``?lang=zh`` for Chinese."""
-    ctx = context.current()
-    lang = pick_lang(lang, ctx.settings.language)
+    """The wall page; ``?lang=zh`` for Chinese, ``?kiosk=1`` and ``?playlist=NAME`` are handled by the shell."""
+    refresh = Refresh(pick_lang(lang, context.current().settings.language))
+    lang, settings = refresh.lang, refresh.settings
+    evaluated = refresh.evaluated()
+    chain_layout = wallview.structure(refresh.frame("chains"), refresh.frame("services"))
+    model = _full_model(refresh, chain_layout, evaluated)
+    incidents, count = _incident_items(refresh)
+    sessions = market.sessions(refresh.now)
+    keys = {
+        "panels": {p: refresh.version_key(p) for p in PANELS},
+        "stale": {p: refresh.stale_label(p) for p in PANELS},
+        "digests": {"alarm": model["alarm"]},
+        "structure": _digest(chain_layout),
+        "spark_ms": _last_spark_ms(model, None),
+    }
     return html.Div(
         [
-            dcc.Store(id=LANG_STORE, data=lang),
-            html.Div(body(lang), id=ids.WALL_BODY),
+            dcc.Store(id=ids.WALL_LANG, data=lang),
+            dcc.Store(id=ids.WALL_MODEL, data=model),
+            dcc.Store(id=ids.WALL_KEYS, data=keys),
+            dcc.Store(id=ids.WALL_SESSIONS, data=sessions),
+            html.Header([
+                html.H1(settings.center_name, className="oc-wall-title"),
+                html.Div(html.Div(id=ids.WALL_STATUS, className="oc-wall-status"), id={"type": ids.PANEL, "panel": "status"},
+                         className=_panel_class("status", refresh.fresh["status"].is_stale)),
+                html.Div(_markets(lang, sessions), id=ids.WALL_MARKETS, className="oc-markets"),
+                html.Span(className="oc-clock oc-wall-clock", **{"data-tz": settings.display_tz, "data-label": ""}),
+            ], className="oc-wall-head"),
+            html.Div(_banner(refresh), id=ids.WALL_BANNER, className="oc-banner", role="alert"),
+            _kpi_strip(refresh),
+            html.Div([
+                html.Section([
+                    _stale_label("chains", refresh.stale_label("chains")),
+                    html.Div(_chain_sections(chain_layout, evaluated, lang, settings.health["amber_at"]),
+                             id=ids.WALL_CHAINS, className="oc-chains"),
+                ], id={"type": ids.PANEL, "panel": "chains"},
+                    className=_panel_class("chains", refresh.fresh["chains"].is_stale)),
+                html.Div([
+                    _side_panel(refresh, "incidents", [t("wall.incidents", lang), " ",
+                                                       html.Span(str(count), id=ids.WALL_INCIDENT_COUNT,
+                                                                 className="oc-count-badge")],
+                                ids.WALL_INCIDENTS, incidents),
+                    _side_panel(refresh, "changes", t("wall.changes", lang), ids.WALL_CHANGES, _change_items(refresh)),
+                    _side_panel(refresh, "chaos", t("wall.chaos", lang), ids.WALL_CHAOS, _chaos_items(refresh)),
+                ], className="oc-side"),
+            ], className="oc-wall-grid"),
         ],
         className="oc-wall",
+        **{f"data-age-{unit}": template(f"wall.age_{unit}", lang) for unit in ("m", "h", "d")},
     )
+
+
+WILDCARDS = ("kpi_values", "kpi_counts", "panel_classes", "stale_labels")
+OUTPUTS = ("model", "chains", "incidents", "incident_count", "banner", "changes", "chaos",
+           "kpi_values", "kpi_counts", "panel_classes", "stale_labels")
+
+
+def _wildcard(position: int) -> list[dict]:
+    """The ids matched by the pattern-matching output at ``position`` of the running callback."""
+    return [o["id"] for o in ctx.outputs_list[position]]
+
+
+def refresh_wall(versions: dict | None, keys: dict, lang: str):
+    """Redraw what changed since ``keys``: a Patch of the tile model, changed lists, stale marks."""
+    refresh = Refresh(lang, (versions or {}).get("frames"))
+    keys = {**keys, "panels": dict(keys["panels"]), "stale": dict(keys["stale"]), "digests": dict(keys["digests"])}
+    out: dict = {}
+    changed = set()
+    for panel in PANELS:
+        key = refresh.version_key(panel)
+        # a panel whose sources are gone (a restart, a failing source) keeps what it shows
+        if key is not None and key != keys["panels"].get(panel):
+            changed.add(panel)
+            keys["panels"][panel] = key
+
+    if "chains" in changed:
+        evaluated = refresh.evaluated()
+        chain_layout = wallview.structure(refresh.frame("chains"), refresh.frame("services"))
+        if _digest(chain_layout) != keys["structure"]:  # chains or services came or went: draw them anew
+            keys["structure"] = _digest(chain_layout)
+            out["chains"] = _chain_sections(chain_layout, evaluated, lang, refresh.settings.health["amber_at"])
+            model = out["model"] = _full_model(refresh, chain_layout, evaluated)
+        else:
+            model, patch = _tile_model(refresh, chain_layout, evaluated, keys["spark_ms"]), Patch()
+            for part, value in model.items():
+                if part == "spark" or _digest(value) != keys["digests"].get(part):
+                    patch[part] = value
+                    keys["digests"][part] = _digest(value)
+            out["model"] = patch
+        keys["spark_ms"] = _last_spark_ms(model, keys["spark_ms"])
+    if "incidents" in changed and not isinstance(out.get("model"), dict):
+        alarm = wallview.incident_status(refresh.frame("incidents"))
+        if alarm != keys["digests"].get("alarm"):
+            keys["digests"]["alarm"] = alarm
+            out["model"] = out.get("model") or Patch()
+            out["model"]["alarm"] = alarm
+
+    def redraw(panel: str, build) -> None:
+        if panel in changed:
+            values = build()
+            if _digest(values) != keys["digests"].get(panel):
+                keys["digests"][panel] = _digest(values)
+                out.update(values)
+
+    redraw("incidents", lambda: dict(zip(("incidents", "incident_count"), _incident_items(refresh)),
+                                     banner=_banner(refresh)))
+    redraw("changes", lambda: {"changes": _change_items(refresh)})
+    redraw("chaos", lambda: {"chaos": _chaos_items(refresh)})
+    if changed & set(KPIS):
+        values = _kpi_values(refresh)
+        if _digest(values) != keys["digests"].get("kpis"):
+            keys["digests"]["kpis"] = _digest(values)
+            out["kpi_values"] = [values[i["panel"]][0] for i in _wildcard(OUTPUTS.index("kpi_values"))]
+            out["kpi_counts"] = [values[i["panel"]][1] for i in _wildcard(OUTPUTS.index("kpi_counts"))]
+
+    labels = {p: refresh.stale_label(p) for p in PANELS}
+    if labels != keys["stale"]:
+        keys["stale"] = labels
+        out["panel_classes"] = [_panel_class(i["panel"], refresh.fresh[i["panel"]].is_stale)
+                                for i in _wildcard(OUTPUTS.index("panel_classes"))]
+        out["stale_labels"] = [labels[i["panel"]] for i in _wildcard(OUTPUTS.index("stale_labels"))]
+
+    if not out:
+        raise dash.exceptions.PreventUpdate
+    unchanged = [dash.no_update if name not in WILDCARDS else [dash.no_update] * len(_wildcard(i))
+                 for i, name in enumerate(OUTPUTS)]
+    return [out.get(name, unchanged[i]) for i, name in enumerate(OUTPUTS)] + [keys]
+
+
+def refresh_markets(_tick, shown: dict | None, lang: str):
+    """The market sessions change a few times a day: redraw only then."""
+    sessions = market.sessions(datetime.now(timezone.utc))
+    if sessions == shown:
+        raise dash.exceptions.PreventUpdate
+    return _markets(lang, sessions), sessions
 
 
 def register(app: dash.Dash) -> None:
-    """Register the page and its refresh callback on ``app``."""
+    """Register the page, its refresh callback and the browser-side tile drawing on ``app``."""
     dash.register_page(__name__, path=PATH, layout=layout, title="Wall")
-
-    @app.callback(Output(ids.WALL_BODY, "children"), Input(ids.VERSIONS, "data"), State(LANG_STORE, "data"),
-                  prevent_initial_call=True)
-    def refresh_wall(versions, lang):
-        return body(lang or "en", versions)
+    app.callback(
+        Output(ids.WALL_MODEL, "data"),
+        Output(ids.WALL_CHAINS, "children"),
+        Output(ids.WALL_INCIDENTS, "children"),
+        Output(ids.WALL_INCIDENT_COUNT, "children"),
+        Output(ids.WALL_BANNER, "children"),
+        Output(ids.WALL_CHANGES, "children"),
+        Output(ids.WALL_CHAOS, "children"),
+        Output({"type": ids.KPI_VALUE, "panel": ALL}, "children"),
+        Output({"type": ids.KPI_COUNT, "panel": ALL}, "children"),
+        Output({"type": ids.PANEL, "panel": ALL}, "className"),
+        Output({"type": ids.STALE_LABEL, "panel": ALL}, "children"),
+        Output(ids.WALL_KEYS, "data"),
+        Input(ids.VERSIONS, "data"),
+        State(ids.WALL_KEYS, "data"),
+        State(ids.WALL_LANG, "data"),
+        prevent_initial_call=True,
+    )(refresh_wall)
+    app.callback(
+        Output(ids.WALL_MARKETS, "children"),
+        Output(ids.WALL_SESSIONS, "data"),
+        Input(ids.TICK, "n_intervals"),
+        State(ids.WALL_SESSIONS, "data"),
+        State(ids.WALL_LANG, "data"),
+        prevent_initial_call=True,
+    )(refresh_markets)
+    app.clientside_callback(
+        ClientsideFunction("opscenter", "drawTiles"),
+        Output(ids.WALL_STATUS, "children"),
+        Input(ids.WALL_MODEL, "data"),
+    )

@@ -1,12 +1,13 @@
-"""Browser fixtures: headless Debian Chromium for dash_duo, and a demo app polled once."""
+"""Browser fixtures: headless Debian Chromium for dash_duo, and demo apps polled synchronously."""
 import shutil
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from selenium.webdriver.chrome.options import Options
 
 from dashboard.app import create_app
 from dashboard.poller import Poller
-from dashboard.settings import load
+from dashboard.settings import load, parse
 from dashboard.store import open_store
 from datasources import registry
 from tests.conftest import need
@@ -22,11 +23,56 @@ def pytest_setup_options():
     return options
 
 
+TWO_SOURCES = """
+center_name: Test Center
+refresh_s: 1
+sources:
+  - {kind: demo, name: metrics, interval_s: 60, frames: [services, chains, service_metrics]}
+  - {kind: demo, name: itsm, interval_s: 60, frames: [incidents, changes, chaos_runs]}
+playlists:
+  rotation: [{page: /wall, seconds: 2}, {page: /sources, seconds: 60}]
+"""
+
+
+def assert_no_console_errors(dash_duo):
+    errors = [entry for entry in dash_duo.get_logs() or [] if entry.get("level") == "SEVERE"]
+    assert errors == [], errors
+
+
+def _need_chromium():
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        need("Chromium", "install the chromium and chromium-driver Debian packages")
+
+
+class Estate:
+    """An app on two demo sources (monitoring and ITSM) that a test polls when it wants, on a clock it moves."""
+
+    def __init__(self):
+        self.settings = parse(TWO_SOURCES)
+        self.store = open_store(None, self.settings.deployment, self.settings.source_names)
+        self.offset = timedelta(0)
+        self.sources = {spec["name"]: registry.build(spec) for spec in self.settings.sources}
+        self.poller = Poller(list(self.sources.values()), self.store,
+                             clock=lambda: datetime.now(timezone.utc) + self.offset)
+        for name in self.sources:
+            self.poll(name)
+        self.app = create_app(self.settings, self.store)
+
+    def poll(self, name: str) -> dict:
+        return self.poller.poll(self.sources[name])
+
+
+@pytest.fixture
+def estate():
+    """A fresh two-source estate and its app."""
+    _need_chromium()
+    return Estate()
+
+
 @pytest.fixture
 def demo_app():
     """The app on the built-in demo config, its store filled by one synchronous poll."""
-    if not (shutil.which("chromium") and shutil.which("chromedriver")):
-        need("Chromium", "install the chromium and chromium-driver Debian packages")
+    _need_chromium()
     settings = load()
     store = open_store(None, settings.deployment, settings.source_names)
     poller = Poller([registry.build(spec) for spec in settings.sources], store)

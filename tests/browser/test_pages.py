@@ -1,28 +1,9 @@
-"""/wall and /sources render with demo data in headless Chromium, without console errors."""
+"""The shell, /sources and the not-found page render with demo data in headless Chromium, without console errors."""
 import pytest
 
+from tests.browser.conftest import assert_no_console_errors as _no_console_errors
+
 pytestmark = pytest.mark.browser
-
-
-def _no_console_errors(dash_duo):
-    errors = [entry for entry in dash_duo.get_logs() or [] if entry.get("level") == "SEVERE"]
-    assert errors == [], errors
-
-
-def test_wall_shows_every_chain_and_incident(dash_duo, demo_app):
-    store = demo_app.server.extensions["opscenter"].store
-    chains = store.frame("chains")["chain"].unique()
-    active = store.frame("incidents").query("state in ['new', 'in_progress', 'on_hold']")
-    dash_duo.driver.set_window_size(1920, 1080)
-    dash_duo.start_server(demo_app)
-    dash_duo.wait_for_element(".oc-chain", timeout=20)
-    shown = {el.get_attribute("data-chain") for el in dash_duo.find_elements(".oc-chain")}
-    assert shown == set(chains)
-    tiles = dash_duo.find_elements(".oc-tile")
-    assert len(tiles) >= 20 and all(t.text.strip() for t in tiles)
-    listed = {el.get_attribute("data-incident") for el in dash_duo.find_elements(".oc-incident")}
-    assert listed == set(active["incident_id"]) and listed
-    _no_console_errors(dash_duo)
 
 
 def test_root_redirects_to_wall(dash_duo, demo_app):

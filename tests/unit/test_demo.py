@@ -241,3 +241,23 @@ def test_episode_ground_truth_covers_the_default_window():
     assert {"saturation", "failed_change", "chaos_deviation"} <= {e.kind for e in found}
     assert episodes(WINDOW_START, NOW) == found
     assert all(e.start < e.end for e in found)
+
+
+def test_frames_option_limits_what_is_emitted():
+    frames = _fetch(frames=["incidents", "changes", "chaos_runs"])
+    assert set(frames) == {"incidents", "changes", "chaos_runs"}
+    with pytest.raises(SourceError, match="frames"):
+        _fetch(frames=["nonsense"])
+    with pytest.raises(SourceError, match="frames"):
+        _fetch(frames="incidents")
+
+
+def test_an_injected_incident_shows_in_later_fetches():
+    source = DemoSource(name="itsm", options={"frames": ["incidents"]})
+    source.inject_incident("INC-TEST-1", "Exchange link down", 1, "exchange-link", NOW)
+    before = source.fetch((NOW - pd.Timedelta(minutes=1)).to_pydatetime())["incidents"]
+    after = source.fetch(NOW.to_pydatetime())["incidents"]
+    assert "INC-TEST-1" not in set(before["incident_id"])
+    row = after.set_index("incident_id").loc["INC-TEST-1"]
+    assert (row["priority"], row["state"], row["opened_at"], row["source"]) == (1, "new", NOW, "itsm")
+    assert pd.isna(row["acknowledged_at"]) and pd.isna(row["resolved_at"])

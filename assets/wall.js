@@ -1,0 +1,91 @@
+// The wall's tiles, painted in the browser from the compact tile model the server patches.
+// Sparkline points arrive only when new; the last hour is kept here per page.
+(function () {
+  var HOUR_MS = 3600 * 1000;
+  var spark = null;
+
+  function keepSpark(model) {
+    var s = model.spark || {t: [], v: [], reset: true};
+    if (!spark || spark.page !== model.page || s.reset) {
+      spark = {page: model.page, t: s.t.slice(), v: s.v.slice()};
+    } else {
+      s.t.forEach(function (t, i) {
+        if (!spark.t.length || t > spark.t[spark.t.length - 1]) { spark.t.push(t); spark.v.push(s.v[i]); }
+      });
+    }
+    var newest = spark.t.length ? spark.t[spark.t.length - 1] : 0;
+    while (spark.t.length && spark.t[0] <= newest - HOUR_MS) { spark.t.shift(); spark.v.shift(); }
+  }
+
+  function sparkline(tile, colour) {
+    var w = 120, h = 28;
+    var values = spark.v.map(function (row) { return row[tile]; }).filter(function (v) { return v !== null && v !== undefined; });
+    var svg = '<svg xmlns="http://www.w3.org/2000/svg" width="' + w + '" height="' + h + '" viewBox="0 0 ' + w + ' ' + h +
+      '" preserveAspectRatio="none">';
+    if (values.length > 1) {
+      var high = Math.max.apply(null, values) || 1;  // the scale starts at zero: noise looks like noise
+      var points = values.map(function (v, i) {
+        return (i * w / (values.length - 1)).toFixed(1) + "," + (h - 2 - v / high * (h - 4)).toFixed(1);
+      });
+      svg += '<polyline fill="none" stroke="' + colour + '" stroke-width="2" points="' + points.join(" ") + '"/>';
+    }
+    return "data:image/svg+xml," + encodeURIComponent(svg + "</svg>");
+  }
+
+  function span(className, children) {
+    return {type: "Span", namespace: "dash_html_components", props: {className: className, children: children}};
+  }
+
+  function setText(el, text) { if (el && el.textContent !== text) { el.textContent = text; } }
+  function setClass(el, name) { if (el && el.className !== name) { el.className = name; } }
+
+  // Tiles are a name from the server and a body made here: hundreds of tiles as Dash components
+  // would make every Dash update walk them all. The server never redraws a tile in place (it
+  // replaces the chains when they change), so what is made here never fights React.
+  function body(tile) {
+    var found = tile.querySelector(".oc-tile-metrics");
+    if (!found) {
+      found = document.createElement("div");
+      found.className = "oc-tile-metrics";
+      found.innerHTML = '<span class="oc-metric oc-rate"></span><span class="oc-metric oc-metric-main oc-p95"></span>' +
+        '<span class="oc-metric oc-errors"></span>';
+      var spark = document.createElement("img");
+      spark.className = "oc-spark";
+      spark.alt = "";
+      tile.append(found, spark);
+    }
+    return found;
+  }
+
+  function paint(model) {
+    document.querySelectorAll(".oc-tile[data-index]").forEach(function (tile) {
+      body(tile);
+      var index = Number(tile.getAttribute("data-index"));
+      var row = model.rows[index] || ["nodata", "–", "–", "–"];
+      setClass(tile, "oc-tile oc-" + row[0]);
+      setText(tile.querySelector(".oc-rate"), row[1]);
+      setText(tile.querySelector(".oc-p95"), row[2]);
+      setText(tile.querySelector(".oc-errors"), row[3]);
+      tile.querySelector(".oc-spark").src = sparkline(index, model.colours[row[0]]);
+    });
+    document.querySelectorAll(".oc-chain[data-chain]").forEach(function (chain, i) {
+      var status = model.chains[i] || "nodata";
+      setClass(chain, "oc-chain oc-" + status);
+      setText(chain.querySelector(".oc-chain-status"), model.labels[status]);
+    });
+  }
+
+  function drawTiles(model) {
+    keepSpark(model);
+    window.requestAnimationFrame(function () { paint(model); });  // after React has committed new chains
+    var counts = ["ok", "warn", "crit"].map(function (s) {
+      return span("oc-count oc-" + s, [span("oc-shape", null), String(model.counts[s] || 0)]);
+    });
+    var overall = model.overall;  // the services' health, raised by an open P1 (critical) or P2 (degraded)
+    if (model.alarm === "crit" || (model.alarm === "warn" && overall !== "crit")) { overall = model.alarm; }
+    return [span("oc-badge oc-" + overall, [span("oc-shape", null), model.labels[overall]])].concat(counts);
+  }
+
+  window.dash_clientside = Object.assign({}, window.dash_clientside);
+  window.dash_clientside.opscenter = Object.assign({}, window.dash_clientside.opscenter, {drawTiles: drawTiles});
+})();

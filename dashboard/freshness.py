@@ -1,0 +1,42 @@
+"""Which sources stand behind a panel, and whether the panel is stale.
+
+A panel reads some frames; the sources behind it are those whose last good poll
+delivered any of those frames (the status records' ``frames``). The panel is stale
+when any of them is stale, or when no source has delivered its frames yet.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable
+
+import pandas as pd
+
+from dashboard.poller import is_stale
+from dashboard.store import CONFIG_SOURCE
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """The sources behind a panel, those of them that are stale, and since when."""
+
+    sources: tuple[str, ...]
+    stale: tuple[str, ...]
+    since: pd.Timestamp | None  # the earliest last success among the stale sources
+
+    @property
+    def is_stale(self) -> bool:
+        return bool(self.stale) or not self.sources
+
+    def version_key(self, versions: dict[str, int]) -> list[int]:
+        """The frame versions this panel depends on: unchanged means nothing to redraw."""
+        return [versions.get(s, 0) for s in (*self.sources, CONFIG_SOURCE)]
+
+
+def freshness(frames: Iterable[str], statuses: dict[str, dict], now: datetime) -> Freshness:
+    """The freshness of a panel reading ``frames``, from every source's status record."""
+    wanted = set(frames)
+    sources = tuple(sorted(s for s, status in statuses.items() if wanted & set(status.get("frames") or ())))
+    stale = tuple(s for s in sources if is_stale(statuses[s], now))
+    successes = [pd.Timestamp(statuses[s]["last_success"]) for s in stale if statuses[s].get("last_success")]
+    return Freshness(sources, stale, min(successes) if successes else None)

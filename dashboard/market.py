@@ -1,0 +1,51 @@
+"""Market sessions: which part of the trading day an exchange is in at a given moment.
+
+Times are local to each exchange; weekends are closed; exchange holidays are not
+modelled. Between pre-open and the morning session (A-share 09:25-09:30) the market
+counts as pre-open: orders are accepted but not yet matched.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+SESSIONS = ("pre_open", "morning", "lunch", "afternoon", "closed")
+
+
+@dataclass(frozen=True)
+class Market:
+    """An exchange's time zone and its trading day as consecutive ``(session, start, end)`` spans."""
+
+    key: str
+    tz: str
+    day: tuple[tuple[str, time, time], ...]
+
+
+def _spans(*spans: tuple[str, str, str]) -> tuple[tuple[str, time, time], ...]:
+    return tuple((name, time.fromisoformat(start), time.fromisoformat(end)) for name, start, end in spans)
+
+
+MARKETS = {
+    "cn": Market("cn", "Asia/Shanghai", _spans(
+        ("pre_open", "09:15", "09:30"), ("morning", "09:30", "11:30"), ("lunch", "11:30", "13:00"),
+        ("afternoon", "13:00", "15:00"))),
+    "hk": Market("hk", "Asia/Hong_Kong", _spans(
+        ("pre_open", "09:00", "09:30"), ("morning", "09:30", "12:00"), ("lunch", "12:00", "13:00"),
+        ("afternoon", "13:00", "16:10"))),  # the afternoon includes the closing auction, 16:00-16:10
+}
+
+
+def session(market: str, now: datetime) -> str:
+    """The session ``market`` is in at ``now`` (tz-aware): one of ``SESSIONS``."""
+    spec = MARKETS[market]
+    local = now.astimezone(ZoneInfo(spec.tz))
+    if local.weekday() >= 5:
+        return "closed"
+    clock = local.time()
+    return next((name for name, start, end in spec.day if start <= clock < end), "closed")
+
+
+def sessions(now: datetime) -> dict[str, str]:
+    """Every market's session at ``now``."""
+    return {key: session(key, now) for key in MARKETS}

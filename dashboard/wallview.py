@@ -1,0 +1,154 @@
+"""Pure builders of what the wall draws: number formats, the tile model, the event lists.
+
+The tile model is what the browser receives on each refresh: per tile (in layout
+order) its status and three formatted figures, per chain its worst status, and the
+sparkline points newer than the ones the browser already has. It is deliberately
+compact: at 200 services a refresh is a few kilobytes.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+import pandas as pd
+
+from dashboard import health
+
+SPARK_MINUTES = 60
+ACTIVE_INCIDENT_STATES = ("new", "in_progress", "on_hold")
+STATUS_ORDER = ("ok", "warn", "crit", "nodata")
+
+
+def fmt_rate(value: float) -> str:
+    if pd.isna(value):
+        return "–"
+    return f"{value / 1000:.1f}k/s" if value >= 1000 else f"{value:.0f}/s"
+
+
+def fmt_ms(value: float) -> str:
+    return "–" if pd.isna(value) else (f"{value / 1000:.1f}s" if value >= 1000 else f"{value:.0f}ms")
+
+
+def fmt_pct(value: float, digits: int = 2) -> str:
+    return "–" if value is None or pd.isna(value) else f"{value:.{digits}%}"
+
+
+def duration_parts(value: pd.Timedelta) -> tuple[str, float]:
+    """A duration as (unit, amount) in the largest unit that keeps it at least 1: min, h or d."""
+    minutes = value.total_seconds() / 60
+    if minutes < 60:
+        return "min", minutes
+    return ("h", minutes / 60) if minutes < 24 * 60 else ("d", minutes / 1440)
+
+
+def age_parts(opened: pd.Timestamp, now: pd.Timestamp) -> dict[str, int]:
+    """Whole days, hours and minutes since ``opened`` (the browser keeps counting)."""
+    minutes = max(int((now - opened).total_seconds() // 60), 0)
+    return {"d": minutes // 1440, "h": minutes // 60 % 24, "m": minutes % 60, "total_m": minutes}
+
+
+def preplan_name(url: str | None) -> str | None:
+    """The emergency pre-plan's name: the last segment of its URL."""
+    if not url:
+        return None
+    path = urlparse(url).path.rstrip("/")
+    return path.rsplit("/", 1)[-1] or urlparse(url).netloc
+
+
+def structure(chains: pd.DataFrame, services: pd.DataFrame) -> list[dict]:
+    """The chains as drawn: id, name and the known services of its steps in order."""
+    known = set(services["service"])
+    ordered = chains.sort_values(["step"], kind="stable")
+    out = []
+    for chain, steps in ordered.groupby("chain", sort=False):
+        members = [s for s in steps["service"] if s in known]
+        if members:
+            out.append({"chain": chain, "name": str(steps["chain_name"].iloc[0]), "services": members})
+    return out
+
+
+def tile_order(layout: list[dict]) -> list[str]:
+    """Every tile's service, in layout order (a service on two chains has two tiles)."""
+    return [s for chain in layout for s in chain["services"]]
+
+
+def tile_rows(evaluated: pd.DataFrame, order: list[str]) -> list[list[str]]:
+    """Per tile: status, requests/s, p95 and error ratio, formatted."""
+    rows = evaluated.set_index("service")
+    out = []
+    for service in order:
+        row = rows.loc[service]
+        out.append([row["status"], fmt_rate(row["requests_per_s"]), fmt_ms(row["latency_p95_ms"]),
+                    fmt_pct(row["error_ratio"])])
+    return out
+
+
+def chain_statuses(layout: list[dict], evaluated: pd.DataFrame) -> list[str]:
+    """Each chain's worst status."""
+    status = dict(zip(evaluated["service"], evaluated["status"]))
+    return [health.overall([status.get(s, "nodata") for s in chain["services"]]) for chain in layout]
+
+
+def status_counts(evaluated: pd.DataFrame) -> dict[str, int]:
+    counts = evaluated["status"].value_counts()
+    return {s: int(counts.get(s, 0)) for s in STATUS_ORDER}
+
+
+def spark_points(metrics: pd.DataFrame, order: list[str], after_ms: int | None) -> dict:
+    """p95 sparkline points per tile: all of the last hour (``reset``), or only those after ``after_ms``.
+
+    Returns ``{"reset": bool, "t": [epoch ms, ...], "v": [[value per tile], ...]}``, one
+    row of values per timestamp, values rounded to three significant digits.
+    """
+    if metrics.empty:
+        return {"reset": after_ms is None, "t": [], "v": []}
+    newest = metrics["ts"].max()
+    recent = metrics[metrics["ts"] > newest - pd.Timedelta(minutes=SPARK_MINUTES)]
+    grid = recent.pivot_table(index="ts", columns="service", values="latency_p95_ms", aggfunc="mean")
+    grid = grid.reindex(columns=order)
+    stamps = (grid.index.as_unit("ms").asi8).tolist()
+    reset = after_ms is None or not stamps or after_ms < stamps[0]
+    keep = [i for i, t in enumerate(stamps) if reset or t > after_ms]
+    values = grid.to_numpy()
+    return {
+        "reset": reset,
+        "t": [stamps[i] for i in keep],
+        "v": [[None if pd.isna(v) else float(f"{v:.3g}") for v in values[i]] for i in keep],
+    }
+
+
+def active_incidents(incidents: pd.DataFrame) -> pd.DataFrame:
+    """Open incidents, most urgent first: by priority, then oldest first."""
+    active = incidents[incidents["state"].isin(ACTIVE_INCIDENT_STATES)]
+    return active.sort_values(["priority", "opened_at", "incident_id"], kind="stable")
+
+
+def major_incidents(incidents: pd.DataFrame) -> pd.DataFrame:
+    """Open P1 incidents, unacknowledged ones first."""
+    p1 = active_incidents(incidents)
+    p1 = p1[p1["priority"] == 1]
+    return p1.assign(_acked=p1["acknowledged_at"].notna()).sort_values(["_acked", "opened_at"]).drop(columns="_acked")
+
+
+def incident_status(incidents: pd.DataFrame) -> str:
+    """What open incidents say about the estate: ``crit`` with a P1 open, ``warn`` with a P2, else ``ok``."""
+    open_priorities = set(active_incidents(incidents)["priority"])
+    return "crit" if 1 in open_priorities else ("warn" if 2 in open_priorities else "ok")
+
+
+def changes_in_progress(changes: pd.DataFrame) -> pd.DataFrame:
+    """Changes being implemented: started and not ended, emergency ones first."""
+    running = changes[(changes["state"] == "implement") | (changes["actual_start"].notna() & changes["actual_end"].isna()
+                                                           & ~changes["state"].isin(["closed", "cancelled"]))]
+    return running.assign(_rank=(running["type"] != "emergency")).sort_values(["_rank", "actual_start"]).drop(
+        columns="_rank")
+
+
+def next_change(changes: pd.DataFrame, now: pd.Timestamp) -> pd.Series | None:
+    """The next scheduled change to start, if any."""
+    upcoming = changes[(changes["state"] == "scheduled") & (changes["planned_start"] >= now)]
+    return upcoming.sort_values("planned_start").iloc[0] if len(upcoming) else None
+
+
+def latest_chaos_runs(chaos_runs: pd.DataFrame, count: int) -> pd.DataFrame:
+    """The ``count`` most recently started chaos runs, newest first."""
+    return chaos_runs.sort_values(["started_at", "run_id"], ascending=False, kind="stable").head(count)
