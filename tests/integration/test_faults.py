@@ -64,8 +64,10 @@ def incidents(source: str, count: int, now: datetime) -> pd.DataFrame:
 
 
 class Clock:
+    """The poller's clock: now when made, moved on by the test."""
+
     def __init__(self):
-        self.now = NOW
+        self.now = datetime.now(timezone.utc)
 
     def __call__(self):
         return self.now
