@@ -7,7 +7,7 @@ import signal
 import sys
 from pathlib import Path
 
-from dashboard import accesscli
+from dashboard import accesscli, redact
 from dashboard.settings import ConfigError, Settings, load
 from datasources import registry
 from datasources.base import FRAME_NAMES, SourceError
@@ -148,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    redact.install()
     try:
         return args.func(args)
     except ConfigError as exc:

@@ -214,6 +214,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "drill.no_chain": {"en": "No business chain is called {name!r}.", "zh": "没有名为 {name!r} 的业务链路。"},
     "drill.no_service": {"en": "No service is called {name!r}.", "zh": "没有名为 {name!r} 的服务。"},
     "drill.no_trace": {"en": "No trace source knows trace {name}.", "zh": "没有数据源知道调用链 {name}。"},
+    "drill.bad_input": {"en": "This address is not valid: {reason}.", "zh": "此地址无效：{reason}。"},
     "drill.bad_window": {"en": "The time window is not valid: {reason}.", "zh": "时间窗口无效：{reason}。"},
     "drill.bad_trace": {"en": "{name!r} is not a trace id: {reason}.", "zh": "{name!r} 不是调用链 ID：{reason}。"},
     "drill.no_data": {"en": "No data in this window.", "zh": "此时间窗口内无数据。"},

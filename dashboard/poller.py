@@ -4,6 +4,10 @@ A job runs when its lease can be claimed. The lease lasts one interval (or the
 back-off after a failure), so across any number of pollers sharing a store a
 source is polled once per interval, and a dead poller's jobs are taken over by
 the next one to try once its lease expires. Failures keep the last good frames.
+
+History writes that fail (the database away) wait in a bounded queue, in order, and
+are written before anything newer once the database answers again; source errors are
+redacted before they are stored anywhere.
 """
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import logging
 import threading
 import time
 import uuid
+from collections import deque
 from datetime import datetime, timezone
 from typing import Callable
 
@@ -18,12 +23,14 @@ import pandas as pd
 import redis
 
 from dashboard import metrics
+from dashboard.redact import redact
 from dashboard.store import CONFIG_SOURCE, FrameStore, RedisFrameCache
 from datasources.base import ContractError, Source, validate
 
 log = logging.getLogger(__name__)
 HISTORY_FRAMES = ("incidents", "changes", "chaos_runs")
 MAX_BACKOFF_FACTOR = 16
+HISTORY_QUEUE_LIMIT = 10_000
 
 
 class LocalLeases:
@@ -84,12 +91,64 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+class HistoryQueue:
+    """History writes in order, kept while the database is away and flushed when it answers.
+
+    ``add`` queues one write (a frame upsert or a status append) and tries to flush; a
+    failed flush keeps every unwritten item, oldest first. Beyond ``limit`` items the oldest
+    status appends are dropped first (counted in ``dropped``): entity upserts carry the
+    incidents, changes and runs themselves and are kept longest.
+    """
+
+    def __init__(self, history, limit: int = HISTORY_QUEUE_LIMIT):
+        self.history, self.limit = history, limit
+        self._items: deque[tuple[str, pd.DataFrame]] = deque()
+        self._lock = threading.Lock()
+        self.dropped = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def add(self, frame: str, df: pd.DataFrame) -> None:
+        with self._lock:
+            self._items.append((frame, df))
+            while len(self._items) > self.limit:
+                self._drop_one()
+
+    def _drop_one(self) -> None:
+        for i, (frame, _) in enumerate(self._items):
+            if frame == "source_status":
+                del self._items[i]
+                break
+        else:
+            self._items.popleft()
+        self.dropped += 1
+        log.error("history queue full (%d): dropped its oldest write", self.limit)
+
+    def flush(self) -> bool:
+        """Write queued items oldest first; return True when the queue is empty."""
+        with self._lock:
+            while self._items:
+                frame, df = self._items[0]
+                try:
+                    if frame == "source_status":
+                        self.history.record_status(df)
+                    else:
+                        self.history.upsert(frame, df)
+                except Exception as exc:  # the database is away: keep the item, try again later
+                    log.warning("history write deferred (%d queued): %s", len(self._items), redact(str(exc)))
+                    return False
+                self._items.popleft()
+            return True
+
+
 class Poller:
     """Poll every source at its interval into the store, and into history when given."""
 
     def __init__(self, sources: list[Source], store: FrameStore, history=None, leases=None,
                  clock: Callable[[], datetime] = utcnow):
         self.sources, self.store, self.history, self.clock = sources, store, history, clock
+        self.history_queue = HistoryQueue(history) if history is not None else None
         self.leases = leases or leases_for(store)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -118,13 +177,13 @@ class Poller:
         try:
             fetched = source.fetch(started)
         except Exception as exc:  # any adapter failure marks the source, never the poller
-            errors.append(f"{type(exc).__name__}: {exc}")
+            errors.append(redact(f"{type(exc).__name__}: {exc}"))
             fetched = {}
         for name, frame in fetched.items():
             try:
                 frames[name] = validate(name, frame)
             except ContractError as exc:
-                errors.append(str(exc))
+                errors.append(redact(str(exc)))
         if frames:
             self.store.write(source.name, frames)
         duration_ms = (time.perf_counter() - t0) * 1000
@@ -143,19 +202,18 @@ class Poller:
         if not ok:
             log.warning("source %s failed (%d in a row): %s", source.name, failures, status["error"])
             self.leases.hold(source.name, backoff_s(source.interval_s, failures))
-        self._record_history(source.name, frames, status)
+        self._record_history(frames, status)
         return status
 
-    def _record_history(self, source_name: str, frames: dict[str, pd.DataFrame], status: dict) -> None:
-        if self.history is None:
+    def _record_history(self, frames: dict[str, pd.DataFrame], status: dict) -> None:
+        """Queue this poll's history writes and flush the queue; a database outage only delays them."""
+        if self.history_queue is None:
             return
-        try:
-            for name in HISTORY_FRAMES:
-                if name in frames and len(frames[name]):
-                    self.history.upsert(name, frames[name])
-            self.history.record_status(status_frame([status]))
-        except Exception as exc:  # history is best effort; the live view must go on
-            log.error("history write for %s failed: %s", source_name, exc)
+        for name in HISTORY_FRAMES:
+            if name in frames and len(frames[name]):
+                self.history_queue.add(name, frames[name])
+        self.history_queue.add("source_status", status_frame([status]))
+        self.history_queue.flush()
 
     def run(self, tick_s: float = 0.5) -> None:
         """Poll until stopped."""

@@ -2,16 +2,24 @@
 
 Keys, under ``opscenter:<deployment>:``
   ``frame:<source>:<frame>``  Arrow IPC stream bytes of one source's frame
-  ``version:<source>``        a counter bumped after each successful write
+  ``version:<source>``        a counter bumped after each successful write; a fresh counter
+                              starts at the clock in ms, so readers never mistake a Redis that
+                              came back empty for the frames they already decoded
   ``status:<source>``         the source's status record, JSON
 
 Both backends get a serializer that passes bytes through and refuses anything
 else, so nothing read from Redis (or memory) is ever unpickled.
+
+Reads survive Redis being away: versions stay at the last ones seen (so pages keep the
+frames already decoded), statuses read as none (so every source shows stale) and a frame
+not yet decoded reads as missing. Writes still raise, so the poller sees the outage.
 """
 from __future__ import annotations
 
 import json
+import logging
 import threading
+import time
 from typing import Any, Iterable
 
 import pandas as pd
@@ -23,6 +31,7 @@ from flask_caching.backends.simplecache import SimpleCache
 from datasources.base import empty_frame
 
 CONFIG_SOURCE = "config"
+log = logging.getLogger(__name__)
 
 
 class RawBytesSerializer:
@@ -83,6 +92,7 @@ class FrameStore:
         self.sources = [*sources, CONFIG_SOURCE]
         self._decoded: dict[tuple[str, str], tuple[int, pd.DataFrame]] = {}
         self._combined: dict[str, tuple[tuple, pd.DataFrame]] = {}
+        self._last_versions: dict[str, int] = {}
 
     @property
     def backend(self) -> str:
@@ -106,7 +116,12 @@ class FrameStore:
         payload = {self._key("frame", source, name): encode_frame(df) for name, df in frames.items()}
         if payload and not self.cache.set_many(payload, timeout=0):
             raise RuntimeError(f"frame store did not accept the frames of {source}")
-        return int(self.cache.inc(self._key("version", source)))
+        key = self._key("version", source)
+        version = int(self.cache.inc(key))
+        if version == 1:  # a fresh counter (first write, or Redis came back empty): start past any old one
+            version = time.time_ns() // 1_000_000
+            self.cache.set(key, version, timeout=0)
+        return version
 
     def set_status(self, source: str, record: dict[str, Any]) -> None:
         """Replace the status record of ``source``."""
@@ -116,18 +131,29 @@ class FrameStore:
     # reading -----------------------------------------------------------------
     def versions(self) -> dict[str, int]:
         """Return every source's frame version in one round trip (0: never written)."""
-        raw = self.cache.get_many(*[self._key("version", s) for s in self.sources])
-        return {s: int(v or 0) for s, v in zip(self.sources, raw)}
+        try:
+            raw = self.cache.get_many(*[self._key("version", s) for s in self.sources])
+        except redis.RedisError as exc:
+            log.warning("frame store unreachable, serving the frames last read: %s", exc)
+            return dict(self._last_versions)
+        self._last_versions = {s: int(v or 0) for s, v in zip(self.sources, raw)}
+        return dict(self._last_versions)
 
     def status(self, source: str) -> dict[str, Any] | None:
-        """Return the status record of ``source``, or None before its first poll."""
-        raw = self.cache.get(self._key("status", source))
+        """Return the status record of ``source``, or None before its first poll or while Redis is away."""
+        try:
+            raw = self.cache.get(self._key("status", source))
+        except redis.RedisError:
+            return None
         return json.loads(raw) if raw else None
 
     def statuses(self) -> dict[str, dict[str, Any]]:
-        """Return the status records of every configured source that has one."""
+        """Return the status records of every configured source that has one (none while Redis is away)."""
         names = self.sources[:-1]
-        raw = self.cache.get_many(*[self._key("status", s) for s in names])
+        try:
+            raw = self.cache.get_many(*[self._key("status", s) for s in names])
+        except redis.RedisError:
+            return {}
         return {s: json.loads(r) for s, r in zip(names, raw) if r}
 
     def read(self, source: str, name: str, version: int | None = None) -> pd.DataFrame | None:
@@ -136,7 +162,10 @@ class FrameStore:
         cached = self._decoded.get((source, name))
         if cached and cached[0] == version:
             return cached[1]
-        data = self.cache.get(self._key("frame", source, name))
+        try:
+            data = self.cache.get(self._key("frame", source, name))
+        except redis.RedisError:
+            return cached[1] if cached else None
         frame = decode_frame(data) if data else None
         self._decoded[(source, name)] = (version, frame)
         return frame

@@ -2,8 +2,10 @@
 
 Web workers only read the store; run ``opscenter poll`` beside them.
 """
+from dashboard import redact
 from dashboard.app import create_app
 from dashboard.settings import load
 
 app = create_app(load())
 server = app.server
+redact.install()

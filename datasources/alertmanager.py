@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import pandas as pd
 
-from datasources.base import CONTRACTS, Health, Source, SourceError, empty_frame, validate
+from datasources.base import CONTRACTS, Health, Source, SourceError, empty_frame, validate, parser
 from datasources.http import OPTION_KEYS, HttpClient
 from datasources.registry import register
 
@@ -49,6 +49,7 @@ def _time(value: Any) -> pd.Timestamp | None:
         return None
 
 
+@parser()
 def alerts_frame(payload: Any, source: str, base_url: str, now: pd.Timestamp,
                  service_label: str = "service", severity_label: str = "severity") -> pd.DataFrame:
     """The alerts frame from a ``GET /api/v2/alerts`` answer."""

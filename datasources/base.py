@@ -6,9 +6,10 @@ Timestamps are tz-aware UTC. ``validate`` is the one gate the poller uses.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 import pandas as pd
 
@@ -24,6 +25,22 @@ class ContractError(ValueError):
         self.frame, self.column, self.problem = frame, column, problem
         where = f"{frame}.{column}" if column else frame
         super().__init__(f"frame {where}: {problem}")
+
+
+def parser(error: type[Exception] = SourceError) -> Callable:
+    """Mark a payload parser: a payload of the wrong shape (a list where an object was expected,
+    a string where a number was) raises ``error`` naming the parser, never a bare TypeError."""
+    def wrap(func: Callable) -> Callable:
+        @functools.wraps(func)
+        def parse(*args, **kwargs):
+            try:
+                return func(*args, **kwargs)
+            except (SourceError, ContractError, error):
+                raise
+            except (AttributeError, TypeError, KeyError, IndexError, ValueError, OverflowError) as exc:
+                raise error(f"malformed payload ({func.__name__}): {type(exc).__name__}: {exc}") from exc
+        return parse
+    return wrap
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from datasources.base import parser
 from datasources.chaosruns import RejectedFile, fault_weight, target_service, utc
 from datasources.kubernetes import KubeChaosSource, resource_name
 from datasources.registry import register
@@ -69,6 +70,7 @@ def _outcome(conditions: dict[str, dict], desired: str | None, records: list[dic
     return "failed", f"not recovered: {stuck or 'some targets'}" + (f"; {failures}" if failures else "")
 
 
+@parser(RejectedFile)
 def run_record(chaos: dict, services: dict[str, str], weights: dict[str, float], source: str) -> dict:
     """One chaos_runs record from a Chaos Mesh experiment; RejectedFile when it is not one."""
     meta, spec, status = chaos.get("metadata") or {}, chaos.get("spec") or {}, chaos.get("status") or {}

@@ -26,6 +26,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from datasources.base import parser
 from datasources.chaosruns import (
     ChaosSource, IncrementalDirectory, RejectedFile, fault_weight, target_service, utc,
 )
@@ -105,6 +106,7 @@ def _outcome(journal: dict) -> tuple[str, str | None]:
     return "passed", f"the hypothesis held; {detail}" if detail else None
 
 
+@parser(RejectedFile)
 def run_record(journal: dict, run_id: str, services: dict[str, str], weights: dict[str, float],
                source: str) -> dict:
     """One chaos_runs record from a parsed journal; RejectedFile when it is not a journal."""

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from datasources.base import SourceError, empty_frame
+from datasources.base import SourceError, empty_frame, parser
 from datasources.calls import TraceSource, frame_from_records, hex_trace_id, micros
 from datasources.http import HttpError
 from datasources.registry import register
@@ -28,6 +28,7 @@ def _failed(tags: dict[str, Any]) -> bool:
     return str(tags.get("error", "")).lower() == "true" or str(tags.get("otel.status_code", "")).upper() == "ERROR"
 
 
+@parser()
 def data_of(payload: Any) -> list:
     """The ``data`` list of a query API answer; SourceError when it reports errors."""
     if not isinstance(payload, dict):
@@ -38,6 +39,7 @@ def data_of(payload: Any) -> list:
     return payload.get("data") or []
 
 
+@parser()
 def spans_from_traces(traces: list[dict]) -> pd.DataFrame:
     """A spans frame from Jaeger traces (each with spans and processes)."""
     records = []

@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from datasources import itsm
-from datasources.base import SourceError
+from datasources.base import SourceError, parser
 from datasources.registry import register
 
 DEFAULTS = itsm.Mappings(
@@ -141,6 +141,7 @@ def change_records(payload: dict, base_url: str, fields_map: dict, mappings: its
     return records
 
 
+@parser()
 def parse_incidents(pages: list[dict], base_url: str, fields_map: dict, mappings: itsm.Mappings,
                     source: str) -> pd.DataFrame:
     """An incidents frame from search pages."""
@@ -148,6 +149,7 @@ def parse_incidents(pages: list[dict], base_url: str, fields_map: dict, mappings
     return itsm.incident_frame(records, mappings, source)
 
 
+@parser()
 def parse_changes(pages: list[dict], base_url: str, fields_map: dict, mappings: itsm.Mappings,
                   source: str) -> pd.DataFrame:
     """A changes frame from search pages."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from datasources.base import parser
 from datasources.chaosruns import RejectedFile, fault_weight, target_service, utc
 from datasources.kubernetes import KubeChaosSource, resource_name
 from datasources.registry import register
@@ -62,6 +63,7 @@ def _ended_at(meta: dict, phase: str | None):
     return max((t for t in times if t is not None), default=None)
 
 
+@parser(RejectedFile)
 def run_record(result: dict, services: dict[str, str], weights: dict[str, float], source: str) -> dict:
     """One chaos_runs record from a ChaosResult; RejectedFile when it lacks what a result must have."""
     meta, spec, status = result.get("metadata") or {}, result.get("spec") or {}, result.get("status") or {}

@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 import pandas as pd
 
-from datasources.base import Health, Source, SourceError
+from datasources.base import Health, Source, SourceError, parser
 from datasources.calls import calls_from_spans, concat_spans, frame_from_records, hex_trace_id, trace_options
 from datasources.http import DEFAULT_MAX_BYTES
 from datasources.registry import register
@@ -35,6 +35,7 @@ def _attributes(items: Any) -> dict[str, Any]:
     return {a.get("key"): _value(a.get("value") or {}) for a in items or () if isinstance(a, dict)}
 
 
+@parser()
 def spans_from_documents(documents: list[dict], trace_id: str | None = None) -> pd.DataFrame:
     """A spans frame from OTLP/JSON TracesData documents, only ``trace_id``'s spans when given."""
     records = []
@@ -59,6 +60,7 @@ def spans_from_documents(documents: list[dict], trace_id: str | None = None) -> 
     return frame_from_records("spans", records)
 
 
+@parser()
 def parse_documents(text: str, where: str) -> list[dict]:
     """One JSON document, or one per line (JSON Lines); SourceError naming the file and line."""
     try:

@@ -27,7 +27,7 @@ from typing import Any
 
 import pandas as pd
 
-from datasources.base import CONTRACTS, Health, Source, SourceError, empty_frame, validate
+from datasources.base import CONTRACTS, Health, Source, SourceError, empty_frame, validate, parser
 from datasources.calls import frame_from_records, select_calls
 from datasources.http import OPTION_KEYS, HttpClient, HttpError
 from datasources.registry import register
@@ -268,6 +268,7 @@ def _wide(points: pd.DataFrame, keys: list[str], columns: list[str]) -> pd.DataF
     return wide
 
 
+@parser()
 def service_metrics_frame(result: list[dict], service_label: str) -> pd.DataFrame:
     """The service_metrics frame from the tagged matrix of the service query."""
     columns = [c.name for c in CONTRACTS["service_metrics"][2:]]
@@ -281,6 +282,7 @@ def service_metrics_frame(result: list[dict], service_label: str) -> pd.DataFram
     return validate("service_metrics", wide.sort_values(["ts", "service"]).reset_index(drop=True))
 
 
+@parser()
 def resource_metrics_frame(result: list[dict], rset: ResourceSet, instance_services: dict[str, str]) -> pd.DataFrame:
     """The resource_metrics frame from the tagged matrix of one resource set.
 
@@ -304,6 +306,7 @@ def resource_metrics_frame(result: list[dict], rset: ResourceSet, instance_servi
     return validate("resource_metrics", wide.sort_values(["ts", "instance"]).reset_index(drop=True))
 
 
+@parser()
 def edges_frame(result: list[dict], caller_label: str, callee_label: str) -> pd.DataFrame:
     """The edges frame from the instant call-rate vector; non-finite or negative rates are dropped."""
     points = long_points(result, (caller_label, callee_label))
@@ -316,6 +319,7 @@ def edges_frame(result: list[dict], caller_label: str, callee_label: str) -> pd.
     return validate("edges", frame.sort_values(["caller", "callee"]).reset_index(drop=True))
 
 
+@parser()
 def services_frame(info: list[dict], seen: list[str], service_label: str, default_tier: int) -> pd.DataFrame:
     """The services frame: the info metric's labels, plus every service seen in metrics with defaults."""
     described = {}
@@ -338,6 +342,7 @@ def services_frame(info: list[dict], seen: list[str], service_label: str, defaul
     return validate("services", frame.astype({"tier": "int64"}))
 
 
+@parser()
 def calls_from_exemplars(data: list[dict], cfg: Settings) -> pd.DataFrame:
     """Calls from exemplars: the exemplar's trace id, its series' service, route, instance and status."""
     errors = re.compile(str(cfg.error_values))

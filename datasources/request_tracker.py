@@ -19,7 +19,7 @@ from datetime import datetime
 import pandas as pd
 
 from datasources import itsm
-from datasources.base import SourceError
+from datasources.base import SourceError, parser
 from datasources.registry import register
 
 DEFAULTS = itsm.Mappings(
@@ -63,6 +63,7 @@ def incident_records(payload: dict, base_url: str, service_field: str = "Service
     } for t in payload.get("items", [])]
 
 
+@parser()
 def parse_incidents(pages: list[dict], base_url: str, mappings: itsm.Mappings, source: str,
                     service_field: str = "Service") -> pd.DataFrame:
     """An incidents frame from REST2 tickets pages."""

@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from datasources import itsm
-from datasources.base import SourceError
+from datasources.base import SourceError, parser
 from datasources.registry import register
 
 DEFAULTS = itsm.Mappings(
@@ -100,6 +100,7 @@ def change_records(payload: dict, base_url: str) -> list[dict]:
     } for r in payload.get("result", [])]
 
 
+@parser()
 def parse_incidents(pages: list[dict], base_url: str, mappings: itsm.Mappings, source: str,
                     acknowledged_field: str = "work_start") -> pd.DataFrame:
     """An incidents frame from Table API pages."""
@@ -107,6 +108,7 @@ def parse_incidents(pages: list[dict], base_url: str, mappings: itsm.Mappings, s
     return itsm.incident_frame(records, mappings, source)
 
 
+@parser()
 def parse_changes(pages: list[dict], base_url: str, mappings: itsm.Mappings, source: str) -> pd.DataFrame:
     """A changes frame from Table API pages."""
     records = [r for page in pages for r in change_records(page, base_url)]

@@ -21,7 +21,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from datasources import itsm
-from datasources.base import CONTRACTS, SourceError
+from datasources.base import CONTRACTS, SourceError, parser
 from datasources.registry import register
 
 FRAMES = {"incidents": itsm.incident_frame, "changes": itsm.change_frame}
@@ -54,6 +54,7 @@ def select(frame: str, spec: dict[str, Any], since: datetime | None) -> sa.Selec
     return query
 
 
+@parser()
 def parse_rows(frame: str, rows: list[dict[str, Any]], mappings: itsm.Mappings, source: str) -> pd.DataFrame:
     """A contract frame from result rows keyed by contract column."""
     return FRAMES[frame](rows, mappings, source)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from datasources.base import SourceError, empty_frame
+from datasources.base import SourceError, empty_frame, parser
 from datasources.calls import TraceSource, frame_from_records, hex_trace_id, micros
 from datasources.http import HttpError
 from datasources.registry import register
@@ -27,6 +27,7 @@ def _instance(span: dict) -> str | None:
     return f"{host}:{endpoint['port']}" if endpoint.get("port") else str(host)
 
 
+@parser()
 def spans_from_traces(traces: Any) -> pd.DataFrame:
     """A spans frame from a list of Zipkin v2 traces (each a list of spans)."""
     if not isinstance(traces, list):

@@ -9,7 +9,7 @@ import pandas as pd
 from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
-from dashboard import context, drill_figures, drilldown, health, ids, timewindow
+from dashboard import context, drill_figures, drilldown, health, ids, timewindow, urlinput
 from dashboard.i18n import pick_lang, t
 from layouts import drill_parts as parts
 
@@ -100,11 +100,11 @@ def layout(chain: str | None = None, lang: str | None = None, **query) -> html.D
     """The chain page for ``chain`` over ``?from=&to=``."""
     ctx = context.current()
     query_lang, lang = lang, pick_lang(lang, ctx.settings.language)
-    chain = unquote(chain or "")
     try:
-        window = timewindow.resolve(query.get("from"), query.get("to"))
-    except timewindow.WindowError as exc:
-        return parts.problem("bad_request", t("drill.bad_window", lang, reason=exc), lang)
+        chain = urlinput.clean("chain", unquote(chain or "")) or ""
+        window = urlinput.window(query.get("from"), query.get("to"))
+    except urlinput.UrlInputError as exc:
+        return parts.problem("bad_request", t("drill.bad_input", lang, reason=exc), lang)
     m = model(chain, window, None)
     if m is None:
         return parts.problem("not_found", t("drill.no_chain", lang, name=chain), lang)

@@ -1,14 +1,14 @@
 """/incidents/<id>: one incident on one time axis with its alerts, preceding changes, chaos runs and metrics."""
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import dash
 import pandas as pd
 import plotly.graph_objects as go
 from dash import Input, Output, State, dcc, html
 
-from dashboard import context, ids, incident_stats
+from dashboard import context, ids, incident_stats, urlinput
 from dashboard.i18n import pick_lang, t
 from dashboard.incident_figures import timeline_figure
 from layouts.incidents import (
@@ -121,6 +121,11 @@ def view(incident_id: str, lang: str, versions: dict | None = None) -> tuple[lis
 def layout(incident_id: str = "", lang: str | None = None, **_query) -> html.Div:
     """One incident's command view; ``?lang=zh`` for Chinese."""
     lang = pick_lang(lang, context.current().settings.language)
+    try:
+        incident_id = urlinput.clean("incident_id", unquote(incident_id or "")) or ""
+    except urlinput.UrlInputError as exc:
+        return html.Div(html.P(t("drill.bad_input", lang, reason=exc), id="oc-incident-bad-input",
+                               className="oc-empty"), className="oc-page oc-incident-page")
     header, details, figure = view(incident_id, lang)
     if figure is None:  # no ids on the page, so its refresh callback stays idle
         return html.Div(header, className="oc-page oc-incident-page")

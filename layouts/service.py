@@ -11,7 +11,7 @@ import pandas as pd
 from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
-from dashboard import context, drill_figures, drilldown, ids, timewindow
+from dashboard import context, drill_figures, drilldown, ids, timewindow, urlinput
 from dashboard.i18n import pick_lang, t
 from layouts import drill_parts as parts
 
@@ -109,11 +109,12 @@ def layout(service: str | None = None, lang: str | None = None, chain: str | Non
     ctx = context.current()
     tz = ctx.settings.display_tz
     query_lang, lang = lang, pick_lang(lang, ctx.settings.language)
-    service = unquote(service or "")
     try:
-        window = timewindow.resolve(query.get("from"), query.get("to"))
-    except timewindow.WindowError as exc:
-        return parts.problem("bad_request", t("drill.bad_window", lang, reason=exc), lang)
+        service = urlinput.clean("service", unquote(service or "")) or ""
+        chain = urlinput.clean("chain", chain)
+        window = urlinput.window(query.get("from"), query.get("to"))
+    except urlinput.UrlInputError as exc:
+        return parts.problem("bad_request", t("drill.bad_input", lang, reason=exc), lang)
     m = model(service, window, None)
     if m is None:
         return parts.problem("not_found", t("drill.no_service", lang, name=service), lang)

@@ -10,7 +10,7 @@ import pandas as pd
 from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
-from dashboard import context, drill_figures, drilldown, ids, timewindow, traces
+from dashboard import context, drill_figures, drilldown, ids, timewindow, traces, urlinput
 from dashboard.i18n import pick_lang, t
 from layouts import drill_parts as parts
 
@@ -105,9 +105,11 @@ def layout(trace_id: str | None = None, lang: str | None = None, chain: str | No
     query_lang, lang = lang, pick_lang(lang, ctx.settings.language)
     raw_id = unquote(trace_id or "")
     try:
-        window = timewindow.resolve(query.get("from"), query.get("to"))
-    except timewindow.WindowError as exc:
-        return parts.problem("bad_request", t("drill.bad_window", lang, reason=exc), lang)
+        raw_id = urlinput.clean("trace_id", raw_id) or ""
+        chain, service = urlinput.clean("chain", chain), urlinput.clean("service", service)
+        window = urlinput.window(query.get("from"), query.get("to"))
+    except urlinput.UrlInputError as exc:
+        return parts.problem("bad_request", t("drill.bad_input", lang, reason=exc), lang)
     try:
         spans = traces.spans(raw_id)
     except traces.InvalidTraceId as exc:

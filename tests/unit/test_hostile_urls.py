@@ -1,0 +1,54 @@
+"""Every page that takes a value from its URL answers a hostile one with its clear message, never a traceback."""
+import pytest
+
+from dashboard.app import create_app
+from dashboard.poller import Poller
+from dashboard.settings import load
+from dashboard.store import open_store
+from datasources import registry
+from layouts import chain, chaos, incident, service, trace
+
+HOSTILE = ["<script>alert(1)</script>", "x\"} or up{job=~\".+", "' OR '1'='1", "../../etc/passwd", "a\x00b",
+           "x" * 300]
+# page, the layout's keyword arguments for one hostile value, the text its message starts with
+PAGES = [
+    ("chain", chain.layout, lambda v: {"chain": v}),
+    ("chain window", chain.layout, lambda v: {"chain": "equity-trading", "from": v}),
+    ("service", service.layout, lambda v: {"service": v}),
+    ("service chain", service.layout, lambda v: {"service": "quote-service", "chain": v}),
+    ("service window", service.layout, lambda v: {"service": "quote-service", "to": v}),
+    ("trace", trace.layout, lambda v: {"trace_id": v}),
+    ("trace service", trace.layout, lambda v: {"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "service": v}),
+    ("incident", incident.layout, lambda v: {"incident_id": v}),
+]
+
+
+@pytest.fixture(scope="module")
+def app():
+    settings = load()
+    store = open_store(None, settings.deployment, settings.source_names)
+    poller = Poller([registry.build(spec) for spec in settings.sources], store)
+    poller.publish_config(settings.chains)
+    for source in poller.sources:
+        poller.poll(source)
+    return create_app(settings, store)
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+@pytest.mark.parametrize("name, layout, kwargs", PAGES, ids=[p[0] for p in PAGES])
+def test_a_hostile_value_gets_the_pages_clear_message(app, name, layout, kwargs, value):
+    with app.server.test_request_context("/"):
+        page = str(layout(**kwargs(value)))
+    assert "This address is not valid" in page and "expected" in page
+    assert "Traceback" not in page and "<script>" not in page.replace("'<script>alert(1)</script>'", "")
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_a_hostile_chaos_window_gets_its_message(app, value):
+    with app.server.test_request_context("/"):
+        assert "Time window not understood" in str(chaos.layout(**{"from": value}))
+
+
+def test_the_message_is_translated(app):
+    with app.server.test_request_context("/"):
+        assert "此地址无效" in str(chain.layout(chain="<x>", lang="zh"))
