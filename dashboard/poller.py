@@ -91,6 +91,7 @@ class Poller:
                  clock: Callable[[], datetime] = utcnow):
         self.sources, self.store, self.history, self.clock = sources, store, history, clock
         self.leases = leases or leases_for(store)
+        self.after_polls: list[Callable[[datetime], object]] = []  # jobs run after each tick that polled
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -107,6 +108,9 @@ class Poller:
             if self.leases.claim(source.name, source.interval_s):
                 self.poll(source)
                 polled.append(source.name)
+        if polled:
+            for job in self.after_polls:
+                job(self.clock())
         return polled
 
     def poll(self, source: Source) -> dict:
