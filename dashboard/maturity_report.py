@@ -71,7 +71,7 @@ def _table_pages(pdf, title: str, rows: pd.DataFrame, columns: list[tuple[str, s
             for i, value in enumerate(chunk[column]):
                 text = "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
                 color = {"pass": OK, "fail": CRIT}.get(text, INK)
-                fig.text(x, 0.86 - i * 0.029, textwrap.shorten(text, int(width * 150), placeholder="…"),
+                fig.text(x, 0.86 - i * 0.029, textwrap.shorten(text, int(width * 180), placeholder="…"),
                          fontsize=7.5, color=color)
             x += width
         pdf.savefig(fig)
