@@ -32,6 +32,12 @@ def _poller(settings: Settings, store, with_history: bool = True):
         history.migrate()
     poller = Poller(_sources(settings), store, history)
     poller.publish_config(settings.chains)
+    if history is not None:
+        from dashboard import catalogue
+        from dashboard.evidence_job import EvidenceJob
+
+        poller.after_polls.append(EvidenceJob(catalogue.load(settings.maturity.catalogue), store, history,
+                                              settings.maturity.evaluate_every_min * 60, poller.leases))
     return poller
 
 

@@ -1,7 +1,8 @@
 """History: incidents, changes, chaos runs and source status kept beyond the sources' retention.
 
 The same database keeps the access records (display tokens, built-in users and the
-append-only audit log), written through ``dashboard.access``.
+append-only audit log), written through ``dashboard.access``, and the maturity records
+(evidence evaluations and assessments, both append-only), written through ``dashboard.assessments``.
 
 Each poll upserts the incident, change and chaos-run frames (keyed by source and
 id) and appends the source-status frame. SQLite by default, PostgreSQL by URL;
@@ -106,6 +107,31 @@ audit_log = sa.Table(
     sa.Column("detail", sa.Text, nullable=True),
     sa.Column("allowed", sa.Boolean, nullable=False),
     sa.Index("ix_audit_log_at", "at"),
+)
+
+maturity_evidence = sa.Table(
+    "maturity_evidence", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("item_id", sa.Text, nullable=False),
+    sa.Column("evaluated_at", UTCDateTime(), nullable=False),
+    sa.Column("rule", sa.Text, nullable=False),
+    sa.Column("query", sa.Text, nullable=False),
+    sa.Column("value", sa.Float, nullable=True),
+    sa.Column("passed", sa.Boolean, nullable=True),
+    sa.Column("digest", sa.Text, nullable=False),
+    sa.Index("ix_maturity_evidence_item_at", "item_id", "evaluated_at"),
+)
+maturity_assessments = sa.Table(
+    "maturity_assessments", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("item_id", sa.Text, nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("assessor", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("justification", sa.Text, nullable=False),
+    sa.Column("evidence_links", sa.Text, nullable=False),
+    sa.Column("proposed", sa.Text, nullable=True),
+    sa.Index("ix_maturity_assessments_item_at", "item_id", "at"),
 )
 
 _UPSERTED = {"incidents": incidents, "changes": changes, "chaos_runs": chaos_runs}

@@ -150,6 +150,7 @@ class Poller:
         self.sources, self.store, self.history, self.clock = sources, store, history, clock
         self.history_queue = HistoryQueue(history) if history is not None else None
         self.leases = leases or leases_for(store)
+        self.after_polls: list[Callable[[datetime], object]] = []  # jobs run after each tick that polled
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -166,6 +167,9 @@ class Poller:
             if self.leases.claim(source.name, source.interval_s):
                 self.poll(source)
                 polled.append(source.name)
+        if polled:
+            for job in self.after_polls:
+                job(self.clock())
         return polled
 
     def poll(self, source: Source) -> dict:

@@ -52,6 +52,16 @@ class AuthSettings:
 
 
 @dataclass(frozen=True)
+class MaturitySettings:
+    """The ``maturity:`` section: the catalogue, the "+" rule, how often evidence is evaluated."""
+
+    catalogue: str | None = None
+    plus_share: float = 0.5
+    plus_domains: int = 3
+    evaluate_every_min: float = 60.0
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the application and the poller are configured with."""
 
@@ -65,6 +75,7 @@ class Settings:
     health: dict[str, Any] = field(default_factory=dict)
     playlists: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     auth: AuthSettings = field(default_factory=AuthSettings)
+    maturity: MaturitySettings = field(default_factory=MaturitySettings)
     redis_url: str | None = None
     database_url: str | None = None
     path: str = str(DEFAULT_CONFIG)
@@ -268,6 +279,29 @@ def _check_auth(doc: _Located, raw) -> AuthSettings:
     )
 
 
+def _check_maturity(doc: _Located, raw) -> MaturitySettings:
+    raw = {} if raw is None else raw
+    if not isinstance(raw, dict):
+        doc.fail(("maturity",), "expected a mapping")
+    known = set(MaturitySettings.__dataclass_fields__)
+    for key in raw:
+        if key not in known:
+            doc.fail(("maturity", key), f"unknown key; expected one of {', '.join(sorted(known))}")
+    catalogue = raw.get("catalogue")
+    if catalogue is not None:
+        chosen = Path(str(catalogue))
+        catalogue = str(chosen if chosen.is_absolute() else Path(doc.path).parent / chosen)
+    share = _number(doc, ("maturity", "plus_share"), raw.get("plus_share", MaturitySettings.plus_share))
+    if share > 1:
+        doc.fail(("maturity", "plus_share"), "must be at most 1 (a share of the next level's items)")
+    domains = raw.get("plus_domains", MaturitySettings.plus_domains)
+    if isinstance(domains, bool) or not isinstance(domains, int) or domains < 1:
+        doc.fail(("maturity", "plus_domains"), "expected a whole number of domains, at least 1")
+    every = _number(doc, ("maturity", "evaluate_every_min"),
+                    raw.get("evaluate_every_min", MaturitySettings.evaluate_every_min))
+    return MaturitySettings(catalogue=catalogue, plus_share=share, plus_domains=domains, evaluate_every_min=every)
+
+
 def parse(text: str, path: str = "<config>", env: dict[str, str] | None = None) -> Settings:
     """Parse and validate config text; raise ConfigError naming the key and the line."""
     env = os.environ if env is None else env
@@ -276,7 +310,7 @@ def parse(text: str, path: str = "<config>", env: dict[str, str] | None = None) 
     if not isinstance(data, dict):
         doc.fail((), "expected a mapping at the top level")
     known = {"center_name", "display_tz", "language", "refresh_s", "deployment", "sources", "chains",
-             "health", "playlists", "auth"}
+             "health", "playlists", "auth", "maturity"}
     for key in data:
         if key not in known:
             doc.fail((key,), f"unknown key; expected one of {', '.join(sorted(known))}")
@@ -302,6 +336,7 @@ def parse(text: str, path: str = "<config>", env: dict[str, str] | None = None) 
         health=_check_health(doc, data.get("health")),
         playlists=_check_playlists(doc, data.get("playlists")),
         auth=_check_auth(doc, data.get("auth")),
+        maturity=_check_maturity(doc, data.get("maturity")),
         redis_url=env.get("OPSCENTER_REDIS_URL") or None,
         database_url=env.get("OPSCENTER_DATABASE_URL") or None,
         path=path,

@@ -113,7 +113,7 @@ def test_migrate_is_idempotent_and_matches_metadata(history):
     history.migrate()
     with history.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        assert context.get_current_revision() == "0002"
+        assert context.get_current_revision() == "0003"
         assert compare_metadata(context, metadata) == []
 
 
@@ -214,3 +214,23 @@ def test_default_url_creates_the_folder(tmp_path, monkeypatch):
     store.migrate()
     assert store.read("incidents").empty
     store.close()
+
+
+def test_maturity_records_are_append_only(history):
+    import sqlalchemy as sa
+
+    from dashboard import assessments
+    from dashboard.evidence import Evaluation
+    from dashboard.history import maturity_assessments, maturity_evidence
+
+    at = T0.to_pydatetime()
+    assessments.record_evidence(history.engine, [Evaluation("MON-01", "trace_coverage", "q", 0.5, False, "d" * 64)], at)
+    with history.engine.begin() as connection:
+        assessments.append(connection, "MON-01", "pass", "li.wei", "seen", ["https://x"], "fail", at)
+    assert assessments.history(history.engine)["evidence_links"].iloc[0] == ["https://x"]
+    assert assessments.latest_evidence(history.engine)["passed"].iloc[0] is False or not assessments.latest_evidence(history.engine)["passed"].iloc[0]
+    for table in (maturity_evidence, maturity_assessments):
+        for statement in (sa.update(table).values(item_id="X"), sa.delete(table)):
+            with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+                with history.engine.begin() as connection:
+                    connection.execute(statement)

@@ -1,0 +1,131 @@
+"""The catalogue, evidence rules, scoring and the exports, without a browser."""
+from __future__ import annotations
+
+import subprocess
+
+import pandas as pd
+import pytest
+
+from dashboard import catalogue, evidence, maturity, maturity_report
+from dashboard.settings import ConfigError
+from datasources import registry
+from datasources.base import FRAME_NAMES, empty_frame, validate
+from tests.conftest import need
+
+NOW = pd.Timestamp("2026-03-01T00:00:00Z")
+RULE = maturity.PlusRule(share=0.5, domains=2)
+
+
+def test_builtin_catalogue_covers_seven_domains_with_fifty_items():
+    model = catalogue.load()
+    assert len(model.domains) == 7 and len(model.items) >= 50
+    assert {i.domain for i in model.items} == set(model.domains)
+
+
+@pytest.mark.parametrize("text, where", [
+    ("domains: {a: A}\nitems:\n  - {id: X-1, domain: b, level: 1, title: t, description: d, rule: manual}\n",
+     ":3: items.0.domain: unknown domain"),
+    ("domains: {a: A}\nitems:\n  - {id: X-1, domain: a, level: 7, title: t, description: d, rule: manual}\n",
+     ":3: items.0.level"),
+    ("domains: {a: A}\nitems:\n  - {id: X-1, domain: a, level: 1, title: t, description: d,\n"
+     "     rule: {kind: trace_coverage, mni: 1}}\n", ":4: items.0.rule.mni"),
+    ("domains: {a: A}\nitems:\n  - {id: X-1, domain: a, level: 1, title: t, description: d, rule: manual}\n"
+     "  - {id: X-1, domain: a, level: 1, title: t, description: d, rule: manual}\n", ":4: items.1.id: duplicate"),
+])
+def test_catalogue_errors_name_file_line_and_key(text, where):
+    with pytest.raises(ConfigError, match=where):
+        catalogue.parse(text, "firm.yaml")
+
+
+@pytest.fixture(scope="module")
+def demo_frames():
+    frames = registry.build({"kind": "demo", "name": "demo", "seed": 42}).fetch(NOW.to_pydatetime())
+    return {name: frames.get(name, empty_frame(name)) for name in FRAME_NAMES}
+
+
+def test_every_rule_evaluates_on_the_demo_estate(demo_frames):
+    results = evidence.evaluate_all(catalogue.load(), demo_frames, NOW)
+    assert {r.rule for r in results} == set(evidence.RULES)
+    assert any(r.passed for r in results) and any(r.passed is False for r in results)
+    assert all(len(r.digest) == 64 and r.query.startswith(r.rule) for r in results)
+
+
+def _item(kind, applies_to="all", **params):
+    return catalogue.Item("T-1", "monitoring", 1, "t", "d", applies_to, {"kind": kind, **params})
+
+
+def _frames(**given):
+    return {name: validate(name, given[name]) if name in given else empty_frame(name) for name in FRAME_NAMES}
+
+
+def _services(*rows):
+    return pd.DataFrame([{"service": s, "display_name": s, "tier": tier, "owner": "team", "runbook_url": url}
+                         for s, tier, url in rows])
+
+
+def test_runbook_rule_passes_and_fails_on_hand_made_frames():
+    item = _item("service_runbooks", "tier1", min=1.0)
+    good = _frames(services=_services(("a", 1, "https://rb/a"), ("b", 3, None)))
+    bad = _frames(services=_services(("a", 1, None), ("b", 1, "https://rb/b")))
+    assert evidence.evaluate(item, good, NOW).passed is True
+    result = evidence.evaluate(item, bad, NOW)
+    assert result.passed is False and result.value == 0.5
+    assert evidence.evaluate(item, good, NOW).digest != result.digest
+
+
+def test_chaos_monthly_needs_a_run_in_each_period():
+    services = _services(("a", 1, None))
+    def runs(*days):
+        return pd.DataFrame([{"run_id": f"r{d}", "experiment": "e", "service": "a", "fault": "pod-kill",
+                              "started_at": NOW - pd.Timedelta(days=d), "ended_at": NOW - pd.Timedelta(days=d),
+                              "status": "passed", "deviated": False, "probe_success_ratio": 1.0, "recovery_s": 5.0,
+                              "source": "ctk", "url": None} for d in days])
+    item = _item("chaos_monthly", "tier1", months=3, min=1.0)
+    assert evidence.evaluate(item, _frames(services=services, chaos_runs=runs(5, 35, 65)), NOW).passed is True
+    assert evidence.evaluate(item, _frames(services=services, chaos_runs=runs(5, 65)), NOW).passed is False
+    assert evidence.evaluate(item, _frames(services=_services(("b", 2, None))), NOW).passed is None
+
+
+def _items(statuses: dict[tuple[str, int], list[str]]) -> pd.DataFrame:
+    rows = [{"id": f"{d}{lvl}{i}", "domain": d, "level": lvl, "status": s}
+            for (d, lvl), values in statuses.items() for i, s in enumerate(values)]
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("statuses, shown", [
+    ({("a", 1): ["fail"], ("b", 1): ["pass"]}, "0"),
+    ({("a", 1): ["pass"], ("b", 1): ["waived"], ("a", 2): ["fail"]}, "1"),
+    ({("a", 1): ["pass"], ("b", 1): ["na", "pass"], ("a", 2): ["pass", "fail"], ("b", 2): ["pass"]}, "1+"),
+    ({("a", 1): ["pass"], ("a", 2): ["pass", "fail"], ("b", 2): ["fail"]}, "1"),
+    ({("a", 1): ["pass"], ("a", 2): ["na"], ("b", 3): ["in_progress"]}, "2"),
+    ({(d, lvl): ["pass"] for d in "ab" for lvl in range(1, 6)}, "5"),
+])
+def test_levels_and_plus_levels(statuses, shown):
+    assert maturity.overall(_items(statuses), RULE) == shown
+
+
+def test_gaps_list_what_blocks_the_next_level():
+    items = _items({("a", 1): ["pass"], ("a", 2): ["fail", "pass"], ("b", 3): ["fail"]})
+    gap = maturity.gaps(items)
+    assert list(gap["id"]) == ["a20"] and gap["target"].iloc[0] == 2
+
+
+def test_csv_and_pdf_contain_the_items(tmp_path, demo_frames):
+    model = catalogue.load()
+    results = evidence.evaluate_all(model, demo_frames, NOW)
+    latest = pd.DataFrame([{**r.__dict__, "evaluated_at": NOW} for r in results])
+    history = pd.DataFrame([{"item_id": "MON-01", "at": NOW - pd.Timedelta(days=3), "assessor": "li.wei",
+                             "status": "pass", "justification": "seen", "evidence_links": [], "proposed": "pass"}])
+    items = maturity.item_table(model, maturity.current(history), latest)
+    text = maturity_report.csv_text(items)
+    assert text.count("\n") == len(model.items) + 1 and "MON-01" in text and "li.wei" in text
+    pdf = maturity_report.pdf_bytes("OCC", maturity.overall(items, RULE), items, maturity.domain_levels(model, items),
+                                    maturity.progress(model, history, RULE), maturity.gaps(items), "2026-03-01")
+    assert pdf.startswith(b"%PDF")
+    (tmp_path / "report.pdf").write_bytes(pdf)
+    try:
+        subprocess.run(["pdftoppm", "-png", "-r", "50", str(tmp_path / "report.pdf"), str(tmp_path / "page")],
+                       check=True, timeout=60)
+    except FileNotFoundError:
+        need("pdftoppm", "install poppler-utils")
+    assert len(list(tmp_path.glob("page-*.png"))) >= 3
