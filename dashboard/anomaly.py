@@ -55,13 +55,17 @@ _BY_COLUMN = {m.column: m for m in METRICS}
 KEYS = ["service", "instance", "metric", "session", "level"]
 
 
-def activity(service_metrics: pd.DataFrame) -> pd.Series:
-    """Market activity per timestamp: the median over services of their rate relative to their median."""
+def typical_rates(service_metrics: pd.DataFrame) -> pd.Series:
+    """Each service's median request rate: the yardstick of market activity."""
+    return service_metrics.groupby("service")["requests_per_s"].median().replace(0, np.nan)
+
+
+def activity(service_metrics: pd.DataFrame, typical: pd.Series) -> pd.Series:
+    """Market activity per timestamp: the median over services of their rate relative to ``typical``."""
     if service_metrics.empty:
         return pd.Series(dtype="float64")
-    rates = service_metrics.pivot_table(index="ts", columns="service", values="requests_per_s", aggfunc="mean")
-    relative = rates / rates.median().replace(0, np.nan)
-    return relative.median(axis=1).rename("activity")
+    relative = service_metrics["requests_per_s"] / service_metrics["service"].map(typical)
+    return relative.groupby(service_metrics["ts"]).median().rename("activity")
 
 
 def long_points(service_metrics: pd.DataFrame, resource_metrics: pd.DataFrame) -> pd.DataFrame:
@@ -183,13 +187,37 @@ def detect(scored: pd.DataFrame, step: pd.Timedelta = pd.Timedelta(minutes=1)) -
     return validate("anomalies", frame.sort_values(["start", "service"], kind="stable").reset_index(drop=True))
 
 
-def anomalies(history: dict[str, pd.DataFrame], recent: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """The anomalies of ``recent`` metric frames judged against ``history`` (both by frame name)."""
-    empty = pd.DataFrame()
-    hist_svc, rec_svc = history.get("service_metrics", empty), recent.get("service_metrics", empty)
-    level = activity(pd.concat([f for f in (hist_svc, rec_svc) if not f.empty]) if len(hist_svc) + len(rec_svc)
-                     else hist_svc)
-    level = level[~level.index.duplicated(keep="last")]
-    base = baseline(long_points(hist_svc, history.get("resource_metrics", empty)), level)
-    points = long_points(rec_svc, recent.get("resource_metrics", empty))
-    return detect(score(points, level, base))
+@dataclass(frozen=True)
+class Model:
+    """What history teaches: the baseline per series and condition, and the services' usual rates."""
+
+    base: pd.DataFrame
+    typical: pd.Series
+
+
+def learn(history: dict[str, pd.DataFrame]) -> Model:
+    """The model from history's ``service_metrics`` and ``resource_metrics``."""
+    service_metrics = history.get("service_metrics", empty_frame("service_metrics"))
+    resource_metrics = history.get("resource_metrics", empty_frame("resource_metrics"))
+    typical = typical_rates(service_metrics)
+    level = activity(service_metrics, typical)
+    return Model(baseline(long_points(service_metrics, resource_metrics), level), typical)
+
+
+def find(model: Model, recent: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The anomalies frame of the ``recent`` metric frames."""
+    service_metrics = recent.get("service_metrics", empty_frame("service_metrics"))
+    resource_metrics = recent.get("resource_metrics", empty_frame("resource_metrics"))
+    level = activity(service_metrics, model.typical)
+    return detect(score(long_points(service_metrics, resource_metrics), level, model.base))
+
+
+def for_service(anomalies: pd.DataFrame, service: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """The anomalies of one service (its instances included) overlapping [start, end]."""
+    keep = (anomalies["service"] == service) & (anomalies["end"] >= start) & (anomalies["start"] <= end)
+    return anomalies[keep]
+
+
+def active_services(anomalies: pd.DataFrame, now: pd.Timestamp, within: pd.Timedelta) -> set[str]:
+    """Services with an anomaly that ended less than ``within`` before ``now``."""
+    return set(anomalies.loc[anomalies["end"] >= now - within, "service"])

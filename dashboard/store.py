@@ -23,6 +23,7 @@ from flask_caching.backends.simplecache import SimpleCache
 from datasources.base import empty_frame
 
 CONFIG_SOURCE = "config"
+DERIVED_SOURCE = "derived"  # frames the poller derives from metrics (dashboard/derived.py)
 
 
 class RawBytesSerializer:
@@ -80,7 +81,7 @@ class FrameStore:
     def __init__(self, cache, deployment: str = "default", sources: Iterable[str] = ()):
         self.cache = cache
         self.prefix = f"opscenter:{deployment}:"
-        self.sources = [*sources, CONFIG_SOURCE]
+        self.sources = [*sources, CONFIG_SOURCE, DERIVED_SOURCE]
         self._decoded: dict[tuple[str, str], tuple[int, pd.DataFrame]] = {}
         self._combined: dict[str, tuple[tuple, pd.DataFrame]] = {}
 
@@ -126,7 +127,7 @@ class FrameStore:
 
     def statuses(self) -> dict[str, dict[str, Any]]:
         """Return the status records of every configured source that has one."""
-        names = self.sources[:-1]
+        names = [s for s in self.sources if s != CONFIG_SOURCE]
         raw = self.cache.get_many(*[self._key("status", s) for s in names])
         return {s: json.loads(r) for s, r in zip(names, raw) if r}
 
