@@ -71,7 +71,7 @@ def services(peaks: pd.DataFrame, config: dict, tz: str = "Asia/Shanghai") -> pd
     """Per service on the latest trading day: instances, cost a month, peak CPU and memory, headroom, trend."""
     columns = ["service", "instances", "memory_gb", "cost_month", "cpu_peak", "memory_peak", "headroom",
                "trend_month"]
-    trading = peaks[peaks["day"].dt.tz_convert(tz).dt.weekday < 5]
+    trading = peaks[peaks["day"].dt.tz_convert(tz).dt.day_of_week < 5]
     if trading.empty:
         return pd.DataFrame(columns=columns)
     by_day = trading.groupby(["service", "day"], as_index=False).agg(
@@ -112,7 +112,7 @@ def recommend(table: pd.DataFrame, config: dict) -> pd.DataFrame:
     ``monthly`` is positive for an added cost and negative for a saving.
     """
     target, buffer = config.get("headroom_target", DEFAULTS["headroom_target"]), config.get("buffer", DEFAULTS["buffer"])
-    low, floor = config.get("low_utilisation", DEFAULTS["low_utilisation"]), config.get("min_instances", DEFAULTS["min_instances"])
+    low, floor = config.get("low_utilisation", DEFAULTS["low_utilisation"]), int(config.get("min_instances", DEFAULTS["min_instances"]))
     rows = []
     for r in table.itertuples(index=False):
         per_instance = instance_month_cost(config, r.service, r.memory_gb)

@@ -63,5 +63,5 @@ def session_codes(market: str, stamps: pd.DatetimeIndex) -> np.ndarray:
     for name, start, end in spec.day:
         inside = (clock >= start.hour * 60 + start.minute) & (clock < end.hour * 60 + end.minute)
         codes[np.asarray(inside)] = SESSIONS.index(name)
-    codes[np.asarray(local.weekday >= 5)] = SESSIONS.index("closed")
+    codes[np.asarray(local.day_of_week >= 5)] = SESSIONS.index("closed")
     return codes
