@@ -58,11 +58,16 @@
   }
 
   function paint(model) {
+    var anomalous = {};
+    (model.anomalous || []).forEach(function (i) { anomalous[i] = true; });
     document.querySelectorAll(".oc-tile[data-index]").forEach(function (tile) {
       body(tile);
       var index = Number(tile.getAttribute("data-index"));
       var row = model.rows[index] || ["nodata", "–", "–", "–"];
-      setClass(tile, "oc-tile oc-" + row[0]);
+      setClass(tile, "oc-tile oc-" + row[0] + (anomalous[index] ? " oc-anomalous" : ""));
+      if (tile.getAttribute("data-anomaly") !== (anomalous[index] ? model.labels.anomaly : "")) {
+        tile.setAttribute("data-anomaly", anomalous[index] ? model.labels.anomaly : "");
+      }
       setText(tile.querySelector(".oc-rate"), row[1]);
       setText(tile.querySelector(".oc-p95"), row[2]);
       setText(tile.querySelector(".oc-errors"), row[3]);

@@ -24,13 +24,14 @@ def _sources(settings: Settings):
 
 def _poller(settings: Settings, store, with_history: bool = True):
     from dashboard.history import History
+    from dashboard.derived import DerivedFrames
     from dashboard.poller import Poller
 
     history = None
     if with_history:
         history = History(settings.database_url)
         history.migrate()
-    poller = Poller(_sources(settings), store, history)
+    poller = Poller(_sources(settings), store, history, derived=DerivedFrames(store))
     poller.publish_config(settings.chains)
     if history is not None:
         from dashboard import catalogue

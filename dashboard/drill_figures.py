@@ -206,3 +206,41 @@ def trace_resources(resources: pd.DataFrame, start: pd.Timestamp, end: pd.Timest
     layout["yaxis3"]["rangemode"] = "tozero"
     _cpu_threshold(layout, 1)
     return dict(data=traces, layout=layout)
+
+
+TIMELINE_PANELS = {"latency_p95_ms": 1, "latency_p99_ms": 1, "requests_per_s": 2, "error_ratio": 3}
+INSTANCE_PANELS = {"cpu_ratio": 1, "memory_ratio": 2}
+
+
+def mark_anomalies(figure: dict, anomalies: pd.DataFrame, tz: str, panels: dict[str, int],
+                   labels: tuple[str, str] = ("anomaly", "baseline band")) -> dict:
+    """Add each anomaly to ``figure`` on its metric's panel: the baseline band over its interval
+    (shaded, the baseline dashed) and a marker at its peak value."""
+    shown = anomalies[anomalies["metric"].isin(list(panels))]
+    if shown.empty:
+        return figure
+    colour = STATUS_COLOURS["warn"]
+    xs, ys, panel_of, texts = [], [], [], []
+    for row in shown.itertuples(index=False):
+        xref, yref = _axis_ref(panels[row.metric])
+        x0, x1 = local(row.start, tz), local(row.end, tz)
+        figure["layout"]["shapes"] += [
+            {"type": "rect", "xref": xref, "yref": yref, "x0": x0, "x1": x1, "y0": row.low, "y1": row.high,
+             "fillcolor": colour, "opacity": 0.12, "line": {"color": colour, "width": 1}, "layer": "below"},
+            {"type": "line", "xref": xref, "yref": yref, "x0": x0, "x1": x1, "y0": row.baseline, "y1": row.baseline,
+             "line": {"color": colour, "width": 1, "dash": "dash"}}]
+        xs.append(x0 + (x1 - x0) / 2)
+        ys.append(row.value)
+        panel_of.append(panels[row.metric])
+        who = f"{row.instance} " if isinstance(row.instance, str) else ""
+        texts.append(f"{labels[0]}: {who}{row.metric} {row.value:.4g}<br>{labels[1]} "
+                     f"{row.low:.4g}–{row.high:.4g} (score {row.score:+.1f})")
+    for panel in sorted(set(panel_of)):
+        keep = [i for i, p in enumerate(panel_of) if p == panel]
+        xref, yref = _axis_ref(panel)
+        figure["data"].append({"type": "scatter", "mode": "markers", "name": labels[0], "xaxis": xref, "yaxis": yref,
+                               "x": [xs[i] for i in keep], "y": [ys[i] for i in keep],
+                               "text": [texts[i] for i in keep], "hovertemplate": "%{text}<extra></extra>",
+                               "marker": {"symbol": "diamond", "size": 11, "color": colour,
+                                          "line": {"color": "#0b0f14", "width": 1}}, "showlegend": False})
+    return figure

@@ -306,6 +306,40 @@ CATALOG: dict[str, dict[str, str]] = {
                             "zh": "{instance} 资源未饱和：CPU {cpu:.0%}，内存 {memory:.0%}。"},
     "trace.no_resources": {"en": "No resource metrics for {instance} during the span.", "zh": "该跨度期间无 {instance} 的资源指标。"},
     "trace.no_instance": {"en": "The span names no instance.", "zh": "该跨度未注明实例。"},
+    "capacity.title": {"en": "Capacity and cost", "zh": "容量与成本"},
+    "capacity.total": {"en": "Estate cost a month: {total}", "zh": "全部服务每月成本：{total}"},
+    "capacity.recommendations": {"en": "Recommendations", "zh": "扩缩容建议"},
+    "capacity.chains": {"en": "Business chains", "zh": "业务链路"},
+    "capacity.services": {"en": "Services", "zh": "服务"},
+    "capacity.unchained": {"en": "(in no chain)", "zh": "（不属于任何链路）"},
+    "capacity.col_chain": {"en": "Chain", "zh": "链路"},
+    "capacity.col_services": {"en": "Services", "zh": "服务数"},
+    "capacity.col_service": {"en": "Service", "zh": "服务"},
+    "capacity.col_instances": {"en": "Instances", "zh": "实例数"},
+    "capacity.col_cost": {"en": "Cost a month", "zh": "每月成本"},
+    "capacity.col_cpu_peak": {"en": "CPU at peak", "zh": "峰值 CPU"},
+    "capacity.col_memory_peak": {"en": "Memory at peak", "zh": "峰值内存"},
+    "capacity.col_headroom": {"en": "Headroom at peak", "zh": "峰值余量"},
+    "capacity.col_trend": {"en": "Peak trend, 30 days", "zh": "峰值趋势（30 天）"},
+    "capacity.col_action": {"en": "Action", "zh": "建议"},
+    "capacity.col_reason": {"en": "Why", "zh": "理由"},
+    "capacity.col_monthly": {"en": "Effect a month", "zh": "每月影响"},
+    "capacity.scale_out": {"en": "Scale out", "zh": "扩容"},
+    "capacity.scale_in": {"en": "Scale in", "zh": "缩容"},
+    "capacity.right_size": {"en": "Right-size memory", "zh": "调整内存规格"},
+    "capacity.why_scale_out": {
+        "en": "CPU peaks at {peak} at the open (headroom {headroom}, target {target}); with a {buffer} buffer "
+              "{to} instances are needed instead of {n}.",
+        "zh": "开盘峰值 CPU {peak}（余量 {headroom}，目标 {target}）；加 {buffer} 缓冲后需要 {to} 个实例，现有 {n} 个。"},
+    "capacity.why_scale_in": {
+        "en": "CPU peaks at only {peak}; with a {buffer} buffer and {target} headroom {to} instances suffice instead of {n}.",
+        "zh": "CPU 峰值仅 {peak}；加 {buffer} 缓冲并保留 {target} 余量，{to} 个实例即可，现有 {n} 个。"},
+    "capacity.why_right_size": {
+        "en": "Memory stays low at peak; with a {buffer} buffer and {target} headroom {to} GB per instance suffice.",
+        "zh": "峰值时内存占用仍低；加 {buffer} 缓冲并保留 {target} 余量，每实例 {to} GB 即可。"},
+    "wall.anomaly": {"en": "Anomaly", "zh": "异常"},
+    "service.anomaly": {"en": "anomaly", "zh": "异常"},
+    "service.baseline_band": {"en": "baseline band", "zh": "基线区间"},
 }
 
 

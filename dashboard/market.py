@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
+import numpy as np
+import pandas as pd
+
 SESSIONS = ("pre_open", "morning", "lunch", "afternoon", "closed")
 
 
@@ -49,3 +52,16 @@ def session(market: str, now: datetime) -> str:
 def sessions(now: datetime) -> dict[str, str]:
     """Every market's session at ``now``."""
     return {key: session(key, now) for key in MARKETS}
+
+
+def session_codes(market: str, stamps: pd.DatetimeIndex) -> np.ndarray:
+    """Vectorised ``session``: for each tz-aware stamp its index into ``SESSIONS``."""
+    spec = MARKETS[market]
+    local = stamps.tz_convert(spec.tz)
+    clock = local.hour * 60 + local.minute
+    codes = np.full(len(stamps), SESSIONS.index("closed"))
+    for name, start, end in spec.day:
+        inside = (clock >= start.hour * 60 + start.minute) & (clock < end.hour * 60 + end.minute)
+        codes[np.asarray(inside)] = SESSIONS.index(name)
+    codes[np.asarray(local.day_of_week >= 5)] = SESSIONS.index("closed")
+    return codes

@@ -14,6 +14,7 @@ EVERYONE = frozenset(ROLES)
 PAGE_READERS: dict[str, frozenset[str]] = {
     "/maturity": frozenset({"manager", "auditor", "admin"}),
     "/audit": frozenset({"auditor", "admin"}),
+    "/capacity": frozenset({"manager", "auditor", "admin"}),
 }
 
 WRITERS: dict[str, frozenset[str]] = {

@@ -24,6 +24,7 @@ import redis
 
 from dashboard import metrics
 from dashboard.redact import redact
+from dashboard.derived import DerivedFrames
 from dashboard.store import CONFIG_SOURCE, FrameStore, RedisFrameCache
 from datasources.base import ContractError, Source, validate
 
@@ -146,9 +147,10 @@ class Poller:
     """Poll every source at its interval into the store, and into history when given."""
 
     def __init__(self, sources: list[Source], store: FrameStore, history=None, leases=None,
-                 clock: Callable[[], datetime] = utcnow):
+                 clock: Callable[[], datetime] = utcnow, derived: DerivedFrames | None = None):
         self.sources, self.store, self.history, self.clock = sources, store, history, clock
         self.history_queue = HistoryQueue(history) if history is not None else None
+        self.derived = derived
         self.leases = leases or leases_for(store)
         self.after_polls: list[Callable[[datetime], object]] = []  # jobs run after each tick that polled
         self._stop = threading.Event()
@@ -207,6 +209,8 @@ class Poller:
             log.warning("source %s failed (%d in a row): %s", source.name, failures, status["error"])
             self.leases.hold(source.name, backoff_s(source.interval_s, failures))
         self._record_history(frames, status)
+        if self.derived is not None and frames:
+            self.derived.after_poll(source, frames, started)
         return status
 
     def _record_history(self, frames: dict[str, pd.DataFrame], status: dict) -> None:

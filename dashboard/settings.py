@@ -76,6 +76,7 @@ class Settings:
     playlists: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     auth: AuthSettings = field(default_factory=AuthSettings)
     maturity: MaturitySettings = field(default_factory=MaturitySettings)
+    capacity: dict[str, Any] = field(default_factory=dict)
     redis_url: str | None = None
     database_url: str | None = None
     path: str = str(DEFAULT_CONFIG)
@@ -160,8 +161,9 @@ def _check_sources(doc: _Located, raw) -> list[dict[str, Any]]:
         if spec["kind"] not in known:
             doc.fail(where + ("kind",), f"unknown kind {spec['kind']!r}; known: {', '.join(sorted(known))}")
         name = str(spec["name"])
-        if not NAME_PATTERN.match(name) or name == "config":
-            doc.fail(where + ("name",), f"{name!r} must be lower-case letters, digits, '-', '_' or '.' (and not 'config')")
+        if not NAME_PATTERN.match(name) or name in ("config", "derived"):
+            doc.fail(where + ("name",),
+                     f"{name!r} must be lower-case letters, digits, '-', '_' or '.' (and not 'config' or 'derived')")
         if name in seen:
             doc.fail(where + ("name",), f"duplicate source name {name!r}")
         seen.add(name)
@@ -300,6 +302,32 @@ def _check_maturity(doc: _Located, raw) -> MaturitySettings:
     every = _number(doc, ("maturity", "evaluate_every_min"),
                     raw.get("evaluate_every_min", MaturitySettings.evaluate_every_min))
     return MaturitySettings(catalogue=catalogue, plus_share=share, plus_domains=domains, evaluate_every_min=every)
+def _check_capacity(doc: _Located, raw) -> dict[str, Any]:
+    from dashboard.capacity import DEFAULTS
+
+    raw = raw or {}
+    if not isinstance(raw, dict):
+        doc.fail(("capacity",), "expected a mapping of unit costs and targets")
+    result = dict(DEFAULTS)
+    for key, value in raw.items():
+        if key not in DEFAULTS:
+            doc.fail(("capacity", key), f"unknown key; expected one of {', '.join(sorted(DEFAULTS))}")
+        if key == "currency":
+            result[key] = str(value)
+        elif key == "services":
+            if not isinstance(value, dict):
+                doc.fail(("capacity", key), "expected a mapping of service to {cores_per_instance}")
+            for service, options in value.items():
+                if not isinstance(options, dict) or set(options) - {"cores_per_instance"}:
+                    doc.fail(("capacity", key, service), "expected {cores_per_instance: number}")
+                _number(doc, ("capacity", key, service, "cores_per_instance"), options["cores_per_instance"])
+            result[key] = value
+        else:
+            result[key] = _number(doc, ("capacity", key), value)
+    for key in ("headroom_target", "buffer", "low_utilisation"):
+        if result[key] >= 1:
+            doc.fail(("capacity", key), "must be a fraction below 1")
+    return result
 
 
 def parse(text: str, path: str = "<config>", env: dict[str, str] | None = None) -> Settings:
@@ -311,6 +339,7 @@ def parse(text: str, path: str = "<config>", env: dict[str, str] | None = None) 
         doc.fail((), "expected a mapping at the top level")
     known = {"center_name", "display_tz", "language", "refresh_s", "deployment", "sources", "chains",
              "health", "playlists", "auth", "maturity"}
+             "health", "playlists", "auth", "capacity"}
     for key in data:
         if key not in known:
             doc.fail((key,), f"unknown key; expected one of {', '.join(sorted(known))}")
@@ -337,6 +366,7 @@ def parse(text: str, path: str = "<config>", env: dict[str, str] | None = None) 
         playlists=_check_playlists(doc, data.get("playlists")),
         auth=_check_auth(doc, data.get("auth")),
         maturity=_check_maturity(doc, data.get("maturity")),
+        capacity=_check_capacity(doc, data.get("capacity")),
         redis_url=env.get("OPSCENTER_REDIS_URL") or None,
         database_url=env.get("OPSCENTER_DATABASE_URL") or None,
         path=path,

@@ -32,6 +32,7 @@ from datasources.base import empty_frame
 
 CONFIG_SOURCE = "config"
 log = logging.getLogger(__name__)
+DERIVED_SOURCE = "derived"  # frames the poller derives from metrics (dashboard/derived.py)
 
 
 class RawBytesSerializer:
@@ -89,7 +90,7 @@ class FrameStore:
     def __init__(self, cache, deployment: str = "default", sources: Iterable[str] = ()):
         self.cache = cache
         self.prefix = f"opscenter:{deployment}:"
-        self.sources = [*sources, CONFIG_SOURCE]
+        self.sources = [*sources, CONFIG_SOURCE, DERIVED_SOURCE]
         self._decoded: dict[tuple[str, str], tuple[int, pd.DataFrame]] = {}
         self._combined: dict[str, tuple[tuple, pd.DataFrame]] = {}
         self._last_versions: dict[str, int] = {}
@@ -149,7 +150,7 @@ class FrameStore:
 
     def statuses(self) -> dict[str, dict[str, Any]]:
         """Return the status records of every configured source that has one (none while Redis is away)."""
-        names = self.sources[:-1]
+        names = [s for s in self.sources if s != CONFIG_SOURCE]
         try:
             raw = self.cache.get_many(*[self._key("status", s) for s in names])
         except redis.RedisError:

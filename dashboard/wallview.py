@@ -11,9 +11,10 @@ from urllib.parse import urlparse
 
 import pandas as pd
 
-from dashboard import health
+from dashboard import anomaly, health
 
 SPARK_MINUTES = 60
+ANOMALY_MINUTES = 15  # a tile keeps its anomaly mark this long after the anomaly ends
 ACTIVE_INCIDENT_STATES = ("new", "in_progress", "on_hold")
 STATUS_ORDER = ("ok", "warn", "crit", "nodata")
 
@@ -114,6 +115,12 @@ def spark_points(metrics: pd.DataFrame, order: list[str], after_ms: int | None) 
         "t": [stamps[i] for i in keep],
         "v": [[None if pd.isna(v) else float(f"{v:.3g}") for v in values[i]] for i in keep],
     }
+
+
+def anomalous_tiles(anomalies: pd.DataFrame, order: list[str], now: pd.Timestamp) -> list[int]:
+    """Indexes of the tiles whose service had an anomaly within the last ``ANOMALY_MINUTES``."""
+    marked = anomaly.active_services(anomalies, pd.Timestamp(now), pd.Timedelta(minutes=ANOMALY_MINUTES))
+    return [i for i, service in enumerate(order) if service in marked]
 
 
 def active_incidents(incidents: pd.DataFrame) -> pd.DataFrame:

@@ -123,6 +123,16 @@ CONTRACTS: dict[str, tuple[Column, ...]] = {
         _c("deviated", "bool"), _c("probe_success_ratio", "float", True, bounds=(0, 1)),
         _c("recovery_s", "float", True), _c("source", "str"), _c("url", "str", True),
     ),
+    "anomalies": (
+        _c("start", "ts"), _c("end", "ts"), _c("service", "str"), _c("instance", "str", True),
+        _c("metric", "str"), _c("value", "float"), _c("baseline", "float"), _c("low", "float"),
+        _c("high", "float"), _c("score", "float"), _c("direction", "str", allowed=("up", "down")),
+    ),
+    "utilisation_peaks": (
+        _c("day", "ts"), _c("service", "str"), _c("instance", "str"),
+        _c("cpu_ratio", "float", True, bounds=(0, 1)), _c("memory_ratio", "float", True, bounds=(0, 1)),
+        _c("memory_limit_bytes", "float", True),
+    ),
     "source_status": (
         _c("source", "str"), _c("kind", "str"), _c("last_attempt", "ts", True), _c("last_success", "ts", True),
         _c("ok", "bool"), _c("error", "str", True), _c("rows", "int"), _c("duration_ms", "float", True),
@@ -130,6 +140,7 @@ CONTRACTS: dict[str, tuple[Column, ...]] = {
 }
 
 FRAME_NAMES: tuple[str, ...] = tuple(CONTRACTS)
+DERIVED_FRAMES = ("anomalies", "utilisation_peaks")  # computed by the poller from metrics, not read
 
 _EMPTY_DTYPES = {
     "str": "object", "int": "int64", "float": "float64", "bool": "bool", "ts": "datetime64[ns, UTC]",
@@ -226,6 +237,10 @@ class Source:
         except SourceError as exc:
             return Health(False, str(exc))
         return Health(True, f"{len(frames)} frame(s)")
+
+    def history(self, start: datetime, end: datetime) -> dict[str, pd.DataFrame]:
+        """Metric frames (service_metrics, resource_metrics) over [start, end) for baselines; default none."""
+        return {}
 
     def spans(self, trace_id: str) -> pd.DataFrame:
         """Return the spans of one trace; sources without traces return none."""

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from datasources.base import CONTRACTS, Health, Source, SourceError, empty_frame, validate
+from datasources.base import CONTRACTS, DERIVED_FRAMES, Health, Source, SourceError, empty_frame, validate
 from datasources.registry import register
 
 # service, display name, tier, owner, instances, base latency ms, peak requests/s, operation
@@ -106,7 +106,7 @@ TRACES_PER_MINUTE = 4
 SLOWEST_CALLS = 10
 MAX_TRACES = 200
 BASE_ERROR_RATIO = 0.0006
-EMITTED = tuple(name for name in CONTRACTS if name != "source_status")
+EMITTED = tuple(name for name in CONTRACTS if name != "source_status" and name not in DERIVED_FRAMES)
 
 _U64 = np.uint64
 _GOLDEN, _M1, _M2 = _U64(0x9E3779B97F4A7C15), _U64(0xBF58476D1CE4E5B9), _U64(0x94D049BB133111EB)
@@ -735,6 +735,17 @@ class DemoSource(Source):
         }
         frames["calls"] = frames["calls"][[c.name for c in CONTRACTS["calls"]]]
         return {name: validate(name, frames[name]) for name in cfg.frames}
+
+    def history(self, start: datetime, end: datetime) -> dict[str, pd.DataFrame]:
+        """service_metrics and resource_metrics at ``step_s`` over [start, end), without traces or events."""
+        cfg = _settings(self.options)
+        first = -(-_epoch_s(start) // cfg.step_s) * cfg.step_s
+        ts = np.arange(first, _epoch_s(end), cfg.step_s, dtype=np.int64)
+        if not len(ts):
+            return {}
+        service_metrics, resource_metrics, _latest = _metric_frames(_estate(cfg.services), cfg.seed, ts)
+        return {"service_metrics": validate("service_metrics", service_metrics),
+                "resource_metrics": validate("resource_metrics", resource_metrics)}
 
     def spans(self, trace_id: str) -> pd.DataFrame:
         """The whole trace for ``trace_id``, regenerated from the id; empty when unknown."""

@@ -11,7 +11,7 @@ import pandas as pd
 from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
-from dashboard import context, drill_figures, drilldown, ids, timewindow, urlinput
+from dashboard import anomaly, context, drill_figures, drilldown, ids, timewindow, urlinput
 from dashboard.i18n import pick_lang, t
 from layouts import drill_parts as parts
 
@@ -29,6 +29,7 @@ class Model:
     calls: pd.DataFrame
     table: pd.DataFrame
     events: pd.DataFrame
+    anomalies: pd.DataFrame
     digest: str
 
 
@@ -46,11 +47,12 @@ def model(service: str, window: timewindow.Window, versions: dict | None) -> Mod
     calls = drilldown.within(drilldown.rows_for(store.frame("calls", versions), "service", [service]), "start", start, end)
     events = drilldown.service_events(service, start, end, *(store.frame(n, versions) for n in
                                                               ("alerts", "incidents", "changes", "chaos_runs")))
+    anomalies = anomaly.for_service(store.frame("anomalies", versions), service, start, end)
     return Model(
-        info=info.iloc[0].to_dict(), metrics=metrics, resources=resources,
+        info=info.iloc[0].to_dict(), metrics=metrics, resources=resources, anomalies=anomalies,
         calls=calls.nlargest(CALL_SAMPLE, "duration_ms") if len(calls) > CALL_SAMPLE else calls,
         table=drilldown.slow_and_failed_calls(calls), events=events,
-        digest=parts.digest(metrics, resources, calls, events[["ident", "start", "end"]]),
+        digest=parts.digest(metrics, resources, calls, events[["ident", "start", "end"]], anomalies),
     )
 
 
@@ -89,7 +91,9 @@ def _figures(m: Model, tz: str, lang: str):
                                               (t("axis.latency", lang), t("axis.rate", lang), t("axis.errors", lang)))
     instances = drill_figures.service_instances(m.resources, m.calls, tz,
                                                 (t("axis.cpu", lang), t("axis.memory", lang), t("axis.call_ms", lang)))
-    return timeline, instances
+    labels = (t("service.anomaly", lang), t("service.baseline_band", lang))
+    return (drill_figures.mark_anomalies(timeline, m.anomalies, tz, drill_figures.TIMELINE_PANELS, labels),
+            drill_figures.mark_anomalies(instances, m.anomalies, tz, drill_figures.INSTANCE_PANELS, labels))
 
 
 def _chain_crumb(service: str, chain: str | None, window: timewindow.Window, query_lang: str | None):

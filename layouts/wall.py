@@ -31,7 +31,7 @@ from dashboard.i18n import pick_lang, t, template
 PATH = "/wall"
 PANELS = {  # panel -> the frames it reads
     "status": ("services", "service_metrics", "incidents"),
-    "chains": ("services", "chains", "service_metrics"),
+    "chains": ("services", "chains", "service_metrics", "anomalies"),
     "incidents": ("incidents",),
     "changes": ("changes",),
     "chaos": ("chaos_runs",),
@@ -132,12 +132,14 @@ def _tile_model(refresh: Refresh, layout: list[dict], evaluated: pd.DataFrame, s
         "overall": health.overall(statuses),
         "counts": wallview.status_counts(evaluated),
         "spark": wallview.spark_points(refresh.frame("service_metrics"), order, spark_after),
+        "anomalous": wallview.anomalous_tiles(refresh.frame("anomalies"), order, refresh.now),
     }
 
 
 def _full_model(refresh: Refresh, layout: list[dict], evaluated: pd.DataFrame) -> dict:
     """The whole tile model, with what never changes while the page is shown and the whole last hour."""
-    return {"labels": {s: t(f"status.{s}", refresh.lang) for s in STATUS_COLOURS}, "colours": STATUS_COLOURS,
+    labels = {**{s: t(f"status.{s}", refresh.lang) for s in STATUS_COLOURS}, "anomaly": t("wall.anomaly", refresh.lang)}
+    return {"labels": labels, "colours": STATUS_COLOURS,
             "page": refresh.now.timestamp(), "alarm": wallview.incident_status(refresh.frame("incidents")),
             **_tile_model(refresh, layout, evaluated, None)}
 

@@ -1,0 +1,75 @@
+"""Frames the poller derives from metrics after a poll: anomalies and daily utilisation peaks.
+
+After a source returns metric frames, the step judges them with the source's anomaly
+model and takes the daily peaks from its history plus the new frames, then writes both
+under the source name ``derived``. The model is learnt from ``Source.history()`` --
+``HISTORY_DAYS`` ending where the polled window begins -- and relearnt every
+``RELEARN_S``; a source without history yields no anomalies. Each poller process keeps
+the results of the sources it polled itself.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+
+import pandas as pd
+
+from dashboard import anomaly, capacity
+from dashboard.store import DERIVED_SOURCE, FrameStore
+from datasources.base import Source, empty_frame, validate
+
+log = logging.getLogger(__name__)
+HISTORY_DAYS = 7
+RELEARN_S = 3600.0
+METRIC_FRAMES = ("service_metrics", "resource_metrics")
+
+
+class DerivedFrames:
+    """Keep one anomaly model and history per source; derive and store after each metrics poll."""
+
+    def __init__(self, store: FrameStore, history_days: float = HISTORY_DAYS, relearn_s: float = RELEARN_S):
+        self.store, self.history_days, self.relearn_s = store, history_days, relearn_s
+        self._learnt: dict[str, tuple[float, anomaly.Model, pd.DataFrame]] = {}
+        self._latest: dict[str, dict[str, pd.DataFrame]] = {}
+
+    def _model(self, source: Source, window_start: pd.Timestamp) -> tuple[anomaly.Model, pd.DataFrame]:
+        learnt = self._learnt.get(source.name)
+        if learnt is None or time.monotonic() - learnt[0] > self.relearn_s:
+            history = source.history(window_start - pd.Timedelta(days=self.history_days), window_start)
+            peaks = capacity.daily_peaks(history.get("resource_metrics", empty_frame("resource_metrics")))
+            learnt = (time.monotonic(), anomaly.learn(history), peaks)
+            self._learnt[source.name] = learnt
+        return learnt[1], learnt[2]
+
+    def after_poll(self, source: Source, frames: dict[str, pd.DataFrame], now: datetime) -> None:
+        """Derive from the metric frames of one poll (none: nothing to do) and write the results."""
+        metrics = {name: frames[name] for name in METRIC_FRAMES if name in frames and len(frames[name])}
+        if not metrics:
+            return
+        started, t0 = now, time.perf_counter()
+        try:
+            window_start = min(frame["ts"].min() for frame in metrics.values())
+            model, past_peaks = self._model(source, window_start)
+            recent_peaks = capacity.daily_peaks(metrics.get("resource_metrics", empty_frame("resource_metrics")))
+            self._latest[source.name] = {
+                "anomalies": anomaly.find(model, metrics),
+                "utilisation_peaks": validate("utilisation_peaks", capacity.merge_peaks(past_peaks, recent_peaks)),
+            }
+            error = None
+        except Exception as exc:  # a derivation problem must not stop polling
+            log.exception("deriving frames from %s failed", source.name)
+            error = f"{type(exc).__name__}: {exc}"
+        combined = {name: pd.concat([d[name] for d in self._latest.values()], ignore_index=True)
+                    for name in ("anomalies", "utilisation_peaks")} if self._latest else {}
+        if combined:
+            self.store.write(DERIVED_SOURCE, combined)
+        previous = self.store.status(DERIVED_SOURCE) or {}
+        self.store.set_status(DERIVED_SOURCE, {
+            "source": DERIVED_SOURCE, "kind": DERIVED_SOURCE, "interval_s": source.interval_s,
+            "last_attempt": started.isoformat(),
+            "last_success": started.isoformat() if error is None else previous.get("last_success"),
+            "ok": error is None, "error": error, "failures": 0 if error is None else previous.get("failures", 0) + 1,
+            "rows": int(sum(len(f) for f in combined.values())),
+            "duration_ms": round((time.perf_counter() - t0) * 1000, 1), "frames": sorted(combined),
+        })

@@ -1,0 +1,68 @@
+"""Anomaly detection on synthetic series: known anomalies found, the open and the lunch break left alone."""
+import numpy as np
+import pandas as pd
+
+from dashboard import anomaly
+from datasources.base import validate
+
+MONDAY = pd.Timestamp("2024-03-04 00:00", tz="Asia/Shanghai").tz_convert("UTC")
+
+
+def _load(ts: pd.DatetimeIndex) -> np.ndarray:
+    """Activity: high at the 09:30 open, 1 in session, low at lunch and at night."""
+    local = ts.tz_convert("Asia/Shanghai")
+    minute = np.asarray(local.hour * 60 + local.minute, dtype=float)
+    morning, afternoon = (minute >= 570) & (minute < 690), (minute >= 780) & (minute < 900)
+    level = np.where(morning, 1 + 2 * np.exp(-(minute - 570) / 8), np.where(afternoon, 1.0, 0.08))
+    return np.where(np.asarray(local.day_of_week) < 5, level, 0.05)
+
+
+def _frames(days: int, start: pd.Timestamp, spike: tuple | None = None, seed: int = 1) -> dict:
+    ts = pd.date_range(start, periods=days * 1440, freq="min", tz="UTC")
+    rng = np.random.default_rng(seed)
+    rows = []
+    for service, base in (("alpha", 100.0), ("beta", 40.0), ("gamma", 10.0)):
+        load = _load(ts)
+        latency = 5 * (1 + 0.5 * load) * np.exp(0.05 * rng.standard_normal(len(ts)))
+        if spike and spike[0] == service:
+            latency[(ts >= spike[1]) & (ts < spike[2])] *= 5
+        rows.append(pd.DataFrame({
+            "ts": ts, "service": service, "requests_per_s": base * load * (1 + 0.03 * rng.standard_normal(len(ts))),
+            "error_ratio": 0.001 * np.exp(0.3 * rng.standard_normal(len(ts))), "latency_p50_ms": latency / 2,
+            "latency_p95_ms": latency, "latency_p99_ms": latency * 1.5}))
+    return {"service_metrics": validate("service_metrics", pd.concat(rows, ignore_index=True))}
+
+
+def _model():
+    return anomaly.learn(_frames(5, MONDAY - pd.Timedelta(days=7)))
+
+
+def test_a_latency_spike_is_found_with_its_baseline():
+    day = MONDAY
+    spike = ("beta", day + pd.Timedelta(hours=2, minutes=10), day + pd.Timedelta(hours=2, minutes=30))  # 10:10 local
+    found = anomaly.find(_model(), _frames(1, day, spike, seed=2))
+    assert set(found["service"]) == {"beta"}
+    assert set(found["metric"]) >= {"latency_p95_ms"}
+    row = found[found["metric"] == "latency_p95_ms"].iloc[0]
+    assert row.start == spike[1] and row.end == spike[2] and row.direction == "up"
+    assert row.low < row.baseline < row.high < row.value
+
+
+def test_the_open_and_the_lunch_break_are_not_anomalies():
+    found = anomaly.find(_model(), _frames(1, MONDAY, seed=3))
+    assert found.empty
+
+
+def test_no_history_judges_nothing():
+    model = anomaly.learn({})
+    assert anomaly.find(model, _frames(1, MONDAY)).empty
+
+
+def test_recurring_history_anomalies_do_not_widen_the_baseline():
+    """A spike in a third of history is trimmed out; the same spike today is still found."""
+    history = _frames(5, MONDAY - pd.Timedelta(days=7))["service_metrics"]
+    hot = (history["service"] == "alpha") & (history["ts"].dt.minute < 20)
+    history.loc[hot, "latency_p95_ms"] *= 5
+    spike = ("alpha", MONDAY + pd.Timedelta(hours=6), MONDAY + pd.Timedelta(hours=6, minutes=15))
+    found = anomaly.find(anomaly.learn({"service_metrics": history}), _frames(1, MONDAY, spike, seed=4))
+    assert (found["metric"] == "latency_p95_ms").any()
