@@ -338,8 +338,7 @@ def parse(text: str, path: str = "<config>", env: dict[str, str] | None = None) 
     if not isinstance(data, dict):
         doc.fail((), "expected a mapping at the top level")
     known = {"center_name", "display_tz", "language", "refresh_s", "deployment", "sources", "chains",
-             "health", "playlists", "auth", "maturity"}
-             "health", "playlists", "auth", "capacity"}
+             "health", "playlists", "auth", "maturity", "capacity"}
     for key in data:
         if key not in known:
             doc.fail((key,), f"unknown key; expected one of {', '.join(sorted(known))}")
