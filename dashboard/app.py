@@ -17,10 +17,10 @@ from dashboard.context import Context
 from dashboard.poller import is_stale
 from dashboard.settings import Settings
 from dashboard.store import FrameStore, open_store
-from layouts import chain, chaos, incident, incidents, not_found_404, service, sources, trace, wall
+from layouts import catalogue, chain, chaos, incident, incidents, not_found_404, service, sources, trace, wall
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
-PAGES = (wall, sources, chain, service, trace, incidents, incident, chaos, not_found_404)
+PAGES = (wall, sources, chain, service, trace, incidents, incident, chaos, catalogue, not_found_404)
 
 
 def shell(settings: Settings) -> html.Div:
@@ -32,6 +32,7 @@ def shell(settings: Settings) -> html.Div:
             dcc.Link("Sources", href="/sources", className="oc-nav-link"),
             dcc.Link("Incidents", href="/incidents", className="oc-nav-link"),
             dcc.Link("Chaos", href="/chaos", className="oc-nav-link"),
+            dcc.Link("Catalogue", href="/catalogue", className="oc-nav-link"),
             html.Span(className="oc-clock", **{"data-tz": settings.display_tz, "data-label": settings.display_tz}),
         ],
         id=ids.NAV,

@@ -64,6 +64,7 @@ class Settings:
     chains: list[dict[str, Any]] = field(default_factory=list)
     health: dict[str, Any] = field(default_factory=dict)
     playlists: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    service_requests: list[dict[str, Any]] = field(default_factory=list)
     auth: AuthSettings = field(default_factory=AuthSettings)
     redis_url: str | None = None
     database_url: str | None = None
@@ -173,6 +174,20 @@ def _check_chains(doc: _Located, raw) -> list[dict[str, Any]]:
     return raw
 
 
+def _check_service_requests(doc: _Located, raw) -> list[dict[str, Any]]:
+    """The standard service requests offered: ``item`` with optional ``category`` and ``target_h``."""
+    if raw in (None, []):
+        return []
+    if not isinstance(raw, list):
+        doc.fail(("service_requests",), "expected a list of items")
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict) or not isinstance(item.get("item"), str):
+            doc.fail(("service_requests", i), "expected a mapping with 'item', 'category' and 'target_h'")
+        if "target_h" in item:
+            _number(doc, ("service_requests", i, "target_h"), item["target_h"])
+    return raw
+
+
 def _check_health(doc: _Located, raw) -> dict[str, Any]:
     raw = raw or {}
     if not isinstance(raw, dict):
@@ -276,7 +291,7 @@ def parse(text: str, path: str = "<config>", env: dict[str, str] | None = None) 
     if not isinstance(data, dict):
         doc.fail((), "expected a mapping at the top level")
     known = {"center_name", "display_tz", "language", "refresh_s", "deployment", "sources", "chains",
-             "health", "playlists", "auth"}
+             "health", "playlists", "auth", "service_requests"}
     for key in data:
         if key not in known:
             doc.fail((key,), f"unknown key; expected one of {', '.join(sorted(known))}")
@@ -301,6 +316,7 @@ def parse(text: str, path: str = "<config>", env: dict[str, str] | None = None) 
         chains=_check_chains(doc, data.get("chains")),
         health=_check_health(doc, data.get("health")),
         playlists=_check_playlists(doc, data.get("playlists")),
+        service_requests=_check_service_requests(doc, data.get("service_requests")),
         auth=_check_auth(doc, data.get("auth")),
         redis_url=env.get("OPSCENTER_REDIS_URL") or None,
         database_url=env.get("OPSCENTER_DATABASE_URL") or None,
