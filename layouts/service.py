@@ -114,16 +114,6 @@ def _chain_crumb(service: str, chain: str | None, window: timewindow.Window, que
     return str(named["chain_name"].iloc[0]), parts.href("chain", str(named["chain"].iloc[0]), window, lang=query_lang)
 
 
-def site_bar(kind: str, name: str, window: timewindow.Window, shown: list[str], site: str | None, lang: str,
-             extra: dict[str, str | None]) -> html.Div:
-    """Links to the same page for all sites and for each site (the one shown marked)."""
-    choices = [(t("drill.all_sites", lang), None), *((s, s) for s in shown)]
-    return html.Div([html.Span(t("drill.site", lang), className="oc-window-label"), *(
-        dcc.Link(label, href=parts.href(kind, name, window, **extra, site=value),
-                 className="oc-preset" + (" oc-preset-on" if value == site else ""))
-        for label, value in choices)], className="oc-window-bar oc-site-bar")
-
-
 def layout(service: str | None = None, lang: str | None = None, chain: str | None = None, site: str | None = None,
            **query) -> html.Div:
     """The service page for ``service`` over ``?from=&to=`` (``?chain=`` names the chain it was reached from,
@@ -160,7 +150,8 @@ def layout(service: str | None = None, lang: str | None = None, chain: str | Non
                      *([html.A(t("service.runbook", lang), href=runbook, target="_blank", rel="noopener",
                                className="oc-meta-link")] if isinstance(runbook, str) else [])]),
             parts.window_bar("service", service, window, tz, lang, {"chain": chain, "lang": query_lang, "site": site}),
-            *([site_bar("service", service, window, m.sites, site, lang, {"chain": chain, "lang": query_lang})]
+            *([parts.site_bar("service", service, window, {s: s for s in m.sites}, site, lang,
+                              {"chain": chain, "lang": query_lang})]
               if len(m.sites) > 1 else []),
             html.Div([
                 html.Section([html.H2(t("service.timeline", lang)),
