@@ -871,7 +871,7 @@ def _service_requests(seed: int, now_s: int, source: str) -> pd.DataFrame:
         for k in _slots(period, now_s - HISTORY_S, now_s):
             u = _uniform(seed, 8, item_no, k, np.arange(3))
             opened = k * period + int(u[0] * period)
-            took = target_h * 3600 * (0.3 + 1.1 * float(u[1]))
+            took = target_h * 3600 * (0.2 + 0.9 * float(u[1]))
             if not now_s - HISTORY_S <= opened <= now_s:
                 continue
             done = opened + took <= now_s
