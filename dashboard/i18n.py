@@ -277,7 +277,6 @@ CATALOG: dict[str, dict[str, str]] = {
     "logs.error_rate": {"en": "Error log lines / min", "zh": "错误日志 条/分钟"},
     "logs.tooltip": {"en": "error logs {rate}/min", "zh": "错误日志 {rate} 条/分钟"},
     "logs.burst": {"en": "error logs / min", "zh": "错误日志 条/分钟"},
-    "nav.catalogue": {"en": "Catalogue", "zh": "服务目录"},
     "catalogue.title": {"en": "Service catalogue", "zh": "服务目录"},
     "catalogue.services": {"en": "Services", "zh": "服务"},
     "catalogue.requests": {"en": "Standard service requests (30 days)", "zh": "标准服务请求（30 天）"},
@@ -299,7 +298,6 @@ CATALOG: dict[str, dict[str, str]] = {
     "col.median": {"en": "Median fulfilment", "zh": "中位完成时长"},
     "col.in_target": {"en": "Within target", "zh": "按时完成率"},
     "catalogue.sla": {"en": "p95 ≤ {p95} ms · errors ≤ {errors}", "zh": "p95 ≤ {p95} ms · 错误率 ≤ {errors}"},
-    "sites.title": {"en": "Sites", "zh": "多活站点"},
     "sites.share": {"en": "{site} {share:.0%}", "zh": "{site} {share:.0%}"},
     "sites.rule": {"en": "traffic share by site; red when a site carries under {crit:.0%} of its even share "
                          "(drained) or an instance there is CPU-saturated, amber under {warn:.0%}",

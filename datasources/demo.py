@@ -12,6 +12,13 @@ episodes repeat every two hours (``TIMELINE``, minutes into the cycle) and show
 in every frame; ``episodes()`` returns them as ground truth. Network rates are
 bytes per second.
 
+Instance *i* of a service runs at site ``SITES[i % 3]`` (the ``instances`` frame); in the
+site episode ``sh-dc2`` logs errors and is then drained, its traffic moving to the other
+sites. ``log_rates`` counts lines per step (errors follow failed requests, warnings slow
+ones); ``log_lines()`` regenerates the lines of an instance on demand, a trace's own lines
+(its start, and a warning or error when it was slow or failed) first. ``service_requests``
+holds 30 days of standard service requests.
+
 Options: ``seed`` (int, 42), ``services`` (int, total service count, at least
 the built-in 28), ``window_h`` (hours of metrics, 6), ``step_s`` (metric
 resolution, 60), ``fail`` (bool: every fetch raises SourceError), ``frames``
