@@ -50,8 +50,8 @@ class LogFinder:
         instances = tuple(sorted(spans["instance"].dropna().unique()))
 
         def ask(source: Source) -> pd.DataFrame:
-            return source.log_lines(services, start.to_pydatetime(), end.to_pydatetime(), LIMIT,
-                                    instances=instances, trace_id=trace_id)
+            return source.log_lines(services, start.floor("us").to_pydatetime(), end.ceil("us").to_pydatetime(),
+                                    LIMIT, instances=instances, trace_id=trace_id)
 
         return self.cache.frame(f"loglines:{trace_id}", lambda: trace_first(
             ask_sources("log_lines", self.sources, ask, first=False), trace_id))
