@@ -57,6 +57,21 @@
     return found;
   }
 
+  // A chain's sites: name, traffic share and a status shape each; built as text nodes.
+  function paintSites(holder, sites) {
+    if (!holder) { return; }
+    var key = JSON.stringify(sites);
+    if (holder.getAttribute("data-key") === key) { return; }
+    holder.setAttribute("data-key", key);
+    holder.replaceChildren.apply(holder, sites.map(function (site) {
+      var el = document.createElement("span");
+      el.className = "oc-site oc-" + site[2];
+      el.setAttribute("data-site", site[0]);
+      el.textContent = site[0] + " " + site[1];
+      return el;
+    }));
+  }
+
   function paint(model) {
     var anomalous = {};
     (model.anomalous || []).forEach(function (i) { anomalous[i] = true; });
@@ -72,11 +87,15 @@
       setText(tile.querySelector(".oc-p95"), row[2]);
       setText(tile.querySelector(".oc-errors"), row[3]);
       tile.querySelector(".oc-spark").src = sparkline(index, model.colours[row[0]]);
+      var logs = (model.logs || [])[index];
+      var title = tile.getAttribute("data-title") + (logs ? "\n" + model.logs_label.replace("{rate}", logs) : "");
+      if (tile.title !== title) { tile.title = title; }
     });
     document.querySelectorAll(".oc-chain[data-chain]").forEach(function (chain, i) {
       var status = model.chains[i] || "nodata";
       setClass(chain, "oc-chain oc-" + status);
       setText(chain.querySelector(".oc-chain-status"), model.labels[status]);
+      paintSites(chain.querySelector(".oc-chain-sites"), (model.sites || [])[i] || []);
     });
   }
 

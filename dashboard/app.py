@@ -17,10 +17,12 @@ from dashboard.context import Context
 from dashboard.poller import is_stale
 from dashboard.settings import Settings
 from dashboard.store import FrameStore, open_store
-from layouts import capacity, chain, chaos, incident, incidents, maturity, not_found_404, service, sources, trace, wall
+from layouts import (
+    capacity, catalogue, chain, chaos, incident, incidents, maturity, not_found_404, service, sources, trace, wall,
+)
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
-PAGES = (wall, sources, chain, service, trace, incidents, incident, chaos, capacity, maturity, not_found_404)
+PAGES = (wall, sources, chain, service, trace, incidents, incident, chaos, capacity, catalogue, maturity, not_found_404)
 
 
 def shell(settings: Settings) -> html.Div:
@@ -34,6 +36,7 @@ def shell(settings: Settings) -> html.Div:
             dcc.Link("Chaos", href="/chaos", className="oc-nav-link"),
             dcc.Link("Maturity", href="/maturity", className="oc-nav-link"),
             dcc.Link("Capacity", href="/capacity", className="oc-nav-link"),
+            dcc.Link("Catalogue", href="/catalogue", className="oc-nav-link"),
             html.Span(className="oc-clock", **{"data-tz": settings.display_tz, "data-label": settings.display_tz}),
         ],
         id=ids.NAV,

@@ -108,9 +108,12 @@ def chain_latency(metrics: pd.DataFrame, stats: pd.DataFrame, names: dict[str, s
 
 
 def service_timeline(metrics: pd.DataFrame, events: pd.DataFrame, tz: str,
-                     titles: tuple[str, str, str] = ("latency ms", "requests/s", "errors")) -> dict:
-    """Latency percentiles, requests/s and error ratio over time, with the service's events shaded."""
-    layout = _stacked(list(titles), revision="service")
+                     titles: tuple[str, ...] = ("latency ms", "requests/s", "errors"),
+                     log_errors: pd.DataFrame | None = None) -> dict:
+    """Latency percentiles, requests/s and error ratio over time, with the service's events shaded;
+    with ``log_errors`` (ts, count) and a fourth title, the error log lines per minute below."""
+    logs = log_errors is not None and len(log_errors) > 0 and len(titles) > 3
+    layout = _stacked(list(titles if logs else titles[:3]), revision="service")
     x = local(metrics["ts"], tz)
     traces = [_line(x, metrics[column].to_numpy(), column[8:11], colour, 2, hovertemplate="%{y:.1f} ms")
               for column, colour in PERCENTILE_COLOURS.items()]
@@ -120,6 +123,11 @@ def service_timeline(metrics: pd.DataFrame, events: pd.DataFrame, tz: str,
                         hovertemplate="%{y:.2%}"))
     layout["yaxis"]["rangemode"] = layout["yaxis2"]["rangemode"] = layout["yaxis3"]["rangemode"] = "tozero"
     layout["yaxis3"]["tickformat"] = ".2%"
+    if logs:
+        traces.append(dict(type="bar", x=local(log_errors["ts"], tz), y=log_errors["count"].to_numpy(),
+                           name=titles[3], marker={"color": STATUS_COLOURS["crit"]}, xaxis="x4", yaxis="y4",
+                           hovertemplate="%{y:.0f}/min"))
+        layout["yaxis4"]["rangemode"] = "tozero"
     _event_shapes(layout, events, tz)
     return dict(data=traces, layout=layout)
 

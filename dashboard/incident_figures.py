@@ -36,14 +36,18 @@ def _lane(fig: go.Figure, rows: list[tuple], lane: str, colour: str, tz: str, na
 
 def timeline_figure(incident: pd.Series, states: list[tuple[str, pd.Timestamp]], alerts: pd.DataFrame,
                     changes: pd.DataFrame, chaos_runs: pd.DataFrame, metrics: pd.DataFrame,
-                    start: pd.Timestamp, end: pd.Timestamp, labels: dict[str, str], tz: str) -> go.Figure:
+                    start: pd.Timestamp, end: pd.Timestamp, labels: dict[str, str], tz: str,
+                    log_errors: pd.DataFrame | None = None) -> go.Figure:
     """The incident, its alerts, changes (the suspect in red), chaos runs, p95 and errors on one time axis.
 
     ``states`` are the incident's (state, time) milestones; ``labels`` name the lanes,
-    panels and states in the page's language; times are drawn in ``tz``.
+    panels and states in the page's language; times are drawn in ``tz``. With ``log_errors``
+    (ts, count), a fourth panel shows the error log lines per minute (label ``logs``).
     """
-    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.06, row_heights=[0.4, 0.3, 0.3],
-                        subplot_titles=(labels["events"], labels["latency"], labels["errors"]))
+    logs = log_errors is not None and len(log_errors) > 0
+    titles = (labels["events"], labels["latency"], labels["errors"], *([labels["logs"]] if logs else []))
+    fig = make_subplots(rows=len(titles), cols=1, shared_xaxes=True, vertical_spacing=0.06,
+                        row_heights=[0.34, 0.22, 0.22, 0.22] if logs else [0.4, 0.3, 0.3], subplot_titles=titles)
     lanes = [labels["chaos"], labels["changes"], labels["alerts"], labels["incident"]]
     for (state, at), nxt in zip(states, [*states[1:], None]):
         until = nxt[1] if nxt else end
@@ -69,8 +73,12 @@ def timeline_figure(incident: pd.Series, states: list[tuple[str, pd.Timestamp]],
                              line=dict(color="#64b5f6", width=2)), row=2, col=1)
     fig.add_trace(go.Scatter(x=ts, y=metrics["error_ratio"] * 100, name=labels["errors"], mode="lines",
                              line=dict(color=STATUS_COLOURS["crit"], width=2)), row=3, col=1)
+    if logs:
+        fig.add_trace(go.Bar(x=[_local(v, tz) for v in log_errors["ts"]], y=log_errors["count"], name=labels["logs"],
+                             marker=dict(color=STATUS_COLOURS["crit"])), row=4, col=1)
+        fig.update_yaxes(rangemode="tozero", gridcolor="#26313d", row=4, col=1)
     opened = _local(incident["opened_at"], tz)
-    for row in (1, 2, 3):
+    for row in range(1, len(titles) + 1):
         fig.add_vline(x=opened, line=dict(color=STATUS_COLOURS["crit"], dash="dot", width=1), row=row, col=1)
     fig.update_yaxes(categoryorder="array", categoryarray=lanes, type="category", range=[-0.5, len(lanes) - 0.5],
                      row=1, col=1)

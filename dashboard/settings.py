@@ -74,6 +74,7 @@ class Settings:
     chains: list[dict[str, Any]] = field(default_factory=list)
     health: dict[str, Any] = field(default_factory=dict)
     playlists: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    service_requests: list[dict[str, Any]] = field(default_factory=list)
     auth: AuthSettings = field(default_factory=AuthSettings)
     maturity: MaturitySettings = field(default_factory=MaturitySettings)
     capacity: dict[str, Any] = field(default_factory=dict)
@@ -183,6 +184,20 @@ def _check_chains(doc: _Located, raw) -> list[dict[str, Any]]:
         steps = chain.get("steps")
         if not isinstance(steps, list) or not steps or not all(isinstance(s, str) for s in steps):
             doc.fail(("chains", i, "steps"), "expected a non-empty list of service names")
+    return raw
+
+
+def _check_service_requests(doc: _Located, raw) -> list[dict[str, Any]]:
+    """The standard service requests offered: ``item`` with optional ``category`` and ``target_h``."""
+    if raw in (None, []):
+        return []
+    if not isinstance(raw, list):
+        doc.fail(("service_requests",), "expected a list of items")
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict) or not isinstance(item.get("item"), str):
+            doc.fail(("service_requests", i), "expected a mapping with 'item', 'category' and 'target_h'")
+        if "target_h" in item:
+            _number(doc, ("service_requests", i, "target_h"), item["target_h"])
     return raw
 
 
@@ -338,7 +353,7 @@ def parse(text: str, path: str = "<config>", env: dict[str, str] | None = None) 
     if not isinstance(data, dict):
         doc.fail((), "expected a mapping at the top level")
     known = {"center_name", "display_tz", "language", "refresh_s", "deployment", "sources", "chains",
-             "health", "playlists", "auth", "maturity", "capacity"}
+             "health", "playlists", "auth", "maturity", "capacity", "service_requests"}
     for key in data:
         if key not in known:
             doc.fail((key,), f"unknown key; expected one of {', '.join(sorted(known))}")
@@ -363,6 +378,7 @@ def parse(text: str, path: str = "<config>", env: dict[str, str] | None = None) 
         chains=_check_chains(doc, data.get("chains")),
         health=_check_health(doc, data.get("health")),
         playlists=_check_playlists(doc, data.get("playlists")),
+        service_requests=_check_service_requests(doc, data.get("service_requests")),
         auth=_check_auth(doc, data.get("auth")),
         maturity=_check_maturity(doc, data.get("maturity")),
         capacity=_check_capacity(doc, data.get("capacity")),

@@ -7,18 +7,13 @@ viewers costs its source one query. A malformed id never reaches a source.
 """
 from __future__ import annotations
 
-import logging
 import re
 
-import flask
 import pandas as pd
 
-from dashboard import context
-from dashboard.store import FrameStore, decode_frame, encode_frame
-from datasources import registry
-from datasources.base import Source, empty_frame, validate
-
-log = logging.getLogger(__name__)
+from dashboard.ondemand import OnDemandCache, OnDemandError, ask_sources, built
+from dashboard.store import FrameStore
+from datasources.base import Source
 TTL_S = 300
 MISS_TTL_S = 30
 TRACE_ID = re.compile(r"[0-9a-f]{16}|[0-9a-f]{32}")
@@ -28,8 +23,7 @@ class InvalidTraceId(ValueError):
     """A trace id that is not 16 or 32 hexadecimal characters."""
 
 
-class TraceSourceError(RuntimeError):
-    """Every source that could answer failed."""
+TraceSourceError = OnDemandError
 
 
 def normalise(trace_id: str) -> str:
@@ -50,45 +44,26 @@ class TraceFinder:
 
     def __init__(self, sources: list[Source], store: FrameStore, ttl_s: int = TTL_S, miss_ttl_s: int = MISS_TTL_S):
         self.sources = [s for s in sources if answers_traces(s)]
-        self.store, self.ttl_s, self.miss_ttl_s = store, ttl_s, miss_ttl_s
+        self.cache = OnDemandCache(store, ttl_s, miss_ttl_s)
 
     def key(self, trace_id: str) -> str:
-        return f"{self.store.prefix}spans:{trace_id}"
+        return self.cache.key(f"spans:{trace_id}")
 
     def spans(self, trace_id: str) -> pd.DataFrame:
         """The spans of ``trace_id`` (empty when no source knows it)."""
         trace_id = normalise(trace_id)
-        cached = self.store.cache.get(self.key(trace_id))
-        if cached:
-            return decode_frame(cached)
-        frame = self._ask(trace_id)
-        self.store.cache.set(self.key(trace_id), encode_frame(frame), timeout=self.ttl_s if len(frame) else self.miss_ttl_s)
-        return frame
+        return self.cache.frame(f"spans:{trace_id}", lambda: self._ask(trace_id))
 
     def _ask(self, trace_id: str) -> pd.DataFrame:
-        failures = []
-        for source in self.sources:
-            try:
-                frame = validate("spans", source.spans(trace_id))
-            except Exception as exc:  # one failing source must not hide the others' answer
-                log.warning("trace source %s failed for %s: %s", source.name, trace_id, exc)
-                failures.append(f"{source.name}: {type(exc).__name__}: {exc}")
-                continue
-            frame = frame[frame["trace_id"].str.lower() == trace_id]
-            if len(frame):
-                return frame.reset_index(drop=True)
-        if failures:
-            raise TraceSourceError("; ".join(failures))
-        return empty_frame("spans")
+        def ask(source: Source) -> pd.DataFrame:
+            frame = source.spans(trace_id)
+            return frame[frame["trace_id"].str.lower() == trace_id]
+        return ask_sources("spans", self.sources, ask, first=True)
 
 
 def finder() -> TraceFinder:
     """The finder of the app serving this request, built on first use."""
-    extensions = flask.current_app.extensions
-    if "opscenter_traces" not in extensions:
-        ctx = context.current()
-        extensions["opscenter_traces"] = TraceFinder([registry.build(s) for s in ctx.settings.sources], ctx.store)
-    return extensions["opscenter_traces"]
+    return built("opscenter_traces", TraceFinder)
 
 
 def spans(trace_id: str) -> pd.DataFrame:

@@ -65,6 +65,8 @@ CHANGE_OUTCOMES = ("success", "failed", "rolled_back", "unknown")
 CHAOS_STATUSES = ("passed", "failed", "aborted", "running", "not_run")
 ALERT_STATES = ("firing", "pending", "resolved", "silenced", "inhibited")
 SEVERITIES = ("critical", "warning", "info")
+LOG_LEVELS = ("error", "warning", "info", "debug")
+REQUEST_STATES = ("open", "fulfilled", "cancelled")
 
 CONTRACTS: dict[str, tuple[Column, ...]] = {
     "services": (
@@ -132,6 +134,20 @@ CONTRACTS: dict[str, tuple[Column, ...]] = {
         _c("day", "ts"), _c("service", "str"), _c("instance", "str"),
         _c("cpu_ratio", "float", True, bounds=(0, 1)), _c("memory_ratio", "float", True, bounds=(0, 1)),
         _c("memory_limit_bytes", "float", True),
+    ),
+    "instances": (_c("service", "str"), _c("instance", "str"), _c("site", "str")),
+    "log_rates": (
+        _c("ts", "ts"), _c("service", "str"), _c("level", "str", allowed=LOG_LEVELS),
+        _c("count", "int", bounds=(0, float("inf"))),
+    ),
+    "log_lines": (
+        _c("ts", "ts"), _c("service", "str"), _c("instance", "str", True), _c("level", "str", allowed=LOG_LEVELS),
+        _c("message", "str"), _c("trace_id", "str", True),
+    ),
+    "service_requests": (
+        _c("request_id", "str"), _c("item", "str"), _c("category", "str", True), _c("opened_at", "ts"),
+        _c("fulfilled_at", "ts", True), _c("state", "str", allowed=REQUEST_STATES),
+        _c("target_h", "float", True, bounds=(0, float("inf"))), _c("source", "str"),
     ),
     "source_status": (
         _c("source", "str"), _c("kind", "str"), _c("last_attempt", "ts", True), _c("last_success", "ts", True),
@@ -219,7 +235,8 @@ class Source:
     """Base class of every adapter: configuration plus ``fetch`` and ``check``.
 
     Subclasses set ``kind`` and implement ``fetch(now)``; they may override
-    ``check()`` with a cheaper ping and ``spans(trace_id)`` for on-demand traces.
+    ``check()`` with a cheaper ping, ``spans(trace_id)`` for on-demand traces and
+    ``log_lines(...)`` for on-demand log lines.
     """
 
     kind: ClassVar[str] = ""
@@ -245,3 +262,9 @@ class Source:
     def spans(self, trace_id: str) -> pd.DataFrame:
         """Return the spans of one trace; sources without traces return none."""
         return empty_frame("spans")
+
+    def log_lines(self, services: tuple[str, ...], start: datetime, end: datetime, limit: int,
+                  instances: tuple[str, ...] = (), trace_id: str | None = None) -> pd.DataFrame:
+        """Return at most ``limit`` log lines of ``services`` (or ``instances``) in [start, end];
+        lines carrying ``trace_id`` first. Sources without logs return none."""
+        return empty_frame("log_lines")

@@ -12,6 +12,13 @@ episodes repeat every two hours (``TIMELINE``, minutes into the cycle) and show
 in every frame; ``episodes()`` returns them as ground truth. Network rates are
 bytes per second.
 
+Instance *i* of a service runs at site ``SITES[i % 3]`` (the ``instances`` frame); in the
+site episode ``sh-dc2`` logs errors and is then drained, its traffic moving to the other
+sites. ``log_rates`` counts lines per step (errors follow failed requests, warnings slow
+ones); ``log_lines()`` regenerates the lines of an instance on demand, a trace's own lines
+(its start, and a warning or error when it was slow or failed) first. ``service_requests``
+holds 30 days of standard service requests.
+
 Options: ``seed`` (int, 42), ``services`` (int, total service count, at least
 the built-in 28), ``window_h`` (hours of metrics, 6), ``step_s`` (metric
 resolution, 60), ``fail`` (bool: every fetch raises SourceError), ``frames``
@@ -95,10 +102,22 @@ TIMELINE = {  # minutes into each two-hour cycle: [start, end)
     "chaos": (95, 105),          # pod-kill on quote-service, hypothesis deviated
     "chaos_errors": (96, 102),   # quote-service error ratio ~3%
     "pod_restart": (95, 98),     # quote-service-1 idle while it restarts
+    "site_errors": (30, 34),     # sh-dc2 loses its exchange line: errors logged there
+    "site_drain": (32, 42),      # traffic drained from sh-dc2 to the other sites
 }
 ERROR_EPISODES = (("order-gateway", "errors", 0.08), ("quote-service", "chaos_errors", 0.03))
 SATURATED = ("pretrade-risk", 1)  # service and zero-based instance index (pretrade-risk-2)
 RESTARTED = ("quote-service", 0)
+SITES = ("sh-dc1", "sh-dc2", "cloud-sh")  # instance i of a service runs at SITES[i % 3]
+DEGRADED_SITE, SITE_CAUSE = 1, ("exchange-link", 1)  # sh-dc2; exchange-link-2 loses its line
+DRAINED_SHARE = 0.05  # traffic a drained site still receives, relative to normal
+SITE_ERRORS_PER_MIN = 40
+REQUEST_ITEMS = (  # item, category, target hours, requests per week
+    ("New trading account access", "Access", 8.0, 40), ("Market data entitlement", "Access", 24.0, 25),
+    ("VPN token replacement", "Workplace", 4.0, 30), ("Firewall rule change", "Network", 48.0, 15),
+    ("Database read-only account", "Access", 24.0, 12), ("Report schedule change", "Reporting", 72.0, 8),
+)
+LOG_LIMIT = 500
 SHANGHAI_OFFSET_S = 8 * 3600  # Asia/Shanghai has no daylight saving time
 DAY_S = 86400
 HISTORY_S = 30 * DAY_S
@@ -106,7 +125,8 @@ TRACES_PER_MINUTE = 4
 SLOWEST_CALLS = 10
 MAX_TRACES = 200
 BASE_ERROR_RATIO = 0.0006
-EMITTED = tuple(name for name in CONTRACTS if name != "source_status" and name not in DERIVED_FRAMES)
+EMITTED = tuple(name for name in CONTRACTS
+                if name not in ("source_status", "log_lines") and name not in DERIVED_FRAMES)
 
 _U64 = np.uint64
 _GOLDEN, _M1, _M2 = _U64(0x9E3779B97F4A7C15), _U64(0xBF58476D1CE4E5B9), _U64(0x94D049BB133111EB)
@@ -126,6 +146,7 @@ class Episode:
     incident_id: str | None = None
     change_id: str | None = None
     run_id: str | None = None
+    site: str | None = None
 
 
 @dataclass(frozen=True)
@@ -157,6 +178,7 @@ class Estate:
     inst_names: np.ndarray
     inst_service: np.ndarray
     inst_offset: np.ndarray  # first instance number of each service
+    inst_site: np.ndarray  # site number of each instance
     index: dict[str, int]
 
 
@@ -259,7 +281,7 @@ def _estate(total: int) -> Estate:
         keys=keys, chains=tuple((cid, cname, tuple(index[s] for s in members))
                      for cid, cname, members in CHAINS + tuple(extra_chains)),
         inst_names=np.array([f"{names[s]}-{i + 1}" for s, i in zip(inst_service, local)], dtype=object),
-        inst_service=inst_service, inst_offset=inst_offset, index=index,
+        inst_service=inst_service, inst_offset=inst_offset, inst_site=local % len(SITES), index=index,
     )
 
 
@@ -355,7 +377,7 @@ def _resource_metrics(est: Estate, seed: int, ts: np.ndarray, rps: np.ndarray) -
     memory[:, saturated] += np.where(hot, 0.05, 0.0)
     restarted = est.inst_offset[est.index[RESTARTED[0]]] + RESTARTED[1]
     cpu[:, restarted] = np.where(_during(ts, seed, "pod_restart"), 0.01, cpu[:, restarted])
-    per_instance = rps[:, svc] / est.instances[svc]
+    per_instance = rps[:, svc] * _site_shares(est, seed, ts)
     limit = np.where(est.tier[svc] == 1, 8.0, 4.0) * 2**30
     return {
         "cpu_ratio": cpu, "memory_bytes": memory * limit, "memory_ratio": memory,
@@ -364,8 +386,32 @@ def _resource_metrics(est: Estate, seed: int, ts: np.ndarray, rps: np.ndarray) -
     }
 
 
-def _metric_frames(est: Estate, seed: int, ts: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
-    """service_metrics and resource_metrics frames, plus the latest requests/s per service."""
+def _site_shares(est: Estate, seed: int, ts: np.ndarray) -> np.ndarray:
+    """Each instance's share of its service's traffic at ``ts``: even, except while a site is drained."""
+    drained = _during(ts, seed, "site_drain")[:, None] & (est.inst_site == DEGRADED_SITE)[None, :]
+    weight = np.where(drained, DRAINED_SHARE, 1.0)
+    totals = np.zeros((len(ts), len(est.names)))
+    np.add.at(totals.T, est.inst_service, weight.T)
+    return weight / totals[:, est.inst_service]
+
+
+def _log_counts(est: Estate, seed: int, ts: np.ndarray, step_s: int, values: dict[str, np.ndarray]) -> dict:
+    """Log lines per (ts, service) and level in the step ending at ts: errors follow failed requests,
+    warnings slow ones, and the site episode logs errors on every service with an instance there."""
+    requests = values["requests_per_s"] * step_s
+    slow = values["latency_p95_ms"] / (est.base_ms * 2.7)
+    at_site = np.bincount(est.inst_service, weights=est.inst_site == DEGRADED_SITE, minlength=len(est.names))
+    site_errors = _during(ts, seed, "site_errors")[:, None] * (at_site > 0) * SITE_ERRORS_PER_MIN * step_s / 60
+    return {
+        "error": np.round(requests * values["error_ratio"] + site_errors),
+        "warning": np.round(requests * 0.0005 * np.maximum(slow, 1.0) ** 2),
+        "info": np.round(requests * 0.01),
+    }
+
+
+def _metric_frames(est: Estate, seed: int, ts: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame,
+                                                                   np.ndarray]:
+    """service_metrics, resource_metrics and log_rates frames, plus the latest requests/s per service."""
     svc_values = _service_metrics(est, seed, ts)
     res_values = _resource_metrics(est, seed, ts, svc_values["requests_per_s"])
     n_svc, n_inst = len(est.names), len(est.inst_service)
@@ -379,7 +425,12 @@ def _metric_frames(est: Estate, seed: int, ts: np.ndarray) -> tuple[pd.DataFrame
         "instance": pd.Series(np.tile(est.inst_names, len(ts)), dtype="str"),
         **{k: v.ravel() for k, v in res_values.items()},
     })
-    return service_metrics, resource_metrics, svc_values["requests_per_s"][-1]
+    step_s = int(ts[1] - ts[0]) if len(ts) > 1 else 60
+    counts = _log_counts(est, seed, ts, step_s, svc_values)
+    log_rates = pd.concat([pd.DataFrame({
+        "ts": stamps.repeat(n_svc), "service": services, "level": level,
+        "count": values.ravel().astype("int64")}) for level, values in counts.items()], ignore_index=True)
+    return service_metrics, resource_metrics, log_rates, svc_values["requests_per_s"][-1]
 
 
 # ---------------------------------------------------------------- traces
@@ -554,6 +605,8 @@ def _cycle_episodes(cycle: int, seed: int) -> list[Episode]:
                 alert_id=_id("ALT", 2, cycle), incident_id=_id("INC", 1, cycle), change_id=_id("CHG", 1, cycle)),
         Episode("chaos_deviation", RESTARTED[0], f"{RESTARTED[0]}-{RESTARTED[1] + 1}", *times["chaos"],
                 run_id=_id("RUN", 1, cycle)),
+        Episode("site_degradation", SITE_CAUSE[0], f"{SITE_CAUSE[0]}-{SITE_CAUSE[1] + 1}", times["site_errors"][0],
+                times["site_drain"][1], site=SITES[DEGRADED_SITE]),
     ]
 
 
@@ -569,7 +622,7 @@ def _episode_events(est: Estate, seed: int, start_s: int, now_s: int, source: st
     events = {"alerts": [], "incidents": [], "changes": [], "chaos_runs": []}
     owner = est.owner[est.index["order-gateway"]]
     for n in _cycles(start_s, now_s, seed):
-        saturation, failed_change, chaos = _cycle_episodes(n, seed)
+        saturation, failed_change, chaos, _site = _cycle_episodes(n, seed)
         t = _cycle_times(n, seed)
         events["alerts"] += [
             _alert(saturation.alert_id, "HighLatency", saturation.service, "critical", *t["latency_alert"], now_s,
@@ -708,7 +761,7 @@ class DemoSource(Source):
         end_ts = now_s // cfg.step_s * cfg.step_s
         ts = end_ts - cfg.step_s * np.arange(steps - 1, -1, -1, dtype=np.int64)
         start_s = int(ts[0])
-        service_metrics, resource_metrics, latest_rps = _metric_frames(est, cfg.seed, ts)
+        service_metrics, resource_metrics, log_rates, latest_rps = _metric_frames(est, cfg.seed, ts)
         spans = _all_spans(est, cfg.seed, -(-start_s // 60), (now_s - 120) // 60)
         calls = _select_calls(spans)
         events = _episode_events(est, cfg.seed, start_s, now_s, self.name)
@@ -726,6 +779,11 @@ class DemoSource(Source):
             "edges": _edges_frame(est, latest_rps),
             "service_metrics": service_metrics,
             "resource_metrics": resource_metrics,
+            "instances": pd.DataFrame({
+                "service": np.array(est.names, dtype=object)[est.inst_service].tolist(),
+                "instance": est.inst_names.tolist(), "site": [SITES[i] for i in est.inst_site]}),
+            "log_rates": log_rates,
+            "service_requests": _service_requests(cfg.seed, now_s, self.name),
             "calls": _span_table(est, spans, calls[np.argsort(spans["start_ns"][calls], kind="stable")]),
             "spans": _span_table(est, spans, _select_trace_rows(est, spans, calls)),
             "alerts": _event_frame("alerts", alerts),
@@ -761,6 +819,28 @@ class DemoSource(Source):
             return empty_frame("spans")
         return validate("spans", _span_table(est, spans, np.arange(len(spans["step"]))))
 
+    def log_lines(self, services: tuple[str, ...], start: datetime, end: datetime, limit: int,
+                  instances: tuple[str, ...] = (), trace_id: str | None = None) -> pd.DataFrame:
+        """Lines of ``services`` (their ``instances`` when given) in [start, end], regenerated from the
+        estate: the trace's own lines first, then per minute a summary and the site episode's errors."""
+        cfg = _settings(self.options)
+        est = _estate(cfg.services)
+        start_s, end_s = _epoch_s(start), _epoch_s(end)
+        wanted = [i for i, name in enumerate(est.inst_names)
+                  if est.names[est.inst_service[i]] in services and (not instances or name in instances)]
+        wanted_names = set(est.inst_names[wanted])
+        rows = [r for r in _trace_lines(est, self.spans(trace_id)) if r[2] in wanted_names] if trace_id else []
+        for minute in range(-(-start_s // 60), end_s // 60 + 1):
+            for i in wanted:
+                rows += _minute_lines(est, cfg.seed, minute, i)
+        if not rows:
+            return empty_frame("log_lines")
+        frame = pd.DataFrame(rows, columns=[c.name for c in CONTRACTS["log_lines"]])
+        frame["ts"] = pd.to_datetime(frame["ts"], unit="ns", utc=True).astype("datetime64[ns, UTC]")
+        frame["trace_id"] = frame["trace_id"].astype("object")
+        frame = frame[frame["ts"].between(_utc(start_s), _utc(end_s))]
+        return validate("log_lines", frame.head(min(limit, LOG_LIMIT)).reset_index(drop=True))
+
     def check(self) -> Health:
         """Validate the options without generating anything."""
         try:
@@ -770,6 +850,55 @@ class DemoSource(Source):
         if cfg.fail:
             return Health(False, "demo source told to fail")
         return Health(True, f"demo estate of {cfg.services} services, seed {cfg.seed}")
+
+
+def _trace_lines(est: Estate, spans: pd.DataFrame) -> list[tuple]:
+    """What each span of a trace logged at its instance: its start, and a warning or error when it
+    was slow or failed."""
+    rows = []
+    base = dict(zip(est.names, est.base_ms))
+    for span in spans.itertuples():
+        at = span.start.value
+        rows.append((at, span.service, span.instance, "info", f"{span.operation} started", span.trace_id))
+        end = at + int(span.duration_ms * 1e6)
+        if span.status == "error":
+            rows.append((end, span.service, span.instance, "error", f"{span.operation} failed: upstream error",
+                         span.trace_id))
+        elif span.duration_ms > 10 * base.get(span.service, span.duration_ms):
+            rows.append((end, span.service, span.instance, "warning",
+                         f"{span.operation} slow: {span.duration_ms:.0f} ms", span.trace_id))
+    return rows
+
+
+def _minute_lines(est: Estate, seed: int, minute: int, instance: int) -> list[tuple]:
+    """One instance's lines in one minute: a summary, and errors while its site loses its exchange line."""
+    service, name = est.names[est.inst_service[instance]], est.inst_names[instance]
+    at = minute * 60 * 10**9 + int(_uniform(seed, est.keys[est.inst_service[instance]], instance, minute)[0] * 59e9)
+    rows = [(at, service, name, "info", f"handled requests in the last minute ({SITES[est.inst_site[instance]]})",
+             None)]
+    if est.inst_site[instance] == DEGRADED_SITE and _during(np.array([minute * 60]), seed, "site_errors")[0]:
+        rows.append((at + 10**9, service, name, "error",
+                     f"connection reset by {SITES[DEGRADED_SITE]} exchange line; retrying", None))
+    return rows
+
+
+def _service_requests(seed: int, now_s: int, source: str) -> pd.DataFrame:
+    """Standard service requests of the last 30 days: each item at its weekly rate, most met in time."""
+    records = []
+    for item_no, (item, category, target_h, per_week) in enumerate(REQUEST_ITEMS):
+        period = 7 * DAY_S // per_week
+        for k in _slots(period, now_s - HISTORY_S, now_s):
+            u = _uniform(seed, 8, item_no, k, np.arange(3))
+            opened = k * period + int(u[0] * period)
+            took = target_h * 3600 * (0.2 + 0.9 * float(u[1]))
+            if not now_s - HISTORY_S <= opened <= now_s:
+                continue
+            done = opened + took <= now_s
+            state = "cancelled" if u[2] < 0.03 else ("fulfilled" if done else "open")
+            records.append({"request_id": f"REQ{item_no}{k % 1_000_000:06d}", "item": item, "category": category,
+                            "opened_at": opened, "fulfilled_at": opened + took if state == "fulfilled" else None,
+                            "state": state, "target_h": target_h, "source": source})
+    return _event_frame("service_requests", records)
 
 
 def _chains_frame(est: Estate) -> pd.DataFrame:

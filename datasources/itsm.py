@@ -182,6 +182,8 @@ def _frame(name: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
             frame[column.name] = pd.to_datetime(frame[column.name], utc=True).astype("datetime64[ns, UTC]")
         elif column.kind == "int":
             frame[column.name] = frame[column.name].astype("int64")
+        elif column.kind == "float":
+            frame[column.name] = frame[column.name].astype("float64")
         else:
             frame[column.name] = frame[column.name].astype(object).where(frame[column.name].notna(), None)
     return validate(name, frame)
@@ -198,6 +200,11 @@ def _rows(name: str, records: Iterable[dict], make, mappings: Mappings, source: 
     return _frame(name, rows)
 
 
+def request_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """A service_requests frame from rows already in contract form."""
+    return _frame("service_requests", rows)
+
+
 def incident_frame(records: Iterable[dict], mappings: Mappings, source: str) -> pd.DataFrame:
     """An incidents frame from raw records; malformed records are logged and left out."""
     return _rows("incidents", records, incident_row, mappings, source)
@@ -208,7 +215,7 @@ def change_frame(records: Iterable[dict], mappings: Mappings, source: str) -> pd
     return _rows("changes", records, change_row, mappings, source)
 
 
-_KEYS = {"incidents": "incident_id", "changes": "change_id"}
+_KEYS = {"incidents": "incident_id", "changes": "change_id", "service_requests": "request_id"}
 
 
 def _recent(name: str, frame: pd.DataFrame, cutoff: pd.Timestamp) -> pd.Series:
@@ -216,6 +223,8 @@ def _recent(name: str, frame: pd.DataFrame, cutoff: pd.Timestamp) -> pd.Series:
     if name == "incidents":
         last = frame["resolved_at"].fillna(frame["opened_at"])
         return frame["state"].isin(ACTIVE_INCIDENT_STATES) | (last >= cutoff)
+    if name == "service_requests":
+        return frame["state"].eq("open") | (frame["fulfilled_at"].fillna(frame["opened_at"]) >= cutoff)
     last = frame[["actual_end", "planned_end", "actual_start", "planned_start"]].max(axis=1)
     return ~frame["state"].isin(FINISHED_CHANGE_STATES) | (last >= cutoff) | last.isna()
 

@@ -22,6 +22,9 @@ BUILTIN_MODULES = (
     "datasources.chaostoolkit",
     "datasources.litmus",
     "datasources.chaosmesh",
+    "datasources.loki",
+    "datasources.elasticsearch",
+    "datasources.log_files",
 )
 
 _KINDS: dict[str, type[Source]] = {}

@@ -10,7 +10,10 @@ the ``sys_updated_on`` bound means the same instant.
 
 Options: ``url``, ``username``/``password`` or ``token`` (as ``${ENV}``),
 ``page_size`` (200), ``incident_query`` / ``change_query`` (extra encoded
-query, e.g. ``assignment_group.name=Trading Ops``), ``acknowledged_field``
+query, e.g. ``assignment_group.name=Trading Ops``), ``service_requests`` (true
+also reads requested items, ``sc_req_item``, with their catalogue item's name,
+category and delivery time, as the service_requests frame; ``request_query``
+narrows them), ``acknowledged_field``
 (``work_start``), the ``*_map`` mappings, ``runbook_url`` (template with
 ``{service}``), ``retention_days``, ``overlap_s``, ``timeout_s``, ``retries``.
 """
@@ -37,7 +40,10 @@ INCIDENT_FIELDS = ("sys_id", "number", "short_description", "priority", "state",
                    "resolved_at", "assignment_group", "caused_by", "rfc")
 CHANGE_FIELDS = ("sys_id", "number", "short_description", "cmdb_ci", "type", "state", "start_date", "end_date",
                  "work_start", "work_end", "close_code")
-REFERENCE_FIELDS = frozenset({"cmdb_ci", "assignment_group", "caused_by", "rfc"})
+REQUEST_FIELDS = ("sys_id", "number", "cat_item", "cat_item.category", "cat_item.delivery_time", "opened_at",
+                  "closed_at", "state")
+REQUEST_STATES = {"3": "fulfilled", "4": "cancelled", "7": "cancelled"}  # else open (1 open, 2 work in progress)
+REFERENCE_FIELDS = frozenset({"cmdb_ci", "assignment_group", "caused_by", "rfc", "cat_item", "cat_item.category"})
 _FIELD = re.compile(r"^[a-z_][a-z0-9_.]*$")
 _OPERATORS = frozenset({"=", "!=", ">=", "<=", ">", "<", "LIKE", "IN", "STARTSWITH"})
 _NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
@@ -100,6 +106,26 @@ def change_records(payload: dict, base_url: str) -> list[dict]:
     } for r in payload.get("result", [])]
 
 
+def _hours(duration: Any) -> float | None:
+    """A ServiceNow duration value (a time after 1970-01-01 00:00:00) in hours."""
+    stamp = pd.Timestamp(duration) if duration else None
+    return None if stamp is None or pd.isna(stamp) else (stamp - pd.Timestamp("1970-01-01")).total_seconds() / 3600
+
+
+@parser()
+def request_rows(payload: dict, source: str) -> list[dict]:
+    """service_requests rows from a Table API ``sc_req_item`` page."""
+    rows = []
+    for r in payload.get("result", []):
+        state = REQUEST_STATES.get(str(value(r, "state")), "open")
+        rows.append({
+            "request_id": value(r, "number"), "item": value(r, "cat_item") or "unknown",
+            "category": value(r, "cat_item.category") or None, "opened_at": value(r, "opened_at"),
+            "fulfilled_at": value(r, "closed_at") if state == "fulfilled" else None, "state": state,
+            "target_h": _hours(value(r, "cat_item.delivery_time")), "source": source})
+    return rows
+
+
 @parser()
 def parse_incidents(pages: list[dict], base_url: str, mappings: itsm.Mappings, source: str,
                     acknowledged_field: str = "work_start") -> pd.DataFrame:
@@ -148,7 +174,11 @@ class ServiceNowSource(itsm.ItsmSource):
         incidents = self._pages("incident", INCIDENT_FIELDS + (self.acknowledged_field,),
                                 str(self.options.get("incident_query", "")), since)
         changes = self._pages("change_request", CHANGE_FIELDS, str(self.options.get("change_query", "")), since)
-        return self.incremental.merge(now, {
+        fetched = {
             "incidents": parse_incidents(incidents, base, self.mappings, self.name, self.acknowledged_field),
             "changes": parse_changes(changes, base, self.mappings, self.name),
-        })
+        }
+        if self.options.get("service_requests"):
+            pages = self._pages("sc_req_item", REQUEST_FIELDS, str(self.options.get("request_query", "")), since)
+            fetched["service_requests"] = itsm.request_frame([r for p in pages for r in request_rows(p, self.name)])
+        return self.incremental.merge(now, fetched)

@@ -9,7 +9,7 @@ import pandas as pd
 from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
-from dashboard import context, drill_figures, drilldown, health, ids, timewindow, urlinput
+from dashboard import context, drill_figures, drilldown, health, ids, sites, timewindow, urlinput
 from dashboard.i18n import pick_lang, t
 from layouts import drill_parts as parts
 
@@ -25,6 +25,7 @@ class Model:
     names: dict[str, str]
     metrics: pd.DataFrame
     bottleneck: drilldown.Bottleneck | None
+    sites: pd.DataFrame
     digest: str
 
 
@@ -44,6 +45,8 @@ def model(chain: str, window: timewindow.Window, versions: dict | None) -> Model
         name=str(steps["chain_name"].iloc[0]), stats=stats,
         names=dict(zip(services["service"], services["display_name"])), metrics=metrics,
         bottleneck=drilldown.bottleneck(stats, dict(zip(targets["service"], targets["error_target"]))),
+        sites=sites.chain_sites(steps, store.frame("instances", versions), drilldown.rows_for(
+            store.frame("resource_metrics", versions), "service", steps["service"].unique())),
         digest=parts.digest(metrics),
     )
 
@@ -72,7 +75,8 @@ def _step_card(row, m: Model, state: dict, window: timewindow.Window) -> dcc.Lin
         className="oc-step" + (" oc-step-hot" if hot else ""),
         **{"data-service": row.service},
     )
-    return dcc.Link(card, href=parts.href("service", row.service, window, chain=state["chain"], lang=state["query_lang"]),
+    return dcc.Link(card, href=parts.href("service", row.service, window, chain=state["chain"], lang=state["query_lang"],
+                                          site=state.get("site")),
                     className="oc-step-link")
 
 
@@ -96,26 +100,34 @@ def _figure(m: Model, lang: str):
                                        tz, t("chain.figure", lang))
 
 
-def layout(chain: str | None = None, lang: str | None = None, **query) -> html.Div:
-    """The chain page for ``chain`` over ``?from=&to=``."""
+def _site_labels(m: Model, lang: str) -> dict[str, str]:
+    """Each site's label: its name, current traffic share and health."""
+    return {r.site: f"{r.site} {r.share:.0%} · {t(f'status.{r.status}', lang)}" for r in m.sites.itertuples()}
+
+
+def layout(chain: str | None = None, lang: str | None = None, site: str | None = None, **query) -> html.Div:
+    """The chain page for ``chain`` over ``?from=&to=``; ``?site=`` is carried to the service pages."""
     ctx = context.current()
     query_lang, lang = lang, pick_lang(lang, ctx.settings.language)
     try:
         chain = urlinput.clean("chain", unquote(chain or "")) or ""
         window = urlinput.window(query.get("from"), query.get("to"))
+        site = urlinput.clean("site", site)
     except urlinput.UrlInputError as exc:
         return parts.problem("bad_request", t("drill.bad_input", lang, reason=exc), lang)
     m = model(chain, window, None)
     if m is None:
         return parts.problem("not_found", t("drill.no_chain", lang, name=chain), lang)
-    state = {"chain": chain, "from": window.raw_from, "to": window.raw_to, "lang": lang, "query_lang": query_lang,
-             "digest": m.digest}
+    state = {"chain": chain, "site": site, "from": window.raw_from, "to": window.raw_to, "lang": lang,
+             "query_lang": query_lang, "digest": m.digest}
     return html.Div(
         [
             dcc.Store(id=ids.CHAIN_STATE, data=state),
             parts.breadcrumbs([(t("drill.wall", lang), "/wall"), (m.name, None)]),
             html.H1([html.Span(t("chain.title", lang), className="oc-kind"), m.name]),
-            parts.window_bar("chain", chain, window, ctx.settings.display_tz, lang, {"lang": query_lang}),
+            parts.window_bar("chain", chain, window, ctx.settings.display_tz, lang, {"lang": query_lang, "site": site}),
+            *([parts.site_bar("chain", chain, window, _site_labels(m, lang), site, lang, {"lang": query_lang})]
+              if len(m.sites) else []),
             html.Div(_callout(m, lang), id=ids.CHAIN_BOTTLENECK, className="oc-callout"),
             html.Div(_steps(m, state, window), id=ids.CHAIN_STEPS, className="oc-steps"),
             parts.graph(ids.CHAIN_FIGURE, _figure(m, lang), "42vh"),

@@ -50,6 +50,16 @@ def window_bar(kind: str, name: str, window: Window, tz: str, lang: str, extra: 
                      html.Span(shown, className="oc-window-range"), *presets], className="oc-window-bar")
 
 
+def site_bar(kind: str, name: str, window: Window, labels: dict[str, str], site: str | None, lang: str,
+             extra: dict[str, str | None]) -> html.Div:
+    """Links to the same page for all sites and for each site of ``labels`` (site -> label; the one shown marked)."""
+    choices = [(t("drill.all_sites", lang), None), *((label, value) for value, label in labels.items())]
+    return html.Div([html.Span(t("drill.site", lang), className="oc-window-label"), *(
+        dcc.Link(label, href=href(kind, name, window, **extra, site=value),
+                 className="oc-preset" + (" oc-preset-on" if value == site else ""))
+        for label, value in choices)], className="oc-window-bar oc-site-bar")
+
+
 def graph(component_id: str, figure, height: str) -> dcc.Graph:
     """A figure that fills ``height`` (a CSS length) and follows the window's width."""
     return dcc.Graph(id=component_id, figure=figure, responsive=True, style={"height": height}, className="oc-figure",

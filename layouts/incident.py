@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from dash import Input, Output, State, dcc, html
 
-from dashboard import context, ids, incident_stats, urlinput
+from dashboard import context, ids, incident_stats, logrates, urlinput
 from dashboard.i18n import pick_lang, t
 from dashboard.incident_figures import timeline_figure
 from layouts.incidents import (
@@ -29,6 +29,7 @@ def labels(lang: str) -> dict[str, str]:
         **{k: t(f"incidents.panel_{k}", lang) for k in PANEL_KEYS},
         **{k: t(f"incidents.state_{k}", lang) for k in STATES},
         "suspect": t("incidents.suspect", lang),
+        "logs": t("logs.burst", lang),
     }
 
 
@@ -106,7 +107,8 @@ def view(incident_id: str, lang: str, versions: dict | None = None) -> tuple[lis
         incident, incident_stats.milestones(incident),
         incident_stats.around(store.frame("alerts", frames), "starts_at", start, end, service, "ends_at"),
         changes, incident_stats.around(store.frame("chaos_runs", frames), "started_at", start, end, service, "ended_at"),
-        incident_stats.around(metrics, "ts", start, end, service).sort_values("ts"), start, end, labels(lang), tz)
+        incident_stats.around(metrics, "ts", start, end, service).sort_values("ts"), start, end, labels(lang), tz,
+        logrates.error_series(store.frame("log_rates", frames), [service], start, end) if service else None)
     header = [_header(incident, service_health(frames), on_chains, incident_query(incident, now), tz, lang)]
     details = [
         html.Section([html.H2(t("incidents.preplan", lang)), preplan(incident, store.frame("services", frames), lang)],

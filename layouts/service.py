@@ -11,7 +11,7 @@ import pandas as pd
 from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
-from dashboard import anomaly, context, drill_figures, drilldown, ids, timewindow, urlinput
+from dashboard import anomaly, context, drill_figures, drilldown, ids, logrates, sites, timewindow, urlinput
 from dashboard.i18n import pick_lang, t
 from layouts import drill_parts as parts
 
@@ -30,11 +30,13 @@ class Model:
     table: pd.DataFrame
     events: pd.DataFrame
     anomalies: pd.DataFrame
+    log_errors: pd.DataFrame
+    sites: list[str]
     digest: str
 
 
-def model(service: str, window: timewindow.Window, versions: dict | None) -> Model | None:
-    """The service over ``window``; None when the service is unknown."""
+def model(service: str, window: timewindow.Window, versions: dict | None, site: str | None = None) -> Model | None:
+    """The service over ``window`` (its instances at ``site`` when given); None when the service is unknown."""
     store = context.current().store
     info = drilldown.rows_for(store.frame("services", versions), "service", [service])
     if info.empty:
@@ -45,14 +47,21 @@ def model(service: str, window: timewindow.Window, versions: dict | None) -> Mod
     resources = drilldown.within(drilldown.rows_for(store.frame("resource_metrics", versions), "service", [service]),
                                  "ts", start, end)
     calls = drilldown.within(drilldown.rows_for(store.frame("calls", versions), "service", [service]), "start", start, end)
+    placed = drilldown.rows_for(store.frame("instances", versions), "service", [service])
+    at_site = sites.instances_at(placed, site)
+    if at_site is not None:
+        resources = resources[resources["instance"].isin(at_site)]
+        calls = calls[calls["instance"].isin(at_site)]
+    log_errors = logrates.error_series(store.frame("log_rates", versions), [service], start, end)
     events = drilldown.service_events(service, start, end, *(store.frame(n, versions) for n in
                                                               ("alerts", "incidents", "changes", "chaos_runs")))
     anomalies = anomaly.for_service(store.frame("anomalies", versions), service, start, end)
     return Model(
         info=info.iloc[0].to_dict(), metrics=metrics, resources=resources, anomalies=anomalies,
         calls=calls.nlargest(CALL_SAMPLE, "duration_ms") if len(calls) > CALL_SAMPLE else calls,
-        table=drilldown.slow_and_failed_calls(calls), events=events,
-        digest=parts.digest(metrics, resources, calls, events[["ident", "start", "end"]], anomalies),
+        table=drilldown.slow_and_failed_calls(calls), events=events, log_errors=log_errors,
+        sites=sorted(placed["site"].unique()),
+        digest=parts.digest(metrics, resources, calls, events[["ident", "start", "end"]], anomalies, log_errors),
     )
 
 
@@ -88,7 +97,8 @@ def _events(m: Model, tz: str, lang: str) -> list:
 
 def _figures(m: Model, tz: str, lang: str):
     timeline = drill_figures.service_timeline(m.metrics, m.events, tz,
-                                              (t("axis.latency", lang), t("axis.rate", lang), t("axis.errors", lang)))
+                                              (t("axis.latency", lang), t("axis.rate", lang), t("axis.errors", lang),
+                                               t("logs.error_rate", lang)), m.log_errors)
     instances = drill_figures.service_instances(m.resources, m.calls, tz,
                                                 (t("axis.cpu", lang), t("axis.memory", lang), t("axis.call_ms", lang)))
     labels = (t("service.anomaly", lang), t("service.baseline_band", lang))
@@ -108,8 +118,10 @@ def _chain_crumb(service: str, chain: str | None, window: timewindow.Window, que
     return str(named["chain_name"].iloc[0]), parts.href("chain", str(named["chain"].iloc[0]), window, lang=query_lang)
 
 
-def layout(service: str | None = None, lang: str | None = None, chain: str | None = None, **query) -> html.Div:
-    """The service page for ``service`` over ``?from=&to=`` (``?chain=`` names the chain it was reached from)."""
+def layout(service: str | None = None, lang: str | None = None, chain: str | None = None, site: str | None = None,
+           **query) -> html.Div:
+    """The service page for ``service`` over ``?from=&to=`` (``?chain=`` names the chain it was reached from,
+    ``?site=`` keeps the instances at one site)."""
     ctx = context.current()
     tz = ctx.settings.display_tz
     query_lang, lang = lang, pick_lang(lang, ctx.settings.language)
@@ -117,13 +129,14 @@ def layout(service: str | None = None, lang: str | None = None, chain: str | Non
         service = urlinput.clean("service", unquote(service or "")) or ""
         chain = urlinput.clean("chain", chain)
         window = urlinput.window(query.get("from"), query.get("to"))
+        site = urlinput.clean("site", site)
     except urlinput.UrlInputError as exc:
         return parts.problem("bad_request", t("drill.bad_input", lang, reason=exc), lang)
-    m = model(service, window, None)
+    m = model(service, window, None, site)
     if m is None:
         return parts.problem("not_found", t("drill.no_service", lang, name=service), lang)
-    state = {"service": service, "chain": chain, "from": window.raw_from, "to": window.raw_to, "lang": lang,
-             "query_lang": query_lang, "digest": m.digest}
+    state = {"service": service, "chain": chain, "site": site, "from": window.raw_from, "to": window.raw_to,
+             "lang": lang, "query_lang": query_lang, "digest": m.digest}
     crumb = _chain_crumb(service, chain, window, query_lang)
     name = m.info["display_name"]
     timeline, instances = _figures(m, tz, lang)
@@ -138,7 +151,10 @@ def layout(service: str | None = None, lang: str | None = None, chain: str | Non
                                className="oc-meta"),
                      *([html.A(t("service.runbook", lang), href=runbook, target="_blank", rel="noopener",
                                className="oc-meta-link")] if isinstance(runbook, str) else [])]),
-            parts.window_bar("service", service, window, tz, lang, {"chain": chain, "lang": query_lang}),
+            parts.window_bar("service", service, window, tz, lang, {"chain": chain, "lang": query_lang, "site": site}),
+            *([parts.site_bar("service", service, window, {s: s for s in m.sites}, site, lang,
+                              {"chain": chain, "lang": query_lang})]
+              if len(m.sites) > 1 else []),
             html.Div([
                 html.Section([html.H2(t("service.timeline", lang)),
                               parts.graph(ids.SERVICE_TIMELINE, timeline, "46vh")], className="oc-panel"),
@@ -174,7 +190,7 @@ def register(app: dash.Dash) -> None:
     def refresh_service(versions, state):
         """Redraw when the rows the page shows have changed."""
         window = timewindow.resolve(state["from"], state["to"])
-        m = model(state["service"], window, (versions or {}).get("frames"))
+        m = model(state["service"], window, (versions or {}).get("frames"), state.get("site"))
         if m is None or m.digest == state["digest"]:
             raise PreventUpdate
         tz, lang = context.current().settings.display_tz, state["lang"]

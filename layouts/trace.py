@@ -10,7 +10,7 @@ import pandas as pd
 from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
-from dashboard import context, drill_figures, drilldown, ids, timewindow, traces, urlinput
+from dashboard import context, drill_figures, drilldown, ids, logs, timewindow, traces, urlinput
 from dashboard.i18n import pick_lang, t
 from layouts import drill_parts as parts
 
@@ -79,6 +79,24 @@ def _resources_figure(m: Model, lang: str):
                                          (t("axis.cpu", lang), t("axis.memory", lang), t("axis.network", lang)))
 
 
+def _log_panel(spans: pd.DataFrame, trace_id: str, lang: str) -> html.Section:
+    """The lines of the involved instances around the call; the trace's own lines first and marked."""
+    try:
+        lines = logs.lines_around(spans)
+    except logs.LogSourceError as exc:
+        body = html.Div(str(exc), className="oc-empty")
+    else:
+        tz = context.current().settings.display_tz
+        head = html.Tr([html.Th(t(k, lang)) for k in ("col.time", "col.instance", "col.level", "col.message")])
+        rows = [html.Tr([
+            html.Td(parts.when(r.ts, tz, seconds=True)), html.Td(r.instance if isinstance(r.instance, str) else r.service),
+            html.Td(r.level, className=f"oc-log-{r.level}"), html.Td(r.message),
+        ], className="oc-log-mine" if r.trace_id == trace_id else None) for r in lines.itertuples(index=False)]
+        body = (html.Table([html.Thead(head), html.Tbody(rows)], className="oc-span-table oc-log-table")
+                if rows else html.Div(t("trace.no_logs", lang), className="oc-empty"))
+    return html.Section([html.H2(t("trace.logs", lang)), body], id=ids.TRACE_LOGS, className="oc-panel")
+
+
 def _crumbs(m: Model, state: dict, window: timewindow.Window) -> html.Nav:
     """Wall > chain > service > trace: the chain and service the user came from, else the trace's root."""
     lang, query_lang = state["lang"], state["query_lang"]
@@ -142,6 +160,7 @@ def layout(trace_id: str | None = None, lang: str | None = None, chain: str | No
                             f"{6 + 2.2 * len(m.table):.0f}em"),
                 _span_rows(m, lang),
             ], className="oc-panel"),
+            _log_panel(spans, state["trace_id"], lang),
             html.Section([html.H2(t("trace.resources", lang)),
                           parts.graph(ids.TRACE_RESOURCES, _resources_figure(m, lang), "62vh")], className="oc-panel"),
         ],

@@ -23,7 +23,7 @@ import dash
 import pandas as pd
 from dash import ALL, ClientsideFunction, Input, Output, Patch, State, ctx, dcc, html
 
-from dashboard import context, health, ids, kpis, market, wallview
+from dashboard import context, health, ids, kpis, logrates, market, sites, wallview
 from dashboard.figures import STATUS_COLOURS
 from dashboard.freshness import Freshness, freshness
 from dashboard.i18n import pick_lang, t, template
@@ -31,7 +31,7 @@ from dashboard.i18n import pick_lang, t, template
 PATH = "/wall"
 PANELS = {  # panel -> the frames it reads
     "status": ("services", "service_metrics", "incidents"),
-    "chains": ("services", "chains", "service_metrics", "anomalies"),
+    "chains": ("services", "chains", "service_metrics", "anomalies", "instances", "resource_metrics", "log_rates"),
     "incidents": ("incidents",),
     "changes": ("changes",),
     "chaos": ("chaos_runs",),
@@ -97,6 +97,7 @@ def _tile(index: int, row, lang: str, amber_at: float) -> dcc.Link:
         html.Div(row.display_name, className="oc-tile-name"),
         className="oc-tile oc-nodata",
         title=f"{row.display_name} ({row.service})\n{t('tile.metrics', lang)}\n{rule}",
+        **{"data-title": f"{row.display_name} ({row.service})\n{t('tile.metrics', lang)}\n{rule}"},
         **{"data-service": row.service, "data-index": index},
     )
     return dcc.Link(tile, href=f"/service/{quote(row.service)}", className="oc-tile-link")
@@ -114,7 +115,9 @@ def _chain_sections(layout: list[dict], evaluated: pd.DataFrame, lang: str, ambe
             index += 1
         sections.append(html.Section(
             [html.Header([dcc.Link(html.H2(chain["name"]), href=f"/chain/{quote(chain['chain'])}"),
-                          html.Span(className="oc-badge oc-chain-status")],
+                          html.Span(className="oc-badge oc-chain-status"),
+                          html.Span(className="oc-chain-sites", title=t("sites.rule", lang, crit=sites.DRAINED,
+                                                                         warn=sites.LOW))],
                          className="oc-chain-head"),
              html.Div(tiles, className="oc-flow")],
             className="oc-chain oc-nodata",
@@ -133,6 +136,9 @@ def _tile_model(refresh: Refresh, layout: list[dict], evaluated: pd.DataFrame, s
         "counts": wallview.status_counts(evaluated),
         "spark": wallview.spark_points(refresh.frame("service_metrics"), order, spark_after),
         "anomalous": wallview.anomalous_tiles(refresh.frame("anomalies"), order, refresh.now),
+        "logs": logrates.tooltip_rates(logrates.errors_per_minute(refresh.frame("log_rates")), order),
+        "sites": sites.wall_sites(layout, sites.chain_sites(refresh.frame("chains"), refresh.frame("instances"),
+                                                            refresh.frame("resource_metrics"))),
     }
 
 
@@ -140,6 +146,7 @@ def _full_model(refresh: Refresh, layout: list[dict], evaluated: pd.DataFrame) -
     """The whole tile model, with what never changes while the page is shown and the whole last hour."""
     labels = {**{s: t(f"status.{s}", refresh.lang) for s in STATUS_COLOURS}, "anomaly": t("wall.anomaly", refresh.lang)}
     return {"labels": labels, "colours": STATUS_COLOURS,
+            "logs_label": template("logs.tooltip", refresh.lang),
             "page": refresh.now.timestamp(), "alarm": wallview.incident_status(refresh.frame("incidents")),
             **_tile_model(refresh, layout, evaluated, None)}
 

@@ -30,6 +30,7 @@ class Request:
     path: str
     query: dict[str, str]
     headers: dict[str, str]
+    body: object = None
 
 
 @contextmanager
@@ -39,8 +40,15 @@ def serve(answer: Callable[[Request, str], Reply]):
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
+            self.answer(None)
+
+        def do_POST(self):
+            self.answer(json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"null"))
+
+        def answer(self, body):
             parts = urlsplit(self.path)
-            request = Request(parts.path, {k: v[-1] for k, v in parse_qs(parts.query).items()}, dict(self.headers))
+            request = Request(parts.path, {k: v[-1] for k, v in parse_qs(parts.query).items()}, dict(self.headers),
+                              body)
             seen.append(request)
             reply = answer(request, base_url)
             body = json.dumps(reply.body).encode() if not isinstance(reply.body, bytes) else reply.body

@@ -19,7 +19,7 @@ def test_snapshot_writes_every_contract_frame(tmp_path):
     assert sorted(p.stem for p in out.glob("*.parquet")) == sorted(FRAME_NAMES)
     for name in FRAME_NAMES:
         frame = validate(name, pd.read_parquet(out / f"{name}.parquet"))
-        assert len(frame) > 0, name
+        assert len(frame) > 0 or name == "log_lines", name  # log lines are only read on demand
     status = pd.read_parquet(out / "source_status.parquet")
     assert status["source"].tolist() == ["demo"] and status["ok"].all()
 

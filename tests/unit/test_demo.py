@@ -34,7 +34,7 @@ def test_registered_under_demo():
 
 
 def test_every_frame_but_status_is_produced_and_valid(frames):
-    assert set(frames) == set(CONTRACTS) - {"source_status", *DERIVED_FRAMES}
+    assert set(frames) == set(CONTRACTS) - {"source_status", "log_lines", *DERIVED_FRAMES}
     for name, frame in frames.items():
         assert len(validate(name, frame)) > 0, name
 
@@ -261,3 +261,36 @@ def test_an_injected_incident_shows_in_later_fetches():
     row = after.set_index("incident_id").loc["INC-TEST-1"]
     assert (row["priority"], row["state"], row["opened_at"], row["source"]) == (1, "new", NOW, "itsm")
     assert pd.isna(row["acknowledged_at"]) and pd.isna(row["resolved_at"])
+
+
+def test_site_episode_drains_traffic_from_the_degraded_site_and_logs_errors_there(frames):
+    site = _last("site_degradation")
+    sites = frames["instances"].set_index("instance")["site"]
+    assert site.site == "sh-dc2" and sites[site.instance] == site.site and sites.nunique() >= 2
+    res = frames["resource_metrics"].assign(site=lambda f: f["instance"].map(sites))
+    share = lambda rows: rows.groupby("site")["net_rx_bps"].sum() / rows["net_rx_bps"].sum()  # noqa: E731
+    during = res[res["ts"] == site.end - pd.Timedelta(minutes=2)]
+    before = res[res["ts"] == site.start - pd.Timedelta(minutes=5)]
+    assert share(during)[site.site] < 0.05 < 0.2 < share(before)[site.site]
+    errors = frames["log_rates"].query("level == 'error' and service == 'clearing'")
+    assert _between(errors, "ts", site)["count"].max() > 5 * errors["count"].median()
+
+
+def test_slow_call_trace_id_appears_in_its_instance_log_lines(frames):
+    slow = _last("saturation")
+    calls = _between(frames["calls"], "start", slow)
+    call = calls[calls["instance"] == slow.instance].sort_values("duration_ms").iloc[-1]
+    source = DemoSource(name="demo")
+    lines = source.log_lines((call["service"],), call["start"] - pd.Timedelta("2min"),
+                             call["start"] + pd.Timedelta("2min"), 50, instances=(slow.instance,),
+                             trace_id=call["trace_id"])
+    validate("log_lines", lines)
+    mine = lines[lines["trace_id"] == call["trace_id"]]
+    assert slow.instance in set(mine["instance"]) and "warning" in set(mine["level"])
+    assert len(lines) <= 50 and set(lines["instance"]) == {slow.instance}
+
+
+def test_service_requests_have_fulfilment_times(frames):
+    requests = frames["service_requests"]
+    done = requests[requests["state"] == "fulfilled"]
+    assert requests["item"].nunique() >= 5 and len(done) > 100 and done["fulfilled_at"].notna().all()

@@ -3,7 +3,8 @@ import pandas as pd
 
 from dashboard import incident_stats as stats
 from dashboard.incident_figures import timeline_figure
-from datasources.demo import DemoSource
+from dashboard import logrates
+from datasources.demo import DemoSource, episodes
 from layouts.incident import labels
 
 NOW = pd.Timestamp("2026-11-18 02:05", tz="UTC")
@@ -24,3 +25,21 @@ def test_demo_p2_timeline_flags_its_change():
     local_open = incident["opened_at"].tz_convert("Asia/Shanghai").tz_localize(None)
     assert pd.Timestamp(fig.layout.xaxis.range[0]) < local_open < pd.Timestamp(fig.layout.xaxis.range[1])
     assert list(fig.layout.yaxis.categoryarray) == ["混沌实验", "变更", "告警", "事件"]
+
+
+def test_error_log_burst_gets_its_own_panel():
+    now = pd.Timestamp("2026-11-18 02:05", tz="UTC")
+    frames = DemoSource(name="demo").fetch(now.to_pydatetime())
+    change = [e for e in episodes(now - pd.Timedelta(hours=6), now) if e.kind == "failed_change"][-1]
+    incident = frames["incidents"].set_index("incident_id").loc[change.incident_id].copy()
+    incident["incident_id"] = change.incident_id
+    start, end = change.start - pd.Timedelta(minutes=30), change.end + pd.Timedelta(minutes=30)
+    burst = logrates.error_series(frames["log_rates"], ["order-gateway"], start, end)
+    during = burst[burst["ts"].between(change.start + pd.Timedelta(minutes=10), change.end - pd.Timedelta(minutes=5))]
+    assert during["count"].min() > 10 * burst[burst["ts"] < change.start]["count"].max()
+    empty = frames["alerts"].iloc[0:0]
+    fig = timeline_figure(incident, stats.milestones(incident), empty, frames["changes"].iloc[0:0].assign(
+        suspect=pd.Series(dtype=bool)), frames["chaos_runs"].iloc[0:0], frames["service_metrics"].iloc[0:0],
+        start, end, labels("en"), "Asia/Shanghai", burst)
+    assert [a.text for a in fig.layout.annotations][-1] == labels("en")["logs"]
+    assert any(trace.type == "bar" for trace in fig.data)

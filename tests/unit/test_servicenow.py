@@ -88,3 +88,17 @@ def test_fetch_follows_link_pages_and_then_polls_incrementally():
         again = source.fetch(later)
         assert "sys_updated_on>=2026-11-18 03:55:00" in seen[0].query["sysparm_query"]
         assert len(again["incidents"]) == 4  # merged by id, not doubled
+
+
+def test_requested_items_become_service_requests_with_their_catalogue_targets():
+    answer = table_api({"incident": INCIDENT_PAGES, "change_request": CHANGE_PAGES,
+                        "sc_req_item": [recorded("servicenow", "sc_req_item_page1.json")]})
+    with serve(answer) as (base, seen):
+        source = ServiceNowSource(name="sn", options={"url": base, "token": "t", "service_requests": True, **OPTIONS})
+        requests = source.fetch(NOW)["service_requests"].set_index("request_id")
+    assert "cat_item.delivery_time" in [r for r in seen if r.path.endswith("/sc_req_item")][0].query["sysparm_fields"]
+    done, waiting = requests.loc["RITM0010001"], requests.loc["RITM0010002"]
+    assert (done["item"], done["category"], done["state"], done["target_h"]) == (
+        "VPN token replacement", "Workplace", "fulfilled", 4.0)
+    assert done["fulfilled_at"] - done["opened_at"] == pd.Timedelta(hours=2.5)
+    assert waiting["state"] == "open" and pd.isna(waiting["fulfilled_at"]) and waiting["target_h"] == 24.0

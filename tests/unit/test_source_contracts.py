@@ -18,6 +18,9 @@ CONTRACT_TESTS = {
     "chaostoolkit": ["unit/test_chaostoolkit.py", "integration/test_chaostoolkit.py"],
     "litmus": ["unit/test_litmus.py", "integration/test_kubernetes_api.py"],
     "chaosmesh": ["unit/test_chaosmesh.py", "integration/test_kubernetes_api.py"],
+    "loki": ["unit/test_log_sources.py"],
+    "elasticsearch": ["unit/test_log_sources.py"],
+    "log_files": ["unit/test_log_sources.py"],
 }
 
 

@@ -60,7 +60,7 @@ def test_second_request_is_served_from_the_cache_with_a_ttl(known_trace):
     assert source.asked == [known_trace] and len(first) >= 2
     pd.testing.assert_frame_equal(first, second)
     key = f"opscenter:unit:spans:{known_trace}"
-    assert found.store.cache.timeouts == {key: traces.TTL_S}
+    assert found.cache.store.cache.timeouts == {key: traces.TTL_S}
 
 
 def test_unknown_trace_is_empty_and_cached_briefly():
@@ -68,7 +68,7 @@ def test_unknown_trace_is_empty_and_cached_briefly():
     found = finder(source)
     assert found.spans("0" * 32).empty and found.spans("0" * 32).empty
     assert source.asked == ["0" * 32]
-    assert list(found.store.cache.timeouts.values()) == [traces.MISS_TTL_S]
+    assert list(found.cache.store.cache.timeouts.values()) == [traces.MISS_TTL_S]
 
 
 @pytest.mark.parametrize("bad", ["", "xyz", "0" * 31, "g" * 32, "0" * 33, "../" + "0" * 29, None])

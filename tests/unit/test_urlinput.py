@@ -20,6 +20,7 @@ VALID = {
     "incident_id": ["INC0012345", "OPS-123", "4711"],
     "lang": ["en", "zh"],
     "playlist": ["operations", "night-shift"],
+    "site": ["sh-dc1", "cn-shanghai-a", "aws:ap-east-1"],
     "time": ["now", "now-15m", "2024-03-01T08:00:00+08:00", "1709280000000"],
 }
 

@@ -1,0 +1,60 @@
+"""The demo's site episode on the wall and in the drill-down: sh-dc2 drained, shown red, filterable."""
+import pandas as pd
+import pytest
+
+from dashboard.app import create_app
+from dashboard.poller import Poller
+from dashboard.settings import load
+from dashboard.store import open_store
+from datasources import registry
+from datasources.demo import episodes
+from tests.browser.conftest import _need_chromium, assert_no_console_errors
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def site_episode_app():
+    """The demo app polled at a moment when sh-dc2 is drained."""
+    _need_chromium()
+    now = pd.Timestamp.now(tz="UTC")
+    episode = [e for e in episodes(now - pd.Timedelta(hours=3), now) if e.kind == "site_degradation"][-1]
+    moment = (episode.end - pd.Timedelta(minutes=2)).to_pydatetime()
+    settings = load()
+    store = open_store(None, settings.deployment, settings.source_names)
+    poller = Poller([registry.build(spec) for spec in settings.sources], store, clock=lambda: moment)
+    for source in poller.sources:
+        poller.poll(source)
+    return create_app(settings, store), episode
+
+
+def test_the_wall_shows_the_drained_site_red(dash_duo, site_episode_app):
+    app, episode = site_episode_app
+    dash_duo.start_server(app)
+    dash_duo.driver.get(dash_duo.server_url + "/wall")
+    selector = f".oc-chain[data-chain='equity-trading'] .oc-site[data-site='{episode.site}']"
+    dash_duo.wait_for_element(selector + ".oc-crit", timeout=20)
+    share = dash_duo.find_element(selector).text.split()[-1]
+    assert int(share.rstrip("%")) < 5
+    assert len(dash_duo.find_elements(".oc-chain[data-chain='equity-trading'] .oc-site")) == 3
+    assert_no_console_errors(dash_duo)
+
+
+def test_the_drill_down_filters_by_site(dash_duo, site_episode_app):
+    app, episode = site_episode_app
+    dash_duo.start_server(app)
+    start, end = ((episode.start - pd.Timedelta(minutes=30)).value // 10**6, episode.end.value // 10**6)
+    dash_duo.driver.get(dash_duo.server_url + f"/chain/equity-trading?from={start}&to={end}")
+    dash_duo.wait_for_element(".oc-site-bar", timeout=20)
+    link = next(el for el in dash_duo.find_elements(".oc-site-bar a") if el.text.startswith(episode.site))
+    assert "Critical" in link.text
+    link.click()
+    dash_duo.wait_for_contains_text(".oc-site-bar .oc-preset-on", episode.site, timeout=20)
+    dash_duo.wait_for_element(f"a[href*='/service/{episode.service}'][href*='site=']", timeout=20).click()
+    dash_duo.wait_for_element("#oc-service-instances", timeout=20)
+    assert f"site={episode.site}" in dash_duo.driver.current_url
+    assert dash_duo.find_element(".oc-site-bar .oc-preset-on").text == episode.site
+    dash_duo.wait_for_element('.ag-center-cols-container .ag-row [col-id="instance"]', timeout=20)
+    shown = {el.text for el in dash_duo.find_elements('.ag-center-cols-container .ag-row [col-id="instance"]')}
+    assert shown == {episode.instance}
+    assert_no_console_errors(dash_duo)
