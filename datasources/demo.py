@@ -801,7 +801,7 @@ class DemoSource(Source):
         ts = np.arange(first, _epoch_s(end), cfg.step_s, dtype=np.int64)
         if not len(ts):
             return {}
-        service_metrics, resource_metrics, _latest = _metric_frames(_estate(cfg.services), cfg.seed, ts)
+        service_metrics, resource_metrics, _log_rates, _latest = _metric_frames(_estate(cfg.services), cfg.seed, ts)
         return {"service_metrics": validate("service_metrics", service_metrics),
                 "resource_metrics": validate("resource_metrics", resource_metrics)}
 

@@ -294,3 +294,9 @@ def test_service_requests_have_fulfilment_times(frames):
     requests = frames["service_requests"]
     done = requests[requests["state"] == "fulfilled"]
     assert requests["item"].nunique() >= 5 and len(done) > 100 and done["fulfilled_at"].notna().all()
+
+
+def test_history_gives_valid_metrics_for_past_days():
+    past = DemoSource(name="demo").history(NOW - pd.Timedelta(hours=2), NOW)
+    assert set(past) == {"service_metrics", "resource_metrics"}
+    assert len(past["service_metrics"]) == 120 * 28 and past["service_metrics"]["ts"].max() < NOW
