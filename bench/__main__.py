@@ -6,7 +6,7 @@ import platform
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench import drilldown, prometheus, store, wall
+from bench import callbacks, drilldown, production, prometheus, store, wall
 
 REPORT = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
 
@@ -18,7 +18,8 @@ def machine() -> str:
 
 
 def main() -> None:
-    rows = store.run() + prometheus.run() + drilldown.run() + wall.run()
+    rows = (store.run() + prometheus.run() + callbacks.run() + drilldown.run(100) + drilldown.run(1000) + wall.run()
+            + production.run())
     lines = [
         "# Performance", "",
         f"Written by `make bench` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, on {machine()}.", "",
