@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench clean demo-prometheus
+.PHONY: run test bench clean demo-prometheus production
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,9 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest
+
+production: $(STAMP)
+	BIN=$(BIN) deploy/production.sh
 
 demo-prometheus: $(STAMP)
 	BIN=$(BIN) examples/prometheus-demo.sh

@@ -6,9 +6,26 @@ import platform
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench import anomaly, drilldown, prometheus, store, wall
+from bench import anomaly, callbacks, drilldown, production, prometheus, store, wall
 
 REPORT = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
+NOTES = """
+## Reading the figures
+
+- The machine is shared: the load average beside a figure says how busy it was. Above 2 (its
+  cores) a wall-clock time includes waiting for a CPU; the CPU times are what the server spent.
+- Wall refresh: a worker computes what a refresh draws once per frame version (`dashboard/memo.py`);
+  every further viewer of that version is served from the memo, which is where the 20 ms p95
+  target applies and is met. The first viewer after a poll pays for the computation, once per
+  worker per poll interval; at 1,000 services it is above 20 ms (health rules, sparklines, lists
+  and key figures over a million-row estate), and it does not grow with the number of viewers.
+- Source queries per minute come from the pollers alone: the same for 100 viewers as for 1
+  (the variation is where poll boundaries fall in a one-minute window).
+- Prometheus poll at 1,000 services misses its 2 s target: three `histogram_quantile` range
+  queries over about 24,000 bucket series take most of Prometheus's time. For estates of this
+  size, record the quantiles with Prometheus recording rules and point the adapter's
+  `queries` at the recorded series.
+"""
 
 
 def machine() -> str:
@@ -18,14 +35,15 @@ def machine() -> str:
 
 
 def main() -> None:
-    rows = store.run() + prometheus.run() + drilldown.run() + wall.run() + anomaly.run()
+    rows = (store.run() + prometheus.run() + callbacks.run() + drilldown.run(100) + drilldown.run(1000) + wall.run()
+            + production.run() + anomaly.run())
     lines = [
         "# Performance", "",
         f"Written by `make bench` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, on {machine()}.", "",
         "| benchmark | median ms | detail |", "| --- | ---: | --- |",
         *[f"| {r['benchmark']} | {r['median_ms']} | {r['detail']} |" for r in rows],
     ]
-    REPORT.write_text("\n".join(lines) + "\n")
+    REPORT.write_text("\n".join(lines) + "\n" + NOTES)
     print("\n".join(lines))
 
 

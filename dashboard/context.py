@@ -1,10 +1,11 @@
 """What a page or callback may use: the settings and the frame store of the running app."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import flask
 
+from dashboard.memo import Memo
 from dashboard.settings import Settings
 from dashboard.store import FrameStore
 
@@ -13,6 +14,7 @@ from dashboard.store import FrameStore
 class Context:
     settings: Settings
     store: FrameStore
+    memo: Memo = field(default_factory=Memo)  # per-version results shared by the worker's viewers
 
 
 def current() -> Context:

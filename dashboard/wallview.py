@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
+import numpy as np
 import pandas as pd
 
 from dashboard import anomaly, health
@@ -57,14 +58,14 @@ def preplan_name(url: str | None) -> str | None:
 
 def structure(chains: pd.DataFrame, services: pd.DataFrame) -> list[dict]:
     """The chains as drawn: id, name and the known services of its steps in order."""
-    known = set(services["service"])
     ordered = chains.sort_values(["step"], kind="stable")
-    out = []
-    for chain, steps in ordered.groupby("chain", sort=False):
-        members = [s for s in steps["service"] if s in known]
-        if members:
-            out.append({"chain": chain, "name": str(steps["chain_name"].iloc[0]), "services": members})
-    return out
+    names = dict(zip(ordered["chain"].tolist()[::-1], ordered["chain_name"].astype(str).tolist()[::-1]))  # first wins
+    known = ordered[ordered["service"].isin(set(services["service"]))]
+    members: dict[str, list[str]] = {}
+    for chain, service in zip(known["chain"].tolist(), known["service"].tolist()):
+        members.setdefault(chain, []).append(service)
+    return [{"chain": c, "name": names[c], "services": members[c]} for c in dict.fromkeys(ordered["chain"].tolist())
+            if c in members]
 
 
 def tile_order(layout: list[dict]) -> list[str]:
@@ -74,18 +75,15 @@ def tile_order(layout: list[dict]) -> list[str]:
 
 def tile_rows(evaluated: pd.DataFrame, order: list[str]) -> list[list[str]]:
     """Per tile: status, requests/s, p95 and error ratio, formatted."""
-    rows = evaluated.set_index("service")
-    out = []
-    for service in order:
-        row = rows.loc[service]
-        out.append([row["status"], fmt_rate(row["requests_per_s"]), fmt_ms(row["latency_p95_ms"]),
-                    fmt_pct(row["error_ratio"])])
-    return out
+    rows = evaluated.drop_duplicates("service").set_index("service").reindex(order)
+    return [[status, fmt_rate(rate), fmt_ms(p95), fmt_pct(errors)]
+            for status, rate, p95, errors in zip(rows["status"].tolist(), rows["requests_per_s"].tolist(),
+                                                  rows["latency_p95_ms"].tolist(), rows["error_ratio"].tolist())]
 
 
 def chain_statuses(layout: list[dict], evaluated: pd.DataFrame) -> list[str]:
     """Each chain's worst status."""
-    status = dict(zip(evaluated["service"], evaluated["status"]))
+    status = dict(zip(evaluated["service"].tolist(), evaluated["status"].tolist()))
     return [health.overall([status.get(s, "nodata") for s in chain["services"]]) for chain in layout]
 
 
@@ -104,16 +102,25 @@ def spark_points(metrics: pd.DataFrame, order: list[str], after_ms: int | None) 
         return {"reset": after_ms is None, "t": [], "v": []}
     newest = metrics["ts"].max()
     recent = metrics[metrics["ts"] > newest - pd.Timedelta(minutes=SPARK_MINUTES)]
-    grid = recent.pivot_table(index="ts", columns="service", values="latency_p95_ms", aggfunc="mean")
-    grid = grid.reindex(columns=order)
-    stamps = (grid.index.as_unit("ms").asi8).tolist()
+    stamp_codes, stamps = pd.factorize(recent["ts"], sort=True)
+    columns = pd.Index(order).unique()
+    column_codes = columns.get_indexer(recent["service"])
+    known = column_codes >= 0
+    sums = np.zeros((len(stamps), len(columns)))
+    counts = np.zeros_like(sums)
+    values = recent["latency_p95_ms"].to_numpy(dtype=float)
+    known &= ~np.isnan(values)
+    np.add.at(sums, (stamp_codes[known], column_codes[known]), values[known])
+    np.add.at(counts, (stamp_codes[known], column_codes[known]), 1)
+    with np.errstate(invalid="ignore"):
+        grid = (sums / counts)[:, columns.get_indexer(order)]  # mean per timestamp and tile, NaN without samples
+    stamps = pd.DatetimeIndex(stamps).as_unit("ms").asi8.tolist()
     reset = after_ms is None or not stamps or after_ms < stamps[0]
     keep = [i for i, t in enumerate(stamps) if reset or t > after_ms]
-    values = grid.to_numpy()
     return {
         "reset": reset,
         "t": [stamps[i] for i in keep],
-        "v": [[None if pd.isna(v) else float(f"{v:.3g}") for v in values[i]] for i in keep],
+        "v": [[None if v != v else float(f"{v:.3g}") for v in grid[i].tolist()] for i in keep],
     }
 
 

@@ -53,7 +53,7 @@ class Refresh:
 
     def __init__(self, lang: str, versions: dict[str, int] | None = None):
         app = context.current()
-        self.lang, self.settings, self.store = lang, app.settings, app.store
+        self.lang, self.settings, self.store, self.memo = lang, app.settings, app.store, app.memo
         self.versions = versions or self.store.versions()
         self.now = pd.Timestamp(datetime.now(timezone.utc))
         self.tz = ZoneInfo(self.settings.display_tz)
@@ -71,6 +71,13 @@ class Refresh:
         fresh = self.fresh[panel]
         return fresh.version_key(self.versions) if fresh.sources else None
 
+    def cached(self, name: str, build, *panels: str, per_minute: bool = False, extra=None):
+        """``build()`` once per versions of ``panels``' frames and language (and minute, and ``extra``),
+        for every viewer of this worker."""
+        key = (name, self.lang, *(tuple(self.version_key(p) or ()) for p in panels),
+               self.now.floor("min") if per_minute else None, extra)
+        return self.memo.get(key, build)
+
     def stale_label(self, panel: str) -> str:
         fresh = self.fresh[panel]
         if not fresh.sources:
@@ -85,6 +92,14 @@ class Refresh:
 
 def _digest(value) -> str:
     return hashlib.sha1(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _with_digest(value) -> tuple:
+    return value, _digest(value)
+
+
+def _with_part_digests(model: dict) -> tuple[dict, dict[str, str]]:
+    return model, {part: _digest(value) for part, value in model.items()}
 
 
 # ---------------------------------------------------------------- chains and tiles
@@ -412,22 +427,25 @@ def refresh_wall(versions: dict | None, keys: dict, lang: str):
             keys["panels"][panel] = key
 
     if "chains" in changed:
-        evaluated = refresh.evaluated()
-        chain_layout = wallview.structure(refresh.frame("chains"), refresh.frame("services"))
-        if _digest(chain_layout) != keys["structure"]:  # chains or services came or went: draw them anew
-            keys["structure"] = _digest(chain_layout)
+        evaluated = refresh.cached("evaluated", refresh.evaluated, "chains")
+        chain_layout, structure = refresh.cached("structure", lambda: _with_digest(wallview.structure(
+            refresh.frame("chains"), refresh.frame("services"))), "chains")
+        if structure != keys["structure"]:  # chains or services came or went: draw them anew
+            keys["structure"] = structure
             out["chains"] = _chain_sections(chain_layout, evaluated, lang, refresh.settings.health["amber_at"])
             model = out["model"] = _full_model(refresh, chain_layout, evaluated)
         else:
-            model, patch = _tile_model(refresh, chain_layout, evaluated, keys["spark_ms"]), Patch()
+            model, digests = refresh.cached("tiles", lambda: _with_part_digests(
+                _tile_model(refresh, chain_layout, evaluated, keys["spark_ms"])), "chains", extra=keys["spark_ms"])
+            patch = Patch()
             for part, value in model.items():
-                if part == "spark" or _digest(value) != keys["digests"].get(part):
+                if part == "spark" or digests[part] != keys["digests"].get(part):
                     patch[part] = value
-                    keys["digests"][part] = _digest(value)
+                    keys["digests"][part] = digests[part]
             out["model"] = patch
         keys["spark_ms"] = _last_spark_ms(model, keys["spark_ms"])
     if "incidents" in changed and not isinstance(out.get("model"), dict):
-        alarm = wallview.incident_status(refresh.frame("incidents"))
+        alarm = refresh.cached("alarm", lambda: wallview.incident_status(refresh.frame("incidents")), "incidents")
         if alarm != keys["digests"].get("alarm"):
             keys["digests"]["alarm"] = alarm
             out["model"] = out.get("model") or Patch()
@@ -435,9 +453,9 @@ def refresh_wall(versions: dict | None, keys: dict, lang: str):
 
     def redraw(panel: str, build) -> None:
         if panel in changed:
-            values = build()
-            if _digest(values) != keys["digests"].get(panel):
-                keys["digests"][panel] = _digest(values)
+            values, digest = refresh.cached(panel, lambda: _with_digest(build()), panel, per_minute=True)
+            if digest != keys["digests"].get(panel):
+                keys["digests"][panel] = digest
                 out.update(values)
 
     redraw("incidents", lambda: dict(zip(("incidents", "incident_count"), _incident_items(refresh)),
@@ -445,9 +463,9 @@ def refresh_wall(versions: dict | None, keys: dict, lang: str):
     redraw("changes", lambda: {"changes": _change_items(refresh)})
     redraw("chaos", lambda: {"chaos": _chaos_items(refresh)})
     if changed & set(KPIS):
-        values = _kpi_values(refresh)
-        if _digest(values) != keys["digests"].get("kpis"):
-            keys["digests"]["kpis"] = _digest(values)
+        values, digest = refresh.cached("kpis", lambda: _with_digest(_kpi_values(refresh)), *KPIS, per_minute=True)
+        if digest != keys["digests"].get("kpis"):
+            keys["digests"]["kpis"] = digest
             out["kpi_values"] = [values[i["panel"]][0] for i in _wildcard(OUTPUTS.index("kpi_values"))]
             out["kpi_counts"] = [values[i["panel"]][1] for i in _wildcard(OUTPUTS.index("kpi_counts"))]
 

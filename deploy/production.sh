@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The production set-up on one machine: gunicorn web workers and pollers sharing Redis and
+# PostgreSQL, all on loopback. Ctrl-C (or SIGTERM) stops every process it started.
+#   PORT (8050), WORKERS (4), THREADS (4 per worker), POLLERS (2), OPSCENTER_CONFIG,
+#   OPSCENTER_REDIS_URL, OPSCENTER_DATABASE_URL override the defaults.
+set -euo pipefail
+BIN=${BIN:-.venv/bin}
+PORT=${PORT:-8050}
+WORKERS=${WORKERS:-4}
+THREADS=${THREADS:-4}
+POLLERS=${POLLERS:-2}
+export OPSCENTER_REDIS_URL=${OPSCENTER_REDIS_URL:-redis://127.0.0.1:6379/0}
+export OPSCENTER_DATABASE_URL=${OPSCENTER_DATABASE_URL:-postgresql+psycopg2://postgres@127.0.0.1:5432/opscenter}
+
+"$BIN/python" -m dashboard.database
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true; wait' EXIT INT TERM
+for _ in $(seq "$POLLERS"); do
+  "$BIN/opscenter" poll &
+  pids+=($!)
+done
+"$BIN/gunicorn" --workers "$WORKERS" --worker-class gthread --threads "$THREADS" \
+  --bind "127.0.0.1:$PORT" 'dashboard.wsgi:server' &
+pids+=($!)
+echo "opscenter on http://127.0.0.1:$PORT/wall: $WORKERS workers, $POLLERS pollers" >&2
+wait

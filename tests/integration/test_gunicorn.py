@@ -1,0 +1,98 @@
+"""gunicorn with two workers serves the wall from frames a separate poller writes to Redis."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+
+from bench.viewer import WallRequests, answered
+from dashboard import ids
+from dashboard.app import create_app
+from dashboard.settings import load
+from dashboard.store import open_store
+from layouts import wall
+from tests.conftest import free_port
+
+BIN = Path(sys.executable).parent
+
+
+def _wait_for(predicate, timeout_s: float, what: str):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return
+        except requests.RequestException:  # workers still starting
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"timed out after {timeout_s}s waiting for {what}")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def production(tmp_path, redis_url, deployment, postgres_url):
+    config = tmp_path / "opscenter.yaml"
+    config.write_text(f"deployment: {deployment}\n"
+                      "sources:\n  - {kind: demo, name: demo, interval_s: 5, services: 40, window_h: 1}\n")
+    env = {**os.environ, "OPSCENTER_CONFIG": str(config), "OPSCENTER_REDIS_URL": redis_url,
+           "OPSCENTER_DATABASE_URL": postgres_url}
+    subprocess.run([sys.executable, "-m", "dashboard.database"], env=env, check=True, capture_output=True)
+    port = free_port()
+    procs = [
+        subprocess.Popen([str(BIN / "opscenter"), "poll"], env=env, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL),
+        subprocess.Popen([str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
+                          "dashboard.wsgi:server"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+    ]
+    yield f"http://127.0.0.1:{port}", env
+    for proc in procs:
+        _stop(proc)
+
+
+def test_two_workers_serve_the_wall_from_a_separate_poller(production, monkeypatch):
+    url, env = production
+    _wait_for(lambda: requests.get(f"{url}/health", timeout=5).json()["sources"]["demo"]["ok"], 60,
+              "the poller's first frames")
+    for name in ("OPSCENTER_CONFIG", "OPSCENTER_REDIS_URL", "OPSCENTER_DATABASE_URL"):
+        monkeypatch.setenv(name, env[name])
+    settings = load()
+    store = open_store(settings.redis_url, settings.deployment, settings.source_names)
+    app = create_app(settings, store)
+    with app.server.test_request_context():
+        page = wall.layout()
+    calls = WallRequests(page, app.callback_map)
+    tiles = len(next(c.data for c in page._traverse() if getattr(c, "id", None) == ids.WALL_MODEL)["rows"])
+
+    def versions(tick: int) -> dict:
+        response = requests.post(f"{url}/_dash-update-component", json=calls.versions(tick, None), timeout=10)
+        response.raise_for_status()
+        return answered(response.json(), ids.VERSIONS)
+
+    with ThreadPoolExecutor(4) as pool:  # concurrent requests: both sync workers answer
+        answers = list(pool.map(versions, range(16)))
+    assert all(a["frames"].get("demo", 0) >= 1 for a in answers), answers
+    assert {a["frames"]["demo"] for a in answers} <= set(range(min(a["frames"]["demo"] for a in answers),
+                                                               store.versions()["demo"] + 1))
+    assert requests.get(f"{url}/wall", timeout=10).status_code == 200
+
+    latest = versions(99)
+    keys = {**calls.keys, "panels": {}, "structure": ""}  # as if the browser had drawn nothing yet
+    response = requests.post(f"{url}/_dash-update-component", json=calls.refresh(latest, keys), timeout=10)
+    response.raise_for_status()
+    model = answered(response.json(), ids.WALL_MODEL)
+    assert len(model["rows"]) == tiles > 30
+    assert answered(response.json(), ids.WALL_KEYS)["panels"]["chains"][0] == latest["frames"]["demo"]
