@@ -6,10 +6,11 @@ from urllib.parse import quote
 
 import dash
 import pandas as pd
-from dash import Input, Output, State, dcc, html
+from dash import dcc, html
 
 from dashboard import context, health, ids, service_catalogue
-from dashboard.i18n import pick_lang, t
+from dashboard.i18n import t
+from layouts import body_page
 from layouts.incidents import health_badge
 
 PATH = "/catalogue"
@@ -82,17 +83,11 @@ def body(lang: str, versions: dict | None = None) -> list:
 
 
 def layout(lang: str | None = None, **_query) -> html.Div:
-    """The catalogue; ``?lang=zh`` for Chinese."""
-    lang = pick_lang(lang, context.current().settings.language)
-    return html.Div([dcc.Store(id=PAGE_STORE, data=lang), html.H1(t("catalogue.title", lang)),
-                     html.Div(body(lang), id=ids.CATALOGUE_BODY)], className="oc-page oc-catalogue-page")
+    """The catalogue page; ``?lang=zh`` for Chinese."""
+    return body_page.layout(lang, PAGE_STORE, ids.CATALOGUE_BODY, "catalogue.title", body, "oc-catalogue-page")
 
 
 def register(app: dash.Dash) -> None:
     """Register the page and its refresh callback on ``app``."""
     dash.register_page(__name__, path=PATH, layout=layout, title="Catalogue")
-
-    @app.callback(Output(ids.CATALOGUE_BODY, "children"), Input(ids.VERSIONS, "data"), State(PAGE_STORE, "data"),
-                  prevent_initial_call=True)
-    def refresh_catalogue(versions, lang):
-        return body(lang or "en", versions)
+    body_page.register_refresh(app, PAGE_STORE, ids.CATALOGUE_BODY, body)

@@ -5,11 +5,12 @@ from urllib.parse import quote
 
 import dash
 import pandas as pd
-from dash import Input, Output, State, dcc, html
+from dash import dcc, html
 
 from dashboard import context, health, ids, incident_stats
-from dashboard.i18n import pick_lang, t
+from dashboard.i18n import t
 from dashboard.timewindow import resolve
+from layouts import body_page
 
 PATH = "/incidents"
 PAGE_STORE = "oc-incidents-page"
@@ -168,17 +169,11 @@ def body(lang: str, versions: dict | None = None) -> list:
 
 
 def layout(lang: str | None = None, **_query) -> html.Div:
-    """The incident command view; ``?lang=zh`` for Chinese."""
-    lang = pick_lang(lang, context.current().settings.language)
-    return html.Div([dcc.Store(id=PAGE_STORE, data=lang), html.H1(t("incidents.title", lang)),
-                     html.Div(body(lang), id=ids.INCIDENTS_BODY)], className="oc-page oc-incidents-page")
+    """The incidents page; ``?lang=zh`` for Chinese."""
+    return body_page.layout(lang, PAGE_STORE, ids.INCIDENTS_BODY, "incidents.title", body, "oc-incidents-page")
 
 
 def register(app: dash.Dash) -> None:
     """Register the page and its refresh callback on ``app``."""
     dash.register_page(__name__, path=PATH, layout=layout, title="Incidents")
-
-    @app.callback(Output(ids.INCIDENTS_BODY, "children"), Input(ids.VERSIONS, "data"), State(PAGE_STORE, "data"),
-                  prevent_initial_call=True)
-    def refresh_incidents(versions, lang):
-        return body(lang or "en", versions)
+    body_page.register_refresh(app, PAGE_STORE, ids.INCIDENTS_BODY, body)
