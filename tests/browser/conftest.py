@@ -7,10 +7,11 @@ from selenium.webdriver.chrome.options import Options
 
 from dashboard.app import create_app
 from dashboard.poller import Poller
-from dashboard.settings import load, parse
+from dashboard.settings import parse
 from dashboard.store import open_store
 from datasources import registry
 from tests.conftest import need
+from tests.demo_app import polled_demo_app
 
 
 def pytest_setup_options():
@@ -73,10 +74,4 @@ def estate():
 def demo_app():
     """The app on the built-in demo config, its store filled by one synchronous poll."""
     _need_chromium()
-    settings = load()
-    store = open_store(None, settings.deployment, settings.source_names)
-    poller = Poller([registry.build(spec) for spec in settings.sources], store)
-    poller.publish_config(settings.chains)
-    for source in poller.sources:
-        poller.poll(source)
-    return create_app(settings, store)
+    return polled_demo_app()

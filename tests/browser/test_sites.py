@@ -2,13 +2,9 @@
 import pandas as pd
 import pytest
 
-from dashboard.app import create_app
-from dashboard.poller import Poller
-from dashboard.settings import load
-from dashboard.store import open_store
-from datasources import registry
 from datasources.demo import episodes
 from tests.browser.conftest import _need_chromium, assert_no_console_errors
+from tests.demo_app import polled_demo_app
 
 pytestmark = pytest.mark.browser
 
@@ -20,12 +16,7 @@ def site_episode_app():
     now = pd.Timestamp.now(tz="UTC")
     episode = [e for e in episodes(now - pd.Timedelta(hours=3), now) if e.kind == "site_degradation"][-1]
     moment = (episode.end - pd.Timedelta(minutes=2)).to_pydatetime()
-    settings = load()
-    store = open_store(None, settings.deployment, settings.source_names)
-    poller = Poller([registry.build(spec) for spec in settings.sources], store, clock=lambda: moment)
-    for source in poller.sources:
-        poller.poll(source)
-    return create_app(settings, store), episode
+    return polled_demo_app(clock=lambda: moment), episode
 
 
 def test_the_wall_shows_the_drained_site_red(dash_duo, site_episode_app):

@@ -3,21 +3,14 @@ import pytest
 
 from dashboard import metrics
 from dashboard.app import create_app
-from dashboard.figures import sparkline_svg
-from dashboard.poller import Poller
 from dashboard.settings import load
 from dashboard.store import open_store
-from datasources import registry
+from tests.demo_app import polled_demo_app
 
 
 @pytest.fixture(scope="module")
 def client():
-    settings = load()
-    store = open_store(None, "default", settings.source_names)
-    poller = Poller([registry.build(s) for s in settings.sources], store)
-    for source in poller.sources:
-        poller.poll(source)
-    return create_app(settings, store).server.test_client()
+    return polled_demo_app().server.test_client()
 
 
 def test_health_reports_store_and_sources(client):
@@ -54,10 +47,3 @@ def test_metric_rendering_counts_and_escapes():
     counter.inc('a"b')
     counter.inc('a"b')
     assert 't_total{source="a\\"b"} 2' in counter.render()
-
-
-def test_sparkline_is_an_svg_starting_at_zero():
-    uri = sparkline_svg([10.0, 20.0], "#fff", width=100, height=20)
-    assert uri.startswith("data:image/svg+xml,") and "polyline" in uri
-    assert "0.0%2C10.0" in uri and "100.0%2C2.0" in uri  # 10 sits half-way up: the scale starts at 0
-    assert "polyline" not in sparkline_svg([1.0], "#fff")

@@ -1,12 +1,8 @@
 """Every page that takes a value from its URL answers a hostile one with its clear message, never a traceback."""
 import pytest
 
-from dashboard.app import create_app
-from dashboard.poller import Poller
-from dashboard.settings import load
-from dashboard.store import open_store
-from datasources import registry
 from layouts import chain, chaos, incident, service, trace
+from tests.demo_app import polled_demo_app
 
 HOSTILE = ["<script>alert(1)</script>", "x\"} or up{job=~\".+", "' OR '1'='1", "../../etc/passwd", "a\x00b",
            "x" * 300]
@@ -25,13 +21,7 @@ PAGES = [
 
 @pytest.fixture(scope="module")
 def app():
-    settings = load()
-    store = open_store(None, settings.deployment, settings.source_names)
-    poller = Poller([registry.build(spec) for spec in settings.sources], store)
-    poller.publish_config(settings.chains)
-    for source in poller.sources:
-        poller.poll(source)
-    return create_app(settings, store)
+    return polled_demo_app()
 
 
 @pytest.mark.parametrize("value", HOSTILE)
