@@ -12,14 +12,10 @@ VIEWER = Identity("vera", frozenset({"viewer"}), "user", "10.0.0.7")
 MANAGER = Identity("max", frozenset({"manager"}), "proxy", "10.0.0.8")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def access(request, tmp_path):
+@pytest.fixture
+def access(database_url):
     """A migrated AccessStore on a fresh database of each dialect."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'history.sqlite3'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    store = AccessStore(url)
+    store = AccessStore(database_url)
     store.migrate()
     yield store
     store.close()

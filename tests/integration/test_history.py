@@ -13,14 +13,10 @@ from datasources.base import validate
 T0 = pd.Timestamp("2024-03-01T08:00:00", tz="UTC")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def history(request, tmp_path):
+@pytest.fixture
+def history(database_url):
     """A migrated History on a fresh database of each dialect."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'history.sqlite3'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    store = History(url)
+    store = History(database_url)
     store.migrate()
     yield store
     store.close()
