@@ -244,3 +244,41 @@ def test_a_poller_killed_inside_a_history_write_leaves_nothing_half_written(tmp_
     assert sorted(history.read("incidents")["incident_id"]) == [f"INC{i:05d}" for i in range(1, 6)]
     assert versions(app.server.test_client())[0] == 200
     history.close()
+
+
+KILLED_BEFORE_THE_VERSION = textwrap.dedent("""
+    import os, signal, sys
+    from dashboard.poller import Poller
+    from dashboard.store import open_store
+    from tests.integration.test_faults import FaultySource, NOW
+
+    store = open_store(sys.argv[1], "faults", ["itsm"])
+    store.cache.inc = lambda key, delta=1: os.kill(os.getpid(), signal.SIGKILL)
+    source = FaultySource(name="itsm", interval_s=60)
+    source.opened = 4
+    Poller([source], store, clock=lambda: NOW).poll(source)
+""")
+
+
+def test_a_poller_killed_between_the_frames_and_the_version_changes_nothing_readers_trust(private_redis):
+    source, poller, clock, app = deployment(private_redis.url)
+    client = app.server.test_client()
+    poller.poll(source)
+    code, known = versions(client)
+    store = app.server.extensions["opscenter"].store
+    assert code == 200 and len(store.frame("incidents")) == 1
+
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    result = subprocess.run([sys.executable, "-c", KILLED_BEFORE_THE_VERSION, private_redis.url],
+                            env=env, timeout=60, capture_output=True)
+    assert result.returncode == -signal.SIGKILL, result.stderr.decode()[-2000:]
+    assert store.cache.get(store._key("frame", "itsm", "incidents"))  # the frames landed, the version did not
+    assert versions(client, known) == (200, None)  # no change, as far as any page can tell
+    assert len(store.frame("incidents")) == 1  # readers keep what the version they trust says
+
+    source.opened = 5  # the next poller writes again, and the version moves on
+    clock.advance()
+    poller.poll(source)
+    code, data = versions(client, known)
+    assert code == 200 and data["frames"] != known["frames"] and data["stale"] == []
+    assert len(store.frame("incidents")) == 6
