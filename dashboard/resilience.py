@@ -101,7 +101,7 @@ def coverage(chains: pd.DataFrame, runs: pd.DataFrame, now: pd.Timestamp,
     """Each chain step with its service's last chaos run and ``recent`` (within ``window``), ``stale`` or ``never``."""
     tested = runs[runs["status"].isin(TESTED) & runs["service"].notna()]
     last = tested.groupby("service")["started_at"].max()
-    steps = chains.sort_values(["chain", "step"]).assign(last_run=lambda f: f["service"].map(last))
+    steps = chains.sort_values(["chain", "step"]).assign(last_run=lambda f: last.reindex(f["service"]).set_axis(f.index))
     steps["coverage"] = "never"
     steps.loc[steps["last_run"].notna(), "coverage"] = "stale"
     steps.loc[steps["last_run"] >= now - window, "coverage"] = "recent"

@@ -50,6 +50,14 @@ def test_every_rule_evaluates_on_the_demo_estate(demo_frames):
     assert all(len(r.digest) == 64 and r.query.startswith(r.rule) for r in results)
 
 
+def test_every_rule_evaluates_on_an_estate_with_only_metrics(demo_frames):
+    """No ITSM or chaos source configured: every rule still gives a result (a rule without data, no value)."""
+    kept = ("services", "chains", "service_metrics", "resource_metrics")
+    frames = {name: demo_frames[name] if name in kept else empty_frame(name) for name in FRAME_NAMES}
+    results = evidence.evaluate_all(catalogue.load(), frames, NOW)
+    assert {r.rule for r in results} == set(evidence.RULES)
+
+
 def _item(kind, applies_to="all", **params):
     return catalogue.Item("T-1", "monitoring", 1, "t", "d", applies_to, {"kind": kind, **params})
 

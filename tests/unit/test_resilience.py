@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 
 from dashboard import resilience
+from datasources.base import empty_frame
 
 NOW = pd.Timestamp("2026-11-18 02:00", tz="UTC")
 
@@ -73,6 +74,11 @@ def test_coverage_recent_stale_never():
     trade = cov[cov["chain"] == "trade"].set_index("service")["coverage"].to_dict()
     assert trade == {"login": "recent", "quote": "stale", "order": "never"}
     assert cov[cov["chain"] == "money"].set_index("service")["coverage"].to_dict() == {"login": "recent", "ledger": "never"}
+
+
+def test_coverage_without_any_chaos_run_is_never_everywhere():
+    cov = resilience.coverage(CHAINS, empty_frame("chaos_runs"), NOW)
+    assert len(cov) == len(CHAINS) and set(cov["coverage"]) == {"never"}
 
 
 def test_timeline_rows_follow_chains_and_steps():
