@@ -30,6 +30,7 @@ MIN_HISTORY = 5  # points of history a condition needs before it judges anything
 LEVEL_WIDTH = 0.15  # activity bins, in natural-log units
 MAD_TO_SIGMA = 1.4826
 TRIM = 3.0  # history beyond this many sigmas of the first estimate is left out of the baseline
+SERVICES_PER_BATCH = 50  # services whose baselines are learnt together
 
 
 @dataclass(frozen=True)
@@ -195,13 +196,26 @@ class Model:
     typical: pd.Series
 
 
-def learn(history: dict[str, pd.DataFrame]) -> Model:
-    """The model from history's ``service_metrics`` and ``resource_metrics``."""
+def learn(history: dict[str, pd.DataFrame], batch: int = SERVICES_PER_BATCH) -> Model:
+    """The model from history's ``service_metrics`` and ``resource_metrics``.
+
+    Baselines are per series, so they are learnt ``batch`` services at a time: the long
+    form of a week of a large estate's metrics never exists whole.
+    """
     service_metrics = history.get("service_metrics", empty_frame("service_metrics"))
     resource_metrics = history.get("resource_metrics", empty_frame("resource_metrics"))
     typical = typical_rates(service_metrics)
     level = activity(service_metrics, typical)
-    return Model(baseline(long_points(service_metrics, resource_metrics), level), typical)
+    services = pd.Index(service_metrics["service"].unique()).union(resource_metrics["service"].unique())
+    batch_of = pd.Series(np.arange(len(services)) // batch, index=services)
+    by_batch = {name: dict(list(frame.groupby(frame["service"].map(batch_of), sort=False)))
+                for name, frame in (("service", service_metrics), ("resource", resource_metrics))}
+    empty = {"service": service_metrics.iloc[:0], "resource": resource_metrics.iloc[:0]}
+    parts = [baseline(long_points(by_batch["service"].get(b, empty["service"]),
+                                  by_batch["resource"].get(b, empty["resource"])), level)
+             for b in range(-(-len(services) // batch))]
+    base = pd.concat(parts, ignore_index=True) if parts else baseline(pd.DataFrame(), level)
+    return Model(base, typical)
 
 
 def find(model: Model, recent: dict[str, pd.DataFrame]) -> pd.DataFrame:

@@ -3,8 +3,8 @@
 After a source returns metric frames, the step judges them with the source's anomaly
 model and takes the daily peaks from its history plus the new frames, then writes both
 under the source name ``derived``. The model is learnt from ``Source.history()`` --
-``HISTORY_DAYS`` ending where the polled window begins -- and relearnt every
-``RELEARN_S``; a source without history yields no anomalies. Each poller process keeps
+``HISTORY_DAYS`` ending where the polled window begins, at the source's own resolution or,
+for an estate too large for ``LEARN_POINTS``, a coarser step -- and relearnt every ``RELEARN_S``; a source without history yields no anomalies. Each poller process keeps
 the results of the sources it polled itself.
 """
 from __future__ import annotations
@@ -21,6 +21,7 @@ from datasources.base import Source, empty_frame, validate
 
 log = logging.getLogger(__name__)
 HISTORY_DAYS = 7
+LEARN_POINTS = 20_000_000  # history points a model learns from at most: bounds a poller's memory (about 2 GB)
 RELEARN_S = 3600.0
 METRIC_FRAMES = ("service_metrics", "resource_metrics")
 
@@ -33,10 +34,12 @@ class DerivedFrames:
         self._learnt: dict[str, tuple[float, anomaly.Model, pd.DataFrame]] = {}
         self._latest: dict[str, dict[str, pd.DataFrame]] = {}
 
-    def _model(self, source: Source, window_start: pd.Timestamp) -> tuple[anomaly.Model, pd.DataFrame]:
+    def _model(self, source: Source, window_start: pd.Timestamp,
+               metrics: dict[str, pd.DataFrame]) -> tuple[anomaly.Model, pd.DataFrame]:
         learnt = self._learnt.get(source.name)
         if learnt is None or time.monotonic() - learnt[0] > self.relearn_s:
-            history = source.history(window_start - pd.Timedelta(days=self.history_days), window_start)
+            history = source.history(window_start - pd.Timedelta(days=self.history_days), window_start,
+                                     step_s=learn_step_s(metrics, self.history_days))
             peaks = capacity.daily_peaks(history.get("resource_metrics", empty_frame("resource_metrics")))
             learnt = (time.monotonic(), anomaly.learn(history), peaks)
             self._learnt[source.name] = learnt
@@ -50,7 +53,7 @@ class DerivedFrames:
         started, t0 = now, time.perf_counter()
         try:
             window_start = min(frame["ts"].min() for frame in metrics.values())
-            model, past_peaks = self._model(source, window_start)
+            model, past_peaks = self._model(source, window_start, metrics)
             recent_peaks = capacity.daily_peaks(metrics.get("resource_metrics", empty_frame("resource_metrics")))
             self._latest[source.name] = {
                 "anomalies": anomaly.find(model, metrics),
@@ -73,3 +76,12 @@ class DerivedFrames:
             "rows": int(sum(len(f) for f in combined.values())),
             "duration_ms": round((time.perf_counter() - t0) * 1000, 1), "frames": sorted(combined),
         })
+
+
+def learn_step_s(metrics: dict[str, pd.DataFrame], days: float) -> int | None:
+    """The history step, in whole minutes, that keeps learning within ``LEARN_POINTS`` for the series
+    in ``metrics``; None when the source's own resolution fits."""
+    series = sum(frame[["service", "instance"] if name == "resource_metrics" else ["service"]].drop_duplicates().shape[0]
+                 * sum(m.frame == name for m in anomaly.METRICS) for name, frame in metrics.items())
+    step_s = series * days * 86400 / LEARN_POINTS
+    return None if step_s <= 60 else int(-(-step_s // 60) * 60)

@@ -255,8 +255,9 @@ class Source:
             return Health(False, str(exc))
         return Health(True, f"{len(frames)} frame(s)")
 
-    def history(self, start: datetime, end: datetime) -> dict[str, pd.DataFrame]:
-        """Metric frames (service_metrics, resource_metrics) over [start, end) for baselines; default none."""
+    def history(self, start: datetime, end: datetime, step_s: int | None = None) -> dict[str, pd.DataFrame]:
+        """Metric frames (service_metrics, resource_metrics) over [start, end) for baselines, a point per
+        ``step_s`` (None: the source's own resolution); default none."""
         return {}
 
     def spans(self, trace_id: str) -> pd.DataFrame:

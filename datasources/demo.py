@@ -794,11 +794,13 @@ class DemoSource(Source):
         frames["calls"] = frames["calls"][[c.name for c in CONTRACTS["calls"]]]
         return {name: validate(name, frames[name]) for name in cfg.frames}
 
-    def history(self, start: datetime, end: datetime) -> dict[str, pd.DataFrame]:
-        """service_metrics and resource_metrics at ``step_s`` over [start, end), without traces or events."""
+    def history(self, start: datetime, end: datetime, step_s: int | None = None) -> dict[str, pd.DataFrame]:
+        """service_metrics and resource_metrics over [start, end), a point per ``step_s`` (default: the
+        option), without traces or events."""
         cfg = _settings(self.options)
-        first = -(-_epoch_s(start) // cfg.step_s) * cfg.step_s
-        ts = np.arange(first, _epoch_s(end), cfg.step_s, dtype=np.int64)
+        step_s = int(step_s or cfg.step_s)
+        first = -(-_epoch_s(start) // step_s) * step_s
+        ts = np.arange(first, _epoch_s(end), step_s, dtype=np.int64)
         if not len(ts):
             return {}
         service_metrics, resource_metrics, _log_rates, _latest = _metric_frames(_estate(cfg.services), cfg.seed, ts)

@@ -66,3 +66,11 @@ def test_recurring_history_anomalies_do_not_widen_the_baseline():
     spike = ("alpha", MONDAY + pd.Timedelta(hours=6), MONDAY + pd.Timedelta(hours=6, minutes=15))
     found = anomaly.find(anomaly.learn({"service_metrics": history}), _frames(1, MONDAY, spike, seed=4))
     assert (found["metric"] == "latency_p95_ms").any()
+
+
+def test_learning_in_batches_of_services_gives_the_same_baselines():
+    history = _frames(2, MONDAY - pd.Timedelta(days=7))
+    whole = anomaly.learn(history, batch=10).base.sort_values(anomaly.KEYS, ignore_index=True)
+    one_by_one = anomaly.learn(history, batch=1).base.sort_values(anomaly.KEYS, ignore_index=True)
+    assert len(whole) and set(whole["service"]) == {"alpha", "beta", "gamma"}
+    pd.testing.assert_frame_equal(whole, one_by_one)

@@ -1,0 +1,52 @@
+"""The poller's derived step: history asked at a step that bounds learning, anomalies and peaks written."""
+import pandas as pd
+
+from dashboard import derived
+from dashboard.derived import DerivedFrames, learn_step_s
+from dashboard.store import DERIVED_SOURCE, open_store
+from datasources.demo import DemoSource
+
+NOW = pd.Timestamp("2026-11-18 06:00", tz="UTC")  # 14:00 on a Wednesday in Shanghai
+
+
+def _metrics(services: int) -> dict[str, pd.DataFrame]:
+    frames = DemoSource(name="demo", options={"services": services, "window_h": 0.5}).fetch(NOW)
+    return {name: frames[name] for name in derived.METRIC_FRAMES}
+
+
+def test_a_small_estate_learns_at_the_source_resolution():
+    assert learn_step_s(_metrics(28), days=7) is None
+
+
+def test_a_large_estate_learns_at_a_coarser_step_within_the_budget():
+    metrics = _metrics(1000)
+    series = metrics["service_metrics"]["service"].nunique() * 4 + metrics["resource_metrics"]["instance"].nunique() * 2
+    step = learn_step_s(metrics, days=7)
+    assert step is not None and step % 60 == 0
+    assert series * 7 * 86400 / step <= derived.LEARN_POINTS < series * 7 * 86400 / (step - 60)
+
+
+class RecordingDemo(DemoSource):
+    """The demo source, remembering the step each history call asked for."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.steps = []
+
+    def history(self, start, end, step_s=None):
+        self.steps.append(step_s)
+        return super().history(start, end, step_s)
+
+
+def test_the_derived_step_learns_once_and_writes_anomalies_and_peaks(monkeypatch):
+    monkeypatch.setattr(derived, "LEARN_POINTS", 100_000)
+    store = open_store(None, "derived-test", ["demo", DERIVED_SOURCE])
+    source = RecordingDemo(name="demo", options={"window_h": 0.5})
+    step = DerivedFrames(store, history_days=1)
+    for minutes in (0, 1):
+        frames = source.fetch(NOW + pd.Timedelta(minutes=minutes))
+        step.after_poll(source, frames, NOW)
+    assert len(source.steps) == 1 and source.steps[0] >= 60  # learnt once, at the step the budget allows
+    assert store.status(DERIVED_SOURCE)["ok"]
+    assert len(store.read(DERIVED_SOURCE, "utilisation_peaks")) > 0
+    assert list(store.read(DERIVED_SOURCE, "anomalies").columns)[:3] == ["start", "end", "service"]
