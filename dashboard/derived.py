@@ -10,6 +10,7 @@ the results of the sources it polled itself.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from datetime import datetime
 
@@ -33,6 +34,7 @@ class DerivedFrames:
         self.store, self.history_days, self.relearn_s = store, history_days, relearn_s
         self._learnt: dict[str, tuple[float, anomaly.Model, pd.DataFrame]] = {}
         self._latest: dict[str, dict[str, pd.DataFrame]] = {}
+        self._lock = threading.Lock()  # sources are polled on threads of their own
 
     def _model(self, source: Source, window_start: pd.Timestamp,
                metrics: dict[str, pd.DataFrame]) -> tuple[anomaly.Model, pd.DataFrame]:
@@ -50,6 +52,11 @@ class DerivedFrames:
         metrics = {name: frames[name] for name in METRIC_FRAMES if name in frames and len(frames[name])}
         if not metrics:
             return
+        with self._lock:
+            self._derive(source, metrics, now)
+
+    def _derive(self, source: Source, metrics: dict[str, pd.DataFrame], now: datetime) -> None:
+        """Judge ``metrics``, take their peaks, and write both frames with the derived status record."""
         started, t0 = now, time.perf_counter()
         try:
             window_start = min(frame["ts"].min() for frame in metrics.values())

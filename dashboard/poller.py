@@ -1,9 +1,11 @@
 """The poller: one job per source, each run in one place at a time.
 
-A job runs when its lease can be claimed. The lease lasts one interval (or the
-back-off after a failure), so across any number of pollers sharing a store a
-source is polled once per interval, and a dead poller's jobs are taken over by
-the next one to try once its lease expires. Failures keep the last good frames.
+A job runs when its lease can be claimed. The lease is renewed while the poll runs
+and then lasts the rest of the interval (or the back-off after a failure), so across
+any number of pollers sharing a store a source is polled once per interval, never
+twice at once however long a poll takes, and a dead poller's jobs are taken over by
+the next one to try within an interval. Each source is polled on a thread of its
+own, so a slow one delays no other. Failures keep the last good frames.
 
 History writes that fail (the database away) wait in a bounded queue, in order, and
 are written before anything newer once the database answers again; source errors are
@@ -16,6 +18,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Callable
 
@@ -31,6 +34,7 @@ from datasources.base import ContractError, Source, validate
 log = logging.getLogger(__name__)
 HISTORY_FRAMES = ("incidents", "changes", "chaos_runs")
 MAX_BACKOFF_FACTOR = 16
+MIN_LEASE_S = 0.001  # a poll that outlasted its interval leaves its source due at once
 HISTORY_QUEUE_LIMIT = 10_000
 
 
@@ -72,6 +76,25 @@ def leases_for(store: FrameStore):
     if isinstance(store.cache, RedisFrameCache):
         return RedisLeases(store.cache._write_client, store.prefix)
     return LocalLeases()
+
+
+@contextmanager
+def renewing(leases, name: str, seconds: float):
+    """Renew lease ``name`` for ``seconds`` every half of that while the block runs, so a poll longer
+    than its interval still runs in one place, and a poller that dies loses the lease within ``seconds``."""
+    done = threading.Event()
+
+    def renew():
+        while not done.wait(seconds / 2):
+            leases.hold(name, seconds)
+
+    renewal = threading.Thread(target=renew, name=f"opscenter-lease-{name}", daemon=True)
+    renewal.start()
+    try:
+        yield
+    finally:
+        done.set()
+        renewal.join()
 
 
 def backoff_s(interval_s: float, failures: int) -> float:
@@ -164,17 +187,31 @@ class Poller:
 
     def tick(self) -> list[str]:
         """Poll every source whose lease can be claimed now; return the names polled."""
-        polled = []
-        for source in self.sources:
-            if self.leases.claim(source.name, source.interval_s):
-                self.poll(source)
-                polled.append(source.name)
-        if polled:
-            for job in self.after_polls:
-                job(self.clock())
+        polled = [source.name for source in self.sources if self._run_job(source)]
         return polled
 
+    def _run_job(self, source: Source) -> bool:
+        """Poll ``source`` if its lease can be claimed now, then run the after-poll jobs; True if it polled."""
+        if not self.leases.claim(source.name, source.interval_s):
+            return False
+        self.poll(source)
+        for job in self.after_polls:
+            job(self.clock())
+        return True
+
     def poll(self, source: Source) -> dict:
+        """Poll ``source`` once, holding its lease while the poll runs and then for the rest of its
+        interval, or for the back-off after a failure; return its new status record."""
+        started = time.monotonic()
+        with renewing(self.leases, source.name, source.interval_s):
+            status = self._attempt(source)
+        if status["ok"]:
+            self.leases.hold(source.name, max(source.interval_s - (time.monotonic() - started), MIN_LEASE_S))
+        else:
+            self.leases.hold(source.name, backoff_s(source.interval_s, status["failures"]))
+        return status
+
+    def _attempt(self, source: Source) -> dict:
         """Fetch one source, validate and store its frames; return its new status record."""
         previous = self.store.status(source.name) or {}
         started = self.clock()
@@ -207,7 +244,6 @@ class Poller:
         metrics.observe_poll(source.name, duration_ms / 1000, ok)
         if not ok:
             log.warning("source %s failed (%d in a row): %s", source.name, failures, status["error"])
-            self.leases.hold(source.name, backoff_s(source.interval_s, failures))
         self._record_history(frames, status)
         if self.derived is not None and frames:
             self.derived.after_poll(source, frames, started)
@@ -224,12 +260,20 @@ class Poller:
         self.history_queue.flush()
 
     def run(self, tick_s: float = 0.5) -> None:
-        """Poll until stopped."""
+        """Poll until stopped, each source on a thread of its own: a slow source delays no other."""
+        jobs = [threading.Thread(target=self._run_source, args=(source, tick_s), name=f"opscenter-poll-{source.name}",
+                                 daemon=True) for source in self.sources]
+        for job in jobs:
+            job.start()
+        for job in jobs:
+            job.join()
+
+    def _run_source(self, source: Source, tick_s: float) -> None:
         while not self._stop.is_set():
             try:
-                self.tick()
+                self._run_job(source)
             except Exception:  # the store may be briefly away; try again next tick
-                log.exception("poller tick failed")
+                log.exception("polling %s failed", source.name)
             self._stop.wait(tick_s)
 
     def start(self) -> None:

@@ -1,4 +1,6 @@
 """Poller on the local store: validation, failures that back off and keep the last frame, leases."""
+import threading
+import time
 from datetime import datetime, timedelta, timezone
 
 import pandas as pd
@@ -82,6 +84,58 @@ def test_tick_polls_once_per_interval(setup):
     assert poller.tick() == ["scripted"]
     assert poller.tick() == []
     assert source.calls == 1
+
+
+class BlockedSource(Source):
+    """A source whose poll waits until ``release`` is set; ``started`` is set when it begins."""
+
+    kind = "blocked"
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.started, self.release = threading.Event(), threading.Event()
+
+    def fetch(self, now):
+        self.started.set()
+        assert self.release.wait(30)
+        return {"services": _services("slow")}
+
+
+def test_a_poll_longer_than_its_interval_keeps_its_lease_until_it_ends():
+    store = open_store(None, "default", ["slow"])
+    slow = BlockedSource(name="slow", interval_s=0.2)
+    poller = Poller([slow], store, clock=lambda: NOW)
+    polling = threading.Thread(target=poller.tick)
+    polling.start()
+    assert slow.started.wait(10)
+    deadline = time.monotonic() + 5 * slow.interval_s
+    while time.monotonic() < deadline:  # five intervals: the lease is renewed, nobody else may start
+        assert not poller.leases.claim("slow", slow.interval_s)
+        time.sleep(0.01)
+    slow.release.set()
+    polling.join(10)
+    assert store.status("slow")["ok"]
+    due = time.monotonic() + slow.interval_s / 2
+    while not poller.leases.claim("slow", slow.interval_s):  # the poll outlasted its interval: due at once
+        assert time.monotonic() < due
+        time.sleep(0.001)
+
+
+def test_a_slow_source_delays_no_other():
+    store = open_store(None, "default", ["slow", "scripted"])
+    slow, fast = BlockedSource(name="slow", interval_s=10), ScriptedSource(name="scripted", interval_s=0.05)
+    fast.script = [{"services": _services()} for _ in range(1000)]
+    poller = Poller([slow, fast], store, clock=lambda: NOW)
+    poller.start()
+    try:
+        assert slow.started.wait(10)
+        deadline = time.monotonic() + 10
+        while fast.calls < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert fast.calls >= 3 and not slow.release.is_set()  # polled again and again while the slow one hangs
+    finally:
+        slow.release.set()
+        poller.stop()
 
 
 def test_local_leases_expire():
