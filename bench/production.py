@@ -55,14 +55,22 @@ def _query_count(prometheus_url: str) -> float:
                if line.startswith("prometheus_http_requests_total{") and '"/api/v1/query' in line)
 
 
+def children(pid: int) -> list[int]:
+    """The PIDs of the direct children of ``pid``."""
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def command_line(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+
+
 def _workers(master: int) -> list[int]:
     """The PIDs of gunicorn's workers: the children of its master process."""
-    gunicorn = next(int(c) for c in Path(f"/proc/{master}/task/{master}/children").read_text().split()
-                    if "gunicorn" in Path(f"/proc/{c}/cmdline").read_text())
-    return [int(c) for c in Path(f"/proc/{gunicorn}/task/{gunicorn}/children").read_text().split()]
+    gunicorn = next(c for c in children(master) if "gunicorn" in command_line(c))
+    return children(gunicorn)
 
 
-def _rss_mb(pid: int) -> float:
+def rss_mb(pid: int) -> float:
     line = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("VmRSS"))
     return int(line.split()[1]) / 1024
 
@@ -119,10 +127,10 @@ def _viewers(url: str, calls: WallRequests, count: int, seconds: float, promethe
 
 
 @contextmanager
-def _production(env: dict):
-    """``deploy/production.sh`` running until the block ends; yields its PID."""
+def production(env: dict, log=subprocess.DEVNULL):
+    """``deploy/production.sh`` running until the block ends, its output to ``log``; yields its PID."""
     proc = subprocess.Popen([str(ROOT / "deploy" / "production.sh")], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         yield proc.pid
     finally:
@@ -130,7 +138,7 @@ def _production(env: dict):
         proc.wait(timeout=60)
 
 
-def _wait_healthy(url: str, timeout_s: float = 180) -> None:
+def wait_healthy(url: str, timeout_s: float = 180) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
@@ -159,8 +167,8 @@ def run(soak_s: float = SOAK_S) -> list[dict]:
             env = {**os.environ, "BIN": str(ROOT / ".venv" / "bin"), "PORT": str(port), "WORKERS": str(WORKERS),
                    "THREADS": str(THREADS), "OPSCENTER_CONFIG": str(config), "BENCH_PROMETHEUS_URL": prometheus_url,
                    "OPSCENTER_DATABASE_URL": "postgresql+psycopg2://postgres@127.0.0.1:5432/opscenter_bench"}
-            with _production(env) as pid:
-                _wait_healthy(url)
+            with production(env) as pid:
+                wait_healthy(url)
                 os.environ.update({k: env[k] for k in ("OPSCENTER_CONFIG", "BENCH_PROMETHEUS_URL")})
                 os.environ["OPSCENTER_REDIS_URL"] = env.get("OPSCENTER_REDIS_URL", "redis://127.0.0.1:6379/0")
                 app = create_app(load())
@@ -177,9 +185,9 @@ def run(soak_s: float = SOAK_S) -> list[dict]:
                                   f"a tick per viewer per {TICK_S:g} s, {elapsed:.0f} s; "
                                   f"load average {os.getloadavg()[0]:.1f}"})
                 workers = _workers(pid)
-                before = [_rss_mb(w) for w in workers]
+                before = [rss_mb(w) for w in workers]
                 samples, errors, elapsed, queries = _viewers(url, calls, SOAK_VIEWERS, soak_s, prometheus_url)
-                after = [_rss_mb(w) for w in workers]
+                after = [rss_mb(w) for w in workers]
     rows.append({
         "benchmark": f"web worker RSS, {SERVICES:,} services", "median_ms": "–",
         "detail": f"{', '.join(f'{b:.0f} -> {a:.0f} MB' for b, a in zip(before, after))} per worker over "
