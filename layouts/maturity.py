@@ -92,6 +92,7 @@ def layout(lang: str | None = None, **_query) -> html.Div:
                          options=option(assessments.STATUSES, "maturity.status")),
         ], className="oc-maturity-filters"),
         dag.AgGrid(id=P + "grid", columnDefs=columns, rowData=[], getRowId="params.data.id",
+                   columnSize="responsiveSizeToFit",
                    dashGridOptions={"rowSelection": {"mode": "singleRow", "enableClickSelection": True},
                                     "domLayout": "autoHeight"},
                    className="ag-theme-alpine-dark oc-grid oc-maturity-grid"),

@@ -1,5 +1,6 @@
-"""Figures grow with the viewport: on a 4K screen a chart is as tall, its text as large and its markers as
-big, relative to the screen, as on a 1080p one (layouts/graphs.py heights in rem, assets/figures.js)."""
+"""Charts and tables grow with the viewport: on a 4K screen a chart is as tall, its text as large and its
+markers as big, and a table's rows as tall, relative to the screen, as on a 1080p one (layouts/graphs.py
+heights in rem, assets/figures.js, the grid spacing in assets/opscenter.css)."""
 import pytest
 
 from tests.browser.conftest import assert_no_console_errors
@@ -18,6 +19,7 @@ return {
     marker: plot.querySelector('.scatterlayer .point').getBBox().width,
     row: (rows[rows.length - 1] - rows[0]) / (rows.length - 1),
     overflow: document.documentElement.scrollWidth - window.innerWidth,
+    grid_row: document.querySelector('#oc-chaos-services .ag-row').getBoundingClientRect().height,
 };
 """
 
@@ -29,15 +31,16 @@ def _at(dash_duo, width: int, height: int, type_px: int) -> dict:
     return dash_duo.driver.execute_script(MEASURE, TIMELINE)
 
 
-def test_chaos_timeline_scales_its_height_text_and_markers_together(dash_duo, demo_app):
+def test_chaos_page_scales_its_chart_and_table_together(dash_duo, demo_app):
     dash_duo.driver.set_window_size(1920, 1080)
     dash_duo.start_server(demo_app)
     dash_duo.driver.get(dash_duo.server_url + "/chaos")
     dash_duo.wait_for_element(f"{TIMELINE} .scatterlayer .point", timeout=20)
+    dash_duo.wait_for_element("#oc-chaos-services .ag-row", timeout=20)
     desk = _at(dash_duo, 1920, 1080, 15)
     wall = _at(dash_duo, 3840, 2160, 30)
     assert wall["width"] == 2 * desk["width"]
-    for measure in ("height", "tick", "legend", "marker", "row"):
+    for measure in ("height", "tick", "legend", "marker", "row", "grid_row"):
         assert wall[measure] == pytest.approx(2 * desk[measure], rel=0.05), measure
     for shown in (desk, wall):
         assert shown["row"] >= 1.5 * shown["tick"]  # row labels do not crowd
