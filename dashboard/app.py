@@ -9,11 +9,12 @@ from pathlib import Path
 import dash
 import dash_mantine_components as dmc
 import flask
-from dash import ClientsideFunction, Input, Output, State, dcc, html
+from dash import ALL, ClientsideFunction, Input, Output, State, dcc, html
 
 from dashboard import auth, context, headers, ids, metrics
 from dashboard.access import AccessStore
 from dashboard.context import Context
+from dashboard.i18n import LANGUAGES, t
 from dashboard.poller import is_stale
 from dashboard.settings import Settings
 from dashboard.store import FrameStore, open_store
@@ -23,6 +24,13 @@ from layouts import (
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 PAGES = (wall, sources, chain, service, trace, incidents, incident, chaos, capacity, catalogue, maturity, not_found_404)
+NAV_PAGES = ("wall", "sources", "incidents", "chaos", "maturity", "capacity", "catalogue")
+
+
+def nav_text(default_lang: str) -> dict:
+    """The navigation's labels in every language and the configured one, for the browser to pick by ``?lang=``."""
+    return {"default": default_lang,
+            "labels": {lang: {page: t(f"nav.{page}", lang) for page in NAV_PAGES} for lang in LANGUAGES}}
 
 
 def shell(settings: Settings) -> html.Div:
@@ -30,13 +38,8 @@ def shell(settings: Settings) -> html.Div:
     nav = html.Nav(
         [
             html.Span(settings.center_name, className="oc-brand"),
-            dcc.Link("Wall", href="/wall", className="oc-nav-link"),
-            dcc.Link("Sources", href="/sources", className="oc-nav-link"),
-            dcc.Link("Incidents", href="/incidents", className="oc-nav-link"),
-            dcc.Link("Chaos", href="/chaos", className="oc-nav-link"),
-            dcc.Link("Maturity", href="/maturity", className="oc-nav-link"),
-            dcc.Link("Capacity", href="/capacity", className="oc-nav-link"),
-            dcc.Link("Catalogue", href="/catalogue", className="oc-nav-link"),
+            *(dcc.Link(t(f"nav.{page}", settings.language), href=f"/{page}", className="oc-nav-link",
+                       id={"type": ids.NAV_LINK, "page": page}) for page in NAV_PAGES),
             html.Span(className="oc-clock", **{"data-tz": settings.display_tz, "data-label": settings.display_tz}),
         ],
         id=ids.NAV,
@@ -50,6 +53,7 @@ def shell(settings: Settings) -> html.Div:
                 dcc.Interval(id=ids.TICK, interval=int(settings.refresh_s * 1000)),
                 dcc.Store(id=ids.VERSIONS, data={}),
                 dcc.Store(id=ids.PLAYLISTS, data=settings.playlists),
+                dcc.Store(id=ids.NAV_TEXT, data=nav_text(settings.language)),
                 dcc.Location(id=ids.PLAYLIST_NAV, refresh="callback-nav"),
             ],
             id=ids.SHELL,
@@ -74,9 +78,13 @@ def _register_versions(app: dash.Dash) -> None:
 
 
 def _register_display(app: dash.Dash) -> None:
-    """Kiosk mode and playlist rotation, in the browser: both follow the URL."""
+    """Kiosk mode, the navigation's language and playlist rotation, in the browser: all follow the URL."""
     app.clientside_callback(ClientsideFunction("opscenter", "shellClass"), Output(ids.SHELL, "className"),
                             Input(ids.PAGES_LOCATION, "search"))
+    app.clientside_callback(ClientsideFunction("opscenter", "navigation"),
+                            Output({"type": ids.NAV_LINK, "page": ALL}, "children"),
+                            Output({"type": ids.NAV_LINK, "page": ALL}, "href"),
+                            Input(ids.PAGES_LOCATION, "search"), State(ids.NAV_TEXT, "data"))
     app.clientside_callback(ClientsideFunction("opscenter", "rotate"), Output(ids.PLAYLIST_NAV, "href"),
                             Input(ids.TICK, "n_intervals"), State(ids.PAGES_LOCATION, "pathname"),
                             State(ids.PAGES_LOCATION, "search"), State(ids.PLAYLISTS, "data"),

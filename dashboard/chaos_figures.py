@@ -13,12 +13,13 @@ RUN_COLOURS = {"passed": STATUS_COLOURS["ok"], "failed": STATUS_COLOURS["crit"],
 RUN_SYMBOLS = {"passed": "circle", "failed": "square", "aborted": "triangle-up", "not_run": "circle-open",
                "running": "diamond"}
 TEXT, MUTED, GRID = "#e6edf3", "#8b98a5", "#26313d"
+ROW_REM, FRAME_REM, PER_DAY_REM = 1.75, 4.0, 14.5  # a timeline row; its axis and legend; the per-day chart
 
 
-def _dark(fig: go.Figure, height: int) -> go.Figure:
+def _dark(fig: go.Figure) -> go.Figure:
     fig.update_layout(
-        template="plotly_dark", paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", height=height,
-        margin={"l": 10, "r": 10, "t": 10, "b": 10}, font={"color": TEXT, "size": 14},
+        template="plotly_dark", paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
+        margin={"l": 10, "r": 10, "t": 10, "b": 10}, font={"color": TEXT},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
         hoverlabel={"align": "left"},
     )
@@ -42,6 +43,13 @@ def _hover(rows: pd.DataFrame, lang: str) -> list[str]:
         + (f"<br>{reason[:120]}" if isinstance(reason, str) else "")
         for r, reason in zip(rows.itertuples(), reasons)
     ]
+
+
+def timeline_height(rows: pd.DataFrame) -> str:
+    """The runs timeline's CSS height: a row per (chain, service) plus its axis and legend, at least
+    the per-day chart's, in rem so that it grows with the type on a larger screen."""
+    count = len(set(zip(rows["chain_name"], rows["service"])))
+    return f"{max(PER_DAY_REM, FRAME_REM + ROW_REM * count):g}rem"
 
 
 def runs_timeline(rows: pd.DataFrame, tz: str, lang: str = "en") -> go.Figure:
@@ -71,7 +79,7 @@ def runs_timeline(rows: pd.DataFrame, tz: str, lang: str = "en") -> go.Figure:
         if first and i:
             fig.add_hline(y=i - 0.5, line={"color": MUTED, "width": 1})
         previous = chain
-    fig = _dark(fig, height=max(220, 26 * len(categories) + 60))
+    fig = _dark(fig)
     fig.update_yaxes(tickmode="array", tickvals=list(range(len(categories))), ticktext=labels, showgrid=False,
                      range=[len(categories) - 0.5, -0.5])
     return fig
@@ -86,7 +94,7 @@ def runs_per_day(runs: pd.DataFrame, tz: str, lang: str = "en") -> go.Figure:
         if status in counts:
             fig.add_trace(go.Bar(x=counts.index, y=counts[status], name=t(f"chaos.status.{status}", lang),
                                  marker_color=RUN_COLOURS[status]))
-    fig = _dark(fig, height=220)
+    fig = _dark(fig)
     fig.update_layout(barmode="stack", bargap=0.25)
     fig.update_yaxes(dtick=1, rangemode="tozero")
     return fig

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dashboard import urlinput
 
+LANGUAGES = ("en", "zh")
 CATALOG: dict[str, dict[str, str]] = {
     "nav.maturity": {"en": "Maturity", "zh": "成熟度"},
     "maturity.title": {"en": "Technical-operations maturity", "zh": "技术运营成熟度"},
@@ -162,6 +163,8 @@ CATALOG: dict[str, dict[str, str]] = {
     "notfound.body": {"en": "Nothing here: the address names no page, chain, service or trace.", "zh": "此地址没有对应的页面、链路、服务或调用链。"},
     "notfound.back": {"en": "Back to the wall", "zh": "返回大屏"},
     "nav.incidents": {"en": "Incidents", "zh": "事件"},
+    "nav.capacity": {"en": "Capacity", "zh": "容量"},
+    "nav.catalogue": {"en": "Catalogue", "zh": "服务目录"},
     "incidents.title": {"en": "Incident command", "zh": "事件指挥"},
     "incidents.active": {"en": "Active incidents", "zh": "进行中的事件"},
     "incidents.none_active": {"en": "No active incidents", "zh": "无进行中的事件"},

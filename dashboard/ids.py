@@ -3,6 +3,7 @@
 TICK = "oc-tick"                # the one dcc.Interval
 VERSIONS = "oc-versions"        # store: frame versions per source
 NAV = "oc-nav"
+NAV_TEXT = "oc-nav-text"        # store: the navigation's labels in every language
 WALL_BODY = "oc-wall-body"
 WALL_STATUS = "oc-wall-status"
 SOURCES_GRID = "oc-sources-grid"
@@ -48,6 +49,7 @@ WALL_CHAOS = "oc-wall-chaos"
 # pattern-matching types
 PANEL = "oc-panel"              # {"type": PANEL, "panel": name}: greyed when stale
 STALE_LABEL = "oc-stale-label"  # {"type": STALE_LABEL, "panel": name}
+NAV_LINK = "oc-nav-link"        # {"type": NAV_LINK, "page": name}: a link of the navigation
 KPI_VALUE = "oc-kpi-value"      # {"type": KPI_VALUE, "panel": name}
 KPI_COUNT = "oc-kpi-count"
 WALL_SESSIONS = "oc-wall-sessions"  # store: the market sessions shown

@@ -78,7 +78,7 @@ def recent_changes(incident: pd.Series, changes: pd.DataFrame, hours: int = SUSP
     opened = incident["opened_at"]
     named = changes["change_id"] == incident.get("change_id")
     on_service = (changes["service"] == incident["service"]) & (when >= opened - pd.Timedelta(hours=hours)) & (when <= opened)
-    found = changes[on_service | named].assign(at=when).sort_values("at", ascending=False, kind="stable")
+    found = changes.assign(at=when)[on_service | named].sort_values("at", ascending=False, kind="stable")
     found = found.assign(suspect=False)
     if len(found):
         candidates = [found["change_id"] == incident.get("change_id"), found["outcome"].isin(BAD_OUTCOMES),

@@ -12,6 +12,7 @@ from dash.exceptions import PreventUpdate
 from dashboard import context, drill_figures, drilldown, health, ids, sites, timewindow, urlinput
 from dashboard.i18n import pick_lang, t
 from layouts import drill_parts as parts
+from layouts.graphs import graph
 
 PATH_TEMPLATE = "/chain/<chain>"
 
@@ -130,7 +131,7 @@ def layout(chain: str | None = None, lang: str | None = None, site: str | None =
               if len(m.sites) else []),
             html.Div(_callout(m, lang), id=ids.CHAIN_BOTTLENECK, className="oc-callout"),
             html.Div(_steps(m, state, window), id=ids.CHAIN_STEPS, className="oc-steps"),
-            parts.graph(ids.CHAIN_FIGURE, _figure(m, lang), "42vh"),
+            graph(ids.CHAIN_FIGURE, "42vh", _figure(m, lang)),
         ],
         className="oc-page oc-drill", **{"data-chain": chain},
     )

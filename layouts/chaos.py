@@ -15,13 +15,13 @@ from dash import Input, Output, State, dcc, html
 
 from dashboard import chaos_figures, context, ids, resilience, urlinput
 from dashboard.i18n import pick_lang, t
+from layouts.graphs import graph
 
 PATH = "/chaos"
 STATE_STORE = "oc-chaos-state"
 DEFAULT_FROM = "now-30d"
 STATUS_ICONS = {"ok": "●", "warn": "▲", "crit": "■", "nodata": "◌"}
 COVERAGE_ICONS = {"recent": "✓", "stale": "…", "never": "✗"}
-GRAPH_CONFIG = {"displayModeBar": False, "responsive": True}
 
 
 def _local(value, tz: str) -> str:
@@ -158,10 +158,6 @@ def _runs_grid(rows: list[dict], lang: str) -> dag.AgGrid:
     ], "run_id")
 
 
-def _graph(graph_id: str, figure) -> dcc.Graph:
-    return dcc.Graph(id=graph_id, figure=figure, config=GRAPH_CONFIG, style={"height": f"{figure.layout.height}px"})
-
-
 def _score_text(score) -> str:
     """Scores are shown rounded down, so a shown 90 always means at least 90."""
     return "–" if score is None or pd.isna(score) else str(math.floor(score))
@@ -194,15 +190,17 @@ def body(lang: str, raw_from: str | None, raw_to: str | None, versions: dict | N
     if runs.empty:
         figures = [html.Div(t("chaos.no_runs", lang), className="oc-empty")]
     else:
-        timeline = chaos_figures.runs_timeline(resilience.timeline_rows(chains, runs), tz, lang)
-        figures = [_graph("oc-chaos-timeline", timeline)]
+        rows = resilience.timeline_rows(chains, runs)
+        figures = [graph("oc-chaos-timeline", chaos_figures.timeline_height(rows),
+                         chaos_figures.runs_timeline(rows, tz, lang))]
     return [
         header,
         _panel(t("chaos.chains", lang), html.Div(chain_cards, className="oc-chaos-chains"),
                html.P(t("chaos.score_rule", lang), className="oc-chaos-muted oc-chaos-rule")),
         html.Div([
             _panel(t("chaos.timeline", lang), *figures, class_name="oc-chaos-wide"),
-            _panel(t("chaos.per_day", lang), _graph("oc-chaos-per-day", chaos_figures.runs_per_day(runs, tz, lang))),
+            _panel(t("chaos.per_day", lang), graph("oc-chaos-per-day", f"{chaos_figures.PER_DAY_REM:g}rem",
+                                                       chaos_figures.runs_per_day(runs, tz, lang))),
         ], className="oc-chaos-figures"),
         _panel(t("chaos.services", lang), _service_grid(_service_rows(resilience.service_summary(runs), runs, tz, lang),
                                                        lang)),

@@ -60,12 +60,6 @@ def site_bar(kind: str, name: str, window: Window, labels: dict[str, str], site:
         for label, value in choices)], className="oc-window-bar oc-site-bar")
 
 
-def graph(component_id: str, figure, height: str) -> dcc.Graph:
-    """A figure that fills ``height`` (a CSS length) and follows the window's width."""
-    return dcc.Graph(id=component_id, figure=figure, responsive=True, style={"height": height}, className="oc-figure",
-                     config={"displaylogo": False, "displayModeBar": False})
-
-
 def problem(kind: str, detail: str, lang: str) -> html.Div:
     """A clear message in the page: ``not_found``, ``bad_request`` or ``unavailable``."""
     return html.Div(

@@ -11,6 +11,7 @@ from dash import Input, Output, State, dcc, html
 from dashboard import context, ids, incident_stats, logrates, urlinput
 from dashboard.i18n import pick_lang, t
 from dashboard.incident_figures import timeline_figure
+from layouts.graphs import graph
 from layouts.incidents import (
     PATH as LIST_PATH, health_badge, incident_query, preplan, priority_badge, service_health, state_label,
 )
@@ -135,8 +136,7 @@ def layout(incident_id: str = "", lang: str | None = None, **_query) -> html.Div
         dcc.Store(id=PAGE_STORE, data={"lang": lang, "incident_id": incident_id}),
         dcc.Link(f"← {t('incidents.back', lang)}", href=LIST_PATH, className="oc-back"),
         html.Div(header, id=ids.INCIDENT_BODY),
-        html.Section(dcc.Graph(id=ids.INCIDENT_TIMELINE, figure=figure, config={"displaylogo": False},
-                               className="oc-timeline"), className="oc-panel"),
+        html.Section(graph(ids.INCIDENT_TIMELINE, "max(52vh, 28rem)", figure, modebar="hover"), className="oc-panel"),
         html.Div(details, id=ids.INCIDENT_DETAILS, className="oc-incident-details"),
     ], className="oc-page oc-incident-page")
 

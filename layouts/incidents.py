@@ -108,9 +108,9 @@ def response_table(times: pd.DataFrame, days: int, lang: str) -> html.Div:
     head = html.Tr([html.Th(t(k, lang)) for k in ("incidents.priority", "incidents.count", "incidents.mtta",
                                                   "incidents.unacked", "incidents.mttr", "incidents.unresolved")])
     rows = [html.Tr([html.Td(priority_badge(r.priority)), html.Td(r.incidents, className="oc-num"),
-                     html.Td(duration(r.mtta_min, lang), className="oc-num oc-kpi-value"),
+                     html.Td(duration(r.mtta_min, lang), className="oc-num oc-inc-time"),
                      html.Td(r.unacknowledged, className="oc-num"),
-                     html.Td(duration(r.mttr_min, lang), className="oc-num oc-kpi-value"),
+                     html.Td(duration(r.mttr_min, lang), className="oc-num oc-inc-time"),
                      html.Td(r.unresolved, className="oc-num")]) for r in times.itertuples()]
     return html.Div([html.H3(t("incidents.days", lang, days=days)),
                      html.Table([html.Thead(head), html.Tbody(rows)], className="oc-kpi-table")],
@@ -159,7 +159,7 @@ def body(lang: str, versions: dict | None = None) -> list:
                           html.Div([response_table(incident_stats.response_times(incidents, now, d), d, lang)
                                     for d in WINDOW_DAYS], className="oc-kpi-row"),
                           html.P(t("incidents.kpi_rule", lang), className="oc-kpi-rule")],
-                         className="oc-panel oc-kpis"),
+                         className="oc-panel oc-inc-kpis"),
             html.Section([html.H2(t("incidents.changes", lang)),
                           html.Div([change_cards(incident_stats.change_rates(changes, incidents, now, d), lang)
                                     for d in WINDOW_DAYS], className="oc-kpi-row")],

@@ -16,10 +16,10 @@ from dash import Input, Output, State, dcc, html
 from dashboard import assessments, auth, catalogue, context, maturity, maturity_figures, maturity_report
 from dashboard.access import Forbidden
 from dashboard.i18n import pick_lang, t
+from layouts.graphs import graph
 
 PATH = "/maturity"
 P = "oc-maturity-"
-GRAPH_CONFIG = {"displayModeBar": False, "responsive": True}
 
 
 @functools.lru_cache(maxsize=4)
@@ -80,8 +80,8 @@ def layout(lang: str | None = None, **_query) -> html.Div:
             html.Button(t("maturity.export_pdf", lang), id=P + "pdf", className="oc-button"),
         ], className="oc-maturity-head"),
         html.Div([
-            _panel(t("maturity.radar", lang), dcc.Graph(id=P + "radar", config=GRAPH_CONFIG)),
-            _panel(t("maturity.progress", lang), dcc.Graph(id=P + "progress", config=GRAPH_CONFIG)),
+            _panel(t("maturity.radar", lang), graph(P + "radar", "19rem")),
+            _panel(t("maturity.progress", lang), graph(P + "progress", "19rem")),
             _panel(t("maturity.gaps", lang), html.Div(id=P + "gaps", className="oc-maturity-gaps")),
         ], className="oc-maturity-charts"),
         html.Div([
@@ -92,6 +92,7 @@ def layout(lang: str | None = None, **_query) -> html.Div:
                          options=option(assessments.STATUSES, "maturity.status")),
         ], className="oc-maturity-filters"),
         dag.AgGrid(id=P + "grid", columnDefs=columns, rowData=[], getRowId="params.data.id",
+                   columnSize="responsiveSizeToFit",
                    dashGridOptions={"rowSelection": {"mode": "singleRow", "enableClickSelection": True},
                                     "domLayout": "autoHeight"},
                    className="ag-theme-alpine-dark oc-grid oc-maturity-grid"),

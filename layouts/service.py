@@ -14,6 +14,7 @@ from dash.exceptions import PreventUpdate
 from dashboard import anomaly, context, drill_figures, drilldown, ids, logrates, sites, timewindow, urlinput
 from dashboard.i18n import pick_lang, t
 from layouts import drill_parts as parts
+from layouts.graphs import graph
 
 PATH_TEMPLATE = "/service/<service>"
 CALL_SAMPLE = 2000  # calls drawn per instance panel, at most
@@ -157,9 +158,9 @@ def layout(service: str | None = None, lang: str | None = None, chain: str | Non
               if len(m.sites) > 1 else []),
             html.Div([
                 html.Section([html.H2(t("service.timeline", lang)),
-                              parts.graph(ids.SERVICE_TIMELINE, timeline, "46vh")], className="oc-panel"),
+                              graph(ids.SERVICE_TIMELINE, "46vh", timeline)], className="oc-panel"),
                 html.Section([html.H2(t("service.instances", lang)),
-                              parts.graph(ids.SERVICE_INSTANCES, instances, "46vh")], className="oc-panel"),
+                              graph(ids.SERVICE_INSTANCES, "46vh", instances)], className="oc-panel"),
             ], className="oc-drill-pair"),
             html.Div([
                 html.Section([html.H2(t("service.calls", lang)), dag.AgGrid(

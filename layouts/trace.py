@@ -13,6 +13,7 @@ from dash.exceptions import PreventUpdate
 from dashboard import context, drill_figures, drilldown, ids, logs, timewindow, traces, urlinput
 from dashboard.i18n import pick_lang, t
 from layouts import drill_parts as parts
+from layouts.graphs import graph
 
 PATH_TEMPLATE = "/trace/<trace_id>"
 MARGIN = pd.Timedelta(minutes=10)
@@ -155,14 +156,13 @@ def layout(trace_id: str | None = None, lang: str | None = None, chain: str | No
             html.Div(verdict_text(m.verdict, lang), id=ids.TRACE_VERDICT, className="oc-callout oc-verdict"),
             html.Section([
                 html.H2(t("trace.waterfall", lang)),
-                parts.graph(ids.TRACE_WATERFALL, drill_figures.waterfall(m.table, slowest, t("axis.since_start", lang),
-                                                                         t("trace.most_self", lang)),
-                            f"{6 + 2.2 * len(m.table):.0f}em"),
+                graph(ids.TRACE_WATERFALL, f"{6 + 2.2 * len(m.table):.0f}rem",
+                      drill_figures.waterfall(m.table, slowest, t("axis.since_start", lang), t("trace.most_self", lang))),
                 _span_rows(m, lang),
             ], className="oc-panel"),
             _log_panel(spans, state["trace_id"], lang),
             html.Section([html.H2(t("trace.resources", lang)),
-                          parts.graph(ids.TRACE_RESOURCES, _resources_figure(m, lang), "62vh")], className="oc-panel"),
+                          graph(ids.TRACE_RESOURCES, "62vh", _resources_figure(m, lang))], className="oc-panel"),
         ],
         className="oc-page oc-drill", **{"data-trace": state["trace_id"]},
     )

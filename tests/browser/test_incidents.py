@@ -21,7 +21,7 @@ def test_incidents_lists_active_by_priority_with_response_times(dash_duo, demo_a
     priorities = [int(el.find_element("css selector", ".oc-prio").text[1:]) for el in rows]
     assert priorities == sorted(priorities)
     assert {el.get_attribute("data-days") for el in dash_duo.find_elements(".oc-kpi-block[data-days]")} == {"30", "90"}
-    assert "MTTA" in dash_duo.find_element(".oc-kpis").text
+    assert "MTTA" in dash_duo.find_element(".oc-inc-kpis").text
     _no_console_errors(dash_duo)
 
 

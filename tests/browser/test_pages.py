@@ -26,3 +26,16 @@ def test_unknown_page_is_not_found(dash_duo, demo_app):
     dash_duo.driver.get(dash_duo.server_url + "/no/such/page")
     dash_duo.wait_for_element("#oc-not-found", timeout=20)
     _no_console_errors(dash_duo)
+
+
+def test_navigation_follows_the_language_in_the_url(dash_duo, demo_app):
+    dash_duo.start_server(demo_app)
+    dash_duo.driver.get(dash_duo.server_url + "/incidents?lang=zh")
+    dash_duo.wait_for_text_to_equal('.oc-nav-link[href="/incidents?lang=zh"]', "事件", timeout=20)
+    assert dash_duo.find_element('.oc-nav-link[href="/catalogue?lang=zh"]').text == "服务目录"
+    dash_duo.find_element('.oc-nav-link[href="/chaos?lang=zh"]').click()
+    dash_duo.wait_for_text_to_equal(".oc-chaos h1", "混沌工程与韧性", timeout=20)
+    assert dash_duo.find_element('.oc-nav-link[href="/wall?lang=zh"]').text == "大屏"
+    dash_duo.driver.get(dash_duo.server_url + "/incidents")
+    dash_duo.wait_for_text_to_equal('.oc-nav-link[href="/incidents"]', "Incidents", timeout=20)
+    _no_console_errors(dash_duo)

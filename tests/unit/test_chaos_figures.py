@@ -37,6 +37,14 @@ def test_timeline_separates_chains():
     assert [shape.y0 for shape in fig.layout.shapes] == [1.5]
 
 
+def test_timeline_height_is_a_row_per_chain_step_in_rem_and_the_figure_leaves_it_to_the_page():
+    rows = resilience.timeline_rows(CHAINS, _runs())
+    assert chaos_figures.timeline_height(rows) == "14.5rem"  # two rows: no shorter than the per-day chart
+    many = pd.DataFrame({"chain_name": ["Trading"] * 20, "service": [f"s{i}" for i in range(20)]})
+    assert chaos_figures.timeline_height(many) == "39rem"  # 4 + 1.75 per row
+    assert chaos_figures.runs_timeline(rows, "UTC").layout.height is None
+
+
 def test_runs_per_day_stacks_statuses():
     fig = chaos_figures.runs_per_day(_runs(), "UTC")
     assert fig.layout.barmode == "stack"

@@ -77,6 +77,9 @@ def test_suspect_is_the_named_change_else_the_latest_failed_else_the_latest():
     assert list(found.loc[found["suspect"], "change_id"]) == ["CHG2"]
     found = stats.recent_changes(unnamed, frame[frame["change_id"] == "CHG1"])
     assert list(found.loc[found["suspect"], "change_id"]) == ["CHG1"]
+    other = unnamed.copy()
+    other["service"] = "clearing"
+    assert stats.recent_changes(other, frame).empty  # no change before it: no rows, not one empty row per change
 
 
 def test_milestones_and_window():
