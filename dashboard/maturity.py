@@ -35,16 +35,17 @@ def _proposal(passed) -> str:
     return "none" if passed is None or pd.isna(passed) else ("pass" if passed else "fail")
 
 
-def item_table(catalogue, current: pd.DataFrame, latest_evidence: pd.DataFrame) -> pd.DataFrame:
-    """One row per catalogue item: what it asks, the automatic proposal, the confirmed assessment."""
+def item_table(catalogue, current: pd.DataFrame, latest_evidence: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
+    """One row per catalogue item: what it asks (in ``lang``), the automatic proposal, the confirmed assessment."""
     found = latest_evidence.set_index("item_id") if len(latest_evidence) else None
+    domains = catalogue.domain_names(lang)
     rows = []
     for item in catalogue.items:
         seen = found.loc[item.id] if found is not None and item.id in found.index else None
         assessed = current.loc[item.id] if item.id in current.index else None
         rows.append({
-            "id": item.id, "domain": item.domain, "domain_name": catalogue.domains[item.domain],
-            "level": item.level, "title": item.title, "description": item.description,
+            "id": item.id, "domain": item.domain, "domain_name": domains[item.domain],
+            "level": item.level, "title": item.title_in(lang), "description": item.description_in(lang),
             "applies_to": item.applies_to, "automatic": item.automatic,
             "query": seen["query"] if seen is not None else "",
             "proposed": _proposal(seen["passed"]) if seen is not None else "none",
@@ -98,10 +99,10 @@ def overall(items: pd.DataFrame, rule: PlusRule) -> str:
     return f"{level}+" if plus_reached(items, level, rule) else str(level)
 
 
-def domain_levels(catalogue, items: pd.DataFrame) -> pd.DataFrame:
-    """Per domain (catalogue order): its name, the level reached and the share of items satisfied."""
+def domain_levels(catalogue, items: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
+    """Per domain (catalogue order): its name in ``lang``, the level reached and the share of items satisfied."""
     rows = []
-    for key, name in catalogue.domains.items():
+    for key, name in catalogue.domain_names(lang).items():
         rows.append({"domain": key, "domain_name": name, "level": level_reached(items[items["domain"] == key]),
                      "satisfied": _in_scope(items[items["domain"] == key])["status"].isin(SATISFIED).mean()})
     return pd.DataFrame(rows, columns=["domain", "domain_name", "level", "satisfied"])

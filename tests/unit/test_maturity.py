@@ -22,6 +22,46 @@ def test_builtin_catalogue_covers_seven_domains_with_fifty_items():
     assert {i.domain for i in model.items} == set(model.domains)
 
 
+def test_builtin_catalogue_speaks_chinese_everywhere():
+    model = catalogue.load()
+    assert all(model.domains_zh.get(key) for key in model.domains)
+    assert all(item.title_zh and item.description_zh for item in model.items)
+    han = lambda text: any("\u4e00" <= c <= "\u9fff" for c in text)  # noqa: E731
+    assert all(han(item.title_in("zh")) and han(item.description_in("zh")) for item in model.items)
+    assert all(not han(item.title_in("en")) for item in model.items)
+
+
+def test_chinese_text_is_optional_and_falls_back_to_english():
+    model = catalogue.parse(
+        "domains:\n  a: {name: Alerting, name_zh: 告警}\n  b: Backups\nitems:\n"
+        "  - {id: A-1, domain: a, level: 1, title: Paged, title_zh: 已呼叫, description: d, rule: manual}\n"
+        "  - {id: B-1, domain: b, level: 1, title: Kept, description: Copies kept, description_zh: 副本留存, rule: manual}\n")
+    assert model.domain_names("zh") == {"a": "告警", "b": "Backups"}
+    assert model.domain_names("en") == {"a": "Alerting", "b": "Backups"}
+    first, second = model.items
+    assert (first.title_in("zh"), first.description_in("zh")) == ("已呼叫", "d")
+    assert (second.title_in("zh"), second.description_in("zh")) == ("Kept", "副本留存")
+    items = maturity.item_table(model, maturity.current(pd.DataFrame(columns=["item_id"])),
+                                pd.DataFrame(), "zh")
+    assert list(items["domain_name"]) == ["告警", "Backups"] and list(items["title"]) == ["已呼叫", "Kept"]
+    assert list(maturity.domain_levels(model, items, "zh")["domain_name"]) == ["告警", "Backups"]
+
+
+@pytest.mark.parametrize("text, where", [
+    ("domains: {a: {name_zh: 告警}}\nitems:\n  - {id: X-1, domain: a, level: 1, title: t, description: d, rule: manual}\n",
+     ":1: domains.a: missing key 'name'"),
+    ("domains: {a: {name: A, title_zh: 告警}}\nitems:\n  - {id: X-1, domain: a, level: 1, title: t, description: d, rule: manual}\n",
+     ":1: domains.a.title_zh: unknown key"),
+    ("domains: {a: A}\nitems:\n  - {id: X-1, domain: a, level: 1, title: t, description: d, rule: manual,\n"
+     "     title_zh: ''}\n", ":4: items.0.title_zh: expected non-empty text"),
+    ("domains: {a: A}\nitems:\n  - {id: X-1, domain: a, level: 1, title: t, description: d, rule: manual,\n"
+     "     summary_zh: x}\n", ":4: items.0.summary_zh: unknown key"),
+])
+def test_translation_errors_name_file_line_and_key(text, where):
+    with pytest.raises(ConfigError, match=where):
+        catalogue.parse(text, "firm.yaml")
+
+
 @pytest.mark.parametrize("text, where", [
     ("domains: {a: A}\nitems:\n  - {id: X-1, domain: b, level: 1, title: t, description: d, rule: manual}\n",
      ":3: items.0.domain: unknown domain"),
