@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from dashboard import evidence
+
 SATISFIED = ("pass", "waived")
 OUT_OF_SCOPE = ("na",)
 TOP_LEVEL = 5
@@ -31,12 +33,21 @@ class PlusRule:
     domains: int = 3
 
 
-def _proposal(passed) -> str:
+def proposal(passed) -> str:
+    """An evaluation's verdict: pass, fail, or none (nothing to judge)."""
     return "none" if passed is None or pd.isna(passed) else ("pass" if passed else "fail")
 
 
+def evidence_states(items: pd.DataFrame) -> pd.Series:
+    """What the evidence says of each item: pass, fail, none (nothing to judge), pending (an automatic
+    item not evaluated yet) or manual (no rule: an assessor decides)."""
+    state = items["proposed"].where(items["evaluated_at"].notna(), "pending")
+    return state.where(items["automatic"].astype(bool), "manual")
+
+
 def item_table(catalogue, current: pd.DataFrame, latest_evidence: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
-    """One row per catalogue item: what it asks (in ``lang``), the automatic proposal, the confirmed assessment."""
+    """One row per catalogue item: what it asks and its rule (in ``lang``), the automatic proposal, the confirmed
+    assessment."""
     found = latest_evidence.set_index("item_id") if len(latest_evidence) else None
     domains = catalogue.domain_names(lang)
     rows = []
@@ -47,8 +58,8 @@ def item_table(catalogue, current: pd.DataFrame, latest_evidence: pd.DataFrame, 
             "id": item.id, "domain": item.domain, "domain_name": domains[item.domain],
             "level": item.level, "title": item.title_in(lang), "description": item.description_in(lang),
             "applies_to": item.applies_to, "automatic": item.automatic,
-            "query": seen["query"] if seen is not None else "",
-            "proposed": _proposal(seen["passed"]) if seen is not None else "none",
+            "query": evidence.query_text(item, lang) if item.automatic else "",
+            "proposed": proposal(seen["passed"]) if seen is not None else "none",
             "value": seen["value"] if seen is not None else float("nan"),
             "evaluated_at": seen["evaluated_at"] if seen is not None else pd.NaT,
             "status": assessed["status"] if assessed is not None else "not_started",
@@ -109,11 +120,12 @@ def domain_levels(catalogue, items: pd.DataFrame, lang: str = "en") -> pd.DataFr
 
 
 def gaps(items: pd.DataFrame) -> pd.DataFrame:
-    """What stands between the current level and the next: unsatisfied in-scope items up to it."""
+    """What stands between the current level and the next: unsatisfied in-scope items up to it, by level
+    and then in catalogue order."""
     target = min(level_reached(items) + 1, TOP_LEVEL)
     scoped = _in_scope(items)
     missing = scoped[(scoped["level"] <= target) & ~scoped["status"].isin(SATISFIED)]
-    return missing.sort_values(["level", "domain", "id"], kind="stable").assign(target=target)
+    return missing.sort_values("level", kind="stable").assign(target=target)
 
 
 def progress(catalogue, assessment_history: pd.DataFrame, rule: PlusRule) -> pd.DataFrame:

@@ -158,22 +158,72 @@ def test_gaps_list_what_blocks_the_next_level():
     assert list(gap["id"]) == ["a20"] and gap["target"].iloc[0] == 2
 
 
-def test_csv_and_pdf_contain_the_items(tmp_path, demo_frames):
+@pytest.fixture(scope="module")
+def assessed(demo_frames):
     model = catalogue.load()
     results = evidence.evaluate_all(model, demo_frames, NOW)
     latest = pd.DataFrame([{**r.__dict__, "evaluated_at": NOW} for r in results])
     history = pd.DataFrame([{"item_id": "MON-01", "at": NOW - pd.Timedelta(days=3), "assessor": "li.wei",
-                             "status": "pass", "justification": "seen", "evidence_links": [], "proposed": "pass"}])
-    items = maturity.item_table(model, maturity.current(history), latest)
-    text = maturity_report.csv_text(items)
-    assert text.count("\n") == len(model.items) + 1 and "MON-01" in text and "li.wei" in text
-    pdf = maturity_report.pdf_bytes("OCC", maturity.overall(items, RULE), items, maturity.domain_levels(model, items),
-                                    maturity.progress(model, history, RULE), maturity.gaps(items), "2026-03-01")
-    assert pdf.startswith(b"%PDF")
-    (tmp_path / "report.pdf").write_bytes(pdf)
+                             "status": "pass", "justification": "黄金指标已覆盖", "evidence_links": [],
+                             "proposed": "pass"}])
+    return model, latest, history
+
+
+def test_evidence_states_tell_manual_pending_and_judged_items_apart(assessed):
+    model, latest, history = assessed
+    items = maturity.item_table(model, maturity.current(history), latest.iloc[1:])
+    states = dict(zip(items["id"], maturity.evidence_states(items)))
+    assert states["MON-09"] == "manual" and states[latest["item_id"].iloc[0]] == "pending"
+    assert {states[i] for i in latest["item_id"].iloc[1:]} <= {"pass", "fail", "none"}
+
+
+def _pages(tmp_path, pdf: bytes, name: str) -> int:
+    (tmp_path / f"{name}.pdf").write_bytes(pdf)
     try:
-        subprocess.run(["pdftoppm", "-png", "-r", "50", str(tmp_path / "report.pdf"), str(tmp_path / "page")],
+        subprocess.run(["pdftoppm", "-png", "-r", "50", str(tmp_path / f"{name}.pdf"), str(tmp_path / name)],
                        check=True, timeout=60)
     except FileNotFoundError:
         need("pdftoppm", "install poppler-utils")
-    assert len(list(tmp_path.glob("page-*.png"))) >= 3
+    return len(list(tmp_path.glob(f"{name}-*.png")))
+
+
+def _pdf(model, history, latest, lang):
+    items = maturity.item_table(model, maturity.current(history), latest, lang)
+    return maturity_report.pdf_bytes("OCC", maturity.overall(items, RULE), items,
+                                     maturity.domain_levels(model, items, lang),
+                                     maturity.progress(model, history, RULE), maturity.gaps(items), "2026-03-01", lang)
+
+
+def test_csv_and_pdf_contain_the_items(tmp_path, assessed):
+    model, latest, history = assessed
+    items = maturity.item_table(model, maturity.current(history), latest)
+    text = maturity_report.csv_text(items)
+    assert text.startswith("\ufeffItem,Domain,Level,Capability,Description,")
+    assert text.count("\n") == len(model.items) + 1 and "MON-01" in text and "li.wei" in text
+    assert "Golden signals for critical services" in text and "Assessor decides" in text
+    pdf = _pdf(model, history, latest, "en")
+    assert pdf.startswith(b"%PDF") and _pages(tmp_path, pdf, "en") >= 3
+
+
+def test_chinese_exports_carry_the_chinese_catalogue(tmp_path, assessed):
+    model, latest, history = assessed
+    items = maturity.item_table(model, maturity.current(history), latest, "zh")
+    text = maturity_report.csv_text(items, "zh")
+    assert text.startswith("\ufeff编号,领域,等级,能力项,说明,适用范围,证据结论,")
+    assert "MON-01,监控管理,1,一级服务黄金指标全覆盖," in text and ",人工评估," in text and ",未开始," in text
+    assert ",metrics_coverage: 上报服务指标的一级服务占比 >= 100%," in text
+    if maturity_report.drawable("zh") != "zh":
+        need("a CJK font", "install fonts-noto-cjk or fonts-droid-fallback")
+    pdf = _pdf(model, history, latest, "zh")
+    assert pdf.startswith(b"%PDF") and _pages(tmp_path, pdf, "zh") >= 3
+    try:
+        shown = subprocess.run(["pdftotext", str(tmp_path / "zh.pdf"), "-"], capture_output=True, text=True,
+                               check=True, timeout=60).stdout
+    except FileNotFoundError:
+        need("pdftotext", "install poppler-utils")
+    assert "技术运营成熟度" in shown and "监控管理" in shown
+
+
+def test_without_a_cjk_font_the_pdf_is_drawn_in_english(monkeypatch):
+    monkeypatch.setattr(maturity_report, "_cjk_font", lambda: None)
+    assert maturity_report.drawable("zh") == "en" and maturity_report.drawable("en") == "en"
