@@ -24,7 +24,7 @@ def radar(domains: pd.DataFrame) -> dict:
     between = 90 - 180 / max(len(names), 1)  # the level ticks run between the first two domains' spokes
     polar = {"bgcolor": "rgba(0,0,0,0)", "domain": {"x": [0.2, 0.8], "y": [0.1, 0.9]},
              "radialaxis": {"range": [0, 5], "dtick": 1, "gridcolor": "#34404f", "angle": between,
-                            "tickangle": 0, "tickfont": {"color": "#8b98a5"}},
+                            "tickangle": between, "tickfont": {"color": "#8b98a5"}},  # level numbers upright
              "angularaxis": {"gridcolor": "#34404f", "direction": "clockwise", "rotation": 90}}
     return {"data": [trace], "layout": {**LAYOUT, "margin": {"l": 10, "r": 10, "t": 10, "b": 10}, "polar": polar}}
 
