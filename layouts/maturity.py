@@ -45,8 +45,8 @@ def _local(stamp, tz: str) -> str:
     return "" if stamp is None or pd.isna(stamp) else pd.Timestamp(stamp).tz_convert(tz).strftime(TIME_FORMAT)
 
 
-def export_href(kind: str, lang: str) -> str:
-    return f"{PATH}/export.{kind}?lang={lang}"
+def _export_href(kind: str, lang: str) -> str:
+    return f"{PATH}/export.{kind}?lang={lang}"  # lang has passed pick_lang
 
 
 def _filtered(items: pd.DataFrame, domain, level, status) -> pd.DataFrame:
@@ -59,13 +59,13 @@ def _filtered(items: pd.DataFrame, domain, level, status) -> pd.DataFrame:
     return items
 
 
-def _rows(items: pd.DataFrame, lang: str, tz: str) -> list[dict]:
+def _rows(items: pd.DataFrame, lang: str) -> list[dict]:
     """Grid rows: the item table in words, with the codes the cells are coloured by."""
     shown = maturity_report.readable(items, lang)
     return [{"id": r.id, "domain_name": r.domain_name, "level": int(r.level), "title": r.title,
              "description": r.description, "applies": r.applies_to, "evidence": r.evidence, "value": r.value,
              "status_text": r.status, "assessor": r.assessor, "query": r.query, "proposed": code.proposed,
-             "evidence_code": state, "status_code": code.status, "evaluated": _local(r.evaluated_at, tz)}
+             "evidence_code": state, "status_code": code.status}
             for r, code, state in zip(shown.itertuples(), items.itertuples(), maturity.evidence_states(items))]
 
 
@@ -97,9 +97,9 @@ def layout(lang: str | None = None, **_query) -> html.Div:
         html.Div([
             html.H1(t("maturity.title", lang)),
             html.Div(id=ids.MATURITY_OVERALL, className="oc-maturity-overall"),
-            html.A(t("maturity.export_csv", lang), id=ids.MATURITY_CSV, href=export_href("csv", lang), download="",
+            html.A(t("maturity.export_csv", lang), id=ids.MATURITY_CSV, href=_export_href("csv", lang), download="",
                    className="oc-maturity-export"),
-            html.A(t("maturity.export_pdf", lang), id=ids.MATURITY_PDF, href=export_href("pdf", lang), download="",
+            html.A(t("maturity.export_pdf", lang), id=ids.MATURITY_PDF, href=_export_href("pdf", lang), download="",
                    className="oc-maturity-export"),
         ], className="oc-maturity-head"),
         html.Div([
@@ -188,7 +188,7 @@ def _detail(row: dict, lang: str, tz: str) -> list:
     ]
 
 
-def export(kind: str) -> flask.Response:
+def _export(kind: str) -> flask.Response:
     """The CSV or the PDF report of the current assessment, in ``?lang=``."""
     lang = pick_lang(flask.request.args.get("lang"), context.current().settings.language)
     if kind == "pdf":
@@ -209,7 +209,7 @@ def export(kind: str) -> flask.Response:
 def register(app: dash.Dash) -> None:
     dash.register_page(__name__, path=PATH, layout=layout, title="Maturity")
     for kind in EXPORTS:
-        app.server.add_url_rule(f"{PATH}/export.{kind}", f"maturity_export_{kind}", functools.partial(export, kind))
+        app.server.add_url_rule(f"{PATH}/export.{kind}", f"maturity_export_{kind}", functools.partial(_export, kind))
 
     @app.callback(Output(ids.MATURITY_GRID, "rowData"), Output(ids.MATURITY_OVERALL, "children"),
                   Output(ids.MATURITY_RADAR, "figure"), Output(ids.MATURITY_PROGRESS, "figure"),
@@ -218,7 +218,7 @@ def register(app: dash.Dash) -> None:
                   Input(ids.MATURITY_STATUS, "value"), Input(ids.MATURITY_SAVED, "data"), State(ids.MATURITY_LANG, "data"))
     def refresh_maturity(domain, level, status, _saved, lang):
         settings, model, history, items, rule = _model(lang)
-        return (_rows(_filtered(items, domain, level, status), lang, settings.display_tz),
+        return (_rows(_filtered(items, domain, level, status), lang),
                 _overall(items, rule, lang, settings.display_tz),
                 maturity_figures.radar(maturity.domain_levels(model, items, lang)),
                 maturity_figures.progress(maturity.progress(model, history, rule), t("maturity.no_assessments", lang)),
