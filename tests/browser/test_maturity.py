@@ -87,6 +87,21 @@ def test_items_show_levels_evidence_and_assessments(dash_duo, maturity_app):
     assert_no_console_errors(dash_duo)
 
 
+def test_an_assessment_recorded_on_the_page_shows_in_the_table_and_the_trail(dash_duo, maturity_app):
+    _open(dash_duo, maturity_app)
+    dash_duo.find_element(".oc-maturity-grid .ag-row[row-id='MON-02'] .ag-cell[col-id='title']").click()
+    dash_duo.wait_for_contains_text("#oc-maturity-detail h3", "MON-02", timeout=10)
+    dash_duo.find_element("#oc-maturity-new-status").click()
+    next(o for o in dash_duo.find_elements(".dash-dropdown-option") if o.text == "Pass").click()
+    dash_duo.find_element("#oc-maturity-justification").send_keys("both sources answered all week")
+    dash_duo.find_element("#oc-maturity-confirm").click()
+    dash_duo.wait_for_text_to_equal("#oc-maturity-message", "MON-02 recorded by local.", timeout=10)
+    dash_duo.wait_for_text_to_equal(".ag-row[row-id='MON-02'] .ag-cell[col-id='status_text']", "Pass", timeout=10)
+    assert _cell(dash_duo, "MON-02", "assessor") == "local"
+    dash_duo.wait_for_contains_text("#oc-maturity-detail", "both sources answered all week", timeout=10)
+    assert_no_console_errors(dash_duo)
+
+
 def test_figures_draw_every_domain_and_the_progress(dash_duo, maturity_app):
     _open(dash_duo, maturity_app)
     labels = " ".join(_texts(dash_duo, "#oc-maturity-radar .angularaxistick text"))
