@@ -2,6 +2,10 @@
 
 The built-in catalogue is ``dashboard/capability_model.yaml``; ``maturity.catalogue`` in the
 config names a firm's own file. Problems are reported as ``file:line: key: message``.
+
+Text is English, with Chinese beside it where the catalogue gives it: a domain is
+``key: Name`` or ``key: {name: Name, name_zh: 名称}``, an item may add ``title_zh`` and
+``description_zh``. Text missing in Chinese is shown in English.
 """
 from __future__ import annotations
 
@@ -18,6 +22,11 @@ LEVELS = (1, 2, 3, 4, 5)
 APPLIES_TO = {"all": (1, 2, 3), "tier1": (1,), "tier1-2": (1, 2)}
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
 MANUAL = "manual"
+DOMAIN_KEYS = ("name", "name_zh")
+
+
+def _in(lang: str, text: str, text_zh: str) -> str:
+    return text_zh if lang == "zh" and text_zh else text
 
 
 @dataclass(frozen=True)
@@ -31,6 +40,14 @@ class Item:
     description: str
     applies_to: str
     rule: dict[str, Any] = field(default_factory=dict)
+    title_zh: str = ""
+    description_zh: str = ""
+
+    def title_in(self, lang: str) -> str:
+        return _in(lang, self.title, self.title_zh)
+
+    def description_in(self, lang: str) -> str:
+        return _in(lang, self.description, self.description_zh)
 
     @property
     def tiers(self) -> tuple[int, ...]:
@@ -43,11 +60,16 @@ class Item:
 
 @dataclass(frozen=True)
 class Catalogue:
-    """The domains (key -> name, in file order) and the items."""
+    """The domains (key -> name, in file order, and key -> Chinese name) and the items."""
 
     domains: dict[str, str]
     items: tuple[Item, ...]
     path: str
+    domains_zh: dict[str, str] = field(default_factory=dict)
+
+    def domain_names(self, lang: str) -> dict[str, str]:
+        """Key -> name in ``lang``, in file order."""
+        return {key: _in(lang, name, self.domains_zh.get(key, "")) for key, name in self.domains.items()}
 
     def item(self, item_id: str) -> Item | None:
         return next((i for i in self.items if i.id == item_id), None)
@@ -101,7 +123,38 @@ def _item(doc: _Located, i: int, raw, domains: dict[str, str], seen: set[str]) -
         doc.fail(where + ("applies_to",), f"expected one of {', '.join(APPLIES_TO)}")
     return Item(id=item_id, domain=raw["domain"], level=raw["level"], title=str(raw["title"]),
                 description=str(raw["description"]), applies_to=applies_to,
-                rule=_rule(doc, where + ("rule",), raw["rule"]))
+                rule=_rule(doc, where + ("rule",), raw["rule"]),
+                title_zh=_text(doc, where + ("title_zh",), raw.get("title_zh")),
+                description_zh=_text(doc, where + ("description_zh",), raw.get("description_zh")))
+
+
+def _text(doc: _Located, where: tuple, raw) -> str:
+    """An optional translation: absent, or a non-empty string."""
+    if raw is None:
+        return ""
+    if not isinstance(raw, str) or not raw.strip():
+        doc.fail(where, "expected non-empty text")
+    return raw
+
+
+def _domains(doc: _Located, raw) -> tuple[dict[str, str], dict[str, str]]:
+    """Key -> name and key -> Chinese name, from ``key: Name`` or ``key: {name: ..., name_zh: ...}``."""
+    if not isinstance(raw, dict) or not raw:
+        doc.fail(("domains",), "expected a mapping of domain key to name")
+    names, names_zh = {}, {}
+    for key, value in raw.items():
+        where = ("domains", key)
+        if isinstance(value, dict):
+            unknown = [k for k in value if k not in DOMAIN_KEYS]
+            if unknown:
+                doc.fail(where + (unknown[0],), f"unknown key; expected {' or '.join(DOMAIN_KEYS)}")
+            if "name" not in value:
+                doc.fail(where, "missing key 'name'")
+            names[str(key)] = _text(doc, where + ("name",), value["name"])
+            names_zh[str(key)] = _text(doc, where + ("name_zh",), value.get("name_zh"))
+        else:
+            names[str(key)] = _text(doc, where, value)
+    return names, {k: v for k, v in names_zh.items() if v}
 
 
 def parse(text: str, path: str = "<catalogue>") -> Catalogue:
@@ -110,9 +163,7 @@ def parse(text: str, path: str = "<catalogue>") -> Catalogue:
     data = doc.data
     if not isinstance(data, dict):
         doc.fail((), "expected a mapping with 'domains' and 'items'")
-    domains = data.get("domains")
-    if not isinstance(domains, dict) or not domains:
-        doc.fail(("domains",), "expected a mapping of domain key to name")
+    domains, domains_zh = _domains(doc, data.get("domains"))
     items, seen = data.get("items"), set()
     if not isinstance(items, list) or not items:
         doc.fail(("items",), "expected a non-empty list of items")
@@ -120,7 +171,7 @@ def parse(text: str, path: str = "<catalogue>") -> Catalogue:
     empty = [key for key in domains if not any(item.domain == key for item in parsed)]
     if empty:
         doc.fail(("domains", empty[0]), "domain has no items")
-    return Catalogue(domains={str(k): str(v) for k, v in domains.items()}, items=parsed, path=path)
+    return Catalogue(domains=domains, items=parsed, path=path, domains_zh=domains_zh)
 
 
 def load(path: str | Path | None = None) -> Catalogue:

@@ -1,11 +1,13 @@
-"""What a page or callback may use: the settings and the frame store of the running app."""
+"""What a page or callback may use: the settings, the frame store and the frames configured, of the running app."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import flask
 
 from dashboard.memo import Memo
+from dashboard.poller import offered_frames
 from dashboard.settings import Settings
 from dashboard.store import FrameStore
 
@@ -15,6 +17,11 @@ class Context:
     settings: Settings
     store: FrameStore
     memo: Memo = field(default_factory=Memo)  # per-version results shared by the worker's viewers
+
+    @cached_property
+    def offered(self) -> frozenset[str]:
+        """The frames the configuration delivers once polled (``poller.offered_frames``)."""
+        return offered_frames(self.settings.sources, self.settings.chains)
 
 
 def current() -> Context:

@@ -18,13 +18,15 @@ import numpy as np
 import pandas as pd
 
 from dashboard import incident_stats, kpis, resilience
+from dashboard.i18n import t, template
 
 MONTH = pd.Timedelta(days=30)
 
 
 @dataclass(frozen=True)
 class Rule:
-    """A rule kind: its function, its parameters (with defaults), the frames it reads and its text."""
+    """A rule kind: its function, its parameters (with defaults), the frames it reads and its text (English,
+    from ``i18n``'s ``rule.<kind>``)."""
 
     measure: Callable[..., tuple[float | None, bool | None]]
     frames: tuple[str, ...]
@@ -262,59 +264,48 @@ def history_depth(f, scope, now, days):
     return depth, bool(depth >= days)
 
 
-def _rule(measure, frames, text, **defaults) -> Rule:
+def _rule(measure, frames, **defaults) -> Rule:
     params = measure.__code__.co_varnames[3:measure.__code__.co_argcount]
-    return Rule(measure, tuple(frames), text, tuple(params), defaults)
+    return Rule(measure, tuple(frames), template(f"rule.{measure.__name__}"), tuple(params), defaults)
 
 
 RULES: dict[str, Rule] = {
-    "metrics_coverage": _rule(metrics_coverage, ["service_metrics"], "share of {scope} services with service metrics >= {min:.0%}"),
-    "resource_coverage": _rule(resource_coverage, ["resource_metrics"], "share of {scope} services with resource metrics >= {min:.0%}"),
-    "trace_coverage": _rule(trace_coverage, ["calls"], "share of {scope} services seen in traced calls >= {min:.0%}"),
-    "sources_healthy": _rule(sources_healthy, ["source_status"], "share of sources whose last poll succeeded >= {min:.0%}"),
-    "alert_runbooks": _rule(alert_runbooks, ["alerts"], "share of alerts on {scope} services naming a runbook >= {min:.0%}"),
-    "service_runbooks": _rule(service_runbooks, ["services"], "share of {scope} services with a runbook URL >= {min:.0%}"),
-    "service_owners": _rule(service_owners, ["services"], "share of {scope} services with an owner >= {min:.0%}"),
-    "services_known": _rule(services_known, ["services"], "number of services in the inventory >= {min:g}"),
-    "chains_defined": _rule(chains_defined, ["chains", "services"], "at least one business chain, every step a known service"),
-    "dependencies_known": _rule(dependencies_known, ["edges"], "observed calls between services > 0"),
-    "incidents_recorded": _rule(incidents_recorded, ["incidents"], "incidents opened in the last {days:g} days > 0"),
-    "changes_recorded": _rule(changes_recorded, ["changes"], "changes planned within {days:g} days of now > 0"),
-    "resolution_tracked": _rule(resolution_tracked, ["incidents"],
-                                "share of finished P1-P{max_priority:g} incidents of the last {days:g} days with a resolution time >= {min:.0%}"),
-    "incident_runbooks": _rule(incident_runbooks, ["incidents"],
-                               "share of P1-P{max_priority:g} incidents of the last {days:g} days naming a runbook >= {min:.0%}"),
-    "mtta_max": _rule(mtta_max, ["incidents"], "mean time to acknowledge P{priority:g} over {days:g} days <= {max_min:g} min"),
-    "mttr_max": _rule(mttr_max, ["incidents"], "mean time to restore P{priority:g} over {days:g} days <= {max_min:g} min"),
-    "change_success_rate": _rule(change_success_rate, ["changes", "incidents"],
-                                 "successful changes among those ended in {days:g} days with a known outcome >= {min:.0%}"),
-    "change_induced_max": _rule(change_induced_max, ["changes", "incidents"],
-                                "share of incidents of the last {days:g} days caused by a change <= {max:.0%}"),
-    "changes_measured_monthly": _rule(changes_measured_monthly, ["changes"],
-                                      "30-day periods (of the last {months:g}) with changes of known outcome = {months:g}"),
-    "standard_changes": _rule(standard_changes, ["changes"], "share of standard changes in {days:g} days >= {min:.0%}"),
-    "emergency_changes_max": _rule(emergency_changes_max, ["changes"], "share of emergency changes in {days:g} days <= {max:.0%}"),
-    "cpu_headroom": _rule(cpu_headroom, ["resource_metrics"],
-                          "share of {scope} services with p{quantile:.0%} CPU <= {max:.0%} >= {min:.0%}"),
-    "memory_headroom": _rule(memory_headroom, ["resource_metrics"],
-                             "share of {scope} services with p{quantile:.0%} memory <= {max:.0%} >= {min:.0%}"),
-    "multi_instance": _rule(multi_instance, ["resource_metrics"],
-                            "share of {scope} services on at least {min_instances:g} instances >= {min:.0%}"),
-    "availability_min": _rule(availability_min, ["service_metrics"], "request-weighted success over the last day >= {min:.2%}"),
-    "latency_max": _rule(latency_max, ["service_metrics"], "share of {scope} services with mean p95 latency <= {max_ms:g} ms >= {min:.0%}"),
-    "error_ratio_max": _rule(error_ratio_max, ["service_metrics"], "share of {scope} services with mean error ratio <= {max:.1%} >= {min:.0%}"),
-    "chaos_monthly": _rule(chaos_monthly, ["chaos_runs"],
-                           "share of {scope} services with a chaos run in each of the last {months:g} 30-day periods >= {min:.0%}"),
-    "chaos_pass_rate": _rule(chaos_pass_rate, ["chaos_runs"], "chaos runs passed among those ended in 30 days >= {min:.0%}"),
-    "chaos_recovery_max": _rule(chaos_recovery_max, ["chaos_runs"], "median recovery of chaos runs in {days:g} days <= {max_s:g} s"),
-    "resilience_score_min": _rule(resilience_score_min, ["chaos_runs"],
-                                  "share of {scope} services with a resilience score >= {min_score:g} >= {min:.0%}"),
-    "chain_chaos_coverage": _rule(chain_chaos_coverage, ["chains", "chaos_runs"],
-                                  "share of chain steps with a chaos run in 30 days >= {min:.0%}"),
-    "history_depth": _rule(history_depth, ["incidents"], "days of incident history >= {days:g}"),
+    "metrics_coverage": _rule(metrics_coverage, ["service_metrics"]),
+    "resource_coverage": _rule(resource_coverage, ["resource_metrics"]),
+    "trace_coverage": _rule(trace_coverage, ["calls"]),
+    "sources_healthy": _rule(sources_healthy, ["source_status"]),
+    "alert_runbooks": _rule(alert_runbooks, ["alerts"]),
+    "service_runbooks": _rule(service_runbooks, ["services"]),
+    "service_owners": _rule(service_owners, ["services"]),
+    "services_known": _rule(services_known, ["services"]),
+    "chains_defined": _rule(chains_defined, ["chains", "services"]),
+    "dependencies_known": _rule(dependencies_known, ["edges"]),
+    "incidents_recorded": _rule(incidents_recorded, ["incidents"]),
+    "changes_recorded": _rule(changes_recorded, ["changes"]),
+    "resolution_tracked": _rule(resolution_tracked, ["incidents"]),
+    "incident_runbooks": _rule(incident_runbooks, ["incidents"]),
+    "mtta_max": _rule(mtta_max, ["incidents"]),
+    "mttr_max": _rule(mttr_max, ["incidents"]),
+    "change_success_rate": _rule(change_success_rate, ["changes", "incidents"]),
+    "change_induced_max": _rule(change_induced_max, ["changes", "incidents"]),
+    "changes_measured_monthly": _rule(changes_measured_monthly, ["changes"]),
+    "standard_changes": _rule(standard_changes, ["changes"]),
+    "emergency_changes_max": _rule(emergency_changes_max, ["changes"]),
+    "cpu_headroom": _rule(cpu_headroom, ["resource_metrics"]),
+    "memory_headroom": _rule(memory_headroom, ["resource_metrics"]),
+    "multi_instance": _rule(multi_instance, ["resource_metrics"]),
+    "availability_min": _rule(availability_min, ["service_metrics"]),
+    "latency_max": _rule(latency_max, ["service_metrics"]),
+    "error_ratio_max": _rule(error_ratio_max, ["service_metrics"]),
+    "chaos_monthly": _rule(chaos_monthly, ["chaos_runs"]),
+    "chaos_pass_rate": _rule(chaos_pass_rate, ["chaos_runs"]),
+    "chaos_recovery_max": _rule(chaos_recovery_max, ["chaos_runs"]),
+    "resilience_score_min": _rule(resilience_score_min, ["chaos_runs"]),
+    "chain_chaos_coverage": _rule(chain_chaos_coverage, ["chains", "chaos_runs"]),
+    "history_depth": _rule(history_depth, ["incidents"]),
 }
 
-SCOPES = {(1,): "tier-1", (1, 2): "tier-1/2", (1, 2, 3): "all"}
+SCOPES = {(1,): "tier1", (1, 2): "tier1-2", (1, 2, 3): "all"}  # tiers -> the scope's words, rule.scope.<key>
 
 
 def digest(frames: dict[str, pd.DataFrame], names) -> str:
@@ -328,11 +319,11 @@ def digest(frames: dict[str, pd.DataFrame], names) -> str:
     return sha.hexdigest()
 
 
-def query_text(item) -> str:
-    """The rule of ``item`` in words, with its parameters and scope."""
-    rule = RULES[item.rule["kind"]]
-    params = {**rule.defaults, **{k: v for k, v in item.rule.items() if k != "kind"}}
-    return f"{item.rule['kind']}: " + rule.text.format(scope=SCOPES[item.tiers], **params)
+def query_text(item, lang: str = "en") -> str:
+    """The rule of ``item`` in words (in ``lang``), with its parameters and scope; evaluations store it in English."""
+    kind = item.rule["kind"]
+    params = {**RULES[kind].defaults, **{k: v for k, v in item.rule.items() if k != "kind"}}
+    return f"{kind}: " + t(f"rule.{kind}", lang, scope=t(f"rule.scope.{SCOPES[item.tiers]}", lang), **params)
 
 
 def evaluate(item, frames: dict[str, pd.DataFrame], now: pd.Timestamp) -> Evaluation:

@@ -13,7 +13,9 @@ from datetime import datetime
 import pandas as pd
 
 from dashboard import assessments, evidence
-from datasources.base import FRAME_NAMES
+from dashboard.poller import status_frame
+from dashboard.store import DERIVED_SOURCE
+from datasources.base import FRAME_NAMES, empty_frame
 
 log = logging.getLogger("opscenter.maturity")
 
@@ -22,9 +24,17 @@ HISTORY_DAYS = 120
 HISTORY_KEYS = {"incidents": "incident_id", "changes": "change_id", "chaos_runs": "run_id"}
 
 
+def _source_status(store) -> pd.DataFrame:
+    """The sources' status records as a frame (the store keeps them apart from the frames)."""
+    records = [r for name, r in store.statuses().items() if name != DERIVED_SOURCE]
+    return status_frame(records) if records else empty_frame("source_status")
+
+
 def frames_with_history(store, history, now: pd.Timestamp) -> dict[str, pd.DataFrame]:
-    """Every frame from the store; incidents, changes and chaos runs completed from history."""
-    frames = {name: store.frame(name) for name in FRAME_NAMES}
+    """Every frame from the store, source_status from the status records; incidents, changes and
+    chaos runs completed from history."""
+    frames = {name: store.frame(name) for name in FRAME_NAMES if name != "source_status"}
+    frames["source_status"] = _source_status(store)
     if history is None:
         return frames
     since = (now - pd.Timedelta(days=HISTORY_DAYS)).to_pydatetime()

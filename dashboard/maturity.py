@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from dashboard import evidence
+
 SATISFIED = ("pass", "waived")
 OUT_OF_SCOPE = ("na",)
 TOP_LEVEL = 5
@@ -31,23 +33,33 @@ class PlusRule:
     domains: int = 3
 
 
-def _proposal(passed) -> str:
+def proposal(passed) -> str:
+    """An evaluation's verdict: pass, fail, or none (nothing to judge)."""
     return "none" if passed is None or pd.isna(passed) else ("pass" if passed else "fail")
 
 
-def item_table(catalogue, current: pd.DataFrame, latest_evidence: pd.DataFrame) -> pd.DataFrame:
-    """One row per catalogue item: what it asks, the automatic proposal, the confirmed assessment."""
+def evidence_states(items: pd.DataFrame) -> pd.Series:
+    """What the evidence says of each item: pass, fail, none (nothing to judge), pending (an automatic
+    item not evaluated yet) or manual (no rule: an assessor decides)."""
+    state = items["proposed"].where(items["evaluated_at"].notna(), "pending")
+    return state.where(items["automatic"].astype(bool), "manual")
+
+
+def item_table(catalogue, current: pd.DataFrame, latest_evidence: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
+    """One row per catalogue item: what it asks and its rule (in ``lang``), the automatic proposal, the confirmed
+    assessment."""
     found = latest_evidence.set_index("item_id") if len(latest_evidence) else None
+    domains = catalogue.domain_names(lang)
     rows = []
     for item in catalogue.items:
         seen = found.loc[item.id] if found is not None and item.id in found.index else None
         assessed = current.loc[item.id] if item.id in current.index else None
         rows.append({
-            "id": item.id, "domain": item.domain, "domain_name": catalogue.domains[item.domain],
-            "level": item.level, "title": item.title, "description": item.description,
+            "id": item.id, "domain": item.domain, "domain_name": domains[item.domain],
+            "level": item.level, "title": item.title_in(lang), "description": item.description_in(lang),
             "applies_to": item.applies_to, "automatic": item.automatic,
-            "query": seen["query"] if seen is not None else "",
-            "proposed": _proposal(seen["passed"]) if seen is not None else "none",
+            "query": evidence.query_text(item, lang) if item.automatic else "",
+            "proposed": proposal(seen["passed"]) if seen is not None else "none",
             "value": seen["value"] if seen is not None else float("nan"),
             "evaluated_at": seen["evaluated_at"] if seen is not None else pd.NaT,
             "status": assessed["status"] if assessed is not None else "not_started",
@@ -98,21 +110,22 @@ def overall(items: pd.DataFrame, rule: PlusRule) -> str:
     return f"{level}+" if plus_reached(items, level, rule) else str(level)
 
 
-def domain_levels(catalogue, items: pd.DataFrame) -> pd.DataFrame:
-    """Per domain (catalogue order): its name, the level reached and the share of items satisfied."""
+def domain_levels(catalogue, items: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
+    """Per domain (catalogue order): its name in ``lang``, the level reached and the share of items satisfied."""
     rows = []
-    for key, name in catalogue.domains.items():
+    for key, name in catalogue.domain_names(lang).items():
         rows.append({"domain": key, "domain_name": name, "level": level_reached(items[items["domain"] == key]),
                      "satisfied": _in_scope(items[items["domain"] == key])["status"].isin(SATISFIED).mean()})
     return pd.DataFrame(rows, columns=["domain", "domain_name", "level", "satisfied"])
 
 
 def gaps(items: pd.DataFrame) -> pd.DataFrame:
-    """What stands between the current level and the next: unsatisfied in-scope items up to it."""
+    """What stands between the current level and the next: unsatisfied in-scope items up to it, by level
+    and then in catalogue order."""
     target = min(level_reached(items) + 1, TOP_LEVEL)
     scoped = _in_scope(items)
     missing = scoped[(scoped["level"] <= target) & ~scoped["status"].isin(SATISFIED)]
-    return missing.sort_values(["level", "domain", "id"], kind="stable").assign(target=target)
+    return missing.sort_values("level", kind="stable").assign(target=target)
 
 
 def progress(catalogue, assessment_history: pd.DataFrame, rule: PlusRule) -> pd.DataFrame:

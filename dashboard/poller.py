@@ -27,9 +27,10 @@ import redis
 
 from dashboard import metrics
 from dashboard.redact import redact
-from dashboard.derived import DerivedFrames
+from dashboard.derived import METRIC_FRAMES, DerivedFrames
 from dashboard.store import CONFIG_SOURCE, FrameStore, RedisFrameCache
-from datasources.base import ContractError, Source, validate
+from datasources import registry
+from datasources.base import DERIVED_FRAMES, ContractError, Source, validate
 
 log = logging.getLogger(__name__)
 HISTORY_FRAMES = ("incidents", "changes", "chaos_runs")
@@ -109,6 +110,13 @@ def config_frames(chains: list[dict]) -> dict[str, pd.DataFrame]:
         for c in chains for i, s in enumerate(c["steps"], start=1)
     ]
     return {"chains": validate("chains", pd.DataFrame(rows))} if rows else {}
+
+
+def offered_frames(specs: list[dict], chains: list[dict]) -> frozenset[str]:
+    """Every frame the configuration delivers once polled: its sources', the config's business chains,
+    and the frames the poller derives from metrics."""
+    frames = set().union(*(registry.offers(spec) for spec in specs)) | set(config_frames(chains))
+    return frozenset(frames | set(DERIVED_FRAMES) if frames & set(METRIC_FRAMES) else frames)
 
 
 def utcnow() -> datetime:

@@ -86,6 +86,7 @@ class AlertmanagerSource(Source):
     """Alerts from Alertmanager's v2 API, with silences and inhibitions."""
 
     kind = "alertmanager"
+    polled = ("alerts",)
 
     @cached_property
     def client(self) -> HttpClient:

@@ -234,15 +234,22 @@ class Health:
 class Source:
     """Base class of every adapter: configuration plus ``fetch`` and ``check``.
 
-    Subclasses set ``kind`` and implement ``fetch(now)``; they may override
-    ``check()`` with a cheaper ping, ``spans(trace_id)`` for on-demand traces and
-    ``log_lines(...)`` for on-demand log lines.
+    Subclasses set ``kind`` and ``polled`` (the frames ``fetch`` returns, or override ``offers``
+    when the options decide) and implement ``fetch(now)``; they may override ``check()`` with a
+    cheaper ping, ``spans(trace_id)`` for on-demand traces and ``log_lines(...)`` for on-demand
+    log lines.
     """
 
     kind: ClassVar[str] = ""
+    polled: ClassVar[tuple[str, ...] | None] = None  # None: the kind does not say, so any frame
     name: str
     interval_s: float = 30.0
     options: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def offers(cls, options: dict[str, Any]) -> frozenset[str]:
+        """The frames a source of this kind configured with ``options`` delivers, known before it polls."""
+        return frozenset(FRAME_NAMES if cls.polled is None else cls.polled)
 
     def fetch(self, now: datetime) -> dict[str, pd.DataFrame]:
         raise NotImplementedError

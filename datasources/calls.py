@@ -93,6 +93,7 @@ class TraceSource(Source):
     """
 
     extra_options: tuple[str, ...] = OPTION_KEYS
+    polled = ("calls",)
 
     @cached_property
     def client(self) -> HttpClient:

@@ -125,6 +125,8 @@ class ChaosSource(Source):
     (name -> reason); ``check()`` fails on them, and so does ``opscenter check``.
     """
 
+    polled = ("chaos_runs",)
+
     @property
     def services(self) -> dict[str, str]:
         return dict(self.options.get("services") or {})

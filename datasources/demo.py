@@ -745,6 +745,12 @@ class DemoSource(Source):
     kind = "demo"
     injected: list[dict] = field(default_factory=list)
 
+    @classmethod
+    def offers(cls, options: dict[str, Any]) -> frozenset[str]:
+        """The frames named by ``frames`` (default: every frame the demo emits)."""
+        frames = options.get("frames", EMITTED)
+        return frozenset(EMITTED).intersection(frames) if isinstance(frames, (list, tuple)) else frozenset(EMITTED)
+
     def inject_incident(self, incident_id: str, title: str, priority: int, service: str, opened_at: Any) -> None:
         """Add a new, unacknowledged incident to every later fetch (while ``frames`` includes incidents)."""
         self.injected.append(_incident(

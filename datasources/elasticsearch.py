@@ -108,6 +108,7 @@ class ElasticsearchSource(Source):
     """Log counts per service and level from Elasticsearch or OpenSearch; lines on demand."""
 
     kind = "elasticsearch"
+    polled = ("log_rates",)
 
     def __post_init__(self):
         self.client = HttpClient.from_options(self.name, self.options, token_scheme="ApiKey")

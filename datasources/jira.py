@@ -162,6 +162,7 @@ class JiraSource(itsm.ItsmSource):
     """Incident and change issues of one Jira site."""
 
     kind = "jira"
+    polled = ("incidents", "changes")
     defaults = DEFAULTS
 
     @property

@@ -79,6 +79,7 @@ class LogFilesSource(Source):
     """One log file read incrementally into log_rates; its recent lines answer ``log_lines``."""
 
     kind = "log_files"
+    polled = ("log_rates",)
     position: FilePosition = field(default_factory=FilePosition)
     counts: Counter = field(default_factory=Counter)
     lines: deque = field(default_factory=lambda: deque(maxlen=20000))

@@ -85,6 +85,7 @@ class LokiSource(Source):
     """Error, warning and info counts per service from Loki; lines on demand."""
 
     kind = "loki"
+    polled = ("log_rates",)
 
     def __post_init__(self):
         self.client = HttpClient.from_options(self.name, self.options)

@@ -81,6 +81,7 @@ class OtlpFilesSource(Source):
     """Calls and traces from OTLP/JSON files."""
 
     kind = "otlp_files"
+    polled = ("calls",)
 
     def _options(self) -> dict[str, Any]:
         opts = trace_options(self.name, self.options, ("path", "pattern", "max_bytes"))

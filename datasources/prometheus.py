@@ -381,6 +381,7 @@ class PrometheusSource(Source):
     """Prometheus (or a compatible API: Thanos, Mimir, VictoriaMetrics); see the module docstring."""
 
     kind = "prometheus"
+    polled = ("services", "service_metrics", "resource_metrics", "calls", "edges")
 
     @cached_property
     def client(self) -> HttpClient:

@@ -56,11 +56,22 @@ def kinds() -> dict[str, type[Source]]:
     return dict(_KINDS)
 
 
+def _kind(spec: dict[str, Any]) -> type[Source]:
+    known = kinds()
+    if spec["kind"] not in known:
+        raise KeyError(f"unknown source kind {spec['kind']!r}; known kinds: {', '.join(sorted(known))}")
+    return known[spec["kind"]]
+
+
+def _options(spec: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in spec.items() if k not in ("kind", "name", "interval_s")}
+
+
 def build(spec: dict[str, Any]) -> Source:
     """Build a source from its config entry (``kind``, ``name``, ``interval_s``, adapter keys)."""
-    known = kinds()
-    kind = spec["kind"]
-    if kind not in known:
-        raise KeyError(f"unknown source kind {kind!r}; known kinds: {', '.join(sorted(known))}")
-    options = {k: v for k, v in spec.items() if k not in ("kind", "name", "interval_s")}
-    return known[kind](name=spec["name"], interval_s=float(spec.get("interval_s", 30)), options=options)
+    return _kind(spec)(name=spec["name"], interval_s=float(spec.get("interval_s", 30)), options=_options(spec))
+
+
+def offers(spec: dict[str, Any]) -> frozenset[str]:
+    """The frames the source a config entry describes delivers, without building it."""
+    return _kind(spec).offers(_options(spec))

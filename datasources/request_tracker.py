@@ -76,6 +76,7 @@ class RequestTrackerSource(itsm.ItsmSource):
     """Incident tickets of one Request Tracker 5."""
 
     kind = "request_tracker"
+    polled = ("incidents",)
     defaults = DEFAULTS
     token_scheme = "token"
 

@@ -148,6 +148,11 @@ class ServiceNowSource(itsm.ItsmSource):
     kind = "servicenow"
     defaults = DEFAULTS
 
+    @classmethod
+    def offers(cls, options: dict[str, Any]) -> frozenset[str]:
+        """Incidents and changes, and service requests when ``service_requests`` is on."""
+        return frozenset({"incidents", "changes"} | ({"service_requests"} if options.get("service_requests") else set()))
+
     @property
     def acknowledged_field(self) -> str:
         return str(self.options.get("acknowledged_field", "work_start"))

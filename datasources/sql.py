@@ -66,6 +66,11 @@ class SqlSource(itsm.ItsmSource):
 
     kind = "sql"
 
+    @classmethod
+    def offers(cls, options: dict[str, Any]) -> frozenset[str]:
+        """The frames given a table: incidents and/or changes."""
+        return frozenset(frame for frame in FRAMES if options.get(frame))
+
     @cached_property
     def engine(self) -> sa.Engine:
         try:

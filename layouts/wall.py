@@ -58,7 +58,9 @@ class Refresh:
         self.now = pd.Timestamp(datetime.now(timezone.utc))
         self.tz = ZoneInfo(self.settings.display_tz)
         statuses = self.store.statuses()
-        self.fresh: dict[str, Freshness] = {p: freshness(f, statuses, self.now) for p, f in PANELS.items()}
+        self.offered = app.offered
+        self.fresh: dict[str, Freshness] = {p: freshness(f, statuses, self.now, self.offered)
+                                            for p, f in PANELS.items()}
 
     def frame(self, name: str) -> pd.DataFrame:
         return self.store.frame(name, self.versions)
@@ -78,10 +80,14 @@ class Refresh:
                self.now.floor("min") if per_minute else None, extra)
         return self.memo.get(key, build)
 
+    def missing(self, panel: str) -> str:
+        """Why a panel nobody has delivered to is empty: its sources have not answered yet, or none is configured."""
+        return t("wall.waiting" if self.fresh[panel].waiting else "wall.unconfigured", self.lang)
+
     def stale_label(self, panel: str) -> str:
         fresh = self.fresh[panel]
         if not fresh.sources:
-            return t("wall.waiting", self.lang)
+            return self.missing(panel)
         return t("wall.stale_since", self.lang, time=self.local(fresh.since)) if fresh.stale else ""
 
     def evaluated(self) -> pd.DataFrame:
@@ -118,9 +124,10 @@ def _tile(index: int, row, lang: str, amber_at: float) -> dcc.Link:
     return dcc.Link(tile, href=f"/service/{quote(row.service)}", className="oc-tile-link")
 
 
-def _chain_sections(layout: list[dict], evaluated: pd.DataFrame, lang: str, amber_at: float) -> list:
+def _chain_sections(layout: list[dict], evaluated: pd.DataFrame, lang: str, amber_at: float, offered) -> list:
     if not layout:
-        return [html.Div(t("wall.no_chains", lang), className="oc-empty")]
+        return [html.Div(t("wall.no_chains" if "chains" in offered else "wall.chains_unconfigured", lang),
+                         className="oc-empty")]
     rows = {r.service: r for r in evaluated.itertuples(index=False)}
     sections, index = [], 0
     for chain in layout:
@@ -191,7 +198,7 @@ def _preplan(url: str | None, lang: str):
 def _incident_items(refresh: Refresh) -> tuple[list, int]:
     lang = refresh.lang
     if not refresh.fresh["incidents"].sources:
-        return [html.Div(t("wall.waiting", lang), className="oc-empty")], 0
+        return [html.Div(refresh.missing("incidents"), className="oc-empty")], 0
     active = wallview.active_incidents(refresh.frame("incidents"))
     if active.empty:
         return [html.Div(t("wall.no_incidents", lang), className="oc-empty")], 0
@@ -242,7 +249,7 @@ def _banner(refresh: Refresh) -> list:
 def _change_items(refresh: Refresh) -> list:
     lang = refresh.lang
     if not refresh.fresh["changes"].sources:
-        return [html.Div(t("wall.waiting", lang), className="oc-empty")]
+        return [html.Div(refresh.missing("changes"), className="oc-empty")]
     changes = refresh.frame("changes")
     running = wallview.changes_in_progress(changes)
     if running.empty:
@@ -267,7 +274,7 @@ def _change_items(refresh: Refresh) -> list:
 def _chaos_items(refresh: Refresh) -> list:
     lang = refresh.lang
     if not refresh.fresh["chaos"].sources:
-        return [html.Div(t("wall.waiting", lang), className="oc-empty")]
+        return [html.Div(refresh.missing("chaos"), className="oc-empty")]
     runs = wallview.latest_chaos_runs(refresh.frame("chaos_runs"), CHAOS_RUNS)
     if runs.empty:
         return [html.Div(t("wall.no_chaos", lang), className="oc-empty")]
@@ -384,7 +391,8 @@ def layout(lang: str | None = None, **_query) -> html.Div:
             html.Div([
                 html.Section([
                     _stale_label("chains", refresh.stale_label("chains")),
-                    html.Div(_chain_sections(chain_layout, evaluated, lang, settings.health["amber_at"]),
+                    html.Div(_chain_sections(chain_layout, evaluated, lang, settings.health["amber_at"],
+                                             refresh.offered),
                              id=ids.WALL_CHAINS, className="oc-chains"),
                 ], id={"type": ids.PANEL, "panel": "chains"},
                     className=_panel_class("chains", refresh.fresh["chains"].is_stale)),
@@ -432,7 +440,8 @@ def refresh_wall(versions: dict | None, keys: dict, lang: str):
             refresh.frame("chains"), refresh.frame("services"))), "chains")
         if structure != keys["structure"]:  # chains or services came or went: draw them anew
             keys["structure"] = structure
-            out["chains"] = _chain_sections(chain_layout, evaluated, lang, refresh.settings.health["amber_at"])
+            out["chains"] = _chain_sections(chain_layout, evaluated, lang, refresh.settings.health["amber_at"],
+                                            refresh.offered)
             model = out["model"] = _full_model(refresh, chain_layout, evaluated)
         else:
             model, digests = refresh.cached("tiles", lambda: _with_part_digests(

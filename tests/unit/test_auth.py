@@ -147,7 +147,8 @@ def test_a_viewer_reaches_no_restricted_page_callback_or_write(make_client, acce
     access.add_user("vera", "viewer", PASSWORD, ADMIN)
     client = make_client(BUILTIN)
     login(client, user="vera")
-    assert client.get("/maturity").status_code == 403
+    for path in ("/maturity", "/maturity/export.csv", "/maturity/export.pdf?lang=zh"):
+        assert client.get(path).status_code == 403, path
     assert client.post("/_dash-update-component", json=ACK).status_code == 403
     assert client.post("/_dash-update-component", json={**ACK, "outputs": {"id": "oc-audit-table", "property": "data"},
                                                          "output": "oc-audit-table.data"}).status_code == 403
@@ -171,7 +172,7 @@ def test_display_token_in_url_then_cookie_until_revoked(make_client, access, con
     assert client.get("/sources").status_code == 200
     assert client.get("/_dash-layout").status_code == 200
     assert client.post("/_dash-update-component", json=ACK).status_code == 403  # read-only
-    assert client.get("/maturity").status_code == 403
+    assert client.get("/maturity").status_code == 403 and client.get("/maturity/export.csv").status_code == 403
 
     access.revoke_token("lobby-wall", ADMIN)
     response = client.get("/wall?kiosk=1")

@@ -1,9 +1,16 @@
-"""Which sources stand behind a panel and whether it is stale."""
+"""Which sources stand behind a panel, whether it is stale, and whether anything configured will fill it."""
 from datetime import datetime, timezone
 
 import pandas as pd
+import pytest
 
+from dashboard.app import create_app
 from dashboard.freshness import freshness
+from dashboard.poller import Poller
+from dashboard.settings import parse
+from dashboard.store import open_store
+from datasources import registry
+from layouts import wall
 
 NOW = datetime(2026, 11, 18, 2, 0, tzinfo=timezone.utc)
 
@@ -19,20 +26,78 @@ STATUSES = {
     "itsm-b": _status(["incidents"], minutes_ago=10, interval_s=60),  # older than three intervals
     "chaos": _status([]),  # never delivered anything
 }
+OFFERED = frozenset({"services", "service_metrics", "incidents", "changes", "chaos_runs"})
 
 
 def test_a_panel_depends_on_the_sources_that_delivered_its_frames():
-    fresh = freshness(["service_metrics"], STATUSES, NOW)
+    fresh = freshness(["service_metrics"], STATUSES, NOW, OFFERED)
     assert fresh.sources == ("metrics",) and not fresh.is_stale and fresh.since is None
     assert fresh.version_key({"metrics": 7, "config": 2, "itsm": 3}) == [7, 2]
 
 
 def test_a_panel_is_stale_since_the_oldest_success_of_its_stale_sources():
-    fresh = freshness(["incidents"], STATUSES, NOW)
+    fresh = freshness(["incidents"], STATUSES, NOW, OFFERED)
     assert fresh.sources == ("itsm", "itsm-b") and fresh.stale == ("itsm", "itsm-b") and fresh.is_stale
     assert fresh.since == pd.Timestamp(NOW) - pd.Timedelta(minutes=20)
 
 
 def test_a_panel_nobody_delivered_is_stale_without_a_time():
-    fresh = freshness(["chaos_runs"], STATUSES, NOW)
+    fresh = freshness(["chaos_runs"], STATUSES, NOW, OFFERED)
     assert fresh.sources == () and fresh.is_stale and fresh.since is None
+
+
+def test_a_panel_waits_only_for_frames_a_configured_source_offers():
+    assert freshness(["chaos_runs"], STATUSES, NOW, OFFERED).waiting
+    unconfigured = freshness(["alerts"], STATUSES, NOW, OFFERED)
+    assert not unconfigured.configured and not unconfigured.waiting and unconfigured.is_stale
+    delivered = freshness(["incidents"], STATUSES, NOW, frozenset())  # a source no longer offering still counts
+    assert delivered.configured and not delivered.waiting
+
+
+METRICS_ONLY = """
+sources:
+  - {kind: demo, name: metrics, interval_s: 60, frames: [services, chains, service_metrics]}
+"""
+WITH_ITSM = METRICS_ONLY + "  - {kind: demo, name: itsm, interval_s: 60, frames: [incidents, changes]}\n"
+
+
+def _children(component) -> list:
+    children = getattr(component, "children", None)
+    return [c for c in (children if isinstance(children, (list, tuple)) else [children]) if c is not None]
+
+
+def _text(component) -> str:
+    """Every string in a component tree, joined."""
+    return component if isinstance(component, str) else " ".join(_text(c) for c in _children(component))
+
+
+def _panels(component) -> dict[str, str]:
+    """The text of every wall panel ({"type": "oc-panel", "panel": name}) in a component tree."""
+    found = {}
+    if isinstance(getattr(component, "id", None), dict) and component.id.get("type") == "oc-panel":
+        found[component.id["panel"]] = _text(component)
+    for child in _children(component):
+        found.update(_panels(child))
+    return found
+
+
+def _wall(config: str, lang: str) -> dict[str, str]:
+    """The wall's panels as text, after the first source alone has polled."""
+    settings = parse(config)
+    store = open_store(None, settings.deployment, settings.source_names)
+    first = registry.build(settings.sources[0])
+    Poller([first], store).poll(first)
+    with create_app(settings, store).server.test_request_context("/wall"):
+        return _panels(wall.layout(lang=lang))
+
+
+@pytest.mark.parametrize("lang, waiting, unconfigured", [("en", "waiting for data", "no source configured"),
+                                                         ("zh", "等待数据", "未配置数据源")])
+def test_the_wall_tells_waiting_from_no_source_configured(lang, waiting, unconfigured):
+    alone = _wall(METRICS_ONLY, lang)
+    assert unconfigured in alone["incidents"] and waiting not in alone["incidents"]
+    assert unconfigured in alone["kpi.mttr"] and unconfigured in alone["chaos"]
+    assert unconfigured not in alone["chains"] and waiting not in alone["chains"]
+    pending = _wall(WITH_ITSM, lang)
+    assert waiting in pending["incidents"] and waiting in pending["kpi.changes"]
+    assert unconfigured in pending["chaos"]

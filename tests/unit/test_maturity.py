@@ -22,6 +22,46 @@ def test_builtin_catalogue_covers_seven_domains_with_fifty_items():
     assert {i.domain for i in model.items} == set(model.domains)
 
 
+def test_builtin_catalogue_speaks_chinese_everywhere():
+    model = catalogue.load()
+    assert all(model.domains_zh.get(key) for key in model.domains)
+    assert all(item.title_zh and item.description_zh for item in model.items)
+    han = lambda text: any("\u4e00" <= c <= "\u9fff" for c in text)  # noqa: E731
+    assert all(han(item.title_in("zh")) and han(item.description_in("zh")) for item in model.items)
+    assert all(not han(item.title_in("en")) for item in model.items)
+
+
+def test_chinese_text_is_optional_and_falls_back_to_english():
+    model = catalogue.parse(
+        "domains:\n  a: {name: Alerting, name_zh: 告警}\n  b: Backups\nitems:\n"
+        "  - {id: A-1, domain: a, level: 1, title: Paged, title_zh: 已呼叫, description: d, rule: manual}\n"
+        "  - {id: B-1, domain: b, level: 1, title: Kept, description: Copies kept, description_zh: 副本留存, rule: manual}\n")
+    assert model.domain_names("zh") == {"a": "告警", "b": "Backups"}
+    assert model.domain_names("en") == {"a": "Alerting", "b": "Backups"}
+    first, second = model.items
+    assert (first.title_in("zh"), first.description_in("zh")) == ("已呼叫", "d")
+    assert (second.title_in("zh"), second.description_in("zh")) == ("Kept", "副本留存")
+    items = maturity.item_table(model, maturity.current(pd.DataFrame(columns=["item_id"])),
+                                pd.DataFrame(), "zh")
+    assert list(items["domain_name"]) == ["告警", "Backups"] and list(items["title"]) == ["已呼叫", "Kept"]
+    assert list(maturity.domain_levels(model, items, "zh")["domain_name"]) == ["告警", "Backups"]
+
+
+@pytest.mark.parametrize("text, where", [
+    ("domains: {a: {name_zh: 告警}}\nitems:\n  - {id: X-1, domain: a, level: 1, title: t, description: d, rule: manual}\n",
+     ":1: domains.a: missing key 'name'"),
+    ("domains: {a: {name: A, title_zh: 告警}}\nitems:\n  - {id: X-1, domain: a, level: 1, title: t, description: d, rule: manual}\n",
+     ":1: domains.a.title_zh: unknown key"),
+    ("domains: {a: A}\nitems:\n  - {id: X-1, domain: a, level: 1, title: t, description: d, rule: manual,\n"
+     "     title_zh: ''}\n", ":4: items.0.title_zh: expected non-empty text"),
+    ("domains: {a: A}\nitems:\n  - {id: X-1, domain: a, level: 1, title: t, description: d, rule: manual,\n"
+     "     summary_zh: x}\n", ":4: items.0.summary_zh: unknown key"),
+])
+def test_translation_errors_name_file_line_and_key(text, where):
+    with pytest.raises(ConfigError, match=where):
+        catalogue.parse(text, "firm.yaml")
+
+
 @pytest.mark.parametrize("text, where", [
     ("domains: {a: A}\nitems:\n  - {id: X-1, domain: b, level: 1, title: t, description: d, rule: manual}\n",
      ":3: items.0.domain: unknown domain"),
@@ -118,22 +158,72 @@ def test_gaps_list_what_blocks_the_next_level():
     assert list(gap["id"]) == ["a20"] and gap["target"].iloc[0] == 2
 
 
-def test_csv_and_pdf_contain_the_items(tmp_path, demo_frames):
+@pytest.fixture(scope="module")
+def assessed(demo_frames):
     model = catalogue.load()
     results = evidence.evaluate_all(model, demo_frames, NOW)
     latest = pd.DataFrame([{**r.__dict__, "evaluated_at": NOW} for r in results])
     history = pd.DataFrame([{"item_id": "MON-01", "at": NOW - pd.Timedelta(days=3), "assessor": "li.wei",
-                             "status": "pass", "justification": "seen", "evidence_links": [], "proposed": "pass"}])
-    items = maturity.item_table(model, maturity.current(history), latest)
-    text = maturity_report.csv_text(items)
-    assert text.count("\n") == len(model.items) + 1 and "MON-01" in text and "li.wei" in text
-    pdf = maturity_report.pdf_bytes("OCC", maturity.overall(items, RULE), items, maturity.domain_levels(model, items),
-                                    maturity.progress(model, history, RULE), maturity.gaps(items), "2026-03-01")
-    assert pdf.startswith(b"%PDF")
-    (tmp_path / "report.pdf").write_bytes(pdf)
+                             "status": "pass", "justification": "黄金指标已覆盖", "evidence_links": [],
+                             "proposed": "pass"}])
+    return model, latest, history
+
+
+def test_evidence_states_tell_manual_pending_and_judged_items_apart(assessed):
+    model, latest, history = assessed
+    items = maturity.item_table(model, maturity.current(history), latest.iloc[1:])
+    states = dict(zip(items["id"], maturity.evidence_states(items)))
+    assert states["MON-09"] == "manual" and states[latest["item_id"].iloc[0]] == "pending"
+    assert {states[i] for i in latest["item_id"].iloc[1:]} <= {"pass", "fail", "none"}
+
+
+def _pages(tmp_path, pdf: bytes, name: str) -> int:
+    (tmp_path / f"{name}.pdf").write_bytes(pdf)
     try:
-        subprocess.run(["pdftoppm", "-png", "-r", "50", str(tmp_path / "report.pdf"), str(tmp_path / "page")],
+        subprocess.run(["pdftoppm", "-png", "-r", "50", str(tmp_path / f"{name}.pdf"), str(tmp_path / name)],
                        check=True, timeout=60)
     except FileNotFoundError:
         need("pdftoppm", "install poppler-utils")
-    assert len(list(tmp_path.glob("page-*.png"))) >= 3
+    return len(list(tmp_path.glob(f"{name}-*.png")))
+
+
+def _pdf(model, history, latest, lang):
+    items = maturity.item_table(model, maturity.current(history), latest, lang)
+    return maturity_report.pdf_bytes("OCC", maturity.overall(items, RULE), items,
+                                     maturity.domain_levels(model, items, lang),
+                                     maturity.progress(model, history, RULE), maturity.gaps(items), "2026-03-01", lang)
+
+
+def test_csv_and_pdf_contain_the_items(tmp_path, assessed):
+    model, latest, history = assessed
+    items = maturity.item_table(model, maturity.current(history), latest)
+    text = maturity_report.csv_text(items)
+    assert text.startswith("\ufeffItem,Domain,Level,Capability,Description,")
+    assert text.count("\n") == len(model.items) + 1 and "MON-01" in text and "li.wei" in text
+    assert "Golden signals for critical services" in text and "Assessor decides" in text
+    pdf = _pdf(model, history, latest, "en")
+    assert pdf.startswith(b"%PDF") and _pages(tmp_path, pdf, "en") >= 3
+
+
+def test_chinese_exports_carry_the_chinese_catalogue(tmp_path, assessed):
+    model, latest, history = assessed
+    items = maturity.item_table(model, maturity.current(history), latest, "zh")
+    text = maturity_report.csv_text(items, "zh")
+    assert text.startswith("\ufeff编号,领域,等级,能力项,说明,适用范围,证据结论,")
+    assert "MON-01,监控管理,1,一级服务黄金指标全覆盖," in text and ",人工评估," in text and ",未开始," in text
+    assert ",metrics_coverage: 上报服务指标的一级服务占比 >= 100%," in text
+    if maturity_report.drawable("zh") != "zh":
+        need("a CJK font", "install fonts-noto-cjk or fonts-droid-fallback")
+    pdf = _pdf(model, history, latest, "zh")
+    assert pdf.startswith(b"%PDF") and _pages(tmp_path, pdf, "zh") >= 3
+    try:
+        shown = subprocess.run(["pdftotext", str(tmp_path / "zh.pdf"), "-"], capture_output=True, text=True,
+                               check=True, timeout=60).stdout
+    except FileNotFoundError:
+        need("pdftotext", "install poppler-utils")
+    assert "技术运营成熟度" in shown and "监控管理" in shown
+
+
+def test_without_a_cjk_font_the_pdf_is_drawn_in_english(monkeypatch):
+    monkeypatch.setattr(maturity_report, "_cjk_font", lambda: None)
+    assert maturity_report.drawable("zh") == "en" and maturity_report.drawable("en") == "en"

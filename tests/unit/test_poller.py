@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pandas as pd
 import pytest
 
-from dashboard.poller import LocalLeases, Poller, backoff_s, config_frames, is_stale, status_frame
+from dashboard.poller import LocalLeases, Poller, backoff_s, config_frames, is_stale, offered_frames, status_frame
 from dashboard.store import open_store
 from datasources.base import Source, SourceError, validate
 
@@ -167,3 +167,18 @@ def test_config_chains_become_a_frame():
     frames = config_frames([{"chain": "c", "name": "Chain", "steps": ["a", "b"]}])
     assert validate("chains", frames["chains"])["step"].tolist() == [1, 2]
     assert config_frames([]) == {}
+
+
+@pytest.mark.parametrize("specs, chains, expected", [
+    ([{"kind": "demo", "name": "m", "frames": ["services", "service_metrics"]}], [],
+     {"services", "service_metrics", "anomalies", "utilisation_peaks"}),
+    ([{"kind": "servicenow", "name": "s", "url": "x"}], [{"chain": "c", "steps": ["a"]}],
+     {"incidents", "changes", "chains"}),
+    ([{"kind": "servicenow", "name": "s", "url": "x", "service_requests": True},
+      {"kind": "sql", "name": "q", "url": "x", "changes": {"table": "t", "columns": {}}}],
+     [], {"incidents", "changes", "service_requests"}),
+    ([{"kind": "alertmanager", "name": "a", "url": "x"}, {"kind": "loki", "name": "l", "url": "x"}], [],
+     {"alerts", "log_rates"}),
+])
+def test_offered_frames_are_known_before_any_poll(specs, chains, expected):
+    assert offered_frames(specs, chains) == expected

@@ -1,7 +1,9 @@
 """Every registered source kind has a contract test; a new kind without one fails here."""
+from datetime import datetime, timezone
 from pathlib import Path
 
 from datasources import registry
+from datasources.base import FRAME_NAMES, Source
 
 TESTS = Path(__file__).resolve().parent.parent
 CONTRACT_TESTS = {
@@ -31,3 +33,17 @@ def test_every_registered_kind_has_a_contract_test():
         for name in CONTRACT_TESTS[kind]:
             text = (TESTS / name).read_text()
             assert "def test_" in text and (cls.__name__ in text or module in text), (kind, name)
+
+
+def test_every_registered_kind_says_which_frames_it_polls():
+    for kind, cls in registry.kinds().items():
+        declared = cls.polled is not None or cls.offers.__func__ is not Source.offers.__func__
+        assert declared, f"{kind}: set 'polled' or override 'offers' so panels can tell waiting from unconfigured"
+        assert cls.offers({}) <= set(FRAME_NAMES), kind
+
+
+def test_the_demo_offers_what_it_fetches():
+    now = datetime(2026, 11, 18, 6, 0, tzinfo=timezone.utc)
+    for options in ({}, {"frames": ["incidents", "changes"]}):
+        source = registry.build({"kind": "demo", "name": "demo", **options})
+        assert set(source.fetch(now)) == source.offers(options)

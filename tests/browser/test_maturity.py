@@ -1,0 +1,167 @@
+"""/maturity in Chromium: the catalogue's items with levels and evidence, the figures, the exports, in both languages.
+
+The evidence is evaluated as the poller's after-poll job does it (``EvidenceJob`` on the polled store, into a
+history database), and one item carries an assessment, so the page shows proposals, a confirmed status and
+progress.
+"""
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import requests
+
+from dashboard import assessments, catalogue
+from dashboard.access import AccessStore
+from dashboard.app import create_app
+from dashboard.evidence_job import EvidenceJob
+from dashboard.history import History
+from dashboard.poller import leases_for
+from tests.browser.conftest import _need_chromium, assert_no_console_errors
+from tests.demo_app import polled_demo_app
+
+pytestmark = pytest.mark.browser
+WEDNESDAY_AFTERNOON = datetime(2026, 11, 18, 6, 0, tzinfo=timezone.utc)  # a trading day behind the evidence
+MODEL = catalogue.load()
+
+
+@pytest.fixture
+def maturity_app(tmp_path):
+    """The demo app polled on a Wednesday afternoon, its evidence evaluated, MON-01 assessed as passed."""
+    _need_chromium()
+    polled = polled_demo_app(clock=lambda: WEDNESDAY_AFTERNOON)
+    ctx = polled.server.extensions["opscenter"]
+    url = f"sqlite:///{tmp_path / 'history.sqlite3'}"
+    history = History(url)
+    history.migrate()
+    assert EvidenceJob(MODEL, ctx.store, history, 3600, leases_for(ctx.store))(WEDNESDAY_AFTERNOON) > 40
+    with history.engine.begin() as connection:
+        assessments.append(connection, "MON-01", "pass", "li.wei", "golden signals on every tier-1 service",
+                           ["https://wiki.example/mon-01"], "pass", WEDNESDAY_AFTERNOON - timedelta(days=2))
+    history.close()
+    access = AccessStore(url)
+    yield create_app(ctx.settings, ctx.store, access)
+    access.close()
+
+
+def _texts(dash_duo, selector: str) -> list[str]:
+    return [e.text for e in dash_duo.find_elements(selector)]
+
+
+def _cell(dash_duo, item: str, field: str) -> str:
+    return dash_duo.find_element(f".oc-maturity-grid .ag-row[row-id='{item}'] .ag-cell[col-id='{field}']").text
+
+
+def _open(dash_duo, app, query: str = "") -> None:
+    dash_duo.start_server(app)
+    dash_duo.driver.get(dash_duo.server_url + "/maturity" + query)
+    dash_duo.wait_for_element(".oc-maturity-grid .ag-row[row-id='UX-08']", timeout=30)
+    dash_duo.wait_for_element("#oc-maturity-radar .scatterlayer .trace path", timeout=10)
+
+
+def _export(dash_duo, link_id: str) -> requests.Response:
+    href = dash_duo.find_element(f"#{link_id}").get_attribute("href")
+    assert href.startswith(dash_duo.server_url + "/maturity/export.")
+    return requests.get(href, timeout=60)
+
+
+def test_items_show_levels_evidence_and_assessments(dash_duo, maturity_app):
+    _open(dash_duo, maturity_app)
+    rows = dash_duo.find_elements(".oc-maturity-grid .ag-center-cols-container .ag-row")
+    assert len(rows) == len(MODEL.items)
+    assert set(_texts(dash_duo, ".oc-maturity-grid .ag-cell[col-id='domain_name']")) == set(MODEL.domains.values())
+    assert {int(v) for v in _texts(dash_duo, ".oc-maturity-grid .ag-cell[col-id='level']")} == {1, 2, 3, 4, 5}
+    assert (_cell(dash_duo, "MON-05", "evidence"), _cell(dash_duo, "MON-05", "value")) == ("Met", "1")
+    assert (_cell(dash_duo, "MON-06", "evidence"), _cell(dash_duo, "MON-06", "value")) == ("Not met", "0.9333")
+    assert _cell(dash_duo, "MON-09", "evidence") == "Assessor decides"
+    assert (_cell(dash_duo, "MON-01", "status_text"), _cell(dash_duo, "MON-01", "assessor")) == ("Pass", "li.wei")
+    assert _cell(dash_duo, "MON-02", "status_text") == "Not started"
+    overall = dash_duo.find_element("#oc-maturity-overall").text
+    assert "overall level" in overall and "evidence of 2026-11-18 14:00 Asia/Shanghai" in overall
+    dash_duo.wait_for_contains_text("#oc-maturity-gaps", "item(s) stand between now and level 1", timeout=10)
+
+    dash_duo.find_element(".oc-maturity-grid .ag-row[row-id='MON-01'] .ag-cell[col-id='title']").click()
+    dash_duo.wait_for_contains_text("#oc-maturity-detail h3", "MON-01 · Golden signals for critical services", timeout=10)
+    evidence_row, assessment_row = dash_duo.find_elements("#oc-maturity-detail tbody tr")
+    assert evidence_row.text.startswith("2026-11-18 14:00 1 Met ")
+    assert "li.wei" in assessment_row.text and "wiki.example/mon-01" in assessment_row.text
+    assert_no_console_errors(dash_duo)
+
+
+def test_an_assessment_recorded_on_the_page_shows_in_the_table_and_the_trail(dash_duo, maturity_app):
+    _open(dash_duo, maturity_app)
+    dash_duo.find_element(".oc-maturity-grid .ag-row[row-id='MON-02'] .ag-cell[col-id='title']").click()
+    dash_duo.wait_for_contains_text("#oc-maturity-detail h3", "MON-02", timeout=10)
+    dash_duo.find_element("#oc-maturity-new-status").click()
+    next(o for o in dash_duo.find_elements(".dash-dropdown-option") if o.text == "Pass").click()
+    dash_duo.find_element("#oc-maturity-justification").send_keys("both sources answered all week")
+    dash_duo.find_element("#oc-maturity-confirm").click()
+    dash_duo.wait_for_text_to_equal("#oc-maturity-message", "MON-02 recorded by local.", timeout=10)
+    dash_duo.wait_for_text_to_equal(".ag-row[row-id='MON-02'] .ag-cell[col-id='status_text']", "Pass", timeout=10)
+    assert _cell(dash_duo, "MON-02", "assessor") == "local"
+    dash_duo.wait_for_contains_text("#oc-maturity-detail", "both sources answered all week", timeout=10)
+    assert_no_console_errors(dash_duo)
+
+
+def test_figures_draw_every_domain_and_the_progress(dash_duo, maturity_app):
+    _open(dash_duo, maturity_app)
+    labels = " ".join(_texts(dash_duo, "#oc-maturity-radar .angularaxistick text"))
+    assert all(word in labels for name in MODEL.domains.values() for word in name.split())
+    dash_duo.wait_for_element("#oc-maturity-progress .scatterlayer .trace .point", timeout=10)
+    radar = dash_duo.find_element("#oc-maturity-radar .main-svg")
+    assert radar.size["width"] > 300 and radar.size["height"] > 200
+    assert_no_console_errors(dash_duo)
+
+
+def test_exports_answer_with_the_items(dash_duo, maturity_app):
+    _open(dash_duo, maturity_app)
+    csv = _export(dash_duo, "oc-maturity-csv")
+    assert csv.status_code == 200 and csv.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert "attachment" in csv.headers["Content-Disposition"]
+    lines = csv.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("Item,Domain,Level,Capability,") and len(lines) == len(MODEL.items) + 1
+    assert any(line.startswith("MON-01,Monitoring,1,Golden signals") and "li.wei" in line for line in lines)
+    pdf = _export(dash_duo, "oc-maturity-pdf")
+    assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF") and len(pdf.content) > 10_000
+    assert_no_console_errors(dash_duo)
+
+
+def test_chinese_page_shows_the_catalogue_in_chinese(dash_duo, maturity_app):
+    _open(dash_duo, maturity_app, "?lang=zh")
+    assert set(_texts(dash_duo, ".oc-maturity-grid .ag-cell[col-id='domain_name']")) == set(MODEL.domains_zh.values())
+    assert _cell(dash_duo, "MON-01", "title") == MODEL.item("MON-01").title_zh
+    assert (_cell(dash_duo, "MON-01", "applies"), _cell(dash_duo, "MON-01", "status_text")) == ("一级服务", "通过")
+    assert (_cell(dash_duo, "MON-06", "evidence"), _cell(dash_duo, "MON-09", "evidence")) == ("未达标", "人工评估")
+    headers = [h for h in _texts(dash_duo, ".oc-maturity-grid .ag-header-cell-text") if h]
+    assert headers[:4] == ["编号", "领域", "等级", "能力项"]
+    labels = " ".join(_texts(dash_duo, "#oc-maturity-radar .angularaxistick text"))
+    assert all(name.split("（")[0] in labels for name in MODEL.domains_zh.values())
+    page = dash_duo.find_element(".oc-maturity").text
+    assert not any(item.title in page for item in MODEL.items), "English catalogue text on the Chinese page"
+    assert not any(name in page for name in MODEL.domains.values()) and "share of" not in page
+
+    dash_duo.find_element(".oc-maturity-grid .ag-row[row-id='MON-01'] .ag-cell[col-id='title']").click()
+    dash_duo.wait_for_contains_text("#oc-maturity-detail", MODEL.item("MON-01").description_zh, timeout=10)
+    assert "上报服务指标的一级服务占比 >= 100%" in dash_duo.find_element("#oc-maturity-detail").text
+    csv = _export(dash_duo, "oc-maturity-csv")
+    lines = csv.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("编号,领域,等级,能力项,说明,") and lines[1].startswith("MON-01,监控管理,1,一级服务")
+    assert "/maturity/export.pdf?lang=zh" in dash_duo.find_element("#oc-maturity-pdf").get_attribute("href")
+    assert_no_console_errors(dash_duo)
+
+
+def test_a_catalogue_without_chinese_falls_back_to_english(dash_duo, maturity_app, tmp_path):
+    own = tmp_path / "own.yaml"
+    own.write_text("domains: {ops: Operations}\nitems:\n"
+                   "  - {id: OPS-1, domain: ops, level: 1, title: On-call rota kept, description: A rota exists.,"
+                   " rule: manual}\n")
+    ctx = maturity_app.server.extensions["opscenter"]
+    settings = replace(ctx.settings, maturity=replace(ctx.settings.maturity, catalogue=str(own)))
+    app = create_app(settings, ctx.store, maturity_app.server.extensions["opscenter.auth"].access)
+    dash_duo.start_server(app)
+    dash_duo.driver.get(dash_duo.server_url + "/maturity?lang=zh")
+    dash_duo.wait_for_element(".oc-maturity-grid .ag-row[row-id='OPS-1']", timeout=30)
+    assert (_cell(dash_duo, "OPS-1", "domain_name"), _cell(dash_duo, "OPS-1", "title")) == (
+        "Operations", "On-call rota kept")
+    assert _cell(dash_duo, "OPS-1", "evidence") == "人工评估"
+    assert_no_console_errors(dash_duo)
