@@ -56,13 +56,6 @@ def test_chinese_text_is_optional_and_falls_back_to_english():
      "     title_zh: ''}\n", ":4: items.0.title_zh: expected non-empty text"),
     ("domains: {a: A}\nitems:\n  - {id: X-1, domain: a, level: 1, title: t, description: d, rule: manual,\n"
      "     summary_zh: x}\n", ":4: items.0.summary_zh: unknown key"),
-])
-def test_translation_errors_name_file_line_and_key(text, where):
-    with pytest.raises(ConfigError, match=where):
-        catalogue.parse(text, "firm.yaml")
-
-
-@pytest.mark.parametrize("text, where", [
     ("domains: {a: A}\nitems:\n  - {id: X-1, domain: b, level: 1, title: t, description: d, rule: manual}\n",
      ":3: items.0.domain: unknown domain"),
     ("domains: {a: A}\nitems:\n  - {id: X-1, domain: a, level: 7, title: t, description: d, rule: manual}\n",
