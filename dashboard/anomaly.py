@@ -16,6 +16,7 @@ standard deviations is one anomaly (a row of the ``anomalies`` frame).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -86,13 +87,22 @@ def long_points(service_metrics: pd.DataFrame, resource_metrics: pd.DataFrame) -
     return pd.concat(parts, ignore_index=True)
 
 
-def _judged(points: pd.DataFrame) -> np.ndarray:
-    """Values on the scale they are judged on."""
-    offsets = points["metric"].map({m.column: m.log_offset for m in METRICS})
-    values = points["value"].to_numpy(dtype="float64")
-    logged = offsets.notna().to_numpy()
-    out = values.copy()
-    out[logged] = np.log(np.maximum(values[logged], 0) + offsets[logged].to_numpy(dtype="float64"))
+def _per_metric(metric: pd.Series, value_of: Callable[[Metric], float]) -> np.ndarray:
+    """``value_of`` each row's metric, worked out once per distinct metric (NaN for an unknown one)."""
+    codes, names = pd.factorize(metric)
+    table = [value_of(_BY_COLUMN[name]) if name in _BY_COLUMN else np.nan for name in names]
+    return np.array(table + [np.nan], dtype="float64")[codes]
+
+
+def _log_offset(metric: Metric) -> float:
+    return np.nan if metric.log_offset is None else metric.log_offset
+
+
+def _judged(values: pd.Series, offsets: np.ndarray) -> np.ndarray:
+    """Values on the scale they are judged on (``offsets``: each row's ``_log_offset``)."""
+    out = values.to_numpy(dtype="float64").copy()
+    logged = ~np.isnan(offsets)
+    out[logged] = np.log(np.maximum(out[logged], 0) + offsets[logged])
     return out
 
 
@@ -123,10 +133,10 @@ def baseline(history: pd.DataFrame, level: pd.Series) -> pd.DataFrame:
     if history.empty:
         return pd.DataFrame(columns=KEYS + ["median", "sigma"])
     points = _conditions(history, level)
-    judged = _judged(points)
+    judged = _judged(points["value"], _per_metric(points["metric"], _log_offset))
     grouping = points.groupby(KEYS, sort=False)
     group, keys = grouping.ngroup().to_numpy(), grouping.size().reset_index()[KEYS]
-    floors = keys["metric"].map({m.column: m.floor for m in METRICS}).to_numpy(dtype="float64")
+    floors = _per_metric(keys["metric"], lambda m: m.floor)
     median, sigma, _size = _robust(judged, group, len(keys), floors)
     typical = np.abs(judged - median[group]) <= TRIM * sigma[group]
     median, sigma, size = _robust(judged[typical], group[typical], len(keys), floors)
@@ -134,11 +144,11 @@ def baseline(history: pd.DataFrame, level: pd.Series) -> pd.DataFrame:
     return stats[size >= MIN_HISTORY].reset_index(drop=True)
 
 
-def _unjudge(metric: pd.Series, judged: np.ndarray) -> np.ndarray:
-    offsets = metric.map({m.column: m.log_offset for m in METRICS})
-    logged = offsets.notna().to_numpy()
+def _unjudge(offsets: np.ndarray, judged: np.ndarray) -> np.ndarray:
+    """Judged values back on the metrics' own scale."""
+    logged = ~np.isnan(offsets)
     out = np.asarray(judged, dtype="float64").copy()
-    out[logged] = np.maximum(np.exp(out[logged]) - offsets[logged].to_numpy(dtype="float64"), 0.0)
+    out[logged] = np.maximum(np.exp(out[logged]) - offsets[logged], 0.0)
     return out
 
 
@@ -148,12 +158,13 @@ def score(recent: pd.DataFrame, level: pd.Series, base: pd.DataFrame) -> pd.Data
     if recent.empty or base.empty:
         return pd.DataFrame(columns=columns)
     points = _conditions(recent, level).merge(base, on=KEYS, how="inner")
-    judged = _judged(points)
-    points["score"] = (judged - points["median"].to_numpy()) / points["sigma"].to_numpy()
-    band = THRESHOLD * points["sigma"].to_numpy()
-    points["baseline"] = _unjudge(points["metric"], points["median"].to_numpy())
-    points["low"] = _unjudge(points["metric"], points["median"].to_numpy() - band)
-    points["high"] = _unjudge(points["metric"], points["median"].to_numpy() + band)
+    offsets = _per_metric(points["metric"], _log_offset)
+    median, sigma = points["median"].to_numpy(), points["sigma"].to_numpy()
+    points["score"] = (_judged(points["value"], offsets) - median) / sigma
+    band = THRESHOLD * sigma
+    points["baseline"] = _unjudge(offsets, median)
+    points["low"] = _unjudge(offsets, median - band)
+    points["high"] = _unjudge(offsets, median + band)
     return points[columns].sort_values(["service", "instance", "metric", "ts"], kind="stable").reset_index(drop=True)
 
 
@@ -161,13 +172,15 @@ def detect(scored: pd.DataFrame, step: pd.Timedelta = pd.Timedelta(minutes=1)) -
     """Runs of ``MIN_POINTS`` or more consecutive points beyond the threshold, as the anomalies frame."""
     if scored.empty:
         return empty_frame("anomalies")
-    allowed = scored["metric"].map({m.column: m.directions for m in METRICS})
-    up = (scored["score"] >= THRESHOLD) & allowed.map(lambda d: "up" in d)
-    down = (scored["score"] <= -THRESHOLD) & allowed.map(lambda d: "down" in d)
+    score = scored["score"].to_numpy()
+    up = (score >= THRESHOLD) & (_per_metric(scored["metric"], lambda m: "up" in m.directions) > 0)
+    down = (score <= -THRESHOLD) & (_per_metric(scored["metric"], lambda m: "down" in m.directions) > 0)
     direction = np.where(up, "up", np.where(down, "down", ""))
-    series = scored["service"] + "\0" + scored["instance"] + "\0" + scored["metric"]
+    new_series = np.zeros(len(scored), dtype=bool)
+    for column in ("service", "instance", "metric"):
+        new_series |= (scored[column] != scored[column].shift()).to_numpy()
     gap = scored["ts"].diff() > step * 1.5
-    new_run = (direction != np.roll(direction, 1)) | (series != series.shift()).to_numpy() | gap.to_numpy()
+    new_run = (direction != np.roll(direction, 1)) | new_series | gap.to_numpy()
     new_run[0] = True
     flagged = scored.assign(direction=direction, run=np.cumsum(new_run), size=abs(scored["score"]))
     flagged = flagged[flagged["direction"] != ""]
