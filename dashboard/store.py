@@ -93,6 +93,7 @@ class FrameStore:
         self.sources = [*sources, CONFIG_SOURCE, DERIVED_SOURCE]
         self._decoded: dict[tuple[str, str], tuple[int, pd.DataFrame]] = {}
         self._combined: dict[str, tuple[tuple, pd.DataFrame]] = {}
+        self._reading: dict[tuple[str, str] | str, threading.Lock] = {}  # one decode of a frame at a time
         self._last_versions: dict[str, int] = {}
 
     @property
@@ -157,11 +158,22 @@ class FrameStore:
             return {}
         return {s: json.loads(r) for s, r in zip(names, raw) if r}
 
+    def _one_at_a_time(self, key: tuple[str, str] | str) -> threading.Lock:
+        """The lock that lets one thread decode (or combine) ``key`` while the others wait for it."""
+        return self._reading.setdefault(key, threading.Lock())
+
     def read(self, source: str, name: str, version: int | None = None) -> pd.DataFrame | None:
         """Return one source's frame, decoded once per version, or None if it has none."""
         version = self.versions().get(source, 0) if version is None else version
         cached = self._decoded.get((source, name))
         if cached and cached[0] == version:
+            return cached[1]
+        with self._one_at_a_time((source, name)):
+            return self._decode(source, name, version)
+
+    def _decode(self, source: str, name: str, version: int) -> pd.DataFrame | None:
+        cached = self._decoded.get((source, name))
+        if cached and cached[0] == version:  # another thread decoded it while this one waited
             return cached[1]
         try:
             data = self.cache.get(self._key("frame", source, name))
@@ -175,6 +187,13 @@ class FrameStore:
         """Return frame ``name`` of all sources concatenated (the contract's empty frame if none)."""
         versions = self.versions() if versions is None else versions
         key = tuple(versions.get(s, 0) for s in self.sources)
+        cached = self._combined.get(name)
+        if cached and cached[0] == key:
+            return cached[1]
+        with self._one_at_a_time(name):
+            return self._combine(name, versions, key)
+
+    def _combine(self, name: str, versions: dict[str, int], key: tuple) -> pd.DataFrame:
         cached = self._combined.get(name)
         if cached and cached[0] == key:
             return cached[1]

@@ -1,0 +1,56 @@
+"""The per-worker memo: bounded, least recently used out first, one computation however many ask."""
+import threading
+
+import pytest
+
+from dashboard.memo import Memo
+
+
+def test_keeps_the_latest_results():
+    memo = Memo(size=2)
+    for key in "abc":
+        memo.get(key, lambda key=key: key.upper())
+    assert memo.get("a", lambda: "again") == "again"  # pushed out by c
+    assert memo.get("c", lambda: "again") == "C"
+
+
+def test_viewers_asking_at_once_share_one_computation():
+    memo, started, release, calls = Memo(), threading.Event(), threading.Event(), []
+
+    def compute():
+        calls.append(1)
+        started.set()
+        assert release.wait(10)
+        return "wall"
+
+    results = []
+    first = threading.Thread(target=lambda: results.append(memo.get("v1", compute)))
+    first.start()
+    assert started.wait(10)
+    waiting = [threading.Thread(target=lambda: results.append(memo.get("v1", compute))) for _ in range(7)]
+    for thread in waiting:
+        thread.start()
+    release.set()
+    for thread in [first, *waiting]:
+        thread.join(10)
+    assert results == ["wall"] * 8 and len(calls) == 1
+
+
+def test_a_failed_computation_is_not_kept_and_waiters_try_themselves():
+    memo, started, release = Memo(), threading.Event(), threading.Event()
+
+    def fail():
+        started.set()
+        assert release.wait(10)
+        raise RuntimeError("frame store away")
+
+    failing = threading.Thread(target=lambda: pytest.raises(RuntimeError, memo.get, "v1", fail))
+    failing.start()
+    assert started.wait(10)
+    results = []
+    waiter = threading.Thread(target=lambda: results.append(memo.get("v1", lambda: "drawn")))
+    waiter.start()
+    release.set()
+    for thread in (failing, waiter):
+        thread.join(10)
+    assert results == ["drawn"] and memo.get("v1", lambda: "later") == "drawn"
