@@ -76,11 +76,11 @@ def rss_mb(pid: int) -> float:
 
 
 class Viewer(threading.Thread):
-    """One browser on /wall: ticks until ``stop``, recording each request's time and errors."""
+    """One browser on /wall: ticks every ``tick_s`` until ``stop``, recording each request's time and errors."""
 
-    def __init__(self, url: str, calls: WallRequests, stop: threading.Event, offset_s: float):
+    def __init__(self, url: str, calls: WallRequests, stop: threading.Event, offset_s: float, tick_s: float = TICK_S):
         super().__init__(daemon=True)
-        self.url, self.calls, self.stop, self.offset_s = url, calls, stop, offset_s
+        self.url, self.calls, self.stop, self.offset_s, self.tick_s = url, calls, stop, offset_s, tick_s
         self.session = requests.Session()
         self.samples: list[float] = []
         self.errors = 0
@@ -106,7 +106,7 @@ class Viewer(threading.Thread):
             if versions:
                 known = versions
                 keys = answered(self.post(self.calls.refresh(versions, keys)), ids.WALL_KEYS) or keys
-            self.stop.wait(max(0.0, TICK_S - (time.monotonic() - started)))
+            self.stop.wait(max(0.0, self.tick_s - (time.monotonic() - started)))
 
 
 def _viewers(url: str, calls: WallRequests, count: int, seconds: float, prometheus_url: str):

@@ -9,9 +9,9 @@ dashboard can tell, a third of the time.
 
 Measured: server errors (failed viewer requests, a /health that did not answer 200, tracebacks in
 the servers' output), history rows lost (ITSM rows whose latest state never reached the history
-database), how long the wall took to show the source stale and to recover, and the resident
-memory of every web worker, poller and Redis. ``python -m bench.soak`` writes the figures into
-the Soak section of docs/reliability.md.
+database), how long the wall took to show the source stale and to recover, the resident memory
+of every web worker and poller, and what the deployment's keys take in Redis. ``python -m
+bench.soak`` writes the figures into the Soak section of docs/reliability.md.
 """
 from __future__ import annotations
 
@@ -41,6 +41,7 @@ from tests.faults import CuttableProxy
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "docs" / "reliability.md"
 VIEWERS = 50
+TICK_S = 5.0  # the config's refresh_s: each viewer asks as often as a wall display does
 SOAK_S = 600.0
 FAULT_EVERY_S, FAULT_FOR_S, FAULT_AT_S = 60.0, 20.0, 10.0  # cut 10 s into each minute, for 20 s
 SAMPLE_S = 10.0
@@ -52,7 +53,7 @@ HISTORY_DB, ITSM_DB = "opscenter_soak", "opscenter_soak_itsm"
 DEPLOYMENT = "bench-soak"
 CONFIG = f"""
 deployment: {DEPLOYMENT}
-refresh_s: 5
+refresh_s: {TICK_S:g}
 sources:
   - {{kind: demo, name: demo, interval_s: 15, services: {SERVICES}}}
   - kind: sql
@@ -192,7 +193,8 @@ class HealthProbe:
 
 
 class MemorySampler:
-    """Resident memory of each web worker and poller, and Redis's used memory, every ``SAMPLE_S``."""
+    """Resident memory of each web worker and poller, and what the deployment's keys take in Redis,
+    every ``SAMPLE_S``."""
 
     def __init__(self, processes: dict[str, int]):
         self.processes, self.samples = processes, []
@@ -200,7 +202,8 @@ class MemorySampler:
 
     def step(self) -> None:
         sample = {name: rss_mb(pid) for name, pid in self.processes.items()}
-        sample["redis"] = self.redis.info("memory")["used_memory"] / 2**20
+        keys = list(self.redis.scan_iter(match=f"opscenter:{DEPLOYMENT}:*", count=1000))
+        sample["Redis keys"] = sum(self.redis.memory_usage(k, samples=0) or 0 for k in keys) / 2**20
         self.samples.append((time.monotonic(), sample))
 
     def medians(self, started: float) -> dict[str, tuple[float, float, float]]:
@@ -270,7 +273,7 @@ def run(soak_s: float = SOAK_S) -> dict:
                 calls = WallRequests(wall.layout(), app.callback_map)
             health, memory = HealthProbe(url), MemorySampler(processes(pid))
             faults = Faults(proxy, stop)
-            viewers = [Viewer(url, calls, stop, offset_s=i / VIEWERS) for i in range(VIEWERS)]
+            viewers = [Viewer(url, calls, stop, offset_s=i * TICK_S / VIEWERS, tick_s=TICK_S) for i in range(VIEWERS)]
             started = time.monotonic()
             threads = [*viewers, Every(1.0, health.step, stop), Every(SAMPLE_S, memory.step, stop),
                        threading.Thread(target=faults.run, args=(started,), daemon=True)]
@@ -331,7 +334,7 @@ def report(figures: dict) -> str:
     return "\n".join([
         "## Soak", "",
         f"`make soak` (`bench/soak.py`) on {datetime.now(timezone.utc):%Y-%m-%d}: {figures['viewers']} simulated "
-        f"wall viewers (a tick each per second) for {figures['minutes']:.0f} minutes against `make production` "
+        f"wall viewers (a tick each per {TICK_S:g} s, a wall's own pace) for {figures['minutes']:.0f} minutes against `make production` "
         f"(2 gunicorn workers x 8 threads, 2 pollers, Redis, PostgreSQL), the {figures['services']:,}-service demo "
         f"estate and a SQL ITSM source whose connection is cut for {FAULT_FOR_S:.0f} s of every minute while its "
         f"incidents and changes keep changing. Memory is the median of the run's second minute, of the minute "
