@@ -4,8 +4,9 @@ After a source returns metric frames, the step judges them with the source's ano
 model and takes the daily peaks from its history plus the new frames, then writes both
 under the source name ``derived``. The model is learnt from ``Source.history()`` --
 ``HISTORY_DAYS`` ending where the polled window begins, at the source's own resolution or,
-for an estate too large for ``LEARN_POINTS``, a coarser step -- and relearnt every ``RELEARN_S``; a source without history yields no anomalies. Each poller process keeps
-the results of the sources it polled itself.
+for an estate too large for ``LEARN_POINTS``, a coarser step -- and relearnt every
+``RELEARN_S``; a source without history yields no anomalies. Each poller process keeps the
+results of the sources it polled itself.
 """
 from __future__ import annotations
 
@@ -88,7 +89,9 @@ class DerivedFrames:
 def learn_step_s(metrics: dict[str, pd.DataFrame], days: float) -> int | None:
     """The history step, in whole minutes, that keeps learning within ``LEARN_POINTS`` for the series
     in ``metrics``; None when the source's own resolution fits."""
-    series = sum(frame[["service", "instance"] if name == "resource_metrics" else ["service"]].drop_duplicates().shape[0]
-                 * sum(m.frame == name for m in anomaly.METRICS) for name, frame in metrics.items())
+    series = 0
+    for name, frame in metrics.items():
+        keys = ["service", "instance"] if name == "resource_metrics" else ["service"]
+        series += len(frame[keys].drop_duplicates()) * sum(m.frame == name for m in anomaly.METRICS)
     step_s = series * days * 86400 / LEARN_POINTS
     return None if step_s <= 60 else int(-(-step_s // 60) * 60)

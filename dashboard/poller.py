@@ -195,8 +195,7 @@ class Poller:
 
     def tick(self) -> list[str]:
         """Poll every source whose lease can be claimed now; return the names polled."""
-        polled = [source.name for source in self.sources if self._run_job(source)]
-        return polled
+        return [source.name for source in self.sources if self._run_job(source)]
 
     def _run_job(self, source: Source) -> bool:
         """Poll ``source`` if its lease can be claimed now, then run the after-poll jobs; True if it polled."""
