@@ -3,8 +3,9 @@
 A job runs when its lease can be claimed. The lease is renewed while the poll runs
 and then lasts the rest of the interval (or the back-off after a failure), so across
 any number of pollers sharing a store a source is polled once per interval, never
-twice at once however long a poll takes, and a dead poller's jobs are taken over by
-the next one to try within an interval. Each source is polled on a thread of its
+twice at once however long a poll takes. Leases are sticky: a source stays with the
+poller that polls it, and a dead poller's jobs are taken over by the next one to try
+within an interval and a grace of at most ``MAX_GRACE_S``. Each source is polled on a thread of its
 own, so a slow one delays no other. Failures keep the last good frames.
 
 History writes that fail (the database away) wait in a bounded queue, in order, and
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 HISTORY_FRAMES = ("incidents", "changes", "chaos_runs")
 MAX_BACKOFF_FACTOR = 16
 MIN_LEASE_S = 0.001  # a poll that outlasted its interval leaves its source due at once
+MAX_GRACE_S = 5.0  # a lease's holder polls well within this of falling due (ticks are 0.5 s)
 HISTORY_QUEUE_LIMIT = 10_000
 
 
@@ -60,16 +62,45 @@ class LocalLeases:
 
 
 class RedisLeases:
-    """Leases in Redis (``SET NX PX``), shared by every poller of a deployment."""
+    """Leases in Redis, shared by every poller of a deployment, and sticky: a lease lasts
+    ``seconds`` plus a grace (``grace_s``) in which only its holder may claim it again, so a
+    source stays with the poller that polls it (and keeps its anomaly model there) until that
+    poller stops; then the next one to try takes it over."""
+
+    # KEYS[1] the lease; ARGV: owner, seconds (ms), grace (ms), whether to claim (1) or hold (0).
+    # The value is "<owner> <due, ms of Redis' clock>"; claiming needs no holder, or the caller
+    # holding it and the lease being due.
+    SCRIPT = """
+local clock = redis.call('TIME')
+local now = clock[1] * 1000 + math.floor(clock[2] / 1000)
+local held = redis.call('GET', KEYS[1])
+if ARGV[4] == '1' and held then
+  local owner, due = string.match(held, '^(%S+) (%d+)$')
+  if owner ~= ARGV[1] or now < tonumber(due) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. (now + tonumber(ARGV[2])), 'PX', tonumber(ARGV[2]) + tonumber(ARGV[3]))
+return 1
+"""
 
     def __init__(self, client: redis.Redis, prefix: str):
         self.client, self.prefix, self.owner = client, prefix, uuid.uuid4().hex
+        self._script = client.register_script(self.SCRIPT)
+
+    def _run(self, name: str, seconds: float, claim: bool) -> bool:
+        ms = max(int(seconds * 1000), 1)
+        return bool(self._script(keys=[f"{self.prefix}lease:{name}"],
+                                 args=[self.owner, ms, int(grace_s(seconds) * 1000), int(claim)]))
 
     def claim(self, name: str, seconds: float) -> bool:
-        return bool(self.client.set(f"{self.prefix}lease:{name}", self.owner, nx=True, px=int(seconds * 1000)))
+        return self._run(name, seconds, claim=True)
 
     def hold(self, name: str, seconds: float) -> None:
-        self.client.set(f"{self.prefix}lease:{name}", self.owner, px=int(seconds * 1000))
+        self._run(name, seconds, claim=False)
+
+
+def grace_s(seconds: float) -> float:
+    """How long after a lease falls due only its holder may claim it: half its length, at most ``MAX_GRACE_S``."""
+    return min(seconds / 2, MAX_GRACE_S)
 
 
 def leases_for(store: FrameStore):

@@ -8,9 +8,10 @@ from datetime import datetime, timezone
 
 import pandas as pd
 import pytest
+import redis
 
 from dashboard.history import History
-from dashboard.poller import Poller, RedisLeases
+from dashboard.poller import Poller, RedisLeases, grace_s
 from dashboard.store import open_store
 from datasources.base import SourceError
 from tests.unit.test_poller import ScriptedSource, _services
@@ -86,6 +87,22 @@ def test_failing_source_backs_off_on_redis(redis_url, deployment):
     status = store.status("scripted")
     assert not status["ok"] and status["failures"] == 1 and "timed out" in status["error"]
     ttl_ms = store.cache._read_client.pttl(lease_key)
-    assert 5_000 < ttl_ms <= 10_000  # held for the back-off (2 x interval), not one interval
+    assert 10_000 < ttl_ms <= 15_000  # held for the back-off (2 x interval) and the holder's grace
     assert store.frame("services")["service"].tolist() == ["svc"]
     assert poller.tick() == []
+
+
+def test_a_lease_stays_with_its_holder_until_it_stops_claiming(redis_url, deployment):
+    client = redis.Redis.from_url(redis_url)
+    holder, other = (RedisLeases(client, f"opscenter:{deployment}:") for _ in range(2))
+    seconds = 0.4
+    assert holder.claim("job", seconds) and not other.claim("job", seconds)
+    while not holder.claim("job", seconds):  # due again: the holder claims it first
+        assert not other.claim("job", seconds)
+        time.sleep(0.01)
+    claimed = time.monotonic()
+    while not other.claim("job", seconds):  # the holder stopped: taken over after the grace
+        time.sleep(0.01)
+    assert time.monotonic() - claimed >= seconds + grace_s(seconds) - 0.05
+    assert not holder.claim("job", seconds)
+    client.close()
