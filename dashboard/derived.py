@@ -2,11 +2,12 @@
 
 After a source returns metric frames, the step judges them with the source's anomaly
 model and takes the daily peaks from its history plus the new frames, then writes both
-under the source name ``derived``. The model is learnt from ``Source.history()`` --
-``HISTORY_DAYS`` ending where the polled window begins, at the source's own resolution or,
-for an estate too large for ``LEARN_POINTS``, a coarser step -- and relearnt every
-``RELEARN_S``; a source without history yields no anomalies. Each poller process keeps the
-results of the sources it polled itself.
+under the name ``derived:<source>``; readers concatenate them like any source's frames.
+The model is learnt from ``Source.history()`` -- ``HISTORY_DAYS`` ending where the polled
+window begins, at the source's own resolution or, for an estate too large for
+``LEARN_POINTS``, a coarser step -- and relearnt every ``RELEARN_S``; a source without
+history yields no anomalies. The model lives in the poller process that polls the source,
+which sticky leases keep the same one.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from datetime import datetime
 import pandas as pd
 
 from dashboard import anomaly, capacity
-from dashboard.store import DERIVED_SOURCE, FrameStore
+from dashboard.store import DERIVED_SOURCE, FrameStore, derived_source
 from datasources.base import Source, empty_frame, validate
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,8 @@ class DerivedFrames:
     def __init__(self, store: FrameStore, history_days: float = HISTORY_DAYS, relearn_s: float = RELEARN_S):
         self.store, self.history_days, self.relearn_s = store, history_days, relearn_s
         self._learnt: dict[str, tuple[float, anomaly.Model, pd.DataFrame]] = {}
-        self._latest: dict[str, dict[str, pd.DataFrame]] = {}
-        self._lock = threading.Lock()  # sources are polled on threads of their own
+        # One derivation at a time: sources poll on threads of their own, and learning is large.
+        self._lock = threading.Lock()
 
     def _model(self, source: Source, window_start: pd.Timestamp,
                metrics: dict[str, pd.DataFrame]) -> tuple[anomaly.Model, pd.DataFrame]:
@@ -57,32 +58,31 @@ class DerivedFrames:
             self._derive(source, metrics, now)
 
     def _derive(self, source: Source, metrics: dict[str, pd.DataFrame], now: datetime) -> None:
-        """Judge ``metrics``, take their peaks, and write both frames with the derived status record."""
-        started, t0 = now, time.perf_counter()
+        """Judge ``metrics``, take their peaks, and write both frames with their status record under
+        ``derived:<source>``; a failure keeps the frames written last."""
+        name, t0 = derived_source(source.name), time.perf_counter()
         try:
             window_start = min(frame["ts"].min() for frame in metrics.values())
             model, past_peaks = self._model(source, window_start, metrics)
             recent_peaks = capacity.daily_peaks(metrics.get("resource_metrics", empty_frame("resource_metrics")))
-            self._latest[source.name] = {
+            frames = {
                 "anomalies": anomaly.find(model, metrics),
                 "utilisation_peaks": validate("utilisation_peaks", capacity.merge_peaks(past_peaks, recent_peaks)),
             }
+            self.store.write(name, frames)
             error = None
         except Exception as exc:  # a derivation problem must not stop polling
             log.exception("deriving frames from %s failed", source.name)
-            error = f"{type(exc).__name__}: {exc}"
-        combined = {name: pd.concat([d[name] for d in self._latest.values()], ignore_index=True)
-                    for name in ("anomalies", "utilisation_peaks")} if self._latest else {}
-        if combined:
-            self.store.write(DERIVED_SOURCE, combined)
-        previous = self.store.status(DERIVED_SOURCE) or {}
-        self.store.set_status(DERIVED_SOURCE, {
-            "source": DERIVED_SOURCE, "kind": DERIVED_SOURCE, "interval_s": source.interval_s,
-            "last_attempt": started.isoformat(),
-            "last_success": started.isoformat() if error is None else previous.get("last_success"),
+            frames, error = {}, f"{type(exc).__name__}: {exc}"
+        previous = self.store.status(name) or {}
+        self.store.set_status(name, {
+            "source": name, "kind": DERIVED_SOURCE, "interval_s": source.interval_s,
+            "last_attempt": now.isoformat(),
+            "last_success": now.isoformat() if error is None else previous.get("last_success"),
             "ok": error is None, "error": error, "failures": 0 if error is None else previous.get("failures", 0) + 1,
-            "rows": int(sum(len(f) for f in combined.values())),
-            "duration_ms": round((time.perf_counter() - t0) * 1000, 1), "frames": sorted(combined),
+            "rows": int(sum(len(f) for f in frames.values())),
+            "duration_ms": round((time.perf_counter() - t0) * 1000, 1),
+            "frames": sorted(frames) or previous.get("frames", []),
         })
 
 

@@ -26,7 +26,7 @@ HISTORY_KEYS = {"incidents": "incident_id", "changes": "change_id", "chaos_runs"
 
 def _source_status(store) -> pd.DataFrame:
     """The sources' status records as a frame (the store keeps them apart from the frames)."""
-    records = [r for name, r in store.statuses().items() if name != DERIVED_SOURCE]
+    records = [r for r in store.statuses().values() if r.get("kind") != DERIVED_SOURCE]
     return status_frame(records) if records else empty_frame("source_status")
 
 

@@ -32,7 +32,12 @@ from datasources.base import empty_frame
 
 CONFIG_SOURCE = "config"
 log = logging.getLogger(__name__)
-DERIVED_SOURCE = "derived"  # frames the poller derives from metrics (dashboard/derived.py)
+DERIVED_SOURCE = "derived"  # the kind of the frames the poller derives from metrics (dashboard/derived.py)
+
+
+def derived_source(source: str) -> str:
+    """The name the frames derived from ``source``'s metrics are stored under."""
+    return f"{DERIVED_SOURCE}:{source}"
 
 
 class RawBytesSerializer:
@@ -90,7 +95,8 @@ class FrameStore:
     def __init__(self, cache, deployment: str = "default", sources: Iterable[str] = ()):
         self.cache = cache
         self.prefix = f"opscenter:{deployment}:"
-        self.sources = [*sources, CONFIG_SOURCE, DERIVED_SOURCE]
+        sources = list(sources)
+        self.sources = [*sources, CONFIG_SOURCE, *map(derived_source, sources)]
         self._decoded: dict[tuple[str, str], tuple[int, pd.DataFrame]] = {}
         self._combined: dict[str, tuple[tuple, pd.DataFrame]] = {}
         self._reading: dict[tuple[str, str] | str, threading.Lock] = {}  # one decode of a frame at a time

@@ -40,13 +40,24 @@ class RecordingDemo(DemoSource):
 
 def test_the_derived_step_learns_once_and_writes_anomalies_and_peaks(monkeypatch):
     monkeypatch.setattr(derived, "LEARN_POINTS", 100_000)
-    store = open_store(None, "derived-test", ["demo", DERIVED_SOURCE])
+    store = open_store(None, "derived-test", ["demo"])
     source = RecordingDemo(name="demo", options={"window_h": 0.5})
     step = DerivedFrames(store, history_days=1)
     for minutes in (0, 1):
         frames = source.fetch(NOW + pd.Timedelta(minutes=minutes))
         step.after_poll(source, frames, NOW)
     assert len(source.steps) == 1 and source.steps[0] >= 60  # learnt once, at the step the budget allows
-    assert store.status(DERIVED_SOURCE)["ok"]
-    assert len(store.read(DERIVED_SOURCE, "utilisation_peaks")) > 0
-    assert list(store.read(DERIVED_SOURCE, "anomalies").columns)[:3] == ["start", "end", "service"]
+    assert store.status("derived:demo")["ok"] and store.status("derived:demo")["kind"] == DERIVED_SOURCE
+    assert len(store.read("derived:demo", "utilisation_peaks")) > 0
+    assert list(store.frame("anomalies").columns)[:3] == ["start", "end", "service"]
+
+
+def test_sources_derived_in_different_pollers_are_kept_side_by_side(monkeypatch):
+    monkeypatch.setattr(derived, "LEARN_POINTS", 100_000)
+    store = open_store(None, "derived-test", ["east", "west"])
+    for name in ("east", "west"):  # each source with the derived step of its own poller
+        source = RecordingDemo(name=name, options={"window_h": 0.5})
+        DerivedFrames(store, history_days=1).after_poll(source, source.fetch(NOW), NOW)
+    east, west = (store.read(f"derived:{name}", "utilisation_peaks") for name in ("east", "west"))
+    assert len(east) > 0 and len(west) > 0
+    assert len(store.frame("utilisation_peaks")) == len(east) + len(west)
