@@ -56,7 +56,8 @@ class LocalLeases:
             self._until[name] = now + seconds
             return True
 
-    def hold(self, name: str, seconds: float) -> None:
+    def hold(self, name: str, seconds: float, grace: float | None = None) -> None:
+        """Hold the lease for ``seconds`` (one poller per process: no grace is needed)."""
         with self._lock:
             self._until[name] = time.monotonic() + seconds
 
@@ -86,16 +87,16 @@ return 1
         self.client, self.prefix, self.owner = client, prefix, uuid.uuid4().hex
         self._script = client.register_script(self.SCRIPT)
 
-    def _run(self, name: str, seconds: float, claim: bool) -> bool:
-        ms = max(int(seconds * 1000), 1)
+    def _run(self, name: str, seconds: float, grace: float, claim: bool) -> bool:
         return bool(self._script(keys=[f"{self.prefix}lease:{name}"],
-                                 args=[self.owner, ms, int(grace_s(seconds) * 1000), int(claim)]))
+                                 args=[self.owner, max(int(seconds * 1000), 1), int(grace * 1000), int(claim)]))
 
     def claim(self, name: str, seconds: float) -> bool:
-        return self._run(name, seconds, claim=True)
+        return self._run(name, seconds, grace_s(seconds), claim=True)
 
-    def hold(self, name: str, seconds: float) -> None:
-        self._run(name, seconds, claim=False)
+    def hold(self, name: str, seconds: float, grace: float | None = None) -> None:
+        """Hold the lease for ``seconds``, then for ``grace`` (default ``grace_s(seconds)``) only for its holder."""
+        self._run(name, seconds, grace_s(seconds) if grace is None else grace, claim=False)
 
 
 def grace_s(seconds: float) -> float:
@@ -243,10 +244,11 @@ class Poller:
         started = time.monotonic()
         with renewing(self.leases, source.name, source.interval_s):
             status = self._attempt(source)
+        grace = grace_s(source.interval_s)  # the grace of the interval, even when a long poll leaves little of it
         if status["ok"]:
-            self.leases.hold(source.name, max(source.interval_s - (time.monotonic() - started), MIN_LEASE_S))
+            self.leases.hold(source.name, max(source.interval_s - (time.monotonic() - started), MIN_LEASE_S), grace)
         else:
-            self.leases.hold(source.name, backoff_s(source.interval_s, status["failures"]))
+            self.leases.hold(source.name, backoff_s(source.interval_s, status["failures"]), grace)
         return status
 
     def _attempt(self, source: Source) -> dict:

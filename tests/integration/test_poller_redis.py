@@ -3,6 +3,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime, timezone
 
@@ -14,7 +15,7 @@ from dashboard.history import History
 from dashboard.poller import Poller, RedisLeases, grace_s
 from dashboard.store import open_store
 from datasources.base import SourceError
-from tests.unit.test_poller import ScriptedSource, _services
+from tests.unit.test_poller import BlockedSource, ScriptedSource, _services
 
 INTERVAL_S = 2.0
 
@@ -106,3 +107,18 @@ def test_a_lease_stays_with_its_holder_until_it_stops_claiming(redis_url, deploy
     assert time.monotonic() - claimed >= seconds + grace_s(seconds) - 0.05
     assert not holder.claim("job", seconds)
     client.close()
+
+
+def test_a_poll_longer_than_its_interval_keeps_its_source_with_its_poller(redis_url, deployment):
+    store = open_store(redis_url, deployment, ["slow"])
+    slow = BlockedSource(name="slow", interval_s=1.0)
+    poller = Poller([slow], store)
+    polling = threading.Thread(target=poller.tick)
+    polling.start()
+    assert slow.started.wait(10)
+    time.sleep(1.5 * slow.interval_s)  # the poll outlasts its interval
+    slow.release.set()
+    polling.join(10)
+    other = RedisLeases(store.cache._write_client, store.prefix)
+    assert not other.claim("slow", slow.interval_s)  # due at once, but for its own poller first
+    _wait_for(lambda: poller.leases.claim("slow", slow.interval_s), grace_s(slow.interval_s), "the holder's claim")
