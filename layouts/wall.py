@@ -76,9 +76,9 @@ class Refresh:
     def cached(self, name: str, build, *panels: str, per_minute: bool = False, extra=None):
         """``build()`` once per versions of ``panels``' frames and language (and minute, and ``extra``),
         for every viewer of this worker."""
-        key = (name, self.lang, *(tuple(self.version_key(p) or ()) for p in panels),
-               self.now.floor("min") if per_minute else None, extra)
-        return self.memo.get(key, build)
+        version = (*(tuple(self.version_key(p) or ()) for p in panels), self.now.floor("min") if per_minute else None,
+                   extra)
+        return self.memo.get((name, self.lang), version, build)
 
     def missing(self, panel: str) -> str:
         """Why a panel nobody has delivered to is empty: its sources have not answered yet, or none is configured."""
