@@ -4,7 +4,8 @@ A panel reads some frames; the sources behind it are those whose last good poll
 delivered any of those frames (the status records' ``frames``). The panel is stale
 when any of them is stale, or when no source has delivered its frames yet. Before
 any delivery, the frames the configuration offers (``poller.offered_frames``) tell a
-panel waiting for its sources from one that no configured source will ever fill.
+panel waiting for its sources from one that no configured source will ever fill, and
+the status records' ``offers`` name the sources that would fill it but whose polls fail.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ class Freshness:
     stale: tuple[str, ...]
     since: pd.Timestamp | None  # the earliest last success among the stale sources
     configured: bool  # a configured source offers the panel's frames (or has delivered them)
+    failing: tuple[str, ...] = ()  # sources offering the frames that have failed every poll so far
 
     @property
     def is_stale(self) -> bool:
@@ -33,8 +35,8 @@ class Freshness:
 
     @property
     def waiting(self) -> bool:
-        """Nothing delivered yet, but a configured source offers the frames."""
-        return not self.sources and self.configured
+        """Nothing delivered yet, but a configured source offers the frames and has not failed."""
+        return not self.sources and self.configured and not self.failing
 
     def version_key(self, versions: dict[str, int]) -> list[int]:
         """The frame versions this panel depends on: unchanged means nothing to redraw."""
@@ -48,4 +50,7 @@ def freshness(frames: Iterable[str], statuses: dict[str, dict], now: datetime, o
     sources = tuple(sorted(s for s, status in statuses.items() if wanted & set(status.get("frames") or ())))
     stale = tuple(s for s in sources if is_stale(statuses[s], now))
     successes = [pd.Timestamp(statuses[s]["last_success"]) for s in stale if statuses[s].get("last_success")]
-    return Freshness(sources, stale, min(successes) if successes else None, bool(sources or wanted & offered))
+    failing = tuple(sorted(s for s, status in statuses.items() if s not in sources and not status.get("ok")
+                           and wanted & set(status.get("offers") or ())))
+    return Freshness(sources, stale, min(successes) if successes else None, bool(sources or wanted & offered),
+                     failing)

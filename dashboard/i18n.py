@@ -150,6 +150,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "wall.age_h": {"en": "{h} h {m} min", "zh": "{h} 小时 {m} 分"},
     "wall.age_d": {"en": "{d} d {h} h", "zh": "{d} 天 {h} 小时"},
     "wall.waiting": {"en": "waiting for data", "zh": "等待数据"},
+    "wall.failing": {"en": "no data: {sources} failing", "zh": "无数据：{sources} 采集失败"},
     "wall.unconfigured": {"en": "no source configured", "zh": "未配置数据源"},
     "wall.chains_unconfigured": {"en": "No business chains: no source provides them and the config names none.",
                                  "zh": "无业务链路：没有数据源提供，配置中也未定义。"},

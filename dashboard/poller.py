@@ -279,6 +279,7 @@ class Poller:
             "ok": ok, "error": "; ".join(errors) or None, "failures": failures,
             "rows": int(sum(len(f) for f in frames.values())), "duration_ms": round(duration_ms, 1),
             "frames": sorted(frames) or previous.get("frames", []),
+            "offers": sorted(source.offers(source.options)),
         }
         self.store.set_status(source.name, status)
         metrics.observe_poll(source.name, duration_ms / 1000, ok)

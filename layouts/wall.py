@@ -81,8 +81,12 @@ class Refresh:
         return self.memo.get((name, self.lang), version, build)
 
     def missing(self, panel: str) -> str:
-        """Why a panel nobody has delivered to is empty: its sources have not answered yet, or none is configured."""
-        return t("wall.waiting" if self.fresh[panel].waiting else "wall.unconfigured", self.lang)
+        """Why a panel nobody has delivered to is empty: its sources fail, have not answered yet, or none
+        is configured."""
+        fresh = self.fresh[panel]
+        if fresh.failing:
+            return t("wall.failing", self.lang, sources=", ".join(fresh.failing))
+        return t("wall.waiting" if fresh.waiting else "wall.unconfigured", self.lang)
 
     def stale_label(self, panel: str) -> str:
         fresh = self.fresh[panel]

@@ -10,6 +10,7 @@ from dashboard.poller import Poller
 from dashboard.settings import parse
 from dashboard.store import open_store
 from datasources import registry
+from datasources.base import Source, SourceError
 from layouts import wall
 
 NOW = datetime(2026, 11, 18, 2, 0, tzinfo=timezone.utc)
@@ -25,6 +26,7 @@ STATUSES = {
     "itsm": _status(["incidents", "changes"], ok=False, minutes_ago=20),
     "itsm-b": _status(["incidents"], minutes_ago=10, interval_s=60),  # older than three intervals
     "chaos": _status([]),  # never delivered anything
+    "alerts": {"ok": False, "last_success": None, "interval_s": 60, "frames": [], "offers": ["alerts"]},
 }
 OFFERED = frozenset({"services", "service_metrics", "incidents", "changes", "chaos_runs"})
 
@@ -48,10 +50,16 @@ def test_a_panel_nobody_delivered_is_stale_without_a_time():
 
 def test_a_panel_waits_only_for_frames_a_configured_source_offers():
     assert freshness(["chaos_runs"], STATUSES, NOW, OFFERED).waiting
-    unconfigured = freshness(["alerts"], STATUSES, NOW, OFFERED)
+    unconfigured = freshness(["spans"], STATUSES, NOW, OFFERED)
     assert not unconfigured.configured and not unconfigured.waiting and unconfigured.is_stale
     delivered = freshness(["incidents"], STATUSES, NOW, frozenset())  # a source no longer offering still counts
     assert delivered.configured and not delivered.waiting
+
+
+def test_a_panel_whose_sources_failed_every_poll_names_them_instead_of_waiting():
+    fresh = freshness(["alerts"], STATUSES, NOW, OFFERED | {"alerts"})
+    assert fresh.failing == ("alerts",) and not fresh.waiting and fresh.is_stale
+    assert freshness(["incidents"], STATUSES, NOW, OFFERED).failing == ()  # delivered before: stale, not failing
 
 
 METRICS_ONLY = """
@@ -101,3 +109,26 @@ def test_the_wall_tells_waiting_from_no_source_configured(lang, waiting, unconfi
     pending = _wall(WITH_ITSM, lang)
     assert waiting in pending["incidents"] and waiting in pending["kpi.changes"]
     assert unconfigured in pending["chaos"]
+
+
+class Down(Source):
+    """An ITSM source whose every poll fails."""
+
+    kind = "down"
+    polled = ("incidents", "changes")
+
+    def fetch(self, now):
+        raise SourceError("connection refused")
+
+
+@pytest.mark.parametrize("lang, failing", [("en", "no data: itsm failing"), ("zh", "无数据：itsm 采集失败")])
+def test_the_wall_names_a_source_that_failed_from_its_first_poll(lang, failing):
+    settings = parse(WITH_ITSM)
+    store = open_store(None, settings.deployment, settings.source_names)
+    metrics = registry.build(settings.sources[0])
+    down = Down(name="itsm", interval_s=60)
+    Poller([metrics, down], store).tick()
+    with create_app(settings, store).server.test_request_context("/wall"):
+        panels = _panels(wall.layout(lang=lang))
+    assert failing in panels["incidents"] and failing in panels["kpi.changes"]
+    assert failing not in panels["chaos"]
