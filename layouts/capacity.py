@@ -8,6 +8,7 @@ from dash import Input, Output, State, dcc, html
 
 from dashboard import capacity, context, ids
 from dashboard.i18n import pick_lang, t
+from layouts.titles import page_title
 
 PATH = "/capacity"
 LINK_WINDOW = "?from=now-6h&to=now"
@@ -85,7 +86,7 @@ def layout(lang: str | None = None, **_query) -> html.Div:
 
 
 def register(app: dash.Dash) -> None:
-    dash.register_page(__name__, path=PATH, layout=layout, title="Capacity")
+    dash.register_page(__name__, path=PATH, layout=layout, title=page_title("nav.capacity"))
 
     @app.callback(
         Output(ids.CAPACITY_ADVICE, "rowData"), Output(ids.CAPACITY_CHAINS, "rowData"),

@@ -12,6 +12,7 @@ from dashboard import context, health, ids, service_catalogue
 from dashboard.i18n import t
 from layouts import body_page
 from layouts.incidents import health_badge
+from layouts.titles import page_title
 
 PATH = "/catalogue"
 PAGE_STORE = "oc-catalogue-page"
@@ -89,5 +90,5 @@ def layout(lang: str | None = None, **_query) -> html.Div:
 
 def register(app: dash.Dash) -> None:
     """Register the page and its refresh callback on ``app``."""
-    dash.register_page(__name__, path=PATH, layout=layout, title="Catalogue")
+    dash.register_page(__name__, path=PATH, layout=layout, title=page_title("nav.catalogue"))
     body_page.register_refresh(app, PAGE_STORE, ids.CATALOGUE_BODY, body)

@@ -13,6 +13,7 @@ from dashboard import context, drill_figures, drilldown, health, ids, sites, tim
 from dashboard.i18n import pick_lang, t
 from layouts import drill_parts as parts
 from layouts.graphs import graph
+from layouts.titles import page_title
 
 PATH_TEMPLATE = "/chain/<chain>"
 
@@ -140,7 +141,7 @@ def layout(chain: str | None = None, lang: str | None = None, site: str | None =
 def register(app: dash.Dash) -> None:
     """Register the page and its refresh callback on ``app``."""
     dash.register_page(__name__, path_template=PATH_TEMPLATE, layout=layout,
-                       title=lambda chain=None, **_: f"{unquote(chain or '')} · chain")
+                       title=page_title("title.chain", "chain"))
 
     @app.callback(
         Output(ids.CHAIN_BOTTLENECK, "children"), Output(ids.CHAIN_STEPS, "children"),

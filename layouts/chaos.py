@@ -16,6 +16,7 @@ from dash import Input, Output, State, dcc, html
 from dashboard import chaos_figures, context, ids, resilience, urlinput
 from dashboard.i18n import pick_lang, t
 from layouts.graphs import graph
+from layouts.titles import page_title
 
 PATH = "/chaos"
 STATE_STORE = "oc-chaos-state"
@@ -220,7 +221,7 @@ def layout(lang: str | None = None, **query) -> html.Div:
 
 
 def register(app: dash.Dash) -> None:
-    dash.register_page(__name__, path=PATH, layout=layout, title="Chaos")
+    dash.register_page(__name__, path=PATH, layout=layout, title=page_title("nav.chaos"))
 
     @app.callback(Output(ids.CHAOS_BODY, "children"), Input(ids.VERSIONS, "data"), State(STATE_STORE, "data"),
                   prevent_initial_call=True)

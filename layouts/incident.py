@@ -15,6 +15,7 @@ from layouts.graphs import graph
 from layouts.incidents import (
     PATH as LIST_PATH, health_badge, incident_query, preplan, priority_badge, service_health, state_label,
 )
+from layouts.titles import page_title
 
 PATH_TEMPLATE = "/incidents/<incident_id>"
 PAGE_STORE = "oc-incident-page"
@@ -143,7 +144,7 @@ def layout(incident_id: str = "", lang: str | None = None, **_query) -> html.Div
 
 def register(app: dash.Dash) -> None:
     """Register the page and its refresh callback on ``app``."""
-    dash.register_page(__name__, path_template=PATH_TEMPLATE, layout=layout, title="Incident")
+    dash.register_page(__name__, path_template=PATH_TEMPLATE, layout=layout, title=page_title("title.incident"))
 
     @app.callback(Output(ids.INCIDENT_BODY, "children"), Output(ids.INCIDENT_DETAILS, "children"),
                   Output(ids.INCIDENT_TIMELINE, "figure"), Input(ids.VERSIONS, "data"), State(PAGE_STORE, "data"),

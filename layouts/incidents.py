@@ -11,6 +11,7 @@ from dashboard import context, health, ids, incident_stats
 from dashboard.i18n import t
 from dashboard.timewindow import resolve
 from layouts import body_page
+from layouts.titles import page_title
 
 PATH = "/incidents"
 PAGE_STORE = "oc-incidents-page"
@@ -175,5 +176,5 @@ def layout(lang: str | None = None, **_query) -> html.Div:
 
 def register(app: dash.Dash) -> None:
     """Register the page and its refresh callback on ``app``."""
-    dash.register_page(__name__, path=PATH, layout=layout, title="Incidents")
+    dash.register_page(__name__, path=PATH, layout=layout, title=page_title("nav.incidents"))
     body_page.register_refresh(app, PAGE_STORE, ids.INCIDENTS_BODY, body)

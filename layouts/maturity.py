@@ -20,6 +20,7 @@ from dashboard import assessments, auth, catalogue, context, ids, maturity, matu
 from dashboard.access import Forbidden
 from dashboard.i18n import pick_lang, t
 from layouts.graphs import graph
+from layouts.titles import page_title
 
 PATH = "/maturity"
 EXPORTS = {"csv": "text/csv", "pdf": "application/pdf"}  # Flask adds charset=utf-8 to text/*
@@ -207,7 +208,7 @@ def _export(kind: str) -> flask.Response:
 
 
 def register(app: dash.Dash) -> None:
-    dash.register_page(__name__, path=PATH, layout=layout, title="Maturity")
+    dash.register_page(__name__, path=PATH, layout=layout, title=page_title("nav.maturity"))
     for kind in EXPORTS:
         app.server.add_url_rule(f"{PATH}/export.{kind}", f"maturity_export_{kind}", functools.partial(_export, kind))
 

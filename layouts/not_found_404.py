@@ -6,6 +6,7 @@ from dash import dcc, html
 
 from dashboard import context
 from dashboard.i18n import pick_lang, t
+from layouts.titles import page_title
 
 
 def layout(lang: str | None = None, **_query) -> html.Div:
@@ -21,4 +22,4 @@ def layout(lang: str | None = None, **_query) -> html.Div:
 
 
 def register(app: dash.Dash) -> None:
-    dash.register_page(__name__, path="/404", layout=layout, title="Not found")
+    dash.register_page(__name__, path="/404", layout=layout, title=page_title("title.not_found"))

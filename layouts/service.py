@@ -15,6 +15,7 @@ from dashboard import anomaly, context, drill_figures, drilldown, ids, logrates,
 from dashboard.i18n import pick_lang, t
 from layouts import drill_parts as parts
 from layouts.graphs import graph
+from layouts.titles import page_title
 
 PATH_TEMPLATE = "/service/<service>"
 CALL_SAMPLE = 2000  # calls drawn per instance panel, at most
@@ -180,7 +181,7 @@ def layout(service: str | None = None, lang: str | None = None, chain: str | Non
 def register(app: dash.Dash) -> None:
     """Register the page, its refresh callback and the click from a call to its trace."""
     dash.register_page(__name__, path_template=PATH_TEMPLATE, layout=layout,
-                       title=lambda service=None, **_: f"{unquote(service or '')} · service")
+                       title=page_title("title.service", "service"))
 
     @app.callback(
         Output(ids.SERVICE_TIMELINE, "figure"), Output(ids.SERVICE_INSTANCES, "figure"),

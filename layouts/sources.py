@@ -12,6 +12,7 @@ from dash import Input, Output, State, dcc, html
 from dashboard import context, ids
 from dashboard.i18n import pick_lang, t
 from dashboard.poller import is_stale
+from layouts.titles import page_title
 
 PATH = "/sources"
 LANG_STORE = "oc-sources-lang"
@@ -74,7 +75,7 @@ def layout(lang: str | None = None, **_query) -> html.Div:
 
 
 def register(app: dash.Dash) -> None:
-    dash.register_page(__name__, path=PATH, layout=layout, title="Sources")
+    dash.register_page(__name__, path=PATH, layout=layout, title=page_title("nav.sources"))
 
     @app.callback(
         Output(ids.SOURCES_GRID, "rowData"), Output(ids.SOURCES_SUMMARY, "children"),

@@ -14,6 +14,7 @@ from dashboard import context, drill_figures, drilldown, ids, logs, timewindow, 
 from dashboard.i18n import pick_lang, t
 from layouts import drill_parts as parts
 from layouts.graphs import graph
+from layouts.titles import page_title
 
 PATH_TEMPLATE = "/trace/<trace_id>"
 MARGIN = pd.Timedelta(minutes=10)
@@ -171,7 +172,7 @@ def layout(trace_id: str | None = None, lang: str | None = None, chain: str | No
 def register(app: dash.Dash) -> None:
     """Register the page and the refresh of its resources on ``app``."""
     dash.register_page(__name__, path_template=PATH_TEMPLATE, layout=layout,
-                       title=lambda trace_id=None, **_: f"trace {unquote(trace_id or '')[:16]}")
+                       title=page_title("title.trace", "trace_id", limit=16))
 
     @app.callback(
         Output(ids.TRACE_VERDICT, "children"), Output(ids.TRACE_RESOURCES, "figure"), Output(ids.TRACE_STATE, "data"),

@@ -27,6 +27,7 @@ from dashboard import context, health, ids, kpis, logrates, market, sites, wallv
 from dashboard.figures import STATUS_COLOURS
 from dashboard.freshness import Freshness, freshness
 from dashboard.i18n import pick_lang, t, template
+from layouts.titles import page_title
 
 PATH = "/wall"
 PANELS = {  # panel -> the frames it reads
@@ -506,7 +507,7 @@ def refresh_markets(_tick, shown: dict | None, lang: str):
 
 def register(app: dash.Dash) -> None:
     """Register the page, its refresh callback and the browser-side tile drawing on ``app``."""
-    dash.register_page(__name__, path=PATH, layout=layout, title="Wall")
+    dash.register_page(__name__, path=PATH, layout=layout, title=page_title("nav.wall"))
     app.callback(
         Output(ids.WALL_MODEL, "data"),
         Output(ids.WALL_CHAINS, "children"),
