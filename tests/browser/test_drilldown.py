@@ -1,14 +1,18 @@
 """The drill-down path in headless Chromium: wall -> chain -> service -> slowest call -> trace ->
 resources, on the demo estate's saturated-instance episode; reloads, back, and unknown ids."""
+from datetime import datetime, timezone
 from urllib.parse import parse_qs, urlparse
 
 import pandas as pd
 import pytest
 
 from datasources.demo import episodes
+from tests.browser.conftest import _need_chromium
+from tests.demo_app import polled_demo_app
 
 pytestmark = pytest.mark.browser
 SATURATED = "pretrade-risk-2"
+WEDNESDAY_AFTERNOON = datetime(2026, 11, 18, 6, 0, tzinfo=timezone.utc)  # 14:00 in Shanghai: the market busy
 
 
 def _no_console_errors(dash_duo):
@@ -55,7 +59,9 @@ def _check_trace(dash_duo, trace_id):
     assert trace_id in dash_duo.find_element("h1").text
 
 
-def test_drill_from_the_wall_to_the_saturated_instance(dash_duo, demo_app):
+def test_drill_from_the_wall_to_the_saturated_instance(dash_duo):
+    _need_chromium()
+    demo_app = polled_demo_app(clock=lambda: WEDNESDAY_AFTERNOON)
     store = demo_app.server.extensions["opscenter"].store
     start, end = _episode_window(store)
     calls = store.frame("calls")
