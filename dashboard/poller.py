@@ -5,8 +5,8 @@ and then lasts the rest of the interval (or the back-off after a failure), so ac
 any number of pollers sharing a store a source is polled once per interval, never
 twice at once however long a poll takes. Leases are sticky: a source stays with the
 poller that polls it, and a dead poller's jobs are taken over by the next one to try
-within an interval and a grace of at most ``MAX_GRACE_S``. Each source is polled on a thread of its
-own, so a slow one delays no other. Failures keep the last good frames.
+within an interval and a grace of at most ``MAX_GRACE_S``. Each source is polled on a
+thread of its own, so a slow one delays no other. Failures keep the last good frames.
 
 History writes that fail (the database away) wait in a bounded queue, in order, and
 are written before anything newer once the database answers again; source errors are
