@@ -2,7 +2,8 @@
 # The production set-up on one machine: gunicorn web workers and pollers sharing Redis and
 # PostgreSQL, all on loopback. Ctrl-C (or SIGTERM) stops every process it started.
 #   PORT (8050), WORKERS (4), THREADS (4 per worker), POLLERS (2), OPSCENTER_CONFIG,
-#   OPSCENTER_REDIS_URL, OPSCENTER_DATABASE_URL, MALLOC_ARENA_MAX override the defaults.
+#   OPSCENTER_REDIS_URL, OPSCENTER_DATABASE_URL, MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_ override the
+#   defaults.
 set -euo pipefail
 BIN=${BIN:-.venv/bin}
 PORT=${PORT:-8050}
@@ -11,9 +12,12 @@ THREADS=${THREADS:-4}
 POLLERS=${POLLERS:-2}
 export OPSCENTER_REDIS_URL=${OPSCENTER_REDIS_URL:-redis://127.0.0.1:6379/0}
 export OPSCENTER_DATABASE_URL=${OPSCENTER_DATABASE_URL:-postgresql+psycopg2://postgres@127.0.0.1:5432/opscenter}
-# glibc gives each thread that allocates its own arena; threads that decode large frames in turn
-# leave each arena holding freed memory, and a worker's resident size creeps up. Two arenas keep it flat.
+# glibc gives each thread that allocates its own arena, and raises its mmap threshold after large
+# frees, so threads that decode large frames in turn leave freed memory in the heaps and a worker's
+# resident size creeps up. Two arenas and a fixed threshold (large arrays mapped, and returned to
+# the system when freed) keep it flat.
 export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
+export MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_:-131072}
 
 "$BIN/python" -m dashboard.database
 pids=()
