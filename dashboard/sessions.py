@@ -3,7 +3,7 @@
 The session cookie carries only a random session id; the table holds its SHA-256 with the user,
 when it started and when it was last used. A request counts only while its row exists, has been
 used within ``idle`` and is younger than ``lifetime``, so logout, a new login and an admin's
-``revoke`` end a session for every copy of its cookie. The table sits beside the users it joins
+``revoke_user`` end a session for every copy of its cookie. The table sits beside the users it joins
 (one query per request gives the user and their current role), works in every deployment
 (SQLite embedded, PostgreSQL in production), and a revocation is written in the same transaction
 as its audit row.
@@ -31,7 +31,7 @@ class SessionUser(NamedTuple):
 
 
 class Sessions:
-    """Start, check, end and revoke the sessions kept in ``access``'s database."""
+    """Start, check and end the sessions kept in ``access``'s database."""
 
     def __init__(self, access: AccessStore, idle: timedelta, lifetime: timedelta):
         self.access, self.idle, self.lifetime = access, idle, lifetime
@@ -85,9 +85,11 @@ class Sessions:
         with self.access.engine.begin() as connection:
             connection.execute(sa.delete(user_sessions).where(user_sessions.c.id_sha256 == token_sha256(secret)))
 
-    def revoke(self, name: str, actor: Identity) -> int:
-        """End every session of the user ``name`` (audited as ``user.revoke``); return how many ended."""
-        with self.access.audited(actor, "user.revoke", name) as connection:
-            if not connection.execute(sa.select(users.c.name).where(users.c.name == name)).first():
-                raise LookupError(f"no user named {name!r}")
-            return connection.execute(sa.delete(user_sessions).where(user_sessions.c.user_name == name)).rowcount
+
+
+def revoke_user(access: AccessStore, name: str, actor: Identity) -> int:
+    """End every session of the user ``name`` (audited as ``user.revoke``); return how many ended."""
+    with access.audited(actor, "user.revoke", name) as connection:
+        if not connection.execute(sa.select(users.c.name).where(users.c.name == name)).first():
+            raise LookupError(f"no user named {name!r}")
+        return connection.execute(sa.delete(user_sessions).where(user_sessions.c.user_name == name)).rowcount
