@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
+from flask.sessions import SecureCookieSessionInterface
 
 from dashboard import auth, passwords
 from dashboard.access import AccessStore, Identity
@@ -166,6 +167,8 @@ def test_the_session_cookie_holds_no_user_name_and_a_new_login_gets_a_new_sessio
     client = make_client()
     attempt(client)
     before = client.get_cookie(auth.SESSION_COOKIE).value
+    content = SecureCookieSessionInterface().get_signing_serializer(client.application).loads(before)
+    assert set(content) <= {"sid", "browser", "_permanent"} and "alice" not in str(content)
     attempt(client)
     after = client.get_cookie(auth.SESSION_COOKIE).value
     assert before != after
