@@ -147,12 +147,12 @@ class AccessStore:
             if not revoked:
                 raise LookupError(f"no active display token named {name!r}")
 
-    def _lookup(self, key: str, query: sa.Select) -> Any:
-        """Run a one-value ``query``; while the database is unreachable, answer with the last
-        good answer for ``key`` if it is under OUTAGE_GRACE_S old, so walls outlive an outage."""
+    def lookup(self, key: str, query: sa.Select) -> sa.Row | None:
+        """The first row of ``query``; while the database is unreachable, the last good answer
+        for ``key`` if it is under OUTAGE_GRACE_S old, so walls and signed-in users outlive an outage."""
         try:
             with self.engine.connect() as connection:
-                value = connection.execute(query).scalar()
+                value = connection.execute(query).first()
         except (sa.exc.OperationalError, sa.exc.InterfaceError):
             value, at = self._last_good.get(key, (None, 0.0))
             if value is None or time.monotonic() - at > OUTAGE_GRACE_S:
@@ -172,7 +172,8 @@ class AccessStore:
         digest = token_sha256(secret)
         query = sa.select(display_tokens.c.name).where(
             display_tokens.c.token_sha256 == digest, display_tokens.c.revoked_at.is_(None))
-        return self._lookup(f"token:{digest}", query)
+        row = self.lookup(f"token:{digest}", query)
+        return row.name if row else None
 
     def tokens(self) -> list[dict[str, Any]]:
         """Every display token, active and revoked, without its secret."""
@@ -197,7 +198,8 @@ class AccessStore:
 
     def user_role(self, name: str) -> str | None:
         """The role of the built-in user ``name``, else None."""
-        return self._lookup(f"user:{name}", sa.select(users.c.role).where(users.c.name == name))
+        row = self.lookup(f"user:{name}", sa.select(users.c.role).where(users.c.name == name))
+        return row.role if row else None
 
     def authenticate(self, name: str, password: str) -> str | None:
         """The role of ``name`` when ``password`` is theirs, else None (in the same time either way)."""

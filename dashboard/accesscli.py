@@ -1,4 +1,4 @@
-"""``opscenter token create|list|revoke`` and ``opscenter user add``: access records from the shell.
+"""``opscenter token create|list|revoke`` and ``opscenter user add|revoke``: access records from the shell.
 
 Whoever runs these holds the database credentials, so they act as admin, as ``cli:<login name>``
 in the audit log.
@@ -10,6 +10,7 @@ import sys
 
 from dashboard.access import AccessStore, Identity
 from dashboard.policy import ROLES
+from dashboard.sessions import revoke_user
 from dashboard.settings import load
 
 
@@ -76,6 +77,13 @@ def user_add(args, access: AccessStore) -> None:
     print(f"added user {args.name!r} with role {args.role}")
 
 
+@_with_access
+def user_revoke(args, access: AccessStore) -> None:
+    """End every session of a built-in user; their browsers are signed out on their next request."""
+    ended = revoke_user(access, args.name, _actor())
+    print(f"ended {ended} sessions of {args.name!r}")
+
+
 def add_commands(sub, add) -> None:
     """Add the token and user commands to the CLI's subparsers ``sub`` with its ``add`` helper."""
     tokens = sub.add_parser("token", help="display tokens for wall screens").add_subparsers(dest="action", required=True)
@@ -86,3 +94,4 @@ def add_commands(sub, add) -> None:
     user = add("add", user_add, "add a user; the password is read from stdin or prompted", users)
     user.add_argument("name")
     user.add_argument("--role", required=True, choices=ROLES)
+    add("revoke", user_revoke, "end every session of a user (sign them out everywhere)", users).add_argument("name")

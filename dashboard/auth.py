@@ -1,18 +1,18 @@
 """Access control for every request, in one place.
 
 ``init_app(app, settings, access)`` installs one before_request hook. It works out who is
-asking (mode ``none``: the local user on loopback; ``proxy``: the trusted header, from a
-trusted proxy only; ``builtin``: the session of ``dashboard.login``; in ``proxy`` and
-``builtin``, a wall's display token too) and whether ``dashboard.policy`` lets them read
-the page or call the callback. Static files, the login page and ``auth.open_paths`` stay
-open. Pages perform writes through ``audited()`` or ``audit()``.
+asking (mode ``none``: the local user on loopback, never a request a proxy forwarded;
+``proxy``: the trusted header, from a trusted proxy only, never repeated; ``builtin``: the
+server-side session of ``dashboard.login``; in ``proxy`` and ``builtin``, a wall's display
+token too) and whether ``dashboard.policy`` lets them read the page or call the callback.
+Static files, the login page and ``auth.open_paths`` stay open. Pages perform writes through
+``audited()`` or ``audit()``.
 """
 from __future__ import annotations
 
 import ipaddress
 import json
 import logging
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,10 +25,12 @@ import flask
 import sqlalchemy as sa
 from markupsafe import escape
 
-from dashboard import login, policy
+from dashboard import login, policy, serving
 from dashboard.access import AccessStore, Forbidden, Identity
 from dashboard.i18n import pick_lang, t
-from dashboard.settings import Settings
+from dashboard.sessions import Sessions
+from dashboard.settings import AuthSettings, Settings
+from dashboard.throttle import Throttle
 
 DISPLAY_COOKIE = "oc_display"
 SESSION_COOKIE = "oc_session"
@@ -40,16 +42,18 @@ LOGIN_PATHS = ("/login", "/logout")
 STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon.ico")
 DASH_API = "/_dash-"
 CALLBACK_PATH = "/_dash-update-component"
-_TOKEN_IN_TEXT = re.compile(r"(token=)[^&\s\"']+")
+FORWARDING_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Real-IP",
+                      "X-Client-IP", "True-Client-IP", "X-Cluster-Client-IP", "CF-Connecting-IP", "Via")
 log = logging.getLogger("opscenter.auth")
 
 
 @dataclass(frozen=True)
 class AuthState:
-    """What the hook needs: the settings and the access records."""
+    """What the hook needs: the settings, the access records and (builtin mode) the sessions."""
 
     settings: Settings
     access: AccessStore
+    sessions: Sessions | None = None
 
 
 def state() -> AuthState:
@@ -99,11 +103,23 @@ def _proxy_person(settings: Settings) -> Identity | None:
     return Identity(user[:128], frozenset(roles), "proxy", request.remote_addr)
 
 
-def _session_person(access: AccessStore) -> Identity | None:
-    """The built-in user of this session, with the role the database gives them now."""
-    name = flask.session.get("user")
-    role = access.user_role(name) if name else None
-    return Identity(name, frozenset({role}), "user", flask.request.remote_addr) if role else None
+def _session_person(sessions: Sessions) -> Identity | None:
+    """The built-in user of this browser's live session, with the role the database gives them now."""
+    user = sessions.user(flask.session.get(login.SESSION_ID, ""))
+    return Identity(user.name, frozenset({user.role}), "user", flask.request.remote_addr) if user else None
+
+
+def _forwarded() -> bool:
+    """Whether a proxy says it forwarded this request."""
+    return any(name in flask.request.headers for name in FORWARDING_HEADERS)
+
+
+def _repeated_identity(auth: AuthSettings) -> bool:
+    """Whether the identity or groups header came more than once: as a list of names in the user
+    header (WSGI joins repeats with commas) or as the server's mark (``dashboard.serving``)."""
+    names = {auth.user_header.lower()} | ({auth.groups_header.lower()} if auth.groups_header else set())
+    return "," in flask.request.headers.get(auth.user_header, "") or bool(
+        names & serving.repeated_headers(flask.request))
 
 
 def _identify(auth_state: AuthState) -> tuple[Identity | None, bool]:
@@ -113,7 +129,7 @@ def _identify(auth_state: AuthState) -> tuple[Identity | None, bool]:
         address = _address(remote)
         local = address is not None and address.is_loopback
         return (Identity("local", LOCAL_ROLES, "local", remote) if local else None), False
-    person = _proxy_person(settings) if settings.auth.mode == "proxy" else _session_person(auth_state.access)
+    person = _proxy_person(settings) if settings.auth.mode == "proxy" else _session_person(auth_state.sessions)
     if person:
         return person, False
     secret = flask.request.cookies.get(DISPLAY_COOKIE)
@@ -175,15 +191,27 @@ def refuse(status: int, message_key: str) -> flask.Response:
                           status=status, mimetype="text/html")
 
 
+def _same_page_without_token() -> str | None:
+    """The address of this request's page without the token, built by the route it matched (so
+    always one leading ``/`` and a quoted path); None for a path no route serves or one holding
+    control characters."""
+    request = flask.request
+    if request.url_rule is None or request.routing_exception is not None or login.CONTROL.search(request.path):
+        return None
+    query = urlencode([(k, v) for k, v in request.args.items(multi=True) if k != TOKEN_PARAM])
+    return flask.url_for(request.endpoint, **(request.view_args or {})) + (f"?{query}" if query else "")
+
+
 def _adopt_display_token(auth_state: AuthState, secret: str) -> flask.Response:
     """Swap a ``?token=`` for a cookie and reload the same address without the token."""
     if not auth_state.access.display_token(secret):
         response = refuse(401, "auth.display_invalid")
         response.delete_cookie(DISPLAY_COOKIE)
         return response
-    request = flask.request
-    query = urlencode([(k, v) for k, v in request.args.items(multi=True) if k != TOKEN_PARAM])
-    response = flask.redirect(request.path + (f"?{query}" if query else ""))
+    target = _same_page_without_token()
+    if target is None:
+        return flask.Response("Not Found", status=404, mimetype="text/plain")
+    response = flask.redirect(target)
     response.set_cookie(DISPLAY_COOKIE, secret, max_age=DISPLAY_COOKIE_MAX_AGE, httponly=True, samesite="Lax",
                         secure=auth_state.settings.auth.cookie_secure)
     return response
@@ -209,10 +237,15 @@ def check_request() -> flask.Response | None:
     path = request.path
     if path.startswith(STATIC_PREFIXES) or path in settings.open_paths:
         return None
-    if settings.mode == "builtin" and path in LOGIN_PATHS:
-        return None
     if not _same_site():
         return refuse(403, "auth.cross_site")
+    if settings.mode == "builtin" and path in LOGIN_PATHS:
+        return None
+    if settings.mode == "none" and _forwarded():
+        return refuse(403, "auth.forwarded")
+    if settings.mode == "proxy" and _repeated_identity(settings):
+        log.warning("refused %s %s: repeated identity header from %s", request.method, path, request.remote_addr)
+        return refuse(400, "auth.repeated_header")
     secret = request.args.get(TOKEN_PARAM)
     if secret is not None and settings.mode != "none" and request.method in ("GET", "HEAD") and not path.startswith(DASH_API):
         return _adopt_display_token(auth_state, secret)
@@ -226,36 +259,20 @@ def check_request() -> flask.Response | None:
     return None
 
 
-class RedactTokens(logging.Filter):
-    """Blank ``token=`` values in log lines (the access log of the first ``?token=`` request)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = _TOKEN_IN_TEXT.sub(r"\1[redacted]", message)
-        if redacted != message:
-            record.msg, record.args = redacted, ()
-        return True
-
-
-def _redact_access_logs() -> None:
-    for name in ("werkzeug", "gunicorn.access"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, RedactTokens) for f in logger.filters):
-            logger.addFilter(RedactTokens())
-
-
 def init_app(app: dash.Dash, settings: Settings, access: AccessStore) -> None:
     """Guard every request of ``app`` according to ``settings.auth``."""
     server = app.server
-    server.extensions["opscenter.auth"] = AuthState(settings, access)
     server.config.update(
         SESSION_COOKIE_NAME=SESSION_COOKIE, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.auth.cookie_secure,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.auth.session_hours),
     )
+    sessions = None
     if settings.auth.mode == "builtin":
         server.secret_key = settings.auth.secret_key
-        login.register(server, settings, access)
+        sessions = Sessions(access, idle=timedelta(minutes=settings.auth.session_idle_minutes),
+                            lifetime=timedelta(hours=settings.auth.session_hours))
+        login.register(server, settings, access, sessions, Throttle(settings.redis_url, settings.deployment))
+    server.extensions["opscenter.auth"] = AuthState(settings, access, sessions)
     server.before_request(check_request)
     server.register_error_handler(Forbidden, lambda _exc: refuse(403, "auth.forbidden"))
-    _redact_access_logs()

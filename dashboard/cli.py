@@ -7,7 +7,7 @@ import signal
 import sys
 from pathlib import Path
 
-from dashboard import accesscli, redact
+from dashboard import accesscli, redact, serving
 from dashboard.settings import ConfigError, Settings, load
 from datasources import registry
 from datasources.base import FRAME_NAMES, SourceError
@@ -54,7 +54,7 @@ def cmd_run(args) -> int:
     app = create_app(settings, store)
     log.info("serving on http://%s:%d", args.host, args.port)
     try:
-        app.run(host=args.host, port=args.port, debug=False)
+        app.run(host=args.host, port=args.port, debug=False, request_handler=serving.RequestHandler)
     finally:
         poller.stop()
     return 0

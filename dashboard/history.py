@@ -1,7 +1,8 @@
 """History: incidents, changes, chaos runs and source status kept beyond the sources' retention.
 
 The same database keeps the access records (display tokens, built-in users and the
-append-only audit log), written through ``dashboard.access``, and the maturity records
+append-only audit log), written through ``dashboard.access``, the built-in users' sessions
+(``dashboard.sessions``), and the maturity records
 (evidence evaluations and assessments, both append-only), written through ``dashboard.assessments``.
 
 Each poll upserts the incident, change and chaos-run frames (keyed by source and
@@ -94,6 +95,15 @@ users = sa.Table(
     sa.Column("password_hash", sa.Text, nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("created_by", sa.Text, nullable=False),
+)
+user_sessions = sa.Table(
+    "user_sessions", metadata,
+    sa.Column("id_sha256", sa.Text, primary_key=True),
+    sa.Column("user_name", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("last_seen_at", UTCDateTime(), nullable=False),
+    sa.Column("address", sa.Text, nullable=True),
+    sa.Index("ix_user_sessions_user_name", "user_name"),
 )
 audit_log = sa.Table(
     "audit_log", metadata,

@@ -1,7 +1,9 @@
 """Password hashes for built-in users: salted scrypt, compared in constant time.
 
 A stored hash reads ``scrypt$<n>$<r>$<p>$<salt>$<hash>`` (salt and hash in base64), so the
-cost can be raised later without invalidating existing hashes.
+cost can be raised later without invalidating existing hashes. Each hash takes 32 MiB, so a
+process computes at most MAX_CONCURRENT_HASHES at once; one more is refused at once with
+HashingBusy rather than queued, so a burst of logins cannot grow memory.
 """
 from __future__ import annotations
 
@@ -9,19 +11,31 @@ import base64
 import hashlib
 import hmac
 import secrets
+import threading
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
 SALT_BYTES, HASH_BYTES = 16, 32
 MIN_LENGTH = 12
+MAX_CONCURRENT_HASHES = 2
+HASH_SLOTS = threading.BoundedSemaphore(MAX_CONCURRENT_HASHES)
 
 
 class PasswordError(ValueError):
     """A password that may not be used."""
 
 
+class HashingBusy(RuntimeError):
+    """Every hash slot of this process is taken; try again in a moment."""
+
+
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
-    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p,
-                          maxmem=256 * n * r, dklen=HASH_BYTES)
+    if not HASH_SLOTS.acquire(blocking=False):
+        raise HashingBusy(f"{MAX_CONCURRENT_HASHES} password hashes are already being computed")
+    try:
+        return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p,
+                              maxmem=256 * n * r, dklen=HASH_BYTES)
+    finally:
+        HASH_SLOTS.release()
 
 
 def _b64(raw: bytes) -> str:

@@ -25,6 +25,7 @@ WRITERS: dict[str, frozenset[str]] = {
     "token.create": frozenset({"admin"}),
     "token.revoke": frozenset({"admin"}),
     "user.add": frozenset({"admin"}),
+    "user.revoke": frozenset({"admin"}),
 }
 
 

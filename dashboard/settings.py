@@ -47,6 +47,7 @@ class AuthSettings:
     default_role: str | None = None
     secret_key: str | None = field(default=None, repr=False)
     session_hours: float = 12.0
+    session_idle_minutes: float = 30.0
     cookie_secure: bool = True
     open_paths: tuple[str, ...] = ("/health", "/metrics")
 
@@ -292,6 +293,7 @@ def _check_auth(doc: _Located, raw) -> AuthSettings:
         group_roles={str(group): role for group, role in group_roles.items()}, default_role=default_role,
         secret_key=str(secret_key) if secret_key else None,
         session_hours=_number(doc, ("auth", "session_hours"), raw.get("session_hours", 12)),
+        session_idle_minutes=_number(doc, ("auth", "session_idle_minutes"), raw.get("session_idle_minutes", 30)),
         cookie_secure=cookie_secure, open_paths=tuple(open_paths),
     )
 

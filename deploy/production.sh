@@ -26,7 +26,8 @@ for _ in $(seq "$POLLERS"); do
   "$BIN/opscenter" poll &
   pids+=($!)
 done
-"$BIN/gunicorn" --workers "$WORKERS" --worker-class gthread --threads "$THREADS" \
+# dashboard.gunicorn_conf: the access log on stdout with tokens masked, repeated headers noted
+"$BIN/gunicorn" -c python:dashboard.gunicorn_conf --workers "$WORKERS" --worker-class gthread --threads "$THREADS" \
   --bind "127.0.0.1:$PORT" 'dashboard.wsgi:server' &
 pids+=($!)
 echo "opscenter on http://127.0.0.1:$PORT/wall: $WORKERS workers, $POLLERS pollers" >&2

@@ -10,6 +10,7 @@ from dashboard.settings import DEFAULT_CONFIG, parse
 from tests.browser.test_pages import _no_console_errors
 
 pytestmark = pytest.mark.browser
+PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
@@ -20,7 +21,9 @@ def guarded_app(demo_app, tmp_path, monkeypatch):
     settings = parse(config + "auth:\n  mode: builtin\n  secret_key: ${OC_TEST_SECRET_KEY}\n")
     access = AccessStore(f"sqlite:///{tmp_path / 'history.sqlite3'}")
     access.migrate()
-    secret = access.create_token("lobby-wall", Identity("cli:test", frozenset({"admin"}), "cli"))
+    admin = Identity("cli:test", frozenset({"admin"}), "cli")
+    secret = access.create_token("lobby-wall", admin)
+    access.add_user("alice", "manager", PASSWORD, admin)
     store = demo_app.server.extensions["opscenter"].store
     yield create_app(settings, store, access), secret
     access.close()
@@ -47,3 +50,22 @@ def test_without_a_token_the_wall_asks_for_a_login(dash_duo, guarded_app):
     dash_duo.wait_for_element("input[type=password]", timeout=20)
     assert "/login?next=%2Fwall" in dash_duo.driver.current_url
     _no_console_errors(dash_duo)
+
+
+def test_sign_in_then_sign_out_with_the_logout_form(dash_duo, guarded_app):
+    app, _secret = guarded_app
+    dash_duo.start_server(app, navigate=False)
+    dash_duo.driver.get(dash_duo.server.url + "/capacity")
+    dash_duo.wait_for_element("input[type=password]", timeout=20)
+    dash_duo.find_element("input[name=user]").send_keys("alice")
+    dash_duo.find_element("input[name=password]").send_keys(PASSWORD)
+    dash_duo.find_element("button[type=submit]").click()
+    dash_duo.wait_for_element(".oc-nav", timeout=20)
+    assert dash_duo.driver.current_url.endswith("/capacity")
+
+    dash_duo.driver.get(dash_duo.server.url + "/logout")  # a GET only shows the form
+    dash_duo.wait_for_element("form[action='/logout'] button", timeout=20).click()
+    dash_duo.wait_for_element("input[type=password]", timeout=20)
+    dash_duo.driver.get(dash_duo.server.url + "/capacity")
+    dash_duo.wait_for_element("input[type=password]", timeout=20)
+    assert "/login?next=%2Fcapacity" in dash_duo.driver.current_url

@@ -50,3 +50,21 @@ def test_user_add_reads_the_password_from_stdin(database, capsys, monkeypatch):
     with pytest.raises(SystemExit):
         main(["user", "add", "carol", "--role", "root"])
     assert database.user_role("bob") is None
+
+
+def test_user_revoke_ends_every_session_of_the_user(database, capsys, monkeypatch):
+    from datetime import timedelta
+
+    from dashboard.sessions import Sessions
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("correct horse battery staple\n"))
+    assert main(["user", "add", "alice", "--role", "viewer"]) == 0
+    sessions = Sessions(database, idle=timedelta(minutes=30), lifetime=timedelta(hours=12))
+    desk, laptop = sessions.start("alice", None), sessions.start("alice", None)
+    capsys.readouterr()
+    assert main(["user", "revoke", "alice"]) == 0
+    assert "ended 2 sessions of 'alice'" in capsys.readouterr().out
+    assert sessions.user(desk) is None and sessions.user(laptop) is None
+    assert database.audit_trail()[0]["action"] == "user.revoke"
+    assert main(["user", "revoke", "mallory"]) == 1
+    assert "no user named 'mallory'" in capsys.readouterr().err

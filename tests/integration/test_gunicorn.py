@@ -96,3 +96,56 @@ def test_two_workers_serve_the_wall_from_a_separate_poller(production, monkeypat
     model = answered(response.json(), ids.WALL_MODEL)
     assert len(model["rows"]) == tiles > 30
     assert answered(response.json(), ids.WALL_KEYS)["panels"]["chains"][0] == latest["frames"]["demo"]
+
+
+@pytest.fixture
+def proxied(tmp_path):
+    """gunicorn as production starts it (its config module), in proxy mode, its access log in a file."""
+    config = tmp_path / "opscenter.yaml"
+    config.write_text("sources:\n  - {kind: demo, name: demo}\n"
+                      "auth:\n  mode: proxy\n  groups_header: X-Forwarded-Groups\n  trusted_proxies: [127.0.0.1]\n"
+                      "  group_roles: {ops-viewers: viewer, ops-platform: admin}\n")
+    env = {**os.environ, "OPSCENTER_CONFIG": str(config),
+           "OPSCENTER_DATABASE_URL": f"sqlite:///{tmp_path / 'history.sqlite3'}"}
+    env.pop("OPSCENTER_REDIS_URL", None)
+    subprocess.run([sys.executable, "-m", "dashboard.database"], env=env, check=True, capture_output=True)
+    port, access_log = free_port(), tmp_path / "access.log"
+    proc = subprocess.Popen([str(BIN / "gunicorn"), "-c", "python:dashboard.gunicorn_conf", "--workers", "1",
+                             "--bind", f"127.0.0.1:{port}", "--access-logfile", str(access_log),
+                             "dashboard.wsgi:server"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(lambda: requests.get(f"{url}/health", timeout=5).status_code in (200, 503), 60, "gunicorn")
+        yield url, port, proc, access_log
+    finally:
+        _stop(proc)
+
+
+def _get(port: int, path: str, headers: list[tuple[str, str]]) -> int:
+    """A GET with ``headers`` sent exactly as listed (repeats included)."""
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.putrequest("GET", path)
+        for name, value in headers:
+            connection.putheader(name, value)
+        connection.endheaders()
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def test_production_gunicorn_blanks_tokens_and_refuses_repeated_identity_headers(proxied):
+    url, port, proc, access_log = proxied
+    secrets_sent = ["Wq3abcdefghijklmnopqrstuvwxyz0123456789ABCD", "Zr7abcdefghijklmnopqrstuvwxyz0123456789ABCD"]
+    assert requests.get(f"{url}/wall?kiosk=1&%74oken={secrets_sent[0]}", timeout=30).status_code == 401
+    assert requests.get(f"{url}/wall?token={secrets_sent[1]}", timeout=30).status_code == 401
+    viewer = [("X-Forwarded-User", "vera"), ("X-Forwarded-Groups", "ops-viewers")]
+    assert _get(port, "/wall", viewer) == 200
+    assert _get(port, "/wall", viewer + [("X-Forwarded-Groups", "ops-platform")]) == 400
+    assert _get(port, "/wall", viewer + [("X-Forwarded-User", "admin")]) == 400
+    _stop(proc)  # flushes the access log
+    logged = access_log.read_text()
+    assert logged.count("GET /wall") == 5
+    assert not any(secret in logged for secret in secrets_sent), logged

@@ -41,3 +41,18 @@ def test_missing_or_malformed_hashes_never_verify(stored):
 def test_short_passwords_are_refused():
     with pytest.raises(PasswordError, match="at least 12"):
         hash_password("short")
+
+
+def test_concurrent_hashes_are_bounded_and_the_excess_is_refused_at_once():
+    stored = hash_password(PASSWORD)
+    taken = [passwords.HASH_SLOTS.acquire(blocking=False) for _ in range(passwords.MAX_CONCURRENT_HASHES)]
+    try:
+        assert all(taken)
+        with pytest.raises(passwords.HashingBusy):
+            verify_password(PASSWORD, stored)
+        with pytest.raises(passwords.HashingBusy):
+            verify_password(PASSWORD, None)  # an unknown user costs a slot too
+    finally:
+        for _ in taken:
+            passwords.HASH_SLOTS.release()
+    assert verify_password(PASSWORD, stored)

@@ -15,6 +15,9 @@ SECRETS = [
     ("header Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.x.y rejected", "eyJhbGciOiJIUzI1NiJ9"),
     ('{"api_key": "k-9988776655", "password": "swordfish"}', "k-9988776655"),
     ('{"api_key": "k-9988776655", "password": "swordfish"}', "swordfish"),
+    ('127.0.0.1 - - "GET /wall?kiosk=1&%74oken=Wq3-abcdef_123 HTTP/1.1" 302', "Wq3-abcdef_123"),
+    ('127.0.0.1 - - "GET /wall?t%6F%6Ben=Wq3-abcdef_123&kiosk=1 HTTP/1.1" 302', "Wq3-abcdef_123"),
+    ('127.0.0.1 - - "GET /wall?kiosk=1&%54OKEN=Wq3-abcdef_123 HTTP/1.1" 302', "Wq3-abcdef_123"),
 ]
 
 
