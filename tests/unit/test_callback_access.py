@@ -1,6 +1,5 @@
 """Callback requests are authorized on the app's own callback registry, for every callback and role."""
 import json
-import secrets
 
 import dash
 import pytest
