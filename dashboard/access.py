@@ -58,6 +58,14 @@ def _check_name(name: str, what: str) -> str:
     return name
 
 
+def _audit_row(actor: Identity, action: str, target: str, allowed: bool, detail: dict[str, Any] | None) -> dict:
+    return {
+        "at": datetime.now(timezone.utc), "actor": actor.name, "roles": ",".join(sorted(actor.roles)),
+        "address": actor.address, "action": action, "target": target, "allowed": allowed,
+        "detail": json.dumps(detail, sort_keys=True, default=str) if detail else None,
+    }
+
+
 class AccessStore:
     """Display tokens, users and the audit log, in the history database at ``url``.
 
@@ -91,23 +99,21 @@ class AccessStore:
                 self._history.close()
                 self._history = None
 
+    def refused(self, actor: Identity, action: str, target: str, detail: dict[str, Any] | None = None) -> None:
+        """Record that ``actor`` was refused ``action`` (by the policy here, or by the request check)."""
+        with self.engine.begin() as connection:
+            connection.execute(sa.insert(audit_log), _audit_row(actor, action, target, False, detail))
+
     @contextmanager
     def audited(self, actor: Identity, action: str, target: str,
                 detail: dict[str, Any] | None = None) -> Iterator[sa.Connection]:
         """Check that ``actor`` may perform ``action`` and yield a connection whose transaction
         holds the audit row; a refusal is recorded and raises Forbidden before anything is written."""
-        allowed = policy.may_write(actor.roles, action)
-        row = {
-            "at": datetime.now(timezone.utc), "actor": actor.name, "roles": ",".join(sorted(actor.roles)),
-            "address": actor.address, "action": action, "target": target, "allowed": allowed,
-            "detail": json.dumps(detail, sort_keys=True, default=str) if detail else None,
-        }
-        if not allowed:
-            with self.engine.begin() as connection:
-                connection.execute(sa.insert(audit_log), row)
+        if not policy.may_write(actor.roles, action):
+            self.refused(actor, action, target, detail)
             raise Forbidden(f"{actor.name} may not {action} {target}")
         with self.engine.begin() as connection:
-            connection.execute(sa.insert(audit_log), row)
+            connection.execute(sa.insert(audit_log), _audit_row(actor, action, target, True, detail))
             yield connection
 
     def audit(self, actor: Identity, action: str, target: str, detail: dict[str, Any] | None = None) -> None:

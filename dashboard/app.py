@@ -11,7 +11,7 @@ import dash_mantine_components as dmc
 import flask
 from dash import ALL, ClientsideFunction, Input, Output, State, dcc, html
 
-from dashboard import auth, context, headers, ids, metrics
+from dashboard import auth, callback_access, context, headers, ids, metrics
 from dashboard.access import AccessStore
 from dashboard.context import Context
 from dashboard.i18n import LANGUAGES, t
@@ -128,9 +128,7 @@ def _register_routes(server: flask.Flask) -> None:
     @server.after_request
     def time_callbacks(response):
         if flask.request.path.endswith("/_dash-update-component"):
-            payload = flask.request.get_json(silent=True) or {}
-            name = str(payload.get("output", "unknown"))[:120]
-            metrics.CALLBACK_SECONDS.observe(name, time.perf_counter() - flask.g.oc_started)
+            metrics.CALLBACK_SECONDS.observe(callback_access.metric_label(), time.perf_counter() - flask.g.oc_started)
         return response
 
 
@@ -149,10 +147,12 @@ def create_app(settings: Settings, store: FrameStore | None = None, access: Acce
     )
     app.server.extensions["opscenter"] = Context(settings=settings, store=store)
     for page in PAGES:
-        page.register(app)
+        with callback_access.page_callbacks(app, page.__name__):
+            page.register(app)
     app.layout = shell(settings)
-    _register_versions(app)
-    _register_display(app)
+    with callback_access.shell_callbacks(app):
+        _register_versions(app)
+        _register_display(app)
     _register_routes(app.server)
     auth.init_app(app, settings, access or AccessStore(settings.database_url))
     headers.init_app(app)

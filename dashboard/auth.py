@@ -4,9 +4,9 @@
 asking (mode ``none``: the local user on loopback, never a request a proxy forwarded;
 ``proxy``: the trusted header, from a trusted proxy only, never repeated; ``builtin``: the
 server-side session of ``dashboard.login``; in ``proxy`` and ``builtin``, a wall's display
-token too) and whether ``dashboard.policy`` lets them read the page or call the callback.
-Static files, the login page and ``auth.open_paths`` stay open. Pages perform writes through
-``audited()`` or ``audit()``.
+token too) and whether ``dashboard.policy`` lets them read the page, or
+``dashboard.callback_access`` lets them call the callback. Static files, the login page and
+``auth.open_paths`` stay open. Pages perform writes through ``audited()`` or ``audit()``.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ import flask
 import sqlalchemy as sa
 from markupsafe import escape
 
-from dashboard import login, policy, serving
+from dashboard import callback_access, login, policy, serving
 from dashboard.access import AccessStore, Forbidden, Identity
 from dashboard.i18n import pick_lang, t
 from dashboard.sessions import Sessions
@@ -44,6 +44,7 @@ DASH_API = "/_dash-"
 CALLBACK_PATH = "/_dash-update-component"
 FORWARDING_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Real-IP",
                       "X-Client-IP", "True-Client-IP", "X-Cluster-Client-IP", "CF-Connecting-IP", "Via")
+REFUSALS = {400: "auth.malformed", 403: "auth.forbidden"}
 log = logging.getLogger("opscenter.auth")
 
 
@@ -139,33 +140,14 @@ def _identify(auth_state: AuthState) -> tuple[Identity | None, bool]:
     return (Identity(f"display:{name}", DISPLAY_ROLES, "display", remote), False) if name else (None, True)
 
 
-def _callback_pages(payload: dict) -> set[str]:
-    """The pages a callback request touches: its outputs' ``oc-<page>-`` ids and any pathname it sends."""
-    def flat(items) -> list[dict]:
-        if isinstance(items, dict):
-            return [items]
-        return [leaf for item in items or [] for leaf in flat(item)] if isinstance(items, list) else []
-
-    pages = set()
-    for item in flat(payload.get("outputs")):
-        component = item.get("id")
-        component = component.get("type", "") if isinstance(component, dict) else str(component)
-        if component.startswith("oc-"):
-            pages.add("/" + component[3:].split("-", 1)[0])
-    for item in flat(payload.get("inputs")) + flat(payload.get("state")):
-        if item.get("property") == "pathname" and isinstance(item.get("value"), str):
-            pages.add(item["value"])
-    return pages
-
-
-def _allowed(identity: Identity) -> bool:
+def _refusal(identity: Identity, access: AccessStore) -> int | None:
+    """None when the policy lets ``identity`` make this request, else the status refusing it."""
     path = flask.request.path
     if path == CALLBACK_PATH:
-        pages = _callback_pages(flask.request.get_json(silent=True) or {})
-        return bool(identity.roles) and all(policy.may_read(identity.roles, page) for page in pages)
+        return callback_access.check(identity, access)
     if path.startswith(DASH_API):
-        return bool(identity.roles)
-    return policy.may_read(identity.roles, path)
+        return None if identity.roles else 403
+    return None if policy.may_read(identity.roles, path) else 403
 
 
 def _same_site() -> bool:
@@ -253,9 +235,11 @@ def check_request() -> flask.Response | None:
     if identity is None:
         return _unauthenticated(auth_state, display_refused)
     flask.g.oc_identity = identity
-    if not _allowed(identity):
-        log.info("refused %s %s to %s (%s)", request.method, path, identity.name, ",".join(sorted(identity.roles)))
-        return refuse(403, "auth.forbidden")
+    status = _refusal(identity, auth_state.access)
+    if status:
+        log.info("refused %s %s to %s (%s): %d", request.method, path, identity.name, ",".join(sorted(identity.roles)),
+                 status)
+        return refuse(status, REFUSALS[status])
     return None
 
 

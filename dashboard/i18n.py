@@ -349,6 +349,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "auth.display_invalid": {"en": "This display's token is not valid (revoked or mistyped); ask an administrator for a new one.",
                              "zh": "此大屏的令牌无效（已吊销或输入错误）；请向管理员申请新令牌。"},
     "auth.forbidden": {"en": "Your role does not allow this.", "zh": "您的角色无权执行此操作。"},
+    "auth.malformed": {"en": "This request is not understood.", "zh": "无法理解此请求。"},
     "auth.loopback_only": {"en": "Without an auth mode configured, opscenter serves this machine only.",
                            "zh": "未配置认证方式时，opscenter 仅为本机提供服务。"},
     "auth.cross_site": {"en": "Cross-site request refused.", "zh": "已拒绝跨站请求。"},

@@ -54,6 +54,7 @@ KPI_VALUE = "oc-kpi-value"      # {"type": KPI_VALUE, "panel": name}
 KPI_COUNT = "oc-kpi-count"
 WALL_SESSIONS = "oc-wall-sessions"  # store: the market sessions shown
 PAGES_LOCATION = "_pages_location"  # the location of dash.page_container
+PAGES_CONTENT = "_pages_content"    # the container Dash's page router fills
 CAPACITY_LANG = "oc-capacity-lang"
 CAPACITY_TOTAL = "oc-capacity-total"
 CAPACITY_ADVICE = "oc-capacity-advice"

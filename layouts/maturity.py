@@ -16,7 +16,7 @@ import flask
 import pandas as pd
 from dash import ClientsideFunction, Input, Output, State, dcc, html
 
-from dashboard import assessments, auth, catalogue, context, ids, maturity, maturity_figures, maturity_report
+from dashboard import assessments, auth, callback_access, catalogue, context, ids, maturity, maturity_figures, maturity_report
 from dashboard.access import Forbidden
 from dashboard.i18n import pick_lang, t
 from layouts.graphs import graph
@@ -207,6 +207,27 @@ def _export(kind: str) -> flask.Response:
     return flask.Response(body, mimetype=EXPORTS[kind], headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
+def _confirm(_n, selected, status, justification, links, saved, lang):
+    """Append the assessment the form describes, with its audit row; a refusal is audited too."""
+    if not selected or not status or not (justification or "").strip():
+        return t("maturity.incomplete", lang), dash.no_update
+    row = selected[0]
+    who = auth.current_identity()
+    engine = auth.state().access.engine
+    trail = assessments.history(engine)
+    before = maturity.current(trail).loc[row["id"]].to_dict() if row["id"] in set(trail["item_id"]) else None
+    after = {"status": status, "justification": justification.strip(),
+             "evidence_links": [link.strip() for link in (links or "").split(",") if link.strip()],
+             "proposed": row["proposed"]}
+    try:
+        with auth.audited("assessment.write", row["id"], {"before": before, "after": after}) as connection:
+            assessments.append(connection, row["id"], status, who.name, after["justification"],
+                               after["evidence_links"], row["proposed"], datetime.now(timezone.utc))
+    except Forbidden:
+        return t("maturity.forbidden", lang), dash.no_update
+    return t("maturity.saved", lang, item=row["id"], who=who.name), (saved or 0) + 1
+
+
 def register(app: dash.Dash) -> None:
     dash.register_page(__name__, path=PATH, layout=layout, title=page_title("nav.maturity"))
     for kind in EXPORTS:
@@ -235,26 +256,9 @@ def register(app: dash.Dash) -> None:
     app.clientside_callback(ClientsideFunction("opscenter", "showItem"), Output(ids.MATURITY_DETAIL, "className"),
                             Input(ids.MATURITY_DETAIL, "children"), prevent_initial_call=True)
 
-    @app.callback(Output(ids.MATURITY_MESSAGE, "children"), Output(ids.MATURITY_SAVED, "data"),
-                  Input(ids.MATURITY_CONFIRM, "n_clicks"), State(ids.MATURITY_GRID, "selectedRows"),
-                  State(ids.MATURITY_NEW_STATUS, "value"), State(ids.MATURITY_JUSTIFICATION, "value"),
-                  State(ids.MATURITY_LINKS, "value"), State(ids.MATURITY_SAVED, "data"), State(ids.MATURITY_LANG, "data"),
-                  prevent_initial_call=True)
-    def confirm(_n, selected, status, justification, links, saved, lang):
-        if not selected or not status or not (justification or "").strip():
-            return t("maturity.incomplete", lang), dash.no_update
-        row = selected[0]
-        who = auth.current_identity()
-        engine = auth.state().access.engine
-        trail = assessments.history(engine)
-        before = maturity.current(trail).loc[row["id"]].to_dict() if row["id"] in set(trail["item_id"]) else None
-        after = {"status": status, "justification": justification.strip(),
-                 "evidence_links": [link.strip() for link in (links or "").split(",") if link.strip()],
-                 "proposed": row["proposed"]}
-        try:
-            with auth.audited("assessment.write", row["id"], {"before": before, "after": after}) as connection:
-                assessments.append(connection, row["id"], status, who.name, after["justification"],
-                                   after["evidence_links"], row["proposed"], datetime.now(timezone.utc))
-        except Forbidden:
-            return t("maturity.forbidden", lang), dash.no_update
-        return t("maturity.saved", lang, item=row["id"], who=who.name), (saved or 0) + 1
+    with callback_access.writes(app, "assessment.write", target=lambda _clicks, selected, *_: selected[0]["id"]):
+        app.callback(Output(ids.MATURITY_MESSAGE, "children"), Output(ids.MATURITY_SAVED, "data"),
+                     Input(ids.MATURITY_CONFIRM, "n_clicks"), State(ids.MATURITY_GRID, "selectedRows"),
+                     State(ids.MATURITY_NEW_STATUS, "value"), State(ids.MATURITY_JUSTIFICATION, "value"),
+                     State(ids.MATURITY_LINKS, "value"), State(ids.MATURITY_SAVED, "data"),
+                     State(ids.MATURITY_LANG, "data"), prevent_initial_call=True)(_confirm)

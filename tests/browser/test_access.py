@@ -1,9 +1,12 @@
-"""A wall opened with a display token renders under built-in login, with no login prompt."""
+"""A wall opened with a display token renders under built-in login, with no login prompt, and reaches only
+the pages a viewer may read."""
 import secrets
 import time
 
 import pytest
+from dash.testing import wait
 
+from dashboard import ids
 from dashboard.access import AccessStore, Identity
 from dashboard.app import create_app
 from dashboard.settings import DEFAULT_CONFIG, parse
@@ -69,3 +72,18 @@ def test_sign_in_then_sign_out_with_the_logout_form(dash_duo, guarded_app):
     dash_duo.driver.get(dash_duo.server.url + "/capacity")
     dash_duo.wait_for_element("input[type=password]", timeout=20)
     assert "/login?next=%2Fcapacity" in dash_duo.driver.current_url
+
+
+def test_a_wall_navigates_to_the_pages_its_token_may_read_and_no_other(dash_duo, guarded_app):
+    app, secret = guarded_app
+    dash_duo.start_server(app, navigate=False)
+    dash_duo.driver.get(dash_duo.server.url + f"/wall?token={secret}")
+    dash_duo.wait_for_element(".oc-chain", timeout=20)
+    dash_duo.find_element(f"#{ids.NAV} a[href^='/sources']").click()
+    dash_duo.wait_for_element(f"#{ids.SOURCES_SUMMARY}", timeout=20)
+    _no_console_errors(dash_duo)
+
+    dash_duo.find_element(f"#{ids.NAV} a[href^='/capacity']").click()
+    wait.until(lambda: [e for e in dash_duo.get_logs() if "status of 403" in e["message"]], timeout=20)
+    assert not dash_duo.driver.find_elements("css selector", ".oc-capacity")
+    assert dash_duo.find_element(f"#{ids.SOURCES_SUMMARY}")  # the page shown stays

@@ -1,9 +1,12 @@
 """The app's own routes: /health, /metrics, and / redirecting to the wall."""
+import secrets
+
 import pytest
 
-from dashboard import metrics
+from dashboard import callback_access, metrics
+from dashboard.access import AccessStore
 from dashboard.app import create_app
-from dashboard.settings import load
+from dashboard.settings import load, parse
 from dashboard.store import open_store
 from tests.demo_app import polled_demo_app
 
@@ -35,6 +38,25 @@ def test_metrics_expose_polls_and_callbacks(client):
     text = client.get("/metrics").get_data(as_text=True)
     assert 'opscenter_poll_duration_seconds_count{source="demo"} ' in text
     assert 'opscenter_callback_duration_seconds_bucket{callback="oc-versions.data",le="+Inf"}' in text
+
+
+def test_metrics_stay_bounded_whatever_callbacks_anonymous_requests_name(tmp_path, monkeypatch):
+    monkeypatch.setenv("OC_TEST_SECRET_KEY", secrets.token_urlsafe(32))
+    settings = parse("sources:\n  - {kind: demo, name: demo}\nauth:\n  mode: builtin\n  secret_key: ${OC_TEST_SECRET_KEY}\n")
+    app = create_app(settings, open_store(None, "default", settings.source_names),
+                     AccessStore(f"sqlite:///{tmp_path / 'history.sqlite3'}"))
+    client = app.server.test_client()
+    names = [f"oc-{secrets.token_hex(16)}.children" for _ in range(300)]
+    for name in ("oc-versions.data", names[0]):
+        assert client.post("/_dash-update-component", json={"output": name}).status_code == 401
+    before = client.get("/metrics").get_data(as_text=True)
+    for name in names[1:]:
+        assert client.post("/_dash-update-component", json={"output": name, "inputs": []}).status_code == 401
+    client.post("/_dash-update-component", data="[1]", content_type="application/json")
+    after = client.get("/metrics").get_data(as_text=True)
+    assert f'callback="{callback_access.UNREGISTERED}"' in after and 'callback="oc-versions.data"' in after
+    assert not any(name in after for name in names)
+    assert len(after) - len(before) < 200  # only counts grew
 
 
 def test_root_redirects_to_the_wall_keeping_the_query(client):

@@ -4,7 +4,7 @@ import secrets
 import pytest
 from dash import Input, Output, html
 
-from dashboard import auth
+from dashboard import auth, callback_access
 from dashboard.access import AccessStore, Identity
 from dashboard.app import create_app
 from dashboard.i18n import t
@@ -45,10 +45,11 @@ def make_client(access, monkeypatch):
         settings = parse(config)
         app = create_app(settings, open_store(None, "default", settings.source_names), access)
 
-        @app.callback(Output("oc-test-ack", "children"), Input("oc-test-button", "n_clicks"))
-        def acknowledge(n_clicks):
-            auth.audit("incident.acknowledge", "INC0001", {"clicks": n_clicks})
-            return "acknowledged"
+        with callback_access.shell_callbacks(app), callback_access.writes(app, "incident.acknowledge"):
+            @app.callback(Output("oc-test-ack", "children"), Input("oc-test-button", "n_clicks"))
+            def acknowledge(n_clicks):
+                auth.audit("incident.acknowledge", "INC0001", {"clicks": n_clicks})
+                return "acknowledged"
 
         app.validation_layout = html.Div([app.layout, html.Div(id="oc-test-ack"), html.Button(id="oc-test-button")])
         client = app.server.test_client()
@@ -154,9 +155,11 @@ def test_a_viewer_reaches_no_restricted_page_callback_or_write(make_client, acce
         assert client.get(path).status_code == 403, path
     assert client.post("/_dash-update-component", json=ACK).status_code == 403
     assert client.post("/_dash-update-component", json={**ACK, "outputs": {"id": "oc-audit-table", "property": "data"},
-                                                         "output": "oc-audit-table.data"}).status_code == 403
-    page_route = {"output": "_pages_content.children", "outputs": {"id": "_pages_content", "property": "children"},
-                  "inputs": [{"id": "_pages_location", "property": "pathname", "value": "/maturity"}]}
+                                                         "output": "oc-audit-table.data"}).status_code == 400  # no such callback
+    page_route = {"output": ".._pages_content.children..._pages_store.data..",
+                  "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
+                  "inputs": [{"id": "_pages_location", "property": "pathname", "value": "/maturity"},
+                             {"id": "_pages_location", "property": "search", "value": ""}]}
     assert client.post("/_dash-update-component", json=page_route).status_code == 403
     row = access.audit_trail()[0]
     assert (row["actor"], row["action"], row["allowed"]) == ("vera", "incident.acknowledge", False)
