@@ -6,12 +6,17 @@ Timestamps are tz-aware UTC. ``validate`` is the one gate the poller uses.
 """
 from __future__ import annotations
 
+import contextvars
 import functools
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, Iterator
 
 import pandas as pd
+
+DEFAULT_TIMEOUT_S = 10.0  # a source's ``timeout_s``: one answer, start to end
 
 
 class SourceError(Exception):
@@ -220,6 +225,41 @@ def validate(name: str, frame: Any) -> pd.DataFrame:
             if len(bad):
                 raise ContractError(name, col.name, f"value {bad.iloc[0]!r} outside [{low}, {high}]")
     return frame[expected + [c for c in frame.columns if c not in expected]]
+
+
+@dataclass(frozen=True)
+class PollDeadline:
+    """When the poll running in this context must end (``time.monotonic()``) and its length."""
+
+    at: float
+    seconds: float
+
+    def left(self) -> float:
+        return self.at - time.monotonic()
+
+    def passed(self) -> str:
+        return f"the poll's deadline of {self.seconds:g} s (poll_timeout_s) passed"
+
+
+_POLL_DEADLINE: contextvars.ContextVar[PollDeadline | None] = contextvars.ContextVar("opscenter_poll_deadline",
+                                                                                       default=None)
+
+
+@contextmanager
+def poll_deadline(seconds: float) -> Iterator[PollDeadline]:
+    """Run the block as a poll that must end within ``seconds``: the transport cuts its requests short
+    at the deadline (a thread the block starts sees it only through ``contextvars.copy_context``)."""
+    deadline = PollDeadline(time.monotonic() + seconds, seconds)
+    token = _POLL_DEADLINE.set(deadline)
+    try:
+        yield deadline
+    finally:
+        _POLL_DEADLINE.reset(token)
+
+
+def current_poll_deadline() -> PollDeadline | None:
+    """The deadline of the poll running in this context, if any."""
+    return _POLL_DEADLINE.get()
 
 
 @dataclass
