@@ -17,6 +17,8 @@ from typing import Any, Callable, ClassVar, Iterator
 import pandas as pd
 
 DEFAULT_TIMEOUT_S = 10.0  # a source's ``timeout_s``: one answer, start to end
+DEFAULT_MAX_ROWS = 2_000_000  # a source's ``max_rows``: rows per frame (the 1,000-service demo: 1.1 million at most)
+POLLER_KEYS = ("poll_timeout_s", "max_rows")  # source keys the poller applies, not the adapter
 
 
 class SourceError(Exception):
@@ -187,8 +189,9 @@ def _kind_ok(series: pd.Series, kind: str) -> bool:
     return pd.api.types.is_string_dtype(dtype) or non_null.map(type).eq(str).all()
 
 
-def validate(name: str, frame: Any) -> pd.DataFrame:
-    """Check ``frame`` against contract ``name``; return it with contract columns first.
+def validate(name: str, frame: Any, max_rows: int | None = None) -> pd.DataFrame:
+    """Check ``frame`` against contract ``name`` (and at most ``max_rows`` rows); return it with contract
+    columns first.
 
     Raises ContractError naming the frame and the offending column.
     """
@@ -196,6 +199,8 @@ def validate(name: str, frame: Any) -> pd.DataFrame:
         raise ContractError(name, None, f"unknown frame; expected one of {', '.join(FRAME_NAMES)}")
     if not isinstance(frame, pd.DataFrame):
         raise ContractError(name, None, f"expected a pandas DataFrame, got {type(frame).__name__}")
+    if max_rows is not None and len(frame) > max_rows:
+        raise ContractError(name, None, f"{len(frame):,} rows, over the limit of {max_rows:,} (max_rows)")
     columns = CONTRACTS[name]
     expected = [c.name for c in columns]
     missing = [c for c in expected if c not in frame.columns]
@@ -246,10 +251,11 @@ _POLL_DEADLINE: contextvars.ContextVar[PollDeadline | None] = contextvars.Contex
 
 
 @contextmanager
-def poll_deadline(seconds: float) -> Iterator[PollDeadline]:
-    """Run the block as a poll that must end within ``seconds``: the transport cuts its requests short
-    at the deadline (a thread the block starts sees it only through ``contextvars.copy_context``)."""
-    deadline = PollDeadline(time.monotonic() + seconds, seconds)
+def poll_deadline(seconds: float, started: float | None = None) -> Iterator[PollDeadline]:
+    """Run the block as a poll that must end within ``seconds`` of ``started`` (``time.monotonic()``, default
+    now): the transport cuts its requests short at the deadline (a thread the block starts sees it only
+    through ``contextvars.copy_context``)."""
+    deadline = PollDeadline((time.monotonic() if started is None else started) + seconds, seconds)
     token = _POLL_DEADLINE.set(deadline)
     try:
         yield deadline
@@ -285,6 +291,15 @@ class Source:
     name: str
     interval_s: float = 30.0
     options: dict[str, Any] = field(default_factory=dict)
+    poll_timeout_s: float | None = None  # None: ``poll_deadline_s()``'s default
+    max_rows: int = DEFAULT_MAX_ROWS
+
+    def poll_deadline_s(self) -> float:
+        """How long one poll may take: ``poll_timeout_s``, by default twice the interval or six request
+        timeouts, whichever is longer."""
+        if self.poll_timeout_s:
+            return float(self.poll_timeout_s)
+        return max(2 * self.interval_s, 6 * float(self.options.get("timeout_s", DEFAULT_TIMEOUT_S)))
 
     @classmethod
     def offers(cls, options: dict[str, Any]) -> frozenset[str]:

@@ -122,6 +122,26 @@ def test_a_dripping_answer_ends_at_timeout_s():
     assert elapsed < 20
 
 
+def test_a_poll_ends_at_its_deadline_and_the_next_one_runs():
+    """Every request of the poll within its own timeout, the poll as a whole outlasting poll_timeout_s."""
+    routes = {path: Reply(b'{"status": "success", "data": []}', drip_s=2.0) for path in PROMETHEUS_PATHS}
+    with canned_server(routes) as server:
+        source = registry.build({"kind": "prometheus", "name": "slow", "url": server.url, "retries": 0,
+                                 "timeout_s": 60, "poll_timeout_s": 6, "interval_s": 30})
+        store = open_store(None, "hostile", [source.name])
+        poller = Poller([source], store, clock=lambda: NOW)
+        started = time.monotonic()
+        failed = poller.poll(source)
+        elapsed = time.monotonic() - started
+        renewing = [t for t in threading.enumerate() if t.name == "opscenter-lease-slow"]
+        server.routes.update(prometheus_answers())
+        recovered = poller.poll(source)
+    assert not failed["ok"] and "deadline of 6 s (poll_timeout_s)" in failed["error"], failed["error"]
+    assert elapsed < 20 and not renewing
+    assert store.status("slow")["ok"] and recovered["ok"], recovered["error"]
+    assert store.read("slow", "service_metrics")["service"].tolist() == ["ledger"]
+
+
 def test_a_compressed_answer_is_limited_once_decompressed_and_never_inflated_whole():
     bomb = gzip.compress(b"[" + b" " * 200 * 2**20 + b"]")  # 200 MiB of JSON in a few hundred KiB
     routes = {"/api/v1/status/buildinfo": Reply(bomb, headers={"Content-Encoding": "gzip"})}
@@ -142,6 +162,50 @@ def test_a_compressed_answer_within_the_limit_is_read():
     with canned_server(routes) as server:
         health = build("prometheus", server.url).check()
     assert health.ok and "Prometheus 3.1.0" in health.detail
+
+
+def many_series(count, points=1):
+    return ok({"resultType": "matrix", "result": [
+        {"metric": {"service": f"s{i}", "opscenter_column": "requests_per_s"},
+         "values": [[T0 + 60 * p, "1"] for p in range(points)]} for i in range(count)]})
+
+
+def test_too_many_series_in_an_answer_is_an_error_naming_the_limit_and_the_source():
+    routes = {**prometheus_answers(), "/api/v1/query_range": many_series(150)}
+    with canned_server(routes) as server:
+        with pytest.raises(SourceError) as info:
+            build("prometheus", server.url, max_series=100).fetch(NOW)
+    assert f"prometheus-under-test: {server.url}/api/v1/query_range" in str(info.value)
+    assert "150 series, over the limit of 100 (option max_series)" in str(info.value)
+
+
+def test_too_many_points_in_an_answer_is_an_error_naming_the_limit_and_the_source():
+    routes = {**prometheus_answers(), "/api/v1/query_range": many_series(3, points=50)}
+    with canned_server(routes) as server:
+        source = registry.build({"kind": "prometheus", "name": "prom", "url": server.url, "max_rows": 100})
+        with pytest.raises(SourceError) as info:
+            source.fetch(NOW)
+    assert f"prom: {server.url}/api/v1/query_range" in str(info.value)
+    assert "150 points, over the limit of 100 rows (max_rows)" in str(info.value)
+
+
+def test_a_frame_over_max_rows_is_refused_naming_the_limit_and_the_source():
+    source = registry.build({"kind": "demo", "name": "estate", "window_h": 1, "max_rows": 1000})
+    store = open_store(None, "hostile", [source.name])
+    status = Poller([source], store, clock=lambda: NOW).poll(source)
+    assert not status["ok"]
+    assert "estate: frame service_metrics: 1,680 rows, over the limit of 1,000 (max_rows)" in status["error"]
+    assert store.read("estate", "service_metrics") is None and len(store.read("estate", "services")) == 28
+
+
+def test_the_default_limits_hold_the_1000_service_demo_estate():
+    from datasources.base import DEFAULT_MAX_ROWS
+    from datasources.prometheus import DEFAULT_MAX_SERIES
+
+    frames = registry.build({"kind": "demo", "name": "estate", "services": 1000}).fetch(NOW)
+    assert max(len(frame) for frame in frames.values()) < DEFAULT_MAX_ROWS
+    resource_series = len(frames["instances"]) * 5  # the node resource set: five columns per instance
+    assert resource_series < DEFAULT_MAX_SERIES
 
 
 def test_a_deeply_nested_answer_is_a_source_error_naming_source_and_url():
