@@ -4,9 +4,11 @@ polls that never end, answers too large, too many series or rows, and answers ne
 Real loopback servers (``tests/canned.py``) on 127.0.0.1 and, for "another host", 127.0.0.2.
 """
 import gzip
+import socket
 import threading
 import time
 import tracemalloc
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -117,6 +119,41 @@ def test_a_dripping_answer_ends_at_timeout_s():
     with canned_server({"/api/v1/status/buildinfo": drip}) as server:
         started = time.monotonic()
         health = build("prometheus", server.url, timeout_s=5).check()
+        elapsed = time.monotonic() - started
+    assert not health.ok and "timed out after 5 s" in health.detail, health.detail
+    assert elapsed < 20
+
+
+@contextmanager
+def dripping_tls_handshake():
+    """A TCP server on loopback that answers a TLS client with the start of a 16 KiB handshake record,
+    then one byte every 2 s: a handshake that never ends."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stopping = threading.Event()
+
+    def serve():
+        with listener.accept()[0] as client:
+            client.sendall(b"\x16\x03\x03\x40\x00")
+            while not stopping.wait(2.0):
+                try:
+                    client.sendall(b"\x00")
+                except OSError:
+                    return
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    try:
+        yield f"https://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stopping.set()
+        listener.close()
+        server.join(10)
+
+
+def test_a_dripping_tls_handshake_ends_at_timeout_s():
+    with dripping_tls_handshake() as url:
+        started = time.monotonic()
+        health = build("prometheus", url, timeout_s=5, tls_verify=False).check()
         elapsed = time.monotonic() - started
     assert not health.ok and "timed out after 5 s" in health.detail, health.detail
     assert elapsed < 20
