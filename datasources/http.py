@@ -183,8 +183,10 @@ class HttpClient:
             response = self.session.request(method, url, params=params, data=data, headers=headers,
                                             timeout=(seconds, seconds), stream=True, allow_redirects=False)
             with response:
-                limit = 0 if response.is_redirect else ERROR_BODY_BYTES if response.status_code >= 400 else None
-                raw = _read(response, self.max_bytes if limit is None else limit, limit is None, where)
+                if response.is_redirect or response.status_code >= 400:  # its start is enough for a message
+                    raw = _read(response, ERROR_BODY_BYTES, where, cut=True)
+                else:
+                    raw = _read(response, self.max_bytes, where)
         except DeadlinePassed as exc:
             raise SourceError(f"{where}: {exc}") from None
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError, zlib.error) as exc:
@@ -204,7 +206,8 @@ def _session(client: HttpClient) -> requests.Session:
     session.trust_env = False
     session.proxies = requests.utils.get_environ_proxies(client.base_url)
     session.verify, session.cert = client.tls_verify, client.client_cert
-    session.headers.update({"Accept": "application/json", "Accept-Encoding": "gzip, deflate", "User-Agent": "opscenter"})
+    session.headers.update({"Accept": "application/json", "Accept-Encoding": "gzip, deflate",
+                            "User-Agent": "opscenter"})
     retry = _Retry(total=client.retries, connect=client.retries, read=client.retries, status=client.retries,
                    backoff_factor=client.backoff_s, status_forcelist=RETRY_STATUSES, allowed_methods=None,
                    raise_on_status=False, respect_retry_after_header=True)
@@ -322,17 +325,17 @@ class _WatchedAdapter(HTTPAdapter):
 
 # ---------------------------------------------------------------- reading and decoding
 
-def _read(response, limit: int, strict: bool, where: str) -> bytes:
-    """The answer's body, decoded; past ``limit`` bytes a ResponseTooLarge when ``strict``, else cut there."""
+def _read(response, limit: int, where: str, cut: bool = False) -> bytes:
+    """The answer's body, decoded; past ``limit`` bytes a ResponseTooLarge, or with ``cut`` its first ``limit``."""
     declared = response.headers.get("Content-Length", "")
-    if strict and declared.isdigit() and int(declared) > limit:
+    if not cut and declared.isdigit() and int(declared) > limit:
         raise _oversize(where, limit)
     body = bytearray()
     for chunk in _decompressed(response.raw.stream(CHUNK_BYTES, decode_content=False),
                                response.headers.get("Content-Encoding", ""), where):
         body += chunk
         if len(body) > limit:
-            if strict:
+            if not cut:
                 raise _oversize(where, limit)
             return bytes(body[:limit])
     return bytes(body)
