@@ -23,13 +23,18 @@ DEFAULTS = {"cpu_hour": 0.25, "gb_hour": 0.03, "instance_hour": 0.1, "cores_per_
 
 
 def daily_peaks(resource_metrics: pd.DataFrame, tz: str = "Asia/Shanghai") -> pd.DataFrame:
-    """Per local day and instance: peak CPU and memory (rolling means) and the memory limit."""
+    """Per local day and instance: peak CPU and memory (rolling means) and the memory limit.
+
+    A missing or non-finite value (a scrape gap, an instance without a CPU quota) is left out; an
+    instance with no value at all that day has no peak."""
     if resource_metrics.empty:
         return empty_frame("utilisation_peaks")
     owner = resource_metrics.drop_duplicates("instance").set_index("instance")["service"]
-    wide = {column: resource_metrics.pivot_table(index="ts", columns="instance", values=column, aggfunc="mean")
-            for column in ("cpu_ratio", "memory_ratio", "memory_bytes")}
-    day = wide["cpu_ratio"].index.tz_convert(tz).normalize().tz_convert("UTC")
+    columns = ["cpu_ratio", "memory_ratio", "memory_bytes"]
+    values = resource_metrics[["ts", "instance", *columns]].replace([np.inf, -np.inf], np.nan)
+    table = values.pivot_table(index="ts", columns="instance", values=columns, aggfunc="mean", dropna=False)
+    wide = {column: table[column] for column in columns}  # one time index for all three
+    day = table.index.tz_convert(tz).normalize().tz_convert("UTC")
     peak = {c: wide[c].rolling(PEAK_POINTS, min_periods=1).mean().groupby(day).max().stack().rename(c)
             for c in ("cpu_ratio", "memory_ratio")}
     limit = (wide["memory_bytes"] / wide["memory_ratio"].replace(0, np.nan)).groupby(day).median().stack()
@@ -79,9 +84,9 @@ def services(peaks: pd.DataFrame, config: dict, tz: str = "Asia/Shanghai") -> pd
         memory_gb=("memory_limit_bytes", "median"))
     rows = []
     for service, days in by_day.groupby("service", sort=True):
-        latest = days.iloc[-1]
-        slope = np.polyfit((days["day"] - days["day"].iloc[0]).dt.total_seconds() / 86400, days["cpu_peak"], 1)[0] \
-            if len(days) > 1 else np.nan
+        latest, known = days.iloc[-1], days[days["cpu_peak"].notna()]
+        slope = np.polyfit((known["day"] - known["day"].iloc[0]).dt.total_seconds() / 86400, known["cpu_peak"], 1)[0] \
+            if len(known) > 1 else np.nan
         memory_gb = float(latest["memory_gb"]) / GB
         rows.append({"service": service, "instances": int(latest["instances"]), "memory_gb": memory_gb,
                      "cost_month": int(latest["instances"]) * instance_month_cost(config, service, memory_gb),
@@ -109,12 +114,13 @@ def chains(table: pd.DataFrame, chain_frame: pd.DataFrame) -> pd.DataFrame:
 def recommend(table: pd.DataFrame, config: dict) -> pd.DataFrame:
     """Scale out, scale in or right-size, with the figures behind each, the buffer and the monthly effect.
 
-    ``monthly`` is positive for an added cost and negative for a saving.
+    ``monthly`` is positive for an added cost and negative for a saving. A service without a CPU peak
+    gets no advice.
     """
     target, buffer = config.get("headroom_target", DEFAULTS["headroom_target"]), config.get("buffer", DEFAULTS["buffer"])
     low, floor = config.get("low_utilisation", DEFAULTS["low_utilisation"]), int(config.get("min_instances", DEFAULTS["min_instances"]))
     rows = []
-    for r in table.itertuples(index=False):
+    for r in table[table["cpu_peak"].notna()].itertuples(index=False):
         per_instance = instance_month_cost(config, r.service, r.memory_gb)
         projected = max(r.cpu_peak, r.cpu_peak + (r.trend_month if r.trend_month == r.trend_month else 0.0))
         needed = max(floor, math.ceil(r.instances * projected * (1 + buffer) / (1 - target)))

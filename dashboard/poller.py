@@ -31,7 +31,7 @@ from dashboard.redact import redact
 from dashboard.derived import METRIC_FRAMES, DerivedFrames
 from dashboard.store import CONFIG_SOURCE, FrameStore, RedisFrameCache
 from datasources import registry
-from datasources.base import DERIVED_FRAMES, ContractError, Source, validate
+from datasources.base import DERIVED_FRAMES, ContractError, Source, poll_deadline, validate
 
 log = logging.getLogger(__name__)
 HISTORY_FRAMES = ("incidents", "changes", "chaos_runs")
@@ -216,6 +216,7 @@ class Poller:
         self.derived = derived
         self.leases = leases or leases_for(store)
         self.after_polls: list[Callable[[datetime], object]] = []  # jobs run after each tick that polled
+        self._fetching: dict[str, threading.Thread] = {}  # each source's latest fetch
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -258,15 +259,15 @@ class Poller:
         t0 = time.perf_counter()
         frames, errors = {}, []
         try:
-            fetched = source.fetch(started)
+            fetched = self._fetch(source, started)
         except Exception as exc:  # any adapter failure marks the source, never the poller
             errors.append(redact(f"{type(exc).__name__}: {exc}"))
             fetched = {}
         for name, frame in fetched.items():
             try:
-                frames[name] = validate(name, frame)
+                frames[name] = validate(name, frame, source.max_rows)
             except ContractError as exc:
-                errors.append(redact(str(exc)))
+                errors.append(redact(f"{source.name}: {exc}"))
         if frames:
             self.store.write(source.name, frames)
         duration_ms = (time.perf_counter() - t0) * 1000
@@ -289,6 +290,37 @@ class Poller:
         if self.derived is not None and frames:
             self.derived.after_poll(source, frames, started)
         return status
+
+    def _fetch(self, source: Source, now: datetime) -> dict[str, pd.DataFrame]:
+        """``source.fetch(now)`` within the poll's deadline (``Source.poll_deadline_s``), on a thread of its
+        own. Past the deadline the poll has failed and its fetch is left behind; the transport ends its
+        requests at the same deadline, and the next poll waits (within its own deadline) for it to end,
+        so a source is never fetched twice at once."""
+        seconds, started = source.poll_deadline_s(), time.monotonic()
+        previous = self._fetching.get(source.name)
+        if previous is not None:
+            previous.join(seconds)
+            if previous.is_alive():
+                raise TimeoutError(f"the previous poll of {source.name} is still running, past its deadline of "
+                                   f"{seconds:g} s (poll_timeout_s)")
+        outcome: dict[str, object] = {}
+
+        def fetch():
+            with poll_deadline(seconds, started):
+                try:
+                    outcome["frames"] = source.fetch(now)
+                except BaseException as exc:  # handed to the poll, which records it
+                    outcome["error"] = exc
+
+        thread = threading.Thread(target=fetch, name=f"opscenter-fetch-{source.name}", daemon=True)
+        self._fetching[source.name] = thread
+        thread.start()
+        thread.join(max(seconds - (time.monotonic() - started), 0))
+        if thread.is_alive():
+            raise TimeoutError(f"the poll of {source.name} outlasted its deadline of {seconds:g} s (poll_timeout_s)")
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["frames"]
 
     def _record_history(self, frames: dict[str, pd.DataFrame], status: dict) -> None:
         """Queue this poll's history writes and flush the queue; a database outage only delays them."""

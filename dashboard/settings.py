@@ -169,8 +169,11 @@ def _check_sources(doc: _Located, raw) -> list[dict[str, Any]]:
         if name in seen:
             doc.fail(where + ("name",), f"duplicate source name {name!r}")
         seen.add(name)
-        interval = _number(doc, where + ("interval_s",), spec.get("interval_s", 30))
-        sources.append({**spec, "name": name, "interval_s": interval})
+        checked = {"interval_s": _number(doc, where + ("interval_s",), spec.get("interval_s", 30))}
+        for key in ("poll_timeout_s", "max_rows"):  # the poller's limits on the source
+            if key in spec:
+                checked[key] = _number(doc, where + (key,), spec[key])
+        sources.append({**spec, "name": name, **checked})
     return sources
 
 

@@ -6,12 +6,19 @@ Timestamps are tz-aware UTC. ``validate`` is the one gate the poller uses.
 """
 from __future__ import annotations
 
+import contextvars
 import functools
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, Iterator
 
 import pandas as pd
+
+DEFAULT_TIMEOUT_S = 10.0  # a source's ``timeout_s``: one answer, start to end
+DEFAULT_MAX_ROWS = 2_000_000  # a source's ``max_rows``: rows per frame (the 1,000-service demo: 1.1 million at most)
+POLLER_KEYS = ("poll_timeout_s", "max_rows")  # source keys the poller applies, not the adapter
 
 
 class SourceError(Exception):
@@ -182,8 +189,9 @@ def _kind_ok(series: pd.Series, kind: str) -> bool:
     return pd.api.types.is_string_dtype(dtype) or non_null.map(type).eq(str).all()
 
 
-def validate(name: str, frame: Any) -> pd.DataFrame:
-    """Check ``frame`` against contract ``name``; return it with contract columns first.
+def validate(name: str, frame: Any, max_rows: int | None = None) -> pd.DataFrame:
+    """Check ``frame`` against contract ``name`` (and at most ``max_rows`` rows); return it with contract
+    columns first.
 
     Raises ContractError naming the frame and the offending column.
     """
@@ -191,6 +199,8 @@ def validate(name: str, frame: Any) -> pd.DataFrame:
         raise ContractError(name, None, f"unknown frame; expected one of {', '.join(FRAME_NAMES)}")
     if not isinstance(frame, pd.DataFrame):
         raise ContractError(name, None, f"expected a pandas DataFrame, got {type(frame).__name__}")
+    if max_rows is not None and len(frame) > max_rows:
+        raise ContractError(name, None, f"{len(frame):,} rows, over the limit of {max_rows:,} (max_rows)")
     columns = CONTRACTS[name]
     expected = [c.name for c in columns]
     missing = [c for c in expected if c not in frame.columns]
@@ -222,6 +232,42 @@ def validate(name: str, frame: Any) -> pd.DataFrame:
     return frame[expected + [c for c in frame.columns if c not in expected]]
 
 
+@dataclass(frozen=True)
+class PollDeadline:
+    """When the poll running in this context must end (``time.monotonic()``) and its length."""
+
+    at: float
+    seconds: float
+
+    def left(self) -> float:
+        return self.at - time.monotonic()
+
+    def passed(self) -> str:
+        return f"the poll's deadline of {self.seconds:g} s (poll_timeout_s) passed"
+
+
+_POLL_DEADLINE: contextvars.ContextVar[PollDeadline | None] = contextvars.ContextVar("opscenter_poll_deadline",
+                                                                                       default=None)
+
+
+@contextmanager
+def poll_deadline(seconds: float, started: float | None = None) -> Iterator[PollDeadline]:
+    """Run the block as a poll that must end within ``seconds`` of ``started`` (``time.monotonic()``, default
+    now): the transport cuts its requests short at the deadline (a thread the block starts sees it only
+    through ``contextvars.copy_context``)."""
+    deadline = PollDeadline((time.monotonic() if started is None else started) + seconds, seconds)
+    token = _POLL_DEADLINE.set(deadline)
+    try:
+        yield deadline
+    finally:
+        _POLL_DEADLINE.reset(token)
+
+
+def current_poll_deadline() -> PollDeadline | None:
+    """The deadline of the poll running in this context, if any."""
+    return _POLL_DEADLINE.get()
+
+
 @dataclass
 class Health:
     """The answer to ``Source.check()``."""
@@ -245,6 +291,15 @@ class Source:
     name: str
     interval_s: float = 30.0
     options: dict[str, Any] = field(default_factory=dict)
+    poll_timeout_s: float | None = None  # None: ``poll_deadline_s()``'s default
+    max_rows: int = DEFAULT_MAX_ROWS
+
+    def poll_deadline_s(self) -> float:
+        """How long one poll may take: ``poll_timeout_s``, by default twice the interval or six request
+        timeouts, whichever is longer."""
+        if self.poll_timeout_s:
+            return float(self.poll_timeout_s)
+        return max(2 * self.interval_s, 6 * float(self.options.get("timeout_s", DEFAULT_TIMEOUT_S)))
 
     @classmethod
     def offers(cls, options: dict[str, Any]) -> frozenset[str]:

@@ -1,5 +1,5 @@
-"""Kubernetes resources: a thin API transport, exported files, and the base of the chaos
-sources that read resources (``litmus``, ``chaosmesh``).
+"""Kubernetes resources: paged lists from the API (through the transport every HTTP source shares),
+exported files, and the base of the chaos sources that read resources (``litmus``, ``chaosmesh``).
 
 Credentials come from a kubeconfig (``kubeconfig`` option, else ``$KUBECONFIG``, else
 ``~/.kube/config``; ``context`` picks one) or, with ``in_cluster: true``, from the pod's
@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-import requests
 import yaml
 
 from datasources.base import SourceError
 from datasources.chaosruns import ChaosSource, IncrementalDirectory, RejectedFile
+from datasources.http import HttpClient, HttpError, transport_options
 
 log = logging.getLogger(__name__)
 SERVICE_ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
@@ -56,24 +56,20 @@ def _file_or_data(section: dict, key: str, base: Path) -> str | None:
 
 @dataclass
 class KubeClient:
-    """GET-only access to the Kubernetes API."""
+    """GET-only access to the Kubernetes API, through the transport every HTTP source shares."""
 
-    server: str
-    token: str | None = None
-    verify: bool | str = True
-    cert: tuple[str, str] | None = None
-    timeout_s: float = 10.0
+    http: HttpClient
 
     @classmethod
-    def from_options(cls, options: dict[str, Any]) -> "KubeClient":
-        timeout_s = float(options.get("timeout_s", 10))
+    def from_options(cls, options: dict[str, Any], source: str = "kubernetes") -> "KubeClient":
+        transport = transport_options(source, options)
         if options.get("in_cluster"):
-            return cls.in_cluster(timeout_s)
+            return cls.in_cluster(source, **transport)
         path = options.get("kubeconfig") or os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or "~/.kube/config"
-        return cls.from_kubeconfig(Path(path).expanduser(), options.get("context"), timeout_s)
+        return cls.from_kubeconfig(Path(path).expanduser(), options.get("context"), source, **transport)
 
     @classmethod
-    def in_cluster(cls, timeout_s: float = 10.0) -> "KubeClient":
+    def in_cluster(cls, source: str = "kubernetes", **transport) -> "KubeClient":
         host, port = os.environ.get("KUBERNETES_SERVICE_HOST"), os.environ.get("KUBERNETES_SERVICE_PORT", "443")
         if not host:
             raise SourceError("in_cluster: KUBERNETES_SERVICE_HOST is not set (not running in a pod?)")
@@ -82,10 +78,12 @@ class KubeClient:
         except OSError as exc:
             raise SourceError(f"in_cluster: cannot read the service-account token: {exc}") from None
         host = f"[{host}]" if ":" in host else host
-        return cls(f"https://{host}:{port}", token, str(SERVICE_ACCOUNT / "ca.crt"), None, timeout_s)
+        return cls(HttpClient(source, f"https://{host}:{port}", tls_verify=str(SERVICE_ACCOUNT / "ca.crt"),
+                              headers={"Authorization": f"Bearer {token}"}, **transport))
 
     @classmethod
-    def from_kubeconfig(cls, path: Path, context: str | None = None, timeout_s: float = 10.0) -> "KubeClient":
+    def from_kubeconfig(cls, path: Path, context: str | None = None, source: str = "kubernetes",
+                        **transport) -> "KubeClient":
         try:
             config = yaml.safe_load(path.read_text()) or {}
         except (OSError, yaml.YAMLError) as exc:
@@ -106,32 +104,25 @@ class KubeClient:
         verify: bool | str = False if cluster.get("insecure-skip-tls-verify") else (ca or True)
         cert_file = _file_or_data(user, "client-certificate", base)
         key_file = _file_or_data(user, "client-key", base)
-        cert = (cert_file, key_file) if cert_file and key_file else None
-        return cls(cluster["server"].rstrip("/"), token, verify, cert, timeout_s)
+        return cls(HttpClient(source, cluster["server"], tls_verify=verify,
+                              client_cert=(cert_file, key_file) if cert_file and key_file else None,
+                              headers={"Authorization": f"Bearer {token}"} if token else {}, **transport))
 
     def list(self, group: str, version: str, plural: str, namespace: str | None = None) -> list[dict]:
         """Every item of a custom resource, across all namespaces unless one is given, page by page."""
         scope = f"namespaces/{namespace}/" if namespace else ""
-        url = f"{self.server}/apis/{group}/{version}/{scope}{plural}"
-        headers = {"Accept": "application/json"}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
+        path = f"/apis/{group}/{version}/{scope}{plural}"
         items, token = [], None
         while True:
-            params = {"limit": PAGE_SIZE, **({"continue": token} if token else {})}
             try:
-                response = requests.get(url, params=params, headers=headers, verify=self.verify, cert=self.cert,
-                                        timeout=self.timeout_s)
-            except requests.RequestException as exc:
-                raise SourceError(f"GET {url}: {exc}") from None
-            if response.status_code == 404:
-                raise NotServed(f"GET {url}: 404, {plural}.{group} is not served")
-            if response.status_code != 200:
-                raise SourceError(f"GET {url}: HTTP {response.status_code}: {response.text[:200]}")
-            try:
-                body = response.json()
-            except ValueError:
-                raise SourceError(f"GET {url}: the answer is not JSON") from None
+                body = self.http.get(path, {"limit": PAGE_SIZE, **({"continue": token} if token else {})})
+            except HttpError as exc:
+                if exc.status == 404:
+                    raise NotServed(f"{self.http.source}: GET {self.http.url(path)}: 404, {plural}.{group} "
+                                    "is not served") from None
+                raise
+            if not isinstance(body, dict):
+                raise SourceError(f"{self.http.source}: GET {self.http.url(path)}: expected a Kubernetes list")
             items += body.get("items") or []
             token = (body.get("metadata") or {}).get("continue")
             if not token:
@@ -168,7 +159,8 @@ class KubeChaosSource(ChaosSource):
     Subclasses name their ``resources`` as (group, version, plural, kind) and turn one
     resource into a run record with ``record``. A resource that cannot be read is
     rejected alone, by file or by ``namespace/name``. API options: ``kubeconfig``,
-    ``context``, ``in_cluster``, ``namespaces`` (all when absent), ``timeout_s``.
+    ``context``, ``in_cluster``, ``namespaces`` (all when absent), and the transport keys
+    ``timeout_s``, ``retries``, ``backoff_s``, ``max_bytes``.
     """
 
     resources: ClassVar[tuple[tuple[str, str, str, str], ...]] = ()
@@ -199,7 +191,7 @@ class KubeChaosSource(ChaosSource):
         return self._files.rejected if self._files else dict(self._bad)
 
     def _listed(self) -> list[dict]:
-        self._client = self._client or KubeClient.from_options(self.options)
+        self._client = self._client or KubeClient.from_options(self.options, self.name)
         items, served = [], 0
         for group, version, plural, kind in self.resources:
             try:

@@ -15,6 +15,7 @@ an error naming the label.
 """
 from __future__ import annotations
 
+import contextvars
 import json
 import math
 import re
@@ -77,6 +78,7 @@ EXEMPLAR_QUERY = "${metric}_bucket{$match}"
 INFO_LABELS = ("display_name", "tier", "owner", "runbook_url")
 RATIO_COLUMNS = ("error_ratio", "cpu_ratio", "memory_ratio")
 MAX_POINTS_PER_SERIES = 11000
+DEFAULT_MAX_SERIES = 50_000  # per answer; the 1,000-service demo's resource query has 15,000 (3,000 instances x 5)
 _NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 _METRIC = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _DURATION = re.compile(r"([0-9]+(ms|[smhdwy]))+")
@@ -87,6 +89,7 @@ OPTIONS = {
     "resources": ["node"], "instance_services": {}, "edge_metric": "traces_service_graph_request_total",
     "caller_label": "client", "callee_label": "server", "info_metric": "opscenter_service_info",
     "default_tier": 2, "trace_id_labels": ["trace_id", "traceID", "traceId"], "slowest_calls": 10,
+    "max_series": DEFAULT_MAX_SERIES,
 }
 
 
@@ -172,12 +175,13 @@ def settings(options: dict[str, Any], source: str = "prometheus") -> Settings:
         window_s, step_s = float(values["window_m"]) * 60, float(values["step_s"])
         slowest = int(values["slowest_calls"])
         tier = int(values["default_tier"])
+        max_series = int(values["max_series"])
     except (TypeError, ValueError, re.error) as exc:
         raise SourceError(f"{source}: bad option: {exc}") from None
     steps_ok = 0 < step_s <= window_s and window_s / step_s <= MAX_POINTS_PER_SERIES
-    if not steps_ok or slowest < 1 or tier not in (1, 2, 3):
+    if not steps_ok or slowest < 1 or tier not in (1, 2, 3) or max_series < 1:
         raise SourceError(f"{source}: need 0 < step_s <= window_m x 60 with at most {MAX_POINTS_PER_SERIES} "
-                          f"steps, slowest_calls >= 1 and default_tier 1-3")
+                          f"steps, slowest_calls >= 1, default_tier 1-3 and max_series >= 1")
     unknown_columns = sorted(set(values["queries"]) - set(SERVICE_QUERIES))
     if unknown_columns:
         raise SourceError(f"{source}: option 'queries': unknown column(s) {', '.join(unknown_columns)}; "
@@ -221,6 +225,18 @@ def result_of(payload: Any, query: str) -> Any:
         data = data["result"]
     if not isinstance(data, (list, dict)):
         raise SourceError(f"Prometheus answer without data for query {query!r}")
+    return data
+
+
+def within_limits(data: Any, max_series: int, max_rows: int) -> Any:
+    """``data`` (a query's result) unless it holds more than ``max_series`` series or ``max_rows`` points."""
+    if not isinstance(data, list):
+        return data
+    if len(data) > max_series:
+        raise SourceError(f"{len(data):,} series, over the limit of {max_series:,} (option max_series)")
+    points = sum(len(s.get("values") or s.get("exemplars") or ()) or 1 for s in data if isinstance(s, dict))
+    if points > max_rows:
+        raise SourceError(f"{points:,} points, over the limit of {max_rows:,} rows (max_rows)")
     return data
 
 
@@ -387,8 +403,8 @@ class PrometheusSource(Source):
     def client(self) -> HttpClient:
         return HttpClient.from_options(self.name, self.options)
 
-    def _result(self, path: str, query: str, params: dict[str, Any]) -> Any:
-        """One API call's result; errors name the source, URL and query."""
+    def _result(self, path: str, query: str, params: dict[str, Any], max_series: int) -> Any:
+        """One API call's result, within the series and row limits; errors name the source, URL and query."""
         try:
             payload = self.client.get(path, {"query": query, **params})
         except HttpError as exc:  # keep Prometheus's own error text from a 4xx/5xx answer
@@ -398,7 +414,7 @@ class PrometheusSource(Source):
                 raise exc from None
             if not isinstance(payload, dict) or payload.get("status") != "error":
                 raise
-        return self._parsed(path, lambda: result_of(payload, query))
+        return self._parsed(path, lambda: within_limits(result_of(payload, query), max_series, self.max_rows))
 
     def _parsed(self, path: str, parse) -> Any:
         try:
@@ -417,8 +433,9 @@ class PrometheusSource(Source):
                                      for c, q in rset.queries.items()}), window) for rset in cfg.resource_sets]
         requests += [(EXEMPLARS, cfg.render(EXEMPLAR_QUERY), span),
                      (INSTANT, cfg.render(EDGE_QUERY), {"time": end}), (INSTANT, cfg.render(INFO_QUERY), {"time": end})]
-        with ThreadPoolExecutor(max_workers=len(requests)) as pool:
-            answers = list(pool.map(lambda request: self._result(*request), requests))
+        with ThreadPoolExecutor(max_workers=len(requests)) as pool:  # each in this context: the poll's deadline
+            answers = [f.result() for f in [pool.submit(contextvars.copy_context().run, self._result, *request,
+                                                        int(cfg.max_series)) for request in requests]]
         columns, sets = len(cfg.service_queries), len(cfg.resource_sets)
         exemplars, edges, info = answers[columns + sets:]
         service_metrics = self._parsed(RANGE, lambda: service_metrics_frame(

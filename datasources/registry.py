@@ -5,7 +5,7 @@ from importlib import import_module
 from importlib.metadata import entry_points
 from typing import Any
 
-from datasources.base import Source
+from datasources.base import DEFAULT_MAX_ROWS, POLLER_KEYS, Source
 
 ENTRY_POINT_GROUP = "opscenter_datasources"
 BUILTIN_MODULES = (
@@ -64,12 +64,16 @@ def _kind(spec: dict[str, Any]) -> type[Source]:
 
 
 def _options(spec: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in spec.items() if k not in ("kind", "name", "interval_s")}
+    return {k: v for k, v in spec.items() if k not in ("kind", "name", "interval_s", *POLLER_KEYS)}
 
 
 def build(spec: dict[str, Any]) -> Source:
-    """Build a source from its config entry (``kind``, ``name``, ``interval_s``, adapter keys)."""
-    return _kind(spec)(name=spec["name"], interval_s=float(spec.get("interval_s", 30)), options=_options(spec))
+    """Build a source from its config entry (``kind``, ``name``, ``interval_s``, the poller's keys
+    ``poll_timeout_s`` and ``max_rows``, adapter keys)."""
+    poll_timeout_s = spec.get("poll_timeout_s")
+    return _kind(spec)(name=spec["name"], interval_s=float(spec.get("interval_s", 30)), options=_options(spec),
+                       poll_timeout_s=float(poll_timeout_s) if poll_timeout_s else None,
+                       max_rows=int(spec.get("max_rows", DEFAULT_MAX_ROWS)))
 
 
 def offers(spec: dict[str, Any]) -> frozenset[str]:

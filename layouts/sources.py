@@ -1,4 +1,5 @@
-"""/sources: every source's state, last success, error and row counts."""
+"""/sources: every source's state, last success, error and row counts, and those of each source's derived
+step (anomalies and utilisation peaks) once it has run."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -12,6 +13,7 @@ from dash import Input, Output, State, dcc, html
 from dashboard import context, ids
 from dashboard.i18n import pick_lang, t
 from dashboard.poller import is_stale
+from dashboard.store import DERIVED_SOURCE, derived_source
 from layouts.titles import page_title
 
 PATH = "/sources"
@@ -19,7 +21,7 @@ LANG_STORE = "oc-sources-lang"
 
 
 def rows(lang: str) -> list[dict]:
-    """One row per configured source, in display time."""
+    """One row per configured source, then one per derived step that has a status record, in display time."""
     ctx = context.current()
     tz = ZoneInfo(ctx.settings.display_tz)
     now = datetime.now(timezone.utc)
@@ -28,13 +30,15 @@ def rows(lang: str) -> list[dict]:
     def local(value):
         return pd.Timestamp(value).tz_convert(tz).strftime("%Y-%m-%d %H:%M:%S") if value else ""
 
+    listed = [(spec["name"], spec["kind"]) for spec in ctx.settings.sources]
+    listed += [(derived_source(name), DERIVED_SOURCE) for name, _kind in listed if derived_source(name) in statuses]
     out = []
-    for spec in ctx.settings.sources:
-        status = statuses.get(spec["name"])
+    for name, kind in listed:
+        status = statuses.get(name)
         state = "waiting" if status is None else ("stale" if is_stale(status, now) else "fresh")
         status = status or {}
         out.append({
-            "source": spec["name"], "kind": spec["kind"], "state": t(f"sources.{state}", lang), "state_key": state,
+            "source": name, "kind": kind, "state": t(f"sources.{state}", lang), "state_key": state,
             "last_success": local(status.get("last_success")), "last_attempt": local(status.get("last_attempt")),
             "rows": status.get("rows", 0), "duration_ms": status.get("duration_ms"), "error": status.get("error") or "",
         })
@@ -42,7 +46,9 @@ def rows(lang: str) -> list[dict]:
 
 
 def _summary(data: list[dict], lang: str) -> str:
-    return t("sources.summary", lang, ok=sum(r["state_key"] == "fresh" for r in data), total=len(data))
+    """How many configured sources are healthy (derived steps have their rows, not a count)."""
+    configured = [r for r in data if r["kind"] != DERIVED_SOURCE]
+    return t("sources.summary", lang, ok=sum(r["state_key"] == "fresh" for r in configured), total=len(configured))
 
 
 def layout(lang: str | None = None, **_query) -> html.Div:

@@ -140,11 +140,11 @@ def test_kubeconfig_problems(tmp_path, monkeypatch):
 def test_certificate_data_goes_to_private_files(tmp_path):
     user = {"client-certificate-data": base64.b64encode(b"CERT").decode(),
             "client-key-data": base64.b64encode(b"KEY").decode()}
-    client = KubeClient.from_kubeconfig(Path(kubeconfig(tmp_path, "https://k8s.invalid/", **user)))
+    client = KubeClient.from_kubeconfig(Path(kubeconfig(tmp_path, "https://k8s.invalid/", **user))).http
     try:
-        assert client.server == "https://k8s.invalid" and client.token is None
-        assert [Path(p).read_bytes() for p in client.cert] == [b"CERT", b"KEY"]
-        assert all(Path(p).stat().st_mode & 0o077 == 0 for p in client.cert)
+        assert client.base_url == "https://k8s.invalid" and "Authorization" not in client.headers
+        assert [Path(p).read_bytes() for p in client.client_cert] == [b"CERT", b"KEY"]
+        assert all(Path(p).stat().st_mode & 0o077 == 0 for p in client.client_cert)
     finally:
-        for name in client.cert:
+        for name in client.client_cert:
             Path(name).unlink()

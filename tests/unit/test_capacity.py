@@ -56,3 +56,23 @@ def test_daily_peaks_take_the_busiest_minutes():
     peaks = validate("utilisation_peaks", capacity.daily_peaks(frame))
     assert peaks["cpu_ratio"].iloc[0] == pytest.approx(0.9)
     assert peaks["memory_limit_bytes"].iloc[0] == pytest.approx(4 * capacity.GB)
+
+
+def test_missing_and_non_finite_values_leave_the_peaks_and_the_advice_intact():
+    """A scrape gap (no CPU for any instance at one minute), an instance without CPU at all, a service
+    without CPU, infinite memory: each value is taken as missing, never as a reason to fail."""
+    ts = pd.date_range(DAY, periods=30, freq="min", tz="UTC")
+    rows = [{"ts": t, "service": s, "instance": i, "cpu_ratio": 0.5, "memory_bytes": 2 * capacity.GB,
+             "memory_ratio": 0.5, "net_rx_bps": 0.0, "net_tx_bps": 0.0}
+            for t in ts for s, i in (("a", "a-1"), ("a", "a-2"), ("blind", "blind-1"))]
+    frame = pd.DataFrame(rows)
+    frame.loc[frame["ts"] == ts[10], "cpu_ratio"] = float("nan")
+    frame.loc[frame["instance"].isin(["a-2", "blind-1"]), "cpu_ratio"] = float("nan")
+    frame.loc[frame["ts"] == ts[20], "memory_bytes"] = float("inf")
+    peaks = validate("utilisation_peaks", capacity.daily_peaks(frame)).set_index("instance")
+    assert peaks.loc["a-1", "cpu_ratio"] == pytest.approx(0.5) and peaks[["cpu_ratio"]].loc["a-2"].isna().all()
+    assert peaks["memory_limit_bytes"].tolist() == pytest.approx([4 * capacity.GB] * 3)
+    table = capacity.services(peaks.reset_index(), CONFIG).set_index("service")
+    assert table.loc["a", "cpu_peak"] == pytest.approx(0.5) and pd.isna(table.loc["blind", "cpu_peak"])
+    advice = capacity.recommend(table.reset_index(), CONFIG)
+    assert "blind" not in set(advice["service"])  # nothing to size it by

@@ -61,3 +61,18 @@ def test_sources_derived_in_different_pollers_are_kept_side_by_side(monkeypatch)
     east, west = (store.read(f"derived:{name}", "utilisation_peaks") for name in ("east", "west"))
     assert len(east) > 0 and len(west) > 0
     assert len(store.frame("utilisation_peaks")) == len(east) + len(west)
+
+
+def test_missing_values_from_a_source_do_not_break_the_derived_step(monkeypatch):
+    """A scrape gap: no CPU for any instance at one minute, and an infinite memory reading."""
+    monkeypatch.setattr(derived, "LEARN_POINTS", 100_000)
+    store = open_store(None, "derived-test", ["demo"])
+    source = DemoSource(name="demo", options={"window_h": 0.5})
+    frames = source.fetch(NOW)
+    resources = frames["resource_metrics"]
+    resources.loc[resources["ts"] == resources["ts"].max(), "cpu_ratio"] = float("nan")
+    resources.loc[resources["ts"] == resources["ts"].min(), "memory_bytes"] = float("inf")
+    DerivedFrames(store, history_days=1).after_poll(source, frames, NOW)
+    status = store.status("derived:demo")
+    assert status["ok"], status["error"]
+    assert store.read("derived:demo", "utilisation_peaks")["cpu_ratio"].notna().all()

@@ -93,9 +93,10 @@ class BlockedSource(Source):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.started, self.release = threading.Event(), threading.Event()
+        self.started, self.release, self.calls = threading.Event(), threading.Event(), 0
 
     def fetch(self, now):
+        self.calls += 1
         self.started.set()
         assert self.release.wait(30)
         return {"services": _services("slow")}
@@ -119,6 +120,22 @@ def test_a_poll_longer_than_its_interval_keeps_its_lease_until_it_ends():
     while not poller.leases.claim("slow", slow.interval_s):  # the poll outlasted its interval: due at once
         assert time.monotonic() < due
         time.sleep(0.001)
+
+
+def test_a_poll_past_its_deadline_fails_and_the_source_is_never_fetched_twice_at_once():
+    store = open_store(None, "default", ["slow"])
+    slow = BlockedSource(name="slow", interval_s=1, poll_timeout_s=2)  # a fetch deaf to the deadline
+    poller = Poller([slow], store, clock=lambda: NOW)
+    started = time.monotonic()
+    failed = poller.poll(slow)
+    assert time.monotonic() - started < 10
+    assert not failed["ok"] and "outlasted its deadline of 2 s (poll_timeout_s)" in failed["error"]
+    assert is_stale(store.status("slow"), NOW)
+    assert not [t for t in threading.enumerate() if t.name == "opscenter-lease-slow"]  # no longer renewed
+    still = poller.poll(slow)
+    assert not still["ok"] and "still running" in still["error"] and slow.calls == 1
+    slow.release.set()
+    assert poller.poll(slow)["ok"] and slow.calls == 2
 
 
 def test_a_slow_source_delays_no_other():

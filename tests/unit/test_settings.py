@@ -38,6 +38,8 @@ def test_env_expansion(monkeypatch):
          "<config>:5: sources.0.interval_s: environment variable OC_SURELY_UNSET is not set"),
         (GOOD.replace("kind: demo", "kind: nagios"), "<config>:3: sources.0.kind: unknown kind 'nagios'"),
         (GOOD.replace("interval_s: 10", "interval_s: soon"), "<config>:5: sources.0.interval_s: expected a number"),
+        (GOOD + "    poll_timeout_s: 0\n", "<config>:6: sources.0.poll_timeout_s: must be greater than 0"),
+        (GOOD + "    max_rows: lots\n", "<config>:6: sources.0.max_rows: expected a number"),
         (GOOD + "display_tz: Mars/Olympus\n", "<config>:6: display_tz: unknown time zone"),
         (GOOD + "langauge: en\n", "<config>:6: langauge: unknown key"),
         (GOOD + "  - kind: demo\n    name: demo\n", "<config>:7: sources.1.name: duplicate source name"),
