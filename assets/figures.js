@@ -2,7 +2,7 @@
 // figure the page's type: its text takes the page's type size, and the other pixel sizes its builder drew
 // for a 1920 px wide screen (explicit font sizes, margins, marker sizes, line widths, annotation shifts)
 // grow in the same proportion, so a 4K wall shows what a 1080p desk shows, twice as large. Pages give
-// figures their height in rem or vh (layouts/graphs.py), which follow the viewport too.
+// figures their height in rem or vh (layouts/components/graphs.py), which follow the viewport too.
 // Runs after every draw and on resize.
 (function () {
   var REFERENCE = 15;  // px: the page's type size at 1920 px wide, for which the figure builders draw

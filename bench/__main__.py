@@ -14,7 +14,7 @@ NOTES = """
 
 - The machine is shared: the load average beside a figure says how busy it was. Above 2 (its
   cores) a wall-clock time includes waiting for a CPU; the CPU times are what the server spent.
-- Wall refresh: a worker computes what a refresh draws once per frame version (`dashboard/memo.py`);
+- Wall refresh: a worker computes what a refresh draws once per frame version (`dashboard/core/memo.py`);
   every further viewer of that version is served from the memo, which is where the 20 ms p95
   target applies: met in CPU time (p95 4 ms at 1,000 services); in wall-clock time only on a
   machine not busier than its cores (23 ms p95 at load 5.6). The drill-downs likewise stay under

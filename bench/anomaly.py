@@ -13,8 +13,8 @@ import time
 
 import pandas as pd
 
-from dashboard import anomaly
-from dashboard.derived import HISTORY_DAYS
+from dashboard.analytics import anomaly
+from dashboard.core.derived import HISTORY_DAYS
 from datasources.demo import DemoSource, episodes
 
 START = pd.Timestamp("2024-03-03 16:00", tz="UTC")  # Monday 00:00 in Shanghai

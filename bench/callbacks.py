@@ -17,11 +17,11 @@ from datetime import timedelta
 from bench.store import NOW
 from bench.viewer import WallRequests
 from dashboard.app import create_app
-from dashboard.poller import Poller
-from dashboard.settings import parse
-from dashboard.store import open_store
+from dashboard.core.poller import Poller
+from dashboard.core.settings import parse
+from dashboard.core.store import open_store
 from datasources import registry
-from layouts import wall
+from layouts.pages import wall
 
 CONFIG = "sources:\n  - {kind: demo, name: demo, interval_s: 15, services: %d}\n"
 REPEAT = 50

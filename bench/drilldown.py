@@ -16,11 +16,11 @@ from dash._utils import to_json
 
 from bench.store import NOW
 from dashboard.app import create_app
-from dashboard.poller import Poller
-from dashboard.settings import parse
-from dashboard.store import open_store
+from dashboard.core.poller import Poller
+from dashboard.core.settings import parse
+from dashboard.core.store import open_store
 from datasources import registry
-from layouts import chain, service, trace
+from layouts.pages import chain, service, trace
 
 CONFIG = "sources:\n  - {kind: demo, name: demo, interval_s: 15, services: %d}\n"
 WINDOW = {"from": (pd.Timestamp(NOW) - pd.Timedelta(hours=1)).isoformat(), "to": NOW.isoformat()}

@@ -27,8 +27,8 @@ import requests
 from bench.viewer import WallRequests, answered
 from dashboard import ids
 from dashboard.app import create_app
-from dashboard.settings import load
-from layouts import wall
+from dashboard.core.settings import load
+from layouts.pages import wall
 from tests.conftest import free_port
 from tests.servers import backfill, histogram_backfill, prometheus
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from dashboard import health, kpis, wallview
-from dashboard.settings import parse
-from dashboard.store import open_store
-from datasources.prometheus import PrometheusSource
+from dashboard.analytics import health, kpis, wallview
+from dashboard.core.settings import parse
+from dashboard.core.store import open_store
+from datasources.monitoring.prometheus import PrometheusSource
 from tests.servers import backfill, histogram_backfill, prometheus
 
 HEALTH = parse("sources:\n  - {kind: demo, name: demo}\n").health  # the default targets

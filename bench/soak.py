@@ -32,9 +32,9 @@ import sqlalchemy as sa
 from bench.production import Viewer, children, command_line, production, rss_mb, wait_healthy
 from bench.viewer import WallRequests
 from dashboard.app import create_app
-from dashboard.history import History
-from dashboard.settings import load
-from layouts import wall
+from dashboard.db.history import History
+from dashboard.core.settings import load
+from layouts.pages import wall
 from tests.conftest import free_port
 from tests.faults import CuttableProxy
 

@@ -8,7 +8,7 @@ import time
 
 import pandas as pd
 
-from dashboard.store import decode_frame, encode_frame, open_store
+from dashboard.core.store import decode_frame, encode_frame, open_store
 from datasources.demo import DemoSource
 
 NOW = pd.Timestamp("2026-11-18 02:05", tz="UTC").to_pydatetime()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dash.development.base_component import Component
 
 from dashboard import ids
-from layouts import wall
+from layouts.pages import wall
 
 WILDCARD_TYPES = {"kpi_values": ids.KPI_VALUE, "kpi_counts": ids.KPI_COUNT,
                   "panel_classes": ids.PANEL, "stale_labels": ids.STALE_LABEL}

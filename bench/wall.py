@@ -21,9 +21,9 @@ from selenium.webdriver.chrome.service import Service
 from werkzeug.serving import make_server
 
 from dashboard.app import create_app
-from dashboard.poller import Poller
-from dashboard.settings import parse
-from dashboard.store import open_store
+from dashboard.core.poller import Poller
+from dashboard.core.settings import parse
+from dashboard.core.store import open_store
 from datasources import registry
 
 SERVICES = 200

@@ -11,15 +11,17 @@ import dash_mantine_components as dmc
 import flask
 from dash import ALL, ClientsideFunction, Input, Output, State, dcc, html
 
-from dashboard import auth, callback_access, context, headers, ids, metrics
-from dashboard.access import AccessStore
+from dashboard.security import auth, callbacks as callback_access, headers
+from dashboard import context, ids
+from dashboard.core import metrics
+from dashboard.security.access import AccessStore
 from dashboard.context import Context
 from dashboard.i18n import LANGUAGES, t
-from dashboard.poller import is_stale
-from dashboard.settings import Settings
-from dashboard.store import FrameStore, open_store
-from layouts import (
-    capacity, catalogue, chain, chaos, incident, incidents, maturity, not_found_404, service, sources, trace, wall,
+from dashboard.core.poller import is_stale
+from dashboard.core.settings import Settings
+from dashboard.core.store import FrameStore, open_store
+from layouts.pages import (
+    capacity, service_catalogue as catalogue, chain, chaos, incident, incidents, maturity, not_found_404, service, sources, trace, wall,
 )
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"

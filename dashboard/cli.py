@@ -7,8 +7,8 @@ import signal
 import sys
 from pathlib import Path
 
-from dashboard import accesscli, redact, serving
-from dashboard.settings import ConfigError, Settings, load
+from dashboard.security import access_cli as accesscli, redact, serving
+from dashboard.core.settings import ConfigError, Settings, load
 from datasources import registry
 from datasources.base import FRAME_NAMES, SourceError
 
@@ -23,9 +23,9 @@ def _sources(settings: Settings):
 
 
 def _poller(settings: Settings, store, with_history: bool = True):
-    from dashboard.history import History
-    from dashboard.derived import DerivedFrames
-    from dashboard.poller import Poller
+    from dashboard.db.history import History
+    from dashboard.core.derived import DerivedFrames
+    from dashboard.core.poller import Poller
 
     history = None
     if with_history:
@@ -34,8 +34,8 @@ def _poller(settings: Settings, store, with_history: bool = True):
     poller = Poller(_sources(settings), store, history, derived=DerivedFrames(store))
     poller.publish_config(settings.chains)
     if history is not None:
-        from dashboard import catalogue
-        from dashboard.evidence_job import EvidenceJob
+        from dashboard.maturity import model as catalogue
+        from dashboard.maturity.evidence_job import EvidenceJob
 
         poller.after_polls.append(EvidenceJob(catalogue.load(settings.maturity.catalogue), store, history,
                                               settings.maturity.evaluate_every_min * 60, poller.leases))
@@ -45,7 +45,7 @@ def _poller(settings: Settings, store, with_history: bool = True):
 def cmd_run(args) -> int:
     """Serve the dashboard with the poller in the same process."""
     from dashboard.app import create_app
-    from dashboard.store import open_store
+    from dashboard.core.store import open_store
 
     settings = load(args.config)
     store = open_store(settings.redis_url, settings.deployment, settings.source_names)
@@ -62,7 +62,7 @@ def cmd_run(args) -> int:
 
 def cmd_poll(args) -> int:
     """Poll the sources into the shared store until stopped (SIGTERM or Ctrl-C)."""
-    from dashboard.store import open_store
+    from dashboard.core.store import open_store
 
     settings = load(args.config)
     store = open_store(settings.redis_url, settings.deployment, settings.source_names)
@@ -78,8 +78,8 @@ def cmd_poll(args) -> int:
 
 def cmd_snapshot(args) -> int:
     """Poll every source once and write each contract frame as DIR/<frame>.parquet."""
-    from dashboard.poller import status_frame
-    from dashboard.store import open_store
+    from dashboard.core.poller import status_frame
+    from dashboard.core.store import open_store
 
     settings = load(args.config)
     store = open_store(None, settings.deployment, settings.source_names)
@@ -111,7 +111,7 @@ def cmd_check(args) -> int:
 
 def cmd_demo_exporter(args) -> int:
     """Serve the demo estate as OpenMetrics on /metrics until stopped."""
-    from datasources.demo_exporter import serve
+    from datasources.demo.exporter import serve
 
     server = serve(args.port, args.host, seed=args.seed, services=args.services)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

@@ -6,10 +6,10 @@ from functools import cached_property
 
 import flask
 
-from dashboard.memo import Memo
-from dashboard.poller import offered_frames
-from dashboard.settings import Settings
-from dashboard.store import FrameStore
+from dashboard.core.memo import Memo
+from dashboard.core.poller import offered_frames
+from dashboard.core.settings import Settings
+from dashboard.core.store import FrameStore
 
 
 @dataclass

@@ -3,9 +3,9 @@
 
 The access log goes to standard output through ``redact.GunicornLogger``, so display tokens and
 other secrets in query strings (also percent-encoded ones) are masked; ``pre_request`` notes
-repeated header fields for the access check (``dashboard.serving``).
+repeated header fields for the access check (``dashboard.security.serving``).
 """
-from dashboard.serving import mark_repeated as pre_request  # noqa: F401  (a gunicorn hook, by name)
+from dashboard.security.serving import mark_repeated as pre_request  # noqa: F401  (a gunicorn hook, by name)
 
 accesslog = "-"
-logger_class = "dashboard.redact.GunicornLogger"
+logger_class = "dashboard.security.redact.GunicornLogger"

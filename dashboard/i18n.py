@@ -1,7 +1,7 @@
 """Every piece of user-facing text, in English and Simplified Chinese."""
 from __future__ import annotations
 
-from dashboard import urlinput
+from dashboard.security import urlinput
 
 LANGUAGES = ("en", "zh")
 CATALOG: dict[str, dict[str, str]] = {

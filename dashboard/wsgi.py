@@ -2,9 +2,9 @@
 
 Web workers only read the store; run ``opscenter poll`` beside them.
 """
-from dashboard import redact
+from dashboard.security import redact
 from dashboard.app import create_app
-from dashboard.settings import load
+from dashboard.core.settings import load
 
 app = create_app(load())
 server = app.server

@@ -19,7 +19,7 @@ export OPSCENTER_DATABASE_URL=${OPSCENTER_DATABASE_URL:-postgresql+psycopg2://po
 export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
 export MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_:-131072}
 
-"$BIN/python" -m dashboard.database
+"$BIN/python" -m dashboard.db.migrate
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; wait' EXIT INT TERM
 for _ in $(seq "$POLLERS"); do

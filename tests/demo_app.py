@@ -1,8 +1,8 @@
 """The app on the built-in demo config, its store filled by one synchronous poll of every source."""
 from dashboard.app import create_app
-from dashboard.poller import Poller, utcnow
-from dashboard.settings import load
-from dashboard.store import open_store
+from dashboard.core.poller import Poller, utcnow
+from dashboard.core.settings import load
+from dashboard.core.store import open_store
 from datasources import registry
 
 

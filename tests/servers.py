@@ -137,7 +137,7 @@ def histogram_backfill(shares: dict[str, Callable[[float], float]], end_s: int, 
     takes ``requests_per_s`` (none for ``quiet`` ones), ``error_ratio`` of them with status 500.
     Ends with '# EOF'.
     """
-    from datasources.demo_exporter import BUCKETS, HISTOGRAM, histogram_lines
+    from datasources.demo.exporter import BUCKETS, HISTOGRAM, histogram_lines
 
     times = range(end_s - minutes * 60, end_s + 1, step_s)
     lines = [f"# TYPE {HISTOGRAM} histogram"]

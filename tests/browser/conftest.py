@@ -6,9 +6,9 @@ import pytest
 from selenium.webdriver.chrome.options import Options
 
 from dashboard.app import create_app
-from dashboard.poller import Poller
-from dashboard.settings import parse
-from dashboard.store import open_store
+from dashboard.core.poller import Poller
+from dashboard.core.settings import parse
+from dashboard.core.store import open_store
 from datasources import registry
 from tests.conftest import need
 from tests.demo_app import polled_demo_app

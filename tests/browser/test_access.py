@@ -7,9 +7,9 @@ import pytest
 from dash.testing import wait
 
 from dashboard import ids
-from dashboard.access import AccessStore, Identity
+from dashboard.security.access import AccessStore, Identity
 from dashboard.app import create_app
-from dashboard.settings import DEFAULT_CONFIG, parse
+from dashboard.core.settings import DEFAULT_CONFIG, parse
 from tests.browser.test_pages import _no_console_errors
 
 pytestmark = pytest.mark.browser

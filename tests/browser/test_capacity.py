@@ -3,7 +3,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from dashboard.derived import DerivedFrames
+from dashboard.core.derived import DerivedFrames
 from tests.browser.conftest import _need_chromium, assert_no_console_errors
 from tests.demo_app import polled_demo_app
 

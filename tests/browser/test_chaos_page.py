@@ -1,7 +1,7 @@
 """/chaos renders with demo data in headless Chromium: chains, the deviated quote-service run, no console errors."""
 import pytest
 
-from dashboard import resilience
+from dashboard.analytics import resilience
 
 pytestmark = pytest.mark.browser
 

@@ -10,12 +10,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from dashboard import assessments, catalogue
-from dashboard.access import AccessStore
+from dashboard.maturity import assessments, model as catalogue
+from dashboard.security.access import AccessStore
 from dashboard.app import create_app
-from dashboard.evidence_job import EvidenceJob
-from dashboard.history import History
-from dashboard.poller import leases_for
+from dashboard.maturity.evidence_job import EvidenceJob
+from dashboard.db.history import History
+from dashboard.core.poller import leases_for
 from tests.browser.conftest import _need_chromium, assert_no_console_errors
 from tests.demo_app import polled_demo_app
 

@@ -4,8 +4,8 @@ import secrets
 import pytest
 import sqlalchemy as sa
 
-from dashboard.access import AccessStore, Forbidden, Identity, token_sha256
-from dashboard.history import audit_log, display_tokens
+from dashboard.security.access import AccessStore, Forbidden, Identity, token_sha256
+from dashboard.db.history import audit_log, display_tokens
 
 ADMIN = Identity("cli:ops", frozenset({"admin"}), "cli")
 VIEWER = Identity("vera", frozenset({"viewer"}), "user", "10.0.0.7")
@@ -122,7 +122,7 @@ def test_migration_0002_downgrades_cleanly(access):
     from alembic import command
     from alembic.config import Config
 
-    from dashboard.history import MIGRATIONS
+    from dashboard.db.history import MIGRATIONS
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
@@ -144,6 +144,6 @@ def test_recent_answers_stand_in_while_the_database_is_unreachable(access, tmp_p
     assert access.display_token(secret) == "lobby-wall" and access.user_role("alice") == "viewer"
     with pytest.raises(sa.exc.OperationalError):
         access.display_token(secrets.token_urlsafe(32))  # never seen: no answer to fall back on
-    monkeypatch.setattr("dashboard.access.OUTAGE_GRACE_S", 0.0)
+    monkeypatch.setattr("dashboard.security.access.OUTAGE_GRACE_S", 0.0)
     with pytest.raises(sa.exc.OperationalError):
         access.display_token(secret)

@@ -3,7 +3,7 @@ import io
 
 import pytest
 
-from dashboard.access import AccessStore
+from dashboard.security.access import AccessStore
 from dashboard.cli import main
 
 
@@ -55,7 +55,7 @@ def test_user_add_reads_the_password_from_stdin(database, capsys, monkeypatch):
 def test_user_revoke_ends_every_session_of_the_user(database, capsys, monkeypatch):
     from datetime import timedelta
 
-    from dashboard.sessions import Sessions
+    from dashboard.security.sessions import Sessions
 
     monkeypatch.setattr("sys.stdin", io.StringIO("correct horse battery staple\n"))
     assert main(["user", "add", "alice", "--role", "viewer"]) == 0

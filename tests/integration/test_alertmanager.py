@@ -3,8 +3,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from datasources.alertmanager import AlertmanagerSource
-from datasources.http import HttpClient
+from datasources.monitoring.alertmanager import AlertmanagerSource
+from datasources.transport import HttpClient
 from tests.servers import alertmanager, wait_until
 
 

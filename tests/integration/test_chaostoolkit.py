@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from datasources.chaostoolkit import ChaosToolkitSource
+from datasources.chaos.chaostoolkit import ChaosToolkitSource
 from tests.conftest import need
 
 

@@ -21,10 +21,10 @@ import sqlalchemy as sa
 
 from dashboard import ids
 from dashboard.app import create_app
-from dashboard.history import History
-from dashboard.poller import Poller
-from dashboard.settings import load
-from dashboard.store import open_store
+from dashboard.db.history import History
+from dashboard.core.poller import Poller
+from dashboard.core.settings import load
+from dashboard.core.store import open_store
 from datasources.base import Source, SourceError
 from tests.faults import CuttableProxy, PrivateRedis
 
@@ -99,7 +99,7 @@ def versions(client, known=None):
 
 def sources_page(app):
     """Render /sources as the server does and return its text."""
-    from layouts import sources
+    from layouts.pages import sources
     with app.server.test_request_context("/sources"):
         return str(sources.layout())
 
@@ -210,9 +210,9 @@ def test_postgres_down_and_back_loses_no_history_row(postgres_url):
 KILLED_POLLER = textwrap.dedent("""
     import os, signal, sys
     import sqlalchemy as sa
-    from dashboard.history import History
-    from dashboard.poller import Poller
-    from dashboard.store import open_store
+    from dashboard.db.history import History
+    from dashboard.core.poller import Poller
+    from dashboard.core.store import open_store
     from tests.integration.test_faults import FaultySource, NOW
 
     history = History(sys.argv[1])
@@ -248,8 +248,8 @@ def test_a_poller_killed_inside_a_history_write_leaves_nothing_half_written(tmp_
 
 KILLED_BEFORE_THE_VERSION = textwrap.dedent("""
     import os, signal, sys
-    from dashboard.poller import Poller
-    from dashboard.store import open_store
+    from dashboard.core.poller import Poller
+    from dashboard.core.store import open_store
     from tests.integration.test_faults import FaultySource, NOW
 
     store = open_store(sys.argv[1], "faults", ["itsm"])

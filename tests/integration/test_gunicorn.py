@@ -13,9 +13,9 @@ import requests
 from bench.viewer import WallRequests, answered
 from dashboard import ids
 from dashboard.app import create_app
-from dashboard.settings import load
-from dashboard.store import open_store
-from layouts import wall
+from dashboard.core.settings import load
+from dashboard.core.store import open_store
+from layouts.pages import wall
 from tests.conftest import free_port
 
 BIN = Path(sys.executable).parent
@@ -50,7 +50,7 @@ def production(tmp_path, redis_url, deployment, postgres_url):
                       "sources:\n  - {kind: demo, name: demo, interval_s: 5, services: 40, window_h: 1}\n")
     env = {**os.environ, "OPSCENTER_CONFIG": str(config), "OPSCENTER_REDIS_URL": redis_url,
            "OPSCENTER_DATABASE_URL": postgres_url}
-    subprocess.run([sys.executable, "-m", "dashboard.database"], env=env, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "dashboard.db.migrate"], env=env, check=True, capture_output=True)
     port = free_port()
     procs = [
         subprocess.Popen([str(BIN / "opscenter"), "poll"], env=env, stdout=subprocess.DEVNULL,
@@ -108,7 +108,7 @@ def proxied(tmp_path):
     env = {**os.environ, "OPSCENTER_CONFIG": str(config),
            "OPSCENTER_DATABASE_URL": f"sqlite:///{tmp_path / 'history.sqlite3'}"}
     env.pop("OPSCENTER_REDIS_URL", None)
-    subprocess.run([sys.executable, "-m", "dashboard.database"], env=env, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "dashboard.db.migrate"], env=env, check=True, capture_output=True)
     port, access_log = free_port(), tmp_path / "access.log"
     proc = subprocess.Popen([str(BIN / "gunicorn"), "-c", "python:dashboard.gunicorn_conf", "--workers", "1",
                              "--bind", f"127.0.0.1:{port}", "--access-logfile", str(access_log),

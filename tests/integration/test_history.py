@@ -7,7 +7,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from dashboard.history import History, metadata
+from dashboard.db.history import History, metadata
 from datasources.base import validate
 
 T0 = pd.Timestamp("2024-03-01T08:00:00", tz="UTC")
@@ -201,7 +201,7 @@ def test_repeated_key_in_a_batch_keeps_the_last_row(history):
 
 
 def test_default_url_creates_the_folder(tmp_path, monkeypatch):
-    import dashboard.history as module
+    import dashboard.db.history as module
 
     monkeypatch.setattr(module, "DEFAULT_SQLITE", tmp_path / "opscenter" / "history.sqlite3")
     assert module.default_url() == f"sqlite:///{tmp_path / 'opscenter' / 'history.sqlite3'}"
@@ -215,9 +215,9 @@ def test_default_url_creates_the_folder(tmp_path, monkeypatch):
 def test_maturity_records_are_append_only(history):
     import sqlalchemy as sa
 
-    from dashboard import assessments
-    from dashboard.evidence import Evaluation
-    from dashboard.history import maturity_assessments, maturity_evidence
+    from dashboard.maturity import assessments
+    from dashboard.maturity.evidence import Evaluation
+    from dashboard.db.history import maturity_assessments, maturity_evidence
 
     at = T0.to_pydatetime()
     assessments.record_evidence(history.engine, [Evaluation("MON-01", "trace_coverage", "q", 0.5, False, "d" * 64)], at)

@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dashboard.poller import Poller
-from dashboard.store import open_store
+from dashboard.core.poller import Poller
+from dashboard.core.store import open_store
 from datasources import registry
 from datasources.base import SourceError
-from datasources.chaosmesh import ChaosMeshSource
-from datasources.http import HttpClient
+from datasources.chaos.chaosmesh import ChaosMeshSource
+from datasources.transport import HttpClient
 from tests.canned import Reply, canned_server
 
 NOW = datetime(2025, 11, 21, 5, 0, tzinfo=timezone.utc)
@@ -246,7 +246,7 @@ def test_a_frame_over_max_rows_is_refused_naming_the_limit_and_the_source():
 
 def test_the_default_limits_hold_the_1000_service_demo_estate():
     from datasources.base import DEFAULT_MAX_ROWS
-    from datasources.prometheus import DEFAULT_MAX_SERIES
+    from datasources.monitoring.prometheus import DEFAULT_MAX_SERIES
 
     frames = registry.build({"kind": "demo", "name": "estate", "services": 1000}).fetch(NOW)
     assert max(len(frame) for frame in frames.values()) < DEFAULT_MAX_ROWS

@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from datasources.base import SourceError
-from datasources.chaosmesh import ChaosMeshSource
-from datasources.kubernetes import KubeClient, exported_resources
-from datasources.litmus import LitmusSource
+from datasources.chaos.chaosmesh import ChaosMeshSource
+from datasources.chaos.kubernetes import KubeClient, exported_resources
+from datasources.chaos.litmus import LitmusSource
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 TOKEN = "test-token-of-a-service-account"

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 import redis
 
-from dashboard.history import History
-from dashboard.poller import Poller, RedisLeases, grace_s
-from dashboard.store import open_store
+from dashboard.db.history import History
+from dashboard.core.poller import Poller, RedisLeases, grace_s
+from dashboard.core.store import open_store
 from datasources.base import SourceError
 from tests.unit.test_poller import BlockedSource, ScriptedSource, _services
 

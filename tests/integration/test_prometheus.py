@@ -9,8 +9,8 @@ import pytest
 
 from datasources.base import SourceError
 from datasources.demo import DemoSource
-from datasources.demo_exporter import BUCKETS, serve
-from datasources.prometheus import PrometheusSource
+from datasources.demo.exporter import BUCKETS, serve
+from datasources.monitoring.prometheus import PrometheusSource
 from tests.conftest import free_port
 from tests.servers import backfill, histogram_backfill, node_exporter, prometheus, wait_until
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import requests
 
-from datasources.request_tracker import RequestTrackerSource
+from datasources.itsm.request_tracker import RequestTrackerSource
 from tests.conftest import free_port, need
 
 SETUP = Path("/usr/sbin/rt-setup-database")

@@ -6,7 +6,7 @@ import flask
 import pytest
 from werkzeug.serving import make_server
 
-from dashboard import serving
+from dashboard.security import serving
 
 
 @pytest.fixture

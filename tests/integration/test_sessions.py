@@ -4,9 +4,9 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from dashboard.access import AccessStore, Forbidden, Identity
-from dashboard.history import user_sessions
-from dashboard.sessions import Sessions, revoke_user
+from dashboard.security.access import AccessStore, Forbidden, Identity
+from dashboard.db.history import user_sessions
+from dashboard.security.sessions import Sessions, revoke_user
 
 ADMIN = Identity("cli:ops", frozenset({"admin"}), "cli")
 VIEWER = Identity("vera", frozenset({"viewer"}), "user", "10.0.0.7")
@@ -70,7 +70,7 @@ def test_migration_0004_downgrades_cleanly(access):
     from alembic import command
     from alembic.config import Config
 
-    from dashboard.history import MIGRATIONS
+    from dashboard.db.history import MIGRATIONS
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))

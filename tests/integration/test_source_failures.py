@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from dashboard.poller import Poller
-from dashboard.store import open_store
+from dashboard.core.poller import Poller
+from dashboard.core.store import open_store
 from datasources import registry
 from datasources.base import SourceError
 from tests.canned import Reply, canned_server

@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from datasources.base import SourceError
-from datasources.sql import SqlSource, select
+from datasources.itsm.sql import SqlSource, select
 
 pytestmark = pytest.mark.postgres
 NOW = datetime(2026, 11, 18, 4, 0, tzinfo=timezone.utc)

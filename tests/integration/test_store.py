@@ -6,7 +6,7 @@ import pytest
 import redis
 from pandas.testing import assert_frame_equal
 
-from dashboard.store import LocalFrameCache, RawBytesSerializer, decode_frame, open_store
+from dashboard.core.store import LocalFrameCache, RawBytesSerializer, decode_frame, open_store
 from datasources.base import empty_frame
 from datasources.demo import DemoSource
 

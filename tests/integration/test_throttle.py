@@ -4,7 +4,7 @@ import secrets
 import pytest
 import redis
 
-from dashboard.throttle import Throttle
+from dashboard.security.throttle import Throttle
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 import pandas as pd
 import pytest
 
-from datasources.alertmanager import alerts_frame, severity
+from datasources.monitoring.alertmanager import alerts_frame, severity
 from datasources.base import SourceError
 
 NOW = pd.Timestamp("2025-11-21 05:00", tz="UTC")

@@ -2,7 +2,7 @@
 import numpy as np
 import pandas as pd
 
-from dashboard import anomaly
+from dashboard.analytics import anomaly
 from datasources.base import validate
 
 MONDAY = pd.Timestamp("2024-03-04 00:00", tz="Asia/Shanghai").tz_convert("UTC")

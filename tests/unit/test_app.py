@@ -3,11 +3,12 @@ import secrets
 
 import pytest
 
-from dashboard import callback_access, metrics
-from dashboard.access import AccessStore
+from dashboard.security import callbacks as callback_access
+from dashboard.core import metrics
+from dashboard.security.access import AccessStore
 from dashboard.app import create_app
-from dashboard.settings import load, parse
-from dashboard.store import open_store
+from dashboard.core.settings import load, parse
+from dashboard.core.store import open_store
 from tests.demo_app import polled_demo_app
 
 

@@ -4,12 +4,12 @@ import secrets
 import pytest
 from dash import Input, Output, html
 
-from dashboard import auth, callback_access
-from dashboard.access import AccessStore, Identity
+from dashboard.security import auth, callbacks as callback_access
+from dashboard.security.access import AccessStore, Identity
 from dashboard.app import create_app
 from dashboard.i18n import t
-from dashboard.settings import parse
-from dashboard.store import open_store
+from dashboard.core.settings import parse
+from dashboard.core.store import open_store
 
 ADMIN = Identity("cli:test", frozenset({"admin"}), "cli")
 PASSWORD = "correct horse battery staple"

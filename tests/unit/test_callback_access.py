@@ -4,10 +4,11 @@ import json
 import dash
 import pytest
 
-from dashboard import auth, callback_access, ids, policy
-from dashboard.access import AccessStore, Identity
+from dashboard.security import auth, callbacks as callback_access, policy
+from dashboard import ids
+from dashboard.security.access import AccessStore, Identity
 from dashboard.app import create_app
-from dashboard.settings import DEFAULT_CONFIG, parse
+from dashboard.core.settings import DEFAULT_CONFIG, parse
 from tests.demo_app import polled_demo_app
 
 ADMIN = Identity("cli:test", frozenset({"admin"}), "cli")

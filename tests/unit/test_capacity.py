@@ -2,7 +2,7 @@
 import pandas as pd
 import pytest
 
-from dashboard import capacity
+from dashboard.analytics import capacity
 from datasources.base import validate
 
 DAY = pd.Timestamp("2024-03-04 16:00", tz="UTC")  # Tuesday in Shanghai

@@ -1,7 +1,8 @@
 """/chaos figure builders: pure, from frames to figures."""
 import pandas as pd
 
-from dashboard import chaos_figures, resilience
+from dashboard.figures import chaos as chaos_figures
+from dashboard.analytics import resilience
 
 NOW = pd.Timestamp("2026-11-18 02:00", tz="UTC")
 CHAINS = pd.DataFrame({"chain": ["trade", "trade"], "chain_name": ["Trading", "Trading"], "step": [1, 2],

@@ -4,7 +4,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from datasources.chaosmesh import ChaosMeshSource, fault_name
+from datasources.chaos.chaosmesh import ChaosMeshSource, fault_name
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "chaosmesh"
 

@@ -5,9 +5,10 @@ import os
 import pandas as pd
 import pytest
 
-from datasources import chaostoolkit, registry
-from datasources.chaosruns import RejectedFile
-from datasources.chaostoolkit import ChaosToolkitSource, run_record
+from datasources.chaos import chaostoolkit
+from datasources import registry
+from datasources.chaos import RejectedFile
+from datasources.chaos.chaostoolkit import ChaosToolkitSource, run_record
 
 
 def probe(name="health", status="succeeded", tolerance_met=True, end="2026-11-18T02:00:10", exception=None):

@@ -2,7 +2,7 @@
 import re
 
 from datasources.demo import DemoSource
-from datasources.demo_exporter import DemoExporter, label_text
+from datasources.demo.exporter import DemoExporter, label_text
 
 START = 1795000000.0
 

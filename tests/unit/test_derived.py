@@ -1,9 +1,9 @@
 """The poller's derived step: history asked at a step that bounds learning, anomalies and peaks written."""
 import pandas as pd
 
-from dashboard import derived
-from dashboard.derived import DerivedFrames, learn_step_s
-from dashboard.store import DERIVED_SOURCE, open_store
+from dashboard.core import derived
+from dashboard.core.derived import DerivedFrames, learn_step_s
+from dashboard.core.store import DERIVED_SOURCE, open_store
 from datasources.demo import DemoSource
 
 NOW = pd.Timestamp("2026-11-18 06:00", tz="UTC")  # 14:00 on a Wednesday in Shanghai

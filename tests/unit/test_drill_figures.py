@@ -2,7 +2,8 @@
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard import drill_figures, drilldown
+from dashboard.figures import drill as drill_figures
+from dashboard.analytics import drilldown
 from dashboard.figures import STATUS_COLOURS
 
 T0 = pd.Timestamp("2026-11-18 02:00", tz="UTC")

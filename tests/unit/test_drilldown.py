@@ -2,7 +2,7 @@
 import pandas as pd
 import pytest
 
-from dashboard import drilldown
+from dashboard.analytics import drilldown
 from datasources.base import empty_frame
 
 T0 = pd.Timestamp("2026-11-18 02:00", tz="UTC")

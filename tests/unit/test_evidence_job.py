@@ -1,10 +1,10 @@
 """The scheduled evidence evaluation reads what the rules need from the store."""
 import pandas as pd
 
-from dashboard import catalogue, evidence
-from dashboard.evidence_job import frames_with_history
-from dashboard.poller import Poller
-from dashboard.store import open_store
+from dashboard.maturity import model as catalogue, evidence
+from dashboard.maturity.evidence_job import frames_with_history
+from dashboard.core.poller import Poller
+from dashboard.core.store import open_store
 from datasources import registry
 
 NOW = pd.Timestamp("2026-03-02T02:00:00Z")

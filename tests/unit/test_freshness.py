@@ -5,13 +5,13 @@ import pandas as pd
 import pytest
 
 from dashboard.app import create_app
-from dashboard.freshness import freshness
-from dashboard.poller import Poller
-from dashboard.settings import parse
-from dashboard.store import open_store
+from dashboard.core.freshness import freshness
+from dashboard.core.poller import Poller
+from dashboard.core.settings import parse
+from dashboard.core.store import open_store
 from datasources import registry
 from datasources.base import Source, SourceError
-from layouts import wall
+from layouts.pages import wall
 
 NOW = datetime(2026, 11, 18, 2, 0, tzinfo=timezone.utc)
 

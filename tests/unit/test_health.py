@@ -1,7 +1,7 @@
 """Health rules: red above target, amber above amber_at x target, per-service overrides."""
 import pandas as pd
 
-from dashboard.health import evaluate, overall
+from dashboard.analytics.health import evaluate, overall
 
 HEALTH = {"tiers": {1: {"p95_ms": 100.0, "error_ratio": 0.01}, 2: {"p95_ms": 500.0, "error_ratio": 0.02},
                     3: {"p95_ms": 1000.0, "error_ratio": 0.05}},

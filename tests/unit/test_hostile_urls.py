@@ -1,7 +1,7 @@
 """Every page that takes a value from its URL answers a hostile one with its clear message, never a traceback."""
 import pytest
 
-from layouts import chain, chaos, incident, service, trace
+from layouts.pages import chain, chaos, incident, service, trace
 from tests.demo_app import polled_demo_app
 
 HOSTILE = ["<script>alert(1)</script>", "x\"} or up{job=~\".+", "' OR '1'='1", "../../etc/passwd", "a\x00b",

@@ -1,11 +1,11 @@
 """The incident timeline figure: lanes, the suspect change, metrics on one axis in display time."""
 import pandas as pd
 
-from dashboard import incident_stats as stats
-from dashboard.incident_figures import timeline_figure
-from dashboard import logrates
+from dashboard.analytics import incidents as stats
+from dashboard.figures.incidents import timeline_figure
+from dashboard.analytics import logrates
 from datasources.demo import DemoSource, episodes
-from layouts.incident import labels
+from layouts.pages.incident import labels
 
 NOW = pd.Timestamp("2026-11-18 02:05", tz="UTC")
 

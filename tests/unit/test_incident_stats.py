@@ -2,7 +2,7 @@
 import pandas as pd
 import pytest
 
-from dashboard import incident_stats as stats
+from dashboard.analytics import incidents as stats
 from datasources import itsm
 
 NOW = pd.Timestamp("2026-11-18 04:00", tz="UTC")

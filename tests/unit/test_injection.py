@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy.dialects import postgresql
 from hypothesis import given, settings, strategies as st
 
-from datasources import jira, prometheus, request_tracker, servicenow, sql
+from datasources.itsm import jira, request_tracker, servicenow, sql
+from datasources.monitoring import prometheus
 from datasources.base import SourceError
 from tests.unit.test_urlinput import INJECTIONS
 

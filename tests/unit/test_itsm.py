@@ -9,7 +9,7 @@ import pytest
 
 from datasources import itsm
 from datasources.base import SourceError
-from datasources.http import HttpClient
+from datasources.transport import HttpClient
 from tests.loopback_http import Reply, serve
 
 NOW = pd.Timestamp("2026-11-18 04:00", tz="UTC").to_pydatetime()
@@ -122,7 +122,7 @@ def test_transport_reports_an_unreachable_source():
 
 
 def test_every_itsm_kind_builds_from_a_config_with_secrets_from_the_environment(monkeypatch):
-    from dashboard.settings import parse
+    from dashboard.core.settings import parse
     from datasources import registry
 
     monkeypatch.setenv("ITSM_TOKEN", "t0ken")

@@ -4,8 +4,9 @@ from datetime import timedelta
 
 import pandas as pd
 
-from datasources import itsm, jira
-from datasources.jira import JiraSource, jql_string, search_jql
+from datasources import itsm
+from datasources.itsm import jira
+from datasources.itsm.jira import JiraSource, jql_string, search_jql
 from tests.loopback_http import Reply, recorded, serve
 
 NOW = pd.Timestamp("2026-11-18 04:00", tz="UTC").to_pydatetime()

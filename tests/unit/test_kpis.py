@@ -2,7 +2,7 @@
 import pandas as pd
 import pytest
 
-from dashboard import kpis
+from dashboard.analytics import kpis
 from datasources.base import empty_frame
 
 NOW = pd.Timestamp("2026-11-18 02:00", tz="UTC")  # 10:00 in Shanghai

@@ -4,9 +4,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from datasources.chaosruns import RejectedFile
-from datasources.kubernetes import exported_resources
-from datasources.litmus import LitmusSource, probe_ratio, run_record
+from datasources.chaos import RejectedFile
+from datasources.chaos.kubernetes import exported_resources
+from datasources.chaos.litmus import LitmusSource, probe_ratio, run_record
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "litmus"
 

@@ -7,7 +7,7 @@ import pytest
 
 from datasources import registry
 from datasources.base import SourceError, validate
-from datasources.loki import literal, one_of, selector
+from datasources.logs.loki import literal, one_of, selector
 from tests.loopback_http import Reply, recorded, serve
 
 NOW = pd.Timestamp("2025-11-21T12:02:00Z")

@@ -8,12 +8,12 @@ import pytest
 import sqlalchemy as sa
 from flask.sessions import SecureCookieSessionInterface
 
-from dashboard import auth, passwords
-from dashboard.access import AccessStore, Identity
+from dashboard.security import auth, passwords
+from dashboard.security.access import AccessStore, Identity
 from dashboard.app import create_app
-from dashboard.history import user_sessions
-from dashboard.settings import parse
-from dashboard.store import open_store
+from dashboard.db.history import user_sessions
+from dashboard.core.settings import parse
+from dashboard.core.store import open_store
 
 ADMIN = Identity("cli:test", frozenset({"admin"}), "cli")
 PASSWORD = "correct horse battery staple"

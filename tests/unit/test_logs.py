@@ -1,8 +1,8 @@
 """Log lines around a trace: asked of the log sources once, the trace's own lines first."""
 import pandas as pd
 
-from dashboard import logs
-from dashboard.store import open_store
+from dashboard.core import loglines as logs
+from dashboard.core.store import open_store
 from datasources.demo import DemoSource, episodes
 
 NOW = pd.Timestamp("2026-11-18 02:05", tz="UTC")

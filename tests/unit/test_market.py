@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dashboard.market import session, sessions
+from dashboard.analytics.calendar import session, sessions
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -6,8 +6,8 @@ import subprocess
 import pandas as pd
 import pytest
 
-from dashboard import catalogue, evidence, maturity, maturity_report
-from dashboard.settings import ConfigError
+from dashboard.maturity import model as catalogue, evidence, scoring as maturity, report as maturity_report
+from dashboard.core.settings import ConfigError
 from datasources import registry
 from datasources.base import FRAME_NAMES, empty_frame, validate
 from tests.conftest import need

@@ -2,7 +2,7 @@
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard import maturity_figures
+from dashboard.figures import maturity as maturity_figures
 
 DOMAINS = pd.DataFrame({"domain_name": ["Monitoring", "Continuity (emergency, risk, crisis)", "业务连续性（应急、风险、危机）"],
                         "level": [2, 0, 1]})

@@ -3,7 +3,7 @@ import threading
 
 import pytest
 
-from dashboard.memo import Memo
+from dashboard.core.memo import Memo
 
 
 def test_keeps_each_slots_latest_versions():

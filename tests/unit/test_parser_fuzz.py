@@ -6,8 +6,11 @@ import json
 import pandas as pd
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from datasources import (alertmanager, chaosmesh, chaosruns, chaostoolkit, jaeger, jira, litmus, otlp_files,
-                         prometheus, request_tracker, servicenow, sql, zipkin)
+from datasources.monitoring import alertmanager, prometheus
+from datasources.chaos import chaosmesh, chaostoolkit, litmus
+from datasources import chaos as chaosruns
+from datasources.traces import jaeger, otlp_files, zipkin
+from datasources.itsm import jira, request_tracker, servicenow, sql
 from datasources.base import ContractError, SourceError, validate
 
 OWN_ERRORS = (SourceError, ContractError, chaosruns.RejectedFile)

@@ -1,8 +1,8 @@
 """Password hashes: salted, slow, verified in constant time."""
 import pytest
 
-from dashboard import passwords
-from dashboard.passwords import PasswordError, hash_password, verify_password
+from dashboard.security import passwords
+from dashboard.security.passwords import PasswordError, hash_password, verify_password
 
 PASSWORD = "correct horse battery staple"
 

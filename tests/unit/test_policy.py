@@ -1,7 +1,7 @@
 """The policy table: who reads which page, who performs which write."""
 import pytest
 
-from dashboard import policy
+from dashboard.security import policy
 
 
 @pytest.mark.parametrize("path", ["/wall", "/sources", "/chain/equity-trading", "/service/quote-service",

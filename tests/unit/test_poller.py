@@ -6,8 +6,10 @@ from datetime import datetime, timedelta, timezone
 import pandas as pd
 import pytest
 
-from dashboard.poller import LocalLeases, Poller, backoff_s, config_frames, is_stale, offered_frames, status_frame
-from dashboard.store import open_store
+from dashboard.core.poller import (
+    LocalLeases, Poller, backoff_s, config_frames, is_stale, offered_frames, status_frame,
+)
+from dashboard.core.store import open_store
 from datasources.base import Source, SourceError, validate
 
 NOW = datetime(2026, 11, 18, 2, 5, tzinfo=timezone.utc)

@@ -4,7 +4,7 @@ import math
 import pandas as pd
 import pytest
 
-from datasources import prometheus as prom
+from datasources.monitoring import prometheus as prom
 from datasources.base import SourceError
 
 T0 = 1763700000

@@ -4,8 +4,8 @@ import logging
 import pandas as pd
 import pytest
 
-from dashboard.poller import HistoryQueue
-from dashboard.redact import RedactingFilter, redact
+from dashboard.core.poller import HistoryQueue
+from dashboard.security.redact import RedactingFilter, redact
 
 SECRETS = [
     ("GET https://svc:hunter2@itsm.example/api/now/table/incident: 401", "hunter2"),

@@ -2,7 +2,7 @@
 import pandas as pd
 import pytest
 
-from dashboard import resilience
+from dashboard.analytics import resilience
 from datasources.base import empty_frame
 
 NOW = pd.Timestamp("2026-11-18 02:00", tz="UTC")
@@ -98,7 +98,7 @@ def test_impact_link_spans_the_run_with_a_margin():
 def test_impact_link_window_is_understood_by_the_service_page():
     from urllib.parse import parse_qs, urlsplit
 
-    from dashboard.timewindow import resolve
+    from dashboard.core.timewindow import resolve
 
     start = pd.Timestamp("2026-11-18 01:35", tz="UTC")
     query = parse_qs(urlsplit(resilience.impact_link("q", start, start + pd.Timedelta(minutes=10))).query)

@@ -2,8 +2,8 @@
 import pandas as pd
 import pytest
 
-from dashboard import health, service_catalogue
-from dashboard.settings import load
+from dashboard.analytics import health, service_catalogue
+from dashboard.core.settings import load
 from datasources.demo import DemoSource
 
 NOW = pd.Timestamp("2026-11-18 02:05", tz="UTC")

@@ -5,8 +5,9 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 
-from datasources import itsm, servicenow
-from datasources.servicenow import ServiceNowSource, condition, encoded_query
+from datasources import itsm
+from datasources.itsm import servicenow
+from datasources.itsm.servicenow import ServiceNowSource, condition, encoded_query
 from tests.loopback_http import Reply, recorded, serve
 
 NOW = pd.Timestamp("2026-11-18 04:00", tz="UTC").to_pydatetime()

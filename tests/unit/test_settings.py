@@ -1,7 +1,7 @@
 """Config: the default loads; ${ENV} expands; every problem names the key and the line."""
 import pytest
 
-from dashboard.settings import DEFAULT_CONFIG, ConfigError, load, parse
+from dashboard.core.settings import DEFAULT_CONFIG, ConfigError, load, parse
 
 GOOD = """\
 center_name: Test center

@@ -1,7 +1,7 @@
 """Per-site traffic share and health of chains, on the demo estate during its site episode."""
 import pandas as pd
 
-from dashboard import sites
+from dashboard.analytics import sites
 from datasources.demo import DemoSource, episodes
 
 NOW = pd.Timestamp("2026-11-18 02:05", tz="UTC")

@@ -1,5 +1,5 @@
 """/sources: a row per configured source, and one per source's derived step once it has run."""
-from layouts import sources
+from layouts.pages import sources
 from tests.demo_app import polled_demo_app
 
 

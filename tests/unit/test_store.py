@@ -3,8 +3,8 @@ import threading
 
 import pandas as pd
 
-from dashboard import store as store_module
-from dashboard.store import open_store
+from dashboard.core import store as store_module
+from dashboard.core.store import open_store
 
 
 def test_threads_reading_a_new_version_decode_it_once(monkeypatch):

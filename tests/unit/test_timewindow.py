@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 import pandas as pd
 import pytest
 
-from dashboard.timewindow import WindowError, resolve
+from dashboard.core.timewindow import WindowError, resolve
 
 NOW = datetime(2026, 11, 18, 2, 5, tzinfo=timezone.utc)
 

@@ -2,8 +2,8 @@
 import pytest
 
 from dashboard.app import create_app
-from dashboard.settings import parse
-from layouts.titles import page_title
+from dashboard.core.settings import parse
+from layouts.components.titles import page_title
 
 
 @pytest.fixture

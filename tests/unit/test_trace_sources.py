@@ -6,9 +6,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from datasources import jaeger, otlp_files, zipkin
+from datasources.traces import jaeger, otlp_files, zipkin
 from datasources.base import SourceError, validate
-from datasources.calls import calls_from_spans, hex_trace_id
+from datasources.traces import calls_from_spans, hex_trace_id
 from tests.canned import Reply, canned_server
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "traces"

@@ -2,8 +2,8 @@
 import pandas as pd
 import pytest
 
-from dashboard import traces
-from dashboard.store import open_store
+from dashboard.core import spans as traces
+from dashboard.core.store import open_store
 from datasources.base import Source, empty_frame
 from datasources.demo import DemoSource
 

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from dashboard.i18n import pick_lang
-from dashboard.urlinput import KINDS, UrlInputError, clean, window
+from dashboard.security.urlinput import KINDS, UrlInputError, clean, window
 
 INJECTIONS = [
     "<script>alert(1)</script>", "\"><img src=x onerror=alert(1)>", "' OR '1'='1", "1; DROP TABLE incidents--",

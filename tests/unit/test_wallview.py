@@ -1,7 +1,7 @@
 """The wall's pure builders: formats, the tile model and the event lists."""
 import pandas as pd
 
-from dashboard import wallview
+from dashboard.analytics import wallview
 
 T0 = pd.Timestamp("2026-11-18 02:00", tz="UTC")
 

@@ -1,0 +1,58 @@
+"""Multi-active sites: each chain's traffic share and health per site, and instances by site.
+
+Traffic is the instances' received bytes per second over the last ``RECENT_MINUTES``. A site's
+share is compared per service with its even share (its instances over the service's): a site is
+``crit`` when, for one of the chain's services, it carries under ``DRAINED`` of its even share or
+one of its instances is CPU-saturated; ``warn`` under ``LOW`` or at ``BUSY_CPU``; else ``ok``.
+Chains whose instances run at one site only have no site figures.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from dashboard.analytics.drilldown import SATURATED_CPU
+
+RECENT_MINUTES = 5
+DRAINED, LOW = 0.25, 0.5
+BUSY_CPU = 0.8
+COLUMNS = ["chain", "site", "share", "status"]
+
+
+def instances_at(instances: pd.DataFrame, site: str | None) -> set[str] | None:
+    """The instances at ``site``; None when no site is asked (no filter)."""
+    if not site:
+        return None
+    return set(instances.loc[instances["site"] == site, "instance"])
+
+
+def chain_sites(chains: pd.DataFrame, instances: pd.DataFrame, resources: pd.DataFrame) -> pd.DataFrame:
+    """One row per (chain, site) of multi-site chains: share of the chain's traffic and status."""
+    if instances.empty or resources.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    recent = resources[resources["ts"] > resources["ts"].max() - pd.Timedelta(minutes=RECENT_MINUTES)]
+    per_instance = recent.groupby("instance").agg(rx=("net_rx_bps", "mean"), cpu=("cpu_ratio", "max"))
+    placed = instances.join(per_instance, on="instance")
+    by_site = placed.groupby(["service", "site"]).agg(rx=("rx", "sum"), cpu=("cpu", "max"), n=("instance", "size"))
+    totals = by_site.groupby(level="service")[["rx", "n"]].transform("sum")
+    by_site["ratio"] = (by_site["rx"] / totals["rx"]) / (by_site["n"] / totals["n"])
+    members = chains[["chain", "step", "service"]].merge(by_site.reset_index(), on="service")
+    rows = []
+    for chain, group in members.groupby("chain", sort=False):
+        if group["site"].nunique() < 2:
+            continue
+        total = group["rx"].sum()
+        for site, at in group.groupby("site"):
+            ratio, cpu = at["ratio"].min(), at["cpu"].max()
+            status = ("crit" if ratio < DRAINED or cpu >= SATURATED_CPU else
+                      "warn" if ratio < LOW or cpu >= BUSY_CPU else "ok")
+            rows.append((chain, site, float(at["rx"].sum() / total) if total else 0.0,
+                         status if pd.notna(ratio) else "nodata"))
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def wall_sites(layout: list[dict], figures: pd.DataFrame) -> list[list[list]]:
+    """Per chain in wall order: [site, share as a whole percent, status] per site."""
+    by_chain = {c: g for c, g in figures.groupby("chain")}
+    return [[[r.site, f"{r.share:.0%}", r.status] for r in by_chain[c["chain"]].itertuples()]
+            if c["chain"] in by_chain else [] for c in layout]
+

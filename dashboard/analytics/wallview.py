@@ -1,0 +1,168 @@
+"""Pure builders of what the wall draws: number formats, the tile model, the event lists.
+
+The tile model is what the browser receives on each refresh: per tile (in layout
+order) its status and three formatted figures, per chain its worst status, and the
+sparkline points newer than the ones the browser already has. It is deliberately
+compact: at 200 services a refresh is a few kilobytes.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+import numpy as np
+import pandas as pd
+
+from dashboard.analytics import anomaly, health
+
+SPARK_MINUTES = 60
+ANOMALY_MINUTES = 15  # a tile keeps its anomaly mark this long after the anomaly ends
+ACTIVE_INCIDENT_STATES = ("new", "in_progress", "on_hold")
+STATUS_ORDER = ("ok", "warn", "crit", "nodata")
+
+
+def fmt_rate(value: float) -> str:
+    if pd.isna(value):
+        return "–"
+    return f"{value / 1000:.1f}k/s" if value >= 1000 else f"{value:.0f}/s"
+
+
+def fmt_ms(value: float) -> str:
+    return "–" if pd.isna(value) else (f"{value / 1000:.1f}s" if value >= 1000 else f"{value:.0f}ms")
+
+
+def fmt_pct(value: float, digits: int = 2) -> str:
+    return "–" if value is None or pd.isna(value) else f"{value:.{digits}%}"
+
+
+def duration_parts(value: pd.Timedelta) -> tuple[str, float]:
+    """A duration as (unit, amount) in the largest unit that keeps it at least 1: min, h or d."""
+    minutes = value.total_seconds() / 60
+    if minutes < 60:
+        return "min", minutes
+    return ("h", minutes / 60) if minutes < 24 * 60 else ("d", minutes / 1440)
+
+
+def age_parts(opened: pd.Timestamp, now: pd.Timestamp) -> dict[str, int]:
+    """Whole days, hours and minutes since ``opened`` (the browser keeps counting)."""
+    minutes = max(int((now - opened).total_seconds() // 60), 0)
+    return {"d": minutes // 1440, "h": minutes // 60 % 24, "m": minutes % 60, "total_m": minutes}
+
+
+def preplan_name(url: str | None) -> str | None:
+    """The emergency pre-plan's name: the last segment of its URL."""
+    if not url:
+        return None
+    path = urlparse(url).path.rstrip("/")
+    return path.rsplit("/", 1)[-1] or urlparse(url).netloc
+
+
+def structure(chains: pd.DataFrame, services: pd.DataFrame) -> list[dict]:
+    """The chains as drawn: id, name and the known services of its steps in order."""
+    ordered = chains.sort_values(["step"], kind="stable")
+    names = dict(zip(ordered["chain"].tolist()[::-1], ordered["chain_name"].astype(str).tolist()[::-1]))  # first wins
+    known = ordered[ordered["service"].isin(set(services["service"]))]
+    members: dict[str, list[str]] = {}
+    for chain, service in zip(known["chain"].tolist(), known["service"].tolist()):
+        members.setdefault(chain, []).append(service)
+    return [{"chain": c, "name": names[c], "services": members[c]} for c in dict.fromkeys(ordered["chain"].tolist())
+            if c in members]
+
+
+def tile_order(layout: list[dict]) -> list[str]:
+    """Every tile's service, in layout order (a service on two chains has two tiles)."""
+    return [s for chain in layout for s in chain["services"]]
+
+
+def tile_rows(evaluated: pd.DataFrame, order: list[str]) -> list[list[str]]:
+    """Per tile: status, requests/s, p95 and error ratio, formatted."""
+    rows = evaluated.drop_duplicates("service").set_index("service").reindex(order)
+    return [[status, fmt_rate(rate), fmt_ms(p95), fmt_pct(errors)]
+            for status, rate, p95, errors in zip(rows["status"].tolist(), rows["requests_per_s"].tolist(),
+                                                  rows["latency_p95_ms"].tolist(), rows["error_ratio"].tolist())]
+
+
+def chain_statuses(layout: list[dict], evaluated: pd.DataFrame) -> list[str]:
+    """Each chain's worst status."""
+    status = dict(zip(evaluated["service"].tolist(), evaluated["status"].tolist()))
+    return [health.overall([status.get(s, "nodata") for s in chain["services"]]) for chain in layout]
+
+
+def status_counts(evaluated: pd.DataFrame) -> dict[str, int]:
+    counts = evaluated["status"].value_counts()
+    return {s: int(counts.get(s, 0)) for s in STATUS_ORDER}
+
+
+def spark_points(metrics: pd.DataFrame, order: list[str], after_ms: int | None) -> dict:
+    """p95 sparkline points per tile: all of the last hour (``reset``), or only those after ``after_ms``.
+
+    Returns ``{"reset": bool, "t": [epoch ms, ...], "v": [[value per tile], ...]}``, one
+    row of values per timestamp, values rounded to three significant digits.
+    """
+    if metrics.empty:
+        return {"reset": after_ms is None, "t": [], "v": []}
+    newest = metrics["ts"].max()
+    recent = metrics[metrics["ts"] > newest - pd.Timedelta(minutes=SPARK_MINUTES)]
+    stamp_codes, stamps = pd.factorize(recent["ts"], sort=True)
+    columns = pd.Index(order).unique()
+    column_codes = columns.get_indexer(recent["service"])
+    known = column_codes >= 0
+    sums = np.zeros((len(stamps), len(columns)))
+    counts = np.zeros_like(sums)
+    values = recent["latency_p95_ms"].to_numpy(dtype=float)
+    known &= ~np.isnan(values)
+    np.add.at(sums, (stamp_codes[known], column_codes[known]), values[known])
+    np.add.at(counts, (stamp_codes[known], column_codes[known]), 1)
+    with np.errstate(invalid="ignore"):
+        grid = (sums / counts)[:, columns.get_indexer(order)]  # mean per timestamp and tile, NaN without samples
+    stamps = pd.DatetimeIndex(stamps).as_unit("ms").asi8.tolist()
+    reset = after_ms is None or not stamps or after_ms < stamps[0]
+    keep = [i for i, t in enumerate(stamps) if reset or t > after_ms]
+    return {
+        "reset": reset,
+        "t": [stamps[i] for i in keep],
+        "v": [[None if v != v else float(f"{v:.3g}") for v in grid[i].tolist()] for i in keep],
+    }
+
+
+def anomalous_tiles(anomalies: pd.DataFrame, order: list[str], now: pd.Timestamp) -> list[int]:
+    """Indexes of the tiles whose service had an anomaly within the last ``ANOMALY_MINUTES``."""
+    marked = anomaly.active_services(anomalies, pd.Timestamp(now), pd.Timedelta(minutes=ANOMALY_MINUTES))
+    return [i for i, service in enumerate(order) if service in marked]
+
+
+def active_incidents(incidents: pd.DataFrame) -> pd.DataFrame:
+    """Open incidents, most urgent first: by priority, then oldest first."""
+    active = incidents[incidents["state"].isin(ACTIVE_INCIDENT_STATES)]
+    return active.sort_values(["priority", "opened_at", "incident_id"], kind="stable")
+
+
+def major_incidents(incidents: pd.DataFrame) -> pd.DataFrame:
+    """Open P1 incidents, unacknowledged ones first."""
+    p1 = active_incidents(incidents)
+    p1 = p1[p1["priority"] == 1]
+    return p1.assign(_acked=p1["acknowledged_at"].notna()).sort_values(["_acked", "opened_at"]).drop(columns="_acked")
+
+
+def incident_status(incidents: pd.DataFrame) -> str:
+    """What open incidents say about the estate: ``crit`` with a P1 open, ``warn`` with a P2, else ``ok``."""
+    open_priorities = set(active_incidents(incidents)["priority"])
+    return "crit" if 1 in open_priorities else ("warn" if 2 in open_priorities else "ok")
+
+
+def changes_in_progress(changes: pd.DataFrame) -> pd.DataFrame:
+    """Changes being implemented: started and not ended, emergency ones first."""
+    running = changes[(changes["state"] == "implement") | (changes["actual_start"].notna() & changes["actual_end"].isna()
+                                                           & ~changes["state"].isin(["closed", "cancelled"]))]
+    return running.assign(_rank=(running["type"] != "emergency")).sort_values(["_rank", "actual_start"]).drop(
+        columns="_rank")
+
+
+def next_change(changes: pd.DataFrame, now: pd.Timestamp) -> pd.Series | None:
+    """The next scheduled change to start, if any."""
+    upcoming = changes[(changes["state"] == "scheduled") & (changes["planned_start"] >= now)]
+    return upcoming.sort_values("planned_start").iloc[0] if len(upcoming) else None
+
+
+def latest_chaos_runs(chaos_runs: pd.DataFrame, count: int) -> pd.DataFrame:
+    """The ``count`` most recently started chaos runs, newest first."""
+    return chaos_runs.sort_values(["started_at", "run_id"], ascending=False, kind="stable").head(count)

@@ -1,0 +1,97 @@
+"""Frames the poller derives from metrics after a poll: anomalies and daily utilisation peaks.
+
+After a source returns metric frames, the step judges them with the source's anomaly
+model and takes the daily peaks from its history plus the new frames, then writes both
+under the name ``derived:<source>``; readers concatenate them like any source's frames.
+The model is learnt from ``Source.history()`` -- ``HISTORY_DAYS`` ending where the polled
+window begins, at the source's own resolution or, for an estate too large for
+``LEARN_POINTS``, a coarser step -- and relearnt every ``RELEARN_S``; a source without
+history yields no anomalies. The model lives in the poller process that polls the source,
+which sticky leases keep the same one.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import datetime
+
+import pandas as pd
+
+from dashboard.analytics import anomaly, capacity
+from dashboard.core.store import DERIVED_SOURCE, FrameStore, derived_source
+from datasources.base import Source, empty_frame, validate
+
+log = logging.getLogger(__name__)
+HISTORY_DAYS = 7
+LEARN_POINTS = 20_000_000  # history points a model learns from at most: bounds a poller's memory (about 2 GB)
+RELEARN_S = 3600.0
+METRIC_FRAMES = ("service_metrics", "resource_metrics")
+
+
+class DerivedFrames:
+    """Keep one anomaly model and history per source; derive and store after each metrics poll."""
+
+    def __init__(self, store: FrameStore, history_days: float = HISTORY_DAYS, relearn_s: float = RELEARN_S):
+        self.store, self.history_days, self.relearn_s = store, history_days, relearn_s
+        self._learnt: dict[str, tuple[float, anomaly.Model, pd.DataFrame]] = {}
+        # One derivation at a time: sources poll on threads of their own, and learning is large.
+        self._lock = threading.Lock()
+
+    def _model(self, source: Source, window_start: pd.Timestamp,
+               metrics: dict[str, pd.DataFrame]) -> tuple[anomaly.Model, pd.DataFrame]:
+        learnt = self._learnt.get(source.name)
+        if learnt is None or time.monotonic() - learnt[0] > self.relearn_s:
+            history = source.history(window_start - pd.Timedelta(days=self.history_days), window_start,
+                                     step_s=learn_step_s(metrics, self.history_days))
+            peaks = capacity.daily_peaks(history.get("resource_metrics", empty_frame("resource_metrics")))
+            learnt = (time.monotonic(), anomaly.learn(history), peaks)
+            self._learnt[source.name] = learnt
+        return learnt[1], learnt[2]
+
+    def after_poll(self, source: Source, frames: dict[str, pd.DataFrame], now: datetime) -> None:
+        """Derive from the metric frames of one poll (none: nothing to do) and write the results."""
+        metrics = {name: frames[name] for name in METRIC_FRAMES if name in frames and len(frames[name])}
+        if not metrics:
+            return
+        with self._lock:
+            self._derive(source, metrics, now)
+
+    def _derive(self, source: Source, metrics: dict[str, pd.DataFrame], now: datetime) -> None:
+        """Judge ``metrics``, take their peaks, and write both frames with their status record under
+        ``derived:<source>``; a failure keeps the frames written last."""
+        name, t0 = derived_source(source.name), time.perf_counter()
+        try:
+            window_start = min(frame["ts"].min() for frame in metrics.values())
+            model, past_peaks = self._model(source, window_start, metrics)
+            recent_peaks = capacity.daily_peaks(metrics.get("resource_metrics", empty_frame("resource_metrics")))
+            frames = {
+                "anomalies": anomaly.find(model, metrics),
+                "utilisation_peaks": validate("utilisation_peaks", capacity.merge_peaks(past_peaks, recent_peaks)),
+            }
+            self.store.write(name, frames)
+            error = None
+        except Exception as exc:  # a derivation problem must not stop polling
+            log.exception("deriving frames from %s failed", source.name)
+            frames, error = {}, f"{type(exc).__name__}: {exc}"
+        previous = self.store.status(name) or {}
+        self.store.set_status(name, {
+            "source": name, "kind": DERIVED_SOURCE, "interval_s": source.interval_s,
+            "last_attempt": now.isoformat(),
+            "last_success": now.isoformat() if error is None else previous.get("last_success"),
+            "ok": error is None, "error": error, "failures": 0 if error is None else previous.get("failures", 0) + 1,
+            "rows": int(sum(len(f) for f in frames.values())),
+            "duration_ms": round((time.perf_counter() - t0) * 1000, 1),
+            "frames": sorted(frames) or previous.get("frames", []),
+        })
+
+
+def learn_step_s(metrics: dict[str, pd.DataFrame], days: float) -> int | None:
+    """The history step, in whole minutes, that keeps learning within ``LEARN_POINTS`` for the series
+    in ``metrics``; None when the source's own resolution fits."""
+    series = 0
+    for name, frame in metrics.items():
+        keys = ["service", "instance"] if name == "resource_metrics" else ["service"]
+        series += len(frame[keys].drop_duplicates()) * sum(m.frame == name for m in anomaly.METRICS)
+    step_s = series * days * 86400 / LEARN_POINTS
+    return None if step_s <= 60 else int(-(-step_s // 60) * 60)

@@ -1,0 +1,403 @@
+"""Configuration: a YAML file (built-in default: the demo estate) plus the environment.
+
+Any string value may be written ``${ENV_NAME}``; secrets are given only that way.
+Every problem is reported once, as ``file:line: key: message``.
+"""
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from dashboard.security.policy import ROLES
+
+DEFAULT_CONFIG = Path(__file__).with_name("default.yaml")
+ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+LANGUAGES = ("en", "zh")
+DEFAULT_TIER_TARGETS = {1: {"p95_ms": 300.0, "error_ratio": 0.01},
+                        2: {"p95_ms": 800.0, "error_ratio": 0.02},
+                        3: {"p95_ms": 2000.0, "error_ratio": 0.05}}
+
+
+class ConfigError(ValueError):
+    """A configuration problem, located by file, line and key."""
+
+
+AUTH_MODES = ("none", "proxy", "builtin")
+HEADER_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+MIN_SECRET_KEY = 32
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """The ``auth:`` section: how people and wall displays are recognised."""
+
+    mode: str = "none"
+    user_header: str = "X-Forwarded-User"
+    groups_header: str | None = None
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    group_roles: dict[str, str] = field(default_factory=dict)
+    default_role: str | None = None
+    secret_key: str | None = field(default=None, repr=False)
+    session_hours: float = 12.0
+    session_idle_minutes: float = 30.0
+    cookie_secure: bool = True
+    open_paths: tuple[str, ...] = ("/health", "/metrics")
+
+
+@dataclass(frozen=True)
+class MaturitySettings:
+    """The ``maturity:`` section: the catalogue, the "+" rule, how often evidence is evaluated."""
+
+    catalogue: str | None = None
+    plus_share: float = 0.5
+    plus_domains: int = 3
+    evaluate_every_min: float = 60.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the application and the poller are configured with."""
+
+    sources: list[dict[str, Any]]
+    center_name: str = "Operations Command Center"
+    display_tz: str = "Asia/Shanghai"
+    language: str = "en"
+    refresh_s: float = 5.0
+    deployment: str = "default"
+    chains: list[dict[str, Any]] = field(default_factory=list)
+    health: dict[str, Any] = field(default_factory=dict)
+    playlists: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    service_requests: list[dict[str, Any]] = field(default_factory=list)
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    maturity: MaturitySettings = field(default_factory=MaturitySettings)
+    capacity: dict[str, Any] = field(default_factory=dict)
+    redis_url: str | None = None
+    database_url: str | None = None
+    path: str = str(DEFAULT_CONFIG)
+
+    @property
+    def source_names(self) -> list[str]:
+        return [s["name"] for s in self.sources]
+
+
+class _Located:
+    """A parsed YAML document that remembers the line of every key path."""
+
+    def __init__(self, text: str, path: str):
+        self.path, self.lines = path, {}
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            self.data = self._convert(loader, node, ()) if node is not None else {}
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 1 if mark else 1
+            raise ConfigError(f"{path}:{line}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+        finally:
+            loader.dispose()
+
+    def _convert(self, loader, node, key_path):
+        self.lines[key_path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            out = {}
+            for key_node, value_node in node.value:
+                key = loader.construct_object(key_node, deep=True)
+                out[key] = self._convert(loader, value_node, key_path + (key,))
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self._convert(loader, item, key_path + (i,)) for i, item in enumerate(node.value)]
+        value = loader.construct_object(node, deep=True)
+        if isinstance(value, str):
+            value = self._expand_env(value, key_path)
+        return value
+
+    def _expand_env(self, value: str, key_path) -> str:
+        def replace(match):
+            name = match.group(1)
+            if name not in os.environ:
+                self.fail(key_path, f"environment variable {name} is not set")
+            return os.environ[name]
+
+        return ENV_PATTERN.sub(replace, value)
+
+    def fail(self, key_path, message: str):
+        """Raise a ConfigError at ``key_path``'s line (a missing key: its closest present parent's)."""
+        key_path = tuple(key_path)
+        present = next((key_path[:n] for n in range(len(key_path), 0, -1) if key_path[:n] in self.lines), ())
+        line = self.lines.get(present, 1)
+        dotted = ".".join(str(k) for k in key_path) or "(top level)"
+        raise ConfigError(f"{self.path}:{line}: {dotted}: {message}")
+
+
+def _number(doc: _Located, key_path, value, minimum: float = 0.0) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        doc.fail(key_path, f"expected a number, got {value!r}")
+    if number <= minimum:
+        doc.fail(key_path, f"must be greater than {minimum:g}")
+    return number
+
+
+def _check_sources(doc: _Located, raw) -> list[dict[str, Any]]:
+    from datasources.registry import kinds
+
+    if not isinstance(raw, list) or not raw:
+        doc.fail(("sources",), "expected a non-empty list of sources")
+    known, seen, sources = kinds(), set(), []
+    for i, spec in enumerate(raw):
+        where = ("sources", i)
+        if not isinstance(spec, dict):
+            doc.fail(where, "expected a mapping with kind and name")
+        for key in ("kind", "name"):
+            if not spec.get(key):
+                doc.fail(where, f"missing key {key!r}")
+        if spec["kind"] not in known:
+            doc.fail(where + ("kind",), f"unknown kind {spec['kind']!r}; known: {', '.join(sorted(known))}")
+        name = str(spec["name"])
+        if not NAME_PATTERN.match(name) or name in ("config", "derived"):
+            doc.fail(where + ("name",),
+                     f"{name!r} must be lower-case letters, digits, '-', '_' or '.' (and not 'config' or 'derived')")
+        if name in seen:
+            doc.fail(where + ("name",), f"duplicate source name {name!r}")
+        seen.add(name)
+        checked = {"interval_s": _number(doc, where + ("interval_s",), spec.get("interval_s", 30))}
+        for key in ("poll_timeout_s", "max_rows"):  # the poller's limits on the source
+            if key in spec:
+                checked[key] = _number(doc, where + (key,), spec[key])
+        sources.append({**spec, "name": name, **checked})
+    return sources
+
+
+def _check_chains(doc: _Located, raw) -> list[dict[str, Any]]:
+    if raw in (None, []):
+        return []
+    if not isinstance(raw, list):
+        doc.fail(("chains",), "expected a list of chains")
+    for i, chain in enumerate(raw):
+        if not isinstance(chain, dict) or not chain.get("chain"):
+            doc.fail(("chains", i), "expected a mapping with 'chain', 'name' and 'steps'")
+        steps = chain.get("steps")
+        if not isinstance(steps, list) or not steps or not all(isinstance(s, str) for s in steps):
+            doc.fail(("chains", i, "steps"), "expected a non-empty list of service names")
+    return raw
+
+
+def _check_service_requests(doc: _Located, raw) -> list[dict[str, Any]]:
+    """The standard service requests offered: ``item`` with optional ``category`` and ``target_h``."""
+    if raw in (None, []):
+        return []
+    if not isinstance(raw, list):
+        doc.fail(("service_requests",), "expected a list of items")
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict) or not isinstance(item.get("item"), str):
+            doc.fail(("service_requests", i), "expected a mapping with 'item', 'category' and 'target_h'")
+        if "target_h" in item:
+            _number(doc, ("service_requests", i, "target_h"), item["target_h"])
+    return raw
+
+
+def _check_health(doc: _Located, raw) -> dict[str, Any]:
+    raw = raw or {}
+    if not isinstance(raw, dict):
+        doc.fail(("health",), "expected a mapping")
+    tiers = {tier: dict(targets) for tier, targets in DEFAULT_TIER_TARGETS.items()}
+    for tier, targets in (raw.get("tiers") or {}).items():
+        if tier not in tiers:
+            doc.fail(("health", "tiers", tier), "tier must be 1, 2 or 3")
+        for key, value in (targets or {}).items():
+            if key not in ("p95_ms", "error_ratio"):
+                doc.fail(("health", "tiers", tier, key), "expected p95_ms or error_ratio")
+            tiers[tier][key] = _number(doc, ("health", "tiers", tier, key), value)
+    services = {}
+    for service, targets in (raw.get("services") or {}).items():
+        for key, value in (targets or {}).items():
+            if key not in ("p95_ms", "error_ratio"):
+                doc.fail(("health", "services", service, key), "expected p95_ms or error_ratio")
+            services.setdefault(service, {})[key] = _number(doc, ("health", "services", service, key), value)
+    amber_at = _number(doc, ("health", "amber_at"), raw.get("amber_at", 0.8))
+    if amber_at > 1:
+        doc.fail(("health", "amber_at"), "must be at most 1 (a fraction of the target)")
+    return {"tiers": tiers, "services": services, "amber_at": amber_at}
+
+
+def _check_playlists(doc: _Located, raw) -> dict[str, list[dict[str, Any]]]:
+    raw = raw or {}
+    if not isinstance(raw, dict):
+        doc.fail(("playlists",), "expected a mapping of playlist name to pages")
+    playlists = {}
+    for name, pages in raw.items():
+        if not isinstance(pages, list) or not pages:
+            doc.fail(("playlists", name), "expected a non-empty list of {page, seconds}")
+        entries = []
+        for i, entry in enumerate(pages):
+            if not isinstance(entry, dict) or not str(entry.get("page", "")).startswith("/"):
+                doc.fail(("playlists", name, i), "expected a mapping with a page path starting with '/'")
+            seconds = _number(doc, ("playlists", name, i, "seconds"), entry.get("seconds", 60))
+            entries.append({"page": entry["page"], "seconds": seconds})
+        playlists[str(name)] = entries
+    return playlists
+
+
+def _check_auth(doc: _Located, raw) -> AuthSettings:
+    raw = {} if raw is None else raw
+    if not isinstance(raw, dict):
+        doc.fail(("auth",), "expected a mapping with at least 'mode'")
+    known = set(AuthSettings.__dataclass_fields__)
+    for key in raw:
+        if key not in known:
+            doc.fail(("auth", key), f"unknown key; expected one of {', '.join(sorted(known))}")
+    mode = raw.get("mode", "none")
+    if mode not in AUTH_MODES:
+        doc.fail(("auth", "mode"), f"expected one of {', '.join(AUTH_MODES)}")
+    headers = {}
+    for key in ("user_header", "groups_header"):
+        value = raw.get(key, getattr(AuthSettings, key))
+        if value is not None and not HEADER_PATTERN.match(str(value)):
+            doc.fail(("auth", key), "expected an HTTP header name (letters, digits and '-')")
+        headers[key] = value
+    proxies = []
+    for i, cidr in enumerate(raw.get("trusted_proxies") or []):
+        try:
+            proxies.append(ipaddress.ip_network(str(cidr), strict=False))
+        except ValueError:
+            doc.fail(("auth", "trusted_proxies", i), f"{cidr!r} is not an IP address or CIDR network")
+    if mode == "proxy" and not proxies:
+        doc.fail(("auth", "trusted_proxies"), "proxy mode needs the addresses of the trusted proxies")
+    group_roles = raw.get("group_roles") or {}
+    if not isinstance(group_roles, dict):
+        doc.fail(("auth", "group_roles"), "expected a mapping of group to role")
+    for group, role in group_roles.items():
+        if role not in ROLES:
+            doc.fail(("auth", "group_roles", group), f"expected one of {', '.join(ROLES)}")
+    default_role = raw.get("default_role")
+    if default_role is not None and default_role not in ROLES:
+        doc.fail(("auth", "default_role"), f"expected one of {', '.join(ROLES)}")
+    secret_key = raw.get("secret_key")
+    if mode == "builtin" and len(str(secret_key or "")) < MIN_SECRET_KEY:
+        doc.fail(("auth", "secret_key"),
+                 f"builtin mode needs a secret key of at least {MIN_SECRET_KEY} characters, given as ${{ENV_NAME}}")
+    open_paths = raw.get("open_paths", list(AuthSettings.open_paths))
+    if not isinstance(open_paths, list) or not all(isinstance(p, str) and p.startswith("/") for p in open_paths):
+        doc.fail(("auth", "open_paths"), "expected a list of paths starting with '/'")
+    cookie_secure = raw.get("cookie_secure", True)
+    if not isinstance(cookie_secure, bool):
+        doc.fail(("auth", "cookie_secure"), "expected true or false")
+    return AuthSettings(
+        mode=mode, **headers, trusted_proxies=tuple(proxies),
+        group_roles={str(group): role for group, role in group_roles.items()}, default_role=default_role,
+        secret_key=str(secret_key) if secret_key else None,
+        session_hours=_number(doc, ("auth", "session_hours"), raw.get("session_hours", 12)),
+        session_idle_minutes=_number(doc, ("auth", "session_idle_minutes"), raw.get("session_idle_minutes", 30)),
+        cookie_secure=cookie_secure, open_paths=tuple(open_paths),
+    )
+
+
+def _check_maturity(doc: _Located, raw) -> MaturitySettings:
+    raw = {} if raw is None else raw
+    if not isinstance(raw, dict):
+        doc.fail(("maturity",), "expected a mapping")
+    known = set(MaturitySettings.__dataclass_fields__)
+    for key in raw:
+        if key not in known:
+            doc.fail(("maturity", key), f"unknown key; expected one of {', '.join(sorted(known))}")
+    catalogue = raw.get("catalogue")
+    if catalogue is not None:
+        chosen = Path(str(catalogue))
+        catalogue = str(chosen if chosen.is_absolute() else Path(doc.path).parent / chosen)
+    share = _number(doc, ("maturity", "plus_share"), raw.get("plus_share", MaturitySettings.plus_share))
+    if share > 1:
+        doc.fail(("maturity", "plus_share"), "must be at most 1 (a share of the next level's items)")
+    domains = raw.get("plus_domains", MaturitySettings.plus_domains)
+    if isinstance(domains, bool) or not isinstance(domains, int) or domains < 1:
+        doc.fail(("maturity", "plus_domains"), "expected a whole number of domains, at least 1")
+    every = _number(doc, ("maturity", "evaluate_every_min"),
+                    raw.get("evaluate_every_min", MaturitySettings.evaluate_every_min))
+    return MaturitySettings(catalogue=catalogue, plus_share=share, plus_domains=domains, evaluate_every_min=every)
+def _check_capacity(doc: _Located, raw) -> dict[str, Any]:
+    from dashboard.analytics.capacity import DEFAULTS
+
+    raw = raw or {}
+    if not isinstance(raw, dict):
+        doc.fail(("capacity",), "expected a mapping of unit costs and targets")
+    result = dict(DEFAULTS)
+    for key, value in raw.items():
+        if key not in DEFAULTS:
+            doc.fail(("capacity", key), f"unknown key; expected one of {', '.join(sorted(DEFAULTS))}")
+        if key == "currency":
+            result[key] = str(value)
+        elif key == "services":
+            if not isinstance(value, dict):
+                doc.fail(("capacity", key), "expected a mapping of service to {cores_per_instance}")
+            for service, options in value.items():
+                if not isinstance(options, dict) or set(options) - {"cores_per_instance"}:
+                    doc.fail(("capacity", key, service), "expected {cores_per_instance: number}")
+                _number(doc, ("capacity", key, service, "cores_per_instance"), options["cores_per_instance"])
+            result[key] = value
+        else:
+            result[key] = _number(doc, ("capacity", key), value)
+    for key in ("headroom_target", "buffer", "low_utilisation"):
+        if result[key] >= 1:
+            doc.fail(("capacity", key), "must be a fraction below 1")
+    return result
+
+
+def parse(text: str, path: str = "<config>", env: dict[str, str] | None = None) -> Settings:
+    """Parse and validate config text; raise ConfigError naming the key and the line."""
+    env = os.environ if env is None else env
+    doc = _Located(text, path)
+    data = doc.data
+    if not isinstance(data, dict):
+        doc.fail((), "expected a mapping at the top level")
+    known = {"center_name", "display_tz", "language", "refresh_s", "deployment", "sources", "chains",
+             "health", "playlists", "auth", "maturity", "capacity", "service_requests"}
+    for key in data:
+        if key not in known:
+            doc.fail((key,), f"unknown key; expected one of {', '.join(sorted(known))}")
+    display_tz = str(data.get("display_tz", "Asia/Shanghai"))
+    try:
+        ZoneInfo(display_tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        doc.fail(("display_tz",), f"unknown time zone {display_tz!r}")
+    language = data.get("language", "en")
+    if language not in LANGUAGES:
+        doc.fail(("language",), f"expected one of {', '.join(LANGUAGES)}")
+    deployment = str(data.get("deployment", "default"))
+    if not NAME_PATTERN.match(deployment):
+        doc.fail(("deployment",), "must be lower-case letters, digits, '-', '_' or '.'")
+    return Settings(
+        sources=_check_sources(doc, data.get("sources")),
+        center_name=str(data.get("center_name", Settings.center_name)),
+        display_tz=display_tz,
+        language=language,
+        refresh_s=_number(doc, ("refresh_s",), data.get("refresh_s", 5)),
+        deployment=deployment,
+        chains=_check_chains(doc, data.get("chains")),
+        health=_check_health(doc, data.get("health")),
+        playlists=_check_playlists(doc, data.get("playlists")),
+        service_requests=_check_service_requests(doc, data.get("service_requests")),
+        auth=_check_auth(doc, data.get("auth")),
+        maturity=_check_maturity(doc, data.get("maturity")),
+        capacity=_check_capacity(doc, data.get("capacity")),
+        redis_url=env.get("OPSCENTER_REDIS_URL") or None,
+        database_url=env.get("OPSCENTER_DATABASE_URL") or None,
+        path=path,
+    )
+
+
+def load(path: str | os.PathLike | None = None) -> Settings:
+    """Load the config named by ``path``, else OPSCENTER_CONFIG, else the built-in default."""
+    chosen = Path(path or os.environ.get("OPSCENTER_CONFIG") or DEFAULT_CONFIG)
+    try:
+        text = chosen.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{chosen}: cannot read the config file: {exc.strerror}") from None
+    return parse(text, str(chosen))

@@ -1,0 +1,263 @@
+"""History: incidents, changes, chaos runs and source status kept beyond the sources' retention.
+
+The same database keeps the access records (display tokens, built-in users and the
+append-only audit log), written through ``dashboard.security.access``, the built-in users' sessions
+(``dashboard.security.sessions``), and the maturity records
+(evidence evaluations and assessments, both append-only), written through ``dashboard.maturity.assessments``.
+
+Each poll upserts the incident, change and chaos-run frames (keyed by source and
+id) and appends the source-status frame. SQLite by default, PostgreSQL by URL;
+the schema is managed by the Alembic environment in ``dashboard/db/migrations``.
+"""
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.dialects import postgresql, sqlite
+
+from datasources.base import CONTRACTS, empty_frame, validate
+
+_DATA_HOME = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+DEFAULT_SQLITE = _DATA_HOME / "opscenter" / "history.sqlite3"
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+class UTCDateTime(sa.TypeDecorator):
+    """A timestamp stored as UTC (timezone-naive on SQLite) and read back tz-aware UTC."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+_TYPES = {"str": sa.Text, "int": sa.Integer, "float": sa.Float, "bool": sa.Boolean, "ts": UTCDateTime}
+
+metadata = sa.MetaData()
+
+
+def _contract_columns(frame: str) -> list[sa.Column]:
+    return [sa.Column(c.name, _TYPES[c.kind](), nullable=c.nullable) for c in CONTRACTS[frame]]
+
+
+def _entity_table(frame: str, key: str, *time_columns: str) -> sa.Table:
+    """An upserted frame: contract columns, keyed by (source, key), with bookkeeping timestamps."""
+    return sa.Table(
+        frame, metadata, *_contract_columns(frame),
+        sa.Column("first_seen_at", UTCDateTime(), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("source", key),
+        *(sa.Index(f"ix_{frame}_{column}", column) for column in time_columns),
+    )
+
+
+incidents = _entity_table("incidents", "incident_id", "opened_at")
+changes = _entity_table("changes", "change_id", "planned_start", "actual_start")
+chaos_runs = _entity_table("chaos_runs", "run_id", "started_at")
+source_status_history = sa.Table(
+    "source_status_history", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    *_contract_columns("source_status"),
+    sa.Index("ix_source_status_history_last_attempt", "last_attempt"),
+)
+
+display_tokens = sa.Table(
+    "display_tokens", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("token_sha256", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("created_by", sa.Text, nullable=False),
+    sa.Column("revoked_at", UTCDateTime(), nullable=True),
+    sa.Column("revoked_by", sa.Text, nullable=True),
+    sa.Index("ix_display_tokens_name", "name"),
+    sa.Index("ux_display_tokens_token_sha256", "token_sha256", unique=True),
+)
+users = sa.Table(
+    "users", metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("role", sa.Text, nullable=False),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("created_by", sa.Text, nullable=False),
+)
+user_sessions = sa.Table(
+    "user_sessions", metadata,
+    sa.Column("id_sha256", sa.Text, primary_key=True),
+    sa.Column("user_name", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("last_seen_at", UTCDateTime(), nullable=False),
+    sa.Column("address", sa.Text, nullable=True),
+    sa.Index("ix_user_sessions_user_name", "user_name"),
+)
+audit_log = sa.Table(
+    "audit_log", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("roles", sa.Text, nullable=False),
+    sa.Column("address", sa.Text, nullable=True),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("target", sa.Text, nullable=False),
+    sa.Column("detail", sa.Text, nullable=True),
+    sa.Column("allowed", sa.Boolean, nullable=False),
+    sa.Index("ix_audit_log_at", "at"),
+)
+
+maturity_evidence = sa.Table(
+    "maturity_evidence", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("item_id", sa.Text, nullable=False),
+    sa.Column("evaluated_at", UTCDateTime(), nullable=False),
+    sa.Column("rule", sa.Text, nullable=False),
+    sa.Column("query", sa.Text, nullable=False),
+    sa.Column("value", sa.Float, nullable=True),
+    sa.Column("passed", sa.Boolean, nullable=True),
+    sa.Column("digest", sa.Text, nullable=False),
+    sa.Index("ix_maturity_evidence_item_at", "item_id", "evaluated_at"),
+)
+maturity_assessments = sa.Table(
+    "maturity_assessments", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("item_id", sa.Text, nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("assessor", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("justification", sa.Text, nullable=False),
+    sa.Column("evidence_links", sa.Text, nullable=False),
+    sa.Column("proposed", sa.Text, nullable=True),
+    sa.Index("ix_maturity_assessments_item_at", "item_id", "at"),
+)
+
+_UPSERTED = {"incidents": incidents, "changes": changes, "chaos_runs": chaos_runs}
+_TABLES = {**_UPSERTED, "source_status": source_status_history}
+_SINCE = {
+    "incidents": ("opened_at",),
+    "changes": ("planned_start", "actual_start"),
+    "chaos_runs": ("started_at",),
+    "source_status": ("last_attempt",),
+}
+_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+
+
+def default_url() -> str:
+    """The SQLite file under the XDG data folder, creating the folder."""
+    DEFAULT_SQLITE.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{DEFAULT_SQLITE}"
+
+
+def _records(df: pd.DataFrame, columns: list[str]) -> list[dict]:
+    """Rows as dicts of plain Python values; NaN, NaT, None and pd.NA all become None."""
+    values = []
+    for name in columns:
+        series = df[name]
+        if isinstance(series.dtype, pd.DatetimeTZDtype):
+            series = pd.Series(series.dt.to_pydatetime(), index=series.index, dtype=object)
+        values.append([None if pd.isna(v) else v for v in series.astype(object)])
+    return [dict(zip(columns, row)) for row in zip(*values)]
+
+
+def _frame(frame: str, table: sa.Table, result: sa.CursorResult) -> pd.DataFrame:
+    """A result as a frame with the contract's dtypes; bookkeeping columns come back as ``x_``."""
+    df = pd.DataFrame(result.fetchall(), columns=list(result.keys()), dtype=object)
+    dtypes = empty_frame(frame).dtypes
+    for name in df.columns:
+        if isinstance(table.c[name].type, UTCDateTime):
+            df[name] = pd.to_datetime(df[name], utc=True).astype("datetime64[ns, UTC]")
+        else:
+            df[name] = df[name].astype(dtypes[name])
+    return df.rename(columns={"first_seen_at": "x_first_seen_at", "updated_at": "x_updated_at"})
+
+
+class History:
+    """The history database: upsert entity frames, append source status, read them back."""
+
+    def __init__(self, url: str | None = None):
+        engine = sa.create_engine(url or default_url(), pool_pre_ping=True)
+        if engine.dialect.name not in _INSERTS:
+            engine.dispose()
+            raise ValueError(f"history supports sqlite and postgresql, not {engine.dialect.name}")
+        self.engine = engine
+
+    def migrate(self) -> None:
+        """Upgrade the schema to the latest migration (a no-op when already there)."""
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def upsert(self, frame: str, df: pd.DataFrame) -> int:
+        """Insert or update the rows of an incidents, changes or chaos_runs frame; return the row count.
+
+        Rows are keyed by (source, id); a repeated key within ``df`` keeps its last row.
+        ``first_seen_at`` is set on insert only, ``updated_at`` on every write.
+        """
+        if frame not in _UPSERTED:
+            raise ValueError(f"cannot upsert frame {frame!r}; expected one of {', '.join(_UPSERTED)}")
+        table = _UPSERTED[frame]
+        keys = [c.name for c in table.primary_key]
+        columns = [c.name for c in CONTRACTS[frame]]
+        df = validate(frame, df).drop_duplicates(keys, keep="last")
+        records = _records(df, columns)
+        if not records:
+            return 0
+        now = datetime.now(timezone.utc)
+        for record in records:
+            record["first_seen_at"] = record["updated_at"] = now
+        insert = _INSERTS[self.engine.dialect.name](table)
+        updated = [c for c in columns if c not in keys] + ["updated_at"]
+        statement = insert.on_conflict_do_update(
+            index_elements=keys, set_={c: insert.excluded[c] for c in updated}
+        )
+        if self.engine.dialect.insert_returning:
+            # With RETURNING, SQLAlchemy sends the batch as a few multi-row VALUES statements.
+            statement = statement.returning(*table.primary_key)
+        with self.engine.begin() as connection:
+            connection.execute(statement, records)
+        return len(records)
+
+    def record_status(self, status: pd.DataFrame) -> None:
+        """Append the rows of a source_status frame."""
+        records = _records(validate("source_status", status), [c.name for c in CONTRACTS["source_status"]])
+        if records:
+            with self.engine.begin() as connection:
+                connection.execute(sa.insert(source_status_history), records)
+
+    def read(self, frame: str, since: datetime | None = None) -> pd.DataFrame:
+        """Return a stored frame, optionally only rows whose time column is at or after ``since``.
+
+        Time columns: incidents ``opened_at``, changes ``planned_start`` or ``actual_start``,
+        chaos_runs ``started_at``, source_status ``last_attempt``; a naive ``since`` is UTC.
+        Entity frames also carry ``x_first_seen_at`` and ``x_updated_at``.
+        """
+        if frame not in _TABLES:
+            raise ValueError(f"cannot read frame {frame!r}; expected one of {', '.join(_TABLES)}")
+        table = _TABLES[frame]
+        shown = [c for c in table.c if c.name != "id"]
+        order = [sa.nulls_last(table.c[name]) for name in _SINCE[frame]]
+        query = sa.select(*shown).order_by(*order, *table.primary_key)
+        if since is not None:
+            since = pd.Timestamp(since).to_pydatetime()
+            query = query.where(sa.or_(*(table.c[name] >= since for name in _SINCE[frame])))
+        with self.engine.connect() as connection:
+            return _frame(frame, table, connection.execute(query))
+
+    def close(self) -> None:
+        """Dispose the engine and its pooled connections."""
+        self.engine.dispose()

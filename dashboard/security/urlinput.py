@@ -1,0 +1,53 @@
+"""The one check for values a URL carries: path parts and query parameters.
+
+Pages call ``clean(kind, value)`` on every value taken from their URL before using it; a
+value outside its kind's characters or length raises UrlInputError, whose message is safe
+to show (it quotes at most 40 characters of the value). ``window`` does the same for
+``?from=&to=`` and resolves them with ``dashboard.core.timewindow``.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from dashboard.core import timewindow
+
+_RULES: dict[str, tuple[re.Pattern, str]] = {
+    "chain": (re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"), "1-64 letters, digits, '_', '.' or '-'"),
+    "service": (re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}"), "1-128 letters, digits, '_', '.', ':' or '-'"),
+    "trace_id": (re.compile(r"[0-9a-fA-F]{16}|[0-9a-fA-F]{32}"), "16 or 32 hexadecimal digits"),
+    "incident_id": (re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"), "1-64 letters, digits, '_', '.' or '-'"),
+    "site": (re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}"), "1-64 letters, digits, '_', '.', ':' or '-'"),
+    "lang": (re.compile(r"en|zh"), "'en' or 'zh'"),
+    "playlist": (re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}"), "1-63 lower-case letters, digits, '_', '.' or '-'"),
+    "time": (re.compile(r"[0-9A-Za-z:.+-]{1,40}"), "'now', 'now-<n><s|m|h|d>', ISO 8601 or epoch ms"),
+}
+KINDS = tuple(_RULES)
+
+
+class UrlInputError(ValueError):
+    """A URL value outside what its kind allows."""
+
+
+def _quoted(value: str) -> str:
+    return repr(value[:40]) + ("..." if len(value) > 40 else "")
+
+
+def clean(kind: str, value: str | None, default: str | None = None) -> str | None:
+    """Return ``value`` when it is a valid ``kind``, ``default`` when it is missing or empty;
+    raise UrlInputError otherwise."""
+    pattern, allowed = _RULES[kind]
+    if value is None or value == "":
+        return default
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise UrlInputError(f"{kind}={_quoted(str(value))} is not valid: expected {allowed}")
+    return value
+
+
+def window(raw_from: str | None, raw_to: str | None, now: datetime | None = None) -> timewindow.Window:
+    """Check ``from`` and ``to`` and resolve them into a time window."""
+    raw_from, raw_to = clean("time", raw_from), clean("time", raw_to)
+    try:
+        return timewindow.resolve(raw_from, raw_to, now)
+    except timewindow.WindowError as exc:
+        raise UrlInputError(str(exc)) from None

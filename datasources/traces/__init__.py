@@ -1,0 +1,135 @@
+"""Shared by the trace sources and exemplars: span records to frames, which calls to keep, the search loop.
+
+``calls`` is bounded: per service the slowest calls and the failed ones in the window.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+import pandas as pd
+
+from datasources.base import CONTRACTS, Health, Source, SourceError, empty_frame, validate
+from datasources.transport import OPTION_KEYS, HttpClient
+
+SLOWEST_PER_SERVICE = 10
+FAILED_PER_SERVICE = 20
+SPAN_KEYS = tuple(c.name for c in CONTRACTS["spans"])
+CALL_KEYS = tuple(c.name for c in CONTRACTS["calls"])
+
+
+def frame_from_records(name: str, records: list[dict]) -> pd.DataFrame:
+    """A ``spans`` or ``calls`` frame from records whose ``start`` is integer nanoseconds since the epoch."""
+    if not records:
+        return empty_frame(name)
+    keys = SPAN_KEYS if name == "spans" else CALL_KEYS
+    frame = pd.DataFrame.from_records(records, columns=list(keys))
+    frame["start"] = pd.to_datetime(frame["start"].astype("int64"), unit="ns", utc=True)
+    frame["duration_ms"] = frame["duration_ms"].astype("float64").clip(lower=0.0)
+    for column in ("parent_id", "instance"):
+        if column in frame:
+            frame[column] = frame[column].astype(object).where(frame[column].notna() & (frame[column] != ""), None)
+    return validate(name, frame.sort_values(["start", keys[1]], kind="stable").reset_index(drop=True))
+
+
+def concat_spans(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The rows of several spans frames as one (an empty spans frame when there are none)."""
+    found = [f for f in frames if len(f)]
+    return pd.concat(found, ignore_index=True) if found else empty_frame("spans")
+
+
+def entry_spans(spans: pd.DataFrame) -> pd.DataFrame:
+    """Spans where a request enters a service: roots, and spans whose parent ran in another service."""
+    parents = spans[["trace_id", "span_id", "service"]].rename(
+        columns={"span_id": "parent_id", "service": "parent_service"}).drop_duplicates(["trace_id", "parent_id"])
+    joined = spans.merge(parents, on=["trace_id", "parent_id"], how="left")
+    return spans[(joined["parent_service"].isna() | (joined["parent_service"] != joined["service"])).to_numpy()]
+
+
+def select_calls(calls: pd.DataFrame, slowest: int = SLOWEST_PER_SERVICE,
+                 failed: int = FAILED_PER_SERVICE) -> pd.DataFrame:
+    """Per service the ``slowest`` longest calls and the ``failed`` longest failures, by start time."""
+    calls = calls[list(CALL_KEYS)].drop_duplicates(["trace_id", "service", "operation", "start"])
+    ranked = calls.sort_values("duration_ms", ascending=False, kind="stable")
+    keep = ranked.groupby("service").head(slowest).index.union(
+        ranked[ranked["status"] == "error"].groupby("service").head(failed).index)
+    return validate("calls", calls.loc[keep].sort_values(["start", "service"], kind="stable").reset_index(drop=True))
+
+
+def calls_from_spans(spans: pd.DataFrame, slowest: int = SLOWEST_PER_SERVICE) -> pd.DataFrame:
+    """The bounded calls frame from the entry spans of many traces."""
+    return select_calls(entry_spans(spans)[list(CALL_KEYS)], slowest=slowest)
+
+
+TRACE_OPTIONS = {"lookback_m": 60, "limit": 20, "min_duration_ms": 0, "services": None, "slowest_calls": 10}
+
+
+def trace_options(source: str, options: dict[str, Any], extra: tuple[str, ...]) -> dict[str, Any]:
+    """Validated trace search options (``TRACE_OPTIONS`` plus the adapter's ``extra`` keys)."""
+    unknown = sorted(set(options) - set(TRACE_OPTIONS) - set(extra))
+    if unknown:
+        raise SourceError(f"{source}: unknown option(s) {', '.join(unknown)}; known: "
+                          f"{', '.join(sorted(set(TRACE_OPTIONS) | set(extra)))}")
+    values = {**TRACE_OPTIONS, **options}
+    try:
+        lookback_m, limit = float(values["lookback_m"]), int(values["limit"])
+        min_ms, slowest = float(values["min_duration_ms"]), int(values["slowest_calls"])
+    except (TypeError, ValueError) as exc:
+        raise SourceError(f"{source}: bad option: {exc}") from None
+    services = values["services"]
+    if lookback_m <= 0 or limit < 1 or min_ms < 0 or slowest < 1 or not (
+            services is None or (isinstance(services, list) and all(isinstance(s, str) for s in services))):
+        raise SourceError(f"{source}: need lookback_m > 0, limit >= 1, min_duration_ms >= 0, slowest_calls >= 1 "
+                          "and services a list of names")
+    return {**values, "lookback_m": lookback_m, "limit": limit, "min_duration_ms": min_ms, "slowest_calls": slowest}
+
+
+class TraceSource(Source):
+    """Base of the trace stores searched per service: the slowest and the failed traces of each.
+
+    Subclasses implement ``service_names()``, ``search(service, start, end, failed, opts)``
+    returning a spans frame, and ``spans(trace_id)``.
+    """
+
+    extra_options: tuple[str, ...] = OPTION_KEYS
+    polled = ("calls",)
+
+    @cached_property
+    def client(self) -> HttpClient:
+        return HttpClient.from_options(self.name, self.options)
+
+    def fetch(self, now: datetime) -> dict[str, pd.DataFrame]:
+        opts = trace_options(self.name, self.options, self.extra_options)
+        end = pd.Timestamp(now).tz_convert("UTC")
+        start = end - pd.Timedelta(minutes=opts["lookback_m"])
+        found = [self.search(service, start, end, failed, opts)
+                 for service in opts["services"] or self.service_names() for failed in (False, True)]
+        return {"calls": calls_from_spans(concat_spans(found), opts["slowest_calls"])}
+
+    def service_names(self) -> list[str]:
+        raise NotImplementedError
+
+    def search(self, service: str, start: pd.Timestamp, end: pd.Timestamp, failed: bool,
+               opts: dict[str, Any]) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def check(self) -> Health:
+        try:
+            names = self.service_names()
+        except SourceError as exc:
+            return Health(False, str(exc))
+        return Health(True, f"{len(names)} service(s) at {self.client.base_url}")
+
+
+def micros(moment: pd.Timestamp) -> int:
+    """Microseconds since the epoch."""
+    return int(moment.value // 1000)
+
+
+def hex_trace_id(trace_id: str) -> str:
+    """A lower-case hex trace id of at most 32 digits, or SourceError (so it is never a path fragment)."""
+    text = str(trace_id).lower()
+    if not text or len(text) > 32 or any(c not in "0123456789abcdef" for c in text):
+        raise SourceError(f"not a trace id: {trace_id!r}")
+    return text

@@ -1,0 +1,92 @@
+"""Pieces the drill-down pages share: links that carry the window, breadcrumbs, the window
+bar, the problem message, a digest of what a page shows, and number formats."""
+from __future__ import annotations
+
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from dash import dcc, html
+
+from dashboard import ids
+from dashboard.i18n import t
+from dashboard.core.timewindow import Window
+
+PRESETS = (("15m", "now-15m"), ("1h", "now-1h"), ("6h", "now-6h"), ("24h", "now-24h"))
+
+
+def href(kind: str, name: str, window: Window, **extra: str | None) -> str:
+    """The URL of ``/<kind>/<name>`` carrying the window and the non-empty ``extra`` values."""
+    return f"/{kind}/{quote(name, safe='')}" + window.query(**{k: v for k, v in extra.items() if v})
+
+
+def breadcrumbs(trail: list[tuple[str, str | None]]) -> html.Nav:
+    """``Wall > chain > service > trace``: every crumb but the last is a link."""
+    items = []
+    for i, (label, link) in enumerate(trail):
+        if i:
+            items.append(html.Span("›", className="oc-crumb-sep"))
+        last = i == len(trail) - 1
+        items.append(html.Span(label, className="oc-crumb oc-crumb-here") if last or not link
+                     else dcc.Link(label, href=link, className="oc-crumb"))
+    return html.Nav(items, className="oc-crumbs", **{"aria-label": "breadcrumbs"})
+
+
+def when(stamp: pd.Timestamp, tz: str, seconds: bool = False) -> str:
+    """An instant in the display time zone."""
+    return stamp.tz_convert(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def window_bar(kind: str, name: str, window: Window, tz: str, lang: str, extra: dict[str, str | None]) -> html.Div:
+    """The window shown, and links to the same page (with the ``extra`` query values) over the preset windows."""
+    presets = [
+        dcc.Link(t("drill.last", lang, span=label), className="oc-preset" + (" oc-preset-on" if window.raw_from == start
+                                                                            and window.raw_to == "now" else ""),
+                 href=href(kind, name, Window(start, "now", window.start, window.end), **extra))
+        for label, start in PRESETS
+    ]
+    shown = f"{when(window.start, tz)} – {when(window.end, tz)[11:]} ({tz})"
+    return html.Div([html.Span(t("drill.window", lang), className="oc-window-label"),
+                     html.Span(shown, className="oc-window-range"), *presets], className="oc-window-bar")
+
+
+def site_bar(kind: str, name: str, window: Window, labels: dict[str, str], site: str | None, lang: str,
+             extra: dict[str, str | None]) -> html.Div:
+    """Links to the same page for all sites and for each site of ``labels`` (site -> label; the one shown marked)."""
+    choices = [(t("drill.all_sites", lang), None), *((label, value) for value, label in labels.items())]
+    return html.Div([html.Span(t("drill.site", lang), className="oc-window-label"), *(
+        dcc.Link(label, href=href(kind, name, window, **extra, site=value),
+                 className="oc-preset" + (" oc-preset-on" if value == site else ""))
+        for label, value in choices)], className="oc-window-bar oc-site-bar")
+
+
+def problem(kind: str, detail: str, lang: str) -> html.Div:
+    """A clear message in the page: ``not_found``, ``bad_request`` or ``unavailable``."""
+    return html.Div(
+        [breadcrumbs([(t("drill.wall", lang), "/wall"), (t(f"drill.{kind}", lang), None)]),
+         html.H1(t(f"drill.{kind}", lang)), html.P(detail),
+         dcc.Link(t("notfound.back", lang), href="/wall")],
+        id=ids.DRILL_PROBLEM, className="oc-page oc-drill-problem", **{"data-kind": kind},
+    )
+
+
+def digest(*frames: pd.DataFrame) -> str:
+    """A fingerprint of the rows a page shows: unchanged rows, unchanged page."""
+    return "-".join(f"{len(f)}:{int(pd.util.hash_pandas_object(f, index=False).sum()) & 0xFFFFFFFFFFFF:x}"
+                    for f in frames)
+
+
+def fmt_ms(value: float) -> str:
+    if pd.isna(value):
+        return "–"
+    return f"{value / 1000:.2f} s" if value >= 1000 else f"{value:.1f} ms"
+
+
+def fmt_rate(value: float) -> str:
+    if pd.isna(value):
+        return "–"
+    return f"{value / 1000:.1f}k/s" if value >= 1000 else f"{value:.1f}/s"
+
+
+def fmt_pct(value: float) -> str:
+    return "–" if pd.isna(value) else f"{value:.2%}"

@@ -1,0 +1,163 @@
+"""/chain/<chain>: the steps of a business chain over the window, and its bottleneck."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+import dash
+import pandas as pd
+from dash import Input, Output, State, dcc, html
+from dash.exceptions import PreventUpdate
+
+from dashboard import context, ids
+from dashboard.figures import drill as drill_figures
+from dashboard.analytics import drilldown, health, sites
+from dashboard.core import timewindow
+from dashboard.security import urlinput
+from dashboard.i18n import pick_lang, t
+from layouts.components import drill_parts as parts
+from layouts.components.graphs import graph
+from layouts.components.titles import page_title
+
+PATH_TEMPLATE = "/chain/<chain>"
+
+
+@dataclass
+class Model:
+    """What the page shows, computed from the frames."""
+
+    name: str
+    stats: pd.DataFrame
+    names: dict[str, str]
+    metrics: pd.DataFrame
+    bottleneck: drilldown.Bottleneck | None
+    sites: pd.DataFrame
+    digest: str
+
+
+def model(chain: str, window: timewindow.Window, versions: dict | None) -> Model | None:
+    """The chain's steps over ``window``; None when the chain is unknown."""
+    ctx = context.current()
+    store = ctx.store
+    steps = drilldown.chain_steps(store.frame("chains", versions), chain)
+    if steps.empty:
+        return None
+    services = drilldown.rows_for(store.frame("services", versions), "service", steps["service"].unique())
+    metrics = drilldown.within(drilldown.rows_for(store.frame("service_metrics", versions), "service",
+                                                  steps["service"].unique()), "ts", window.start, window.end)
+    stats = drilldown.step_stats(steps, metrics)
+    targets = health.targets(services, ctx.settings.health)
+    return Model(
+        name=str(steps["chain_name"].iloc[0]), stats=stats,
+        names=dict(zip(services["service"], services["display_name"])), metrics=metrics,
+        bottleneck=drilldown.bottleneck(stats, dict(zip(targets["service"], targets["error_target"]))),
+        sites=sites.chain_sites(steps, store.frame("instances", versions), drilldown.rows_for(
+            store.frame("resource_metrics", versions), "service", steps["service"].unique())),
+        digest=parts.digest(metrics),
+    )
+
+
+def _step_card(row, m: Model, state: dict, window: timewindow.Window) -> dcc.Link:
+    lang = state["lang"]
+    hot = m.bottleneck is not None and m.bottleneck.service == row.service
+    share = row.latency_share if pd.notna(row.latency_share) else 0.0
+    card = html.Div(
+        [
+            html.Div([html.Span(t("chain.step", lang, step=row.step)),
+                      *([html.Span(t("chain.bottleneck", lang), className="oc-step-flag")] if hot else [])],
+                     className="oc-step-no"),
+            html.Div(m.names.get(row.service, row.service), className="oc-step-name"),
+            html.Dl([
+                html.Dt(t("chain.rate", lang)), html.Dd(parts.fmt_rate(row.requests_per_s)),
+                html.Dt("p50"), html.Dd(parts.fmt_ms(row.latency_p50_ms)),
+                html.Dt("p95"), html.Dd(parts.fmt_ms(row.latency_p95_ms), className="oc-step-main"),
+                html.Dt("p99"), html.Dd(parts.fmt_ms(row.latency_p99_ms)),
+                html.Dt(t("chain.errors", lang)), html.Dd(parts.fmt_pct(row.error_ratio)),
+            ], className="oc-step-stats"),
+            html.Div(html.Div(className="oc-share-fill", style={"width": f"{share:.0%}"}), className="oc-share",
+                     title=t("chain.share", lang, share=share)),
+            html.Div(t("chain.share", lang, share=share), className="oc-share-text"),
+        ],
+        className="oc-step" + (" oc-step-hot" if hot else ""),
+        **{"data-service": row.service},
+    )
+    return dcc.Link(card, href=parts.href("service", row.service, window, chain=state["chain"], lang=state["query_lang"],
+                                          site=state.get("site")),
+                    className="oc-step-link")
+
+
+def _steps(m: Model, state: dict, window: timewindow.Window) -> list:
+    return [_step_card(row, m, state, window) for row in m.stats.itertuples(index=False)]
+
+
+def _callout(m: Model, lang: str) -> list:
+    b = m.bottleneck
+    if b is None:
+        return [html.Span(t("chain.no_bottleneck", lang))]
+    name = m.names.get(b.service, b.service)
+    return [html.Span(["■ ", t("chain.bottleneck", lang)], className="oc-callout-tag"),
+            html.Span(t(f"chain.bottleneck_{b.reason}", lang, service=name, share=b.share),
+                      **{"data-service": b.service, "data-reason": b.reason})]
+
+
+def _figure(m: Model, lang: str):
+    tz = context.current().settings.display_tz
+    return drill_figures.chain_latency(m.metrics, m.stats, m.names, m.bottleneck.service if m.bottleneck else None,
+                                       tz, t("chain.figure", lang))
+
+
+def _site_labels(m: Model, lang: str) -> dict[str, str]:
+    """Each site's label: its name, current traffic share and health."""
+    return {r.site: f"{r.site} {r.share:.0%} · {t(f'status.{r.status}', lang)}" for r in m.sites.itertuples()}
+
+
+def layout(chain: str | None = None, lang: str | None = None, site: str | None = None, **query) -> html.Div:
+    """The chain page for ``chain`` over ``?from=&to=``; ``?site=`` is carried to the service pages."""
+    ctx = context.current()
+    query_lang, lang = lang, pick_lang(lang, ctx.settings.language)
+    try:
+        chain = urlinput.clean("chain", unquote(chain or "")) or ""
+        window = urlinput.window(query.get("from"), query.get("to"))
+        site = urlinput.clean("site", site)
+    except urlinput.UrlInputError as exc:
+        return parts.problem("bad_request", t("drill.bad_input", lang, reason=exc), lang)
+    m = model(chain, window, None)
+    if m is None:
+        return parts.problem("not_found", t("drill.no_chain", lang, name=chain), lang)
+    state = {"chain": chain, "site": site, "from": window.raw_from, "to": window.raw_to, "lang": lang,
+             "query_lang": query_lang, "digest": m.digest}
+    return html.Div(
+        [
+            dcc.Store(id=ids.CHAIN_STATE, data=state),
+            parts.breadcrumbs([(t("drill.wall", lang), "/wall"), (m.name, None)]),
+            html.H1([html.Span(t("chain.title", lang), className="oc-kind"), m.name]),
+            parts.window_bar("chain", chain, window, ctx.settings.display_tz, lang, {"lang": query_lang, "site": site}),
+            *([parts.site_bar("chain", chain, window, _site_labels(m, lang), site, lang, {"lang": query_lang})]
+              if len(m.sites) else []),
+            html.Div(_callout(m, lang), id=ids.CHAIN_BOTTLENECK, className="oc-callout"),
+            html.Div(_steps(m, state, window), id=ids.CHAIN_STEPS, className="oc-steps"),
+            graph(ids.CHAIN_FIGURE, "42vh", _figure(m, lang)),
+        ],
+        className="oc-page oc-drill", **{"data-chain": chain},
+    )
+
+
+def register(app: dash.Dash) -> None:
+    """Register the page and its refresh callback on ``app``."""
+    dash.register_page(__name__, path_template=PATH_TEMPLATE, layout=layout,
+                       title=page_title("title.chain", "chain"))
+
+    @app.callback(
+        Output(ids.CHAIN_BOTTLENECK, "children"), Output(ids.CHAIN_STEPS, "children"),
+        Output(ids.CHAIN_FIGURE, "figure"), Output(ids.CHAIN_STATE, "data"),
+        Input(ids.VERSIONS, "data"), State(ids.CHAIN_STATE, "data"), prevent_initial_call=True,
+    )
+    def refresh_chain(versions, state):
+        """Redraw when the rows the page shows have changed."""
+        window = timewindow.resolve(state["from"], state["to"])
+        m = model(state["chain"], window, (versions or {}).get("frames"))
+        if m is None or m.digest == state["digest"]:
+            raise PreventUpdate
+        lang = state["lang"]
+        return (_callout(m, lang), _steps(m, state, window), _figure(m, lang),
+                {**state, "digest": m.digest})

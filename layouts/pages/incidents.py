@@ -1,0 +1,181 @@
+"""/incidents: active incidents by priority with their pre-plans, response times and change statistics."""
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import dash
+import pandas as pd
+from dash import dcc, html
+
+from dashboard import context, ids
+from dashboard.analytics import health, incidents as incident_stats
+from dashboard.i18n import t
+from dashboard.core.timewindow import resolve
+from layouts.components import body_page
+from layouts.components.titles import page_title
+
+PATH = "/incidents"
+PAGE_STORE = "oc-incidents-page"
+WINDOW_DAYS = (30, 90)
+STATUS_ICONS = {"ok": "●", "warn": "▲", "crit": "■", "nodata": "◌"}
+
+
+def duration(minutes: float, lang: str) -> str:
+    """Minutes as '42 min' or '3 h 5 min'; a dash when unknown."""
+    if pd.isna(minutes):
+        return "–"
+    minutes = int(round(minutes))
+    if minutes < 60:
+        return t("incidents.minutes", lang, minutes=minutes)
+    return t("incidents.hours", lang, hours=minutes // 60, minutes=minutes % 60)
+
+
+def percent(value: float | None, lang: str) -> str:
+    return t("incidents.no_data", lang) if value is None else f"{value:.1%}"
+
+
+def priority_badge(priority: int) -> html.Span:
+    return html.Span(f"P{priority}", className=f"oc-prio oc-p{priority}")
+
+
+def state_label(state: str, lang: str) -> html.Span:
+    return html.Span(t(f"incidents.state_{state}", lang), className=f"oc-inc-state oc-state-{state}")
+
+
+def health_badge(status: str, lang: str) -> html.Span:
+    return html.Span([html.Span(STATUS_ICONS[status], className="oc-icon"), t(f"status.{status}", lang)],
+                     className=f"oc-badge oc-{status}")
+
+
+def incident_query(incident: pd.Series, now: pd.Timestamp) -> str:
+    """The ``?from=&to=`` of the time around an incident, for drill-down links."""
+    start = max(incident["opened_at"] - pd.Timedelta(hours=1), now - pd.Timedelta(days=30))
+    end = "now" if pd.isna(incident["resolved_at"]) else min(incident["resolved_at"] + pd.Timedelta(hours=1), now).isoformat()
+    return resolve(start.isoformat(), end, now.to_pydatetime()).query()
+
+
+def runbook_url(incident: pd.Series, services: pd.DataFrame) -> str | None:
+    """The incident's runbook, else its service's."""
+    if incident.get("runbook_url"):
+        return incident["runbook_url"]
+    found = services.loc[services["service"] == incident.get("service"), "runbook_url"].dropna()
+    return found.iloc[0] if len(found) else None
+
+
+def preplan(incident: pd.Series, services: pd.DataFrame, lang: str) -> html.Div:
+    """The emergency pre-plan: the runbook link and, when the source gives them, its steps."""
+    url = runbook_url(incident, services)
+    link = (html.A(t("incidents.runbook", lang), href=url, target="_blank", rel="noopener", className="oc-runbook")
+            if url else html.Span(t("incidents.no_runbook", lang), className="oc-muted"))
+    steps = [s.strip() for s in str(incident.get("x_runbook_steps") or "").splitlines() if s.strip()]
+    if not steps:
+        return html.Div(link, className="oc-preplan")
+    return html.Div([link, html.Details([html.Summary(t("incidents.steps", lang)),
+                                         html.Ol([html.Li(s) for s in steps])])], className="oc-preplan")
+
+
+def _service_cell(service: str | None, status: pd.Series, query: str, lang: str) -> list:
+    if not service:
+        return ["–"]
+    return [dcc.Link(service, href=f"/service/{quote(service)}{query}"), " ",
+            health_badge(status.get(service, "nodata"), lang)]
+
+
+def active_table(active: pd.DataFrame, services: pd.DataFrame, status: pd.Series, now: pd.Timestamp,
+                 lang: str) -> html.Div:
+    """Active incidents, most urgent first."""
+    if active.empty:
+        return html.Div(t("incidents.none_active", lang), className="oc-empty")
+    head = html.Tr([html.Th(h) for h in ("", t("incidents.lane_incident", lang), t("incidents.service", lang),
+                                         t("incidents.group", lang), t("incidents.state", lang),
+                                         t("incidents.age", lang), t("incidents.preplan", lang))])
+    rows = [
+        html.Tr([
+            html.Td(priority_badge(row["priority"])),
+            html.Td([dcc.Link(row["incident_id"], href=f"{PATH}/{quote(row['incident_id'])}", className="oc-inc-id"),
+                     html.Div(row["title"], className="oc-inc-title")]),
+            html.Td(_service_cell(row["service"], status, incident_query(row, now), lang)),
+            html.Td(row["assignment_group"] or "–"),
+            html.Td(state_label(row["state"], lang)),
+            html.Td(duration(row["age_min"], lang), className="oc-num"),
+            html.Td(preplan(row, services, lang)),
+        ], className=f"oc-inc-row oc-row-p{row['priority']}", **{"data-incident": row["incident_id"]})
+        for _, row in active.iterrows()
+    ]
+    return html.Table([html.Thead(head), html.Tbody(rows)], className="oc-inc-table")
+
+
+def response_table(times: pd.DataFrame, days: int, lang: str) -> html.Div:
+    """MTTA and MTTR per priority over ``days``."""
+    head = html.Tr([html.Th(t(k, lang)) for k in ("incidents.priority", "incidents.count", "incidents.mtta",
+                                                  "incidents.unacked", "incidents.mttr", "incidents.unresolved")])
+    rows = [html.Tr([html.Td(priority_badge(r.priority)), html.Td(r.incidents, className="oc-num"),
+                     html.Td(duration(r.mtta_min, lang), className="oc-num oc-inc-time"),
+                     html.Td(r.unacknowledged, className="oc-num"),
+                     html.Td(duration(r.mttr_min, lang), className="oc-num oc-inc-time"),
+                     html.Td(r.unresolved, className="oc-num")]) for r in times.itertuples()]
+    return html.Div([html.H3(t("incidents.days", lang, days=days)),
+                     html.Table([html.Thead(head), html.Tbody(rows)], className="oc-kpi-table")],
+                    className="oc-kpi-block", **{"data-days": str(days)})
+
+
+def change_cards(rates: dict, lang: str) -> html.Div:
+    """Change success and change-induced incident rates over one window."""
+    return html.Div([
+        html.H3(t("incidents.days", lang, days=rates["days"])),
+        html.Div([html.Div(t("incidents.change_success", lang), className="oc-card-label"),
+                  html.Div(percent(rates["success_rate"], lang), className="oc-card-value"),
+                  html.Div(t("incidents.change_success_detail", lang, ok=rates["successful"], total=rates["changes"]),
+                           className="oc-card-detail")], className="oc-card"),
+        html.Div([html.Div(t("incidents.change_induced", lang), className="oc-card-label"),
+                  html.Div(percent(rates["change_induced_rate"], lang), className="oc-card-value"),
+                  html.Div(t("incidents.change_induced_detail", lang, induced=rates["change_induced"],
+                             total=rates["incidents"]), className="oc-card-detail")], className="oc-card"),
+    ], className="oc-kpi-block")
+
+
+def service_health(frames: dict | None) -> pd.Series:
+    """Each service's current health status."""
+    ctx = context.current()
+    services = ctx.store.frame("services", frames)
+    evaluated = health.evaluate(services, ctx.store.frame("service_metrics", frames), ctx.settings.health)
+    return evaluated.set_index("service")["status"]
+
+
+def body(lang: str, versions: dict | None = None) -> list:
+    """The page's content from the current frames."""
+    frames = (versions or {}).get("frames")
+    store = context.current().store
+    incidents, changes = store.frame("incidents", frames), store.frame("changes", frames)
+    services = store.frame("services", frames)
+    now = pd.Timestamp.now(tz="UTC")
+    active = incident_stats.active(incidents, now)
+    by_priority = active["priority"].value_counts()
+    counts = [html.Span([priority_badge(p), f" {int(by_priority.get(p, 0))}"], className="oc-count")
+              for p in incident_stats.PRIORITIES]
+    return [
+        html.Div([html.H2(f"{t('incidents.active', lang)} ({len(active)})"), *counts], className="oc-inc-head"),
+        html.Section(active_table(active, services, service_health(frames), now, lang), className="oc-panel"),
+        html.Div([
+            html.Section([html.H2(t("incidents.kpis", lang)),
+                          html.Div([response_table(incident_stats.response_times(incidents, now, d), d, lang)
+                                    for d in WINDOW_DAYS], className="oc-kpi-row"),
+                          html.P(t("incidents.kpi_rule", lang), className="oc-kpi-rule")],
+                         className="oc-panel oc-inc-kpis"),
+            html.Section([html.H2(t("incidents.changes", lang)),
+                          html.Div([change_cards(incident_stats.change_rates(changes, incidents, now, d), lang)
+                                    for d in WINDOW_DAYS], className="oc-kpi-row")],
+                         className="oc-panel oc-change-stats"),
+        ], className="oc-inc-grid"),
+    ]
+
+
+def layout(lang: str | None = None, **_query) -> html.Div:
+    """The incidents page; ``?lang=zh`` for Chinese."""
+    return body_page.layout(lang, PAGE_STORE, ids.INCIDENTS_BODY, "incidents.title", body, "oc-incidents-page")
+
+
+def register(app: dash.Dash) -> None:
+    """Register the page and its refresh callback on ``app``."""
+    dash.register_page(__name__, path=PATH, layout=layout, title=page_title("nav.incidents"))
+    body_page.register_refresh(app, PAGE_STORE, ids.INCIDENTS_BODY, body)

@@ -1,0 +1,542 @@
+"""/wall: the operations center's big screen.
+
+Header (centre, overall status, market sessions, clock), a banner for open P1
+incidents, the key figures, every business chain as a flow of service tiles, and
+the active incidents, changes in progress and latest chaos runs.
+
+One callback follows the versions store. Per panel it compares the versions of the
+frames the panel reads with those it last drew: unchanged means ``no_update``. Tiles
+are painted in the browser from a compact tile model the server updates with ``Patch``
+(at hundreds of tiles, per-tile component updates would cost the browser more than the
+data); lists are replaced only when their content changed. Stale panels keep their last
+values, greyed, with the time of their sources' last success.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+import dash
+import pandas as pd
+from dash import ALL, ClientsideFunction, Input, Output, Patch, State, ctx, dcc, html
+
+from dashboard import context, ids
+from dashboard.analytics import health, kpis, logrates, calendar as market, sites, wallview
+from dashboard.figures import STATUS_COLOURS
+from dashboard.core.freshness import Freshness, freshness
+from dashboard.i18n import pick_lang, t, template
+from layouts.components.titles import page_title
+
+PATH = "/wall"
+PANELS = {  # panel -> the frames it reads
+    "status": ("services", "service_metrics", "incidents"),
+    "chains": ("services", "chains", "service_metrics", "anomalies", "instances", "resource_metrics", "log_rates"),
+    "incidents": ("incidents",),
+    "changes": ("changes",),
+    "chaos": ("chaos_runs",),
+    "kpi.availability": ("service_metrics",),
+    "kpi.mtta": ("incidents",),
+    "kpi.mttr": ("incidents",),
+    "kpi.changes": ("changes",),
+    "kpi.chaos": ("chaos_runs",),
+}
+KPIS = tuple(p for p in PANELS if p.startswith("kpi."))
+MAX_INCIDENTS = 8
+MAX_CHANGES = 3
+CHAOS_RUNS = 3
+CHAOS_ICONS = {"passed": "●", "failed": "■", "aborted": "▲", "running": "▶", "not_run": "◌"}
+
+
+class Refresh:
+    """Everything one drawing of the wall reads: frames at given versions, statuses, now, language."""
+
+    def __init__(self, lang: str, versions: dict[str, int] | None = None):
+        app = context.current()
+        self.lang, self.settings, self.store, self.memo = lang, app.settings, app.store, app.memo
+        self.versions = versions or self.store.versions()
+        self.now = pd.Timestamp(datetime.now(timezone.utc))
+        self.tz = ZoneInfo(self.settings.display_tz)
+        statuses = self.store.statuses()
+        self.offered = app.offered
+        self.fresh: dict[str, Freshness] = {p: freshness(f, statuses, self.now, self.offered)
+                                            for p, f in PANELS.items()}
+
+    def frame(self, name: str) -> pd.DataFrame:
+        return self.store.frame(name, self.versions)
+
+    def local(self, stamp) -> str:
+        return "–" if stamp is None or pd.isna(stamp) else pd.Timestamp(stamp).tz_convert(self.tz).strftime("%H:%M")
+
+    def version_key(self, panel: str) -> list[int] | None:
+        """What the panel's content depends on; None while no source has delivered its frames."""
+        fresh = self.fresh[panel]
+        return fresh.version_key(self.versions) if fresh.sources else None
+
+    def cached(self, name: str, build, *panels: str, per_minute: bool = False, extra=None):
+        """``build()`` once per versions of ``panels``' frames and language (and minute, and ``extra``),
+        for every viewer of this worker."""
+        version = (*(tuple(self.version_key(p) or ()) for p in panels), self.now.floor("min") if per_minute else None,
+                   extra)
+        return self.memo.get((name, self.lang), version, build)
+
+    def missing(self, panel: str) -> str:
+        """Why a panel nobody has delivered to is empty: its sources fail, have not answered yet, or none
+        is configured."""
+        fresh = self.fresh[panel]
+        if fresh.failing:
+            return t("wall.failing", self.lang, sources=", ".join(fresh.failing))
+        return t("wall.waiting" if fresh.waiting else "wall.unconfigured", self.lang)
+
+    def stale_label(self, panel: str) -> str:
+        fresh = self.fresh[panel]
+        if not fresh.sources:
+            return self.missing(panel)
+        return t("wall.stale_since", self.lang, time=self.local(fresh.since)) if fresh.stale else ""
+
+    def evaluated(self) -> pd.DataFrame:
+        services = self.frame("services")
+        return health.evaluate(services, self.frame("service_metrics"), self.settings.health).merge(
+            services[["service", "display_name"]], on="service")
+
+
+def _digest(value) -> str:
+    return hashlib.sha1(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _with_digest(value) -> tuple:
+    return value, _digest(value)
+
+
+def _with_part_digests(model: dict) -> tuple[dict, dict[str, str]]:
+    return model, {part: _digest(value) for part, value in model.items()}
+
+
+# ---------------------------------------------------------------- chains and tiles
+
+def _tile(index: int, row, lang: str, amber_at: float) -> dcc.Link:
+    """A tile's frame and name; the browser adds its status, figures and sparkline (``assets/wall.js``)."""
+    rule = t("tile.rule", lang, p95=f"{row.p95_target_ms:.0f}", err=f"{row.error_target:.1%}",
+             amber_p95=f"{amber_at * row.p95_target_ms:.0f}", amber_err=f"{amber_at * row.error_target:.1%}")
+    tile = html.Div(
+        html.Div(row.display_name, className="oc-tile-name"),
+        className="oc-tile oc-nodata",
+        title=f"{row.display_name} ({row.service})\n{t('tile.metrics', lang)}\n{rule}",
+        **{"data-title": f"{row.display_name} ({row.service})\n{t('tile.metrics', lang)}\n{rule}"},
+        **{"data-service": row.service, "data-index": index},
+    )
+    return dcc.Link(tile, href=f"/service/{quote(row.service)}", className="oc-tile-link")
+
+
+def _chain_sections(layout: list[dict], evaluated: pd.DataFrame, lang: str, amber_at: float, offered) -> list:
+    if not layout:
+        return [html.Div(t("wall.no_chains" if "chains" in offered else "wall.chains_unconfigured", lang),
+                         className="oc-empty")]
+    rows = {r.service: r for r in evaluated.itertuples(index=False)}
+    sections, index = [], 0
+    for chain in layout:
+        tiles = []
+        for service in chain["services"]:
+            tiles.append(_tile(index, rows[service], lang, amber_at))
+            index += 1
+        sections.append(html.Section(
+            [html.Header([dcc.Link(html.H2(chain["name"]), href=f"/chain/{quote(chain['chain'])}"),
+                          html.Span(className="oc-badge oc-chain-status"),
+                          html.Span(className="oc-chain-sites", title=t("sites.rule", lang, crit=sites.DRAINED,
+                                                                         warn=sites.LOW))],
+                         className="oc-chain-head"),
+             html.Div(tiles, className="oc-flow")],
+            className="oc-chain oc-nodata",
+            **{"data-chain": chain["chain"]},
+        ))
+    return sections
+
+
+def _tile_model(refresh: Refresh, layout: list[dict], evaluated: pd.DataFrame, spark_after: int | None) -> dict:
+    order = wallview.tile_order(layout)
+    statuses = evaluated["status"] if len(evaluated) else pd.Series(dtype=str)
+    return {
+        "rows": wallview.tile_rows(evaluated, order),
+        "chains": wallview.chain_statuses(layout, evaluated),
+        "overall": health.overall(statuses),
+        "counts": wallview.status_counts(evaluated),
+        "spark": wallview.spark_points(refresh.frame("service_metrics"), order, spark_after),
+        "anomalous": wallview.anomalous_tiles(refresh.frame("anomalies"), order, refresh.now),
+        "logs": logrates.tooltip_rates(logrates.errors_per_minute(refresh.frame("log_rates")), order),
+        "sites": sites.wall_sites(layout, sites.chain_sites(refresh.frame("chains"), refresh.frame("instances"),
+                                                            refresh.frame("resource_metrics"))),
+    }
+
+
+def _full_model(refresh: Refresh, layout: list[dict], evaluated: pd.DataFrame) -> dict:
+    """The whole tile model, with what never changes while the page is shown and the whole last hour."""
+    labels = {**{s: t(f"status.{s}", refresh.lang) for s in STATUS_COLOURS}, "anomaly": t("wall.anomaly", refresh.lang)}
+    return {"labels": labels, "colours": STATUS_COLOURS,
+            "logs_label": template("logs.tooltip", refresh.lang),
+            "page": refresh.now.timestamp(), "alarm": wallview.incident_status(refresh.frame("incidents")),
+            **_tile_model(refresh, layout, evaluated, None)}
+
+
+def _last_spark_ms(model: dict, previous: int | None) -> int | None:
+    stamps = model["spark"]["t"]
+    return stamps[-1] if stamps else previous
+
+
+# ---------------------------------------------------------------- incidents, changes, chaos
+
+def _age(opened: pd.Timestamp, refresh: Refresh) -> html.Span:
+    parts = wallview.age_parts(opened, refresh.now)
+    key = "wall.age_d" if parts["d"] else ("wall.age_h" if parts["h"] else "wall.age_m")
+    return html.Span(t(key, refresh.lang, **parts), className="oc-age",
+                     **{"data-since": int(opened.timestamp() * 1000)})
+
+
+def _preplan(url: str | None, lang: str):
+    name = wallview.preplan_name(url)
+    if not name:
+        return None
+    return html.A([html.Span("▣ ", className="oc-icon"), f"{t('wall.preplan', lang)}: {name}"], href=url,
+                  className="oc-preplan", target="_blank")
+
+
+def _incident_items(refresh: Refresh) -> tuple[list, int]:
+    lang = refresh.lang
+    if not refresh.fresh["incidents"].sources:
+        return [html.Div(refresh.missing("incidents"), className="oc-empty")], 0
+    active = wallview.active_incidents(refresh.frame("incidents"))
+    if active.empty:
+        return [html.Div(t("wall.no_incidents", lang), className="oc-empty")], 0
+    items = [
+        html.Li(
+            [
+                html.Span(f"P{row.priority}", className=f"oc-prio oc-p{row.priority}"),
+                html.Div([
+                    html.Div(row.title, className="oc-inc-title"),
+                    html.Div([f"{row.incident_id} · {row.service or '–'} · {row.assignment_group or t('wall.unassigned', lang)} · ",
+                              _age(row.opened_at, refresh)], className="oc-inc-meta"),
+                    _preplan(row.runbook_url, lang),
+                ], className="oc-inc-body"),
+            ],
+            className=f"oc-incident oc-incident-p{row.priority}",
+            **{"data-incident": row.incident_id},
+        )
+        for row in active.head(MAX_INCIDENTS).itertuples()
+    ]
+    more = len(active) - MAX_INCIDENTS
+    tail = [html.Li(t("wall.more", lang, count=more), className="oc-more")] if more > 0 else []
+    return [html.Ul(items + tail, className="oc-incidents")], len(active)
+
+
+def _banner(refresh: Refresh) -> list:
+    if not refresh.fresh["incidents"].sources:
+        return []
+    lang, majors = refresh.lang, wallview.major_incidents(refresh.frame("incidents"))
+    return [
+        html.Div(
+            [
+                html.Span("■ " + t("wall.banner", lang), className="oc-banner-kind"),
+                *([html.Span(t("wall.banner_unacked", lang), className="oc-banner-unacked")]
+                  if pd.isna(row.acknowledged_at) else []),
+                html.Span(row.title, className="oc-banner-title"),
+                html.Span([f"{row.incident_id} · {row.service or '–'} · ",
+                           t("wall.opened", lang, time=refresh.local(row.opened_at)), " · ", _age(row.opened_at, refresh)],
+                          className="oc-banner-meta"),
+                _preplan(row.runbook_url, lang),
+            ],
+            className="oc-banner-row" + (" oc-banner-new" if pd.isna(row.acknowledged_at) else ""),
+            **{"data-incident": row.incident_id},
+        )
+        for row in majors.itertuples()
+    ]
+
+
+def _change_items(refresh: Refresh) -> list:
+    lang = refresh.lang
+    if not refresh.fresh["changes"].sources:
+        return [html.Div(refresh.missing("changes"), className="oc-empty")]
+    changes = refresh.frame("changes")
+    running = wallview.changes_in_progress(changes)
+    if running.empty:
+        upcoming = wallview.next_change(changes, refresh.now)
+        return [html.Div(t("wall.no_changes", lang), className="oc-empty"), *(
+            [html.Div(t("wall.next_change", lang, title=upcoming["title"], time=refresh.local(upcoming["planned_start"])),
+                      className="oc-next")] if upcoming is not None else [])]
+    return [html.Ul([
+        html.Li([
+            html.Span(t(f"change.{row.type}", lang), className=f"oc-chg-type oc-chg-{row.type}"),
+            html.Div([
+                html.Div(row.title, className="oc-inc-title"),
+                html.Div(f"{row.change_id} · {row.service or '–'} · " + t(
+                    "wall.change_window", lang, start=refresh.local(row.actual_start), end=refresh.local(row.planned_end)),
+                    className="oc-inc-meta"),
+            ]),
+        ], className="oc-change", **{"data-change": row.change_id})
+        for row in running.head(MAX_CHANGES).itertuples()
+    ], className="oc-changes")]
+
+
+def _chaos_items(refresh: Refresh) -> list:
+    lang = refresh.lang
+    if not refresh.fresh["chaos"].sources:
+        return [html.Div(refresh.missing("chaos"), className="oc-empty")]
+    runs = wallview.latest_chaos_runs(refresh.frame("chaos_runs"), CHAOS_RUNS)
+    if runs.empty:
+        return [html.Div(t("wall.no_chaos", lang), className="oc-empty")]
+    return [html.Ul([
+        html.Li([
+            html.Span([html.Span(CHAOS_ICONS[row.status], className="oc-icon"), t(f"chaos.{row.status}", lang)],
+                      className=f"oc-chaos-status oc-chaos-{row.status}"),
+            html.Div([
+                html.Div(row.experiment, className="oc-inc-title"),
+                html.Div(" · ".join([refresh.local(row.started_at), row.fault or "–"] + (
+                    [t("wall.recovery", lang, seconds=f"{row.recovery_s:.0f}")] if pd.notna(row.recovery_s) else [])),
+                    className="oc-inc-meta"),
+            ]),
+        ], className="oc-run", **{"data-run": row.run_id})
+        for row in runs.itertuples()
+    ], className="oc-runs")]
+
+
+# ---------------------------------------------------------------- key figures and header
+
+def _kpi_values(refresh: Refresh) -> dict[str, tuple[str, str]]:
+    """Each key figure as (value, sample count) text."""
+    lang, now = refresh.lang, refresh.now
+    incidents, changes = refresh.frame("incidents"), refresh.frame("changes")
+    figures = {
+        "kpi.availability": kpis.availability(refresh.frame("service_metrics"),
+                                              kpis.start_of_day(now, refresh.settings.display_tz)),
+        "kpi.mtta": kpis.mtta(incidents, now), "kpi.mttr": kpis.mttr(incidents, now),
+        "kpi.changes": kpis.change_success_rate(changes, now),
+        "kpi.chaos": kpis.chaos_pass_rate(refresh.frame("chaos_runs"), now),
+    }
+    out = {}
+    for name, (value, count) in figures.items():
+        if value is None:
+            text = "–"
+        elif isinstance(value, pd.Timedelta):
+            unit, amount = wallview.duration_parts(value)
+            text = t(f"unit.{unit}", lang, value=f"{amount:.1f}")
+        else:
+            text = wallview.fmt_pct(value, 3 if name == "kpi.availability" else 1)
+        out[name] = (text, t("kpi.count", lang, count=f"{count:,}"))
+    return out
+
+
+def _panel_class(panel: str, stale: bool) -> str:
+    base = {"status": "oc-status-panel", "chains": "oc-chains-panel", "incidents": "oc-panel oc-incidents-panel"}.get(
+        panel, "oc-kpi" if panel.startswith("kpi.") else "oc-panel")
+    return base + (" oc-is-stale" if stale else "")
+
+
+def _stale_label(panel: str, text: str) -> html.Span:
+    return html.Span(text, id={"type": ids.STALE_LABEL, "panel": panel}, className="oc-stale-label")
+
+
+def _markets(lang: str, sessions: dict[str, str]) -> list:
+    return [html.Span([html.Span(t(f"market.{m}", lang), className="oc-market-name"),
+                       html.Span(t(f"session.{s}", lang), className=f"oc-session oc-session-{s}")],
+                      className="oc-market") for m, s in sessions.items()]
+
+
+def _kpi_strip(refresh: Refresh) -> html.Div:
+    values = _kpi_values(refresh)
+    return html.Div([
+        html.Section([
+            html.Div(t(name, refresh.lang), className="oc-kpi-label"),
+            html.Div(values[name][0], id={"type": ids.KPI_VALUE, "panel": name}, className="oc-kpi-value"),
+            html.Div([html.Span(values[name][1], id={"type": ids.KPI_COUNT, "panel": name}),
+                      _stale_label(name, refresh.stale_label(name))], className="oc-kpi-foot"),
+        ], id={"type": ids.PANEL, "panel": name}, className=_panel_class(name, refresh.fresh[name].is_stale))
+        for name in KPIS
+    ], className="oc-kpis")
+
+
+def _side_panel(refresh: Refresh, panel: str, title, body_id: str, body: list) -> html.Section:
+    return html.Section([
+        html.Header([html.H2(title), _stale_label(panel, refresh.stale_label(panel))], className="oc-panel-head"),
+        html.Div(body, id=body_id, className="oc-panel-body"),
+    ], id={"type": ids.PANEL, "panel": panel}, className=_panel_class(panel, refresh.fresh[panel].is_stale))
+
+
+# ---------------------------------------------------------------- page
+
+def layout(lang: str | None = None, **_query) -> html.Div:
+    """The wall page; ``?lang=zh`` for Chinese, ``?kiosk=1`` and ``?playlist=NAME`` are handled by the shell."""
+    refresh = Refresh(pick_lang(lang, context.current().settings.language))
+    lang, settings = refresh.lang, refresh.settings
+    evaluated = refresh.evaluated()
+    chain_layout = wallview.structure(refresh.frame("chains"), refresh.frame("services"))
+    model = _full_model(refresh, chain_layout, evaluated)
+    incidents, count = _incident_items(refresh)
+    sessions = market.sessions(refresh.now)
+    keys = {
+        "panels": {p: refresh.version_key(p) for p in PANELS},
+        "stale": {p: refresh.stale_label(p) for p in PANELS},
+        "digests": {"alarm": model["alarm"]},
+        "structure": _digest(chain_layout),
+        "spark_ms": _last_spark_ms(model, None),
+    }
+    return html.Div(
+        [
+            dcc.Store(id=ids.WALL_LANG, data=lang),
+            dcc.Store(id=ids.WALL_MODEL, data=model),
+            dcc.Store(id=ids.WALL_KEYS, data=keys),
+            dcc.Store(id=ids.WALL_SESSIONS, data=sessions),
+            html.Header([
+                html.H1(settings.center_name, className="oc-wall-title"),
+                html.Div(html.Div(id=ids.WALL_STATUS, className="oc-wall-status"), id={"type": ids.PANEL, "panel": "status"},
+                         className=_panel_class("status", refresh.fresh["status"].is_stale)),
+                html.Div(_markets(lang, sessions), id=ids.WALL_MARKETS, className="oc-markets"),
+                html.Span(className="oc-clock oc-wall-clock", **{"data-tz": settings.display_tz, "data-label": ""}),
+            ], className="oc-wall-head"),
+            html.Div(_banner(refresh), id=ids.WALL_BANNER, className="oc-banner", role="alert"),
+            _kpi_strip(refresh),
+            html.Div([
+                html.Section([
+                    _stale_label("chains", refresh.stale_label("chains")),
+                    html.Div(_chain_sections(chain_layout, evaluated, lang, settings.health["amber_at"],
+                                             refresh.offered),
+                             id=ids.WALL_CHAINS, className="oc-chains"),
+                ], id={"type": ids.PANEL, "panel": "chains"},
+                    className=_panel_class("chains", refresh.fresh["chains"].is_stale)),
+                html.Div([
+                    _side_panel(refresh, "incidents", [t("wall.incidents", lang), " ",
+                                                       html.Span(str(count), id=ids.WALL_INCIDENT_COUNT,
+                                                                 className="oc-count-badge")],
+                                ids.WALL_INCIDENTS, incidents),
+                    _side_panel(refresh, "changes", t("wall.changes", lang), ids.WALL_CHANGES, _change_items(refresh)),
+                    _side_panel(refresh, "chaos", t("wall.chaos", lang), ids.WALL_CHAOS, _chaos_items(refresh)),
+                ], className="oc-side"),
+            ], className="oc-wall-grid"),
+        ],
+        className="oc-wall",
+        **{f"data-age-{unit}": template(f"wall.age_{unit}", lang) for unit in ("m", "h", "d")},
+    )
+
+
+WILDCARDS = ("kpi_values", "kpi_counts", "panel_classes", "stale_labels")
+OUTPUTS = ("model", "chains", "incidents", "incident_count", "banner", "changes", "chaos",
+           "kpi_values", "kpi_counts", "panel_classes", "stale_labels")
+
+
+def _wildcard(position: int) -> list[dict]:
+    """The ids matched by the pattern-matching output at ``position`` of the running callback."""
+    return [o["id"] for o in ctx.outputs_list[position]]
+
+
+def refresh_wall(versions: dict | None, keys: dict, lang: str):
+    """Redraw what changed since ``keys``: a Patch of the tile model, changed lists, stale marks."""
+    refresh = Refresh(lang, (versions or {}).get("frames"))
+    keys = {**keys, "panels": dict(keys["panels"]), "stale": dict(keys["stale"]), "digests": dict(keys["digests"])}
+    out: dict = {}
+    changed = set()
+    for panel in PANELS:
+        key = refresh.version_key(panel)
+        # a panel whose sources are gone (a restart, a failing source) keeps what it shows
+        if key is not None and key != keys["panels"].get(panel):
+            changed.add(panel)
+            keys["panels"][panel] = key
+
+    if "chains" in changed:
+        evaluated = refresh.cached("evaluated", refresh.evaluated, "chains")
+        chain_layout, structure = refresh.cached("structure", lambda: _with_digest(wallview.structure(
+            refresh.frame("chains"), refresh.frame("services"))), "chains")
+        if structure != keys["structure"]:  # chains or services came or went: draw them anew
+            keys["structure"] = structure
+            out["chains"] = _chain_sections(chain_layout, evaluated, lang, refresh.settings.health["amber_at"],
+                                            refresh.offered)
+            model = out["model"] = _full_model(refresh, chain_layout, evaluated)
+        else:
+            model, digests = refresh.cached("tiles", lambda: _with_part_digests(
+                _tile_model(refresh, chain_layout, evaluated, keys["spark_ms"])), "chains", extra=keys["spark_ms"])
+            patch = Patch()
+            for part, value in model.items():
+                if part == "spark" or digests[part] != keys["digests"].get(part):
+                    patch[part] = value
+                    keys["digests"][part] = digests[part]
+            out["model"] = patch
+        keys["spark_ms"] = _last_spark_ms(model, keys["spark_ms"])
+    if "incidents" in changed and not isinstance(out.get("model"), dict):
+        alarm = refresh.cached("alarm", lambda: wallview.incident_status(refresh.frame("incidents")), "incidents")
+        if alarm != keys["digests"].get("alarm"):
+            keys["digests"]["alarm"] = alarm
+            out["model"] = out.get("model") or Patch()
+            out["model"]["alarm"] = alarm
+
+    def redraw(panel: str, build) -> None:
+        if panel in changed:
+            values, digest = refresh.cached(panel, lambda: _with_digest(build()), panel, per_minute=True)
+            if digest != keys["digests"].get(panel):
+                keys["digests"][panel] = digest
+                out.update(values)
+
+    redraw("incidents", lambda: dict(zip(("incidents", "incident_count"), _incident_items(refresh)),
+                                     banner=_banner(refresh)))
+    redraw("changes", lambda: {"changes": _change_items(refresh)})
+    redraw("chaos", lambda: {"chaos": _chaos_items(refresh)})
+    if changed & set(KPIS):
+        values, digest = refresh.cached("kpis", lambda: _with_digest(_kpi_values(refresh)), *KPIS, per_minute=True)
+        if digest != keys["digests"].get("kpis"):
+            keys["digests"]["kpis"] = digest
+            out["kpi_values"] = [values[i["panel"]][0] for i in _wildcard(OUTPUTS.index("kpi_values"))]
+            out["kpi_counts"] = [values[i["panel"]][1] for i in _wildcard(OUTPUTS.index("kpi_counts"))]
+
+    labels = {p: refresh.stale_label(p) for p in PANELS}
+    if labels != keys["stale"]:
+        keys["stale"] = labels
+        out["panel_classes"] = [_panel_class(i["panel"], refresh.fresh[i["panel"]].is_stale)
+                                for i in _wildcard(OUTPUTS.index("panel_classes"))]
+        out["stale_labels"] = [labels[i["panel"]] for i in _wildcard(OUTPUTS.index("stale_labels"))]
+
+    if not out:
+        raise dash.exceptions.PreventUpdate
+    unchanged = [dash.no_update if name not in WILDCARDS else [dash.no_update] * len(_wildcard(i))
+                 for i, name in enumerate(OUTPUTS)]
+    return [out.get(name, unchanged[i]) for i, name in enumerate(OUTPUTS)] + [keys]
+
+
+def refresh_markets(_tick, shown: dict | None, lang: str):
+    """The market sessions change a few times a day: redraw only then."""
+    sessions = market.sessions(datetime.now(timezone.utc))
+    if sessions == shown:
+        raise dash.exceptions.PreventUpdate
+    return _markets(lang, sessions), sessions
+
+
+def register(app: dash.Dash) -> None:
+    """Register the page, its refresh callback and the browser-side tile drawing on ``app``."""
+    dash.register_page(__name__, path=PATH, layout=layout, title=page_title("nav.wall"))
+    app.callback(
+        Output(ids.WALL_MODEL, "data"),
+        Output(ids.WALL_CHAINS, "children"),
+        Output(ids.WALL_INCIDENTS, "children"),
+        Output(ids.WALL_INCIDENT_COUNT, "children"),
+        Output(ids.WALL_BANNER, "children"),
+        Output(ids.WALL_CHANGES, "children"),
+        Output(ids.WALL_CHAOS, "children"),
+        Output({"type": ids.KPI_VALUE, "panel": ALL}, "children"),
+        Output({"type": ids.KPI_COUNT, "panel": ALL}, "children"),
+        Output({"type": ids.PANEL, "panel": ALL}, "className"),
+        Output({"type": ids.STALE_LABEL, "panel": ALL}, "children"),
+        Output(ids.WALL_KEYS, "data"),
+        Input(ids.VERSIONS, "data"),
+        State(ids.WALL_KEYS, "data"),
+        State(ids.WALL_LANG, "data"),
+        prevent_initial_call=True,
+    )(refresh_wall)
+    app.callback(
+        Output(ids.WALL_MARKETS, "children"),
+        Output(ids.WALL_SESSIONS, "data"),
+        Input(ids.TICK, "n_intervals"),
+        State(ids.WALL_SESSIONS, "data"),
+        State(ids.WALL_LANG, "data"),
+        prevent_initial_call=True,
+    )(refresh_markets)
+    app.clientside_callback(
+        ClientsideFunction("opscenter", "drawTiles"),
+        Output(ids.WALL_STATUS, "children"),
+        Input(ids.WALL_MODEL, "data"),
+    )
