@@ -147,7 +147,8 @@ def create_app(settings: Settings, store: FrameStore | None = None, access: Acce
         title=settings.center_name,
         update_title=None,
     )
-    app.server.extensions["opscenter"] = Context(settings=settings, store=store)
+    access = access or AccessStore(settings.database_url)
+    app.server.extensions["opscenter"] = Context(settings=settings, store=store, history=access.engine)
     for page in PAGES:
         with callback_access.page_callbacks(app, page.__name__):
             page.register(app)
@@ -156,6 +157,6 @@ def create_app(settings: Settings, store: FrameStore | None = None, access: Acce
         _register_versions(app)
         _register_display(app)
     _register_routes(app.server)
-    auth.init_app(app, settings, access or AccessStore(settings.database_url))
+    auth.init_app(app, settings, access)
     headers.init_app(app)
     return app

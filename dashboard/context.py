@@ -1,10 +1,12 @@
-"""What a page or callback may use: the settings, the frame store and the frames configured, of the running app."""
+"""What a page or callback may use, of the running app: the settings, the frame store, the history database
+and the frames configured."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import flask
+import sqlalchemy as sa
 
 from dashboard.core.memo import Memo
 from dashboard.core.poller import offered_frames
@@ -16,6 +18,7 @@ from dashboard.core.store import FrameStore
 class Context:
     settings: Settings
     store: FrameStore
+    history: sa.Engine  # the history database: assessments, evidence, audit
     memo: Memo = field(default_factory=Memo)  # per-version results shared by the worker's viewers
 
     @cached_property

@@ -170,6 +170,17 @@ _EMPTY_DTYPES = {
 }
 
 
+def as_utc(stamp: pd.Timestamp) -> pd.Timestamp:
+    """``stamp`` in UTC; a naive timestamp is taken to be UTC already."""
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def utc_column(values: Any, **to_datetime: Any) -> pd.Series:
+    """Timestamps (strings, datetimes, tz-aware values, or numbers with ``unit=``) as a
+    ``datetime64[ns, UTC]`` column."""
+    return pd.to_datetime(values, utc=True, **to_datetime).astype("datetime64[ns, UTC]")
+
+
 def empty_frame(name: str) -> pd.DataFrame:
     """Return a zero-row frame with the contract's columns and dtypes."""
     return pd.DataFrame({c.name: pd.Series(dtype=_EMPTY_DTYPES[c.kind]) for c in CONTRACTS[name]})

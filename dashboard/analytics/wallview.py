@@ -13,25 +13,12 @@ import numpy as np
 import pandas as pd
 
 from dashboard.analytics import anomaly, health
+from dashboard.formats import fmt_ms, fmt_pct, fmt_rate
 
 SPARK_MINUTES = 60
 ANOMALY_MINUTES = 15  # a tile keeps its anomaly mark this long after the anomaly ends
 ACTIVE_INCIDENT_STATES = ("new", "in_progress", "on_hold")
 STATUS_ORDER = ("ok", "warn", "crit", "nodata")
-
-
-def fmt_rate(value: float) -> str:
-    if pd.isna(value):
-        return "–"
-    return f"{value / 1000:.1f}k/s" if value >= 1000 else f"{value:.0f}/s"
-
-
-def fmt_ms(value: float) -> str:
-    return "–" if pd.isna(value) else (f"{value / 1000:.1f}s" if value >= 1000 else f"{value:.0f}ms")
-
-
-def fmt_pct(value: float, digits: int = 2) -> str:
-    return "–" if value is None or pd.isna(value) else f"{value:.{digits}%}"
 
 
 def duration_parts(value: pd.Timedelta) -> tuple[str, float]:

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode
 
 import pandas as pd
+from datasources.base import as_utc
 
 DEFAULT_FROM, DEFAULT_TO = "now-1h", "now"
 MAX_SPAN = timedelta(days=31)
@@ -50,7 +51,7 @@ def _instant(value: str, now: datetime, name: str) -> pd.Timestamp:
         raise WindowError(f"{name}={value[:40]!r} is not 'now', 'now-<n><s|m|h|d>', ISO 8601 or epoch ms") from None
     if pd.isna(stamp):
         raise WindowError(f"{name}={value[:40]!r} is not a time")
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return as_utc(stamp)
 
 
 def resolve(raw_from: str | None, raw_to: str | None, now: datetime | None = None) -> Window:

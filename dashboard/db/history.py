@@ -21,7 +21,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.dialects import postgresql, sqlite
 
-from datasources.base import CONTRACTS, empty_frame, validate
+from datasources.base import CONTRACTS, empty_frame, utc_column, validate
 
 _DATA_HOME = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
 DEFAULT_SQLITE = _DATA_HOME / "opscenter" / "history.sqlite3"
@@ -178,7 +178,7 @@ def _frame(frame: str, table: sa.Table, result: sa.CursorResult) -> pd.DataFrame
     dtypes = empty_frame(frame).dtypes
     for name in df.columns:
         if isinstance(table.c[name].type, UTCDateTime):
-            df[name] = pd.to_datetime(df[name], utc=True).astype("datetime64[ns, UTC]")
+            df[name] = utc_column(df[name])
         else:
             df[name] = df[name].astype(dtypes[name])
     return df.rename(columns={"first_seen_at": "x_first_seen_at", "updated_at": "x_updated_at"})

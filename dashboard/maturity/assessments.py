@@ -14,6 +14,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from dashboard.db.history import maturity_assessments, maturity_evidence
+from datasources.base import utc_column
 
 STATUSES = ("not_started", "in_progress", "pass", "fail", "na", "waived")
 ASSESSMENT_COLUMNS = ["item_id", "at", "assessor", "status", "justification", "evidence_links", "proposed"]
@@ -33,7 +34,7 @@ def record_evidence(engine: sa.Engine, evaluations, at: datetime) -> int:
 def _read(engine: sa.Engine, query: sa.Select, columns: list[str], time_column: str) -> pd.DataFrame:
     with engine.connect() as connection:
         frame = pd.DataFrame(connection.execute(query).fetchall(), columns=columns, dtype=object)
-    frame[time_column] = pd.to_datetime(frame[time_column], utc=True).astype("datetime64[ns, UTC]")
+    frame[time_column] = utc_column(frame[time_column])
     return frame
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from dashboard.maturity import evidence
+from datasources.base import utc_column
 
 SATISFIED = ("pass", "waived")
 OUT_OF_SCOPE = ("na",)
@@ -70,7 +71,7 @@ def item_table(catalogue, current: pd.DataFrame, latest_evidence: pd.DataFrame, 
     table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
     table["value"] = table["value"].astype("float64")
     for column in ("evaluated_at", "assessed_at"):
-        table[column] = pd.to_datetime(table[column], utc=True).astype("datetime64[ns, UTC]")
+        table[column] = utc_column(table[column])
     return table
 
 

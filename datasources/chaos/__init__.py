@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable
 
 import pandas as pd
 
-from datasources.base import CONTRACTS, Health, Source, SourceError, validate
+from datasources.base import as_utc, CONTRACTS, Health, Source, SourceError, utc_column, validate
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def utc(value: Any) -> pd.Timestamp | None:
         raise RejectedFile(f"{value!r} is not a timestamp") from None
     if pd.isna(stamp):
         return None
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return as_utc(stamp)
 
 
 def target_service(mapping: dict[str, str], names: Iterable[str | None], found: str | None) -> str | None:
@@ -62,7 +62,7 @@ def runs_frame(records: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(records, columns=[*COLUMNS, *extra])
     for col in CONTRACTS["chaos_runs"]:
         if col.kind == "ts":
-            frame[col.name] = pd.to_datetime(frame[col.name], utc=True).astype("datetime64[ns, UTC]")
+            frame[col.name] = utc_column(frame[col.name])
     frame = frame.astype({"deviated": "bool", "probe_success_ratio": "float64", "recovery_s": "float64",
                           "x_weight": "float64"})
     for name in ("run_id", "experiment", "service", "fault", "status", "source", "url", "x_reason",

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from datasources.base import CONTRACTS, DERIVED_FRAMES, Health, Source, SourceError, empty_frame, validate
+from datasources.base import as_utc, CONTRACTS, DERIVED_FRAMES, empty_frame, Health, Source, SourceError, utc_column, validate
 from datasources.registry import register
 
 # service, display name, tier, owner, instances, base latency ms, peak requests/s, operation
@@ -289,9 +289,7 @@ def _estate(total: int) -> Estate:
 
 def _epoch_s(moment: Any) -> int:
     """Whole UTC seconds since the epoch; naive datetimes are taken as UTC."""
-    ts = pd.Timestamp(moment)
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return int(ts.value // 10**9)
+    return int(as_utc(pd.Timestamp(moment)).value // 10**9)
 
 
 def _utc(seconds: int) -> pd.Timestamp:
@@ -728,7 +726,7 @@ def _event_frame(name: str, records: list[dict | None]) -> pd.DataFrame:
     for col in CONTRACTS[name]:
         if col.kind == "ts":
             seconds = frame[col.name].astype("float64")
-            frame[col.name] = pd.to_datetime(seconds, unit="s", utc=True).astype("datetime64[ns, UTC]")
+            frame[col.name] = utc_column(seconds, unit="s")
         elif col.kind in ("int", "float", "bool"):
             frame[col.name] = frame[col.name].astype({"int": "int64", "float": "float64", "bool": "bool"}[col.kind])
     first_ts = next(c.name for c in CONTRACTS[name] if c.kind == "ts")
@@ -844,7 +842,7 @@ class DemoSource(Source):
         if not rows:
             return empty_frame("log_lines")
         frame = pd.DataFrame(rows, columns=[c.name for c in CONTRACTS["log_lines"]])
-        frame["ts"] = pd.to_datetime(frame["ts"], unit="ns", utc=True).astype("datetime64[ns, UTC]")
+        frame["ts"] = utc_column(frame["ts"], unit="ns")
         frame["trace_id"] = frame["trace_id"].astype("object")
         frame = frame[frame["ts"].between(_utc(start_s), _utc(end_s))]
         return validate("log_lines", frame.head(min(limit, LOG_LIMIT)).reset_index(drop=True))

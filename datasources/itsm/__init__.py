@@ -24,6 +24,7 @@ from datasources.base import (
     CHANGE_OUTCOMES, CHANGE_STATES, CHANGE_TYPES, CONTRACTS, INCIDENT_STATES, Source, empty_frame, validate,
 )
 from datasources.transport import HttpClient
+from datasources.base import as_utc, utc_column
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,7 @@ def timestamp(value: Any, what: str, required: bool = False) -> pd.Timestamp | N
         if required:
             raise RecordError(f"missing {what}")
         return None
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    stamp = as_utc(stamp)
     if stamp == EPOCH:
         if required:
             raise RecordError(f"missing {what} (epoch)")
@@ -179,7 +180,7 @@ def _frame(name: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(rows)
     for column in CONTRACTS[name]:
         if column.kind == "ts":
-            frame[column.name] = pd.to_datetime(frame[column.name], utc=True).astype("datetime64[ns, UTC]")
+            frame[column.name] = utc_column(frame[column.name])
         elif column.kind == "int":
             frame[column.name] = frame[column.name].astype("int64")
         elif column.kind == "float":

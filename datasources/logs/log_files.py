@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from datasources.base import Health, Source, SourceError
+from datasources.base import as_utc, Health, Source, SourceError
 from datasources.logs import level_of, rates_frame, trace_in, trace_then_window
 from datasources.registry import register
 
@@ -62,7 +62,7 @@ def _nanos(value: Any) -> int | None:
         return None
     if pd.isna(stamp):
         return None
-    return (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")).value
+    return as_utc(stamp).value
 
 
 @dataclass

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import pandas as pd
 
-from datasources.base import CONTRACTS, Health, Source, SourceError, empty_frame, validate, parser
+from datasources.base import CONTRACTS, empty_frame, Health, parser, Source, SourceError, utc_column, validate
 from datasources.transport import OPTION_KEYS, HttpClient
 from datasources.registry import register
 
@@ -77,7 +77,7 @@ def alerts_frame(payload: Any, source: str, base_url: str, now: pd.Timestamp,
         return empty_frame("alerts")
     frame = pd.DataFrame(records, columns=[c.name for c in CONTRACTS["alerts"]])
     for column in ("starts_at", "ends_at"):
-        frame[column] = pd.to_datetime(frame[column], utc=True).astype("datetime64[ns, UTC]")
+        frame[column] = utc_column(frame[column])
     return validate("alerts", frame.sort_values(["starts_at", "alert_id"]).reset_index(drop=True))
 
 

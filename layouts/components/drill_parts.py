@@ -75,18 +75,3 @@ def digest(*frames: pd.DataFrame) -> str:
     return "-".join(f"{len(f)}:{int(pd.util.hash_pandas_object(f, index=False).sum()) & 0xFFFFFFFFFFFF:x}"
                     for f in frames)
 
-
-def fmt_ms(value: float) -> str:
-    if pd.isna(value):
-        return "–"
-    return f"{value / 1000:.2f} s" if value >= 1000 else f"{value:.1f} ms"
-
-
-def fmt_rate(value: float) -> str:
-    if pd.isna(value):
-        return "–"
-    return f"{value / 1000:.1f}k/s" if value >= 1000 else f"{value:.1f}/s"
-
-
-def fmt_pct(value: float) -> str:
-    return "–" if pd.isna(value) else f"{value:.2%}"

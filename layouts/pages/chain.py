@@ -9,7 +9,7 @@ import pandas as pd
 from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
-from dashboard import context, ids
+from dashboard import formats, context, ids
 from dashboard.figures import drill as drill_figures
 from dashboard.analytics import drilldown, health, sites
 from dashboard.core import timewindow
@@ -68,11 +68,11 @@ def _step_card(row, m: Model, state: dict, window: timewindow.Window) -> dcc.Lin
                      className="oc-step-no"),
             html.Div(m.names.get(row.service, row.service), className="oc-step-name"),
             html.Dl([
-                html.Dt(t("chain.rate", lang)), html.Dd(parts.fmt_rate(row.requests_per_s)),
-                html.Dt("p50"), html.Dd(parts.fmt_ms(row.latency_p50_ms)),
-                html.Dt("p95"), html.Dd(parts.fmt_ms(row.latency_p95_ms), className="oc-step-main"),
-                html.Dt("p99"), html.Dd(parts.fmt_ms(row.latency_p99_ms)),
-                html.Dt(t("chain.errors", lang)), html.Dd(parts.fmt_pct(row.error_ratio)),
+                html.Dt(t("chain.rate", lang)), html.Dd(formats.fmt_rate(row.requests_per_s)),
+                html.Dt("p50"), html.Dd(formats.fmt_ms(row.latency_p50_ms)),
+                html.Dt("p95"), html.Dd(formats.fmt_ms(row.latency_p95_ms), className="oc-step-main"),
+                html.Dt("p99"), html.Dd(formats.fmt_ms(row.latency_p99_ms)),
+                html.Dt(t("chain.errors", lang)), html.Dd(formats.fmt_pct(row.error_ratio)),
             ], className="oc-step-stats"),
             html.Div(html.Div(className="oc-share-fill", style={"width": f"{share:.0%}"}), className="oc-share",
                      title=t("chain.share", lang, share=share)),

@@ -14,11 +14,13 @@ from dashboard.security import urlinput
 from dashboard.i18n import pick_lang, t
 from dashboard.figures.incidents import timeline_figure
 from layouts.components.graphs import graph
-from layouts.pages.incidents import (
-    PATH as LIST_PATH, health_badge, incident_query, preplan, priority_badge, service_health, state_label,
+from layouts.components.incident_parts import (
+    health_badge, incident_query, preplan, priority_badge, service_health, state_label,
 )
+
 from layouts.components.titles import page_title
 
+LIST_PATH = "/incidents"
 PATH_TEMPLATE = "/incidents/<incident_id>"
 PAGE_STORE = "oc-incident-page"
 LANE_KEYS = ("incident", "alerts", "changes", "chaos")

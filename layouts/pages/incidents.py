@@ -8,18 +8,17 @@ import pandas as pd
 from dash import dcc, html
 
 from dashboard import context, ids
-from dashboard.analytics import health, incidents as incident_stats
+from dashboard.analytics import incidents as incident_stats
 from dashboard.i18n import t
-from dashboard.core.timewindow import resolve
 from layouts.components import body_page
+from layouts.components.incident_parts import (
+    health_badge, incident_query, preplan, priority_badge, service_health, state_label,
+)
 from layouts.components.titles import page_title
 
 PATH = "/incidents"
 PAGE_STORE = "oc-incidents-page"
 WINDOW_DAYS = (30, 90)
-STATUS_ICONS = {"ok": "●", "warn": "▲", "crit": "■", "nodata": "◌"}
-
-
 def duration(minutes: float, lang: str) -> str:
     """Minutes as '42 min' or '3 h 5 min'; a dash when unknown."""
     if pd.isna(minutes):
@@ -32,46 +31,6 @@ def duration(minutes: float, lang: str) -> str:
 
 def percent(value: float | None, lang: str) -> str:
     return t("incidents.no_data", lang) if value is None else f"{value:.1%}"
-
-
-def priority_badge(priority: int) -> html.Span:
-    return html.Span(f"P{priority}", className=f"oc-prio oc-p{priority}")
-
-
-def state_label(state: str, lang: str) -> html.Span:
-    return html.Span(t(f"incidents.state_{state}", lang), className=f"oc-inc-state oc-state-{state}")
-
-
-def health_badge(status: str, lang: str) -> html.Span:
-    return html.Span([html.Span(STATUS_ICONS[status], className="oc-icon"), t(f"status.{status}", lang)],
-                     className=f"oc-badge oc-{status}")
-
-
-def incident_query(incident: pd.Series, now: pd.Timestamp) -> str:
-    """The ``?from=&to=`` of the time around an incident, for drill-down links."""
-    start = max(incident["opened_at"] - pd.Timedelta(hours=1), now - pd.Timedelta(days=30))
-    end = "now" if pd.isna(incident["resolved_at"]) else min(incident["resolved_at"] + pd.Timedelta(hours=1), now).isoformat()
-    return resolve(start.isoformat(), end, now.to_pydatetime()).query()
-
-
-def runbook_url(incident: pd.Series, services: pd.DataFrame) -> str | None:
-    """The incident's runbook, else its service's."""
-    if incident.get("runbook_url"):
-        return incident["runbook_url"]
-    found = services.loc[services["service"] == incident.get("service"), "runbook_url"].dropna()
-    return found.iloc[0] if len(found) else None
-
-
-def preplan(incident: pd.Series, services: pd.DataFrame, lang: str) -> html.Div:
-    """The emergency pre-plan: the runbook link and, when the source gives them, its steps."""
-    url = runbook_url(incident, services)
-    link = (html.A(t("incidents.runbook", lang), href=url, target="_blank", rel="noopener", className="oc-runbook")
-            if url else html.Span(t("incidents.no_runbook", lang), className="oc-muted"))
-    steps = [s.strip() for s in str(incident.get("x_runbook_steps") or "").splitlines() if s.strip()]
-    if not steps:
-        return html.Div(link, className="oc-preplan")
-    return html.Div([link, html.Details([html.Summary(t("incidents.steps", lang)),
-                                         html.Ol([html.Li(s) for s in steps])])], className="oc-preplan")
 
 
 def _service_cell(service: str | None, status: pd.Series, query: str, lang: str) -> list:
@@ -132,14 +91,6 @@ def change_cards(rates: dict, lang: str) -> html.Div:
                   html.Div(t("incidents.change_induced_detail", lang, induced=rates["change_induced"],
                              total=rates["incidents"]), className="oc-card-detail")], className="oc-card"),
     ], className="oc-kpi-block")
-
-
-def service_health(frames: dict | None) -> pd.Series:
-    """Each service's current health status."""
-    ctx = context.current()
-    services = ctx.store.frame("services", frames)
-    evaluated = health.evaluate(services, ctx.store.frame("service_metrics", frames), ctx.settings.health)
-    return evaluated.set_index("service")["status"]
 
 
 def body(lang: str, versions: dict | None = None) -> list:

@@ -37,7 +37,7 @@ def _catalogue(path: str | None):
 
 def _model(lang: str):
     settings = context.current().settings
-    engine = auth.state().access.engine
+    engine = context.current().history
     model = _catalogue(settings.maturity.catalogue)
     history = assessments.history(engine)
     items = maturity.item_table(model, maturity.current(history), assessments.latest_evidence(engine), lang)
@@ -161,7 +161,7 @@ def _table(headers: list[str], rows: list[list]) -> html.Table:
 
 
 def _detail(row: dict, lang: str, tz: str) -> list:
-    engine = auth.state().access.engine
+    engine = context.current().history
     found = assessments.evidence(engine, row["id"]).tail(20).iloc[::-1]
     trail = assessments.history(engine)
     trail = trail[trail["item_id"] == row["id"]].iloc[::-1]
@@ -216,7 +216,7 @@ def _confirm(_n, selected, status, justification, links, saved, lang):
         return t("maturity.incomplete", lang), dash.no_update
     row = selected[0]
     who = auth.current_identity()
-    engine = auth.state().access.engine
+    engine = context.current().history
     trail = assessments.history(engine)
     before = maturity.current(trail).loc[row["id"]].to_dict() if row["id"] in set(trail["item_id"]) else None
     after = {"status": status, "justification": justification.strip(),

@@ -12,7 +12,7 @@ from dashboard import context, ids
 from dashboard.analytics import health, service_catalogue
 from dashboard.i18n import t
 from layouts.components import body_page
-from layouts.pages.incidents import health_badge
+from layouts.components.incident_parts import health_badge
 from layouts.components.titles import page_title
 
 PATH = "/catalogue"

@@ -10,7 +10,7 @@ import pandas as pd
 from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
-from dashboard import context, ids
+from dashboard import formats, context, ids
 from dashboard.figures import drill as drill_figures
 from dashboard.analytics import drilldown
 from dashboard.core import loglines as logs, timewindow, spans as traces
@@ -52,7 +52,7 @@ def verdict_text(v: drilldown.Verdict | None, lang: str) -> list:
     if v is None:
         return []
     line = [html.Span(t("trace.slow_because", lang, service=v.service, operation=v.operation,
-                        instance=v.instance or "–", self=parts.fmt_ms(v.self_ms), share=v.share))]
+                        instance=v.instance or "–", self=formats.fmt_ms(v.self_ms), share=v.share))]
     if v.instance is None:
         detail, kind = t("trace.no_instance", lang), "unknown"
     elif v.saturated is None:
@@ -148,7 +148,7 @@ def layout(trace_id: str | None = None, lang: str | None = None, chain: str | No
     root = m.table.iloc[0]
     tz = ctx.settings.display_tz
     summary = t("trace.summary", lang, service=root["service"], operation=root["operation"],
-                duration=parts.fmt_ms((m.end - m.start) / pd.Timedelta(milliseconds=1)),
+                duration=formats.fmt_ms((m.end - m.start) / pd.Timedelta(milliseconds=1)),
                 status="error" if (m.table["status"] == "error").any() else "ok",
                 time=parts.when(m.start, tz, seconds=True))
     slowest = m.verdict.span_id if m.verdict else None

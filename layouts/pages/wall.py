@@ -23,7 +23,7 @@ import dash
 import pandas as pd
 from dash import ALL, ClientsideFunction, Input, Output, Patch, State, ctx, dcc, html
 
-from dashboard import context, ids
+from dashboard import formats, context, ids
 from dashboard.analytics import health, kpis, logrates, calendar as market, sites, wallview
 from dashboard.figures import STATUS_COLOURS
 from dashboard.core.freshness import Freshness, freshness
@@ -320,7 +320,7 @@ def _kpi_values(refresh: Refresh) -> dict[str, tuple[str, str]]:
             unit, amount = wallview.duration_parts(value)
             text = t(f"unit.{unit}", lang, value=f"{amount:.1f}")
         else:
-            text = wallview.fmt_pct(value, 3 if name == "kpi.availability" else 1)
+            text = formats.fmt_pct(value, 3 if name == "kpi.availability" else 1)
         out[name] = (text, t("kpi.count", lang, count=f"{count:,}"))
     return out
 

@@ -1,15 +1,17 @@
 """The wall's pure builders: formats, the tile model and the event lists."""
 import pandas as pd
 
+from dashboard import formats
 from dashboard.analytics import wallview
 
 T0 = pd.Timestamp("2026-11-18 02:00", tz="UTC")
 
 
 def test_formats():
-    assert (wallview.fmt_rate(1234.0), wallview.fmt_rate(12.4), wallview.fmt_rate(float("nan"))) == ("1.2k/s", "12/s", "–")
-    assert (wallview.fmt_ms(1500.0), wallview.fmt_ms(12.4), wallview.fmt_pct(0.01234), wallview.fmt_pct(None)) == (
-        "1.5s", "12ms", "1.23%", "–")
+    assert (formats.fmt_rate(1234.0), formats.fmt_rate(12.4), formats.fmt_rate(4.25), formats.fmt_rate(float("nan"))) == (
+        "1.2k/s", "12/s", "4.2/s", "–")
+    assert (formats.fmt_ms(1500.0), formats.fmt_ms(812.3), formats.fmt_ms(8.44)) == ("1.50 s", "812 ms", "8.4 ms")
+    assert (formats.fmt_pct(0.01234), formats.fmt_pct(0.01234, 1), formats.fmt_pct(None)) == ("1.23%", "1.2%", "–")
     assert wallview.duration_parts(pd.Timedelta(minutes=45)) == ("min", 45)
     assert wallview.duration_parts(pd.Timedelta(hours=3)) == ("h", 3)
     assert wallview.duration_parts(pd.Timedelta(days=2)) == ("d", 2)
@@ -30,7 +32,7 @@ def test_structure_keeps_step_order_and_known_services():
     layout = wallview.structure(chains, pd.DataFrame({"service": ["a", "b", "c"]}))
     assert layout == [{"chain": "x", "name": "X", "services": ["a", "b"]}, {"chain": "y", "name": "Y", "services": ["c"]}]
     assert wallview.tile_order(layout) == ["a", "b", "c"]
-    assert wallview.tile_rows(_evaluated(), ["b"]) == [["crit", "2.0k/s", "900ms", "5.00%"]]
+    assert wallview.tile_rows(_evaluated(), ["b"]) == [["crit", "2.0k/s", "900 ms", "5.00%"]]
     assert wallview.chain_statuses(layout, _evaluated()) == ["crit", "warn"]
     assert wallview.status_counts(_evaluated()) == {"ok": 1, "warn": 1, "crit": 1, "nodata": 0}
 

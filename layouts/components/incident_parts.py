@@ -1,0 +1,61 @@
+"""Incident parts shared by /incidents, /incidents/<id> and /catalogue: badges, the pre-plan, drill-down windows."""
+from __future__ import annotations
+
+import pandas as pd
+from dash import html
+
+from dashboard import context
+from dashboard.analytics import health
+from dashboard.core.timewindow import resolve
+from dashboard.i18n import t
+
+
+STATUS_ICONS = {"ok": "●", "warn": "▲", "crit": "■", "nodata": "◌"}
+
+
+def priority_badge(priority: int) -> html.Span:
+    return html.Span(f"P{priority}", className=f"oc-prio oc-p{priority}")
+
+
+def state_label(state: str, lang: str) -> html.Span:
+    return html.Span(t(f"incidents.state_{state}", lang), className=f"oc-inc-state oc-state-{state}")
+
+
+def health_badge(status: str, lang: str) -> html.Span:
+    return html.Span([html.Span(STATUS_ICONS[status], className="oc-icon"), t(f"status.{status}", lang)],
+                     className=f"oc-badge oc-{status}")
+
+
+def incident_query(incident: pd.Series, now: pd.Timestamp) -> str:
+    """The ``?from=&to=`` of the time around an incident, for drill-down links."""
+    start = max(incident["opened_at"] - pd.Timedelta(hours=1), now - pd.Timedelta(days=30))
+    end = "now" if pd.isna(incident["resolved_at"]) else min(incident["resolved_at"] + pd.Timedelta(hours=1), now).isoformat()
+    return resolve(start.isoformat(), end, now.to_pydatetime()).query()
+
+
+def runbook_url(incident: pd.Series, services: pd.DataFrame) -> str | None:
+    """The incident's runbook, else its service's."""
+    if incident.get("runbook_url"):
+        return incident["runbook_url"]
+    found = services.loc[services["service"] == incident.get("service"), "runbook_url"].dropna()
+    return found.iloc[0] if len(found) else None
+
+
+def preplan(incident: pd.Series, services: pd.DataFrame, lang: str) -> html.Div:
+    """The emergency pre-plan: the runbook link and, when the source gives them, its steps."""
+    url = runbook_url(incident, services)
+    link = (html.A(t("incidents.runbook", lang), href=url, target="_blank", rel="noopener", className="oc-runbook")
+            if url else html.Span(t("incidents.no_runbook", lang), className="oc-muted"))
+    steps = [s.strip() for s in str(incident.get("x_runbook_steps") or "").splitlines() if s.strip()]
+    if not steps:
+        return html.Div(link, className="oc-preplan")
+    return html.Div([link, html.Details([html.Summary(t("incidents.steps", lang)),
+                                         html.Ol([html.Li(s) for s in steps])])], className="oc-preplan")
+
+
+def service_health(frames: dict | None) -> pd.Series:
+    """Each service's current health status."""
+    ctx = context.current()
+    services = ctx.store.frame("services", frames)
+    evaluated = health.evaluate(services, ctx.store.frame("service_metrics", frames), ctx.settings.health)
+    return evaluated.set_index("service")["status"]
