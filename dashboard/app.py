@@ -17,7 +17,7 @@ from dashboard.core import metrics
 from dashboard.security.access import AccessStore
 from dashboard.context import Context
 from dashboard.i18n import LANGUAGES, t
-from dashboard.core.poller import is_stale
+from dashboard.core.status import is_stale
 from dashboard.core.settings import Settings
 from dashboard.core.store import FrameStore, open_store
 from layouts.pages import (

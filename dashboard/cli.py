@@ -78,7 +78,7 @@ def cmd_poll(args) -> int:
 
 def cmd_snapshot(args) -> int:
     """Poll every source once and write each contract frame as DIR/<frame>.parquet."""
-    from dashboard.core.poller import status_frame
+    from dashboard.core.status import status_frame
     from dashboard.core.store import open_store
 
     settings = load(args.config)

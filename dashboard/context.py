@@ -9,7 +9,7 @@ import flask
 import sqlalchemy as sa
 
 from dashboard.core.memo import Memo
-from dashboard.core.poller import offered_frames
+from dashboard.core.offers import offered_frames
 from dashboard.core.settings import Settings
 from dashboard.core.store import FrameStore
 
@@ -23,7 +23,7 @@ class Context:
 
     @cached_property
     def offered(self) -> frozenset[str]:
-        """The frames the configuration delivers once polled (``poller.offered_frames``)."""
+        """The frames the configuration delivers once polled (``offers.offered_frames``)."""
         return offered_frames(self.settings.sources, self.settings.chains)
 
 

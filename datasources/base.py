@@ -163,6 +163,7 @@ CONTRACTS: dict[str, tuple[Column, ...]] = {
 }
 
 FRAME_NAMES: tuple[str, ...] = tuple(CONTRACTS)
+METRIC_FRAMES = ("service_metrics", "resource_metrics")  # the frames the derived step learns from
 DERIVED_FRAMES = ("anomalies", "utilisation_peaks")  # computed by the poller from metrics, not read
 
 _EMPTY_DTYPES = {

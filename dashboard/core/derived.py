@@ -19,14 +19,14 @@ from datetime import datetime
 import pandas as pd
 
 from dashboard.analytics import anomaly, capacity
+from dashboard.core.status import after_attempt
 from dashboard.core.store import DERIVED_SOURCE, FrameStore, derived_source
-from datasources.base import Source, empty_frame, validate
+from datasources.base import DERIVED_FRAMES, METRIC_FRAMES, Source, empty_frame, validate
 
 log = logging.getLogger(__name__)
 HISTORY_DAYS = 7
 LEARN_POINTS = 20_000_000  # history points a model learns from at most: bounds a poller's memory (about 2 GB)
 RELEARN_S = 3600.0
-METRIC_FRAMES = ("service_metrics", "resource_metrics")
 
 
 class DerivedFrames:
@@ -70,20 +70,14 @@ class DerivedFrames:
                 "utilisation_peaks": validate("utilisation_peaks", capacity.merge_peaks(past_peaks, recent_peaks)),
             }
             self.store.write(name, frames)
-            error = None
+            errors = []
         except Exception as exc:  # a derivation problem must not stop polling
             log.exception("deriving frames from %s failed", source.name)
-            frames, error = {}, f"{type(exc).__name__}: {exc}"
-        previous = self.store.status(name) or {}
-        self.store.set_status(name, {
-            "source": name, "kind": DERIVED_SOURCE, "interval_s": source.interval_s,
-            "last_attempt": now.isoformat(),
-            "last_success": now.isoformat() if error is None else previous.get("last_success"),
-            "ok": error is None, "error": error, "failures": 0 if error is None else previous.get("failures", 0) + 1,
-            "rows": int(sum(len(f) for f in frames.values())),
-            "duration_ms": round((time.perf_counter() - t0) * 1000, 1),
-            "frames": sorted(frames) or previous.get("frames", []),
-        })
+            frames, errors = {}, [f"{type(exc).__name__}: {exc}"]
+        self.store.set_status(name, after_attempt(
+            self.store.status(name), source=name, kind=DERIVED_SOURCE, interval_s=source.interval_s, started=now,
+            errors=errors, rows=int(sum(len(f) for f in frames.values())),
+            duration_ms=(time.perf_counter() - t0) * 1000, frames=list(frames), offers=list(DERIVED_FRAMES)))
 
 
 def learn_step_s(metrics: dict[str, pd.DataFrame], days: float) -> int | None:

@@ -3,7 +3,7 @@
 A panel reads some frames; the sources behind it are those whose last good poll
 delivered any of those frames (the status records' ``frames``). The panel is stale
 when any of them is stale, or when no source has delivered its frames yet. Before
-any delivery, the frames the configuration offers (``poller.offered_frames``) tell a
+any delivery, the frames the configuration offers (``offers.offered_frames``) tell a
 panel waiting for its sources from one that no configured source will ever fill, and
 the status records' ``offers`` name the sources that would fill it but whose polls fail.
 """
@@ -15,7 +15,7 @@ from typing import Iterable
 
 import pandas as pd
 
-from dashboard.core.poller import is_stale
+from dashboard.core.status import is_stale
 from dashboard.core.store import CONFIG_SOURCE
 
 

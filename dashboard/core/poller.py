@@ -17,138 +17,30 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from collections import deque
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Callable
 
 import pandas as pd
-import redis
 
 from dashboard.core import metrics
+from dashboard.core.derived import DerivedFrames
+from dashboard.core.leases import MIN_LEASE_S, grace_s, leases_for, renewing
+from dashboard.core.offers import config_frames
+from dashboard.core.status import after_attempt, status_frame
+from dashboard.core.store import CONFIG_SOURCE, FrameStore
 from dashboard.security.redact import redact
-from dashboard.core.derived import METRIC_FRAMES, DerivedFrames
-from dashboard.core.store import CONFIG_SOURCE, FrameStore, RedisFrameCache
-from datasources import registry
-from datasources.base import DERIVED_FRAMES, ContractError, Source, poll_deadline, validate
+from datasources.base import ContractError, Source, poll_deadline, validate
 
 log = logging.getLogger(__name__)
 HISTORY_FRAMES = ("incidents", "changes", "chaos_runs")
 MAX_BACKOFF_FACTOR = 16
-MIN_LEASE_S = 0.001  # a poll that outlasted its interval leaves its source due at once
-MAX_GRACE_S = 5.0  # a lease's holder polls well within this of falling due (ticks are 0.5 s)
 HISTORY_QUEUE_LIMIT = 10_000
-
-
-class LocalLeases:
-    """Leases held in this process (the embedded default)."""
-
-    def __init__(self):
-        self._until: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def claim(self, name: str, seconds: float) -> bool:
-        with self._lock:
-            now = time.monotonic()
-            if self._until.get(name, 0.0) > now:
-                return False
-            self._until[name] = now + seconds
-            return True
-
-    def hold(self, name: str, seconds: float, grace: float | None = None) -> None:
-        """Hold the lease for ``seconds`` (one poller per process: no grace is needed)."""
-        with self._lock:
-            self._until[name] = time.monotonic() + seconds
-
-
-class RedisLeases:
-    """Leases in Redis, shared by every poller of a deployment, and sticky: a lease lasts
-    ``seconds`` plus a grace (``grace_s``) in which only its holder may claim it again, so a
-    source stays with the poller that polls it (and keeps its anomaly model there) until that
-    poller stops; then the next one to try takes it over."""
-
-    # KEYS[1] the lease; ARGV: owner, seconds (ms), grace (ms), whether to claim (1) or hold (0).
-    # The value is "<owner> <due, ms of Redis' clock>"; claiming needs no holder, or the caller
-    # holding it and the lease being due.
-    SCRIPT = """
-local clock = redis.call('TIME')
-local now = clock[1] * 1000 + math.floor(clock[2] / 1000)
-local held = redis.call('GET', KEYS[1])
-if ARGV[4] == '1' and held then
-  local owner, due = string.match(held, '^(%S+) (%d+)$')
-  if owner ~= ARGV[1] or now < tonumber(due) then return 0 end
-end
-redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. (now + tonumber(ARGV[2])), 'PX', tonumber(ARGV[2]) + tonumber(ARGV[3]))
-return 1
-"""
-
-    def __init__(self, client: redis.Redis, prefix: str):
-        self.client, self.prefix, self.owner = client, prefix, uuid.uuid4().hex
-        self._script = client.register_script(self.SCRIPT)
-
-    def _run(self, name: str, seconds: float, grace: float, claim: bool) -> bool:
-        return bool(self._script(keys=[f"{self.prefix}lease:{name}"],
-                                 args=[self.owner, max(int(seconds * 1000), 1), int(grace * 1000), int(claim)]))
-
-    def claim(self, name: str, seconds: float) -> bool:
-        return self._run(name, seconds, grace_s(seconds), claim=True)
-
-    def hold(self, name: str, seconds: float, grace: float | None = None) -> None:
-        """Hold the lease for ``seconds``, then for ``grace`` (default ``grace_s(seconds)``) only for its holder."""
-        self._run(name, seconds, grace_s(seconds) if grace is None else grace, claim=False)
-
-
-def grace_s(seconds: float) -> float:
-    """How long after a lease falls due only its holder may claim it: half its length, at most ``MAX_GRACE_S``."""
-    return min(seconds / 2, MAX_GRACE_S)
-
-
-def leases_for(store: FrameStore):
-    """Return the lease kind matching the store's backend."""
-    if isinstance(store.cache, RedisFrameCache):
-        return RedisLeases(store.cache._write_client, store.prefix)
-    return LocalLeases()
-
-
-@contextmanager
-def renewing(leases, name: str, seconds: float):
-    """Renew lease ``name`` for ``seconds`` every half of that while the block runs, so a poll longer
-    than its interval still runs in one place, and a poller that dies loses the lease within ``seconds``."""
-    done = threading.Event()
-
-    def renew():
-        while not done.wait(seconds / 2):
-            leases.hold(name, seconds)
-
-    renewal = threading.Thread(target=renew, name=f"opscenter-lease-{name}", daemon=True)
-    renewal.start()
-    try:
-        yield
-    finally:
-        done.set()
-        renewal.join()
 
 
 def backoff_s(interval_s: float, failures: int) -> float:
     """Delay before the next attempt after ``failures`` consecutive failures."""
     return interval_s * min(2 ** failures, MAX_BACKOFF_FACTOR)
-
-
-def config_frames(chains: list[dict]) -> dict[str, pd.DataFrame]:
-    """Turn the config's business chains into a chains frame."""
-    rows = [
-        {"chain": c["chain"], "chain_name": c.get("name", c["chain"]), "step": i, "service": s}
-        for c in chains for i, s in enumerate(c["steps"], start=1)
-    ]
-    return {"chains": validate("chains", pd.DataFrame(rows))} if rows else {}
-
-
-def offered_frames(specs: list[dict], chains: list[dict]) -> frozenset[str]:
-    """Every frame the configuration delivers once polled: its sources', the config's business chains,
-    and the frames the poller derives from metrics."""
-    frames = set().union(*(registry.offers(spec) for spec in specs)) | set(config_frames(chains))
-    return frozenset(frames | set(DERIVED_FRAMES) if frames & set(METRIC_FRAMES) else frames)
 
 
 def utcnow() -> datetime:
@@ -261,31 +153,24 @@ class Poller:
         try:
             fetched = self._fetch(source, started)
         except Exception as exc:  # any adapter failure marks the source, never the poller
-            errors.append(redact(f"{type(exc).__name__}: {exc}"))
+            errors.append(f"{type(exc).__name__}: {exc}")
             fetched = {}
         for name, frame in fetched.items():
             try:
                 frames[name] = validate(name, frame, source.max_rows)
             except ContractError as exc:
-                errors.append(redact(f"{source.name}: {exc}"))
+                errors.append(f"{source.name}: {exc}")
         if frames:
             self.store.write(source.name, frames)
-        duration_ms = (time.perf_counter() - t0) * 1000
-        ok = not errors
-        failures = 0 if ok else int(previous.get("failures", 0)) + 1
-        status = {
-            "source": source.name, "kind": source.kind, "interval_s": source.interval_s,
-            "last_attempt": started.isoformat(),
-            "last_success": started.isoformat() if ok else previous.get("last_success"),
-            "ok": ok, "error": "; ".join(errors) or None, "failures": failures,
-            "rows": int(sum(len(f) for f in frames.values())), "duration_ms": round(duration_ms, 1),
-            "frames": sorted(frames) or previous.get("frames", []),
-            "offers": sorted(source.offers(source.options)),
-        }
+        status = after_attempt(
+            previous, source=source.name, kind=source.kind, interval_s=source.interval_s, started=started,
+            errors=errors, rows=int(sum(len(f) for f in frames.values())),
+            duration_ms=(time.perf_counter() - t0) * 1000, frames=list(frames),
+            offers=list(source.offers(source.options)))
         self.store.set_status(source.name, status)
-        metrics.observe_poll(source.name, duration_ms / 1000, ok)
-        if not ok:
-            log.warning("source %s failed (%d in a row): %s", source.name, failures, status["error"])
+        metrics.observe_poll(source.name, status["duration_ms"] / 1000, status["ok"])
+        if not status["ok"]:
+            log.warning("source %s failed (%d in a row): %s", source.name, status["failures"], status["error"])
         self._record_history(frames, status)
         if self.derived is not None and frames:
             self.derived.after_poll(source, frames, started)
@@ -359,25 +244,3 @@ class Poller:
         if self._thread:
             self._thread.join(timeout=10)
 
-
-STATUS_COLUMNS = ("source", "kind", "last_attempt", "last_success", "ok", "error", "rows", "duration_ms")
-
-
-def status_frame(records: list[dict]) -> pd.DataFrame:
-    """Build a source_status contract frame from status records."""
-    frame = pd.DataFrame([{c: r.get(c) for c in STATUS_COLUMNS} for r in records], columns=list(STATUS_COLUMNS))
-    for column in ("last_attempt", "last_success"):
-        frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
-    frame["ok"] = frame["ok"].astype(bool)
-    frame["rows"] = frame["rows"].fillna(0).astype("int64")
-    frame["duration_ms"] = frame["duration_ms"].astype("float64")
-    frame["error"] = frame["error"].astype(object).where(frame["error"].notna(), None)
-    return validate("source_status", frame)
-
-
-def is_stale(status: dict | None, now: datetime, factor: float = 3.0) -> bool:
-    """A source is stale when its last poll failed or its last success is too old."""
-    if not status or not status.get("last_success"):
-        return True
-    last = pd.Timestamp(status["last_success"])
-    return (not status.get("ok")) or (now - last).total_seconds() > factor * float(status.get("interval_s", 30))

@@ -13,7 +13,7 @@ from datetime import datetime
 import pandas as pd
 
 from dashboard.maturity import assessments, evidence
-from dashboard.core.poller import status_frame
+from dashboard.core.status import status_frame
 from dashboard.core.store import DERIVED_SOURCE
 from datasources.base import FRAME_NAMES, empty_frame
 

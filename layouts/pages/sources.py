@@ -12,7 +12,7 @@ from dash import Input, Output, State, dcc, html
 
 from dashboard import context, ids
 from dashboard.i18n import pick_lang, t
-from dashboard.core.poller import is_stale
+from dashboard.core.status import is_stale
 from dashboard.core.store import DERIVED_SOURCE, derived_source
 from layouts.components.titles import page_title
 

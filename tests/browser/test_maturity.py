@@ -15,7 +15,7 @@ from dashboard.security.access import AccessStore
 from dashboard.app import create_app
 from dashboard.maturity.evidence_job import EvidenceJob
 from dashboard.db.history import History
-from dashboard.core.poller import leases_for
+from dashboard.core.leases import leases_for
 from tests.browser.conftest import _need_chromium, assert_no_console_errors
 from tests.demo_app import polled_demo_app
 

@@ -12,7 +12,8 @@ import pytest
 import redis
 
 from dashboard.db.history import History
-from dashboard.core.poller import Poller, RedisLeases, grace_s
+from dashboard.core.leases import RedisLeases, grace_s
+from dashboard.core.poller import Poller
 from dashboard.core.store import open_store
 from datasources.base import SourceError
 from tests.unit.test_poller import BlockedSource, ScriptedSource, _services

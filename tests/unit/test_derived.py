@@ -4,6 +4,7 @@ import pandas as pd
 from dashboard.core import derived
 from dashboard.core.derived import DerivedFrames, learn_step_s
 from dashboard.core.store import DERIVED_SOURCE, open_store
+from datasources.base import DERIVED_FRAMES, METRIC_FRAMES
 from datasources.demo import DemoSource
 
 NOW = pd.Timestamp("2026-11-18 06:00", tz="UTC")  # 14:00 on a Wednesday in Shanghai
@@ -11,7 +12,7 @@ NOW = pd.Timestamp("2026-11-18 06:00", tz="UTC")  # 14:00 on a Wednesday in Shan
 
 def _metrics(services: int) -> dict[str, pd.DataFrame]:
     frames = DemoSource(name="demo", options={"services": services, "window_h": 0.5}).fetch(NOW)
-    return {name: frames[name] for name in derived.METRIC_FRAMES}
+    return {name: frames[name] for name in METRIC_FRAMES}
 
 
 def test_a_small_estate_learns_at_the_source_resolution():
@@ -76,3 +77,20 @@ def test_missing_values_from_a_source_do_not_break_the_derived_step(monkeypatch)
     status = store.status("derived:demo")
     assert status["ok"], status["error"]
     assert store.read("derived:demo", "utilisation_peaks")["cpu_ratio"].notna().all()
+
+
+class LeakyHistoryDemo(DemoSource):
+    """A demo source whose history read fails with a credential in its error text."""
+
+    def history(self, start, end, step_s=None):
+        raise RuntimeError("GET https://ops:hunter2@prometheus.example/api/v1/query_range: 503")
+
+
+def test_a_failed_derivation_is_a_redacted_status_record_that_says_what_it_offers():
+    store = open_store(None, "derived-status", ["demo"])
+    source = LeakyHistoryDemo(name="demo", options={"services": 28, "window_h": 0.5})
+    DerivedFrames(store).after_poll(source, _metrics(28), NOW.to_pydatetime())
+    status = store.status("derived:demo")
+    assert status["ok"] is False and status["failures"] == 1 and status["kind"] == DERIVED_SOURCE
+    assert "hunter2" not in status["error"] and "RuntimeError" in status["error"]
+    assert status["offers"] == sorted(DERIVED_FRAMES)

@@ -6,9 +6,10 @@ from datetime import datetime, timedelta, timezone
 import pandas as pd
 import pytest
 
-from dashboard.core.poller import (
-    LocalLeases, Poller, backoff_s, config_frames, is_stale, offered_frames, status_frame,
-)
+from dashboard.core.leases import LocalLeases
+from dashboard.core.offers import config_frames, offered_frames
+from dashboard.core.poller import Poller, backoff_s
+from dashboard.core.status import is_stale, status_frame
 from dashboard.core.store import open_store
 from datasources.base import Source, SourceError, validate
 
