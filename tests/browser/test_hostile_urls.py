@@ -2,6 +2,8 @@
 from urllib.parse import quote
 
 import pytest
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.common.by import By
 
 from tests.browser.conftest import assert_no_console_errors
 
@@ -22,4 +24,7 @@ def test_hostile_urls_get_clear_messages(dash_duo, demo_app):
         dash_duo.driver.get(dash_duo.server_url + path)
         dash_duo.wait_for_element(selector, timeout=20)
         assert "Traceback" not in dash_duo.driver.page_source
+        assert dash_duo.driver.find_elements(By.CSS_SELECTOR, "img[src='x']") == [], f"{path} echoed markup"
+        with pytest.raises(NoAlertPresentException):
+            dash_duo.driver.switch_to.alert.text
     assert_no_console_errors(dash_duo)

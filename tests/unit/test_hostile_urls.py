@@ -1,5 +1,7 @@
 """Every page that takes a value from its URL answers a hostile one with its clear message, never a traceback."""
 import pytest
+from dash import dcc, html
+from dash.development.base_component import Component
 
 from layouts.pages import chain, chaos, incident, service, trace
 from tests.demo_app import polled_demo_app
@@ -19,6 +21,34 @@ PAGES = [
 ]
 
 
+
+
+def html_sinks(node) -> list[str]:
+    """Every string in a component tree that the browser would read as HTML or as a link target."""
+    if isinstance(node, (list, tuple)):
+        return [found for child in node for found in html_sinks(child)]
+    if not isinstance(node, Component):
+        return []
+    found = []
+    if isinstance(node, dcc.Markdown) and getattr(node, "dangerously_allow_html", False):
+        found.append(str(node.children))
+    found += [str(getattr(node, prop)) for prop in ("srcDoc", "href", "src")
+              if isinstance(getattr(node, prop, None), str)]
+    return found + html_sinks(getattr(node, "children", None))
+
+
+def echoes(page, value: str) -> bool:
+    """Whether ``value`` reaches the page as markup or as a link target rather than as text."""
+    return any(value in sink or sink.lower().startswith("javascript:") for sink in html_sinks(page))
+
+
+def test_the_check_catches_a_page_that_echoes_markup():
+    value = HOSTILE[0]
+    assert echoes(html.Div([html.P("ok"), dcc.Markdown(value, dangerously_allow_html=True)]), value)
+    assert echoes(html.Iframe(srcDoc=value), value) and echoes(html.A("x", href="javascript:alert(1)"), value)
+    assert not echoes(html.Div([html.P(value), dcc.Markdown(value)]), value)
+
+
 @pytest.fixture(scope="module")
 def app():
     return polled_demo_app()
@@ -28,9 +58,10 @@ def app():
 @pytest.mark.parametrize("name, layout, kwargs", PAGES, ids=[p[0] for p in PAGES])
 def test_a_hostile_value_gets_the_pages_clear_message(app, name, layout, kwargs, value):
     with app.server.test_request_context("/"):
-        page = str(layout(**kwargs(value)))
-    assert "This address is not valid" in page and "expected" in page
-    assert "Traceback" not in page and "<script>" not in page.replace("'<script>alert(1)</script>'", "")
+        page = layout(**kwargs(value))
+    text = str(page)
+    assert "This address is not valid" in text and "expected" in text and "Traceback" not in text
+    assert not echoes(page, value)
 
 
 @pytest.mark.parametrize("value", HOSTILE)
