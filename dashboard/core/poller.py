@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 HISTORY_FRAMES = ("incidents", "changes", "chaos_runs")
 MAX_BACKOFF_FACTOR = 16
 HISTORY_QUEUE_LIMIT = 10_000
+STOP_GRACE_S = 3.0  # how long a stopping poller waits for polls in flight
 
 
 def backoff_s(interval_s: float, failures: int) -> float:
@@ -218,13 +219,17 @@ class Poller:
         self.history_queue.flush()
 
     def run(self, tick_s: float = 0.5) -> None:
-        """Poll until stopped, each source on a thread of its own: a slow source delays no other."""
+        """Poll until stopped, each source on a thread of its own: a slow source delays no other. Once
+        stopped, polls in flight get ``STOP_GRACE_S`` to finish; one still running then (a hung source,
+        a model being learnt) is abandoned with its daemon thread, and its lease lapses."""
         jobs = [threading.Thread(target=self._run_source, args=(source, tick_s), name=f"opscenter-poll-{source.name}",
                                  daemon=True) for source in self.sources]
         for job in jobs:
             job.start()
+        self._stop.wait()
+        deadline = time.monotonic() + STOP_GRACE_S
         for job in jobs:
-            job.join()
+            job.join(max(0.0, deadline - time.monotonic()))
 
     def _run_source(self, source: Source, tick_s: float) -> None:
         while not self._stop.is_set():

@@ -48,7 +48,7 @@ def two_pollers(tmp_path, redis_url, deployment):
     for proc in procs:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=15)
+            proc.wait(timeout=10)
     history.close()
 
 
@@ -59,7 +59,7 @@ def _attempts(history) -> pd.Series:
 
 def test_two_pollers_poll_once_per_interval_and_survive_a_death(two_pollers):
     procs, history = two_pollers
-    _wait_for(lambda: len(_attempts(history)) >= 4, 30, "4 polls")
+    _wait_for(lambda: len(_attempts(history)) >= 4, 120, "4 polls")
     attempts = _attempts(history)
     assert all(p.poll() is None for p in procs), [p.stderr.read() for p in procs if p.poll() is not None]
     gaps = attempts.diff().dropna().dt.total_seconds()
@@ -69,11 +69,23 @@ def test_two_pollers_poll_once_per_interval_and_survive_a_death(two_pollers):
     procs[0].wait()
     killed_at = pd.Timestamp(datetime.now(timezone.utc))
     seen = len(attempts)
-    _wait_for(lambda: len(_attempts(history)) >= seen + 2, 4 * INTERVAL_S + 10, "polls after a kill")
+    _wait_for(lambda: len(_attempts(history)) >= seen + 2, 60, "polls after a kill")
     after = _attempts(history)
     resumed = after[after > killed_at]
     assert len(resumed) >= 1
-    assert (resumed.iloc[0] - killed_at).total_seconds() <= 2 * INTERVAL_S + 1
+    # taken over within an interval and the grace; a few seconds more for a busy machine's scheduling
+    assert (resumed.iloc[0] - killed_at).total_seconds() <= INTERVAL_S + grace_s(INTERVAL_S) + 4
+
+
+def test_a_poller_stops_within_5_s_of_sigterm(two_pollers):
+    procs, history = two_pollers
+    _wait_for(lambda: len(_attempts(history)) >= 1, 120, "a first poll")
+    for proc in procs:
+        proc.send_signal(signal.SIGTERM)
+    stopped = time.monotonic()
+    for proc in procs:
+        proc.wait(timeout=30)
+    assert time.monotonic() - stopped < 5, "a poller took longer than 5 s to stop"
 
 
 def test_failing_source_backs_off_on_redis(redis_url, deployment):
@@ -97,7 +109,7 @@ def test_failing_source_backs_off_on_redis(redis_url, deployment):
 def test_a_lease_stays_with_its_holder_until_it_stops_claiming(redis_url, deployment):
     client = redis.Redis.from_url(redis_url)
     holder, other = (RedisLeases(client, f"opscenter:{deployment}:") for _ in range(2))
-    seconds = 0.4
+    seconds = 2.0  # a grace of 1 s: scheduling delays on a busy machine stay well inside it
     assert holder.claim("job", seconds) and not other.claim("job", seconds)
     while not holder.claim("job", seconds):  # due again: the holder claims it first
         assert not other.claim("job", seconds)
@@ -112,7 +124,7 @@ def test_a_lease_stays_with_its_holder_until_it_stops_claiming(redis_url, deploy
 
 def test_a_poll_longer_than_its_interval_keeps_its_source_with_its_poller(redis_url, deployment):
     store = open_store(redis_url, deployment, ["slow"])
-    slow = BlockedSource(name="slow", interval_s=1.0)
+    slow = BlockedSource(name="slow", interval_s=3.0)  # a grace of 1.5 s for the claim below
     poller = Poller([slow], store)
     polling = threading.Thread(target=poller.tick)
     polling.start()

@@ -107,22 +107,22 @@ class BlockedSource(Source):
 
 def test_a_poll_longer_than_its_interval_keeps_its_lease_until_it_ends():
     store = open_store(None, "default", ["slow"])
-    slow = BlockedSource(name="slow", interval_s=0.2)
+    slow = BlockedSource(name="slow", interval_s=2.0)
     poller = Poller([slow], store, clock=lambda: NOW)
     polling = threading.Thread(target=poller.tick)
     polling.start()
     assert slow.started.wait(10)
-    deadline = time.monotonic() + 5 * slow.interval_s
-    while time.monotonic() < deadline:  # five intervals: the lease is renewed, nobody else may start
+    deadline = time.monotonic() + 3 * slow.interval_s
+    while time.monotonic() < deadline:  # three intervals: the lease is renewed, nobody else may start
         assert not poller.leases.claim("slow", slow.interval_s)
-        time.sleep(0.01)
+        time.sleep(0.05)
     slow.release.set()
     polling.join(10)
     assert store.status("slow")["ok"]
     due = time.monotonic() + slow.interval_s / 2
     while not poller.leases.claim("slow", slow.interval_s):  # the poll outlasted its interval: due at once
         assert time.monotonic() < due
-        time.sleep(0.001)
+        time.sleep(0.01)
 
 
 def test_a_poll_past_its_deadline_fails_and_the_source_is_never_fetched_twice_at_once():
@@ -156,6 +156,21 @@ def test_a_slow_source_delays_no_other():
     finally:
         slow.release.set()
         poller.stop()
+
+
+def test_a_stopped_poller_returns_within_its_grace_while_a_poll_hangs():
+    store = open_store(None, "default", ["slow"])
+    slow = BlockedSource(name="slow", interval_s=10)
+    poller = Poller([slow], store, clock=lambda: NOW)
+    poller.start()
+    try:
+        assert slow.started.wait(10)
+        stopped = time.monotonic()
+        poller.stop()
+        assert not poller._thread.is_alive()
+        assert time.monotonic() - stopped < 5
+    finally:
+        slow.release.set()
 
 
 def test_local_leases_expire():
