@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench soak clean demo-prometheus production
+.PHONY: run test docs bench soak clean demo-prometheus production
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest
+
+# The source options reference in docs/sources.md, generated from the options models.
+docs: $(STAMP)
+	$(BIN)/python -m datasources.options --write docs/sources.md
 
 production: $(STAMP)
 	BIN=$(BIN) deploy/production.sh

@@ -25,6 +25,10 @@ class SourceError(Exception):
     """A source could not be read or its payload could not be parsed."""
 
 
+class OptionsError(SourceError, ValueError):
+    """A source's options do not fit its kind's ``options_model``; the message names the key."""
+
+
 class ContractError(ValueError):
     """A frame breaks its contract; the message names the frame and the column."""
 
@@ -292,19 +296,37 @@ class Health:
 class Source:
     """Base class of every adapter: configuration plus ``fetch`` and ``check``.
 
-    Subclasses set ``kind`` and ``polled`` (the frames ``fetch`` returns, or override ``offers``
-    when the options decide) and implement ``fetch(now)``; they may override ``check()`` with a
-    cheaper ping, ``spans(trace_id)`` for on-demand traces and ``log_lines(...)`` for on-demand
-    log lines.
+    Subclasses set ``kind``, ``options_model`` (the pydantic model of their options, see
+    ``datasources.options``; ``config`` is then the validated options) and ``polled`` (the frames
+    ``fetch`` returns, or override ``offers`` when the options decide) and implement
+    ``fetch(now)``; they may override ``check()`` with a cheaper ping, ``spans(trace_id)`` for
+    on-demand traces and ``log_lines(...)`` for on-demand log lines.
     """
 
     kind: ClassVar[str] = ""
     polled: ClassVar[tuple[str, ...] | None] = None  # None: the kind does not say, so any frame
+    options_model: ClassVar[type | None] = None  # None: any option is accepted (plugins)
     name: str
     interval_s: float = 30.0
     options: dict[str, Any] = field(default_factory=dict)
     poll_timeout_s: float | None = None  # None: ``poll_deadline_s()``'s default
     max_rows: int = DEFAULT_MAX_ROWS
+    config: Any = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        if self.options_model is None:
+            return
+        from pydantic import ValidationError
+
+        from datasources.options import problems
+
+        spec = {"kind": self.kind, "name": self.name, "interval_s": self.interval_s, **self.options}
+        try:
+            self.config = self.options_model.model_validate(spec)
+        except ValidationError as exc:
+            loc, message = problems(self.options_model, exc)[0]
+            where = f"option {'.'.join(map(str, loc))!r}" if loc else "options"
+            raise OptionsError(f"{self.name}: {where}: {message}") from None
 
     def poll_deadline_s(self) -> float:
         """How long one poll may take: ``poll_timeout_s``, by default twice the interval or six request

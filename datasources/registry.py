@@ -56,6 +56,12 @@ def kinds() -> dict[str, type[Source]]:
     return dict(_KINDS)
 
 
+def builtins() -> dict[str, type[Source]]:
+    """The kinds this package ships (plugins left out), in the order of ``BUILTIN_MODULES``."""
+    shipped = [cls for cls in kinds().values() if cls.__module__ in BUILTIN_MODULES]
+    return {cls.kind: cls for cls in sorted(shipped, key=lambda cls: BUILTIN_MODULES.index(cls.__module__))}
+
+
 def _kind(spec: dict[str, Any]) -> type[Source]:
     known = kinds()
     if spec["kind"] not in known:

@@ -1,7 +1,9 @@
 """Configuration: a YAML file (built-in default: the demo estate) plus the environment.
 
-Any string value may be written ``${ENV_NAME}``; secrets are given only that way.
-Every problem is reported once, as ``file:line: key: message``.
+Any string value may be written ``${ENV_NAME}``; secrets are given only that way (a source's
+secret option written as anything else is refused). Each source is checked against its kind's
+options model (``datasources.options``). Every problem is reported once, as
+``file:line: key: message``.
 """
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -89,10 +91,12 @@ class Settings:
 
 
 class _Located:
-    """A parsed YAML document that remembers the line of every key path."""
+    """A parsed YAML document that remembers the line of every key path (of its key, and of its
+    value), and which values were written as one ``${ENV_NAME}`` (``from_env``)."""
 
-    def __init__(self, text: str, path: str):
-        self.path, self.lines = path, {}
+    def __init__(self, text: str, path: str, env: Mapping[str, str] | None = None):
+        env = os.environ if env is None else env
+        self.path, self.env, self.lines, self.key_lines, self.from_env = path, env, {}, {}, set()
         loader = yaml.SafeLoader(text)
         try:
             node = loader.get_single_node()
@@ -110,29 +114,32 @@ class _Located:
             out = {}
             for key_node, value_node in node.value:
                 key = loader.construct_object(key_node, deep=True)
+                self.key_lines[key_path + (key,)] = key_node.start_mark.line + 1
                 out[key] = self._convert(loader, value_node, key_path + (key,))
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self._convert(loader, item, key_path + (i,)) for i, item in enumerate(node.value)]
         value = loader.construct_object(node, deep=True)
         if isinstance(value, str):
+            if ENV_PATTERN.fullmatch(value):
+                self.from_env.add(key_path)
             value = self._expand_env(value, key_path)
         return value
 
     def _expand_env(self, value: str, key_path) -> str:
         def replace(match):
             name = match.group(1)
-            if name not in os.environ:
+            if name not in self.env:
                 self.fail(key_path, f"environment variable {name} is not set")
-            return os.environ[name]
+            return self.env[name]
 
         return ENV_PATTERN.sub(replace, value)
 
     def fail(self, key_path, message: str):
-        """Raise a ConfigError at ``key_path``'s line (a missing key: its closest present parent's)."""
+        """Raise a ConfigError at ``key_path``'s line (a missing key: its closest present parent's value)."""
         key_path = tuple(key_path)
         present = next((key_path[:n] for n in range(len(key_path), 0, -1) if key_path[:n] in self.lines), ())
-        line = self.lines.get(present, 1)
+        line = self.key_lines.get(key_path) or self.lines.get(present, 1)
         dotted = ".".join(str(k) for k in key_path) or "(top level)"
         raise ConfigError(f"{self.path}:{line}: {dotted}: {message}")
 
@@ -147,7 +154,25 @@ def _number(doc: _Located, key_path, value, minimum: float = 0.0) -> float:
     return number
 
 
+def _check_options(doc: _Located, where: tuple, spec: dict[str, Any], model) -> Any:
+    """``spec`` validated by its kind's options model; unknown keys and literal secrets refused."""
+    from pydantic import ValidationError
+
+    from datasources.options import problems, secret_keys
+
+    try:
+        options = model.model_validate(spec)
+    except ValidationError as exc:
+        loc, message = problems(model, exc)[0]
+        doc.fail(where + loc, message)
+    for key in secret_keys(model):
+        if spec.get(key) is not None and where + (key,) not in doc.from_env:
+            doc.fail(where + (key,), "secrets must be given as ${ENV_NAME}")
+    return options
+
+
 def _check_sources(doc: _Located, raw) -> list[dict[str, Any]]:
+    from datasources.options import OpenOptions
     from datasources.registry import kinds
 
     if not isinstance(raw, list) or not raw:
@@ -169,11 +194,9 @@ def _check_sources(doc: _Located, raw) -> list[dict[str, Any]]:
         if name in seen:
             doc.fail(where + ("name",), f"duplicate source name {name!r}")
         seen.add(name)
-        checked = {"interval_s": _number(doc, where + ("interval_s",), spec.get("interval_s", 30))}
-        for key in ("poll_timeout_s", "max_rows"):  # the poller's limits on the source
-            if key in spec:
-                checked[key] = _number(doc, where + (key,), spec[key])
-        sources.append({**spec, "name": name, **checked})
+        options = _check_options(doc, where, spec, known[spec["kind"]].options_model or OpenOptions)
+        limits = {key: getattr(options, key) for key in ("poll_timeout_s", "max_rows") if key in spec}
+        sources.append({**spec, "name": name, "interval_s": options.interval_s, **limits})
     return sources
 
 
@@ -353,7 +376,7 @@ def _check_capacity(doc: _Located, raw) -> dict[str, Any]:
 def parse(text: str, path: str = "<config>", env: dict[str, str] | None = None) -> Settings:
     """Parse and validate config text; raise ConfigError naming the key and the line."""
     env = os.environ if env is None else env
-    doc = _Located(text, path)
+    doc = _Located(text, path, env)
     data = doc.data
     if not isinstance(data, dict):
         doc.fail((), "expected a mapping at the top level")

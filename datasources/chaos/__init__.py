@@ -1,20 +1,20 @@
 """What the chaos adapters share: the chaos_runs frame, service mapping, fault weights,
 and a directory read incrementally, with every rejected file kept by name and reason.
 
-Options common to every chaos source: ``services`` (a mapping from a name the tool
-knows -- experiment title, engine, target, label value -- to a service of the estate)
-and ``weights`` (fault -> weight 0-10; unlisted faults weigh ``DEFAULT_WEIGHT``).
+Options common to every chaos source: ``ChaosOptions``.
 """
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Annotated, Any, Callable, Iterable
 
 import pandas as pd
+from pydantic import Field
 
 from datasources.base import as_utc, CONTRACTS, Health, Source, SourceError, utc_column, validate
+from datasources.options import SourceOptions
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +118,15 @@ class IncrementalDirectory:
         return {name: seen.reason for name, seen in sorted(self._seen.items()) if seen.reason}
 
 
+class ChaosOptions(SourceOptions):
+    """Keys of every chaos source."""
+
+    services: dict[str, str] = Field(default_factory=dict, description=(
+        "A name the tool knows (experiment title, engine, target, label value) -> a service of the estate."))
+    weights: dict[str, Annotated[float, Field(ge=0, le=10)]] = Field(default_factory=dict, description=(
+        f"Fault -> weight 0-10; unlisted faults weigh {DEFAULT_WEIGHT:g}."))
+
+
 class ChaosSource(Source):
     """Base of the chaos adapters: ``records()`` in, one chaos_runs frame out.
 
@@ -129,11 +138,11 @@ class ChaosSource(Source):
 
     @property
     def services(self) -> dict[str, str]:
-        return dict(self.options.get("services") or {})
+        return self.config.services
 
     @property
     def weights(self) -> dict[str, float]:
-        return dict(self.options.get("weights") or {})
+        return self.config.weights
 
     @property
     def rejected(self) -> dict[str, str]:

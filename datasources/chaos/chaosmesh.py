@@ -1,9 +1,7 @@
 """Chaos Mesh: experiments (``chaos-mesh.org/v1alpha1`` PodChaos, NetworkChaos, ...), from the
 API or exported files.
 
-Options: ``path`` (a directory of exported JSON/YAML) or the API options of
-``datasources.chaos.kubernetes``; ``kinds`` (plural names to list, default ``KINDS``); plus
-``services`` and ``weights``.
+Options: ``ChaosMeshOptions``.
 
 Chaos Mesh injects faults but holds no hypothesis, so its runs carry no probe ratio and
 are never ``deviated``. From ``status.conditions`` (Selected, AllInjected, AllRecovered,
@@ -22,10 +20,13 @@ label. The fault is the kind and action, e.g. ``pod-kill``, ``network-delay``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import Field
 
 from datasources.base import parser
 from datasources.chaos import RejectedFile, fault_weight, target_service, utc
-from datasources.chaos.kubernetes import KubeChaosSource, resource_name
+from datasources.chaos.kubernetes import KubeChaosSource, KubeOptions, resource_name
 from datasources.registry import register
 
 GROUP, VERSION = "chaos-mesh.org", "v1alpha1"
@@ -102,20 +103,25 @@ def run_record(chaos: dict, services: dict[str, str], weights: dict[str, float],
     }
 
 
+class ChaosMeshOptions(KubeOptions):
+    """Chaos Mesh: experiments (`chaos-mesh.org/v1alpha1` PodChaos, NetworkChaos, ...), from the API or
+    exported files."""
+
+    kinds: list[Literal[tuple(KINDS)]] = Field(default_factory=lambda: list(KINDS), description=(
+        "Plural resource names of the experiment kinds to list."))
+
+
 @register
 @dataclass
 class ChaosMeshSource(KubeChaosSource):
-    """Chaos Mesh experiments; options: path or kubeconfig/context/in_cluster/namespaces, kinds, services, weights."""
+    """Chaos Mesh experiments."""
 
     kind = "chaosmesh"
+    options_model = ChaosMeshOptions
 
     def __post_init__(self):
         super().__post_init__()
-        plurals = self.options.get("kinds") or list(KINDS)
-        unknown = [p for p in plurals if p not in KINDS]
-        if unknown:
-            raise ValueError(f"chaosmesh: unknown kinds {unknown}; known: {', '.join(KINDS)}")
-        self.resources = tuple((GROUP, VERSION, plural, KINDS[plural]) for plural in plurals)
+        self.resources = tuple((GROUP, VERSION, plural, KINDS[plural]) for plural in self.config.kinds or KINDS)
 
     def record(self, resource: dict) -> dict:
         return run_record(resource, self.services, self.weights, self.name)

@@ -1,7 +1,6 @@
 """Chaos Toolkit: the journals ``chaos run --journal-path`` writes, read from a directory.
 
-Options: ``path`` (directory of journals), ``pattern`` (``*.json``), plus the chaos
-options ``services`` and ``weights`` (see ``datasources.chaos``).
+Options: ``ChaostoolkitOptions``.
 
 Chaos Toolkit's own semantics are kept:
 
@@ -26,9 +25,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import Field
+
 from datasources.base import parser
 from datasources.chaos import (
-    ChaosSource, IncrementalDirectory, RejectedFile, fault_weight, target_service, utc,
+    ChaosOptions, ChaosSource, IncrementalDirectory, RejectedFile, fault_weight, target_service, utc,
 )
 from datasources.registry import register
 
@@ -148,18 +149,24 @@ def read_journal(path: Path) -> dict:
         raise RejectedFile(f"{kind} JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
 
 
+class ChaostoolkitOptions(ChaosOptions):
+    """Chaos Toolkit: the journals `chaos run --journal-path` writes, read from a directory."""
+
+    path: str = Field(description="The directory of journals; new and changed ones are read.")
+    pattern: str = Field("*.json", description="Glob of the journals in the directory.")
+
+
 @register
 @dataclass
 class ChaosToolkitSource(ChaosSource):
-    """Journals of ``chaos run`` in a directory; options: path, pattern, services, weights."""
+    """Journals of ``chaos run`` in a directory."""
 
     kind = "chaostoolkit"
+    options_model = ChaostoolkitOptions
 
     def __post_init__(self):
-        if not self.options.get("path"):
-            raise ValueError("chaostoolkit: 'path' (the journals' directory) is required")
-        self._journals = IncrementalDirectory(
-            Path(self.options["path"]).expanduser(), (self.options.get("pattern", "*.json"),), self._parse)
+        super().__post_init__()
+        self._journals = IncrementalDirectory(Path(self.config.path).expanduser(), (self.config.pattern,), self._parse)
 
     def _parse(self, path: Path) -> list[dict]:
         return [run_record(read_journal(path), path.stem, self.services, self.weights, self.name)]

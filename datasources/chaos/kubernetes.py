@@ -20,9 +20,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import yaml
+from pydantic import Field
 
 from datasources.base import SourceError
-from datasources.chaos import ChaosSource, IncrementalDirectory, RejectedFile
+from datasources.chaos import ChaosOptions, ChaosSource, IncrementalDirectory, RejectedFile
+from datasources.options import TransportOptions
 from datasources.transport import HttpClient, HttpError, transport_options
 
 log = logging.getLogger(__name__)
@@ -152,21 +154,33 @@ def resource_name(resource: dict) -> str:
     return f"{meta.get('namespace', '')}/{meta.get('name', '?')}".lstrip("/")
 
 
+class KubeOptions(ChaosOptions, TransportOptions):
+    """Chaos resources from a directory of exported JSON/YAML (`path`) or from the Kubernetes API."""
+
+    path: str | None = Field(None, description="A directory of exported resources, JSON or YAML "
+                                               "(none: read the Kubernetes API).")
+    kubeconfig: str | None = Field(None, description="The kubeconfig file (none: `$KUBECONFIG`, else "
+                                                     "`~/.kube/config`).")
+    context: str | None = Field(None, description="The kubeconfig context (none: its current context).")
+    in_cluster: bool = Field(False, description="Use the pod's service account instead of a kubeconfig.")
+    namespaces: list[str] | None = Field(None, description="Namespaces to list (none: every namespace).")
+
+
 @dataclass
 class KubeChaosSource(ChaosSource):
     """Chaos resources from a directory of exported JSON/YAML (``path``) or from the Kubernetes API.
 
     Subclasses name their ``resources`` as (group, version, plural, kind) and turn one
     resource into a run record with ``record``. A resource that cannot be read is
-    rejected alone, by file or by ``namespace/name``. API options: ``kubeconfig``,
-    ``context``, ``in_cluster``, ``namespaces`` (all when absent), and the transport keys
-    ``timeout_s``, ``retries``, ``backoff_s``, ``max_bytes``.
+    rejected alone, by file or by ``namespace/name``.
     """
 
     resources: ClassVar[tuple[tuple[str, str, str, str], ...]] = ()
+    options_model = KubeOptions
 
     def __post_init__(self):
-        path = self.options.get("path")
+        super().__post_init__()
+        path = self.config.path
         self._files = (IncrementalDirectory(Path(path).expanduser(), ("*.json", "*.yaml", "*.yml"), self._parse_file)
                        if path else None)
         self._client: KubeClient | None = None
@@ -196,7 +210,7 @@ class KubeChaosSource(ChaosSource):
         for group, version, plural, kind in self.resources:
             try:
                 found = [self._client.list(group, version, plural, namespace)
-                         for namespace in self.options.get("namespaces") or [None]]
+                         for namespace in self.config.namespaces or [None]]
             except NotServed:
                 continue
             served += 1

@@ -1,7 +1,6 @@
 """LitmusChaos: ChaosResult resources (``litmuschaos.io/v1alpha1``), from the API or exported files.
 
-Options: ``path`` (a directory of exported JSON/YAML) or the API options of
-``datasources.chaos.kubernetes``; plus ``services`` and ``weights``.
+Options: ``LitmusOptions``.
 
 A ChaosResult describes the latest run of one experiment of one engine:
 ``status.experimentStatus.verdict`` Pass -> ``passed``, Fail -> ``failed`` (deviated),
@@ -20,7 +19,7 @@ from dataclasses import dataclass
 
 from datasources.base import parser
 from datasources.chaos import RejectedFile, fault_weight, target_service, utc
-from datasources.chaos.kubernetes import KubeChaosSource, resource_name
+from datasources.chaos.kubernetes import KubeChaosSource, KubeOptions, resource_name
 from datasources.registry import register
 
 VERDICTS = {"Pass": "passed", "Fail": "failed", "Stopped": "aborted", "Error": "aborted", "Awaited": "running"}
@@ -94,12 +93,17 @@ def run_record(result: dict, services: dict[str, str], weights: dict[str, float]
     }
 
 
+class LitmusOptions(KubeOptions):
+    """LitmusChaos: ChaosResult resources (`litmuschaos.io/v1alpha1`), from the API or exported files."""
+
+
 @register
 @dataclass
 class LitmusSource(KubeChaosSource):
-    """LitmusChaos ChaosResults; options: path or kubeconfig/context/in_cluster/namespaces, services, weights."""
+    """LitmusChaos ChaosResults."""
 
     kind = "litmus"
+    options_model = LitmusOptions
     resources = (("litmuschaos.io", "v1alpha1", "chaosresults", "ChaosResult"),)
 
     def record(self, resource: dict) -> dict:

@@ -19,27 +19,25 @@ ones); ``log_lines()`` regenerates the lines of an instance on demand, a trace's
 (its start, and a warning or error when it was slow or failed) first. ``service_requests``
 holds 30 days of standard service requests.
 
-Options: ``seed`` (int, 42), ``services`` (int, total service count, at least
-the built-in 28), ``window_h`` (hours of metrics, 6), ``step_s`` (metric
-resolution, 60), ``fail`` (bool: every fetch raises SourceError), ``frames``
-(list of frame names to emit, default all: one demo source can play the
-monitoring system and another the ITSM). ``inject_incident`` adds an incident
-to every later fetch, for trying out the wall's alarms.
+Options: ``DemoOptions``; with ``frames`` one demo source can play the monitoring
+system and another the ITSM. ``inject_incident`` adds an incident to every later
+fetch, for trying out the wall's alarms.
 """
 from __future__ import annotations
 
-import numbers
 import re
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import Field, field_validator
 
 from datasources.base import as_utc, CONTRACTS, DERIVED_FRAMES, empty_frame, Health, Source, SourceError, utc_column, validate
+from datasources.options import SourceOptions
 from datasources.registry import register
 
 # service, display name, tier, owner, instances, base latency ms, peak requests/s, operation
@@ -150,18 +148,6 @@ class Episode:
 
 
 @dataclass(frozen=True)
-class Settings:
-    """Validated options."""
-
-    seed: int
-    services: int
-    window_h: float
-    step_s: int
-    fail: bool
-    frames: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class Estate:
     """Services, instances and chains as parallel arrays (index = service number)."""
 
@@ -214,40 +200,6 @@ def _crc(text: str) -> int:
 
 
 # ---------------------------------------------------------------- options and estate
-
-def _settings(options: dict[str, Any]) -> Settings:
-    """Validate the options; raise SourceError naming the first bad one."""
-    known = ("seed", "services", "window_h", "step_s", "fail", "frames")
-    unknown = sorted(set(options) - set(known))
-    if unknown:
-        raise SourceError(f"demo: unknown option(s) {', '.join(unknown)}; known: {', '.join(known)}")
-
-    def number(key, default, low, high, integral):
-        value = options.get(key, default)
-        kind = numbers.Integral if integral else numbers.Real
-        if isinstance(value, bool) or not isinstance(value, kind) or not low <= value <= high:
-            wanted = "an integer" if integral else "a number"
-            raise SourceError(f"demo: option {key!r} must be {wanted} in [{low}, {high}], got {value!r}")
-        return value
-
-    fail = options.get("fail", False)
-    if not isinstance(fail, bool):
-        raise SourceError(f"demo: option 'fail' must be true or false, got {fail!r}")
-    emitted = options.get("frames", EMITTED)
-    if isinstance(emitted, str) or not isinstance(emitted, (list, tuple)) or not set(emitted) <= set(EMITTED):
-        raise SourceError(f"demo: option 'frames' must be a list of {', '.join(EMITTED)}, got {emitted!r}")
-    settings = Settings(
-        seed=int(number("seed", 42, 0, 2**63 - 1, True)),
-        services=int(number("services", len(ESTATE), len(ESTATE), 20000, True)),
-        window_h=float(number("window_h", 6, 0.01, 168, False)),
-        step_s=int(number("step_s", 60, 1, 3600, True)),
-        fail=fail,
-        frames=tuple(emitted),
-    )
-    if settings.window_h * 3600 < settings.step_s:
-        raise SourceError("demo: option 'window_h' must span at least one 'step_s'")
-    return settings
-
 
 def _synthetic_rows(count: int) -> tuple[list[tuple], list[tuple]]:
     """Services and chains appended to the built-in estate for scale tests."""
@@ -735,12 +687,33 @@ def _event_frame(name: str, records: list[dict | None]) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- the source
 
+class DemoOptions(SourceOptions):
+    """The simulated estate of a securities firm: every frame, from a seeded, deterministic simulation."""
+
+    seed: int = Field(42, ge=0, le=2**63 - 1, description="Seed of the simulation.")
+    services: int = Field(len(ESTATE), ge=len(ESTATE), le=20000, description=(
+        "Size of the estate; beyond the built-in services, synthetic chains are added (benchmarks use 1000)."))
+    window_h: float = Field(6, ge=0.01, le=168, description="Hours of metrics each poll returns.")
+    step_s: int = Field(60, ge=1, le=3600, description="Seconds between metric points.")
+    fail: bool = Field(False, description="Make every poll fail, for trying out stale handling.")
+    frames: list[Literal[EMITTED]] = Field(default_factory=lambda: list(EMITTED), description=(
+        "The frames to emit (default: all)."))
+
+    @field_validator("step_s")
+    @classmethod
+    def _within_the_window(cls, step_s: int, info) -> int:
+        if step_s > info.data.get("window_h", 168) * 3600:
+            raise ValueError("window_h must span at least one step_s")
+        return step_s
+
+
 @register
 @dataclass
 class DemoSource(Source):
-    """The simulated estate; options: seed, services, window_h, step_s, fail, frames."""
+    """The simulated estate."""
 
     kind = "demo"
+    options_model = DemoOptions
     injected: list[dict] = field(default_factory=list)
 
     @classmethod
@@ -756,7 +729,7 @@ class DemoSource(Source):
             _epoch_s(opened_at), self.name))
 
     def fetch(self, now: datetime) -> dict[str, pd.DataFrame]:
-        cfg = _settings(self.options)
+        cfg = self.config
         if cfg.fail:
             raise SourceError("demo source told to fail")
         est = _estate(cfg.services)
@@ -801,7 +774,7 @@ class DemoSource(Source):
     def history(self, start: datetime, end: datetime, step_s: int | None = None) -> dict[str, pd.DataFrame]:
         """service_metrics and resource_metrics over [start, end), a point per ``step_s`` (default: the
         option), without traces or events."""
-        cfg = _settings(self.options)
+        cfg = self.config
         step_s = int(step_s or cfg.step_s)
         first = -(-_epoch_s(start) // step_s) * step_s
         ts = np.arange(first, _epoch_s(end), step_s, dtype=np.int64)
@@ -813,7 +786,7 @@ class DemoSource(Source):
 
     def spans(self, trace_id: str) -> pd.DataFrame:
         """The whole trace for ``trace_id``, regenerated from the id; empty when unknown."""
-        cfg = _settings(self.options)
+        cfg = self.config
         if not isinstance(trace_id, str) or not _TRACE_ID.fullmatch(trace_id):
             return empty_frame("spans")
         est = _estate(cfg.services)
@@ -829,7 +802,7 @@ class DemoSource(Source):
                   instances: tuple[str, ...] = (), trace_id: str | None = None) -> pd.DataFrame:
         """Lines of ``services`` (their ``instances`` when given) in [start, end], regenerated from the
         estate: the trace's own lines first, then per minute a summary and the site episode's errors."""
-        cfg = _settings(self.options)
+        cfg = self.config
         est = _estate(cfg.services)
         start_s, end_s = _epoch_s(start), _epoch_s(end)
         wanted = [i for i, name in enumerate(est.inst_names)
@@ -848,11 +821,8 @@ class DemoSource(Source):
         return validate("log_lines", frame.head(min(limit, LOG_LIMIT)).reset_index(drop=True))
 
     def check(self) -> Health:
-        """Validate the options without generating anything."""
-        try:
-            cfg = _settings(self.options)
-        except SourceError as exc:
-            return Health(False, str(exc))
+        """Report the options without generating anything."""
+        cfg = self.config
         if cfg.fail:
             return Health(False, "demo source told to fail")
         return Health(True, f"demo estate of {cfg.services} services, seed {cfg.seed}")

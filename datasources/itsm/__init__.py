@@ -16,15 +16,17 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import Any, ClassVar, Iterable
+from typing import Annotated, Any, ClassVar, Iterable, Literal
 
 import pandas as pd
+from pydantic import AfterValidator, Field
 
 from datasources.base import (
     CHANGE_OUTCOMES, CHANGE_STATES, CHANGE_TYPES, CONTRACTS, INCIDENT_STATES, Source, empty_frame, validate,
 )
-from datasources.transport import HttpClient
 from datasources.base import as_utc, utc_column
+from datasources.options import SourceOptions
+from datasources.transport import HttpClient
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +70,7 @@ class Mappings:
             change_type=merged("change_type_map", defaults.change_type),
             outcome=merged("outcome_map", defaults.outcome),
             service=merged("service_map", defaults.service),
-            runbook_url=options.get("runbook_url", defaults.runbook_url),
+            runbook_url=options.get("runbook_url") or defaults.runbook_url,
         )
 
 
@@ -244,10 +246,6 @@ class Incremental:
         self.frames: dict[str, pd.DataFrame] = {}
         self.last_poll: datetime | None = None
 
-    @classmethod
-    def from_options(cls, options: dict[str, Any]) -> "Incremental":
-        return cls(options.get("retention_days", DEFAULT_RETENTION_DAYS), options.get("overlap_s", DEFAULT_OVERLAP_S))
-
     def since(self, now: datetime) -> datetime:
         """The 'updated since' bound for the poll starting at ``now``."""
         return now - self.retention if self.last_poll is None else self.last_poll - self.overlap
@@ -265,6 +263,38 @@ class Incremental:
         return dict(self.frames)
 
 
+def _runbook_template(template: str | None) -> str | None:
+    if template is not None:
+        try:
+            template.format(service="x")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"must be a template whose only placeholder is {{service}} ({exc!r})") from None
+    return template
+
+
+class ItsmOptions(SourceOptions):
+    """Keys of every ITSM source: value mappings and incremental polling."""
+
+    priority_map: dict[str, Annotated[int, Field(ge=1, le=5)]] = Field(
+        default_factory=dict, description="Source priority -> 1-5.")
+    state_map: dict[str, Literal[INCIDENT_STATES]] = Field(
+        default_factory=dict, description="Incident state -> a contract state.")
+    change_state_map: dict[str, Literal[CHANGE_STATES]] = Field(
+        default_factory=dict, description="Change state -> a contract change state.")
+    change_type_map: dict[str, Literal[CHANGE_TYPES]] = Field(
+        default_factory=dict, description="Change type -> normal, standard or emergency.")
+    outcome_map: dict[str, Literal[CHANGE_OUTCOMES]] = Field(
+        default_factory=dict, description="Close code or resolution -> a change outcome.")
+    service_map: dict[str, str] = Field(default_factory=dict, description=(
+        "Configuration item or component -> service (none listed: the name as given)."))
+    runbook_url: Annotated[str | None, AfterValidator(_runbook_template)] = Field(None, description=(
+        "Template such as `https://wiki.example/{service}` for incidents without a runbook."))
+    retention_days: float = Field(DEFAULT_RETENTION_DAYS, gt=0, description=(
+        "Days of updates the first poll reads; finished records older than this are dropped."))
+    overlap_s: float = Field(DEFAULT_OVERLAP_S, ge=0, description=(
+        "Seconds each later poll reaches back before the previous one began (clock skew)."))
+
+
 @dataclass
 class ItsmSource(Source):
     """Base of the ITSM adapters: mappings and incremental state built from the options.
@@ -277,9 +307,10 @@ class ItsmSource(Source):
     token_scheme: ClassVar[str] = "Bearer"
 
     def __post_init__(self):
-        self.mappings = Mappings.from_options(self.options, self.defaults)
-        self.incremental = Incremental.from_options(self.options)
+        super().__post_init__()
+        self.mappings = Mappings.from_options(self.config.model_dump(), self.defaults)
+        self.incremental = Incremental(self.config.retention_days, self.config.overlap_s)
 
     @cached_property
     def transport(self) -> HttpClient:
-        return HttpClient.from_options(self.name, self.options, self.token_scheme)
+        return HttpClient.from_options(self.name, self.config.transport(), self.token_scheme)

@@ -6,25 +6,21 @@ relative bound, so the Jira user's time zone does not matter), paging by
 status transition in the changelog is the acknowledgement; an issue link to a
 change issue is the incident's change.
 
-Options: ``url``, ``username`` + ``token`` (Cloud: e-mail and API token) or
-``token`` alone (Data Center personal access token), all as ``${ENV}``;
-``incident_jql`` (``issuetype = Incident``), ``change_jql``
-(``issuetype = Change``), ``projects`` (list of keys), ``page_size`` (100),
-``fields`` (contract key -> Jira field id for ``service``, ``assignment_group``,
-``acknowledged_at``, ``runbook_steps``, ``type``, ``planned_start``,
-``planned_end``, ``actual_start``, ``actual_end``), the ``*_map`` mappings,
-``runbook_url``, ``retention_days``, ``overlap_s``, ``timeout_s``, ``retries``.
+Options: ``JiraOptions``; ``username`` + ``token`` (Cloud: e-mail and API token)
+or ``token`` alone (Data Center personal access token).
 """
 from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
+from pydantic import Field
 
 from datasources import itsm
 from datasources.base import SourceError, parser
+from datasources.options import HttpOptions
 from datasources.registry import register
 
 DEFAULTS = itsm.Mappings(
@@ -44,6 +40,8 @@ DEFAULTS = itsm.Mappings(
 INCIDENT_CATEGORIES = {"new": "new", "indeterminate": "in_progress", "done": "resolved"}
 CHANGE_CATEGORIES = {"new": "new", "indeterminate": "implement", "done": "closed"}
 DEFAULT_FIELDS = {"service": "components"}
+FIELD_KEYS = ("service", "assignment_group", "acknowledged_at", "runbook_steps", "type", "planned_start",
+              "planned_end", "actual_start", "actual_end")
 BASE_FIELDS = ("summary", "status", "priority", "created", "updated", "resolutiondate", "resolution", "issuelinks")
 CHANGE_ISSUE_TYPES = frozenset({"change", "[system] change"})
 
@@ -157,23 +155,35 @@ def parse_changes(pages: list[dict], base_url: str, fields_map: dict, mappings: 
     return itsm.change_frame(records, mappings, source)
 
 
+class JiraOptions(HttpOptions, itsm.ItsmOptions):
+    """Jira Service Management or Jira Cloud: incident and change issues from JQL search."""
+
+    incident_jql: str = Field("issuetype = Incident", description="JQL selecting the incidents.")
+    change_jql: str = Field("issuetype = Change", description="JQL selecting the changes.")
+    projects: list[str] = Field(default_factory=list, description="Project keys to read (empty: every project).")
+    page_size: int = Field(100, ge=1, description="Issues asked for per page.")
+    fields: dict[Literal[FIELD_KEYS], str] = Field(default_factory=dict, description=(
+        "Contract key -> Jira field id (the service defaults to `components`)."))
+
+
 @register
 class JiraSource(itsm.ItsmSource):
     """Incident and change issues of one Jira site."""
 
     kind = "jira"
+    options_model = JiraOptions
     polled = ("incidents", "changes")
     defaults = DEFAULTS
 
     @property
     def fields_map(self) -> dict[str, str]:
-        return {**DEFAULT_FIELDS, **(self.options.get("fields") or {})}
+        return {**DEFAULT_FIELDS, **self.config.fields}
 
     def _pages(self, base_jql: str, since: datetime, now: datetime) -> list[dict]:
         params = {
-            "jql": search_jql(base_jql, list(self.options.get("projects") or []), since, now),
+            "jql": search_jql(base_jql, self.config.projects, since, now),
             "fields": ",".join(dict.fromkeys(BASE_FIELDS + tuple(self.fields_map.values()))),
-            "expand": "changelog", "maxResults": int(self.options.get("page_size", 100)),
+            "expand": "changelog", "maxResults": self.config.page_size,
         }
         pages = []
         while True:
@@ -189,8 +199,8 @@ class JiraSource(itsm.ItsmSource):
     def fetch(self, now: datetime) -> dict[str, pd.DataFrame]:
         since = self.incremental.since(now)
         base = self.transport.base_url
-        incidents = self._pages(str(self.options.get("incident_jql", "issuetype = Incident")), since, now)
-        changes = self._pages(str(self.options.get("change_jql", "issuetype = Change")), since, now)
+        incidents = self._pages(self.config.incident_jql, since, now)
+        changes = self._pages(self.config.change_jql, since, now)
         return self.incremental.merge(now, {
             "incidents": parse_incidents(incidents, base, self.fields_map, self.mappings, self.name),
             "changes": parse_changes(changes, base, self.fields_map, self.mappings, self.name),

@@ -6,20 +6,19 @@ Reads ``/REST/2.0/tickets`` with a TicketSQL query (the configured filter AND
 is its acknowledgement; RT reports an unset date as 1970-01-01T00:00:00Z. The
 service is a ticket custom field, the assignment group the queue.
 
-Options: ``url`` (RT's web root), ``username`` + ``password`` (basic auth) or
-``token`` (an RT auth token), as ``${ENV}``; ``query`` (``Queue = 'Incidents'``),
-``service_field`` (custom field name, ``Service``), ``page_size`` (100, RT's
-maximum), the ``*_map`` mappings, ``runbook_url``, ``retention_days``,
-``overlap_s``, ``timeout_s``, ``retries``.
+Options: ``RequestTrackerOptions``; ``url`` is RT's web root, auth ``username`` +
+``password`` (basic) or ``token`` (an RT auth token).
 """
 from __future__ import annotations
 
 from datetime import datetime
 
 import pandas as pd
+from pydantic import Field
 
 from datasources import itsm
 from datasources.base import SourceError, parser
+from datasources.options import HttpOptions
 from datasources.registry import register
 
 DEFAULTS = itsm.Mappings(
@@ -71,20 +70,29 @@ def parse_incidents(pages: list[dict], base_url: str, mappings: itsm.Mappings, s
     return itsm.incident_frame(records, mappings, source)
 
 
+class RequestTrackerOptions(HttpOptions, itsm.ItsmOptions):
+    """Request Tracker 5: incident tickets from REST2 ticket search."""
+
+    query: str = Field("Queue = 'Incidents'", description="TicketSQL selecting the incident tickets.")
+    service_field: str = Field("Service", description="Custom field naming the ticket's service.")
+    page_size: int = Field(100, ge=1, le=100, description="Tickets asked for per page (RT's maximum is 100).")
+
+
 @register
 class RequestTrackerSource(itsm.ItsmSource):
     """Incident tickets of one Request Tracker 5."""
 
     kind = "request_tracker"
+    options_model = RequestTrackerOptions
     polled = ("incidents",)
     defaults = DEFAULTS
     token_scheme = "token"
 
     def _pages(self, since: datetime) -> list[dict]:
         params = {
-            "query": search_query(str(self.options.get("query", "Queue = 'Incidents'")), since),
+            "query": search_query(self.config.query, since),
             "fields": FIELDS, "fields[Queue]": "Name", "orderby": "id",
-            "per_page": int(self.options.get("page_size", 100)), "page": 1,
+            "per_page": self.config.page_size, "page": 1,
         }
         pages = []
         while True:
@@ -98,7 +106,7 @@ class RequestTrackerSource(itsm.ItsmSource):
 
     def fetch(self, now: datetime) -> dict[str, pd.DataFrame]:
         pages = self._pages(self.incremental.since(now))
-        service_field = str(self.options.get("service_field", "Service"))
         return self.incremental.merge(now, {
-            "incidents": parse_incidents(pages, self.transport.base_url, self.mappings, self.name, service_field),
+            "incidents": parse_incidents(pages, self.transport.base_url, self.mappings, self.name,
+                                         self.config.service_field),
         })

@@ -8,25 +8,22 @@ following the ``Link: rel="next"`` header. Dates are UTC strings
 (``2026-11-18 02:05:00``); the integration user's time zone should be UTC so
 the ``sys_updated_on`` bound means the same instant.
 
-Options: ``url``, ``username``/``password`` or ``token`` (as ``${ENV}``),
-``page_size`` (200), ``incident_query`` / ``change_query`` (extra encoded
-query, e.g. ``assignment_group.name=Trading Ops``), ``service_requests`` (true
-also reads requested items, ``sc_req_item``, with their catalogue item's name,
-category and delivery time, as the service_requests frame; ``request_query``
-narrows them), ``acknowledged_field``
-(``work_start``), the ``*_map`` mappings, ``runbook_url`` (template with
-``{service}``), ``retention_days``, ``overlap_s``, ``timeout_s``, ``retries``.
+Options: ``ServiceNowOptions``. With ``service_requests`` it also reads requested
+items (``sc_req_item``) with their catalogue item's name, category and delivery
+time, as the service_requests frame.
 """
 from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import pandas as pd
+from pydantic import AfterValidator, Field
 
 from datasources import itsm
 from datasources.base import SourceError, parser
+from datasources.options import HttpOptions
 from datasources.registry import register
 
 DEFAULTS = itsm.Mappings(
@@ -141,11 +138,32 @@ def parse_changes(pages: list[dict], base_url: str, mappings: itsm.Mappings, sou
     return itsm.change_frame(records, mappings, source)
 
 
+def _field_name(name: str) -> str:
+    if not _FIELD.match(name):
+        raise ValueError(f"{name!r} is not a ServiceNow field name")
+    return name
+
+
+class ServiceNowOptions(HttpOptions, itsm.ItsmOptions):
+    """ServiceNow's Table API: incidents, change requests and, optionally, requested items."""
+
+    page_size: int = Field(200, ge=1, description="Records asked for per page.")
+    incident_query: str = Field("", description="Encoded query narrowing the incidents, e.g. "
+                                                "`assignment_group.name=Trading Ops`.")
+    change_query: str = Field("", description="Encoded query narrowing the change requests.")
+    service_requests: bool = Field(False, description="Also read requested items (`sc_req_item`) as "
+                                                      "the service_requests frame.")
+    request_query: str = Field("", description="Encoded query narrowing the requested items.")
+    acknowledged_field: Annotated[str, AfterValidator(_field_name)] = Field(
+        "work_start", description="Incident field holding the acknowledgement time.")
+
+
 @register
 class ServiceNowSource(itsm.ItsmSource):
     """Incidents and change requests of one ServiceNow instance."""
 
     kind = "servicenow"
+    options_model = ServiceNowOptions
     defaults = DEFAULTS
 
     @classmethod
@@ -153,16 +171,12 @@ class ServiceNowSource(itsm.ItsmSource):
         """Incidents and changes, and service requests when ``service_requests`` is on."""
         return frozenset({"incidents", "changes"} | ({"service_requests"} if options.get("service_requests") else set()))
 
-    @property
-    def acknowledged_field(self) -> str:
-        return str(self.options.get("acknowledged_field", "work_start"))
-
     def _pages(self, table: str, fields: tuple[str, ...], extra_query: str, since: datetime) -> list[dict]:
         updated = condition("sys_updated_on", ">=", pd.Timestamp(since).tz_convert("UTC").strftime("%Y-%m-%d %H:%M:%S"))
         params = {
             "sysparm_query": encoded_query(extra_query, updated), "sysparm_fields": ",".join(fields),
             "sysparm_display_value": "all", "sysparm_exclude_reference_link": "true",
-            "sysparm_limit": int(self.options.get("page_size", 200)), "sysparm_offset": 0,
+            "sysparm_limit": self.config.page_size, "sysparm_offset": 0,
         }
         pages, url = [], f"api/now/table/{table}"
         while url:
@@ -176,14 +190,14 @@ class ServiceNowSource(itsm.ItsmSource):
     def fetch(self, now: datetime) -> dict[str, pd.DataFrame]:
         since = self.incremental.since(now)
         base = self.transport.base_url
-        incidents = self._pages("incident", INCIDENT_FIELDS + (self.acknowledged_field,),
-                                str(self.options.get("incident_query", "")), since)
-        changes = self._pages("change_request", CHANGE_FIELDS, str(self.options.get("change_query", "")), since)
+        cfg = self.config
+        incidents = self._pages("incident", INCIDENT_FIELDS + (cfg.acknowledged_field,), cfg.incident_query, since)
+        changes = self._pages("change_request", CHANGE_FIELDS, cfg.change_query, since)
         fetched = {
-            "incidents": parse_incidents(incidents, base, self.mappings, self.name, self.acknowledged_field),
+            "incidents": parse_incidents(incidents, base, self.mappings, self.name, cfg.acknowledged_field),
             "changes": parse_changes(changes, base, self.mappings, self.name),
         }
-        if self.options.get("service_requests"):
-            pages = self._pages("sc_req_item", REQUEST_FIELDS, str(self.options.get("request_query", "")), since)
+        if cfg.service_requests:
+            pages = self._pages("sc_req_item", REQUEST_FIELDS, cfg.request_query, since)
             fetched["service_requests"] = itsm.request_frame([r for p in pages for r in request_rows(p, self.name)])
         return self.incremental.merge(now, fetched)

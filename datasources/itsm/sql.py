@@ -7,21 +7,21 @@ updated since the last one (a bound parameter; store UTC or use a time-zone
 aware column). Identifiers are quoted by SQLAlchemy, values are bound, never
 spliced into the SQL.
 
-Options: ``url`` (SQLAlchemy URL, password as ``${ENV}``), ``incidents`` and/or
-``changes``: ``{table, columns: {contract column: source column}, updated_column}``,
-the ``*_map`` mappings, ``runbook_url``, ``retention_days``, ``overlap_s``.
+Options: ``SqlOptions``.
 """
 from __future__ import annotations
 
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
 import pandas as pd
 import sqlalchemy as sa
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from datasources import itsm
 from datasources.base import CONTRACTS, SourceError, parser
+from datasources.options import Strict
 from datasources.registry import register
 
 FRAMES = {"incidents": itsm.incident_frame, "changes": itsm.change_frame}
@@ -33,11 +33,7 @@ EXTRA_COLUMNS = {"incidents": ("runbook_steps",), "changes": ()}
 
 def column_map(frame: str, configured: dict[str, Any] | None) -> dict[str, str]:
     """Contract column -> source column: the contract's names, overridden by the config (null drops)."""
-    configured = configured or {}
-    unknown = set(configured) - set(RAW_COLUMNS[frame]) - set(EXTRA_COLUMNS[frame])
-    if unknown:
-        raise SourceError(f"{frame}.columns: unknown contract column(s) {', '.join(sorted(unknown))}")
-    merged = {**{c: c for c in RAW_COLUMNS[frame]}, **configured}
+    merged = {**{c: c for c in RAW_COLUMNS[frame]}, **(configured or {})}
     return {key: str(column) for key, column in merged.items() if column}
 
 
@@ -60,11 +56,66 @@ def parse_rows(frame: str, rows: list[dict[str, Any]], mappings: itsm.Mappings, 
     return FRAMES[frame](rows, mappings, source)
 
 
+class TableOptions(Strict):
+    """Where one frame's rows are read."""
+
+    frame: ClassVar[str] = ""
+    table: str = Field(description="Table or view, `schema.table` allowed.")
+    columns: dict[str, str | None] = Field(default_factory=dict, description=(
+        "Contract column -> source column (default: the contract's own name; null leaves it unread)."))
+    updated_column: str | None = Field(None, description=(
+        "Column holding the update time: each poll then reads only rows updated since the last."))
+
+    @field_validator("columns")
+    @classmethod
+    def _contract_columns(cls, columns: dict[str, str | None]) -> dict[str, str | None]:
+        unknown = sorted(set(columns) - set(RAW_COLUMNS[cls.frame]) - set(EXTRA_COLUMNS[cls.frame]))
+        if unknown:
+            raise ValueError(f"unknown contract column(s) {', '.join(unknown)}")
+        return columns
+
+
+class IncidentTable(TableOptions):
+    """Where the incidents are read."""
+
+    frame = "incidents"
+
+
+class ChangeTable(TableOptions):
+    """Where the changes are read."""
+
+    frame = "changes"
+
+
+def _database_url(url: str) -> str:
+    try:
+        sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        raise ValueError("must be a SQLAlchemy database URL such as postgresql+psycopg2://user@host/db") from None
+    return url
+
+
+class SqlOptions(itsm.ItsmOptions):
+    """Incidents and changes from tables or views of any database SQLAlchemy reaches."""
+
+    url: Annotated[str, AfterValidator(_database_url)] = Field(description=(
+        "SQLAlchemy database URL; write its password as `${ENV_NAME}`."))
+    incidents: IncidentTable | None = Field(None, description="Where the incidents are read (keys below).")
+    changes: ChangeTable | None = Field(None, description="Where the changes are read (keys below).")
+
+    @model_validator(mode="after")
+    def _some_table(self) -> "SqlOptions":
+        if self.incidents is None and self.changes is None:
+            raise ValueError("configure 'incidents' and/or 'changes' with a table")
+        return self
+
+
 @register
 class SqlSource(itsm.ItsmSource):
     """Incidents and changes read from a database."""
 
     kind = "sql"
+    options_model = SqlOptions
 
     @classmethod
     def offers(cls, options: dict[str, Any]) -> frozenset[str]:
@@ -74,24 +125,22 @@ class SqlSource(itsm.ItsmSource):
     @cached_property
     def engine(self) -> sa.Engine:
         try:
-            return sa.create_engine(str(self.options["url"]), pool_pre_ping=True)
-        except (KeyError, sa.exc.ArgumentError) as exc:
-            raise SourceError(f"{self.name}: url must be a SQLAlchemy database URL ({exc})") from None
+            return sa.create_engine(self.config.url, pool_pre_ping=True)
+        except (ImportError, sa.exc.ArgumentError) as exc:
+            raise SourceError(f"{self.name}: cannot use the database URL ({exc})") from None
 
-    def _read(self, frame: str, spec: dict[str, Any], since: datetime) -> list[dict[str, Any]]:
-        query = select(frame, spec, since)
+    def _read(self, frame: str, spec: TableOptions, since: datetime) -> list[dict[str, Any]]:
+        query = select(frame, spec.model_dump(), since)
         try:
             with self.engine.connect() as connection:
                 return [dict(row) for row in connection.execute(query).mappings()]
         except sa.exc.SQLAlchemyError as exc:
             where = self.engine.url.render_as_string(hide_password=True)
             cause = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-            raise SourceError(f"{self.name}: reading {frame} from {spec['table']} at {where}: {cause}") from None
+            raise SourceError(f"{self.name}: reading {frame} from {spec.table} at {where}: {cause}") from None
 
     def fetch(self, now: datetime) -> dict[str, pd.DataFrame]:
-        specs = {frame: self.options[frame] for frame in FRAMES if self.options.get(frame)}
-        if not specs:
-            raise SourceError(f"{self.name}: configure 'incidents' and/or 'changes' with a table")
+        specs = {frame: getattr(self.config, frame) for frame in FRAMES if getattr(self.config, frame)}
         since = self.incremental.since(now)
         frames = {frame: parse_rows(frame, self._read(frame, spec, since), self.mappings, self.name)
                   for frame, spec in specs.items()}

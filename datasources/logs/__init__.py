@@ -9,8 +9,10 @@ import re
 from typing import Any, Callable
 
 import pandas as pd
+from pydantic import Field
 
 from datasources.base import CONTRACTS, empty_frame, validate
+from datasources.options import SourceOptions
 
 LEVEL_WORDS = {
     "error": "error", "err": "error", "fatal": "error", "critical": "error", "crit": "error", "alert": "error",
@@ -21,6 +23,12 @@ LEVEL_WORDS = {
 }
 TRACE_IN_TEXT = re.compile(r"trace[_.\-]?id[\"']?\s*[=:]\s*[\"']?([0-9a-fA-F]{32}|[0-9a-fA-F]{16})\b")
 LINE_COLUMNS = tuple(c.name for c in CONTRACTS["log_lines"])
+
+
+class LogOptions(SourceOptions):
+    """Keys of every log source."""
+
+    window_m: float = Field(60, gt=0, description="Minutes of log_rates each poll returns.")
 
 
 def level_of(word: Any) -> str:

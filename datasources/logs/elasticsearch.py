@@ -1,10 +1,7 @@
 """Elasticsearch and OpenSearch: ``POST /<index>/_search`` with the query DSL.
 
-Options: ``url`` and the transport keys (``token`` is sent as ``ApiKey``), plus ``index``
-(``logs-*``), ``services`` (all when absent), ``window_m`` (minutes of counts, 60) and the
-document fields, ECS names by default: ``timestamp_field`` (``@timestamp``),
-``service_field`` (``service.name``), ``level_field`` (``log.level``), ``instance_field``
-(``host.name``), ``message_field`` (``message``), ``trace_field`` (``trace.id``).
+Options: ``ElasticsearchOptions`` (``token`` is sent as ``ApiKey``); document fields have
+their ECS names by default.
 
 Counts are one search with ``size: 0``: a one-minute ``date_histogram`` with ``terms`` on
 service and level beneath. Lines are a bounded search sorted newest first. Values are only
@@ -16,13 +13,15 @@ import re
 import urllib.parse
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import pandas as pd
+from pydantic import AfterValidator, Field
 
 from datasources.base import Health, Source, SourceError
+from datasources.logs import LogOptions, level_of, rates_frame, trace_in, trace_then_window
+from datasources.options import HttpOptions
 from datasources.transport import HttpClient
-from datasources.logs import level_of, rates_frame, trace_in, trace_then_window
 from datasources.registry import register
 
 FIELDS = {"timestamp": "@timestamp", "service": "service.name", "level": "log.level", "instance": "host.name",
@@ -102,26 +101,46 @@ def _answer(payload: Any) -> dict:
     return payload
 
 
+def _index_pattern(index: str) -> str:
+    if not INDEX.fullmatch(index):
+        raise ValueError(f"{index!r} is not an index pattern")
+    return index
+
+
+class ElasticsearchOptions(HttpOptions, LogOptions):
+    """Elasticsearch or OpenSearch: counts per service and level by aggregation; lines on demand.
+    A `token` is sent as `ApiKey`."""
+
+    index: Annotated[str, AfterValidator(_index_pattern)] = Field("logs-*", description="Index pattern searched.")
+    services: list[str] = Field(default_factory=list, description="Services to count (empty: every service).")
+    timestamp_field: str = Field(FIELDS["timestamp"], description="Field holding the time.")
+    service_field: str = Field(FIELDS["service"], description="Field naming the service.")
+    level_field: str = Field(FIELDS["level"], description="Field holding the level.")
+    instance_field: str = Field(FIELDS["instance"], description="Field naming the instance.")
+    message_field: str = Field(FIELDS["message"], description="Field holding the message.")
+    trace_field: str = Field(FIELDS["trace"], description="Field holding the trace id.")
+
+
 @register
 @dataclass
 class ElasticsearchSource(Source):
     """Log counts per service and level from Elasticsearch or OpenSearch; lines on demand."""
 
     kind = "elasticsearch"
+    options_model = ElasticsearchOptions
     polled = ("log_rates",)
 
     def __post_init__(self):
-        self.client = HttpClient.from_options(self.name, self.options, token_scheme="ApiKey")
-        index = self.options.get("index", "logs-*")
-        if not isinstance(index, str) or not INDEX.fullmatch(index):
-            raise SourceError(f"{self.name}: option 'index' {index!r} is not an index pattern")
-        self.search_path = f"/{urllib.parse.quote(index, safe='*,-_.')}/_search"
-        self.fields = {key: str(self.options.get(f"{key}_field", default)) for key, default in FIELDS.items()}
-        self.services = tuple(self.options.get("services") or ())
+        super().__post_init__()
+        cfg = self.config
+        self.client = HttpClient.from_options(self.name, cfg.transport(), token_scheme="ApiKey")
+        self.search_path = f"/{urllib.parse.quote(cfg.index, safe='*,-_.')}/_search"
+        self.fields = {key: getattr(cfg, f"{key}_field") for key in FIELDS}
+        self.services = tuple(cfg.services)
 
     def fetch(self, now: datetime) -> dict[str, pd.DataFrame]:
         end = pd.Timestamp(now)
-        start = end - pd.Timedelta(minutes=float(self.options.get("window_m", 60)))
+        start = end - pd.Timedelta(minutes=self.config.window_m)
         payload = self.client.post(self.search_path, rates_query(self.fields, self.services, start, end))
         return {"log_rates": rates_from_aggregations(payload)}
 

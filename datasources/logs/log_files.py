@@ -1,11 +1,6 @@
 """Log files on disk: JSON lines, or plain text parsed by a configured regular expression.
 
-Options: ``path`` (one file), ``format`` (``json`` or ``text``), ``pattern`` (for text: a
-regular expression with named groups ``ts`` and ``message`` and optionally ``level``,
-``service``, ``instance``, ``trace_id``), ``fields`` (for JSON: contract column to key, e.g.
-``{ts: "@timestamp", level: "severity"}``; defaults are the column names), ``service`` and
-``instance`` (used when a line names none), ``window_m`` (minutes of log_rates, 60) and
-``keep_lines`` (lines kept for on-demand reads, 20000).
+Options: ``LogFilesOptions``.
 
 The file is read incrementally: each poll reads from where the previous one stopped, up to the
 last complete line. Rotation is found by inode and size: a new inode means the file was moved
@@ -22,12 +17,14 @@ import re
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import pandas as pd
+from pydantic import AfterValidator, Field, field_validator
 
 from datasources.base import as_utc, Health, Source, SourceError
-from datasources.logs import level_of, rates_frame, trace_in, trace_then_window
+from datasources.logs import LogOptions, level_of, rates_frame, trace_in, trace_then_window
+from datasources.options import Regex
 from datasources.registry import register
 
 log = logging.getLogger(__name__)
@@ -73,12 +70,41 @@ class FilePosition:
     offset: int = 0
 
 
+def _line_pattern(pattern: str | None) -> str | None:
+    if pattern is not None and not {"ts", "message"} <= set(re.compile(pattern).groupindex):
+        raise ValueError("needs named groups ts and message, e.g. (?P<ts>\\S+) (?P<message>.*)")
+    return pattern
+
+
+class LogFilesOptions(LogOptions):
+    """One log file on disk, read incrementally: JSON lines, or text parsed by a regular expression."""
+
+    path: str = Field(description="The log file.")
+    pattern: Annotated[Regex | None, AfterValidator(_line_pattern)] = Field(None, description=(
+        "For text: a regular expression with named groups `ts` and `message`, optionally `level`, `service`, "
+        "`instance`, `trace_id`."))
+    format: Literal["json", "text"] = Field("json", description="`json` (one object a line) or `text` (`pattern`).")
+    fields: dict[Literal[COLUMNS], str] = Field(default_factory=dict, description=(
+        "For JSON: contract column -> key, e.g. `{ts: \"@timestamp\", level: severity}` (default: the column names)."))
+    service: str | None = Field(None, description="Service of lines that name none.")
+    instance: str | None = Field(None, description="Instance of lines that name none.")
+    keep_lines: int = Field(20000, ge=1, description="Recent lines kept for on-demand reads.")
+
+    @field_validator("format")
+    @classmethod
+    def _text_needs_pattern(cls, fmt: str, info) -> str:
+        if fmt == "text" and "pattern" in info.data and info.data["pattern"] is None:
+            raise ValueError("format text needs a 'pattern'")
+        return fmt
+
+
 @register
 @dataclass
 class LogFilesSource(Source):
     """One log file read incrementally into log_rates; its recent lines answer ``log_lines``."""
 
     kind = "log_files"
+    options_model = LogFilesOptions
     polled = ("log_rates",)
     position: FilePosition = field(default_factory=FilePosition)
     counts: Counter = field(default_factory=Counter)
@@ -86,20 +112,11 @@ class LogFilesSource(Source):
     rejected: int = 0
 
     def __post_init__(self):
-        path, fmt = self.options.get("path"), self.options.get("format", "json")
-        if not isinstance(path, str) or not path:
-            raise SourceError(f"{self.name}: option 'path' must name a file")
-        if fmt not in ("json", "text"):
-            raise SourceError(f"{self.name}: option 'format' must be json or text, got {fmt!r}")
-        try:
-            self.pattern = re.compile(self.options["pattern"]) if fmt == "text" else None
-        except (KeyError, re.error) as exc:
-            raise SourceError(f"{self.name}: option 'pattern' must be a regular expression: {exc}") from None
-        if self.pattern is not None and not {"ts", "message"} <= set(self.pattern.groupindex):
-            raise SourceError(f"{self.name}: option 'pattern' needs named groups ts and message")
-        self.fields = dict(self.options.get("fields") or {})
-        self.window = pd.Timedelta(minutes=float(self.options.get("window_m", 60)))
-        self.lines = deque(maxlen=int(self.options.get("keep_lines", 20000)))
+        super().__post_init__()
+        cfg = self.config
+        self.pattern = re.compile(cfg.pattern) if cfg.format == "text" else None
+        self.window = pd.Timedelta(minutes=cfg.window_m)
+        self.lines = deque(maxlen=cfg.keep_lines)
 
     # ---------------------------------------------------------------- reading
 
@@ -120,7 +137,7 @@ class LogFilesSource(Source):
 
     def read_new(self) -> None:
         """Read what was appended since the last call, following a rotation."""
-        path = self.options["path"]
+        path = self.config.path
         try:
             stat = os.stat(path)
         except FileNotFoundError:
@@ -139,16 +156,16 @@ class LogFilesSource(Source):
         position.offset = self._read_from(path, position.offset)
 
     def _take(self, text: str) -> None:
-        raw = parse_text_line(text, self.pattern) if self.pattern else parse_json_line(text, self.fields)
+        raw = parse_text_line(text, self.pattern) if self.pattern else parse_json_line(text, self.config.fields)
         ts = _nanos(raw["ts"]) if raw else None
         if ts is None:
             self.rejected += 1
             return
         level = level_of(raw["level"])
-        service = str(raw["service"] or self.options.get("service") or "unknown")
+        service = str(raw["service"] or self.config.service or "unknown")
         message = str(raw["message"] or "")
         self.counts[(ts // 60_000_000_000 * 60_000_000_000, service, level)] += 1
-        self.lines.append({"ts": ts, "service": service, "instance": raw["instance"] or self.options.get("instance"),
+        self.lines.append({"ts": ts, "service": service, "instance": raw["instance"] or self.config.instance,
                            "level": level, "message": message,
                            "trace_id": str(raw["trace_id"]).lower() if raw["trace_id"] else trace_in(message)})
 
@@ -170,7 +187,7 @@ class LogFilesSource(Source):
                                  trace_id, limit)
 
     def check(self) -> Health:
-        path = self.options["path"]
+        path = self.config.path
         if not os.access(path, os.R_OK):
             return Health(False, f"{self.name}: cannot read {path}")
         return Health(True, f"{path} readable")

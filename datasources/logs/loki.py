@@ -1,9 +1,6 @@
 """Grafana Loki's HTTP API: ``/loki/api/v1/query_range`` with LogQL.
 
-Options: ``url`` and the transport keys (``tenant`` is sent as ``X-Scope-OrgID``), plus
-``services`` (all when absent), labels ``service_label`` (``service``), ``level_label``
-(``level``), ``instance_label`` (``instance``), ``trace_label`` (none: the trace id is then
-read from the line text, ``trace_id=...``) and ``window_m`` (minutes of counts, 60).
+Options: ``LokiOptions``.
 
 Counts are one metric query, ``sum by (service, level) (count_over_time({...}[1m]))`` at a
 one-minute step; lines are a log query bounded by ``limit``, ``direction=backward``. Label
@@ -18,14 +15,15 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
+from pydantic import Field
 
 from datasources.base import Health, Source, SourceError
+from datasources.logs import LogOptions, level_of, rates_frame, trace_in, trace_then_window
+from datasources.options import HttpOptions, LabelName
 from datasources.transport import HttpClient
-from datasources.logs import level_of, rates_frame, trace_in, trace_then_window
 from datasources.registry import register
 
 API = "/loki/api/v1/query_range"
-LABEL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def literal(value: str) -> str:
@@ -79,28 +77,40 @@ def _result(payload: Any, kind: str) -> list:
     return data.get("result") or []
 
 
+class LokiOptions(HttpOptions, LogOptions):
+    """Grafana Loki: counts per service and level by LogQL; lines on demand."""
+
+    tenant: str | None = Field(None, description="Sent as `X-Scope-OrgID` (multi-tenant Loki).")
+    services: list[str] = Field(default_factory=list, description="Services to count (empty: every service).")
+    service_label: LabelName = Field("service", description="Stream label naming the service.")
+    level_label: LabelName = Field("level", description="Stream label holding the level.")
+    instance_label: LabelName = Field("instance", description="Stream label naming the instance.")
+    trace_label: LabelName | None = Field(None, description=(
+        "Label holding the trace id (none: read from the line text, `trace_id=...`)."))
+
+
 @register
 @dataclass
 class LokiSource(Source):
     """Error, warning and info counts per service from Loki; lines on demand."""
 
     kind = "loki"
+    options_model = LokiOptions
     polled = ("log_rates",)
 
     def __post_init__(self):
-        self.client = HttpClient.from_options(self.name, self.options)
-        if self.options.get("tenant"):
-            self.client.headers["X-Scope-OrgID"] = str(self.options["tenant"])
-        self.labels = {key: self.options.get(f"{key}_label", key) for key in ("service", "level", "instance")}
-        self.labels["trace"] = self.options.get("trace_label")
-        for name in filter(None, self.labels.values()):
-            if not LABEL.fullmatch(name):
-                raise SourceError(f"{self.name}: {name!r} is not a LogQL label name")
-        self.services = tuple(self.options.get("services") or ())
+        super().__post_init__()
+        cfg = self.config
+        self.client = HttpClient.from_options(self.name, cfg.transport())
+        if cfg.tenant:
+            self.client.headers["X-Scope-OrgID"] = cfg.tenant
+        self.labels = {"service": cfg.service_label, "level": cfg.level_label, "instance": cfg.instance_label,
+                       "trace": cfg.trace_label}
+        self.services = tuple(cfg.services)
 
     def fetch(self, now: datetime) -> dict[str, pd.DataFrame]:
         end = pd.Timestamp(now)
-        start = end - pd.Timedelta(minutes=float(self.options.get("window_m", 60)))
+        start = end - pd.Timedelta(minutes=self.config.window_m)
         query = (f'sum by ({self.labels["service"]}, {self.labels["level"]}) '
                  f'(count_over_time({selector(self.labels, self.services)}[1m]))')
         payload = self.client.get(API, {"query": query, "start": start.value, "end": end.value, "step": "60s"})

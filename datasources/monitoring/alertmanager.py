@@ -1,7 +1,6 @@
 """Alertmanager: ``/api/v2/alerts`` into the alerts frame, silenced and inhibited alerts marked as such.
 
-Options: ``url`` and the transport keys, ``service_label`` (``service``),
-``severity_label`` (``severity``). Severities map to critical, warning or info.
+Options: ``AlertmanagerOptions``. Severities map to critical, warning or info.
 """
 from __future__ import annotations
 
@@ -11,15 +10,16 @@ from typing import Any
 from urllib.parse import quote
 
 import pandas as pd
+from pydantic import Field
 
 from datasources.base import CONTRACTS, empty_frame, Health, parser, Source, SourceError, utc_column, validate
-from datasources.transport import OPTION_KEYS, HttpClient
+from datasources.options import HttpOptions
+from datasources.transport import HttpClient
 from datasources.registry import register
 
 SEVERITIES = {"critical": "critical", "crit": "critical", "page": "critical", "emergency": "critical",
               "high": "critical", "error": "critical", "p1": "critical",
               "warning": "warning", "warn": "warning", "medium": "warning", "major": "warning", "p2": "warning"}
-OPTIONS = {"service_label": "service", "severity_label": "severity"}
 
 
 def severity(value: Any) -> str:
@@ -81,26 +81,31 @@ def alerts_frame(payload: Any, source: str, base_url: str, now: pd.Timestamp,
     return validate("alerts", frame.sort_values(["starts_at", "alert_id"]).reset_index(drop=True))
 
 
+class AlertmanagerOptions(HttpOptions):
+    """Alertmanager's v2 API: active, silenced and inhibited alerts."""
+
+    service_label: str = Field("service", description="Alert label naming the service.")
+    severity_label: str = Field("severity", description="Alert label holding the severity (`critical`, `page`, "
+                                                        "`warn`, ... are understood).")
+
+
 @register
 class AlertmanagerSource(Source):
     """Alerts from Alertmanager's v2 API, with silences and inhibitions."""
 
     kind = "alertmanager"
+    options_model = AlertmanagerOptions
     polled = ("alerts",)
 
     @cached_property
     def client(self) -> HttpClient:
-        unknown = sorted(set(self.options) - set(OPTIONS) - set(OPTION_KEYS))
-        if unknown:
-            raise SourceError(f"{self.name}: unknown option(s) {', '.join(unknown)}")
-        return HttpClient.from_options(self.name, self.options)
+        return HttpClient.from_options(self.name, self.config.transport())
 
     def fetch(self, now: datetime) -> dict[str, pd.DataFrame]:
         payload = self.client.get("/api/v2/alerts", {"active": "true", "silenced": "true", "inhibited": "true"})
-        labels = {k: self.options.get(k, v) for k, v in OPTIONS.items()}
         try:
             frame = alerts_frame(payload, self.name, self.client.base_url, pd.Timestamp(now).tz_convert("UTC"),
-                                 **labels)
+                                 self.config.service_label, self.config.severity_label)
         except SourceError as exc:
             raise SourceError(f"{self.name}: {self.client.base_url}/api/v2/alerts: {exc}") from None
         return {"alerts": frame}

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import cached_property
-from typing import Any
-
 import pandas as pd
+from pydantic import Field
 
 from datasources.base import CONTRACTS, Health, Source, SourceError, empty_frame, validate
-from datasources.transport import OPTION_KEYS, HttpClient
+from datasources.options import HttpOptions, SourceOptions
+from datasources.transport import HttpClient
 
 SLOWEST_PER_SERVICE = 10
 FAILED_PER_SERVICE = 20
@@ -62,56 +62,48 @@ def calls_from_spans(spans: pd.DataFrame, slowest: int = SLOWEST_PER_SERVICE) ->
     return select_calls(entry_spans(spans)[list(CALL_KEYS)], slowest=slowest)
 
 
-TRACE_OPTIONS = {"lookback_m": 60, "limit": 20, "min_duration_ms": 0, "services": None, "slowest_calls": 10}
+class TraceWindowOptions(SourceOptions):
+    """Keys of every trace source: which calls a poll keeps."""
+
+    lookback_m: float = Field(60, gt=0, description="Minutes of traces each poll reads.")
+    services: list[str] | None = Field(None, description="Services to read (none: every service).")
+    slowest_calls: int = Field(SLOWEST_PER_SERVICE, ge=1, description="Slowest calls kept per service.")
 
 
-def trace_options(source: str, options: dict[str, Any], extra: tuple[str, ...]) -> dict[str, Any]:
-    """Validated trace search options (``TRACE_OPTIONS`` plus the adapter's ``extra`` keys)."""
-    unknown = sorted(set(options) - set(TRACE_OPTIONS) - set(extra))
-    if unknown:
-        raise SourceError(f"{source}: unknown option(s) {', '.join(unknown)}; known: "
-                          f"{', '.join(sorted(set(TRACE_OPTIONS) | set(extra)))}")
-    values = {**TRACE_OPTIONS, **options}
-    try:
-        lookback_m, limit = float(values["lookback_m"]), int(values["limit"])
-        min_ms, slowest = float(values["min_duration_ms"]), int(values["slowest_calls"])
-    except (TypeError, ValueError) as exc:
-        raise SourceError(f"{source}: bad option: {exc}") from None
-    services = values["services"]
-    if lookback_m <= 0 or limit < 1 or min_ms < 0 or slowest < 1 or not (
-            services is None or (isinstance(services, list) and all(isinstance(s, str) for s in services))):
-        raise SourceError(f"{source}: need lookback_m > 0, limit >= 1, min_duration_ms >= 0, slowest_calls >= 1 "
-                          "and services a list of names")
-    return {**values, "lookback_m": lookback_m, "limit": limit, "min_duration_ms": min_ms, "slowest_calls": slowest}
+class TraceStoreOptions(HttpOptions, TraceWindowOptions):
+    """A trace store searched per service, twice a poll: its slowest traces and its failed ones."""
+
+    limit: int = Field(20, ge=1, description="Traces per search.")
+    min_duration_ms: float = Field(0, ge=0, description="Shortest trace the slow search returns, in ms.")
 
 
 class TraceSource(Source):
     """Base of the trace stores searched per service: the slowest and the failed traces of each.
 
-    Subclasses implement ``service_names()``, ``search(service, start, end, failed, opts)``
-    returning a spans frame, and ``spans(trace_id)``.
+    Subclasses implement ``service_names()``, ``search(service, start, end, failed, cfg)``
+    (``cfg`` the ``TraceStoreOptions``) returning a spans frame, and ``spans(trace_id)``.
     """
 
-    extra_options: tuple[str, ...] = OPTION_KEYS
+    options_model = TraceStoreOptions
     polled = ("calls",)
 
     @cached_property
     def client(self) -> HttpClient:
-        return HttpClient.from_options(self.name, self.options)
+        return HttpClient.from_options(self.name, self.config.transport())
 
     def fetch(self, now: datetime) -> dict[str, pd.DataFrame]:
-        opts = trace_options(self.name, self.options, self.extra_options)
+        cfg = self.config
         end = pd.Timestamp(now).tz_convert("UTC")
-        start = end - pd.Timedelta(minutes=opts["lookback_m"])
-        found = [self.search(service, start, end, failed, opts)
-                 for service in opts["services"] or self.service_names() for failed in (False, True)]
-        return {"calls": calls_from_spans(concat_spans(found), opts["slowest_calls"])}
+        start = end - pd.Timedelta(minutes=cfg.lookback_m)
+        found = [self.search(service, start, end, failed, cfg)
+                 for service in cfg.services or self.service_names() for failed in (False, True)]
+        return {"calls": calls_from_spans(concat_spans(found), cfg.slowest_calls)}
 
     def service_names(self) -> list[str]:
         raise NotImplementedError
 
     def search(self, service: str, start: pd.Timestamp, end: pd.Timestamp, failed: bool,
-               opts: dict[str, Any]) -> pd.DataFrame:
+               cfg: TraceStoreOptions) -> pd.DataFrame:
         raise NotImplementedError
 
     def check(self) -> Health:

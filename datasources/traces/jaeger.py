@@ -1,8 +1,6 @@
 """Jaeger's query API: /api/services, /api/traces (service, start, end, limit, minDuration, tags), /api/traces/{id}.
 
-Options: ``url`` and the transport keys, plus ``lookback_m`` (60), ``limit`` (traces
-per search, 20), ``min_duration_ms`` (0), ``services`` (all when absent),
-``slowest_calls`` (10). Each poll searches every service twice: its slow
+Options: ``TraceStoreOptions``. Each poll searches every service twice: its slow
 traces and its failed ones (tag ``error=true``).
 """
 from __future__ import annotations
@@ -13,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from datasources.base import SourceError, empty_frame, parser
-from datasources.traces import TraceSource, frame_from_records, hex_trace_id, micros
+from datasources.traces import TraceSource, TraceStoreOptions, frame_from_records, hex_trace_id, micros
 from datasources.transport import HttpError
 from datasources.registry import register
 
@@ -60,11 +58,16 @@ def spans_from_traces(traces: list[dict]) -> pd.DataFrame:
     return frame_from_records("spans", records)
 
 
+class JaegerOptions(TraceStoreOptions):
+    """Jaeger's query API: the slowest and the failed traces of each service (tag `error=true`)."""
+
+
 @register
 class JaegerSource(TraceSource):
     """Calls and traces from Jaeger."""
 
     kind = "jaeger"
+    options_model = JaegerOptions
 
     def _get(self, path: str, params: dict | None = None) -> list:
         payload = self.client.get(path, params)
@@ -76,13 +79,13 @@ class JaegerSource(TraceSource):
     def service_names(self) -> list[str]:
         return [str(s) for s in self._get("/api/services")]
 
-    def search(self, service, start, end, failed, opts) -> pd.DataFrame:
+    def search(self, service, start, end, failed, cfg) -> pd.DataFrame:
         params = {"service": service, "start": micros(start), "end": micros(end), "lookback": "custom",
-                  "limit": opts["limit"]}
+                  "limit": cfg.limit}
         if failed:
             params["tags"] = json.dumps({"error": "true"})
-        elif opts["min_duration_ms"]:
-            params["minDuration"] = f"{opts['min_duration_ms']:g}ms"
+        elif cfg.min_duration_ms:
+            params["minDuration"] = f"{cfg.min_duration_ms:g}ms"
         return spans_from_traces(self._get("/api/traces", params))
 
     def spans(self, trace_id: str) -> pd.DataFrame:

@@ -1,9 +1,8 @@
 """A directory of OTLP/JSON trace exports (the OpenTelemetry Collector's file exporter, one document a line).
 
 OTLP/JSON: hex trace and span ids, integer enums (status code 2 is an error),
-int64 timestamps as strings. Options: ``path`` (the directory), ``pattern``
-(``*.json*``), ``lookback_m`` (60; files last modified earlier are skipped),
-``slowest_calls`` (10), ``max_bytes`` (per file, 64 MiB).
+int64 timestamps as strings. Options: ``OtlpFilesOptions``; files last modified
+before the lookback are skipped.
 """
 from __future__ import annotations
 
@@ -13,9 +12,10 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pandas as pd
+from pydantic import Field
 
 from datasources.base import Health, Source, SourceError, parser
-from datasources.traces import calls_from_spans, concat_spans, frame_from_records, hex_trace_id, trace_options
+from datasources.traces import TraceWindowOptions, calls_from_spans, concat_spans, frame_from_records, hex_trace_id
 from datasources.transport import DEFAULT_MAX_BYTES
 from datasources.registry import register
 
@@ -76,23 +76,31 @@ def parse_documents(text: str, where: str) -> list[dict]:
     return documents
 
 
+class OtlpFilesOptions(TraceWindowOptions):
+    """A directory of OTLP/JSON trace exports (the OpenTelemetry Collector's file exporter)."""
+
+    path: str = Field(description="The directory of exports.")
+    pattern: str = Field("*.json*", description="Glob of the export files in the directory.")
+    max_bytes: int = Field(DEFAULT_MAX_BYTES, gt=0, description="Largest file read, in bytes.")
+
+
 @register
 class OtlpFilesSource(Source):
     """Calls and traces from OTLP/JSON files."""
 
     kind = "otlp_files"
+    options_model = OtlpFilesOptions
     polled = ("calls",)
 
-    def _options(self) -> dict[str, Any]:
-        opts = trace_options(self.name, self.options, ("path", "pattern", "max_bytes"))
-        directory = Path(str(opts.get("path", "")))
-        if not opts.get("path") or not directory.is_dir():
-            raise SourceError(f"{self.name}: option 'path' must be a readable directory, got {opts.get('path')!r}")
-        return {**opts, "path": directory}
+    def _directory(self) -> Path:
+        directory = Path(self.config.path)
+        if not directory.is_dir():
+            raise SourceError(f"{self.name}: option 'path' must be a readable directory, got {self.config.path!r}")
+        return directory
 
-    def _documents(self, opts: dict[str, Any], since: float | None) -> Iterator[list[dict]]:
-        limit = int(opts.get("max_bytes", DEFAULT_MAX_BYTES))
-        for path in sorted(opts["path"].glob(opts.get("pattern", "*.json*"))):
+    def _documents(self, since: float | None) -> Iterator[list[dict]]:
+        limit = self.config.max_bytes
+        for path in sorted(self._directory().glob(self.config.pattern)):
             try:
                 stat = path.stat()
                 if since is not None and stat.st_mtime < since:
@@ -106,21 +114,20 @@ class OtlpFilesSource(Source):
             yield parse_documents(text, f"{self.name}: {path}")
 
     def fetch(self, now: datetime) -> dict[str, pd.DataFrame]:
-        opts = self._options()
-        start = pd.Timestamp(now).tz_convert("UTC") - pd.Timedelta(minutes=opts["lookback_m"])
-        spans = concat_spans([spans_from_documents(docs) for docs in self._documents(opts, start.timestamp())])
+        start = pd.Timestamp(now).tz_convert("UTC") - pd.Timedelta(minutes=self.config.lookback_m)
+        spans = concat_spans([spans_from_documents(docs) for docs in self._documents(start.timestamp())])
         spans = spans[spans["start"] >= start]
-        services = opts["services"]
-        calls = calls_from_spans(spans, opts["slowest_calls"])
+        services = self.config.services
+        calls = calls_from_spans(spans, self.config.slowest_calls)
         return {"calls": calls[calls["service"].isin(services)].reset_index(drop=True) if services else calls}
 
     def spans(self, trace_id: str) -> pd.DataFrame:
         wanted = hex_trace_id(trace_id)
-        return concat_spans([spans_from_documents(docs, wanted) for docs in self._documents(self._options(), None)])
+        return concat_spans([spans_from_documents(docs, wanted) for docs in self._documents(None)])
 
     def check(self) -> Health:
         try:
-            opts = self._options()
+            directory = self._directory()
         except SourceError as exc:
             return Health(False, str(exc))
-        return Health(True, f"{len(list(opts['path'].glob(opts.get('pattern', '*.json*'))))} file(s) in {opts['path']}")
+        return Health(True, f"{len(list(directory.glob(self.config.pattern)))} file(s) in {directory}")

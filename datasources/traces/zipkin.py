@@ -1,9 +1,8 @@
 """Zipkin's v2 API: /api/v2/services, /api/v2/traces (serviceName, endTs, lookback, minDuration, limit,
 annotationQuery), /api/v2/trace/{id}.
 
-Options as for ``jaeger``: ``url`` and the transport keys, ``lookback_m``, ``limit``,
-``min_duration_ms``, ``services``, ``slowest_calls``. Failed traces are those
-with an ``error`` tag.
+Options as for ``jaeger`` (``TraceStoreOptions``). Failed traces are those with an
+``error`` tag.
 """
 from __future__ import annotations
 
@@ -12,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from datasources.base import SourceError, empty_frame, parser
-from datasources.traces import TraceSource, frame_from_records, hex_trace_id, micros
+from datasources.traces import TraceSource, TraceStoreOptions, frame_from_records, hex_trace_id, micros
 from datasources.transport import HttpError
 from datasources.registry import register
 
@@ -47,11 +46,16 @@ def spans_from_traces(traces: Any) -> pd.DataFrame:
     return frame_from_records("spans", records)
 
 
+class ZipkinOptions(TraceStoreOptions):
+    """Zipkin's v2 API: the slowest and the failed traces of each service (those with an `error` tag)."""
+
+
 @register
 class ZipkinSource(TraceSource):
     """Calls and traces from Zipkin."""
 
     kind = "zipkin"
+    options_model = ZipkinOptions
 
     def service_names(self) -> list[str]:
         names = self.client.get("/api/v2/services")
@@ -59,13 +63,13 @@ class ZipkinSource(TraceSource):
             raise SourceError(f"{self.name}: {self.client.base_url}/api/v2/services: expected a JSON list")
         return [str(n) for n in names]
 
-    def search(self, service, start, end, failed, opts) -> pd.DataFrame:
+    def search(self, service, start, end, failed, cfg) -> pd.DataFrame:
         params = {"serviceName": service, "endTs": micros(end) // 1000,
-                  "lookback": (micros(end) - micros(start)) // 1000, "limit": opts["limit"]}
+                  "lookback": (micros(end) - micros(start)) // 1000, "limit": cfg.limit}
         if failed:
             params["annotationQuery"] = "error"
-        elif opts["min_duration_ms"]:
-            params["minDuration"] = int(opts["min_duration_ms"] * 1000)
+        elif cfg.min_duration_ms:
+            params["minDuration"] = int(cfg.min_duration_ms * 1000)
         return self._spans("/api/v2/traces", params)
 
     def _spans(self, path: str, params: dict | None = None) -> pd.DataFrame:

@@ -56,5 +56,5 @@ def test_not_a_chaos_mesh_resource_is_rejected(tmp_path):
 
 
 def test_unknown_kind_option():
-    with pytest.raises(ValueError, match="unknown kinds"):
+    with pytest.raises(ValueError, match="option 'kinds.1': must be 'podchaos', 'networkchaos'"):
         ChaosMeshSource(name="mesh", options={"kinds": ["podchaos", "gremlins"]})

@@ -208,16 +208,21 @@ def test_thousand_services():
     assert frames["resource_metrics"].groupby("service")["instance"].nunique().between(2, 4).all()
 
 
-@pytest.mark.parametrize("options", [
-    {"seed": "42"}, {"seed": True}, {"services": 10}, {"services": 2.5}, {"window_h": 0}, {"window_h": "6"},
-    {"step_s": 0}, {"fail": "yes"}, {"colour": "red"},
+@pytest.mark.parametrize("options, message", [
+    ({"seed": "forty-two"}, "'seed': expected a number"), ({"seed": True}, "'seed': expected a number, got true"),
+    ({"services": 10}, "'services': must be greater than or equal to 28"),
+    ({"services": 2.5}, "'services': expected a whole number"), ({"window_h": 0}, "'window_h'"),
+    ({"step_s": 0}, "'step_s'"), ({"fail": "maybe"}, "'fail': expected true or false"),
+    ({"window_h": 0.01, "step_s": 60}, "'step_s': window_h must span at least one step_s"),
+    ({"colour": "red"}, "'colour': unknown option"), ({"frames": ["incidents", "nonsense"]}, "'frames.1'"),
 ])
-def test_bad_options_raise(options):
-    source = DemoSource(name="demo", options=options)
-    with pytest.raises(SourceError, match="demo"):
-        source.fetch(NOW)
-    health = source.check()
-    assert not health.ok and "demo" in health.detail
+def test_bad_options_are_refused_when_the_source_is_built(options, message):
+    with pytest.raises(SourceError, match=f"demo: option {message}"):
+        DemoSource(name="demo", options=options)
+
+
+def test_numbers_given_as_text_from_the_environment_are_read():
+    assert DemoSource(name="demo", options={"seed": "42", "window_h": "6"}).config.seed == 42
 
 
 def test_fail_option_raises():

@@ -10,6 +10,11 @@ from datasources.base import SourceError
 T0 = 1763700000
 
 
+def settings(options):
+    """The validated options of a Prometheus source configured with ``options``."""
+    return prom.PrometheusSource(name="prom", options={"url": "http://127.0.0.1:9090", **options}).config
+
+
 def series(labels, values):
     return {"metric": labels, "values": [[T0 + 60 * i, v] for i, v in enumerate(values)]}
 
@@ -49,7 +54,7 @@ def test_empty_results_give_empty_frames():
 
 
 def test_resources_map_instances_to_services():
-    cfg = prom.settings({"resources": ["node", "cadvisor"], "instance_services": {"10.0.0.9:9100": "ledger"}})
+    cfg = settings({"resources": ["node", "cadvisor"], "instance_services": {"10.0.0.9:9100": "ledger"}})
     node, cadvisor = cfg.resource_sets
     result = [tagged("cpu_ratio", ["0.5"], instance="10.0.0.9:9100"),
               tagged("cpu_ratio", ["1.2"], instance="h2", service="clearing"),
@@ -74,7 +79,7 @@ def test_edges_and_services():
 
 
 def test_calls_from_exemplars():
-    cfg = prom.settings({})
+    cfg = settings({})
     data = [{"seriesLabels": {"service": "a", "instance": "a-1", "http_route": "GET /x",
                               "http_response_status_code": "503", "le": "0.5"},
              "exemplars": [{"labels": {"trace_id": "abc123"}, "value": "0.25", "timestamp": T0},
@@ -96,7 +101,7 @@ def test_status_error_and_bad_answers():
 
 
 def test_a_resource_set_is_one_tagged_query():
-    cfg = prom.settings({})
+    cfg = settings({})
     node = cfg.resource_sets[0]
     expression = prom.tagged({c: cfg.render(q, instance=node.instance_label) for c, q in node.queries.items()})
     assert expression.count("label_replace(") == 5 and expression.count(" or label_replace(") == 4
@@ -104,7 +109,7 @@ def test_a_resource_set_is_one_tagged_query():
 
 
 def test_quantiles_are_aggregated_in_promql():
-    cfg = prom.settings({})
+    cfg = settings({})
     assert cfg.render(cfg.service_queries["latency_p95_ms"]) == (
         "1000 * histogram_quantile(0.95, sum by (service, le) "
         "(rate(http_server_request_duration_seconds_bucket{}[5m])))")
@@ -112,7 +117,7 @@ def test_quantiles_are_aggregated_in_promql():
 
 def test_label_values_are_escaped():
     hostile = 'prod"} or vector(1) or up{x="\\'
-    cfg = prom.settings({"match": {"env": hostile}})
+    cfg = settings({"match": {"env": hostile}})
     rendered = cfg.render(prom.EXEMPLAR_QUERY)
     assert rendered == 'http_server_request_duration_seconds_bucket{env="prod\\"} or vector(1) or up{x=\\"\\\\"}'
     assert prom.promql_string("a\nb") == '"a\\nb"'
@@ -126,8 +131,12 @@ def test_label_values_are_escaped():
     ({"queries": {"p42": "up"}}, "unknown column"),
     ({"colour": "red"}, "unknown option"),
     ({"window_m": 1, "step_s": 120}, "step_s"),
+    ({"resources": [{"preset": "cadvisor", "instnace_label": "pod"}]},
+     r"option 'resources.0.instnace_label': unknown option; did you mean 'instance_label'\?"),
+    ({"resources": [{"service_pattern": "[a-z]+-[0-9]"}]}, "named group 'service'"),
+    ({"resources": ["kubelet"]}, "'node' or 'cadvisor'"),
 ])
 def test_bad_options_are_named(options, message):
     with pytest.raises(SourceError, match=message):
-        cfg = prom.settings(options)
+        cfg = settings(options)
         cfg.render(prom.EXEMPLAR_QUERY)

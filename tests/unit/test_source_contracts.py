@@ -1,9 +1,14 @@
-"""Every registered source kind has a contract test; a new kind without one fails here."""
+"""Every registered source kind has a contract test and every built-in kind declares its options;
+a new kind without them fails here."""
 from datetime import datetime, timezone
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from datasources import registry
 from datasources.base import FRAME_NAMES, Source
+from datasources.options import HttpOptions, SourceOptions
+from datasources.transport import OPTION_KEYS
 
 TESTS = Path(__file__).resolve().parent.parent
 CONTRACT_TESTS = {
@@ -47,3 +52,24 @@ def test_the_demo_offers_what_it_fetches():
     for options in ({}, {"frames": ["incidents", "changes"]}):
         source = registry.build({"kind": "demo", "name": "demo", **options})
         assert set(source.fetch(now)) == source.offers(options)
+
+
+def _models(model: type[BaseModel]):
+    yield model
+    for info in model.model_fields.values():
+        for inner in (info.annotation, *getattr(info.annotation, "__args__", ())):
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                yield from _models(inner)
+
+
+def test_every_builtin_kind_declares_its_options_with_descriptions():
+    for kind, cls in registry.builtins().items():
+        assert cls.options_model is not None, f"{kind}: set options_model (see datasources/options.py)"
+        assert issubclass(cls.options_model, SourceOptions), kind
+        for model in _models(cls.options_model):
+            for key, info in model.model_fields.items():
+                assert info.description, f"{kind}: {model.__name__}.{key} has no description"
+
+
+def test_the_http_model_holds_every_transport_key():
+    assert set(OPTION_KEYS) <= set(HttpOptions.model_fields), "declare the new transport key on HttpOptions"
