@@ -1,46 +1,57 @@
-"""The auditor's exports: the item table as CSV and a PDF report with the charts as pictures.
+"""The auditor's exports: the item table as CSV and a PDF report laid out with ReportLab.
 
 Both speak the page's language: headers, statuses and the catalogue's text (the item table is
 built in that language). The CSV starts with a byte-order mark so spreadsheet programs read it
-as UTF-8; its times are UTC. The PDF is drawn with matplotlib's PDF backend: a title page with
-the overall level, the domain radar and the progress chart, then the gap list and the items, a
-page per 28 rows. Chinese needs a CJK font on the server (``CJK_FONTS``); without one the PDF is
-drawn in English.
+as UTF-8; its times are UTC. The PDF (A4 landscape) opens with the overall level, the domain
+radar and the progress chart, then the gap list and every item in tables whose cells wrap
+their text, so a justification prints in full; a table runs on over as many pages as it needs,
+its header row on each. Fonts and charts: ``report_charts``. A report is built from scratch on
+each call, with no shared state, and in ReportLab's invariant mode: the same data gives the
+same bytes, from any thread.
 """
 from __future__ import annotations
 
+import functools
 import io
-import logging
-import textwrap
-import unicodedata
+from collections.abc import Callable
+from itertools import groupby
+from xml.sax.saxutils import escape
 
-import matplotlib
+import pandas as pd
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-matplotlib.use("Agg")
-import matplotlib.dates as mdates  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib import font_manager  # noqa: E402
-from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
-
-from dashboard.i18n import t  # noqa: E402
-from dashboard.maturity.scoring import evidence_states  # noqa: E402
-
-log = logging.getLogger(__name__)
-logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # a CJK font without bold is expected
+from dashboard.i18n import t
+from dashboard.maturity import report_charts as charts
+from dashboard.maturity.report_charts import ACCENT, CJK_FONT, GRID, INK, LATIN_BOLD, LATIN_FONT, MUTED, latin
+from dashboard.maturity.scoring import evidence_states
 
 CSV_COLUMNS = [("id", "id"), ("domain_name", "domain"), ("level", "level"), ("title", "title"),
                ("description", "description"), ("applies_to", "applies"), ("evidence", "proposed"),
                ("value", "value"), ("status", "status"), ("assessor", "assessor"), ("assessed_at", "assessed_at"),
                ("justification", "justification"), ("query", "rule"), ("evaluated_at", "evaluated_at")]
-CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
-             "Droid Sans Fallback", "SimHei", "Microsoft YaHei")
-LATIN_FONT = "DejaVu Sans"
-A4_LANDSCAPE = (11.69, 8.27)
-ROWS_PER_PAGE = 28
-INK, MUTED, ACCENT, OK, CRIT = "#1b2430", "#5b6b7f", "#2f6fb0", "#2e8b57", "#c0392b"
+PAGE = landscape(A4)
+MARGIN = 36
+WIDTH = PAGE[0] - 2 * MARGIN
+CHART_HEIGHT = 330
+OK, CRIT, HEADER_FILL = colors.HexColor("#2e8b57"), colors.HexColor("#c0392b"), colors.HexColor("#eef1f5")
 CODE_COLOURS = {"pass": OK, "waived": OK, "fail": CRIT}
+ITEM_COLUMNS = [("id", "id", 44), ("domain_name", "domain", 58), ("level", "level", 28), ("title", "title", 110),
+                ("applies_to", "applies", 48), ("evidence", "proposed", 50), ("value", "value", 36),
+                ("status", "status", 44), ("assessor", "assessor", 48), ("assessed_at", "assessed_at", 58),
+                ("justification", "justification", 140), ("query", "rule", 106)]  # points, 770 in all: the page
+# between its margins; the rule column fits the longest rule name on one line
+TEXT = ParagraphStyle("text", fontName=LATIN_FONT, fontSize=10, leading=13, textColor=INK)
+CELL = ParagraphStyle("cell", TEXT, fontSize=7.5, leading=9.2)
+HEAD = ParagraphStyle("head", CELL, fontName=LATIN_BOLD, textColor=MUTED)
+TITLE = ParagraphStyle("title", TEXT, fontName=LATIN_BOLD, fontSize=20, leading=26)
+HEADING = ParagraphStyle("heading", TEXT, fontName=LATIN_BOLD, fontSize=14, leading=18, spaceAfter=8)
+LEVEL = ParagraphStyle("level", TEXT, fontName=LATIN_BOLD, fontSize=54, leading=58, textColor=ACCENT)
+NOTE = ParagraphStyle("note", TEXT, textColor=MUTED)
+FOOTER = ParagraphStyle("footer", TEXT, fontSize=7.5, leading=9, textColor=MUTED, alignment=2)
 
 
 def readable(items: pd.DataFrame, lang: str) -> pd.DataFrame:
@@ -60,127 +71,96 @@ def csv_text(items: pd.DataFrame, lang: str = "en") -> str:
     return "\ufeff" + table.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%SZ")
 
 
-def _cjk_font() -> str | None:
-    installed = {font.name for font in font_manager.fontManager.ttflist}
-    return next((name for name in CJK_FONTS if name in installed), None)
+def _markup(text: str) -> str:
+    """``text`` as Paragraph markup: escaped, its line breaks kept, each run Helvetica cannot show in STSong-Light."""
+    runs = (escape("".join(chars)) if is_latin else f'<font face="{CJK_FONT}">{escape("".join(chars))}</font>'
+            for is_latin, chars in groupby(text, latin))
+    return "".join(runs).replace("\n", "<br/>")
 
 
-def drawable(lang: str) -> str:
-    """The language the PDF can be drawn in: ``lang``, or English when Chinese has no font here."""
-    if lang == "zh" and _cjk_font() is None:
-        log.warning("no CJK font installed (one of %s): the PDF report is drawn in English", ", ".join(CJK_FONTS))
-        return "en"
-    return lang
+def _para(text, style: ParagraphStyle, colour=None) -> Paragraph:
+    """A paragraph of ``text`` (NaN and None print as nothing) that wraps between words, and between any two
+    characters of Chinese text."""
+    text = "" if text is None or (not isinstance(text, str) and pd.isna(text)) else str(text)
+    if colour is not None:
+        style = ParagraphStyle(style.name, style, textColor=colour)
+    if not all(map(latin, text)):
+        style = ParagraphStyle(style.name, style, wordWrap="CJK")
+    return Paragraph(_markup(text), style)
 
 
-def _width(text: str) -> int:
-    """Display width in Latin characters: wide (CJK) characters count two."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+def _item_table(items: pd.DataFrame, lang: str, tz: str) -> Table:
+    """Every row of ``items`` with the text of each cell in full; the header row repeats on each page."""
+    rows = readable(items, lang).assign(assessed_at=items["assessed_at"].map(
+        lambda at: "" if pd.isna(at) else at.tz_convert(tz).strftime("%Y-%m-%d %H:%M %Z")))
+    codes = {"evidence": list(evidence_states(items)), "status": list(items["status"])}  # what colours a cell
+    head = [_para(t(f"maturity.col.{key}", lang), HEAD) for _, key, _ in ITEM_COLUMNS]
+    body = [[_para(rows[column].iloc[i], CELL, CODE_COLOURS.get(codes[column][i]) if column in codes else None)
+             for column, _, _ in ITEM_COLUMNS] for i in range(len(rows))]
+    style = TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("BACKGROUND", (0, 0), (-1, 0), HEADER_FILL),
+                        ("LINEBELOW", (0, 0), (-1, -1), 0.25, GRID), ("LEFTPADDING", (0, 0), (-1, -1), 3),
+                        ("RIGHTPADDING", (0, 0), (-1, -1), 3)])
+    return Table([head, *body], colWidths=[width for _, _, width in ITEM_COLUMNS], style=style, repeatRows=1,
+                 splitInRow=1, hAlign="LEFT")
 
 
-def _clip(text: str, width: int) -> str:
-    """``text`` cut to ``width`` display columns, with an ellipsis when cut."""
-    if _width(text) <= width:
-        return text
-    kept, used = [], 1
-    for char in text:
-        used += _width(char)
-        if used > width:
-            break
-        kept.append(char)
-    return "".join(kept).rstrip() + "…"
+def _section(title: str, items: pd.DataFrame, empty: str, lang: str, tz: str) -> list:
+    """A heading and the item table, or ``empty`` when there are no items."""
+    return [_para(title, HEADING), _item_table(items, lang, tz) if len(items) else _para(empty, NOTE)]
 
 
-def _wrap(text: str, width: int) -> str:
-    """``text`` on lines of about ``width`` display columns (between words, or anywhere in CJK text)."""
-    if _width(text) == len(text):
-        return "\n".join(textwrap.wrap(text, width))
-    lines, line = [], ""
-    for char in text:
-        if _width(line + char) > width:
-            lines.append(line)
-            line = ""
-        line += char
-    return "\n".join(lines + [line])
+def _first_page(center: str, shown: str, domains: pd.DataFrame, progress: pd.DataFrame, when: str, lang: str) -> list:
+    """The title, the overall level, and the radar and progress charts side by side."""
+    radar_width = WIDTH * 0.55
+    charts_table = Table([[_para(t("maturity.radar", lang), HEADING), _para(t("maturity.progress", lang), HEADING)],
+                          [charts.radar(domains, radar_width - 12, CHART_HEIGHT),
+                           charts.progress(progress, t("maturity.no_assessments", lang), WIDTH - radar_width - 12,
+                                           CHART_HEIGHT)]],
+                         colWidths=[radar_width, WIDTH - radar_width],
+                         style=[("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)])
+    return [_para(t("maturity.report_title", lang, center=center), TITLE),
+            _para(t("maturity.as_of", lang, when=when), NOTE), Spacer(0, 10),
+            _para(shown, LEVEL), _para(t("maturity.overall", lang), NOTE), Spacer(0, 14), charts_table]
 
 
-def _title_page(pdf, center: str, shown: str, domains: pd.DataFrame, progress: pd.DataFrame, when: str,
-                lang: str) -> None:
-    fig = plt.figure(figsize=A4_LANDSCAPE)
-    fig.text(0.05, 0.93, t("maturity.report_title", lang, center=center), fontsize=20, color=INK, weight="bold")
-    fig.text(0.05, 0.885, t("maturity.as_of", lang, when=when), fontsize=11, color=MUTED)
-    fig.text(0.05, 0.78, shown, fontsize=60, color=ACCENT, weight="bold")
-    fig.text(0.05, 0.74, t("maturity.overall", lang), fontsize=12, color=MUTED)
-    radar = fig.add_axes([0.05, 0.08, 0.42, 0.58], projection="polar")
-    angles = np.linspace(0, 2 * np.pi, len(domains), endpoint=False)
-    levels = domains["level"].to_numpy(dtype=float)
-    radar.plot(np.append(angles, angles[:1]), np.append(levels, levels[:1]), color=ACCENT, linewidth=2)
-    radar.fill(np.append(angles, angles[:1]), np.append(levels, levels[:1]), color=ACCENT, alpha=0.2)
-    radar.set_xticks(angles, [_wrap(n, 16) for n in domains["domain_name"]], fontsize=8)
-    radar.tick_params(axis="x", pad=14)
-    radar.set_ylim(0, 5)
-    radar.set_yticks(range(1, 6))
-    radar.set_title(t("maturity.radar", lang), fontsize=12, color=INK, pad=24)
-    chart = fig.add_axes([0.57, 0.14, 0.38, 0.5])
-    if len(progress):
-        days = progress["date"].dt.tz_localize(None)
-        chart.step(days, progress["level"], where="post", color=ACCENT, linewidth=2)
-        chart.plot(days, progress["level"], "o", color=ACCENT)
-        chart.set_xlim(days.min() - pd.Timedelta(days=3), days.max() + pd.Timedelta(days=3))
-        chart.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=6))
-        chart.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
-        chart.tick_params(axis="x", labelrotation=30)
-    else:
-        chart.text(0.5, 0.5, t("maturity.no_assessments", lang), ha="center", va="center", color=MUTED,
-                   transform=chart.transAxes)
-    chart.set_ylim(0, 5.2)
-    chart.set_ylabel(t("maturity.overall", lang))
-    chart.set_title(t("maturity.progress", lang), fontsize=12, color=INK)
-    pdf.savefig(fig)
-    plt.close(fig)
+def _footer(title: str, lang: str, page: int, pages: int) -> Paragraph:
+    return _para(t("maturity.page", lang, title=title, page=page, pages=pages), FOOTER)
 
 
-ITEM_COLUMNS = [("id", "id", 0.07), ("domain_name", "domain", 0.15), ("level", "level", 0.04),
-                ("title", "title", 0.26), ("evidence", "proposed", 0.08), ("status", "status", 0.07),
-                ("assessor", "assessor", 0.08), ("justification", "justification", 0.15)]
-CODES = {"evidence": "proposed", "status": "status"}  # shown column -> the code that colours it
+class _FooterCanvas(Canvas):
+    """A canvas that holds its pages back until the document ends, so each page's footer can say
+    "page n of N"."""
 
+    def __init__(self, *args, footer: Callable[[int, int], Paragraph], **kwargs):
+        super().__init__(*args, **kwargs)
+        self._footer, self._pages = footer, []
 
-def _table_pages(pdf, title: str, items: pd.DataFrame, lang: str) -> None:
-    rows = readable(items, lang)
-    pages = max(1, -(-len(rows) // ROWS_PER_PAGE))
-    for page in range(pages):
-        chunk = rows.iloc[page * ROWS_PER_PAGE:(page + 1) * ROWS_PER_PAGE]
-        codes = items.iloc[page * ROWS_PER_PAGE:(page + 1) * ROWS_PER_PAGE]
-        fig = plt.figure(figsize=A4_LANDSCAPE)
-        fig.text(0.05, 0.94, t("maturity.page", lang, title=title, page=page + 1, pages=pages), fontsize=14,
-                 color=INK, weight="bold")
-        if not len(chunk):
-            fig.text(0.05, 0.88, t("maturity.none", lang), fontsize=10, color=MUTED)
-        x = 0.05
-        for column, header, width in ITEM_COLUMNS:
-            fig.text(x, 0.89, t(f"maturity.col.{header}", lang), fontsize=8, color=MUTED, weight="bold")
-            code_column = codes[CODES[column]] if column in CODES else [None] * len(chunk)
-            for i, (value, code) in enumerate(zip(chunk[column], code_column)):
-                text = "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
-                fig.text(x, 0.86 - i * 0.029, _clip(text, int(width * 180)), fontsize=7.5,
-                         color=CODE_COLOURS.get(code, INK))
-            x += width
-        pdf.savefig(fig)
-        plt.close(fig)
+    def showPage(self):
+        self._pages.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self):
+        for number, page in enumerate(self._pages, 1):
+            self.__dict__.update(page)
+            footer = self._footer(number, len(self._pages))
+            footer.wrapOn(self, WIDTH, MARGIN)
+            footer.drawOn(self, MARGIN, MARGIN / 2)
+            super().showPage()
+        super().save()
 
 
 def pdf_bytes(center: str, shown: str, items: pd.DataFrame, domains: pd.DataFrame, progress: pd.DataFrame,
-              gap_list: pd.DataFrame, when: str, lang: str = "en") -> bytes:
-    """The report as PDF bytes, in ``lang`` (see ``drawable``)."""
-    fonts = [LATIN_FONT, *filter(None, [_cjk_font()])]  # assessors' text may be Chinese in any report
+              gap_list: pd.DataFrame, when: str, lang: str = "en", tz: str = "UTC") -> bytes:
+    """The report as PDF bytes, in ``lang``; assessment times shown in ``tz``."""
+    title = t("maturity.report_title", lang, center=center)
+    target = int(gap_list["target"].iloc[0]) if len(gap_list) else None
+    gaps_title = t("maturity.gaps_title", lang, level=target) if target else t("maturity.gaps", lang)
+    story = [*_first_page(center, shown, domains, progress, when, lang), PageBreak(),
+             *_section(gaps_title, gap_list, t("maturity.no_gaps", lang), lang, tz), PageBreak(),
+             *_section(t("maturity.items", lang), items, t("maturity.none", lang), lang, tz)]
     buffer = io.BytesIO()
-    with plt.rc_context({"font.family": fonts}), \
-            PdfPages(buffer, metadata={"Title": t("maturity.report_title", lang, center=center),
-                                       "Creator": "opscenter"}) as pdf:
-        _title_page(pdf, center, shown, domains, progress, when, lang)
-        target = int(gap_list["target"].iloc[0]) if len(gap_list) else None
-        _table_pages(pdf, t("maturity.gaps_title", lang, level=target) if target else t("maturity.gaps", lang),
-                     gap_list, lang)
-        _table_pages(pdf, t("maturity.items", lang), items, lang)
+    document = SimpleDocTemplate(buffer, pagesize=PAGE, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
+                                 bottomMargin=MARGIN, title=title, creator="opscenter", invariant=True)
+    footer = functools.partial(_footer, title, lang)
+    document.build(story, canvasmaker=functools.partial(_FooterCanvas, footer=footer))
     return buffer.getvalue()

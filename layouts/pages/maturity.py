@@ -195,8 +195,6 @@ def _detail(row: dict, lang: str, tz: str) -> list:
 def _export(kind: str) -> flask.Response:
     """The CSV or the PDF report of the current assessment, in ``?lang=``."""
     lang = pick_lang(flask.request.args.get("lang"), context.current().settings.language)
-    if kind == "pdf":
-        lang = maturity_report.drawable(lang)
     settings, model, history, items, rule = _model(lang)
     now = pd.Timestamp.now(tz="UTC")
     if kind == "csv":
@@ -205,7 +203,7 @@ def _export(kind: str) -> flask.Response:
         body = maturity_report.pdf_bytes(
             settings.center_name, maturity.overall(items, rule), items, maturity.domain_levels(model, items, lang),
             maturity.progress(model, history, rule), maturity.gaps(items),
-            now.tz_convert(settings.display_tz).strftime(f"{TIME_FORMAT} %Z"), lang)
+            now.tz_convert(settings.display_tz).strftime(f"{TIME_FORMAT} %Z"), lang, settings.display_tz)
     name = f"maturity-{now.strftime('%Y%m%d-%H%M')}-{lang}.{kind}"
     return flask.Response(body, mimetype=EXPORTS[kind], headers={"Content-Disposition": f'attachment; filename="{name}"'})
 

@@ -17,6 +17,7 @@ from dashboard.maturity.evidence_job import EvidenceJob
 from dashboard.db.history import History
 from dashboard.core.leases import leases_for
 from tests.browser.conftest import _need_chromium, assert_no_console_errors
+from tests import poppler
 from tests.demo_app import polled_demo_app
 
 pytestmark = pytest.mark.browser
@@ -122,7 +123,9 @@ def test_exports_answer_with_the_items(dash_duo, maturity_app):
     assert any(line.startswith("MON-01,Monitoring,1,Golden signals") and "li.wei" in line for line in lines)
     pdf = _export(dash_duo, "oc-maturity-pdf")
     assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf"
-    assert pdf.content.startswith(b"%PDF") and len(pdf.content) > 10_000
+    shown = poppler.words(pdf.content)
+    assert "li.wei 2026-11-16 14:00 CST golden signals on every tier-1 service" in shown
+    assert MODEL.item("UX-08").title in shown
     assert_no_console_errors(dash_duo)
 
 
@@ -146,7 +149,10 @@ def test_chinese_page_shows_the_catalogue_in_chinese(dash_duo, maturity_app):
     csv = _export(dash_duo, "oc-maturity-csv")
     lines = csv.content.decode("utf-8-sig").splitlines()
     assert lines[0].startswith("编号,领域,等级,能力项,说明,") and lines[1].startswith("MON-01,监控管理,1,一级服务")
-    assert "/maturity/export.pdf?lang=zh" in dash_duo.find_element("#oc-maturity-pdf").get_attribute("href")
+    pdf = _export(dash_duo, "oc-maturity-pdf")
+    assert pdf.url.endswith("/maturity/export.pdf?lang=zh") and pdf.headers["Content-Type"] == "application/pdf"
+    shown = "".join(poppler.text(pdf.content).split())
+    assert all(item.title_zh.replace(" ", "") in shown for item in MODEL.items)
     assert_no_console_errors(dash_duo)
 
 
