@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test docs bench soak clean demo-prometheus production
+.PHONY: run test check docs bench soak clean demo-prometheus production
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +15,12 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/opscenter run
 
-test: $(STAMP)
+test: check
 	$(BIN)/pytest
+
+# The architecture's import contracts (pyproject.toml, [tool.importlinter]).
+check: $(STAMP)
+	$(BIN)/lint-imports
 
 # The source options reference in docs/sources.md, generated from the options models.
 docs: $(STAMP)
