@@ -5,6 +5,11 @@ share is compared per service with its even share (its instances over the servic
 ``crit`` when, for one of the chain's services, it carries under ``DRAINED`` of its even share or
 one of its instances is CPU-saturated; ``warn`` under ``LOW`` or at ``BUSY_CPU``; else ``ok``.
 Chains whose instances run at one site only have no site figures.
+
+For the estate as a whole (``site_states``) a site is ``crit`` when it is *silent* (none of its
+instances reported in the last ``RECENT_MINUTES`` while other sites' did) or *drained* (the median,
+over its services, of its traffic over its even share is under ``DRAINED``), ``warn`` when that
+median is under ``LOW``, else ``ok``.
 """
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ RECENT_MINUTES = 5
 DRAINED, LOW = 0.25, 0.5
 BUSY_CPU = 0.8
 COLUMNS = ["chain", "site", "share", "status"]
+STATE_COLUMNS = ["site", "status", "kind", "share", "even", "instances"]
 
 
 def instances_at(instances: pd.DataFrame, site: str | None) -> set[str] | None:
@@ -56,3 +62,32 @@ def wall_sites(layout: list[dict], figures: pd.DataFrame) -> list[list[list]]:
     return [[[r.site, f"{r.share:.0%}", r.status] for r in by_chain[c["chain"]].itertuples()]
             if c["chain"] in by_chain else [] for c in layout]
 
+
+
+def site_states(instances: pd.DataFrame, resources: pd.DataFrame) -> pd.DataFrame:
+    """One row per site of a multi-site estate: status, kind (ok, low, drained, silent), its share of the
+    traffic, its even share (its share of the instances) and its instance count."""
+    if instances.empty or instances["site"].nunique() < 2 or resources.empty:
+        return pd.DataFrame(columns=STATE_COLUMNS)
+    recent = resources[resources["ts"] > resources["ts"].max() - pd.Timedelta(minutes=RECENT_MINUTES)]
+    per_instance = recent.groupby("instance").agg(rx=("net_rx_bps", "mean"), rows=("ts", "size"))
+    placed = instances.join(per_instance, on="instance")
+    by_service = placed.groupby(["service", "site"]).agg(rx=("rx", "sum"), n=("instance", "size"))
+    totals = by_service.groupby(level="service")[["rx", "n"]].transform("sum")
+    ratio = ((by_service["rx"] / totals["rx"]) / (by_service["n"] / totals["n"])).where(totals["rx"] > 0)
+    by_site = placed.groupby("site").agg(rx=("rx", "sum"), n=("instance", "size"), reporting=("rows", "count"))
+    by_site["ratio"] = ratio.groupby(level="site").median()
+    rows = []
+    for site, at in by_site.iterrows():
+        others_report = by_site["reporting"].drop(index=site).sum() > 0
+        if at["reporting"] == 0 and others_report:
+            status, kind = "crit", "silent"
+        elif pd.isna(at["ratio"]):
+            status, kind = "nodata", "nodata"
+        else:
+            status, kind = ("crit", "drained") if at["ratio"] < DRAINED else (
+                ("warn", "low") if at["ratio"] < LOW else ("ok", "ok"))
+        total = by_site["rx"].sum()
+        rows.append((site, status, kind, float(at["rx"] / total) if total else 0.0,
+                     float(at["n"] / by_site["n"].sum()), int(at["n"])))
+    return pd.DataFrame(rows, columns=STATE_COLUMNS)
