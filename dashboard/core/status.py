@@ -22,6 +22,7 @@ class StatusRecord(TypedDict):
     ok: bool
     error: str | None  # redacted
     failures: int  # consecutive failed attempts
+    failing_since: str | None  # ISO 8601, UTC: the first of those failed attempts
     rows: int
     duration_ms: float
     frames: list[str]  # what its last good attempt delivered
@@ -39,6 +40,8 @@ def after_attempt(previous: dict | None, *, source: str, kind: str, interval_s: 
         last_success=started.isoformat() if ok else previous.get("last_success"), ok=ok,
         error=redact("; ".join(errors)) if errors else None,
         failures=0 if ok else int(previous.get("failures", 0)) + 1,
+        failing_since=None if ok else (previous.get("failing_since") if previous.get("ok") is False else None)
+        or started.isoformat(),
         rows=rows, duration_ms=round(duration_ms, 1), frames=sorted(frames) or previous.get("frames", []),
         offers=sorted(offers),
     )
@@ -65,3 +68,9 @@ def is_stale(status: dict | None, now: datetime, factor: float = 3.0) -> bool:
         return True
     last = pd.Timestamp(status["last_success"])
     return (not status.get("ok")) or (now - last).total_seconds() > factor * float(status.get("interval_s", 30))
+
+
+def newest_success(statuses: dict[str, dict]) -> str | None:
+    """The latest successful attempt among the status records (ISO 8601): when the newest data was polled."""
+    return max((s["last_success"] for s in statuses.values() if s and s.get("last_success")), default=None,
+               key=pd.Timestamp)

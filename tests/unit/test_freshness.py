@@ -23,10 +23,12 @@ def _status(frames, ok=True, minutes_ago=1, interval_s=60):
 
 STATUSES = {
     "metrics": _status(["services", "service_metrics"]),
-    "itsm": _status(["incidents", "changes"], ok=False, minutes_ago=20),
+    "itsm": {**_status(["incidents", "changes"], ok=False, minutes_ago=20),
+             "failing_since": (pd.Timestamp(NOW) - pd.Timedelta(minutes=18)).isoformat()},
     "itsm-b": _status(["incidents"], minutes_ago=10, interval_s=60),  # older than three intervals
     "chaos": _status([]),  # never delivered anything
-    "alerts": {"ok": False, "last_success": None, "interval_s": 60, "frames": [], "offers": ["alerts"]},
+    "alerts": {"ok": False, "last_success": None, "interval_s": 60, "frames": [], "offers": ["alerts"],
+               "failing_since": (pd.Timestamp(NOW) - pd.Timedelta(minutes=7)).isoformat()},
 }
 OFFERED = frozenset({"services", "service_metrics", "incidents", "changes", "chaos_runs"})
 
@@ -59,7 +61,16 @@ def test_a_panel_waits_only_for_frames_a_configured_source_offers():
 def test_a_panel_whose_sources_failed_every_poll_names_them_instead_of_waiting():
     fresh = freshness(["alerts"], STATUSES, NOW, OFFERED | {"alerts"})
     assert fresh.failing == ("alerts",) and not fresh.waiting and fresh.is_stale
+    assert fresh.unknown == ("alerts",) and fresh.failing_since == pd.Timestamp(NOW) - pd.Timedelta(minutes=7)
     assert freshness(["incidents"], STATUSES, NOW, OFFERED).failing == ()  # delivered before: stale, not failing
+
+
+def test_a_panel_whose_source_delivered_then_failed_is_unknown_since_the_first_failure():
+    fresh = freshness(["incidents"], STATUSES, NOW, OFFERED)
+    assert fresh.broken == ("itsm",) and fresh.unknown == ("itsm",)  # itsm-b is late, not failing
+    assert fresh.failing_since == pd.Timestamp(NOW) - pd.Timedelta(minutes=18)
+    healthy = freshness(["service_metrics"], STATUSES, NOW, OFFERED)
+    assert healthy.unknown == () and healthy.failing_since is None
 
 
 METRICS_ONLY = """
@@ -121,7 +132,7 @@ class Down(Source):
         raise SourceError("connection refused")
 
 
-@pytest.mark.parametrize("lang, failing", [("en", "no data: itsm failing"), ("zh", "无数据：itsm 采集失败")])
+@pytest.mark.parametrize("lang, failing", [("en", "unknown: itsm failing since "), ("zh", "未知：itsm 自 ")])
 def test_the_wall_names_a_source_that_failed_from_its_first_poll(lang, failing):
     settings = parse(WITH_ITSM)
     store = open_store(None, settings.deployment, settings.source_names)
@@ -132,3 +143,6 @@ def test_the_wall_names_a_source_that_failed_from_its_first_poll(lang, failing):
         panels = _panels(wall.layout(lang=lang))
     assert failing in panels["incidents"] and failing in panels["kpi.changes"]
     assert failing not in panels["chaos"]
+    title = panels["incidents"].split(failing)[0].split()
+    assert title[-1] == "?" and "0" not in title  # the count is not known, so it is no zero
+    assert "n = 0" not in panels["kpi.changes"] and "样本 0" not in panels["kpi.changes"]
