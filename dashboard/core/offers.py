@@ -8,9 +8,10 @@ from datasources.base import DERIVED_FRAMES, METRIC_FRAMES, validate
 
 
 def config_frames(chains: list[dict]) -> dict[str, pd.DataFrame]:
-    """Turn the config's business chains into a chains frame."""
+    """Turn the config's business chains into a chains frame (``name_zh`` as ``x_chain_name_zh``)."""
     rows = [
-        {"chain": c["chain"], "chain_name": c.get("name", c["chain"]), "step": i, "service": s}
+        {"chain": c["chain"], "chain_name": c.get("name", c["chain"]), "step": i, "service": s,
+         "x_chain_name_zh": c.get("name_zh")}
         for c in chains for i, s in enumerate(c["steps"], start=1)
     ]
     return {"chains": validate("chains", pd.DataFrame(rows))} if rows else {}

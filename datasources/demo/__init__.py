@@ -14,7 +14,8 @@ bytes per second.
 
 Instance *i* of a service runs at site ``SITES[i % 3]`` (the ``instances`` frame); in the
 site episode ``sh-dc2`` logs errors and is then drained, its traffic moving to the other
-sites. ``log_rates`` counts lines per step (errors follow failed requests, warnings slow
+sites. Services and chains carry Chinese names (``x_display_name_zh``, ``x_chain_name_zh``).
+``log_rates`` counts lines per step (errors follow failed requests, warnings slow
 ones); ``log_lines()`` regenerates the lines of an instance on demand, a trace's own lines
 (its start, and a warning or error when it was slow or failed) first. ``service_requests``
 holds 30 days of standard service requests.
@@ -80,6 +81,17 @@ CHAINS = (
     ("accounts", "Accounts", ("account-portal", "kyc-service", "account-core", "bank-transfer", "ledger")),
     ("margin", "Margin financing", ("margin-portal", "credit-risk", "collateral-service", "margin-core", "ledger")),
 )
+NAMES_ZH = {  # the built-in services' display names in Chinese (``x_display_name_zh``)
+    "client-login": "客户登录", "quote-service": "行情报价", "pretrade-risk": "事前风控", "order-gateway": "报单网关",
+    "exchange-link": "交易所链路", "clearing": "清算", "feed-handler": "行情接收", "md-normalizer": "行情标准化",
+    "md-distribution": "行情分发", "app-push": "App 推送", "wealth-portal": "财富门户", "fund-catalog": "基金目录",
+    "suitability-check": "适当性评估", "fund-order": "基金下单", "ta-gateway": "TA 网关", "account-portal": "账户门户",
+    "kyc-service": "身份核验", "account-core": "账户核心", "bank-transfer": "银证转账", "ledger": "总账",
+    "margin-portal": "两融门户", "credit-risk": "信用风控", "collateral-service": "担保品", "margin-core": "两融核心",
+    "auth-service": "认证服务", "notification-service": "通知服务", "config-center": "配置中心", "audit-log": "审计日志",
+}
+CHAIN_NAMES_ZH = {"equity-trading": "股票交易", "market-data": "行情", "wealth": "财富管理", "accounts": "账户",
+                  "margin": "融资融券"}  # ``x_chain_name_zh``
 SYNTHETIC_CHAIN_LENGTH = 5
 RUNBOOK_URL = "https://runbooks.example.internal/{}"
 INCIDENT_TITLES = ("Intermittent timeouts in {}", "Slow responses from {}", "Elevated retries in {}",
@@ -751,7 +763,8 @@ class DemoSource(Source):
         frames = {
             "services": pd.DataFrame({
                 "service": list(est.names), "display_name": list(est.display), "tier": est.tier,
-                "owner": list(est.owner), "runbook_url": [RUNBOOK_URL.format(s) for s in est.names]}),
+                "owner": list(est.owner), "runbook_url": [RUNBOOK_URL.format(s) for s in est.names],
+                "x_display_name_zh": [NAMES_ZH.get(s) for s in est.names]}),
             "chains": _chains_frame(est),
             "edges": _edges_frame(est, latest_rps),
             "service_metrics": service_metrics,
@@ -880,7 +893,8 @@ def _service_requests(seed: int, now_s: int, source: str) -> pd.DataFrame:
 def _chains_frame(est: Estate) -> pd.DataFrame:
     rows = [(cid, cname, step + 1, est.names[s]) for cid, cname, members in est.chains
             for step, s in enumerate(members)]
-    return pd.DataFrame(rows, columns=["chain", "chain_name", "step", "service"]).astype({"step": "int64"})
+    frame = pd.DataFrame(rows, columns=["chain", "chain_name", "step", "service"]).astype({"step": "int64"})
+    return frame.assign(x_chain_name_zh=frame["chain"].map(CHAIN_NAMES_ZH))
 
 
 def _edges_frame(est: Estate, latest_rps: np.ndarray) -> pd.DataFrame:

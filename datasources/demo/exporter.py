@@ -184,7 +184,8 @@ class DemoExporter:
         lines = ["# TYPE opscenter_service_info gauge"]
         for row in self.frames["services"].itertuples(index=False):
             labels = {"service": row.service, "display_name": row.display_name, "tier": row.tier,
-                      "owner": row.owner, "runbook_url": row.runbook_url}
+                      "owner": row.owner, "runbook_url": row.runbook_url,
+                      **({"display_name_zh": row.x_display_name_zh} if row.x_display_name_zh else {})}
             lines.append(f"opscenter_service_info{label_text(labels)} 1")
         return lines
 

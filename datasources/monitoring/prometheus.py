@@ -388,10 +388,11 @@ def services_frame(info: list[dict], seen: list[str], service_label: str, defaul
         described[name] = {
             "service": name, "display_name": labels.get("display_name") or name,
             "tier": int(tier) if tier in ("1", "2", "3") else default_tier,
-            "owner": labels.get("owner") or None, "runbook_url": labels.get("runbook_url") or None}
+            "owner": labels.get("owner") or None, "runbook_url": labels.get("runbook_url") or None,
+            "x_display_name_zh": labels.get("display_name_zh") or None}
     for name in seen:
         described.setdefault(name, {"service": name, "display_name": name, "tier": default_tier,
-                                    "owner": None, "runbook_url": None})
+                                    "owner": None, "runbook_url": None, "x_display_name_zh": None})
     if not described:
         return empty_frame("services")
     frame = pd.DataFrame(sorted(described.values(), key=lambda r: r["service"]))
