@@ -2,6 +2,7 @@
 // Sparkline points arrive only when new; the last hour is kept here per page.
 (function () {
   var HOUR_MS = 3600 * 1000;
+  var OTHER = {latency: "errors", errors: "latency"};
   var spark = null;
 
   function keepSpark(model) {
@@ -17,8 +18,9 @@
     while (spark.t.length && spark.t[0] <= newest - HOUR_MS) { spark.t.shift(); spark.v.shift(); }
   }
 
-  function sparkline(tile, colour) {
-    var w = 120, h = 28;
+  // calm tiles get a muted line, filled ones a dark line on their colour
+  function sparkline(tile, status) {
+    var w = 120, h = 28, colour = (status === "ok" || status === "nodata") ? "#6b7886" : "#000000";
     var values = spark.v.map(function (row) { return row[tile]; }).filter(function (v) { return v !== null && v !== undefined; });
     var svg = '<svg xmlns="http://www.w3.org/2000/svg" width="' + w + '" height="' + h + '" viewBox="0 0 ' + w + ' ' + h +
       '" preserveAspectRatio="none">';
@@ -47,12 +49,12 @@
     if (!found) {
       found = document.createElement("div");
       found.className = "oc-tile-metrics";
-      found.innerHTML = '<span class="oc-metric oc-rate"></span><span class="oc-metric oc-metric-main oc-p95"></span>' +
-        '<span class="oc-metric oc-errors"></span>';
-      var spark = document.createElement("img");
-      spark.className = "oc-spark";
-      spark.alt = "";
-      tile.append(found, spark);
+      found.innerHTML = '<span class="oc-metric-main"></span><span class="oc-metric-label"></span>' +
+        '<span class="oc-tile-side"><span class="oc-rate"></span><span class="oc-other"></span></span>';
+      var line = document.createElement("img");
+      line.className = "oc-spark";
+      line.alt = "";
+      tile.append(found, line);
     }
     return found;
   }
@@ -72,44 +74,62 @@
     }));
   }
 
+  // row: [status, main figure, its metric, requests/s, the other figure, reasons]
   function paint(model) {
-    var anomalous = {};
-    (model.anomalous || []).forEach(function (i) { anomalous[i] = true; });
+    var labels = model.labels;
     document.querySelectorAll(".oc-tile[data-index]").forEach(function (tile) {
       body(tile);
       var index = Number(tile.getAttribute("data-index"));
-      var row = model.rows[index] || ["nodata", "–", "–", "–"];
-      setClass(tile, "oc-tile oc-" + row[0] + (anomalous[index] ? " oc-anomalous" : ""));
-      if (tile.getAttribute("data-anomaly") !== (anomalous[index] ? model.labels.anomaly : "")) {
-        tile.setAttribute("data-anomaly", anomalous[index] ? model.labels.anomaly : "");
-      }
-      setText(tile.querySelector(".oc-rate"), row[1]);
-      setText(tile.querySelector(".oc-p95"), row[2]);
-      setText(tile.querySelector(".oc-errors"), row[3]);
-      tile.querySelector(".oc-spark").src = sparkline(index, model.colours[row[0]]);
+      var row = model.rows[index] || ["nodata", "–", "latency", "–", "–", []];
+      setClass(tile, "oc-tile oc-" + row[0]);
+      tile.setAttribute("data-status", row[0]);
+      setText(tile.querySelector(".oc-metric-main"), row[1]);
+      setText(tile.querySelector(".oc-metric-label"), labels[row[2]]);
+      setText(tile.querySelector(".oc-rate"), row[3]);
+      setText(tile.querySelector(".oc-other"), labels[OTHER[row[2]]] + " " + row[4]);
+      tile.querySelector(".oc-spark").src = sparkline(index, row[0]);
       var logs = (model.logs || [])[index];
-      var title = tile.getAttribute("data-title") + (logs ? "\n" + model.logs_label.replace("{rate}", logs) : "");
+      var title = [tile.getAttribute("data-title")].concat(row[5], logs ? [model.logs_label.replace("{rate}", logs)] : [])
+        .join("\n");
       if (tile.title !== title) { tile.title = title; }
     });
     document.querySelectorAll(".oc-chain[data-chain]").forEach(function (chain, i) {
-      var status = model.chains[i] || "nodata";
-      setClass(chain, "oc-chain oc-" + status);
-      setText(chain.querySelector(".oc-chain-status"), model.labels[status]);
+      var state = model.chains[i] || ["nodata", ""];
+      setClass(chain, "oc-chain oc-" + state[0]);
+      setText(chain.querySelector(".oc-chain-status"), labels[state[0]]);
+      setText(chain.querySelector(".oc-chain-why"), state[1]);
       paintSites(chain.querySelector(".oc-chain-sites"), (model.sites || [])[i] || []);
     });
   }
 
+  // The header: the chains' status raised by an open P1 (critical) or P2 (degraded); while the
+  // metrics behind it fail or are late it says so rather than show a colour it cannot know.
   function drawTiles(model) {
     keepSpark(model);
     window.requestAnimationFrame(function () { paint(model); });  // after React has committed new chains
-    var counts = ["ok", "warn", "crit"].map(function (s) {
-      return span("oc-count oc-" + s, [span("oc-shape", null), String(model.counts[s] || 0)]);
-    });
-    var overall = model.overall;  // the services' health, raised by an open P1 (critical) or P2 (degraded)
-    if (model.alarm === "crit" || (model.alarm === "warn" && overall !== "crit")) { overall = model.alarm; }
-    return [span("oc-badge oc-" + overall, [span("oc-shape", null), model.labels[overall]])].concat(counts);
+    var header = model.header || {status: "nodata", text: ""};
+    var overall = header.status, label = model.labels[overall], text = header.text;
+    if (model.unknown) { overall = "nodata"; label = model.labels.unknown; text = model.unknown; }
+    if (model.alarm === "crit" || (model.alarm === "warn" && overall !== "crit")) {
+      overall = model.alarm;
+      label = model.labels[overall];
+    }
+    return [span("oc-badge oc-" + overall, [span("oc-shape", null), label]), span("oc-attention", text)];
+  }
+
+  // "updated HH:MM:SS": when the newest data the server holds was polled, in the display time zone
+  function updated(versions) {
+    var el = document.querySelector(".oc-updated");
+    var asOf = versions && versions.as_of;
+    if (!el || !asOf) { return window.dash_clientside.no_update; }
+    var time = new Intl.DateTimeFormat("en-GB", {
+      timeZone: el.getAttribute("data-tz") || undefined, hour: "2-digit", minute: "2-digit", second: "2-digit",
+      hour12: false,
+    }).format(new Date(asOf));
+    return el.getAttribute("data-template").replace("{time}", time);
   }
 
   window.dash_clientside = Object.assign({}, window.dash_clientside);
-  window.dash_clientside.opscenter = Object.assign({}, window.dash_clientside.opscenter, {drawTiles: drawTiles});
+  window.dash_clientside.opscenter = Object.assign({}, window.dash_clientside.opscenter,
+                                                   {drawTiles: drawTiles, wallUpdated: updated});
 })();

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from dashboard.analytics import health, kpis, wallview
+from dashboard.analytics import health, kpis, rollup, sites, wallview
 from dashboard.core.settings import parse
 from dashboard.core.store import open_store
+from datasources.base import empty_frame
 from datasources.monitoring.prometheus import PrometheusSource
 from tests.servers import backfill, histogram_backfill, prometheus
 
@@ -63,7 +64,11 @@ def wall_view(frames: dict[str, pd.DataFrame], now: datetime) -> dict:
     """What the wall shows of ``frames``: every service's tile and sparkline, and today's availability."""
     evaluated = health.evaluate(frames["services"], frames["service_metrics"], HEALTH)
     order = evaluated["service"].tolist()
-    return {"rows": wallview.tile_rows(evaluated, order), "spark": wallview.spark_points(frames["service_metrics"], order, None),
+    resources, instances = frames.get("resource_metrics", empty_frame("resource_metrics")), empty_frame("instances")
+    rolled = rollup.services(evaluated, empty_frame("alerts"), empty_frame("anomalies"), resources, instances,
+                             sites.site_states(instances, resources), HEALTH["amber_at"],
+                             frames["service_metrics"]["ts"].max())
+    return {"rows": wallview.tile_rows(evaluated, rolled, order, lambda reason: reason.kind), "spark": wallview.spark_points(frames["service_metrics"], order, None),
             "availability": kpis.availability(frames["service_metrics"], kpis.start_of_day(pd.Timestamp(now), "UTC"))}
 
 

@@ -16,7 +16,8 @@ WILDCARD_TYPES = {"kpi_values": ids.KPI_VALUE, "kpi_counts": ids.KPI_COUNT,
                   "panel_classes": ids.PANEL, "stale_labels": ids.STALE_LABEL}
 PROPERTIES = {"model": "data", "kpi_values": "children", "kpi_counts": "children", "panel_classes": "className",
               "stale_labels": "children"}
-PLAIN_IDS = {"model": ids.WALL_MODEL, "chains": ids.WALL_CHAINS, "incidents": ids.WALL_INCIDENTS,
+PLAIN_IDS = {"model": ids.WALL_MODEL, "chains": ids.WALL_CHAINS, "sites": ids.WALL_SITES, "alerts": ids.WALL_ALERTS,
+             "alert_count": ids.WALL_ALERT_COUNT, "incidents": ids.WALL_INCIDENTS,
              "incident_count": ids.WALL_INCIDENT_COUNT, "banner": ids.WALL_BANNER, "changes": ids.WALL_CHANGES,
              "chaos": ids.WALL_CHAOS}
 

@@ -16,8 +16,8 @@ from dashboard import context, ids
 from dashboard.core import metrics
 from dashboard.security.access import AccessStore
 from dashboard.context import Context
-from dashboard.i18n import LANGUAGES, t
-from dashboard.core.status import is_stale
+from dashboard.i18n import LANGUAGES, t, template
+from dashboard.core.status import is_stale, newest_success
 from dashboard.core.settings import Settings
 from dashboard.core.store import FrameStore, open_store
 from layouts.pages import (
@@ -35,8 +35,18 @@ def nav_text(default_lang: str) -> dict:
             "labels": {lang: {page: t(f"nav.{page}", lang) for page in NAV_PAGES} for lang in LANGUAGES}}
 
 
+def liveness(settings: Settings) -> html.Div:
+    """What ``assets/liveness.js`` needs to say in every language that the server stopped answering:
+    how often to ask ``/health``, the display time zone, the configured language and the texts."""
+    texts = {lang: {"lost": template("live.lost", lang), "retrying": t("live.retrying", lang)} for lang in LANGUAGES}
+    return html.Div(id=ids.LIVENESS, hidden=True, **{
+        "data-interval-ms": str(int(settings.refresh_s * 1000)), "data-tz": settings.display_tz,
+        "data-lang": settings.language, "data-text": json.dumps(texts, ensure_ascii=False)})
+
+
 def shell(settings: Settings) -> html.Div:
-    """The page shell: navigation, the page container, one interval, the versions store, the playlists."""
+    """The page shell: navigation, the page container, one interval, the versions store, the playlists,
+    what the liveness check needs."""
     nav = html.Nav(
         [
             html.Span(settings.center_name, className="oc-brand"),
@@ -57,6 +67,7 @@ def shell(settings: Settings) -> html.Div:
                 dcc.Store(id=ids.PLAYLISTS, data=settings.playlists),
                 dcc.Store(id=ids.NAV_TEXT, data=nav_text(settings.language)),
                 dcc.Location(id=ids.PLAYLIST_NAV, refresh="callback-nav"),
+                liveness(settings),
             ],
             id=ids.SHELL,
             className="oc-shell",
@@ -68,13 +79,14 @@ def shell(settings: Settings) -> html.Div:
 def _register_versions(app: dash.Dash) -> None:
     @app.callback(Output(ids.VERSIONS, "data"), Input(ids.TICK, "n_intervals"), State(ids.VERSIONS, "data"))
     def refresh_versions(_n, known):
-        """The cheap poll every page listens to: frame versions and stale sources."""
+        """The cheap poll every page listens to: frame versions, stale sources, when the newest data was polled."""
         ctx = context.current()
         now = datetime.now(timezone.utc)
         statuses = ctx.store.statuses()
         current = {
             "frames": ctx.store.versions(),
             "stale": sorted(s for s in ctx.settings.source_names if is_stale(statuses.get(s), now)),
+            "as_of": newest_success(statuses),
         }
         return dash.no_update if current == known else current
 

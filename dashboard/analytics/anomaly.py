@@ -244,7 +244,3 @@ def for_service(anomalies: pd.DataFrame, service: str, start: pd.Timestamp, end:
     keep = (anomalies["service"] == service) & (anomalies["end"] >= start) & (anomalies["start"] <= end)
     return anomalies[keep]
 
-
-def active_services(anomalies: pd.DataFrame, now: pd.Timestamp, within: pd.Timedelta) -> set[str]:
-    """Services with an anomaly that ended less than ``within`` before ``now``."""
-    return set(anomalies.loc[anomalies["end"] >= now - within, "service"])

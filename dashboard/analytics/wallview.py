@@ -1,24 +1,25 @@
 """Pure builders of what the wall draws: number formats, the tile model, the event lists.
 
 The tile model is what the browser receives on each refresh: per tile (in layout
-order) its status and three formatted figures, per chain its worst status, and the
-sparkline points newer than the ones the browser already has. It is deliberately
-compact: at 200 services a refresh is a few kilobytes.
+order) its rolled-up status (``rollup``), its figures formatted and its reasons in
+words, per chain its status and why, and the sparkline points newer than the ones the
+browser already has. It is deliberately compact: at 200 services a refresh is a few
+kilobytes. Names are shown in the page's language where the frames carry one
+(``x_display_name_zh``, ``x_chain_name_zh``), else in the frames' own.
 """
 from __future__ import annotations
 
+from typing import Callable
 from urllib.parse import urlparse
 
 import numpy as np
 import pandas as pd
 
-from dashboard.analytics import anomaly, health
+from dashboard.analytics.rollup import Reason
 from dashboard.formats import fmt_ms, fmt_pct, fmt_rate
 
 SPARK_MINUTES = 60
-ANOMALY_MINUTES = 15  # a tile keeps its anomaly mark this long after the anomaly ends
 ACTIVE_INCIDENT_STATES = ("new", "in_progress", "on_hold")
-STATUS_ORDER = ("ok", "warn", "crit", "nodata")
 
 
 def duration_parts(value: pd.Timedelta) -> tuple[str, float]:
@@ -43,10 +44,24 @@ def preplan_name(url: str | None) -> str | None:
     return path.rsplit("/", 1)[-1] or urlparse(url).netloc
 
 
-def structure(chains: pd.DataFrame, services: pd.DataFrame) -> list[dict]:
-    """The chains as drawn: id, name and the known services of its steps in order."""
+def _in_language(frame: pd.DataFrame, column: str, lang: str) -> pd.Series:
+    """``column``, or where the frame carries it its ``x_<column>_<lang>`` translation."""
+    names = frame[column].astype(str)
+    translated = f"x_{column}_{lang}"
+    if translated in frame.columns:
+        names = frame[translated].where(frame[translated].notna() & (frame[translated] != ""), names).astype(str)
+    return names
+
+
+def display_names(services: pd.DataFrame, lang: str) -> dict[str, str]:
+    """Each service's display name in ``lang`` where known, else its display name."""
+    return dict(zip(services["service"], _in_language(services, "display_name", lang)))
+
+
+def structure(chains: pd.DataFrame, services: pd.DataFrame, lang: str = "en") -> list[dict]:
+    """The chains as drawn: id, name (in ``lang`` where known) and the known services of its steps in order."""
     ordered = chains.sort_values(["step"], kind="stable")
-    names = dict(zip(ordered["chain"].tolist()[::-1], ordered["chain_name"].astype(str).tolist()[::-1]))  # first wins
+    names = dict(zip(ordered["chain"].tolist()[::-1], _in_language(ordered, "chain_name", lang).tolist()[::-1]))  # first wins
     known = ordered[ordered["service"].isin(set(services["service"]))]
     members: dict[str, list[str]] = {}
     for chain, service in zip(known["chain"].tolist(), known["service"].tolist()):
@@ -60,23 +75,21 @@ def tile_order(layout: list[dict]) -> list[str]:
     return [s for chain in layout for s in chain["services"]]
 
 
-def tile_rows(evaluated: pd.DataFrame, order: list[str]) -> list[list[str]]:
-    """Per tile: status, requests/s, p95 and error ratio, formatted."""
-    rows = evaluated.drop_duplicates("service").set_index("service").reindex(order)
-    return [[status, fmt_rate(rate), fmt_ms(p95), fmt_pct(errors)]
-            for status, rate, p95, errors in zip(rows["status"].tolist(), rows["requests_per_s"].tolist(),
-                                                  rows["latency_p95_ms"].tolist(), rows["error_ratio"].tolist())]
-
-
-def chain_statuses(layout: list[dict], evaluated: pd.DataFrame) -> list[str]:
-    """Each chain's worst status."""
-    status = dict(zip(evaluated["service"].tolist(), evaluated["status"].tolist()))
-    return [health.overall([status.get(s, "nodata") for s in chain["services"]]) for chain in layout]
-
-
-def status_counts(evaluated: pd.DataFrame) -> dict[str, int]:
-    counts = evaluated["status"].value_counts()
-    return {s: int(counts.get(s, 0)) for s in STATUS_ORDER}
+def tile_rows(evaluated: pd.DataFrame, rolled: pd.DataFrame, order: list[str],
+              describe: Callable[[Reason], str]) -> list[list]:
+    """Per tile: status, its main figure and which metric that is (``latency`` or ``errors``),
+    requests/s, the other figure, and its reasons in words."""
+    figures = evaluated.drop_duplicates("service").set_index("service").reindex(order)
+    states = rolled.drop_duplicates("service").set_index("service").reindex(order)
+    rows = []
+    for status, metric, reasons, rate, p95, errors in zip(
+            states["status"].fillna("nodata"), states["metric"].fillna("latency"), states["reasons"],
+            figures["requests_per_s"].tolist(), figures["latency_p95_ms"].tolist(), figures["error_ratio"].tolist()):
+        latency, error_text = fmt_ms(p95), fmt_pct(errors)
+        main, other = (error_text, latency) if metric == "errors" else (latency, error_text)
+        rows.append([status, main, metric, fmt_rate(rate), other,
+                     [describe(r) for r in reasons] if isinstance(reasons, list) else []])
+    return rows
 
 
 def spark_points(metrics: pd.DataFrame, order: list[str], after_ms: int | None) -> dict:
@@ -109,12 +122,6 @@ def spark_points(metrics: pd.DataFrame, order: list[str], after_ms: int | None) 
         "t": [stamps[i] for i in keep],
         "v": [[None if v != v else float(f"{v:.3g}") for v in grid[i].tolist()] for i in keep],
     }
-
-
-def anomalous_tiles(anomalies: pd.DataFrame, order: list[str], now: pd.Timestamp) -> list[int]:
-    """Indexes of the tiles whose service had an anomaly within the last ``ANOMALY_MINUTES``."""
-    marked = anomaly.active_services(anomalies, pd.Timestamp(now), pd.Timedelta(minutes=ANOMALY_MINUTES))
-    return [i for i, service in enumerate(order) if service in marked]
 
 
 def active_incidents(incidents: pd.DataFrame) -> pd.DataFrame:

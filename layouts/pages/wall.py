@@ -1,15 +1,19 @@
 """/wall: the operations center's big screen.
 
-Header (centre, overall status, market sessions, clock), a banner for open P1
-incidents, the key figures, every business chain as a flow of service tiles, and
-the active incidents, changes in progress and latest chaos runs.
+Header (centre, overall status and how many services need attention, market sessions,
+when the data was last updated, clock), banners for open P1 incidents and troubled
+sites, the key figures, every business chain as a flow of service tiles, and the firing
+alerts, active incidents, changes in progress and latest chaos runs. A service's status
+is the roll-up of everything known about it (``analytics.rollup``); a chain takes its
+worst step's, the header its chains'.
 
 One callback follows the versions store. Per panel it compares the versions of the
 frames the panel reads with those it last drew: unchanged means ``no_update``. Tiles
 are painted in the browser from a compact tile model the server updates with ``Patch``
 (at hundreds of tiles, per-tile component updates would cost the browser more than the
 data); lists are replaced only when their content changed. Stale panels keep their last
-values, greyed, with the time of their sources' last success.
+values, greyed, with the time of their sources' last success; a panel whose sources fail
+says "unknown" and since when, never a count of zero.
 """
 from __future__ import annotations
 
@@ -24,9 +28,10 @@ import pandas as pd
 from dash import ALL, ClientsideFunction, Input, Output, Patch, State, ctx, dcc, html
 
 from dashboard import formats, context, ids
-from dashboard.analytics import health, kpis, logrates, calendar as market, sites, wallview
+from dashboard.analytics import health, kpis, logrates, calendar as market, rollup, sites, wallview
 from dashboard.figures import STATUS_COLOURS
 from dashboard.core.freshness import Freshness, freshness
+from dashboard.core.status import newest_success
 from dashboard.i18n import pick_lang, t, template
 from layouts.components.titles import page_title
 
@@ -34,6 +39,7 @@ PATH = "/wall"
 PANELS = {  # panel -> the frames it reads
     "status": ("services", "service_metrics", "incidents"),
     "chains": ("services", "chains", "service_metrics", "anomalies", "instances", "resource_metrics", "log_rates"),
+    "alerts": ("alerts",),
     "incidents": ("incidents",),
     "changes": ("changes",),
     "chaos": ("chaos_runs",),
@@ -44,10 +50,13 @@ PANELS = {  # panel -> the frames it reads
     "kpi.chaos": ("chaos_runs",),
 }
 KPIS = tuple(p for p in PANELS if p.startswith("kpi."))
+TILES = ("chains", "alerts")  # the panels whose frames the tile model reads (alerts do not grey the tiles)
+MAX_ALERTS = 5
 MAX_INCIDENTS = 8
 MAX_CHANGES = 3
 CHAOS_RUNS = 3
 CHAOS_ICONS = {"passed": "●", "failed": "■", "aborted": "▲", "running": "▶", "not_run": "◌"}
+SEVERITY_STATUS = {"critical": "crit", "warning": "warn", "info": "nodata"}
 
 
 class Refresh:
@@ -60,6 +69,7 @@ class Refresh:
         self.now = pd.Timestamp(datetime.now(timezone.utc))
         self.tz = ZoneInfo(self.settings.display_tz)
         statuses = self.store.statuses()
+        self.as_of = newest_success(statuses)
         self.offered = app.offered
         self.fresh: dict[str, Freshness] = {p: freshness(f, statuses, self.now, self.offered)
                                             for p, f in PANELS.items()}
@@ -67,8 +77,10 @@ class Refresh:
     def frame(self, name: str) -> pd.DataFrame:
         return self.store.frame(name, self.versions)
 
-    def local(self, stamp) -> str:
-        return "–" if stamp is None or pd.isna(stamp) else pd.Timestamp(stamp).tz_convert(self.tz).strftime("%H:%M")
+    def local(self, stamp, seconds: bool = False) -> str:
+        if stamp is None or pd.isna(stamp):
+            return "–"
+        return pd.Timestamp(stamp).tz_convert(self.tz).strftime("%H:%M:%S" if seconds else "%H:%M")
 
     def version_key(self, panel: str) -> list[int] | None:
         """What the panel's content depends on; None while no source has delivered its frames."""
@@ -86,20 +98,53 @@ class Refresh:
         """Why a panel nobody has delivered to is empty: its sources fail, have not answered yet, or none
         is configured."""
         fresh = self.fresh[panel]
-        if fresh.failing:
-            return t("wall.failing", self.lang, sources=", ".join(fresh.failing))
+        if fresh.unknown:
+            return self.unknown(panel)
         return t("wall.waiting" if fresh.waiting else "wall.unconfigured", self.lang)
+
+    def unknown(self, panel: str) -> str:
+        """``unknown: <sources> failing since HH:MM`` while the panel's sources fail, else empty."""
+        fresh = self.fresh[panel]
+        return t("wall.unknown", self.lang, sources=", ".join(fresh.unknown),
+                 time=self.local(fresh.failing_since)) if fresh.unknown else ""
 
     def stale_label(self, panel: str) -> str:
         fresh = self.fresh[panel]
-        if not fresh.sources:
+        if fresh.unknown or not fresh.sources:
             return self.missing(panel)
         return t("wall.stale_since", self.lang, time=self.local(fresh.since)) if fresh.stale else ""
 
+    def count(self, panel: str, count: int) -> str:
+        """A panel's count; ``?`` while its sources fail and ``–`` before any delivered: a zero nobody
+        reported is not known."""
+        fresh = self.fresh[panel]
+        return "?" if fresh.unknown else (str(count) if fresh.sources else "–")
+
+    def header_unknown(self) -> str:
+        """Why the header cannot tell the estate's status: the tiles' metrics fail, are late or never came."""
+        return self.stale_label("chains") if self.fresh["chains"].is_stale else ""
+
+    def describe(self, reason: rollup.Reason) -> str:
+        """A reason in the page's language."""
+        values = reason.params()
+        if "metric" in values:
+            values["what"] = " ".join(filter(None, (values["instance"], t(f"metric.{values['metric']}", self.lang))))
+        return t(f"reason.{reason.kind}", self.lang, **values)
+
     def evaluated(self) -> pd.DataFrame:
         services = self.frame("services")
-        return health.evaluate(services, self.frame("service_metrics"), self.settings.health).merge(
-            services[["service", "display_name"]], on="service")
+        names = wallview.display_names(services, self.lang)
+        evaluated = health.evaluate(services, self.frame("service_metrics"), self.settings.health)
+        return evaluated.assign(display_name=evaluated["service"].map(names))
+
+    def site_states(self) -> pd.DataFrame:
+        return sites.site_states(self.frame("instances"), self.frame("resource_metrics"))
+
+    def rolled(self, evaluated: pd.DataFrame) -> pd.DataFrame:
+        metrics = self.frame("service_metrics")
+        return rollup.services(evaluated, self.frame("alerts"), self.frame("anomalies"),
+                               self.frame("resource_metrics"), self.frame("instances"), self.site_states(),
+                               self.settings.health["amber_at"], metrics["ts"].max() if len(metrics) else None)
 
 
 def _digest(value) -> str:
@@ -120,12 +165,11 @@ def _tile(index: int, row, lang: str, amber_at: float) -> dcc.Link:
     """A tile's frame and name; the browser adds its status, figures and sparkline (``assets/wall.js``)."""
     rule = t("tile.rule", lang, p95=f"{row.p95_target_ms:.0f}", err=f"{row.error_target:.1%}",
              amber_p95=f"{amber_at * row.p95_target_ms:.0f}", amber_err=f"{amber_at * row.error_target:.1%}")
+    title = f"{row.display_name} ({row.service})\n{t('tile.metrics', lang)}\n{rule}"
     tile = html.Div(
-        html.Div(row.display_name, className="oc-tile-name"),
-        className="oc-tile oc-nodata",
-        title=f"{row.display_name} ({row.service})\n{t('tile.metrics', lang)}\n{rule}",
-        **{"data-title": f"{row.display_name} ({row.service})\n{t('tile.metrics', lang)}\n{rule}"},
-        **{"data-service": row.service, "data-index": index},
+        html.Div(row.display_name, className="oc-tile-name", lang=lang),
+        className="oc-tile oc-nodata", title=title,
+        **{"data-title": title, "data-service": row.service, "data-index": index},
     )
     return dcc.Link(tile, href=f"/service/{quote(row.service)}", className="oc-tile-link")
 
@@ -142,8 +186,9 @@ def _chain_sections(layout: list[dict], evaluated: pd.DataFrame, lang: str, ambe
             tiles.append(_tile(index, rows[service], lang, amber_at))
             index += 1
         sections.append(html.Section(
-            [html.Header([dcc.Link(html.H2(chain["name"]), href=f"/chain/{quote(chain['chain'])}"),
+            [html.Header([dcc.Link(html.H2(chain["name"], lang=lang), href=f"/chain/{quote(chain['chain'])}"),
                           html.Span(className="oc-badge oc-chain-status"),
+                          html.Span(className="oc-chain-why"),
                           html.Span(className="oc-chain-sites", title=t("sites.rule", lang, crit=sites.DRAINED,
                                                                          warn=sites.LOW))],
                          className="oc-chain-head"),
@@ -154,34 +199,70 @@ def _chain_sections(layout: list[dict], evaluated: pd.DataFrame, lang: str, ambe
     return sections
 
 
-def _tile_model(refresh: Refresh, layout: list[dict], evaluated: pd.DataFrame, spark_after: int | None) -> dict:
+def _chain_reason(chain: dict, names: dict[str, str], refresh: Refresh) -> str:
+    """Why a chain has its status: its first worst step and that step's first reason, and how many more."""
+    if not chain["worst"]:
+        return ""
+    service, reason = chain["worst"][0]
+    more = len(chain["worst"]) - 1
+    return t("wall.chain_reason", refresh.lang, name=names.get(service, service),
+             reason=refresh.describe(reason)) + (f" · +{more}" if more else "")
+
+
+def _header(refresh: Refresh, rolled_chains: list[dict], rolled: pd.DataFrame, layout: list[dict]) -> dict:
+    head = rollup.header(rolled_chains, rolled, layout, "ok")  # the incidents' alarm is raised in the browser
+    key = "wall.attention" if head["attention"] else "wall.all_healthy"
+    return {"status": head["status"], "text": t(key, refresh.lang, count=head["attention"], total=head["total"])}
+
+
+def _tile_model(refresh: Refresh, layout: list[dict], evaluated: pd.DataFrame, rolled: pd.DataFrame,
+                spark_after: int | None) -> dict:
     order = wallview.tile_order(layout)
-    statuses = evaluated["status"] if len(evaluated) else pd.Series(dtype=str)
+    names = dict(zip(evaluated["service"], evaluated["display_name"]))
+    rolled_chains = rollup.chains(layout, rolled)
     return {
-        "rows": wallview.tile_rows(evaluated, order),
-        "chains": wallview.chain_statuses(layout, evaluated),
-        "overall": health.overall(statuses),
-        "counts": wallview.status_counts(evaluated),
+        "rows": wallview.tile_rows(evaluated, rolled, order, refresh.describe),
+        "chains": [[c["status"], _chain_reason(c, names, refresh)] for c in rolled_chains],
+        "header": _header(refresh, rolled_chains, rolled, layout),
         "spark": wallview.spark_points(refresh.frame("service_metrics"), order, spark_after),
-        "anomalous": wallview.anomalous_tiles(refresh.frame("anomalies"), order, refresh.now),
         "logs": logrates.tooltip_rates(logrates.errors_per_minute(refresh.frame("log_rates")), order),
         "sites": sites.wall_sites(layout, sites.chain_sites(refresh.frame("chains"), refresh.frame("instances"),
                                                             refresh.frame("resource_metrics"))),
     }
 
 
-def _full_model(refresh: Refresh, layout: list[dict], evaluated: pd.DataFrame) -> dict:
+def _full_model(refresh: Refresh, layout: list[dict], evaluated: pd.DataFrame, rolled: pd.DataFrame) -> dict:
     """The whole tile model, with what never changes while the page is shown and the whole last hour."""
-    labels = {**{s: t(f"status.{s}", refresh.lang) for s in STATUS_COLOURS}, "anomaly": t("wall.anomaly", refresh.lang)}
-    return {"labels": labels, "colours": STATUS_COLOURS,
-            "logs_label": template("logs.tooltip", refresh.lang),
+    lang = refresh.lang
+    labels = {**{s: t(f"status.{s}", lang) for s in STATUS_COLOURS}, "unknown": t("status.unknown", lang),
+              "latency": t("tile.latency", lang), "errors": t("tile.errors", lang)}
+    return {"labels": labels, "logs_label": template("logs.tooltip", lang),
             "page": refresh.now.timestamp(), "alarm": wallview.incident_status(refresh.frame("incidents")),
-            **_tile_model(refresh, layout, evaluated, None)}
+            "unknown": refresh.header_unknown(), **_tile_model(refresh, layout, evaluated, rolled, None)}
 
 
 def _last_spark_ms(model: dict, previous: int | None) -> int | None:
     stamps = model["spark"]["t"]
     return stamps[-1] if stamps else previous
+
+
+def _site_banner(refresh: Refresh) -> list:
+    """A row per drained, thinned or silent site, with its share of the traffic and the services it carries."""
+    states, instances, lang = refresh.site_states(), refresh.frame("instances"), refresh.lang
+    rows = []
+    for site in states[states["status"].isin(rollup.ATTENTION)].itertuples(index=False):
+        services = instances.loc[instances["site"] == site.site, "service"].nunique()
+        detail = (t("wall.site_silent_detail", lang, instances=site.instances, services=services)
+                  if site.kind == "silent" else
+                  t("wall.site_detail", lang, share=formats.fmt_pct(site.share, 0), even=formats.fmt_pct(site.even, 0),
+                    services=services))
+        rows.append(html.Div([
+            html.Span([html.Span(className="oc-shape"),
+                       t("wall.site_banner", lang, site=site.site, state=t(f"site.{site.kind}", lang))],
+                      className="oc-banner-kind"),
+            html.Span(detail, className="oc-banner-meta"),
+        ], className=f"oc-banner-row oc-site-row oc-{site.status}", **{"data-site": site.site}))
+    return rows
 
 
 # ---------------------------------------------------------------- incidents, changes, chaos
@@ -227,6 +308,33 @@ def _incident_items(refresh: Refresh) -> tuple[list, int]:
     more = len(active) - MAX_INCIDENTS
     tail = [html.Li(t("wall.more", lang, count=more), className="oc-more")] if more > 0 else []
     return [html.Ul(items + tail, className="oc-incidents")], len(active)
+
+
+def _alert_items(refresh: Refresh) -> tuple[list, int]:
+    """The firing alerts, critical first, newest first within a severity, and how many fire."""
+    lang = refresh.lang
+    if not refresh.fresh["alerts"].sources:
+        return [html.Div(refresh.missing("alerts"), className="oc-empty")], 0
+    firing = rollup.firing_alerts(refresh.frame("alerts"))
+    if firing.empty:
+        return [html.Div(t("wall.no_alerts", lang), className="oc-empty")], 0
+    names = wallview.display_names(refresh.frame("services"), lang)
+    items = [
+        html.Li([
+            html.Span(className=f"oc-shape oc-{SEVERITY_STATUS[row.severity]}"),
+            html.Div([
+                html.Div([html.Span(row.name, className="oc-alert-name"), " ",
+                          html.Span(names.get(row.service, row.service) if isinstance(row.service, str) else "",
+                                    className="oc-alert-service")], className="oc-inc-title"),
+                html.Div([*([row.summary, " · "] if isinstance(row.summary, str) and row.summary else []),
+                          _age(row.starts_at, refresh)], className="oc-inc-meta"),
+            ], className="oc-inc-body"),
+        ], className=f"oc-alert oc-alert-{row.severity}", **{"data-alert": row.alert_id})
+        for row in firing.head(MAX_ALERTS).itertuples()
+    ]
+    more = len(firing) - MAX_ALERTS
+    tail = [html.Li(t("wall.more", lang, count=more), className="oc-more")] if more > 0 else []
+    return [html.Ul(items + tail, className="oc-alerts")], len(firing)
 
 
 def _banner(refresh: Refresh) -> list:
@@ -321,14 +429,15 @@ def _kpi_values(refresh: Refresh) -> dict[str, tuple[str, str]]:
             text = t(f"unit.{unit}", lang, value=f"{amount:.1f}")
         else:
             text = formats.fmt_pct(value, 3 if name == "kpi.availability" else 1)
-        out[name] = (text, t("kpi.count", lang, count=f"{count:,}"))
+        known = refresh.fresh[name].sources and not refresh.fresh[name].unknown
+        out[name] = (text, t("kpi.count", lang, count=f"{count:,}") if known else "")
     return out
 
 
-def _panel_class(panel: str, stale: bool) -> str:
-    base = {"status": "oc-status-panel", "chains": "oc-chains-panel", "incidents": "oc-panel oc-incidents-panel"}.get(
-        panel, "oc-kpi" if panel.startswith("kpi.") else "oc-panel")
-    return base + (" oc-is-stale" if stale else "")
+def _panel_class(panel: str, fresh: Freshness) -> str:
+    base = {"status": "oc-status-panel", "chains": "oc-chains-panel", "incidents": "oc-panel oc-incidents-panel",
+            "alerts": "oc-panel oc-alerts-panel"}.get(panel, "oc-kpi" if panel.startswith("kpi.") else "oc-panel")
+    return base + (" oc-is-stale" if fresh.is_stale else "") + (" oc-is-unknown" if fresh.unknown else "")
 
 
 def _stale_label(panel: str, text: str) -> html.Span:
@@ -349,7 +458,7 @@ def _kpi_strip(refresh: Refresh) -> html.Div:
             html.Div(values[name][0], id={"type": ids.KPI_VALUE, "panel": name}, className="oc-kpi-value"),
             html.Div([html.Span(values[name][1], id={"type": ids.KPI_COUNT, "panel": name}),
                       _stale_label(name, refresh.stale_label(name))], className="oc-kpi-foot"),
-        ], id={"type": ids.PANEL, "panel": name}, className=_panel_class(name, refresh.fresh[name].is_stale))
+        ], id={"type": ids.PANEL, "panel": name}, className=_panel_class(name, refresh.fresh[name]))
         for name in KPIS
     ], className="oc-kpis")
 
@@ -358,19 +467,33 @@ def _side_panel(refresh: Refresh, panel: str, title, body_id: str, body: list) -
     return html.Section([
         html.Header([html.H2(title), _stale_label(panel, refresh.stale_label(panel))], className="oc-panel-head"),
         html.Div(body, id=body_id, className="oc-panel-body"),
-    ], id={"type": ids.PANEL, "panel": panel}, className=_panel_class(panel, refresh.fresh[panel].is_stale))
+    ], id={"type": ids.PANEL, "panel": panel}, className=_panel_class(panel, refresh.fresh[panel]))
 
 
 # ---------------------------------------------------------------- page
+
+def _updated(refresh: Refresh) -> html.Span:
+    """When the newest data was polled, in the display time zone; the browser follows the versions store."""
+    template_text = template("wall.updated", refresh.lang)
+    text = template_text.replace("{time}", refresh.local(pd.Timestamp(refresh.as_of), seconds=True)) \
+        if refresh.as_of else ""
+    return html.Span(text, id=ids.WALL_UPDATED, className="oc-updated",
+                     **{"data-tz": refresh.settings.display_tz, "data-template": template_text})
+
+
+def _count_badge(refresh: Refresh, panel: str, count: int, badge_id: str) -> html.Span:
+    return html.Span(refresh.count(panel, count), id=badge_id, className="oc-count-badge")
+
 
 def layout(lang: str | None = None, **_query) -> html.Div:
     """The wall page; ``?lang=zh`` for Chinese, ``?kiosk=1`` and ``?playlist=NAME`` are handled by the shell."""
     refresh = Refresh(pick_lang(lang, context.current().settings.language))
     lang, settings = refresh.lang, refresh.settings
     evaluated = refresh.evaluated()
-    chain_layout = wallview.structure(refresh.frame("chains"), refresh.frame("services"))
-    model = _full_model(refresh, chain_layout, evaluated)
-    incidents, count = _incident_items(refresh)
+    chain_layout = wallview.structure(refresh.frame("chains"), refresh.frame("services"), lang)
+    model = _full_model(refresh, chain_layout, evaluated, refresh.rolled(evaluated))
+    incidents, incident_count = _incident_items(refresh)
+    alerts, alert_count = _alert_items(refresh)
     sessions = market.sessions(refresh.now)
     keys = {
         "panels": {p: refresh.version_key(p) for p in PANELS},
@@ -388,11 +511,13 @@ def layout(lang: str | None = None, **_query) -> html.Div:
             html.Header([
                 html.H1(settings.center_name, className="oc-wall-title"),
                 html.Div(html.Div(id=ids.WALL_STATUS, className="oc-wall-status"), id={"type": ids.PANEL, "panel": "status"},
-                         className=_panel_class("status", refresh.fresh["status"].is_stale)),
+                         className=_panel_class("status", refresh.fresh["status"])),
                 html.Div(_markets(lang, sessions), id=ids.WALL_MARKETS, className="oc-markets"),
+                _updated(refresh),
                 html.Span(className="oc-clock oc-wall-clock", **{"data-tz": settings.display_tz, "data-label": ""}),
             ], className="oc-wall-head"),
             html.Div(_banner(refresh), id=ids.WALL_BANNER, className="oc-banner", role="alert"),
+            html.Div(_site_banner(refresh), id=ids.WALL_SITES, className="oc-banner", role="alert"),
             _kpi_strip(refresh),
             html.Div([
                 html.Section([
@@ -401,12 +526,12 @@ def layout(lang: str | None = None, **_query) -> html.Div:
                                              refresh.offered),
                              id=ids.WALL_CHAINS, className="oc-chains"),
                 ], id={"type": ids.PANEL, "panel": "chains"},
-                    className=_panel_class("chains", refresh.fresh["chains"].is_stale)),
+                    className=_panel_class("chains", refresh.fresh["chains"])),
                 html.Div([
-                    _side_panel(refresh, "incidents", [t("wall.incidents", lang), " ",
-                                                       html.Span(str(count), id=ids.WALL_INCIDENT_COUNT,
-                                                                 className="oc-count-badge")],
-                                ids.WALL_INCIDENTS, incidents),
+                    _side_panel(refresh, "alerts", [t("wall.alerts_firing", lang), " ", _count_badge(
+                        refresh, "alerts", alert_count, ids.WALL_ALERT_COUNT)], ids.WALL_ALERTS, alerts),
+                    _side_panel(refresh, "incidents", [t("wall.incidents", lang), " ", _count_badge(
+                        refresh, "incidents", incident_count, ids.WALL_INCIDENT_COUNT)], ids.WALL_INCIDENTS, incidents),
                     _side_panel(refresh, "changes", t("wall.changes", lang), ids.WALL_CHANGES, _change_items(refresh)),
                     _side_panel(refresh, "chaos", t("wall.chaos", lang), ids.WALL_CHAOS, _chaos_items(refresh)),
                 ], className="oc-side"),
@@ -418,13 +543,50 @@ def layout(lang: str | None = None, **_query) -> html.Div:
 
 
 WILDCARDS = ("kpi_values", "kpi_counts", "panel_classes", "stale_labels")
-OUTPUTS = ("model", "chains", "incidents", "incident_count", "banner", "changes", "chaos",
-           "kpi_values", "kpi_counts", "panel_classes", "stale_labels")
+OUTPUTS = ("model", "chains", "sites", "alerts", "alert_count", "incidents", "incident_count", "banner", "changes",
+           "chaos", "kpi_values", "kpi_counts", "panel_classes", "stale_labels")
+COUNTS = {"alert_count": "alerts", "incident_count": "incidents"}  # count output -> its panel
+LISTS = {"alerts": _alert_items, "incidents": _incident_items}  # panel -> (items, count)
 
 
 def _wildcard(position: int) -> list[dict]:
     """The ids matched by the pattern-matching output at ``position`` of the running callback."""
     return [o["id"] for o in ctx.outputs_list[position]]
+
+
+def _redraw_tiles(refresh: Refresh, keys: dict, out: dict) -> None:
+    """The tile model (whole when the chains' structure changed, else a Patch of its changed parts) and
+    the site banner."""
+    lang = refresh.lang
+    evaluated = refresh.cached("evaluated", refresh.evaluated, "chains")
+    rolled = refresh.cached("rolled", lambda: refresh.rolled(evaluated), *TILES)
+    chain_layout, structure = refresh.cached("structure", lambda: _with_digest(wallview.structure(
+        refresh.frame("chains"), refresh.frame("services"), lang)), "chains")
+    if structure != keys["structure"]:  # chains or services came or went: draw them anew
+        keys["structure"] = structure
+        out["chains"] = _chain_sections(chain_layout, evaluated, lang, refresh.settings.health["amber_at"],
+                                        refresh.offered)
+        model = out["model"] = _full_model(refresh, chain_layout, evaluated, rolled)
+    else:
+        model, digests = refresh.cached("tiles", lambda: _with_part_digests(
+            _tile_model(refresh, chain_layout, evaluated, rolled, keys["spark_ms"])), *TILES, extra=keys["spark_ms"])
+        patch = Patch()
+        for part, value in model.items():
+            if part == "spark" or digests[part] != keys["digests"].get(part):
+                patch[part] = value
+                keys["digests"][part] = digests[part]
+        out["model"] = patch
+    keys["spark_ms"] = _last_spark_ms(model, keys["spark_ms"])
+    banner, digest = refresh.cached("sites", lambda: _with_digest(_site_banner(refresh)), "chains")
+    if digest != keys["digests"].get("sites"):
+        keys["digests"]["sites"] = digest
+        out["sites"] = banner
+
+
+def _model_part(out: dict, part: str, value) -> None:
+    """Set one part of the tile model in this answer, whether it sends the whole model or a Patch."""
+    out["model"] = out.get("model") or Patch()
+    out["model"][part] = value
 
 
 def refresh_wall(versions: dict | None, keys: dict, lang: str):
@@ -440,31 +602,13 @@ def refresh_wall(versions: dict | None, keys: dict, lang: str):
             changed.add(panel)
             keys["panels"][panel] = key
 
-    if "chains" in changed:
-        evaluated = refresh.cached("evaluated", refresh.evaluated, "chains")
-        chain_layout, structure = refresh.cached("structure", lambda: _with_digest(wallview.structure(
-            refresh.frame("chains"), refresh.frame("services"))), "chains")
-        if structure != keys["structure"]:  # chains or services came or went: draw them anew
-            keys["structure"] = structure
-            out["chains"] = _chain_sections(chain_layout, evaluated, lang, refresh.settings.health["amber_at"],
-                                            refresh.offered)
-            model = out["model"] = _full_model(refresh, chain_layout, evaluated)
-        else:
-            model, digests = refresh.cached("tiles", lambda: _with_part_digests(
-                _tile_model(refresh, chain_layout, evaluated, keys["spark_ms"])), "chains", extra=keys["spark_ms"])
-            patch = Patch()
-            for part, value in model.items():
-                if part == "spark" or digests[part] != keys["digests"].get(part):
-                    patch[part] = value
-                    keys["digests"][part] = digests[part]
-            out["model"] = patch
-        keys["spark_ms"] = _last_spark_ms(model, keys["spark_ms"])
+    if changed & set(TILES):
+        _redraw_tiles(refresh, keys, out)
     if "incidents" in changed and not isinstance(out.get("model"), dict):
         alarm = refresh.cached("alarm", lambda: wallview.incident_status(refresh.frame("incidents")), "incidents")
         if alarm != keys["digests"].get("alarm"):
             keys["digests"]["alarm"] = alarm
-            out["model"] = out.get("model") or Patch()
-            out["model"]["alarm"] = alarm
+            _model_part(out, "alarm", alarm)
 
     def redraw(panel: str, build) -> None:
         if panel in changed:
@@ -473,6 +617,7 @@ def refresh_wall(versions: dict | None, keys: dict, lang: str):
                 keys["digests"][panel] = digest
                 out.update(values)
 
+    redraw("alerts", lambda: dict(zip(("alerts", "alert_count"), _alert_items(refresh))))
     redraw("incidents", lambda: dict(zip(("incidents", "incident_count"), _incident_items(refresh)),
                                      banner=_banner(refresh)))
     redraw("changes", lambda: {"changes": _change_items(refresh)})
@@ -485,11 +630,18 @@ def refresh_wall(versions: dict | None, keys: dict, lang: str):
             out["kpi_counts"] = [values[i["panel"]][1] for i in _wildcard(OUTPUTS.index("kpi_counts"))]
 
     labels = {p: refresh.stale_label(p) for p in PANELS}
-    if labels != keys["stale"]:
+    if labels != keys["stale"]:  # a source failed, recovered or fell behind: marks, counts and the header follow
         keys["stale"] = labels
-        out["panel_classes"] = [_panel_class(i["panel"], refresh.fresh[i["panel"]].is_stale)
+        out["panel_classes"] = [_panel_class(i["panel"], refresh.fresh[i["panel"]])
                                 for i in _wildcard(OUTPUTS.index("panel_classes"))]
         out["stale_labels"] = [labels[i["panel"]] for i in _wildcard(OUTPUTS.index("stale_labels"))]
+        for name, panel in COUNTS.items():
+            if name not in out:
+                out[name] = refresh.cached(f"{panel}.count", lambda: LISTS[panel](refresh)[1], panel, per_minute=True)
+        _model_part(out, "unknown", refresh.header_unknown())
+    for name, panel in COUNTS.items():
+        if isinstance(out.get(name), int):
+            out[name] = refresh.count(panel, out[name])
 
     if not out:
         raise dash.exceptions.PreventUpdate
@@ -512,6 +664,9 @@ def register(app: dash.Dash) -> None:
     app.callback(
         Output(ids.WALL_MODEL, "data"),
         Output(ids.WALL_CHAINS, "children"),
+        Output(ids.WALL_SITES, "children"),
+        Output(ids.WALL_ALERTS, "children"),
+        Output(ids.WALL_ALERT_COUNT, "children"),
         Output(ids.WALL_INCIDENTS, "children"),
         Output(ids.WALL_INCIDENT_COUNT, "children"),
         Output(ids.WALL_BANNER, "children"),
@@ -539,4 +694,10 @@ def register(app: dash.Dash) -> None:
         ClientsideFunction("opscenter", "drawTiles"),
         Output(ids.WALL_STATUS, "children"),
         Input(ids.WALL_MODEL, "data"),
+    )
+    app.clientside_callback(
+        ClientsideFunction("opscenter", "wallUpdated"),
+        Output(ids.WALL_UPDATED, "children"),
+        Input(ids.VERSIONS, "data"),
+        prevent_initial_call=True,
     )

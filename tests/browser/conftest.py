@@ -46,12 +46,13 @@ def _need_chromium():
 
 
 class Estate:
-    """An app on two demo sources (monitoring and ITSM) that a test polls when it wants, on a clock it moves."""
+    """An app on its sources (by default two demo sources, monitoring and ITSM) that a test polls when it
+    wants, on a clock it moves."""
 
-    def __init__(self):
-        self.settings = parse(TWO_SOURCES)
+    def __init__(self, config: str = TWO_SOURCES, offset: timedelta = timedelta(0)):
+        self.settings = parse(config)
         self.store = open_store(None, self.settings.deployment, self.settings.source_names)
-        self.offset = timedelta(0)
+        self.offset = offset
         self.sources = {spec["name"]: registry.build(spec) for spec in self.settings.sources}
         self.poller = Poller(list(self.sources.values()), self.store,
                              clock=lambda: datetime.now(timezone.utc) + self.offset)

@@ -1,10 +1,21 @@
-"""/wall in headless Chromium: fit at 1080p and 4K, kiosk and playlists, freshness, the P1 banner."""
+"""/wall in headless Chromium: fit at 1080p and 4K, names never clipped, kiosk and playlists, freshness,
+a real Alertmanager's alert rolled up into its chain and the header, "unknown" for a failing source,
+the P1 banner, and the cover that says the server stopped answering."""
 import json
+import re
+import threading
+from datetime import datetime, timedelta, timezone
 
 import pytest
+from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
+from werkzeug.serving import make_server
 
-from tests.browser.conftest import assert_no_console_errors
+from datasources.demo import CYCLE_S, _phase_s
+from datasources.transport import HttpClient
+from tests.browser.conftest import TWO_SOURCES, Estate, _need_chromium, assert_no_console_errors
+from tests.conftest import free_port
+from tests.servers import alertmanager, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -77,17 +88,19 @@ def test_a_failing_source_greys_its_panels_while_the_others_keep_updating(dash_d
     dash_duo.driver.get(dash_duo.server_url + "/wall")
     _wait_drawn(dash_duo)
     incidents, before = dash_duo.find_elements(".oc-incident"), _tile_texts(dash_duo)
-    assert incidents and not dash_duo.find_elements(".oc-is-stale")
+    assert incidents and not dash_duo.find_elements(".oc-is-stale:not([id*=alerts])")  # no source offers alerts
     estate.sources["itsm"].options["fail"] = True
     assert not estate.poll("itsm")["ok"]
     estate.offset += estate.offset.__class__(minutes=3)
     assert estate.poll("metrics")["ok"]
     dash_duo.wait_for_element('.oc-is-stale[id*="incidents"]', timeout=10)
     stale = {json.loads(el.get_attribute("id"))["panel"] for el in dash_duo.find_elements(".oc-is-stale")}
-    assert stale == {"status", "incidents", "changes", "chaos", "kpi.mtta", "kpi.mttr", "kpi.changes", "kpi.chaos"}
-    labels = {el.text for el in dash_duo.find_elements(".oc-stale-label") if el.text}
-    assert len(labels) == 1 and labels.pop().startswith("stale since ")
-    assert len(dash_duo.find_elements(".oc-incident")) == len(incidents)  # last values kept
+    assert stale == {"status", "alerts", "incidents", "changes", "chaos", "kpi.mtta", "kpi.mttr", "kpi.changes",
+                     "kpi.chaos"}
+    labels = {el.text for el in dash_duo.find_elements(".oc-stale-label") if el.text} - {"no source configured"}
+    assert len(labels) == 1 and labels.pop().startswith("unknown: itsm failing since ")
+    assert dash_duo.find_element("#oc-wall-incident-count").text == "?"  # the last count is no longer known
+    assert len(dash_duo.find_elements(".oc-incident")) == len(incidents)  # last values kept, greyed
     WebDriverWait(dash_duo.driver, 10).until(lambda _d: _tile_texts(dash_duo) != before)
     assert_no_console_errors(dash_duo)
 
@@ -105,3 +118,154 @@ def test_a_new_p1_raises_the_banner_within_one_refresh(dash_duo, estate):
     assert "Exchange link down" in banner.text and "not acknowledged" in banner.text
     assert "oc-banner-new" in banner.get_attribute("class")
     assert_no_console_errors(dash_duo)
+
+
+CLIPPED = """
+const inside = (el, box) => { const r = el.getBoundingClientRect(), b = box.getBoundingClientRect();
+  return r.bottom <= b.bottom + 1 && r.right <= b.right + 1; };
+return {
+  names: [...document.querySelectorAll('.oc-tile-name, .oc-chain-head h2')]
+    .filter(el => el.scrollWidth > el.clientWidth || !inside(el, el.closest('.oc-tile, .oc-chain')))
+    .map(el => el.textContent),
+  figures: [...document.querySelectorAll('.oc-metric-main')].filter(el => !inside(el, el.closest('.oc-tile')))
+    .map(el => el.closest('.oc-tile').dataset.service),
+  tiles: document.querySelectorAll('.oc-tile-name').length,
+};
+"""
+FONT_PX = "return parseFloat(getComputedStyle(document.querySelector(arguments[0])).fontSize)"
+
+
+def test_names_read_from_five_metres_and_are_never_clipped(dash_duo, demo_app):
+    dash_duo.start_server(demo_app)
+    _viewport(dash_duo, 1920, 1080)
+    dash_duo.driver.get(dash_duo.server_url + "/wall")
+    _wait_drawn(dash_duo)
+    assert dash_duo.driver.execute_script(FONT_PX, ".oc-tile-name") >= 28
+    assert dash_duo.driver.execute_script(FONT_PX, ".oc-metric-main") >= 48
+    for width, height in ((1366, 768), (1920, 937)):
+        for lang in ("en", "zh"):
+            _viewport(dash_duo, width, height)
+            dash_duo.driver.get(dash_duo.server_url + f"/wall?lang={lang}")
+            _wait_drawn(dash_duo)
+            found = dash_duo.driver.execute_script(CLIPPED)
+            assert found == {"names": [], "figures": [], "tiles": 25}, (width, height, lang)
+    assert "事前风控" in dash_duo.find_element(".oc-tile[data-service='pretrade-risk']").text
+    assert "股票交易" in dash_duo.find_element(".oc-chain[data-chain='equity-trading'] h2").text
+    assert_no_console_errors(dash_duo)
+
+
+ALERTING = """
+center_name: Test Center
+refresh_s: 1
+sources:
+  - {{kind: demo, name: metrics, interval_s: 60, frames: [services, chains, service_metrics]}}
+  - {{kind: alertmanager, name: alertmanager, interval_s: 60, url: "{url}"}}
+"""
+
+
+def _quiet_offset() -> timedelta:
+    """How far to move the demo's clock for the last ten minutes to hold none of its scripted episodes."""
+    now_s = int(datetime.now(timezone.utc).timestamp())
+    minute = (now_s - _phase_s(42)) % CYCLE_S // 60
+    return timedelta(minutes=(115 - minute) % (CYCLE_S // 60))  # 105-120 of the cycle are quiet
+
+
+def _firing(estate) -> set[str]:
+    alerts = estate.store.frame("alerts")
+    return set(alerts.loc[alerts["state"] == "firing", "name"])
+
+
+def _header(dash_duo) -> str:
+    return dash_duo.find_element(".oc-wall-status .oc-badge").get_attribute("class").split()[-1]
+
+
+def test_a_critical_alert_from_alertmanager_turns_its_chain_and_the_header_red(dash_duo, tmp_path):
+    _need_chromium()
+    with alertmanager(tmp_path) as url:
+        estate = Estate(ALERTING.format(url=url), _quiet_offset())
+        dash_duo.start_server(estate.app)
+        dash_duo.driver.get(dash_duo.server_url + "/wall")
+        _wait_drawn(dash_duo)
+        chain = ".oc-chain[data-chain='equity-trading']"
+        assert _header(dash_duo) == "oc-ok" and "oc-ok" in dash_duo.find_element(chain).get_attribute("class")
+        assert dash_duo.find_element("#oc-wall-alert-count").text == "0"
+
+        HttpClient("test", url).post("/api/v2/alerts", [{
+            "labels": {"alertname": "HighLatency", "service": "clearing", "severity": "critical"},
+            "annotations": {"summary": "clearing p99 above its objective"},
+            "startsAt": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")}])
+        wait_until(lambda: estate.poll("alertmanager")["ok"] and _firing(estate) == {"HighLatency"}, 20,
+                   "the alert firing in Alertmanager and polled")
+
+        dash_duo.wait_for_element(chain + ".oc-crit", timeout=15)
+        assert _header(dash_duo) == "oc-crit"
+        assert "Clearing: alert HighLatency (critical)" in dash_duo.find_element(chain + " .oc-chain-why").text
+        tile = dash_duo.find_element(".oc-tile[data-service='clearing']")
+        assert "oc-crit" in tile.get_attribute("class") and "alert HighLatency (critical)" in tile.get_attribute("title")
+        assert "oc-ok" in dash_duo.find_element(".oc-chain[data-chain='market-data']").get_attribute("class")
+        listed = dash_duo.find_element(".oc-alerts .oc-alert")
+        assert "HighLatency" in listed.text and "Clearing" in listed.text and "oc-alert-critical" in listed.get_attribute(
+            "class")
+        assert dash_duo.find_element("#oc-wall-alert-count").text == "1"
+    assert_no_console_errors(dash_duo)
+
+
+def test_a_failing_itsm_source_shows_unknown_not_zero(dash_duo):
+    _need_chromium()
+    failing = TWO_SOURCES.replace("frames: [incidents, changes, chaos_runs]}", "frames: [incidents, changes, chaos_runs], "
+                                                                               "fail: true}")
+    estate = Estate(failing)
+    dash_duo.start_server(estate.app)
+    dash_duo.driver.get(dash_duo.server_url + "/wall")
+    _wait_drawn(dash_duo)
+    panel = dash_duo.find_element('.oc-incidents-panel')
+    assert dash_duo.find_element("#oc-wall-incident-count").text == "?"
+    assert re.search(r"unknown: itsm failing since \d\d:\d\d", panel.text) and "No active incidents" not in panel.text
+    mtta = dash_duo.find_element('[id*="kpi.mtta"]')
+    assert "unknown: itsm failing since" in mtta.text and "n = 0" not in mtta.text
+    assert_no_console_errors(dash_duo)
+
+
+class Server:
+    """An app on a fixed loopback port, one request at a time (so no connection outlives a stop), that a
+    test stops and starts again."""
+
+    def __init__(self, app):
+        self.app, self.port, self.server, self.thread = app, free_port(), None, None
+
+    def start(self) -> None:
+        self.server = make_server("127.0.0.1", self.port, self.app.server)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.thread.join(10)
+            self.server = None
+
+
+def test_a_stopped_server_is_announced_and_the_wall_recovers_by_itself(dash_duo, estate):
+    served = Server(estate.app)
+    served.start()
+    try:
+        dash_duo.driver.get(f"http://127.0.0.1:{served.port}/wall?lang=zh")
+        _wait_drawn(dash_duo)
+        updated = dash_duo.find_element(".oc-updated").text
+        assert re.fullmatch(r"\d\d:\d\d:\d\d 更新", updated)
+        assert not dash_duo.driver.find_elements(By.ID, "oc-lost")
+
+        served.stop()
+        cover = WebDriverWait(dash_duo.driver, 45, poll_frequency=0.5).until(
+            lambda d: d.find_elements(By.ID, "oc-lost"))[0]
+        assert re.fullmatch(r"连接中断，始于 \d\d:\d\d:\d\d\n所示数据已非最新，正在重新连接…", cover.text)
+
+        estate.offset += timedelta(minutes=2)
+        assert estate.poll("metrics")["ok"]
+        served.start()
+        WebDriverWait(dash_duo.driver, 45, poll_frequency=0.5).until(lambda d: not d.find_elements(By.ID, "oc-lost"))
+        WebDriverWait(dash_duo.driver, 45, poll_frequency=0.5).until(
+            lambda d: d.find_element(By.CSS_SELECTOR, ".oc-updated").text != updated)
+    finally:
+        served.stop()

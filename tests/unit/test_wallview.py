@@ -2,7 +2,7 @@
 import pandas as pd
 
 from dashboard import formats
-from dashboard.analytics import wallview
+from dashboard.analytics import rollup, wallview
 
 T0 = pd.Timestamp("2026-11-18 02:00", tz="UTC")
 
@@ -32,9 +32,24 @@ def test_structure_keeps_step_order_and_known_services():
     layout = wallview.structure(chains, pd.DataFrame({"service": ["a", "b", "c"]}))
     assert layout == [{"chain": "x", "name": "X", "services": ["a", "b"]}, {"chain": "y", "name": "Y", "services": ["c"]}]
     assert wallview.tile_order(layout) == ["a", "b", "c"]
-    assert wallview.tile_rows(_evaluated(), ["b"]) == [["crit", "2.0k/s", "900 ms", "5.00%"]]
-    assert wallview.chain_statuses(layout, _evaluated()) == ["crit", "warn"]
-    assert wallview.status_counts(_evaluated()) == {"ok": 1, "warn": 1, "crit": 1, "nodata": 0}
+
+
+def test_tile_rows_show_the_breaking_metric_large_and_say_why():
+    rolled = pd.DataFrame({"service": ["a", "b"], "status": ["ok", "crit"], "metric": ["latency", "errors"],
+                           "reasons": [[], [rollup.Reason("crit", "errors", (("value", "5.0%"),))]]})
+    rows = wallview.tile_rows(_evaluated(), rolled, ["b", "a", "ghost"], lambda r: f"{r.kind} {r.params()['value']}")
+    assert rows == [["crit", "5.00%", "errors", "2.0k/s", "900 ms", ["errors 5.0%"]],
+                    ["ok", "12 ms", "latency", "10/s", "0.00%", []],
+                    ["nodata", "–", "latency", "–", "–", []]]
+
+
+def test_names_in_the_page_language_where_the_frames_carry_them():
+    services = pd.DataFrame({"service": ["a", "b"], "display_name": ["Alpha", "Beta"], "x_display_name_zh": ["甲", None]})
+    assert wallview.display_names(services, "zh") == {"a": "甲", "b": "Beta"}
+    assert wallview.display_names(services, "en") == {"a": "Alpha", "b": "Beta"}
+    chains = pd.DataFrame({"chain": ["x"], "chain_name": ["X"], "step": [1], "service": ["a"], "x_chain_name_zh": ["链"]})
+    assert wallview.structure(chains, services, "zh")[0]["name"] == "链"
+    assert wallview.structure(chains.drop(columns="x_chain_name_zh"), services, "zh")[0]["name"] == "X"
 
 
 def test_spark_points_send_the_hour_then_only_what_is_new():
