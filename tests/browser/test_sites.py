@@ -1,4 +1,5 @@
-"""The demo's site episode on the wall and in the drill-down: sh-dc2 drained, shown red, filterable."""
+"""The demo's site episode on the wall and in the drill-down: sh-dc2 drained, shown red with a banner that
+keeps the header from green, filterable."""
 import pandas as pd
 import pytest
 
@@ -28,6 +29,14 @@ def test_the_wall_shows_the_drained_site_red(dash_duo, site_episode_app):
     share = dash_duo.find_element(selector).text.split()[-1]
     assert int(share.rstrip("%")) < 5
     assert len(dash_duo.find_elements(".oc-chain[data-chain='equity-trading'] .oc-site")) == 3
+    banner = dash_duo.find_element(f"#oc-wall-sites .oc-site-row.oc-crit[data-site='{episode.site}']")
+    assert banner.text.startswith(f"Site {episode.site} drained") and "services affected" in banner.text
+    assert "oc-warn" in dash_duo.find_element(".oc-chain[data-chain='wealth']").get_attribute("class")
+    # polled at the episode, long before now: the header says unknown rather than a colour it cannot know
+    assert "oc-nodata" in dash_duo.find_element(".oc-wall-status .oc-badge").get_attribute("class")
+    tile = dash_duo.find_element(".oc-tile[data-service='ledger']")
+    assert "oc-ok" not in tile.get_attribute("class")
+    assert f"site {episode.site} drained" in tile.get_attribute("title")
     assert_no_console_errors(dash_duo)
 
 

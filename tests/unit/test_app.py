@@ -1,4 +1,5 @@
-"""The app's own routes: /health, /metrics, and / redirecting to the wall."""
+"""The app's own routes: /health, /metrics, and / redirecting to the wall; the shell's liveness settings."""
+import json
 import secrets
 
 import pytest
@@ -70,3 +71,23 @@ def test_metric_rendering_counts_and_escapes():
     counter.inc('a"b')
     counter.inc('a"b')
     assert 't_total{source="a\\"b"} 2' in counter.render()
+
+
+def test_every_page_carries_what_the_liveness_check_says_in_each_language(client):
+    page = client.get("/_dash-layout").get_json()
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("props", {}).get("id") == "oc-liveness":
+                found.append(node["props"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(page)
+    texts = json.loads(found[0]["data-text"])
+    assert texts["en"]["lost"] == "Connection lost since {time}" and texts["zh"]["lost"] == "连接中断，始于 {time}"
+    assert found[0]["data-interval-ms"] == "5000" and found[0]["data-tz"] == "Asia/Shanghai"

@@ -199,8 +199,10 @@ def test_status_frame_is_contract_valid(setup):
 
 
 def test_config_chains_become_a_frame():
-    frames = config_frames([{"chain": "c", "name": "Chain", "steps": ["a", "b"]}])
-    assert validate("chains", frames["chains"])["step"].tolist() == [1, 2]
+    frames = config_frames([{"chain": "c", "name": "Chain", "steps": ["a", "b"]},
+                            {"chain": "d", "name": "Dee", "name_zh": "丁", "steps": ["a"]}])
+    assert validate("chains", frames["chains"])["step"].tolist() == [1, 2, 1]
+    assert frames["chains"]["x_chain_name_zh"].fillna("").tolist() == ["", "", "丁"]
     assert config_frames([]) == {}
 
 

@@ -73,9 +73,11 @@ def test_edges_and_services():
     vector = [{"metric": {"client": "a", "server": "b"}, "value": [T0, "4.5"]},
               {"metric": {"client": "a", "server": "c"}, "value": [T0, "NaN"]}]
     assert prom.edges_frame(vector, "client", "server").values.tolist() == [["a", "b", 4.5]]
-    info = [{"metric": {"service": "a", "display_name": "Service A", "tier": "1", "owner": "team"}, "value": [T0, "1"]}]
+    info = [{"metric": {"service": "a", "display_name": "Service A", "display_name_zh": "甲服务", "tier": "1",
+                        "owner": "team"}, "value": [T0, "1"]}]
     services = prom.services_frame(info, ["a", "b"], "service", 2)
     assert services[["service", "display_name", "tier"]].values.tolist() == [["a", "Service A", 1], ["b", "b", 2]]
+    assert services["x_display_name_zh"].fillna("").tolist() == ["甲服务", ""]
 
 
 def test_calls_from_exemplars():
