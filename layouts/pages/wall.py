@@ -51,7 +51,7 @@ PANELS = {  # panel -> the frames it reads
 }
 KPIS = tuple(p for p in PANELS if p.startswith("kpi."))
 TILES = ("chains", "alerts")  # the panels whose frames the tile model reads (alerts do not grey the tiles)
-MAX_ALERTS = 5
+MAX_ALERTS = 4
 MAX_INCIDENTS = 8
 MAX_CHANGES = 3
 CHAOS_RUNS = 3
@@ -295,8 +295,8 @@ def _incident_items(refresh: Refresh) -> tuple[list, int]:
                 html.Span(f"P{row.priority}", className=f"oc-prio oc-p{row.priority}"),
                 html.Div([
                     html.Div(row.title, className="oc-inc-title"),
-                    html.Div([f"{row.incident_id} · {row.service or '–'} · {row.assignment_group or t('wall.unassigned', lang)} · ",
-                              _age(row.opened_at, refresh)], className="oc-inc-meta"),
+                    html.Div([_age(row.opened_at, refresh), f" · {row.incident_id} · {row.service or '–'} · "
+                              f"{row.assignment_group or t('wall.unassigned', lang)}"], className="oc-inc-meta"),
                     _preplan(row.runbook_url, lang),
                 ], className="oc-inc-body"),
             ],
@@ -319,17 +319,15 @@ def _alert_items(refresh: Refresh) -> tuple[list, int]:
     if firing.empty:
         return [html.Div(t("wall.no_alerts", lang), className="oc-empty")], 0
     names = wallview.display_names(refresh.frame("services"), lang)
-    items = [
+    items = [  # one line each; the summary in the tooltip
         html.Li([
             html.Span(className=f"oc-shape oc-{SEVERITY_STATUS[row.severity]}"),
-            html.Div([
-                html.Div([html.Span(row.name, className="oc-alert-name"), " ",
-                          html.Span(names.get(row.service, row.service) if isinstance(row.service, str) else "",
-                                    className="oc-alert-service")], className="oc-inc-title"),
-                html.Div([*([row.summary, " · "] if isinstance(row.summary, str) and row.summary else []),
-                          _age(row.starts_at, refresh)], className="oc-inc-meta"),
-            ], className="oc-inc-body"),
-        ], className=f"oc-alert oc-alert-{row.severity}", **{"data-alert": row.alert_id})
+            html.Span([html.Span(row.name, className="oc-alert-name"), " ",
+                       html.Span(names.get(row.service, row.service) if isinstance(row.service, str) else "",
+                                 className="oc-alert-service")], className="oc-inc-title"),
+            _age(row.starts_at, refresh),
+        ], className=f"oc-alert oc-alert-{row.severity}", title=row.summary if isinstance(row.summary, str) else "",
+            **{"data-alert": row.alert_id})
         for row in firing.head(MAX_ALERTS).itertuples()
     ]
     more = len(firing) - MAX_ALERTS

@@ -40,6 +40,27 @@ def assert_no_console_errors(dash_duo):
     assert errors == [], errors
 
 
+CLIPPED = """
+const inside = (el, box) => { const r = el.getBoundingClientRect(), b = box.getBoundingClientRect();
+  return r.bottom <= b.bottom + 1 && r.right <= b.right + 1; };
+return {
+  names: [...document.querySelectorAll('.oc-tile-name, .oc-chain-head h2')]
+    .filter(el => el.scrollWidth > el.clientWidth || !inside(el, el.closest('.oc-tile, .oc-chain')))
+    .map(el => el.textContent),
+  figures: [...document.querySelectorAll('.oc-metric-main')].filter(el => !inside(el, el.closest('.oc-tile')))
+    .map(el => el.closest('.oc-tile').dataset.service),
+  tiles: document.querySelectorAll('.oc-tile-name').length,
+};
+"""  # the wall's names and figures that do not fit their tile or chain
+
+
+def viewport(dash_duo, width, height):
+    """Make the page's viewport exactly ``width`` x ``height`` (a window adds its own chrome)."""
+    dash_duo.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                    {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+
+
+
 def _need_chromium():
     if not (shutil.which("chromium") and shutil.which("chromedriver")):
         need("Chromium", "install the chromium and chromium-driver Debian packages")

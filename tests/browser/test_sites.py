@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from datasources.demo import episodes
-from tests.browser.conftest import _need_chromium, assert_no_console_errors
+from tests.browser.conftest import CLIPPED, _need_chromium, assert_no_console_errors, viewport
 from tests.demo_app import polled_demo_app
 
 pytestmark = pytest.mark.browser
@@ -34,6 +34,12 @@ def test_the_wall_shows_the_drained_site_red(dash_duo, site_episode_app):
     assert "oc-warn" in dash_duo.find_element(".oc-chain[data-chain='wealth']").get_attribute("class")
     # polled at the episode, long before now: the header says unknown rather than a colour it cannot know
     assert "oc-nodata" in dash_duo.find_element(".oc-wall-status .oc-badge").get_attribute("class")
+    for width, height in ((1366, 768), (1920, 937)):  # the banner takes room from the chains: still nothing clipped
+        viewport(dash_duo, width, height)
+        dash_duo.driver.get(dash_duo.server_url + "/wall")
+        dash_duo.wait_for_element("#oc-wall-sites .oc-site-row", timeout=20)
+        dash_duo.wait_for_element(".oc-tile:not(.oc-nodata)", timeout=20)
+        assert dash_duo.driver.execute_script(CLIPPED) == {"names": [], "figures": [], "tiles": 25}, (width, height)
     tile = dash_duo.find_element(".oc-tile[data-service='ledger']")
     assert "oc-ok" not in tile.get_attribute("class")
     assert f"site {episode.site} drained" in tile.get_attribute("title")

@@ -11,9 +11,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
 from werkzeug.serving import make_server
 
-from datasources.demo import CYCLE_S, _phase_s
+from datasources.demo import CYCLE_S
 from datasources.transport import HttpClient
-from tests.browser.conftest import TWO_SOURCES, Estate, _need_chromium, assert_no_console_errors
+from tests.browser.conftest import CLIPPED, TWO_SOURCES, Estate, _need_chromium, assert_no_console_errors, viewport
 from tests.conftest import free_port
 from tests.servers import alertmanager, wait_until
 
@@ -33,12 +33,6 @@ return {
 """
 
 
-def _viewport(dash_duo, width, height):
-    """Make the page's viewport exactly ``width`` x ``height`` (a window adds its own chrome)."""
-    dash_duo.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                                    {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
-
-
 def _wait_drawn(dash_duo):
     dash_duo.wait_for_element(".oc-tile:not(.oc-nodata)", timeout=20)
 
@@ -54,7 +48,7 @@ def test_every_chain_and_incident_is_visible_without_scrolling(dash_duo, demo_ap
     dash_duo.start_server(demo_app)
     for width, height in SIZES:
         for query in ("", "?kiosk=1"):
-            _viewport(dash_duo, width, height)
+            viewport(dash_duo, width, height)
             dash_duo.driver.get(dash_duo.server_url + "/wall" + query)
             _wait_drawn(dash_duo)
             assert {el.get_attribute("data-chain") for el in dash_duo.find_elements(".oc-chain")} == chains
@@ -120,31 +114,19 @@ def test_a_new_p1_raises_the_banner_within_one_refresh(dash_duo, estate):
     assert_no_console_errors(dash_duo)
 
 
-CLIPPED = """
-const inside = (el, box) => { const r = el.getBoundingClientRect(), b = box.getBoundingClientRect();
-  return r.bottom <= b.bottom + 1 && r.right <= b.right + 1; };
-return {
-  names: [...document.querySelectorAll('.oc-tile-name, .oc-chain-head h2')]
-    .filter(el => el.scrollWidth > el.clientWidth || !inside(el, el.closest('.oc-tile, .oc-chain')))
-    .map(el => el.textContent),
-  figures: [...document.querySelectorAll('.oc-metric-main')].filter(el => !inside(el, el.closest('.oc-tile')))
-    .map(el => el.closest('.oc-tile').dataset.service),
-  tiles: document.querySelectorAll('.oc-tile-name').length,
-};
-"""
 FONT_PX = "return parseFloat(getComputedStyle(document.querySelector(arguments[0])).fontSize)"
 
 
 def test_names_read_from_five_metres_and_are_never_clipped(dash_duo, demo_app):
     dash_duo.start_server(demo_app)
-    _viewport(dash_duo, 1920, 1080)
+    viewport(dash_duo, 1920, 1080)
     dash_duo.driver.get(dash_duo.server_url + "/wall")
     _wait_drawn(dash_duo)
     assert dash_duo.driver.execute_script(FONT_PX, ".oc-tile-name") >= 28
     assert dash_duo.driver.execute_script(FONT_PX, ".oc-metric-main") >= 48
     for width, height in ((1366, 768), (1920, 937)):
         for lang in ("en", "zh"):
-            _viewport(dash_duo, width, height)
+            viewport(dash_duo, width, height)
             dash_duo.driver.get(dash_duo.server_url + f"/wall?lang={lang}")
             _wait_drawn(dash_duo)
             found = dash_duo.driver.execute_script(CLIPPED)
@@ -158,16 +140,16 @@ ALERTING = """
 center_name: Test Center
 refresh_s: 1
 sources:
-  - {{kind: demo, name: metrics, interval_s: 60, frames: [services, chains, service_metrics]}}
+  - {{kind: demo, name: metrics, interval_s: 60, seed: {seed}, frames: [services, chains, service_metrics]}}
   - {{kind: alertmanager, name: alertmanager, interval_s: 60, url: "{url}"}}
 """
 
 
-def _quiet_offset() -> timedelta:
-    """How far to move the demo's clock for the last ten minutes to hold none of its scripted episodes."""
+def _quiet_seed() -> int:
+    """A demo seed whose episode cycle (shifted by ``seed`` minutes) is now at its quiet 105-120 minutes, so the
+    last ten minutes hold none of its scripted episodes."""
     now_s = int(datetime.now(timezone.utc).timestamp())
-    minute = (now_s - _phase_s(42)) % CYCLE_S // 60
-    return timedelta(minutes=(115 - minute) % (CYCLE_S // 60))  # 105-120 of the cycle are quiet
+    return (now_s - 112 * 60) % CYCLE_S // 60
 
 
 def _firing(estate) -> set[str]:
@@ -182,7 +164,7 @@ def _header(dash_duo) -> str:
 def test_a_critical_alert_from_alertmanager_turns_its_chain_and_the_header_red(dash_duo, tmp_path):
     _need_chromium()
     with alertmanager(tmp_path) as url:
-        estate = Estate(ALERTING.format(url=url), _quiet_offset())
+        estate = Estate(ALERTING.format(url=url, seed=_quiet_seed()))
         dash_duo.start_server(estate.app)
         dash_duo.driver.get(dash_duo.server_url + "/wall")
         _wait_drawn(dash_duo)
