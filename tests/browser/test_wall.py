@@ -83,7 +83,8 @@ def test_a_failing_source_greys_its_panels_while_the_others_keep_updating(dash_d
     _wait_drawn(dash_duo)
     incidents, before = dash_duo.find_elements(".oc-incident"), _tile_texts(dash_duo)
     assert incidents and not dash_duo.find_elements(".oc-is-stale:not([id*=alerts])")  # no source offers alerts
-    estate.sources["itsm"].options["fail"] = True
+    itsm = estate.sources["itsm"]
+    itsm.config = itsm.config.model_copy(update={"fail": True})
     assert not estate.poll("itsm")["ok"]
     estate.offset += estate.offset.__class__(minutes=3)
     assert estate.poll("metrics")["ok"]
