@@ -4,7 +4,6 @@ import secrets
 import pytest
 
 from dashboard.security import callbacks as callback_access
-from dashboard.core import metrics
 from dashboard.security.access import AccessStore
 from dashboard.app import create_app
 from dashboard.core.settings import load, parse
@@ -64,9 +63,3 @@ def test_root_redirects_to_the_wall_keeping_the_query(client):
     response = client.get("/?lang=zh")
     assert response.status_code == 302 and response.headers["Location"] == "/wall?lang=zh"
 
-
-def test_metric_rendering_counts_and_escapes():
-    counter = metrics.Counter("t_total", "help", "source")
-    counter.inc('a"b')
-    counter.inc('a"b')
-    assert 't_total{source="a\\"b"} 2' in counter.render()
