@@ -2,7 +2,7 @@
 # The production set-up on one machine: gunicorn web workers and pollers sharing Redis and
 # PostgreSQL, all on loopback. Ctrl-C (or SIGTERM) stops every process it started.
 # Metrics: the workers' on http://127.0.0.1:PORT/metrics (one scrape counts every worker), each
-# poller's on its own port from POLL_METRICS_PORT up (9465, 9466, ...).
+# poller's on its own port from POLL_METRICS_PORT up (9465, 9466, ...; 0: none).
 #   PORT (8050), WORKERS (4), THREADS (4 per worker), POLLERS (2), POLL_METRICS_PORT (9465), OPSCENTER_CONFIG,
 #   OPSCENTER_REDIS_URL, OPSCENTER_DATABASE_URL, MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_ override the
 #   defaults.
@@ -29,7 +29,7 @@ unset PROMETHEUS_MULTIPROC_DIR
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; wait; rm -rf "$metrics_dir"' EXIT INT TERM
 for i in $(seq 0 $((POLLERS - 1))); do
-  "$BIN/opscenter" poll --metrics-port $((POLL_METRICS_PORT + i)) &
+  "$BIN/opscenter" poll --metrics-port $((POLL_METRICS_PORT ? POLL_METRICS_PORT + i : 0)) &
   pids+=($!)
 done
 # dashboard.gunicorn_conf: the access log on stdout with tokens masked, repeated headers noted, the
@@ -38,5 +38,5 @@ PROMETHEUS_MULTIPROC_DIR="$metrics_dir" "$BIN/gunicorn" -c python:dashboard.guni
   --workers "$WORKERS" --worker-class gthread --threads "$THREADS" --bind "127.0.0.1:$PORT" 'dashboard.wsgi:server' &
 pids+=($!)
 echo "opscenter on http://127.0.0.1:$PORT/wall: $WORKERS workers, $POLLERS pollers" \
-  "(poll metrics on 127.0.0.1:$POLL_METRICS_PORT-$((POLL_METRICS_PORT + POLLERS - 1)))" >&2
+  "(poll metrics from 127.0.0.1:$POLL_METRICS_PORT up)" >&2
 wait

@@ -55,7 +55,7 @@ def production(tmp_path, redis_url, deployment, postgres_url):
     subprocess.run([sys.executable, "-m", "dashboard.db.migrate"], env=env, check=True, capture_output=True)
     port = free_port()
     procs = [
-        subprocess.Popen([str(BIN / "opscenter"), "poll"], env=env, stdout=subprocess.DEVNULL,
+        subprocess.Popen([str(BIN / "opscenter"), "poll", "--metrics-port", "0"], env=env, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL),
         subprocess.Popen([str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
                           "dashboard.wsgi:server"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
