@@ -129,7 +129,7 @@ def _register_routes(server: flask.Flask) -> None:
 
     @server.get("/metrics")
     def prometheus_metrics():
-        return flask.Response(metrics.render(), mimetype="text/plain; version=0.0.4")
+        return flask.Response(metrics.render(), content_type=metrics.CONTENT_TYPE)
 
     @server.before_request
     def start_timer():
@@ -142,7 +142,7 @@ def _register_routes(server: flask.Flask) -> None:
     @server.after_request
     def time_callbacks(response):
         if flask.request.path.endswith("/_dash-update-component"):
-            metrics.CALLBACK_SECONDS.observe(callback_access.metric_label(), time.perf_counter() - flask.g.oc_started)
+            metrics.observe_callback(callback_access.metric_label(), time.perf_counter() - flask.g.oc_started)
         return response
 
 

@@ -61,12 +61,21 @@ def cmd_run(args) -> int:
 
 
 def cmd_poll(args) -> int:
-    """Poll the sources into the shared store until stopped (SIGTERM or Ctrl-C)."""
+    """Poll the sources into the shared store until stopped (SIGTERM or Ctrl-C), serving the poll
+    metrics on ``--metrics-host:--metrics-port`` unless the port is 0."""
+    from dashboard.core import metrics
     from dashboard.core.store import open_store
 
     settings = load(args.config)
     store = open_store(settings.redis_url, settings.deployment, settings.source_names)
     poller = _poller(settings, store)
+    if args.metrics_port:
+        try:
+            metrics.serve(args.metrics_host, args.metrics_port)
+        except OSError as exc:
+            print(f"opscenter: cannot serve metrics on {args.metrics_host}:{args.metrics_port}: {exc}", file=sys.stderr)
+            return 2
+        log.info("poll metrics on http://%s:%d/metrics", args.metrics_host, args.metrics_port)
     signal.signal(signal.SIGTERM, lambda *_: poller.stop())
     log.info("polling %d source(s) into the %s store", len(poller.sources), store.backend)
     try:
@@ -138,7 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
     run = add("run", cmd_run, "serve the dashboard with the poller in-process")
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8050)
-    add("poll", cmd_poll, "run the poller alone (production)")
+    poll = add("poll", cmd_poll, "run the poller alone (production)")
+    poll.add_argument("--metrics-host", default="127.0.0.1", help="address of the poll metrics (default: %(default)s)")
+    poll.add_argument("--metrics-port", type=int, default=9465,
+                      help="port of the poll metrics on /metrics, 0 for none (default: %(default)s)")
     add("snapshot", cmd_snapshot, "poll every source once and write parquet frames").add_argument(
         "--out", required=True, help="output directory")
     add("check", cmd_check, "validate the config and ping every source")

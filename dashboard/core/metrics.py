@@ -1,81 +1,57 @@
-"""The dashboard's own Prometheus metrics, in the text exposition format.
+"""The dashboard's own Prometheus metrics: poll durations and errors per source, callback counts and
+latency, kept by ``prometheus_client``.
 
-Per process: poll durations and errors per source, callback counts and latency.
+``opscenter poll`` serves them on a port of its own (``serve``); the web app's ``/metrics`` renders
+them (``render``). gunicorn workers run in multiprocess mode: with ``PROMETHEUS_MULTIPROC_DIR`` set
+(``dashboard.gunicorn_conf``), each worker writes its values to files there and ``render`` adds up
+the files of every worker, so one scrape counts them all.
 """
 from __future__ import annotations
 
-import threading
-from bisect import bisect_left
-from collections import defaultdict
+import os
 
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+    start_http_server,
+)
+
+# prometheus_client picks per-process files or memory when it is imported; render follows the same choice
+MULTIPROCESS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+CONTENT_TYPE = CONTENT_TYPE_LATEST
 
-
-class Histogram:
-    """A labelled histogram with fixed buckets (seconds)."""
-
-    def __init__(self, name: str, help_text: str, label: str):
-        self.name, self.help, self.label = name, help_text, label
-        self._counts: dict[str, list[int]] = defaultdict(lambda: [0] * (len(BUCKETS) + 1))
-        self._sums: dict[str, float] = defaultdict(float)
-        self._lock = threading.Lock()
-
-    def observe(self, label_value: str, seconds: float) -> None:
-        with self._lock:
-            self._counts[label_value][bisect_left(BUCKETS, seconds)] += 1
-            self._sums[label_value] += seconds
-
-    def render(self) -> list[str]:
-        lines = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} histogram"]
-        with self._lock:
-            for value, counts in sorted(self._counts.items()):
-                label = f'{self.label}="{_escape(value)}"'
-                running = 0
-                for bound, count in zip((*BUCKETS, "+Inf"), counts):
-                    running += count
-                    lines.append(f'{self.name}_bucket{{{label},le="{bound}"}} {running}')
-                lines.append(f"{self.name}_sum{{{label}}} {self._sums[value]:.6f}")
-                lines.append(f"{self.name}_count{{{label}}} {running}")
-        return lines
-
-
-class Counter:
-    """A labelled monotonically increasing counter."""
-
-    def __init__(self, name: str, help_text: str, label: str):
-        self.name, self.help, self.label = name, help_text, label
-        self._values: dict[str, float] = defaultdict(float)
-        self._lock = threading.Lock()
-
-    def inc(self, label_value: str, amount: float = 1.0) -> None:
-        with self._lock:
-            self._values[label_value] += amount
-
-    def render(self) -> list[str]:
-        lines = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} counter"]
-        with self._lock:
-            lines += [f'{self.name}{{{self.label}="{_escape(k)}"}} {v:g}' for k, v in sorted(self._values.items())]
-        return lines
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-POLL_SECONDS = Histogram("opscenter_poll_duration_seconds", "Time to poll one source.", "source")
-POLL_ERRORS = Counter("opscenter_poll_errors_total", "Polls that failed, per source.", "source")
-CALLBACK_SECONDS = Histogram("opscenter_callback_duration_seconds", "Server time of Dash callbacks.", "callback")
+POLL_SECONDS = Histogram("opscenter_poll_duration_seconds", "Time to poll one source.", ["source"], buckets=BUCKETS)
+POLL_ERRORS = Counter("opscenter_poll_errors", "Polls that failed, per source.", ["source"])
+CALLBACK_SECONDS = Histogram("opscenter_callback_duration_seconds", "Server time of Dash callbacks.", ["callback"],
+                             buckets=BUCKETS)
 
 
 def observe_poll(source: str, seconds: float, ok: bool) -> None:
-    POLL_SECONDS.observe(source, seconds)
+    POLL_SECONDS.labels(source).observe(seconds)
     if not ok:
-        POLL_ERRORS.inc(source)
+        POLL_ERRORS.labels(source).inc()
 
 
-def render() -> str:
-    """Return every metric in the Prometheus text format."""
-    lines = []
-    for metric in (POLL_SECONDS, POLL_ERRORS, CALLBACK_SECONDS):
-        lines += metric.render()
-    return "\n".join(lines) + "\n"
+def observe_callback(label: str, seconds: float) -> None:
+    """Record one callback request; ``label`` must come from a bounded set (``callbacks.metric_label``)."""
+    CALLBACK_SECONDS.labels(label).observe(seconds)
+
+
+def render() -> bytes:
+    """Every metric in the Prometheus text format: this process's, or every worker's in multiprocess mode."""
+    if MULTIPROCESS_DIR is None:
+        return generate_latest(REGISTRY)
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=MULTIPROCESS_DIR)
+    return generate_latest(registry)
+
+
+def serve(host: str, port: int) -> None:
+    """Serve this process's metrics on ``http://host:port/metrics`` from a daemon thread."""
+    start_http_server(port, addr=host)

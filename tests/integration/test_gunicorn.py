@@ -1,4 +1,5 @@
-"""gunicorn with two workers serves the wall from frames a separate poller writes to Redis."""
+"""gunicorn with two workers serves the wall from frames a separate poller writes to Redis; both
+kinds of process serve their own metrics."""
 import os
 import signal
 import subprocess
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench.viewer import WallRequests, answered
 from dashboard import ids
@@ -53,7 +55,7 @@ def production(tmp_path, redis_url, deployment, postgres_url):
     subprocess.run([sys.executable, "-m", "dashboard.db.migrate"], env=env, check=True, capture_output=True)
     port = free_port()
     procs = [
-        subprocess.Popen([str(BIN / "opscenter"), "poll"], env=env, stdout=subprocess.DEVNULL,
+        subprocess.Popen([str(BIN / "opscenter"), "poll", "--metrics-port", "0"], env=env, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL),
         subprocess.Popen([str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
                           "dashboard.wsgi:server"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
@@ -149,3 +151,71 @@ def test_production_gunicorn_blanks_tokens_and_refuses_repeated_identity_headers
     logged = access_log.read_text()
     assert logged.count("GET /wall") == 5
     assert not any(secret in logged for secret in secrets_sent), logged
+
+
+def _samples(text: str, name: str) -> dict[tuple, float]:
+    """The samples called ``name`` in a scrape, by their sorted labels."""
+    return {tuple(sorted(s.labels.items())): s.value for family in text_string_to_metric_families(text)
+            for s in family.samples if s.name == name}
+
+
+def test_the_poller_serves_its_own_metrics_after_its_first_poll(tmp_path):
+    env = {**os.environ, "OPSCENTER_DATABASE_URL": f"sqlite:///{tmp_path / 'history.sqlite3'}"}
+    for name in ("OPSCENTER_CONFIG", "OPSCENTER_REDIS_URL", "PROMETHEUS_MULTIPROC_DIR"):
+        env.pop(name, None)  # the built-in demo config, polled into the process's own store
+    port = free_port()
+    proc = subprocess.Popen([str(BIN / "opscenter"), "poll", "--metrics-port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        def polled() -> bool:
+            assert proc.poll() is None, f"opscenter poll exited with {proc.returncode}"
+            text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+            return _samples(text, "opscenter_poll_duration_seconds_count").get((("source", "demo"),), 0) >= 1
+        _wait_for(polled, 60, "the poller's first poll on its metrics port")
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture
+def multiprocess(tmp_path):
+    """gunicorn as production starts it, two workers sharing a metrics directory that an earlier run left
+    a count in."""
+    config = tmp_path / "opscenter.yaml"
+    config.write_text("sources:\n  - {kind: demo, name: demo}\n")
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    env = {**os.environ, "OPSCENTER_CONFIG": str(config), "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+           "OPSCENTER_DATABASE_URL": f"sqlite:///{tmp_path / 'history.sqlite3'}"}
+    env.pop("OPSCENTER_REDIS_URL", None)
+    subprocess.run([sys.executable, "-c", "from dashboard.core import metrics; metrics.observe_callback('stale', 1)"],
+                   env=env, check=True)
+    subprocess.run([sys.executable, "-m", "dashboard.db.migrate"], env=env, check=True, capture_output=True)
+    port = free_port()
+    proc = subprocess.Popen([str(BIN / "gunicorn"), "-c", "python:dashboard.gunicorn_conf", "--workers", "2",
+                             "--bind", f"127.0.0.1:{port}", "dashboard.wsgi:server"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(lambda: requests.get(f"{url}/health", timeout=5).status_code == 200, 60, "gunicorn")
+        yield url, metrics_dir
+    finally:
+        _stop(proc)
+
+
+def test_one_scrape_counts_the_callbacks_of_every_worker(multiprocess):
+    url, metrics_dir = multiprocess
+    body = {"output": "oc-versions.data", "inputs": [], "changedPropIds": []}
+
+    def callback(_) -> int:
+        return requests.post(f"{url}/_dash-update-component", json=body, timeout=30).status_code
+
+    sent = 0
+    with ThreadPoolExecutor(4) as pool:  # concurrent requests: both sync workers answer
+        def both_workers_answered() -> bool:
+            nonlocal sent
+            sent += len(list(pool.map(callback, range(8))))
+            return len({path.stem.rsplit("_", 1)[1] for path in metrics_dir.glob("histogram_*.db")}) >= 2
+        _wait_for(both_workers_answered, 60, "callbacks answered by both workers")
+    counts = _samples(requests.get(f"{url}/metrics", timeout=10).text, "opscenter_callback_duration_seconds_count")
+    assert (("callback", "stale"),) not in counts  # the directory was cleaned at start
+    assert sum(counts.values()) == sent

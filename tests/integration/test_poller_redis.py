@@ -42,7 +42,7 @@ def two_pollers(tmp_path, redis_url, deployment):
     history.migrate()
     env = {**os.environ, "OPSCENTER_CONFIG": str(config), "OPSCENTER_REDIS_URL": redis_url,
            "OPSCENTER_DATABASE_URL": db_url}
-    procs = [subprocess.Popen([sys.executable, "-m", "dashboard.cli", "poll"], env=env,
+    procs = [subprocess.Popen([sys.executable, "-m", "dashboard.cli", "poll", "--metrics-port", "0"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(2)]
     yield procs, history
     for proc in procs:

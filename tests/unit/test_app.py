@@ -5,7 +5,6 @@ import secrets
 import pytest
 
 from dashboard.security import callbacks as callback_access
-from dashboard.core import metrics
 from dashboard.security.access import AccessStore
 from dashboard.app import create_app
 from dashboard.core.settings import load, parse
@@ -64,13 +63,6 @@ def test_metrics_stay_bounded_whatever_callbacks_anonymous_requests_name(tmp_pat
 def test_root_redirects_to_the_wall_keeping_the_query(client):
     response = client.get("/?lang=zh")
     assert response.status_code == 302 and response.headers["Location"] == "/wall?lang=zh"
-
-
-def test_metric_rendering_counts_and_escapes():
-    counter = metrics.Counter("t_total", "help", "source")
-    counter.inc('a"b')
-    counter.inc('a"b')
-    assert 't_total{source="a\\"b"} 2' in counter.render()
 
 
 def test_every_page_carries_what_the_liveness_check_says_in_each_language(client):
