@@ -146,6 +146,9 @@ def register(server: flask.Flask, settings: Settings, access: AccessStore, sessi
         log.info("login of %s (%s) from %s", user, role, address)
         _end_session(sessions)
         flask.session[SESSION_ID] = sessions.start(user, address)
+        # The signed-in cookie carries its form key from the start: a GET of /logout then changes no
+        # cookie, so a page request answering late with the cookie it was sent cannot void the form.
+        flask.session[BROWSER_KEY] = secrets.token_urlsafe(16)
         flask.session.permanent = True
         return flask.redirect(next_url)
 

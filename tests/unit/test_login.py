@@ -11,7 +11,7 @@ from flask.sessions import SecureCookieSessionInterface
 from dashboard.security import auth, passwords
 from dashboard.security.access import AccessStore, Identity
 from dashboard.app import create_app
-from dashboard.db.history import user_sessions
+from dashboard.db.tables import user_sessions
 from dashboard.core.settings import parse
 from dashboard.core.store import open_store
 
@@ -122,6 +122,19 @@ def test_logout_is_a_post_with_its_form_token(make_client):
     assert client.post("/logout", data={"csrf": "forged"}).status_code == 400
     assert client.get("/capacity").status_code == 200
     response = client.post("/logout", data={"csrf": form_token(client, "/logout")})
+    assert response.status_code == 302 and response.headers["Location"] == "/login"
+    assert client.get("/capacity").status_code == 302
+
+
+def test_logout_survives_a_page_request_that_answers_after_the_logout_form(make_client):
+    """A page's request in flight when the logout form loads answers with the cookie it was sent;
+    the form's token must still match that cookie, or sign-out fails with an expired form."""
+    client = make_client()
+    attempt(client)
+    before_form = client.get_cookie(auth.SESSION_COOKIE).value
+    token = form_token(client, "/logout")
+    client.set_cookie(auth.SESSION_COOKIE, before_form)  # the late answer's Set-Cookie wins
+    response = client.post("/logout", data={"csrf": token})
     assert response.status_code == 302 and response.headers["Location"] == "/login"
     assert client.get("/capacity").status_code == 302
 
