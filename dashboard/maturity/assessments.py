@@ -13,7 +13,7 @@ from datetime import datetime
 import pandas as pd
 import sqlalchemy as sa
 
-from dashboard.db.history import maturity_assessments, maturity_evidence
+from dashboard.db.tables import maturity_assessments, maturity_evidence
 from datasources.base import utc_column
 
 STATUSES = ("not_started", "in_progress", "pass", "fail", "na", "waived")

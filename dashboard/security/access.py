@@ -24,7 +24,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from dashboard.security import policy
-from dashboard.db.history import History, audit_log, display_tokens, users
+from dashboard.db.history import History
+from dashboard.db.tables import audit_log, display_tokens, users
 from dashboard.security.passwords import hash_password, verify_password
 
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")

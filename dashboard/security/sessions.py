@@ -18,7 +18,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 
 from dashboard.security.access import AccessStore, Identity, token_sha256
-from dashboard.db.history import user_sessions, users
+from dashboard.db.tables import user_sessions, users
 
 TOUCH_EVERY = timedelta(minutes=1)
 MAX_SECRET = 64

@@ -5,7 +5,7 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.security.access import AccessStore, Forbidden, Identity, token_sha256
-from dashboard.db.history import audit_log, display_tokens
+from dashboard.db.tables import audit_log, display_tokens
 
 ADMIN = Identity("cli:ops", frozenset({"admin"}), "cli")
 VIEWER = Identity("vera", frozenset({"viewer"}), "user", "10.0.0.7")

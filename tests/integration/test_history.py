@@ -7,7 +7,8 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from dashboard.db.history import History, metadata
+from dashboard.db.history import History
+from dashboard.db.tables import metadata
 from datasources.base import validate
 
 T0 = pd.Timestamp("2024-03-01T08:00:00", tz="UTC")
@@ -217,7 +218,7 @@ def test_maturity_records_are_append_only(history):
 
     from dashboard.maturity import assessments
     from dashboard.maturity.evidence import Evaluation
-    from dashboard.db.history import maturity_assessments, maturity_evidence
+    from dashboard.db.tables import maturity_assessments, maturity_evidence
 
     at = T0.to_pydatetime()
     assessments.record_evidence(history.engine, [Evaluation("MON-01", "trace_coverage", "q", 0.5, False, "d" * 64)], at)

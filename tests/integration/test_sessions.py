@@ -5,7 +5,7 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.security.access import AccessStore, Forbidden, Identity
-from dashboard.db.history import user_sessions
+from dashboard.db.tables import user_sessions
 from dashboard.security.sessions import Sessions, revoke_user
 
 ADMIN = Identity("cli:ops", frozenset({"admin"}), "cli")

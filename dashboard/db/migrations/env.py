@@ -1,7 +1,7 @@
 """Alembic environment for the history database; run with a connection in ``config.attributes``."""
 from alembic import context
 
-from dashboard.db.history import metadata
+from dashboard.db.tables import metadata
 
 context.configure(connection=context.config.attributes["connection"], target_metadata=metadata)
 with context.begin_transaction():

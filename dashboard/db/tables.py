@@ -1,0 +1,131 @@
+"""Every table of the history database, in one place: the ITSM and chaos history the poller
+upserts, source status, the access records (display tokens, users, their sessions, the append-only
+audit log) and the maturity records.
+
+Modules that write a table import it from here; the Alembic migrations in ``dashboard/db/migrations``
+create them, and ``metadata`` lets the migration tests compare the two.
+"""
+from __future__ import annotations
+
+from datetime import timezone
+
+import sqlalchemy as sa
+
+from datasources.base import CONTRACTS
+
+
+class UTCDateTime(sa.TypeDecorator):
+    """A timestamp stored as UTC (timezone-naive on SQLite) and read back tz-aware UTC."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+_TYPES = {"str": sa.Text, "int": sa.Integer, "float": sa.Float, "bool": sa.Boolean, "ts": UTCDateTime}
+
+metadata = sa.MetaData()
+
+
+def _contract_columns(frame: str) -> list[sa.Column]:
+    return [sa.Column(c.name, _TYPES[c.kind](), nullable=c.nullable) for c in CONTRACTS[frame]]
+
+
+def _entity_table(frame: str, key: str, *time_columns: str) -> sa.Table:
+    """An upserted frame: contract columns, keyed by (source, key), with bookkeeping timestamps."""
+    return sa.Table(
+        frame, metadata, *_contract_columns(frame),
+        sa.Column("first_seen_at", UTCDateTime(), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("source", key),
+        *(sa.Index(f"ix_{frame}_{column}", column) for column in time_columns),
+    )
+
+
+incidents = _entity_table("incidents", "incident_id", "opened_at")
+changes = _entity_table("changes", "change_id", "planned_start", "actual_start")
+chaos_runs = _entity_table("chaos_runs", "run_id", "started_at")
+source_status_history = sa.Table(
+    "source_status_history", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    *_contract_columns("source_status"),
+    sa.Index("ix_source_status_history_last_attempt", "last_attempt"),
+)
+
+display_tokens = sa.Table(
+    "display_tokens", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("token_sha256", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("created_by", sa.Text, nullable=False),
+    sa.Column("revoked_at", UTCDateTime(), nullable=True),
+    sa.Column("revoked_by", sa.Text, nullable=True),
+    sa.Index("ix_display_tokens_name", "name"),
+    sa.Index("ux_display_tokens_token_sha256", "token_sha256", unique=True),
+)
+users = sa.Table(
+    "users", metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("role", sa.Text, nullable=False),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("created_by", sa.Text, nullable=False),
+)
+user_sessions = sa.Table(
+    "user_sessions", metadata,
+    sa.Column("id_sha256", sa.Text, primary_key=True),
+    sa.Column("user_name", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("last_seen_at", UTCDateTime(), nullable=False),
+    sa.Column("address", sa.Text, nullable=True),
+    sa.Index("ix_user_sessions_user_name", "user_name"),
+)
+audit_log = sa.Table(
+    "audit_log", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("roles", sa.Text, nullable=False),
+    sa.Column("address", sa.Text, nullable=True),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("target", sa.Text, nullable=False),
+    sa.Column("detail", sa.Text, nullable=True),
+    sa.Column("allowed", sa.Boolean, nullable=False),
+    sa.Index("ix_audit_log_at", "at"),
+)
+
+maturity_evidence = sa.Table(
+    "maturity_evidence", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("item_id", sa.Text, nullable=False),
+    sa.Column("evaluated_at", UTCDateTime(), nullable=False),
+    sa.Column("rule", sa.Text, nullable=False),
+    sa.Column("query", sa.Text, nullable=False),
+    sa.Column("value", sa.Float, nullable=True),
+    sa.Column("passed", sa.Boolean, nullable=True),
+    sa.Column("digest", sa.Text, nullable=False),
+    sa.Index("ix_maturity_evidence_item_at", "item_id", "evaluated_at"),
+)
+maturity_assessments = sa.Table(
+    "maturity_assessments", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("item_id", sa.Text, nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("assessor", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("justification", sa.Text, nullable=False),
+    sa.Column("evidence_links", sa.Text, nullable=False),
+    sa.Column("proposed", sa.Text, nullable=True),
+    sa.Index("ix_maturity_assessments_item_at", "item_id", "at"),
+)
