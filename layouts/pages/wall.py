@@ -274,12 +274,14 @@ def _age(opened: pd.Timestamp, refresh: Refresh) -> html.Span:
                      **{"data-since": int(opened.timestamp() * 1000)})
 
 
-def _preplan(url: str | None, lang: str):
+def _preplan(url: str | None, lang: str, named: bool = True):
+    """A link to the incident's pre-plan; ``named=False`` keeps its name for the tooltip (the side column)."""
     name = wallview.preplan_name(url)
     if not name:
         return None
-    return html.A([html.Span("▣ ", className="oc-icon"), f"{t('wall.preplan', lang)}: {name}"], href=url,
-                  className="oc-preplan", target="_blank")
+    label = f"{t('wall.preplan', lang)}: {name}"
+    return html.A([html.Span("▣ ", className="oc-icon"), label if named else t("wall.preplan", lang)], href=url,
+                  className="oc-preplan", target="_blank", title=label)
 
 
 def _incident_items(refresh: Refresh) -> tuple[list, int]:
@@ -294,10 +296,10 @@ def _incident_items(refresh: Refresh) -> tuple[list, int]:
             [
                 html.Span(f"P{row.priority}", className=f"oc-prio oc-p{row.priority}"),
                 html.Div([
-                    html.Div(row.title, className="oc-inc-title"),
+                    html.Div([html.Span(row.title, className="oc-inc-title"), _preplan(row.runbook_url, lang, False)],
+                             className="oc-inc-line"),
                     html.Div([_age(row.opened_at, refresh), f" · {row.incident_id} · {row.service or '–'} · "
                               f"{row.assignment_group or t('wall.unassigned', lang)}"], className="oc-inc-meta"),
-                    _preplan(row.runbook_url, lang),
                 ], className="oc-inc-body"),
             ],
             className=f"oc-incident oc-incident-p{row.priority}",
@@ -306,7 +308,7 @@ def _incident_items(refresh: Refresh) -> tuple[list, int]:
         for row in active.head(MAX_INCIDENTS).itertuples()
     ]
     more = len(active) - MAX_INCIDENTS
-    tail = [html.Li(t("wall.more", lang, count=more), className="oc-more")] if more > 0 else []
+    tail = [html.Li(t("wall.more", lang, count=more), className="oc-more", **{"data-count": more})] if more > 0 else []
     return [html.Ul(items + tail, className="oc-incidents")], len(active)
 
 
@@ -331,7 +333,7 @@ def _alert_items(refresh: Refresh) -> tuple[list, int]:
         for row in firing.head(MAX_ALERTS).itertuples()
     ]
     more = len(firing) - MAX_ALERTS
-    tail = [html.Li(t("wall.more", lang, count=more), className="oc-more")] if more > 0 else []
+    tail = [html.Li(t("wall.more", lang, count=more), className="oc-more", **{"data-count": more})] if more > 0 else []
     return [html.Ul(items + tail, className="oc-alerts")], len(firing)
 
 
@@ -434,7 +436,8 @@ def _kpi_values(refresh: Refresh) -> dict[str, tuple[str, str]]:
 
 def _panel_class(panel: str, fresh: Freshness) -> str:
     base = {"status": "oc-status-panel", "chains": "oc-chains-panel", "incidents": "oc-panel oc-incidents-panel",
-            "alerts": "oc-panel oc-alerts-panel"}.get(panel, "oc-kpi" if panel.startswith("kpi.") else "oc-panel")
+            "alerts": "oc-panel oc-alerts-panel", "changes": "oc-panel oc-changes-panel",
+            "chaos": "oc-panel oc-runs-panel"}.get(panel, "oc-kpi" if panel.startswith("kpi.") else "oc-panel")
     return base + (" oc-is-stale" if fresh.is_stale else "") + (" oc-is-unknown" if fresh.unknown else "")
 
 
@@ -537,6 +540,7 @@ def layout(lang: str | None = None, **_query) -> html.Div:
         ],
         className="oc-wall",
         **{f"data-age-{unit}": template(f"wall.age_{unit}", lang) for unit in ("m", "h", "d")},
+        **{"data-more": template("wall.more", lang)},
     )
 
 

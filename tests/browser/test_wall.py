@@ -33,6 +33,23 @@ return {
 """
 
 
+ROWS = """
+return [...document.querySelectorAll('.oc-side .oc-panel-body')].map(body => {
+  const box = body.getBoundingClientRect(), rows = [...body.querySelectorAll('li:not(.oc-more)')];
+  const shown = rows.filter(row => row.getBoundingClientRect().height > 0);
+  return {panel: body.id, rows: rows.length, shown: shown.length, more: body.getAttribute('data-more-label'),
+          cut: shown.filter(row => row.getBoundingClientRect().bottom > box.bottom + 0.5).length};
+});
+"""
+
+
+def _side_rows(dash_duo) -> list[dict]:
+    """Each side panel's rows: how many, how many shown, how many cut by the panel's edge, its "+N more"."""
+    WebDriverWait(dash_duo.driver, 10).until(lambda d: d.execute_script("return !!document.querySelector('.oc-side')"))
+    dash_duo.driver.execute_script("return new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+    return dash_duo.driver.execute_script(ROWS)
+
+
 def _wait_drawn(dash_duo):
     dash_duo.wait_for_element(".oc-tile:not(.oc-nodata)", timeout=20)
 
@@ -56,6 +73,24 @@ def test_every_chain_and_incident_is_visible_without_scrolling(dash_duo, demo_ap
             assert all(text.strip() != "– – –" for text in _tile_texts(dash_duo))
             layout = dash_duo.driver.execute_script(OUTSIDE, ".oc-chain, .oc-incident, .oc-tile, .oc-kpi")
             assert layout == {"scrolls": False, "hidden": []}, (width, height, query)
+            assert all(panel["cut"] == 0 for panel in _side_rows(dash_duo)), (width, height, query)
+    assert_no_console_errors(dash_duo)
+
+
+def test_a_side_panel_too_short_for_its_rows_shows_whole_rows_and_counts_the_rest(dash_duo, demo_app):
+    dash_duo.start_server(demo_app)
+    viewport(dash_duo, 1920, 620)  # a short wall: the side column cannot hold every row
+    dash_duo.driver.get(dash_duo.server_url + "/wall?kiosk=1")
+    _wait_drawn(dash_duo)
+    panels = _side_rows(dash_duo)
+    assert all(panel["cut"] == 0 for panel in panels), panels
+    short = [panel for panel in panels if panel["shown"] < panel["rows"]]
+    assert short, panels
+    for panel in short:
+        assert panel["shown"] >= 1 and panel["more"] == f"+{panel['rows'] - panel['shown']} more", panel
+    viewport(dash_duo, 1920, 1080)  # taller again: the rows come back
+    WebDriverWait(dash_duo.driver, 10).until(
+        lambda d: sum(p["shown"] for p in _side_rows(dash_duo)) > sum(p["shown"] for p in short))
     assert_no_console_errors(dash_duo)
 
 
