@@ -17,7 +17,8 @@ def test_default_config_loads():
     assert settings.source_names == ["demo"]
     assert settings.display_tz == "Asia/Shanghai"
     assert settings.health["tiers"][1]["p95_ms"] == 300
-    assert settings.playlists["operations"][0] == {"page": "/wall", "seconds": 120.0}
+    assert settings.playlists["operations"] == [{"page": "/wall", "seconds": 120.0},
+                                                {"page": "/incidents", "seconds": 30.0}]  # no engineers' page
 
 
 def test_environment_selects_stores(monkeypatch):
