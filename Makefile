@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check docs bench soak clean demo-prometheus production
+.PHONY: run test check docs bench bench-check soak clean demo-prometheus production
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ demo-prometheus: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# The regression guard: fails when a measure is over twice as slow as recorded in bench/reference.json.
+bench-check: $(STAMP)
+	$(BIN)/python -m bench.check
 
 soak: $(STAMP)
 	$(BIN)/python -m bench.soak

@@ -52,6 +52,19 @@ def _row(name: str, cold_ms: float, wall: list[float], cpu: list[float], detail:
                       f"first call {cold_ms:.1f} ms; {len(wall)} runs; {detail}"}
 
 
+def pages(store) -> tuple:
+    """(name, page function, detail) of the chain, service and trace pages drawn from ``store``'s demo estate."""
+    calls = store.frame("calls")
+    in_window = calls[(calls["service"] == "pretrade-risk") & (calls["start"] >= pd.Timestamp(WINDOW["from"]))]
+    slowest = in_window.nlargest(1, "duration_ms")["trace_id"].iloc[0]
+    return (
+        ("/chain/equity-trading", lambda: chain.layout(chain="equity-trading", **WINDOW), "6 steps, 1 h window"),
+        ("/service/pretrade-risk", lambda: service.layout(service="pretrade-risk", chain="equity-trading", **WINDOW),
+         "1 h window"),
+        ("/trace/<slowest call>", lambda: trace.layout(trace_id=slowest, **WINDOW), "spans from the cache"),
+    )
+
+
 def run(services: int = 1000) -> list[dict]:
     """Return one row per drill-down page for the benchmark report."""
     settings = parse(CONFIG % services)
@@ -60,19 +73,11 @@ def run(services: int = 1000) -> list[dict]:
     for source in poller.sources:
         poller.poll(source)
     app = create_app(settings, store)
-    calls = store.frame("calls")
-    sizes = f"{services:,} services, calls {len(calls):,} rows, resource_metrics {len(store.frame('resource_metrics')):,} rows"
-    in_window = calls[(calls["service"] == "pretrade-risk") & (calls["start"] >= pd.Timestamp(WINDOW["from"]))]
-    slowest = in_window.nlargest(1, "duration_ms")["trace_id"].iloc[0]
-    pages = (
-        ("/chain/equity-trading", lambda: chain.layout(chain="equity-trading", **WINDOW), "6 steps, 1 h window"),
-        ("/service/pretrade-risk", lambda: service.layout(service="pretrade-risk", chain="equity-trading", **WINDOW),
-         "1 h window"),
-        (f"/trace/{slowest[:8]}…", lambda: trace.layout(trace_id=slowest, **WINDOW), "spans from the cache"),
-    )
+    sizes = (f"{services:,} services, calls {len(store.frame('calls')):,} rows, "
+             f"resource_metrics {len(store.frame('resource_metrics')):,} rows")
     rows = []
     with app.server.test_request_context():
-        for name, page, detail in pages:
+        for name, page, detail in pages(store):
             cold = _samples(page, repeat=1)[0][0]
             load = f"load average {os.getloadavg()[0]:.1f}"
             rows.append(_row(f"drill-down {name}", cold, *_samples(page), f"{detail}; {sizes}; {load}"))
