@@ -163,13 +163,14 @@ def services(evaluated: pd.DataFrame, alerts: pd.DataFrame, anomalies: pd.DataFr
 def chains(layout: list[dict], rolled: pd.DataFrame) -> list[dict]:
     """Per chain of ``layout``: its status (the worst step's) and, as ``worst``, (service, first reason)
     of the steps at that status."""
-    by_service = rolled.drop_duplicates("service").set_index("service")
+    first = rolled.drop_duplicates("service")
+    statuses = dict(zip(first["service"], first["status"]))
+    reasons = dict(zip(first["service"], first["reasons"]))
     out = []
     for chain in layout:
-        steps = [s for s in chain["services"] if s in by_service.index]
-        status = worst([by_service.at[s, "status"] for s in steps])
-        worst_steps = [(s, by_service.at[s, "reasons"][0]) for s in dict.fromkeys(steps)
-                       if by_service.at[s, "status"] == status and by_service.at[s, "reasons"]]
+        steps = [s for s in chain["services"] if s in statuses]
+        status = worst([statuses[s] for s in steps])
+        worst_steps = [(s, reasons[s][0]) for s in dict.fromkeys(steps) if statuses[s] == status and reasons[s]]
         out.append({"chain": chain["chain"], "status": status, "worst": worst_steps if status != "ok" else []})
     return out
 

@@ -13,6 +13,7 @@ median is under ``LOW``, else ``ok``.
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from dashboard.analytics.drilldown import SATURATED_CPU
@@ -32,7 +33,8 @@ def instances_at(instances: pd.DataFrame, site: str | None) -> set[str] | None:
 
 
 def chain_sites(chains: pd.DataFrame, instances: pd.DataFrame, resources: pd.DataFrame) -> pd.DataFrame:
-    """One row per (chain, site) of multi-site chains: share of the chain's traffic and status."""
+    """One row per (chain, site) of multi-site chains, chains in their order and sites sorted: share of the
+    chain's traffic and status."""
     if instances.empty or resources.empty:
         return pd.DataFrame(columns=COLUMNS)
     recent = resources[resources["ts"] > resources["ts"].max() - pd.Timedelta(minutes=RECENT_MINUTES)]
@@ -41,26 +43,28 @@ def chain_sites(chains: pd.DataFrame, instances: pd.DataFrame, resources: pd.Dat
     by_site = placed.groupby(["service", "site"]).agg(rx=("rx", "sum"), cpu=("cpu", "max"), n=("instance", "size"))
     totals = by_site.groupby(level="service")[["rx", "n"]].transform("sum")
     by_site["ratio"] = (by_site["rx"] / totals["rx"]) / (by_site["n"] / totals["n"])
-    members = chains[["chain", "step", "service"]].merge(by_site.reset_index(), on="service")
-    rows = []
-    for chain, group in members.groupby("chain", sort=False):
-        if group["site"].nunique() < 2:
-            continue
-        total = group["rx"].sum()
-        for site, at in group.groupby("site"):
-            ratio, cpu = at["ratio"].min(), at["cpu"].max()
-            status = ("crit" if ratio < DRAINED or cpu >= SATURATED_CPU else
-                      "warn" if ratio < LOW or cpu >= BUSY_CPU else "ok")
-            rows.append((chain, site, float(at["rx"].sum() / total) if total else 0.0,
-                         status if pd.notna(ratio) else "nodata"))
-    return pd.DataFrame(rows, columns=COLUMNS)
+    members = chains[["chain", "service"]].merge(by_site.reset_index(), on="service")
+    members = members[members.groupby("chain")["site"].transform("nunique") >= 2]
+    if members.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    order = pd.Categorical(members["chain"], categories=pd.unique(members["chain"]), ordered=True)
+    per = members.assign(chain=order).groupby(["chain", "site"], observed=True).agg(
+        rx=("rx", "sum"), ratio=("ratio", "min"), cpu=("cpu", "max"))
+    total = per.groupby(level="chain", observed=True)["rx"].transform("sum")
+    crit = (per["ratio"] < DRAINED) | (per["cpu"] >= SATURATED_CPU)
+    warn = (per["ratio"] < LOW) | (per["cpu"] >= BUSY_CPU)
+    status = np.select([per["ratio"].isna(), crit, warn], ["nodata", "crit", "warn"], "ok")
+    share = (per["rx"] / total).where(total > 0, 0.0).astype(float)
+    out = per.index.to_frame(index=False).assign(share=share.to_numpy(), status=status)
+    return out.assign(chain=out["chain"].astype(str))[COLUMNS]
 
 
 def wall_sites(layout: list[dict], figures: pd.DataFrame) -> list[list[list]]:
     """Per chain in wall order: [site, share as a whole percent, status] per site."""
-    by_chain = {c: g for c, g in figures.groupby("chain")}
-    return [[[r.site, f"{r.share:.0%}", r.status] for r in by_chain[c["chain"]].itertuples()]
-            if c["chain"] in by_chain else [] for c in layout]
+    by_chain: dict[str, list[list]] = {}
+    for row in figures.itertuples(index=False):
+        by_chain.setdefault(row.chain, []).append([row.site, f"{row.share:.0%}", row.status])
+    return [by_chain.get(c["chain"], []) for c in layout]
 
 
 

@@ -138,7 +138,9 @@ class Refresh:
         return evaluated.assign(display_name=evaluated["service"].map(names))
 
     def site_states(self) -> pd.DataFrame:
-        return sites.site_states(self.frame("instances"), self.frame("resource_metrics"))
+        """The estate's sites (the banner and the services' roll-up both read them), once per version."""
+        return self.cached("site_states", lambda: sites.site_states(self.frame("instances"),
+                                                                    self.frame("resource_metrics")), "chains")
 
     def rolled(self, evaluated: pd.DataFrame) -> pd.DataFrame:
         metrics = self.frame("service_metrics")
