@@ -14,8 +14,9 @@ pytestmark = pytest.mark.browser
 def site_episode_app():
     """The demo app polled at a moment when sh-dc2 is drained."""
     _need_chromium()
-    now = pd.Timestamp.now(tz="UTC")
-    episode = [e for e in episodes(now - pd.Timedelta(hours=3), now) if e.kind == "site_degradation"][-1]
+    past = pd.Timestamp.now(tz="UTC") - pd.Timedelta(minutes=30)  # long enough ago for its data to be stale now
+    episode = [e for e in episodes(past - pd.Timedelta(hours=4), past)
+               if e.kind == "site_degradation" and e.end <= past][-1]
     moment = (episode.end - pd.Timedelta(minutes=2)).to_pydatetime()
     return polled_demo_app(clock=lambda: moment), episode
 
