@@ -197,8 +197,8 @@ def needed_instances(site_loss_cpu: float, current_survivors: int, sites: int, c
 
 
 def recommend(table: pd.DataFrame, config: dict) -> pd.DataFrame:
-    """Scale out, rebalance, scale in or right-size, with the figures behind each and the monthly effect;
-    in ``table``'s order (riskiest first).
+    """Scale out, rebalance, scale in or right-size, with why (``why``: site_loss, one_site, floor, rebalance,
+    scale_in, right_size), the figures behind it and the monthly effect; in ``table``'s order (riskiest first).
 
     Scale out when the site-loss CPU, projected by the trend, exceeds the ceiling ``1 - headroom_target``,
     or when there are fewer instances than the floor (``min_instances``, one per site); rebalance when it
@@ -219,17 +219,21 @@ def recommend(table: pd.DataFrame, config: dict) -> pd.DataFrame:
         base = {"service": r.service, "instances": r.instances, "sites": r.sites, "busiest": r.busiest,
                 "cpu_peak": r.cpu_peak, "headroom": r.headroom, "site_loss_cpu": r.site_loss_cpu,
                 "lost_site": r.lost_site, "ceiling": ceiling, "buffer": buffer, "target": target, "floor": floor}
-        if needed > r.instances and (projected > ceiling or r.instances < floor):
-            rows.append({**base, "action": "scale_out", "to": needed, "monthly": (needed - r.instances) * per_instance})
-        elif projected > ceiling:
-            rows.append({**base, "action": "rebalance", "to": r.instances, "monthly": 0.0})
+        over = projected > ceiling
+        if needed > r.instances and (over or r.instances < floor):
+            why = "floor" if not over else "site_loss" if r.sites > 1 else "one_site"
+            rows.append({**base, "action": "scale_out", "why": why, "to": needed,
+                         "monthly": (needed - r.instances) * per_instance})
+        elif over:
+            rows.append({**base, "action": "rebalance", "why": "rebalance", "to": r.instances, "monthly": 0.0})
         elif needed < r.instances and r.cpu_peak < low:
-            rows.append({**base, "action": "scale_in", "to": needed, "monthly": (needed - r.instances) * per_instance})
+            rows.append({**base, "action": "scale_in", "why": "scale_in", "to": needed,
+                         "monthly": (needed - r.instances) * per_instance})
         elif r.memory_peak < low:
             gb = max(1.0, math.ceil(r.memory_gb * r.memory_peak * (1 + buffer) / ceiling))
             if gb < r.memory_gb:
                 saving = (gb - r.memory_gb) * config.get("gb_hour", DEFAULTS["gb_hour"]) * HOURS_PER_MONTH * r.instances
-                rows.append({**base, "action": "right_size", "to": gb, "monthly": saving})
-    return pd.DataFrame(rows, columns=["service", "action", "instances", "to", "sites", "busiest", "cpu_peak",
+                rows.append({**base, "action": "right_size", "why": "right_size", "to": gb, "monthly": saving})
+    return pd.DataFrame(rows, columns=["service", "action", "why", "instances", "to", "sites", "busiest", "cpu_peak",
                                        "headroom", "site_loss_cpu", "lost_site", "ceiling", "buffer", "target",
                                        "floor", "monthly"])
