@@ -516,7 +516,9 @@ CATALOG: dict[str, dict[str, str]] = {
     "capacity.weekdays": {"en": "Mon Tue Wed Thu Fri Sat Sun", "zh": "周一 周二 周三 周四 周五 周六 周日"},
     "capacity.chart": {"en": "CPU at peak, and after losing a site, against the headroom line",
                        "zh": "峰值 CPU 与失去一个站点后的 CPU，对照余量线"},
-    "capacity.chart_peak": {"en": "Busiest instance at peak", "zh": "最忙实例峰值"},
+    "capacity.chart_crit": {"en": "Peak over the ceiling", "zh": "峰值已超上限"},
+    "capacity.chart_warn": {"en": "Peak, over after a site loss", "zh": "峰值，站点故障后超限"},
+    "capacity.chart_ok": {"en": "Peak, holds a site loss", "zh": "峰值，可承受站点故障"},
     "capacity.chart_site_loss": {"en": "After losing a site", "zh": "失去一个站点后"},
     "capacity.chart_ceiling": {"en": "ceiling {ceiling}", "zh": "上限 {ceiling}"},
     "capacity.hover": {

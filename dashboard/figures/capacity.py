@@ -22,7 +22,8 @@ def _status(peak: float, site_loss: float, ceiling: float) -> str:
 
 
 def peaks_chart(table: pd.DataFrame, ceiling: float, lang: str = "en") -> go.Figure:
-    """A bar per service (the busiest instance's CPU peak, coloured by risk), a diamond at its site-loss CPU
+    """A bar per service (the busiest instance's CPU peak, a trace per risk: over the ceiling at the peak, over
+    it after a site loss, holding a site loss), a diamond at its site-loss CPU
     and a line at ``ceiling`` (1 - headroom target); ``table`` from ``capacity.services``, riskiest first
     and drawn at the top."""
     rows = table[table["cpu_peak"].notna()]
@@ -32,10 +33,14 @@ def peaks_chart(table: pd.DataFrame, ceiling: float, lang: str = "en") -> go.Fig
                loss=f"{r.site_loss_cpu:.0%}", site=r.lost_site or "–", n=r.instances, sites=r.sites)
              for r in rows.itertuples(index=False)]
     fig = go.Figure()
-    fig.add_trace(go.Bar(
-        x=rows["cpu_peak"], y=services, orientation="h", name=t("capacity.chart_peak", lang),
-        marker={"color": [STATUS_COLOURS[s] for s in statuses]}, hovertext=hover, hoverinfo="text",
-    ))
+    for status in ("crit", "warn", "ok"):
+        chosen = [i for i, s in enumerate(statuses) if s == status]
+        if chosen:
+            fig.add_trace(go.Bar(
+                x=rows["cpu_peak"].iloc[chosen], y=[services[i] for i in chosen], orientation="h",
+                name=t(f"capacity.chart_{status}", lang), marker={"color": STATUS_COLOURS[status]},
+                hovertext=[hover[i] for i in chosen], hoverinfo="text",
+            ))
     fig.add_trace(go.Scatter(
         x=rows["site_loss_cpu"], y=services, mode="markers", name=t("capacity.chart_site_loss", lang),
         marker={"symbol": "diamond", "size": 12, "color": TEXT, "line": {"width": 2, "color": "#0d1117"}},
@@ -50,7 +55,7 @@ def peaks_chart(table: pd.DataFrame, ceiling: float, lang: str = "en") -> go.Fig
         template="plotly_dark", paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
         margin={"l": 10, "r": 20, "t": 40, "b": 10}, font={"color": TEXT}, bargap=0.35,
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0},
-        hoverlabel={"align": "left"}, showlegend=True,
+        hoverlabel={"align": "left"}, showlegend=True, barmode="overlay",
     )
     fig.update_xaxes(range=[0, top * 1.05], tickformat=".0%", gridcolor=GRID, zeroline=False)
     fig.update_yaxes(categoryorder="array", categoryarray=services[::-1], autorange=True, gridcolor=GRID,

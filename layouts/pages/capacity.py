@@ -83,13 +83,18 @@ def _data(lang: str) -> dict:
 FLAGGED = {"headroom": "low", "site_loss": "over"}  # a column and the row flag that marks its cell
 
 
+WIDTHS = {"reason": 4.5, "action": 1.2, "service": 1.6, "monthly": 1.4}  # flex shares of the advice grid's columns
+
+
 def _grid(grid_id: str, rows: list[dict], columns: list[str], lang: str, key: str) -> dag.AgGrid:
+    """A grid of ``columns``; one with a reason column gives the reason most of the width and wraps it."""
+    wraps = "reason" in columns
     defs = [{"field": f, "headerName": t(f"capacity.col_{f}", lang), "cellRenderer": "markdown" if f == "service" else None,
-             "wrapText": f == "reason", "autoHeight": f == "reason", "flex": 3 if f == "reason" else 1,
+             "wrapText": f == "reason", "autoHeight": f == "reason", "flex": WIDTHS.get(f, 1) if wraps else 1,
              "cellClassRules": {"oc-cell-stale": f"params.data.{FLAGGED[f]}"} if f in FLAGGED else None}
             for f in columns]
     return dag.AgGrid(id=grid_id, rowData=rows, columnDefs=[{k: v for k, v in d.items() if v is not None} for d in defs],
-                      getRowId=f"params.data.{key}", columnSize="responsiveSizeToFit",
+                      getRowId=f"params.data.{key}", columnSize=None if wraps else "responsiveSizeToFit",
                       className="ag-theme-alpine-dark oc-grid", dashGridOptions={"domLayout": "autoHeight"})
 
 
@@ -108,15 +113,17 @@ def layout(lang: str | None = None, **_query) -> html.Div:
         html.H1(t("capacity.title", lang)),
         html.Div([html.Span(t("capacity.total", lang, total=data["total"]), id=ids.CAPACITY_TOTAL),
                   html.Span(data["day"], id=ids.CAPACITY_DAY, className="oc-capacity-day")], className="oc-summary"),
-        html.H2(t("capacity.recommendations", lang)),
-        _grid(ids.CAPACITY_ADVICE, data["advice"], COLUMNS["advice"], lang, "service"),
         html.Div([
             html.Div([html.H2(t("capacity.chart", lang)), graph(ids.CAPACITY_CHART, data["height"], data["chart"])]),
+            html.Div([html.H2(t("capacity.recommendations", lang)),
+                      _grid(ids.CAPACITY_ADVICE, data["advice"], COLUMNS["advice"], lang, "service")]),
+        ], className="oc-capacity-columns"),
+        html.Div([
             html.Div([html.H2(t("capacity.chains", lang)),
                       _grid(ids.CAPACITY_CHAINS, data["chains"], COLUMNS["chains"], lang, "chain")]),
-        ], className="oc-capacity-columns"),
-        html.H2(t("capacity.services", lang)),
-        _grid(ids.CAPACITY_SERVICES, data["services"], COLUMNS["services"], lang, "service"),
+            html.Div([html.H2(t("capacity.services", lang)),
+                      _grid(ids.CAPACITY_SERVICES, data["services"], COLUMNS["services"], lang, "service")]),
+        ], className="oc-capacity-columns oc-capacity-tables"),
     ], className="oc-page oc-capacity")
 
 
