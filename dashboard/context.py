@@ -2,10 +2,10 @@
 the frames configured and the clock."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cached_property
-from typing import Callable
 
 import flask
 import sqlalchemy as sa

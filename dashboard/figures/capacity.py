@@ -12,8 +12,9 @@ ROW_REM, FRAME_REM = 1.6, 5.0  # a service's row; the axis, legend and margins
 
 
 def chart_height(table: pd.DataFrame) -> str:
-    """The chart's CSS height: a row per service plus its frame, in rem so that it grows with the type."""
-    return f"{FRAME_REM + ROW_REM * max(len(table), 1):g}rem"
+    """The chart's CSS height: a row per service with a CPU peak plus the frame, in rem so that it grows with
+    the type."""
+    return f"{FRAME_REM + ROW_REM * max(int(table['cpu_peak'].notna().sum()), 1):g}rem"
 
 
 def _status(peak: float, site_loss: float, ceiling: float) -> str:
