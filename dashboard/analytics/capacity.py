@@ -128,7 +128,7 @@ def services(peaks: pd.DataFrame, config: dict, day: date | None, instances: pd.
     local = _local_days(peaks, market)
     if day is None or not (local == day).any():
         return pd.DataFrame(columns=columns)
-    placed = peaks.assign(local=local)
+    placed = peaks.assign(local=local).reset_index(drop=True)  # frames of several sources repeat index labels
     placed = placed[placed["local"].map(lambda d: d <= day and is_trading_day(d, market))]
     sites = instances.drop_duplicates("instance").set_index("instance")["site"] if instances is not None else None
     placed["site"] = placed["instance"].map(sites) if sites is not None else UNPLACED

@@ -161,6 +161,13 @@ def test_peaks_come_from_the_last_completed_trading_day():
     assert capacity.recommend(table, CONFIG)["action"].tolist() == ["scale_out"]  # 0.6 + 0.6 after a site loss
     after_close = datetime(2024, 3, 5, 7, 30, tzinfo=timezone.utc)  # Tuesday 15:30
     assert capacity.peak_day(peaks, after_close, "cn") == date(2024, 3, 5)
+    assert capacity.peak_day(peaks, after_close, "hk") == date(2024, 3, 4)  # Hong Kong trades until 16:10
     # the peaks do not reach the last completed day (Wednesday): the latest earlier one they have
     assert capacity.peak_day(peaks, datetime(2024, 3, 6, 8, 0, tzinfo=timezone.utc), "cn") == date(2024, 3, 5)
     assert capacity.peak_day(peaks.iloc[0:0], at_three, "cn") is None
+
+
+def test_fewer_instances_than_the_floor_scale_out_whatever_the_load():
+    peaks, instances = _placed({"lonely": {"a": [0.2]}})
+    advice = capacity.recommend(capacity.services(peaks, CONFIG, TUESDAY, instances), CONFIG)
+    assert advice[["action", "why", "to"]].values.tolist() == [["scale_out", "floor", 2]]
