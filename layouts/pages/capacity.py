@@ -114,16 +114,14 @@ def layout(lang: str | None = None, **_query) -> html.Div:
         html.Div([html.Span(t("capacity.total", lang, total=data["total"]), id=ids.CAPACITY_TOTAL),
                   html.Span(data["day"], id=ids.CAPACITY_DAY, className="oc-capacity-day")], className="oc-summary"),
         html.Div([
-            html.Div([html.H2(t("capacity.chart", lang)), graph(ids.CAPACITY_CHART, data["height"], data["chart"])]),
+            html.Div([html.H2(t("capacity.chart", lang)), graph(ids.CAPACITY_CHART, data["height"], data["chart"]),
+                      html.H2(t("capacity.chains", lang)),
+                      _grid(ids.CAPACITY_CHAINS, data["chains"], COLUMNS["chains"], lang, "chain")]),
             html.Div([html.H2(t("capacity.recommendations", lang)),
                       _grid(ids.CAPACITY_ADVICE, data["advice"], COLUMNS["advice"], lang, "service")]),
         ], className="oc-capacity-columns"),
-        html.Div([
-            html.Div([html.H2(t("capacity.chains", lang)),
-                      _grid(ids.CAPACITY_CHAINS, data["chains"], COLUMNS["chains"], lang, "chain")]),
-            html.Div([html.H2(t("capacity.services", lang)),
-                      _grid(ids.CAPACITY_SERVICES, data["services"], COLUMNS["services"], lang, "service")]),
-        ], className="oc-capacity-columns oc-capacity-tables"),
+        html.H2(t("capacity.services", lang)),
+        _grid(ids.CAPACITY_SERVICES, data["services"], COLUMNS["services"], lang, "service"),
     ], className="oc-page oc-capacity")
 
 
