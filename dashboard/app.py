@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -146,9 +147,10 @@ def _register_routes(server: flask.Flask) -> None:
         return response
 
 
-def create_app(settings: Settings, store: FrameStore | None = None, access: AccessStore | None = None) -> dash.Dash:
+def create_app(settings: Settings, store: FrameStore | None = None, access: AccessStore | None = None,
+               clock: Callable[[], datetime] | None = None) -> dash.Dash:
     """Build the Dash app on ``settings``; the store and the access records default to the ones
-    the settings name."""
+    the settings name; ``clock`` (default: the system's, in UTC) is the "now" of pages that ask."""
     store = store or open_store(settings.redis_url, settings.deployment, settings.source_names)
     app = dash.Dash(
         __name__,
@@ -160,7 +162,8 @@ def create_app(settings: Settings, store: FrameStore | None = None, access: Acce
         update_title=None,
     )
     access = access or AccessStore(settings.database_url)
-    app.server.extensions["opscenter"] = Context(settings=settings, store=store, history=access.engine)
+    app.server.extensions["opscenter"] = Context(settings=settings, store=store, history=access.engine,
+                                                 **({"clock": clock} if clock else {}))
     for page in PAGES:
         with callback_access.page_callbacks(app, page.__name__):
             page.register(app)

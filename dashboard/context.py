@@ -1,8 +1,10 @@
-"""What a page or callback may use, of the running app: the settings, the frame store, the history database
-and the frames configured."""
+"""What a page or callback may use, of the running app: the settings, the frame store, the history database,
+the frames configured and the clock."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from functools import cached_property
 
 import flask
@@ -20,6 +22,7 @@ class Context:
     store: FrameStore
     history: sa.Engine  # the history database: assessments, evidence, audit
     memo: Memo = field(default_factory=Memo)  # per-version results shared by the worker's viewers
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))  # "now" of a page that asks
 
     @cached_property
     def offered(self) -> frozenset[str]:

@@ -470,8 +470,8 @@ CATALOG: dict[str, dict[str, str]] = {
     "capacity.col_service": {"en": "Service", "zh": "服务"},
     "capacity.col_instances": {"en": "Instances", "zh": "实例数"},
     "capacity.col_cost": {"en": "Cost a month", "zh": "每月成本"},
-    "capacity.col_cpu_peak": {"en": "CPU at peak", "zh": "峰值 CPU"},
-    "capacity.col_memory_peak": {"en": "Memory at peak", "zh": "峰值内存"},
+    "capacity.col_cpu_peak": {"en": "CPU at peak, busiest", "zh": "峰值 CPU（最忙实例）"},
+    "capacity.col_memory_peak": {"en": "Memory at peak, busiest", "zh": "峰值内存（最忙实例）"},
     "capacity.col_headroom": {"en": "Headroom at peak", "zh": "峰值余量"},
     "capacity.col_trend": {"en": "Peak trend, 30 days", "zh": "峰值趋势（30 天）"},
     "capacity.col_action": {"en": "Action", "zh": "建议"},
@@ -480,13 +480,51 @@ CATALOG: dict[str, dict[str, str]] = {
     "capacity.scale_out": {"en": "Scale out", "zh": "扩容"},
     "capacity.scale_in": {"en": "Scale in", "zh": "缩容"},
     "capacity.right_size": {"en": "Right-size memory", "zh": "调整内存规格"},
-    "capacity.why_scale_out": {
-        "en": "CPU peaks at {peak} at the open (headroom {headroom}, target {target}); with a {buffer} buffer "
-              "{to} instances are needed instead of {n}.",
-        "zh": "开盘峰值 CPU {peak}（余量 {headroom}，目标 {target}）；加 {buffer} 缓冲后需要 {to} 个实例，现有 {n} 个。"},
+    "capacity.rebalance": {"en": "Spread over sites", "zh": "跨站点均衡"},
+    "capacity.col_sites": {"en": "Sites", "zh": "站点数"},
+    "capacity.col_site_loss": {"en": "CPU after losing a site", "zh": "失去一个站点后 CPU"},
+    "capacity.why_site_loss": {
+        "en": "Losing {site} would put the survivors at {loss} CPU (busiest instance {busiest} peaks at {peak}), "
+              "over the {ceiling} ceiling; with a {buffer} buffer {to} instances over its {sites} sites are needed "
+              "instead of {n}.",
+        "zh": "失去站点 {site} 后存活实例 CPU 将达 {loss}（最忙实例 {busiest} 峰值 {peak}），超过 {ceiling} 上限；"
+              "加 {buffer} 缓冲后需要在 {sites} 个站点共 {to} 个实例，现有 {n} 个。"},
+    "capacity.why_one_site": {
+        "en": "Busiest instance {busiest} peaks at {peak}, over the {ceiling} ceiling; with a {buffer} buffer {to} "
+              "instances are needed instead of {n}. It runs at one site: losing it stops the service.",
+        "zh": "最忙实例 {busiest} 峰值 {peak}，超过 {ceiling} 上限；加 {buffer} 缓冲后需要 {to} 个实例，现有 {n} 个。"
+              "该服务只部署在一个站点：失去该站点即停止服务。"},
+    "capacity.why_floor": {
+        "en": "{n} instances are under the floor of {to} (min_instances, and one per site).",
+        "zh": "{n} 个实例低于下限 {to}（min_instances，且每个站点至少一个）。"},
+    "capacity.why_rebalance": {
+        "en": "Losing {site} would put the survivors at {loss} CPU, over the {ceiling} ceiling; the {n} instances "
+              "suffice once spread evenly over its {sites} sites.",
+        "zh": "失去站点 {site} 后存活实例 CPU 将达 {loss}，超过 {ceiling} 上限；将现有 {n} 个实例均匀分布到 {sites} 个站点即可。"},
     "capacity.why_scale_in": {
-        "en": "CPU peaks at only {peak}; with a {buffer} buffer and {target} headroom {to} instances suffice instead of {n}.",
-        "zh": "CPU 峰值仅 {peak}；加 {buffer} 缓冲并保留 {target} 余量，{to} 个实例即可，现有 {n} 个。"},
+        "en": "Busiest instance peaks at only {peak} and at {loss} after losing a site; with a {buffer} buffer {to} "
+              "instances (at least one per site) stay under the {ceiling} ceiling instead of {n}.",
+        "zh": "最忙实例峰值仅 {peak}，失去一个站点后为 {loss}；加 {buffer} 缓冲后 {to} 个实例（每个站点至少一个）"
+              "即可低于 {ceiling} 上限，现有 {n} 个。"},
+    "capacity.peak_day": {"en": "Peaks of {day}, the last completed {market} trading day.",
+                          "zh": "峰值取自 {day}，即最近一个已收盘的{market}交易日。"},
+    "capacity.peak_day_older": {
+        "en": "Peaks of {day}: the peaks do not reach {expected}, the last completed {market} trading day.",
+        "zh": "峰值取自 {day}：尚无最近一个已收盘的{market}交易日 {expected} 的峰值。"},
+    "capacity.no_peak_day": {"en": "No peaks of a completed {market} trading day yet.",
+                             "zh": "尚无已收盘的{market}交易日的峰值。"},
+    "capacity.weekdays": {"en": "Mon Tue Wed Thu Fri Sat Sun", "zh": "周一 周二 周三 周四 周五 周六 周日"},
+    "capacity.chart": {"en": "CPU at peak, and after losing a site, against the headroom line",
+                       "zh": "峰值 CPU 与失去一个站点后的 CPU，对照余量线"},
+    "capacity.chart_crit": {"en": "Peak over the ceiling", "zh": "峰值已超上限"},
+    "capacity.chart_warn": {"en": "Peak, over after a site loss", "zh": "峰值，站点故障后超限"},
+    "capacity.chart_ok": {"en": "Peak, holds a site loss", "zh": "峰值，可承受站点故障"},
+    "capacity.chart_site_loss": {"en": "After losing a site", "zh": "失去一个站点后"},
+    "capacity.chart_ceiling": {"en": "ceiling {ceiling}", "zh": "上限 {ceiling}"},
+    "capacity.hover": {
+        "en": "<b>{service}</b><br>busiest instance {busiest}: {peak}<br>after losing {site}: {loss}"
+              "<br>{n} instances at {sites} sites",
+        "zh": "<b>{service}</b><br>最忙实例 {busiest}：{peak}<br>失去 {site} 后：{loss}<br>{n} 个实例，{sites} 个站点"},
     "capacity.why_right_size": {
         "en": "Memory stays low at peak; with a {buffer} buffer and {target} headroom {to} GB per instance suffice.",
         "zh": "峰值时内存占用仍低；加 {buffer} 缓冲并保留 {target} 余量，每实例 {to} GB 即可。"},

@@ -7,7 +7,8 @@ from datasources import registry
 
 
 def polled_demo_app(clock=utcnow, derived=None):
-    """Build the demo app after one poll at ``clock()``; ``derived(store)`` builds the derived step."""
+    """Build the demo app after one poll at ``clock()``, its pages on the same clock; ``derived(store)`` builds
+    the derived step."""
     settings = load()
     store = open_store(None, settings.deployment, settings.source_names)
     poller = Poller([registry.build(spec) for spec in settings.sources], store, clock=clock,
@@ -15,4 +16,4 @@ def polled_demo_app(clock=utcnow, derived=None):
     poller.publish_config(settings.chains)
     for source in poller.sources:
         poller.poll(source)
-    return create_app(settings, store)
+    return create_app(settings, store, clock=clock)

@@ -2,12 +2,13 @@
 
 Times are local to each exchange; weekends are closed; exchange holidays are not
 modelled. Between pre-open and the morning session (A-share 09:25-09:30) the market
-counts as pre-open: orders are accepted but not yet matched.
+counts as pre-open: orders are accepted but not yet matched. A trading day is completed
+once its market has closed (the end of its last session).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -23,6 +24,11 @@ class Market:
     key: str
     tz: str
     day: tuple[tuple[str, time, time], ...]
+
+    @property
+    def close(self) -> time:
+        """When the trading day ends: the end of its last session."""
+        return self.day[-1][2]
 
 
 def _spans(*spans: tuple[str, str, str]) -> tuple[tuple[str, time, time], ...]:
@@ -47,6 +53,24 @@ def session(market: str, now: datetime) -> str:
         return "closed"
     clock = local.time()
     return next((name for name, start, end in spec.day if start <= clock < end), "closed")
+
+
+def is_trading_day(day: date, market: str) -> bool:
+    """Whether ``market`` trades on the local calendar day ``day`` (weekdays; holidays are not modelled)."""
+    if market not in MARKETS:
+        raise KeyError(market)
+    return day.weekday() < 5
+
+
+def last_completed_trading_day(now: datetime, market: str) -> date:
+    """The latest local trading day of ``market`` whose close is at or before ``now`` (tz-aware).
+
+    Before the close (03:00 on a Tuesday) that is the previous trading day (Monday; on a Monday, Friday)."""
+    local = now.astimezone(ZoneInfo(MARKETS[market].tz))
+    day = local.date() if local.time() >= MARKETS[market].close else local.date() - timedelta(days=1)
+    while not is_trading_day(day, market):
+        day -= timedelta(days=1)
+    return day
 
 
 def sessions(now: datetime) -> dict[str, str]:

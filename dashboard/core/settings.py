@@ -346,6 +346,7 @@ def _check_maturity(doc: _Located, raw) -> MaturitySettings:
                     raw.get("evaluate_every_min", MaturitySettings.evaluate_every_min))
     return MaturitySettings(catalogue=catalogue, plus_share=share, plus_domains=domains, evaluate_every_min=every)
 def _check_capacity(doc: _Located, raw) -> dict[str, Any]:
+    from dashboard.analytics.calendar import MARKETS
     from dashboard.analytics.capacity import DEFAULTS
 
     raw = raw or {}
@@ -357,6 +358,10 @@ def _check_capacity(doc: _Located, raw) -> dict[str, Any]:
             doc.fail(("capacity", key), f"unknown key; expected one of {', '.join(sorted(DEFAULTS))}")
         if key == "currency":
             result[key] = str(value)
+        elif key == "market":
+            if value not in MARKETS:
+                doc.fail(("capacity", key), f"expected one of {', '.join(MARKETS)} (the trading calendar)")
+            result[key] = value
         elif key == "services":
             if not isinstance(value, dict):
                 doc.fail(("capacity", key), "expected a mapping of service to {cores_per_instance}")

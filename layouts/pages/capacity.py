@@ -1,5 +1,7 @@
-"""/capacity: cost and headroom per chain and service, and the scaling recommendations."""
+"""/capacity: cost, headroom and site-loss CPU per chain and service, the risk chart and the scaling advice."""
 from __future__ import annotations
+
+from datetime import date
 
 import dash
 import dash_ag_grid as dag
@@ -7,64 +9,99 @@ import pandas as pd
 from dash import Input, Output, State, dcc, html
 
 from dashboard.analytics import capacity
+from dashboard.analytics.calendar import last_completed_trading_day
 from dashboard import context, ids
+from dashboard.figures import capacity as capacity_figures
 from dashboard.i18n import pick_lang, t
+from layouts.components.graphs import graph
 from layouts.components.titles import page_title
 
 PATH = "/capacity"
 LINK_WINDOW = "?from=now-6h&to=now"
 
 
-def tables(peaks: pd.DataFrame, chain_frame: pd.DataFrame, config: dict, lang: str) -> dict[str, list[dict]]:
-    """Grid rows of the three tables, text in ``lang``."""
-    table = capacity.services(peaks, config)
-    money = config.get("currency", "")
+def _pct(value) -> str:
+    return "–" if pd.isna(value) else f"{value * 100:.0f}%"
 
-    def pct(value):
-        return "–" if pd.isna(value) else f"{value * 100:.0f}%"
+
+def _day_text(day: date | None, expected: date, market: str, lang: str) -> str:
+    """Which day's peaks the page shows, and whether that is the last completed trading day."""
+    name = t(f"market.{market}", lang)
+    if day is None:
+        return t("capacity.no_peak_day", lang, market=name)
+    weekdays = t("capacity.weekdays", lang).split()
+    shown = f"{weekdays[day.weekday()]} {day.isoformat()}"
+    if day == expected:
+        return t("capacity.peak_day", lang, day=shown, market=name)
+    return t("capacity.peak_day_older", lang, day=shown, market=name,
+             expected=f"{weekdays[expected.weekday()]} {expected.isoformat()}")
+
+
+def tables(peaks: pd.DataFrame, chain_frame: pd.DataFrame, instances: pd.DataFrame, config: dict, now,
+           lang: str) -> dict:
+    """Grid rows of the three tables, the peak day's line, the total and the chart, text in ``lang``."""
+    market = config["market"]
+    day = capacity.peak_day(peaks, now, market)
+    table = capacity.services(peaks, config, day, instances)
+    money, ceiling = config.get("currency", ""), 1.0 - config["headroom_target"]
 
     def link(service):
         return f"[{service}](/service/{service}{LINK_WINDOW})"
 
-    services = [{"service": link(r.service), "instances": r.instances, "cost": f"{r.cost_month:,.0f} {money}",
-                 "cpu_peak": pct(r.cpu_peak), "memory_peak": pct(r.memory_peak), "headroom": pct(r.headroom),
-                 "low": bool(r.headroom < config["headroom_target"]),
+    services = [{"service": link(r.service), "instances": r.instances, "sites": r.sites,
+                 "cost": f"{r.cost_month:,.0f} {money}", "cpu_peak": _pct(r.cpu_peak),
+                 "memory_peak": _pct(r.memory_peak), "headroom": _pct(r.headroom),
+                 "low": bool(r.headroom < config["headroom_target"]), "site_loss": _pct(r.site_loss_cpu),
+                 "over": bool(r.site_loss_cpu > ceiling),
                  "trend": "–" if pd.isna(r.trend_month) else f"{r.trend_month * 100:+.1f} pt"}
                 for r in table.itertuples(index=False)]
     chains = [{"chain": r.chain_name or t("capacity.unchained", lang), "services": int(r.services),
-               "cost": f"{r.cost_month:,.0f} {money}", "headroom": pct(r.headroom),
+               "cost": f"{r.cost_month:,.0f} {money}", "headroom": _pct(r.headroom),
                "low": bool(r.headroom < config["headroom_target"])}
               for r in capacity.chains(table, chain_frame).itertuples(index=False)]
     advice = [{"service": link(r.service), "action": t(f"capacity.{r.action}", lang),
-               "reason": t(f"capacity.why_{r.action}", lang, peak=pct(r.cpu_peak), headroom=pct(r.headroom),
-                           target=pct(r.target), buffer=pct(r.buffer), n=r.instances, to=f"{r.to:g}"),
+               "reason": t(f"capacity.why_{r.why}", lang, peak=_pct(r.cpu_peak), busiest=r.busiest,
+                           loss=_pct(r.site_loss_cpu), site=r.lost_site or "–", sites=r.sites,
+                           ceiling=_pct(r.ceiling), buffer=_pct(r.buffer), n=r.instances, to=f"{r.to:g}"),
                "monthly": f"{r.monthly:+,.0f} {money}"}
               for r in capacity.recommend(table, config).itertuples(index=False)]
-    return {"services": services, "chains": chains, "advice": advice, "total": f"{table['cost_month'].sum():,.0f} {money}"}
+    return {"services": services, "chains": chains, "advice": advice,
+            "total": f"{table['cost_month'].sum():,.0f} {money}",
+            "day": _day_text(day, last_completed_trading_day(now, market), market, lang),
+            "height": capacity_figures.chart_height(table),
+            "chart": capacity_figures.peaks_chart(table, ceiling, lang)}
 
 
-def _data(lang: str) -> dict[str, list[dict]]:
+def _data(lang: str) -> dict:
     ctx = context.current()
     versions = ctx.store.versions()
     return tables(ctx.store.frame("utilisation_peaks", versions), ctx.store.frame("chains", versions),
-                  ctx.settings.capacity or capacity.DEFAULTS, lang)
+                  ctx.store.frame("instances", versions), ctx.settings.capacity or capacity.DEFAULTS, ctx.clock(),
+                  lang)
 
 
-def _grid(grid_id: str, rows: list[dict], columns: list[tuple[str, str]], lang: str, key: str) -> dag.AgGrid:
+FLAGGED = {"headroom": "low", "site_loss": "over"}  # a column and the row flag that marks its cell
+
+
+WIDTHS = {"reason": 4.5, "action": 1.2, "service": 1.6, "monthly": 1.4}  # flex shares of the advice grid's columns
+
+
+def _grid(grid_id: str, rows: list[dict], columns: list[str], lang: str, key: str) -> dag.AgGrid:
+    """A grid of ``columns``; one with a reason column gives the reason most of the width and wraps it."""
+    wraps = "reason" in columns
     defs = [{"field": f, "headerName": t(f"capacity.col_{f}", lang), "cellRenderer": "markdown" if f == "service" else None,
-             "wrapText": f == "reason", "autoHeight": f == "reason", "flex": 3 if f == "reason" else 1,
-             "cellClassRules": {"oc-cell-stale": "params.data.low"} if f == "headroom" else None}
-            for f, _ in columns]
+             "wrapText": f == "reason", "autoHeight": f == "reason", "flex": WIDTHS.get(f, 1) if wraps else 1,
+             "cellClassRules": {"oc-cell-stale": f"params.data.{FLAGGED[f]}"} if f in FLAGGED else None}
+            for f in columns]
     return dag.AgGrid(id=grid_id, rowData=rows, columnDefs=[{k: v for k, v in d.items() if v is not None} for d in defs],
-                      getRowId=f"params.data.{key}", columnSize="responsiveSizeToFit",
+                      getRowId=f"params.data.{key}", columnSize=None if wraps else "responsiveSizeToFit",
                       className="ag-theme-alpine-dark oc-grid", dashGridOptions={"domLayout": "autoHeight"})
 
 
 COLUMNS = {
-    "chains": [("chain", ""), ("services", ""), ("cost", ""), ("headroom", "")],
-    "services": [("service", ""), ("instances", ""), ("cost", ""), ("cpu_peak", ""), ("memory_peak", ""),
-                 ("headroom", ""), ("trend", "")],
-    "advice": [("service", ""), ("action", ""), ("reason", ""), ("monthly", "")],
+    "chains": ["chain", "services", "cost", "headroom"],
+    "services": ["service", "instances", "sites", "cost", "cpu_peak", "memory_peak", "headroom", "site_loss", "trend"],
+    "advice": ["service", "action", "reason", "monthly"],
 }
 
 
@@ -74,15 +111,17 @@ def layout(lang: str | None = None, **_query) -> html.Div:
     return html.Div([
         dcc.Store(id=ids.CAPACITY_LANG, data=lang),
         html.H1(t("capacity.title", lang)),
-        html.Div(t("capacity.total", lang, total=data["total"]), id=ids.CAPACITY_TOTAL, className="oc-summary"),
-        html.H2(t("capacity.recommendations", lang)),
-        _grid(ids.CAPACITY_ADVICE, data["advice"], COLUMNS["advice"], lang, "service"),
+        html.Div([html.Span(t("capacity.total", lang, total=data["total"]), id=ids.CAPACITY_TOTAL),
+                  html.Span(data["day"], id=ids.CAPACITY_DAY, className="oc-capacity-day")], className="oc-summary"),
         html.Div([
-            html.Div([html.H2(t("capacity.chains", lang)),
+            html.Div([html.H2(t("capacity.chart", lang)), graph(ids.CAPACITY_CHART, data["height"], data["chart"]),
+                      html.H2(t("capacity.chains", lang)),
                       _grid(ids.CAPACITY_CHAINS, data["chains"], COLUMNS["chains"], lang, "chain")]),
-            html.Div([html.H2(t("capacity.services", lang)),
-                      _grid(ids.CAPACITY_SERVICES, data["services"], COLUMNS["services"], lang, "service")]),
+            html.Div([html.H2(t("capacity.recommendations", lang)),
+                      _grid(ids.CAPACITY_ADVICE, data["advice"], COLUMNS["advice"], lang, "service")]),
         ], className="oc-capacity-columns"),
+        html.H2(t("capacity.services", lang)),
+        _grid(ids.CAPACITY_SERVICES, data["services"], COLUMNS["services"], lang, "service"),
     ], className="oc-page oc-capacity")
 
 
@@ -92,8 +131,11 @@ def register(app: dash.Dash) -> None:
     @app.callback(
         Output(ids.CAPACITY_ADVICE, "rowData"), Output(ids.CAPACITY_CHAINS, "rowData"),
         Output(ids.CAPACITY_SERVICES, "rowData"), Output(ids.CAPACITY_TOTAL, "children"),
+        Output(ids.CAPACITY_DAY, "children"), Output(ids.CAPACITY_CHART, "figure"),
         Input(ids.VERSIONS, "data"), State(ids.CAPACITY_LANG, "data"), prevent_initial_call=True,
     )
     def refresh_capacity(_versions, lang):
-        data = _data(lang or "en")
-        return data["advice"], data["chains"], data["services"], t("capacity.total", lang or "en", total=data["total"])
+        lang = lang or "en"
+        data = _data(lang)
+        return (data["advice"], data["chains"], data["services"], t("capacity.total", lang, total=data["total"]),
+                data["day"], data["chart"])

@@ -1,4 +1,5 @@
-"""/capacity renders cost, headroom and recommendations from the derived peaks, with links to the service page."""
+"""/capacity renders cost, headroom and recommendations from the derived peaks, with links to the service page;
+before the open it sizes from the previous trading day."""
 from datetime import datetime, timezone
 
 import pytest
@@ -9,6 +10,7 @@ from tests.demo_app import polled_demo_app
 
 pytestmark = pytest.mark.browser
 WEDNESDAY_AFTERNOON = datetime(2026, 11, 18, 6, 0, tzinfo=timezone.utc)  # 14:00 in Shanghai: a day of trading behind it
+TUESDAY_NIGHT = datetime(2026, 11, 16, 19, 0, tzinfo=timezone.utc)  # Tuesday 03:00 in Shanghai, hours before the open
 
 
 def test_capacity_page_shows_costs_and_links(dash_duo):
@@ -20,4 +22,24 @@ def test_capacity_page_shows_costs_and_links(dash_duo):
     dash_duo.wait_for_contains_text("#oc-capacity-chains", "Equity trading", timeout=10)
     link = dash_duo.find_element("#oc-capacity-services a[href^='/service/']")
     assert "from=now-6h" in link.get_attribute("href")
+    assert_no_console_errors(dash_duo)
+
+
+def test_before_the_open_the_previous_trading_day_sizes_the_estate(dash_duo):
+    """At 03:00 on Tuesday the day so far is a few quiet night hours: Monday's peaks decide, so nothing is
+    scaled in on a night's 5% CPU, and pretrade-risk, one instance of which ran at 96%, is scaled out."""
+    _need_chromium()
+    dash_duo.start_server(polled_demo_app(clock=lambda: TUESDAY_NIGHT,
+                                          derived=lambda store: DerivedFrames(store, history_days=1)))
+    dash_duo.driver.get(dash_duo.server_url + "/capacity")
+    dash_duo.wait_for_contains_text("#oc-capacity-day", "Mon 2026-11-16, the last completed A-share trading day",
+                                    timeout=20)
+    first = dash_duo.find_element("#oc-capacity-advice .ag-row[row-index='0']")
+    assert "pretrade-risk" in first.text and "Scale out" in first.text, first.text
+    assert "pretrade-risk-2" in first.text  # its busiest instance decides
+    advice = dash_duo.find_element("#oc-capacity-advice").text
+    assert "Scale in" not in advice, advice
+    risky = dash_duo.find_element("#oc-capacity-services .ag-row[row-index='0']")
+    assert "pretrade-risk" in risky.text  # the riskiest service first
+    assert dash_duo.find_element("#oc-capacity-chart .main-svg")
     assert_no_console_errors(dash_duo)

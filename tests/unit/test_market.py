@@ -1,10 +1,10 @@
 """Market sessions of the A-share and Hong Kong markets."""
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from dashboard.analytics.calendar import session, sessions
+from dashboard.analytics.calendar import is_trading_day, last_completed_trading_day, session, sessions
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -41,3 +41,34 @@ def test_any_time_zone_is_converted_to_the_exchange_time():
     now = datetime(2026, 11, 18, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai and Hong Kong
     assert sessions(now) == {"cn": "morning", "hk": "morning"}
     assert session("cn", datetime(2026, 11, 20, 16, 0, tzinfo=timezone.utc)) == "closed"  # Saturday 00:00 local
+
+
+@pytest.mark.parametrize("local, expected", [
+    ("2026-11-17 03:00", date(2026, 11, 16)),  # Tuesday before the open: Monday
+    ("2026-11-16 03:00", date(2026, 11, 13)),  # Monday before the open: Friday
+    ("2026-11-17 14:59:59", date(2026, 11, 16)),  # still trading
+    ("2026-11-17 15:00", date(2026, 11, 17)),  # at the close the day is completed
+    ("2026-11-17 23:30", date(2026, 11, 17)),  # after the close: today
+    ("2026-11-21 12:00", date(2026, 11, 20)),  # Saturday: Friday
+    ("2026-11-22 23:59", date(2026, 11, 20)),  # Sunday night: Friday
+])
+def test_last_completed_a_share_trading_day(local, expected):
+    assert last_completed_trading_day(_at(local), "cn") == expected
+
+
+def test_a_day_is_completed_at_its_own_market_close():
+    hong_kong = ZoneInfo("Asia/Hong_Kong")
+    assert last_completed_trading_day(_at("2026-11-17 16:00", hong_kong), "hk") == date(2026, 11, 16)
+    assert last_completed_trading_day(_at("2026-11-17 16:10", hong_kong), "hk") == date(2026, 11, 17)
+    assert last_completed_trading_day(_at("2026-11-17 16:00", hong_kong), "cn") == date(2026, 11, 17)
+
+
+def test_the_completed_day_is_local_to_the_exchange():
+    monday_evening_utc = datetime(2026, 11, 16, 19, 0, tzinfo=timezone.utc)  # Tuesday 03:00 in Shanghai
+    assert last_completed_trading_day(monday_evening_utc, "cn") == date(2026, 11, 16)
+
+
+def test_weekdays_trade_and_weekends_do_not():
+    assert [is_trading_day(date(2026, 11, d), "cn") for d in range(16, 23)] == [True] * 5 + [False] * 2
+    with pytest.raises(KeyError):
+        is_trading_day(date(2026, 11, 16), "nyse")

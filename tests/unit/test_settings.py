@@ -112,3 +112,11 @@ def test_auth_errors_name_key_and_line(auth, expected):
     with pytest.raises(ConfigError) as error:
         parse(GOOD + auth)
     assert str(error.value).startswith(expected)
+
+
+def test_capacity_market_chooses_the_calendar():
+    assert parse(GOOD).capacity["market"] == "cn"
+    assert parse(GOOD + "capacity:\n  market: hk\n").capacity["market"] == "hk"
+    with pytest.raises(ConfigError) as info:
+        parse(GOOD + "capacity:\n  market: nyse\n")
+    assert str(info.value).startswith("<config>:7: capacity.market: expected one of cn, hk"), str(info.value)
