@@ -30,11 +30,17 @@ def finding(measure: str, subject: str | None = None, value: float | None = None
     return {"measure": measure, **{k: v for k, v in given.items() if v is not None}, **params}
 
 
-def capped(found: list[dict]) -> list[dict]:
-    """At most ``LIMIT`` findings: the first ones, and one counting those left out."""
-    if len(found) <= LIMIT:
-        return list(found)
-    return [*found[:LIMIT - 1], finding(MORE, value=len(found) - (LIMIT - 1))]
+def _weight(found: dict) -> int:
+    """How many findings one stands for: a count of those left out stands for them all."""
+    return int(found["value"]) if found["measure"] == MORE else 1
+
+
+def capped(found, most: int = LIMIT) -> list[dict]:
+    """At most ``most`` findings: the first ones, and one counting those left out (and those it replaces)."""
+    found = list(found)
+    if len(found) <= most:
+        return found
+    return [*found[:most - 1], finding(MORE, value=sum(map(_weight, found[most - 1:])))]
 
 
 def dumps(found) -> str | None:
