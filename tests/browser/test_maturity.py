@@ -211,9 +211,10 @@ def test_a_link_to_an_item_opens_its_detail_with_what_fails(dash_duo, maturity_a
     assert_no_console_errors(dash_duo)
 
 
-@pytest.mark.parametrize("item", ["NOPE-1", "<script>alert(1)</script>"])
+@pytest.mark.parametrize("item", ["NOPE-1", "<img src=x onerror=alert(1)>", "MON-01'--"])
 def test_a_link_to_no_catalogue_item_says_so(dash_duo, maturity_app, item):
-    _open(dash_duo, maturity_app, "?item=" + quote(item))
+    _open(dash_duo, maturity_app, "?item=" + quote(item, safe=""))
     assert dash_duo.find_element("#oc-maturity-detail").text == f"There is no item {item} in the catalogue."
     assert not dash_duo.find_elements(".oc-maturity-grid .ag-row[aria-selected='true']")
+    assert not dash_duo.driver.find_elements(By.CSS_SELECTOR, "img[src='x']"), "the value was echoed as markup"
     assert_no_console_errors(dash_duo)
