@@ -10,6 +10,8 @@ from urllib.parse import quote
 
 import pytest
 import requests
+from dash.testing.wait import until
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
 from dashboard.maturity import assessments, model as catalogue
@@ -191,11 +193,14 @@ def test_evidence_suggests_a_level_before_anyone_confirms_it(dash_duo, maturity_
     outline = dash_duo.find_elements("#oc-maturity-radar .scatterlayer .trace")[-1]
     assert "stroke-dasharray" in outline.find_element(By.CSS_SELECTOR, "path").get_attribute("style")
 
+    ActionChains(dash_duo.driver).move_to_element(_cell_element(dash_duo, "MON-06", "evidence")).perform()
+    dash_duo.wait_for_contains_text(".ag-tooltip", "auth-service: not seen in traced calls", timeout=10)
+
     _cell_element(dash_duo, "CFG-01").click()
     dash_duo.wait_for_contains_text("#oc-maturity-detail .oc-maturity-state",
                                     "Configuration: confirmed L0 · evidence suggests L3, awaiting confirmation", timeout=10)
     assert "Met by the evidence, awaiting confirmation" in dash_duo.find_element("#oc-maturity-detail").text
-    assert "item=CFG-01" in dash_duo.driver.current_url
+    until(lambda: dash_duo.driver.current_url.endswith("/maturity?item=CFG-01"), timeout=10)
     assert_no_console_errors(dash_duo)
 
 
