@@ -21,7 +21,8 @@ import flask
 import pandas as pd
 from dash import ClientsideFunction, Input, Output, State, dcc, html
 
-from dashboard.maturity import assessments, findings, model as catalogue, scoring as maturity, report as maturity_report
+from dashboard.maturity import assessments, findings, model as catalogue, report as maturity_report
+from dashboard.maturity import scoring as maturity
 from dashboard.security import auth, callbacks as callback_access, urlinput
 from dashboard import context, ids
 from dashboard.figures import maturity as maturity_figures
@@ -218,15 +219,15 @@ def _table(headers: list[str], rows: list[list]) -> html.Table:
                       className="oc-maturity-table")
 
 
-def _item_state(items: pd.DataFrame, row: pd.Series, lang: str) -> list:
+def _item_state(items: pd.DataFrame, row: pd.Series, state: str, lang: str) -> list:
     """Where the item stands: its domain's confirmed level and what the evidence suggests, and whether the
-    evidence meets the item while no assessor has confirmed it."""
+    evidence (``state``, from ``evidence_states``) meets the item while no assessor has confirmed it."""
     domain = items[items["domain"] == row["domain"]]
     level = maturity.level_reached(domain)
     suggests = _suggests(domain, level, lang)
     parts = [html.P([t("maturity.domain_line", lang, domain=row["domain_name"], level=level),
                      *([" · ", suggests] if suggests else [])], className="oc-maturity-state")]
-    if maturity.evidence_states(items.loc[[row.name]]).iloc[0] == "pass" and row["status"] not in maturity.SATISFIED:
+    if state == "pass" and row["status"] not in maturity.SATISFIED:
         parts.append(html.P(t("maturity.met_unconfirmed", lang), className="oc-maturity-suggests oc-maturity-ahead"))
     return parts
 
@@ -237,6 +238,7 @@ def _detail(item_id: str, lang: str, tz: str) -> list:
     if item_id not in set(items["id"]):
         return [html.P(t("maturity.no_item", lang, item=item_id[:40]), className="oc-maturity-refused")]
     row = items[items["id"] == item_id].iloc[0]
+    state = maturity.evidence_states(items).loc[row.name]
     found = assessments.evidence(engine, item_id).tail(20).iloc[::-1]
     trail = assessments.history(engine)
     trail = trail[trail["item_id"] == item_id].iloc[::-1]
@@ -260,14 +262,13 @@ def _detail(item_id: str, lang: str, tz: str) -> list:
     return [
         html.H3(f"{row['id']} · {row['title']}"), html.P(row["description"]),
         html.P(row["query"] or t("maturity.manual", lang), className="oc-maturity-query"),
-        *_item_state(items, row, lang),
+        *_item_state(items, row, state, lang),
         *([html.H4(t("maturity.col.why", lang)),
            html.Ul([html.Li(text) for text in why], className="oc-maturity-findings")] if why else []),
         html.H4(t("maturity.evidence", lang)),
         _table([f"{col('evaluated_at')} ({tz})", col("value"), col("proposed"), col("digest"), col("why")],
                evidence_rows)
-        if evidence_rows else html.P(t(f"maturity.proposal.{maturity.evidence_states(items.loc[[row.name]]).iloc[0]}",
-                                       lang), className="oc-empty"),
+        if evidence_rows else html.P(t(f"maturity.proposal.{state}", lang), className="oc-empty"),
         html.H4(t("maturity.assessments", lang)),
         _table([f"{col('assessed_at')} ({tz})", col("assessor"), col("status"), col("justification"), col("links")],
                assessment_rows)

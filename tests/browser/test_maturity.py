@@ -197,8 +197,8 @@ def test_evidence_suggests_a_level_before_anyone_confirms_it(dash_duo, maturity_
     dash_duo.wait_for_contains_text(".ag-tooltip", "auth-service: not seen in traced calls", timeout=10)
 
     _cell_element(dash_duo, "CFG-01").click()
-    dash_duo.wait_for_contains_text("#oc-maturity-detail .oc-maturity-state",
-                                    "Configuration: confirmed L0 · evidence suggests L3, awaiting confirmation", timeout=10)
+    state = "Configuration: confirmed L0 · evidence suggests L3, awaiting confirmation"
+    dash_duo.wait_for_contains_text("#oc-maturity-detail .oc-maturity-state", state, timeout=10)
     assert "Met by the evidence, awaiting confirmation" in dash_duo.find_element("#oc-maturity-detail").text
     until(lambda: dash_duo.driver.current_url.endswith("/maturity?item=CFG-01"), timeout=10)
     assert_no_console_errors(dash_duo)
