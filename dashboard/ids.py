@@ -74,6 +74,7 @@ MATURITY_PDF = "oc-maturity-pdf"            # link to the PDF report
 MATURITY_RADAR = "oc-maturity-radar"
 MATURITY_PROGRESS = "oc-maturity-progress"
 MATURITY_GAPS = "oc-maturity-gaps"
+MATURITY_DOMAINS = "oc-maturity-domains"    # a card per domain: its level and what the evidence suggests
 MATURITY_DOMAIN = "oc-maturity-domain"      # filters
 MATURITY_LEVEL = "oc-maturity-level"
 MATURITY_STATUS = "oc-maturity-status"

@@ -115,6 +115,7 @@ maturity_evidence = sa.Table(
     sa.Column("value", sa.Float, nullable=True),
     sa.Column("passed", sa.Boolean, nullable=True),
     sa.Column("digest", sa.Text, nullable=False),
+    sa.Column("findings", sa.Text, nullable=True),  # JSON: what a failing rule found (dashboard.maturity.findings)
     sa.Index("ix_maturity_evidence_item_at", "item_id", "evaluated_at"),
 )
 maturity_assessments = sa.Table(

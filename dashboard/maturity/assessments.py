@@ -14,17 +14,18 @@ import pandas as pd
 import sqlalchemy as sa
 
 from dashboard.db.tables import maturity_assessments, maturity_evidence
+from dashboard.maturity import findings
 from datasources.base import utc_column
 
 STATUSES = ("not_started", "in_progress", "pass", "fail", "na", "waived")
 ASSESSMENT_COLUMNS = ["item_id", "at", "assessor", "status", "justification", "evidence_links", "proposed"]
-EVIDENCE_COLUMNS = ["item_id", "evaluated_at", "rule", "query", "value", "passed", "digest"]
+EVIDENCE_COLUMNS = ["item_id", "evaluated_at", "rule", "query", "value", "passed", "digest", "findings"]
 
 
 def record_evidence(engine: sa.Engine, evaluations, at: datetime) -> int:
     """Append evaluations (``evidence.Evaluation``) made at ``at``; return how many."""
     rows = [{"item_id": e.item_id, "evaluated_at": at, "rule": e.rule, "query": e.query, "value": e.value,
-             "passed": e.passed, "digest": e.digest} for e in evaluations]
+             "passed": e.passed, "digest": e.digest, "findings": findings.dumps(e.findings)} for e in evaluations]
     if rows:
         with engine.begin() as connection:
             connection.execute(sa.insert(maturity_evidence), rows)
@@ -38,14 +39,20 @@ def _read(engine: sa.Engine, query: sa.Select, columns: list[str], time_column: 
     return frame
 
 
+def _evidence(engine: sa.Engine, query: sa.Select) -> pd.DataFrame:
+    """Evaluations as a frame: ``value`` as floats, ``findings`` as lists (empty where none were kept)."""
+    frame = _read(engine, query, EVIDENCE_COLUMNS, "evaluated_at").astype({"value": "float64"})
+    frame["findings"] = frame["findings"].map(findings.loads).astype(object)
+    return frame
+
+
 def evidence(engine: sa.Engine, item_id: str | None = None) -> pd.DataFrame:
     """Every evaluation (of one item when given), oldest first."""
     table = maturity_evidence
     query = sa.select(*(table.c[c] for c in EVIDENCE_COLUMNS)).order_by(table.c.evaluated_at, table.c.id)
     if item_id is not None:
         query = query.where(table.c.item_id == item_id)
-    frame = _read(engine, query, EVIDENCE_COLUMNS, "evaluated_at")
-    return frame.astype({"value": "float64"})
+    return _evidence(engine, query)
 
 
 def latest_evidence(engine: sa.Engine) -> pd.DataFrame:
@@ -53,7 +60,7 @@ def latest_evidence(engine: sa.Engine) -> pd.DataFrame:
     table = maturity_evidence
     newest = sa.select(sa.func.max(table.c.id)).group_by(table.c.item_id)
     query = sa.select(*(table.c[c] for c in EVIDENCE_COLUMNS)).where(table.c.id.in_(newest))
-    return _read(engine, query, EVIDENCE_COLUMNS, "evaluated_at").astype({"value": "float64"})
+    return _evidence(engine, query)
 
 
 def history(engine: sa.Engine) -> pd.DataFrame:

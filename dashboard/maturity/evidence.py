@@ -1,10 +1,12 @@
 """Evidence rules: what each catalogue rule measures on the frames, as pure functions.
 
 A rule takes the frames (live frames, with incidents, changes and chaos runs completed from
-history), the services the item applies to and the moment, and returns ``(value, passed)``;
+history), the services the item applies to and the moment, and returns ``(value, passed, findings)``;
 ``passed`` is None when there is nothing to judge (no service in scope, no incident in the
-window). ``evaluate`` adds the rule's text with its parameters and a SHA-256 digest of the
-frames it read, so a stored evaluation says what was asked and of which data.
+window), and ``findings`` (``dashboard.maturity.findings``) say what fails, only when it fails.
+``evaluate`` adds the rule's text with its parameters and a SHA-256 digest of the frames it read,
+so a stored evaluation says what was asked and of which data, and keeps at most ``findings.LIMIT``
+findings.
 
 "Each of the last N months" means each of the N 30-day periods ending now.
 """
@@ -19,8 +21,10 @@ import pandas as pd
 
 from dashboard.analytics import incidents as incident_stats, kpis, resilience
 from dashboard.i18n import t, template
+from dashboard.maturity.findings import capped, finding
 
 MONTH = pd.Timedelta(days=30)
+Measured = tuple[float | None, bool | None, list[dict]]  # what a rule returns
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,7 @@ class Rule:
     """A rule kind: its function, its parameters (with defaults), the frames it reads and its text (English,
     from ``i18n``'s ``rule.<kind>``)."""
 
-    measure: Callable[..., tuple[float | None, bool | None]]
+    measure: Callable[..., Measured]
     frames: tuple[str, ...]
     text: str
     params: tuple[str, ...] = ()
@@ -45,75 +49,111 @@ class Evaluation:
     value: float | None
     passed: bool | None
     digest: str
+    findings: tuple[dict, ...] = ()
 
 
 def _share(hits: pd.Series) -> float | None:
     return float(hits.mean()) if len(hits) else None
 
 
-def _at_least(value: float | None, minimum: float) -> tuple[float | None, bool | None]:
-    return value, None if value is None else bool(value >= minimum - 1e-12)
+def _at_least(value: float | None, minimum: float, found=()) -> Measured:
+    return _judged(value, None if value is None else bool(value >= minimum - 1e-12), found)
 
 
-def _at_most(value: float | None, maximum: float) -> tuple[float | None, bool | None]:
-    return value, None if value is None else bool(value <= maximum + 1e-12)
+def _at_most(value: float | None, maximum: float, found=()) -> Measured:
+    return _judged(value, None if value is None else bool(value <= maximum + 1e-12), found)
+
+
+def _judged(value: float | None, passed: bool | None, found) -> Measured:
+    """A result, with its findings only when it fails."""
+    return value, passed, list(found) if passed is False else []
 
 
 def _covered(scope: pd.Index, present) -> float | None:
     return _share(pd.Series(scope.isin(pd.Index(present)))) if len(scope) else None
 
 
+def _missing(scope: pd.Index, present, measure: str) -> list[dict]:
+    """A finding per service in scope that is not ``present``."""
+    return [finding(measure, service) for service in sorted(scope.difference(pd.Index(present)))]
+
+
+def _beyond(values: pd.Series, limit: float, measure: str, unit: str, op: str, **params) -> list[dict]:
+    """A finding per entry of ``values`` on the wrong side of ``limit``, the farthest first."""
+    wrong = values[values > limit + 1e-12] if op == ">" else values[values < limit - 1e-12]
+    wrong = wrong.sort_index().sort_values(ascending=op == "<", kind="stable")
+    return [finding(measure, str(key), value, limit, unit, op, **params) for key, value in wrong.items()]
+
+
+def _coverage(f, scope, frame_name: str, measure: str, min):
+    present = f[frame_name]["service"].unique()
+    return _at_least(_covered(scope, present), min, _missing(scope, present, measure))
+
+
 def metrics_coverage(f, scope, now, min):
-    return _at_least(_covered(scope, f["service_metrics"]["service"].unique()), min)
+    return _coverage(f, scope, "service_metrics", "no_service_metrics", min)
 
 
 def resource_coverage(f, scope, now, min):
-    return _at_least(_covered(scope, f["resource_metrics"]["service"].unique()), min)
+    return _coverage(f, scope, "resource_metrics", "no_resource_metrics", min)
 
 
 def trace_coverage(f, scope, now, min):
-    return _at_least(_covered(scope, f["calls"]["service"].unique()), min)
+    return _coverage(f, scope, "calls", "no_traced_calls", min)
 
 
 def sources_healthy(f, scope, now, min):
-    return _at_least(_share(f["source_status"]["ok"].astype(bool)), min)
+    status = f["source_status"]
+    ok = status["ok"].astype(bool)
+    return _at_least(_share(ok), min, [finding("source_failing", s) for s in sorted(status.loc[~ok, "source"])])
+
+
+def _without(rows: pd.DataFrame, column: str) -> pd.Series:
+    return rows[column].isna() | (rows[column] == "")
 
 
 def alert_runbooks(f, scope, now, min):
     alerts = f["alerts"][f["alerts"]["service"].isin(scope) | f["alerts"]["service"].isna()]
-    return _at_least(_share(alerts["runbook_url"].notna() & (alerts["runbook_url"] != "")), min)
+    lacking = alerts[_without(alerts, "runbook_url")]
+    names = sorted({f"{a.name} ({a.service})" if isinstance(a.service, str) else a.name for a in lacking.itertuples()})
+    return _at_least(_share(~_without(alerts, "runbook_url")), min, [finding("alert_no_runbook", n) for n in names])
 
 
 def _service_rows(f, scope) -> pd.DataFrame:
     return f["services"][f["services"]["service"].isin(scope)]
 
 
-def service_runbooks(f, scope, now, min):
+def _service_field(f, scope, column: str, measure: str, min):
     rows = _service_rows(f, scope)
-    return _at_least(_share(rows["runbook_url"].notna() & (rows["runbook_url"] != "")), min)
+    lacking = sorted(rows.loc[_without(rows, column), "service"].unique())
+    return _at_least(_share(~_without(rows, column)), min, [finding(measure, s) for s in lacking])
+
+
+def service_runbooks(f, scope, now, min):
+    return _service_field(f, scope, "runbook_url", "service_no_runbook", min)
 
 
 def service_owners(f, scope, now, min):
-    rows = _service_rows(f, scope)
-    return _at_least(_share(rows["owner"].notna() & (rows["owner"] != "")), min)
+    return _service_field(f, scope, "owner", "service_no_owner", min)
 
 
 def services_known(f, scope, now, min):
     count = float(f["services"]["service"].nunique())
-    return count, bool(count >= min)
+    return _at_least(count, min, [finding("services", value=count, limit=min, op="<")])
 
 
 def chains_defined(f, scope, now):
     chains = f["chains"]
     if not len(chains):
-        return 0.0, False
-    known = chains["service"].isin(f["services"]["service"])
-    return float(chains["chain"].nunique()), bool(known.all())
+        return 0.0, False, [finding("no_chains")]
+    unknown = chains[~chains["service"].isin(f["services"]["service"])]
+    found = [finding("unknown_service", f"{step.chain} › {step.service}") for step in unknown.itertuples()]
+    return _judged(float(chains["chain"].nunique()), not found, found)
 
 
 def dependencies_known(f, scope, now):
     count = float(len(f["edges"]))
-    return count, bool(count > 0)
+    return _judged(count, count > 0, [finding("no_edges")])
 
 
 def _opened_in(incidents: pd.DataFrame, now: pd.Timestamp, days: float, max_priority: int) -> pd.DataFrame:
@@ -123,24 +163,30 @@ def _opened_in(incidents: pd.DataFrame, now: pd.Timestamp, days: float, max_prio
 
 def incidents_recorded(f, scope, now, days):
     count = float(len(_opened_in(f["incidents"], now, days, 5)))
-    return count, bool(count > 0)
+    return _judged(count, count > 0, [finding("no_incidents", days=days)])
 
 
 def changes_recorded(f, scope, now, days):
     planned = f["changes"]["planned_start"]
     count = float(((planned > now - pd.Timedelta(days=days)) & (planned <= now + pd.Timedelta(days=days))).sum())
-    return count, bool(count > 0)
+    return _judged(count, count > 0, [finding("no_changes", days=days)])
+
+
+def _incident_ids(rows: pd.DataFrame, measure: str) -> list[dict]:
+    return [finding(measure, str(i)) for i in rows.sort_values("opened_at", ascending=False)["incident_id"]]
 
 
 def resolution_tracked(f, scope, now, days, max_priority, min):
     finished = _opened_in(f["incidents"], now, days, max_priority)
     finished = finished[~finished["state"].isin(incident_stats.ACTIVE_STATES)]
-    return _at_least(_share(finished["resolved_at"].notna()), min)
+    return _at_least(_share(finished["resolved_at"].notna()), min,
+                     _incident_ids(finished[finished["resolved_at"].isna()], "no_resolution_time"))
 
 
 def incident_runbooks(f, scope, now, days, max_priority, min):
     rows = _opened_in(f["incidents"], now, days, max_priority)
-    return _at_least(_share(rows["runbook_url"].notna() & (rows["runbook_url"] != "")), min)
+    return _at_least(_share(~_without(rows, "runbook_url")), min,
+                     _incident_ids(rows[_without(rows, "runbook_url")], "incident_no_runbook"))
 
 
 def _response(f, now, days, priority, column) -> float | None:
@@ -150,27 +196,32 @@ def _response(f, now, days, priority, column) -> float | None:
 
 
 def mtta_max(f, scope, now, priority, days, max_min):
-    return _at_most(_response(f, now, days, priority, "mtta_min"), max_min)
+    value = _response(f, now, days, priority, "mtta_min")
+    return _at_most(value, max_min, [finding("mtta", f"P{priority:g}", value, max_min, "min", ">")])
 
 
 def mttr_max(f, scope, now, priority, days, max_min):
-    return _at_most(_response(f, now, days, priority, "mttr_min"), max_min)
+    value = _response(f, now, days, priority, "mttr_min")
+    return _at_most(value, max_min, [finding("mttr", f"P{priority:g}", value, max_min, "min", ">")])
 
 
 def change_success_rate(f, scope, now, days, min):
-    return _at_least(incident_stats.change_rates(f["changes"], f["incidents"], now, int(days))["success_rate"], min)
+    value = incident_stats.change_rates(f["changes"], f["incidents"], now, int(days))["success_rate"]
+    return _at_least(value, min, [finding("change_success", None, value, min, "%", "<")])
 
 
 def change_induced_max(f, scope, now, days, max):
-    return _at_most(incident_stats.change_rates(f["changes"], f["incidents"], now, int(days))["change_induced_rate"], max)
+    value = incident_stats.change_rates(f["changes"], f["incidents"], now, int(days))["change_induced_rate"]
+    return _at_most(value, max, [finding("change_induced", None, value, max, "%", ">")])
 
 
 def changes_measured_monthly(f, scope, now, months):
     changes = f["changes"]
     ended = changes.loc[changes["outcome"].isin(kpis.KNOWN_OUTCOMES), "actual_end"]
-    per_period = [int(((ended > now - (i + 1) * MONTH) & (ended <= now - i * MONTH)).sum()) for i in range(int(months))]
-    measured = sum(count > 0 for count in per_period)
-    return float(measured), bool(measured == int(months))
+    periods = [(now - (i + 1) * MONTH, now - i * MONTH) for i in range(int(months))]
+    empty = [(start, end) for start, end in periods if not ((ended > start) & (ended <= end)).any()]
+    found = [finding("no_measured_changes", f"{start:%Y-%m-%d} – {end:%Y-%m-%d}") for start, end in empty]
+    return _judged(float(len(periods) - len(empty)), not empty, found)
 
 
 def _recent_changes(f, now, days) -> pd.DataFrame:
@@ -180,11 +231,13 @@ def _recent_changes(f, now, days) -> pd.DataFrame:
 
 
 def standard_changes(f, scope, now, days, min):
-    return _at_least(_share(_recent_changes(f, now, days)["type"] == "standard"), min)
+    value = _share(_recent_changes(f, now, days)["type"] == "standard")
+    return _at_least(value, min, [finding("standard_changes", None, value, min, "%", "<")])
 
 
 def emergency_changes_max(f, scope, now, days, max):
-    return _at_most(_share(_recent_changes(f, now, days)["type"] == "emergency"), max)
+    value = _share(_recent_changes(f, now, days)["type"] == "emergency")
+    return _at_most(value, max, [finding("emergency_changes", None, value, max, "%", ">")])
 
 
 def _quantile_per_service(frame: pd.DataFrame, column: str, scope: pd.Index, quantile: float) -> pd.Series:
@@ -192,25 +245,30 @@ def _quantile_per_service(frame: pd.DataFrame, column: str, scope: pd.Index, qua
     return rows.groupby("service")[column].quantile(quantile)
 
 
+def _headroom(f, scope, column: str, measure: str, quantile, max, min):
+    per_service = _quantile_per_service(f["resource_metrics"], column, scope, quantile)
+    return _at_least(_share(per_service <= max), min,
+                     _beyond(per_service, max, measure, "%", ">", quantile=f"{quantile * 100:g}"))
+
+
 def cpu_headroom(f, scope, now, quantile, max, min):
-    per_service = _quantile_per_service(f["resource_metrics"], "cpu_ratio", scope, quantile)
-    return _at_least(_share(per_service <= max), min)
+    return _headroom(f, scope, "cpu_ratio", "cpu", quantile, max, min)
 
 
 def memory_headroom(f, scope, now, quantile, max, min):
-    per_service = _quantile_per_service(f["resource_metrics"], "memory_ratio", scope, quantile)
-    return _at_least(_share(per_service <= max), min)
+    return _headroom(f, scope, "memory_ratio", "memory", quantile, max, min)
 
 
 def multi_instance(f, scope, now, min_instances, min):
     instances = f["resource_metrics"].groupby("service")["instance"].nunique()
     counts = pd.Series(scope, index=scope).map(instances).fillna(0)
-    return _at_least(_share(counts >= min_instances) if len(scope) else None, min)
+    return _at_least(_share(counts >= min_instances) if len(scope) else None, min,
+                     _beyond(counts, min_instances, "instances", "", "<"))
 
 
 def availability_min(f, scope, now, min):
     value, _count = kpis.availability(f["service_metrics"], now - pd.Timedelta(days=1))
-    return _at_least(value, min)
+    return _at_least(value, min, [finding("availability", None, value, min, "%", "<")])
 
 
 def _mean_per_service(f, column: str, scope: pd.Index) -> pd.Series:
@@ -219,49 +277,56 @@ def _mean_per_service(f, column: str, scope: pd.Index) -> pd.Series:
 
 
 def latency_max(f, scope, now, max_ms, min):
-    return _at_least(_share(_mean_per_service(f, "latency_p95_ms", scope) <= max_ms), min)
+    per_service = _mean_per_service(f, "latency_p95_ms", scope)
+    return _at_least(_share(per_service <= max_ms), min, _beyond(per_service, max_ms, "p95", "ms", ">"))
 
 
 def error_ratio_max(f, scope, now, max, min):
-    return _at_least(_share(_mean_per_service(f, "error_ratio", scope) <= max), min)
+    per_service = _mean_per_service(f, "error_ratio", scope)
+    return _at_least(_share(per_service <= max), min, _beyond(per_service, max, "error_ratio", "%", ">"))
 
 
 def chaos_monthly(f, scope, now, months, min):
     runs = f["chaos_runs"]
     runs = runs[runs["status"].isin(resilience.TESTED) & runs["service"].isin(scope)]
-    every = pd.Series(True, index=scope)
+    periods = pd.Series(0, index=scope)
     for i in range(int(months)):
         period = runs[(runs["started_at"] > now - (i + 1) * MONTH) & (runs["started_at"] <= now - i * MONTH)]
-        every &= pd.Series(scope.isin(period["service"]), index=scope)
-    return _at_least(_share(every) if len(scope) else None, min)
+        periods += scope.isin(period["service"]).astype(int)
+    return _at_least(_share(periods >= int(months)) if len(scope) else None, min,
+                     _beyond(periods, int(months), "chaos_periods", "", "<"))
 
 
 def chaos_pass_rate(f, scope, now, min):
     value, _count = kpis.chaos_pass_rate(f["chaos_runs"], now)
-    return _at_least(value, min)
+    return _at_least(value, min, [finding("chaos_pass_rate", None, value, min, "%", "<")])
 
 
 def chaos_recovery_max(f, scope, now, days, max_s):
     runs = resilience.in_window(f["chaos_runs"], now - pd.Timedelta(days=days), now)
     recovery = runs["recovery_s"].dropna()
-    return _at_most(float(recovery.median()) if len(recovery) else None, max_s)
+    value = float(recovery.median()) if len(recovery) else None
+    return _at_most(value, max_s, [finding("chaos_recovery", None, value, max_s, "s", ">")])
 
 
 def resilience_score_min(f, scope, now, min_score, min):
     runs = resilience.in_window(f["chaos_runs"], now - resilience.WINDOW, now)
     scores = pd.Series(scope, index=scope).map(resilience.service_scores(runs)).fillna(0.0)
-    return _at_least(_share(scores >= min_score) if len(scope) else None, min)
+    return _at_least(_share(scores >= min_score) if len(scope) else None, min,
+                     _beyond(scores, min_score, "resilience_score", "", "<"))
 
 
 def chain_chaos_coverage(f, scope, now, min):
     steps = resilience.coverage(f["chains"], f["chaos_runs"], now)
-    return _at_least(_share(steps["coverage"] == "recent"), min)
+    untested = steps[steps["coverage"] != "recent"]
+    return _at_least(_share(steps["coverage"] == "recent"), min,
+                     [finding("no_recent_chaos", f"{s.chain} › {s.service}") for s in untested.itertuples()])
 
 
 def history_depth(f, scope, now, days):
     opened = f["incidents"]["opened_at"].dropna()
     depth = float((now - opened.min()).total_seconds() / 86400) if len(opened) else 0.0
-    return depth, bool(depth >= days)
+    return _at_least(depth, days, [finding("history_depth", None, depth, days, "d", "<")])
 
 
 def _rule(measure, frames, **defaults) -> Rule:
@@ -332,10 +397,10 @@ def evaluate(item, frames: dict[str, pd.DataFrame], now: pd.Timestamp) -> Evalua
     params = {**rule.defaults, **{k: v for k, v in item.rule.items() if k != "kind"}}
     services = frames["services"]
     scope = pd.Index(services.loc[services["tier"].isin(item.tiers), "service"].unique())
-    value, passed = rule.measure(frames, scope, now, **params)
+    value, passed, found = rule.measure(frames, scope, now, **params)
     read = rule.frames + (("services",) if item.applies_to != "all" or "scope" in rule.text else ())
     return Evaluation(item.id, item.rule["kind"], query_text(item), None if value is None else float(value),
-                      passed, digest(frames, read))
+                      passed, digest(frames, read), tuple(capped(found)))
 
 
 def evaluate_all(catalogue, frames: dict[str, pd.DataFrame], now: pd.Timestamp) -> list[Evaluation]:

@@ -9,18 +9,18 @@ Text is English, with Chinese beside it where the catalogue gives it: a domain i
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dashboard.maturity import evidence
 from dashboard.core.settings import ConfigError, _Located
+from dashboard.security.urlinput import ITEM_ID
 
 DEFAULT_CATALOGUE = Path(__file__).with_name("capability_model.yaml")
 LEVELS = (1, 2, 3, 4, 5)
 APPLIES_TO = {"all": (1, 2, 3), "tier1": (1,), "tier1-2": (1, 2)}
-ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
+ID_PATTERN = ITEM_ID  # what a URL's ?item= may carry, so every item can be linked to
 MANUAL = "manual"
 DOMAIN_KEYS = ("name", "name_zh")
 
@@ -109,7 +109,7 @@ def _item(doc: _Located, i: int, raw, domains: dict[str, str], seen: set[str]) -
         if key not in raw or raw[key] in (None, ""):
             doc.fail(where, f"missing key {key!r}")
     item_id = str(raw["id"])
-    if not ID_PATTERN.match(item_id):
+    if not ID_PATTERN.fullmatch(item_id):
         doc.fail(where + ("id",), "expected letters, digits, '-', '_' or '.' (at most 32)")
     if item_id in seen:
         doc.fail(where + ("id",), f"duplicate item id {item_id!r}")

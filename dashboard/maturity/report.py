@@ -1,7 +1,8 @@
 """The auditor's exports: the item table as CSV and a PDF report laid out with ReportLab.
 
 Both speak the page's language: headers, statuses and the catalogue's text (the item table is
-built in that language). The CSV starts with a byte-order mark so spreadsheet programs read it
+built in that language). The CSV's "Why not met" column lists the findings of each item's latest
+evaluation. The CSV starts with a byte-order mark so spreadsheet programs read it
 as UTF-8; its times are UTC. The PDF (A4 landscape) opens with the overall level, the domain
 radar and the progress chart, then the gap list and every item in tables whose cells wrap
 their text, so a justification prints in full; a table runs on over as many pages as it needs,
@@ -25,14 +26,15 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from dashboard.i18n import t
-from dashboard.maturity import report_charts as charts
+from dashboard.maturity import findings, report_charts as charts
 from dashboard.maturity.report_charts import ACCENT, CJK_FONT, GRID, INK, LATIN_BOLD, LATIN_FONT, MUTED, latin
 from dashboard.maturity.scoring import evidence_states
 
 CSV_COLUMNS = [("id", "id"), ("domain_name", "domain"), ("level", "level"), ("title", "title"),
                ("description", "description"), ("applies_to", "applies"), ("evidence", "proposed"),
-               ("value", "value"), ("status", "status"), ("assessor", "assessor"), ("assessed_at", "assessed_at"),
-               ("justification", "justification"), ("query", "rule"), ("evaluated_at", "evaluated_at")]
+               ("value", "value"), ("why", "why"), ("status", "status"), ("assessor", "assessor"),
+               ("assessed_at", "assessed_at"), ("justification", "justification"), ("query", "rule"),
+               ("evaluated_at", "evaluated_at")]
 PAGE = landscape(A4)
 MARGIN = 36
 WIDTH = PAGE[0] - 2 * MARGIN
@@ -55,8 +57,9 @@ FOOTER = ParagraphStyle("footer", TEXT, fontSize=7.5, leading=9, textColor=MUTED
 
 
 def readable(items: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """The item table with its codes in words: applies_to, status, and the evidence's verdict."""
+    """The item table with its codes in words: applies_to, status, the evidence's verdict and why it is not met."""
     return items.assign(
+        why=["; ".join(findings.texts(found, lang)) for found in items["findings"]],
         applies_to=[t(f"maturity.applies.{a}", lang) for a in items["applies_to"]],
         status=[t(f"maturity.status.{s}", lang) for s in items["status"]],
         evidence=[t(f"maturity.proposal.{s}", lang) for s in evidence_states(items)],

@@ -9,6 +9,11 @@ Level L is reached when every applicable item of level L or below is satisfied (
 is not). "L+" is reached when, besides, at least ``plus_share`` of the applicable level L+1
 items are satisfied in at least ``plus_domains`` domains (each of those domains must have
 level L+1 items). Defaults: half of the items, in three domains.
+
+Beside the confirmed level, the evidence level says how far the latest automatic evidence alone
+would go: it climbs level by level while every in-scope item of the level is met by its rule; a
+manual item, an item not met (or not evaluated, or with nothing to judge) and a level without items
+stop the climb.
 """
 from __future__ import annotations
 
@@ -23,7 +28,8 @@ SATISFIED = ("pass", "waived")
 OUT_OF_SCOPE = ("na",)
 TOP_LEVEL = 5
 TABLE_COLUMNS = ["id", "domain", "domain_name", "level", "title", "description", "applies_to", "automatic",
-                 "query", "proposed", "value", "evaluated_at", "status", "assessor", "assessed_at", "justification"]
+                 "query", "proposed", "value", "evaluated_at", "findings", "status", "assessor", "assessed_at",
+                 "justification"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,7 @@ def item_table(catalogue, current: pd.DataFrame, latest_evidence: pd.DataFrame, 
             "proposed": proposal(seen["passed"]) if seen is not None else "none",
             "value": seen["value"] if seen is not None else float("nan"),
             "evaluated_at": seen["evaluated_at"] if seen is not None else pd.NaT,
+            "findings": list(seen.get("findings", ())) if seen is not None else [],
             "status": assessed["status"] if assessed is not None else "not_started",
             "assessor": assessed["assessor"] if assessed is not None else "",
             "assessed_at": assessed["at"] if assessed is not None else pd.NaT,
@@ -95,6 +102,19 @@ def level_reached(items: pd.DataFrame) -> int:
     return reached
 
 
+def evidence_level(items: pd.DataFrame) -> int:
+    """The highest level L whose in-scope items, and those below, are all met by the latest evidence."""
+    scoped = _in_scope(items)
+    met = evidence_states(scoped) == "pass"
+    reached = 0
+    for level in range(1, TOP_LEVEL + 1):
+        at_level = scoped["level"] == level
+        if not at_level.any() or not met[at_level].all():
+            break
+        reached = level
+    return reached
+
+
 def plus_reached(items: pd.DataFrame, level: int, rule: PlusRule) -> bool:
     """Whether ``level`` earns its "+": enough level+1 items satisfied in enough domains."""
     if level < 1 or level >= TOP_LEVEL:
@@ -112,12 +132,15 @@ def overall(items: pd.DataFrame, rule: PlusRule) -> str:
 
 
 def domain_levels(catalogue, items: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
-    """Per domain (catalogue order): its name in ``lang``, the level reached and the share of items satisfied."""
+    """Per domain (catalogue order): its name in ``lang``, the level reached, the level its evidence supports
+    and the share of items satisfied."""
     rows = []
     for key, name in catalogue.domain_names(lang).items():
-        rows.append({"domain": key, "domain_name": name, "level": level_reached(items[items["domain"] == key]),
-                     "satisfied": _in_scope(items[items["domain"] == key])["status"].isin(SATISFIED).mean()})
-    return pd.DataFrame(rows, columns=["domain", "domain_name", "level", "satisfied"])
+        domain = items[items["domain"] == key]
+        rows.append({"domain": key, "domain_name": name, "level": level_reached(domain),
+                     "evidence_level": evidence_level(domain),
+                     "satisfied": _in_scope(domain)["status"].isin(SATISFIED).mean()})
+    return pd.DataFrame(rows, columns=["domain", "domain_name", "level", "evidence_level", "satisfied"])
 
 
 def gaps(items: pd.DataFrame) -> pd.DataFrame:

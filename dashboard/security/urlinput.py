@@ -2,7 +2,9 @@
 
 Pages call ``clean(kind, value)`` on every value taken from their URL before using it; a
 value outside its kind's characters or length raises UrlInputError, whose message is safe
-to show (it quotes at most 40 characters of the value). ``window`` does the same for
+to show (it quotes at most 40 characters of the value). A kind checks the form of a value, not that
+it exists: ``item`` is the form of a capability item id (the catalogue checks its ids with the same
+pattern, ``ITEM_ID``), and /maturity then looks the id up in its catalogue. ``window`` does the same for
 ``?from=&to=`` and resolves them with ``dashboard.core.timewindow``.
 """
 from __future__ import annotations
@@ -21,8 +23,10 @@ _RULES: dict[str, tuple[re.Pattern, str]] = {
     "lang": (re.compile(r"en|zh"), "'en' or 'zh'"),
     "playlist": (re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}"), "1-63 lower-case letters, digits, '_', '.' or '-'"),
     "time": (re.compile(r"[0-9A-Za-z:.+-]{1,40}"), "'now', 'now-<n><s|m|h|d>', ISO 8601 or epoch ms"),
+    "item": (re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}"), "an item id: 1-32 letters, digits, '_', '.' or '-'"),
 }
 KINDS = tuple(_RULES)
+ITEM_ID = _RULES["item"][0]
 
 
 class UrlInputError(ValueError):

@@ -4,6 +4,11 @@ The automatic evaluation only proposes; a person with ``assessment.write`` confi
 status with a justification, which is appended (with the audit row) and never edited. The
 exports are plain links, ``/maturity/export.csv`` and ``/maturity/export.pdf`` (``?lang=``), so
 the page's access rule covers them and they can be saved or bookmarked like any address.
+
+Before anyone assesses, the page still says where the firm stands: beside each confirmed level (overall,
+per domain, on the radar as a dotted outline, in an item's detail) the level the evidence suggests, and
+for each item not met what its rule found. ``?item=ID`` opens an item's detail (the grid selects it), and
+choosing an item puts its id in the address, so an item can be linked to.
 """
 from __future__ import annotations
 
@@ -16,8 +21,9 @@ import flask
 import pandas as pd
 from dash import ClientsideFunction, Input, Output, State, dcc, html
 
-from dashboard.maturity import assessments, model as catalogue, scoring as maturity, report as maturity_report
-from dashboard.security import auth, callbacks as callback_access
+from dashboard.maturity import assessments, findings, model as catalogue, report as maturity_report
+from dashboard.maturity import scoring as maturity
+from dashboard.security import auth, callbacks as callback_access, urlinput
 from dashboard import context, ids
 from dashboard.figures import maturity as maturity_figures
 from dashboard.security.access import Forbidden
@@ -28,6 +34,7 @@ from layouts.components.titles import page_title
 PATH = "/maturity"
 EXPORTS = {"csv": "text/csv", "pdf": "application/pdf"}  # Flask adds charset=utf-8 to text/*
 TIME_FORMAT = "%Y-%m-%d %H:%M"
+TOOLTIP_FINDINGS = 8  # findings in a grid cell's tooltip and an evidence row's; the detail lists them all
 
 
 @functools.lru_cache(maxsize=4)
@@ -63,13 +70,18 @@ def _filtered(items: pd.DataFrame, domain, level, status) -> pd.DataFrame:
     return items
 
 
+def _findings_tip(found, lang: str) -> str:
+    """Findings for a tooltip: the first few, one a line, and how many more."""
+    return "\n".join(findings.texts(findings.capped(found, TOOLTIP_FINDINGS), lang))
+
+
 def _rows(items: pd.DataFrame, lang: str) -> list[dict]:
-    """Grid rows: the item table in words, with the codes the cells are coloured by."""
+    """Grid rows: the item table in words, with the codes the cells are coloured by and what fails as a tooltip."""
     shown = maturity_report.readable(items, lang)
     return [{"id": r.id, "domain_name": r.domain_name, "level": int(r.level), "title": r.title,
              "description": r.description, "applies": r.applies_to, "evidence": r.evidence, "value": r.value,
-             "status_text": r.status, "assessor": r.assessor, "query": r.query, "proposed": code.proposed,
-             "evidence_code": state, "status_code": code.status}
+             "why": _findings_tip(code.findings, lang) or None, "status_text": r.status, "assessor": r.assessor,
+             "query": r.query, "proposed": code.proposed, "evidence_code": state, "status_code": code.status}
             for r, code, state in zip(shown.itertuples(), items.itertuples(), maturity.evidence_states(items))]
 
 
@@ -80,8 +92,9 @@ def _columns(lang: str) -> list[dict]:
     return [col("id", "id", 1), col("domain_name", "domain", 2.4, tooltipField="domain_name"),
             col("level", "level", 0.8), col("title", "title", 4.2, tooltipField="description"),
             col("applies", "applies", 1.3),
-            col("evidence", "proposed", 1.5, cellClass={"function": "'oc-maturity-' + params.data.evidence_code"}),
-            col("value", "value", 1, type="rightAligned"),
+            col("evidence", "proposed", 1.5, cellClass={"function": "'oc-maturity-' + params.data.evidence_code"},
+                tooltipField="why"),
+            col("value", "value", 1, type="rightAligned", tooltipField="why"),
             col("status_text", "status", 1.4, cellClass={"function": "'oc-maturity-' + params.data.status_code"}),
             col("assessor", "assessor", 1.3)]
 
@@ -90,11 +103,28 @@ def _panel(title: str, *children, class_name: str = "") -> html.Section:
     return html.Section([html.H2(title), *children], className=f"oc-maturity-panel {class_name}".strip())
 
 
-def layout(lang: str | None = None, **_query) -> html.Div:
+def _asked_item(raw, model, lang: str) -> tuple[str | None, str | None]:
+    """The catalogue item ``?item=`` names, or why it names none (None, None when it is absent)."""
+    try:
+        item_id = urlinput.clean("item", raw)
+    except urlinput.UrlInputError:
+        item_id = None
+    else:
+        if item_id is None:
+            return None, None
+    if item_id is None or model.item(item_id) is None:
+        return None, t("maturity.no_item", lang, item=str(raw)[:40])
+    return item_id, None
+
+
+def layout(lang: str | None = None, item: str | None = None, **_query) -> html.Div:
     settings = context.current().settings
     lang = pick_lang(lang, settings.language)
     options = lambda values, key: [{"label": t(f"{key}.{v}", lang), "value": v} for v in values]  # noqa: E731
-    domains = _catalogue(settings.maturity.catalogue).domain_names(lang)
+    model = _catalogue(settings.maturity.catalogue)
+    domains = model.domain_names(lang)
+    item_id, refused = _asked_item(item, model, lang)
+    detail = html.P(refused, className="oc-maturity-refused") if refused else html.P(t("maturity.pick", lang))
     return html.Div([
         dcc.Store(id=ids.MATURITY_SAVED, data=0),
         dcc.Store(id=ids.MATURITY_LANG, data=lang),
@@ -107,10 +137,13 @@ def layout(lang: str | None = None, **_query) -> html.Div:
                    className="oc-maturity-export"),
         ], className="oc-maturity-head"),
         html.Div([
-            _panel(t("maturity.radar", lang), graph(ids.MATURITY_RADAR, "19rem")),
+            _panel(t("maturity.radar", lang), graph(ids.MATURITY_RADAR, "17.5rem"),
+                   html.P(t("maturity.radar_key", lang), className="oc-maturity-key")),
             _panel(t("maturity.progress", lang), graph(ids.MATURITY_PROGRESS, "19rem")),
             _panel(t("maturity.gaps", lang), html.Div(id=ids.MATURITY_GAPS, className="oc-maturity-gaps")),
         ], className="oc-maturity-charts"),
+        html.Section([html.H2(t("maturity.domains", lang)), html.Div(id=ids.MATURITY_DOMAINS)],
+                     className="oc-maturity-domains"),
         html.Div([
             dcc.Dropdown(id=ids.MATURITY_DOMAIN, placeholder=t("maturity.col.domain", lang),
                          options=[{"label": name, "value": key} for key, name in domains.items()]),
@@ -120,11 +153,12 @@ def layout(lang: str | None = None, **_query) -> html.Div:
                          options=options(assessments.STATUSES, "maturity.status")),
         ], className="oc-maturity-filters"),
         dag.AgGrid(id=ids.MATURITY_GRID, columnDefs=_columns(lang), rowData=[], getRowId="params.data.id",
+                   selectedRows={"ids": [item_id]} if item_id else [],
                    dashGridOptions={"rowSelection": {"mode": "singleRow", "enableClickSelection": True},
                                     "domLayout": "autoHeight", "tooltipShowDelay": 300},
                    className="ag-theme-alpine-dark oc-grid oc-maturity-grid"),
         html.Div([
-            html.Div(html.P(t("maturity.pick", lang)), id=ids.MATURITY_DETAIL, className="oc-maturity-detail"),
+            html.Div(detail, id=ids.MATURITY_DETAIL, className="oc-maturity-detail"),
             html.Div([
                 dcc.Dropdown(id=ids.MATURITY_NEW_STATUS, options=options(assessments.STATUSES, "maturity.status"),
                              placeholder=t("maturity.col.status", lang)),
@@ -137,12 +171,37 @@ def layout(lang: str | None = None, **_query) -> html.Div:
     ], className="oc-page oc-maturity")
 
 
+def _suggests(items: pd.DataFrame, confirmed: int, lang: str) -> html.Span | None:
+    """ "evidence suggests L2, awaiting confirmation" beside a confirmed level (None before any evaluation)."""
+    if items["evaluated_at"].isna().all():
+        return None
+    level = maturity.evidence_level(items)
+    ahead = level > confirmed
+    return html.Span(t("maturity.suggests_ahead" if ahead else "maturity.suggests", lang, level=level),
+                     className="oc-maturity-suggests" + (" oc-maturity-ahead" if ahead else ""))
+
+
 def _overall(items: pd.DataFrame, rule: maturity.PlusRule, lang: str, tz: str) -> list:
     latest = items["evaluated_at"].max()
     evaluated = (t("maturity.evaluated", lang, time=f"{_local(latest, tz)} {tz}") if pd.notna(latest)
                  else t("maturity.not_evaluated", lang))
-    return [html.Span(maturity.overall(items, rule), className="oc-maturity-level"),
-            html.Span(t("maturity.overall", lang)), html.Span(evaluated, className="oc-maturity-evaluated")]
+    parts = [html.Span(maturity.overall(items, rule), className="oc-maturity-level"),
+             html.Span(t("maturity.overall", lang)), _suggests(items, maturity.level_reached(items), lang),
+             html.Span(evaluated, className="oc-maturity-evaluated")]
+    return [part for part in parts if part is not None]
+
+
+def _domain_cards(model, items: pd.DataFrame, lang: str) -> list:
+    """One card per domain: its confirmed level and the level its evidence suggests."""
+    cards = []
+    for key, name in model.domain_names(lang).items():
+        domain = items[items["domain"] == key]
+        level = maturity.level_reached(domain)
+        suggests = _suggests(domain, level, lang)
+        cards.append(html.Div([html.H3(name), html.Span(f"L{level}", className="oc-maturity-domain-level"),
+                               *([suggests] if suggests else [])],
+                              className="oc-maturity-domain", **{"data-domain": key}))
+    return cards
 
 
 def _gap_list(gap_rows: pd.DataFrame, lang: str) -> list:
@@ -160,17 +219,37 @@ def _table(headers: list[str], rows: list[list]) -> html.Table:
                       className="oc-maturity-table")
 
 
-def _detail(row: dict, lang: str, tz: str) -> list:
+def _item_state(items: pd.DataFrame, row: pd.Series, state: str, lang: str) -> list:
+    """Where the item stands: its domain's confirmed level and what the evidence suggests, and whether the
+    evidence (``state``, from ``evidence_states``) meets the item while no assessor has confirmed it."""
+    domain = items[items["domain"] == row["domain"]]
+    level = maturity.level_reached(domain)
+    suggests = _suggests(domain, level, lang)
+    parts = [html.P([t("maturity.domain_line", lang, domain=row["domain_name"], level=level),
+                     *([" · ", suggests] if suggests else [])], className="oc-maturity-state")]
+    if state == "pass" and row["status"] not in maturity.SATISFIED:
+        parts.append(html.P(t("maturity.met_unconfirmed", lang), className="oc-maturity-suggests oc-maturity-ahead"))
+    return parts
+
+
+def _detail(item_id: str, lang: str, tz: str) -> list:
     engine = context.current().history
-    found = assessments.evidence(engine, row["id"]).tail(20).iloc[::-1]
+    *_, items, _rule = _model(lang)
+    if item_id not in set(items["id"]):
+        return [html.P(t("maturity.no_item", lang, item=item_id[:40]), className="oc-maturity-refused")]
+    row = items[items["id"] == item_id].iloc[0]
+    state = maturity.evidence_states(items).loc[row.name]
+    found = assessments.evidence(engine, item_id).tail(20).iloc[::-1]
     trail = assessments.history(engine)
-    trail = trail[trail["item_id"] == row["id"]].iloc[::-1]
+    trail = trail[trail["item_id"] == item_id].iloc[::-1]
     col = lambda key: t(f"maturity.col.{key}", lang)  # noqa: E731
     evidence_rows = [html.Tr([html.Td(_local(e.evaluated_at, tz)),
                               html.Td("–" if pd.isna(e.value) else f"{e.value:.4g}"),
                               html.Td(t(f"maturity.proposal.{maturity.proposal(e.passed)}", lang),
                                       className=f"oc-maturity-{maturity.proposal(e.passed)}"),
-                              html.Td(e.digest[:12], title=e.digest, className="oc-maturity-digest")])
+                              html.Td(e.digest[:12], title=e.digest, className="oc-maturity-digest"),
+                              html.Td(findings.text(e.findings[0], lang) if e.findings else "",
+                                      title=_findings_tip(e.findings, lang) or None, className="oc-maturity-why")])
                      for e in found.itertuples()]
     assessment_rows = [html.Tr([html.Td(_local(a.at, tz)), html.Td(a.assessor),
                                 html.Td(t(f"maturity.status.{a.status}", lang), className=f"oc-maturity-{a.status}"),
@@ -179,12 +258,17 @@ def _detail(row: dict, lang: str, tz: str) -> list:
                                          link.startswith(("https://", "http://")) else link
                                          for link in a.evidence_links])])
                        for a in trail.itertuples()]
+    why = findings.texts(row["findings"], lang)
     return [
         html.H3(f"{row['id']} · {row['title']}"), html.P(row["description"]),
         html.P(row["query"] or t("maturity.manual", lang), className="oc-maturity-query"),
+        *_item_state(items, row, state, lang),
+        *([html.H4(t("maturity.col.why", lang)),
+           html.Ul([html.Li(text) for text in why], className="oc-maturity-findings")] if why else []),
         html.H4(t("maturity.evidence", lang)),
-        _table([f"{col('evaluated_at')} ({tz})", col("value"), col("proposed"), col("digest")], evidence_rows)
-        if evidence_rows else html.P(t(f"maturity.proposal.{row['evidence_code']}", lang), className="oc-empty"),
+        _table([f"{col('evaluated_at')} ({tz})", col("value"), col("proposed"), col("digest"), col("why")],
+               evidence_rows)
+        if evidence_rows else html.P(t(f"maturity.proposal.{state}", lang), className="oc-empty"),
         html.H4(t("maturity.assessments", lang)),
         _table([f"{col('assessed_at')} ({tz})", col("assessor"), col("status"), col("justification"), col("links")],
                assessment_rows)
@@ -236,26 +320,30 @@ def register(app: dash.Dash) -> None:
 
     @app.callback(Output(ids.MATURITY_GRID, "rowData"), Output(ids.MATURITY_OVERALL, "children"),
                   Output(ids.MATURITY_RADAR, "figure"), Output(ids.MATURITY_PROGRESS, "figure"),
-                  Output(ids.MATURITY_GAPS, "children"),
+                  Output(ids.MATURITY_GAPS, "children"), Output(ids.MATURITY_DOMAINS, "children"),
                   Input(ids.MATURITY_DOMAIN, "value"), Input(ids.MATURITY_LEVEL, "value"),
                   Input(ids.MATURITY_STATUS, "value"), Input(ids.MATURITY_SAVED, "data"), State(ids.MATURITY_LANG, "data"))
     def refresh_maturity(domain, level, status, _saved, lang):
         settings, model, history, items, rule = _model(lang)
+        levels = maturity.domain_levels(model, items, lang)
+        if items["evaluated_at"].isna().all():
+            levels = levels.drop(columns="evidence_level")  # nothing evaluated: no evidence outline
         return (_rows(_filtered(items, domain, level, status), lang),
                 _overall(items, rule, lang, settings.display_tz),
-                maturity_figures.radar(maturity.domain_levels(model, items, lang)),
+                maturity_figures.radar(levels, t("maturity.evidence_hover", lang)),
                 maturity_figures.progress(maturity.progress(model, history, rule), t("maturity.no_assessments", lang)),
-                _gap_list(maturity.gaps(items), lang))
+                _gap_list(maturity.gaps(items), lang), _domain_cards(model, items, lang))
 
     @app.callback(Output(ids.MATURITY_DETAIL, "children"), Input(ids.MATURITY_GRID, "selectedRows"),
                   Input(ids.MATURITY_SAVED, "data"), State(ids.MATURITY_LANG, "data"), prevent_initial_call=True)
     def show_item(selected, _saved, lang):
         if not selected:
             return html.P(t("maturity.pick", lang))
-        return _detail(selected[0], lang, context.current().settings.display_tz)
+        return _detail(selected[0]["id"], lang, context.current().settings.display_tz)
 
     app.clientside_callback(ClientsideFunction("opscenter", "showItem"), Output(ids.MATURITY_DETAIL, "className"),
-                            Input(ids.MATURITY_DETAIL, "children"), prevent_initial_call=True)
+                            Input(ids.MATURITY_DETAIL, "children"), State(ids.MATURITY_GRID, "selectedRows"),
+                            prevent_initial_call=True)
 
     with callback_access.writes(app, "assessment.write", target=lambda _clicks, selected, *_: selected[0]["id"]):
         app.callback(Output(ids.MATURITY_MESSAGE, "children"), Output(ids.MATURITY_SAVED, "data"),

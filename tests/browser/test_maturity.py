@@ -6,9 +6,13 @@ progress.
 """
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from urllib.parse import quote
 
 import pytest
 import requests
+from dash.testing.wait import until
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
 
 from dashboard.maturity import assessments, model as catalogue
 from dashboard.security.access import AccessStore
@@ -50,6 +54,10 @@ def _texts(dash_duo, selector: str) -> list[str]:
 
 def _cell(dash_duo, item: str, field: str) -> str:
     return dash_duo.find_element(f".oc-maturity-grid .ag-row[row-id='{item}'] .ag-cell[col-id='{field}']").text
+
+
+def _cell_element(dash_duo, item: str, field: str = "title"):
+    return dash_duo.find_element(f".oc-maturity-grid .ag-row[row-id='{item}'] .ag-cell[col-id='{field}']")
 
 
 def _open(dash_duo, app, query: str = "") -> None:
@@ -170,4 +178,48 @@ def test_a_catalogue_without_chinese_falls_back_to_english(dash_duo, maturity_ap
     assert (_cell(dash_duo, "OPS-1", "domain_name"), _cell(dash_duo, "OPS-1", "title")) == (
         "Operations", "On-call rota kept")
     assert _cell(dash_duo, "OPS-1", "evidence") == "人工评估"
+    assert_no_console_errors(dash_duo)
+
+
+def test_evidence_suggests_a_level_before_anyone_confirms_it(dash_duo, maturity_app):
+    """Nothing but MON-01 is assessed, yet the page says how far the evidence alone goes, in words and on the radar."""
+    _open(dash_duo, maturity_app)
+    dash_duo.wait_for_element(".oc-maturity-domain[data-domain='configuration'] .oc-maturity-suggests", timeout=10)
+    cards = {card.get_attribute("data-domain"): card.text for card in dash_duo.find_elements(".oc-maturity-domain")}
+    assert set(cards) == set(MODEL.domains)
+    assert "L0\nevidence suggests L3, awaiting confirmation" in cards["configuration"]
+    assert "L0\nevidence suggests L0" in cards["continuity"], "a manual level-1 item stops the climb"
+    assert "evidence suggests L0" in dash_duo.find_element("#oc-maturity-overall").text
+    outline = dash_duo.find_elements("#oc-maturity-radar .scatterlayer .trace")[-1]
+    assert "stroke-dasharray" in outline.find_element(By.CSS_SELECTOR, "path").get_attribute("style")
+
+    ActionChains(dash_duo.driver).move_to_element(_cell_element(dash_duo, "MON-06", "evidence")).perform()
+    dash_duo.wait_for_contains_text(".ag-tooltip", "auth-service: not seen in traced calls", timeout=10)
+
+    _cell_element(dash_duo, "CFG-01").click()
+    state = "Configuration: confirmed L0 · evidence suggests L3, awaiting confirmation"
+    dash_duo.wait_for_contains_text("#oc-maturity-detail .oc-maturity-state", state, timeout=10)
+    assert "Met by the evidence, awaiting confirmation" in dash_duo.find_element("#oc-maturity-detail").text
+    until(lambda: dash_duo.driver.current_url.endswith("/maturity?item=CFG-01"), timeout=10)
+    assert_no_console_errors(dash_duo)
+
+
+def test_a_link_to_an_item_opens_its_detail_with_what_fails(dash_duo, maturity_app):
+    _open(dash_duo, maturity_app, "?item=HA-04&lang=zh")
+    dash_duo.wait_for_contains_text("#oc-maturity-detail h3", "HA-04 · ", timeout=10)
+    assert dash_duo.find_element(".oc-maturity-grid .ag-row[row-id='HA-04']").get_attribute("aria-selected") == "true"
+    why = _texts(dash_duo, "#oc-maturity-detail .oc-maturity-findings li")
+    assert why and all("有混沌演练的 30 天周期数" in line and line.endswith(" < 3") for line in why)
+    assert "证据显示 L" in dash_duo.find_element("#oc-maturity-detail .oc-maturity-state").text
+    csv = _export(dash_duo, "oc-maturity-csv").content.decode("utf-8-sig")
+    assert "未达标原因" in csv.splitlines()[0] and why[0] in csv
+    assert_no_console_errors(dash_duo)
+
+
+@pytest.mark.parametrize("item", ["NOPE-1", "<img src=x onerror=alert(1)>", "MON-01'--"])
+def test_a_link_to_no_catalogue_item_says_so(dash_duo, maturity_app, item):
+    _open(dash_duo, maturity_app, "?item=" + quote(item, safe=""))
+    assert dash_duo.find_element("#oc-maturity-detail").text == f"There is no item {item} in the catalogue."
+    assert not dash_duo.find_elements(".oc-maturity-grid .ag-row[aria-selected='true']")
+    assert not dash_duo.driver.find_elements(By.CSS_SELECTOR, "img[src='x']"), "the value was echoed as markup"
     assert_no_console_errors(dash_duo)

@@ -110,7 +110,7 @@ def test_migrate_is_idempotent_and_matches_metadata(history):
     history.migrate()
     with history.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        assert context.get_current_revision() == "0004"
+        assert context.get_current_revision() == "0005"
         assert compare_metadata(context, metadata) == []
 
 
@@ -231,3 +231,48 @@ def test_maturity_records_are_append_only(history):
             with pytest.raises(sa.exc.DBAPIError, match="append-only"):
                 with history.engine.begin() as connection:
                     connection.execute(statement)
+
+
+def _migrate_to(history, revision: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from dashboard.db.history import MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with history.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
+def test_migration_0005_adds_findings_and_keeps_older_evaluations(history):
+    """Rows written before 0005 read back with no findings; downgrading drops the column and keeps the rows."""
+    import sqlalchemy as sa
+
+    from dashboard.db.tables import maturity_evidence
+    from dashboard.maturity import assessments
+    from dashboard.maturity.evidence import Evaluation
+    from dashboard.maturity.findings import finding
+
+    _migrate_to(history, "0004")
+    columns = lambda: {c["name"] for c in sa.inspect(history.engine).get_columns("maturity_evidence")}  # noqa: E731
+    assert "findings" not in columns()
+    older = {"item_id": "MON-06", "evaluated_at": T0.to_pydatetime(), "rule": "trace_coverage", "query": "q",
+             "value": 0.5, "passed": False, "digest": "d" * 64}
+    with history.engine.begin() as connection:
+        connection.execute(sa.insert(maturity_evidence).values(**older))
+    history.migrate()
+    assert "findings" in columns()
+    found = (finding("p95", "order-gateway", 812, 500, "ms", ">"),)
+    assessments.record_evidence(history.engine, [Evaluation("UX-02", "latency_max", "q", 0.5, False, "e" * 64, found)],
+                                (T0 + pd.Timedelta(hours=1)).to_pydatetime())
+    read = assessments.evidence(history.engine).set_index("item_id")["findings"]
+    assert read["MON-06"] == [] and read["UX-02"] == list(found)
+
+    _migrate_to(history, "0004")
+    assert "findings" not in columns()
+    with history.engine.connect() as connection:
+        assert connection.execute(sa.select(sa.func.count()).select_from(sa.table("maturity_evidence"))).scalar() == 2
+    history.migrate()
+    assert assessments.evidence(history.engine)["findings"].tolist() == [[], []]

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pandas as pd
 import pytest
 
-from dashboard.maturity import model as catalogue, evidence, scoring as maturity, report as maturity_report
+from dashboard.maturity import model as catalogue, evidence, findings, scoring as maturity, report as maturity_report
 from dashboard.core.settings import ConfigError
 from datasources import registry
 from datasources.base import FRAME_NAMES, empty_frame, validate
@@ -281,3 +281,96 @@ def test_pdfs_drawn_in_eight_threads_at_once_are_identical(assessed):
         drawn = list(pool.map(lambda lang: _pdf(model, history, latest, lang), ["zh", "en"] * 4))
     assert drawn[0::2] == [one] * 4 and len(set(drawn[1::2])) == 1
     assert "OCC: technical-operations maturity" in poppler.words(drawn[1])
+
+
+def _judged(rows: list[tuple[str, int, str, str]]) -> pd.DataFrame:
+    """Items as (domain, level, evidence state, assessment status): pass, fail, none, pending or manual."""
+    return pd.DataFrame([{"id": f"{d}{lvl}{i}", "domain": d, "level": lvl, "status": status,
+                          "automatic": state != "manual", "proposed": state if state != "pending" else "none",
+                          "evaluated_at": pd.NaT if state == "pending" else NOW}
+                         for i, (d, lvl, state, status) in enumerate(rows)])
+
+
+@pytest.mark.parametrize("rows, level", [
+    ([("a", 1, "pass", "not_started"), ("a", 2, "pass", "not_started"), ("a", 3, "fail", "not_started")], 2),
+    ([("a", 1, "pass", "not_started"), ("a", 2, "manual", "pass"), ("a", 3, "pass", "not_started")], 1),
+    ([("a", 1, "pass", "not_started"), ("a", 3, "pass", "not_started")], 1),  # no level-2 item: the climb stops
+    ([("a", 1, "none", "not_started"), ("a", 2, "pass", "not_started")], 0),
+    ([("a", 1, "pending", "not_started")], 0),
+    ([("a", 1, "pass", "fail"), ("a", 2, "fail", "na"), ("a", 2, "pass", "not_started")], 2),  # na: out of scope
+    ([("a", lvl, "pass", "not_started") for lvl in range(1, 6)], 5),
+])
+def test_evidence_level_climbs_while_every_item_of_a_level_is_met(rows, level):
+    assert maturity.evidence_level(_judged(rows)) == level
+
+
+def test_domain_levels_carry_the_confirmed_and_the_evidence_level():
+    model = catalogue.parse(
+        "domains: {a: A, b: B}\nitems:\n"
+        "  - {id: A-1, domain: a, level: 1, title: t, description: d, rule: {kind: dependencies_known}}\n"
+        "  - {id: A-2, domain: a, level: 2, title: t, description: d, rule: {kind: dependencies_known}}\n"
+        "  - {id: B-1, domain: b, level: 1, title: t, description: d, rule: manual}\n")
+    latest = pd.DataFrame([{"item_id": i, "passed": True, "value": 1.0, "evaluated_at": NOW, "findings": []}
+                           for i in ("A-1", "A-2")])
+    history = _assessed(["A-1"], "seen")
+    items = maturity.item_table(model, maturity.current(history), latest)
+    levels = maturity.domain_levels(model, items).set_index("domain")
+    assert levels.loc["a", ["level", "evidence_level"]].tolist() == [1, 2]
+    assert levels.loc["b", ["level", "evidence_level"]].tolist() == [0, 0]
+
+
+def _latency(*rows) -> dict:
+    services = _services(*((s, 1, None) for s, _ in rows))
+    metrics = pd.DataFrame([{"ts": NOW - pd.Timedelta(minutes=m), "service": s, "requests_per_s": 10.0,
+                             "error_ratio": 0.0, "latency_p50_ms": p95 / 3, "latency_p95_ms": p95,
+                             "latency_p99_ms": p95 * 2} for s, p95 in rows for m in (1, 2)])
+    return _frames(services=services, service_metrics=metrics)
+
+
+def test_a_failing_rule_names_what_fails_with_units_and_thresholds():
+    item = _item("latency_max", "tier1", max_ms=500, min=1.0)
+    result = evidence.evaluate(item, _latency(("order-gateway", 812.0), ("quote", 120.0), ("risk", 640.0)), NOW)
+    assert result.passed is False
+    assert findings.texts(result.findings) == ["order-gateway: p95 812 ms > 500 ms", "risk: p95 640 ms > 500 ms"]
+    assert findings.texts(result.findings, "zh")[0] == "order-gateway: p95 812 ms > 500 ms"
+    assert findings.loads(findings.dumps(result.findings)) == list(result.findings)
+    assert evidence.evaluate(item, _latency(("quote", 120.0)), NOW).findings == ()
+
+
+@pytest.mark.parametrize("kind, params, frames, expected", [
+    ("service_runbooks", {"min": 1.0}, {"services": _services(("a", 1, None), ("b", 1, "https://rb/b"))},
+     ["a: no runbook URL"]),
+    ("services_known", {"min": 5}, {"services": _services(("a", 1, None))}, ["services in the inventory 1 < 5"]),
+    ("history_depth", {"days": 90}, {}, ["incident history 0 d < 90 d"]),
+    ("dependencies_known", {}, {}, ["no calls observed between services"]),
+])
+def test_findings_of_other_rules(kind, params, frames, expected):
+    result = evidence.evaluate(_item(kind, **params), _frames(**frames), NOW)
+    assert result.passed is False and findings.texts(result.findings) == expected
+
+
+def test_findings_in_chinese_carry_chinese_units():
+    found = [findings.finding("mtta", "P1", 45, 30, "min", ">"), findings.finding("availability", None, 0.992, 0.999,
+                                                                                    "%", "<")]
+    assert findings.texts(found) == ["P1: MTTA 45 min > 30 min", "availability 99.2% < 99.9%"]
+    assert findings.texts(found, "zh") == ["P1: 平均确认时长 45 分钟 > 30 分钟", "可用率 99.2% < 99.9%"]
+
+
+def test_an_evaluation_keeps_at_most_a_hundred_findings_and_counts_the_rest():
+    services = _services(*((f"svc-{n:03d}", 1, None) for n in range(150)))
+    result = evidence.evaluate(_item("service_runbooks", "tier1", min=1.0), _frames(services=services), NOW)
+    assert len(result.findings) == findings.LIMIT
+    assert findings.text(result.findings[-1]) == "… and 51 more" and result.findings[0]["subject"] == "svc-000"
+    shorter = findings.capped(result.findings, 8)
+    assert len(shorter) == 8 and findings.text(shorter[-1]) == "… and 143 more"
+    assert findings.loads(None) == [] and findings.dumps([]) is None
+
+
+def test_the_csv_says_why_an_item_is_not_met(assessed):
+    model, latest, history = assessed
+    for lang, header, met in (("en", "Why not met", "auth-service: not seen in traced calls"),
+                              ("zh", "未达标原因", "auth-service: 调用链中未出现")):
+        items = maturity.item_table(model, maturity.current(history), latest, lang)
+        lines = maturity_report.csv_text(items, lang).lstrip("\ufeff").splitlines()
+        assert header in lines[0].split(",")
+        assert met in next(line for line in lines if line.startswith("MON-06,"))

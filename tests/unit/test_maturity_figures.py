@@ -28,3 +28,13 @@ def test_progress_steps_through_the_days_and_says_when_there_is_nothing():
     go.Figure(empty)
     assert empty["data"] == [] and empty["layout"]["annotations"][0]["text"] == "No assessments yet"
     assert not empty["layout"]["xaxis"]["visible"] and not empty["layout"]["yaxis"]["visible"]
+
+
+def test_radar_outlines_the_evidence_level_dotted_when_given():
+    figure = maturity_figures.radar(DOMAINS.assign(evidence_level=[3, 0, 2]), "evidence suggests")
+    go.Figure(figure)
+    confirmed, suggested = figure["data"]
+    assert confirmed["r"] == [2, 0, 1, 2] and confirmed["fill"] == "toself"
+    assert suggested["r"] == [3, 0, 2, 3] and suggested["line"]["dash"] == "dot" and "fill" not in suggested
+    assert "evidence suggests L%{r}" in suggested["hovertemplate"]
+    assert len(maturity_figures.radar(DOMAINS)["data"]) == 1

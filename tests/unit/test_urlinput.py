@@ -4,7 +4,9 @@ from datetime import datetime, timezone
 import pytest
 from hypothesis import given, strategies as st
 
+from dashboard.core.settings import ConfigError
 from dashboard.i18n import pick_lang
+from dashboard.maturity import model as catalogue
 from dashboard.security.urlinput import KINDS, UrlInputError, clean, window
 
 INJECTIONS = [
@@ -22,6 +24,7 @@ VALID = {
     "playlist": ["operations", "night-shift"],
     "site": ["sh-dc1", "cn-shanghai-a", "aws:ap-east-1"],
     "time": ["now", "now-15m", "2024-03-01T08:00:00+08:00", "1709280000000"],
+    "item": ["MON-01", "HA-04", "ops.rota_2"],
 }
 
 
@@ -45,7 +48,8 @@ def test_missing_values_take_the_default():
 
 
 @pytest.mark.parametrize("kind, value", [("trace_id", "abc"), ("trace_id", "g" * 32), ("lang", "fr"),
-                                         ("playlist", "Operations"), ("chain", "-x"), ("chain", "x" * 65)])
+                                         ("playlist", "Operations"), ("chain", "-x"), ("chain", "x" * 65),
+                                         ("item", "MON 01"), ("item", "x" * 33), ("item", ".hidden")])
 def test_values_outside_their_kind_are_refused(kind, value):
     with pytest.raises(UrlInputError):
         clean(kind, value)
@@ -74,3 +78,11 @@ def test_page_language_goes_through_the_check():
     assert pick_lang("zh", "en") == "zh"
     assert pick_lang("<script>", "en") == "en"
     assert pick_lang(None, "zh") == "zh"
+
+
+def test_every_catalogue_item_id_is_a_valid_item_and_the_catalogue_refuses_any_other():
+    model = catalogue.load()
+    assert all(clean("item", item.id) == item.id for item in model.items)
+    with pytest.raises(ConfigError, match="items.0.id"):
+        catalogue.parse("domains: {a: A}\nitems:\n"
+                        "  - {id: 'MON 01', domain: a, level: 1, title: t, description: d, rule: manual}\n")
