@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from dashboard.analytics.incidents import end_times
+
 SATURATED_CPU = 0.85
 SATURATED_MEMORY = 0.90
 CALLS_SHOWN = 50
@@ -259,7 +261,7 @@ EVENT_COLUMNS = ("kind", "ident", "label", "start", "end", "detail", "url")
 def service_events(service: str, start: pd.Timestamp, end: pd.Timestamp, alerts: pd.DataFrame,
                    incidents: pd.DataFrame, changes: pd.DataFrame, chaos_runs: pd.DataFrame) -> pd.DataFrame:
     """Alerts, incidents, changes and chaos runs on ``service`` overlapping the window, as
-    intervals (open ones end at the window's end)."""
+    intervals (open ones end at the window's end; an ended incident at its end, ``incidents.end_times``)."""
     def part(frame, kind, ident, begin, finish, label, detail):
         rows = rows_for(frame, "service", [service])
         if rows.empty:
@@ -271,7 +273,7 @@ def service_events(service: str, start: pd.Timestamp, end: pd.Timestamp, alerts:
 
     parts = [
         part(alerts, "alert", "alert_id", "starts_at", "ends_at", lambda r: r["name"], lambda r: r["summary"].fillna("")),
-        part(incidents, "incident", "incident_id", "opened_at", "resolved_at",
+        part(incidents, "incident", "incident_id", "opened_at", end_times,
              lambda r: "P" + r["priority"].astype(str) + " " + r["incident_id"], lambda r: r["title"]),
         part(changes, "change", "change_id", lambda r: r["actual_start"].fillna(r["planned_start"]),
              lambda r: r["actual_end"].fillna(r["planned_end"]),

@@ -5,11 +5,12 @@ import pandas as pd
 from dash import html
 
 from dashboard import context
-from dashboard.analytics import health
+from dashboard.analytics import health, incidents as incident_stats
 from dashboard.core.timewindow import resolve
 from dashboard.i18n import t
 
 
+LINK_DAYS = 30
 STATUS_ICONS = {"ok": "●", "warn": "▲", "crit": "■", "nodata": "◌"}
 
 
@@ -26,11 +27,13 @@ def health_badge(status: str, lang: str) -> html.Span:
                      className=f"oc-badge oc-{status}")
 
 
-def incident_query(incident: pd.Series, now: pd.Timestamp) -> str:
-    """The ``?from=&to=`` of the time around an incident, for drill-down links."""
-    start = max(incident["opened_at"] - pd.Timedelta(hours=1), now - pd.Timedelta(days=30))
-    end = "now" if pd.isna(incident["resolved_at"]) else min(incident["resolved_at"] + pd.Timedelta(hours=1), now).isoformat()
-    return resolve(start.isoformat(), end, now.to_pydatetime()).query()
+def incident_query(incident: pd.Series, now: pd.Timestamp, **extra: str) -> str:
+    """The ``?from=&to=`` (and ``extra``) of the time around an incident, for drill-down links: from an hour
+    before it opened to an hour after it ended (or now), at most the last ``LINK_DAYS`` of that."""
+    ended = incident_stats.end_time(incident)
+    end = now if pd.isna(ended) else min(ended + pd.Timedelta(hours=1), now)
+    start = max(incident["opened_at"] - pd.Timedelta(hours=1), end - pd.Timedelta(days=LINK_DAYS))
+    return resolve(start.isoformat(), "now" if pd.isna(ended) else end.isoformat(), now.to_pydatetime()).query(**extra)
 
 
 def runbook_url(incident: pd.Series, services: pd.DataFrame) -> str | None:

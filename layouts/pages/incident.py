@@ -25,7 +25,7 @@ PATH_TEMPLATE = "/incidents/<incident_id>"
 PAGE_STORE = "oc-incident-page"
 LANE_KEYS = ("incident", "alerts", "changes", "chaos")
 PANEL_KEYS = ("events", "latency", "errors")
-STATES = ("new", "in_progress", "resolved")
+STATES = ("new", "in_progress", "resolved", "closed", "cancelled")
 
 
 def labels(lang: str) -> dict[str, str]:

@@ -90,3 +90,15 @@ def test_milestones_and_window():
     assert (start, end) == (pd.Timestamp("2026-11-17 08:30", tz="UTC"), pd.Timestamp("2026-11-17 12:00", tz="UTC"))
     open_one = INCIDENTS.iloc[3]
     assert stats.incident_window(open_one, stats.recent_changes(open_one, frame.iloc[0:0]), NOW)[1] == NOW
+
+
+def test_an_ended_incident_ends_at_its_close_time_else_its_last_change_never_now():
+    cancelled = INCIDENTS.iloc[4]
+    assert stats.end_time(cancelled) == pd.Timestamp("2026-11-16 00:01", tz="UTC")
+    closed_at = INCIDENTS.assign(x_closed_at=pd.Timestamp("2026-11-16 02:00", tz="UTC"))
+    assert list(stats.end_times(closed_at)) == [
+        pd.Timestamp("2026-11-17 11:00", tz="UTC"), pd.Timestamp("2026-11-10 13:00", tz="UTC"), pd.NaT, pd.NaT,
+        pd.Timestamp("2026-11-16 02:00", tz="UTC"), pd.Timestamp("2026-09-01 05:00", tz="UTC")]
+    assert stats.milestones(closed_at.iloc[4])[-1] == ("cancelled", pd.Timestamp("2026-11-16 02:00", tz="UTC"))
+    assert stats.incident_window(cancelled, INCIDENTS.iloc[0:0].assign(suspect=False), NOW)[1] == \
+        pd.Timestamp("2026-11-16 01:01", tz="UTC")
