@@ -100,10 +100,10 @@ def _callout(m: Model, lang: str) -> list:
                       **{"data-service": b.service, "data-reason": b.reason})]
 
 
-def _figure(m: Model, lang: str):
+def _figure(m: Model, window: timewindow.Window, lang: str):
     tz = context.current().settings.display_tz
     return drill_figures.chain_latency(m.metrics, m.stats, m.names, m.bottleneck.service if m.bottleneck else None,
-                                       tz, t("chain.figure", lang))
+                                       tz, t("chain.figure", lang), (window.start, window.end))
 
 
 def _site_labels(m: Model, lang: str) -> dict[str, str]:
@@ -136,7 +136,7 @@ def layout(chain: str | None = None, lang: str | None = None, site: str | None =
               if len(m.sites) else []),
             html.Div(_callout(m, lang), id=ids.CHAIN_BOTTLENECK, className="oc-callout"),
             html.Div(_steps(m, state, window), id=ids.CHAIN_STEPS, className="oc-steps"),
-            graph(ids.CHAIN_FIGURE, "42vh", _figure(m, lang)),
+            graph(ids.CHAIN_FIGURE, "42vh", _figure(m, window, lang)),
         ],
         className="oc-page oc-drill", **{"data-chain": chain},
     )
@@ -159,5 +159,5 @@ def register(app: dash.Dash) -> None:
         if m is None or m.digest == state["digest"]:
             raise PreventUpdate
         lang = state["lang"]
-        return (_callout(m, lang), _steps(m, state, window), _figure(m, lang),
+        return (_callout(m, lang), _steps(m, state, window), _figure(m, window, lang),
                 {**state, "digest": m.digest})

@@ -101,12 +101,14 @@ def _events(m: Model, tz: str, lang: str) -> list:
                     className="oc-event") for e in m.events.itertuples(index=False)]
 
 
-def _figures(m: Model, tz: str, lang: str):
+def _figures(m: Model, window: timewindow.Window, tz: str, lang: str):
+    shown = (window.start, window.end)
     timeline = drill_figures.service_timeline(m.metrics, m.events, tz,
                                               (t("axis.latency", lang), t("axis.rate", lang), t("axis.errors", lang),
-                                               t("logs.error_rate", lang)), m.log_errors)
+                                               t("logs.error_rate", lang)), m.log_errors, shown)
     instances = drill_figures.service_instances(m.resources, m.calls, tz,
-                                                (t("axis.cpu", lang), t("axis.memory", lang), t("axis.call_ms", lang)))
+                                                (t("axis.cpu", lang), t("axis.memory", lang), t("axis.call_ms", lang)),
+                                                shown)
     labels = (t("service.anomaly", lang), t("service.baseline_band", lang))
     return (drill_figures.mark_anomalies(timeline, m.anomalies, tz, drill_figures.TIMELINE_PANELS, labels),
             drill_figures.mark_anomalies(instances, m.anomalies, tz, drill_figures.INSTANCE_PANELS, labels))
@@ -145,7 +147,7 @@ def layout(service: str | None = None, lang: str | None = None, chain: str | Non
              "lang": lang, "query_lang": query_lang, "digest": m.digest}
     crumb = _chain_crumb(service, chain, window, query_lang)
     name = m.info["display_name"]
-    timeline, instances = _figures(m, tz, lang)
+    timeline, instances = _figures(m, window, tz, lang)
     runbook = m.info.get("runbook_url")
     return html.Div(
         [
@@ -200,7 +202,7 @@ def register(app: dash.Dash) -> None:
         if m is None or m.digest == state["digest"]:
             raise PreventUpdate
         tz, lang = context.current().settings.display_tz, state["lang"]
-        return (*_figures(m, tz, lang), _rows(m, tz), _events(m, tz, lang), {**state, "digest": m.digest})
+        return (*_figures(m, window, tz, lang), _rows(m, tz), _events(m, tz, lang), {**state, "digest": m.digest})
 
     app.clientside_callback(
         """function (cell, state) {
