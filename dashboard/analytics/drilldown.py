@@ -103,8 +103,9 @@ class Bottleneck:
 
     step: int
     service: str
-    reason: str  # latency | errors
+    reason: str  # latency | errors | status (named by its rolled-up status alone)
     share: float
+    now: bool = False  # from the latest minutes (``chainnow``), not the whole window
 
 
 def bottleneck(stats: pd.DataFrame, error_targets: dict[str, float]) -> Bottleneck | None:

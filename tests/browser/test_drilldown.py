@@ -127,3 +127,25 @@ def test_unknown_or_malformed_addresses_say_so(dash_duo, demo_app):
                            timeout=20, msg=f"{path} did not say {kind}")
         assert "Traceback" not in dash_duo.find_element("#oc-drill-problem").text
     _no_console_errors(dash_duo)
+
+
+def test_chain_names_the_step_unhealthy_now_over_the_window_s_old_episode(dash_duo):
+    """07:00: pretrade-risk saturated for eight minutes; the hour also holds order-gateway's error episode, which
+    ended 53 minutes ago. The page names pretrade-risk, shows each step now, and the window's verdict aside."""
+    _need_chromium()
+    clock = datetime(2026, 11, 18, 7, 0, tzinfo=timezone.utc)
+    app = polled_demo_app(clock=lambda: clock)
+    dash_duo.driver.set_window_size(1920, 1080)
+    dash_duo.start_server(app)
+    dash_duo.driver.get(f"{dash_duo.server_url}/chain/equity-trading?from=2026-11-18T06:00:00Z&to=2026-11-18T07:00:00Z")
+    named = dash_duo.wait_for_element("#oc-chain-bottleneck [data-when]", timeout=20)
+    assert (named.get_attribute("data-when"), named.get_attribute("data-service")) == ("now", "pretrade-risk")
+    assert "HighLatency" in named.text
+    aside = dash_duo.find_element("#oc-chain-bottleneck [data-window-service]")
+    assert aside.get_attribute("data-window-service") == "order-gateway"
+    assert dash_duo.find_element(".oc-step-hot").get_attribute("data-service") == "pretrade-risk"
+    now = {el.get_attribute("data-service"): el.get_attribute("data-now") for el in dash_duo.find_elements(".oc-step")}
+    assert now["pretrade-risk"] == "crit" and now["order-gateway"] == "ok"
+    risk = dash_duo.find_element('.oc-step[data-service="pretrade-risk"] .oc-step-now')
+    assert "HighLatency" in risk.text and "p95" in risk.text
+    _no_console_errors(dash_duo)
