@@ -247,12 +247,15 @@ def what_made_it_slow(table: pd.DataFrame, resources: pd.DataFrame) -> Verdict |
 
 # ---------------------------------------------------------------- services
 
-def slow_and_failed_calls(rows: pd.DataFrame, limit: int = CALLS_SHOWN) -> pd.DataFrame:
+def slow_and_failed_calls(rows: pd.DataFrame, limit: int = CALLS_SHOWN, failed_first: bool = False) -> pd.DataFrame:
     """Of ``rows`` (one service's calls in the window), the ``limit`` slowest and the ``limit``
-    latest failed calls, one row per trace, slowest first."""
+    latest failed calls, one row per trace, slowest first (the failed ones before the others when
+    ``failed_first``)."""
     slowest = rows.nlargest(limit, "duration_ms")
     failed = rows[rows["status"] == "error"].nlargest(limit, "start")
     picked = pd.concat([slowest, failed]).sort_values("duration_ms", ascending=False, kind="stable")
+    if failed_first:
+        picked = picked.sort_values("status", key=lambda s: s != "error", kind="stable")
     return picked.drop_duplicates("trace_id").reset_index(drop=True)
 
 

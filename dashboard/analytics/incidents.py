@@ -109,6 +109,14 @@ def end_time(incident: pd.Series) -> pd.Timestamp:
     return end_times(pd.DataFrame([incident])).iloc[0]
 
 
+def about_errors(incident: pd.Series, metrics: pd.DataFrame, error_target: float, now: pd.Timestamp) -> bool:
+    """Whether the incident's service failed calls above its ``error_target`` in some minute while the incident
+    was open (``metrics``: that service's rows)."""
+    ended = end_time(incident)
+    during = metrics[(metrics["ts"] >= incident["opened_at"]) & (metrics["ts"] <= (now if pd.isna(ended) else ended))]
+    return bool((during["error_ratio"] > error_target).any())
+
+
 def milestones(incident: pd.Series) -> list[tuple[str, pd.Timestamp]]:
     """The incident's state changes as (state, time): opened, acknowledged, and how it ended (resolved, or
     closed or cancelled without a resolution)."""

@@ -38,7 +38,8 @@ def test_p2_incident_flags_the_failed_change_before_it(dash_duo, demo_app):
     assert "可疑变更" in dash_duo.find_element(".oc-suspect").text
     dash_duo.wait_for_element("#oc-incident-timeline .main-svg", timeout=10)
     links = [el.get_attribute("href") for el in dash_duo.find_elements(".oc-drill")]
-    assert any("/service/order-gateway?from=" in link for link in links)
+    assert any("/service/order-gateway?from=" in link and "calls=failed" in link for link in links)
+    assert not any("/chain/" in link and "calls=" in link for link in links)
     assert any("/chain/equity-trading?from=" in link for link in links)
     _no_console_errors(dash_duo)
 

@@ -114,6 +114,8 @@ def test_slow_and_failed_calls_one_row_per_trace_slowest_first():
                           "instance": "s-1"})
     picked = drilldown.slow_and_failed_calls(calls[calls["service"] == "s"], limit=2)
     assert list(picked["trace_id"]) == ["b", "d", "c"]
+    failed_first = drilldown.slow_and_failed_calls(calls[calls["service"] == "s"], limit=2, failed_first=True)
+    assert list(failed_first["trace_id"]) == ["c", "b", "d"]
 
 
 def test_service_events_overlap_the_window_and_open_ones_end_at_its_end():
