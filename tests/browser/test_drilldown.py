@@ -57,6 +57,9 @@ def _check_trace(dash_duo, trace_id):
     dash_duo.wait_for_contains_text("#oc-trace-resources .legend", SATURATED, timeout=20)
     assert dash_duo.find_elements("#oc-trace-waterfall .bars path")
     assert trace_id in dash_duo.find_element("h1").text
+    assert dash_duo.driver.execute_script(  # the instances' resources come before their log lines
+        "return document.getElementById('oc-trace-resources').compareDocumentPosition("
+        "document.getElementById('oc-trace-logs')) & Node.DOCUMENT_POSITION_FOLLOWING")
 
 
 def test_drill_from_the_wall_to_the_saturated_instance(dash_duo):
