@@ -68,13 +68,21 @@ def _header(incident: pd.Series, status: pd.Series, chains: list[str], queries: 
              (t("incidents.group", lang), incident["assignment_group"] or "–"),
              (t("incidents.opened", lang), _local(incident["opened_at"], tz)),
              (t("incidents.acknowledged", lang), _local(incident["acknowledged_at"], tz)),
-             (t("incidents.resolved", lang), _local(incident["resolved_at"], tz))]
+             _ending(incident, tz, lang)]
     return html.Div([
         html.H1([priority_badge(incident["priority"]), f" {incident['incident_id']} · {incident['title']} ",
                  state_label(incident["state"], lang)], className="oc-inc-h1"),
         html.Dl([item for label, value in facts for item in (html.Dt(label), html.Dd(value))], className="oc-facts"),
         html.Div(drill, className="oc-drills"),
     ])
+
+
+def _ending(incident: pd.Series, tz: str, lang: str) -> tuple[str, str]:
+    """The last fact: when it was resolved, or when it was closed or cancelled without a resolution."""
+    ended = incident_stats.end_time(incident)
+    if pd.notna(incident["resolved_at"]) or pd.isna(ended):
+        return t("incidents.resolved", lang), _local(incident["resolved_at"], tz)
+    return t(f"incidents.state_{incident['state']}", lang), _local(ended, tz)
 
 
 def changes_table(changes: pd.DataFrame, tz: str, lang: str) -> html.Div:

@@ -78,6 +78,9 @@ def test_an_incident_resolved_long_ago_and_a_cancelled_one_have_their_page(dash_
     dash_duo.driver.get(dash_duo.server_url + "/incidents/INC-CXL")
     dash_duo.wait_for_element("#oc-incident-timeline .main-svg", timeout=20)
     assert "Cancelled" in dash_duo.find_element("h1").text
+    facts = dash_duo.find_element(".oc-facts").text
+    cancelled_at = (now - pd.Timedelta(hours=4)).tz_convert("Asia/Shanghai").strftime("%Y-%m-%d %H:%M")
+    assert f"Cancelled\n{cancelled_at}" in facts
     legend = dash_duo.find_element("#oc-incident-timeline .legend").text
     assert "Cancelled" in legend
     x_range = dash_duo.driver.execute_script(
