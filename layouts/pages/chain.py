@@ -44,19 +44,26 @@ class Model:
         return (self.now.bottleneck if self.live else None) or self.window_bottleneck
 
 
-def _now(steps: pd.DataFrame, services: pd.DataFrame, metrics: pd.DataFrame, versions: dict | None):
-    """The steps now by the wall's roll-up (their services' frames, the estate's sites and newest metrics)."""
+def _now(chain: str, steps: pd.DataFrame, services: pd.DataFrame, metrics: pd.DataFrame,
+         versions: dict | None) -> chainnow.ChainNow:
+    """The steps now by the wall's roll-up (their services' frames, the estate's sites and newest metrics):
+    the same for every window and viewer, so computed once per frame version in the worker's memo."""
     ctx = context.current()
     store, names = ctx.store, steps["service"].unique()
-    instances, resources = store.frame("instances", versions), store.frame("resource_metrics", versions)
-    newest = store.frame("service_metrics", versions)["ts"].max() if len(metrics) else None
-    evaluated = health.evaluate(services, metrics, ctx.settings.health)
-    rolled = rollup.services(
-        evaluated, drilldown.rows_for(store.frame("alerts", versions), "service", names),
-        drilldown.rows_for(store.frame("anomalies", versions), "service", names),
-        drilldown.rows_for(resources, "service", names), drilldown.rows_for(instances, "service", names),
-        sites.site_states(instances, resources), ctx.settings.health["amber_at"], newest)
-    return chainnow.chain_now(steps, evaluated, rolled, metrics)
+    versions = versions or store.versions()
+
+    def compute() -> chainnow.ChainNow:
+        instances, resources = store.frame("instances", versions), store.frame("resource_metrics", versions)
+        newest = store.frame("service_metrics", versions)["ts"].max() if len(metrics) else None
+        evaluated = health.evaluate(services, metrics, ctx.settings.health)
+        rolled = rollup.services(
+            evaluated, drilldown.rows_for(store.frame("alerts", versions), "service", names),
+            drilldown.rows_for(store.frame("anomalies", versions), "service", names),
+            drilldown.rows_for(resources, "service", names), drilldown.rows_for(instances, "service", names),
+            sites.site_states(instances, resources), ctx.settings.health["amber_at"], newest)
+        return chainnow.chain_now(steps, evaluated, rolled, metrics)
+
+    return ctx.memo.get(("chain.now", chain), tuple(sorted(versions.items())), compute)
 
 
 def model(chain: str, window: timewindow.Window, versions: dict | None) -> Model | None:
@@ -71,7 +78,7 @@ def model(chain: str, window: timewindow.Window, versions: dict | None) -> Model
     metrics = drilldown.within(recent, "ts", window.start, window.end)
     stats = drilldown.step_stats(steps, metrics)
     targets = health.targets(services, ctx.settings.health)
-    now = _now(steps, services, recent, versions)
+    now = _now(chain, steps, services, recent, versions)
     return Model(
         name=str(steps["chain_name"].iloc[0]), stats=stats,
         names=dict(zip(services["service"], services["display_name"])), metrics=metrics, now=now,
