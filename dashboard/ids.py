@@ -12,7 +12,6 @@ INCIDENTS_BODY = "oc-incidents-body"
 INCIDENT_BODY = "oc-incident-body"
 INCIDENT_TIMELINE = "oc-incident-timeline"
 INCIDENT_DETAILS = "oc-incident-details"
-DRILL_NAV = "oc-drill-nav"              # location the drill-down pages navigate with
 DRILL_PROBLEM = "oc-drill-problem"      # the not-found / bad-request message
 CHAIN_STATE = "oc-chain-state"
 CHAIN_STEPS = "oc-chain-steps"

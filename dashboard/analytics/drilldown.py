@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from dashboard.analytics.incidents import end_times
+
 SATURATED_CPU = 0.85
 SATURATED_MEMORY = 0.90
 CALLS_SHOWN = 50
@@ -101,8 +103,9 @@ class Bottleneck:
 
     step: int
     service: str
-    reason: str  # latency | errors
+    reason: str  # latency | errors | status (named by its rolled-up status alone)
     share: float
+    now: bool = False  # from the latest minutes (``chainnow``), not the whole window
 
 
 def bottleneck(stats: pd.DataFrame, error_targets: dict[str, float]) -> Bottleneck | None:
@@ -244,12 +247,15 @@ def what_made_it_slow(table: pd.DataFrame, resources: pd.DataFrame) -> Verdict |
 
 # ---------------------------------------------------------------- services
 
-def slow_and_failed_calls(rows: pd.DataFrame, limit: int = CALLS_SHOWN) -> pd.DataFrame:
+def slow_and_failed_calls(rows: pd.DataFrame, limit: int = CALLS_SHOWN, failed_first: bool = False) -> pd.DataFrame:
     """Of ``rows`` (one service's calls in the window), the ``limit`` slowest and the ``limit``
-    latest failed calls, one row per trace, slowest first."""
+    latest failed calls, one row per trace, slowest first (the failed ones before the others when
+    ``failed_first``)."""
     slowest = rows.nlargest(limit, "duration_ms")
     failed = rows[rows["status"] == "error"].nlargest(limit, "start")
     picked = pd.concat([slowest, failed]).sort_values("duration_ms", ascending=False, kind="stable")
+    if failed_first:
+        picked = picked.sort_values("status", key=lambda s: s != "error", kind="stable")
     return picked.drop_duplicates("trace_id").reset_index(drop=True)
 
 
@@ -259,7 +265,7 @@ EVENT_COLUMNS = ("kind", "ident", "label", "start", "end", "detail", "url")
 def service_events(service: str, start: pd.Timestamp, end: pd.Timestamp, alerts: pd.DataFrame,
                    incidents: pd.DataFrame, changes: pd.DataFrame, chaos_runs: pd.DataFrame) -> pd.DataFrame:
     """Alerts, incidents, changes and chaos runs on ``service`` overlapping the window, as
-    intervals (open ones end at the window's end)."""
+    intervals (open ones end at the window's end; an ended incident at its end, ``incidents.end_times``)."""
     def part(frame, kind, ident, begin, finish, label, detail):
         rows = rows_for(frame, "service", [service])
         if rows.empty:
@@ -271,7 +277,7 @@ def service_events(service: str, start: pd.Timestamp, end: pd.Timestamp, alerts:
 
     parts = [
         part(alerts, "alert", "alert_id", "starts_at", "ends_at", lambda r: r["name"], lambda r: r["summary"].fillna("")),
-        part(incidents, "incident", "incident_id", "opened_at", "resolved_at",
+        part(incidents, "incident", "incident_id", "opened_at", end_times,
              lambda r: "P" + r["priority"].astype(str) + " " + r["incident_id"], lambda r: r["title"]),
         part(changes, "change", "change_id", lambda r: r["actual_start"].fillna(r["planned_start"]),
              lambda r: r["actual_end"].fillna(r["planned_end"]),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import pandas as pd
 
 ACTIVE_STATES = ("new", "in_progress", "on_hold")
+FINISHED_STATES = ("resolved", "closed", "cancelled")
 PRIORITIES = (1, 2, 3, 4, 5)
 SUSPECT_HOURS = 24
 BAD_OUTCOMES = ("failed", "rolled_back")
@@ -88,10 +89,41 @@ def recent_changes(incident: pd.Series, changes: pd.DataFrame, hours: int = SUSP
     return found.drop(columns="at")
 
 
+def end_times(incidents: pd.DataFrame) -> pd.Series:
+    """When each incident ended: its resolution; for a finished one (resolved, closed, cancelled) without one,
+    its close time (``x_closed_at``, when the source gives it), else the last time it is known to have changed
+    (acknowledged, else opened). NaT while it is open: an ended incident never runs on to "now"."""
+    def stamps(column: str) -> pd.Series:
+        return pd.to_datetime(incidents[column], utc=True).dt.as_unit("ns")
+
+    finished = incidents["state"].isin(FINISHED_STATES)
+    end = stamps("resolved_at")
+    for column in ("x_closed_at", "acknowledged_at", "opened_at"):
+        if column in incidents:
+            end = end.fillna(stamps(column).where(finished))
+    return end
+
+
+def end_time(incident: pd.Series) -> pd.Timestamp:
+    """``end_times`` of one incident."""
+    return end_times(pd.DataFrame([incident])).iloc[0]
+
+
+def about_errors(incident: pd.Series, metrics: pd.DataFrame, error_target: float, now: pd.Timestamp) -> bool:
+    """Whether the incident's service failed calls above its ``error_target`` in some minute while the incident
+    was open (``metrics``: that service's rows)."""
+    ended = end_time(incident)
+    during = metrics[(metrics["ts"] >= incident["opened_at"]) & (metrics["ts"] <= (now if pd.isna(ended) else ended))]
+    return bool((during["error_ratio"] > error_target).any())
+
+
 def milestones(incident: pd.Series) -> list[tuple[str, pd.Timestamp]]:
-    """The incident's state changes as (state, time): opened, acknowledged, resolved."""
+    """The incident's state changes as (state, time): opened, acknowledged, and how it ended (resolved, or
+    closed or cancelled without a resolution)."""
+    ended = "resolved" if pd.notna(incident["resolved_at"]) or incident["state"] not in FINISHED_STATES \
+        else incident["state"]
     steps = [("new", incident["opened_at"]), ("in_progress", incident["acknowledged_at"]),
-             ("resolved", incident["resolved_at"])]
+             (ended, end_time(incident))]
     return [(state, at) for state, at in steps if pd.notna(at)]
 
 
@@ -110,5 +142,5 @@ def incident_window(incident: pd.Series, changes: pd.DataFrame, now: pd.Timestam
     suspect = changes[changes["suspect"]] if "suspect" in changes else changes.iloc[0:0]
     if len(suspect):
         start = min(start, _change_time(suspect).iloc[0] - pd.Timedelta(minutes=30))
-    finished = incident["resolved_at"] if pd.notna(incident["resolved_at"]) else now
-    return start, min(now, finished + pd.Timedelta(hours=1))
+    finished = end_time(incident)
+    return start, min(now, (now if pd.isna(finished) else finished) + pd.Timedelta(hours=1))

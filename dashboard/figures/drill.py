@@ -56,16 +56,31 @@ def _stacked(titles: list[str], gap: float = 0.1, revision: str = "") -> dict:
     return layout
 
 
+Window = tuple[pd.Timestamp, pd.Timestamp]
+
+
+def _clamp(layout: dict, window: Window | None, tz: str) -> None:
+    """Hold every x axis to the page's ``window``: nothing drawn outside it (an event that began weeks before)
+    stretches the axis."""
+    if window is None:
+        return
+    shown = [str(local(window[0], tz)), str(local(window[1], tz))]
+    for name in [k for k in layout if k.startswith("xaxis")]:
+        layout[name] = {**layout[name], "type": "date", "range": shown, "autorange": False}
+
+
 def _axis_ref(panel: int) -> tuple[str, str]:
     suffix = "" if panel == 1 else str(panel)
     return f"x{suffix}", f"y{suffix}"
 
 
-def _event_shapes(layout: dict, events: pd.DataFrame, tz: str) -> None:
-    """Shade each event's interval across every panel and label it above the top panel."""
+def _event_shapes(layout: dict, events: pd.DataFrame, tz: str, window: Window | None) -> None:
+    """Shade each event's interval (its part inside ``window``) across every panel and label it above the top
+    panel."""
     for i, row in enumerate(events.itertuples(index=False)):
         colour = EVENT_COLOURS.get(row.kind, MUTED)
-        x0, x1 = local(row.start, tz), local(row.end, tz)
+        start, end = (row.start, row.end) if window is None else (max(row.start, window[0]), min(row.end, window[1]))
+        x0, x1 = local(start, tz), local(end, tz)
         layout["shapes"] += [
             {"type": "rect", "xref": "x", "yref": "paper", "x0": x0, "x1": x1, "y0": 0, "y1": 1,
              "fillcolor": colour, "opacity": 0.14, "line": {"width": 0}, "layer": "below"},
@@ -91,7 +106,7 @@ def _line(x, y, name: str, colour: str | None, width: float, panel: int = 1, **e
 
 
 def chain_latency(metrics: pd.DataFrame, stats: pd.DataFrame, names: dict[str, str], bottleneck: str | None,
-                  tz: str, title: str = "p95 ms") -> dict:
+                  tz: str, title: str = "p95 ms", window: Window | None = None) -> dict:
     """p95 latency of each step over the window; the bottleneck drawn thick, the others thin."""
     groups = dict(tuple(metrics.groupby("service", sort=False)))
     traces = []
@@ -104,14 +119,17 @@ def chain_latency(metrics: pd.DataFrame, stats: pd.DataFrame, names: dict[str, s
                             f"{row.step}. {names.get(row.service, row.service)}",
                             STATUS_COLOURS["crit"] if hot else None, 4 if hot else 1.5,
                             opacity=1.0 if hot or bottleneck is None else 0.7, hovertemplate="%{y:.1f} ms"))
-    return dict(data=traces, layout=_stacked([title], revision="chain"))
+    layout = _stacked([title], revision="chain")
+    _clamp(layout, window, tz)
+    return dict(data=traces, layout=layout)
 
 
 def service_timeline(metrics: pd.DataFrame, events: pd.DataFrame, tz: str,
                      titles: tuple[str, ...] = ("latency ms", "requests/s", "errors"),
-                     log_errors: pd.DataFrame | None = None) -> dict:
+                     log_errors: pd.DataFrame | None = None, window: Window | None = None) -> dict:
     """Latency percentiles, requests/s and error ratio over time, with the service's events shaded;
-    with ``log_errors`` (ts, count) and a fourth title, the error log lines per minute below."""
+    with ``log_errors`` (ts, count) and a fourth title, the error log lines per minute below; the time axis
+    is ``window``'s when given."""
     logs = log_errors is not None and len(log_errors) > 0 and len(titles) > 3
     layout = _stacked(list(titles if logs else titles[:3]), revision="service")
     x = local(metrics["ts"], tz)
@@ -128,7 +146,8 @@ def service_timeline(metrics: pd.DataFrame, events: pd.DataFrame, tz: str,
                            name=titles[3], marker={"color": STATUS_COLOURS["crit"]}, xaxis="x4", yaxis="y4",
                            hovertemplate="%{y:.0f}/min"))
         layout["yaxis4"]["rangemode"] = "tozero"
-    _event_shapes(layout, events, tz)
+    _event_shapes(layout, events, tz, window)
+    _clamp(layout, window, tz)
     return dict(data=traces, layout=layout)
 
 
@@ -152,8 +171,9 @@ def _ratio_axes(layout: dict, *names: str) -> None:
 
 
 def service_instances(resources: pd.DataFrame, calls: pd.DataFrame, tz: str,
-                      titles: tuple[str, str, str] = ("CPU", "memory", "call ms")) -> dict:
-    """Per instance: CPU and memory over time, and the duration of each sampled call."""
+                      titles: tuple[str, str, str] = ("CPU", "memory", "call ms"), window: Window | None = None) -> dict:
+    """Per instance: CPU and memory over time, and the duration of each sampled call; the time axis is
+    ``window``'s when given."""
     layout = _stacked(list(titles), revision="instances")
     traces = _instance_lines(resources, tz, None, {"cpu_ratio": 1, "memory_ratio": 2})
     colours = {trace["name"]: trace["line"]["color"] for trace in traces}
@@ -168,6 +188,7 @@ def service_instances(resources: pd.DataFrame, calls: pd.DataFrame, tz: str,
     _ratio_axes(layout, "yaxis", "yaxis2")
     layout["yaxis3"].update(type="log", dtick=1)
     _cpu_threshold(layout, 1)
+    _clamp(layout, window, tz)
     return dict(data=traces, layout=layout)
 
 

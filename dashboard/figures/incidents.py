@@ -5,10 +5,11 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from dashboard.analytics.incidents import FINISHED_STATES
 from dashboard.figures import STATUS_COLOURS
 
 STATE_COLOURS = {"new": STATUS_COLOURS["crit"], "in_progress": STATUS_COLOURS["warn"],
-                 "resolved": STATUS_COLOURS["ok"]}
+                 "resolved": STATUS_COLOURS["ok"], "closed": STATUS_COLOURS["ok"], "cancelled": "#8b98a5"}
 LANE_COLOURS = {"alerts": "#ff8a65", "changes": "#64b5f6", "suspect": "#ff5c5c", "chaos": "#ba68c8"}
 FONT = dict(color="#e6edf3", family="Inter, Noto Sans CJK SC, system-ui, sans-serif")
 
@@ -40,7 +41,9 @@ def timeline_figure(incident: pd.Series, states: list[tuple[str, pd.Timestamp]],
                     log_errors: pd.DataFrame | None = None) -> go.Figure:
     """The incident, its alerts, changes (the suspect in red), chaos runs, p95 and errors on one time axis.
 
-    ``states`` are the incident's (state, time) milestones; ``labels`` name the lanes,
+    ``states`` are the incident's (state, time) milestones: each runs to the next, the last to ``end`` while the
+    incident is open; how it ended (resolved, closed, cancelled) is a point, so an ended incident stops there.
+    ``labels`` name the lanes,
     panels and states in the page's language; times are drawn in ``tz``. With ``log_errors``
     (ts, count), a fourth panel shows the error log lines per minute (label ``logs``).
     """
@@ -50,7 +53,7 @@ def timeline_figure(incident: pd.Series, states: list[tuple[str, pd.Timestamp]],
                         row_heights=[0.34, 0.22, 0.22, 0.22] if logs else [0.4, 0.3, 0.3], subplot_titles=titles)
     lanes = [labels["chaos"], labels["changes"], labels["alerts"], labels["incident"]]
     for (state, at), nxt in zip(states, [*states[1:], None]):
-        until = nxt[1] if nxt else end
+        until = nxt[1] if nxt else (at if state in FINISHED_STATES else end)
         _lane(fig, [(at, until, f"{incident['incident_id']} {labels[state]} {_local(at, tz):%H:%M}")],
               labels["incident"], STATE_COLOURS[state], tz, labels[state])
     _lane(fig, [(a.starts_at, a.ends_at if pd.notna(a.ends_at) else end, f"{a.name} ({a.severity}) {a.summary or ''}")
@@ -84,7 +87,7 @@ def timeline_figure(incident: pd.Series, states: list[tuple[str, pd.Timestamp]],
                      row=1, col=1)
     fig.update_yaxes(rangemode="tozero", gridcolor="#26313d", row=2, col=1)
     fig.update_yaxes(rangemode="tozero", gridcolor="#26313d", ticksuffix="%", row=3, col=1)
-    fig.update_xaxes(range=[_local(start, tz), _local(end, tz)], gridcolor="#26313d")
+    fig.update_xaxes(type="date", range=[_local(start, tz), _local(end, tz)], gridcolor="#26313d")  # dates even without data
     fig.update_layout(template="plotly_dark", paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
                       font=FONT, margin=dict(l=10, r=10, t=30, b=10), hovermode="closest",
                       legend=dict(orientation="h", y=-0.08), uirevision=incident["incident_id"])

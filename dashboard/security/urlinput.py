@@ -22,6 +22,7 @@ _RULES: dict[str, tuple[re.Pattern, str]] = {
     "site": (re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}"), "1-64 letters, digits, '_', '.', ':' or '-'"),
     "lang": (re.compile(r"en|zh"), "'en' or 'zh'"),
     "playlist": (re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}"), "1-63 lower-case letters, digits, '_', '.' or '-'"),
+    "calls": (re.compile(r"slowest|failed"), "'slowest' or 'failed'"),
     "time": (re.compile(r"[0-9A-Za-z:.+-]{1,40}"), "'now', 'now-<n><s|m|h|d>', ISO 8601 or epoch ms"),
     "item": (re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}"), "an item id: 1-32 letters, digits, '_', '.' or '-'"),
 }

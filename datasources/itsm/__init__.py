@@ -156,6 +156,7 @@ def incident_row(raw: dict[str, Any], mappings: Mappings, source: str) -> dict[s
         "change_id": _text(raw.get("change_id")), "runbook_url": runbook, "source": source,
         "url": _text(raw.get("url")),
         **({"x_runbook_steps": _text(raw.get("runbook_steps"))} if "runbook_steps" in raw else {}),
+        **({"x_closed_at": timestamp(raw.get("closed_at"), "closed_at")} if "closed_at" in raw else {}),
     }
 
 

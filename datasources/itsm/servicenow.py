@@ -34,7 +34,7 @@ DEFAULTS = itsm.Mappings(
     outcome={"successful": "success", "successful_issues": "success", "unsuccessful": "failed"},
 )
 INCIDENT_FIELDS = ("sys_id", "number", "short_description", "priority", "state", "cmdb_ci", "opened_at",
-                   "resolved_at", "assignment_group", "caused_by", "rfc")
+                   "resolved_at", "closed_at", "assignment_group", "caused_by", "rfc")
 CHANGE_FIELDS = ("sys_id", "number", "short_description", "cmdb_ci", "type", "state", "start_date", "end_date",
                  "work_start", "work_end", "close_code")
 REQUEST_FIELDS = ("sys_id", "number", "cat_item", "cat_item.category", "cat_item.delivery_time", "opened_at",
@@ -88,7 +88,8 @@ def incident_records(payload: dict, base_url: str, acknowledged_field: str = "wo
         "incident_id": value(r, "number"), "title": value(r, "short_description"),
         "priority": value(r, "priority"), "state": value(r, "state"), "service": value(r, "cmdb_ci"),
         "opened_at": value(r, "opened_at"), "acknowledged_at": value(r, acknowledged_field),
-        "resolved_at": value(r, "resolved_at"), "assignment_group": value(r, "assignment_group"),
+        "resolved_at": value(r, "resolved_at"), "closed_at": value(r, "closed_at"),
+        "assignment_group": value(r, "assignment_group"),
         "change_id": value(r, "caused_by") or value(r, "rfc"), "url": _link(base_url, "incident", r),
     } for r in payload.get("result", [])]
 

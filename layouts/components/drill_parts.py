@@ -1,5 +1,5 @@
 """Pieces the drill-down pages share: links that carry the window, breadcrumbs, the window
-bar, the problem message, a digest of what a page shows, and number formats."""
+bar, a roll-up reason in words, the problem message, a digest of what a page shows, and number formats."""
 from __future__ import annotations
 
 from urllib.parse import quote
@@ -58,6 +58,14 @@ def site_bar(kind: str, name: str, window: Window, labels: dict[str, str], site:
         dcc.Link(label, href=href(kind, name, window, **extra, site=value),
                  className="oc-preset" + (" oc-preset-on" if value == site else ""))
         for label, value in choices)], className="oc-window-bar oc-site-bar")
+
+
+def reason_text(reason, lang: str) -> str:
+    """A roll-up reason (``analytics.rollup.Reason``) in ``lang``, worded as the wall words it."""
+    values = reason.params()
+    if "metric" in values:
+        values["what"] = " ".join(filter(None, (values["instance"], t(f"metric.{values['metric']}", lang))))
+    return t(f"reason.{reason.kind}", lang, **values)
 
 
 def problem(kind: str, detail: str, lang: str) -> html.Div:

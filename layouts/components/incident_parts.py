@@ -5,11 +5,12 @@ import pandas as pd
 from dash import html
 
 from dashboard import context
-from dashboard.analytics import health
+from dashboard.analytics import drilldown, health, incidents as incident_stats
 from dashboard.core.timewindow import resolve
 from dashboard.i18n import t
 
 
+LINK_DAYS = 30
 STATUS_ICONS = {"ok": "●", "warn": "▲", "crit": "■", "nodata": "◌"}
 
 
@@ -26,11 +27,25 @@ def health_badge(status: str, lang: str) -> html.Span:
                      className=f"oc-badge oc-{status}")
 
 
-def incident_query(incident: pd.Series, now: pd.Timestamp) -> str:
-    """The ``?from=&to=`` of the time around an incident, for drill-down links."""
-    start = max(incident["opened_at"] - pd.Timedelta(hours=1), now - pd.Timedelta(days=30))
-    end = "now" if pd.isna(incident["resolved_at"]) else min(incident["resolved_at"] + pd.Timedelta(hours=1), now).isoformat()
-    return resolve(start.isoformat(), end, now.to_pydatetime()).query()
+def incident_query(incident: pd.Series, now: pd.Timestamp, **extra: str) -> str:
+    """The ``?from=&to=`` (and ``extra``) of the time around an incident, for drill-down links: from an hour
+    before it opened to an hour after it ended (or now), at most the last ``LINK_DAYS`` of that."""
+    ended = incident_stats.end_time(incident)
+    end = now if pd.isna(ended) else min(ended + pd.Timedelta(hours=1), now)
+    start = max(incident["opened_at"] - pd.Timedelta(hours=1), end - pd.Timedelta(days=LINK_DAYS))
+    return resolve(start.isoformat(), "now" if pd.isna(ended) else end.isoformat(), now.to_pydatetime()).query(**extra)
+
+
+def service_query(incident: pd.Series, now: pd.Timestamp, frames: dict | None) -> str:
+    """The query of a link to the incident's service: its ``incident_query``, with ``calls=failed`` when the
+    incident is about errors (its service broke its error target while it was open)."""
+    ctx = context.current()
+    service = incident["service"]
+    target = health.targets(drilldown.rows_for(ctx.store.frame("services", frames), "service", [service]),
+                            ctx.settings.health)["error_target"]
+    metrics = drilldown.rows_for(ctx.store.frame("service_metrics", frames), "service", [service])
+    failed = len(target) and incident_stats.about_errors(incident, metrics, float(target.iloc[0]), now)
+    return incident_query(incident, now, **({"calls": "failed"} if failed else {}))
 
 
 def runbook_url(incident: pd.Series, services: pd.DataFrame) -> str | None:

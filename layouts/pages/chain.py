@@ -1,4 +1,4 @@
-"""/chain/<chain>: the steps of a business chain over the window, and its bottleneck."""
+"""/chain/<chain>: the steps of a business chain now and over the window, and its bottleneck."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,12 +11,13 @@ from dash.exceptions import PreventUpdate
 
 from dashboard import formats, context, ids
 from dashboard.figures import drill as drill_figures
-from dashboard.analytics import drilldown, health, sites
+from dashboard.analytics import chainnow, drilldown, health, rollup, sites
 from dashboard.core import timewindow
 from dashboard.security import urlinput
 from dashboard.i18n import pick_lang, t
 from layouts.components import drill_parts as parts
 from layouts.components.graphs import graph
+from layouts.components.incident_parts import health_badge
 from layouts.components.titles import page_title
 
 PATH_TEMPLATE = "/chain/<chain>"
@@ -30,34 +31,80 @@ class Model:
     stats: pd.DataFrame
     names: dict[str, str]
     metrics: pd.DataFrame
-    bottleneck: drilldown.Bottleneck | None
+    now: chainnow.ChainNow
+    window_bottleneck: drilldown.Bottleneck | None
+    live: bool  # the window reaches the latest minutes
     sites: pd.DataFrame
     digest: str
 
+    @property
+    def bottleneck(self) -> drilldown.Bottleneck | None:
+        """The step named: in a window that reaches now, the latest minutes' when a step needs attention now;
+        else the window's."""
+        return (self.now.bottleneck if self.live else None) or self.window_bottleneck
+
+
+def _now(chain: str, steps: pd.DataFrame, services: pd.DataFrame, metrics: pd.DataFrame,
+         versions: dict | None) -> chainnow.ChainNow:
+    """The steps now by the wall's roll-up (their services' frames, the estate's sites and newest metrics):
+    the same for every window and viewer, so computed once per frame version in the worker's memo."""
+    ctx = context.current()
+    store, names = ctx.store, steps["service"].unique()
+    versions = versions or store.versions()
+
+    def compute() -> chainnow.ChainNow:
+        instances, resources = store.frame("instances", versions), store.frame("resource_metrics", versions)
+        newest = store.frame("service_metrics", versions)["ts"].max() if len(metrics) else None
+        evaluated = health.evaluate(services, metrics, ctx.settings.health)
+        rolled = rollup.services(
+            evaluated, drilldown.rows_for(store.frame("alerts", versions), "service", names),
+            drilldown.rows_for(store.frame("anomalies", versions), "service", names),
+            drilldown.rows_for(resources, "service", names), drilldown.rows_for(instances, "service", names),
+            sites.site_states(instances, resources), ctx.settings.health["amber_at"], newest)
+        return chainnow.chain_now(steps, evaluated, rolled, metrics)
+
+    return ctx.memo.get(("chain.now", chain), tuple(sorted(versions.items())), compute)
+
 
 def model(chain: str, window: timewindow.Window, versions: dict | None) -> Model | None:
-    """The chain's steps over ``window``; None when the chain is unknown."""
+    """The chain's steps over ``window`` and now; None when the chain is unknown."""
     ctx = context.current()
     store = ctx.store
     steps = drilldown.chain_steps(store.frame("chains", versions), chain)
     if steps.empty:
         return None
     services = drilldown.rows_for(store.frame("services", versions), "service", steps["service"].unique())
-    metrics = drilldown.within(drilldown.rows_for(store.frame("service_metrics", versions), "service",
-                                                  steps["service"].unique()), "ts", window.start, window.end)
+    recent = drilldown.rows_for(store.frame("service_metrics", versions), "service", steps["service"].unique())
+    metrics = drilldown.within(recent, "ts", window.start, window.end)
     stats = drilldown.step_stats(steps, metrics)
     targets = health.targets(services, ctx.settings.health)
+    now = _now(chain, steps, services, recent, versions)
     return Model(
         name=str(steps["chain_name"].iloc[0]), stats=stats,
-        names=dict(zip(services["service"], services["display_name"])), metrics=metrics,
-        bottleneck=drilldown.bottleneck(stats, dict(zip(targets["service"], targets["error_target"]))),
+        names=dict(zip(services["service"], services["display_name"])), metrics=metrics, now=now,
+        window_bottleneck=drilldown.bottleneck(stats, dict(zip(targets["service"], targets["error_target"]))),
+        live=bool(len(recent)) and window.end > recent["ts"].max() - pd.Timedelta(minutes=health.RECENT_MINUTES),
         sites=sites.chain_sites(steps, store.frame("instances", versions), drilldown.rows_for(
             store.frame("resource_metrics", versions), "service", steps["service"].unique())),
-        digest=parts.digest(metrics),
+        digest=parts.digest(metrics, now.steps.drop(columns="reasons").assign(reasons=now.steps["reasons"].map(repr))),
     )
 
 
-def _step_card(row, m: Model, state: dict, window: timewindow.Window) -> dcc.Link:
+def _now_block(now, lang: str) -> html.Div:
+    """A step's status over the latest minutes, its first reason and its latest figures."""
+    why = parts.reason_text(now.reasons[0], lang) if now.reasons else ""
+    return html.Div([
+        html.Div([html.Span(t("chain.now", lang, minutes=health.RECENT_MINUTES), className="oc-step-label"),
+                  health_badge(now.status, lang)], className="oc-step-now-head"),
+        html.Div(why, className="oc-step-why", title=why),
+        html.Div(" · ".join((f"p95 {formats.fmt_ms(now.latency_p95_ms)}",
+                             f"{t('chain.errors', lang)} {formats.fmt_pct(now.error_ratio)}",
+                             formats.fmt_rate(now.requests_per_s))),
+                 className="oc-step-now-figures"),
+    ], className=f"oc-step-now oc-{now.status}", **{"data-status": now.status})
+
+
+def _step_card(row, now, m: Model, state: dict, window: timewindow.Window) -> dcc.Link:
     lang = state["lang"]
     hot = m.bottleneck is not None and m.bottleneck.service == row.service
     share = row.latency_share if pd.notna(row.latency_share) else 0.0
@@ -67,6 +114,8 @@ def _step_card(row, m: Model, state: dict, window: timewindow.Window) -> dcc.Lin
                       *([html.Span(t("chain.bottleneck", lang), className="oc-step-flag")] if hot else [])],
                      className="oc-step-no"),
             html.Div(m.names.get(row.service, row.service), className="oc-step-name"),
+            _now_block(now, lang),
+            html.Div(t("chain.over_window", lang), className="oc-step-label"),
             html.Dl([
                 html.Dt(t("chain.rate", lang)), html.Dd(formats.fmt_rate(row.requests_per_s)),
                 html.Dt("p50"), html.Dd(formats.fmt_ms(row.latency_p50_ms)),
@@ -78,8 +127,8 @@ def _step_card(row, m: Model, state: dict, window: timewindow.Window) -> dcc.Lin
                      title=t("chain.share", lang, share=share)),
             html.Div(t("chain.share", lang, share=share), className="oc-share-text"),
         ],
-        className="oc-step" + (" oc-step-hot" if hot else ""),
-        **{"data-service": row.service},
+        className=f"oc-step oc-step-{now.status}" + (" oc-step-hot" if hot else ""),
+        **{"data-service": row.service, "data-now": now.status},
     )
     return dcc.Link(card, href=parts.href("service", row.service, window, chain=state["chain"], lang=state["query_lang"],
                                           site=state.get("site")),
@@ -87,7 +136,8 @@ def _step_card(row, m: Model, state: dict, window: timewindow.Window) -> dcc.Lin
 
 
 def _steps(m: Model, state: dict, window: timewindow.Window) -> list:
-    return [_step_card(row, m, state, window) for row in m.stats.itertuples(index=False)]
+    return [_step_card(row, now, m, state, window)
+            for row, now in zip(m.stats.itertuples(index=False), m.now.steps.itertuples(index=False))]
 
 
 def _callout(m: Model, lang: str) -> list:
@@ -95,15 +145,28 @@ def _callout(m: Model, lang: str) -> list:
     if b is None:
         return [html.Span(t("chain.no_bottleneck", lang))]
     name = m.names.get(b.service, b.service)
-    return [html.Span(["■ ", t("chain.bottleneck", lang)], className="oc-callout-tag"),
-            html.Span(t(f"chain.bottleneck_{b.reason}", lang, service=name, share=b.share),
-                      **{"data-service": b.service, "data-reason": b.reason})]
+    if not b.now:
+        return [html.Span(["■ ", t("chain.bottleneck", lang)], className="oc-callout-tag"),
+                html.Span(t(f"chain.bottleneck_{b.reason}", lang, service=name, share=b.share),
+                          **{"data-service": b.service, "data-reason": b.reason, "data-when": "window"})]
+    reasons = m.now.steps.loc[m.now.steps["service"] == b.service, "reasons"].iloc[0]
+    line = [html.Span(["■ ", t("chain.bottleneck_now", lang)], className="oc-callout-tag"),
+            html.Span(t(f"chain.now_{b.reason}", lang, service=name, share=b.share, minutes=health.RECENT_MINUTES,
+                        why=parts.reason_text(reasons[0], lang) if reasons else "–"),
+                      **{"data-service": b.service, "data-reason": b.reason, "data-when": "now"})]
+    before = m.window_bottleneck
+    if before is not None and before.service != b.service:
+        line.append(html.Div(t(f"chain.window_{before.reason}", lang, service=m.names.get(before.service,
+                                                                                              before.service),
+                               share=before.share), className="oc-callout-aside",
+                             **{"data-window-service": before.service}))
+    return line
 
 
-def _figure(m: Model, lang: str):
+def _figure(m: Model, window: timewindow.Window, lang: str):
     tz = context.current().settings.display_tz
     return drill_figures.chain_latency(m.metrics, m.stats, m.names, m.bottleneck.service if m.bottleneck else None,
-                                       tz, t("chain.figure", lang))
+                                       tz, t("chain.figure", lang), (window.start, window.end))
 
 
 def _site_labels(m: Model, lang: str) -> dict[str, str]:
@@ -136,7 +199,7 @@ def layout(chain: str | None = None, lang: str | None = None, site: str | None =
               if len(m.sites) else []),
             html.Div(_callout(m, lang), id=ids.CHAIN_BOTTLENECK, className="oc-callout"),
             html.Div(_steps(m, state, window), id=ids.CHAIN_STEPS, className="oc-steps"),
-            graph(ids.CHAIN_FIGURE, "42vh", _figure(m, lang)),
+            graph(ids.CHAIN_FIGURE, "42vh", _figure(m, window, lang)),
         ],
         className="oc-page oc-drill", **{"data-chain": chain},
     )
@@ -159,5 +222,5 @@ def register(app: dash.Dash) -> None:
         if m is None or m.digest == state["digest"]:
             raise PreventUpdate
         lang = state["lang"]
-        return (_callout(m, lang), _steps(m, state, window), _figure(m, lang),
+        return (_callout(m, lang), _steps(m, state, window), _figure(m, window, lang),
                 {**state, "digest": m.digest})

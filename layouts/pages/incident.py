@@ -15,7 +15,7 @@ from dashboard.i18n import pick_lang, t
 from dashboard.figures.incidents import timeline_figure
 from layouts.components.graphs import graph
 from layouts.components.incident_parts import (
-    health_badge, incident_query, preplan, priority_badge, service_health, state_label,
+    health_badge, incident_query, preplan, priority_badge, service_health, service_query, state_label,
 )
 
 from layouts.components.titles import page_title
@@ -25,7 +25,7 @@ PATH_TEMPLATE = "/incidents/<incident_id>"
 PAGE_STORE = "oc-incident-page"
 LANE_KEYS = ("incident", "alerts", "changes", "chaos")
 PANEL_KEYS = ("events", "latency", "errors")
-STATES = ("new", "in_progress", "resolved")
+STATES = ("new", "in_progress", "resolved", "closed", "cancelled")
 
 
 def labels(lang: str) -> dict[str, str]:
@@ -49,12 +49,15 @@ def _local(value, tz: str) -> str:
     return "–" if pd.isna(value) else pd.Timestamp(value).tz_convert(tz).strftime("%Y-%m-%d %H:%M")
 
 
-def _header(incident: pd.Series, status: pd.Series, chains: list[str], query: str, tz: str, lang: str) -> html.Div:
+def _header(incident: pd.Series, status: pd.Series, chains: list[str], queries: tuple[str, str], tz: str,
+            lang: str) -> html.Div:
+    """The title, facts and drill-down links; ``queries``: of the service link and of the chain links."""
     service = incident["service"]
     drill = []
+    query = queries[1]
     if service:
         drill.append(dcc.Link(t("incidents.drill_service", lang, service=service),
-                              href=f"/service/{quote(service)}{query}", className="oc-drill"))
+                              href=f"/service/{quote(service)}{queries[0]}", className="oc-drill"))
         drill += [dcc.Link(t("incidents.drill_chain", lang, chain=c), href=f"/chain/{quote(c)}{query}",
                            className="oc-drill") for c in chains]
     if incident.get("url"):
@@ -65,13 +68,21 @@ def _header(incident: pd.Series, status: pd.Series, chains: list[str], query: st
              (t("incidents.group", lang), incident["assignment_group"] or "–"),
              (t("incidents.opened", lang), _local(incident["opened_at"], tz)),
              (t("incidents.acknowledged", lang), _local(incident["acknowledged_at"], tz)),
-             (t("incidents.resolved", lang), _local(incident["resolved_at"], tz))]
+             _ending(incident, tz, lang)]
     return html.Div([
         html.H1([priority_badge(incident["priority"]), f" {incident['incident_id']} · {incident['title']} ",
                  state_label(incident["state"], lang)], className="oc-inc-h1"),
         html.Dl([item for label, value in facts for item in (html.Dt(label), html.Dd(value))], className="oc-facts"),
         html.Div(drill, className="oc-drills"),
     ])
+
+
+def _ending(incident: pd.Series, tz: str, lang: str) -> tuple[str, str]:
+    """The last fact: when it was resolved, or when it was closed or cancelled without a resolution."""
+    ended = incident_stats.end_time(incident)
+    if pd.notna(incident["resolved_at"]) or pd.isna(ended):
+        return t("incidents.resolved", lang), _local(incident["resolved_at"], tz)
+    return t(f"incidents.state_{incident['state']}", lang), _local(ended, tz)
 
 
 def changes_table(changes: pd.DataFrame, tz: str, lang: str) -> html.Div:
@@ -115,7 +126,8 @@ def view(incident_id: str, lang: str, versions: dict | None = None) -> tuple[lis
         changes, incident_stats.around(store.frame("chaos_runs", frames), "started_at", start, end, service, "ended_at"),
         incident_stats.around(metrics, "ts", start, end, service).sort_values("ts"), start, end, labels(lang), tz,
         logrates.error_series(store.frame("log_rates", frames), [service], start, end) if service else None)
-    header = [_header(incident, service_health(frames), on_chains, incident_query(incident, now), tz, lang)]
+    queries = (service_query(incident, now, frames) if service else "", incident_query(incident, now))
+    header = [_header(incident, service_health(frames), on_chains, queries, tz, lang)]
     details = [
         html.Section([html.H2(t("incidents.preplan", lang)), preplan(incident, store.frame("services", frames), lang)],
                      className="oc-panel"),

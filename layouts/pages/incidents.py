@@ -12,7 +12,7 @@ from dashboard.analytics import incidents as incident_stats
 from dashboard.i18n import t
 from layouts.components import body_page
 from layouts.components.incident_parts import (
-    health_badge, incident_query, preplan, priority_badge, service_health, state_label,
+    health_badge, preplan, priority_badge, service_health, service_query, state_label,
 )
 from layouts.components.titles import page_title
 
@@ -41,8 +41,8 @@ def _service_cell(service: str | None, status: pd.Series, query: str, lang: str)
 
 
 def active_table(active: pd.DataFrame, services: pd.DataFrame, status: pd.Series, now: pd.Timestamp,
-                 lang: str) -> html.Div:
-    """Active incidents, most urgent first."""
+                 lang: str, frames: dict | None) -> html.Div:
+    """Active incidents, most urgent first (``frames``: the versions the service links' queries read)."""
     if active.empty:
         return html.Div(t("incidents.none_active", lang), className="oc-empty")
     head = html.Tr([html.Th(h) for h in ("", t("incidents.lane_incident", lang), t("incidents.service", lang),
@@ -53,7 +53,8 @@ def active_table(active: pd.DataFrame, services: pd.DataFrame, status: pd.Series
             html.Td(priority_badge(row["priority"])),
             html.Td([dcc.Link(row["incident_id"], href=f"{PATH}/{quote(row['incident_id'])}", className="oc-inc-id"),
                      html.Div(row["title"], className="oc-inc-title")]),
-            html.Td(_service_cell(row["service"], status, incident_query(row, now), lang)),
+            html.Td(_service_cell(row["service"], status, service_query(row, now, frames) if row["service"] else "",
+                                  lang)),
             html.Td(row["assignment_group"] or "–"),
             html.Td(state_label(row["state"], lang)),
             html.Td(duration(row["age_min"], lang), className="oc-num"),
@@ -106,7 +107,7 @@ def body(lang: str, versions: dict | None = None) -> list:
               for p in incident_stats.PRIORITIES]
     return [
         html.Div([html.H2(f"{t('incidents.active', lang)} ({len(active)})"), *counts], className="oc-inc-head"),
-        html.Section(active_table(active, services, service_health(frames), now, lang), className="oc-panel"),
+        html.Section(active_table(active, services, service_health(frames), now, lang, frames), className="oc-panel"),
         html.Div([
             html.Section([html.H2(t("incidents.kpis", lang)),
                           html.Div([response_table(incident_stats.response_times(incidents, now, d), d, lang)

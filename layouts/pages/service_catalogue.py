@@ -42,7 +42,7 @@ def services_section(table: pd.DataFrame, chain_ids: dict[str, str], lang: str) 
         html.Td([part for name in r.chains for part in (dcc.Link(name, href=f"/chain/{quote(chain_ids[name])}"), " ")]
                 or "–"),
         html.Td(health_badge(r.status, lang)),
-        html.Td(_links(r.open_incidents, "/incident/")),
+        html.Td(_links(r.open_incidents, "/incidents/")),
     ], **{"data-service": r.service}) for r in table.itertuples(index=False)]
     return html.Section([html.H2(f"{t('catalogue.services', lang)} ({len(table)})"),
                          html.Table([html.Thead(head), html.Tbody(rows)], className="oc-catalogue-table")],

@@ -1,5 +1,5 @@
-"""/trace/<trace_id>: the spans of one call as a waterfall with its critical path, the
-resources of every instance involved around the call, and what made the call slow."""
+"""/trace/<trace_id>: what made one call slow, its spans as a waterfall with its critical path, the
+resources (CPU, memory, network) of every instance involved around the call, then their log lines."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -165,9 +165,9 @@ def layout(trace_id: str | None = None, lang: str | None = None, chain: str | No
                       drill_figures.waterfall(m.table, slowest, t("axis.since_start", lang), t("trace.most_self", lang))),
                 _span_rows(m, lang),
             ], className="oc-panel"),
-            _log_panel(spans, state["trace_id"], lang),
             html.Section([html.H2(t("trace.resources", lang)),
                           graph(ids.TRACE_RESOURCES, "62vh", _resources_figure(m, lang))], className="oc-panel"),
+            _log_panel(spans, state["trace_id"], lang),
         ],
         className="oc-page oc-drill", **{"data-trace": state["trace_id"]},
     )

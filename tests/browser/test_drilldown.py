@@ -5,6 +5,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pandas as pd
 import pytest
+from selenium.webdriver.common.action_chains import ActionChains
 
 from datasources.demo import episodes
 from tests.browser.conftest import _need_chromium
@@ -45,8 +46,7 @@ def _check_chain(dash_duo):
 
 def _check_service(dash_duo, slowest_trace):
     dash_duo.wait_for_contains_text(".oc-crumbs", "Equity trading", timeout=20)
-    dash_duo.wait_for_text_to_equal('.ag-center-cols-container .ag-row[row-index="0"] [col-id="trace_id"]',
-                                    slowest_trace, timeout=20)
+    dash_duo.wait_for_text_to_equal("#oc-service-calls tbody tr:first-child a.oc-row-link", slowest_trace, timeout=20)
 
 
 def _check_trace(dash_duo, trace_id):
@@ -57,6 +57,9 @@ def _check_trace(dash_duo, trace_id):
     dash_duo.wait_for_contains_text("#oc-trace-resources .legend", SATURATED, timeout=20)
     assert dash_duo.find_elements("#oc-trace-waterfall .bars path")
     assert trace_id in dash_duo.find_element("h1").text
+    assert dash_duo.driver.execute_script(  # the instances' resources come before their log lines
+        "return document.getElementById('oc-trace-resources').compareDocumentPosition("
+        "document.getElementById('oc-trace-logs')) & Node.DOCUMENT_POSITION_FOLLOWING")
 
 
 def test_drill_from_the_wall_to_the_saturated_instance(dash_duo):
@@ -84,7 +87,18 @@ def test_drill_from_the_wall_to_the_saturated_instance(dash_duo):
     assert (query["from"], query["to"], query["chain"]) == ([start], [end], ["equity-trading"])
     service_url = dash_duo.driver.current_url
     _check_service(dash_duo, slowest["trace_id"])
-    dash_duo.find_element('.ag-center-cols-container .ag-row[row-index="0"] [col-id="duration_ms"]').click()
+    link = dash_duo.find_element("#oc-service-calls tbody tr:first-child a.oc-row-link")
+    assert (link.get_attribute("target"), link.get_attribute("rel")) == ("_blank", "noopener")
+    service_tab = dash_duo.driver.current_window_handle
+    first_cell = dash_duo.find_element("#oc-service-calls tbody tr:first-child td:first-child")
+    ActionChains(dash_duo.driver).move_to_element(first_cell).click().perform()  # the whole row is the link
+    dash_duo._wait_for(lambda d: len(d.window_handles) == 2, timeout=20, msg="the trace never opened in a new tab")
+    dash_duo.driver.switch_to.window(next(h for h in dash_duo.driver.window_handles if h != service_tab))
+    _wait_url(dash_duo, f"/trace/{slowest['trace_id']}")
+    _check_trace(dash_duo, slowest["trace_id"])
+    dash_duo.driver.close()
+    dash_duo.driver.switch_to.window(service_tab)
+    dash_duo.driver.get(link.get_attribute("href"))
 
     _wait_url(dash_duo, f"/trace/{slowest['trace_id']}")
     query = parse_qs(urlparse(dash_duo.driver.current_url).query)
@@ -116,6 +130,7 @@ PROBLEMS = (
     ("/chain/no-such-chain", "not_found"), ("/service/no-such-service", "not_found"),
     ("/trace/" + "0" * 32, "not_found"), ("/trace/not-a-trace-id", "bad_request"),
     ("/chain/equity-trading?from=yesterday", "bad_request"), ("/service/ledger?from=now&to=now-1h", "bad_request"),
+    ("/service/ledger?calls=everything", "bad_request"),
 )
 
 
@@ -126,4 +141,57 @@ def test_unknown_or_malformed_addresses_say_so(dash_duo, demo_app):
         dash_duo._wait_for(lambda d: d.find_elements("css selector", f'#oc-drill-problem[data-kind="{kind}"]'),
                            timeout=20, msg=f"{path} did not say {kind}")
         assert "Traceback" not in dash_duo.find_element("#oc-drill-problem").text
+    _no_console_errors(dash_duo)
+
+
+def test_chain_names_the_step_unhealthy_now_over_the_window_s_old_episode(dash_duo):
+    """07:00: pretrade-risk saturated for eight minutes; the hour also holds order-gateway's error episode, which
+    ended 53 minutes ago. The page names pretrade-risk, shows each step now, and the window's verdict aside."""
+    _need_chromium()
+    clock = datetime(2026, 11, 18, 7, 0, tzinfo=timezone.utc)
+    app = polled_demo_app(clock=lambda: clock)
+    dash_duo.driver.set_window_size(1920, 1080)
+    dash_duo.start_server(app)
+    dash_duo.driver.get(f"{dash_duo.server_url}/chain/equity-trading?from=2026-11-18T06:00:00Z&to=2026-11-18T07:00:00Z")
+    named = dash_duo.wait_for_element("#oc-chain-bottleneck [data-when]", timeout=20)
+    assert (named.get_attribute("data-when"), named.get_attribute("data-service")) == ("now", "pretrade-risk")
+    assert "HighLatency" in named.text
+    aside = dash_duo.find_element("#oc-chain-bottleneck [data-window-service]")
+    assert aside.get_attribute("data-window-service") == "order-gateway"
+    assert dash_duo.find_element(".oc-step-hot").get_attribute("data-service") == "pretrade-risk"
+    now = {el.get_attribute("data-service"): el.get_attribute("data-now") for el in dash_duo.find_elements(".oc-step")}
+    assert now["pretrade-risk"] == "crit" and now["order-gateway"] == "ok"
+    risk = dash_duo.find_element('.oc-step[data-service="pretrade-risk"] .oc-step-now')
+    assert "HighLatency" in risk.text and "p95" in risk.text
+    _no_console_errors(dash_duo)
+
+
+def test_service_calls_above_the_fold_failed_first_as_links_on_the_window_s_axis(dash_duo):
+    """order-gateway during its error episode with ?calls=failed: the calls table is in the first screen, its
+    failed calls first, every row a link to its trace in a new tab; the time axes are the window's."""
+    _need_chromium()
+    app = polled_demo_app(clock=lambda: WEDNESDAY_AFTERNOON)
+    start, end = "2026-11-18T05:30:00Z", "2026-11-18T06:00:00Z"
+    dash_duo.driver.set_window_size(1920, 1080)
+    dash_duo.start_server(app)
+    dash_duo.driver.get(f"{dash_duo.server_url}/service/order-gateway?from={start}&to={end}&calls=failed")
+    dash_duo.wait_for_element("#oc-service-calls tbody tr", timeout=20)
+    rows = dash_duo.find_elements("#oc-service-calls tbody tr")
+    statuses = [row.find_element("css selector", "td:nth-child(3)").text for row in rows]
+    failed = statuses.count("error")
+    assert 0 < failed < len(statuses) and statuses[:failed] == ["error"] * failed
+    links = dash_duo.find_elements("#oc-service-calls tbody a.oc-row-link")
+    assert len(links) == len(rows) and {a.get_attribute("target") for a in links} == {"_blank"}
+    assert all(f"/trace/{row.get_attribute('data-trace')}?from=" in a.get_attribute("href")
+               for row, a in zip(rows, links))
+    fold = dash_duo.driver.execute_script(
+        "const r = document.querySelector('#oc-service-calls tbody tr').getBoundingClientRect();"
+        "return [r.top, r.bottom, window.innerHeight];")
+    assert 0 < fold[0] < fold[1] < fold[2]
+    assert "oc-preset-on" in dash_duo.find_element(".oc-calls-order a[href*='calls=failed']").get_attribute("class")
+    dash_duo.wait_for_element("#oc-service-timeline .main-svg", timeout=20)
+    shown = dash_duo.driver.execute_script(
+        "return document.querySelector('#oc-service-timeline .js-plotly-plot').layout.xaxis3.range")
+    assert [pd.Timestamp(x) for x in shown] == [pd.Timestamp(t).tz_convert("Asia/Shanghai").tz_localize(None)
+                                                for t in (start, end)]
     _no_console_errors(dash_duo)

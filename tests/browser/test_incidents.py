@@ -1,4 +1,7 @@
 """/incidents and /incidents/<id> render with demo data in headless Chromium, without console errors."""
+from urllib.parse import parse_qs, urlparse
+
+import pandas as pd
 import pytest
 
 pytestmark = pytest.mark.browser
@@ -35,7 +38,8 @@ def test_p2_incident_flags_the_failed_change_before_it(dash_duo, demo_app):
     assert "可疑变更" in dash_duo.find_element(".oc-suspect").text
     dash_duo.wait_for_element("#oc-incident-timeline .main-svg", timeout=10)
     links = [el.get_attribute("href") for el in dash_duo.find_elements(".oc-drill")]
-    assert any("/service/order-gateway?from=" in link for link in links)
+    assert any("/service/order-gateway?from=" in link and "calls=failed" in link for link in links)
+    assert not any("/chain/" in link and "calls=" in link for link in links)
     assert any("/chain/equity-trading?from=" in link for link in links)
     _no_console_errors(dash_duo)
 
@@ -44,4 +48,42 @@ def test_unknown_incident_says_so(dash_duo, demo_app):
     dash_duo.start_server(demo_app)
     dash_duo.driver.get(dash_duo.server_url + "/incidents/INC-NOPE")
     dash_duo.wait_for_text_to_equal("#oc-incident-not-found", "No incident INC-NOPE in the current data.", timeout=20)
+    _no_console_errors(dash_duo)
+
+
+def _add_incidents(store, *rows: dict) -> None:
+    """Add ``rows`` to the incidents of the source that delivers them."""
+    source = next(s for s in store.sources if (f := store.read(s, "incidents")) is not None and len(f))
+    frame = store.read(source, "incidents")
+    added = pd.DataFrame([{**frame.iloc[0].to_dict(), "url": None, "change_id": None, **row} for row in rows])
+    store.write(source, {"incidents": pd.concat([frame, added.astype(frame.dtypes.to_dict())], ignore_index=True)})
+
+
+def test_an_incident_resolved_long_ago_and_a_cancelled_one_have_their_page(dash_duo, demo_app):
+    """Resolved 40 days ago: its page, with links to the days around it; cancelled: it ends when cancelled."""
+    store = demo_app.server.extensions["opscenter"].store
+    now = pd.Timestamp.now(tz="UTC").floor("s")
+    _add_incidents(store, {"incident_id": "INC-OLD", "state": "closed", "opened_at": now - pd.Timedelta(days=41),
+                           "acknowledged_at": now - pd.Timedelta(days=41), "resolved_at": now - pd.Timedelta(days=40)},
+                   {"incident_id": "INC-CXL", "state": "cancelled", "opened_at": now - pd.Timedelta(hours=5),
+                    "acknowledged_at": now - pd.Timedelta(hours=4), "resolved_at": pd.NaT})
+    dash_duo.start_server(demo_app)
+    dash_duo.driver.get(dash_duo.server_url + "/incidents/INC-OLD")
+    dash_duo.wait_for_element("#oc-incident-timeline .main-svg", timeout=20)
+    assert "INC-OLD" in dash_duo.find_element("h1").text
+    service_link = next(el.get_attribute("href") for el in dash_duo.find_elements(".oc-drill")
+                        if "/service/" in el.get_attribute("href"))
+    window = parse_qs(urlparse(service_link).query)
+    assert pd.Timestamp(window["to"][0]) == now - pd.Timedelta(days=40) + pd.Timedelta(hours=1)
+    dash_duo.driver.get(dash_duo.server_url + "/incidents/INC-CXL")
+    dash_duo.wait_for_element("#oc-incident-timeline .main-svg", timeout=20)
+    assert "Cancelled" in dash_duo.find_element("h1").text
+    facts = dash_duo.find_element(".oc-facts").text
+    cancelled_at = (now - pd.Timedelta(hours=4)).tz_convert("Asia/Shanghai").strftime("%Y-%m-%d %H:%M")
+    assert f"Cancelled\n{cancelled_at}" in facts
+    legend = dash_duo.find_element("#oc-incident-timeline .legend").text
+    assert "Cancelled" in legend
+    x_range = dash_duo.driver.execute_script(
+        "return document.querySelector('#oc-incident-timeline .js-plotly-plot').layout.xaxis.range")
+    assert pd.Timestamp(x_range[1]) < pd.Timestamp.now(tz="Asia/Shanghai").tz_localize(None) - pd.Timedelta(hours=2)
     _no_console_errors(dash_duo)

@@ -61,7 +61,7 @@ def test_the_drill_down_filters_by_site(dash_duo, site_episode_app):
     dash_duo.wait_for_element("#oc-service-instances", timeout=20)
     assert f"site={episode.site}" in dash_duo.driver.current_url
     assert dash_duo.find_element(".oc-site-bar .oc-preset-on").text == episode.site
-    dash_duo.wait_for_element('.ag-center-cols-container .ag-row [col-id="instance"]', timeout=20)
-    shown = {el.text for el in dash_duo.find_elements('.ag-center-cols-container .ag-row [col-id="instance"]')}
+    dash_duo.wait_for_element("#oc-service-calls tbody tr td:nth-child(4)", timeout=20)
+    shown = {el.text for el in dash_duo.find_elements("#oc-service-calls tbody tr td:nth-child(4)")}
     assert shown == {episode.instance}
     assert_no_console_errors(dash_duo)

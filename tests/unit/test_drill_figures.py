@@ -81,3 +81,22 @@ def test_trace_resources_shade_the_call_and_highlight_the_instance():
     assert all(t.line.color == STATUS_COLOURS["crit"] for t in hot)
     shaded = [s for s in figure.layout.shapes if s.type == "rect"]
     assert shaded[0].x0 == drill_figures.local(start, TZ) and shaded[0].x1 == drill_figures.local(end, TZ)
+
+
+def test_time_axes_hold_to_the_window_whatever_began_before_it():
+    """A P4 opened three weeks before the window is shaded from the window's start; no axis stretches to it."""
+    window = (MINUTES[0], MINUTES[-1])
+    events = pd.DataFrame({"kind": ["incident"], "ident": ["INC1"], "label": ["P4 INC1"],
+                           "start": [MINUTES[0] - pd.Timedelta(days=21)], "end": [MINUTES[2]], "detail": [""],
+                           "url": ["u"]})
+    shown = [drill_figures.local(w, TZ) for w in window]
+    timeline = go.Figure(drill_figures.service_timeline(service_metrics(), events, TZ, window=window))
+    instances = go.Figure(drill_figures.service_instances(resources(), resources().iloc[0:0].assign(
+        trace_id=[], start=[], duration_ms=[], status=[]), TZ, window=window))
+    chain = go.Figure(drill_figures.chain_latency(service_metrics("a"), pd.DataFrame({"step": [1], "service": ["a"]}),
+                                                  {}, None, TZ, window=window))
+    for figure in (timeline, instances, chain):
+        axes = [figure.layout[name] for name in figure.layout if name.startswith("xaxis")]
+        assert axes and all([pd.Timestamp(x) for x in axis.range] == shown for axis in axes)
+    rect = next(s for s in timeline.layout.shapes if s.type == "rect")
+    assert pd.Timestamp(rect.x0) == shown[0] and pd.Timestamp(rect.x1) == drill_figures.local(MINUTES[2], TZ)

@@ -114,6 +114,8 @@ def test_slow_and_failed_calls_one_row_per_trace_slowest_first():
                           "instance": "s-1"})
     picked = drilldown.slow_and_failed_calls(calls[calls["service"] == "s"], limit=2)
     assert list(picked["trace_id"]) == ["b", "d", "c"]
+    failed_first = drilldown.slow_and_failed_calls(calls[calls["service"] == "s"], limit=2, failed_first=True)
+    assert list(failed_first["trace_id"]) == ["c", "b", "d"]
 
 
 def test_service_events_overlap_the_window_and_open_ones_end_at_its_end():
@@ -122,11 +124,25 @@ def test_service_events_overlap_the_window_and_open_ones_end_at_its_end():
                            "starts_at": [T0 + pd.Timedelta(minutes=5), T0 - pd.Timedelta(hours=3)],
                            "ends_at": [pd.NaT, T0 - pd.Timedelta(hours=2)], "summary": ["slow", "old"],
                            "url": ["u", "u"]})
-    empty = {name: pd.DataFrame(columns=cols) for name, cols in {
-        "incidents": ["incident_id", "service", "opened_at", "resolved_at", "priority", "title", "url"],
+    empty = {"incidents": empty_frame("incidents")} | {name: pd.DataFrame(columns=cols) for name, cols in {
         "changes": ["change_id", "service", "actual_start", "planned_start", "actual_end", "planned_end", "outcome",
                     "title", "url"],
         "chaos_runs": ["run_id", "service", "started_at", "ended_at", "fault", "status", "experiment", "deviated",
                        "url"]}.items()}
     events = drilldown.service_events("s", T0, end, alerts, empty["incidents"], empty["changes"], empty["chaos_runs"])
     assert list(events["ident"]) == ["A1"] and events["end"].iloc[0] == end
+
+
+def test_an_ended_incident_ends_at_its_close_time_not_at_the_window_end():
+    """A cancelled P4 from a week before stays open until now on no axis; an open one runs to the window's end."""
+    end = T0 + pd.Timedelta(hours=24)
+    incidents = pd.DataFrame({
+        "incident_id": ["INC-C", "INC-OLD", "INC-OPEN"], "title": "t", "priority": [4, 4, 2],
+        "state": ["cancelled", "cancelled", "in_progress"], "service": "s",
+        "opened_at": [T0, T0 - pd.Timedelta(days=7), T0 + pd.Timedelta(hours=2)],
+        "acknowledged_at": [T0 + pd.Timedelta(minutes=5), T0 - pd.Timedelta(days=7), pd.NaT],
+        "resolved_at": pd.NaT, "x_closed_at": [T0 + pd.Timedelta(minutes=40), pd.NaT, pd.NaT], "url": "u"})
+    empty = {name: empty_frame(name) for name in ("alerts", "changes", "chaos_runs")}
+    events = drilldown.service_events("s", T0, end, empty["alerts"], incidents, empty["changes"], empty["chaos_runs"])
+    assert list(events["ident"]) == ["INC-C", "INC-OPEN"]
+    assert list(events["end"]) == [T0 + pd.Timedelta(minutes=40), end]

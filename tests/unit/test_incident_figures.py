@@ -43,3 +43,23 @@ def test_error_log_burst_gets_its_own_panel():
         start, end, labels("en"), "Asia/Shanghai", burst)
     assert [a.text for a in fig.layout.annotations][-1] == labels("en")["logs"]
     assert any(trace.type == "bar" for trace in fig.data)
+
+
+def test_a_cancelled_incident_stops_at_its_cancel_time():
+    """Its "in progress" bar ends where it was cancelled, marked there; it never runs on to the axis's end."""
+    frames = DemoSource(name="demo").fetch(NOW.to_pydatetime())
+    incident = frames["incidents"].iloc[0].copy()
+    cancelled_at = incident["acknowledged_at"] + pd.Timedelta(minutes=30)
+    incident["state"], incident["resolved_at"], incident["x_closed_at"] = "cancelled", pd.NaT, cancelled_at
+    start, end = stats.incident_window(incident, frames["changes"].iloc[0:0].assign(suspect=False), NOW)
+    assert end == cancelled_at + pd.Timedelta(hours=1)
+    empty = {name: frames[name].iloc[0:0] for name in ("alerts", "chaos_runs", "service_metrics")}
+    fig = timeline_figure(incident, stats.milestones(incident), empty["alerts"],
+                          frames["changes"].iloc[0:0].assign(suspect=pd.Series(dtype=bool)), empty["chaos_runs"],
+                          empty["service_metrics"], start, end, labels("en"), "UTC")
+    lane = {trace.name: [pd.Timestamp(x) for x in trace.x if x is not None] for trace in fig.data
+            if trace.y is not None and "Incident" in list(trace.y)}
+    local_cancel = cancelled_at.tz_localize(None)
+    assert max(lane["In progress"]) == local_cancel
+    assert lane["Cancelled"] == [local_cancel, local_cancel]
+    assert all(x <= local_cancel for xs in lane.values() for x in xs)

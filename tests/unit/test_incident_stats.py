@@ -90,3 +90,26 @@ def test_milestones_and_window():
     assert (start, end) == (pd.Timestamp("2026-11-17 08:30", tz="UTC"), pd.Timestamp("2026-11-17 12:00", tz="UTC"))
     open_one = INCIDENTS.iloc[3]
     assert stats.incident_window(open_one, stats.recent_changes(open_one, frame.iloc[0:0]), NOW)[1] == NOW
+
+
+def test_an_ended_incident_ends_at_its_close_time_else_its_last_change_never_now():
+    cancelled = INCIDENTS.iloc[4]
+    assert stats.end_time(cancelled) == pd.Timestamp("2026-11-16 00:01", tz="UTC")
+    closed_at = INCIDENTS.assign(x_closed_at=pd.Timestamp("2026-11-16 02:00", tz="UTC"))
+    assert list(stats.end_times(closed_at)) == [
+        pd.Timestamp("2026-11-17 11:00", tz="UTC"), pd.Timestamp("2026-11-10 13:00", tz="UTC"), pd.NaT, pd.NaT,
+        pd.Timestamp("2026-11-16 02:00", tz="UTC"), pd.Timestamp("2026-09-01 05:00", tz="UTC")]
+    assert stats.milestones(closed_at.iloc[4])[-1] == ("cancelled", pd.Timestamp("2026-11-16 02:00", tz="UTC"))
+    assert stats.incident_window(cancelled, INCIDENTS.iloc[0:0].assign(suspect=False), NOW)[1] == \
+        pd.Timestamp("2026-11-16 01:01", tz="UTC")
+
+
+def test_an_incident_is_about_errors_when_its_service_broke_its_error_target_while_it_was_open():
+    incident = INCIDENTS.iloc[0]  # open 10:00 to 11:00
+    minutes = pd.date_range("2026-11-17 09:00", "2026-11-17 12:00", freq="min", tz="UTC")
+    metrics = pd.DataFrame({"ts": minutes, "service": "order-gateway", "error_ratio": 0.001})
+    assert not stats.about_errors(incident, metrics, 0.01, NOW)
+    before = metrics.assign(error_ratio=metrics["error_ratio"].where(metrics["ts"] >= incident["opened_at"], 0.2))
+    assert not stats.about_errors(incident, before, 0.01, NOW)
+    during = metrics.assign(error_ratio=metrics["error_ratio"].where(metrics["ts"] != incident["opened_at"], 0.05))
+    assert stats.about_errors(incident, during, 0.01, NOW)

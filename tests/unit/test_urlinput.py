@@ -21,6 +21,7 @@ VALID = {
     "trace_id": ["4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"],
     "incident_id": ["INC0012345", "OPS-123", "4711"],
     "lang": ["en", "zh"],
+    "calls": ["failed", "slowest"],
     "playlist": ["operations", "night-shift"],
     "site": ["sh-dc1", "cn-shanghai-a", "aws:ap-east-1"],
     "time": ["now", "now-15m", "2024-03-01T08:00:00+08:00", "1709280000000"],
