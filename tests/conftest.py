@@ -6,10 +6,29 @@ with the reason.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import tempfile
 import uuid
 
 import pytest
+
+# The suite's own data folder, set before anything imports dashboard: the default history database is a
+# file of this run, migrated once, never the user's.
+DATA_HOME = os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="opscenter-tests-")
+
+
+def pytest_sessionstart(session):
+    from dashboard.db.history import History, default_url
+
+    history = History(default_url())
+    history.migrate()
+    history.close()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(DATA_HOME, ignore_errors=True)
+
 
 REDIS_URL = os.environ.get("OPSCENTER_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 POSTGRES_URL = os.environ.get("OPSCENTER_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
