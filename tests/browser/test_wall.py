@@ -79,7 +79,7 @@ def test_every_chain_and_incident_is_visible_without_scrolling(dash_duo, demo_ap
 
 def test_a_side_panel_too_short_for_its_rows_shows_whole_rows_and_counts_the_rest(dash_duo, demo_app):
     dash_duo.start_server(demo_app)
-    viewport(dash_duo, 1920, 620)  # a short wall: the side column cannot hold every row
+    viewport(dash_duo, 1920, 400)  # a short wall: the side column cannot hold every row
     dash_duo.driver.get(dash_duo.server_url + "/wall?kiosk=1")
     _wait_drawn(dash_duo)
     panels = _side_rows(dash_duo)
