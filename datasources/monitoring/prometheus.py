@@ -12,6 +12,12 @@ Expressions are ``string.Template`` text; ``$metric``, ``$service``, ``$instance
 PromQL strings. Non-finite values (NaN, +Inf) become nulls; series that lack the
 labels a frame needs are dropped, and a result where every series lacks them is
 an error naming the label.
+
+``history(start, end, step_s)`` sends the poll's service and resource range queries
+over a longer span, in chunks: each chunk holds at most ``MAX_POINTS_PER_SERIES``
+steps and, for the most series an answer of this source has held, at most
+``HISTORY_CHUNK_POINTS`` points per answer; each chunk is parsed into frames before
+the next is asked, so only one chunk's answers are ever held as JSON.
 """
 from __future__ import annotations
 
@@ -29,7 +35,7 @@ from typing import Annotated, Any, Literal
 import pandas as pd
 from pydantic import AfterValidator, Field, field_validator
 
-from datasources.base import CONTRACTS, Health, Source, SourceError, empty_frame, validate, parser
+from datasources.base import CONTRACTS, METRIC_FRAMES, Health, Source, SourceError, empty_frame, parser, validate
 from datasources.traces import frame_from_records, select_calls
 from datasources.options import LABEL_NAME, HttpOptions, LabelName, Regex, Strict
 from datasources.transport import HttpClient, HttpError
@@ -81,6 +87,7 @@ INFO_LABELS = ("display_name", "tier", "owner", "runbook_url")
 RATIO_COLUMNS = ("error_ratio", "cpu_ratio", "memory_ratio")
 RESOURCE_COLUMNS = tuple(c.name for c in CONTRACTS["resource_metrics"][3:])
 MAX_POINTS_PER_SERIES = 11000
+HISTORY_CHUNK_POINTS = 250_000  # points one history answer holds at most (about 40 MB of decoded JSON)
 DEFAULT_MAX_SERIES = 50_000  # per answer; the 1,000-service demo's resource query has 15,000 (3,000 instances x 5)
 _METRIC = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _DURATION = re.compile(r"([0-9]+(ms|[smhdwy]))+")
@@ -425,6 +432,12 @@ def calls_from_exemplars(data: list[dict], cfg: PrometheusOptions) -> pd.DataFra
     return select_calls(calls, slowest=cfg.slowest_calls)
 
 
+def _joined(name: str, frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Frames of contract ``name`` (one per resource set, or per history chunk) as one frame."""
+    frames = [frame for frame in frames if len(frame)]
+    return pd.concat(frames, ignore_index=True) if frames else empty_frame(name)
+
+
 def tagged(queries: dict[str, str]) -> str:
     """One expression returning every column's series, each tagged with its column name."""
     return " or ".join(f'label_replace({expr}, "{COLUMN_LABEL}", "{column}", "", "")'
@@ -440,6 +453,8 @@ class PrometheusSource(Source):
     kind = "prometheus"
     options_model = PrometheusOptions
     polled = ("services", "service_metrics", "resource_metrics", "calls", "edges")
+    _widest = 1  # the most series one range answer has held: sizes the history chunks
+
 
     @cached_property
     def client(self) -> HttpClient:
@@ -456,7 +471,10 @@ class PrometheusSource(Source):
                 raise exc from None
             if not isinstance(payload, dict) or payload.get("status") != "error":
                 raise
-        return self._parsed(path, lambda: within_limits(result_of(payload, query), max_series, self.max_rows))
+        result = self._parsed(path, lambda: within_limits(result_of(payload, query), max_series, self.max_rows))
+        if path == RANGE:
+            self._widest = max(self._widest, len(result))
+        return result
 
     def _parsed(self, path: str, parse) -> Any:
         try:
@@ -464,35 +482,73 @@ class PrometheusSource(Source):
         except SourceError as exc:
             raise SourceError(f"{self.name}: {self.client.base_url}{path}: {exc}") from None
 
+    def _metric_requests(self, window: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+        """The range queries of the metric frames over ``window`` (start, end, step): one per service column,
+        one per resource set."""
+        cfg = self.config
+        requests = [(RANGE, tagged({column: cfg.render(q)}), window) for column, q in cfg.service_queries.items()]
+        requests += [(RANGE, tagged({c: cfg.render(q, instance=rset.instance_label, service=rset.service_label)
+                                     for c, q in rset.queries.items()}), window) for rset in cfg.resource_sets]
+        return requests
+
+    def _answers(self, requests: list[tuple[str, str, dict[str, Any]]]) -> list[Any]:
+        """The results of ``requests``, sent at once, each in a copy of this context: the poll's deadline."""
+        with ThreadPoolExecutor(max_workers=len(requests)) as pool:
+            return [f.result() for f in [pool.submit(contextvars.copy_context().run, self._result, *request,
+                                                     int(self.config.max_series)) for request in requests]]
+
+    def _metric_frames(self, answers: list[Any]) -> dict[str, pd.DataFrame]:
+        """service_metrics and resource_metrics from the answers to ``_metric_requests``."""
+        cfg = self.config
+        columns = len(cfg.service_queries)
+        service_metrics = self._parsed(RANGE, lambda: service_metrics_frame(
+            [series for answer in answers[:columns] for series in answer], cfg.service_label))
+        resources = [self._parsed(RANGE, lambda a=answer, r=rset: resource_metrics_frame(a, r, cfg.instance_services))
+                     for answer, rset in zip(answers[columns:], cfg.resource_sets)]
+        return {"service_metrics": service_metrics,
+                "resource_metrics": _joined("resource_metrics", resources)}
+
     def fetch(self, now: datetime) -> dict[str, pd.DataFrame]:
         cfg = self.config
         step = cfg.step_s
         end = math.floor(pd.Timestamp(now).timestamp() / step) * step
         span = {"start": end - cfg.window_m * 60, "end": end}
-        window = {**span, "step": f"{step:g}"}
-        requests = [(RANGE, tagged({column: cfg.render(q)}), window) for column, q in cfg.service_queries.items()]
-        requests += [(RANGE, tagged({c: cfg.render(q, instance=rset.instance_label, service=rset.service_label)
-                                     for c, q in rset.queries.items()}), window) for rset in cfg.resource_sets]
-        requests += [(EXEMPLARS, cfg.render(EXEMPLAR_QUERY), span),
-                     (INSTANT, cfg.render(EDGE_QUERY), {"time": end}), (INSTANT, cfg.render(INFO_QUERY), {"time": end})]
-        with ThreadPoolExecutor(max_workers=len(requests)) as pool:  # each in this context: the poll's deadline
-            answers = [f.result() for f in [pool.submit(contextvars.copy_context().run, self._result, *request,
-                                                        int(cfg.max_series)) for request in requests]]
-        columns, sets = len(cfg.service_queries), len(cfg.resource_sets)
-        exemplars, edges, info = answers[columns + sets:]
-        service_metrics = self._parsed(RANGE, lambda: service_metrics_frame(
-            [series for answer in answers[:columns] for series in answer], cfg.service_label))
-        resources = [self._parsed(RANGE, lambda a=answer, r=rset: resource_metrics_frame(a, r, cfg.instance_services))
-                     for answer, rset in zip(answers[columns:columns + sets], cfg.resource_sets)]
-        seen = sorted(set(service_metrics["service"]))
+        metric_requests = self._metric_requests({**span, "step": f"{step:g}"})
+        answers = self._answers(metric_requests + [
+            (EXEMPLARS, cfg.render(EXEMPLAR_QUERY), span),
+            (INSTANT, cfg.render(EDGE_QUERY), {"time": end}), (INSTANT, cfg.render(INFO_QUERY), {"time": end})])
+        metrics = self._metric_frames(answers[:len(metric_requests)])
+        exemplars, edges, info = answers[len(metric_requests):]
+        seen = sorted(set(metrics["service_metrics"]["service"]))
         return {
             "services": self._parsed(INSTANT, lambda: services_frame(info, seen, cfg.service_label, cfg.default_tier)),
-            "service_metrics": service_metrics,
-            "resource_metrics": pd.concat(resources, ignore_index=True) if resources else empty_frame(
-                "resource_metrics"),
+            **metrics,
             "calls": self._parsed(EXEMPLARS, lambda: calls_from_exemplars(exemplars, cfg)),
             "edges": self._parsed(INSTANT, lambda: edges_frame(edges, cfg.caller_label, cfg.callee_label)),
         }
+
+    def history(self, start: datetime, end: datetime, step_s: int | None = None) -> dict[str, pd.DataFrame]:
+        """service_metrics and resource_metrics over [start, end), a point per ``step_s`` (None: option
+        ``step_s``): the poll's range queries, chunk by chunk (see the module docstring)."""
+        step = float(step_s or self.config.step_s)
+        first = math.ceil(pd.Timestamp(start).timestamp() / step)  # in steps since the epoch
+        last = math.ceil(pd.Timestamp(end).timestamp() / step) - 1
+        parts: dict[str, list[pd.DataFrame]] = {name: [] for name in METRIC_FRAMES}
+        while first <= last:
+            chunk_last = min(last, first + self.history_chunk_steps() - 1)
+            window = {"start": f"{first * step:g}", "end": f"{chunk_last * step:g}", "step": f"{step:g}"}
+            for name, frame in self._metric_frames(self._answers(self._metric_requests(window))).items():
+                parts[name].append(frame)
+            first = chunk_last + 1
+        if not parts["service_metrics"]:
+            return {}
+        return {name: _joined(name, frames) for name, frames in parts.items()}
+
+    def history_chunk_steps(self) -> int:
+        """Steps of one history chunk: at most ``MAX_POINTS_PER_SERIES``, and within ``HISTORY_CHUNK_POINTS``
+        (or ``max_rows``) points for the most series an answer of this source has held so far."""
+        budget = min(HISTORY_CHUNK_POINTS, self.max_rows)
+        return max(1, min(MAX_POINTS_PER_SERIES, budget // max(self._widest, 1)))
 
     def check(self) -> Health:
         """Ask the server for its build information."""
