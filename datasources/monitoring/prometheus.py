@@ -536,7 +536,7 @@ class PrometheusSource(Source):
         parts: dict[str, list[pd.DataFrame]] = {name: [] for name in METRIC_FRAMES}
         while first <= last:
             chunk_last = min(last, first + self.history_chunk_steps() - 1)
-            window = {"start": f"{first * step:g}", "end": f"{chunk_last * step:g}", "step": f"{step:g}"}
+            window = {"start": first * step, "end": chunk_last * step, "step": f"{step:g}"}
             for name, frame in self._metric_frames(self._answers(self._metric_requests(window))).items():
                 parts[name].append(frame)
             first = chunk_last + 1
