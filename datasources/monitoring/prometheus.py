@@ -14,8 +14,9 @@ labels a frame needs are dropped, and a result where every series lacks them is
 an error naming the label.
 
 ``history(start, end, step_s)`` sends the poll's service and resource range queries
-over a longer span, in chunks: each chunk holds at most ``MAX_POINTS_PER_SERIES``
-steps and, for the most series an answer of this source has held, at most
+over a longer span, in chunks, the service columns together and each resource set on
+its own: a chunk holds at most ``MAX_POINTS_PER_SERIES`` steps and, for the most
+series an answer to its queries has held (a poll comes first), at most
 ``HISTORY_CHUNK_POINTS`` points per answer; each chunk is parsed into frames before
 the next is asked, so only one chunk's answers are ever held as JSON.
 """
@@ -25,10 +26,11 @@ import contextvars
 import json
 import math
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, partial
 from string import Template
 from typing import Annotated, Any, Literal
 
@@ -432,6 +434,15 @@ def calls_from_exemplars(data: list[dict], cfg: PrometheusOptions) -> pd.DataFra
     return select_calls(calls, slowest=cfg.slowest_calls)
 
 
+@dataclass(frozen=True)
+class MetricGroup:
+    """Range queries whose answers are parsed together into one part of a metric frame."""
+
+    frame: str
+    queries: list[str]
+    parse: Callable[[list[Any]], pd.DataFrame]
+
+
 def _joined(name: str, frames: list[pd.DataFrame]) -> pd.DataFrame:
     """Frames of contract ``name`` (one per resource set, or per history chunk) as one frame."""
     frames = [frame for frame in frames if len(frame)]
@@ -453,8 +464,11 @@ class PrometheusSource(Source):
     kind = "prometheus"
     options_model = PrometheusOptions
     polled = ("services", "service_metrics", "resource_metrics", "calls", "edges")
-    _widest = 1  # the most series one range answer has held: sizes the history chunks
 
+    @cached_property
+    def _series_seen(self) -> dict[str, int]:
+        """The most series an answer to each range query has held: sizes the history chunks."""
+        return {}
 
     @cached_property
     def client(self) -> HttpClient:
@@ -473,7 +487,7 @@ class PrometheusSource(Source):
                 raise
         result = self._parsed(path, lambda: within_limits(result_of(payload, query), max_series, self.max_rows))
         if path == RANGE:
-            self._widest = max(self._widest, len(result))
+            self._series_seen[query] = max(self._series_seen.get(query, 1), len(result))
         return result
 
     def _parsed(self, path: str, parse) -> Any:
@@ -482,14 +496,19 @@ class PrometheusSource(Source):
         except SourceError as exc:
             raise SourceError(f"{self.name}: {self.client.base_url}{path}: {exc}") from None
 
-    def _metric_requests(self, window: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-        """The range queries of the metric frames over ``window`` (start, end, step): one per service column,
-        one per resource set."""
+    def _metric_groups(self) -> list[MetricGroup]:
+        """The range queries of the metric frames, grouped as they are parsed: the service columns together,
+        then each resource set."""
         cfg = self.config
-        requests = [(RANGE, tagged({column: cfg.render(q)}), window) for column, q in cfg.service_queries.items()]
-        requests += [(RANGE, tagged({c: cfg.render(q, instance=rset.instance_label, service=rset.service_label)
-                                     for c, q in rset.queries.items()}), window) for rset in cfg.resource_sets]
-        return requests
+        columns = [tagged({column: cfg.render(q)}) for column, q in cfg.service_queries.items()]
+        groups = [MetricGroup("service_metrics", columns, lambda answers: service_metrics_frame(
+            [series for answer in answers for series in answer], cfg.service_label))]
+        for rset in cfg.resource_sets:
+            query = tagged({c: cfg.render(q, instance=rset.instance_label, service=rset.service_label)
+                            for c, q in rset.queries.items()})
+            groups.append(MetricGroup("resource_metrics", [query], lambda answers, r=rset: resource_metrics_frame(
+                answers[0], r, cfg.instance_services)))
+        return groups
 
     def _answers(self, requests: list[tuple[str, str, dict[str, Any]]]) -> list[Any]:
         """The results of ``requests``, sent at once, each in a copy of this context: the poll's deadline."""
@@ -497,28 +516,23 @@ class PrometheusSource(Source):
             return [f.result() for f in [pool.submit(contextvars.copy_context().run, self._result, *request,
                                                      int(self.config.max_series)) for request in requests]]
 
-    def _metric_frames(self, answers: list[Any]) -> dict[str, pd.DataFrame]:
-        """service_metrics and resource_metrics from the answers to ``_metric_requests``."""
-        cfg = self.config
-        columns = len(cfg.service_queries)
-        service_metrics = self._parsed(RANGE, lambda: service_metrics_frame(
-            [series for answer in answers[:columns] for series in answer], cfg.service_label))
-        resources = [self._parsed(RANGE, lambda a=answer, r=rset: resource_metrics_frame(a, r, cfg.instance_services))
-                     for answer, rset in zip(answers[columns:], cfg.resource_sets)]
-        return {"service_metrics": service_metrics,
-                "resource_metrics": _joined("resource_metrics", resources)}
-
     def fetch(self, now: datetime) -> dict[str, pd.DataFrame]:
         cfg = self.config
         step = cfg.step_s
         end = math.floor(pd.Timestamp(now).timestamp() / step) * step
         span = {"start": end - cfg.window_m * 60, "end": end}
-        metric_requests = self._metric_requests({**span, "step": f"{step:g}"})
-        answers = self._answers(metric_requests + [
+        window = {**span, "step": f"{step:g}"}
+        groups = self._metric_groups()
+        queries = [query for group in groups for query in group.queries]
+        answers = self._answers([(RANGE, query, window) for query in queries] + [
             (EXEMPLARS, cfg.render(EXEMPLAR_QUERY), span),
             (INSTANT, cfg.render(EDGE_QUERY), {"time": end}), (INSTANT, cfg.render(INFO_QUERY), {"time": end})])
-        metrics = self._metric_frames(answers[:len(metric_requests)])
-        exemplars, edges, info = answers[len(metric_requests):]
+        parts, first = {name: [] for name in METRIC_FRAMES}, 0
+        for group in groups:
+            group_answers, first = answers[first:first + len(group.queries)], first + len(group.queries)
+            parts[group.frame].append(self._parsed(RANGE, partial(group.parse, group_answers)))
+        metrics = {name: _joined(name, frames) for name, frames in parts.items()}
+        exemplars, edges, info = answers[len(queries):]
         seen = sorted(set(metrics["service_metrics"]["service"]))
         return {
             "services": self._parsed(INSTANT, lambda: services_frame(info, seen, cfg.service_label, cfg.default_tier)),
@@ -529,26 +543,29 @@ class PrometheusSource(Source):
 
     def history(self, start: datetime, end: datetime, step_s: int | None = None) -> dict[str, pd.DataFrame]:
         """service_metrics and resource_metrics over [start, end), a point per ``step_s`` (None: option
-        ``step_s``): the poll's range queries, chunk by chunk (see the module docstring)."""
+        ``step_s``): the poll's range queries, each group chunk by chunk (see the module docstring)."""
         step = float(step_s or self.config.step_s)
         first = math.ceil(pd.Timestamp(start).timestamp() / step)  # in steps since the epoch
         last = math.ceil(pd.Timestamp(end).timestamp() / step) - 1
-        parts: dict[str, list[pd.DataFrame]] = {name: [] for name in METRIC_FRAMES}
-        while first <= last:
-            chunk_last = min(last, first + self.history_chunk_steps() - 1)
-            window = {"start": first * step, "end": chunk_last * step, "step": f"{step:g}"}
-            for name, frame in self._metric_frames(self._answers(self._metric_requests(window))).items():
-                parts[name].append(frame)
-            first = chunk_last + 1
-        if not parts["service_metrics"]:
+        if first > last:
             return {}
-        return {name: _joined(name, frames) for name, frames in parts.items()}
+        parts: dict[str, list[pd.DataFrame]] = {name: [] for name in METRIC_FRAMES}
+        for group in self._metric_groups():
+            chunk_first = first
+            while chunk_first <= last:
+                chunk_last = min(last, chunk_first + self.history_chunk_steps(group.queries) - 1)
+                window = {"start": chunk_first * step, "end": chunk_last * step, "step": f"{step:g}"}
+                answers = self._answers([(RANGE, query, window) for query in group.queries])
+                parts[group.frame].append(self._parsed(RANGE, partial(group.parse, answers)))
+                chunk_first = chunk_last + 1
+        return {name: _joined(name, parts.pop(name)) for name in METRIC_FRAMES}
 
-    def history_chunk_steps(self) -> int:
-        """Steps of one history chunk: at most ``MAX_POINTS_PER_SERIES``, and within ``HISTORY_CHUNK_POINTS``
-        (or ``max_rows``) points for the most series an answer of this source has held so far."""
+    def history_chunk_steps(self, queries: list[str]) -> int:
+        """Steps of one history chunk of ``queries``: at most ``MAX_POINTS_PER_SERIES``, and within
+        ``HISTORY_CHUNK_POINTS`` (or ``max_rows``) points for the most series their answers have held so far."""
         budget = min(HISTORY_CHUNK_POINTS, self.max_rows)
-        return max(1, min(MAX_POINTS_PER_SERIES, budget // max(self._widest, 1)))
+        series = max([self._series_seen.get(query, 1) for query in queries], default=1)
+        return max(1, min(MAX_POINTS_PER_SERIES, budget // series))
 
     def check(self) -> Health:
         """Ask the server for its build information."""
