@@ -89,7 +89,7 @@ INFO_LABELS = ("display_name", "tier", "owner", "runbook_url")
 RATIO_COLUMNS = ("error_ratio", "cpu_ratio", "memory_ratio")
 RESOURCE_COLUMNS = tuple(c.name for c in CONTRACTS["resource_metrics"][3:])
 MAX_POINTS_PER_SERIES = 11000
-HISTORY_CHUNK_POINTS = 250_000  # points one history answer holds at most (about 40 MB of decoded JSON)
+HISTORY_CHUNK_POINTS = 100_000  # points one history answer holds at most (about 22 MB of decoded JSON)
 DEFAULT_MAX_SERIES = 50_000  # per answer; the 1,000-service demo's resource query has 15,000 (3,000 instances x 5)
 _METRIC = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _DURATION = re.compile(r"([0-9]+(ms|[smhdwy]))+")
@@ -298,6 +298,7 @@ def _number(text: Any) -> float:
     return value if math.isfinite(value) else math.nan
 
 
+@parser()
 def long_points(result: list[dict], labels: tuple[str, ...]) -> pd.DataFrame:
     """Matrix or vector series as long rows: ts, the given labels (None when absent), value."""
     rows: dict[str, list] = {"ts": [], "value": [], **{label: [] for label in labels}}
@@ -333,11 +334,21 @@ def _wide(points: pd.DataFrame, keys: list[str], columns: list[str]) -> pd.DataF
     return wide
 
 
-@parser()
+def service_labels(service_label: str) -> tuple[str, ...]:
+    """The labels the service query's points are read with."""
+    return (service_label, COLUMN_LABEL)
+
+
 def service_metrics_frame(result: list[dict], service_label: str) -> pd.DataFrame:
     """The service_metrics frame from the tagged matrix of the service query."""
+    return service_metrics_from_points(long_points(result, service_labels(service_label)), service_label)
+
+
+@parser()
+def service_metrics_from_points(points: pd.DataFrame, service_label: str) -> pd.DataFrame:
+    """The service_metrics frame from the ``long_points`` of the service query's tagged matrix."""
     columns = [c.name for c in CONTRACTS["service_metrics"][2:]]
-    points = _require(long_points(result, (service_label, COLUMN_LABEL)), service_label, "service metrics")
+    points = _require(points, service_label, "service metrics")
     if points.empty:
         return empty_frame("service_metrics")
     wide = _wide(points, ["ts", service_label], columns).rename(columns={service_label: "service"})
@@ -347,16 +358,26 @@ def service_metrics_frame(result: list[dict], service_label: str) -> pd.DataFram
     return validate("service_metrics", wide.sort_values(["ts", "service"]).reset_index(drop=True))
 
 
-@parser()
+def resource_labels(rset: ResourceSet) -> tuple[str, ...]:
+    """The labels a resource set's points are read with."""
+    return tuple(dict.fromkeys((rset.instance_label, rset.service_label, COLUMN_LABEL)))
+
+
 def resource_metrics_frame(result: list[dict], rset: ResourceSet, instance_services: dict[str, str]) -> pd.DataFrame:
-    """The resource_metrics frame from the tagged matrix of one resource set.
+    """The resource_metrics frame from the tagged matrix of one resource set."""
+    return resource_metrics_from_points(long_points(result, resource_labels(rset)), rset, instance_services)
+
+
+@parser()
+def resource_metrics_from_points(points: pd.DataFrame, rset: ResourceSet,
+                                 instance_services: dict[str, str]) -> pd.DataFrame:
+    """The resource_metrics frame from the ``long_points`` of one resource set's tagged matrix.
 
     An instance's service comes from ``instance_services``, else the set's service
     label, else the set's ``service_pattern`` on the instance name; others are dropped.
     """
     columns = [c.name for c in CONTRACTS["resource_metrics"][3:]]
-    labels = tuple(dict.fromkeys((rset.instance_label, rset.service_label, COLUMN_LABEL)))
-    points = _require(long_points(result, labels), rset.instance_label, f"resources ({rset.name})")
+    points = _require(points, rset.instance_label, f"resources ({rset.name})")
     if points.empty:
         return empty_frame("resource_metrics")
     instance = points[rset.instance_label]
@@ -440,7 +461,8 @@ class MetricGroup:
 
     frame: str
     queries: list[str]
-    parse: Callable[[list[Any]], pd.DataFrame]
+    labels: tuple[str, ...]  # read from each answer's series into its long points
+    parse: Callable[[pd.DataFrame], pd.DataFrame]  # the frame from the answers' long points, concatenated
 
 
 def _joined(name: str, frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -501,20 +523,30 @@ class PrometheusSource(Source):
         then each resource set."""
         cfg = self.config
         columns = [tagged({column: cfg.render(q)}) for column, q in cfg.service_queries.items()]
-        groups = [MetricGroup("service_metrics", columns, lambda answers: service_metrics_frame(
-            [series for answer in answers for series in answer], cfg.service_label))]
+        groups = [MetricGroup("service_metrics", columns, service_labels(cfg.service_label),
+                              partial(service_metrics_from_points, service_label=cfg.service_label))]
         for rset in cfg.resource_sets:
             query = tagged({c: cfg.render(q, instance=rset.instance_label, service=rset.service_label)
                             for c, q in rset.queries.items()})
-            groups.append(MetricGroup("resource_metrics", [query], lambda answers, r=rset: resource_metrics_frame(
-                answers[0], r, cfg.instance_services)))
+            groups.append(MetricGroup("resource_metrics", [query], resource_labels(rset), partial(
+                resource_metrics_from_points, rset=rset, instance_services=cfg.instance_services)))
         return groups
 
-    def _answers(self, requests: list[tuple[str, str, dict[str, Any]]]) -> list[Any]:
-        """The results of ``requests``, sent at once, each in a copy of this context: the poll's deadline."""
-        with ThreadPoolExecutor(max_workers=len(requests)) as pool:
-            return [f.result() for f in [pool.submit(contextvars.copy_context().run, self._result, *request,
-                                                     int(self.config.max_series)) for request in requests]]
+    def _points(self, query: str, window: dict[str, Any], labels: tuple[str, ...]) -> pd.DataFrame:
+        """The long points of one range query's answer: its JSON is let go as soon as it is read."""
+        result = self._result(RANGE, query, window, int(self.config.max_series))
+        return self._parsed(RANGE, partial(long_points, result, labels))
+
+    def _group_frame(self, group: MetricGroup, points: list[pd.DataFrame]) -> pd.DataFrame:
+        """The part of ``group.frame`` parsed from the long points of the group's answers."""
+        return self._parsed(RANGE, partial(group.parse, pd.concat([p for p in points if len(p)] or points[:1],
+                                                                  ignore_index=True)))
+
+    @staticmethod
+    def _concurrently(calls: list[Callable[[], Any]]) -> list[Any]:
+        """The results of ``calls``, made at once, each in a copy of this context: the poll's deadline."""
+        with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+            return [f.result() for f in [pool.submit(contextvars.copy_context().run, call) for call in calls]]
 
     def fetch(self, now: datetime) -> dict[str, pd.DataFrame]:
         cfg = self.config
@@ -523,16 +555,18 @@ class PrometheusSource(Source):
         span = {"start": end - cfg.window_m * 60, "end": end}
         window = {**span, "step": f"{step:g}"}
         groups = self._metric_groups()
-        queries = [query for group in groups for query in group.queries]
-        answers = self._answers([(RANGE, query, window) for query in queries] + [
-            (EXEMPLARS, cfg.render(EXEMPLAR_QUERY), span),
-            (INSTANT, cfg.render(EDGE_QUERY), {"time": end}), (INSTANT, cfg.render(INFO_QUERY), {"time": end})])
+        metric_calls = [partial(self._points, query, window, group.labels)
+                        for group in groups for query in group.queries]
+        answers = self._concurrently(metric_calls + [
+            partial(self._result, path, cfg.render(query), params, int(cfg.max_series)) for path, query, params in (
+                (EXEMPLARS, EXEMPLAR_QUERY, span), (INSTANT, EDGE_QUERY, {"time": end}),
+                (INSTANT, INFO_QUERY, {"time": end}))])
         parts, first = {name: [] for name in METRIC_FRAMES}, 0
         for group in groups:
-            group_answers, first = answers[first:first + len(group.queries)], first + len(group.queries)
-            parts[group.frame].append(self._parsed(RANGE, partial(group.parse, group_answers)))
+            parts[group.frame].append(self._group_frame(group, answers[first:first + len(group.queries)]))
+            first += len(group.queries)
         metrics = {name: _joined(name, frames) for name, frames in parts.items()}
-        exemplars, edges, info = answers[len(queries):]
+        exemplars, edges, info = answers[len(metric_calls):]
         seen = sorted(set(metrics["service_metrics"]["service"]))
         return {
             "services": self._parsed(INSTANT, lambda: services_frame(info, seen, cfg.service_label, cfg.default_tier)),
@@ -555,8 +589,9 @@ class PrometheusSource(Source):
             while chunk_first <= last:
                 chunk_last = min(last, chunk_first + self.history_chunk_steps(group.queries) - 1)
                 window = {"start": chunk_first * step, "end": chunk_last * step, "step": f"{step:g}"}
-                answers = self._answers([(RANGE, query, window) for query in group.queries])
-                parts[group.frame].append(self._parsed(RANGE, partial(group.parse, answers)))
+                points = self._concurrently([partial(self._points, query, window, group.labels)
+                                             for query in group.queries])
+                parts[group.frame].append(self._group_frame(group, points))
                 chunk_first = chunk_last + 1
         return {name: _joined(name, parts.pop(name)) for name in METRIC_FRAMES}
 
