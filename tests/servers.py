@@ -67,13 +67,15 @@ def _process(argv: list[str], ready_url: str, log_path: Path, what: str):
             process.wait()
 
 
-def backfill(openmetrics: str, data_dir: Path) -> None:
-    """Write OpenMetrics text (ending in '# EOF') as TSDB blocks into ``data_dir``."""
+def backfill(openmetrics: str, data_dir: Path, max_block_duration: str = "2h") -> None:
+    """Write OpenMetrics text (ending in '# EOF') as TSDB blocks of at most ``max_block_duration`` into
+    ``data_dir`` (days of history are written about ten times faster in blocks of a day)."""
     source = data_dir.parent / f"{data_dir.name}.om"
     source.write_text(openmetrics)
     data_dir.mkdir(parents=True, exist_ok=True)
     result = subprocess.run([_binary(PROMTOOL, "promtool"), "tsdb", "create-blocks-from", "openmetrics",
-                             str(source), str(data_dir)], capture_output=True, text=True, timeout=300)
+                             f"--max-block-duration={max_block_duration}", str(source), str(data_dir)],
+                            capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr or result.stdout
     source.unlink()
 

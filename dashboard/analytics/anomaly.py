@@ -231,12 +231,21 @@ def learn(history: dict[str, pd.DataFrame], batch: int = SERVICES_PER_BATCH) -> 
     return Model(base, typical)
 
 
+def spacing(frames: list[pd.DataFrame]) -> pd.Timedelta:
+    """The step between the points of ``frames`` (a source's resolution: the smallest gap between two
+    timestamps); one minute when no two points tell."""
+    stamps = pd.concat([frame["ts"] for frame in frames if len(frame)] or [pd.Series(dtype="datetime64[ns, UTC]")])
+    gaps = stamps.drop_duplicates().sort_values().diff().dropna()
+    return gaps.min() if len(gaps) else pd.Timedelta(minutes=1)
+
+
 def find(model: Model, recent: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """The anomalies frame of the ``recent`` metric frames."""
+    """The anomalies frame of the ``recent`` metric frames, their runs at the frames' own step."""
     service_metrics = recent.get("service_metrics", empty_frame("service_metrics"))
     resource_metrics = recent.get("resource_metrics", empty_frame("resource_metrics"))
     level = activity(service_metrics, model.typical)
-    return detect(score(long_points(service_metrics, resource_metrics), level, model.base))
+    step = spacing([service_metrics, resource_metrics])
+    return detect(score(long_points(service_metrics, resource_metrics), level, model.base), step)
 
 
 def for_service(anomalies: pd.DataFrame, service: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:

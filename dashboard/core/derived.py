@@ -6,8 +6,10 @@ under the name ``derived:<source>``; readers concatenate them like any source's 
 The model is learnt from ``Source.history()`` -- ``HISTORY_DAYS`` ending where the polled
 window begins, at the source's own resolution or, for an estate too large for
 ``LEARN_POINTS``, a coarser step -- and relearnt every ``RELEARN_S``; a source without
-history yields no anomalies. The model lives in the poller process that polls the source,
-which sticky leases keep the same one.
+history yields no anomalies. A failed history read is the step's failure in its status
+record, never the poll's; it is asked again after ``HISTORY_RETRY_S`` at the earliest, and
+meanwhile the model learnt before it (if any) keeps judging. The model lives in the poller
+process that polls the source, which sticky leases keep the same one.
 """
 from __future__ import annotations
 
@@ -27,27 +29,49 @@ log = logging.getLogger(__name__)
 HISTORY_DAYS = 7
 LEARN_POINTS = 20_000_000  # history points a model learns from at most: bounds a poller's memory (about 2 GB)
 RELEARN_S = 3600.0
+HISTORY_RETRY_S = 300.0  # a failed history read is not asked again sooner: a week of queries is heavy
+
+
+class HistoryUnavailable(Exception):
+    """The source's history could not be read, and no model learnt before stands in for it."""
 
 
 class DerivedFrames:
     """Keep one anomaly model and history per source; derive and store after each metrics poll."""
 
-    def __init__(self, store: FrameStore, history_days: float = HISTORY_DAYS, relearn_s: float = RELEARN_S):
-        self.store, self.history_days, self.relearn_s = store, history_days, relearn_s
+    def __init__(self, store: FrameStore, history_days: float = HISTORY_DAYS, relearn_s: float = RELEARN_S,
+                 retry_s: float = HISTORY_RETRY_S):
+        self.store, self.history_days, self.relearn_s, self.retry_s = store, history_days, relearn_s, retry_s
         self._learnt: dict[str, tuple[float, anomaly.Model, pd.DataFrame]] = {}
+        self._failed: dict[str, tuple[float, str]] = {}  # per source: when its history read failed, and why
         # One derivation at a time: sources poll on threads of their own, and learning is large.
         self._lock = threading.Lock()
 
     def _model(self, source: Source, window_start: pd.Timestamp,
-               metrics: dict[str, pd.DataFrame]) -> tuple[anomaly.Model, pd.DataFrame]:
-        learnt = self._learnt.get(source.name)
-        if learnt is None or time.monotonic() - learnt[0] > self.relearn_s:
-            history = source.history(window_start - pd.Timedelta(days=self.history_days), window_start,
-                                     step_s=learn_step_s(metrics, self.history_days))
-            peaks = capacity.daily_peaks(history.get("resource_metrics", empty_frame("resource_metrics")))
-            learnt = (time.monotonic(), anomaly.learn(history), peaks)
-            self._learnt[source.name] = learnt
-        return learnt[1], learnt[2]
+               metrics: dict[str, pd.DataFrame]) -> tuple[anomaly.Model, pd.DataFrame, str | None]:
+        """The source's model and past peaks, relearnt when due, and why the last history read failed (None:
+        it did not); HistoryUnavailable when it failed and there is no earlier model."""
+        learnt, failed = self._learnt.get(source.name), self._failed.get(source.name)
+        due = learnt is None or time.monotonic() - learnt[0] > self.relearn_s
+        if due and (failed is None or time.monotonic() - failed[0] > self.retry_s):
+            try:
+                history = source.history(window_start - pd.Timedelta(days=self.history_days), window_start,
+                                         step_s=learn_step_s(metrics, self.history_days))
+            except Exception as exc:  # the source's trouble: reported, retried later, never the poll's
+                failed = (time.monotonic(), f"history of {source.name}: {type(exc).__name__}: {exc}")
+                self._failed[source.name] = failed
+                log.warning("%s", failed[1])
+            else:
+                peaks = capacity.daily_peaks(history.get("resource_metrics", empty_frame("resource_metrics")))
+                learnt, failed = (time.monotonic(), anomaly.learn(history), peaks), None
+                self._learnt[source.name] = learnt
+                self._failed.pop(source.name, None)
+        if learnt is None:
+            raise HistoryUnavailable(failed[1])
+        if failed is not None:
+            age_m = (time.monotonic() - learnt[0]) / 60
+            return learnt[1], learnt[2], f"{failed[1]} (judged with the model learnt {age_m:.0f} min ago)"
+        return learnt[1], learnt[2], None
 
     def after_poll(self, source: Source, frames: dict[str, pd.DataFrame], now: datetime) -> None:
         """Derive from the metric frames of one poll (none: nothing to do) and write the results."""
@@ -63,14 +87,16 @@ class DerivedFrames:
         name, t0 = derived_source(source.name), time.perf_counter()
         try:
             window_start = min(frame["ts"].min() for frame in metrics.values())
-            model, past_peaks = self._model(source, window_start, metrics)
+            model, past_peaks, history_problem = self._model(source, window_start, metrics)
             recent_peaks = capacity.daily_peaks(metrics.get("resource_metrics", empty_frame("resource_metrics")))
             frames = {
                 "anomalies": anomaly.find(model, metrics),
                 "utilisation_peaks": validate("utilisation_peaks", capacity.merge_peaks(past_peaks, recent_peaks)),
             }
             self.store.write(name, frames)
-            errors = []
+            errors = [history_problem] if history_problem else []
+        except HistoryUnavailable as exc:
+            frames, errors = {}, [str(exc)]
         except Exception as exc:  # a derivation problem must not stop polling
             log.exception("deriving frames from %s failed", source.name)
             frames, errors = {}, [f"{type(exc).__name__}: {exc}"]

@@ -12,6 +12,13 @@ Expressions are ``string.Template`` text; ``$metric``, ``$service``, ``$instance
 PromQL strings. Non-finite values (NaN, +Inf) become nulls; series that lack the
 labels a frame needs are dropped, and a result where every series lacks them is
 an error naming the label.
+
+``history(start, end, step_s)`` sends the poll's service and resource range queries
+over a longer span, in chunks, the service columns together and each resource set on
+its own: a chunk holds at most ``MAX_POINTS_PER_SERIES`` steps and, for the most
+series an answer to its queries has held (a poll comes first), at most
+``HISTORY_CHUNK_POINTS`` points per answer; each chunk is parsed into frames before
+the next is asked, so only one chunk's answers are ever held as JSON.
 """
 from __future__ import annotations
 
@@ -19,17 +26,18 @@ import contextvars
 import json
 import math
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, partial
 from string import Template
 from typing import Annotated, Any, Literal
 
 import pandas as pd
 from pydantic import AfterValidator, Field, field_validator
 
-from datasources.base import CONTRACTS, Health, Source, SourceError, empty_frame, validate, parser
+from datasources.base import CONTRACTS, METRIC_FRAMES, Health, Source, SourceError, empty_frame, parser, validate
 from datasources.traces import frame_from_records, select_calls
 from datasources.options import LABEL_NAME, HttpOptions, LabelName, Regex, Strict
 from datasources.transport import HttpClient, HttpError
@@ -81,6 +89,7 @@ INFO_LABELS = ("display_name", "tier", "owner", "runbook_url")
 RATIO_COLUMNS = ("error_ratio", "cpu_ratio", "memory_ratio")
 RESOURCE_COLUMNS = tuple(c.name for c in CONTRACTS["resource_metrics"][3:])
 MAX_POINTS_PER_SERIES = 11000
+HISTORY_CHUNK_POINTS = 100_000  # points one history answer holds at most (about 22 MB of decoded JSON)
 DEFAULT_MAX_SERIES = 50_000  # per answer; the 1,000-service demo's resource query has 15,000 (3,000 instances x 5)
 _METRIC = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _DURATION = re.compile(r"([0-9]+(ms|[smhdwy]))+")
@@ -289,6 +298,7 @@ def _number(text: Any) -> float:
     return value if math.isfinite(value) else math.nan
 
 
+@parser()
 def long_points(result: list[dict], labels: tuple[str, ...]) -> pd.DataFrame:
     """Matrix or vector series as long rows: ts, the given labels (None when absent), value."""
     rows: dict[str, list] = {"ts": [], "value": [], **{label: [] for label in labels}}
@@ -324,11 +334,21 @@ def _wide(points: pd.DataFrame, keys: list[str], columns: list[str]) -> pd.DataF
     return wide
 
 
-@parser()
+def service_labels(service_label: str) -> tuple[str, ...]:
+    """The labels the service query's points are read with."""
+    return (service_label, COLUMN_LABEL)
+
+
 def service_metrics_frame(result: list[dict], service_label: str) -> pd.DataFrame:
     """The service_metrics frame from the tagged matrix of the service query."""
+    return service_metrics_from_points(long_points(result, service_labels(service_label)), service_label)
+
+
+@parser()
+def service_metrics_from_points(points: pd.DataFrame, service_label: str) -> pd.DataFrame:
+    """The service_metrics frame from the ``long_points`` of the service query's tagged matrix."""
     columns = [c.name for c in CONTRACTS["service_metrics"][2:]]
-    points = _require(long_points(result, (service_label, COLUMN_LABEL)), service_label, "service metrics")
+    points = _require(points, service_label, "service metrics")
     if points.empty:
         return empty_frame("service_metrics")
     wide = _wide(points, ["ts", service_label], columns).rename(columns={service_label: "service"})
@@ -338,16 +358,26 @@ def service_metrics_frame(result: list[dict], service_label: str) -> pd.DataFram
     return validate("service_metrics", wide.sort_values(["ts", "service"]).reset_index(drop=True))
 
 
-@parser()
+def resource_labels(rset: ResourceSet) -> tuple[str, ...]:
+    """The labels a resource set's points are read with."""
+    return tuple(dict.fromkeys((rset.instance_label, rset.service_label, COLUMN_LABEL)))
+
+
 def resource_metrics_frame(result: list[dict], rset: ResourceSet, instance_services: dict[str, str]) -> pd.DataFrame:
-    """The resource_metrics frame from the tagged matrix of one resource set.
+    """The resource_metrics frame from the tagged matrix of one resource set."""
+    return resource_metrics_from_points(long_points(result, resource_labels(rset)), rset, instance_services)
+
+
+@parser()
+def resource_metrics_from_points(points: pd.DataFrame, rset: ResourceSet,
+                                 instance_services: dict[str, str]) -> pd.DataFrame:
+    """The resource_metrics frame from the ``long_points`` of one resource set's tagged matrix.
 
     An instance's service comes from ``instance_services``, else the set's service
     label, else the set's ``service_pattern`` on the instance name; others are dropped.
     """
     columns = [c.name for c in CONTRACTS["resource_metrics"][3:]]
-    labels = tuple(dict.fromkeys((rset.instance_label, rset.service_label, COLUMN_LABEL)))
-    points = _require(long_points(result, labels), rset.instance_label, f"resources ({rset.name})")
+    points = _require(points, rset.instance_label, f"resources ({rset.name})")
     if points.empty:
         return empty_frame("resource_metrics")
     instance = points[rset.instance_label]
@@ -425,6 +455,22 @@ def calls_from_exemplars(data: list[dict], cfg: PrometheusOptions) -> pd.DataFra
     return select_calls(calls, slowest=cfg.slowest_calls)
 
 
+@dataclass(frozen=True)
+class MetricGroup:
+    """Range queries whose answers are parsed together into one part of a metric frame."""
+
+    frame: str
+    queries: list[str]
+    labels: tuple[str, ...]  # read from each answer's series into its long points
+    parse: Callable[[pd.DataFrame], pd.DataFrame]  # the frame from the answers' long points, concatenated
+
+
+def _joined(name: str, frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Frames of contract ``name`` (one per resource set, or per history chunk) as one frame."""
+    frames = [frame for frame in frames if len(frame)]
+    return pd.concat(frames, ignore_index=True) if frames else empty_frame(name)
+
+
 def tagged(queries: dict[str, str]) -> str:
     """One expression returning every column's series, each tagged with its column name."""
     return " or ".join(f'label_replace({expr}, "{COLUMN_LABEL}", "{column}", "", "")'
@@ -442,6 +488,11 @@ class PrometheusSource(Source):
     polled = ("services", "service_metrics", "resource_metrics", "calls", "edges")
 
     @cached_property
+    def _series_seen(self) -> dict[str, int]:
+        """The most series an answer to each range query has held: sizes the history chunks."""
+        return {}
+
+    @cached_property
     def client(self) -> HttpClient:
         return HttpClient.from_options(self.name, self.config.transport())
 
@@ -456,7 +507,10 @@ class PrometheusSource(Source):
                 raise exc from None
             if not isinstance(payload, dict) or payload.get("status") != "error":
                 raise
-        return self._parsed(path, lambda: within_limits(result_of(payload, query), max_series, self.max_rows))
+        result = self._parsed(path, lambda: within_limits(result_of(payload, query), max_series, self.max_rows))
+        if path == RANGE:
+            self._series_seen[query] = max(self._series_seen.get(query, 1), len(result))
+        return result
 
     def _parsed(self, path: str, parse) -> Any:
         try:
@@ -464,35 +518,89 @@ class PrometheusSource(Source):
         except SourceError as exc:
             raise SourceError(f"{self.name}: {self.client.base_url}{path}: {exc}") from None
 
+    def _metric_groups(self) -> list[MetricGroup]:
+        """The range queries of the metric frames, grouped as they are parsed: the service columns together,
+        then each resource set."""
+        cfg = self.config
+        columns = [tagged({column: cfg.render(q)}) for column, q in cfg.service_queries.items()]
+        groups = [MetricGroup("service_metrics", columns, service_labels(cfg.service_label),
+                              partial(service_metrics_from_points, service_label=cfg.service_label))]
+        for rset in cfg.resource_sets:
+            query = tagged({c: cfg.render(q, instance=rset.instance_label, service=rset.service_label)
+                            for c, q in rset.queries.items()})
+            groups.append(MetricGroup("resource_metrics", [query], resource_labels(rset), partial(
+                resource_metrics_from_points, rset=rset, instance_services=cfg.instance_services)))
+        return groups
+
+    def _points(self, query: str, window: dict[str, Any], labels: tuple[str, ...]) -> pd.DataFrame:
+        """The long points of one range query's answer: its JSON is let go as soon as it is read."""
+        result = self._result(RANGE, query, window, int(self.config.max_series))
+        return self._parsed(RANGE, partial(long_points, result, labels))
+
+    def _group_frame(self, group: MetricGroup, points: list[pd.DataFrame]) -> pd.DataFrame:
+        """The part of ``group.frame`` parsed from the long points of the group's answers."""
+        return self._parsed(RANGE, partial(group.parse, pd.concat([p for p in points if len(p)] or points[:1],
+                                                                  ignore_index=True)))
+
+    @staticmethod
+    def _concurrently(calls: list[Callable[[], Any]]) -> list[Any]:
+        """The results of ``calls``, made at once, each in a copy of this context: the poll's deadline."""
+        with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+            return [f.result() for f in [pool.submit(contextvars.copy_context().run, call) for call in calls]]
+
     def fetch(self, now: datetime) -> dict[str, pd.DataFrame]:
         cfg = self.config
         step = cfg.step_s
         end = math.floor(pd.Timestamp(now).timestamp() / step) * step
         span = {"start": end - cfg.window_m * 60, "end": end}
         window = {**span, "step": f"{step:g}"}
-        requests = [(RANGE, tagged({column: cfg.render(q)}), window) for column, q in cfg.service_queries.items()]
-        requests += [(RANGE, tagged({c: cfg.render(q, instance=rset.instance_label, service=rset.service_label)
-                                     for c, q in rset.queries.items()}), window) for rset in cfg.resource_sets]
-        requests += [(EXEMPLARS, cfg.render(EXEMPLAR_QUERY), span),
-                     (INSTANT, cfg.render(EDGE_QUERY), {"time": end}), (INSTANT, cfg.render(INFO_QUERY), {"time": end})]
-        with ThreadPoolExecutor(max_workers=len(requests)) as pool:  # each in this context: the poll's deadline
-            answers = [f.result() for f in [pool.submit(contextvars.copy_context().run, self._result, *request,
-                                                        int(cfg.max_series)) for request in requests]]
-        columns, sets = len(cfg.service_queries), len(cfg.resource_sets)
-        exemplars, edges, info = answers[columns + sets:]
-        service_metrics = self._parsed(RANGE, lambda: service_metrics_frame(
-            [series for answer in answers[:columns] for series in answer], cfg.service_label))
-        resources = [self._parsed(RANGE, lambda a=answer, r=rset: resource_metrics_frame(a, r, cfg.instance_services))
-                     for answer, rset in zip(answers[columns:columns + sets], cfg.resource_sets)]
-        seen = sorted(set(service_metrics["service"]))
+        groups = self._metric_groups()
+        metric_calls = [partial(self._points, query, window, group.labels)
+                        for group in groups for query in group.queries]
+        answers = self._concurrently(metric_calls + [
+            partial(self._result, path, cfg.render(query), params, int(cfg.max_series)) for path, query, params in (
+                (EXEMPLARS, EXEMPLAR_QUERY, span), (INSTANT, EDGE_QUERY, {"time": end}),
+                (INSTANT, INFO_QUERY, {"time": end}))])
+        parts, first = {name: [] for name in METRIC_FRAMES}, 0
+        for group in groups:
+            parts[group.frame].append(self._group_frame(group, answers[first:first + len(group.queries)]))
+            first += len(group.queries)
+        metrics = {name: _joined(name, frames) for name, frames in parts.items()}
+        exemplars, edges, info = answers[len(metric_calls):]
+        seen = sorted(set(metrics["service_metrics"]["service"]))
         return {
             "services": self._parsed(INSTANT, lambda: services_frame(info, seen, cfg.service_label, cfg.default_tier)),
-            "service_metrics": service_metrics,
-            "resource_metrics": pd.concat(resources, ignore_index=True) if resources else empty_frame(
-                "resource_metrics"),
+            **metrics,
             "calls": self._parsed(EXEMPLARS, lambda: calls_from_exemplars(exemplars, cfg)),
             "edges": self._parsed(INSTANT, lambda: edges_frame(edges, cfg.caller_label, cfg.callee_label)),
         }
+
+    def history(self, start: datetime, end: datetime, step_s: int | None = None) -> dict[str, pd.DataFrame]:
+        """service_metrics and resource_metrics over [start, end), a point per ``step_s`` (None: option
+        ``step_s``): the poll's range queries, each group chunk by chunk (see the module docstring)."""
+        step = float(step_s or self.config.step_s)
+        first = math.ceil(pd.Timestamp(start).timestamp() / step)  # in steps since the epoch
+        last = math.ceil(pd.Timestamp(end).timestamp() / step) - 1
+        if first > last:
+            return {}
+        parts: dict[str, list[pd.DataFrame]] = {name: [] for name in METRIC_FRAMES}
+        for group in self._metric_groups():
+            chunk_first = first
+            while chunk_first <= last:
+                chunk_last = min(last, chunk_first + self.history_chunk_steps(group.queries) - 1)
+                window = {"start": chunk_first * step, "end": chunk_last * step, "step": f"{step:g}"}
+                points = self._concurrently([partial(self._points, query, window, group.labels)
+                                             for query in group.queries])
+                parts[group.frame].append(self._group_frame(group, points))
+                chunk_first = chunk_last + 1
+        return {name: _joined(name, parts.pop(name)) for name in METRIC_FRAMES}
+
+    def history_chunk_steps(self, queries: list[str]) -> int:
+        """Steps of one history chunk of ``queries``: at most ``MAX_POINTS_PER_SERIES``, and within
+        ``HISTORY_CHUNK_POINTS`` (or ``max_rows``) points for the most series their answers have held so far."""
+        budget = min(HISTORY_CHUNK_POINTS, self.max_rows)
+        series = max([self._series_seen.get(query, 1) for query in queries], default=1)
+        return max(1, min(MAX_POINTS_PER_SERIES, budget // series))
 
     def check(self) -> Health:
         """Ask the server for its build information."""

@@ -48,6 +48,16 @@ def test_a_latency_spike_is_found_with_its_baseline():
     assert row.low < row.baseline < row.high < row.value
 
 
+def test_points_two_minutes_apart_make_one_anomaly_of_the_spike():
+    """A source polled at a 2-minute step (Prometheus's ``step_s: 120``): runs follow the frames' step."""
+    spike = ("beta", MONDAY + pd.Timedelta(hours=2, minutes=10), MONDAY + pd.Timedelta(hours=2, minutes=30))
+    recent = _frames(1, MONDAY, spike, seed=2)["service_metrics"]
+    recent = recent[recent["ts"].dt.minute % 2 == 0]
+    found = anomaly.find(_model(), {"service_metrics": recent})
+    row = found[found["metric"] == "latency_p95_ms"]
+    assert len(row) == 1 and (row.iloc[0].start, row.iloc[0].end) == spike[1:]
+
+
 def test_the_open_and_the_lunch_break_are_not_anomalies():
     found = anomaly.find(_model(), _frames(1, MONDAY, seed=3))
     assert found.empty

@@ -94,3 +94,46 @@ def test_a_failed_derivation_is_a_redacted_status_record_that_says_what_it_offer
     assert status["ok"] is False and status["failures"] == 1 and status["kind"] == DERIVED_SOURCE
     assert "hunter2" not in status["error"] and "RuntimeError" in status["error"]
     assert status["offers"] == sorted(DERIVED_FRAMES)
+
+
+class FlakyHistoryDemo(RecordingDemo):
+    """The demo source whose history read fails while ``failing`` is set."""
+
+    failing = False
+
+    def history(self, start, end, step_s=None):
+        if self.failing:
+            self.steps.append(step_s)
+            raise ConnectionError("Prometheus away")
+        return super().history(start, end, step_s)
+
+
+def test_a_failed_history_read_is_retried_only_after_its_wait_and_never_fails_the_poll(monkeypatch):
+    monkeypatch.setattr(derived, "LEARN_POINTS", 100_000)
+    store = open_store(None, "derived-retry", ["demo"])
+    source = FlakyHistoryDemo(name="demo", options={"window_h": 0.5})
+    source.failing = True
+    waiting = DerivedFrames(store, history_days=1, retry_s=3600)
+    for minutes in (0, 1):
+        waiting.after_poll(source, source.fetch(NOW + pd.Timedelta(minutes=minutes)), NOW)
+    status = store.status("derived:demo")
+    assert len(source.steps) == 1  # the second poll did not ask again
+    assert status["ok"] is False and status["failures"] == 2 and "history of demo: ConnectionError" in status["error"]
+    assert store.read("derived:demo", "anomalies") is None  # nothing written
+    source.failing = False
+    DerivedFrames(store, history_days=1, retry_s=0).after_poll(source, source.fetch(NOW), NOW)
+    assert store.status("derived:demo")["ok"] and len(store.read("derived:demo", "utilisation_peaks")) > 0
+
+
+def test_a_failed_relearn_keeps_judging_with_the_model_learnt_before(monkeypatch):
+    monkeypatch.setattr(derived, "LEARN_POINTS", 100_000)
+    store = open_store(None, "derived-keep", ["demo"])
+    source = FlakyHistoryDemo(name="demo", options={"window_h": 0.5})
+    step = DerivedFrames(store, history_days=1, relearn_s=0, retry_s=0)
+    step.after_poll(source, source.fetch(NOW), NOW)
+    first = store.versions()["derived:demo"]
+    source.failing = True
+    step.after_poll(source, source.fetch(NOW + pd.Timedelta(minutes=1)), NOW)
+    status = store.status("derived:demo")
+    assert status["ok"] is False and "judged with the model learnt 0 min ago" in status["error"]
+    assert store.versions()["derived:demo"] > first  # the frames were written all the same

@@ -1,0 +1,116 @@
+"""Peak memory of learning the anomaly model: from the demo's history and from a Prometheus history.
+
+Each side runs in a fresh process and reports its peak resident size: the demo generates a week at
+the step the derived step asks for and learns from it; the Prometheus side polls once, reads the same
+week through ``PrometheusSource.history()`` (chunked) and learns from it. Its Prometheus is a loopback
+server in a third process answering every range query with synthetic series for the same estate
+(``services`` services, ``INSTANCES`` instances each), so the measure is the client's alone.
+
+    python -m bench.history_memory [services]
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing
+import re
+import resource
+import sys
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import numpy as np
+import pandas as pd
+
+from dashboard.analytics import anomaly
+from dashboard.core.derived import HISTORY_DAYS, learn_step_s
+from datasources.base import METRIC_FRAMES
+
+NOW = pd.Timestamp("2026-11-18 03:00", tz="UTC")
+INSTANCES = 3
+_COLUMN = re.compile(r'"opscenter_column", "(\w+)"')
+
+
+def _series(query: str, services: int, start: float, end: float, step: float) -> list[dict]:
+    """Synthetic tagged series answering ``query``: per service, or per instance for a resource query."""
+    stamps = np.arange(start, end + step / 2, step)
+    values = [f"{v:.4f}" for v in 0.3 + 0.1 * np.sin(stamps / 3600)]
+    points = [[float(t), v] for t, v in zip(stamps, values)]
+    resource_query = "node_" in query
+    result = []
+    for column in _COLUMN.findall(query):
+        for s in range(services):
+            for i in range(INSTANCES if resource_query else 1):
+                labels = {"service": f"service-{s:04d}", "opscenter_column": column}
+                if resource_query:
+                    labels["instance"] = f"service-{s:04d}-{i}"
+                result.append({"metric": labels, "values": points})
+    return result
+
+
+def _serve(port_out, services: int) -> None:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            url = urllib.parse.urlsplit(self.path)
+            args = {k: v[0] for k, v in urllib.parse.parse_qs(url.query).items()}
+            if url.path.endswith("/query_range"):
+                data = {"resultType": "matrix", "result": _series(args["query"], services, float(args["start"]),
+                                                                  float(args["end"]), float(args["step"]))}
+            else:
+                data = [] if url.path.endswith("/query_exemplars") else {"resultType": "vector", "result": []}
+            body = json.dumps({"status": "success", "data": data}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    port_out.put(server.server_address[1])
+    server.serve_forever()
+
+
+def _learn(kind: str, services: int, url: str, out) -> None:
+    """In a fresh process: history as the derived step asks for it, then the model; report peak RSS."""
+    from datasources.demo import DemoSource
+    from datasources.monitoring.prometheus import PrometheusSource
+
+    source = (DemoSource(name="demo", options={"services": services}) if kind == "demo"
+              else PrometheusSource(name="prom", options={"url": url, "timeout_s": 120, "max_bytes": 2**30}))
+    polled = source.fetch(NOW.to_pydatetime())
+    metrics = {name: polled[name] for name in METRIC_FRAMES}
+    window_start = min(frame["ts"].min() for frame in metrics.values())
+    step_s = learn_step_s(metrics, HISTORY_DAYS)
+    history = source.history(window_start - pd.Timedelta(days=HISTORY_DAYS), window_start, step_s=step_s)
+    history_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    model = anomaly.learn(history)
+    out.put({"kind": kind, "step_s": step_s or 60, "rows": {n: len(f) for n, f in history.items()},
+             "baselines": len(model.base), "history_peak_mb": history_mb, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+             "requests": getattr(getattr(source, "client", None), "requests_sent", 0)})
+
+
+def run(services: int = 100) -> list[dict]:
+    spawn = multiprocessing.get_context("spawn")
+    ports = spawn.Queue()
+    server = spawn.Process(target=_serve, args=(ports, services), daemon=True)
+    server.start()
+    try:
+        url = f"http://127.0.0.1:{ports.get(timeout=60)}"
+        results = []
+        for kind in ("demo", "prometheus"):
+            out = spawn.Queue()
+            child = spawn.Process(target=_learn, args=(kind, services, url, out))
+            child.start()
+            results.append(out.get(timeout=1800))
+            child.join()
+    finally:
+        server.terminate()
+        server.join()
+    return results
+
+
+if __name__ == "__main__":
+    for row in run(int(sys.argv[1]) if len(sys.argv) > 1 else 100):
+        print(row)

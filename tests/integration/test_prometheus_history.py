@@ -1,0 +1,100 @@
+"""A real Prometheus backfilled with eight days of latency histograms: ``history()`` reads them in chunks,
+and the derived step learns the anomaly model from them and flags a latency step and an error-ratio jump,
+not the noise."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from dashboard.core.derived import DerivedFrames
+from dashboard.core.store import open_store
+from datasources.monitoring import prometheus as prom
+from datasources.monitoring.prometheus import PrometheusSource
+from tests.servers import backfill, prometheus
+
+HISTOGRAM = "http_server_request_duration_seconds"
+BOUNDS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, float("inf"))
+NOW = pd.Timestamp("2026-11-18 03:00", tz="UTC")  # 11:00 on a Wednesday in Shanghai: the morning session
+SCRAPE_S = 120  # a sample every two minutes keeps eight days small; rate(5m) always sees two or three
+DAYS = 8
+SERVICES = {  # requests per second, usual latency (uniform on [0, L] seconds), usual error ratio
+    "quotes": (80.0, 0.2, 0.01), "orders": (50.0, 0.3, 0.01), "ledger": (20.0, 0.4, 0.01),
+}
+SLOW = ("orders", NOW - pd.Timedelta(minutes=45), 3.0)  # latency x3 over the last 45 minutes
+FAILING = ("ledger", NOW - pd.Timedelta(minutes=30), 0.15)  # 15 % errors over the last 30 minutes
+QUERIES = len(prom.SERVICE_QUERIES) + 1  # the service columns and the node resource set
+
+
+def _le(bound: float) -> str:
+    return "+Inf" if bound == float("inf") else f"{bound:g}"
+
+
+def openmetrics(seed: int = 7) -> str:
+    """Cumulative histograms of every service at status 200 and 500, with +-10 % traffic and +-5 % latency
+    noise per scrape, the slow service's latency step and the failing service's error jump; ends '# EOF'."""
+    rng = np.random.default_rng(seed)
+    stamps = np.arange(int((NOW - pd.Timedelta(days=DAYS)).timestamp()), int(NOW.timestamp()) + 1, SCRAPE_S)
+    when = pd.to_datetime(stamps, unit="s", utc=True)
+    lines = [f"# TYPE {HISTOGRAM} histogram"]
+    for service, (rate, latency_s, error_ratio) in SERVICES.items():
+        requests = rate * SCRAPE_S * rng.uniform(0.9, 1.1, len(stamps))
+        latency = latency_s * rng.uniform(0.95, 1.05, len(stamps)) * np.where(
+            (service == SLOW[0]) & (when >= SLOW[1]), SLOW[2], 1.0)
+        errors = np.where((service == FAILING[0]) & (when >= FAILING[1]), FAILING[2], error_ratio)
+        shares = np.minimum(np.array(BOUNDS_S)[None, :] / latency[:, None], 1.0)  # uniform latency's CDF
+        for status, part in (("200", 1 - errors), ("500", errors)):
+            counts = np.cumsum(requests * part)
+            buckets = np.round(np.cumsum((requests * part)[:, None] * shares, axis=0))
+            sums = np.cumsum(requests * part * latency / 2)
+            labels = f'service="{service}",instance="{service}-1",http_response_status_code="{status}"'
+            for i, ts in enumerate(stamps):
+                lines += [f'{HISTOGRAM}_bucket{{{labels},le="{_le(b)}"}} {buckets[i, j]:.0f} {ts}'
+                          for j, b in enumerate(BOUNDS_S)]
+                lines += [f"{HISTOGRAM}_count{{{labels}}} {round(counts[i])} {ts}",
+                          f"{HISTOGRAM}_sum{{{labels}}} {sums[i]:.3f} {ts}"]
+    return "\n".join(lines + ["# EOF", ""])
+
+
+@pytest.fixture(scope="module")
+def week(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("week")
+    backfill(openmetrics(), workdir / "data", max_block_duration="24h")
+    with prometheus(workdir, data_dir=workdir / "data") as url:
+        yield url
+
+
+def test_history_is_read_in_chunks_within_the_points_per_series(week, monkeypatch):
+    start, end = NOW - pd.Timedelta(days=7), NOW
+    whole = PrometheusSource(name="prom", options={"url": week, "step_s": 30})
+    frames = whole.history(start, end)  # 20,160 steps: two chunks of at most 11,000
+    metrics = frames["service_metrics"]
+    assert whole.client.requests_sent == 2 * QUERIES
+    assert metrics["ts"].min() == start and metrics["ts"].max() == end - pd.Timedelta(seconds=30)
+    assert metrics.groupby("service")["ts"].nunique().tolist() == [20160] * 3 and not metrics.duplicated().any()
+    assert frames["resource_metrics"].empty  # no node_exporter in this history
+    monkeypatch.setattr(prom, "HISTORY_CHUNK_POINTS", 3 * 2000)  # three series an answer: 2,000 steps a chunk
+    chunked = PrometheusSource(name="prom", options={"url": week, "step_s": 30})
+    chunked.fetch(NOW)  # a poll tells the source how many series an answer holds
+    sent = chunked.client.requests_sent
+    pd.testing.assert_frame_equal(chunked.history(start, end)["service_metrics"], metrics)
+    services, resources = QUERIES - 1, 1  # each group chunked for its own answers' series
+    assert chunked.client.requests_sent - sent == 11 * services + 4 * resources  # 20,160 / 2,000 and / 6,000
+
+
+def test_the_derived_step_learns_from_prometheus_and_flags_the_step_and_the_jump_not_the_noise(week):
+    source = PrometheusSource(name="prom", options={"url": week})
+    store = open_store(None, "prometheus-history", ["prom"])
+    frames = source.fetch(NOW)
+    DerivedFrames(store).after_poll(source, frames, NOW.to_pydatetime())
+    status = store.status("derived:prom")
+    assert status["ok"], status["error"]
+    anomalies = store.read("derived:prom", "anomalies")
+    flagged = set(zip(anomalies["service"], anomalies["metric"]))
+    assert flagged & {("orders", "latency_p95_ms"), ("orders", "latency_p99_ms")}, anomalies
+    assert ("ledger", "error_ratio") in flagged, anomalies
+    assert flagged <= {("orders", "latency_p95_ms"), ("orders", "latency_p99_ms"), ("ledger", "error_ratio")}, \
+        anomalies  # the quotes service's noise, the others' traffic: nothing
+    assert (anomalies["direction"] == "up").all()
+    for service, began in ((SLOW[0], SLOW[1]), (FAILING[0], FAILING[1])):
+        runs = anomalies[anomalies["service"] == service]  # a minute without a baseline may split a run
+        assert began <= runs["start"].min() <= began + pd.Timedelta(minutes=6), anomalies
+        assert runs["end"].max() > NOW, anomalies
