@@ -18,9 +18,11 @@ run: $(STAMP)
 test: check
 	$(BIN)/pytest
 
-# The architecture's import contracts (pyproject.toml, [tool.importlinter]).
+# The architecture's import contracts (pyproject.toml, [tool.importlinter]), the linter and the formatter.
 check: $(STAMP)
 	$(BIN)/lint-imports
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # The source options reference in docs/sources.md, generated from the options models.
 docs: $(STAMP)

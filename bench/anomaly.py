@@ -6,6 +6,7 @@ derived step does. An episode is found when an anomaly on its service overlaps i
 anomaly that overlaps no episode of its service (with ``SLACK`` either side) is a false
 alarm. Also timed: learning the model, and judging one poll's six-hour window.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -25,10 +26,14 @@ NOT_JUDGED = {"site_degradation"}  # traffic moving between sites: the site shar
 
 def judge(found: pd.DataFrame, truth: list) -> tuple[int, int]:
     """(episodes found, false alarms) of one day."""
-    hits = sum(bool(((found["service"] == e.service) & (found["start"] <= e.end) & (found["end"] >= e.start)).any())
-               for e in truth)
-    false = sum(not any(a.service == e.service and a.start <= e.end + SLACK and a.end >= e.start - SLACK
-                        for e in truth) for a in found.itertuples(index=False))
+    hits = sum(
+        bool(((found["service"] == e.service) & (found["start"] <= e.end) & (found["end"] >= e.start)).any())
+        for e in truth
+    )
+    false = sum(
+        not any(a.service == e.service and a.start <= e.end + SLACK and a.end >= e.start - SLACK for e in truth)
+        for a in found.itertuples(index=False)
+    )
     return hits, false
 
 
@@ -53,14 +58,23 @@ def run() -> list[dict]:
         poll_ms.append((time.perf_counter() - t0) * 1000)
     recall = found_total / episodes_total
     per_service_day = false_total / (services * DAYS)
-    detail = (f"{DAYS} days (a week), {services} services, {HISTORY_DAYS} days of history: recall {recall:.3f} "
-              f"({found_total}/{episodes_total} episodes), {false_total} false alarms = "
-              f"{per_service_day:.3f} per service per day")
+    detail = (
+        f"{DAYS} days (a week), {services} services, {HISTORY_DAYS} days of history: recall {recall:.3f} "
+        f"({found_total}/{episodes_total} episodes), {false_total} false alarms = "
+        f"{per_service_day:.3f} per service per day"
+    )
     return [
-        {"benchmark": "anomaly detection on the demo episodes", "median_ms": round(statistics.median(poll_ms), 1),
-         "detail": detail + "; time = judging one poll's 6 h window"},
-        {"benchmark": "anomaly model: learn from history", "median_ms": round(statistics.median(learn_ms), 1),
-         "detail": f"{HISTORY_DAYS} days of 1-minute service and resource metrics (generation included), once an hour"},
+        {
+            "benchmark": "anomaly detection on the demo episodes",
+            "median_ms": round(statistics.median(poll_ms), 1),
+            "detail": detail + "; time = judging one poll's 6 h window",
+        },
+        {
+            "benchmark": "anomaly model: learn from history",
+            "median_ms": round(statistics.median(learn_ms), 1),
+            "detail": f"{HISTORY_DAYS} days of 1-minute service and resource metrics (generation included), "
+            "once an hour",
+        },
     ]
 
 

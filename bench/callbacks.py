@@ -7,6 +7,7 @@ posted through Flask's test client again and again: each call redraws everything
 changed, the worst case of a refresh. Timed from request to serialized response, with the
 worker's memo emptied before each call (the first viewer after a poll) and kept (the others).
 """
+
 from __future__ import annotations
 
 import os
@@ -72,15 +73,20 @@ def wall_refresh(services: int) -> list[dict]:
     further, further_cpu, _ = _timed(client, body)
     load = f"load average {os.getloadavg()[0]:.1f}"
     return [
-        {"benchmark": f"wall refresh callback, {services:,} services, first viewer after a poll",
-         "median_ms": round(statistics.median(first), 1),
-         "detail": f"p95 {_p95(first):.1f} ms; CPU p50 {statistics.median(first_cpu):.1f} ms, "
-                   f"p95 {_p95(first_cpu):.1f} ms; every panel's data changed, computed anew; {REPEAT} calls, "
-                   f"{size / 1024:.1f} KB each; {load}"},
-        {"benchmark": f"wall refresh callback, {services:,} services, further viewers",
-         "median_ms": round(statistics.median(further), 1),
-         "detail": f"p95 {_p95(further):.1f} ms (target < 20 ms); CPU p95 {_p95(further_cpu):.1f} ms; the same versions, from the worker's memo; "
-                   f"{REPEAT} calls; {load}"},
+        {
+            "benchmark": f"wall refresh callback, {services:,} services, first viewer after a poll",
+            "median_ms": round(statistics.median(first), 1),
+            "detail": f"p95 {_p95(first):.1f} ms; CPU p50 {statistics.median(first_cpu):.1f} ms, "
+            f"p95 {_p95(first_cpu):.1f} ms; every panel's data changed, computed anew; {REPEAT} calls, "
+            f"{size / 1024:.1f} KB each; {load}",
+        },
+        {
+            "benchmark": f"wall refresh callback, {services:,} services, further viewers",
+            "median_ms": round(statistics.median(further), 1),
+            "detail": f"p95 {_p95(further):.1f} ms (target < 20 ms); CPU p95 {_p95(further_cpu):.1f} ms; "
+            "the same versions, from the worker's memo; "
+            f"{REPEAT} calls; {load}",
+        },
     ]
 
 

@@ -7,6 +7,7 @@ over the estate's resource frame. Ratios, not milliseconds, so a slower or busie
 both sides alike. A ratio more than twice its value in bench/reference.json fails the check.
 `make bench` (or `python -m bench.check --record`) records the ratios anew.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -67,9 +68,12 @@ def measure(services: int = SERVICES) -> dict[str, float]:
     poll = _cpu_ms(next_minute, repeat=3)
     body = requests.refresh({"frames": store.versions(), "stale": []}, requests.keys)
     client, memo = app.server.test_client(), app.server.extensions["opscenter"].memo
-    costs = {"poll": poll,
-             "wall refresh, first viewer": _cpu_ms(lambda: client.post("/_dash-update-component", json=body),
-                                                   before=memo.clear)}
+    costs = {
+        "poll": poll,
+        "wall refresh, first viewer": _cpu_ms(
+            lambda: client.post("/_dash-update-component", json=body), before=memo.clear
+        ),
+    }
     with app.server.test_request_context():
         for name, page, _detail in drilldown.pages(store):
             costs[name] = _cpu_ms(lambda page=page: to_json(page()))

@@ -5,6 +5,7 @@ is then called inside a Flask request context and its result serialized as Dash 
 it, repeatedly. The refresh callbacks do the same work as ``layout()`` for the parts they
 redraw, so these figures bound them too.
 """
+
 from __future__ import annotations
 
 import os
@@ -47,9 +48,13 @@ def _p95(samples: list[float]) -> float:
 
 
 def _row(name: str, cold_ms: float, wall: list[float], cpu: list[float], detail: str) -> dict:
-    return {"benchmark": name, "median_ms": round(statistics.median(wall), 1),
-            "detail": f"wall p95 {_p95(wall):.1f} ms (target < 50 ms); CPU p50 {statistics.median(cpu):.1f} ms, p95 {_p95(cpu):.1f} ms; "
-                      f"first call {cold_ms:.1f} ms; {len(wall)} runs; {detail}"}
+    return {
+        "benchmark": name,
+        "median_ms": round(statistics.median(wall), 1),
+        "detail": f"wall p95 {_p95(wall):.1f} ms (target < 50 ms); "
+        f"CPU p50 {statistics.median(cpu):.1f} ms, p95 {_p95(cpu):.1f} ms; "
+        f"first call {cold_ms:.1f} ms; {len(wall)} runs; {detail}",
+    }
 
 
 def pages(store) -> tuple:
@@ -59,8 +64,11 @@ def pages(store) -> tuple:
     slowest = in_window.nlargest(1, "duration_ms")["trace_id"].iloc[0]
     return (
         ("/chain/equity-trading", lambda: chain.layout(chain="equity-trading", **WINDOW), "6 steps, 1 h window"),
-        ("/service/pretrade-risk", lambda: service.layout(service="pretrade-risk", chain="equity-trading", **WINDOW),
-         "1 h window"),
+        (
+            "/service/pretrade-risk",
+            lambda: service.layout(service="pretrade-risk", chain="equity-trading", **WINDOW),
+            "1 h window",
+        ),
         ("/trace/<slowest call>", lambda: trace.layout(trace_id=slowest, **WINDOW), "spans from the cache"),
     )
 
@@ -73,8 +81,10 @@ def run(services: int = 1000) -> list[dict]:
     for source in poller.sources:
         poller.poll(source)
     app = create_app(settings, store)
-    sizes = (f"{services:,} services, calls {len(store.frame('calls')):,} rows, "
-             f"resource_metrics {len(store.frame('resource_metrics')):,} rows")
+    sizes = (
+        f"{services:,} services, calls {len(store.frame('calls')):,} rows, "
+        f"resource_metrics {len(store.frame('resource_metrics')):,} rows"
+    )
     rows = []
     with app.server.test_request_context():
         for name, page, detail in pages(store):

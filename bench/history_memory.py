@@ -8,6 +8,7 @@ server in a third process answering every range query with synthetic series for 
 
     python -m bench.history_memory [services]
 """
+
 from __future__ import annotations
 
 import json
@@ -53,8 +54,12 @@ def _serve(port_out, services: int) -> None:
             url = urllib.parse.urlsplit(self.path)
             args = {k: v[0] for k, v in urllib.parse.parse_qs(url.query).items()}
             if url.path.endswith("/query_range"):
-                data = {"resultType": "matrix", "result": _series(args["query"], services, float(args["start"]),
-                                                                  float(args["end"]), float(args["step"]))}
+                data = {
+                    "resultType": "matrix",
+                    "result": _series(
+                        args["query"], services, float(args["start"]), float(args["end"]), float(args["step"])
+                    ),
+                }
             else:
                 data = [] if url.path.endswith("/query_exemplars") else {"resultType": "vector", "result": []}
             body = json.dumps({"status": "success", "data": data}).encode()
@@ -77,8 +82,11 @@ def _learn(kind: str, services: int, url: str, out) -> None:
     from datasources.demo import DemoSource
     from datasources.monitoring.prometheus import PrometheusSource
 
-    source = (DemoSource(name="demo", options={"services": services}) if kind == "demo"
-              else PrometheusSource(name="prom", options={"url": url, "timeout_s": 120, "max_bytes": 2**30}))
+    source = (
+        DemoSource(name="demo", options={"services": services})
+        if kind == "demo"
+        else PrometheusSource(name="prom", options={"url": url, "timeout_s": 120, "max_bytes": 2**30})
+    )
     polled = source.fetch(NOW.to_pydatetime())
     metrics = {name: polled[name] for name in METRIC_FRAMES}
     window_start = min(frame["ts"].min() for frame in metrics.values())
@@ -86,9 +94,17 @@ def _learn(kind: str, services: int, url: str, out) -> None:
     history = source.history(window_start - pd.Timedelta(days=HISTORY_DAYS), window_start, step_s=step_s)
     history_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     model = anomaly.learn(history)
-    out.put({"kind": kind, "step_s": step_s or 60, "rows": {n: len(f) for n, f in history.items()},
-             "baselines": len(model.base), "history_peak_mb": history_mb, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-             "requests": getattr(getattr(source, "client", None), "requests_sent", 0)})
+    out.put(
+        {
+            "kind": kind,
+            "step_s": step_s or 60,
+            "rows": {n: len(f) for n, f in history.items()},
+            "baselines": len(model.base),
+            "history_peak_mb": history_mb,
+            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "requests": getattr(getattr(source, "client", None), "requests_sent", 0),
+        }
+    )
 
 
 def run(services: int = 100) -> list[dict]:

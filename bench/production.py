@@ -8,6 +8,7 @@ browser on /wall does every tick: the versions callback, then the wall refresh w
 versions changed. 1, 10, 50 and 100 viewers run in turn; then 10 viewers for ten minutes
 while the workers' resident memory is sampled.
 """
+
 from __future__ import annotations
 
 import math
@@ -19,7 +20,7 @@ import tempfile
 import threading
 import time
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
@@ -51,8 +52,11 @@ sources:
 def _query_count(prometheus_url: str) -> float:
     """Queries Prometheus has answered on its query APIs."""
     text = requests.get(f"{prometheus_url}/metrics", timeout=10).text
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith("prometheus_http_requests_total{") and '"/api/v1/query' in line)
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("prometheus_http_requests_total{") and '"/api/v1/query' in line
+    )
 
 
 def children(pid: int) -> list[int]:
@@ -129,8 +133,14 @@ def _viewers(url: str, calls: WallRequests, count: int, seconds: float, promethe
 @contextmanager
 def production(env: dict, log=subprocess.DEVNULL):
     """``deploy/production.sh`` running until the block ends, its output to ``log``; yields its PID."""
-    proc = subprocess.Popen([str(ROOT / "deploy" / "production.sh")], cwd=ROOT, env=env,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(ROOT / "deploy" / "production.sh")],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         yield proc.pid
     finally:
@@ -153,7 +163,7 @@ def wait_healthy(url: str, timeout_s: float = 180) -> None:
 
 def run(soak_s: float = SOAK_S) -> list[dict]:
     """Return the rows for 1, 10, 50 and 100 viewers and for the workers' memory."""
-    end_s = int(datetime.now(timezone.utc).timestamp()) // 60 * 60 - 60
+    end_s = int(datetime.now(UTC).timestamp()) // 60 * 60 - 60
     shares = {f"service-{i:04d}": (lambda b, mean=0.01 + i / 10000: 1 - math.exp(-b / mean)) for i in range(SERVICES)}
     rows = []
     with tempfile.TemporaryDirectory(prefix="opscenter-bench-") as tmp:
@@ -164,9 +174,16 @@ def run(soak_s: float = SOAK_S) -> list[dict]:
         with prometheus(workdir, data_dir=workdir / "data") as prometheus_url:
             port = free_port()
             url = f"http://127.0.0.1:{port}"
-            env = {**os.environ, "BIN": str(ROOT / ".venv" / "bin"), "PORT": str(port), "WORKERS": str(WORKERS),
-                   "THREADS": str(THREADS), "OPSCENTER_CONFIG": str(config), "BENCH_PROMETHEUS_URL": prometheus_url,
-                   "OPSCENTER_DATABASE_URL": "postgresql+psycopg2://postgres@127.0.0.1:5432/opscenter_bench"}
+            env = {
+                **os.environ,
+                "BIN": str(ROOT / ".venv" / "bin"),
+                "PORT": str(port),
+                "WORKERS": str(WORKERS),
+                "THREADS": str(THREADS),
+                "OPSCENTER_CONFIG": str(config),
+                "BENCH_PROMETHEUS_URL": prometheus_url,
+                "OPSCENTER_DATABASE_URL": "postgresql+psycopg2://postgres@127.0.0.1:5432/opscenter_bench",
+            }
             with production(env) as pid:
                 wait_healthy(url)
                 os.environ.update({k: env[k] for k in ("OPSCENTER_CONFIG", "BENCH_PROMETHEUS_URL")})
@@ -176,25 +193,33 @@ def run(soak_s: float = SOAK_S) -> list[dict]:
                     calls = WallRequests(wall.layout(), app.callback_map)
                 for count in (1, 10, 50, 100):
                     samples, errors, elapsed, queries = _viewers(url, calls, count, STEP_S, prometheus_url)
-                    rows.append({
-                        "benchmark": f"{count} simulated viewer{'s' * (count > 1)}, gunicorn + Redis",
-                        "median_ms": round(statistics.median(samples), 1),
-                        "detail": f"{len(samples) / elapsed:.1f} requests/s, p95 {statistics.quantiles(samples, n=20)[-1]:.1f} ms, "
-                                  f"{errors} errors; Prometheus {queries / elapsed * 60:.0f} queries/min; "
-                                  f"{WORKERS} workers x {THREADS} threads, 2 pollers, {SERVICES:,} services, "
-                                  f"a tick per viewer per {TICK_S:g} s, {elapsed:.0f} s; "
-                                  f"load average {os.getloadavg()[0]:.1f}"})
+                    rows.append(
+                        {
+                            "benchmark": f"{count} simulated viewer{'s' * (count > 1)}, gunicorn + Redis",
+                            "median_ms": round(statistics.median(samples), 1),
+                            "detail": f"{len(samples) / elapsed:.1f} requests/s, "
+                            f"p95 {statistics.quantiles(samples, n=20)[-1]:.1f} ms, "
+                            f"{errors} errors; Prometheus {queries / elapsed * 60:.0f} queries/min; "
+                            f"{WORKERS} workers x {THREADS} threads, 2 pollers, {SERVICES:,} services, "
+                            f"a tick per viewer per {TICK_S:g} s, {elapsed:.0f} s; "
+                            f"load average {os.getloadavg()[0]:.1f}",
+                        }
+                    )
                 workers = _workers(pid)
                 before = [rss_mb(w) for w in workers]
                 samples, errors, elapsed, queries = _viewers(url, calls, SOAK_VIEWERS, soak_s, prometheus_url)
                 after = [rss_mb(w) for w in workers]
-    rows.append({
-        "benchmark": f"web worker RSS, {SERVICES:,} services", "median_ms": "–",
-        "detail": f"{', '.join(f'{b:.0f} -> {a:.0f} MB' for b, a in zip(before, after))} per worker over "
-                  f"{elapsed / 60:.0f} min of {SOAK_VIEWERS} viewers ({len(samples):,} requests, {errors} errors, "
-                  f"Prometheus {queries / elapsed * 60:.0f} queries/min); growth "
-                  f"{max((a - b) / b for a, b in zip(after, before)):+.1%} at most (target under 10%); "
-                  f"load average {os.getloadavg()[0]:.1f}"})
+    rows.append(
+        {
+            "benchmark": f"web worker RSS, {SERVICES:,} services",
+            "median_ms": "–",
+            "detail": f"{', '.join(f'{b:.0f} -> {a:.0f} MB' for b, a in zip(before, after))} per worker over "
+            f"{elapsed / 60:.0f} min of {SOAK_VIEWERS} viewers ({len(samples):,} requests, {errors} errors, "
+            f"Prometheus {queries / elapsed * 60:.0f} queries/min); growth "
+            f"{max((a - b) / b for a, b in zip(after, before)):+.1%} at most (target under 10%); "
+            f"load average {os.getloadavg()[0]:.1f}",
+        }
+    )
     return rows
 
 

@@ -13,6 +13,7 @@ database), how long the wall took to show the source stale and to recover, the r
 of every web worker and poller, and what the deployment's keys take in Redis. ``python -m
 bench.soak`` writes the figures into the Soak section of docs/reliability.md.
 """
+
 from __future__ import annotations
 
 import os
@@ -21,7 +22,7 @@ import statistics
 import tempfile
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -32,8 +33,8 @@ import sqlalchemy as sa
 from bench.production import Viewer, children, command_line, production, rss_mb, wait_healthy
 from bench.viewer import WallRequests
 from dashboard.app import create_app
-from dashboard.db.history import History
 from dashboard.core.settings import load
+from dashboard.db.history import History
 from layouts.pages import wall
 from tests.conftest import free_port
 from tests.faults import CuttableProxy
@@ -117,27 +118,46 @@ class ItsmWriter:
         self.random, self.steps = random.Random(7), 0
 
     def step(self) -> None:
-        now, self.steps = datetime.now(timezone.utc), self.steps + 1
+        now, self.steps = datetime.now(UTC), self.steps + 1
         with self.engine.begin() as conn:
-            conn.execute(sa.text(
-                "INSERT INTO incidents VALUES (:id, 'order latency above target', :priority, 'new', 'order-gateway', "
-                ":now, NULL, NULL, 'trading-ops', NULL, NULL, NULL, :now)"),
-                {"id": f"INC{self.steps:05d}", "priority": self.random.randint(1, 4), "now": now})
-            conn.execute(sa.text(
-                "UPDATE incidents SET state = 'in_progress', acknowledged_at = :now, updated_at = :now "
-                "WHERE incident_id = (SELECT incident_id FROM incidents WHERE state = 'new' ORDER BY random() LIMIT 1)"),
-                {"now": now})
+            conn.execute(
+                sa.text(
+                    "INSERT INTO incidents VALUES (:id, 'order latency above target', :priority, 'new', "
+                    "'order-gateway', "
+                    ":now, NULL, NULL, 'trading-ops', NULL, NULL, NULL, :now)"
+                ),
+                {"id": f"INC{self.steps:05d}", "priority": self.random.randint(1, 4), "now": now},
+            )
+            conn.execute(
+                sa.text(
+                    "UPDATE incidents SET state = 'in_progress', acknowledged_at = :now, updated_at = :now "
+                    "WHERE incident_id = "
+                    "(SELECT incident_id FROM incidents WHERE state = 'new' ORDER BY random() LIMIT 1)"
+                ),
+                {"now": now},
+            )
             if self.random.random() < 0.5:
-                conn.execute(sa.text(
-                    "UPDATE incidents SET state = 'resolved', resolved_at = :now, updated_at = :now WHERE incident_id = "
-                    "(SELECT incident_id FROM incidents WHERE state = 'in_progress' ORDER BY random() LIMIT 1)"),
-                    {"now": now})
+                conn.execute(
+                    sa.text(
+                        "UPDATE incidents SET state = 'resolved', resolved_at = :now, updated_at = :now "
+                        "WHERE incident_id = "
+                        "(SELECT incident_id FROM incidents WHERE state = 'in_progress' ORDER BY random() LIMIT 1)"
+                    ),
+                    {"now": now},
+                )
             if self.steps % 10 == 0:
-                conn.execute(sa.text(
-                    "INSERT INTO changes VALUES (:id, 'quote cache resize', 'quote-service', 'normal', 'closed', "
-                    ":start, :end, :start, :end, 'success', NULL, :now)"),
-                    {"id": f"CHG{self.steps:05d}", "start": now - timedelta(minutes=30),
-                     "end": now - timedelta(minutes=5), "now": now})
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO changes VALUES (:id, 'quote cache resize', 'quote-service', 'normal', 'closed', "
+                        ":start, :end, :start, :end, 'success', NULL, :now)"
+                    ),
+                    {
+                        "id": f"CHG{self.steps:05d}",
+                        "start": now - timedelta(minutes=30),
+                        "end": now - timedelta(minutes=5),
+                        "now": now,
+                    },
+                )
 
     def rows(self, table: str, key: str) -> pd.DataFrame:
         with self.engine.connect() as conn:
@@ -187,8 +207,9 @@ class HealthProbe:
         shown, recovered = [], []
         for cut, restored in faults:
             shown += [next((t - cut for t, stale in self.samples if t >= cut and stale), float("nan"))]
-            recovered += [next((t - restored for t, stale in self.samples if t >= restored and stale is False),
-                               float("nan"))]
+            recovered += [
+                next((t - restored for t, stale in self.samples if t >= restored and stale is False), float("nan"))
+            ]
         return shown, recovered
 
 
@@ -214,15 +235,23 @@ class MemorySampler:
         raises the level, which the medians show and a single sample does not."""
         end = self.samples[-1][0]
         middle = started + (end - started) / 2
-        windows = [[s for t, s in self.samples if 60 <= t - started < 120],
-                   [s for t, s in self.samples if abs(t - middle) < 30],
-                   [s for t, s in self.samples if t >= end - 60]]
-        halves = [[s for t, s in self.samples if t - started >= 60 and t < middle],
-                  [s for t, s in self.samples if t >= middle]]
-        return {name: (*(statistics.median(s[name] for s in window) for window in windows),
-                       *(statistics.median(s[name] for s in half) for half in halves),
-                       *(max(s[name] for s in half) for half in halves))
-                for name in self.samples[0][1]}
+        windows = [
+            [s for t, s in self.samples if 60 <= t - started < 120],
+            [s for t, s in self.samples if abs(t - middle) < 30],
+            [s for t, s in self.samples if t >= end - 60],
+        ]
+        halves = [
+            [s for t, s in self.samples if t - started >= 60 and t < middle],
+            [s for t, s in self.samples if t >= middle],
+        ]
+        return {
+            name: (
+                *(statistics.median(s[name] for s in window) for window in windows),
+                *(statistics.median(s[name] for s in half) for half in halves),
+                *(max(s[name] for s in half) for half in halves),
+            )
+            for name in self.samples[0][1]
+        }
 
 
 class Faults:
@@ -267,9 +296,17 @@ def run(soak_s: float = SOAK_S) -> dict:
         config.write_text(CONFIG)
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "BIN": str(ROOT / ".venv" / "bin"), "PORT": str(port), "WORKERS": "2", "THREADS": "8",
-               "OPSCENTER_CONFIG": str(config), "SOAK_ITSM_PORT": str(proxy.port),
-               "OPSCENTER_REDIS_URL": REDIS_URL, "OPSCENTER_DATABASE_URL": history_url}
+        env = {
+            **os.environ,
+            "BIN": str(ROOT / ".venv" / "bin"),
+            "PORT": str(port),
+            "WORKERS": "2",
+            "THREADS": "8",
+            "OPSCENTER_CONFIG": str(config),
+            "SOAK_ITSM_PORT": str(proxy.port),
+            "OPSCENTER_REDIS_URL": REDIS_URL,
+            "OPSCENTER_DATABASE_URL": history_url,
+        }
         with log_path.open("wb") as log, production(env, log) as pid:
             writing = Every(1.0, writer.step, stop)
             writing.start()
@@ -282,8 +319,12 @@ def run(soak_s: float = SOAK_S) -> dict:
             faults = Faults(proxy, stop)
             viewers = [Viewer(url, calls, stop, offset_s=i * TICK_S / VIEWERS, tick_s=TICK_S) for i in range(VIEWERS)]
             started = time.monotonic()
-            threads = [*viewers, Every(1.0, health.step, stop), Every(SAMPLE_S, memory.step, stop),
-                       threading.Thread(target=faults.run, args=(started,), daemon=True)]
+            threads = [
+                *viewers,
+                Every(1.0, health.step, stop),
+                Every(SAMPLE_S, memory.step, stop),
+                threading.Thread(target=faults.run, args=(started,), daemon=True),
+            ]
             for thread in threads:
                 thread.start()
             stop.wait(soak_s)
@@ -300,14 +341,25 @@ def run(soak_s: float = SOAK_S) -> dict:
     shown, recovered = health.delays(faults.windows)
     itsm = status[status["source"] == "itsm"]
     return {
-        "viewers": VIEWERS, "minutes": elapsed / 60, "services": SERVICES, "faults": len(faults.windows),
-        "requests": sum(len(v.samples) for v in viewers), "request_errors": sum(v.errors for v in viewers),
+        "viewers": VIEWERS,
+        "minutes": elapsed / 60,
+        "services": SERVICES,
+        "faults": len(faults.windows),
+        "requests": sum(len(v.samples) for v in viewers),
+        "request_errors": sum(v.errors for v in viewers),
         "p95_ms": statistics.quantiles([s for v in viewers for s in v.samples], n=20)[-1],
-        "health_failures": health.failures, "health_probes": len(health.samples), "tracebacks": tracebacks,
-        "incidents": len(writer.rows("incidents", "incident_id")), "changes": len(writer.rows("changes", "change_id")),
-        "lost": lost, "settle_s": settle_s,
-        "polls_ok": int(itsm["ok"].sum()), "polls_failed": int((~itsm["ok"].astype(bool)).sum()),
-        "shown_stale_s": max(shown), "recovered_s": max(recovered), "memory": memory.figures(started),
+        "health_failures": health.failures,
+        "health_probes": len(health.samples),
+        "tracebacks": tracebacks,
+        "incidents": len(writer.rows("incidents", "incident_id")),
+        "changes": len(writer.rows("changes", "change_id")),
+        "lost": lost,
+        "settle_s": settle_s,
+        "polls_ok": int(itsm["ok"].sum()),
+        "polls_failed": int((~itsm["ok"].astype(bool)).sum()),
+        "shown_stale_s": max(shown),
+        "recovered_s": max(recovered),
+        "memory": memory.figures(started),
         "load": os.getloadavg()[0],
     }
 
@@ -316,52 +368,83 @@ def report(figures: dict) -> str:
     """The Soak section of docs/reliability.md."""
     lost = figures["lost"]
     rows = [
-        ("Server errors", f"{figures['request_errors']} of {figures['requests']:,} viewer requests failed "
-                          f"(p95 {figures['p95_ms']:.0f} ms); {figures['health_failures']} of "
-                          f"{figures['health_probes']} `/health` probes did not answer 200; "
-                          f"{figures['tracebacks']} tracebacks in the servers' output"),
-        ("History rows lost", f"{lost['incidents']} of {figures['incidents']:,} incidents and {lost['changes']} of "
-                              f"{figures['changes']} changes (latest state compared with the ITSM tables); history "
-                              f"caught up {figures['settle_s']:.0f} s after the soak ended"),
-        ("ITSM polls", f"{figures['polls_ok']} succeeded, {figures['polls_failed']} failed, each one a status row "
-                       f"in history"),
-        ("Stale shown", f"at most {figures['shown_stale_s']:.0f} s after each of the {figures['faults']} cuts "
-                        f"(`/health`, the same record the wall's versions read)"),
-        ("Recovered by itself", f"at most {figures['recovered_s']:.0f} s after each cut ended (poll interval 10 s, "
-                                f"back-off after a failure)"),
-        *[(f"Memory, {name}", f"median {first:.0f} MB in the first half, {second:.0f} MB in the second "
-                              f"({second / first - 1:+.1%}); {minute:.0f} MB in the second minute, {middle:.0f} MB "
-                              f"at half-time, {last:.0f} MB at the end; peaks {first_peak:.0f} and {second_peak:.0f} MB")
-          for name, (minute, middle, last, first, second, first_peak, second_peak) in figures["memory"].items()],
+        (
+            "Server errors",
+            f"{figures['request_errors']} of {figures['requests']:,} viewer requests failed "
+            f"(p95 {figures['p95_ms']:.0f} ms); {figures['health_failures']} of "
+            f"{figures['health_probes']} `/health` probes did not answer 200; "
+            f"{figures['tracebacks']} tracebacks in the servers' output",
+        ),
+        (
+            "History rows lost",
+            f"{lost['incidents']} of {figures['incidents']:,} incidents and {lost['changes']} of "
+            f"{figures['changes']} changes (latest state compared with the ITSM tables); history "
+            f"caught up {figures['settle_s']:.0f} s after the soak ended",
+        ),
+        (
+            "ITSM polls",
+            f"{figures['polls_ok']} succeeded, {figures['polls_failed']} failed, each one a status row in history",
+        ),
+        (
+            "Stale shown",
+            f"at most {figures['shown_stale_s']:.0f} s after each of the {figures['faults']} cuts "
+            f"(`/health`, the same record the wall's versions read)",
+        ),
+        (
+            "Recovered by itself",
+            f"at most {figures['recovered_s']:.0f} s after each cut ended (poll interval 10 s, "
+            f"back-off after a failure)",
+        ),
+        *[
+            (
+                f"Memory, {name}",
+                f"median {first:.0f} MB in the first half, {second:.0f} MB in the second "
+                f"({second / first - 1:+.1%}); {minute:.0f} MB in the second minute, {middle:.0f} MB "
+                f"at half-time, {last:.0f} MB at the end; peaks {first_peak:.0f} and {second_peak:.0f} MB",
+            )
+            for name, (minute, middle, last, first, second, first_peak, second_peak) in figures["memory"].items()
+        ],
     ]
     errors = figures["request_errors"] + figures["health_failures"] + figures["tracebacks"]
-    flat = all(second / first - 1 < FLAT
-               for _minute, _middle, _last, first, second, *_peaks in figures["memory"].values())
-    verdict = (f"Targets: zero server errors ({'met' if not errors else 'missed'}), zero history rows lost "
-               f"({'met' if not any(lost.values()) else 'missed'}), memory flat: each process's median in the second "
-               f"half at most {FLAT:.0%} above the first half's ({'met' if flat else 'missed'}).")
-    return "\n".join([
-        "## Soak", "",
-        f"`make soak` (`bench/soak.py`) on {datetime.now(timezone.utc):%Y-%m-%d}: {figures['viewers']} simulated "
-        f"wall viewers (a tick each per {TICK_S:g} s, a wall's own pace) for {figures['minutes']:.0f} minutes against `make production` "
-        f"(2 gunicorn workers x 8 threads, 2 pollers, Redis, PostgreSQL), the {figures['services']:,}-service demo "
-        f"estate and a SQL ITSM source whose connection is cut for {FAULT_FOR_S:.0f} s of every minute while its "
-        f"incidents and changes keep changing. Every process runs with `MALLOC_ARENA_MAX=2` and "
-        f"`MALLOC_MMAP_THRESHOLD_=131072`, and leases are "
-        f"sticky, so one poller may keep both sources while the other stands by. Memory is sampled every "
-        f"{SAMPLE_S:g} s: the median of each half after the first minute (a leak raises it), the medians of the "
-        f"run's second minute, of the minute around half-time and of the last minute, and the peak of each half "
-        f"(single samples, which swing by 10% and more while a process decodes or polls). Load average at the "
-        f"end: {figures['load']:.1f} on 2 cores.", "",
-        "| measure | result |", "| --- | --- |", *[f"| {what} | {result} |" for what, result in rows], "",
-        verdict, "",
-    ])
+    flat = all(
+        second / first - 1 < FLAT for _minute, _middle, _last, first, second, *_peaks in figures["memory"].values()
+    )
+    verdict = (
+        f"Targets: zero server errors ({'met' if not errors else 'missed'}), zero history rows lost "
+        f"({'met' if not any(lost.values()) else 'missed'}), memory flat: each process's median in the second "
+        f"half at most {FLAT:.0%} above the first half's ({'met' if flat else 'missed'})."
+    )
+    return "\n".join(
+        [
+            "## Soak",
+            "",
+            f"`make soak` (`bench/soak.py`) on {datetime.now(UTC):%Y-%m-%d}: {figures['viewers']} simulated "
+            f"wall viewers (a tick each per {TICK_S:g} s, a wall's own pace) for {figures['minutes']:.0f} minutes "
+            "against `make production` "
+            f"(2 gunicorn workers x 8 threads, 2 pollers, Redis, PostgreSQL), the {figures['services']:,}-service demo "
+            f"estate and a SQL ITSM source whose connection is cut for {FAULT_FOR_S:.0f} s of every minute while its "
+            f"incidents and changes keep changing. Every process runs with `MALLOC_ARENA_MAX=2` and "
+            f"`MALLOC_MMAP_THRESHOLD_=131072`, and leases are "
+            f"sticky, so one poller may keep both sources while the other stands by. Memory is sampled every "
+            f"{SAMPLE_S:g} s: the median of each half after the first minute (a leak raises it), the medians of the "
+            f"run's second minute, of the minute around half-time and of the last minute, and the peak of each half "
+            f"(single samples, which swing by 10% and more while a process decodes or polls). Load average at the "
+            f"end: {figures['load']:.1f} on 2 cores.",
+            "",
+            "| measure | result |",
+            "| --- | --- |",
+            *[f"| {what} | {result} |" for what, result in rows],
+            "",
+            verdict,
+            "",
+        ]
+    )
 
 
 def main(soak_s: float = SOAK_S) -> None:
     section = report(run(soak_s))
     text = REPORT.read_text()
-    REPORT.write_text(text[:text.index("## Soak")] + section)
+    REPORT.write_text(text[: text.index("## Soak")] + section)
     print(section)
 
 

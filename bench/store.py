@@ -1,4 +1,5 @@
 """Frame store codecs and demo generation: time and size on the demo estate's largest frame."""
+
 from __future__ import annotations
 
 import io
@@ -40,24 +41,37 @@ def run(services: int = 1000) -> list[dict]:
     for size in (None, services):
         options = {"services": size} if size else {}
         source = DemoSource(name="demo", options=options)
-        fetch_ms = _timed(lambda: source.fetch(NOW), repeat=3)
+        fetch_ms = _timed(lambda source=source: source.fetch(NOW), repeat=3)
         frames = source.fetch(NOW)
         count = len(frames["services"])
-        rows.append({"benchmark": f"demo fetch, {count} services", "median_ms": round(fetch_ms, 1),
-                     "detail": ", ".join(f"{k} {len(v):,}" for k, v in frames.items() if len(v) > 1000)})
+        rows.append(
+            {
+                "benchmark": f"demo fetch, {count} services",
+                "median_ms": round(fetch_ms, 1),
+                "detail": ", ".join(f"{k} {len(v):,}" for k, v in frames.items() if len(v) > 1000),
+            }
+        )
     largest_name, largest = max(frames.items(), key=lambda item: len(item[1]))
     codecs = {"arrow": (encode_frame, decode_frame), "pickle": (pickle.dumps, pickle.loads), "json": _json_codec()}
     for codec, (encode, decode) in codecs.items():
         data = encode(largest)
-        rows.append({
-            "benchmark": f"{codec} codec, {largest_name} ({len(largest):,} rows)",
-            "median_ms": round(_timed(lambda: encode(largest)) + _timed(lambda: decode(data)), 1),
-            "detail": f"encode {_timed(lambda: encode(largest)):.1f} ms, decode {_timed(lambda: decode(data)):.1f} ms, "
-                      f"{len(data) / 1e6:.1f} MB",
-        })
+        encode_ms = _timed(lambda encode=encode: encode(largest))
+        decode_ms = _timed(lambda decode=decode, data=data: decode(data))
+        rows.append(
+            {
+                "benchmark": f"{codec} codec, {largest_name} ({len(largest):,} rows)",
+                "median_ms": round(encode_ms + decode_ms, 1),
+                "detail": f"encode {encode_ms:.1f} ms, decode {decode_ms:.1f} ms, {len(data) / 1e6:.1f} MB",
+            }
+        )
     store = open_store(None, "bench", ["demo"])
     store.write("demo", frames)
     versions = store.versions()
-    rows.append({"benchmark": "store.frame(service_metrics), cached version", "median_ms":
-                 round(_timed(lambda: store.frame("service_metrics", versions), repeat=50), 3), "detail": "per read"})
+    rows.append(
+        {
+            "benchmark": "store.frame(service_metrics), cached version",
+            "median_ms": round(_timed(lambda: store.frame("service_metrics", versions), repeat=50), 3),
+            "detail": "per read",
+        }
+    )
     return rows

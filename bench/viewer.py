@@ -5,6 +5,7 @@ follows with the keys the previous answer returned, as the browser does. The req
 the Dash callback requests themselves, built from the wall's layout, so the server does
 exactly the work a real viewer causes.
 """
+
 from __future__ import annotations
 
 from dash.development.base_component import Component
@@ -12,14 +13,31 @@ from dash.development.base_component import Component
 from dashboard import ids
 from layouts.pages import wall
 
-WILDCARD_TYPES = {"kpi_values": ids.KPI_VALUE, "kpi_counts": ids.KPI_COUNT,
-                  "panel_classes": ids.PANEL, "stale_labels": ids.STALE_LABEL}
-PROPERTIES = {"model": "data", "kpi_values": "children", "kpi_counts": "children", "panel_classes": "className",
-              "stale_labels": "children"}
-PLAIN_IDS = {"model": ids.WALL_MODEL, "chains": ids.WALL_CHAINS, "sites": ids.WALL_SITES, "alerts": ids.WALL_ALERTS,
-             "alert_count": ids.WALL_ALERT_COUNT, "incidents": ids.WALL_INCIDENTS,
-             "incident_count": ids.WALL_INCIDENT_COUNT, "banner": ids.WALL_BANNER, "changes": ids.WALL_CHANGES,
-             "chaos": ids.WALL_CHAOS}
+WILDCARD_TYPES = {
+    "kpi_values": ids.KPI_VALUE,
+    "kpi_counts": ids.KPI_COUNT,
+    "panel_classes": ids.PANEL,
+    "stale_labels": ids.STALE_LABEL,
+}
+PROPERTIES = {
+    "model": "data",
+    "kpi_values": "children",
+    "kpi_counts": "children",
+    "panel_classes": "className",
+    "stale_labels": "children",
+}
+PLAIN_IDS = {
+    "model": ids.WALL_MODEL,
+    "chains": ids.WALL_CHAINS,
+    "sites": ids.WALL_SITES,
+    "alerts": ids.WALL_ALERTS,
+    "alert_count": ids.WALL_ALERT_COUNT,
+    "incidents": ids.WALL_INCIDENTS,
+    "incident_count": ids.WALL_INCIDENT_COUNT,
+    "banner": ids.WALL_BANNER,
+    "changes": ids.WALL_CHANGES,
+    "chaos": ids.WALL_CHAOS,
+}
 
 
 def _components(page: Component) -> list[Component]:
@@ -50,18 +68,26 @@ class WallRequests:
     @staticmethod
     def versions(tick: int, known: dict | None) -> dict:
         """The versions callback's request body."""
-        return {"output": f"{ids.VERSIONS}.data", "outputs": {"id": ids.VERSIONS, "property": "data"},
-                "inputs": [{"id": ids.TICK, "property": "n_intervals", "value": tick}],
-                "state": [{"id": ids.VERSIONS, "property": "data", "value": known}],
-                "changedPropIds": [f"{ids.TICK}.n_intervals"]}
+        return {
+            "output": f"{ids.VERSIONS}.data",
+            "outputs": {"id": ids.VERSIONS, "property": "data"},
+            "inputs": [{"id": ids.TICK, "property": "n_intervals", "value": tick}],
+            "state": [{"id": ids.VERSIONS, "property": "data", "value": known}],
+            "changedPropIds": [f"{ids.TICK}.n_intervals"],
+        }
 
     def refresh(self, versions: dict, keys: dict) -> dict:
         """The wall refresh callback's request body for ``versions``, the browser holding ``keys``."""
-        return {"output": self.output, "outputs": self.outputs,
-                "inputs": [{"id": ids.VERSIONS, "property": "data", "value": versions}],
-                "state": [{"id": ids.WALL_KEYS, "property": "data", "value": keys},
-                          {"id": ids.WALL_LANG, "property": "data", "value": self.lang}],
-                "changedPropIds": [f"{ids.VERSIONS}.data"]}
+        return {
+            "output": self.output,
+            "outputs": self.outputs,
+            "inputs": [{"id": ids.VERSIONS, "property": "data", "value": versions}],
+            "state": [
+                {"id": ids.WALL_KEYS, "property": "data", "value": keys},
+                {"id": ids.WALL_LANG, "property": "data", "value": self.lang},
+            ],
+            "changedPropIds": [f"{ids.VERSIONS}.data"],
+        }
 
 
 def answered(response: dict, component: str, prop: str = "data"):

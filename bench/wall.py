@@ -4,15 +4,15 @@ The app serves one demo source of 200 services with a 0.2 s refresh, while a pol
 thread keeps moving the source's clock a minute per poll, so the data changes between
 refreshes and the Patch paths run. Headless Chromium (Debian's) shows /wall?kiosk=1.
 """
+
 from __future__ import annotations
 
+import logging
 import shutil
 import statistics
 import threading
 import time
-from datetime import datetime, timedelta, timezone
-
-import logging
+from datetime import UTC, datetime, timedelta
 
 import flask
 from selenium import webdriver
@@ -40,8 +40,14 @@ sources:
     window_h: 1.5
     frames: [services, chains, service_metrics, incidents, changes, chaos_runs]
 """
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                  "--disable-background-networking", "--window-size=1920,1080")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--window-size=1920,1080",
+)
 
 
 class Meter:
@@ -121,7 +127,7 @@ def run() -> list[dict]:
     settings = parse(CONFIG)
     store = open_store(None, settings.deployment, settings.source_names)
     source = registry.build(settings.sources[0])
-    poller = Poller([source], store, clock=lambda: datetime.now(timezone.utc) + poller.offset)
+    poller = Poller([source], store, clock=lambda: datetime.now(UTC) + poller.offset)
     poller.offset = timedelta(0)
     poller.poll(source)
     app = create_app(settings, store)
@@ -141,23 +147,42 @@ def run() -> list[dict]:
         heap_end, nodes_end = _memory(driver)
         elapsed, polls = time.monotonic() - started, moving.polls - polls_start
         with meter.lock:
-            sent, received, wall_ms, redraws, refreshes = (list(meter.sent), list(meter.received), list(meter.wall_ms),
-                                                          meter.redraws, meter.refreshes)
+            sent, received, wall_ms, redraws, refreshes = (
+                list(meter.sent),
+                list(meter.received),
+                list(meter.wall_ms),
+                meter.redraws,
+                meter.refreshes,
+            )
     finally:
         moving.stop.set()
         driver.quit()
         server.shutdown()
     changing = [s for s in sent if s > 1000] or [0]
     return [
-        {"benchmark": f"wall refresh callback, {SERVICES} services", "median_ms": round(statistics.median(wall_ms), 1),
-         "detail": f"p95 {statistics.quantiles(wall_ms, n=20)[-1]:.1f} ms; {len(wall_ms)} calls, {redraws} with changes"},
-        {"benchmark": f"wall bytes per refresh, {SERVICES} services", "median_ms": "–",
-         "detail": f"server to browser: mean {statistics.mean(sent) / 1024:.1f} KB, mean {statistics.mean(changing) / 1024:.1f} KB "
-                   f"and max {max(sent) / 1024:.1f} KB when data changed ({len(changing)} of {refreshes}); browser to server: "
-                   f"mean {statistics.mean(received) / 1024:.1f} KB (target under 20 KB)"},
-        {"benchmark": f"wall JS heap over {refreshes:,} refreshes", "median_ms": "–",
-         "detail": f"{heap_start / 2**20:.1f} MB -> {heap_end / 2**20:.1f} MB, {_growth(heap_start, heap_end)} "
-                   f"(target under 10%); {elapsed:.0f} s at {settings.refresh_s} s, {polls} polls"},
-        {"benchmark": f"wall DOM elements over {refreshes:,} refreshes", "median_ms": "–",
-         "detail": f"{nodes_start:,} -> {nodes_end:,}, {_growth(nodes_start, nodes_end)} (target under 10%)"},
+        {
+            "benchmark": f"wall refresh callback, {SERVICES} services",
+            "median_ms": round(statistics.median(wall_ms), 1),
+            "detail": f"p95 {statistics.quantiles(wall_ms, n=20)[-1]:.1f} ms; {len(wall_ms)} calls, "
+            f"{redraws} with changes",
+        },
+        {
+            "benchmark": f"wall bytes per refresh, {SERVICES} services",
+            "median_ms": "–",
+            "detail": f"server to browser: mean {statistics.mean(sent) / 1024:.1f} KB, "
+            f"mean {statistics.mean(changing) / 1024:.1f} KB "
+            f"and max {max(sent) / 1024:.1f} KB when data changed ({len(changing)} of {refreshes}); browser to server: "
+            f"mean {statistics.mean(received) / 1024:.1f} KB (target under 20 KB)",
+        },
+        {
+            "benchmark": f"wall JS heap over {refreshes:,} refreshes",
+            "median_ms": "–",
+            "detail": f"{heap_start / 2**20:.1f} MB -> {heap_end / 2**20:.1f} MB, {_growth(heap_start, heap_end)} "
+            f"(target under 10%); {elapsed:.0f} s at {settings.refresh_s} s, {polls} polls",
+        },
+        {
+            "benchmark": f"wall DOM elements over {refreshes:,} refreshes",
+            "median_ms": "–",
+            "detail": f"{nodes_start:,} -> {nodes_end:,}, {_growth(nodes_start, nodes_end)} (target under 10%)",
+        },
     ]

@@ -1,10 +1,11 @@
 """The application factory: ``create_app(settings)`` returns a Dash app ready to serve."""
+
 from __future__ import annotations
 
 import json
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dash
@@ -12,17 +13,31 @@ import dash_mantine_components as dmc
 import flask
 from dash import ALL, ClientsideFunction, Input, Output, State, dcc, html
 
-from dashboard.security import auth, callbacks as callback_access, headers
 from dashboard import context, ids
-from dashboard.core import metrics
-from dashboard.security.access import AccessStore
 from dashboard.context import Context
-from dashboard.i18n import LANGUAGES, t, template
-from dashboard.core.status import is_stale, newest_success
+from dashboard.core import metrics
 from dashboard.core.settings import Settings
+from dashboard.core.status import is_stale, newest_success
 from dashboard.core.store import FrameStore, open_store
+from dashboard.i18n import LANGUAGES, t, template
+from dashboard.security import auth, headers
+from dashboard.security import callbacks as callback_access
+from dashboard.security.access import AccessStore
 from layouts.pages import (
-    capacity, service_catalogue as catalogue, chain, chaos, incident, incidents, maturity, not_found_404, service, sources, trace, wall,
+    capacity,
+    chain,
+    chaos,
+    incident,
+    incidents,
+    maturity,
+    not_found_404,
+    service,
+    sources,
+    trace,
+    wall,
+)
+from layouts.pages import (
+    service_catalogue as catalogue,
 )
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -32,17 +47,26 @@ NAV_PAGES = ("wall", "sources", "incidents", "chaos", "maturity", "capacity", "c
 
 def nav_text(default_lang: str) -> dict:
     """The navigation's labels in every language and the configured one, for the browser to pick by ``?lang=``."""
-    return {"default": default_lang,
-            "labels": {lang: {page: t(f"nav.{page}", lang) for page in NAV_PAGES} for lang in LANGUAGES}}
+    return {
+        "default": default_lang,
+        "labels": {lang: {page: t(f"nav.{page}", lang) for page in NAV_PAGES} for lang in LANGUAGES},
+    }
 
 
 def liveness(settings: Settings) -> html.Div:
     """What ``assets/liveness.js`` needs to say in every language that the server stopped answering:
     how often to ask ``/health``, the display time zone, the configured language and the texts."""
     texts = {lang: {"lost": template("live.lost", lang), "retrying": t("live.retrying", lang)} for lang in LANGUAGES}
-    return html.Div(id=ids.LIVENESS, hidden=True, **{
-        "data-interval-ms": str(int(settings.refresh_s * 1000)), "data-tz": settings.display_tz,
-        "data-lang": settings.language, "data-text": json.dumps(texts, ensure_ascii=False)})
+    return html.Div(
+        id=ids.LIVENESS,
+        hidden=True,
+        **{
+            "data-interval-ms": str(int(settings.refresh_s * 1000)),
+            "data-tz": settings.display_tz,
+            "data-lang": settings.language,
+            "data-text": json.dumps(texts, ensure_ascii=False),
+        },
+    )
 
 
 def shell(settings: Settings) -> html.Div:
@@ -51,8 +75,15 @@ def shell(settings: Settings) -> html.Div:
     nav = html.Nav(
         [
             html.Span(settings.center_name, className="oc-brand"),
-            *(dcc.Link(t(f"nav.{page}", settings.language), href=f"/{page}", className="oc-nav-link",
-                       id={"type": ids.NAV_LINK, "page": page}) for page in NAV_PAGES),
+            *(
+                dcc.Link(
+                    t(f"nav.{page}", settings.language),
+                    href=f"/{page}",
+                    className="oc-nav-link",
+                    id={"type": ids.NAV_LINK, "page": page},
+                )
+                for page in NAV_PAGES
+            ),
             html.Span(className="oc-clock", **{"data-tz": settings.display_tz, "data-label": settings.display_tz}),
         ],
         id=ids.NAV,
@@ -82,7 +113,7 @@ def _register_versions(app: dash.Dash) -> None:
     def refresh_versions(_n, known):
         """The cheap poll every page listens to: frame versions, stale sources, when the newest data was polled."""
         ctx = context.current()
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         statuses = ctx.store.statuses()
         current = {
             "frames": ctx.store.versions(),
@@ -94,31 +125,44 @@ def _register_versions(app: dash.Dash) -> None:
 
 def _register_display(app: dash.Dash) -> None:
     """Kiosk mode, the navigation's language and playlist rotation, in the browser: all follow the URL."""
-    app.clientside_callback(ClientsideFunction("opscenter", "shellClass"), Output(ids.SHELL, "className"),
-                            Input(ids.PAGES_LOCATION, "search"))
-    app.clientside_callback(ClientsideFunction("opscenter", "navigation"),
-                            Output({"type": ids.NAV_LINK, "page": ALL}, "children"),
-                            Output({"type": ids.NAV_LINK, "page": ALL}, "href"),
-                            Input(ids.PAGES_LOCATION, "search"), State(ids.NAV_TEXT, "data"))
-    app.clientside_callback(ClientsideFunction("opscenter", "rotate"), Output(ids.PLAYLIST_NAV, "href"),
-                            Input(ids.TICK, "n_intervals"), State(ids.PAGES_LOCATION, "pathname"),
-                            State(ids.PAGES_LOCATION, "search"), State(ids.PLAYLISTS, "data"),
-                            prevent_initial_call=True)
+    app.clientside_callback(
+        ClientsideFunction("opscenter", "shellClass"),
+        Output(ids.SHELL, "className"),
+        Input(ids.PAGES_LOCATION, "search"),
+    )
+    app.clientside_callback(
+        ClientsideFunction("opscenter", "navigation"),
+        Output({"type": ids.NAV_LINK, "page": ALL}, "children"),
+        Output({"type": ids.NAV_LINK, "page": ALL}, "href"),
+        Input(ids.PAGES_LOCATION, "search"),
+        State(ids.NAV_TEXT, "data"),
+    )
+    app.clientside_callback(
+        ClientsideFunction("opscenter", "rotate"),
+        Output(ids.PLAYLIST_NAV, "href"),
+        Input(ids.TICK, "n_intervals"),
+        State(ids.PAGES_LOCATION, "pathname"),
+        State(ids.PAGES_LOCATION, "search"),
+        State(ids.PLAYLISTS, "data"),
+        prevent_initial_call=True,
+    )
 
 
 def _register_routes(server: flask.Flask) -> None:
     @server.get("/health")
     def health():
         ctx: Context = server.extensions["opscenter"]
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         store_ok = ctx.store.ping()
         sources_state = {}
         if store_ok:
             for name in ctx.settings.source_names:
                 status = ctx.store.status(name) or {}
                 sources_state[name] = {
-                    "ok": bool(status.get("ok")), "stale": is_stale(status or None, now),
-                    "last_success": status.get("last_success"), "error": status.get("error"),
+                    "ok": bool(status.get("ok")),
+                    "stale": is_stale(status or None, now),
+                    "last_success": status.get("last_success"),
+                    "error": status.get("error"),
                     "rows": status.get("rows", 0),
                 }
         body = {
@@ -147,8 +191,12 @@ def _register_routes(server: flask.Flask) -> None:
         return response
 
 
-def create_app(settings: Settings, store: FrameStore | None = None, access: AccessStore | None = None,
-               clock: Callable[[], datetime] | None = None) -> dash.Dash:
+def create_app(
+    settings: Settings,
+    store: FrameStore | None = None,
+    access: AccessStore | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> dash.Dash:
     """Build the Dash app on ``settings``; the store and the access records default to the ones
     the settings name; ``clock`` (default: the system's, in UTC) is the "now" of pages that ask."""
     store = store or open_store(settings.redis_url, settings.deployment, settings.source_names)
@@ -162,8 +210,9 @@ def create_app(settings: Settings, store: FrameStore | None = None, access: Acce
         update_title=None,
     )
     access = access or AccessStore(settings.database_url)
-    app.server.extensions["opscenter"] = Context(settings=settings, store=store, history=access.engine,
-                                                 **({"clock": clock} if clock else {}))
+    app.server.extensions["opscenter"] = Context(
+        settings=settings, store=store, history=access.engine, **({"clock": clock} if clock else {})
+    )
     for page in PAGES:
         with callback_access.page_callbacks(app, page.__name__):
             page.register(app)

@@ -1,4 +1,5 @@
 """The ``opscenter`` command: run, poll, snapshot, check, token, user."""
+
 from __future__ import annotations
 
 import argparse
@@ -7,8 +8,9 @@ import signal
 import sys
 from pathlib import Path
 
-from dashboard.security import access_cli as accesscli, redact, serving
 from dashboard.core.settings import ConfigError, Settings, load
+from dashboard.security import access_cli as accesscli
+from dashboard.security import redact, serving
 from datasources import registry
 from datasources.base import FRAME_NAMES, SourceError
 
@@ -23,9 +25,9 @@ def _sources(settings: Settings):
 
 
 def _poller(settings: Settings, store, with_history: bool = True):
-    from dashboard.db.history import History
     from dashboard.core.derived import DerivedFrames
     from dashboard.core.poller import Poller
+    from dashboard.db.history import History
 
     history = None
     if with_history:
@@ -37,8 +39,15 @@ def _poller(settings: Settings, store, with_history: bool = True):
         from dashboard.maturity import model as catalogue
         from dashboard.maturity.evidence_job import EvidenceJob
 
-        poller.after_polls.append(EvidenceJob(catalogue.load(settings.maturity.catalogue), store, history,
-                                              settings.maturity.evaluate_every_min * 60, poller.leases))
+        poller.after_polls.append(
+            EvidenceJob(
+                catalogue.load(settings.maturity.catalogue),
+                store,
+                history,
+                settings.maturity.evaluate_every_min * 60,
+                poller.leases,
+            )
+        )
     return poller
 
 
@@ -149,10 +158,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--port", type=int, default=8050)
     poll = add("poll", cmd_poll, "run the poller alone (production)")
     poll.add_argument("--metrics-host", default="127.0.0.1", help="address of the poll metrics (default: %(default)s)")
-    poll.add_argument("--metrics-port", type=int, default=9465,
-                      help="port of the poll metrics on /metrics, 0 for none (default: %(default)s)")
+    poll.add_argument(
+        "--metrics-port",
+        type=int,
+        default=9465,
+        help="port of the poll metrics on /metrics, 0 for none (default: %(default)s)",
+    )
     add("snapshot", cmd_snapshot, "poll every source once and write parquet frames").add_argument(
-        "--out", required=True, help="output directory")
+        "--out", required=True, help="output directory"
+    )
     add("check", cmd_check, "validate the config and ping every source")
     accesscli.add_commands(sub, add)
     exporter = sub.add_parser("demo-exporter", help="serve the demo estate as Prometheus metrics (OpenMetrics)")

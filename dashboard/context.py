@@ -1,10 +1,11 @@
 """What a page or callback may use, of the running app: the settings, the frame store, the history database,
 the frames configured and the clock."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cached_property
 
 import flask
@@ -22,7 +23,7 @@ class Context:
     store: FrameStore
     history: sa.Engine  # the history database: assessments, evidence, audit
     memo: Memo = field(default_factory=Memo)  # per-version results shared by the worker's viewers
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))  # "now" of a page that asks
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))  # "now" of a page that asks
 
     @cached_property
     def offered(self) -> frozenset[str]:

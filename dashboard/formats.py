@@ -1,4 +1,5 @@
 """Numbers as every page shows them: one format per quantity, the same on the wall and the drill-down."""
+
 from __future__ import annotations
 
 import pandas as pd

@@ -10,6 +10,7 @@ With ``PROMETHEUS_MULTIPROC_DIR`` set, the workers keep their metrics in files t
 run do not carry over, and a worker that exits is marked dead. Do not use ``--preload``: the
 workers must import the metrics after the directory is set.
 """
+
 import os
 from pathlib import Path
 

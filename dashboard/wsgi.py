@@ -2,9 +2,10 @@
 
 Web workers only read the store; run ``opscenter poll`` beside them.
 """
-from dashboard.security import redact
+
 from dashboard.app import create_app
 from dashboard.core.settings import load
+from dashboard.security import redact
 
 app = create_app(load())
 server = app.server

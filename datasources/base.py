@@ -4,15 +4,17 @@ A source returns ``dict[frame_name, DataFrame]``; each frame has exactly the
 columns of its contract below (extra columns allowed when prefixed ``x_``).
 Timestamps are tz-aware UTC. ``validate`` is the one gate the poller uses.
 """
+
 from __future__ import annotations
 
 import contextvars
 import functools
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, ClassVar, Iterator
+from typing import Any, ClassVar
 
 import pandas as pd
 
@@ -41,6 +43,7 @@ class ContractError(ValueError):
 def parser(error: type[Exception] = SourceError) -> Callable:
     """Mark a payload parser: a payload of the wrong shape (a list where an object was expected,
     a string where a number was) raises ``error`` naming the parser, never a bare TypeError."""
+
     def wrap(func: Callable) -> Callable:
         @functools.wraps(func)
         def parse(*args, **kwargs):
@@ -50,7 +53,9 @@ def parser(error: type[Exception] = SourceError) -> Callable:
                 raise
             except (AttributeError, TypeError, KeyError, IndexError, ValueError, OverflowError) as exc:
                 raise error(f"malformed payload ({func.__name__}): {type(exc).__name__}: {exc}") from exc
+
         return parse
+
     return wrap
 
 
@@ -81,88 +86,169 @@ REQUEST_STATES = ("open", "fulfilled", "cancelled")
 
 CONTRACTS: dict[str, tuple[Column, ...]] = {
     "services": (
-        _c("service", "str"), _c("display_name", "str"), _c("tier", "int", bounds=(1, 3)),
-        _c("owner", "str", True), _c("runbook_url", "str", True),
+        _c("service", "str"),
+        _c("display_name", "str"),
+        _c("tier", "int", bounds=(1, 3)),
+        _c("owner", "str", True),
+        _c("runbook_url", "str", True),
     ),
     "chains": (
-        _c("chain", "str"), _c("chain_name", "str"), _c("step", "int", bounds=(1, 1000)),
+        _c("chain", "str"),
+        _c("chain_name", "str"),
+        _c("step", "int", bounds=(1, 1000)),
         _c("service", "str"),
     ),
     "edges": (_c("caller", "str"), _c("callee", "str"), _c("calls_per_s", "float", bounds=(0, float("inf")))),
     "service_metrics": (
-        _c("ts", "ts"), _c("service", "str"), _c("requests_per_s", "float", bounds=(0, float("inf"))),
-        _c("error_ratio", "float", True, bounds=(0, 1)), _c("latency_p50_ms", "float", True),
-        _c("latency_p95_ms", "float", True), _c("latency_p99_ms", "float", True),
+        _c("ts", "ts"),
+        _c("service", "str"),
+        _c("requests_per_s", "float", bounds=(0, float("inf"))),
+        _c("error_ratio", "float", True, bounds=(0, 1)),
+        _c("latency_p50_ms", "float", True),
+        _c("latency_p95_ms", "float", True),
+        _c("latency_p99_ms", "float", True),
     ),
     "resource_metrics": (
-        _c("ts", "ts"), _c("service", "str"), _c("instance", "str"),
-        _c("cpu_ratio", "float", True, bounds=(0, 1)), _c("memory_bytes", "float", True),
-        _c("memory_ratio", "float", True, bounds=(0, 1)), _c("net_rx_bps", "float", True),
+        _c("ts", "ts"),
+        _c("service", "str"),
+        _c("instance", "str"),
+        _c("cpu_ratio", "float", True, bounds=(0, 1)),
+        _c("memory_bytes", "float", True),
+        _c("memory_ratio", "float", True, bounds=(0, 1)),
+        _c("net_rx_bps", "float", True),
         _c("net_tx_bps", "float", True),
     ),
     "calls": (
-        _c("trace_id", "str"), _c("service", "str"), _c("operation", "str"), _c("start", "ts"),
-        _c("duration_ms", "float", bounds=(0, float("inf"))), _c("status", "str", allowed=("ok", "error")),
+        _c("trace_id", "str"),
+        _c("service", "str"),
+        _c("operation", "str"),
+        _c("start", "ts"),
+        _c("duration_ms", "float", bounds=(0, float("inf"))),
+        _c("status", "str", allowed=("ok", "error")),
         _c("instance", "str", True),
     ),
     "spans": (
-        _c("trace_id", "str"), _c("span_id", "str"), _c("parent_id", "str", True), _c("service", "str"),
-        _c("operation", "str"), _c("start", "ts"), _c("duration_ms", "float", bounds=(0, float("inf"))),
-        _c("status", "str", allowed=("ok", "error")), _c("instance", "str", True),
+        _c("trace_id", "str"),
+        _c("span_id", "str"),
+        _c("parent_id", "str", True),
+        _c("service", "str"),
+        _c("operation", "str"),
+        _c("start", "ts"),
+        _c("duration_ms", "float", bounds=(0, float("inf"))),
+        _c("status", "str", allowed=("ok", "error")),
+        _c("instance", "str", True),
     ),
     "alerts": (
-        _c("alert_id", "str"), _c("name", "str"), _c("service", "str", True),
-        _c("severity", "str", allowed=SEVERITIES), _c("state", "str", allowed=ALERT_STATES),
-        _c("starts_at", "ts"), _c("ends_at", "ts", True), _c("summary", "str", True),
-        _c("runbook_url", "str", True), _c("source", "str"), _c("url", "str", True),
+        _c("alert_id", "str"),
+        _c("name", "str"),
+        _c("service", "str", True),
+        _c("severity", "str", allowed=SEVERITIES),
+        _c("state", "str", allowed=ALERT_STATES),
+        _c("starts_at", "ts"),
+        _c("ends_at", "ts", True),
+        _c("summary", "str", True),
+        _c("runbook_url", "str", True),
+        _c("source", "str"),
+        _c("url", "str", True),
     ),
     "incidents": (
-        _c("incident_id", "str"), _c("title", "str"), _c("priority", "int", bounds=(1, 5)),
-        _c("state", "str", allowed=INCIDENT_STATES), _c("service", "str", True), _c("opened_at", "ts"),
-        _c("acknowledged_at", "ts", True), _c("resolved_at", "ts", True),
-        _c("assignment_group", "str", True), _c("change_id", "str", True), _c("runbook_url", "str", True),
-        _c("source", "str"), _c("url", "str", True),
+        _c("incident_id", "str"),
+        _c("title", "str"),
+        _c("priority", "int", bounds=(1, 5)),
+        _c("state", "str", allowed=INCIDENT_STATES),
+        _c("service", "str", True),
+        _c("opened_at", "ts"),
+        _c("acknowledged_at", "ts", True),
+        _c("resolved_at", "ts", True),
+        _c("assignment_group", "str", True),
+        _c("change_id", "str", True),
+        _c("runbook_url", "str", True),
+        _c("source", "str"),
+        _c("url", "str", True),
     ),
     "changes": (
-        _c("change_id", "str"), _c("title", "str"), _c("service", "str", True),
-        _c("type", "str", allowed=CHANGE_TYPES), _c("state", "str", allowed=CHANGE_STATES),
-        _c("planned_start", "ts", True), _c("planned_end", "ts", True), _c("actual_start", "ts", True),
-        _c("actual_end", "ts", True), _c("outcome", "str", allowed=CHANGE_OUTCOMES), _c("source", "str"),
+        _c("change_id", "str"),
+        _c("title", "str"),
+        _c("service", "str", True),
+        _c("type", "str", allowed=CHANGE_TYPES),
+        _c("state", "str", allowed=CHANGE_STATES),
+        _c("planned_start", "ts", True),
+        _c("planned_end", "ts", True),
+        _c("actual_start", "ts", True),
+        _c("actual_end", "ts", True),
+        _c("outcome", "str", allowed=CHANGE_OUTCOMES),
+        _c("source", "str"),
         _c("url", "str", True),
     ),
     "chaos_runs": (
-        _c("run_id", "str"), _c("experiment", "str"), _c("service", "str", True), _c("fault", "str", True),
-        _c("started_at", "ts"), _c("ended_at", "ts", True), _c("status", "str", allowed=CHAOS_STATUSES),
-        _c("deviated", "bool"), _c("probe_success_ratio", "float", True, bounds=(0, 1)),
-        _c("recovery_s", "float", True), _c("source", "str"), _c("url", "str", True),
+        _c("run_id", "str"),
+        _c("experiment", "str"),
+        _c("service", "str", True),
+        _c("fault", "str", True),
+        _c("started_at", "ts"),
+        _c("ended_at", "ts", True),
+        _c("status", "str", allowed=CHAOS_STATUSES),
+        _c("deviated", "bool"),
+        _c("probe_success_ratio", "float", True, bounds=(0, 1)),
+        _c("recovery_s", "float", True),
+        _c("source", "str"),
+        _c("url", "str", True),
     ),
     "anomalies": (
-        _c("start", "ts"), _c("end", "ts"), _c("service", "str"), _c("instance", "str", True),
-        _c("metric", "str"), _c("value", "float"), _c("baseline", "float"), _c("low", "float"),
-        _c("high", "float"), _c("score", "float"), _c("direction", "str", allowed=("up", "down")),
+        _c("start", "ts"),
+        _c("end", "ts"),
+        _c("service", "str"),
+        _c("instance", "str", True),
+        _c("metric", "str"),
+        _c("value", "float"),
+        _c("baseline", "float"),
+        _c("low", "float"),
+        _c("high", "float"),
+        _c("score", "float"),
+        _c("direction", "str", allowed=("up", "down")),
     ),
     "utilisation_peaks": (
-        _c("day", "ts"), _c("service", "str"), _c("instance", "str"),
-        _c("cpu_ratio", "float", True, bounds=(0, 1)), _c("memory_ratio", "float", True, bounds=(0, 1)),
+        _c("day", "ts"),
+        _c("service", "str"),
+        _c("instance", "str"),
+        _c("cpu_ratio", "float", True, bounds=(0, 1)),
+        _c("memory_ratio", "float", True, bounds=(0, 1)),
         _c("memory_limit_bytes", "float", True),
     ),
     "instances": (_c("service", "str"), _c("instance", "str"), _c("site", "str")),
     "log_rates": (
-        _c("ts", "ts"), _c("service", "str"), _c("level", "str", allowed=LOG_LEVELS),
+        _c("ts", "ts"),
+        _c("service", "str"),
+        _c("level", "str", allowed=LOG_LEVELS),
         _c("count", "int", bounds=(0, float("inf"))),
     ),
     "log_lines": (
-        _c("ts", "ts"), _c("service", "str"), _c("instance", "str", True), _c("level", "str", allowed=LOG_LEVELS),
-        _c("message", "str"), _c("trace_id", "str", True),
+        _c("ts", "ts"),
+        _c("service", "str"),
+        _c("instance", "str", True),
+        _c("level", "str", allowed=LOG_LEVELS),
+        _c("message", "str"),
+        _c("trace_id", "str", True),
     ),
     "service_requests": (
-        _c("request_id", "str"), _c("item", "str"), _c("category", "str", True), _c("opened_at", "ts"),
-        _c("fulfilled_at", "ts", True), _c("state", "str", allowed=REQUEST_STATES),
-        _c("target_h", "float", True, bounds=(0, float("inf"))), _c("source", "str"),
+        _c("request_id", "str"),
+        _c("item", "str"),
+        _c("category", "str", True),
+        _c("opened_at", "ts"),
+        _c("fulfilled_at", "ts", True),
+        _c("state", "str", allowed=REQUEST_STATES),
+        _c("target_h", "float", True, bounds=(0, float("inf"))),
+        _c("source", "str"),
     ),
     "source_status": (
-        _c("source", "str"), _c("kind", "str"), _c("last_attempt", "ts", True), _c("last_success", "ts", True),
-        _c("ok", "bool"), _c("error", "str", True), _c("rows", "int"), _c("duration_ms", "float", True),
+        _c("source", "str"),
+        _c("kind", "str"),
+        _c("last_attempt", "ts", True),
+        _c("last_success", "ts", True),
+        _c("ok", "bool"),
+        _c("error", "str", True),
+        _c("rows", "int"),
+        _c("duration_ms", "float", True),
     ),
 }
 
@@ -171,7 +257,11 @@ METRIC_FRAMES = ("service_metrics", "resource_metrics")  # the frames the derive
 DERIVED_FRAMES = ("anomalies", "utilisation_peaks")  # computed by the poller from metrics, not read
 
 _EMPTY_DTYPES = {
-    "str": "object", "int": "int64", "float": "float64", "bool": "bool", "ts": "datetime64[ns, UTC]",
+    "str": "object",
+    "int": "int64",
+    "float": "float64",
+    "bool": "bool",
+    "ts": "datetime64[ns, UTC]",
 }
 
 
@@ -237,9 +327,7 @@ def validate(name: str, frame: Any, max_rows: int | None = None) -> pd.DataFrame
         if col.allowed is not None:
             bad = present[~present.isin(col.allowed)]
             if len(bad):
-                raise ContractError(
-                    name, col.name, f"value {bad.iloc[0]!r} not in {sorted(col.allowed)}"
-                )
+                raise ContractError(name, col.name, f"value {bad.iloc[0]!r} not in {sorted(col.allowed)}")
         if col.bounds is not None and len(present):
             low, high = col.bounds
             bad = present[(present < low) | (present > high)]
@@ -262,8 +350,9 @@ class PollDeadline:
         return f"the poll's deadline of {self.seconds:g} s (poll_timeout_s) passed"
 
 
-_POLL_DEADLINE: contextvars.ContextVar[PollDeadline | None] = contextvars.ContextVar("opscenter_poll_deadline",
-                                                                                       default=None)
+_POLL_DEADLINE: contextvars.ContextVar[PollDeadline | None] = contextvars.ContextVar(
+    "opscenter_poll_deadline", default=None
+)
 
 
 @contextmanager
@@ -360,8 +449,15 @@ class Source:
         """Return the spans of one trace; sources without traces return none."""
         return empty_frame("spans")
 
-    def log_lines(self, services: tuple[str, ...], start: datetime, end: datetime, limit: int,
-                  instances: tuple[str, ...] = (), trace_id: str | None = None) -> pd.DataFrame:
+    def log_lines(
+        self,
+        services: tuple[str, ...],
+        start: datetime,
+        end: datetime,
+        limit: int,
+        instances: tuple[str, ...] = (),
+        trace_id: str | None = None,
+    ) -> pd.DataFrame:
         """Return at most ``limit`` log lines of ``services`` (or ``instances``) in [start, end];
         lines carrying ``trace_id`` first. Sources without logs return none."""
         return empty_frame("log_lines")

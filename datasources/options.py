@@ -7,6 +7,7 @@ accepts it only written as ``${ENV_NAME}``. A kind without a model (a plugin) ac
 
 ``python -m datasources.options --write docs/sources.md`` regenerates the reference.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -29,7 +30,7 @@ class SecretMarker:
 
 
 SECRET = SecretMarker()
-Secret = Annotated[Union[str, None], Field(repr=False), SECRET]
+Secret = Annotated[str | None, Field(repr=False), SECRET]
 
 
 def _label_name(value: str) -> str:
@@ -76,14 +77,20 @@ class SourceOptions(Strict):
     """Keys of every source."""
 
     kind: str = Field(description="The source kind (a heading of this page, or a plugin's kind).")
-    name: str = Field(description="The source's name: lower-case letters, digits, '-', '_' and '.'; "
-                                  "unique in the config.")
+    name: str = Field(
+        description="The source's name: lower-case letters, digits, '-', '_' and '.'; unique in the config."
+    )
     interval_s: float = Field(30.0, gt=0, description="Seconds between two polls.")
-    poll_timeout_s: float | None = Field(None, gt=0, description="Deadline of one whole poll, in seconds "
-                                                                 "(none: twice `interval_s` or six `timeout_s`, "
-                                                                 "whichever is longer).")
-    max_rows: int | None = Field(None, gt=0, description="Most rows accepted in one frame, and in one "
-                                                         "Prometheus answer (none: 2,000,000).")
+    poll_timeout_s: float | None = Field(
+        None,
+        gt=0,
+        description="Deadline of one whole poll, in seconds "
+        "(none: twice `interval_s` or six `timeout_s`, "
+        "whichever is longer).",
+    )
+    max_rows: int | None = Field(
+        None, gt=0, description="Most rows accepted in one frame, and in one Prometheus answer (none: 2,000,000)."
+    )
 
 
 class OpenOptions(SourceOptions):
@@ -96,12 +103,13 @@ class TransportOptions(SourceOptions):
     """The transport's tuning keys (`datasources/transport.py`), shared by every source that speaks HTTP."""
 
     timeout_s: float = Field(10.0, gt=0, description="Timeout of one answer, start to end, in seconds.")
-    retries: int = Field(2, ge=0, description="Retries of a request after a connection failure, a timeout, "
-                                              "429 or 5xx.")
-    backoff_s: float = Field(0.25, ge=0, description="First back-off between retries, in seconds; doubles "
-                                                     "each retry.")
-    max_bytes: int = Field(DEFAULT_MAX_BYTES, gt=0, description="Largest answer accepted, in bytes (counted "
-                                                                "as it arrives, after decompression).")
+    retries: int = Field(2, ge=0, description="Retries of a request after a connection failure, a timeout, 429 or 5xx.")
+    backoff_s: float = Field(0.25, ge=0, description="First back-off between retries, in seconds; doubles each retry.")
+    max_bytes: int = Field(
+        DEFAULT_MAX_BYTES,
+        gt=0,
+        description="Largest answer accepted, in bytes (counted as it arrives, after decompression).",
+    )
 
 
 class HttpOptions(TransportOptions):
@@ -110,8 +118,11 @@ class HttpOptions(TransportOptions):
 
     url: HttpUrl = Field(description="Base URL of the source's API.")
     bearer_token: Secret = Field(None, description="Sent as `Authorization: Bearer ...`.")
-    token: Secret = Field(None, description="With `username`: the basic-auth password; alone: sent with "
-                                            "the kind's token scheme (Bearer unless the kind says otherwise).")
+    token: Secret = Field(
+        None,
+        description="With `username`: the basic-auth password; alone: sent with "
+        "the kind's token scheme (Bearer unless the kind says otherwise).",
+    )
     username: str | None = Field(None, description="User name for basic auth.")
     password: Secret = Field(None, description="Password for basic auth.")
     tls_verify: bool = Field(True, description="Verify the server's TLS certificate.")
@@ -122,6 +133,7 @@ class HttpOptions(TransportOptions):
 
 
 # ---------------------------------------------------------------- errors
+
 
 def _is_number(annotation: Any) -> bool:
     if get_origin(annotation) in (Union, types.UnionType):
@@ -140,8 +152,9 @@ def _keys_at(model: type[BaseModel], loc: tuple) -> list[str]:
     models = [model]
     for part in loc:
         if isinstance(part, str):
-            models = [inner for m in models if part in m.model_fields
-                      for inner in _models_in(m.model_fields[part].annotation)]
+            models = [
+                inner for m in models if part in m.model_fields for inner in _models_in(m.model_fields[part].annotation)
+            ]
     return [key for m in models for key in m.model_fields]
 
 
@@ -188,6 +201,7 @@ def secret_keys(model: type[BaseModel]) -> list[str]:
 
 # ---------------------------------------------------------------- the reference
 
+
 def _type_name(annotation: Any, metadata: list = ()) -> str:
     named = [_CHECKED[m.func] for m in metadata if getattr(m, "func", None) in _CHECKED]
     origin, args = get_origin(annotation), get_args(annotation)
@@ -216,8 +230,11 @@ def _choices(values: tuple) -> str:
 def _every_choice(info) -> bool:
     """Whether the default lists every value a ``list[Literal[...]]`` field allows."""
     inner = get_args(info.annotation)
-    return (get_origin(info.annotation) is list and get_origin(inner[0]) is Literal
-            and list(info.get_default(call_default_factory=True)) == list(get_args(inner[0])))
+    return (
+        get_origin(info.annotation) is list
+        and get_origin(inner[0]) is Literal
+        and list(info.get_default(call_default_factory=True)) == list(get_args(inner[0]))
+    )
 
 
 def _default(info) -> str:
@@ -274,8 +291,20 @@ def _summary(model: type[BaseModel]) -> str:
 def reference(kinds: dict[str, type]) -> str:
     """The markdown reference of the kinds' options: shared keys first, then a table per kind."""
     base, http = set(SourceOptions.model_fields), set(HttpOptions.model_fields)
-    lines = [BEGIN, "", "## Keys of every source", "", *_table(SourceOptions, set()), "",
-             "## Keys of every HTTP source", "", _summary(HttpOptions), "", *_table(HttpOptions, base), ""]
+    lines = [
+        BEGIN,
+        "",
+        "## Keys of every source",
+        "",
+        *_table(SourceOptions, set()),
+        "",
+        "## Keys of every HTTP source",
+        "",
+        _summary(HttpOptions),
+        "",
+        *_table(HttpOptions, base),
+        "",
+    ]
     for kind, cls in kinds.items():
         model = cls.options_model
         shared = http if issubclass(model, HttpOptions) else base

@@ -1,4 +1,5 @@
 """Source kinds by name: built-ins register with ``@register``, plugins by entry point."""
+
 from __future__ import annotations
 
 from importlib import import_module
@@ -77,9 +78,13 @@ def build(spec: dict[str, Any]) -> Source:
     """Build a source from its config entry (``kind``, ``name``, ``interval_s``, the poller's keys
     ``poll_timeout_s`` and ``max_rows``, adapter keys)."""
     poll_timeout_s = spec.get("poll_timeout_s")
-    return _kind(spec)(name=spec["name"], interval_s=float(spec.get("interval_s", 30)), options=_options(spec),
-                       poll_timeout_s=float(poll_timeout_s) if poll_timeout_s else None,
-                       max_rows=int(spec.get("max_rows", DEFAULT_MAX_ROWS)))
+    return _kind(spec)(
+        name=spec["name"],
+        interval_s=float(spec.get("interval_s", 30)),
+        options=_options(spec),
+        poll_timeout_s=float(poll_timeout_s) if poll_timeout_s else None,
+        max_rows=int(spec.get("max_rows", DEFAULT_MAX_ROWS)),
+    )
 
 
 def offers(spec: dict[str, Any]) -> frozenset[str]:

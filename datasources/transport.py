@@ -14,6 +14,7 @@ it shorter. The body is streamed, decompressed in small steps, and refused once 
 ``max_bytes``; JSON nested too deeply is refused too. Every failure is a ``SourceError`` naming
 the source, the URL (without credentials or query) and the cause.
 """
+
 from __future__ import annotations
 
 import base64
@@ -24,8 +25,9 @@ import ssl
 import threading
 import urllib.parse
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import requests
 import urllib3
@@ -43,8 +45,18 @@ MAX_REDIRECTS = 5
 CHUNK_BYTES = 64 * 2**10
 ERROR_BODY_BYTES = 64 * 2**10  # what is kept of an error answer, for its message
 DEFAULT_PORTS = {"http": 80, "https": 443}
-OPTION_KEYS = ("url", "bearer_token", "token", "username", "password", "tls_verify", "timeout_s", "retries",
-               "backoff_s", "max_bytes")
+OPTION_KEYS = (
+    "url",
+    "bearer_token",
+    "token",
+    "username",
+    "password",
+    "tls_verify",
+    "timeout_s",
+    "retries",
+    "backoff_s",
+    "max_bytes",
+)
 
 
 class ResponseTooLarge(SourceError):
@@ -77,9 +89,12 @@ def origin(url: str) -> tuple[str, str, int | None]:
 def transport_options(source: str, options: dict[str, Any]) -> dict[str, Any]:
     """The transport keys every HTTP source shares: timeout_s, retries, backoff_s, max_bytes."""
     try:
-        return {"timeout_s": float(options.get("timeout_s", DEFAULT_TIMEOUT_S)),
-                "retries": int(options.get("retries", 2)), "backoff_s": float(options.get("backoff_s", 0.25)),
-                "max_bytes": int(options.get("max_bytes", DEFAULT_MAX_BYTES))}
+        return {
+            "timeout_s": float(options.get("timeout_s", DEFAULT_TIMEOUT_S)),
+            "retries": int(options.get("retries", 2)),
+            "backoff_s": float(options.get("backoff_s", 0.25)),
+            "max_bytes": int(options.get("max_bytes", DEFAULT_MAX_BYTES)),
+        }
     except (TypeError, ValueError) as exc:
         raise SourceError(f"{source}: bad transport option: {exc}") from None
 
@@ -105,7 +120,7 @@ class HttpClient:
         self.session = _session(self)
 
     @classmethod
-    def from_options(cls, source: str, options: dict[str, Any], token_scheme: str = "Bearer") -> "HttpClient":
+    def from_options(cls, source: str, options: dict[str, Any], token_scheme: str = "Bearer") -> HttpClient:
         """Build from a source's options: url, auth, tls_verify, timeout_s, retries, backoff_s, max_bytes."""
         url = options.get("url")
         if not isinstance(url, str) or urllib.parse.urlsplit(url).scheme not in ("http", "https"):
@@ -121,8 +136,13 @@ class HttpClient:
             headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
         elif options.get("token"):
             headers["Authorization"] = f"{token_scheme} {options['token']}"
-        return cls(source=source, base_url=_without_userinfo(url), tls_verify=bool(options.get("tls_verify", True)),
-                   headers=headers, **transport_options(source, options))
+        return cls(
+            source=source,
+            base_url=_without_userinfo(url),
+            tls_verify=bool(options.get("tls_verify", True)),
+            headers=headers,
+            **transport_options(source, options),
+        )
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """GET ``path`` with query ``params``; return the decoded JSON."""
@@ -144,8 +164,9 @@ class HttpClient:
         if not urllib.parse.urlsplit(path).scheme:
             return f"{self.base_url}/{path.lstrip('/')}"
         if origin(path) != origin(self.base_url):
-            raise SourceError(f"{self.source}: refusing to follow {_shown(path)}: not on the source's origin "
-                              f"{_shown(self.base_url)}")
+            raise SourceError(
+                f"{self.source}: refusing to follow {_shown(path)}: not on the source's origin {_shown(self.base_url)}"
+            )
         return _without_userinfo(path)
 
     def _exchange(self, method: str, path: str, params: dict[str, Any] | None, body: Any) -> tuple[Any, Any]:
@@ -158,8 +179,10 @@ class HttpClient:
                 break
             target = urllib.parse.urljoin(response.url, response.headers["Location"])
             if origin(target) != origin(self.base_url):
-                raise SourceError(f"{where}: refusing a redirect (HTTP {response.status_code}) to {_shown(target)}, "
-                                  f"off the source's origin: credentials go only to {_shown(self.base_url)}")
+                raise SourceError(
+                    f"{where}: refusing a redirect (HTTP {response.status_code}) to {_shown(target)}, "
+                    f"off the source's origin: credentials go only to {_shown(self.base_url)}"
+                )
             url, params = _without_userinfo(target), None
             if response.status_code not in (307, 308):
                 method, data = "GET", None
@@ -167,8 +190,11 @@ class HttpClient:
             raise SourceError(f"{where}: more than {MAX_REDIRECTS} redirects")
         if response.status_code >= 400:
             snippet = raw[:300].decode("utf-8", "replace").strip()
-            raise HttpError(f"{where}: HTTP {response.status_code} {response.reason}"
-                            + (f": {snippet}" if snippet else ""), response.status_code, raw)
+            raise HttpError(
+                f"{where}: HTTP {response.status_code} {response.reason}" + (f": {snippet}" if snippet else ""),
+                response.status_code,
+                raw,
+            )
         return _decoded_json(raw, where), response.headers
 
     def _send(self, method: str, url: str, params: Any, data: bytes | None, where: str) -> tuple[Any, bytes]:
@@ -180,8 +206,16 @@ class HttpClient:
         try:
             seconds = watch.seconds()
             headers = {**self.headers, **({"Content-Type": "application/json"} if data is not None else {})}
-            response = self.session.request(method, url, params=params, data=data, headers=headers,
-                                            timeout=(seconds, seconds), stream=True, allow_redirects=False)
+            response = self.session.request(
+                method,
+                url,
+                params=params,
+                data=data,
+                headers=headers,
+                timeout=(seconds, seconds),
+                stream=True,
+                allow_redirects=False,
+            )
             with response:
                 if response.is_redirect or response.status_code >= 400:  # its start is enough for a message
                     raw = _read(response, ERROR_BODY_BYTES, where, cut=True)
@@ -206,11 +240,20 @@ def _session(client: HttpClient) -> requests.Session:
     session.trust_env = False
     session.proxies = requests.utils.get_environ_proxies(client.base_url)
     session.verify, session.cert = client.tls_verify, client.client_cert
-    session.headers.update({"Accept": "application/json", "Accept-Encoding": "gzip, deflate",
-                            "User-Agent": "opscenter"})
-    retry = _Retry(total=client.retries, connect=client.retries, read=client.retries, status=client.retries,
-                   backoff_factor=client.backoff_s, status_forcelist=RETRY_STATUSES, allowed_methods=None,
-                   raise_on_status=False, respect_retry_after_header=True)
+    session.headers.update(
+        {"Accept": "application/json", "Accept-Encoding": "gzip, deflate", "User-Agent": "opscenter"}
+    )
+    retry = _Retry(
+        total=client.retries,
+        connect=client.retries,
+        read=client.retries,
+        status=client.retries,
+        backoff_factor=client.backoff_s,
+        status_forcelist=RETRY_STATUSES,
+        allowed_methods=None,
+        raise_on_status=False,
+        respect_retry_after_header=True,
+    )
     adapter = _WatchedAdapter(max_retries=retry, pool_maxsize=16)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
@@ -230,7 +273,7 @@ class _Retry(Retry):
 
 # ---------------------------------------------------------------- the deadline of an answer
 
-_WATCH: contextvars.ContextVar["_Watch | None"] = contextvars.ContextVar("opscenter_http_watch", default=None)
+_WATCH: contextvars.ContextVar[_Watch | None] = contextvars.ContextVar("opscenter_http_watch", default=None)
 _SHUTDOWN = threading.Lock()
 
 
@@ -325,14 +368,16 @@ class _WatchedAdapter(HTTPAdapter):
 
 # ---------------------------------------------------------------- reading and decoding
 
+
 def _read(response, limit: int, where: str, cut: bool = False) -> bytes:
     """The answer's body, decoded; past ``limit`` bytes a ResponseTooLarge, or with ``cut`` its first ``limit``."""
     declared = response.headers.get("Content-Length", "")
     if not cut and declared.isdigit() and int(declared) > limit:
         raise _oversize(where, limit)
     body = bytearray()
-    for chunk in _decompressed(response.raw.stream(CHUNK_BYTES, decode_content=False),
-                               response.headers.get("Content-Encoding", ""), where):
+    for chunk in _decompressed(
+        response.raw.stream(CHUNK_BYTES, decode_content=False), response.headers.get("Content-Encoding", ""), where
+    ):
         body += chunk
         if len(body) > limit:
             if not cut:

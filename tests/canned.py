@@ -1,4 +1,5 @@
 """A tiny loopback HTTP server answering canned responses by path, recording every request."""
+
 from __future__ import annotations
 
 import json
@@ -76,7 +77,7 @@ def canned_server(routes: dict[str, Any], host: str = "127.0.0.1"):
             if not drip_s:
                 return self.wfile.write(body)
             for i in range(len(body)):
-                self.wfile.write(body[i:i + 1])
+                self.wfile.write(body[i : i + 1])
                 self.wfile.flush()
                 if state.stopping.wait(drip_s):
                     return

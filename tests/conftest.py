@@ -3,6 +3,7 @@
 Under CI=true a test whose service is missing fails; elsewhere it is skipped
 with the reason.
 """
+
 from __future__ import annotations
 
 import os

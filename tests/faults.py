@@ -4,6 +4,7 @@ Neither touches the machine's own Redis or PostgreSQL: the Redis runs on a free 
 persistence, the proxy forwards a free port to a real server and drops or refuses connections
 while cut.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -44,7 +45,9 @@ class PrivateRedis:
     def start(self) -> None:
         self.process = subprocess.Popen(
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_for_port(self.port)
 
     def stop(self) -> None:

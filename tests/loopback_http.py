@@ -1,13 +1,14 @@
 """A loopback HTTP server answering from recorded payloads, so adapters run their real transport."""
+
 from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
 FIXTURES = Path(__file__).with_name("fixtures")
@@ -47,8 +48,9 @@ def serve(answer: Callable[[Request, str], Reply]):
 
         def answer(self, body):
             parts = urlsplit(self.path)
-            request = Request(parts.path, {k: v[-1] for k, v in parse_qs(parts.query).items()}, dict(self.headers),
-                              body)
+            request = Request(
+                parts.path, {k: v[-1] for k, v in parse_qs(parts.query).items()}, dict(self.headers), body
+            )
             seen.append(request)
             reply = answer(request, base_url)
             body = json.dumps(reply.body).encode() if not isinstance(reply.body, bytes) else reply.body

@@ -1,4 +1,5 @@
 """A PDF read back with poppler-utils: its text, page count and fonts, as a reader would see them."""
+
 from __future__ import annotations
 
 import subprocess
@@ -13,8 +14,13 @@ def _run(tool: str, pdf: bytes, *args: str) -> str:
         path = Path(folder) / "report.pdf"
         path.write_bytes(pdf)
         try:
-            return subprocess.run([tool, *args, str(path), *(["-"] if tool == "pdftotext" else [])],
-                                  capture_output=True, text=True, check=True, timeout=60).stdout
+            return subprocess.run(
+                [tool, *args, str(path), *(["-"] if tool == "pdftotext" else [])],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=60,
+            ).stdout
         except FileNotFoundError:
             need(tool, "install poppler-utils")
 

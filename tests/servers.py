@@ -3,15 +3,16 @@
 Each helper is a context manager yielding the server's base URL; the process is
 stopped by its PID on exit and its storage lives under the given directory.
 """
+
 from __future__ import annotations
 
 import shutil
 import subprocess
 import time
 import urllib.request
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
 
 import yaml
 
@@ -73,27 +74,52 @@ def backfill(openmetrics: str, data_dir: Path, max_block_duration: str = "2h") -
     source = data_dir.parent / f"{data_dir.name}.om"
     source.write_text(openmetrics)
     data_dir.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run([_binary(PROMTOOL, "promtool"), "tsdb", "create-blocks-from", "openmetrics",
-                             f"--max-block-duration={max_block_duration}", str(source), str(data_dir)],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            _binary(PROMTOOL, "promtool"),
+            "tsdb",
+            "create-blocks-from",
+            "openmetrics",
+            f"--max-block-duration={max_block_duration}",
+            str(source),
+            str(data_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr or result.stdout
     source.unlink()
 
 
 @contextmanager
-def prometheus(workdir: Path, targets: tuple[str, ...] = (), data_dir: Path | None = None,
-               scrape_interval: str = "1s", extra_args: tuple[str, ...] = ()):
+def prometheus(
+    workdir: Path,
+    targets: tuple[str, ...] = (),
+    data_dir: Path | None = None,
+    scrape_interval: str = "1s",
+    extra_args: tuple[str, ...] = (),
+):
     """Prometheus scraping ``targets`` (host:port, labels honoured) with its TSDB in ``data_dir``."""
     binary = _binary(PROMETHEUS, "Prometheus")
     port = free_port()
-    config = {"global": {"scrape_interval": scrape_interval, "evaluation_interval": scrape_interval},
-              "scrape_configs": [{"job_name": "estate", "honor_labels": True,
-                                  "static_configs": [{"targets": list(targets)}]}] if targets else []}
+    config = {
+        "global": {"scrape_interval": scrape_interval, "evaluation_interval": scrape_interval},
+        "scrape_configs": [{"job_name": "estate", "honor_labels": True, "static_configs": [{"targets": list(targets)}]}]
+        if targets
+        else [],
+    }
     config_path = workdir / "prometheus.yml"
     config_path.write_text(yaml.safe_dump(config))
     data_dir = data_dir or workdir / "prometheus-data"
-    argv = [binary, f"--config.file={config_path}", f"--storage.tsdb.path={data_dir}",
-            f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=30d", *extra_args]
+    argv = [
+        binary,
+        f"--config.file={config_path}",
+        f"--storage.tsdb.path={data_dir}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--storage.tsdb.retention.time=30d",
+        *extra_args,
+    ]
     url = f"http://127.0.0.1:{port}"
     with _process(argv, f"{url}/-/ready", workdir / "prometheus.log", "Prometheus"):
         yield url
@@ -108,12 +134,28 @@ def alertmanager(workdir: Path):
     binary = _binary(ALERTMANAGER, "Alertmanager")
     port = free_port()
     config_path = workdir / "alertmanager.yml"
-    config_path.write_text(yaml.safe_dump({
-        "route": {"receiver": "null", "group_wait": "1s"}, "receivers": [{"name": "null"}],
-        "inhibit_rules": [{"source_matchers": ['alertname="ServiceDown"'], "target_matchers": ['severity="warning"'],
-                           "equal": ["service"]}]}))
-    argv = [binary, f"--config.file={config_path}", f"--storage.path={workdir / 'alertmanager-data'}",
-            f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="]
+    config_path.write_text(
+        yaml.safe_dump(
+            {
+                "route": {"receiver": "null", "group_wait": "1s"},
+                "receivers": [{"name": "null"}],
+                "inhibit_rules": [
+                    {
+                        "source_matchers": ['alertname="ServiceDown"'],
+                        "target_matchers": ['severity="warning"'],
+                        "equal": ["service"],
+                    }
+                ],
+            }
+        )
+    )
+    argv = [
+        binary,
+        f"--config.file={config_path}",
+        f"--storage.path={workdir / 'alertmanager-data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--cluster.listen-address=",
+    ]
     url = f"http://127.0.0.1:{port}"
     with _process(argv, f"{url}/-/ready", workdir / "alertmanager.log", "Alertmanager"):
         yield url
@@ -124,15 +166,27 @@ def node_exporter(workdir: Path):
     """node_exporter with only the cpu, meminfo and netdev collectors; yields host:port."""
     binary = _binary(NODE_EXPORTER, "node_exporter")
     port = free_port()
-    argv = [binary, f"--web.listen-address=127.0.0.1:{port}", "--collector.disable-defaults",
-            "--collector.cpu", "--collector.meminfo", "--collector.netdev"]
+    argv = [
+        binary,
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--collector.disable-defaults",
+        "--collector.cpu",
+        "--collector.meminfo",
+        "--collector.netdev",
+    ]
     with _process(argv, f"http://127.0.0.1:{port}/metrics", workdir / "node_exporter.log", "node_exporter"):
         yield f"127.0.0.1:{port}"
 
 
-def histogram_backfill(shares: dict[str, Callable[[float], float]], end_s: int, minutes: int,
-                       requests_per_s: float = 100.0, error_ratio: float = 0.02, step_s: int = 60,
-                       quiet: tuple[str, ...] = ()) -> str:
+def histogram_backfill(
+    shares: dict[str, Callable[[float], float]],
+    end_s: int,
+    minutes: int,
+    requests_per_s: float = 100.0,
+    error_ratio: float = 0.02,
+    step_s: int = 60,
+    quiet: tuple[str, ...] = (),
+) -> str:
     """OpenMetrics history of ``http_server_request_duration_seconds`` with known latency distributions.
 
     ``shares[service](bound_s)`` is the share of requests at or under ``bound_s``; each service

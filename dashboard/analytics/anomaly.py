@@ -13,10 +13,11 @@ own baseline.
 A run of at least ``MIN_POINTS`` consecutive points beyond ``THRESHOLD`` robust
 standard deviations is one anomaly (a row of the ``anomalies`` frame).
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,7 @@ from datasources.base import empty_frame, validate
 MARKET = "cn"
 THRESHOLD = 6.0
 MIN_POINTS = 3
+ONE_MINUTE = pd.Timedelta(minutes=1)
 MIN_HISTORY = 5  # points of history a condition needs before it judges anything
 LEVEL_WIDTH = 0.15  # activity bins, in natural-log units
 MAD_TO_SIGMA = 1.4826
@@ -168,7 +170,7 @@ def score(recent: pd.DataFrame, level: pd.Series, base: pd.DataFrame) -> pd.Data
     return points[columns].sort_values(["service", "instance", "metric", "ts"], kind="stable").reset_index(drop=True)
 
 
-def detect(scored: pd.DataFrame, step: pd.Timedelta = pd.Timedelta(minutes=1)) -> pd.DataFrame:
+def detect(scored: pd.DataFrame, step: pd.Timedelta = ONE_MINUTE) -> pd.DataFrame:
     """Runs of ``MIN_POINTS`` or more consecutive points beyond the threshold, as the anomalies frame."""
     if scored.empty:
         return empty_frame("anomalies")
@@ -188,15 +190,19 @@ def detect(scored: pd.DataFrame, step: pd.Timedelta = pd.Timedelta(minutes=1)) -
         return empty_frame("anomalies")
     peak = flagged.loc[flagged.groupby("run")["size"].idxmax()].set_index("run")
     runs = flagged.groupby("run").agg(start=("ts", "min"), last=("ts", "max"), points=("ts", "size"))
-    runs = runs.join(peak[["service", "instance", "metric", "value", "baseline", "low", "high", "score",
-                           "direction"]])
+    runs = runs.join(peak[["service", "instance", "metric", "value", "baseline", "low", "high", "score", "direction"]])
     runs = runs[runs["points"] >= MIN_POINTS]
-    frame = pd.DataFrame({
-        "start": runs["start"], "end": runs["last"] + step, "service": runs["service"].astype(str),
-        "instance": runs["instance"].where(runs["instance"] != "", None), "metric": runs["metric"].astype(str),
-        **{c: runs[c].astype("float64") for c in ("value", "baseline", "low", "high", "score")},
-        "direction": runs["direction"].astype(str),
-    })
+    frame = pd.DataFrame(
+        {
+            "start": runs["start"],
+            "end": runs["last"] + step,
+            "service": runs["service"].astype(str),
+            "instance": runs["instance"].where(runs["instance"] != "", None),
+            "metric": runs["metric"].astype(str),
+            **{c: runs[c].astype("float64") for c in ("value", "baseline", "low", "high", "score")},
+            "direction": runs["direction"].astype(str),
+        }
+    )
     frame["instance"] = frame["instance"].astype(object)
     return validate("anomalies", frame.sort_values(["start", "service"], kind="stable").reset_index(drop=True))
 
@@ -221,12 +227,18 @@ def learn(history: dict[str, pd.DataFrame], batch: int = SERVICES_PER_BATCH) -> 
     level = activity(service_metrics, typical)
     services = pd.Index(service_metrics["service"].unique()).union(resource_metrics["service"].unique())
     batch_of = pd.Series(np.arange(len(services)) // batch, index=services)
-    by_batch = {name: dict(list(frame.groupby(frame["service"].map(batch_of), sort=False)))
-                for name, frame in (("service", service_metrics), ("resource", resource_metrics))}
+    by_batch = {
+        name: dict(list(frame.groupby(frame["service"].map(batch_of), sort=False)))
+        for name, frame in (("service", service_metrics), ("resource", resource_metrics))
+    }
     empty = {"service": service_metrics.iloc[:0], "resource": resource_metrics.iloc[:0]}
-    parts = [baseline(long_points(by_batch["service"].get(b, empty["service"]),
-                                  by_batch["resource"].get(b, empty["resource"])), level)
-             for b in range(-(-len(services) // batch))]
+    parts = [
+        baseline(
+            long_points(by_batch["service"].get(b, empty["service"]), by_batch["resource"].get(b, empty["resource"])),
+            level,
+        )
+        for b in range(-(-len(services) // batch))
+    ]
     base = pd.concat(parts, ignore_index=True) if parts else baseline(pd.DataFrame(), level)
     return Model(base, typical)
 
@@ -252,4 +264,3 @@ def for_service(anomalies: pd.DataFrame, service: str, start: pd.Timestamp, end:
     """The anomalies of one service (its instances included) overlapping [start, end]."""
     keep = (anomalies["service"] == service) & (anomalies["end"] >= start) & (anomalies["start"] <= end)
     return anomalies[keep]
-

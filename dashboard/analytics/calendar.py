@@ -5,6 +5,7 @@ modelled. Between pre-open and the morning session (A-share 09:25-09:30) the mar
 counts as pre-open: orders are accepted but not yet matched. A trading day is completed
 once its market has closed (the end of its last session).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,12 +37,26 @@ def _spans(*spans: tuple[str, str, str]) -> tuple[tuple[str, time, time], ...]:
 
 
 MARKETS = {
-    "cn": Market("cn", "Asia/Shanghai", _spans(
-        ("pre_open", "09:15", "09:30"), ("morning", "09:30", "11:30"), ("lunch", "11:30", "13:00"),
-        ("afternoon", "13:00", "15:00"))),
-    "hk": Market("hk", "Asia/Hong_Kong", _spans(
-        ("pre_open", "09:00", "09:30"), ("morning", "09:30", "12:00"), ("lunch", "12:00", "13:00"),
-        ("afternoon", "13:00", "16:10"))),  # the afternoon includes the closing auction, 16:00-16:10
+    "cn": Market(
+        "cn",
+        "Asia/Shanghai",
+        _spans(
+            ("pre_open", "09:15", "09:30"),
+            ("morning", "09:30", "11:30"),
+            ("lunch", "11:30", "13:00"),
+            ("afternoon", "13:00", "15:00"),
+        ),
+    ),
+    "hk": Market(
+        "hk",
+        "Asia/Hong_Kong",
+        _spans(
+            ("pre_open", "09:00", "09:30"),
+            ("morning", "09:30", "12:00"),
+            ("lunch", "12:00", "13:00"),
+            ("afternoon", "13:00", "16:10"),
+        ),
+    ),  # the afternoon includes the closing auction, 16:00-16:10
 }
 
 

@@ -9,6 +9,7 @@ surviving instances, on top of their own peaks. Sizing keeps the site-loss CPU, 
 the trend and with ``buffer`` added, under the ceiling ``1 - headroom_target``, and never goes
 below one instance per site (nor ``min_instances``). docs/capacity.md explains the advice.
 """
+
 from __future__ import annotations
 
 import math
@@ -23,9 +24,19 @@ from datasources.base import empty_frame
 HOURS_PER_MONTH = 730.0
 PEAK_POINTS = 5  # the peak is the busiest run of this many consecutive samples
 GB = 2.0**30
-DEFAULTS = {"cpu_hour": 0.25, "gb_hour": 0.03, "instance_hour": 0.1, "cores_per_instance": 4.0,
-            "headroom_target": 0.3, "buffer": 0.1, "low_utilisation": 0.25, "min_instances": 2,
-            "currency": "CNY", "market": "cn", "services": {}}
+DEFAULTS = {
+    "cpu_hour": 0.25,
+    "gb_hour": 0.03,
+    "instance_hour": 0.1,
+    "cores_per_instance": 4.0,
+    "headroom_target": 0.3,
+    "buffer": 0.1,
+    "low_utilisation": 0.25,
+    "min_instances": 2,
+    "currency": "CNY",
+    "market": "cn",
+    "services": {},
+}
 UNPLACED = ""  # the site of instances the ``instances`` frame does not place: counted as one site
 
 
@@ -42,8 +53,10 @@ def daily_peaks(resource_metrics: pd.DataFrame, tz: str = "Asia/Shanghai") -> pd
     table = values.pivot_table(index="ts", columns="instance", values=columns, aggfunc="mean", dropna=False)
     wide = {column: table[column] for column in columns}  # one time index for all three
     day = table.index.tz_convert(tz).normalize().tz_convert("UTC")
-    peak = {c: wide[c].rolling(PEAK_POINTS, min_periods=1).mean().groupby(day).max().stack().rename(c)
-            for c in ("cpu_ratio", "memory_ratio")}
+    peak = {
+        c: wide[c].rolling(PEAK_POINTS, min_periods=1).mean().groupby(day).max().stack().rename(c)
+        for c in ("cpu_ratio", "memory_ratio")
+    }
     limit = (wide["memory_bytes"] / wide["memory_ratio"].replace(0, np.nan)).groupby(day).median().stack()
     peaks = pd.concat([peak["cpu_ratio"], peak["memory_ratio"], limit.rename("memory_limit_bytes")], axis=1)
     peaks = peaks.rename_axis(["day", "instance"]).reset_index()
@@ -61,8 +74,10 @@ def merge_peaks(past: pd.DataFrame, recent: pd.DataFrame) -> pd.DataFrame:
         return empty_frame("utilisation_peaks")
     both = pd.concat(parts, ignore_index=True)
     merged = both.groupby(["day", "service", "instance"], as_index=False).agg(
-        cpu_ratio=("cpu_ratio", "max"), memory_ratio=("memory_ratio", "max"),
-        memory_limit_bytes=("memory_limit_bytes", "max"))
+        cpu_ratio=("cpu_ratio", "max"),
+        memory_ratio=("memory_ratio", "max"),
+        memory_limit_bytes=("memory_limit_bytes", "max"),
+    )
     merged["day"] = merged["day"].astype("datetime64[ns, UTC]")
     return merged.astype({"service": object, "instance": object})
 
@@ -73,9 +88,11 @@ def _option(config: dict, service: str, key: str):
 
 def instance_month_cost(config: dict, service: str, memory_gb: float) -> float:
     """What one instance of ``service`` costs a month."""
-    hourly = (_option(config, service, "cores_per_instance") * config.get("cpu_hour", DEFAULTS["cpu_hour"])
-              + memory_gb * config.get("gb_hour", DEFAULTS["gb_hour"])
-              + config.get("instance_hour", DEFAULTS["instance_hour"]))
+    hourly = (
+        _option(config, service, "cores_per_instance") * config.get("cpu_hour", DEFAULTS["cpu_hour"])
+        + memory_gb * config.get("gb_hour", DEFAULTS["gb_hour"])
+        + config.get("instance_hour", DEFAULTS["instance_hour"])
+    )
     return hourly * HOURS_PER_MONTH
 
 
@@ -109,8 +126,11 @@ def site_loss(day_peaks: pd.DataFrame) -> pd.DataFrame:
     pairs = known.merge(lost, on="service")
     survivors = pairs[(pairs["site"] != pairs["lost_site"]) | (pairs["sites"] < 2)]
     scenarios = survivors.groupby(["service", "lost_site"], as_index=False).agg(
-        busiest=("cpu_ratio", "max"), survivors=("instance", "size"), lost_load=("lost_load", "first"),
-        sites=("sites", "first"))
+        busiest=("cpu_ratio", "max"),
+        survivors=("instance", "size"),
+        lost_load=("lost_load", "first"),
+        sites=("sites", "first"),
+    )
     spread = (scenarios["lost_load"] / scenarios["survivors"]).where(scenarios["sites"] > 1, 0.0)
     scenarios["site_loss_cpu"] = scenarios["busiest"] + spread
     scenarios.loc[scenarios["sites"] < 2, "lost_site"] = None
@@ -118,12 +138,27 @@ def site_loss(day_peaks: pd.DataFrame) -> pd.DataFrame:
     return worst[columns].reset_index(drop=True)
 
 
-def services(peaks: pd.DataFrame, config: dict, day: date | None, instances: pd.DataFrame | None = None) -> pd.DataFrame:
+def services(
+    peaks: pd.DataFrame, config: dict, day: date | None, instances: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Per service on ``day`` (see ``peak_day``): instances, sites, cost a month, the busiest instance's peak
     CPU and memory, headroom, site-loss CPU and the trend of the peak over the trading days up to ``day``;
     riskiest (highest site-loss CPU) first. ``instances`` (service, instance, site) places instances at sites."""
-    columns = ["service", "instances", "sites", "memory_gb", "cost_month", "busiest", "cpu_peak", "memory_peak",
-               "headroom", "site_loss_cpu", "lost_site", "survivors", "trend_month"]
+    columns = [
+        "service",
+        "instances",
+        "sites",
+        "memory_gb",
+        "cost_month",
+        "busiest",
+        "cpu_peak",
+        "memory_peak",
+        "headroom",
+        "site_loss_cpu",
+        "lost_site",
+        "survivors",
+        "trend_month",
+    ]
     market = config.get("market", DEFAULTS["market"])
     local = _local_days(peaks, market)
     if day is None or not (local == day).any():
@@ -136,16 +171,20 @@ def services(peaks: pd.DataFrame, config: dict, day: date | None, instances: pd.
     on_day = placed[placed["local"] == day]
     busiest = on_day.loc[on_day["cpu_ratio"].fillna(-1.0).groupby(on_day["service"]).idxmax()]
     table = on_day.groupby("service").agg(
-        instances=("instance", "nunique"), memory_peak=("memory_ratio", "max"),
-        memory_gb=("memory_limit_bytes", "median"))
+        instances=("instance", "nunique"),
+        memory_peak=("memory_ratio", "max"),
+        memory_gb=("memory_limit_bytes", "median"),
+    )
     table["memory_gb"] /= GB
     table["busiest"] = busiest.set_index("service")["instance"]
     table["cpu_peak"] = on_day.groupby("service")["cpu_ratio"].max()
     table["headroom"] = 1.0 - table["cpu_peak"]
     table = table.join(site_loss(on_day).drop(columns="sites").set_index("service"))
     table["sites"] = on_day.groupby("service")["site"].nunique()
-    table["cost_month"] = [n * instance_month_cost(config, service, gb)
-                           for service, n, gb in zip(table.index, table["instances"], table["memory_gb"])]
+    table["cost_month"] = [
+        n * instance_month_cost(config, service, gb)
+        for service, n, gb in zip(table.index, table["instances"], table["memory_gb"])
+    ]
     table["trend_month"] = _trends(placed)
     table = table.reset_index().sort_values(["site_loss_cpu", "service"], ascending=[False, True], na_position="last")
     return table[columns].reset_index(drop=True)
@@ -171,11 +210,17 @@ def chains(table: pd.DataFrame, chain_frame: pd.DataFrame) -> pd.DataFrame:
     shares = members.merge(table, on="service")
     shares["cost_month"] /= shares.groupby("service")["chain"].transform("size")
     rolled = shares.groupby(["chain", "chain_name"], as_index=False).agg(
-        cost_month=("cost_month", "sum"), headroom=("headroom", "min"), services=("service", "size"))
+        cost_month=("cost_month", "sum"), headroom=("headroom", "min"), services=("service", "size")
+    )
     alone = table[~table["service"].isin(members["service"])]
     if len(alone):
-        rolled.loc[len(rolled)] = {"chain": "", "chain_name": "", "cost_month": alone["cost_month"].sum(),
-                                   "headroom": alone["headroom"].min(), "services": len(alone)}
+        rolled.loc[len(rolled)] = {
+            "chain": "",
+            "chain_name": "",
+            "cost_month": alone["cost_month"].sum(),
+            "headroom": alone["headroom"].min(),
+            "services": len(alone),
+        }
     return rolled
 
 
@@ -207,7 +252,10 @@ def recommend(table: pd.DataFrame, config: dict) -> pd.DataFrame:
     the site-loss CPU with the buffer under the ceiling. ``monthly`` is positive for an added cost and
     negative for a saving. A service without a CPU peak gets no advice.
     """
-    target, buffer = config.get("headroom_target", DEFAULTS["headroom_target"]), config.get("buffer", DEFAULTS["buffer"])
+    target, buffer = (
+        config.get("headroom_target", DEFAULTS["headroom_target"]),
+        config.get("buffer", DEFAULTS["buffer"]),
+    )
     low = config.get("low_utilisation", DEFAULTS["low_utilisation"])
     ceiling = 1.0 - target
     rows = []
@@ -216,24 +264,67 @@ def recommend(table: pd.DataFrame, config: dict) -> pd.DataFrame:
         projected = r.site_loss_cpu + max(0.0, r.trend_month if r.trend_month == r.trend_month else 0.0)
         floor = max(int(config.get("min_instances", DEFAULTS["min_instances"])), r.sites)
         needed = needed_instances(projected * (1 + buffer), int(r.survivors), r.sites, ceiling, floor)
-        base = {"service": r.service, "instances": r.instances, "sites": r.sites, "busiest": r.busiest,
-                "cpu_peak": r.cpu_peak, "headroom": r.headroom, "site_loss_cpu": r.site_loss_cpu,
-                "lost_site": r.lost_site, "ceiling": ceiling, "buffer": buffer, "target": target, "floor": floor}
+        base = {
+            "service": r.service,
+            "instances": r.instances,
+            "sites": r.sites,
+            "busiest": r.busiest,
+            "cpu_peak": r.cpu_peak,
+            "headroom": r.headroom,
+            "site_loss_cpu": r.site_loss_cpu,
+            "lost_site": r.lost_site,
+            "ceiling": ceiling,
+            "buffer": buffer,
+            "target": target,
+            "floor": floor,
+        }
         over = projected > ceiling
         if needed > r.instances and (over or r.instances < floor):
             why = "floor" if not over else "site_loss" if r.sites > 1 else "one_site"
-            rows.append({**base, "action": "scale_out", "why": why, "to": needed,
-                         "monthly": (needed - r.instances) * per_instance})
+            rows.append(
+                {
+                    **base,
+                    "action": "scale_out",
+                    "why": why,
+                    "to": needed,
+                    "monthly": (needed - r.instances) * per_instance,
+                }
+            )
         elif over:
             rows.append({**base, "action": "rebalance", "why": "rebalance", "to": r.instances, "monthly": 0.0})
         elif needed < r.instances and r.cpu_peak < low:
-            rows.append({**base, "action": "scale_in", "why": "scale_in", "to": needed,
-                         "monthly": (needed - r.instances) * per_instance})
+            rows.append(
+                {
+                    **base,
+                    "action": "scale_in",
+                    "why": "scale_in",
+                    "to": needed,
+                    "monthly": (needed - r.instances) * per_instance,
+                }
+            )
         elif r.memory_peak < low:
             gb = max(1.0, math.ceil(r.memory_gb * r.memory_peak * (1 + buffer) / ceiling))
             if gb < r.memory_gb:
                 saving = (gb - r.memory_gb) * config.get("gb_hour", DEFAULTS["gb_hour"]) * HOURS_PER_MONTH * r.instances
                 rows.append({**base, "action": "right_size", "why": "right_size", "to": gb, "monthly": saving})
-    return pd.DataFrame(rows, columns=["service", "action", "why", "instances", "to", "sites", "busiest", "cpu_peak",
-                                       "headroom", "site_loss_cpu", "lost_site", "ceiling", "buffer", "target",
-                                       "floor", "monthly"])
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "service",
+            "action",
+            "why",
+            "instances",
+            "to",
+            "sites",
+            "busiest",
+            "cpu_peak",
+            "headroom",
+            "site_loss_cpu",
+            "lost_site",
+            "ceiling",
+            "buffer",
+            "target",
+            "floor",
+            "monthly",
+        ],
+    )

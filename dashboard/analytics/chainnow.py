@@ -11,6 +11,7 @@ or a saturated host alone is named by its status and reasons. A site's trouble (
 lowers every step with instances there and singles out none, so it names no bottleneck. A window whose
 worst hour is long past names no bottleneck over a live problem.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -39,21 +40,27 @@ def latest_rows(metrics: pd.DataFrame, minutes: int = health.RECENT_MINUTES) -> 
     return metrics[metrics["ts"] > metrics["ts"].max() - pd.Timedelta(minutes=minutes)]
 
 
-def chain_now(steps: pd.DataFrame, evaluated: pd.DataFrame, rolled: pd.DataFrame,
-              metrics: pd.DataFrame) -> ChainNow:
+def chain_now(steps: pd.DataFrame, evaluated: pd.DataFrame, rolled: pd.DataFrame, metrics: pd.DataFrame) -> ChainNow:
     """The chain ``steps`` now, from ``evaluated`` (``health.evaluate`` of their services), ``rolled``
     (``rollup.services`` of those) and ``metrics`` (the steps' services' metrics, not cut to a window)."""
     by_service = rolled.drop_duplicates("service").set_index("service")
     figures = evaluated.drop_duplicates("service").set_index("service")
-    now = pd.DataFrame({
-        "step": steps["step"].to_numpy(), "service": steps["service"].to_numpy(),
-        "status": [by_service.at[s, "status"] if s in by_service.index else "nodata" for s in steps["service"]],
-        "reasons": [list(by_service.at[s, "reasons"]) if s in by_service.index else [] for s in steps["service"]],
-        **{c: steps["service"].map(figures[c]).to_numpy(float) if c in figures else float("nan")
-           for c in ("requests_per_s", "latency_p95_ms", "error_ratio")},
-    }, columns=COLUMNS)
-    own = now["reasons"].map(lambda reasons: rollup.worst([r.status for r in reasons if not r.kind.startswith("site_")])
-                             if reasons else "ok")
+    now = pd.DataFrame(
+        {
+            "step": steps["step"].to_numpy(),
+            "service": steps["service"].to_numpy(),
+            "status": [by_service.at[s, "status"] if s in by_service.index else "nodata" for s in steps["service"]],
+            "reasons": [list(by_service.at[s, "reasons"]) if s in by_service.index else [] for s in steps["service"]],
+            **{
+                c: steps["service"].map(figures[c]).to_numpy(float) if c in figures else float("nan")
+                for c in ("requests_per_s", "latency_p95_ms", "error_ratio")
+            },
+        },
+        columns=COLUMNS,
+    )
+    own = now["reasons"].map(
+        lambda reasons: rollup.worst([r.status for r in reasons if not r.kind.startswith("site_")]) if reasons else "ok"
+    )
     worst = rollup.worst(own)
     if worst not in rollup.ATTENTION:
         return ChainNow(now, None)
@@ -65,6 +72,7 @@ def chain_now(steps: pd.DataFrame, evaluated: pd.DataFrame, rolled: pd.DataFrame
     if found is None:  # the trouble is not in the metrics (an alert, a saturated host): name the step by its status
         pick = drilldown.bottleneck(latest[at_worst], targets)
         first = latest[at_worst].iloc[0]
-        found = drilldown.Bottleneck(pick.step if pick else int(first["step"]),
-                                     pick.service if pick else str(first["service"]), "status", 0.0)
+        found = drilldown.Bottleneck(
+            pick.step if pick else int(first["step"]), pick.service if pick else str(first["service"]), "status", 0.0
+        )
     return ChainNow(now, drilldown.Bottleneck(found.step, found.service, found.reason, found.share, now=True))

@@ -6,6 +6,7 @@
   its instance was saturated while it ran.
 - The slowest and failed calls of a service, and the events drawn on its time axis.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -25,6 +26,7 @@ _indexes: OrderedDict[tuple[int, str], tuple[pd.DataFrame, dict]] = OrderedDict(
 
 
 # ---------------------------------------------------------------- row lookup
+
 
 def _positions(frame: pd.DataFrame, column: str) -> dict:
     """Row positions of each value of ``column``, computed once per frame object."""
@@ -53,6 +55,7 @@ def within(frame: pd.DataFrame, column: str, start: pd.Timestamp, end: pd.Timest
 
 
 # ---------------------------------------------------------------- chains
+
 
 def chain_steps(chains: pd.DataFrame, chain: str) -> pd.DataFrame:
     """The steps of ``chain`` in order (empty when the chain is unknown)."""
@@ -121,6 +124,7 @@ def bottleneck(stats: pd.DataFrame, error_targets: dict[str, float]) -> Bottlene
 
 # ---------------------------------------------------------------- traces
 
+
 def _covered_ms(intervals: list[tuple[float, float]], low: float, high: float) -> float:
     """Length of the union of ``intervals`` clipped to [low, high]."""
     covered, reach = 0.0, low
@@ -161,10 +165,12 @@ def trace_table(spans: pd.DataFrame) -> pd.DataFrame:
         depth[i] = d
         stack.extend((k, d + 1) for k in reversed(children.get(i, [])))
 
-    self_ms = np.array([
-        end[i] - offset[i] - _covered_ms([(offset[k], end[k]) for k in children.get(i, [])], offset[i], end[i])
-        for i in range(len(s))
-    ])
+    self_ms = np.array(
+        [
+            end[i] - offset[i] - _covered_ms([(offset[k], end[k]) for k in children.get(i, [])], offset[i], end[i])
+            for i in range(len(s))
+        ]
+    )
 
     critical = np.zeros(len(s), bool)
     roots = children.get(None, [])
@@ -209,8 +215,9 @@ class Verdict:
         return bool((self.cpu_peak or 0) >= SATURATED_CPU or (self.memory_peak or 0) >= SATURATED_MEMORY)
 
 
-def resource_peaks(resources: pd.DataFrame, instance: str, start: pd.Timestamp,
-                   end: pd.Timestamp) -> tuple[float | None, float | None]:
+def resource_peaks(
+    resources: pd.DataFrame, instance: str, start: pd.Timestamp, end: pd.Timestamp
+) -> tuple[float | None, float | None]:
     """Peak CPU and memory ratios of ``instance`` over the samples that cover [start, end]
     (``resources``: the rows around the call, already narrowed).
 
@@ -240,12 +247,23 @@ def what_made_it_slow(table: pd.DataFrame, resources: pd.DataFrame) -> Verdict |
     cpu = memory = None
     if instance:
         start = row["start"]
-        cpu, memory = resource_peaks(resources, instance, start, start + pd.Timedelta(milliseconds=float(row["duration_ms"])))
-    return Verdict(str(row["span_id"]), str(row["service"]), str(row["operation"]), instance,
-                   float(row["self_ms"]), float(row["self_ms"]) / total, cpu, memory)
+        cpu, memory = resource_peaks(
+            resources, instance, start, start + pd.Timedelta(milliseconds=float(row["duration_ms"]))
+        )
+    return Verdict(
+        str(row["span_id"]),
+        str(row["service"]),
+        str(row["operation"]),
+        instance,
+        float(row["self_ms"]),
+        float(row["self_ms"]) / total,
+        cpu,
+        memory,
+    )
 
 
 # ---------------------------------------------------------------- services
+
 
 def slow_and_failed_calls(rows: pd.DataFrame, limit: int = CALLS_SHOWN, failed_first: bool = False) -> pd.DataFrame:
     """Of ``rows`` (one service's calls in the window), the ``limit`` slowest and the ``limit``
@@ -262,29 +280,67 @@ def slow_and_failed_calls(rows: pd.DataFrame, limit: int = CALLS_SHOWN, failed_f
 EVENT_COLUMNS = ("kind", "ident", "label", "start", "end", "detail", "url")
 
 
-def service_events(service: str, start: pd.Timestamp, end: pd.Timestamp, alerts: pd.DataFrame,
-                   incidents: pd.DataFrame, changes: pd.DataFrame, chaos_runs: pd.DataFrame) -> pd.DataFrame:
+def service_events(
+    service: str,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    alerts: pd.DataFrame,
+    incidents: pd.DataFrame,
+    changes: pd.DataFrame,
+    chaos_runs: pd.DataFrame,
+) -> pd.DataFrame:
     """Alerts, incidents, changes and chaos runs on ``service`` overlapping the window, as
     intervals (open ones end at the window's end; an ended incident at its end, ``incidents.end_times``)."""
+
     def part(frame, kind, ident, begin, finish, label, detail):
         rows = rows_for(frame, "service", [service])
         if rows.empty:
             return None
         first = rows[begin] if isinstance(begin, str) else begin(rows)
         last = (rows[finish] if isinstance(finish, str) else finish(rows)).fillna(end)
-        return pd.DataFrame({"kind": kind, "ident": rows[ident], "label": label(rows), "start": first,
-                             "end": last, "detail": detail(rows), "url": rows["url"]})
+        return pd.DataFrame(
+            {
+                "kind": kind,
+                "ident": rows[ident],
+                "label": label(rows),
+                "start": first,
+                "end": last,
+                "detail": detail(rows),
+                "url": rows["url"],
+            }
+        )
 
     parts = [
-        part(alerts, "alert", "alert_id", "starts_at", "ends_at", lambda r: r["name"], lambda r: r["summary"].fillna("")),
-        part(incidents, "incident", "incident_id", "opened_at", end_times,
-             lambda r: "P" + r["priority"].astype(str) + " " + r["incident_id"], lambda r: r["title"]),
-        part(changes, "change", "change_id", lambda r: r["actual_start"].fillna(r["planned_start"]),
-             lambda r: r["actual_end"].fillna(r["planned_end"]),
-             lambda r: r["change_id"] + " " + r["outcome"], lambda r: r["title"]),
-        part(chaos_runs, "chaos", "run_id", "started_at", "ended_at",
-             lambda r: r["fault"].fillna("chaos") + " " + r["status"],
-             lambda r: r["experiment"] + np.where(r["deviated"], " (deviated)", "")),
+        part(
+            alerts, "alert", "alert_id", "starts_at", "ends_at", lambda r: r["name"], lambda r: r["summary"].fillna("")
+        ),
+        part(
+            incidents,
+            "incident",
+            "incident_id",
+            "opened_at",
+            end_times,
+            lambda r: "P" + r["priority"].astype(str) + " " + r["incident_id"],
+            lambda r: r["title"],
+        ),
+        part(
+            changes,
+            "change",
+            "change_id",
+            lambda r: r["actual_start"].fillna(r["planned_start"]),
+            lambda r: r["actual_end"].fillna(r["planned_end"]),
+            lambda r: r["change_id"] + " " + r["outcome"],
+            lambda r: r["title"],
+        ),
+        part(
+            chaos_runs,
+            "chaos",
+            "run_id",
+            "started_at",
+            "ended_at",
+            lambda r: r["fault"].fillna("chaos") + " " + r["status"],
+            lambda r: r["experiment"] + np.where(r["deviated"], " (deviated)", ""),
+        ),
     ]
     found = [p for p in parts if p is not None]
     if not found:

@@ -5,6 +5,7 @@ is above its target, ``warn`` when either is above ``amber_at`` times its target
 ``ok`` otherwise, and ``nodata`` without recent metrics. Targets come from the
 config per service, else from the service's tier.
 """
+
 from __future__ import annotations
 
 import pandas as pd

@@ -8,6 +8,7 @@ rate is successful changes over changes with a known outcome that ended in the
 window; the change-induced incident rate is the share of the window's
 incidents that name a change.
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -39,12 +40,16 @@ def response_times(incidents: pd.DataFrame, now: pd.Timestamp, days: int) -> pd.
         group = window[window["priority"] == priority]
         to_ack = (group["acknowledged_at"] - group["opened_at"]).dt.total_seconds().dropna() / 60
         to_resolve = (group["resolved_at"] - group["opened_at"]).dt.total_seconds().dropna() / 60
-        rows.append({
-            "priority": priority, "incidents": len(group),
-            "mtta_min": to_ack.mean() if len(to_ack) else float("nan"), "unacknowledged": len(group) - len(to_ack),
-            "mttr_min": to_resolve.mean() if len(to_resolve) else float("nan"),
-            "unresolved": len(group) - len(to_resolve),
-        })
+        rows.append(
+            {
+                "priority": priority,
+                "incidents": len(group),
+                "mtta_min": to_ack.mean() if len(to_ack) else float("nan"),
+                "unacknowledged": len(group) - len(to_ack),
+                "mttr_min": to_resolve.mean() if len(to_resolve) else float("nan"),
+                "unresolved": len(group) - len(to_resolve),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -62,9 +67,12 @@ def change_rates(changes: pd.DataFrame, incidents: pd.DataFrame, now: pd.Timesta
     opened = opened[opened["state"] != "cancelled"]
     induced = int(opened["change_id"].notna().sum())
     return {
-        "days": days, "changes": len(judged), "successful": int((judged["outcome"] == "success").sum()),
+        "days": days,
+        "changes": len(judged),
+        "successful": int((judged["outcome"] == "success").sum()),
         "success_rate": (judged["outcome"] == "success").mean() if len(judged) else None,
-        "incidents": len(opened), "change_induced": induced,
+        "incidents": len(opened),
+        "change_induced": induced,
         "change_induced_rate": induced / len(opened) if len(opened) else None,
     }
 
@@ -78,12 +86,17 @@ def recent_changes(incident: pd.Series, changes: pd.DataFrame, hours: int = SUSP
     when = _change_time(changes)
     opened = incident["opened_at"]
     named = changes["change_id"] == incident.get("change_id")
-    on_service = (changes["service"] == incident["service"]) & (when >= opened - pd.Timedelta(hours=hours)) & (when <= opened)
+    on_service = (
+        (changes["service"] == incident["service"]) & (when >= opened - pd.Timedelta(hours=hours)) & (when <= opened)
+    )
     found = changes.assign(at=when)[on_service | named].sort_values("at", ascending=False, kind="stable")
     found = found.assign(suspect=False)
     if len(found):
-        candidates = [found["change_id"] == incident.get("change_id"), found["outcome"].isin(BAD_OUTCOMES),
-                      pd.Series(True, index=found.index)]
+        candidates = [
+            found["change_id"] == incident.get("change_id"),
+            found["outcome"].isin(BAD_OUTCOMES),
+            pd.Series(True, index=found.index),
+        ]
         pick = next(c for c in candidates if c.any())
         found.loc[pick.idxmax(), "suspect"] = True
     return found.drop(columns="at")
@@ -93,6 +106,7 @@ def end_times(incidents: pd.DataFrame) -> pd.Series:
     """When each incident ended: its resolution; for a finished one (resolved, closed, cancelled) without one,
     its close time (``x_closed_at``, when the source gives it), else the last time it is known to have changed
     (acknowledged, else opened). NaT while it is open: an ended incident never runs on to "now"."""
+
     def stamps(column: str) -> pd.Series:
         return pd.to_datetime(incidents[column], utc=True).dt.as_unit("ns")
 
@@ -120,15 +134,23 @@ def about_errors(incident: pd.Series, metrics: pd.DataFrame, error_target: float
 def milestones(incident: pd.Series) -> list[tuple[str, pd.Timestamp]]:
     """The incident's state changes as (state, time): opened, acknowledged, and how it ended (resolved, or
     closed or cancelled without a resolution)."""
-    ended = "resolved" if pd.notna(incident["resolved_at"]) or incident["state"] not in FINISHED_STATES \
+    ended = (
+        "resolved"
+        if pd.notna(incident["resolved_at"]) or incident["state"] not in FINISHED_STATES
         else incident["state"]
-    steps = [("new", incident["opened_at"]), ("in_progress", incident["acknowledged_at"]),
-             (ended, end_time(incident))]
+    )
+    steps = [("new", incident["opened_at"]), ("in_progress", incident["acknowledged_at"]), (ended, end_time(incident))]
     return [(state, at) for state, at in steps if pd.notna(at)]
 
 
-def around(frame: pd.DataFrame, column: str, start: pd.Timestamp, end: pd.Timestamp,
-           service: str | None = None, end_column: str | None = None) -> pd.DataFrame:
+def around(
+    frame: pd.DataFrame,
+    column: str,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    service: str | None = None,
+    end_column: str | None = None,
+) -> pd.DataFrame:
     """Rows of ``frame`` on ``service`` overlapping [start, end] (by ``column`` .. ``end_column``)."""
     rows = frame if service is None else frame[frame["service"] == service]
     begins = rows[column]

@@ -13,6 +13,7 @@ and how many records or samples it was computed from.
 
 Cancelled incidents count in neither MTTA nor MTTR. The window is the 30 days up to now.
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -43,8 +44,11 @@ def _in_window(times: pd.Series, now: pd.Timestamp) -> pd.Series:
 
 def mtta(incidents: pd.DataFrame, now: pd.Timestamp) -> tuple[pd.Timedelta | None, int]:
     """Mean time to acknowledge incidents opened in the last 30 days."""
-    rows = incidents[_in_window(incidents["opened_at"], now) & incidents["acknowledged_at"].notna()
-                     & (incidents["state"] != "cancelled")]
+    rows = incidents[
+        _in_window(incidents["opened_at"], now)
+        & incidents["acknowledged_at"].notna()
+        & (incidents["state"] != "cancelled")
+    ]
     return _mean(rows["acknowledged_at"] - rows["opened_at"])
 
 

@@ -1,4 +1,5 @@
 """Error-log rates from the log_rates frame: lines per minute, pure functions of the frame."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -18,8 +19,11 @@ def errors_per_minute(log_rates: pd.DataFrame, minutes: int = RECENT_MINUTES) ->
 
 def error_series(log_rates: pd.DataFrame, services, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
     """Error lines per minute of ``services`` in [start, end]: columns ts, service, count."""
-    rows = log_rates[(log_rates["level"] == "error") & log_rates["service"].isin(list(services))
-                     & log_rates["ts"].between(start, end)]
+    rows = log_rates[
+        (log_rates["level"] == "error")
+        & log_rates["service"].isin(list(services))
+        & log_rates["ts"].between(start, end)
+    ]
     per_minute = rows.groupby([rows["ts"].dt.floor("min"), "service"])["count"].sum()
     return per_minute.rename("count").reset_index()
 

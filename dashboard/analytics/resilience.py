@@ -10,6 +10,7 @@ The resilience score of a service follows LitmusChaos: each run weighs its fault
 scores its weakest step: the lowest score among its services (untested steps do not
 score, they show as coverage gaps).
 """
+
 from __future__ import annotations
 
 from urllib.parse import urlencode
@@ -62,8 +63,20 @@ def service_scores(runs: pd.DataFrame) -> pd.Series:
 def service_summary(runs: pd.DataFrame) -> pd.DataFrame:
     """Per service: runs, outcome counts, pass rate, score, median recovery, last run and its status."""
     runs = runs[runs["service"].notna()].sort_values("started_at")
-    columns = ["service", "runs", "passed", "failed", "aborted", "not_run", "running", "pass_rate", "score",
-               "recovery_s", "last_run", "last_status"]
+    columns = [
+        "service",
+        "runs",
+        "passed",
+        "failed",
+        "aborted",
+        "not_run",
+        "running",
+        "pass_rate",
+        "score",
+        "recovery_s",
+        "last_run",
+        "last_status",
+    ]
     if runs.empty:
         return pd.DataFrame(columns=columns)
     grouped = runs.groupby("service")
@@ -86,22 +99,31 @@ def chain_scores(chains: pd.DataFrame, scores: pd.Series) -> pd.DataFrame:
     for (chain, name), group in steps.groupby(["chain", "chain_name"], sort=False):
         scored = group.dropna(subset=["score"]).sort_values("step")
         weakest = scored.loc[scored["score"].idxmin()] if len(scored) else None
-        rows.append({
-            "chain": chain, "chain_name": name, "steps": len(group), "scored_steps": len(scored),
-            "score": None if weakest is None else float(weakest["score"]),
-            "weakest_service": None if weakest is None else weakest["service"],
-            "weakest_step": None if weakest is None else int(weakest["step"]),
-        })
-    return pd.DataFrame(rows, columns=["chain", "chain_name", "steps", "scored_steps", "score", "weakest_service",
-                                       "weakest_step"]).astype({"score": "float64"})
+        rows.append(
+            {
+                "chain": chain,
+                "chain_name": name,
+                "steps": len(group),
+                "scored_steps": len(scored),
+                "score": None if weakest is None else float(weakest["score"]),
+                "weakest_service": None if weakest is None else weakest["service"],
+                "weakest_step": None if weakest is None else int(weakest["step"]),
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["chain", "chain_name", "steps", "scored_steps", "score", "weakest_service", "weakest_step"]
+    ).astype({"score": "float64"})
 
 
-def coverage(chains: pd.DataFrame, runs: pd.DataFrame, now: pd.Timestamp,
-             window: pd.Timedelta = WINDOW) -> pd.DataFrame:
+def coverage(
+    chains: pd.DataFrame, runs: pd.DataFrame, now: pd.Timestamp, window: pd.Timedelta = WINDOW
+) -> pd.DataFrame:
     """Each chain step with its service's last chaos run and ``recent`` (within ``window``), ``stale`` or ``never``."""
     tested = runs[runs["status"].isin(TESTED) & runs["service"].notna()]
     last = tested.groupby("service")["started_at"].max()
-    steps = chains.sort_values(["chain", "step"]).assign(last_run=lambda f: last.reindex(f["service"]).set_axis(f.index))
+    steps = chains.sort_values(["chain", "step"]).assign(
+        last_run=lambda f: last.reindex(f["service"]).set_axis(f.index)
+    )
     steps["coverage"] = "never"
     steps.loc[steps["last_run"].notna(), "coverage"] = "stale"
     steps.loc[steps["last_run"] >= now - window, "coverage"] = "recent"
@@ -123,8 +145,9 @@ def _stamp(value: pd.Timestamp) -> str:
     return value.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def impact_link(service: str, started: pd.Timestamp, ended: pd.Timestamp | None,
-                margin: pd.Timedelta = LINK_MARGIN) -> str:
+def impact_link(
+    service: str, started: pd.Timestamp, ended: pd.Timestamp | None, margin: pd.Timedelta = LINK_MARGIN
+) -> str:
     """The service page over the run, ``margin`` either side; a run still going ends at now."""
     until = "now" if ended is None or pd.isna(ended) else _stamp(ended + margin)
     return f"/service/{service}?" + urlencode({"from": _stamp(started - margin), "to": until})

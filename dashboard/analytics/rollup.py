@@ -16,6 +16,7 @@ Every contribution is a ``Reason`` (status, kind, formatted values), worst first
 why. A chain takes its worst step's status; the header takes the worst chain's, raised by open
 P1 (crit) or P2 (warn) incidents, and counts the services on the wall that need attention.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -66,6 +67,7 @@ def worst(statuses) -> str:
 
 # ---------------------------------------------------------------- what each signal says
 
+
 def _rule_reasons(evaluated: pd.DataFrame, amber_at: float) -> dict[str, list[Reason]]:
     out: dict[str, list[Reason]] = {}
     for row in evaluated.itertuples(index=False):
@@ -73,8 +75,10 @@ def _rule_reasons(evaluated: pd.DataFrame, amber_at: float) -> dict[str, list[Re
             out[row.service] = [_reason("nodata", "nodata")]
             continue
         found = []
-        for kind, value, target, fmt in (("latency", row.latency_p95_ms, row.p95_target_ms, fmt_ms),
-                                          ("errors", row.error_ratio, row.error_target, lambda v: fmt_pct(v, 1))):
+        for kind, value, target, fmt in (
+            ("latency", row.latency_p95_ms, row.p95_target_ms, fmt_ms),
+            ("errors", row.error_ratio, row.error_target, lambda v: fmt_pct(v, 1)),
+        ):
             if pd.notna(value) and value > amber_at * target:
                 status, limit = ("crit", target) if value > target else ("warn", amber_at * target)
                 found.append(_reason(status, kind, value=fmt(value), limit=fmt(limit)))
@@ -83,10 +87,12 @@ def _rule_reasons(evaluated: pd.DataFrame, amber_at: float) -> dict[str, list[Re
 
 
 def _alert_reasons(alerts: pd.DataFrame) -> dict[str, list[Reason]]:
-    firing = alerts[(alerts["state"] == "firing") & alerts["severity"].isin(list(SEVERITY_STATUS))
-                    & alerts["service"].notna()]
-    firing = firing.sort_values(["severity", "starts_at"], key=lambda c: c.map(SEVERITY_ORDER)
-                                if c.name == "severity" else c, kind="stable")
+    firing = alerts[
+        (alerts["state"] == "firing") & alerts["severity"].isin(list(SEVERITY_STATUS)) & alerts["service"].notna()
+    ]
+    firing = firing.sort_values(
+        ["severity", "starts_at"], key=lambda c: c.map(SEVERITY_ORDER) if c.name == "severity" else c, kind="stable"
+    )
     out: dict[str, list[Reason]] = {}
     for service, name, severity in zip(firing["service"], firing["name"], firing["severity"]):
         reason = _reason(SEVERITY_STATUS[severity], f"alert_{severity}", name=str(name))
@@ -101,9 +107,16 @@ def _anomaly_reasons(anomalies: pd.DataFrame, newest: pd.Timestamp | None) -> di
     recent = anomalies[anomalies["end"] >= newest - pd.Timedelta(minutes=RECENT_MINUTES)]
     out: dict[str, list[Reason]] = {}
     for row in recent.sort_values("score", ascending=False).itertuples(index=False):
-        out.setdefault(row.service, []).append(_reason(
-            "warn", "anomaly", metric=row.metric, instance=row.instance if isinstance(row.instance, str) else "",
-            value=fmt_metric(row.metric, row.value), usual=fmt_metric(row.metric, row.baseline)))
+        out.setdefault(row.service, []).append(
+            _reason(
+                "warn",
+                "anomaly",
+                metric=row.metric,
+                instance=row.instance if isinstance(row.instance, str) else "",
+                value=fmt_metric(row.metric, row.value),
+                usual=fmt_metric(row.metric, row.baseline),
+            )
+        )
     return out
 
 
@@ -114,11 +127,14 @@ def _saturation_reasons(resources: pd.DataFrame) -> dict[str, list[Reason]]:
     means = recent.groupby(["service", "instance"], as_index=False)[["cpu_ratio", "memory_ratio"]].mean()
     out: dict[str, list[Reason]] = {}
     for row in means.itertuples(index=False):
-        for kind, value, limit in (("cpu", row.cpu_ratio, SATURATED_CPU), ("memory", row.memory_ratio,
-                                                                             SATURATED_MEMORY)):
+        for kind, value, limit in (
+            ("cpu", row.cpu_ratio, SATURATED_CPU),
+            ("memory", row.memory_ratio, SATURATED_MEMORY),
+        ):
             if pd.notna(value) and value >= limit:
-                out.setdefault(row.service, []).append(_reason("warn", kind, instance=row.instance,
-                                                               value=fmt_pct(value, 0)))
+                out.setdefault(row.service, []).append(
+                    _reason("warn", kind, instance=row.instance, value=fmt_pct(value, 0))
+                )
     return out
 
 
@@ -137,19 +153,32 @@ def main_metric(evaluated: pd.DataFrame, amber_at: float) -> pd.Series:
     latency does, else ``latency``."""
     p95 = (evaluated["latency_p95_ms"] / evaluated["p95_target_ms"]).fillna(0)
     errors = (evaluated["error_ratio"] / evaluated["error_target"]).fillna(0)
-    return pd.Series(["errors" if e > amber_at and e > p else "latency" for p, e in zip(p95, errors)],
-                     index=evaluated.index)
+    return pd.Series(
+        ["errors" if e > amber_at and e > p else "latency" for p, e in zip(p95, errors)], index=evaluated.index
+    )
 
 
 # ---------------------------------------------------------------- services, chains, header
 
-def services(evaluated: pd.DataFrame, alerts: pd.DataFrame, anomalies: pd.DataFrame, resources: pd.DataFrame,
-             instances: pd.DataFrame, site_states: pd.DataFrame, amber_at: float,
-             newest: pd.Timestamp | None) -> pd.DataFrame:
+
+def services(
+    evaluated: pd.DataFrame,
+    alerts: pd.DataFrame,
+    anomalies: pd.DataFrame,
+    resources: pd.DataFrame,
+    instances: pd.DataFrame,
+    site_states: pd.DataFrame,
+    amber_at: float,
+    newest: pd.Timestamp | None,
+) -> pd.DataFrame:
     """One row per evaluated service: its rolled-up status, the metric its tile shows large, and its
     reasons worst first; ``newest`` is the time of the newest metrics (anomalies until then count)."""
-    signals = [_alert_reasons(alerts), _anomaly_reasons(anomalies, newest), _saturation_reasons(resources),
-               _site_reasons(instances, site_states)]
+    signals = [
+        _alert_reasons(alerts),
+        _anomaly_reasons(anomalies, newest),
+        _saturation_reasons(resources),
+        _site_reasons(instances, site_states),
+    ]
     rules = _rule_reasons(evaluated, amber_at)
     rows = []
     for service, metric in zip(evaluated["service"], main_metric(evaluated, amber_at)):
@@ -187,6 +216,8 @@ def header(rolled_chains: list[dict], rolled: pd.DataFrame, layout: list[dict], 
 def firing_alerts(alerts: pd.DataFrame) -> pd.DataFrame:
     """Firing alerts, critical first, then warning, then info; newest first within a severity."""
     firing = alerts[alerts["state"] == "firing"]
-    return firing.assign(_rank=firing["severity"].map(SEVERITY_ORDER)).sort_values(
-        ["_rank", "starts_at"], ascending=[True, False], kind="stable").drop(columns="_rank")
-
+    return (
+        firing.assign(_rank=firing["severity"].map(SEVERITY_ORDER))
+        .sort_values(["_rank", "starts_at"], ascending=[True, False], kind="stable")
+        .drop(columns="_rank")
+    )

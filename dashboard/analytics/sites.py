@@ -11,6 +11,7 @@ instances reported in the last ``RECENT_MINUTES`` while other sites' did) or *dr
 over its services, of its traffic over its even share is under ``DRAINED``), ``warn`` when that
 median is under ``LOW``, else ``ok``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -48,8 +49,11 @@ def chain_sites(chains: pd.DataFrame, instances: pd.DataFrame, resources: pd.Dat
     if members.empty:
         return pd.DataFrame(columns=COLUMNS)
     order = pd.Categorical(members["chain"], categories=pd.unique(members["chain"]), ordered=True)
-    per = members.assign(chain=order).groupby(["chain", "site"], observed=True).agg(
-        rx=("rx", "sum"), ratio=("ratio", "min"), cpu=("cpu", "max"))
+    per = (
+        members.assign(chain=order)
+        .groupby(["chain", "site"], observed=True)
+        .agg(rx=("rx", "sum"), ratio=("ratio", "min"), cpu=("cpu", "max"))
+    )
     total = per.groupby(level="chain", observed=True)["rx"].transform("sum")
     crit = (per["ratio"] < DRAINED) | (per["cpu"] >= SATURATED_CPU)
     warn = (per["ratio"] < LOW) | (per["cpu"] >= BUSY_CPU)
@@ -65,7 +69,6 @@ def wall_sites(layout: list[dict], figures: pd.DataFrame) -> list[list[list]]:
     for row in figures.itertuples(index=False):
         by_chain.setdefault(row.chain, []).append([row.site, f"{row.share:.0%}", row.status])
     return [by_chain.get(c["chain"], []) for c in layout]
-
 
 
 def site_states(instances: pd.DataFrame, resources: pd.DataFrame) -> pd.DataFrame:
@@ -89,9 +92,20 @@ def site_states(instances: pd.DataFrame, resources: pd.DataFrame) -> pd.DataFram
         elif pd.isna(at["ratio"]):
             status, kind = "nodata", "nodata"
         else:
-            status, kind = ("crit", "drained") if at["ratio"] < DRAINED else (
-                ("warn", "low") if at["ratio"] < LOW else ("ok", "ok"))
+            status, kind = (
+                ("crit", "drained")
+                if at["ratio"] < DRAINED
+                else (("warn", "low") if at["ratio"] < LOW else ("ok", "ok"))
+            )
         total = by_site["rx"].sum()
-        rows.append((site, status, kind, float(at["rx"] / total) if total else 0.0,
-                     float(at["n"] / by_site["n"].sum()), int(at["n"])))
+        rows.append(
+            (
+                site,
+                status,
+                kind,
+                float(at["rx"] / total) if total else 0.0,
+                float(at["n"] / by_site["n"].sum()),
+                int(at["n"]),
+            )
+        )
     return pd.DataFrame(rows, columns=STATE_COLUMNS)

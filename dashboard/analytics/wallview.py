@@ -7,9 +7,10 @@ browser already has. It is deliberately compact: at 200 services a refresh is a 
 kilobytes. Names are shown in the page's language where the frames carry one
 (``x_display_name_zh``, ``x_chain_name_zh``), else in the frames' own.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import urlparse
 
 import numpy as np
@@ -61,13 +62,18 @@ def display_names(services: pd.DataFrame, lang: str) -> dict[str, str]:
 def structure(chains: pd.DataFrame, services: pd.DataFrame, lang: str = "en") -> list[dict]:
     """The chains as drawn: id, name (in ``lang`` where known) and the known services of its steps in order."""
     ordered = chains.sort_values(["step"], kind="stable")
-    names = dict(zip(ordered["chain"].tolist()[::-1], _in_language(ordered, "chain_name", lang).tolist()[::-1]))  # first wins
+    names = dict(
+        zip(ordered["chain"].tolist()[::-1], _in_language(ordered, "chain_name", lang).tolist()[::-1])
+    )  # first wins
     known = ordered[ordered["service"].isin(set(services["service"]))]
     members: dict[str, list[str]] = {}
     for chain, service in zip(known["chain"].tolist(), known["service"].tolist()):
         members.setdefault(chain, []).append(service)
-    return [{"chain": c, "name": names[c], "services": members[c]} for c in dict.fromkeys(ordered["chain"].tolist())
-            if c in members]
+    return [
+        {"chain": c, "name": names[c], "services": members[c]}
+        for c in dict.fromkeys(ordered["chain"].tolist())
+        if c in members
+    ]
 
 
 def tile_order(layout: list[dict]) -> list[str]:
@@ -75,20 +81,34 @@ def tile_order(layout: list[dict]) -> list[str]:
     return [s for chain in layout for s in chain["services"]]
 
 
-def tile_rows(evaluated: pd.DataFrame, rolled: pd.DataFrame, order: list[str],
-              describe: Callable[[Reason], str]) -> list[list]:
+def tile_rows(
+    evaluated: pd.DataFrame, rolled: pd.DataFrame, order: list[str], describe: Callable[[Reason], str]
+) -> list[list]:
     """Per tile: status, its main figure and which metric that is (``latency`` or ``errors``),
     requests/s, the other figure, and its reasons in words."""
     figures = evaluated.drop_duplicates("service").set_index("service").reindex(order)
     states = rolled.drop_duplicates("service").set_index("service").reindex(order)
     rows = []
     for status, metric, reasons, rate, p95, errors in zip(
-            states["status"].fillna("nodata"), states["metric"].fillna("latency"), states["reasons"],
-            figures["requests_per_s"].tolist(), figures["latency_p95_ms"].tolist(), figures["error_ratio"].tolist()):
+        states["status"].fillna("nodata"),
+        states["metric"].fillna("latency"),
+        states["reasons"],
+        figures["requests_per_s"].tolist(),
+        figures["latency_p95_ms"].tolist(),
+        figures["error_ratio"].tolist(),
+    ):
         latency, error_text = fmt_ms(p95), fmt_pct(errors)
         main, other = (error_text, latency) if metric == "errors" else (latency, error_text)
-        rows.append([status, main, metric, fmt_rate(rate), other,
-                     [describe(r) for r in reasons] if isinstance(reasons, list) else []])
+        rows.append(
+            [
+                status,
+                main,
+                metric,
+                fmt_rate(rate),
+                other,
+                [describe(r) for r in reasons] if isinstance(reasons, list) else [],
+            ]
+        )
     return rows
 
 
@@ -145,10 +165,19 @@ def incident_status(incidents: pd.DataFrame) -> str:
 
 def changes_in_progress(changes: pd.DataFrame) -> pd.DataFrame:
     """Changes being implemented: started and not ended, emergency ones first."""
-    running = changes[(changes["state"] == "implement") | (changes["actual_start"].notna() & changes["actual_end"].isna()
-                                                           & ~changes["state"].isin(["closed", "cancelled"]))]
-    return running.assign(_rank=(running["type"] != "emergency")).sort_values(["_rank", "actual_start"]).drop(
-        columns="_rank")
+    running = changes[
+        (changes["state"] == "implement")
+        | (
+            changes["actual_start"].notna()
+            & changes["actual_end"].isna()
+            & ~changes["state"].isin(["closed", "cancelled"])
+        )
+    ]
+    return (
+        running.assign(_rank=(running["type"] != "emergency"))
+        .sort_values(["_rank", "actual_start"])
+        .drop(columns="_rank")
+    )
 
 
 def next_change(changes: pd.DataFrame, now: pd.Timestamp) -> pd.Series | None:

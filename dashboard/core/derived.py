@@ -11,6 +11,7 @@ record, never the poll's; it is asked again after ``HISTORY_RETRY_S`` at the ear
 meanwhile the model learnt before it (if any) keeps judging. The model lives in the poller
 process that polls the source, which sticky leases keep the same one.
 """
+
 from __future__ import annotations
 
 import logging
@@ -39,24 +40,33 @@ class HistoryUnavailable(Exception):
 class DerivedFrames:
     """Keep one anomaly model and history per source; derive and store after each metrics poll."""
 
-    def __init__(self, store: FrameStore, history_days: float = HISTORY_DAYS, relearn_s: float = RELEARN_S,
-                 retry_s: float = HISTORY_RETRY_S):
+    def __init__(
+        self,
+        store: FrameStore,
+        history_days: float = HISTORY_DAYS,
+        relearn_s: float = RELEARN_S,
+        retry_s: float = HISTORY_RETRY_S,
+    ):
         self.store, self.history_days, self.relearn_s, self.retry_s = store, history_days, relearn_s, retry_s
         self._learnt: dict[str, tuple[float, anomaly.Model, pd.DataFrame]] = {}
         self._failed: dict[str, tuple[float, str]] = {}  # per source: when its history read failed, and why
         # One derivation at a time: sources poll on threads of their own, and learning is large.
         self._lock = threading.Lock()
 
-    def _model(self, source: Source, window_start: pd.Timestamp,
-               metrics: dict[str, pd.DataFrame]) -> tuple[anomaly.Model, pd.DataFrame, str | None]:
+    def _model(
+        self, source: Source, window_start: pd.Timestamp, metrics: dict[str, pd.DataFrame]
+    ) -> tuple[anomaly.Model, pd.DataFrame, str | None]:
         """The source's model and past peaks, relearnt when due, and why the last history read failed (None:
         it did not); HistoryUnavailable when it failed and there is no earlier model."""
         learnt, failed = self._learnt.get(source.name), self._failed.get(source.name)
         due = learnt is None or time.monotonic() - learnt[0] > self.relearn_s
         if due and (failed is None or time.monotonic() - failed[0] > self.retry_s):
             try:
-                history = source.history(window_start - pd.Timedelta(days=self.history_days), window_start,
-                                         step_s=learn_step_s(metrics, self.history_days))
+                history = source.history(
+                    window_start - pd.Timedelta(days=self.history_days),
+                    window_start,
+                    step_s=learn_step_s(metrics, self.history_days),
+                )
             except Exception as exc:  # the source's trouble: reported, retried later, never the poll's
                 failed = (time.monotonic(), f"history of {source.name}: {type(exc).__name__}: {exc}")
                 self._failed[source.name] = failed
@@ -100,10 +110,21 @@ class DerivedFrames:
         except Exception as exc:  # a derivation problem must not stop polling
             log.exception("deriving frames from %s failed", source.name)
             frames, errors = {}, [f"{type(exc).__name__}: {exc}"]
-        self.store.set_status(name, after_attempt(
-            self.store.status(name), source=name, kind=DERIVED_SOURCE, interval_s=source.interval_s, started=now,
-            errors=errors, rows=int(sum(len(f) for f in frames.values())),
-            duration_ms=(time.perf_counter() - t0) * 1000, frames=list(frames), offers=list(DERIVED_FRAMES)))
+        self.store.set_status(
+            name,
+            after_attempt(
+                self.store.status(name),
+                source=name,
+                kind=DERIVED_SOURCE,
+                interval_s=source.interval_s,
+                started=now,
+                errors=errors,
+                rows=int(sum(len(f) for f in frames.values())),
+                duration_ms=(time.perf_counter() - t0) * 1000,
+                frames=list(frames),
+                offers=list(DERIVED_FRAMES),
+            ),
+        )
 
 
 def learn_step_s(metrics: dict[str, pd.DataFrame], days: float) -> int | None:

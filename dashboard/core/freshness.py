@@ -9,11 +9,12 @@ the status records' ``offers`` name the sources that would fill it but whose pol
 way, a panel whose sources fail (``unknown``) does not know what it would show, since the first
 failed poll (the status records' ``failing_since``).
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable
 
 import pandas as pd
 
@@ -59,10 +60,25 @@ def freshness(frames: Iterable[str], statuses: dict[str, dict], now: datetime, o
     sources = tuple(sorted(s for s, status in statuses.items() if wanted & set(status.get("frames") or ())))
     stale = tuple(s for s in sources if is_stale(statuses[s], now))
     successes = [pd.Timestamp(statuses[s]["last_success"]) for s in stale if statuses[s].get("last_success")]
-    failing = tuple(sorted(s for s, status in statuses.items() if s not in sources and not status.get("ok")
-                           and wanted & set(status.get("offers") or ())))
+    failing = tuple(
+        sorted(
+            s
+            for s, status in statuses.items()
+            if s not in sources and not status.get("ok") and wanted & set(status.get("offers") or ())
+        )
+    )
     broken = tuple(s for s in stale if statuses[s].get("ok") is False)
-    since = [pd.Timestamp(statuses[s].get("failing_since") or statuses[s].get("last_attempt"))
-             for s in failing + broken if statuses[s].get("failing_since") or statuses[s].get("last_attempt")]
-    return Freshness(sources, stale, min(successes) if successes else None, bool(sources or wanted & offered),
-                     failing, broken, min(since) if since else None)
+    since = [
+        pd.Timestamp(statuses[s].get("failing_since") or statuses[s].get("last_attempt"))
+        for s in failing + broken
+        if statuses[s].get("failing_since") or statuses[s].get("last_attempt")
+    ]
+    return Freshness(
+        sources,
+        stale,
+        min(successes) if successes else None,
+        bool(sources or wanted & offered),
+        failing,
+        broken,
+        min(since) if since else None,
+    )

@@ -4,6 +4,7 @@ A lease lasts one interval. In-process (the embedded default) a dict under a loc
 a Lua script on Redis's own clock does, sticky: its value names its holder and when it falls due,
 and for a grace after that only the holder may claim it again.
 """
+
 from __future__ import annotations
 
 import threading
@@ -68,8 +69,12 @@ return 1
         self._script = client.register_script(self.SCRIPT)
 
     def _run(self, name: str, seconds: float, grace: float, claim: bool) -> bool:
-        return bool(self._script(keys=[f"{self.prefix}lease:{name}"],
-                                 args=[self.owner, max(int(seconds * 1000), 1), int(grace * 1000), int(claim)]))
+        return bool(
+            self._script(
+                keys=[f"{self.prefix}lease:{name}"],
+                args=[self.owner, max(int(seconds * 1000), 1), int(grace * 1000), int(claim)],
+            )
+        )
 
     def claim(self, name: str, seconds: float) -> bool:
         return self._run(name, seconds, grace_s(seconds), claim=True)

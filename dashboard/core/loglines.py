@@ -3,6 +3,7 @@
 Pages call ``lines_around(spans)``; only this module asks a log source for lines. The answer
 is bounded (``LIMIT`` lines), keyed by the trace id and kept like traces (``ondemand``).
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -50,11 +51,19 @@ class LogFinder:
         instances = tuple(sorted(spans["instance"].dropna().unique()))
 
         def ask(source: Source) -> pd.DataFrame:
-            return source.log_lines(services, start.floor("us").to_pydatetime(), end.ceil("us").to_pydatetime(),
-                                    LIMIT, instances=instances, trace_id=trace_id)
+            return source.log_lines(
+                services,
+                start.floor("us").to_pydatetime(),
+                end.ceil("us").to_pydatetime(),
+                LIMIT,
+                instances=instances,
+                trace_id=trace_id,
+            )
 
-        return self.cache.frame(f"loglines:{trace_id}", lambda: trace_first(
-            ask_sources("log_lines", self.sources, ask, first=False), trace_id))
+        return self.cache.frame(
+            f"loglines:{trace_id}",
+            lambda: trace_first(ask_sources("log_lines", self.sources, ask, first=False), trace_id),
+        )
 
 
 def lines_around(spans: pd.DataFrame) -> pd.DataFrame:

@@ -7,11 +7,13 @@ that result instead of doing the same work again (a new version reaches every vi
 once). Older versions are dropped as newer ones come, so what a worker keeps depends on the
 number of slots, not on how long it has run.
 """
+
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Any, Callable, Hashable
+from collections.abc import Callable, Hashable
+from typing import Any
 
 
 class _Pending:

@@ -6,6 +6,7 @@ them (``render``). gunicorn workers run in multiprocess mode: with ``PROMETHEUS_
 (``dashboard.gunicorn_conf``), each worker writes its values to files there and ``render`` adds up
 the files of every worker, so one scrape counts them all.
 """
+
 from __future__ import annotations
 
 import os
@@ -28,8 +29,9 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 POLL_SECONDS = Histogram("opscenter_poll_duration_seconds", "Time to poll one source.", ["source"], buckets=BUCKETS)
 POLL_ERRORS = Counter("opscenter_poll_errors", "Polls that failed, per source.", ["source"])
-CALLBACK_SECONDS = Histogram("opscenter_callback_duration_seconds", "Server time of Dash callbacks.", ["callback"],
-                             buckets=BUCKETS)
+CALLBACK_SECONDS = Histogram(
+    "opscenter_callback_duration_seconds", "Server time of Dash callbacks.", ["callback"], buckets=BUCKETS
+)
 
 
 def observe_poll(source: str, seconds: float, ok: bool) -> None:

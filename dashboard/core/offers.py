@@ -1,4 +1,5 @@
 """What the configuration delivers once polled: its sources' frames, its business chains, the derived frames."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -10,9 +11,15 @@ from datasources.base import DERIVED_FRAMES, METRIC_FRAMES, validate
 def config_frames(chains: list[dict]) -> dict[str, pd.DataFrame]:
     """Turn the config's business chains into a chains frame (``name_zh`` as ``x_chain_name_zh``)."""
     rows = [
-        {"chain": c["chain"], "chain_name": c.get("name", c["chain"]), "step": i, "service": s,
-         "x_chain_name_zh": c.get("name_zh")}
-        for c in chains for i, s in enumerate(c["steps"], start=1)
+        {
+            "chain": c["chain"],
+            "chain_name": c.get("name", c["chain"]),
+            "step": i,
+            "service": s,
+            "x_chain_name_zh": c.get("name_zh"),
+        }
+        for c in chains
+        for i, s in enumerate(c["steps"], start=1)
     ]
     return {"chains": validate("chains", pd.DataFrame(rows))} if rows else {}
 

@@ -6,10 +6,11 @@ seconds (``miss_ttl_s`` when empty), so a view opened by many viewers costs its 
 query. ``ask_sources`` asks each capable source in turn, so one failing source does not hide
 another's answer. ``built(app_key, make)`` keeps one helper per app.
 """
+
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 import flask
 import pandas as pd

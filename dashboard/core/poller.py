@@ -12,14 +12,15 @@ History writes that fail (the database away) wait in a bounded queue, in order, 
 are written before anything newer once the database answers again; source errors are
 redacted before they are stored anywhere.
 """
+
 from __future__ import annotations
 
 import logging
 import threading
 import time
 from collections import deque
-from datetime import datetime, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pandas as pd
 
@@ -41,11 +42,11 @@ STOP_GRACE_S = 3.0  # how long a stopping poller waits for polls in flight
 
 def backoff_s(interval_s: float, failures: int) -> float:
     """Delay before the next attempt after ``failures`` consecutive failures."""
-    return interval_s * min(2 ** failures, MAX_BACKOFF_FACTOR)
+    return interval_s * min(2**failures, MAX_BACKOFF_FACTOR)
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class HistoryQueue:
@@ -102,8 +103,15 @@ class HistoryQueue:
 class Poller:
     """Poll every source at its interval into the store, and into history when given."""
 
-    def __init__(self, sources: list[Source], store: FrameStore, history=None, leases=None,
-                 clock: Callable[[], datetime] = utcnow, derived: DerivedFrames | None = None):
+    def __init__(
+        self,
+        sources: list[Source],
+        store: FrameStore,
+        history=None,
+        leases=None,
+        clock: Callable[[], datetime] = utcnow,
+        derived: DerivedFrames | None = None,
+    ):
         self.sources, self.store, self.history, self.clock = sources, store, history, clock
         self.history_queue = HistoryQueue(history) if history is not None else None
         self.derived = derived
@@ -164,10 +172,17 @@ class Poller:
         if frames:
             self.store.write(source.name, frames)
         status = after_attempt(
-            previous, source=source.name, kind=source.kind, interval_s=source.interval_s, started=started,
-            errors=errors, rows=int(sum(len(f) for f in frames.values())),
-            duration_ms=(time.perf_counter() - t0) * 1000, frames=list(frames),
-            offers=list(source.offers(source.options)))
+            previous,
+            source=source.name,
+            kind=source.kind,
+            interval_s=source.interval_s,
+            started=started,
+            errors=errors,
+            rows=int(sum(len(f) for f in frames.values())),
+            duration_ms=(time.perf_counter() - t0) * 1000,
+            frames=list(frames),
+            offers=list(source.offers(source.options)),
+        )
         self.store.set_status(source.name, status)
         metrics.observe_poll(source.name, status["duration_ms"] / 1000, status["ok"])
         if not status["ok"]:
@@ -187,8 +202,10 @@ class Poller:
         if previous is not None:
             previous.join(seconds)
             if previous.is_alive():
-                raise TimeoutError(f"the previous poll of {source.name} is still running, past its deadline of "
-                                   f"{seconds:g} s (poll_timeout_s)")
+                raise TimeoutError(
+                    f"the previous poll of {source.name} is still running, past its deadline of "
+                    f"{seconds:g} s (poll_timeout_s)"
+                )
         outcome: dict[str, object] = {}
 
         def fetch():
@@ -222,8 +239,12 @@ class Poller:
         """Poll until stopped, each source on a thread of its own: a slow source delays no other. Once
         stopped, polls in flight get ``STOP_GRACE_S`` to finish; one still running then (a hung source,
         a model being learnt) is abandoned with its daemon thread, and its lease lapses."""
-        jobs = [threading.Thread(target=self._run_source, args=(source, tick_s), name=f"opscenter-poll-{source.name}",
-                                 daemon=True) for source in self.sources]
+        jobs = [
+            threading.Thread(
+                target=self._run_source, args=(source, tick_s), name=f"opscenter-poll-{source.name}", daemon=True
+            )
+            for source in self.sources
+        ]
         for job in jobs:
             job.start()
         self._stop.wait()
@@ -248,4 +269,3 @@ class Poller:
         self._stop.set()
         if self._thread:
             self._thread.join(timeout=10)
-

@@ -5,14 +5,16 @@ secret option written as anything else is refused). Each source is checked again
 options model (``datasources.options``). Every problem is reported once, as
 ``file:line: key: message``.
 """
+
 from __future__ import annotations
 
 import ipaddress
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -23,9 +25,11 @@ DEFAULT_CONFIG = Path(__file__).with_name("default.yaml")
 ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 LANGUAGES = ("en", "zh")
-DEFAULT_TIER_TARGETS = {1: {"p95_ms": 300.0, "error_ratio": 0.01},
-                        2: {"p95_ms": 800.0, "error_ratio": 0.02},
-                        3: {"p95_ms": 2000.0, "error_ratio": 0.05}}
+DEFAULT_TIER_TARGETS = {
+    1: {"p95_ms": 300.0, "error_ratio": 0.01},
+    2: {"p95_ms": 800.0, "error_ratio": 0.02},
+    3: {"p95_ms": 2000.0, "error_ratio": 0.05},
+}
 
 
 class ConfigError(ValueError):
@@ -189,8 +193,10 @@ def _check_sources(doc: _Located, raw) -> list[dict[str, Any]]:
             doc.fail(where + ("kind",), f"unknown kind {spec['kind']!r}; known: {', '.join(sorted(known))}")
         name = str(spec["name"])
         if not NAME_PATTERN.match(name) or name in ("config", "derived"):
-            doc.fail(where + ("name",),
-                     f"{name!r} must be lower-case letters, digits, '-', '_' or '.' (and not 'config' or 'derived')")
+            doc.fail(
+                where + ("name",),
+                f"{name!r} must be lower-case letters, digits, '-', '_' or '.' (and not 'config' or 'derived')",
+            )
         if name in seen:
             doc.fail(where + ("name",), f"duplicate source name {name!r}")
         seen.add(name)
@@ -306,8 +312,10 @@ def _check_auth(doc: _Located, raw) -> AuthSettings:
         doc.fail(("auth", "default_role"), f"expected one of {', '.join(ROLES)}")
     secret_key = raw.get("secret_key")
     if mode == "builtin" and len(str(secret_key or "")) < MIN_SECRET_KEY:
-        doc.fail(("auth", "secret_key"),
-                 f"builtin mode needs a secret key of at least {MIN_SECRET_KEY} characters, given as ${{ENV_NAME}}")
+        doc.fail(
+            ("auth", "secret_key"),
+            f"builtin mode needs a secret key of at least {MIN_SECRET_KEY} characters, given as ${{ENV_NAME}}",
+        )
     open_paths = raw.get("open_paths", list(AuthSettings.open_paths))
     if not isinstance(open_paths, list) or not all(isinstance(p, str) and p.startswith("/") for p in open_paths):
         doc.fail(("auth", "open_paths"), "expected a list of paths starting with '/'")
@@ -315,12 +323,16 @@ def _check_auth(doc: _Located, raw) -> AuthSettings:
     if not isinstance(cookie_secure, bool):
         doc.fail(("auth", "cookie_secure"), "expected true or false")
     return AuthSettings(
-        mode=mode, **headers, trusted_proxies=tuple(proxies),
-        group_roles={str(group): role for group, role in group_roles.items()}, default_role=default_role,
+        mode=mode,
+        **headers,
+        trusted_proxies=tuple(proxies),
+        group_roles={str(group): role for group, role in group_roles.items()},
+        default_role=default_role,
         secret_key=str(secret_key) if secret_key else None,
         session_hours=_number(doc, ("auth", "session_hours"), raw.get("session_hours", 12)),
         session_idle_minutes=_number(doc, ("auth", "session_idle_minutes"), raw.get("session_idle_minutes", 30)),
-        cookie_secure=cookie_secure, open_paths=tuple(open_paths),
+        cookie_secure=cookie_secure,
+        open_paths=tuple(open_paths),
     )
 
 
@@ -342,9 +354,12 @@ def _check_maturity(doc: _Located, raw) -> MaturitySettings:
     domains = raw.get("plus_domains", MaturitySettings.plus_domains)
     if isinstance(domains, bool) or not isinstance(domains, int) or domains < 1:
         doc.fail(("maturity", "plus_domains"), "expected a whole number of domains, at least 1")
-    every = _number(doc, ("maturity", "evaluate_every_min"),
-                    raw.get("evaluate_every_min", MaturitySettings.evaluate_every_min))
+    every = _number(
+        doc, ("maturity", "evaluate_every_min"), raw.get("evaluate_every_min", MaturitySettings.evaluate_every_min)
+    )
     return MaturitySettings(catalogue=catalogue, plus_share=share, plus_domains=domains, evaluate_every_min=every)
+
+
 def _check_capacity(doc: _Located, raw) -> dict[str, Any]:
     from dashboard.analytics.calendar import MARKETS
     from dashboard.analytics.capacity import DEFAULTS
@@ -385,8 +400,21 @@ def parse(text: str, path: str = "<config>", env: dict[str, str] | None = None) 
     data = doc.data
     if not isinstance(data, dict):
         doc.fail((), "expected a mapping at the top level")
-    known = {"center_name", "display_tz", "language", "refresh_s", "deployment", "sources", "chains",
-             "health", "playlists", "auth", "maturity", "capacity", "service_requests"}
+    known = {
+        "center_name",
+        "display_tz",
+        "language",
+        "refresh_s",
+        "deployment",
+        "sources",
+        "chains",
+        "health",
+        "playlists",
+        "auth",
+        "maturity",
+        "capacity",
+        "service_requests",
+    }
     for key in data:
         if key not in known:
             doc.fail((key,), f"unknown key; expected one of {', '.join(sorted(known))}")

@@ -5,6 +5,7 @@ bytes in the frame store's cache under ``opscenter:<deployment>:spans:<trace_id>
 ``TTL_S`` seconds (``MISS_TTL_S`` when no source knows the trace), so a trace opened by many
 viewers costs its source one query. A malformed id never reaches a source.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,6 +15,7 @@ import pandas as pd
 from dashboard.core.ondemand import OnDemandCache, OnDemandError, ask_sources, built
 from dashboard.core.store import FrameStore
 from datasources.base import Source
+
 TTL_S = 300
 MISS_TTL_S = 30
 TRACE_ID = re.compile(r"[0-9a-f]{16}|[0-9a-f]{32}")
@@ -58,6 +60,7 @@ class TraceFinder:
         def ask(source: Source) -> pd.DataFrame:
             frame = source.spans(trace_id)
             return frame[frame["trace_id"].str.lower() == trace_id]
+
         return ask_sources("spans", self.sources, ask, first=True)
 
 

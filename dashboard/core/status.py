@@ -1,5 +1,6 @@
 """A source's status record: what its last attempt did, kept in the store as JSON, shown on /sources,
 appended to history as the ``source_status`` frame, and read to tell whether the source is stale."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -29,20 +30,37 @@ class StatusRecord(TypedDict):
     offers: list[str]  # what it delivers once it succeeds
 
 
-def after_attempt(previous: dict | None, *, source: str, kind: str, interval_s: float, started: datetime,
-                  errors: list[str], rows: int, duration_ms: float, frames: list[str],
-                  offers: list[str]) -> StatusRecord:
+def after_attempt(
+    previous: dict | None,
+    *,
+    source: str,
+    kind: str,
+    interval_s: float,
+    started: datetime,
+    errors: list[str],
+    rows: int,
+    duration_ms: float,
+    frames: list[str],
+    offers: list[str],
+) -> StatusRecord:
     """The record after an attempt that started at ``started``; ``errors`` empty means it succeeded."""
     previous = previous or {}
     ok = not errors
     return StatusRecord(
-        source=source, kind=kind, interval_s=interval_s, last_attempt=started.isoformat(),
-        last_success=started.isoformat() if ok else previous.get("last_success"), ok=ok,
+        source=source,
+        kind=kind,
+        interval_s=interval_s,
+        last_attempt=started.isoformat(),
+        last_success=started.isoformat() if ok else previous.get("last_success"),
+        ok=ok,
         error=redact("; ".join(errors)) if errors else None,
         failures=0 if ok else int(previous.get("failures", 0)) + 1,
-        failing_since=None if ok else (previous.get("failing_since") if previous.get("ok") is False else None)
-        or started.isoformat(),
-        rows=rows, duration_ms=round(duration_ms, 1), frames=sorted(frames) or previous.get("frames", []),
+        failing_since=None
+        if ok
+        else (previous.get("failing_since") if previous.get("ok") is False else None) or started.isoformat(),
+        rows=rows,
+        duration_ms=round(duration_ms, 1),
+        frames=sorted(frames) or previous.get("frames", []),
         offers=sorted(offers),
     )
 
@@ -72,5 +90,6 @@ def is_stale(status: dict | None, now: datetime, factor: float = 3.0) -> bool:
 
 def newest_success(statuses: dict[str, dict]) -> str | None:
     """The latest successful attempt among the status records (ISO 8601): when the newest data was polled."""
-    return max((s["last_success"] for s in statuses.values() if s and s.get("last_success")), default=None,
-               key=pd.Timestamp)
+    return max(
+        (s["last_success"] for s in statuses.values() if s and s.get("last_success")), default=None, key=pd.Timestamp
+    )

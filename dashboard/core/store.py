@@ -14,13 +14,15 @@ Reads survive Redis being away: versions stay at the last ones seen (so pages ke
 frames already decoded), statuses read as none (so every source shows stale) and a frame
 not yet decoded reads as missing. Writes still raise, so the poller sees the outage.
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import threading
 import time
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa

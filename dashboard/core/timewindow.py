@@ -4,14 +4,16 @@ Accepted forms: ``now``, ``now-15m`` / ``now-6h`` / ``now-2d`` (relative), an IS
 timestamp (UTC unless it has an offset), or Unix epoch milliseconds. Relative forms stay
 relative in links, so a bookmarked view keeps following the clock.
 """
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import pandas as pd
+
 from datasources.base import as_utc
 
 DEFAULT_FROM, DEFAULT_TO = "now-1h", "now"
@@ -56,7 +58,7 @@ def _instant(value: str, now: datetime, name: str) -> pd.Timestamp:
 
 def resolve(raw_from: str | None, raw_to: str | None, now: datetime | None = None) -> Window:
     """Resolve URL values into a window; raise WindowError when they make no sense."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     raw_from, raw_to = (raw_from or DEFAULT_FROM).strip(), (raw_to or DEFAULT_TO).strip()
     start, end = _instant(raw_from, now, "from"), _instant(raw_to, now, "to")
     if start >= end:

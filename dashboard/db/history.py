@@ -8,10 +8,11 @@ Each poll upserts the incident, change and chaos-run frames (keyed by source and
 id) and appends the source-status frame. SQLite by default, PostgreSQL by URL;
 the schema is managed by the Alembic environment in ``dashboard/db/migrations``.
 """
+
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -21,7 +22,11 @@ from alembic.config import Config
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dashboard.db.tables import (
-    UTCDateTime, changes, chaos_runs, incidents, source_status_history,
+    UTCDateTime,
+    changes,
+    chaos_runs,
+    incidents,
+    source_status_history,
 )
 from datasources.base import CONTRACTS, empty_frame, utc_column, validate
 
@@ -103,14 +108,12 @@ class History:
         records = _records(df, columns)
         if not records:
             return 0
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         for record in records:
             record["first_seen_at"] = record["updated_at"] = now
         insert = _INSERTS[self.engine.dialect.name](table)
         updated = [c for c in columns if c not in keys] + ["updated_at"]
-        statement = insert.on_conflict_do_update(
-            index_elements=keys, set_={c: insert.excluded[c] for c in updated}
-        )
+        statement = insert.on_conflict_do_update(index_elements=keys, set_={c: insert.excluded[c] for c in updated})
         if self.engine.dialect.insert_returning:
             # With RETURNING, SQLAlchemy sends the batch as a few multi-row VALUES statements.
             statement = statement.returning(*table.primary_key)

@@ -3,6 +3,7 @@
 ``python -m dashboard.db.migrate`` (URL from OPSCENTER_DATABASE_URL) runs once before the
 pollers and web workers start, so they never race to create the schema.
 """
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,9 @@ def ensure_database(url: str) -> bool:
     admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"),
-                                  {"name": target.database}).first()
+            exists = conn.execute(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}
+            ).first()
             if not exists:
                 conn.execute(sa.text(f'CREATE DATABASE "{target.database}"'))
         return not exists

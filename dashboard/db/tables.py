@@ -5,9 +5,10 @@ audit log) and the maturity records.
 Modules that write a table import it from here; the Alembic migrations in ``dashboard/db/migrations``
 create them, and ``metadata`` lets the migration tests compare the two.
 """
+
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 
 import sqlalchemy as sa
 
@@ -23,13 +24,13 @@ class UTCDateTime(sa.TypeDecorator):
     def process_bind_param(self, value, dialect):
         if value is None:
             return None
-        value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 _TYPES = {"str": sa.Text, "int": sa.Integer, "float": sa.Float, "bool": sa.Boolean, "ts": UTCDateTime}
@@ -44,7 +45,9 @@ def _contract_columns(frame: str) -> list[sa.Column]:
 def _entity_table(frame: str, key: str, *time_columns: str) -> sa.Table:
     """An upserted frame: contract columns, keyed by (source, key), with bookkeeping timestamps."""
     return sa.Table(
-        frame, metadata, *_contract_columns(frame),
+        frame,
+        metadata,
+        *_contract_columns(frame),
         sa.Column("first_seen_at", UTCDateTime(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("source", key),
@@ -56,14 +59,16 @@ incidents = _entity_table("incidents", "incident_id", "opened_at")
 changes = _entity_table("changes", "change_id", "planned_start", "actual_start")
 chaos_runs = _entity_table("chaos_runs", "run_id", "started_at")
 source_status_history = sa.Table(
-    "source_status_history", metadata,
+    "source_status_history",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     *_contract_columns("source_status"),
     sa.Index("ix_source_status_history_last_attempt", "last_attempt"),
 )
 
 display_tokens = sa.Table(
-    "display_tokens", metadata,
+    "display_tokens",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("token_sha256", sa.Text, nullable=False),
@@ -75,7 +80,8 @@ display_tokens = sa.Table(
     sa.Index("ux_display_tokens_token_sha256", "token_sha256", unique=True),
 )
 users = sa.Table(
-    "users", metadata,
+    "users",
+    metadata,
     sa.Column("name", sa.Text, primary_key=True),
     sa.Column("role", sa.Text, nullable=False),
     sa.Column("password_hash", sa.Text, nullable=False),
@@ -83,7 +89,8 @@ users = sa.Table(
     sa.Column("created_by", sa.Text, nullable=False),
 )
 user_sessions = sa.Table(
-    "user_sessions", metadata,
+    "user_sessions",
+    metadata,
     sa.Column("id_sha256", sa.Text, primary_key=True),
     sa.Column("user_name", sa.Text, nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
@@ -92,7 +99,8 @@ user_sessions = sa.Table(
     sa.Index("ix_user_sessions_user_name", "user_name"),
 )
 audit_log = sa.Table(
-    "audit_log", metadata,
+    "audit_log",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("at", UTCDateTime(), nullable=False),
     sa.Column("actor", sa.Text, nullable=False),
@@ -106,7 +114,8 @@ audit_log = sa.Table(
 )
 
 maturity_evidence = sa.Table(
-    "maturity_evidence", metadata,
+    "maturity_evidence",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("item_id", sa.Text, nullable=False),
     sa.Column("evaluated_at", UTCDateTime(), nullable=False),
@@ -119,7 +128,8 @@ maturity_evidence = sa.Table(
     sa.Index("ix_maturity_evidence_item_at", "item_id", "evaluated_at"),
 )
 maturity_assessments = sa.Table(
-    "maturity_assessments", metadata,
+    "maturity_assessments",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("item_id", sa.Text, nullable=False),
     sa.Column("at", UTCDateTime(), nullable=False),

@@ -1,4 +1,5 @@
 """The status palette every page and figure shares."""
+
 from __future__ import annotations
 
 # Okabe-Ito hues (bluish green, yellow, vermillion), lightened for a dark background: told apart

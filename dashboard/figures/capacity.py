@@ -1,4 +1,5 @@
 """Pure figure builder of /capacity: each service's peak and site-loss CPU against the headroom line."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -30,35 +31,71 @@ def peaks_chart(table: pd.DataFrame, ceiling: float, lang: str = "en") -> go.Fig
     rows = table[table["cpu_peak"].notna()]
     services = rows["service"].tolist()
     statuses = [_status(p, s, ceiling) for p, s in zip(rows["cpu_peak"], rows["site_loss_cpu"])]
-    hover = [t("capacity.hover", lang, service=r.service, busiest=r.busiest, peak=f"{r.cpu_peak:.0%}",
-               loss=f"{r.site_loss_cpu:.0%}", site=r.lost_site or "–", n=r.instances, sites=r.sites)
-             for r in rows.itertuples(index=False)]
+    hover = [
+        t(
+            "capacity.hover",
+            lang,
+            service=r.service,
+            busiest=r.busiest,
+            peak=f"{r.cpu_peak:.0%}",
+            loss=f"{r.site_loss_cpu:.0%}",
+            site=r.lost_site or "–",
+            n=r.instances,
+            sites=r.sites,
+        )
+        for r in rows.itertuples(index=False)
+    ]
     fig = go.Figure()
     for status in ("crit", "warn", "ok"):
         chosen = [i for i, s in enumerate(statuses) if s == status]
         if chosen:
-            fig.add_trace(go.Bar(
-                x=rows["cpu_peak"].iloc[chosen], y=[services[i] for i in chosen], orientation="h",
-                name=t(f"capacity.chart_{status}", lang), marker={"color": STATUS_COLOURS[status]},
-                hovertext=[hover[i] for i in chosen], hoverinfo="text",
-            ))
-    fig.add_trace(go.Scatter(
-        x=rows["site_loss_cpu"], y=services, mode="markers", name=t("capacity.chart_site_loss", lang),
-        marker={"symbol": "diamond", "size": 12, "color": TEXT, "line": {"width": 2, "color": "#0d1117"}},
-        hovertext=hover, hoverinfo="text",
-    ))
-    fig.add_vline(x=ceiling, line={"color": STATUS_COLOURS["crit"], "width": 2, "dash": "dash"},
-                  annotation={"text": t("capacity.chart_ceiling", lang, ceiling=f"{ceiling:.0%}"),
-                              "font": {"color": STATUS_COLOURS["crit"]}, "yanchor": "bottom"},
-                  annotation_position="top")
+            fig.add_trace(
+                go.Bar(
+                    x=rows["cpu_peak"].iloc[chosen],
+                    y=[services[i] for i in chosen],
+                    orientation="h",
+                    name=t(f"capacity.chart_{status}", lang),
+                    marker={"color": STATUS_COLOURS[status]},
+                    hovertext=[hover[i] for i in chosen],
+                    hoverinfo="text",
+                )
+            )
+    fig.add_trace(
+        go.Scatter(
+            x=rows["site_loss_cpu"],
+            y=services,
+            mode="markers",
+            name=t("capacity.chart_site_loss", lang),
+            marker={"symbol": "diamond", "size": 12, "color": TEXT, "line": {"width": 2, "color": "#0d1117"}},
+            hovertext=hover,
+            hoverinfo="text",
+        )
+    )
+    fig.add_vline(
+        x=ceiling,
+        line={"color": STATUS_COLOURS["crit"], "width": 2, "dash": "dash"},
+        annotation={
+            "text": t("capacity.chart_ceiling", lang, ceiling=f"{ceiling:.0%}"),
+            "font": {"color": STATUS_COLOURS["crit"]},
+            "yanchor": "bottom",
+        },
+        annotation_position="top",
+    )
     top = max(1.0, float(rows["site_loss_cpu"].max()) if len(rows) else 1.0)
     fig.update_layout(
-        template="plotly_dark", paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
-        margin={"l": 10, "r": 20, "t": 40, "b": 10}, font={"color": TEXT}, bargap=0.35,
+        template="plotly_dark",
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        margin={"l": 10, "r": 20, "t": 40, "b": 10},
+        font={"color": TEXT},
+        bargap=0.35,
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0},
-        hoverlabel={"align": "left"}, showlegend=True, barmode="overlay",
+        hoverlabel={"align": "left"},
+        showlegend=True,
+        barmode="overlay",
     )
     fig.update_xaxes(range=[0, top * 1.05], tickformat=".0%", gridcolor=GRID, zeroline=False)
-    fig.update_yaxes(categoryorder="array", categoryarray=services[::-1], autorange=True, gridcolor=GRID,
-                     automargin=True)
+    fig.update_yaxes(
+        categoryorder="array", categoryarray=services[::-1], autorange=True, gridcolor=GRID, automargin=True
+    )
     return fig

@@ -1,4 +1,5 @@
 """Pure figure builders of /chaos: chaos runs over time per chain and service, and per day."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -8,18 +9,31 @@ from dashboard.figures import STATUS_COLOURS
 from dashboard.i18n import t
 
 RUN_STATUSES = ("passed", "failed", "aborted", "not_run", "running")
-RUN_COLOURS = {"passed": STATUS_COLOURS["ok"], "failed": STATUS_COLOURS["crit"], "aborted": STATUS_COLOURS["warn"],
-               "not_run": STATUS_COLOURS["nodata"], "running": "#5b9cf5"}
-RUN_SYMBOLS = {"passed": "circle", "failed": "square", "aborted": "triangle-up", "not_run": "circle-open",
-               "running": "diamond"}
+RUN_COLOURS = {
+    "passed": STATUS_COLOURS["ok"],
+    "failed": STATUS_COLOURS["crit"],
+    "aborted": STATUS_COLOURS["warn"],
+    "not_run": STATUS_COLOURS["nodata"],
+    "running": "#5b9cf5",
+}
+RUN_SYMBOLS = {
+    "passed": "circle",
+    "failed": "square",
+    "aborted": "triangle-up",
+    "not_run": "circle-open",
+    "running": "diamond",
+}
 TEXT, MUTED, GRID = "#e6edf3", "#8b98a5", "#26313d"
 ROW_REM, FRAME_REM, PER_DAY_REM = 1.75, 4.0, 14.5  # a timeline row; its axis and legend; the per-day chart
 
 
 def _dark(fig: go.Figure) -> go.Figure:
     fig.update_layout(
-        template="plotly_dark", paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
-        margin={"l": 10, "r": 10, "t": 10, "b": 10}, font={"color": TEXT},
+        template="plotly_dark",
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        font={"color": TEXT},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
         hoverlabel={"align": "left"},
     )
@@ -65,13 +79,23 @@ def runs_timeline(rows: pd.DataFrame, tz: str, lang: str = "en") -> go.Figure:
         part = rows[rows["status"] == status]
         if part.empty:
             continue
-        fig.add_trace(go.Scatter(
-            x=part["started_at"].dt.tz_convert(tz), y=[position[c] for c in zip(part["chain_name"], part["service"])],
-            mode="markers", name=t(f"chaos.status.{status}", lang),
-            marker={"color": RUN_COLOURS[status], "symbol": RUN_SYMBOLS[status], "size": 12,
-                    "line": {"width": 2, "color": RUN_COLOURS[status]}},
-            hovertext=_hover(part, lang), hoverinfo="text", customdata=part["run_id"],
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=part["started_at"].dt.tz_convert(tz),
+                y=[position[c] for c in zip(part["chain_name"], part["service"])],
+                mode="markers",
+                name=t(f"chaos.status.{status}", lang),
+                marker={
+                    "color": RUN_COLOURS[status],
+                    "symbol": RUN_SYMBOLS[status],
+                    "size": 12,
+                    "line": {"width": 2, "color": RUN_COLOURS[status]},
+                },
+                hovertext=_hover(part, lang),
+                hoverinfo="text",
+                customdata=part["run_id"],
+            )
+        )
     labels, previous = [], None
     for i, (chain, service) in enumerate(categories):
         first = chain != previous
@@ -80,8 +104,13 @@ def runs_timeline(rows: pd.DataFrame, tz: str, lang: str = "en") -> go.Figure:
             fig.add_hline(y=i - 0.5, line={"color": MUTED, "width": 1})
         previous = chain
     fig = _dark(fig)
-    fig.update_yaxes(tickmode="array", tickvals=list(range(len(categories))), ticktext=labels, showgrid=False,
-                     range=[len(categories) - 0.5, -0.5])
+    fig.update_yaxes(
+        tickmode="array",
+        tickvals=list(range(len(categories))),
+        ticktext=labels,
+        showgrid=False,
+        range=[len(categories) - 0.5, -0.5],
+    )
     return fig
 
 
@@ -92,8 +121,14 @@ def runs_per_day(runs: pd.DataFrame, tz: str, lang: str = "en") -> go.Figure:
     fig = go.Figure()
     for status in RUN_STATUSES:
         if status in counts:
-            fig.add_trace(go.Bar(x=counts.index, y=counts[status], name=t(f"chaos.status.{status}", lang),
-                                 marker_color=RUN_COLOURS[status]))
+            fig.add_trace(
+                go.Bar(
+                    x=counts.index,
+                    y=counts[status],
+                    name=t(f"chaos.status.{status}", lang),
+                    marker_color=RUN_COLOURS[status],
+                )
+            )
     fig = _dark(fig)
     fig.update_layout(barmode="stack", bargap=0.25)
     fig.update_yaxes(dtick=1, rangemode="tozero")

@@ -5,6 +5,7 @@ latest row, its evidence history every evaluation. A person's assessment is writ
 ``append`` inside ``auth.audited("assessment.write", ...)``, so the audit log row (who, when,
 before, after) and the assessment share one transaction.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,19 @@ EVIDENCE_COLUMNS = ["item_id", "evaluated_at", "rule", "query", "value", "passed
 
 def record_evidence(engine: sa.Engine, evaluations, at: datetime) -> int:
     """Append evaluations (``evidence.Evaluation``) made at ``at``; return how many."""
-    rows = [{"item_id": e.item_id, "evaluated_at": at, "rule": e.rule, "query": e.query, "value": e.value,
-             "passed": e.passed, "digest": e.digest, "findings": findings.dumps(e.findings)} for e in evaluations]
+    rows = [
+        {
+            "item_id": e.item_id,
+            "evaluated_at": at,
+            "rule": e.rule,
+            "query": e.query,
+            "value": e.value,
+            "passed": e.passed,
+            "digest": e.digest,
+            "findings": findings.dumps(e.findings),
+        }
+        for e in evaluations
+    ]
     if rows:
         with engine.begin() as connection:
             connection.execute(sa.insert(maturity_evidence), rows)
@@ -72,15 +84,29 @@ def history(engine: sa.Engine) -> pd.DataFrame:
     return frame
 
 
-def append(connection: sa.Connection, item_id: str, status: str, assessor: str, justification: str,
-           evidence_links: list[str], proposed: str | None, at: datetime) -> dict:
+def append(
+    connection: sa.Connection,
+    item_id: str,
+    status: str,
+    assessor: str,
+    justification: str,
+    evidence_links: list[str],
+    proposed: str | None,
+    at: datetime,
+) -> dict:
     """Append one assessment on ``connection``; return it as a dict. Refuses an unknown status or no justification."""
     if status not in STATUSES:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}")
     if not assessor.strip() or not justification.strip():
         raise ValueError("an assessment needs a named assessor and a justification")
-    row = {"item_id": item_id, "at": at, "assessor": assessor.strip(), "status": status,
-           "justification": justification.strip(), "evidence_links": json.dumps(list(evidence_links)),
-           "proposed": proposed}
+    row = {
+        "item_id": item_id,
+        "at": at,
+        "assessor": assessor.strip(),
+        "status": status,
+        "justification": justification.strip(),
+        "evidence_links": json.dumps(list(evidence_links)),
+        "proposed": proposed,
+    }
     connection.execute(sa.insert(maturity_assessments), row)
     return row

@@ -10,16 +10,19 @@ findings.
 
 "Each of the last N months" means each of the N 30-day periods ending now.
 """
+
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from dashboard.analytics import incidents as incident_stats, kpis, resilience
+from dashboard.analytics import incidents as incident_stats
+from dashboard.analytics import kpis, resilience
 from dashboard.i18n import t, template
 from dashboard.maturity.findings import capped, finding
 
@@ -179,14 +182,20 @@ def _incident_ids(rows: pd.DataFrame, measure: str) -> list[dict]:
 def resolution_tracked(f, scope, now, days, max_priority, min):
     finished = _opened_in(f["incidents"], now, days, max_priority)
     finished = finished[~finished["state"].isin(incident_stats.ACTIVE_STATES)]
-    return _at_least(_share(finished["resolved_at"].notna()), min,
-                     _incident_ids(finished[finished["resolved_at"].isna()], "no_resolution_time"))
+    return _at_least(
+        _share(finished["resolved_at"].notna()),
+        min,
+        _incident_ids(finished[finished["resolved_at"].isna()], "no_resolution_time"),
+    )
 
 
 def incident_runbooks(f, scope, now, days, max_priority, min):
     rows = _opened_in(f["incidents"], now, days, max_priority)
-    return _at_least(_share(~_without(rows, "runbook_url")), min,
-                     _incident_ids(rows[_without(rows, "runbook_url")], "incident_no_runbook"))
+    return _at_least(
+        _share(~_without(rows, "runbook_url")),
+        min,
+        _incident_ids(rows[_without(rows, "runbook_url")], "incident_no_runbook"),
+    )
 
 
 def _response(f, now, days, priority, column) -> float | None:
@@ -247,8 +256,9 @@ def _quantile_per_service(frame: pd.DataFrame, column: str, scope: pd.Index, qua
 
 def _headroom(f, scope, column: str, measure: str, quantile, max, min):
     per_service = _quantile_per_service(f["resource_metrics"], column, scope, quantile)
-    return _at_least(_share(per_service <= max), min,
-                     _beyond(per_service, max, measure, "%", ">", quantile=f"{quantile * 100:g}"))
+    return _at_least(
+        _share(per_service <= max), min, _beyond(per_service, max, measure, "%", ">", quantile=f"{quantile * 100:g}")
+    )
 
 
 def cpu_headroom(f, scope, now, quantile, max, min):
@@ -262,8 +272,11 @@ def memory_headroom(f, scope, now, quantile, max, min):
 def multi_instance(f, scope, now, min_instances, min):
     instances = f["resource_metrics"].groupby("service")["instance"].nunique()
     counts = pd.Series(scope, index=scope).map(instances).fillna(0)
-    return _at_least(_share(counts >= min_instances) if len(scope) else None, min,
-                     _beyond(counts, min_instances, "instances", "", "<"))
+    return _at_least(
+        _share(counts >= min_instances) if len(scope) else None,
+        min,
+        _beyond(counts, min_instances, "instances", "", "<"),
+    )
 
 
 def availability_min(f, scope, now, min):
@@ -293,8 +306,11 @@ def chaos_monthly(f, scope, now, months, min):
     for i in range(int(months)):
         period = runs[(runs["started_at"] > now - (i + 1) * MONTH) & (runs["started_at"] <= now - i * MONTH)]
         periods += scope.isin(period["service"]).astype(int)
-    return _at_least(_share(periods >= int(months)) if len(scope) else None, min,
-                     _beyond(periods, int(months), "chaos_periods", "", "<"))
+    return _at_least(
+        _share(periods >= int(months)) if len(scope) else None,
+        min,
+        _beyond(periods, int(months), "chaos_periods", "", "<"),
+    )
 
 
 def chaos_pass_rate(f, scope, now, min):
@@ -312,15 +328,21 @@ def chaos_recovery_max(f, scope, now, days, max_s):
 def resilience_score_min(f, scope, now, min_score, min):
     runs = resilience.in_window(f["chaos_runs"], now - resilience.WINDOW, now)
     scores = pd.Series(scope, index=scope).map(resilience.service_scores(runs)).fillna(0.0)
-    return _at_least(_share(scores >= min_score) if len(scope) else None, min,
-                     _beyond(scores, min_score, "resilience_score", "", "<"))
+    return _at_least(
+        _share(scores >= min_score) if len(scope) else None,
+        min,
+        _beyond(scores, min_score, "resilience_score", "", "<"),
+    )
 
 
 def chain_chaos_coverage(f, scope, now, min):
     steps = resilience.coverage(f["chains"], f["chaos_runs"], now)
     untested = steps[steps["coverage"] != "recent"]
-    return _at_least(_share(steps["coverage"] == "recent"), min,
-                     [finding("no_recent_chaos", f"{s.chain} › {s.service}") for s in untested.itertuples()])
+    return _at_least(
+        _share(steps["coverage"] == "recent"),
+        min,
+        [finding("no_recent_chaos", f"{s.chain} › {s.service}") for s in untested.itertuples()],
+    )
 
 
 def history_depth(f, scope, now, days):
@@ -330,7 +352,7 @@ def history_depth(f, scope, now, days):
 
 
 def _rule(measure, frames, **defaults) -> Rule:
-    params = measure.__code__.co_varnames[3:measure.__code__.co_argcount]
+    params = measure.__code__.co_varnames[3 : measure.__code__.co_argcount]
     return Rule(measure, tuple(frames), template(f"rule.{measure.__name__}"), tuple(params), defaults)
 
 
@@ -399,8 +421,15 @@ def evaluate(item, frames: dict[str, pd.DataFrame], now: pd.Timestamp) -> Evalua
     scope = pd.Index(services.loc[services["tier"].isin(item.tiers), "service"].unique())
     value, passed, found = rule.measure(frames, scope, now, **params)
     read = rule.frames + (("services",) if item.applies_to != "all" or "scope" in rule.text else ())
-    return Evaluation(item.id, item.rule["kind"], query_text(item), None if value is None else float(value),
-                      passed, digest(frames, read), tuple(capped(found)))
+    return Evaluation(
+        item.id,
+        item.rule["kind"],
+        query_text(item),
+        None if value is None else float(value),
+        passed,
+        digest(frames, read),
+        tuple(capped(found)),
+    )
 
 
 def evaluate_all(catalogue, frames: dict[str, pd.DataFrame], now: pd.Timestamp) -> list[Evaluation]:

@@ -5,6 +5,7 @@ like a source's), the job reads every frame from the store, completes incidents,
 chaos runs with history (which outlives the sources' retention), evaluates every automatic
 item and appends the results to ``maturity_evidence``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -12,9 +13,9 @@ from datetime import datetime
 
 import pandas as pd
 
-from dashboard.maturity import assessments, evidence
 from dashboard.core.status import status_frame
 from dashboard.core.store import DERIVED_SOURCE
+from dashboard.maturity import assessments, evidence
 from datasources.base import FRAME_NAMES, empty_frame
 
 log = logging.getLogger("opscenter.maturity")

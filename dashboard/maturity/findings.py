@@ -9,6 +9,7 @@ missing: "quote-service: no service metrics".
 An evaluation keeps at most ``LIMIT`` findings, the worst first; when a rule found more, the last one
 kept counts the rest ("… and 37 more"). They are stored as JSON text in ``maturity_evidence.findings``.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,13 +21,25 @@ MORE = "more"
 UNITS = ("", "%", "ms", "min", "s", "d")
 
 
-def finding(measure: str, subject: str | None = None, value: float | None = None, limit: float | None = None,
-            unit: str = "", op: str = "", **params) -> dict:
+def finding(
+    measure: str,
+    subject: str | None = None,
+    value: float | None = None,
+    limit: float | None = None,
+    unit: str = "",
+    op: str = "",
+    **params,
+) -> dict:
     """One finding as a dict, leaving out what it does not have."""
     if unit not in UNITS:
         raise ValueError(f"unknown unit {unit!r}")
-    given = {"subject": subject, "value": None if value is None else float(value),
-             "limit": None if limit is None else float(limit), "unit": unit or None, "op": op or None}
+    given = {
+        "subject": subject,
+        "value": None if value is None else float(value),
+        "limit": None if limit is None else float(limit),
+        "unit": unit or None,
+        "op": op or None,
+    }
     return {"measure": measure, **{k: v for k, v in given.items() if v is not None}, **params}
 
 
@@ -40,7 +53,7 @@ def capped(found, most: int = LIMIT) -> list[dict]:
     found = list(found)
     if len(found) <= most:
         return found
-    return [*found[:most - 1], finding(MORE, value=sum(map(_weight, found[most - 1:])))]
+    return [*found[: most - 1], finding(MORE, value=sum(map(_weight, found[most - 1 :])))]
 
 
 def dumps(found) -> str | None:

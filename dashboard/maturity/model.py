@@ -7,14 +7,15 @@ Text is English, with Chinese beside it where the catalogue gives it: a domain i
 ``key: Name`` or ``key: {name: Name, name_zh: 名称}``, an item may add ``title_zh`` and
 ``description_zh``. Text missing in Chinese is shown in English.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dashboard.maturity import evidence
 from dashboard.core.settings import ConfigError, _Located
+from dashboard.maturity import evidence
 from dashboard.security.urlinput import ITEM_ID
 
 DEFAULT_CATALOGUE = Path(__file__).with_name("capability_model.yaml")
@@ -121,11 +122,17 @@ def _item(doc: _Located, i: int, raw, domains: dict[str, str], seen: set[str]) -
     applies_to = raw.get("applies_to", "all")
     if applies_to not in APPLIES_TO:
         doc.fail(where + ("applies_to",), f"expected one of {', '.join(APPLIES_TO)}")
-    return Item(id=item_id, domain=raw["domain"], level=raw["level"], title=str(raw["title"]),
-                description=str(raw["description"]), applies_to=applies_to,
-                rule=_rule(doc, where + ("rule",), raw["rule"]),
-                title_zh=_text(doc, where + ("title_zh",), raw.get("title_zh")),
-                description_zh=_text(doc, where + ("description_zh",), raw.get("description_zh")))
+    return Item(
+        id=item_id,
+        domain=raw["domain"],
+        level=raw["level"],
+        title=str(raw["title"]),
+        description=str(raw["description"]),
+        applies_to=applies_to,
+        rule=_rule(doc, where + ("rule",), raw["rule"]),
+        title_zh=_text(doc, where + ("title_zh",), raw.get("title_zh")),
+        description_zh=_text(doc, where + ("description_zh",), raw.get("description_zh")),
+    )
 
 
 def _text(doc: _Located, where: tuple, raw) -> str:

@@ -10,6 +10,7 @@ its header row on each. Fonts and charts: ``report_charts``. A report is built f
 each call, with no shared state, and in ReportLab's invariant mode: the same data gives the
 same bytes, from any thread.
 """
+
 from __future__ import annotations
 
 import functools
@@ -26,25 +27,48 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from dashboard.i18n import t
-from dashboard.maturity import findings, report_charts as charts
+from dashboard.maturity import findings
+from dashboard.maturity import report_charts as charts
 from dashboard.maturity.report_charts import ACCENT, CJK_FONT, GRID, INK, LATIN_BOLD, LATIN_FONT, MUTED, latin
 from dashboard.maturity.scoring import evidence_states
 
-CSV_COLUMNS = [("id", "id"), ("domain_name", "domain"), ("level", "level"), ("title", "title"),
-               ("description", "description"), ("applies_to", "applies"), ("evidence", "proposed"),
-               ("value", "value"), ("why", "why"), ("status", "status"), ("assessor", "assessor"),
-               ("assessed_at", "assessed_at"), ("justification", "justification"), ("query", "rule"),
-               ("evaluated_at", "evaluated_at")]
+CSV_COLUMNS = [
+    ("id", "id"),
+    ("domain_name", "domain"),
+    ("level", "level"),
+    ("title", "title"),
+    ("description", "description"),
+    ("applies_to", "applies"),
+    ("evidence", "proposed"),
+    ("value", "value"),
+    ("why", "why"),
+    ("status", "status"),
+    ("assessor", "assessor"),
+    ("assessed_at", "assessed_at"),
+    ("justification", "justification"),
+    ("query", "rule"),
+    ("evaluated_at", "evaluated_at"),
+]
 PAGE = landscape(A4)
 MARGIN = 36
 WIDTH = PAGE[0] - 2 * MARGIN
 CHART_HEIGHT = 330
 OK, CRIT, HEADER_FILL = colors.HexColor("#2e8b57"), colors.HexColor("#c0392b"), colors.HexColor("#eef1f5")
 CODE_COLOURS = {"pass": OK, "waived": OK, "fail": CRIT}
-ITEM_COLUMNS = [("id", "id", 44), ("domain_name", "domain", 58), ("level", "level", 28), ("title", "title", 110),
-                ("applies_to", "applies", 48), ("evidence", "proposed", 50), ("value", "value", 36),
-                ("status", "status", 44), ("assessor", "assessor", 48), ("assessed_at", "assessed_at", 58),
-                ("justification", "justification", 140), ("query", "rule", 106)]  # points, 770 in all: the page
+ITEM_COLUMNS = [
+    ("id", "id", 44),
+    ("domain_name", "domain", 58),
+    ("level", "level", 28),
+    ("title", "title", 110),
+    ("applies_to", "applies", 48),
+    ("evidence", "proposed", 50),
+    ("value", "value", 36),
+    ("status", "status", 44),
+    ("assessor", "assessor", 48),
+    ("assessed_at", "assessed_at", 58),
+    ("justification", "justification", 140),
+    ("query", "rule", 106),
+]  # points, 770 in all: the page
 # between its margins; the rule column fits the longest rule name on one line
 TEXT = ParagraphStyle("text", fontName=LATIN_FONT, fontSize=10, leading=13, textColor=INK)
 CELL = ParagraphStyle("cell", TEXT, fontSize=7.5, leading=9.2)
@@ -76,8 +100,10 @@ def csv_text(items: pd.DataFrame, lang: str = "en") -> str:
 
 def _markup(text: str) -> str:
     """``text`` as Paragraph markup: escaped, its line breaks kept, each run Helvetica cannot show in STSong-Light."""
-    runs = (escape("".join(chars)) if is_latin else f'<font face="{CJK_FONT}">{escape("".join(chars))}</font>'
-            for is_latin, chars in groupby(text, latin))
+    runs = (
+        escape("".join(chars)) if is_latin else f'<font face="{CJK_FONT}">{escape("".join(chars))}</font>'
+        for is_latin, chars in groupby(text, latin)
+    )
     return "".join(runs).replace("\n", "<br/>")
 
 
@@ -94,17 +120,37 @@ def _para(text, style: ParagraphStyle, colour=None) -> Paragraph:
 
 def _item_table(items: pd.DataFrame, lang: str, tz: str) -> Table:
     """Every row of ``items`` with the text of each cell in full; the header row repeats on each page."""
-    rows = readable(items, lang).assign(assessed_at=items["assessed_at"].map(
-        lambda at: "" if pd.isna(at) else at.tz_convert(tz).strftime("%Y-%m-%d %H:%M %Z")))
+    rows = readable(items, lang).assign(
+        assessed_at=items["assessed_at"].map(
+            lambda at: "" if pd.isna(at) else at.tz_convert(tz).strftime("%Y-%m-%d %H:%M %Z")
+        )
+    )
     codes = {"evidence": list(evidence_states(items)), "status": list(items["status"])}  # what colours a cell
     head = [_para(t(f"maturity.col.{key}", lang), HEAD) for _, key, _ in ITEM_COLUMNS]
-    body = [[_para(rows[column].iloc[i], CELL, CODE_COLOURS.get(codes[column][i]) if column in codes else None)
-             for column, _, _ in ITEM_COLUMNS] for i in range(len(rows))]
-    style = TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("BACKGROUND", (0, 0), (-1, 0), HEADER_FILL),
-                        ("LINEBELOW", (0, 0), (-1, -1), 0.25, GRID), ("LEFTPADDING", (0, 0), (-1, -1), 3),
-                        ("RIGHTPADDING", (0, 0), (-1, -1), 3)])
-    return Table([head, *body], colWidths=[width for _, _, width in ITEM_COLUMNS], style=style, repeatRows=1,
-                 splitInRow=1, hAlign="LEFT")
+    body = [
+        [
+            _para(rows[column].iloc[i], CELL, CODE_COLOURS.get(codes[column][i]) if column in codes else None)
+            for column, _, _ in ITEM_COLUMNS
+        ]
+        for i in range(len(rows))
+    ]
+    style = TableStyle(
+        [
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("BACKGROUND", (0, 0), (-1, 0), HEADER_FILL),
+            ("LINEBELOW", (0, 0), (-1, -1), 0.25, GRID),
+            ("LEFTPADDING", (0, 0), (-1, -1), 3),
+            ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+        ]
+    )
+    return Table(
+        [head, *body],
+        colWidths=[width for _, _, width in ITEM_COLUMNS],
+        style=style,
+        repeatRows=1,
+        splitInRow=1,
+        hAlign="LEFT",
+    )
 
 
 def _section(title: str, items: pd.DataFrame, empty: str, lang: str, tz: str) -> list:
@@ -115,15 +161,26 @@ def _section(title: str, items: pd.DataFrame, empty: str, lang: str, tz: str) ->
 def _first_page(center: str, shown: str, domains: pd.DataFrame, progress: pd.DataFrame, when: str, lang: str) -> list:
     """The title, the overall level, and the radar and progress charts side by side."""
     radar_width = WIDTH * 0.55
-    charts_table = Table([[_para(t("maturity.radar", lang), HEADING), _para(t("maturity.progress", lang), HEADING)],
-                          [charts.radar(domains, radar_width - 12, CHART_HEIGHT),
-                           charts.progress(progress, t("maturity.no_assessments", lang), WIDTH - radar_width - 12,
-                                           CHART_HEIGHT)]],
-                         colWidths=[radar_width, WIDTH - radar_width],
-                         style=[("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)])
-    return [_para(t("maturity.report_title", lang, center=center), TITLE),
-            _para(t("maturity.as_of", lang, when=when), NOTE), Spacer(0, 10),
-            _para(shown, LEVEL), _para(t("maturity.overall", lang), NOTE), Spacer(0, 14), charts_table]
+    charts_table = Table(
+        [
+            [_para(t("maturity.radar", lang), HEADING), _para(t("maturity.progress", lang), HEADING)],
+            [
+                charts.radar(domains, radar_width - 12, CHART_HEIGHT),
+                charts.progress(progress, t("maturity.no_assessments", lang), WIDTH - radar_width - 12, CHART_HEIGHT),
+            ],
+        ],
+        colWidths=[radar_width, WIDTH - radar_width],
+        style=[("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)],
+    )
+    return [
+        _para(t("maturity.report_title", lang, center=center), TITLE),
+        _para(t("maturity.as_of", lang, when=when), NOTE),
+        Spacer(0, 10),
+        _para(shown, LEVEL),
+        _para(t("maturity.overall", lang), NOTE),
+        Spacer(0, 14),
+        charts_table,
+    ]
 
 
 def _footer(title: str, lang: str, page: int, pages: int) -> Paragraph:
@@ -152,18 +209,40 @@ class _FooterCanvas(Canvas):
         super().save()
 
 
-def pdf_bytes(center: str, shown: str, items: pd.DataFrame, domains: pd.DataFrame, progress: pd.DataFrame,
-              gap_list: pd.DataFrame, when: str, lang: str = "en", tz: str = "UTC") -> bytes:
+def pdf_bytes(
+    center: str,
+    shown: str,
+    items: pd.DataFrame,
+    domains: pd.DataFrame,
+    progress: pd.DataFrame,
+    gap_list: pd.DataFrame,
+    when: str,
+    lang: str = "en",
+    tz: str = "UTC",
+) -> bytes:
     """The report as PDF bytes, in ``lang``; assessment times shown in ``tz``."""
     title = t("maturity.report_title", lang, center=center)
     target = int(gap_list["target"].iloc[0]) if len(gap_list) else None
     gaps_title = t("maturity.gaps_title", lang, level=target) if target else t("maturity.gaps", lang)
-    story = [*_first_page(center, shown, domains, progress, when, lang), PageBreak(),
-             *_section(gaps_title, gap_list, t("maturity.no_gaps", lang), lang, tz), PageBreak(),
-             *_section(t("maturity.items", lang), items, t("maturity.none", lang), lang, tz)]
+    story = [
+        *_first_page(center, shown, domains, progress, when, lang),
+        PageBreak(),
+        *_section(gaps_title, gap_list, t("maturity.no_gaps", lang), lang, tz),
+        PageBreak(),
+        *_section(t("maturity.items", lang), items, t("maturity.none", lang), lang, tz),
+    ]
     buffer = io.BytesIO()
-    document = SimpleDocTemplate(buffer, pagesize=PAGE, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
-                                 bottomMargin=MARGIN, title=title, creator="opscenter", invariant=True)
+    document = SimpleDocTemplate(
+        buffer,
+        pagesize=PAGE,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=MARGIN,
+        bottomMargin=MARGIN,
+        title=title,
+        creator="opscenter",
+        invariant=True,
+    )
     footer = functools.partial(_footer, title, lang)
     document.build(story, canvasmaker=functools.partial(_FooterCanvas, footer=footer))
     return buffer.getvalue()

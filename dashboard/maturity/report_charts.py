@@ -5,6 +5,7 @@ and for what Helvetica cannot show (Chinese) Adobe's STSong-Light, a CID font Re
 without a font file. The charts are vector drawings built per call, so any number of threads can
 draw reports at once.
 """
+
 from __future__ import annotations
 
 import math
@@ -80,8 +81,16 @@ def radar(domains: pd.DataFrame, width: float, height: float) -> Drawing:
     for level in range(1, TOP_LEVEL + 1):
         ring = [xy for angle in angles for xy in point(angle, level)]
         drawing.add(Polygon(ring, strokeColor=GRID, strokeWidth=0.5, fillColor=None))
-        drawing.add(String(*point(between, level - 0.15), str(level), fontName=LATIN_FONT, fontSize=6.5,
-                           fillColor=MUTED, textAnchor="middle"))
+        drawing.add(
+            String(
+                *point(between, level - 0.15),
+                str(level),
+                fontName=LATIN_FONT,
+                fontSize=6.5,
+                fillColor=MUTED,
+                textAnchor="middle",
+            )
+        )
     for angle, name in zip(angles, domains["domain_name"]):
         drawing.add(Line(cx, cy, *point(angle, TOP_LEVEL), strokeColor=GRID, strokeWidth=0.5))
         x, y = point(angle, TOP_LEVEL + 0.6)
@@ -89,8 +98,17 @@ def radar(domains: pd.DataFrame, width: float, height: float) -> Drawing:
         lines = _label_lines(name, size, label_width)
         top = y + (len(lines) - 1) * size * 1.15 / 2 - size / 3 + (size if math.sin(angle) > 0.9 else 0)
         for n, line in enumerate(lines):
-            drawing.add(String(x, top - n * size * 1.15, line, fontName=font_for(line), fontSize=size,
-                               fillColor=INK, textAnchor=anchor))
+            drawing.add(
+                String(
+                    x,
+                    top - n * size * 1.15,
+                    line,
+                    fontName=font_for(line),
+                    fontSize=size,
+                    fillColor=INK,
+                    textAnchor=anchor,
+                )
+            )
     levels = [xy for angle, level in zip(angles, domains["level"]) for xy in point(angle, float(level))]
     if levels:
         drawing.add(Polygon(levels, strokeColor=ACCENT, strokeWidth=1.5, fillColor=ACCENT, fillOpacity=0.2))
@@ -102,8 +120,17 @@ def progress(points: pd.DataFrame, empty_text: str, width: float, height: float)
     drawing = Drawing(width, height)
     days = [day.timestamp() / 86400 for day in points["date"]]
     if not days:
-        drawing.add(String(width / 2, height / 2, empty_text, fontName=font_for(empty_text), fontSize=10,
-                           fillColor=MUTED, textAnchor="middle"))
+        drawing.add(
+            String(
+                width / 2,
+                height / 2,
+                empty_text,
+                fontName=font_for(empty_text),
+                fontSize=10,
+                fillColor=MUTED,
+                textAnchor="middle",
+            )
+        )
         return drawing
     plot = LinePlot()
     plot.x, plot.y, plot.width, plot.height = 34, 44, width - 50, height - 56

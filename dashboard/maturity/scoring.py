@@ -15,6 +15,7 @@ would go: it climbs level by level while every in-scope item of the level is met
 manual item, an item not met (or not evaluated, or with nothing to judge) and a level without items
 stop the climb.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,9 +28,25 @@ from datasources.base import utc_column
 SATISFIED = ("pass", "waived")
 OUT_OF_SCOPE = ("na",)
 TOP_LEVEL = 5
-TABLE_COLUMNS = ["id", "domain", "domain_name", "level", "title", "description", "applies_to", "automatic",
-                 "query", "proposed", "value", "evaluated_at", "findings", "status", "assessor", "assessed_at",
-                 "justification"]
+TABLE_COLUMNS = [
+    "id",
+    "domain",
+    "domain_name",
+    "level",
+    "title",
+    "description",
+    "applies_to",
+    "automatic",
+    "query",
+    "proposed",
+    "value",
+    "evaluated_at",
+    "findings",
+    "status",
+    "assessor",
+    "assessed_at",
+    "justification",
+]
 
 
 @dataclass(frozen=True)
@@ -61,20 +78,27 @@ def item_table(catalogue, current: pd.DataFrame, latest_evidence: pd.DataFrame, 
     for item in catalogue.items:
         seen = found.loc[item.id] if found is not None and item.id in found.index else None
         assessed = current.loc[item.id] if item.id in current.index else None
-        rows.append({
-            "id": item.id, "domain": item.domain, "domain_name": domains[item.domain],
-            "level": item.level, "title": item.title_in(lang), "description": item.description_in(lang),
-            "applies_to": item.applies_to, "automatic": item.automatic,
-            "query": evidence.query_text(item, lang) if item.automatic else "",
-            "proposed": proposal(seen["passed"]) if seen is not None else "none",
-            "value": seen["value"] if seen is not None else float("nan"),
-            "evaluated_at": seen["evaluated_at"] if seen is not None else pd.NaT,
-            "findings": list(seen.get("findings", ())) if seen is not None else [],
-            "status": assessed["status"] if assessed is not None else "not_started",
-            "assessor": assessed["assessor"] if assessed is not None else "",
-            "assessed_at": assessed["at"] if assessed is not None else pd.NaT,
-            "justification": assessed["justification"] if assessed is not None else "",
-        })
+        rows.append(
+            {
+                "id": item.id,
+                "domain": item.domain,
+                "domain_name": domains[item.domain],
+                "level": item.level,
+                "title": item.title_in(lang),
+                "description": item.description_in(lang),
+                "applies_to": item.applies_to,
+                "automatic": item.automatic,
+                "query": evidence.query_text(item, lang) if item.automatic else "",
+                "proposed": proposal(seen["passed"]) if seen is not None else "none",
+                "value": seen["value"] if seen is not None else float("nan"),
+                "evaluated_at": seen["evaluated_at"] if seen is not None else pd.NaT,
+                "findings": list(seen.get("findings", ())) if seen is not None else [],
+                "status": assessed["status"] if assessed is not None else "not_started",
+                "assessor": assessed["assessor"] if assessed is not None else "",
+                "assessed_at": assessed["at"] if assessed is not None else pd.NaT,
+                "justification": assessed["justification"] if assessed is not None else "",
+            }
+        )
     table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
     table["value"] = table["value"].astype("float64")
     for column in ("evaluated_at", "assessed_at"):
@@ -137,9 +161,15 @@ def domain_levels(catalogue, items: pd.DataFrame, lang: str = "en") -> pd.DataFr
     rows = []
     for key, name in catalogue.domain_names(lang).items():
         domain = items[items["domain"] == key]
-        rows.append({"domain": key, "domain_name": name, "level": level_reached(domain),
-                     "evidence_level": evidence_level(domain),
-                     "satisfied": _in_scope(domain)["status"].isin(SATISFIED).mean()})
+        rows.append(
+            {
+                "domain": key,
+                "domain_name": name,
+                "level": level_reached(domain),
+                "evidence_level": evidence_level(domain),
+                "satisfied": _in_scope(domain)["status"].isin(SATISFIED).mean(),
+            }
+        )
     return pd.DataFrame(rows, columns=["domain", "domain_name", "level", "evidence_level", "satisfied"])
 
 
@@ -162,6 +192,12 @@ def progress(catalogue, assessment_history: pd.DataFrame, rule: PlusRule) -> pd.
     for day in days:
         upto = assessment_history[assessment_history["at"] < day + pd.Timedelta(days=1)]
         items = item_table(catalogue, current(upto), empty)
-        rows.append({"date": day, "level": level_reached(items), "shown": overall(items, rule),
-                     "satisfied": int(items["status"].isin(SATISFIED).sum())})
+        rows.append(
+            {
+                "date": day,
+                "level": level_reached(items),
+                "shown": overall(items, rule),
+                "satisfied": int(items["status"].isin(SATISFIED).sum()),
+            }
+        )
     return pd.DataFrame(rows)

@@ -6,6 +6,7 @@ The audit log has no update or delete API (and the database refuses both, see mi
 Token and user checks run on every request, so a revocation counts from the next one; only
 while the database is unreachable does a recent good answer stand in (OUTAGE_GRACE_S).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -18,14 +19,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from dashboard.security import policy
 from dashboard.db.history import History
 from dashboard.db.tables import audit_log, display_tokens, users
+from dashboard.security import policy
 from dashboard.security.passwords import hash_password, verify_password
 
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
@@ -61,8 +62,13 @@ def _check_name(name: str, what: str) -> str:
 
 def _audit_row(actor: Identity, action: str, target: str, allowed: bool, detail: dict[str, Any] | None) -> dict:
     return {
-        "at": datetime.now(timezone.utc), "actor": actor.name, "roles": ",".join(sorted(actor.roles)),
-        "address": actor.address, "action": action, "target": target, "allowed": allowed,
+        "at": datetime.now(UTC),
+        "actor": actor.name,
+        "roles": ",".join(sorted(actor.roles)),
+        "address": actor.address,
+        "action": action,
+        "target": target,
+        "allowed": allowed,
         "detail": json.dumps(detail, sort_keys=True, default=str) if detail else None,
     }
 
@@ -106,8 +112,9 @@ class AccessStore:
             connection.execute(sa.insert(audit_log), _audit_row(actor, action, target, False, detail))
 
     @contextmanager
-    def audited(self, actor: Identity, action: str, target: str,
-                detail: dict[str, Any] | None = None) -> Iterator[sa.Connection]:
+    def audited(
+        self, actor: Identity, action: str, target: str, detail: dict[str, Any] | None = None
+    ) -> Iterator[sa.Connection]:
         """Check that ``actor`` may perform ``action`` and yield a connection whose transaction
         holds the audit row; a refusal is recorded and raises Forbidden before anything is written."""
         if not policy.may_write(actor.roles, action):
@@ -133,14 +140,22 @@ class AccessStore:
         _check_name(name, "token name")
         secret = secrets.token_urlsafe(32)
         with self.audited(actor, "token.create", name) as connection:
-            active = connection.execute(sa.select(display_tokens.c.id).where(
-                display_tokens.c.name == name, display_tokens.c.revoked_at.is_(None))).first()
+            active = connection.execute(
+                sa.select(display_tokens.c.id).where(
+                    display_tokens.c.name == name, display_tokens.c.revoked_at.is_(None)
+                )
+            ).first()
             if active:
                 raise ValueError(f"display token {name!r} exists; revoke it first")
-            connection.execute(sa.insert(display_tokens), {
-                "name": name, "token_sha256": token_sha256(secret),
-                "created_at": datetime.now(timezone.utc), "created_by": actor.name,
-            })
+            connection.execute(
+                sa.insert(display_tokens),
+                {
+                    "name": name,
+                    "token_sha256": token_sha256(secret),
+                    "created_at": datetime.now(UTC),
+                    "created_by": actor.name,
+                },
+            )
         return secret
 
     def revoke_token(self, name: str, actor: Identity) -> None:
@@ -149,7 +164,7 @@ class AccessStore:
             revoked = connection.execute(
                 sa.update(display_tokens)
                 .where(display_tokens.c.name == name, display_tokens.c.revoked_at.is_(None))
-                .values(revoked_at=datetime.now(timezone.utc), revoked_by=actor.name)
+                .values(revoked_at=datetime.now(UTC), revoked_by=actor.name)
             ).rowcount
             if not revoked:
                 raise LookupError(f"no active display token named {name!r}")
@@ -178,14 +193,20 @@ class AccessStore:
             return None
         digest = token_sha256(secret)
         query = sa.select(display_tokens.c.name).where(
-            display_tokens.c.token_sha256 == digest, display_tokens.c.revoked_at.is_(None))
+            display_tokens.c.token_sha256 == digest, display_tokens.c.revoked_at.is_(None)
+        )
         row = self.lookup(f"token:{digest}", query)
         return row.name if row else None
 
     def tokens(self) -> list[dict[str, Any]]:
         """Every display token, active and revoked, without its secret."""
-        query = sa.select(display_tokens.c.name, display_tokens.c.created_at, display_tokens.c.created_by,
-                          display_tokens.c.revoked_at, display_tokens.c.revoked_by).order_by(display_tokens.c.id)
+        query = sa.select(
+            display_tokens.c.name,
+            display_tokens.c.created_at,
+            display_tokens.c.created_by,
+            display_tokens.c.revoked_at,
+            display_tokens.c.revoked_by,
+        ).order_by(display_tokens.c.id)
         with self.engine.connect() as connection:
             return [dict(row._mapping) for row in connection.execute(query)]
 
@@ -198,10 +219,16 @@ class AccessStore:
         with self.audited(actor, "user.add", name, {"role": role}) as connection:
             if connection.execute(sa.select(users.c.name).where(users.c.name == name)).first():
                 raise ValueError(f"user {name!r} exists")
-            connection.execute(sa.insert(users), {
-                "name": name, "role": role, "password_hash": password_hash,
-                "created_at": datetime.now(timezone.utc), "created_by": actor.name,
-            })
+            connection.execute(
+                sa.insert(users),
+                {
+                    "name": name,
+                    "role": role,
+                    "password_hash": password_hash,
+                    "created_at": datetime.now(UTC),
+                    "created_by": actor.name,
+                },
+            )
 
     def user_role(self, name: str) -> str | None:
         """The role of the built-in user ``name``, else None."""

@@ -3,15 +3,16 @@
 Whoever runs these holds the database credentials, so they act as admin, as ``cli:<login name>``
 in the audit log.
 """
+
 from __future__ import annotations
 
 import getpass
 import sys
 
+from dashboard.core.settings import load
 from dashboard.security.access import AccessStore, Identity
 from dashboard.security.policy import ROLES
 from dashboard.security.sessions import revoke_user
-from dashboard.core.settings import load
 
 
 def _actor() -> Identity:
@@ -20,6 +21,7 @@ def _actor() -> Identity:
 
 def _with_access(action):
     """Run ``action(args, access)`` on the migrated history database; report refusals as exit 1."""
+
     def command(args) -> int:
         access = AccessStore(load(args.config).database_url)
         try:
@@ -48,8 +50,10 @@ def _read_password() -> str:
 def token_create(args, access: AccessStore) -> None:
     """Create a display token and print it, once."""
     secret = access.create_token(args.name, _actor())
-    print(f"display token {args.name!r}; it is shown only now:\n{secret}\n"
-          f"open the wall with /wall?kiosk=1&token={secret} (the browser keeps it as a cookie)")
+    print(
+        f"display token {args.name!r}; it is shown only now:\n{secret}\n"
+        f"open the wall with /wall?kiosk=1&token={secret} (the browser keeps it as a cookie)"
+    )
 
 
 @_with_access
@@ -86,11 +90,17 @@ def user_revoke(args, access: AccessStore) -> None:
 
 def add_commands(sub, add) -> None:
     """Add the token and user commands to the CLI's subparsers ``sub`` with its ``add`` helper."""
-    tokens = sub.add_parser("token", help="display tokens for wall screens").add_subparsers(dest="action", required=True)
-    add("create", token_create, "create a display token and print it once", tokens).add_argument("--name", required=True)
+    tokens = sub.add_parser("token", help="display tokens for wall screens").add_subparsers(
+        dest="action", required=True
+    )
+    add("create", token_create, "create a display token and print it once", tokens).add_argument(
+        "--name", required=True
+    )
     add("list", token_list, "list display tokens (never their secrets)", tokens)
     add("revoke", token_revoke, "revoke a display token", tokens).add_argument("name")
-    users = sub.add_parser("user", help="built-in users (auth mode builtin)").add_subparsers(dest="action", required=True)
+    users = sub.add_parser("user", help="built-in users (auth mode builtin)").add_subparsers(
+        dest="action", required=True
+    )
     user = add("add", user_add, "add a user; the password is read from stdin or prompted", users)
     user.add_argument("name")
     user.add_argument("--role", required=True, choices=ROLES)

@@ -8,6 +8,7 @@ token too) and whether ``dashboard.security.policy`` lets them read the page, or
 ``dashboard.security.callbacks`` lets them call the callback. Static files, the login page and
 ``auth.open_paths`` stay open. Pages perform writes through ``audited()`` or ``audit()``.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -25,11 +26,12 @@ import flask
 import sqlalchemy as sa
 from markupsafe import escape
 
-from dashboard.security import callbacks as callback_access, login, policy, serving
-from dashboard.security.access import AccessStore, Forbidden, Identity
-from dashboard.i18n import pick_lang, t
-from dashboard.security.sessions import Sessions
 from dashboard.core.settings import AuthSettings, Settings
+from dashboard.i18n import pick_lang, t
+from dashboard.security import callbacks as callback_access
+from dashboard.security import login, policy, serving
+from dashboard.security.access import AccessStore, Forbidden, Identity
+from dashboard.security.sessions import Sessions
 from dashboard.security.throttle import Throttle
 
 DISPLAY_COOKIE = "oc_display"
@@ -42,8 +44,18 @@ LOGIN_PATHS = ("/login", "/logout")
 STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon.ico")
 DASH_API = "/_dash-"
 CALLBACK_PATH = "/_dash-update-component"
-FORWARDING_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Real-IP",
-                      "X-Client-IP", "True-Client-IP", "X-Cluster-Client-IP", "CF-Connecting-IP", "Via")
+FORWARDING_HEADERS = (
+    "Forwarded",
+    "X-Forwarded-For",
+    "X-Forwarded-Host",
+    "X-Forwarded-Proto",
+    "X-Real-IP",
+    "X-Client-IP",
+    "True-Client-IP",
+    "X-Cluster-Client-IP",
+    "CF-Connecting-IP",
+    "Via",
+)
 REFUSALS = {400: "auth.malformed", 403: "auth.forbidden"}
 log = logging.getLogger("opscenter.auth")
 
@@ -120,7 +132,8 @@ def _repeated_identity(auth: AuthSettings) -> bool:
     header (WSGI joins repeats with commas) or as the server's mark (``dashboard.security.serving``)."""
     names = {auth.user_header.lower()} | ({auth.groups_header.lower()} if auth.groups_header else set())
     return "," in flask.request.headers.get(auth.user_header, "") or bool(
-        names & serving.repeated_headers(flask.request))
+        names & serving.repeated_headers(flask.request)
+    )
 
 
 def _identify(auth_state: AuthState) -> tuple[Identity | None, bool]:
@@ -169,8 +182,11 @@ def refuse(status: int, message_key: str) -> flask.Response:
     message = t(message_key, lang)
     if flask.request.path.startswith(DASH_API):
         return flask.Response(json.dumps({"error": message}), status=status, mimetype="application/json")
-    return flask.Response(login.page(settings.center_name, lang, f'<p class="oc-auth-message" role="alert">{escape(message)}</p>'),
-                          status=status, mimetype="text/html")
+    return flask.Response(
+        login.page(settings.center_name, lang, f'<p class="oc-auth-message" role="alert">{escape(message)}</p>'),
+        status=status,
+        mimetype="text/html",
+    )
 
 
 def _same_page_without_token() -> str | None:
@@ -194,8 +210,14 @@ def _adopt_display_token(auth_state: AuthState, secret: str) -> flask.Response:
     if target is None:
         return flask.Response("Not Found", status=404, mimetype="text/plain")
     response = flask.redirect(target)
-    response.set_cookie(DISPLAY_COOKIE, secret, max_age=DISPLAY_COOKIE_MAX_AGE, httponly=True, samesite="Lax",
-                        secure=auth_state.settings.auth.cookie_secure)
+    response.set_cookie(
+        DISPLAY_COOKIE,
+        secret,
+        max_age=DISPLAY_COOKIE_MAX_AGE,
+        httponly=True,
+        samesite="Lax",
+        secure=auth_state.settings.auth.cookie_secure,
+    )
     return response
 
 
@@ -229,7 +251,12 @@ def check_request() -> flask.Response | None:
         log.warning("refused %s %s: repeated identity header from %s", request.method, path, request.remote_addr)
         return refuse(400, "auth.repeated_header")
     secret = request.args.get(TOKEN_PARAM)
-    if secret is not None and settings.mode != "none" and request.method in ("GET", "HEAD") and not path.startswith(DASH_API):
+    if (
+        secret is not None
+        and settings.mode != "none"
+        and request.method in ("GET", "HEAD")
+        and not path.startswith(DASH_API)
+    ):
         return _adopt_display_token(auth_state, secret)
     identity, display_refused = _identify(auth_state)
     if identity is None:
@@ -237,8 +264,14 @@ def check_request() -> flask.Response | None:
     flask.g.oc_identity = identity
     status = _refusal(identity, auth_state.access)
     if status:
-        log.info("refused %s %s to %s (%s): %d", request.method, path, identity.name, ",".join(sorted(identity.roles)),
-                 status)
+        log.info(
+            "refused %s %s to %s (%s): %d",
+            request.method,
+            path,
+            identity.name,
+            ",".join(sorted(identity.roles)),
+            status,
+        )
         return refuse(status, REFUSALS[status])
     return None
 
@@ -247,15 +280,20 @@ def init_app(app: dash.Dash, settings: Settings, access: AccessStore) -> None:
     """Guard every request of ``app`` according to ``settings.auth``."""
     server = app.server
     server.config.update(
-        SESSION_COOKIE_NAME=SESSION_COOKIE, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME=SESSION_COOKIE,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.auth.cookie_secure,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.auth.session_hours),
     )
     sessions = None
     if settings.auth.mode == "builtin":
         server.secret_key = settings.auth.secret_key
-        sessions = Sessions(access, idle=timedelta(minutes=settings.auth.session_idle_minutes),
-                            lifetime=timedelta(hours=settings.auth.session_hours))
+        sessions = Sessions(
+            access,
+            idle=timedelta(minutes=settings.auth.session_idle_minutes),
+            lifetime=timedelta(hours=settings.auth.session_hours),
+        )
         login.register(server, settings, access, sessions, Throttle(settings.redis_url, settings.deployment))
     server.extensions["opscenter.auth"] = AuthState(settings, access, sessions)
     server.before_request(check_request)

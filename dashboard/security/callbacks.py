@@ -13,6 +13,7 @@ does not send, position by position, the ids and properties the callback was reg
 403 when the callback's page (for the router: the path asked for) is not the caller's to read, a
 refused write audited first; None to let it run.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,10 +41,10 @@ SCALARS = (str, int, float, bool)
 class Rule:
     """What the server knows of one callback."""
 
-    page: str | None                      # the policy page whose readers may call it; None: every role
-    action: str | None = None             # the write it performs, named in policy.WRITERS
+    page: str | None  # the policy page whose readers may call it; None: every role
+    action: str | None = None  # the write it performs, named in policy.WRITERS
     target: Callable[..., Any] | None = None  # what it writes, from the callback's arguments
-    pathname_at: int | None = None        # the page router: the input position of the path it serves
+    pathname_at: int | None = None  # the page router: the input position of the path it serves
 
 
 @dataclass
@@ -68,9 +69,11 @@ def _recording(app: dash.Dash, record: Callable[[list[str]], None]) -> Iterator[
 def page_callbacks(app: dash.Dash, module: str) -> AbstractContextManager[None]:
     """Record the callbacks registered inside the block as the page module ``module``'s: the readers
     of the page it registers (``policy.page_of`` its path) may call them."""
+
     def record(keys: list[str]) -> None:
         page = policy.page_of(dash.page_registry[module]["path"])
         _registry(app).pages.update(dict.fromkeys(keys, page))
+
     return _recording(app, record)
 
 
@@ -92,7 +95,9 @@ def _router_pathname(entry: dict) -> int | None:
     outputs = entry["output"] if isinstance(entry["output"], list) else [entry["output"]]
     if not any(output.component_id == ids.PAGES_CONTENT for output in outputs):
         return None
-    return next(i for i, d in enumerate(entry["inputs"]) if (d["id"], d["property"]) == (ids.PAGES_LOCATION, "pathname"))
+    return next(
+        i for i, d in enumerate(entry["inputs"]) if (d["id"], d["property"]) == (ids.PAGES_LOCATION, "pathname")
+    )
 
 
 def rule(app: dash.Dash, key: str) -> Rule | None:
@@ -134,15 +139,22 @@ def _fits(sent: Any, declared: dict) -> bool:
     """Whether ``sent`` is the registered dependency ``declared``: its id and property, or for a pattern
     id, components matching it (a list of them for ALL and ALLSMALLER)."""
     if not declared["id"].startswith("{"):
-        return isinstance(sent, dict) and sent.get("id") == declared["id"] and sent.get("property") == declared["property"]
+        return (
+            isinstance(sent, dict) and sent.get("id") == declared["id"] and sent.get("property") == declared["property"]
+        )
     pattern = json.loads(declared["id"])
 
     def matches(item: Any) -> bool:
         component = item.get("id") if isinstance(item, dict) else None
-        return (isinstance(component, dict) and item.get("property") == declared["property"]
-                and component.keys() == pattern.keys()
-                and all(isinstance(component[k], SCALARS) if isinstance(want, list) else component[k] == want
-                        for k, want in pattern.items()))
+        return (
+            isinstance(component, dict)
+            and item.get("property") == declared["property"]
+            and component.keys() == pattern.keys()
+            and all(
+                isinstance(component[k], SCALARS) if isinstance(want, list) else component[k] == want
+                for k, want in pattern.items()
+            )
+        )
 
     if any(value in EXPANDING for value in pattern.values()):
         return isinstance(sent, list) and all(matches(item) for item in sent)
@@ -164,8 +176,11 @@ def _well_formed(payload: dict, entry: dict) -> bool:
             return False
         pairs += zip(sent, entry[part])
     changed = payload.get("changedPropIds", [])
-    return (isinstance(changed, list) and all(isinstance(prop_id, str) for prop_id in changed)
-            and all(_fits(sent, declared) for sent, declared in pairs))
+    return (
+        isinstance(changed, list)
+        and all(isinstance(prop_id, str) for prop_id in changed)
+        and all(_fits(sent, declared) for sent, declared in pairs)
+    )
 
 
 def _target(request: _Request) -> str:
@@ -174,8 +189,10 @@ def _target(request: _Request) -> str:
         return UNKNOWN_TARGET
     payload = request.payload
     try:
-        arguments = [[item.get("value") for item in sent] if isinstance(sent, list) else sent.get("value")
-                     for sent in [*payload.get("inputs", []), *payload.get("state", [])]]
+        arguments = [
+            [item.get("value") for item in sent] if isinstance(sent, list) else sent.get("value")
+            for sent in [*payload.get("inputs", []), *payload.get("state", [])]
+        ]
         return str(request.rule.target(*arguments))[:MAX_TARGET]
     except (LookupError, TypeError, AttributeError, ValueError):  # arguments not as the callback declares them
         return UNKNOWN_TARGET

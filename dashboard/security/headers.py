@@ -1,6 +1,7 @@
 """Security headers on every response: no MIME sniffing, no framing by other sites, and a
 Content-Security-Policy that lets Dash run (its inline renderer script by hash) and nothing else.
 """
+
 from __future__ import annotations
 
 import dash

@@ -7,6 +7,7 @@ false); the user and their role are read from the database on every request. Fai
 throttled (``dashboard.security.throttle``) and every failure reads the same, whether or not the name
 exists; a GET of ``/logout`` shows a form, so a link or an image cannot sign anyone out.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -20,11 +21,11 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from limits.errors import StorageError
 from markupsafe import escape
 
-from dashboard.security.access import AccessStore
+from dashboard.core.settings import Settings
 from dashboard.i18n import pick_lang, t
+from dashboard.security.access import AccessStore
 from dashboard.security.passwords import HashingBusy
 from dashboard.security.sessions import Sessions
-from dashboard.core.settings import Settings
 from dashboard.security.throttle import Throttle
 
 MAX_FIELD = 256
@@ -48,8 +49,16 @@ def page(center_name: str, lang: str, body: str) -> str:
 def safe_next(target: str | None) -> str:
     """``target`` when it is a path on this site (not the login page itself), else ``/``."""
     parts = urlsplit(target or "")
-    if (not target or not target.startswith("/") or target.startswith("//") or "\\" in target or CONTROL.search(target)
-            or parts.scheme or parts.netloc or parts.path in ("/login", "/logout")):
+    if (
+        not target
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or CONTROL.search(target)
+        or parts.scheme
+        or parts.netloc
+        or parts.path in ("/login", "/logout")
+    ):
         return "/"
     return target
 
@@ -86,7 +95,7 @@ def _form(settings: Settings, lang: str, form: str, fields: str, message: str | 
     and an optional message."""
     alert = f'<p class="oc-auth-message" role="alert">{escape(message)}</p>' if message else ""
     body = (
-        f'<h2>{escape(t(f"{form}.title", lang))}</h2>{alert}'
+        f"<h2>{escape(t(f'{form}.title', lang))}</h2>{alert}"
         f'<form method="post" action="/{form}" class="oc-login">'
         f'<input type="hidden" name="csrf" value="{escape(_form_token(form))}">{fields}'
         f'<button type="submit">{escape(t(f"{form}.submit", lang))}</button></form>'
@@ -98,7 +107,7 @@ def _login_form(settings: Settings, lang: str, next_url: str, message: str | Non
     fields = (
         f'<input type="hidden" name="next" value="{escape(next_url)}">'
         f'<label>{escape(t("login.user", lang))} <input name="user" autocomplete="username" required autofocus></label>'
-        f'<label>{escape(t("login.password", lang))} '
+        f"<label>{escape(t('login.password', lang))} "
         '<input name="password" type="password" autocomplete="current-password" required></label>'
     )
     return _form(settings, lang, "login", fields, message)
@@ -111,8 +120,9 @@ def _answer(body: str, status: int, retry_after: int | None = None) -> flask.Res
     return response
 
 
-def register(server: flask.Flask, settings: Settings, access: AccessStore, sessions: Sessions,
-             throttle: Throttle) -> None:
+def register(
+    server: flask.Flask, settings: Settings, access: AccessStore, sessions: Sessions, throttle: Throttle
+) -> None:
     """Add ``/login`` and ``/logout`` to ``server``."""
 
     def lang_and_next() -> tuple[str, str]:
@@ -130,8 +140,9 @@ def register(server: flask.Flask, settings: Settings, access: AccessStore, sessi
             wait = throttle.wait(user, address)
             if wait:
                 log.warning("login of %r from %s held for %d s", user[:64], address, wait)
-                return _answer(_login_form(settings, lang, next_url, t("login.locked", lang, seconds=wait)), 429,
-                               retry_after=wait)
+                return _answer(
+                    _login_form(settings, lang, next_url, t("login.locked", lang, seconds=wait)), 429, retry_after=wait
+                )
             if not _spend_form_token(throttle, "login"):
                 return _answer(_login_form(settings, lang, next_url, t("login.form_expired", lang)), 400)
             role = access.authenticate(user, request.form.get("password", "")[:MAX_FIELD])

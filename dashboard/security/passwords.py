@@ -5,6 +5,7 @@ cost can be raised later without invalidating existing hashes. Each hash takes 3
 process computes at most MAX_CONCURRENT_HASHES at once; one more is refused at once with
 HashingBusy rather than queued, so a burst of logins cannot grow memory.
 """
+
 from __future__ import annotations
 
 import base64
@@ -32,8 +33,7 @@ def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     if not HASH_SLOTS.acquire(blocking=False):
         raise HashingBusy(f"{MAX_CONCURRENT_HASHES} password hashes are already being computed")
     try:
-        return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p,
-                              maxmem=256 * n * r, dklen=HASH_BYTES)
+        return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=256 * n * r, dklen=HASH_BYTES)
     finally:
         HASH_SLOTS.release()
 

@@ -4,6 +4,7 @@ Pages are matched by their first path segment (``/chain/x`` is ``/chain``); a pa
 is readable by every role. A write not listed is refused to everyone, so a new write has to
 be named here before anyone can perform it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable

@@ -6,6 +6,7 @@ secret) and ``RedactingFilter`` applies it to every log record of the process, t
 logs of werkzeug and gunicorn included (``install``, and ``GunicornLogger`` for gunicorn's own).
 A query parameter counts by its decoded name, so ``?%74oken=`` is masked like ``?token=``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -27,8 +28,10 @@ _PATTERNS = (
     # Authorization: Bearer xyz / Basic xyz
     (re.compile(r"(?i)(?P<keep>\b(?:bearer|basic|token)\s+)[A-Za-z0-9._~+/=-]{6,}"), rf"\g<keep>{MASK}"),
     # token=..., api_key: ..., password="..." in query strings, JSON and messages
-    (re.compile(rf"(?i)(?P<keep>\b[\w-]*(?:{_SECRET_WORDS})[\w-]*[\"']?\s*[=:]\s*[\"']?)[^\s&\"',;}}]+"),
-     rf"\g<keep>{MASK}"),
+    (
+        re.compile(rf"(?i)(?P<keep>\b[\w-]*(?:{_SECRET_WORDS})[\w-]*[\"']?\s*[=:]\s*[\"']?)[^\s&\"',;}}]+"),
+        rf"\g<keep>{MASK}",
+    ),
 )
 
 

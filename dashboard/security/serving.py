@@ -7,6 +7,7 @@ dropping any copy of it the client sent): ``RequestHandler`` for ``opscenter run
 server, ``mark_repeated`` as gunicorn's ``pre_request`` hook (``dashboard.gunicorn_conf``).
 ``auth`` refuses a request whose identity headers were repeated.
 """
+
 from __future__ import annotations
 
 from collections import Counter

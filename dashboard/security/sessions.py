@@ -8,17 +8,18 @@ used within ``idle`` and is younger than ``lifetime``, so logout, a new login an
 (SQLite embedded, PostgreSQL in production), and a revocation is written in the same transaction
 as its audit row.
 """
+
 from __future__ import annotations
 
 import logging
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 import sqlalchemy as sa
 
-from dashboard.security.access import AccessStore, Identity, token_sha256
 from dashboard.db.tables import user_sessions, users
+from dashboard.security.access import AccessStore, Identity, token_sha256
 
 TOUCH_EVERY = timedelta(minutes=1)
 MAX_SECRET = 64
@@ -37,18 +38,25 @@ class Sessions:
         self.access, self.idle, self.lifetime = access, idle, lifetime
 
     def _expired(self, now: datetime) -> sa.ColumnElement[bool]:
-        return sa.or_(user_sessions.c.created_at <= now - self.lifetime,
-                      user_sessions.c.last_seen_at <= now - self.idle)
+        return sa.or_(
+            user_sessions.c.created_at <= now - self.lifetime, user_sessions.c.last_seen_at <= now - self.idle
+        )
 
     def start(self, user: str, address: str | None) -> str:
         """Open a session for ``user`` and return its secret id (removing expired sessions first)."""
-        secret, now = secrets.token_urlsafe(32), datetime.now(timezone.utc)
+        secret, now = secrets.token_urlsafe(32), datetime.now(UTC)
         with self.access.engine.begin() as connection:
             connection.execute(sa.delete(user_sessions).where(self._expired(now)))
-            connection.execute(sa.insert(user_sessions), {
-                "id_sha256": token_sha256(secret), "user_name": user, "created_at": now,
-                "last_seen_at": now, "address": address,
-            })
+            connection.execute(
+                sa.insert(user_sessions),
+                {
+                    "id_sha256": token_sha256(secret),
+                    "user_name": user,
+                    "created_at": now,
+                    "last_seen_at": now,
+                    "address": address,
+                },
+            )
         return secret
 
     def user(self, secret: str) -> SessionUser | None:
@@ -56,10 +64,12 @@ class Sessions:
         activity (recorded at most every TOUCH_EVERY), an expired session is removed."""
         if not secret or len(secret) > MAX_SECRET or not secret.isascii():
             return None
-        digest, now = token_sha256(secret), datetime.now(timezone.utc)
-        query = (sa.select(users.c.name, users.c.role, user_sessions.c.created_at, user_sessions.c.last_seen_at)
-                 .join(users, users.c.name == user_sessions.c.user_name)
-                 .where(user_sessions.c.id_sha256 == digest))
+        digest, now = token_sha256(secret), datetime.now(UTC)
+        query = (
+            sa.select(users.c.name, users.c.role, user_sessions.c.created_at, user_sessions.c.last_seen_at)
+            .join(users, users.c.name == user_sessions.c.user_name)
+            .where(user_sessions.c.id_sha256 == digest)
+        )
         row = self.access.lookup(f"session:{digest}", query)
         if row is None:
             return None
@@ -84,7 +94,6 @@ class Sessions:
         """End the session ``secret`` (logout, or a new login in the same browser)."""
         with self.access.engine.begin() as connection:
             connection.execute(sa.delete(user_sessions).where(user_sessions.c.id_sha256 == token_sha256(secret)))
-
 
 
 def revoke_user(access: AccessStore, name: str, actor: Identity) -> int:

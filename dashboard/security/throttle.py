@@ -7,6 +7,7 @@ wait out the minute, ten the quarter hour, twenty the hour; an address that fail
 names is held the same way. A held attempt is answered 429 with ``Retry-After`` before any
 password is hashed. The same storage remembers which single-use form tokens have been spent.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -19,6 +20,7 @@ from limits.strategies import FixedWindowRateLimiter
 
 PER_USER = parse_many("5 per minute; 10 per 15 minutes; 20 per hour")
 PER_ADDRESS = parse_many("20 per minute; 100 per hour")
+
 
 def _user_key(name: str) -> str:
     """A user name as a key: any text may arrive in the form, the key stays short."""
@@ -42,8 +44,11 @@ class Throttle:
 
     def wait(self, user: str, address: str) -> int:
         """Whole seconds before ``user`` may try again from ``address``; 0 when they may now."""
-        resets = [self.limiter.get_window_stats(item, self.prefix, *key).reset_time
-                  for item, *key in self._counts(user, address) if not self.limiter.test(item, self.prefix, *key)]
+        resets = [
+            self.limiter.get_window_stats(item, self.prefix, *key).reset_time
+            for item, *key in self._counts(user, address)
+            if not self.limiter.test(item, self.prefix, *key)
+        ]
         return max(1, math.ceil(max(resets) - time.time())) if resets else 0
 
     def failed(self, user: str, address: str) -> None:

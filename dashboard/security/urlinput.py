@@ -7,6 +7,7 @@ it exists: ``item`` is the form of a capability item id (the catalogue checks it
 pattern, ``ITEM_ID``), and /maturity then looks the id up in its catalogue. ``window`` does the same for
 ``?from=&to=`` and resolves them with ``dashboard.core.timewindow``.
 """
+
 from __future__ import annotations
 
 import re

@@ -3,17 +3,19 @@ and a directory read incrementally, with every rejected file kept by name and re
 
 Options common to every chaos source: ``ChaosOptions``.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Callable, Iterable
+from typing import Annotated, Any
 
 import pandas as pd
 from pydantic import Field
 
-from datasources.base import as_utc, CONTRACTS, Health, Source, SourceError, utc_column, validate
+from datasources.base import CONTRACTS, Health, Source, SourceError, as_utc, utc_column, validate
 from datasources.options import SourceOptions
 
 log = logging.getLogger(__name__)
@@ -63,10 +65,10 @@ def runs_frame(records: list[dict]) -> pd.DataFrame:
     for col in CONTRACTS["chaos_runs"]:
         if col.kind == "ts":
             frame[col.name] = utc_column(frame[col.name])
-    frame = frame.astype({"deviated": "bool", "probe_success_ratio": "float64", "recovery_s": "float64",
-                          "x_weight": "float64"})
-    for name in ("run_id", "experiment", "service", "fault", "status", "source", "url", "x_reason",
-                 "x_native_status"):
+    frame = frame.astype(
+        {"deviated": "bool", "probe_success_ratio": "float64", "recovery_s": "float64", "x_weight": "float64"}
+    )
+    for name in ("run_id", "experiment", "service", "fault", "status", "source", "url", "x_reason", "x_native_status"):
         frame[name] = frame[name].astype("object").where(frame[name].notna(), None)
     frame = frame.sort_values(["started_at", "run_id"], ascending=[False, True], kind="stable")
     return validate("chaos_runs", frame.reset_index(drop=True))
@@ -121,10 +123,15 @@ class IncrementalDirectory:
 class ChaosOptions(SourceOptions):
     """Keys of every chaos source."""
 
-    services: dict[str, str] = Field(default_factory=dict, description=(
-        "A name the tool knows (experiment title, engine, target, label value) -> a service of the estate."))
-    weights: dict[str, Annotated[float, Field(ge=0, le=10)]] = Field(default_factory=dict, description=(
-        f"Fault -> weight 0-10; unlisted faults weigh {DEFAULT_WEIGHT:g}."))
+    services: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "A name the tool knows (experiment title, engine, target, label value) -> a service of the estate."
+        ),
+    )
+    weights: dict[str, Annotated[float, Field(ge=0, le=10)]] = Field(
+        default_factory=dict, description=(f"Fault -> weight 0-10; unlisted faults weigh {DEFAULT_WEIGHT:g}.")
+    )
 
 
 class ChaosSource(Source):

@@ -17,6 +17,7 @@ the last successful Recover. The service comes from the ``services`` mapping (by
 experiment's name or its selector's ``app.kubernetes.io/name`` or ``app`` label), else that
 label. The fault is the kind and action, e.g. ``pod-kill``, ``network-delay``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,9 +31,17 @@ from datasources.chaos.kubernetes import KubeChaosSource, KubeOptions, resource_
 from datasources.registry import register
 
 GROUP, VERSION = "chaos-mesh.org", "v1alpha1"
-KINDS = {"podchaos": "PodChaos", "networkchaos": "NetworkChaos", "stresschaos": "StressChaos",
-         "iochaos": "IOChaos", "timechaos": "TimeChaos", "httpchaos": "HTTPChaos", "dnschaos": "DNSChaos",
-         "kernelchaos": "KernelChaos", "jvmchaos": "JVMChaos"}
+KINDS = {
+    "podchaos": "PodChaos",
+    "networkchaos": "NetworkChaos",
+    "stresschaos": "StressChaos",
+    "iochaos": "IOChaos",
+    "timechaos": "TimeChaos",
+    "httpchaos": "HTTPChaos",
+    "dnschaos": "DNSChaos",
+    "kernelchaos": "KernelChaos",
+    "jvmchaos": "JVMChaos",
+}
 SERVICE_LABELS = ("app.kubernetes.io/name", "app")
 
 
@@ -45,9 +54,12 @@ def fault_name(kind: str, action: str | None) -> str:
 
 
 def _events(records: list[dict], operation: str, outcome: str) -> list[tuple]:
-    return [(utc(e.get("timestamp")), r.get("id"), e.get("message"))
-            for r in records for e in r.get("events") or []
-            if e.get("operation") == operation and e.get("type") == outcome]
+    return [
+        (utc(e.get("timestamp")), r.get("id"), e.get("message"))
+        for r in records
+        for e in r.get("events") or []
+        if e.get("operation") == operation and e.get("type") == outcome
+    ]
 
 
 def _outcome(conditions: dict[str, dict], desired: str | None, records: list[dict]) -> tuple[str, str | None]:
@@ -91,14 +103,22 @@ def run_record(chaos: dict, services: dict[str, str], weights: dict[str, float],
     fault = fault_name(kind, spec.get("action"))
     label = next((labels[k] for k in SERVICE_LABELS if k in labels), None)
     return {
-        "run_id": meta.get("uid") or resource_name(chaos), "experiment": meta.get("name") or fault,
+        "run_id": meta.get("uid") or resource_name(chaos),
+        "experiment": meta.get("name") or fault,
         "service": target_service(services, [meta.get("name")], label),
-        "fault": fault, "started_at": min(applied, default=created),
+        "fault": fault,
+        "started_at": min(applied, default=created),
         "ended_at": max(recovered) if contract_status in ("passed", "failed") and recovered else None,
-        "status": contract_status, "deviated": False, "probe_success_ratio": None, "recovery_s": None,
-        "source": source, "url": None, "x_reason": reason,
-        "x_native_status": ", ".join([experiment.get("desiredPhase") or "-"] + [
-            f"{name}={c.get('status')}" for name, c in conditions.items()]),
+        "status": contract_status,
+        "deviated": False,
+        "probe_success_ratio": None,
+        "recovery_s": None,
+        "source": source,
+        "url": None,
+        "x_reason": reason,
+        "x_native_status": ", ".join(
+            [experiment.get("desiredPhase") or "-"] + [f"{name}={c.get('status')}" for name, c in conditions.items()]
+        ),
         "x_weight": fault_weight(weights, fault),
     }
 
@@ -107,8 +127,9 @@ class ChaosMeshOptions(KubeOptions):
     """Chaos Mesh: experiments (`chaos-mesh.org/v1alpha1` PodChaos, NetworkChaos, ...), from the API or
     exported files."""
 
-    kinds: list[Literal[tuple(KINDS)]] = Field(default_factory=lambda: list(KINDS), description=(
-        "Plural resource names of the experiment kinds to list."))
+    kinds: list[Literal[tuple(KINDS)]] = Field(
+        default_factory=lambda: list(KINDS), description=("Plural resource names of the experiment kinds to list.")
+    )
 
 
 @register

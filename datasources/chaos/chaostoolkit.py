@@ -19,6 +19,7 @@ extension or a ``fault:<name>`` tag, else the method's first action. ``recovery_
 the time from the end of the method to the end of the steady-state check that found the
 hypothesis met again (null when it was not). The run id is the journal's file name.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,7 +30,13 @@ from pydantic import Field
 
 from datasources.base import parser
 from datasources.chaos import (
-    ChaosOptions, ChaosSource, IncrementalDirectory, RejectedFile, fault_weight, target_service, utc,
+    ChaosOptions,
+    ChaosSource,
+    IncrementalDirectory,
+    RejectedFile,
+    fault_weight,
+    target_service,
+    utc,
 )
 from datasources.registry import register
 
@@ -108,8 +115,7 @@ def _outcome(journal: dict) -> tuple[str, str | None]:
 
 
 @parser(RejectedFile)
-def run_record(journal: dict, run_id: str, services: dict[str, str], weights: dict[str, float],
-               source: str) -> dict:
+def run_record(journal: dict, run_id: str, services: dict[str, str], weights: dict[str, float], source: str) -> dict:
     """One chaos_runs record from a parsed journal; RejectedFile when it is not a journal."""
     if not isinstance(journal, dict):
         raise RejectedFile("not a Chaos Toolkit journal (expected a JSON object)")
@@ -126,14 +132,21 @@ def run_record(journal: dict, run_id: str, services: dict[str, str], weights: di
     status, reason = _outcome(journal)
     probes = _probes(journal)
     return {
-        "run_id": run_id, "experiment": title,
+        "run_id": run_id,
+        "experiment": title,
         "service": target_service(services, [title], labels.get("service")),
-        "fault": fault, "started_at": utc(journal["start"]), "ended_at": utc(journal.get("end")),
-        "status": status, "deviated": bool(journal.get("deviated")),
-        "probe_success_ratio": (sum(map(_succeeded, probes)) / len(probes)
-                                if probes and status != "not_run" else None),
-        "recovery_s": _recovery_s(journal), "source": source, "url": None,
-        "x_reason": reason, "x_native_status": journal["status"], "x_weight": fault_weight(weights, fault),
+        "fault": fault,
+        "started_at": utc(journal["start"]),
+        "ended_at": utc(journal.get("end")),
+        "status": status,
+        "deviated": bool(journal.get("deviated")),
+        "probe_success_ratio": (sum(map(_succeeded, probes)) / len(probes) if probes and status != "not_run" else None),
+        "recovery_s": _recovery_s(journal),
+        "source": source,
+        "url": None,
+        "x_reason": reason,
+        "x_native_status": journal["status"],
+        "x_weight": fault_weight(weights, fault),
     }
 
 

@@ -8,6 +8,7 @@ certificates (file or ``-data``); the cluster's CA (file or ``-data``) or
 ``insecure-skip-tls-verify``. Decoded ``-data`` values go to private (0600) temporary files,
 as the TLS library needs files.
 """
+
 from __future__ import annotations
 
 import base64
@@ -63,7 +64,7 @@ class KubeClient:
     http: HttpClient
 
     @classmethod
-    def from_options(cls, options: dict[str, Any], source: str = "kubernetes") -> "KubeClient":
+    def from_options(cls, options: dict[str, Any], source: str = "kubernetes") -> KubeClient:
         transport = transport_options(source, options)
         if options.get("in_cluster"):
             return cls.in_cluster(source, **transport)
@@ -71,7 +72,7 @@ class KubeClient:
         return cls.from_kubeconfig(Path(path).expanduser(), options.get("context"), source, **transport)
 
     @classmethod
-    def in_cluster(cls, source: str = "kubernetes", **transport) -> "KubeClient":
+    def in_cluster(cls, source: str = "kubernetes", **transport) -> KubeClient:
         host, port = os.environ.get("KUBERNETES_SERVICE_HOST"), os.environ.get("KUBERNETES_SERVICE_PORT", "443")
         if not host:
             raise SourceError("in_cluster: KUBERNETES_SERVICE_HOST is not set (not running in a pod?)")
@@ -80,12 +81,20 @@ class KubeClient:
         except OSError as exc:
             raise SourceError(f"in_cluster: cannot read the service-account token: {exc}") from None
         host = f"[{host}]" if ":" in host else host
-        return cls(HttpClient(source, f"https://{host}:{port}", tls_verify=str(SERVICE_ACCOUNT / "ca.crt"),
-                              headers={"Authorization": f"Bearer {token}"}, **transport))
+        return cls(
+            HttpClient(
+                source,
+                f"https://{host}:{port}",
+                tls_verify=str(SERVICE_ACCOUNT / "ca.crt"),
+                headers={"Authorization": f"Bearer {token}"},
+                **transport,
+            )
+        )
 
     @classmethod
-    def from_kubeconfig(cls, path: Path, context: str | None = None, source: str = "kubernetes",
-                        **transport) -> "KubeClient":
+    def from_kubeconfig(
+        cls, path: Path, context: str | None = None, source: str = "kubernetes", **transport
+    ) -> KubeClient:
         try:
             config = yaml.safe_load(path.read_text()) or {}
         except (OSError, yaml.YAMLError) as exc:
@@ -106,9 +115,16 @@ class KubeClient:
         verify: bool | str = False if cluster.get("insecure-skip-tls-verify") else (ca or True)
         cert_file = _file_or_data(user, "client-certificate", base)
         key_file = _file_or_data(user, "client-key", base)
-        return cls(HttpClient(source, cluster["server"], tls_verify=verify,
-                              client_cert=(cert_file, key_file) if cert_file and key_file else None,
-                              headers={"Authorization": f"Bearer {token}"} if token else {}, **transport))
+        return cls(
+            HttpClient(
+                source,
+                cluster["server"],
+                tls_verify=verify,
+                client_cert=(cert_file, key_file) if cert_file and key_file else None,
+                headers={"Authorization": f"Bearer {token}"} if token else {},
+                **transport,
+            )
+        )
 
     def list(self, group: str, version: str, plural: str, namespace: str | None = None) -> list[dict]:
         """Every item of a custom resource, across all namespaces unless one is given, page by page."""
@@ -120,8 +136,9 @@ class KubeClient:
                 body = self.http.get(path, {"limit": PAGE_SIZE, **({"continue": token} if token else {})})
             except HttpError as exc:
                 if exc.status == 404:
-                    raise NotServed(f"{self.http.source}: GET {self.http.url(path)}: 404, {plural}.{group} "
-                                    "is not served") from None
+                    raise NotServed(
+                        f"{self.http.source}: GET {self.http.url(path)}: 404, {plural}.{group} is not served"
+                    ) from None
                 raise
             if not isinstance(body, dict):
                 raise SourceError(f"{self.http.source}: GET {self.http.url(path)}: expected a Kubernetes list")
@@ -157,10 +174,12 @@ def resource_name(resource: dict) -> str:
 class KubeOptions(ChaosOptions, TransportOptions):
     """Chaos resources from a directory of exported JSON/YAML (`path`) or from the Kubernetes API."""
 
-    path: str | None = Field(None, description="A directory of exported resources, JSON or YAML "
-                                               "(none: read the Kubernetes API).")
-    kubeconfig: str | None = Field(None, description="The kubeconfig file (none: `$KUBECONFIG`, else "
-                                                     "`~/.kube/config`).")
+    path: str | None = Field(
+        None, description="A directory of exported resources, JSON or YAML (none: read the Kubernetes API)."
+    )
+    kubeconfig: str | None = Field(
+        None, description="The kubeconfig file (none: `$KUBECONFIG`, else `~/.kube/config`)."
+    )
     context: str | None = Field(None, description="The kubeconfig context (none: its current context).")
     in_cluster: bool = Field(False, description="Use the pod's service account instead of a kubeconfig.")
     namespaces: list[str] | None = Field(None, description="Namespaces to list (none: every namespace).")
@@ -181,8 +200,11 @@ class KubeChaosSource(ChaosSource):
     def __post_init__(self):
         super().__post_init__()
         path = self.config.path
-        self._files = (IncrementalDirectory(Path(path).expanduser(), ("*.json", "*.yaml", "*.yml"), self._parse_file)
-                       if path else None)
+        self._files = (
+            IncrementalDirectory(Path(path).expanduser(), ("*.json", "*.yaml", "*.yml"), self._parse_file)
+            if path
+            else None
+        )
         self._client: KubeClient | None = None
         self._bad: dict[str, str] = {}
 
@@ -209,8 +231,10 @@ class KubeChaosSource(ChaosSource):
         items, served = [], 0
         for group, version, plural, kind in self.resources:
             try:
-                found = [self._client.list(group, version, plural, namespace)
-                         for namespace in self.config.namespaces or [None]]
+                found = [
+                    self._client.list(group, version, plural, namespace)
+                    for namespace in self.config.namespaces or [None]
+                ]
             except NotServed:
                 continue
             served += 1

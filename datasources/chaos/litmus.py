@@ -13,6 +13,7 @@ may also name the engine, the experiment or the result). ``history`` counts go t
 finished run ends at its last status update (``metadata.managedFields``). Litmus measures
 no recovery time.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -78,14 +79,20 @@ def run_record(result: dict, services: dict[str, str], weights: dict[str, float]
     fault = spec.get("experiment")
     contract_status = VERDICTS[verdict]
     return {
-        "run_id": meta.get("uid") or resource_name(result), "experiment": meta.get("name") or fault,
-        "service": target_service(services, [meta.get("name"), spec.get("engine"), fault],
-                                  targets[0] if targets else None),
-        "fault": fault, "started_at": started,
+        "run_id": meta.get("uid") or resource_name(result),
+        "experiment": meta.get("name") or fault,
+        "service": target_service(
+            services, [meta.get("name"), spec.get("engine"), fault], targets[0] if targets else None
+        ),
+        "fault": fault,
+        "started_at": started,
         "ended_at": None if contract_status == "running" else _ended_at(meta, experiment_status.get("phase")),
-        "status": contract_status, "deviated": verdict == "Fail",
+        "status": contract_status,
+        "deviated": verdict == "Fail",
         "probe_success_ratio": probe_ratio(experiment_status.get("probeSuccessPercentage")),
-        "recovery_s": None, "source": source, "url": None,
+        "recovery_s": None,
+        "source": source,
+        "url": None,
         "x_reason": _reason(experiment_status, status.get("probeStatuses") or []),
         "x_native_status": f"{experiment_status.get('phase', '')}/{verdict}",
         "x_weight": fault_weight(weights, fault),

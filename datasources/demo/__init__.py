@@ -24,6 +24,7 @@ Options: ``DemoOptions``; with ``frames`` one demo source can play the monitorin
 system and another the ITSM. ``inject_incident`` adds an incident to every later
 fetch, for trying out the wall's alarms.
 """
+
 from __future__ import annotations
 
 import re
@@ -37,7 +38,17 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator
 
-from datasources.base import as_utc, CONTRACTS, DERIVED_FRAMES, empty_frame, Health, Source, SourceError, utc_column, validate
+from datasources.base import (
+    CONTRACTS,
+    DERIVED_FRAMES,
+    Health,
+    Source,
+    SourceError,
+    as_utc,
+    empty_frame,
+    utc_column,
+    validate,
+)
 from datasources.options import SourceOptions
 from datasources.registry import register
 
@@ -73,47 +84,85 @@ ESTATE = (
     ("audit-log", "Audit log", 2, "platform", 2, 2.0, 1500.0, "writeAudit"),
 )
 CHAINS = (
-    ("equity-trading", "Equity trading",
-     ("client-login", "quote-service", "pretrade-risk", "order-gateway", "exchange-link", "clearing")),
+    (
+        "equity-trading",
+        "Equity trading",
+        ("client-login", "quote-service", "pretrade-risk", "order-gateway", "exchange-link", "clearing"),
+    ),
     ("market-data", "Market data", ("feed-handler", "md-normalizer", "md-distribution", "app-push")),
-    ("wealth", "Wealth management",
-     ("wealth-portal", "fund-catalog", "suitability-check", "fund-order", "ta-gateway")),
+    ("wealth", "Wealth management", ("wealth-portal", "fund-catalog", "suitability-check", "fund-order", "ta-gateway")),
     ("accounts", "Accounts", ("account-portal", "kyc-service", "account-core", "bank-transfer", "ledger")),
     ("margin", "Margin financing", ("margin-portal", "credit-risk", "collateral-service", "margin-core", "ledger")),
 )
 NAMES_ZH = {  # the built-in services' display names in Chinese (``x_display_name_zh``)
-    "client-login": "客户登录", "quote-service": "行情报价", "pretrade-risk": "事前风控", "order-gateway": "报单网关",
-    "exchange-link": "交易所链路", "clearing": "清算", "feed-handler": "行情接收", "md-normalizer": "行情标准化",
-    "md-distribution": "行情分发", "app-push": "App 推送", "wealth-portal": "财富门户", "fund-catalog": "基金目录",
-    "suitability-check": "适当性评估", "fund-order": "基金下单", "ta-gateway": "TA 网关", "account-portal": "账户门户",
-    "kyc-service": "身份核验", "account-core": "账户核心", "bank-transfer": "银证转账", "ledger": "总账",
-    "margin-portal": "两融门户", "credit-risk": "信用风控", "collateral-service": "担保品", "margin-core": "两融核心",
-    "auth-service": "认证服务", "notification-service": "通知服务", "config-center": "配置中心", "audit-log": "审计日志",
+    "client-login": "客户登录",
+    "quote-service": "行情报价",
+    "pretrade-risk": "事前风控",
+    "order-gateway": "报单网关",
+    "exchange-link": "交易所链路",
+    "clearing": "清算",
+    "feed-handler": "行情接收",
+    "md-normalizer": "行情标准化",
+    "md-distribution": "行情分发",
+    "app-push": "App 推送",
+    "wealth-portal": "财富门户",
+    "fund-catalog": "基金目录",
+    "suitability-check": "适当性评估",
+    "fund-order": "基金下单",
+    "ta-gateway": "TA 网关",
+    "account-portal": "账户门户",
+    "kyc-service": "身份核验",
+    "account-core": "账户核心",
+    "bank-transfer": "银证转账",
+    "ledger": "总账",
+    "margin-portal": "两融门户",
+    "credit-risk": "信用风控",
+    "collateral-service": "担保品",
+    "margin-core": "两融核心",
+    "auth-service": "认证服务",
+    "notification-service": "通知服务",
+    "config-center": "配置中心",
+    "audit-log": "审计日志",
 }
-CHAIN_NAMES_ZH = {"equity-trading": "股票交易", "market-data": "行情", "wealth": "财富管理", "accounts": "账户",
-                  "margin": "融资融券"}  # ``x_chain_name_zh``
+CHAIN_NAMES_ZH = {
+    "equity-trading": "股票交易",
+    "market-data": "行情",
+    "wealth": "财富管理",
+    "accounts": "账户",
+    "margin": "融资融券",
+}  # ``x_chain_name_zh``
 SYNTHETIC_CHAIN_LENGTH = 5
 RUNBOOK_URL = "https://runbooks.example.internal/{}"
-INCIDENT_TITLES = ("Intermittent timeouts in {}", "Slow responses from {}", "Elevated retries in {}",
-                   "Batch job overrun on {}", "Users report errors in {}", "Stale data shown by {}")
-CHANGE_KINDS = (("Release {} build {}", "normal"), ("Patch operating system of {} hosts", "standard"),
-                ("Rotate TLS certificates of {}", "standard"), ("Tune connection pool of {}", "normal"))
+INCIDENT_TITLES = (
+    "Intermittent timeouts in {}",
+    "Slow responses from {}",
+    "Elevated retries in {}",
+    "Batch job overrun on {}",
+    "Users report errors in {}",
+    "Stale data shown by {}",
+)
+CHANGE_KINDS = (
+    ("Release {} build {}", "normal"),
+    ("Patch operating system of {} hosts", "standard"),
+    ("Rotate TLS certificates of {}", "standard"),
+    ("Tune connection pool of {}", "normal"),
+)
 FAULTS = ("pod-kill", "network-latency", "cpu-stress", "dns-failure")
 
 CYCLE_S = 7200
 TIMELINE = {  # minutes into each two-hour cycle: [start, end)
-    "saturation": (10, 25),      # pretrade-risk-2 CPU >= 0.9, pretrade-risk p95/p99 x4
-    "latency_alert": (12, 27),   # HighLatency on pretrade-risk
-    "change": (45, 53),          # failed order-gateway release
-    "errors": (53, 85),          # order-gateway error ratio ~8%
-    "error_alert": (55, 86),     # HighErrorRate on order-gateway
-    "incident": (57, 85),        # P2 on order-gateway opened, then resolved
-    "acknowledged": (64, 85),    # the P2 acknowledged, until resolved
-    "chaos": (95, 105),          # pod-kill on quote-service, hypothesis deviated
-    "chaos_errors": (96, 102),   # quote-service error ratio ~3%
-    "pod_restart": (95, 98),     # quote-service-1 idle while it restarts
-    "site_errors": (30, 34),     # sh-dc2 loses its exchange line: errors logged there
-    "site_drain": (32, 42),      # traffic drained from sh-dc2 to the other sites
+    "saturation": (10, 25),  # pretrade-risk-2 CPU >= 0.9, pretrade-risk p95/p99 x4
+    "latency_alert": (12, 27),  # HighLatency on pretrade-risk
+    "change": (45, 53),  # failed order-gateway release
+    "errors": (53, 85),  # order-gateway error ratio ~8%
+    "error_alert": (55, 86),  # HighErrorRate on order-gateway
+    "incident": (57, 85),  # P2 on order-gateway opened, then resolved
+    "acknowledged": (64, 85),  # the P2 acknowledged, until resolved
+    "chaos": (95, 105),  # pod-kill on quote-service, hypothesis deviated
+    "chaos_errors": (96, 102),  # quote-service error ratio ~3%
+    "pod_restart": (95, 98),  # quote-service-1 idle while it restarts
+    "site_errors": (30, 34),  # sh-dc2 loses its exchange line: errors logged there
+    "site_drain": (32, 42),  # traffic drained from sh-dc2 to the other sites
 }
 ERROR_EPISODES = (("order-gateway", "errors", 0.08), ("quote-service", "chaos_errors", 0.03))
 SATURATED = ("pretrade-risk", 1)  # service and zero-based instance index (pretrade-risk-2)
@@ -123,9 +172,12 @@ DEGRADED_SITE, SITE_CAUSE = 1, ("exchange-link", 1)  # sh-dc2; exchange-link-2 l
 DRAINED_SHARE = 0.05  # traffic a drained site still receives, relative to normal
 SITE_ERRORS_PER_MIN = 40
 REQUEST_ITEMS = (  # item, category, target hours, requests per week
-    ("New trading account access", "Access", 8.0, 40), ("Market data entitlement", "Access", 24.0, 25),
-    ("VPN token replacement", "Workplace", 4.0, 30), ("Firewall rule change", "Network", 48.0, 15),
-    ("Database read-only account", "Access", 24.0, 12), ("Report schedule change", "Reporting", 72.0, 8),
+    ("New trading account access", "Access", 8.0, 40),
+    ("Market data entitlement", "Access", 24.0, 25),
+    ("VPN token replacement", "Workplace", 4.0, 30),
+    ("Firewall rule change", "Network", 48.0, 15),
+    ("Database read-only account", "Access", 24.0, 12),
+    ("Report schedule change", "Reporting", 72.0, 8),
 )
 LOG_LIMIT = 500
 SHANGHAI_OFFSET_S = 8 * 3600  # Asia/Shanghai has no daylight saving time
@@ -135,8 +187,7 @@ TRACES_PER_MINUTE = 4
 SLOWEST_CALLS = 10
 MAX_TRACES = 200
 BASE_ERROR_RATIO = 0.0006
-EMITTED = tuple(name for name in CONTRACTS
-                if name not in ("source_status", "log_lines") and name not in DERIVED_FRAMES)
+EMITTED = tuple(name for name in CONTRACTS if name not in ("source_status", "log_lines") and name not in DERIVED_FRAMES)
 
 _U64 = np.uint64
 _GOLDEN, _M1, _M2 = _U64(0x9E3779B97F4A7C15), _U64(0xBF58476D1CE4E5B9), _U64(0x94D049BB133111EB)
@@ -182,6 +233,7 @@ class Estate:
 
 # ---------------------------------------------------------------- hashing
 
+
 def _hash(*parts: Any) -> np.ndarray:
     """Counter-based hash: splitmix64 rounds over broadcast non-negative integer parts."""
     arrays = [np.atleast_1d(np.asarray(p)).astype(_U64) for p in parts]
@@ -213,15 +265,26 @@ def _crc(text: str) -> int:
 
 # ---------------------------------------------------------------- options and estate
 
+
 def _synthetic_rows(count: int) -> tuple[list[tuple], list[tuple]]:
     """Services and chains appended to the built-in estate for scale tests."""
     rows, chains = [], []
     for i in range(count):
         name, key = f"synthetic-{i + 1:04d}", _crc(f"synthetic-{i + 1:04d}")
-        rows.append((name, f"Synthetic service {i + 1}", 2 + key % 2, f"synthetic-team-{i % 10}",
-                     2 + key % 3, 2.0 + key % 20, 20.0 + key % 400, "handle"))
+        rows.append(
+            (
+                name,
+                f"Synthetic service {i + 1}",
+                2 + key % 2,
+                f"synthetic-team-{i % 10}",
+                2 + key % 3,
+                2.0 + key % 20,
+                20.0 + key % 400,
+                "handle",
+            )
+        )
     for c, first in enumerate(range(0, count, SYNTHETIC_CHAIN_LENGTH)):
-        members = tuple(r[0] for r in rows[first:first + SYNTHETIC_CHAIN_LENGTH])
+        members = tuple(r[0] for r in rows[first : first + SYNTHETIC_CHAIN_LENGTH])
         chains.append((f"synthetic-chain-{c + 1:03d}", f"Synthetic chain {c + 1}", members))
     return rows, chains
 
@@ -239,17 +302,28 @@ def _estate(total: int) -> Estate:
     inst_offset = np.concatenate([[0], np.cumsum(instances)[:-1]])
     local = np.arange(len(inst_service)) - inst_offset[inst_service]
     return Estate(
-        names=names, display=tuple(r[1] for r in rows), owner=tuple(r[3] for r in rows),
-        tier=np.array([r[2] for r in rows]), operation=np.array([r[7] for r in rows], dtype=object),
-        instances=instances, base_ms=np.array([r[5] for r in rows]), peak_rps=np.array([r[6] for r in rows]),
-        keys=keys, chains=tuple((cid, cname, tuple(index[s] for s in members))
-                     for cid, cname, members in CHAINS + tuple(extra_chains)),
+        names=names,
+        display=tuple(r[1] for r in rows),
+        owner=tuple(r[3] for r in rows),
+        tier=np.array([r[2] for r in rows]),
+        operation=np.array([r[7] for r in rows], dtype=object),
+        instances=instances,
+        base_ms=np.array([r[5] for r in rows]),
+        peak_rps=np.array([r[6] for r in rows]),
+        keys=keys,
+        chains=tuple(
+            (cid, cname, tuple(index[s] for s in members)) for cid, cname, members in CHAINS + tuple(extra_chains)
+        ),
         inst_names=np.array([f"{names[s]}-{i + 1}" for s, i in zip(inst_service, local)], dtype=object),
-        inst_service=inst_service, inst_offset=inst_offset, inst_site=local % len(SITES), index=index,
+        inst_service=inst_service,
+        inst_offset=inst_offset,
+        inst_site=local % len(SITES),
+        index=index,
     )
 
 
 # ---------------------------------------------------------------- time
+
 
 def _epoch_s(moment: Any) -> int:
     """Whole UTC seconds since the epoch; naive datetimes are taken as UTC."""
@@ -306,6 +380,7 @@ def _episode_error(service: str, ts_s: np.ndarray, seed: int) -> np.ndarray:
 
 # ---------------------------------------------------------------- metrics
 
+
 def _service_metrics(est: Estate, seed: int, ts: np.ndarray) -> dict[str, np.ndarray]:
     """Per (ts, service) arrays of shape (len(ts), services)."""
     key, t = _hash(seed, est.keys)[None, :], ts[:, None]
@@ -322,8 +397,13 @@ def _service_metrics(est: Estate, seed: int, ts: np.ndarray) -> dict[str, np.nda
     p99[:, s] *= np.where(slow, 4.5, 1.0)
     for name, _window, _ratio in ERROR_EPISODES:
         errors[:, est.index[name]] += _episode_error(name, ts, seed)
-    return {"requests_per_s": rps, "error_ratio": np.clip(errors, 0.0, 1.0),
-            "latency_p50_ms": p50, "latency_p95_ms": p95, "latency_p99_ms": p99}
+    return {
+        "requests_per_s": rps,
+        "error_ratio": np.clip(errors, 0.0, 1.0),
+        "latency_p50_ms": p50,
+        "latency_p95_ms": p95,
+        "latency_p99_ms": p99,
+    }
 
 
 def _resource_metrics(est: Estate, seed: int, ts: np.ndarray, rps: np.ndarray) -> dict[str, np.ndarray]:
@@ -342,7 +422,9 @@ def _resource_metrics(est: Estate, seed: int, ts: np.ndarray, rps: np.ndarray) -
     per_instance = rps[:, svc] * _site_shares(est, seed, ts)
     limit = np.where(est.tier[svc] == 1, 8.0, 4.0) * 2**30
     return {
-        "cpu_ratio": cpu, "memory_bytes": memory * limit, "memory_ratio": memory,
+        "cpu_ratio": cpu,
+        "memory_bytes": memory * limit,
+        "memory_ratio": memory,
         "net_rx_bps": per_instance * 1200 * (1 + 0.05 * _normal(key, t, 14)).clip(0.5),
         "net_tx_bps": per_instance * 3500 * (1 + 0.05 * _normal(key, t, 15)).clip(0.5),
     }
@@ -371,31 +453,47 @@ def _log_counts(est: Estate, seed: int, ts: np.ndarray, step_s: int, values: dic
     }
 
 
-def _metric_frames(est: Estate, seed: int, ts: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame,
-                                                                   np.ndarray]:
+def _metric_frames(
+    est: Estate, seed: int, ts: np.ndarray
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, np.ndarray]:
     """service_metrics, resource_metrics and log_rates frames, plus the latest requests/s per service."""
     svc_values = _service_metrics(est, seed, ts)
     res_values = _resource_metrics(est, seed, ts, svc_values["requests_per_s"])
     n_svc, n_inst = len(est.names), len(est.inst_service)
     stamps = _utc_ns(ts * 10**9)
     services = pd.Series(np.tile(np.array(est.names, dtype=object), len(ts)), dtype="str")
-    service_metrics = pd.DataFrame({"ts": stamps.repeat(n_svc), "service": services,
-                                    **{k: v.ravel() for k, v in svc_values.items()}})
-    resource_metrics = pd.DataFrame({
-        "ts": stamps.repeat(n_inst),
-        "service": pd.Series(np.tile(np.array(est.names, dtype=object)[est.inst_service], len(ts)), dtype="str"),
-        "instance": pd.Series(np.tile(est.inst_names, len(ts)), dtype="str"),
-        **{k: v.ravel() for k, v in res_values.items()},
-    })
+    service_metrics = pd.DataFrame(
+        {"ts": stamps.repeat(n_svc), "service": services, **{k: v.ravel() for k, v in svc_values.items()}}
+    )
+    resource_metrics = pd.DataFrame(
+        {
+            "ts": stamps.repeat(n_inst),
+            "service": pd.Series(np.tile(np.array(est.names, dtype=object)[est.inst_service], len(ts)), dtype="str"),
+            "instance": pd.Series(np.tile(est.inst_names, len(ts)), dtype="str"),
+            **{k: v.ravel() for k, v in res_values.items()},
+        }
+    )
     step_s = int(ts[1] - ts[0]) if len(ts) > 1 else 60
     counts = _log_counts(est, seed, ts, step_s, svc_values)
-    log_rates = pd.concat([pd.DataFrame({
-        "ts": stamps.repeat(n_svc), "service": services, "level": level,
-        "count": values.ravel().astype("int64")}) for level, values in counts.items()], ignore_index=True)
+    log_rates = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "ts": stamps.repeat(n_svc),
+                    "service": services,
+                    "level": level,
+                    "count": values.ravel().astype("int64"),
+                }
+            )
+            for level, values in counts.items()
+        ],
+        ignore_index=True,
+    )
     return service_metrics, resource_metrics, log_rates, svc_values["requests_per_s"][-1]
 
 
 # ---------------------------------------------------------------- traces
+
 
 def _chain_spans(est: Estate, seed: int, chain: int, minutes: np.ndarray, ks: np.ndarray) -> dict[str, np.ndarray]:
     """Every span of the traces (chain, minute, k), flattened; each step calls the next synchronously.
@@ -429,11 +527,18 @@ def _chain_spans(est: Estate, seed: int, chain: int, minutes: np.ndarray, ks: np
     parent_id = np.concatenate([np.zeros((len(minutes), 1), _U64), span_id[:, :-1]], 1)
     services = np.array(steps)[None, :].repeat(len(minutes), 0)
     grid = {
-        "chain": np.full(self_us.shape, chain), "minute": minutes[:, None].repeat(len(steps), 1),
-        "k": ks[:, None].repeat(len(steps), 1), "check": trace_key[:, None].repeat(len(steps), 1),
-        "step": step[None, :].repeat(len(minutes), 0), "service": services,
-        "instance": est.inst_offset[services] + local, "start_ns": root_ns[:, None] + offsets,
-        "self_us": self_us, "duration_us": duration_us, "error": error, "span_id": span_id,
+        "chain": np.full(self_us.shape, chain),
+        "minute": minutes[:, None].repeat(len(steps), 1),
+        "k": ks[:, None].repeat(len(steps), 1),
+        "check": trace_key[:, None].repeat(len(steps), 1),
+        "step": step[None, :].repeat(len(minutes), 0),
+        "service": services,
+        "instance": est.inst_offset[services] + local,
+        "start_ns": root_ns[:, None] + offsets,
+        "self_us": self_us,
+        "duration_us": duration_us,
+        "error": error,
+        "span_id": span_id,
         "parent_id": parent_id,
     }
     return {name: values[present] for name, values in grid.items()}
@@ -474,19 +579,26 @@ def _span_table(est: Estate, spans: dict[str, np.ndarray], rows: np.ndarray) -> 
     """The spans contract frame for ``rows``; trace ids are minute, chain, k and a seeded check hash."""
     pick = {name: spans[name][rows].tolist() for name in ("minute", "chain", "k", "check", "span_id", "parent_id")}
     service = spans["service"][rows]
-    return pd.DataFrame({
-        "trace_id": [f"{m:08x}{c:06x}{k:02x}{h:016x}"
-                     for m, c, k, h in zip(pick["minute"], pick["chain"], pick["k"], pick["check"])],
-        "span_id": [f"{x:016x}" for x in pick["span_id"]],
-        "parent_id": pd.Series([f"{x:016x}" if x else None for x in pick["parent_id"]], dtype="str"),
-        "service": np.array(est.names, dtype=object)[service], "operation": est.operation[service],
-        "start": _utc_ns(spans["start_ns"][rows]), "duration_ms": spans["duration_us"][rows] / 1000.0,
-        "status": np.where(spans["error"][rows], "error", "ok"),
-        "instance": est.inst_names[spans["instance"][rows]],
-    })
+    return pd.DataFrame(
+        {
+            "trace_id": [
+                f"{m:08x}{c:06x}{k:02x}{h:016x}"
+                for m, c, k, h in zip(pick["minute"], pick["chain"], pick["k"], pick["check"])
+            ],
+            "span_id": [f"{x:016x}" for x in pick["span_id"]],
+            "parent_id": pd.Series([f"{x:016x}" if x else None for x in pick["parent_id"]], dtype="str"),
+            "service": np.array(est.names, dtype=object)[service],
+            "operation": est.operation[service],
+            "start": _utc_ns(spans["start_ns"][rows]),
+            "duration_ms": spans["duration_us"][rows] / 1000.0,
+            "status": np.where(spans["error"][rows], "error", "ok"),
+            "instance": est.inst_names[spans["instance"][rows]],
+        }
+    )
 
 
 # ---------------------------------------------------------------- events
+
 
 def _id(prefix: str, stream: int, slot: int) -> str:
     return f"{prefix}{stream}{slot % 1_000_000:06d}"
@@ -496,14 +608,36 @@ def _alert(alert_id, name, service, severity, starts, ends, now_s, source, summa
     if starts > now_s:
         return None
     firing = now_s < ends
-    return {"alert_id": alert_id, "name": name, "service": service, "severity": severity,
-            "state": "firing" if firing else "resolved", "starts_at": starts, "ends_at": None if firing else ends,
-            "summary": summary, "runbook_url": RUNBOOK_URL.format(service), "source": source,
-            "url": f"https://alerts.example.internal/alerts/{alert_id}"}
+    return {
+        "alert_id": alert_id,
+        "name": name,
+        "service": service,
+        "severity": severity,
+        "state": "firing" if firing else "resolved",
+        "starts_at": starts,
+        "ends_at": None if firing else ends,
+        "summary": summary,
+        "runbook_url": RUNBOOK_URL.format(service),
+        "source": source,
+        "url": f"https://alerts.example.internal/alerts/{alert_id}",
+    }
 
 
-def _incident(incident_id, title, priority, service, owner, opened, acked, resolved, now_s, source,
-              change_id=None, on_hold=False, cancelled=False) -> dict | None:
+def _incident(
+    incident_id,
+    title,
+    priority,
+    service,
+    owner,
+    opened,
+    acked,
+    resolved,
+    now_s,
+    source,
+    change_id=None,
+    on_hold=False,
+    cancelled=False,
+) -> dict | None:
     if opened > now_s:
         return None
     if cancelled and acked <= now_s:
@@ -514,36 +648,64 @@ def _incident(incident_id, title, priority, service, owner, opened, acked, resol
         state = "on_hold" if on_hold else "in_progress"
     else:
         state = "new"
-    return {"incident_id": incident_id, "title": title, "priority": priority, "state": state, "service": service,
-            "opened_at": opened, "acknowledged_at": acked if acked <= now_s else None,
-            "resolved_at": resolved if resolved <= now_s and not cancelled else None,
-            "assignment_group": owner, "change_id": change_id, "runbook_url": RUNBOOK_URL.format(service),
-            "source": source, "url": f"https://itsm.example.internal/incident/{incident_id}"}
+    return {
+        "incident_id": incident_id,
+        "title": title,
+        "priority": priority,
+        "state": state,
+        "service": service,
+        "opened_at": opened,
+        "acknowledged_at": acked if acked <= now_s else None,
+        "resolved_at": resolved if resolved <= now_s and not cancelled else None,
+        "assignment_group": owner,
+        "change_id": change_id,
+        "runbook_url": RUNBOOK_URL.format(service),
+        "source": source,
+        "url": f"https://itsm.example.internal/incident/{incident_id}",
+    }
 
 
-def _change(change_id, title, service, change_type, planned, started, ended, outcome, closed, now_s,
-            source) -> dict:
+def _change(change_id, title, service, change_type, planned, started, ended, outcome, closed, now_s, source) -> dict:
     if now_s < started:
         state, started, ended, outcome = "scheduled", None, None, "unknown"
     elif now_s < ended:
         state, ended, outcome = "implement", None, "unknown"
     else:
         state = "review" if now_s < closed else "closed"
-    return {"change_id": change_id, "title": title, "service": service, "type": change_type, "state": state,
-            "planned_start": planned, "planned_end": planned + 3600, "actual_start": started,
-            "actual_end": ended, "outcome": outcome, "source": source,
-            "url": f"https://itsm.example.internal/change/{change_id}"}
+    return {
+        "change_id": change_id,
+        "title": title,
+        "service": service,
+        "type": change_type,
+        "state": state,
+        "planned_start": planned,
+        "planned_end": planned + 3600,
+        "actual_start": started,
+        "actual_end": ended,
+        "outcome": outcome,
+        "source": source,
+        "url": f"https://itsm.example.internal/change/{change_id}",
+    }
 
 
 def _chaos_run(run_id, service, fault, started, ended, deviated, probe, recovery_s, now_s, source) -> dict | None:
     if started > now_s:
         return None
     done = ended <= now_s
-    return {"run_id": run_id, "experiment": f"{service} survives {fault}", "service": service, "fault": fault,
-            "started_at": started, "ended_at": ended if done else None,
-            "status": ("failed" if deviated else "passed") if done else "running", "deviated": done and deviated,
-            "probe_success_ratio": probe if done else None, "recovery_s": recovery_s if done else None,
-            "source": source, "url": f"https://chaos.example.internal/runs/{run_id}"}
+    return {
+        "run_id": run_id,
+        "experiment": f"{service} survives {fault}",
+        "service": service,
+        "fault": fault,
+        "started_at": started,
+        "ended_at": ended if done else None,
+        "status": ("failed" if deviated else "passed") if done else "running",
+        "deviated": done and deviated,
+        "probe_success_ratio": probe if done else None,
+        "recovery_s": recovery_s if done else None,
+        "source": source,
+        "url": f"https://chaos.example.internal/runs/{run_id}",
+    }
 
 
 def _cycles(start_s: int, end_s: int, seed: int) -> range:
@@ -561,14 +723,38 @@ def _cycle_times(cycle: int, seed: int) -> dict[str, tuple[int, int]]:
 def _cycle_episodes(cycle: int, seed: int) -> list[Episode]:
     times = {key: (_utc(a), _utc(b)) for key, (a, b) in _cycle_times(cycle, seed).items()}
     return [
-        Episode("saturation", SATURATED[0], f"{SATURATED[0]}-{SATURATED[1] + 1}", *times["saturation"],
-                alert_id=_id("ALT", 1, cycle)),
-        Episode("failed_change", "order-gateway", None, times["change"][0], times["incident"][1],
-                alert_id=_id("ALT", 2, cycle), incident_id=_id("INC", 1, cycle), change_id=_id("CHG", 1, cycle)),
-        Episode("chaos_deviation", RESTARTED[0], f"{RESTARTED[0]}-{RESTARTED[1] + 1}", *times["chaos"],
-                run_id=_id("RUN", 1, cycle)),
-        Episode("site_degradation", SITE_CAUSE[0], f"{SITE_CAUSE[0]}-{SITE_CAUSE[1] + 1}", times["site_errors"][0],
-                times["site_drain"][1], site=SITES[DEGRADED_SITE]),
+        Episode(
+            "saturation",
+            SATURATED[0],
+            f"{SATURATED[0]}-{SATURATED[1] + 1}",
+            *times["saturation"],
+            alert_id=_id("ALT", 1, cycle),
+        ),
+        Episode(
+            "failed_change",
+            "order-gateway",
+            None,
+            times["change"][0],
+            times["incident"][1],
+            alert_id=_id("ALT", 2, cycle),
+            incident_id=_id("INC", 1, cycle),
+            change_id=_id("CHG", 1, cycle),
+        ),
+        Episode(
+            "chaos_deviation",
+            RESTARTED[0],
+            f"{RESTARTED[0]}-{RESTARTED[1] + 1}",
+            *times["chaos"],
+            run_id=_id("RUN", 1, cycle),
+        ),
+        Episode(
+            "site_degradation",
+            SITE_CAUSE[0],
+            f"{SITE_CAUSE[0]}-{SITE_CAUSE[1] + 1}",
+            times["site_errors"][0],
+            times["site_drain"][1],
+            site=SITES[DEGRADED_SITE],
+        ),
     ]
 
 
@@ -587,22 +773,69 @@ def _episode_events(est: Estate, seed: int, start_s: int, now_s: int, source: st
         saturation, failed_change, chaos, _site = _cycle_episodes(n, seed)
         t = _cycle_times(n, seed)
         events["alerts"] += [
-            _alert(saturation.alert_id, "HighLatency", saturation.service, "critical", *t["latency_alert"], now_s,
-                   source, f"{saturation.service} p99 latency above SLO; {saturation.instance} CPU saturated"),
-            _alert(failed_change.alert_id, "HighErrorRate", failed_change.service, "critical", *t["error_alert"],
-                   now_s, source, f"{failed_change.service} error ratio above 5%"),
+            _alert(
+                saturation.alert_id,
+                "HighLatency",
+                saturation.service,
+                "critical",
+                *t["latency_alert"],
+                now_s,
+                source,
+                f"{saturation.service} p99 latency above SLO; {saturation.instance} CPU saturated",
+            ),
+            _alert(
+                failed_change.alert_id,
+                "HighErrorRate",
+                failed_change.service,
+                "critical",
+                *t["error_alert"],
+                now_s,
+                source,
+                f"{failed_change.service} error ratio above 5%",
+            ),
         ]
         if t["change"][0] <= now_s:
-            events["changes"].append(_change(
-                failed_change.change_id, f"Release order-gateway build {n % 1000}", "order-gateway", "normal",
-                t["change"][0], *t["change"], "failed", t["incident"][1], now_s, source))
-        events["incidents"].append(_incident(
-            failed_change.incident_id, "Order submissions failing after order-gateway release", 2,
-            "order-gateway", owner, t["incident"][0], *t["acknowledged"], now_s, source,
-            change_id=failed_change.change_id))
-        events["chaos_runs"].append(_chaos_run(
-            chaos.run_id, chaos.service, "pod-kill", *t["chaos"], True,
-            round(0.75 + 0.1 * float(_uniform(seed, n, 21)[0]), 3), 380.0, now_s, source))
+            events["changes"].append(
+                _change(
+                    failed_change.change_id,
+                    f"Release order-gateway build {n % 1000}",
+                    "order-gateway",
+                    "normal",
+                    t["change"][0],
+                    *t["change"],
+                    "failed",
+                    t["incident"][1],
+                    now_s,
+                    source,
+                )
+            )
+        events["incidents"].append(
+            _incident(
+                failed_change.incident_id,
+                "Order submissions failing after order-gateway release",
+                2,
+                "order-gateway",
+                owner,
+                t["incident"][0],
+                *t["acknowledged"],
+                now_s,
+                source,
+                change_id=failed_change.change_id,
+            )
+        )
+        events["chaos_runs"].append(
+            _chaos_run(
+                chaos.run_id,
+                chaos.service,
+                "pod-kill",
+                *t["chaos"],
+                True,
+                round(0.75 + 0.1 * float(_uniform(seed, n, 21)[0]), 3),
+                380.0,
+                now_s,
+                source,
+            )
+        )
     return events
 
 
@@ -621,18 +854,41 @@ def _background_incidents(est: Estate, seed: int, now_s: int, source: str) -> li
     for k in _slots(6 * 3600, now_s - HISTORY_S, now_s):
         u = _uniform(seed, 3, k, np.arange(6))
         s, opened = _built_in_service(u[0]), k * 6 * 3600 + int(u[1] * 3600)
-        records.append(_incident(
-            _id("INC", 3, k), INCIDENT_TITLES[int(u[2] * 6)].format(est.display[s]), 3 + int(u[3] < 0.6),
-            est.names[s], est.owner[s], opened, opened + 900 + int(u[4] * 1800),
-            opened + 16 * 3600 + int(u[5] * 6 * 3600), now_s, source, on_hold=u[3] > 0.7))
+        records.append(
+            _incident(
+                _id("INC", 3, k),
+                INCIDENT_TITLES[int(u[2] * 6)].format(est.display[s]),
+                3 + int(u[3] < 0.6),
+                est.names[s],
+                est.owner[s],
+                opened,
+                opened + 900 + int(u[4] * 1800),
+                opened + 16 * 3600 + int(u[5] * 6 * 3600),
+                now_s,
+                source,
+                on_hold=u[3] > 0.7,
+            )
+        )
     for k in _slots(7 * 3600, now_s - HISTORY_S, now_s):
         u = _uniform(seed, 4, k, np.arange(7))
         s, opened = _built_in_service(u[0]), k * 7 * 3600 + int(u[1] * 3 * 3600)
         acked = opened + 180 + int(u[4] * 1620)
         priority = 1 + int(np.searchsorted([0.05, 0.2, 0.6, 0.9], u[3], side="right"))
-        records.append(_incident(
-            _id("INC", 4, k), INCIDENT_TITLES[int(u[2] * 6)].format(est.display[s]), priority, est.names[s],
-            est.owner[s], opened, acked, acked + 1200 + int(u[5] * 13200), now_s, source, cancelled=u[6] < 0.05))
+        records.append(
+            _incident(
+                _id("INC", 4, k),
+                INCIDENT_TITLES[int(u[2] * 6)].format(est.display[s]),
+                priority,
+                est.names[s],
+                est.owner[s],
+                opened,
+                acked,
+                acked + 1200 + int(u[5] * 13200),
+                now_s,
+                source,
+                cancelled=u[6] < 0.05,
+            )
+        )
     return records
 
 
@@ -647,9 +903,21 @@ def _background_changes(est: Estate, seed: int, now_s: int, source: str) -> list
         ended = started + 900 + int(u[5] * 2400)
         outcome = "success" if u[3] < 0.88 else ("failed" if u[3] < 0.94 else "rolled_back")
         if now_s - HISTORY_S <= planned <= now_s + DAY_S:
-            records.append(_change(
-                _id("CHG", 5, k), title.format(est.names[s], k % 1000), est.names[s], change_type, planned,
-                started, ended, outcome, ended + DAY_S, now_s, source))
+            records.append(
+                _change(
+                    _id("CHG", 5, k),
+                    title.format(est.names[s], k % 1000),
+                    est.names[s],
+                    change_type,
+                    planned,
+                    started,
+                    ended,
+                    outcome,
+                    ended + DAY_S,
+                    now_s,
+                    source,
+                )
+            )
     return records
 
 
@@ -659,9 +927,20 @@ def _background_chaos_runs(est: Estate, seed: int, now_s: int, source: str) -> l
     for k in _slots(31 * 3600, now_s - HISTORY_S, now_s):
         u = _uniform(seed, 6, k, np.arange(4))
         started = k * 31 * 3600 + int(u[1] * 7200)
-        records.append(_chaos_run(
-            _id("RUN", 6, k), est.names[_built_in_service(u[0])], FAULTS[int(u[2] * 4)], started, started + 600,
-            False, 1.0, round(20 + 70 * float(u[3]), 1), now_s, source))
+        records.append(
+            _chaos_run(
+                _id("RUN", 6, k),
+                est.names[_built_in_service(u[0])],
+                FAULTS[int(u[2] * 4)],
+                started,
+                started + 600,
+                False,
+                1.0,
+                round(20 + 70 * float(u[3]), 1),
+                now_s,
+                source,
+            )
+        )
     return records
 
 
@@ -669,15 +948,35 @@ def _background_alerts(seed: int, start_s: int, now_s: int, source: str) -> list
     """DiskSpaceLow every 3 h lasting 200 min (so one always fires) and short ConsumerLagHigh bursts."""
     records = []
     for k in _slots(3 * 3600, start_s - 4 * 3600, now_s):
-        records.append(_alert(
-            _id("ALT", 3, k), "DiskSpaceLow", "audit-log", "warning", k * 3 * 3600, k * 3 * 3600 + 200 * 60,
-            now_s, source, f"audit-log-{k % 2 + 1} data volume above 85%"))
+        records.append(
+            _alert(
+                _id("ALT", 3, k),
+                "DiskSpaceLow",
+                "audit-log",
+                "warning",
+                k * 3 * 3600,
+                k * 3 * 3600 + 200 * 60,
+                now_s,
+                source,
+                f"audit-log-{k % 2 + 1} data volume above 85%",
+            )
+        )
     for k in _slots(90 * 60, start_s - 3600, now_s):
         u = _uniform(seed, 7, k, np.arange(2))
         starts = k * 90 * 60 + int(u[0] * 3600)
-        records.append(_alert(
-            _id("ALT", 4, k), "ConsumerLagHigh", "md-distribution", "warning", starts,
-            starts + 300 + int(u[1] * 1200), now_s, source, "md-distribution consumers lag behind the feed"))
+        records.append(
+            _alert(
+                _id("ALT", 4, k),
+                "ConsumerLagHigh",
+                "md-distribution",
+                "warning",
+                starts,
+                starts + 300 + int(u[1] * 1200),
+                now_s,
+                source,
+                "md-distribution consumers lag behind the feed",
+            )
+        )
     return records
 
 
@@ -699,17 +998,25 @@ def _event_frame(name: str, records: list[dict | None]) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- the source
 
+
 class DemoOptions(SourceOptions):
     """The simulated estate of a securities firm: every frame, from a seeded, deterministic simulation."""
 
     seed: int = Field(42, ge=0, le=2**63 - 1, description="Seed of the simulation.")
-    services: int = Field(len(ESTATE), ge=len(ESTATE), le=20000, description=(
-        "Size of the estate; beyond the built-in services, synthetic chains are added (benchmarks use 1000)."))
+    services: int = Field(
+        len(ESTATE),
+        ge=len(ESTATE),
+        le=20000,
+        description=(
+            "Size of the estate; beyond the built-in services, synthetic chains are added (benchmarks use 1000)."
+        ),
+    )
     window_h: float = Field(6, ge=0.01, le=168, description="Hours of metrics each poll returns.")
     step_s: int = Field(60, ge=1, le=3600, description="Seconds between metric points.")
     fail: bool = Field(False, description="Make every poll fail, for trying out stale handling.")
-    frames: list[Literal[EMITTED]] = Field(default_factory=lambda: list(EMITTED), description=(
-        "The frames to emit (default: all)."))
+    frames: list[Literal[EMITTED]] = Field(
+        default_factory=lambda: list(EMITTED), description=("The frames to emit (default: all).")
+    )
 
     @field_validator("step_s")
     @classmethod
@@ -736,9 +1043,20 @@ class DemoSource(Source):
 
     def inject_incident(self, incident_id: str, title: str, priority: int, service: str, opened_at: Any) -> None:
         """Add a new, unacknowledged incident to every later fetch (while ``frames`` includes incidents)."""
-        self.injected.append(_incident(
-            incident_id, title, priority, service, "service-desk", _epoch_s(opened_at), 2**62, 2**62,
-            _epoch_s(opened_at), self.name))
+        self.injected.append(
+            _incident(
+                incident_id,
+                title,
+                priority,
+                service,
+                "service-desk",
+                _epoch_s(opened_at),
+                2**62,
+                2**62,
+                _epoch_s(opened_at),
+                self.name,
+            )
+        )
 
     def fetch(self, now: datetime) -> dict[str, pd.DataFrame]:
         cfg = self.config
@@ -758,20 +1076,33 @@ class DemoSource(Source):
         events["changes"] += _background_changes(est, cfg.seed, now_s, self.name)
         events["chaos_runs"] += _background_chaos_runs(est, cfg.seed, now_s, self.name)
         events["incidents"] += [i for i in self.injected if i["opened_at"] <= now_s]
-        alerts = [a for a in events["alerts"] + _background_alerts(cfg.seed, start_s, now_s, self.name)
-                  if a is not None and (a["ends_at"] is None or a["ends_at"] >= start_s)]
+        alerts = [
+            a
+            for a in events["alerts"] + _background_alerts(cfg.seed, start_s, now_s, self.name)
+            if a is not None and (a["ends_at"] is None or a["ends_at"] >= start_s)
+        ]
         frames = {
-            "services": pd.DataFrame({
-                "service": list(est.names), "display_name": list(est.display), "tier": est.tier,
-                "owner": list(est.owner), "runbook_url": [RUNBOOK_URL.format(s) for s in est.names],
-                "x_display_name_zh": [NAMES_ZH.get(s) for s in est.names]}),
+            "services": pd.DataFrame(
+                {
+                    "service": list(est.names),
+                    "display_name": list(est.display),
+                    "tier": est.tier,
+                    "owner": list(est.owner),
+                    "runbook_url": [RUNBOOK_URL.format(s) for s in est.names],
+                    "x_display_name_zh": [NAMES_ZH.get(s) for s in est.names],
+                }
+            ),
             "chains": _chains_frame(est),
             "edges": _edges_frame(est, latest_rps),
             "service_metrics": service_metrics,
             "resource_metrics": resource_metrics,
-            "instances": pd.DataFrame({
-                "service": np.array(est.names, dtype=object)[est.inst_service].tolist(),
-                "instance": est.inst_names.tolist(), "site": [SITES[i] for i in est.inst_site]}),
+            "instances": pd.DataFrame(
+                {
+                    "service": np.array(est.names, dtype=object)[est.inst_service].tolist(),
+                    "instance": est.inst_names.tolist(),
+                    "site": [SITES[i] for i in est.inst_site],
+                }
+            ),
             "log_rates": log_rates,
             "service_requests": _service_requests(cfg.seed, now_s, self.name),
             "calls": _span_table(est, spans, calls[np.argsort(spans["start_ns"][calls], kind="stable")]),
@@ -794,8 +1125,10 @@ class DemoSource(Source):
         if not len(ts):
             return {}
         service_metrics, resource_metrics, _log_rates, _latest = _metric_frames(_estate(cfg.services), cfg.seed, ts)
-        return {"service_metrics": validate("service_metrics", service_metrics),
-                "resource_metrics": validate("resource_metrics", resource_metrics)}
+        return {
+            "service_metrics": validate("service_metrics", service_metrics),
+            "resource_metrics": validate("resource_metrics", resource_metrics),
+        }
 
     def spans(self, trace_id: str) -> pd.DataFrame:
         """The whole trace for ``trace_id``, regenerated from the id; empty when unknown."""
@@ -811,15 +1144,25 @@ class DemoSource(Source):
             return empty_frame("spans")
         return validate("spans", _span_table(est, spans, np.arange(len(spans["step"]))))
 
-    def log_lines(self, services: tuple[str, ...], start: datetime, end: datetime, limit: int,
-                  instances: tuple[str, ...] = (), trace_id: str | None = None) -> pd.DataFrame:
+    def log_lines(
+        self,
+        services: tuple[str, ...],
+        start: datetime,
+        end: datetime,
+        limit: int,
+        instances: tuple[str, ...] = (),
+        trace_id: str | None = None,
+    ) -> pd.DataFrame:
         """Lines of ``services`` (their ``instances`` when given) in [start, end], regenerated from the
         estate: the trace's own lines first, then per minute a summary and the site episode's errors."""
         cfg = self.config
         est = _estate(cfg.services)
         start_s, end_s = _epoch_s(start), _epoch_s(end)
-        wanted = [i for i, name in enumerate(est.inst_names)
-                  if est.names[est.inst_service[i]] in services and (not instances or name in instances)]
+        wanted = [
+            i
+            for i, name in enumerate(est.inst_names)
+            if est.names[est.inst_service[i]] in services and (not instances or name in instances)
+        ]
         wanted_names = set(est.inst_names[wanted])
         rows = [r for r in _trace_lines(est, self.spans(trace_id)) if r[2] in wanted_names] if trace_id else []
         for minute in range(-(-start_s // 60), end_s // 60 + 1):
@@ -851,11 +1194,20 @@ def _trace_lines(est: Estate, spans: pd.DataFrame) -> list[tuple]:
         rows.append((at, span.service, span.instance, "info", f"{span.operation} started", span.trace_id))
         end = at + int(span.duration_ms * 1e6)
         if span.status == "error":
-            rows.append((end, span.service, span.instance, "error", f"{span.operation} failed: upstream error",
-                         span.trace_id))
+            rows.append(
+                (end, span.service, span.instance, "error", f"{span.operation} failed: upstream error", span.trace_id)
+            )
         elif span.duration_ms > 10 * base.get(span.service, span.duration_ms):
-            rows.append((end, span.service, span.instance, "warning",
-                         f"{span.operation} slow: {span.duration_ms:.0f} ms", span.trace_id))
+            rows.append(
+                (
+                    end,
+                    span.service,
+                    span.instance,
+                    "warning",
+                    f"{span.operation} slow: {span.duration_ms:.0f} ms",
+                    span.trace_id,
+                )
+            )
     return rows
 
 
@@ -863,11 +1215,20 @@ def _minute_lines(est: Estate, seed: int, minute: int, instance: int) -> list[tu
     """One instance's lines in one minute: a summary, and errors while its site loses its exchange line."""
     service, name = est.names[est.inst_service[instance]], est.inst_names[instance]
     at = minute * 60 * 10**9 + int(_uniform(seed, est.keys[est.inst_service[instance]], instance, minute)[0] * 59e9)
-    rows = [(at, service, name, "info", f"handled requests in the last minute ({SITES[est.inst_site[instance]]})",
-             None)]
+    rows = [
+        (at, service, name, "info", f"handled requests in the last minute ({SITES[est.inst_site[instance]]})", None)
+    ]
     if est.inst_site[instance] == DEGRADED_SITE and _during(np.array([minute * 60]), seed, "site_errors")[0]:
-        rows.append((at + 10**9, service, name, "error",
-                     f"connection reset by {SITES[DEGRADED_SITE]} exchange line; retrying", None))
+        rows.append(
+            (
+                at + 10**9,
+                service,
+                name,
+                "error",
+                f"connection reset by {SITES[DEGRADED_SITE]} exchange line; retrying",
+                None,
+            )
+        )
     return rows
 
 
@@ -884,15 +1245,25 @@ def _service_requests(seed: int, now_s: int, source: str) -> pd.DataFrame:
                 continue
             done = opened + took <= now_s
             state = "cancelled" if u[2] < 0.03 else ("fulfilled" if done else "open")
-            records.append({"request_id": f"REQ{item_no}{k % 1_000_000:06d}", "item": item, "category": category,
-                            "opened_at": opened, "fulfilled_at": opened + took if state == "fulfilled" else None,
-                            "state": state, "target_h": target_h, "source": source})
+            records.append(
+                {
+                    "request_id": f"REQ{item_no}{k % 1_000_000:06d}",
+                    "item": item,
+                    "category": category,
+                    "opened_at": opened,
+                    "fulfilled_at": opened + took if state == "fulfilled" else None,
+                    "state": state,
+                    "target_h": target_h,
+                    "source": source,
+                }
+            )
     return _event_frame("service_requests", records)
 
 
 def _chains_frame(est: Estate) -> pd.DataFrame:
-    rows = [(cid, cname, step + 1, est.names[s]) for cid, cname, members in est.chains
-            for step, s in enumerate(members)]
+    rows = [
+        (cid, cname, step + 1, est.names[s]) for cid, cname, members in est.chains for step, s in enumerate(members)
+    ]
     frame = pd.DataFrame(rows, columns=["chain", "chain_name", "step", "service"]).astype({"step": "int64"})
     return frame.assign(x_chain_name_zh=frame["chain"].map(CHAIN_NAMES_ZH))
 
@@ -901,7 +1272,10 @@ def _edges_frame(est: Estate, latest_rps: np.ndarray) -> pd.DataFrame:
     """Caller -> callee for consecutive chain steps, at most the caller's rate or the callee's share."""
     pairs = sorted({(a, b) for _c, _n, members in est.chains for a, b in zip(members, members[1:])})
     callers = pd.Series([b for _a, b in pairs]).value_counts()
-    return pd.DataFrame({
-        "caller": [est.names[a] for a, _b in pairs], "callee": [est.names[b] for _a, b in pairs],
-        "calls_per_s": [float(min(latest_rps[a], latest_rps[b] / callers[b])) for a, b in pairs],
-    })
+    return pd.DataFrame(
+        {
+            "caller": [est.names[a] for a, _b in pairs],
+            "callee": [est.names[b] for _a, b in pairs],
+            "calls_per_s": [float(min(latest_rps[a], latest_rps[b] / callers[b])) for a, b in pairs],
+        }
+    )

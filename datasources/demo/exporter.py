@@ -11,6 +11,7 @@ Counters grow by the demo's rates times the time between scrapes; latencies
 follow a log-normal distribution with the demo's p50 and p95. Scrape with
 ``honor_labels: true`` so the ``instance`` and ``service`` labels are kept.
 """
+
 from __future__ import annotations
 
 import logging
@@ -36,6 +37,7 @@ FIRST_SCRAPE_S = 60.0
 
 def label_text(labels: dict[str, object]) -> str:
     """``{a="1",b="x"}`` with backslashes, quotes and newlines escaped."""
+
     def escape(value: object) -> str:
         return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
@@ -46,8 +48,14 @@ def le_text(bound: float) -> str:
     return "+Inf" if math.isinf(bound) else f"{bound:g}"
 
 
-def histogram_lines(name: str, labels: dict, cumulative: list[float], total: float,
-                    exemplars: dict[int, tuple[str, float, float]] | None = None, ts: float | None = None) -> list[str]:
+def histogram_lines(
+    name: str,
+    labels: dict,
+    cumulative: list[float],
+    total: float,
+    exemplars: dict[int, tuple[str, float, float]] | None = None,
+    ts: float | None = None,
+) -> list[str]:
     """Sample lines of one histogram series: cumulative bucket counts over BUCKETS and +Inf, count, sum.
 
     ``exemplars`` maps a bucket index to (trace id, value in seconds, timestamp).
@@ -128,11 +136,16 @@ class DemoExporter:
                     for i, s in enumerate(shares):
                         self.counters[key + (i,)] += count * s
                     self.counters[key + ("sum",)] += count * mean_s
-                    labels = {"service": service, "instance": instance, "http_route": route,
-                              "http_response_status_code": status}
+                    labels = {
+                        "service": service,
+                        "instance": instance,
+                        "http_route": route,
+                        "http_response_status_code": status,
+                    }
                     cumulative = [self.counters[key + (i,)] for i in range(len(shares))]
-                    lines += histogram_lines(HISTOGRAM, labels, cumulative, self.counters[key + ("sum",)],
-                                             exemplars.get((instance, status)))
+                    lines += histogram_lines(
+                        HISTOGRAM, labels, cumulative, self.counters[key + ("sum",)], exemplars.get((instance, status))
+                    )
         return lines
 
     def _exemplars(self) -> dict[tuple[str, str], dict[int, tuple[str, float, float]]]:
@@ -148,9 +161,13 @@ class DemoExporter:
 
     def _resources(self, dt: float) -> list[str]:
         latest = self._latest("resource_metrics", "instance")
-        lines = ["# TYPE node_cpu_seconds counter", "# TYPE node_memory_MemTotal_bytes gauge",
-                 "# TYPE node_memory_MemAvailable_bytes gauge", "# TYPE node_network_receive_bytes counter",
-                 "# TYPE node_network_transmit_bytes counter"]
+        lines = [
+            "# TYPE node_cpu_seconds counter",
+            "# TYPE node_memory_MemTotal_bytes gauge",
+            "# TYPE node_memory_MemAvailable_bytes gauge",
+            "# TYPE node_network_receive_bytes counter",
+            "# TYPE node_network_transmit_bytes counter",
+        ]
         families: dict[str, list[str]] = defaultdict(list)
         for instance, row in latest.iterrows():
             base = {"instance": instance, "service": row["service"]}
@@ -158,17 +175,20 @@ class DemoExporter:
                 key = ("cpu", instance, mode)
                 self.counters[key] += share * dt
                 families["node_cpu_seconds"].append(
-                    f"node_cpu_seconds_total{label_text({**base, 'cpu': '0', 'mode': mode})} {self.counters[key]:.3f}")
+                    f"node_cpu_seconds_total{label_text({**base, 'cpu': '0', 'mode': mode})} {self.counters[key]:.3f}"
+                )
             total = row["memory_bytes"] / row["memory_ratio"]
             families["node_memory_MemTotal_bytes"].append(f"node_memory_MemTotal_bytes{label_text(base)} {total:.0f}")
             families["node_memory_MemAvailable_bytes"].append(
-                f"node_memory_MemAvailable_bytes{label_text(base)} {total - row['memory_bytes']:.0f}")
+                f"node_memory_MemAvailable_bytes{label_text(base)} {total - row['memory_bytes']:.0f}"
+            )
             for direction, rate in (("receive", row["net_rx_bps"]), ("transmit", row["net_tx_bps"])):
                 key = ("net", instance, direction)
                 self.counters[key] += rate * dt
                 families[f"node_network_{direction}_bytes"].append(
                     f"node_network_{direction}_bytes_total{label_text({**base, 'device': 'eth0'})} "
-                    f"{self.counters[key]:.0f}")
+                    f"{self.counters[key]:.0f}"
+                )
         return [line for header in lines for line in (header, *families[header.split()[2]])]
 
     def _edges(self, dt: float) -> list[str]:
@@ -183,9 +203,14 @@ class DemoExporter:
     def _info(self) -> list[str]:
         lines = ["# TYPE opscenter_service_info gauge"]
         for row in self.frames["services"].itertuples(index=False):
-            labels = {"service": row.service, "display_name": row.display_name, "tier": row.tier,
-                      "owner": row.owner, "runbook_url": row.runbook_url,
-                      **({"display_name_zh": row.x_display_name_zh} if row.x_display_name_zh else {})}
+            labels = {
+                "service": row.service,
+                "display_name": row.display_name,
+                "tier": row.tier,
+                "owner": row.owner,
+                "runbook_url": row.runbook_url,
+                **({"display_name_zh": row.x_display_name_zh} if row.x_display_name_zh else {}),
+            }
             lines.append(f"opscenter_service_info{label_text(labels)} 1")
         return lines
 

@@ -10,21 +10,31 @@ reason naming it, so one bad record never costs the rest of the poll.
 adapter asks its source only for records updated since the last poll (minus an
 overlap) and still returns every active and recent record.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import Annotated, Any, ClassVar, Iterable, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import pandas as pd
 from pydantic import AfterValidator, Field
 
 from datasources.base import (
-    CHANGE_OUTCOMES, CHANGE_STATES, CHANGE_TYPES, CONTRACTS, INCIDENT_STATES, Source, empty_frame, validate,
+    CHANGE_OUTCOMES,
+    CHANGE_STATES,
+    CHANGE_TYPES,
+    CONTRACTS,
+    INCIDENT_STATES,
+    Source,
+    as_utc,
+    empty_frame,
+    utc_column,
+    validate,
 )
-from datasources.base import as_utc, utc_column
 from datasources.options import SourceOptions
 from datasources.transport import HttpClient
 
@@ -58,8 +68,9 @@ class Mappings:
     runbook_url: str | None = None
 
     @classmethod
-    def from_options(cls, options: dict[str, Any], defaults: "Mappings") -> "Mappings":
+    def from_options(cls, options: dict[str, Any], defaults: Mappings) -> Mappings:
         """The adapter's defaults overlaid with the config's ``*_map`` keys and ``runbook_url``."""
+
         def merged(key: str, default: dict) -> dict:
             return {**_keyed(default), **_keyed(options.get(key))}
 
@@ -147,13 +158,18 @@ def incident_row(raw: dict[str, Any], mappings: Mappings, source: str) -> dict[s
     if runbook is None and service and mappings.runbook_url:
         runbook = mappings.runbook_url.format(service=service)
     return {
-        "incident_id": incident_id, "title": _text(raw.get("title")) or incident_id,
+        "incident_id": incident_id,
+        "title": _text(raw.get("title")) or incident_id,
         "priority": _priority(raw.get("priority"), mappings.priority),
         "state": _mapped(raw.get("state"), mappings.incident_state, INCIDENT_STATES, "state"),
-        "service": service, "opened_at": opened,
+        "service": service,
+        "opened_at": opened,
         "acknowledged_at": timestamp(raw.get("acknowledged_at"), "acknowledged_at"),
-        "resolved_at": resolved, "assignment_group": _text(raw.get("assignment_group")),
-        "change_id": _text(raw.get("change_id")), "runbook_url": runbook, "source": source,
+        "resolved_at": resolved,
+        "assignment_group": _text(raw.get("assignment_group")),
+        "change_id": _text(raw.get("change_id")),
+        "runbook_url": runbook,
+        "source": source,
         "url": _text(raw.get("url")),
         **({"x_runbook_steps": _text(raw.get("runbook_steps"))} if "runbook_steps" in raw else {}),
         **({"x_closed_at": timestamp(raw.get("closed_at"), "closed_at")} if "closed_at" in raw else {}),
@@ -167,13 +183,15 @@ def change_row(raw: dict[str, Any], mappings: Mappings, source: str) -> dict[str
         raise RecordError("missing id")
     outcome = _text(raw.get("outcome"))
     return {
-        "change_id": change_id, "title": _text(raw.get("title")) or change_id,
+        "change_id": change_id,
+        "title": _text(raw.get("title")) or change_id,
         "service": _service(raw.get("service"), mappings),
         "type": _mapped(raw.get("type"), mappings.change_type, CHANGE_TYPES, "change type"),
         "state": _mapped(raw.get("state"), mappings.change_state, CHANGE_STATES, "change state"),
         **{key: timestamp(raw.get(key), key) for key in ("planned_start", "planned_end", "actual_start", "actual_end")},
         "outcome": "unknown" if outcome is None else _mapped(outcome, mappings.outcome, CHANGE_OUTCOMES, "outcome"),
-        "source": source, "url": _text(raw.get("url")),
+        "source": source,
+        "url": _text(raw.get("url")),
     }
 
 
@@ -277,23 +295,37 @@ class ItsmOptions(SourceOptions):
     """Keys of every ITSM source: value mappings and incremental polling."""
 
     priority_map: dict[str, Annotated[int, Field(ge=1, le=5)]] = Field(
-        default_factory=dict, description="Source priority -> 1-5.")
+        default_factory=dict, description="Source priority -> 1-5."
+    )
     state_map: dict[str, Literal[INCIDENT_STATES]] = Field(
-        default_factory=dict, description="Incident state -> a contract state.")
+        default_factory=dict, description="Incident state -> a contract state."
+    )
     change_state_map: dict[str, Literal[CHANGE_STATES]] = Field(
-        default_factory=dict, description="Change state -> a contract change state.")
+        default_factory=dict, description="Change state -> a contract change state."
+    )
     change_type_map: dict[str, Literal[CHANGE_TYPES]] = Field(
-        default_factory=dict, description="Change type -> normal, standard or emergency.")
+        default_factory=dict, description="Change type -> normal, standard or emergency."
+    )
     outcome_map: dict[str, Literal[CHANGE_OUTCOMES]] = Field(
-        default_factory=dict, description="Close code or resolution -> a change outcome.")
-    service_map: dict[str, str] = Field(default_factory=dict, description=(
-        "Configuration item or component -> service (none listed: the name as given)."))
-    runbook_url: Annotated[str | None, AfterValidator(_runbook_template)] = Field(None, description=(
-        "Template such as `https://wiki.example/{service}` for incidents without a runbook."))
-    retention_days: float = Field(DEFAULT_RETENTION_DAYS, gt=0, description=(
-        "Days of updates the first poll reads; finished records older than this are dropped."))
-    overlap_s: float = Field(DEFAULT_OVERLAP_S, ge=0, description=(
-        "Seconds each later poll reaches back before the previous one began (clock skew)."))
+        default_factory=dict, description="Close code or resolution -> a change outcome."
+    )
+    service_map: dict[str, str] = Field(
+        default_factory=dict,
+        description=("Configuration item or component -> service (none listed: the name as given)."),
+    )
+    runbook_url: Annotated[str | None, AfterValidator(_runbook_template)] = Field(
+        None, description=("Template such as `https://wiki.example/{service}` for incidents without a runbook.")
+    )
+    retention_days: float = Field(
+        DEFAULT_RETENTION_DAYS,
+        gt=0,
+        description=("Days of updates the first poll reads; finished records older than this are dropped."),
+    )
+    overlap_s: float = Field(
+        DEFAULT_OVERLAP_S,
+        ge=0,
+        description=("Seconds each later poll reaches back before the previous one began (clock skew)."),
+    )
 
 
 @dataclass

@@ -9,6 +9,7 @@ change issue is the incident's change.
 Options: ``JiraOptions``; ``username`` + ``token`` (Cloud: e-mail and API token)
 or ``token`` alone (Data Center personal access token).
 """
+
 from __future__ import annotations
 
 import math
@@ -24,24 +25,76 @@ from datasources.options import HttpOptions
 from datasources.registry import register
 
 DEFAULTS = itsm.Mappings(
-    priority={"highest": 1, "critical": 1, "p1": 1, "high": 2, "p2": 2, "medium": 3, "p3": 3, "low": 4, "p4": 4,
-              "lowest": 5, "p5": 5},
-    incident_state={"open": "new", "to do": "new", "in progress": "in_progress", "work in progress": "in_progress",
-                    "investigating": "in_progress", "pending": "on_hold", "waiting for customer": "on_hold",
-                    "on hold": "on_hold", "resolved": "resolved", "done": "resolved", "closed": "closed", "canceled": "cancelled", "declined": "cancelled"},
-    change_state={"open": "new", "to do": "new", "planning": "assess", "awaiting approval": "authorize",
-                  "awaiting implementation": "scheduled", "implementing": "implement", "in progress": "implement",
-                  "review": "review", "peer review": "review", "completed": "closed", "closed": "closed", "done": "closed", "failed": "closed",
-                  "canceled": "cancelled", "declined": "cancelled"},
+    priority={
+        "highest": 1,
+        "critical": 1,
+        "p1": 1,
+        "high": 2,
+        "p2": 2,
+        "medium": 3,
+        "p3": 3,
+        "low": 4,
+        "p4": 4,
+        "lowest": 5,
+        "p5": 5,
+    },
+    incident_state={
+        "open": "new",
+        "to do": "new",
+        "in progress": "in_progress",
+        "work in progress": "in_progress",
+        "investigating": "in_progress",
+        "pending": "on_hold",
+        "waiting for customer": "on_hold",
+        "on hold": "on_hold",
+        "resolved": "resolved",
+        "done": "resolved",
+        "closed": "closed",
+        "canceled": "cancelled",
+        "declined": "cancelled",
+    },
+    change_state={
+        "open": "new",
+        "to do": "new",
+        "planning": "assess",
+        "awaiting approval": "authorize",
+        "awaiting implementation": "scheduled",
+        "implementing": "implement",
+        "in progress": "implement",
+        "review": "review",
+        "peer review": "review",
+        "completed": "closed",
+        "closed": "closed",
+        "done": "closed",
+        "failed": "closed",
+        "canceled": "cancelled",
+        "declined": "cancelled",
+    },
     change_type={"standard change": "standard", "normal change": "normal", "emergency change": "emergency"},
-    outcome={"done": "success", "completed": "success", "fixed": "success", "failed": "failed",
-             "rolled back": "rolled_back", "backed out": "rolled_back", "won't do": "unknown"},
+    outcome={
+        "done": "success",
+        "completed": "success",
+        "fixed": "success",
+        "failed": "failed",
+        "rolled back": "rolled_back",
+        "backed out": "rolled_back",
+        "won't do": "unknown",
+    },
 )
 INCIDENT_CATEGORIES = {"new": "new", "indeterminate": "in_progress", "done": "resolved"}
 CHANGE_CATEGORIES = {"new": "new", "indeterminate": "implement", "done": "closed"}
 DEFAULT_FIELDS = {"service": "components"}
-FIELD_KEYS = ("service", "assignment_group", "acknowledged_at", "runbook_steps", "type", "planned_start",
-              "planned_end", "actual_start", "actual_end")
+FIELD_KEYS = (
+    "service",
+    "assignment_group",
+    "acknowledged_at",
+    "runbook_steps",
+    "type",
+    "planned_start",
+    "planned_end",
+    "actual_start",
+    "actual_end",
+)
 BASE_FIELDS = ("summary", "status", "priority", "created", "updated", "resolutiondate", "resolution", "issuelinks")
 CHANGE_ISSUE_TYPES = frozenset({"change", "[system] change"})
 
@@ -83,8 +136,11 @@ def _status(fields: dict, mapping: dict, categories: dict) -> str | None:
 
 def first_transition(issue: dict) -> str | None:
     """When the issue first changed status (its acknowledgement), from the changelog."""
-    times = [h.get("created") for h in (issue.get("changelog") or {}).get("histories", [])
-             if any(item.get("field") == "status" for item in h.get("items", []))]
+    times = [
+        h.get("created")
+        for h in (issue.get("changelog") or {}).get("histories", [])
+        if any(item.get("field") == "status" for item in h.get("items", []))
+    ]
     times = [pd.Timestamp(t) for t in times if t]
     return min(times).isoformat() if times else None
 
@@ -109,15 +165,22 @@ def incident_records(payload: dict, base_url: str, fields_map: dict, mappings: i
     for issue in payload.get("issues", []):
         fields = issue.get("fields") or {}
         pick = {key: text(fields.get(jira_field)) for key, jira_field in fields_map.items()}
-        records.append({
-            "incident_id": issue.get("key"), "title": fields.get("summary"), "priority": text(fields.get("priority")),
-            "state": _status(fields, mappings.incident_state, INCIDENT_CATEGORIES), "service": pick.get("service"),
-            "opened_at": fields.get("created"),
-            "acknowledged_at": pick.get("acknowledged_at") or first_transition(issue),
-            "resolved_at": fields.get("resolutiondate"), "assignment_group": pick.get("assignment_group"),
-            "change_id": linked_change(fields), "url": _browse(base_url, issue),
-            **({"runbook_steps": pick["runbook_steps"]} if "runbook_steps" in pick else {}),
-        })
+        records.append(
+            {
+                "incident_id": issue.get("key"),
+                "title": fields.get("summary"),
+                "priority": text(fields.get("priority")),
+                "state": _status(fields, mappings.incident_state, INCIDENT_CATEGORIES),
+                "service": pick.get("service"),
+                "opened_at": fields.get("created"),
+                "acknowledged_at": pick.get("acknowledged_at") or first_transition(issue),
+                "resolved_at": fields.get("resolutiondate"),
+                "assignment_group": pick.get("assignment_group"),
+                "change_id": linked_change(fields),
+                "url": _browse(base_url, issue),
+                **({"runbook_steps": pick["runbook_steps"]} if "runbook_steps" in pick else {}),
+            }
+        )
     return records
 
 
@@ -127,29 +190,37 @@ def change_records(payload: dict, base_url: str, fields_map: dict, mappings: its
     for issue in payload.get("issues", []):
         fields = issue.get("fields") or {}
         pick = {key: text(fields.get(jira_field)) for key, jira_field in fields_map.items()}
-        records.append({
-            "change_id": issue.get("key"), "title": fields.get("summary"), "service": pick.get("service"),
-            "type": pick.get("type") or "normal",
-            "state": _status(fields, mappings.change_state, CHANGE_CATEGORIES),
-            "planned_start": pick.get("planned_start"), "planned_end": pick.get("planned_end"),
-            "actual_start": pick.get("actual_start"),
-            "actual_end": pick.get("actual_end") or fields.get("resolutiondate"),
-            "outcome": text(fields.get("resolution")), "url": _browse(base_url, issue),
-        })
+        records.append(
+            {
+                "change_id": issue.get("key"),
+                "title": fields.get("summary"),
+                "service": pick.get("service"),
+                "type": pick.get("type") or "normal",
+                "state": _status(fields, mappings.change_state, CHANGE_CATEGORIES),
+                "planned_start": pick.get("planned_start"),
+                "planned_end": pick.get("planned_end"),
+                "actual_start": pick.get("actual_start"),
+                "actual_end": pick.get("actual_end") or fields.get("resolutiondate"),
+                "outcome": text(fields.get("resolution")),
+                "url": _browse(base_url, issue),
+            }
+        )
     return records
 
 
 @parser()
-def parse_incidents(pages: list[dict], base_url: str, fields_map: dict, mappings: itsm.Mappings,
-                    source: str) -> pd.DataFrame:
+def parse_incidents(
+    pages: list[dict], base_url: str, fields_map: dict, mappings: itsm.Mappings, source: str
+) -> pd.DataFrame:
     """An incidents frame from search pages."""
     records = [r for page in pages for r in incident_records(page, base_url, fields_map, mappings)]
     return itsm.incident_frame(records, mappings, source)
 
 
 @parser()
-def parse_changes(pages: list[dict], base_url: str, fields_map: dict, mappings: itsm.Mappings,
-                  source: str) -> pd.DataFrame:
+def parse_changes(
+    pages: list[dict], base_url: str, fields_map: dict, mappings: itsm.Mappings, source: str
+) -> pd.DataFrame:
     """A changes frame from search pages."""
     records = [r for page in pages for r in change_records(page, base_url, fields_map, mappings)]
     return itsm.change_frame(records, mappings, source)
@@ -162,8 +233,9 @@ class JiraOptions(HttpOptions, itsm.ItsmOptions):
     change_jql: str = Field("issuetype = Change", description="JQL selecting the changes.")
     projects: list[str] = Field(default_factory=list, description="Project keys to read (empty: every project).")
     page_size: int = Field(100, ge=1, description="Issues asked for per page.")
-    fields: dict[Literal[FIELD_KEYS], str] = Field(default_factory=dict, description=(
-        "Contract key -> Jira field id (the service defaults to `components`)."))
+    fields: dict[Literal[FIELD_KEYS], str] = Field(
+        default_factory=dict, description=("Contract key -> Jira field id (the service defaults to `components`).")
+    )
 
 
 @register
@@ -183,7 +255,8 @@ class JiraSource(itsm.ItsmSource):
         params = {
             "jql": search_jql(base_jql, self.config.projects, since, now),
             "fields": ",".join(dict.fromkeys(BASE_FIELDS + tuple(self.fields_map.values()))),
-            "expand": "changelog", "maxResults": self.config.page_size,
+            "expand": "changelog",
+            "maxResults": self.config.page_size,
         }
         pages = []
         while True:
@@ -201,7 +274,10 @@ class JiraSource(itsm.ItsmSource):
         base = self.transport.base_url
         incidents = self._pages(self.config.incident_jql, since, now)
         changes = self._pages(self.config.change_jql, since, now)
-        return self.incremental.merge(now, {
-            "incidents": parse_incidents(incidents, base, self.fields_map, self.mappings, self.name),
-            "changes": parse_changes(changes, base, self.fields_map, self.mappings, self.name),
-        })
+        return self.incremental.merge(
+            now,
+            {
+                "incidents": parse_incidents(incidents, base, self.fields_map, self.mappings, self.name),
+                "changes": parse_changes(changes, base, self.fields_map, self.mappings, self.name),
+            },
+        )

@@ -9,6 +9,7 @@ service is a ticket custom field, the assignment group the queue.
 Options: ``RequestTrackerOptions``; ``url`` is RT's web root, auth ``username`` +
 ``password`` (basic) or ``token`` (an RT auth token).
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -23,8 +24,14 @@ from datasources.registry import register
 
 DEFAULTS = itsm.Mappings(
     priority={"high": 2, "medium": 3, "low": 4},
-    incident_state={"new": "new", "open": "in_progress", "stalled": "on_hold", "resolved": "resolved",
-                    "rejected": "cancelled", "deleted": "cancelled"},
+    incident_state={
+        "new": "new",
+        "open": "in_progress",
+        "stalled": "on_hold",
+        "resolved": "resolved",
+        "rejected": "cancelled",
+        "deleted": "cancelled",
+    },
 )
 FIELDS = "Subject,Status,Queue,Priority,Created,Started,Resolved,LastUpdated,CustomFields"
 
@@ -53,18 +60,27 @@ def custom_field(ticket: dict, name: str):
 
 def incident_records(payload: dict, base_url: str, service_field: str = "Service") -> list[dict]:
     """Raw incident records from one REST2 tickets page."""
-    return [{
-        "incident_id": f"RT-{t['id']}" if t.get("id") else None, "title": t.get("Subject"),
-        "priority": t.get("Priority"), "state": t.get("Status"), "service": custom_field(t, service_field),
-        "opened_at": t.get("Created"), "acknowledged_at": t.get("Started"), "resolved_at": t.get("Resolved"),
-        "assignment_group": (t.get("Queue") or {}).get("Name"),
-        "url": f"{base_url}/Ticket/Display.html?id={t.get('id')}",
-    } for t in payload.get("items", [])]
+    return [
+        {
+            "incident_id": f"RT-{t['id']}" if t.get("id") else None,
+            "title": t.get("Subject"),
+            "priority": t.get("Priority"),
+            "state": t.get("Status"),
+            "service": custom_field(t, service_field),
+            "opened_at": t.get("Created"),
+            "acknowledged_at": t.get("Started"),
+            "resolved_at": t.get("Resolved"),
+            "assignment_group": (t.get("Queue") or {}).get("Name"),
+            "url": f"{base_url}/Ticket/Display.html?id={t.get('id')}",
+        }
+        for t in payload.get("items", [])
+    ]
 
 
 @parser()
-def parse_incidents(pages: list[dict], base_url: str, mappings: itsm.Mappings, source: str,
-                    service_field: str = "Service") -> pd.DataFrame:
+def parse_incidents(
+    pages: list[dict], base_url: str, mappings: itsm.Mappings, source: str, service_field: str = "Service"
+) -> pd.DataFrame:
     """An incidents frame from REST2 tickets pages."""
     records = [r for page in pages for r in incident_records(page, base_url, service_field)]
     return itsm.incident_frame(records, mappings, source)
@@ -91,8 +107,11 @@ class RequestTrackerSource(itsm.ItsmSource):
     def _pages(self, since: datetime) -> list[dict]:
         params = {
             "query": search_query(self.config.query, since),
-            "fields": FIELDS, "fields[Queue]": "Name", "orderby": "id",
-            "per_page": self.config.page_size, "page": 1,
+            "fields": FIELDS,
+            "fields[Queue]": "Name",
+            "orderby": "id",
+            "per_page": self.config.page_size,
+            "page": 1,
         }
         pages = []
         while True:
@@ -106,7 +125,11 @@ class RequestTrackerSource(itsm.ItsmSource):
 
     def fetch(self, now: datetime) -> dict[str, pd.DataFrame]:
         pages = self._pages(self.incremental.since(now))
-        return self.incremental.merge(now, {
-            "incidents": parse_incidents(pages, self.transport.base_url, self.mappings, self.name,
-                                         self.config.service_field),
-        })
+        return self.incremental.merge(
+            now,
+            {
+                "incidents": parse_incidents(
+                    pages, self.transport.base_url, self.mappings, self.name, self.config.service_field
+                ),
+            },
+        )

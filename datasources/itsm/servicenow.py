@@ -12,6 +12,7 @@ Options: ``ServiceNowOptions``. With ``service_requests`` it also reads requeste
 items (``sc_req_item``) with their catalogue item's name, category and delivery
 time, as the service_requests frame.
 """
+
 from __future__ import annotations
 
 import re
@@ -27,18 +28,56 @@ from datasources.options import HttpOptions
 from datasources.registry import register
 
 DEFAULTS = itsm.Mappings(
-    incident_state={"1": "new", "2": "in_progress", "3": "on_hold", "6": "resolved", "7": "closed",
-                    "8": "cancelled"},
-    change_state={"-5": "new", "-4": "assess", "-3": "authorize", "-2": "scheduled", "-1": "implement",
-                  "0": "review", "3": "closed", "4": "cancelled"},
+    incident_state={"1": "new", "2": "in_progress", "3": "on_hold", "6": "resolved", "7": "closed", "8": "cancelled"},
+    change_state={
+        "-5": "new",
+        "-4": "assess",
+        "-3": "authorize",
+        "-2": "scheduled",
+        "-1": "implement",
+        "0": "review",
+        "3": "closed",
+        "4": "cancelled",
+    },
     outcome={"successful": "success", "successful_issues": "success", "unsuccessful": "failed"},
 )
-INCIDENT_FIELDS = ("sys_id", "number", "short_description", "priority", "state", "cmdb_ci", "opened_at",
-                   "resolved_at", "closed_at", "assignment_group", "caused_by", "rfc")
-CHANGE_FIELDS = ("sys_id", "number", "short_description", "cmdb_ci", "type", "state", "start_date", "end_date",
-                 "work_start", "work_end", "close_code")
-REQUEST_FIELDS = ("sys_id", "number", "cat_item", "cat_item.category", "cat_item.delivery_time", "opened_at",
-                  "closed_at", "state")
+INCIDENT_FIELDS = (
+    "sys_id",
+    "number",
+    "short_description",
+    "priority",
+    "state",
+    "cmdb_ci",
+    "opened_at",
+    "resolved_at",
+    "closed_at",
+    "assignment_group",
+    "caused_by",
+    "rfc",
+)
+CHANGE_FIELDS = (
+    "sys_id",
+    "number",
+    "short_description",
+    "cmdb_ci",
+    "type",
+    "state",
+    "start_date",
+    "end_date",
+    "work_start",
+    "work_end",
+    "close_code",
+)
+REQUEST_FIELDS = (
+    "sys_id",
+    "number",
+    "cat_item",
+    "cat_item.category",
+    "cat_item.delivery_time",
+    "opened_at",
+    "closed_at",
+    "state",
+)
 REQUEST_STATES = {"3": "fulfilled", "4": "cancelled", "7": "cancelled"}  # else open (1 open, 2 work in progress)
 REFERENCE_FIELDS = frozenset({"cmdb_ci", "assignment_group", "caused_by", "rfc", "cat_item", "cat_item.category"})
 _FIELD = re.compile(r"^[a-z_][a-z0-9_.]*$")
@@ -84,24 +123,43 @@ def _link(base_url: str, table: str, record: dict) -> str | None:
 
 def incident_records(payload: dict, base_url: str, acknowledged_field: str = "work_start") -> list[dict]:
     """Raw incident records from a Table API ``incident`` page."""
-    return [{
-        "incident_id": value(r, "number"), "title": value(r, "short_description"),
-        "priority": value(r, "priority"), "state": value(r, "state"), "service": value(r, "cmdb_ci"),
-        "opened_at": value(r, "opened_at"), "acknowledged_at": value(r, acknowledged_field),
-        "resolved_at": value(r, "resolved_at"), "closed_at": value(r, "closed_at"),
-        "assignment_group": value(r, "assignment_group"),
-        "change_id": value(r, "caused_by") or value(r, "rfc"), "url": _link(base_url, "incident", r),
-    } for r in payload.get("result", [])]
+    return [
+        {
+            "incident_id": value(r, "number"),
+            "title": value(r, "short_description"),
+            "priority": value(r, "priority"),
+            "state": value(r, "state"),
+            "service": value(r, "cmdb_ci"),
+            "opened_at": value(r, "opened_at"),
+            "acknowledged_at": value(r, acknowledged_field),
+            "resolved_at": value(r, "resolved_at"),
+            "closed_at": value(r, "closed_at"),
+            "assignment_group": value(r, "assignment_group"),
+            "change_id": value(r, "caused_by") or value(r, "rfc"),
+            "url": _link(base_url, "incident", r),
+        }
+        for r in payload.get("result", [])
+    ]
 
 
 def change_records(payload: dict, base_url: str) -> list[dict]:
     """Raw change records from a Table API ``change_request`` page."""
-    return [{
-        "change_id": value(r, "number"), "title": value(r, "short_description"), "service": value(r, "cmdb_ci"),
-        "type": value(r, "type"), "state": value(r, "state"), "planned_start": value(r, "start_date"),
-        "planned_end": value(r, "end_date"), "actual_start": value(r, "work_start"),
-        "actual_end": value(r, "work_end"), "outcome": value(r, "close_code"), "url": _link(base_url, "change_request", r),
-    } for r in payload.get("result", [])]
+    return [
+        {
+            "change_id": value(r, "number"),
+            "title": value(r, "short_description"),
+            "service": value(r, "cmdb_ci"),
+            "type": value(r, "type"),
+            "state": value(r, "state"),
+            "planned_start": value(r, "start_date"),
+            "planned_end": value(r, "end_date"),
+            "actual_start": value(r, "work_start"),
+            "actual_end": value(r, "work_end"),
+            "outcome": value(r, "close_code"),
+            "url": _link(base_url, "change_request", r),
+        }
+        for r in payload.get("result", [])
+    ]
 
 
 def _hours(duration: Any) -> float | None:
@@ -116,17 +174,25 @@ def request_rows(payload: dict, source: str) -> list[dict]:
     rows = []
     for r in payload.get("result", []):
         state = REQUEST_STATES.get(str(value(r, "state")), "open")
-        rows.append({
-            "request_id": value(r, "number"), "item": value(r, "cat_item") or "unknown",
-            "category": value(r, "cat_item.category") or None, "opened_at": value(r, "opened_at"),
-            "fulfilled_at": value(r, "closed_at") if state == "fulfilled" else None, "state": state,
-            "target_h": _hours(value(r, "cat_item.delivery_time")), "source": source})
+        rows.append(
+            {
+                "request_id": value(r, "number"),
+                "item": value(r, "cat_item") or "unknown",
+                "category": value(r, "cat_item.category") or None,
+                "opened_at": value(r, "opened_at"),
+                "fulfilled_at": value(r, "closed_at") if state == "fulfilled" else None,
+                "state": state,
+                "target_h": _hours(value(r, "cat_item.delivery_time")),
+                "source": source,
+            }
+        )
     return rows
 
 
 @parser()
-def parse_incidents(pages: list[dict], base_url: str, mappings: itsm.Mappings, source: str,
-                    acknowledged_field: str = "work_start") -> pd.DataFrame:
+def parse_incidents(
+    pages: list[dict], base_url: str, mappings: itsm.Mappings, source: str, acknowledged_field: str = "work_start"
+) -> pd.DataFrame:
     """An incidents frame from Table API pages."""
     records = [r for page in pages for r in incident_records(page, base_url, acknowledged_field)]
     return itsm.incident_frame(records, mappings, source)
@@ -149,14 +215,17 @@ class ServiceNowOptions(HttpOptions, itsm.ItsmOptions):
     """ServiceNow's Table API: incidents, change requests and, optionally, requested items."""
 
     page_size: int = Field(200, ge=1, description="Records asked for per page.")
-    incident_query: str = Field("", description="Encoded query narrowing the incidents, e.g. "
-                                                "`assignment_group.name=Trading Ops`.")
+    incident_query: str = Field(
+        "", description="Encoded query narrowing the incidents, e.g. `assignment_group.name=Trading Ops`."
+    )
     change_query: str = Field("", description="Encoded query narrowing the change requests.")
-    service_requests: bool = Field(False, description="Also read requested items (`sc_req_item`) as "
-                                                      "the service_requests frame.")
+    service_requests: bool = Field(
+        False, description="Also read requested items (`sc_req_item`) as the service_requests frame."
+    )
     request_query: str = Field("", description="Encoded query narrowing the requested items.")
     acknowledged_field: Annotated[str, AfterValidator(_field_name)] = Field(
-        "work_start", description="Incident field holding the acknowledgement time.")
+        "work_start", description="Incident field holding the acknowledgement time."
+    )
 
 
 @register
@@ -170,14 +239,19 @@ class ServiceNowSource(itsm.ItsmSource):
     @classmethod
     def offers(cls, options: dict[str, Any]) -> frozenset[str]:
         """Incidents and changes, and service requests when ``service_requests`` is on."""
-        return frozenset({"incidents", "changes"} | ({"service_requests"} if options.get("service_requests") else set()))
+        return frozenset(
+            {"incidents", "changes"} | ({"service_requests"} if options.get("service_requests") else set())
+        )
 
     def _pages(self, table: str, fields: tuple[str, ...], extra_query: str, since: datetime) -> list[dict]:
         updated = condition("sys_updated_on", ">=", pd.Timestamp(since).tz_convert("UTC").strftime("%Y-%m-%d %H:%M:%S"))
         params = {
-            "sysparm_query": encoded_query(extra_query, updated), "sysparm_fields": ",".join(fields),
-            "sysparm_display_value": "all", "sysparm_exclude_reference_link": "true",
-            "sysparm_limit": self.config.page_size, "sysparm_offset": 0,
+            "sysparm_query": encoded_query(extra_query, updated),
+            "sysparm_fields": ",".join(fields),
+            "sysparm_display_value": "all",
+            "sysparm_exclude_reference_link": "true",
+            "sysparm_limit": self.config.page_size,
+            "sysparm_offset": 0,
         }
         pages, url = [], f"api/now/table/{table}"
         while url:

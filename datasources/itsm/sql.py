@@ -9,6 +9,7 @@ spliced into the SQL.
 
 Options: ``SqlOptions``.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -25,9 +26,7 @@ from datasources.options import Strict
 from datasources.registry import register
 
 FRAMES = {"incidents": itsm.incident_frame, "changes": itsm.change_frame}
-RAW_COLUMNS = {
-    name: tuple(c.name for c in CONTRACTS[name] if c.name != "source") for name in FRAMES
-}
+RAW_COLUMNS = {name: tuple(c.name for c in CONTRACTS[name] if c.name != "source") for name in FRAMES}
 EXTRA_COLUMNS = {"incidents": ("runbook_steps",), "changes": ()}
 
 
@@ -61,10 +60,13 @@ class TableOptions(Strict):
 
     frame: ClassVar[str] = ""
     table: str = Field(description="Table or view, `schema.table` allowed.")
-    columns: dict[str, str | None] = Field(default_factory=dict, description=(
-        "Contract column -> source column (default: the contract's own name; null leaves it unread)."))
-    updated_column: str | None = Field(None, description=(
-        "Column holding the update time: each poll then reads only rows updated since the last."))
+    columns: dict[str, str | None] = Field(
+        default_factory=dict,
+        description=("Contract column -> source column (default: the contract's own name; null leaves it unread)."),
+    )
+    updated_column: str | None = Field(
+        None, description=("Column holding the update time: each poll then reads only rows updated since the last.")
+    )
 
     @field_validator("columns")
     @classmethod
@@ -98,13 +100,14 @@ def _database_url(url: str) -> str:
 class SqlOptions(itsm.ItsmOptions):
     """Incidents and changes from tables or views of any database SQLAlchemy reaches."""
 
-    url: Annotated[str, AfterValidator(_database_url)] = Field(description=(
-        "SQLAlchemy database URL; write its password as `${ENV_NAME}`."))
+    url: Annotated[str, AfterValidator(_database_url)] = Field(
+        description=("SQLAlchemy database URL; write its password as `${ENV_NAME}`.")
+    )
     incidents: IncidentTable | None = Field(None, description="Where the incidents are read (keys below).")
     changes: ChangeTable | None = Field(None, description="Where the changes are read (keys below).")
 
     @model_validator(mode="after")
-    def _some_table(self) -> "SqlOptions":
+    def _some_table(self) -> SqlOptions:
         if self.incidents is None and self.changes is None:
             raise ValueError("configure 'incidents' and/or 'changes' with a table")
         return self
@@ -142,8 +145,10 @@ class SqlSource(itsm.ItsmSource):
     def fetch(self, now: datetime) -> dict[str, pd.DataFrame]:
         specs = {frame: getattr(self.config, frame) for frame in FRAMES if getattr(self.config, frame)}
         since = self.incremental.since(now)
-        frames = {frame: parse_rows(frame, self._read(frame, spec, since), self.mappings, self.name)
-                  for frame, spec in specs.items()}
+        frames = {
+            frame: parse_rows(frame, self._read(frame, spec, since), self.mappings, self.name)
+            for frame, spec in specs.items()
+        }
         return self.incremental.merge(now, frames)
 
     def close(self) -> None:

@@ -3,10 +3,12 @@
 Records carry ``ts`` as integer nanoseconds since the epoch. ``level_of`` maps a tool's
 level word onto the contract's levels (unknown words count as ``info``).
 """
+
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 from pydantic import Field
@@ -15,11 +17,23 @@ from datasources.base import CONTRACTS, empty_frame, validate
 from datasources.options import SourceOptions
 
 LEVEL_WORDS = {
-    "error": "error", "err": "error", "fatal": "error", "critical": "error", "crit": "error", "alert": "error",
-    "emerg": "error", "panic": "error", "severe": "error",
-    "warning": "warning", "warn": "warning",
-    "info": "info", "information": "info", "notice": "info",
-    "debug": "debug", "trace": "debug", "fine": "debug",
+    "error": "error",
+    "err": "error",
+    "fatal": "error",
+    "critical": "error",
+    "crit": "error",
+    "alert": "error",
+    "emerg": "error",
+    "panic": "error",
+    "severe": "error",
+    "warning": "warning",
+    "warn": "warning",
+    "info": "info",
+    "information": "info",
+    "notice": "info",
+    "debug": "debug",
+    "trace": "debug",
+    "fine": "debug",
 }
 TRACE_IN_TEXT = re.compile(r"trace[_.\-]?id[\"']?\s*[=:]\s*[\"']?([0-9a-fA-F]{32}|[0-9a-fA-F]{16})\b")
 LINE_COLUMNS = tuple(c.name for c in CONTRACTS["log_lines"])
@@ -71,6 +85,9 @@ def trace_then_window(ask: Callable[[str | None], list[dict]], trace_id: str | N
     rest = lines_frame(ask(None), limit)
     if carrying is None or carrying.empty:
         return rest
-    rest = rest[~rest.set_index(["ts", "instance", "message"]).index.isin(
-        carrying.set_index(["ts", "instance", "message"]).index)]
+    rest = rest[
+        ~rest.set_index(["ts", "instance", "message"]).index.isin(
+            carrying.set_index(["ts", "instance", "message"]).index
+        )
+    ]
     return pd.concat([carrying, rest], ignore_index=True).head(limit)

@@ -7,6 +7,7 @@ Counts are one search with ``size: 0``: a one-minute ``date_histogram`` with ``t
 service and level beneath. Lines are a bounded search sorted newest first. Values are only
 ever placed in structured ``term``/``terms``/``range`` clauses, never in query strings.
 """
+
 from __future__ import annotations
 
 import re
@@ -21,11 +22,17 @@ from pydantic import AfterValidator, Field
 from datasources.base import Health, Source, SourceError
 from datasources.logs import LogOptions, level_of, rates_frame, trace_in, trace_then_window
 from datasources.options import HttpOptions
-from datasources.transport import HttpClient
 from datasources.registry import register
+from datasources.transport import HttpClient
 
-FIELDS = {"timestamp": "@timestamp", "service": "service.name", "level": "log.level", "instance": "host.name",
-          "message": "message", "trace": "trace.id"}
+FIELDS = {
+    "timestamp": "@timestamp",
+    "service": "service.name",
+    "level": "log.level",
+    "instance": "host.name",
+    "message": "message",
+    "trace": "trace.id",
+}
 MAX_SERVICES = 1000
 INDEX = re.compile(r"[^\s\"\\/?#<>|]+")
 
@@ -43,21 +50,48 @@ def field_of(document: dict, dotted: str) -> Any:
 
 
 def window_filter(fields: dict[str, str], start: pd.Timestamp, end: pd.Timestamp) -> dict:
-    return {"range": {fields["timestamp"]: {"gte": start.isoformat(), "lte": end.isoformat(),
-                                            "format": "strict_date_optional_time"}}}
+    return {
+        "range": {
+            fields["timestamp"]: {
+                "gte": start.isoformat(),
+                "lte": end.isoformat(),
+                "format": "strict_date_optional_time",
+            }
+        }
+    }
 
 
 def rates_query(fields: dict[str, str], services: tuple[str, ...], start: pd.Timestamp, end: pd.Timestamp) -> dict:
     """The ``_search`` body counting documents per minute, service and level."""
-    filters = [window_filter(fields, start, end)] + ([{"terms": {fields["service"]: list(services)}}] if services else [])
-    return {"size": 0, "query": {"bool": {"filter": filters}}, "aggs": {"per_minute": {
-        "date_histogram": {"field": fields["timestamp"], "fixed_interval": "1m"},
-        "aggs": {"service": {"terms": {"field": fields["service"], "size": MAX_SERVICES},
-                             "aggs": {"level": {"terms": {"field": fields["level"], "size": 20}}}}}}}}
+    filters = [window_filter(fields, start, end)] + (
+        [{"terms": {fields["service"]: list(services)}}] if services else []
+    )
+    return {
+        "size": 0,
+        "query": {"bool": {"filter": filters}},
+        "aggs": {
+            "per_minute": {
+                "date_histogram": {"field": fields["timestamp"], "fixed_interval": "1m"},
+                "aggs": {
+                    "service": {
+                        "terms": {"field": fields["service"], "size": MAX_SERVICES},
+                        "aggs": {"level": {"terms": {"field": fields["level"], "size": 20}}},
+                    }
+                },
+            }
+        },
+    }
 
 
-def lines_query(fields: dict[str, str], services: tuple[str, ...], instances: tuple[str, ...],
-                start: pd.Timestamp, end: pd.Timestamp, limit: int, trace_id: str | None) -> dict:
+def lines_query(
+    fields: dict[str, str],
+    services: tuple[str, ...],
+    instances: tuple[str, ...],
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    limit: int,
+    trace_id: str | None,
+) -> dict:
     """The ``_search`` body for at most ``limit`` lines, newest first."""
     filters = [window_filter(fields, start, end), {"terms": {fields["service"]: list(services)}}]
     if trace_id:
@@ -87,11 +121,16 @@ def lines_from_hits(payload: Any, fields: dict[str, str]) -> list[dict]:
         stamp = pd.Timestamp(field_of(doc, fields["timestamp"]))
         message = str(field_of(doc, fields["message"]) or "")
         trace = field_of(doc, fields["trace"])
-        records.append({
-            "ts": (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp).value,
-            "service": str(field_of(doc, fields["service"]) or "unknown"),
-            "instance": field_of(doc, fields["instance"]), "level": level_of(field_of(doc, fields["level"])),
-            "message": message, "trace_id": str(trace).lower() if trace else trace_in(message)})
+        records.append(
+            {
+                "ts": (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp).value,
+                "service": str(field_of(doc, fields["service"]) or "unknown"),
+                "instance": field_of(doc, fields["instance"]),
+                "level": level_of(field_of(doc, fields["level"])),
+                "message": message,
+                "trace_id": str(trace).lower() if trace else trace_in(message),
+            }
+        )
     return records
 
 
@@ -144,12 +183,21 @@ class ElasticsearchSource(Source):
         payload = self.client.post(self.search_path, rates_query(self.fields, self.services, start, end))
         return {"log_rates": rates_from_aggregations(payload)}
 
-    def log_lines(self, services: tuple[str, ...], start: datetime, end: datetime, limit: int,
-                  instances: tuple[str, ...] = (), trace_id: str | None = None) -> pd.DataFrame:
+    def log_lines(
+        self,
+        services: tuple[str, ...],
+        start: datetime,
+        end: datetime,
+        limit: int,
+        instances: tuple[str, ...] = (),
+        trace_id: str | None = None,
+    ) -> pd.DataFrame:
         def ask(carrying: str | None) -> list[dict]:
-            body = lines_query(self.fields, services, instances, pd.Timestamp(start), pd.Timestamp(end), limit,
-                               carrying)
+            body = lines_query(
+                self.fields, services, instances, pd.Timestamp(start), pd.Timestamp(end), limit, carrying
+            )
             return lines_from_hits(self.client.post(self.search_path, body), self.fields)
+
         return trace_then_window(ask, trace_id, limit)
 
     def check(self) -> Health:

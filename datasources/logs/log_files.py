@@ -8,6 +8,7 @@ away (the rest of the old file is read first, found by its inode in the same dir
 smaller size means it was truncated in place (read again from the start). Lines that do not
 parse are counted and skipped. Timestamps without a zone are UTC.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,7 +23,7 @@ from typing import Annotated, Any, Literal
 import pandas as pd
 from pydantic import AfterValidator, Field, field_validator
 
-from datasources.base import as_utc, Health, Source, SourceError
+from datasources.base import Health, Source, SourceError, as_utc
 from datasources.logs import LogOptions, level_of, rates_frame, trace_in, trace_then_window
 from datasources.options import Regex
 from datasources.registry import register
@@ -80,12 +81,20 @@ class LogFilesOptions(LogOptions):
     """One log file on disk, read incrementally: JSON lines, or text parsed by a regular expression."""
 
     path: str = Field(description="The log file.")
-    pattern: Annotated[Regex | None, AfterValidator(_line_pattern)] = Field(None, description=(
-        "For text: a regular expression with named groups `ts` and `message`, optionally `level`, `service`, "
-        "`instance`, `trace_id`."))
+    pattern: Annotated[Regex | None, AfterValidator(_line_pattern)] = Field(
+        None,
+        description=(
+            "For text: a regular expression with named groups `ts` and `message`, optionally `level`, `service`, "
+            "`instance`, `trace_id`."
+        ),
+    )
     format: Literal["json", "text"] = Field("json", description="`json` (one object a line) or `text` (`pattern`).")
-    fields: dict[Literal[COLUMNS], str] = Field(default_factory=dict, description=(
-        "For JSON: contract column -> key, e.g. `{ts: \"@timestamp\", level: severity}` (default: the column names)."))
+    fields: dict[Literal[COLUMNS], str] = Field(
+        default_factory=dict,
+        description=(
+            'For JSON: contract column -> key, e.g. `{ts: "@timestamp", level: severity}` (default: the column names).'
+        ),
+    )
     service: str | None = Field(None, description="Service of lines that name none.")
     instance: str | None = Field(None, description="Instance of lines that name none.")
     keep_lines: int = Field(20000, ge=1, description="Recent lines kept for on-demand reads.")
@@ -165,9 +174,16 @@ class LogFilesSource(Source):
         service = str(raw["service"] or self.config.service or "unknown")
         message = str(raw["message"] or "")
         self.counts[(ts // 60_000_000_000 * 60_000_000_000, service, level)] += 1
-        self.lines.append({"ts": ts, "service": service, "instance": raw["instance"] or self.config.instance,
-                           "level": level, "message": message,
-                           "trace_id": str(raw["trace_id"]).lower() if raw["trace_id"] else trace_in(message)})
+        self.lines.append(
+            {
+                "ts": ts,
+                "service": service,
+                "instance": raw["instance"] or self.config.instance,
+                "level": level,
+                "message": message,
+                "trace_id": str(raw["trace_id"]).lower() if raw["trace_id"] else trace_in(message),
+            }
+        )
 
     # ---------------------------------------------------------------- the contract
 
@@ -178,13 +194,26 @@ class LogFilesSource(Source):
             del self.counts[key]
         return {"log_rates": rates_frame([(*key, n) for key, n in self.counts.items()])}
 
-    def log_lines(self, services: tuple[str, ...], start: datetime, end: datetime, limit: int,
-                  instances: tuple[str, ...] = (), trace_id: str | None = None) -> pd.DataFrame:
+    def log_lines(
+        self,
+        services: tuple[str, ...],
+        start: datetime,
+        end: datetime,
+        limit: int,
+        instances: tuple[str, ...] = (),
+        trace_id: str | None = None,
+    ) -> pd.DataFrame:
         low, high = pd.Timestamp(start).value, pd.Timestamp(end).value
-        found = [r for r in self.lines if low <= r["ts"] <= high and r["service"] in services
-                 and (not instances or r["instance"] is None or r["instance"] in instances)]
-        return trace_then_window(lambda tid: [r for r in found if r["trace_id"] == tid] if tid else found,
-                                 trace_id, limit)
+        found = [
+            r
+            for r in self.lines
+            if low <= r["ts"] <= high
+            and r["service"] in services
+            and (not instances or r["instance"] is None or r["instance"] in instances)
+        ]
+        return trace_then_window(
+            lambda tid: [r for r in found if r["trace_id"] == tid] if tid else found, trace_id, limit
+        )
 
     def check(self) -> Health:
         path = self.config.path

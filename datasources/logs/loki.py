@@ -7,6 +7,7 @@ one-minute step; lines are a log query bounded by ``limit``, ``direction=backwar
 values reach LogQL only as escaped string literals (regular-expression metacharacters escaped
 too in ``=~`` matchers); label names are checked against LogQL's grammar.
 """
+
 from __future__ import annotations
 
 import re
@@ -20,8 +21,8 @@ from pydantic import Field
 from datasources.base import Health, Source, SourceError
 from datasources.logs import LogOptions, level_of, rates_frame, trace_in, trace_then_window
 from datasources.options import HttpOptions, LabelName
-from datasources.transport import HttpClient
 from datasources.registry import register
+from datasources.transport import HttpClient
 
 API = "/loki/api/v1/query_range"
 
@@ -38,9 +39,9 @@ def one_of(values: tuple[str, ...]) -> str:
 
 def selector(labels: dict[str, str], services: tuple[str, ...], instances: tuple[str, ...] = ()) -> str:
     """The stream selector for ``services`` (every service when empty) and ``instances``."""
-    matchers = [f'{labels["service"]}=~{one_of(services) if services else literal(".+")}']
+    matchers = [f"{labels['service']}=~{one_of(services) if services else literal('.+')}"]
     if instances:
-        matchers.append(f'{labels["instance"]}=~{one_of(instances)}')
+        matchers.append(f"{labels['instance']}=~{one_of(instances)}")
     return "{" + ", ".join(matchers) + "}"
 
 
@@ -61,10 +62,16 @@ def lines_from_streams(payload: Any, labels: dict[str, str]) -> list[dict]:
     for stream in _result(payload, "streams"):
         tags = stream.get("stream") or {}
         for stamp, text in stream.get("values") or ():
-            records.append({
-                "ts": int(stamp), "service": tags.get(labels["service"]) or "unknown",
-                "instance": tags.get(labels["instance"]), "level": level_of(tags.get(labels["level"])),
-                "message": text, "trace_id": (tags.get(labels["trace"] or "") or trace_in(text) or None)})
+            records.append(
+                {
+                    "ts": int(stamp),
+                    "service": tags.get(labels["service"]) or "unknown",
+                    "instance": tags.get(labels["instance"]),
+                    "level": level_of(tags.get(labels["level"])),
+                    "message": text,
+                    "trace_id": (tags.get(labels["trace"] or "") or trace_in(text) or None),
+                }
+            )
     return records
 
 
@@ -85,8 +92,9 @@ class LokiOptions(HttpOptions, LogOptions):
     service_label: LabelName = Field("service", description="Stream label naming the service.")
     level_label: LabelName = Field("level", description="Stream label holding the level.")
     instance_label: LabelName = Field("instance", description="Stream label naming the instance.")
-    trace_label: LabelName | None = Field(None, description=(
-        "Label holding the trace id (none: read from the line text, `trace_id=...`)."))
+    trace_label: LabelName | None = Field(
+        None, description=("Label holding the trace id (none: read from the line text, `trace_id=...`).")
+    )
 
 
 @register
@@ -104,28 +112,49 @@ class LokiSource(Source):
         self.client = HttpClient.from_options(self.name, cfg.transport())
         if cfg.tenant:
             self.client.headers["X-Scope-OrgID"] = cfg.tenant
-        self.labels = {"service": cfg.service_label, "level": cfg.level_label, "instance": cfg.instance_label,
-                       "trace": cfg.trace_label}
+        self.labels = {
+            "service": cfg.service_label,
+            "level": cfg.level_label,
+            "instance": cfg.instance_label,
+            "trace": cfg.trace_label,
+        }
         self.services = tuple(cfg.services)
 
     def fetch(self, now: datetime) -> dict[str, pd.DataFrame]:
         end = pd.Timestamp(now)
         start = end - pd.Timedelta(minutes=self.config.window_m)
-        query = (f'sum by ({self.labels["service"]}, {self.labels["level"]}) '
-                 f'(count_over_time({selector(self.labels, self.services)}[1m]))')
+        query = (
+            f"sum by ({self.labels['service']}, {self.labels['level']}) "
+            f"(count_over_time({selector(self.labels, self.services)}[1m]))"
+        )
         payload = self.client.get(API, {"query": query, "start": start.value, "end": end.value, "step": "60s"})
         return {"log_rates": rates_from_matrix(payload, self.labels)}
 
-    def log_lines(self, services: tuple[str, ...], start: datetime, end: datetime, limit: int,
-                  instances: tuple[str, ...] = (), trace_id: str | None = None) -> pd.DataFrame:
+    def log_lines(
+        self,
+        services: tuple[str, ...],
+        start: datetime,
+        end: datetime,
+        limit: int,
+        instances: tuple[str, ...] = (),
+        trace_id: str | None = None,
+    ) -> pd.DataFrame:
         def ask(carrying: str | None) -> list[dict]:
             query = selector(self.labels, services, instances if not carrying else ())
             if carrying:
                 query += f" |= {literal(carrying)}"
-            payload = self.client.get(API, {"query": query, "start": pd.Timestamp(start).value,
-                                            "end": pd.Timestamp(end).value, "limit": limit,
-                                            "direction": "backward"})
+            payload = self.client.get(
+                API,
+                {
+                    "query": query,
+                    "start": pd.Timestamp(start).value,
+                    "end": pd.Timestamp(end).value,
+                    "limit": limit,
+                    "direction": "backward",
+                },
+            )
             return lines_from_streams(payload, self.labels)
+
         return trace_then_window(ask, trace_id, limit)
 
     def check(self) -> Health:

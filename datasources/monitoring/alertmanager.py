@@ -2,6 +2,7 @@
 
 Options: ``AlertmanagerOptions``. Severities map to critical, warning or info.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -12,14 +13,25 @@ from urllib.parse import quote
 import pandas as pd
 from pydantic import Field
 
-from datasources.base import CONTRACTS, empty_frame, Health, parser, Source, SourceError, utc_column, validate
+from datasources.base import CONTRACTS, Health, Source, SourceError, empty_frame, parser, utc_column, validate
 from datasources.options import HttpOptions
-from datasources.transport import HttpClient
 from datasources.registry import register
+from datasources.transport import HttpClient
 
-SEVERITIES = {"critical": "critical", "crit": "critical", "page": "critical", "emergency": "critical",
-              "high": "critical", "error": "critical", "p1": "critical",
-              "warning": "warning", "warn": "warning", "medium": "warning", "major": "warning", "p2": "warning"}
+SEVERITIES = {
+    "critical": "critical",
+    "crit": "critical",
+    "page": "critical",
+    "emergency": "critical",
+    "high": "critical",
+    "error": "critical",
+    "p1": "critical",
+    "warning": "warning",
+    "warn": "warning",
+    "medium": "warning",
+    "major": "warning",
+    "p2": "warning",
+}
 
 
 def severity(value: Any) -> str:
@@ -50,8 +62,14 @@ def _time(value: Any) -> pd.Timestamp | None:
 
 
 @parser()
-def alerts_frame(payload: Any, source: str, base_url: str, now: pd.Timestamp,
-                 service_label: str = "service", severity_label: str = "severity") -> pd.DataFrame:
+def alerts_frame(
+    payload: Any,
+    source: str,
+    base_url: str,
+    now: pd.Timestamp,
+    service_label: str = "service",
+    severity_label: str = "severity",
+) -> pd.DataFrame:
     """The alerts frame from a ``GET /api/v2/alerts`` answer."""
     if not isinstance(payload, list):
         raise SourceError(f"expected a JSON list of alerts, got {type(payload).__name__}")
@@ -63,16 +81,21 @@ def alerts_frame(payload: Any, source: str, base_url: str, now: pd.Timestamp,
             continue
         current = state(alert, now)
         name = labels["alertname"]
-        records.append({
-            "alert_id": alert.get("fingerprint") or f"{name}:{sorted(labels.items())}",
-            "name": name, "service": labels.get(service_label) or None,
-            "severity": severity(labels.get(severity_label)),
-            "state": current, "starts_at": starts,
-            "ends_at": _time(alert.get("endsAt")) if current == "resolved" else None,
-            "summary": notes.get("summary") or notes.get("description") or None,
-            "runbook_url": notes.get("runbook_url") or notes.get("runbook") or None, "source": source,
-            "url": alert.get("generatorURL") or f"{base_url}/#/alerts?filter=" + quote(f'{{alertname="{name}"}}'),
-        })
+        records.append(
+            {
+                "alert_id": alert.get("fingerprint") or f"{name}:{sorted(labels.items())}",
+                "name": name,
+                "service": labels.get(service_label) or None,
+                "severity": severity(labels.get(severity_label)),
+                "state": current,
+                "starts_at": starts,
+                "ends_at": _time(alert.get("endsAt")) if current == "resolved" else None,
+                "summary": notes.get("summary") or notes.get("description") or None,
+                "runbook_url": notes.get("runbook_url") or notes.get("runbook") or None,
+                "source": source,
+                "url": alert.get("generatorURL") or f"{base_url}/#/alerts?filter=" + quote(f'{{alertname="{name}"}}'),
+            }
+        )
     if not records:
         return empty_frame("alerts")
     frame = pd.DataFrame(records, columns=[c.name for c in CONTRACTS["alerts"]])
@@ -85,8 +108,9 @@ class AlertmanagerOptions(HttpOptions):
     """Alertmanager's v2 API: active, silenced and inhibited alerts."""
 
     service_label: str = Field("service", description="Alert label naming the service.")
-    severity_label: str = Field("severity", description="Alert label holding the severity (`critical`, `page`, "
-                                                        "`warn`, ... are understood).")
+    severity_label: str = Field(
+        "severity", description="Alert label holding the severity (`critical`, `page`, `warn`, ... are understood)."
+    )
 
 
 @register
@@ -104,8 +128,14 @@ class AlertmanagerSource(Source):
     def fetch(self, now: datetime) -> dict[str, pd.DataFrame]:
         payload = self.client.get("/api/v2/alerts", {"active": "true", "silenced": "true", "inhibited": "true"})
         try:
-            frame = alerts_frame(payload, self.name, self.client.base_url, pd.Timestamp(now).tz_convert("UTC"),
-                                 self.config.service_label, self.config.severity_label)
+            frame = alerts_frame(
+                payload,
+                self.name,
+                self.client.base_url,
+                pd.Timestamp(now).tz_convert("UTC"),
+                self.config.service_label,
+                self.config.severity_label,
+            )
         except SourceError as exc:
             raise SourceError(f"{self.name}: {self.client.base_url}/api/v2/alerts: {exc}") from None
         return {"alerts": frame}

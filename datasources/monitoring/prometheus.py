@@ -20,6 +20,7 @@ series an answer to its queries has held (a poll comes first), at most
 ``HISTORY_CHUNK_POINTS`` points per answer; each chunk is parsed into frames before
 the next is asked, so only one chunk's answers are ever held as JSON.
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -38,20 +39,23 @@ import pandas as pd
 from pydantic import AfterValidator, Field, field_validator
 
 from datasources.base import CONTRACTS, METRIC_FRAMES, Health, Source, SourceError, empty_frame, parser, validate
-from datasources.traces import frame_from_records, select_calls
 from datasources.options import LABEL_NAME, HttpOptions, LabelName, Regex, Strict
-from datasources.transport import HttpClient, HttpError
 from datasources.registry import register
+from datasources.traces import frame_from_records, select_calls
+from datasources.transport import HttpClient, HttpError
 
 COLUMN_LABEL = "opscenter_column"
 RANGE, INSTANT, EXEMPLARS = "/api/v1/query_range", "/api/v1/query", "/api/v1/query_exemplars"
 SERVICE_QUERIES = {
     "requests_per_s": "sum by ($service) (rate(${metric}_count{$match}[$rate]))",
     "error_ratio": "(sum by ($service) (rate(${metric}_count{$error_match}[$rate]))"
-                   " or 0 * sum by ($service) (rate(${metric}_count{$match}[$rate])))"
-                   " / sum by ($service) (rate(${metric}_count{$match}[$rate]))",
-    **{f"latency_p{q}_ms": f"$unit_ms * histogram_quantile(0.{q}, sum by ($service, le) "
-                           f"(rate(${{metric}}_bucket{{$match}}[$rate])))" for q in ("50", "95", "99")},
+    " or 0 * sum by ($service) (rate(${metric}_count{$match}[$rate])))"
+    " / sum by ($service) (rate(${metric}_count{$match}[$rate]))",
+    **{
+        f"latency_p{q}_ms": f"$unit_ms * histogram_quantile(0.{q}, sum by ($service, le) "
+        f"(rate(${{metric}}_bucket{{$match}}[$rate])))"
+        for q in ("50", "95", "99")
+    },
 }
 _BY = "by ($instance, $service)"
 RESOURCE_PRESETS = {
@@ -60,9 +64,9 @@ RESOURCE_PRESETS = {
         "queries": {
             "cpu_ratio": f'1 - avg {_BY} (rate(node_cpu_seconds_total{{mode="idle",$match}}[$rate]))',
             "memory_bytes": f"sum {_BY} (node_memory_MemTotal_bytes{{$match}}"
-                            f" - node_memory_MemAvailable_bytes{{$match}})",
+            f" - node_memory_MemAvailable_bytes{{$match}})",
             "memory_ratio": f"1 - sum {_BY} (node_memory_MemAvailable_bytes{{$match}})"
-                            f" / sum {_BY} (node_memory_MemTotal_bytes{{$match}})",
+            f" / sum {_BY} (node_memory_MemTotal_bytes{{$match}})",
             "net_rx_bps": f'sum {_BY} (rate(node_network_receive_bytes_total{{device!="lo",$match}}[$rate]))',
             "net_tx_bps": f'sum {_BY} (rate(node_network_transmit_bytes_total{{device!="lo",$match}}[$rate]))',
         },
@@ -72,11 +76,11 @@ RESOURCE_PRESETS = {
         "service_pattern": r"(?P<service>.+?)(-[a-z0-9]{6,10})?-[a-z0-9]{5}",
         "queries": {
             "cpu_ratio": 'sum by ($instance) (rate(container_cpu_usage_seconds_total{container!="",$match}[$rate]))'
-                         ' / sum by ($instance) (container_spec_cpu_quota{container!="",$match}'
-                         ' / container_spec_cpu_period{container!="",$match})',
+            ' / sum by ($instance) (container_spec_cpu_quota{container!="",$match}'
+            ' / container_spec_cpu_period{container!="",$match})',
             "memory_bytes": 'sum by ($instance) (container_memory_working_set_bytes{container!="",$match})',
             "memory_ratio": 'sum by ($instance) (container_memory_working_set_bytes{container!="",$match})'
-                            ' / sum by ($instance) (container_spec_memory_limit_bytes{container!="",$match} > 0)',
+            ' / sum by ($instance) (container_spec_memory_limit_bytes{container!="",$match} > 0)',
             "net_rx_bps": "sum by ($instance) (rate(container_network_receive_bytes_total{$match}[$rate]))",
             "net_tx_bps": "sum by ($instance) (rate(container_network_transmit_bytes_total{$match}[$rate]))",
         },
@@ -123,15 +127,22 @@ class ResourceOptions(Strict):
     """One resource set: a preset's name, or a mapping whose keys override a preset's."""
 
     preset: Literal[tuple(RESOURCE_PRESETS)] | None = Field(
-        None, description="Exporter family giving the defaults: `node` (node_exporter) or `cadvisor` (pods); "
-                          "none: node_exporter's, and the set is named custom.")
+        None,
+        description="Exporter family giving the defaults: `node` (node_exporter) or `cadvisor` (pods); "
+        "none: node_exporter's, and the set is named custom.",
+    )
     instance_label: LabelName | None = Field(None, description="Label naming the instance (none: the preset's).")
-    service_label: LabelName | None = Field(None, description="Label naming the service (none: the source's "
-                                                              "`service_label`).")
-    service_pattern: Regex | None = Field(None, description="Regular expression with a group `service` taking "
-                                                            "the service from the instance name (none: the preset's).")
-    queries: dict[str, str] = Field(default_factory=dict, description="Expression per resource_metrics column, "
-                                                                      "replacing the preset's.")
+    service_label: LabelName | None = Field(
+        None, description="Label naming the service (none: the source's `service_label`)."
+    )
+    service_pattern: Regex | None = Field(
+        None,
+        description="Regular expression with a group `service` taking "
+        "the service from the instance name (none: the preset's).",
+    )
+    queries: dict[str, str] = Field(
+        default_factory=dict, description="Expression per resource_metrics column, replacing the preset's."
+    )
 
     @field_validator("service_pattern")
     @classmethod
@@ -148,9 +159,13 @@ class ResourceOptions(Strict):
     def resource_set(self, service_label: str) -> ResourceSet:
         preset = RESOURCE_PRESETS[self.preset or "node"]
         pattern = self.service_pattern or preset.get("service_pattern")
-        return ResourceSet(self.preset or "custom", self.instance_label or preset["instance_label"],
-                           {**preset["queries"], **self.queries}, self.service_label or service_label,
-                           re.compile(pattern) if pattern else None)
+        return ResourceSet(
+            self.preset or "custom",
+            self.instance_label or preset["instance_label"],
+            {**preset["queries"], **self.queries},
+            self.service_label or service_label,
+            re.compile(pattern) if pattern else None,
+        )
 
 
 def _known(queries: dict[str, str], columns: tuple[str, ...]) -> dict[str, str]:
@@ -179,38 +194,61 @@ class PrometheusOptions(HttpOptions):
     """Prometheus or a compatible API (Thanos, Mimir, VictoriaMetrics): RED metrics from a latency
     histogram, resources per instance, calls from exemplars, edges from a service graph."""
 
-    metric: MetricName = Field("http_server_request_duration_seconds", description=(
-        "The latency histogram (without `_bucket`/`_count`): requests, errors and quantiles come from it."))
+    metric: MetricName = Field(
+        "http_server_request_duration_seconds",
+        description=(
+            "The latency histogram (without `_bucket`/`_count`): requests, errors and quantiles come from it."
+        ),
+    )
     service_label: LabelName = Field("service", description="Label naming the service.")
     instance_label: LabelName = Field("instance", description="Label naming the instance.")
     operation_label: LabelName = Field("http_route", description="Label naming a call's operation (exemplars).")
     status_label: LabelName = Field("http_response_status_code", description="Label holding the call's status.")
     error_values: Regex = Field("5..", description="Regular expression: status values that count as errors.")
-    latency_unit_ms: float = Field(1000.0, gt=0, description="Milliseconds per unit of the histogram "
-                                                             "(1000 for seconds).")
-    rate: Annotated[str, AfterValidator(_duration)] = Field("5m", description="The range of `rate()`, "
-                                                                              "a PromQL duration.")
+    latency_unit_ms: float = Field(
+        1000.0, gt=0, description="Milliseconds per unit of the histogram (1000 for seconds)."
+    )
+    rate: Annotated[str, AfterValidator(_duration)] = Field(
+        "5m", description="The range of `rate()`, a PromQL duration."
+    )
     window_m: float = Field(60, gt=0, description="Minutes of metrics each poll reads.")
-    step_s: float = Field(60, gt=0, description=f"Seconds between points; at most {MAX_POINTS_PER_SERIES} "
-                                                "points per window.")
-    match: dict[LabelName, str] = Field(default_factory=dict, description=(
-        "Label matchers added to every default selector, e.g. `{env: prod}`; values are escaped."))
-    queries: dict[str, str] = Field(default_factory=dict, description=(
-        "Expression per service_metrics column replacing the default (templates: `$metric`, `$service`, "
-        "`$instance`, `$match`, `$error_match`, `$rate`, `$unit_ms`)."))
-    resources: list[ResourceOptions] = Field(default_factory=lambda: [ResourceOptions(preset="node")], description=(
-        "Resource sets: preset names (`node`, `cadvisor`) or mappings (keys below); empty: no resource metrics."))
-    instance_services: dict[str, str] = Field(default_factory=dict, description=(
-        "Service of an instance whose series carry no service label."))
-    edge_metric: MetricName = Field("traces_service_graph_request_total", description=(
-        "Counter of calls between services (edges)."))
+    step_s: float = Field(
+        60, gt=0, description=f"Seconds between points; at most {MAX_POINTS_PER_SERIES} points per window."
+    )
+    match: dict[LabelName, str] = Field(
+        default_factory=dict,
+        description=("Label matchers added to every default selector, e.g. `{env: prod}`; values are escaped."),
+    )
+    queries: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Expression per service_metrics column replacing the default (templates: `$metric`, `$service`, "
+            "`$instance`, `$match`, `$error_match`, `$rate`, `$unit_ms`)."
+        ),
+    )
+    resources: list[ResourceOptions] = Field(
+        default_factory=lambda: [ResourceOptions(preset="node")],
+        description=(
+            "Resource sets: preset names (`node`, `cadvisor`) or mappings (keys below); empty: no resource metrics."
+        ),
+    )
+    instance_services: dict[str, str] = Field(
+        default_factory=dict, description=("Service of an instance whose series carry no service label.")
+    )
+    edge_metric: MetricName = Field(
+        "traces_service_graph_request_total", description=("Counter of calls between services (edges).")
+    )
     caller_label: LabelName = Field("client", description="Label of `edge_metric` naming the caller.")
     callee_label: LabelName = Field("server", description="Label of `edge_metric` naming the callee.")
-    info_metric: MetricName = Field("opscenter_service_info", description=(
-        "Metric whose labels describe services (display_name, tier, owner, runbook_url)."))
+    info_metric: MetricName = Field(
+        "opscenter_service_info",
+        description=("Metric whose labels describe services (display_name, tier, owner, runbook_url)."),
+    )
     default_tier: int = Field(2, ge=1, le=3, description="Tier of a service the info metric does not describe.")
-    trace_id_labels: list[str] = Field(default_factory=lambda: ["trace_id", "traceID", "traceId"], description=(
-        "Exemplar labels that may hold the trace id, in order."))
+    trace_id_labels: list[str] = Field(
+        default_factory=lambda: ["trace_id", "traceID", "traceId"],
+        description=("Exemplar labels that may hold the trace id, in order."),
+    )
     slowest_calls: int = Field(10, ge=1, description="Slowest calls kept per service.")
     max_series: int = Field(DEFAULT_MAX_SERIES, ge=1, description="Most series accepted in one answer.")
 
@@ -249,10 +287,18 @@ class PrometheusOptions(HttpOptions):
         match = matchers(self.match)
         error = f"{self.status_label}=~{promql_string(self.error_values)}"
         fields = {
-            "metric": self.metric, "service": self.service_label, "instance": self.instance_label,
-            "match": match, "error_match": ",".join(filter(None, (match, error))), "rate": self.rate,
-            "unit_ms": f"{self.latency_unit_ms:g}", "edge_metric": self.edge_metric,
-            "caller": self.caller_label, "callee": self.callee_label, "info_metric": self.info_metric, **extra,
+            "metric": self.metric,
+            "service": self.service_label,
+            "instance": self.instance_label,
+            "match": match,
+            "error_match": ",".join(filter(None, (match, error))),
+            "rate": self.rate,
+            "unit_ms": f"{self.latency_unit_ms:g}",
+            "edge_metric": self.edge_metric,
+            "caller": self.caller_label,
+            "callee": self.callee_label,
+            "info_metric": self.info_metric,
+            **extra,
         }
         try:
             return Template(template).substitute(fields)
@@ -262,13 +308,15 @@ class PrometheusOptions(HttpOptions):
 
 # ---------------------------------------------------------------- parsing (pure)
 
+
 def result_of(payload: Any, query: str) -> Any:
     """The ``data`` of a Prometheus API answer; SourceError on ``status: error`` or a bad shape."""
     if not isinstance(payload, dict) or "status" not in payload:
         raise SourceError(f"not a Prometheus API answer for query {query!r}")
     if payload["status"] != "success":
-        raise SourceError(f"Prometheus error {payload.get('errorType', '')}: {payload.get('error', '?')} "
-                          f"(query {query!r})")
+        raise SourceError(
+            f"Prometheus error {payload.get('errorType', '')}: {payload.get('error', '?')} (query {query!r})"
+        )
     data = payload.get("data")
     if isinstance(data, dict) and "result" in data:
         data = data["result"]
@@ -369,8 +417,9 @@ def resource_metrics_frame(result: list[dict], rset: ResourceSet, instance_servi
 
 
 @parser()
-def resource_metrics_from_points(points: pd.DataFrame, rset: ResourceSet,
-                                 instance_services: dict[str, str]) -> pd.DataFrame:
+def resource_metrics_from_points(
+    points: pd.DataFrame, rset: ResourceSet, instance_services: dict[str, str]
+) -> pd.DataFrame:
     """The resource_metrics frame from the ``long_points`` of one resource set's tagged matrix.
 
     An instance's service comes from ``instance_services``, else the set's service
@@ -400,8 +449,13 @@ def edges_frame(result: list[dict], caller_label: str, callee_label: str) -> pd.
     points = points[points["value"] >= 0]
     if points.empty:
         return empty_frame("edges")
-    frame = pd.DataFrame({"caller": points[caller_label].astype(object), "callee": points[callee_label].astype(object),
-                          "calls_per_s": points["value"]})
+    frame = pd.DataFrame(
+        {
+            "caller": points[caller_label].astype(object),
+            "callee": points[callee_label].astype(object),
+            "calls_per_s": points["value"],
+        }
+    )
     return validate("edges", frame.sort_values(["caller", "callee"]).reset_index(drop=True))
 
 
@@ -416,13 +470,25 @@ def services_frame(info: list[dict], seen: list[str], service_label: str, defaul
             continue
         tier = labels.get("tier", "")
         described[name] = {
-            "service": name, "display_name": labels.get("display_name") or name,
+            "service": name,
+            "display_name": labels.get("display_name") or name,
             "tier": int(tier) if tier in ("1", "2", "3") else default_tier,
-            "owner": labels.get("owner") or None, "runbook_url": labels.get("runbook_url") or None,
-            "x_display_name_zh": labels.get("display_name_zh") or None}
+            "owner": labels.get("owner") or None,
+            "runbook_url": labels.get("runbook_url") or None,
+            "x_display_name_zh": labels.get("display_name_zh") or None,
+        }
     for name in seen:
-        described.setdefault(name, {"service": name, "display_name": name, "tier": default_tier,
-                                    "owner": None, "runbook_url": None, "x_display_name_zh": None})
+        described.setdefault(
+            name,
+            {
+                "service": name,
+                "display_name": name,
+                "tier": default_tier,
+                "owner": None,
+                "runbook_url": None,
+                "x_display_name_zh": None,
+            },
+        )
     if not described:
         return empty_frame("services")
     frame = pd.DataFrame(sorted(described.values(), key=lambda r: r["service"]))
@@ -447,10 +513,17 @@ def calls_from_exemplars(data: list[dict], cfg: PrometheusOptions) -> pd.DataFra
             ts = _number(exemplar.get("timestamp"))
             if not trace_id or math.isnan(duration_ms) or math.isnan(ts):
                 continue
-            records.append({
-                "trace_id": trace_id, "service": service, "operation": labels.get(cfg.operation_label) or "unknown",
-                "start": (round(ts * 1e6) - round(duration_ms * 1e3)) * 1000, "duration_ms": duration_ms,
-                "status": "error" if failed else "ok", "instance": labels.get(cfg.instance_label)})
+            records.append(
+                {
+                    "trace_id": trace_id,
+                    "service": service,
+                    "operation": labels.get(cfg.operation_label) or "unknown",
+                    "start": (round(ts * 1e6) - round(duration_ms * 1e3)) * 1000,
+                    "duration_ms": duration_ms,
+                    "status": "error" if failed else "ok",
+                    "instance": labels.get(cfg.instance_label),
+                }
+            )
     calls = frame_from_records("calls", records)
     return select_calls(calls, slowest=cfg.slowest_calls)
 
@@ -473,11 +546,13 @@ def _joined(name: str, frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 def tagged(queries: dict[str, str]) -> str:
     """One expression returning every column's series, each tagged with its column name."""
-    return " or ".join(f'label_replace({expr}, "{COLUMN_LABEL}", "{column}", "", "")'
-                       for column, expr in queries.items())
+    return " or ".join(
+        f'label_replace({expr}, "{COLUMN_LABEL}", "{column}", "", "")' for column, expr in queries.items()
+    )
 
 
 # ---------------------------------------------------------------- the source
+
 
 @register
 class PrometheusSource(Source):
@@ -523,13 +598,29 @@ class PrometheusSource(Source):
         then each resource set."""
         cfg = self.config
         columns = [tagged({column: cfg.render(q)}) for column, q in cfg.service_queries.items()]
-        groups = [MetricGroup("service_metrics", columns, service_labels(cfg.service_label),
-                              partial(service_metrics_from_points, service_label=cfg.service_label))]
+        groups = [
+            MetricGroup(
+                "service_metrics",
+                columns,
+                service_labels(cfg.service_label),
+                partial(service_metrics_from_points, service_label=cfg.service_label),
+            )
+        ]
         for rset in cfg.resource_sets:
-            query = tagged({c: cfg.render(q, instance=rset.instance_label, service=rset.service_label)
-                            for c, q in rset.queries.items()})
-            groups.append(MetricGroup("resource_metrics", [query], resource_labels(rset), partial(
-                resource_metrics_from_points, rset=rset, instance_services=cfg.instance_services)))
+            query = tagged(
+                {
+                    c: cfg.render(q, instance=rset.instance_label, service=rset.service_label)
+                    for c, q in rset.queries.items()
+                }
+            )
+            groups.append(
+                MetricGroup(
+                    "resource_metrics",
+                    [query],
+                    resource_labels(rset),
+                    partial(resource_metrics_from_points, rset=rset, instance_services=cfg.instance_services),
+                )
+            )
         return groups
 
     def _points(self, query: str, window: dict[str, Any], labels: tuple[str, ...]) -> pd.DataFrame:
@@ -539,8 +630,9 @@ class PrometheusSource(Source):
 
     def _group_frame(self, group: MetricGroup, points: list[pd.DataFrame]) -> pd.DataFrame:
         """The part of ``group.frame`` parsed from the long points of the group's answers."""
-        return self._parsed(RANGE, partial(group.parse, pd.concat([p for p in points if len(p)] or points[:1],
-                                                                  ignore_index=True)))
+        return self._parsed(
+            RANGE, partial(group.parse, pd.concat([p for p in points if len(p)] or points[:1], ignore_index=True))
+        )
 
     @staticmethod
     def _concurrently(calls: list[Callable[[], Any]]) -> list[Any]:
@@ -555,18 +647,26 @@ class PrometheusSource(Source):
         span = {"start": end - cfg.window_m * 60, "end": end}
         window = {**span, "step": f"{step:g}"}
         groups = self._metric_groups()
-        metric_calls = [partial(self._points, query, window, group.labels)
-                        for group in groups for query in group.queries]
-        answers = self._concurrently(metric_calls + [
-            partial(self._result, path, cfg.render(query), params, int(cfg.max_series)) for path, query, params in (
-                (EXEMPLARS, EXEMPLAR_QUERY, span), (INSTANT, EDGE_QUERY, {"time": end}),
-                (INSTANT, INFO_QUERY, {"time": end}))])
+        metric_calls = [
+            partial(self._points, query, window, group.labels) for group in groups for query in group.queries
+        ]
+        answers = self._concurrently(
+            metric_calls
+            + [
+                partial(self._result, path, cfg.render(query), params, int(cfg.max_series))
+                for path, query, params in (
+                    (EXEMPLARS, EXEMPLAR_QUERY, span),
+                    (INSTANT, EDGE_QUERY, {"time": end}),
+                    (INSTANT, INFO_QUERY, {"time": end}),
+                )
+            ]
+        )
         parts, first = {name: [] for name in METRIC_FRAMES}, 0
         for group in groups:
-            parts[group.frame].append(self._group_frame(group, answers[first:first + len(group.queries)]))
+            parts[group.frame].append(self._group_frame(group, answers[first : first + len(group.queries)]))
             first += len(group.queries)
         metrics = {name: _joined(name, frames) for name, frames in parts.items()}
-        exemplars, edges, info = answers[len(metric_calls):]
+        exemplars, edges, info = answers[len(metric_calls) :]
         seen = sorted(set(metrics["service_metrics"]["service"]))
         return {
             "services": self._parsed(INSTANT, lambda: services_frame(info, seen, cfg.service_label, cfg.default_tier)),
@@ -589,8 +689,9 @@ class PrometheusSource(Source):
             while chunk_first <= last:
                 chunk_last = min(last, chunk_first + self.history_chunk_steps(group.queries) - 1)
                 window = {"start": chunk_first * step, "end": chunk_last * step, "step": f"{step:g}"}
-                points = self._concurrently([partial(self._points, query, window, group.labels)
-                                             for query in group.queries])
+                points = self._concurrently(
+                    [partial(self._points, query, window, group.labels) for query in group.queries]
+                )
                 parts[group.frame].append(self._group_frame(group, points))
                 chunk_first = chunk_last + 1
         return {name: _joined(name, parts.pop(name)) for name in METRIC_FRAMES}

@@ -2,10 +2,12 @@
 
 ``calls`` is bounded: per service the slowest calls and the failed ones in the window.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
 from functools import cached_property
+
 import pandas as pd
 from pydantic import Field
 
@@ -41,19 +43,26 @@ def concat_spans(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 def entry_spans(spans: pd.DataFrame) -> pd.DataFrame:
     """Spans where a request enters a service: roots, and spans whose parent ran in another service."""
-    parents = spans[["trace_id", "span_id", "service"]].rename(
-        columns={"span_id": "parent_id", "service": "parent_service"}).drop_duplicates(["trace_id", "parent_id"])
+    parents = (
+        spans[["trace_id", "span_id", "service"]]
+        .rename(columns={"span_id": "parent_id", "service": "parent_service"})
+        .drop_duplicates(["trace_id", "parent_id"])
+    )
     joined = spans.merge(parents, on=["trace_id", "parent_id"], how="left")
     return spans[(joined["parent_service"].isna() | (joined["parent_service"] != joined["service"])).to_numpy()]
 
 
-def select_calls(calls: pd.DataFrame, slowest: int = SLOWEST_PER_SERVICE,
-                 failed: int = FAILED_PER_SERVICE) -> pd.DataFrame:
+def select_calls(
+    calls: pd.DataFrame, slowest: int = SLOWEST_PER_SERVICE, failed: int = FAILED_PER_SERVICE
+) -> pd.DataFrame:
     """Per service the ``slowest`` longest calls and the ``failed`` longest failures, by start time."""
     calls = calls[list(CALL_KEYS)].drop_duplicates(["trace_id", "service", "operation", "start"])
     ranked = calls.sort_values("duration_ms", ascending=False, kind="stable")
-    keep = ranked.groupby("service").head(slowest).index.union(
-        ranked[ranked["status"] == "error"].groupby("service").head(failed).index)
+    keep = (
+        ranked.groupby("service")
+        .head(slowest)
+        .index.union(ranked[ranked["status"] == "error"].groupby("service").head(failed).index)
+    )
     return validate("calls", calls.loc[keep].sort_values(["start", "service"], kind="stable").reset_index(drop=True))
 
 
@@ -95,15 +104,19 @@ class TraceSource(Source):
         cfg = self.config
         end = pd.Timestamp(now).tz_convert("UTC")
         start = end - pd.Timedelta(minutes=cfg.lookback_m)
-        found = [self.search(service, start, end, failed, cfg)
-                 for service in cfg.services or self.service_names() for failed in (False, True)]
+        found = [
+            self.search(service, start, end, failed, cfg)
+            for service in cfg.services or self.service_names()
+            for failed in (False, True)
+        ]
         return {"calls": calls_from_spans(concat_spans(found), cfg.slowest_calls)}
 
     def service_names(self) -> list[str]:
         raise NotImplementedError
 
-    def search(self, service: str, start: pd.Timestamp, end: pd.Timestamp, failed: bool,
-               cfg: TraceStoreOptions) -> pd.DataFrame:
+    def search(
+        self, service: str, start: pd.Timestamp, end: pd.Timestamp, failed: bool, cfg: TraceStoreOptions
+    ) -> pd.DataFrame:
         raise NotImplementedError
 
     def check(self) -> Health:

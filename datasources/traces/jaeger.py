@@ -3,6 +3,7 @@
 Options: ``TraceStoreOptions``. Each poll searches every service twice: its slow
 traces and its failed ones (tag ``error=true``).
 """
+
 from __future__ import annotations
 
 import json
@@ -11,9 +12,9 @@ from typing import Any
 import pandas as pd
 
 from datasources.base import SourceError, empty_frame, parser
+from datasources.registry import register
 from datasources.traces import TraceSource, TraceStoreOptions, frame_from_records, hex_trace_id, micros
 from datasources.transport import HttpError
-from datasources.registry import register
 
 INSTANCE_TAGS = ("service.instance.id", "hostname", "host.name", "ip")
 
@@ -46,15 +47,22 @@ def spans_from_traces(traces: list[dict]) -> pd.DataFrame:
         for span in trace.get("spans") or ():
             process = processes.get(span.get("processID")) or {}
             process_tags, tags = _tags(process.get("tags")), _tags(span.get("tags"))
-            parent = next((r.get("spanID") for r in span.get("references") or () if r.get("refType") == "CHILD_OF"),
-                          None)
-            records.append({
-                "trace_id": str(span.get("traceID", trace.get("traceID", ""))).lower(),
-                "span_id": str(span.get("spanID", "")).lower(), "parent_id": parent and str(parent).lower(),
-                "service": process.get("serviceName") or "unknown", "operation": span.get("operationName") or "unknown",
-                "start": int(span.get("startTime", 0)) * 1000, "duration_ms": int(span.get("duration", 0)) / 1000,
-                "status": "error" if _failed(tags) else "ok",
-                "instance": next((str(process_tags[k]) for k in INSTANCE_TAGS if process_tags.get(k)), None)})
+            parent = next(
+                (r.get("spanID") for r in span.get("references") or () if r.get("refType") == "CHILD_OF"), None
+            )
+            records.append(
+                {
+                    "trace_id": str(span.get("traceID", trace.get("traceID", ""))).lower(),
+                    "span_id": str(span.get("spanID", "")).lower(),
+                    "parent_id": parent and str(parent).lower(),
+                    "service": process.get("serviceName") or "unknown",
+                    "operation": span.get("operationName") or "unknown",
+                    "start": int(span.get("startTime", 0)) * 1000,
+                    "duration_ms": int(span.get("duration", 0)) / 1000,
+                    "status": "error" if _failed(tags) else "ok",
+                    "instance": next((str(process_tags[k]) for k in INSTANCE_TAGS if process_tags.get(k)), None),
+                }
+            )
     return frame_from_records("spans", records)
 
 
@@ -80,8 +88,13 @@ class JaegerSource(TraceSource):
         return [str(s) for s in self._get("/api/services")]
 
     def search(self, service, start, end, failed, cfg) -> pd.DataFrame:
-        params = {"service": service, "start": micros(start), "end": micros(end), "lookback": "custom",
-                  "limit": cfg.limit}
+        params = {
+            "service": service,
+            "start": micros(start),
+            "end": micros(end),
+            "lookback": "custom",
+            "limit": cfg.limit,
+        }
         if failed:
             params["tags"] = json.dumps({"error": "true"})
         elif cfg.min_duration_ms:

@@ -4,20 +4,22 @@ OTLP/JSON: hex trace and span ids, integer enums (status code 2 is an error),
 int64 timestamps as strings. Options: ``OtlpFilesOptions``; files last modified
 before the lookback are skipped.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pandas as pd
 from pydantic import Field
 
 from datasources.base import Health, Source, SourceError, parser
+from datasources.registry import register
 from datasources.traces import TraceWindowOptions, calls_from_spans, concat_spans, frame_from_records, hex_trace_id
 from datasources.transport import DEFAULT_MAX_BYTES
-from datasources.registry import register
 
 INSTANCE_ATTRIBUTES = ("service.instance.id", "k8s.pod.name", "host.name")
 ERROR_CODES = (2, "2", "STATUS_CODE_ERROR")
@@ -49,14 +51,19 @@ def spans_from_documents(documents: list[dict], trace_id: str | None = None) -> 
                     if trace_id is not None and span_trace != trace_id:
                         continue
                     start, end = int(span.get("startTimeUnixNano", 0)), int(span.get("endTimeUnixNano", 0))
-                    records.append({
-                        "trace_id": span_trace, "span_id": str(span.get("spanId", "")).lower(),
-                        "parent_id": str(span.get("parentSpanId") or "").lower() or None,
-                        "service": resource.get("service.name") or "unknown",
-                        "operation": span.get("name") or "unknown",
-                        "start": start, "duration_ms": max(end - start, 0) / 1e6,
-                        "status": "error" if (span.get("status") or {}).get("code") in ERROR_CODES else "ok",
-                        "instance": instance})
+                    records.append(
+                        {
+                            "trace_id": span_trace,
+                            "span_id": str(span.get("spanId", "")).lower(),
+                            "parent_id": str(span.get("parentSpanId") or "").lower() or None,
+                            "service": resource.get("service.name") or "unknown",
+                            "operation": span.get("name") or "unknown",
+                            "start": start,
+                            "duration_ms": max(end - start, 0) / 1e6,
+                            "status": "error" if (span.get("status") or {}).get("code") in ERROR_CODES else "ok",
+                            "instance": instance,
+                        }
+                    )
     return frame_from_records("spans", records)
 
 
@@ -106,8 +113,9 @@ class OtlpFilesSource(Source):
                 if since is not None and stat.st_mtime < since:
                     continue
                 if stat.st_size > limit:
-                    raise SourceError(f"{self.name}: {path}: {stat.st_size:,} bytes, over the limit of {limit:,} "
-                                      "(option max_bytes)")
+                    raise SourceError(
+                        f"{self.name}: {path}: {stat.st_size:,} bytes, over the limit of {limit:,} (option max_bytes)"
+                    )
                 text = path.read_text(encoding="utf-8")
             except OSError as exc:
                 raise SourceError(f"{self.name}: {path}: {exc.strerror}") from None

@@ -4,6 +4,7 @@ annotationQuery), /api/v2/trace/{id}.
 Options as for ``jaeger`` (``TraceStoreOptions``). Failed traces are those with an
 ``error`` tag.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -11,9 +12,9 @@ from typing import Any
 import pandas as pd
 
 from datasources.base import SourceError, empty_frame, parser
+from datasources.registry import register
 from datasources.traces import TraceSource, TraceStoreOptions, frame_from_records, hex_trace_id, micros
 from datasources.transport import HttpError
-from datasources.registry import register
 
 
 def _instance(span: dict) -> str | None:
@@ -36,13 +37,19 @@ def spans_from_traces(traces: Any) -> pd.DataFrame:
         for span in trace if isinstance(trace, list) else ():
             tags = span.get("tags") or {}
             failed = "error" in tags or str(tags.get("otel.status_code", "")).upper() == "ERROR"
-            records.append({
-                "trace_id": str(span.get("traceId", "")).lower(), "span_id": str(span.get("id", "")).lower(),
-                "parent_id": span.get("parentId") and str(span["parentId"]).lower(),
-                "service": (span.get("localEndpoint") or {}).get("serviceName") or "unknown",
-                "operation": span.get("name") or "unknown", "start": int(span.get("timestamp", 0)) * 1000,
-                "duration_ms": int(span.get("duration", 0)) / 1000, "status": "error" if failed else "ok",
-                "instance": _instance(span)})
+            records.append(
+                {
+                    "trace_id": str(span.get("traceId", "")).lower(),
+                    "span_id": str(span.get("id", "")).lower(),
+                    "parent_id": span.get("parentId") and str(span["parentId"]).lower(),
+                    "service": (span.get("localEndpoint") or {}).get("serviceName") or "unknown",
+                    "operation": span.get("name") or "unknown",
+                    "start": int(span.get("timestamp", 0)) * 1000,
+                    "duration_ms": int(span.get("duration", 0)) / 1000,
+                    "status": "error" if failed else "ok",
+                    "instance": _instance(span),
+                }
+            )
     return frame_from_records("spans", records)
 
 
@@ -64,8 +71,12 @@ class ZipkinSource(TraceSource):
         return [str(n) for n in names]
 
     def search(self, service, start, end, failed, cfg) -> pd.DataFrame:
-        params = {"serviceName": service, "endTs": micros(end) // 1000,
-                  "lookback": (micros(end) - micros(start)) // 1000, "limit": cfg.limit}
+        params = {
+            "serviceName": service,
+            "endTs": micros(end) // 1000,
+            "lookback": (micros(end) - micros(start)) // 1000,
+            "limit": cfg.limit,
+        }
         if failed:
             params["annotationQuery"] = "error"
         elif cfg.min_duration_ms:

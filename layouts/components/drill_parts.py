@@ -1,5 +1,6 @@
 """Pieces the drill-down pages share: links that carry the window, breadcrumbs, the window
 bar, a roll-up reason in words, the problem message, a digest of what a page shows, and number formats."""
+
 from __future__ import annotations
 
 from urllib.parse import quote
@@ -9,8 +10,8 @@ import pandas as pd
 from dash import dcc, html
 
 from dashboard import ids
-from dashboard.i18n import t
 from dashboard.core.timewindow import Window
+from dashboard.i18n import t
 
 PRESETS = (("15m", "now-15m"), ("1h", "now-1h"), ("6h", "now-6h"), ("24h", "now-24h"))
 
@@ -27,8 +28,11 @@ def breadcrumbs(trail: list[tuple[str, str | None]]) -> html.Nav:
         if i:
             items.append(html.Span("›", className="oc-crumb-sep"))
         last = i == len(trail) - 1
-        items.append(html.Span(label, className="oc-crumb oc-crumb-here") if last or not link
-                     else dcc.Link(label, href=link, className="oc-crumb"))
+        items.append(
+            html.Span(label, className="oc-crumb oc-crumb-here")
+            if last or not link
+            else dcc.Link(label, href=link, className="oc-crumb")
+        )
     return html.Nav(items, className="oc-crumbs", **{"aria-label": "breadcrumbs"})
 
 
@@ -40,24 +44,49 @@ def when(stamp: pd.Timestamp, tz: str, seconds: bool = False) -> str:
 def window_bar(kind: str, name: str, window: Window, tz: str, lang: str, extra: dict[str, str | None]) -> html.Div:
     """The window shown, and links to the same page (with the ``extra`` query values) over the preset windows."""
     presets = [
-        dcc.Link(t("drill.last", lang, span=label), className="oc-preset" + (" oc-preset-on" if window.raw_from == start
-                                                                            and window.raw_to == "now" else ""),
-                 href=href(kind, name, Window(start, "now", window.start, window.end), **extra))
+        dcc.Link(
+            t("drill.last", lang, span=label),
+            className="oc-preset" + (" oc-preset-on" if window.raw_from == start and window.raw_to == "now" else ""),
+            href=href(kind, name, Window(start, "now", window.start, window.end), **extra),
+        )
         for label, start in PRESETS
     ]
     shown = f"{when(window.start, tz)} – {when(window.end, tz)[11:]} ({tz})"
-    return html.Div([html.Span(t("drill.window", lang), className="oc-window-label"),
-                     html.Span(shown, className="oc-window-range"), *presets], className="oc-window-bar")
+    return html.Div(
+        [
+            html.Span(t("drill.window", lang), className="oc-window-label"),
+            html.Span(shown, className="oc-window-range"),
+            *presets,
+        ],
+        className="oc-window-bar",
+    )
 
 
-def site_bar(kind: str, name: str, window: Window, labels: dict[str, str], site: str | None, lang: str,
-             extra: dict[str, str | None]) -> html.Div:
+def site_bar(
+    kind: str,
+    name: str,
+    window: Window,
+    labels: dict[str, str],
+    site: str | None,
+    lang: str,
+    extra: dict[str, str | None],
+) -> html.Div:
     """Links to the same page for all sites and for each site of ``labels`` (site -> label; the one shown marked)."""
     choices = [(t("drill.all_sites", lang), None), *((label, value) for value, label in labels.items())]
-    return html.Div([html.Span(t("drill.site", lang), className="oc-window-label"), *(
-        dcc.Link(label, href=href(kind, name, window, **extra, site=value),
-                 className="oc-preset" + (" oc-preset-on" if value == site else ""))
-        for label, value in choices)], className="oc-window-bar oc-site-bar")
+    return html.Div(
+        [
+            html.Span(t("drill.site", lang), className="oc-window-label"),
+            *(
+                dcc.Link(
+                    label,
+                    href=href(kind, name, window, **extra, site=value),
+                    className="oc-preset" + (" oc-preset-on" if value == site else ""),
+                )
+                for label, value in choices
+            ),
+        ],
+        className="oc-window-bar oc-site-bar",
+    )
 
 
 def reason_text(reason, lang: str) -> str:
@@ -71,15 +100,20 @@ def reason_text(reason, lang: str) -> str:
 def problem(kind: str, detail: str, lang: str) -> html.Div:
     """A clear message in the page: ``not_found``, ``bad_request`` or ``unavailable``."""
     return html.Div(
-        [breadcrumbs([(t("drill.wall", lang), "/wall"), (t(f"drill.{kind}", lang), None)]),
-         html.H1(t(f"drill.{kind}", lang)), html.P(detail),
-         dcc.Link(t("notfound.back", lang), href="/wall")],
-        id=ids.DRILL_PROBLEM, className="oc-page oc-drill-problem", **{"data-kind": kind},
+        [
+            breadcrumbs([(t("drill.wall", lang), "/wall"), (t(f"drill.{kind}", lang), None)]),
+            html.H1(t(f"drill.{kind}", lang)),
+            html.P(detail),
+            dcc.Link(t("notfound.back", lang), href="/wall"),
+        ],
+        id=ids.DRILL_PROBLEM,
+        className="oc-page oc-drill-problem",
+        **{"data-kind": kind},
     )
 
 
 def digest(*frames: pd.DataFrame) -> str:
     """A fingerprint of the rows a page shows: unchanged rows, unchanged page."""
-    return "-".join(f"{len(f)}:{int(pd.util.hash_pandas_object(f, index=False).sum()) & 0xFFFFFFFFFFFF:x}"
-                    for f in frames)
-
+    return "-".join(
+        f"{len(f)}:{int(pd.util.hash_pandas_object(f, index=False).sum()) & 0xFFFFFFFFFFFF:x}" for f in frames
+    )

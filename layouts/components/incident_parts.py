@@ -1,14 +1,15 @@
 """Incident parts shared by /incidents, /incidents/<id> and /catalogue: badges, the pre-plan, drill-down windows."""
+
 from __future__ import annotations
 
 import pandas as pd
 from dash import html
 
 from dashboard import context
-from dashboard.analytics import drilldown, health, incidents as incident_stats
+from dashboard.analytics import drilldown, health
+from dashboard.analytics import incidents as incident_stats
 from dashboard.core.timewindow import resolve
 from dashboard.i18n import t
-
 
 LINK_DAYS = 30
 STATUS_ICONS = {"ok": "●", "warn": "▲", "crit": "■", "nodata": "◌"}
@@ -23,8 +24,10 @@ def state_label(state: str, lang: str) -> html.Span:
 
 
 def health_badge(status: str, lang: str) -> html.Span:
-    return html.Span([html.Span(STATUS_ICONS[status], className="oc-icon"), t(f"status.{status}", lang)],
-                     className=f"oc-badge oc-{status}")
+    return html.Span(
+        [html.Span(STATUS_ICONS[status], className="oc-icon"), t(f"status.{status}", lang)],
+        className=f"oc-badge oc-{status}",
+    )
 
 
 def incident_query(incident: pd.Series, now: pd.Timestamp, **extra: str) -> str:
@@ -41,8 +44,9 @@ def service_query(incident: pd.Series, now: pd.Timestamp, frames: dict | None) -
     incident is about errors (its service broke its error target while it was open)."""
     ctx = context.current()
     service = incident["service"]
-    target = health.targets(drilldown.rows_for(ctx.store.frame("services", frames), "service", [service]),
-                            ctx.settings.health)["error_target"]
+    target = health.targets(
+        drilldown.rows_for(ctx.store.frame("services", frames), "service", [service]), ctx.settings.health
+    )["error_target"]
     metrics = drilldown.rows_for(ctx.store.frame("service_metrics", frames), "service", [service])
     failed = len(target) and incident_stats.about_errors(incident, metrics, float(target.iloc[0]), now)
     return incident_query(incident, now, **({"calls": "failed"} if failed else {}))
@@ -59,13 +63,18 @@ def runbook_url(incident: pd.Series, services: pd.DataFrame) -> str | None:
 def preplan(incident: pd.Series, services: pd.DataFrame, lang: str) -> html.Div:
     """The emergency pre-plan: the runbook link and, when the source gives them, its steps."""
     url = runbook_url(incident, services)
-    link = (html.A(t("incidents.runbook", lang), href=url, target="_blank", rel="noopener", className="oc-runbook")
-            if url else html.Span(t("incidents.no_runbook", lang), className="oc-muted"))
+    link = (
+        html.A(t("incidents.runbook", lang), href=url, target="_blank", rel="noopener", className="oc-runbook")
+        if url
+        else html.Span(t("incidents.no_runbook", lang), className="oc-muted")
+    )
     steps = [s.strip() for s in str(incident.get("x_runbook_steps") or "").splitlines() if s.strip()]
     if not steps:
         return html.Div(link, className="oc-preplan")
-    return html.Div([link, html.Details([html.Summary(t("incidents.steps", lang)),
-                                         html.Ol([html.Li(s) for s in steps])])], className="oc-preplan")
+    return html.Div(
+        [link, html.Details([html.Summary(t("incidents.steps", lang)), html.Ol([html.Li(s) for s in steps])])],
+        className="oc-preplan",
+    )
 
 
 def service_health(frames: dict | None) -> pd.Series:

@@ -1,7 +1,8 @@
 """Browser tab titles in the language a page is asked in (``?lang=``)."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import parse_qs, unquote
 
 import dash

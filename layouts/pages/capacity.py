@@ -1,4 +1,5 @@
 """/capacity: cost, headroom and site-loss CPU per chain and service, the risk chart and the scaling advice."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -8,9 +9,9 @@ import dash_ag_grid as dag
 import pandas as pd
 from dash import Input, Output, State, dcc, html
 
+from dashboard import context, ids
 from dashboard.analytics import capacity
 from dashboard.analytics.calendar import last_completed_trading_day
-from dashboard import context, ids
 from dashboard.figures import capacity as capacity_figures
 from dashboard.i18n import pick_lang, t
 from layouts.components.graphs import graph
@@ -33,12 +34,18 @@ def _day_text(day: date | None, expected: date, market: str, lang: str) -> str:
     shown = f"{weekdays[day.weekday()]} {day.isoformat()}"
     if day == expected:
         return t("capacity.peak_day", lang, day=shown, market=name)
-    return t("capacity.peak_day_older", lang, day=shown, market=name,
-             expected=f"{weekdays[expected.weekday()]} {expected.isoformat()}")
+    return t(
+        "capacity.peak_day_older",
+        lang,
+        day=shown,
+        market=name,
+        expected=f"{weekdays[expected.weekday()]} {expected.isoformat()}",
+    )
 
 
-def tables(peaks: pd.DataFrame, chain_frame: pd.DataFrame, instances: pd.DataFrame, config: dict, now,
-           lang: str) -> dict:
+def tables(
+    peaks: pd.DataFrame, chain_frame: pd.DataFrame, instances: pd.DataFrame, config: dict, now, lang: str
+) -> dict:
     """Grid rows of the three tables, the peak day's line, the total and the chart, text in ``lang``."""
     market = config["market"]
     day = capacity.peak_day(peaks, now, market)
@@ -48,36 +55,75 @@ def tables(peaks: pd.DataFrame, chain_frame: pd.DataFrame, instances: pd.DataFra
     def link(service):
         return f"[{service}](/service/{service}{LINK_WINDOW})"
 
-    services = [{"service": link(r.service), "instances": r.instances, "sites": r.sites,
-                 "cost": f"{r.cost_month:,.0f} {money}", "cpu_peak": _pct(r.cpu_peak),
-                 "memory_peak": _pct(r.memory_peak), "headroom": _pct(r.headroom),
-                 "low": bool(r.headroom < config["headroom_target"]), "site_loss": _pct(r.site_loss_cpu),
-                 "over": bool(r.site_loss_cpu > ceiling),
-                 "trend": "–" if pd.isna(r.trend_month) else f"{r.trend_month * 100:+.1f} pt"}
-                for r in table.itertuples(index=False)]
-    chains = [{"chain": r.chain_name or t("capacity.unchained", lang), "services": int(r.services),
-               "cost": f"{r.cost_month:,.0f} {money}", "headroom": _pct(r.headroom),
-               "low": bool(r.headroom < config["headroom_target"])}
-              for r in capacity.chains(table, chain_frame).itertuples(index=False)]
-    advice = [{"service": link(r.service), "action": t(f"capacity.{r.action}", lang),
-               "reason": t(f"capacity.why_{r.why}", lang, peak=_pct(r.cpu_peak), busiest=r.busiest,
-                           loss=_pct(r.site_loss_cpu), site=r.lost_site or "–", sites=r.sites,
-                           ceiling=_pct(r.ceiling), buffer=_pct(r.buffer), n=r.instances, to=f"{r.to:g}"),
-               "monthly": f"{r.monthly:+,.0f} {money}"}
-              for r in capacity.recommend(table, config).itertuples(index=False)]
-    return {"services": services, "chains": chains, "advice": advice,
-            "total": f"{table['cost_month'].sum():,.0f} {money}",
-            "day": _day_text(day, last_completed_trading_day(now, market), market, lang),
-            "height": capacity_figures.chart_height(table),
-            "chart": capacity_figures.peaks_chart(table, ceiling, lang)}
+    services = [
+        {
+            "service": link(r.service),
+            "instances": r.instances,
+            "sites": r.sites,
+            "cost": f"{r.cost_month:,.0f} {money}",
+            "cpu_peak": _pct(r.cpu_peak),
+            "memory_peak": _pct(r.memory_peak),
+            "headroom": _pct(r.headroom),
+            "low": bool(r.headroom < config["headroom_target"]),
+            "site_loss": _pct(r.site_loss_cpu),
+            "over": bool(r.site_loss_cpu > ceiling),
+            "trend": "–" if pd.isna(r.trend_month) else f"{r.trend_month * 100:+.1f} pt",
+        }
+        for r in table.itertuples(index=False)
+    ]
+    chains = [
+        {
+            "chain": r.chain_name or t("capacity.unchained", lang),
+            "services": int(r.services),
+            "cost": f"{r.cost_month:,.0f} {money}",
+            "headroom": _pct(r.headroom),
+            "low": bool(r.headroom < config["headroom_target"]),
+        }
+        for r in capacity.chains(table, chain_frame).itertuples(index=False)
+    ]
+    advice = [
+        {
+            "service": link(r.service),
+            "action": t(f"capacity.{r.action}", lang),
+            "reason": t(
+                f"capacity.why_{r.why}",
+                lang,
+                peak=_pct(r.cpu_peak),
+                busiest=r.busiest,
+                loss=_pct(r.site_loss_cpu),
+                site=r.lost_site or "–",
+                sites=r.sites,
+                ceiling=_pct(r.ceiling),
+                buffer=_pct(r.buffer),
+                n=r.instances,
+                to=f"{r.to:g}",
+            ),
+            "monthly": f"{r.monthly:+,.0f} {money}",
+        }
+        for r in capacity.recommend(table, config).itertuples(index=False)
+    ]
+    return {
+        "services": services,
+        "chains": chains,
+        "advice": advice,
+        "total": f"{table['cost_month'].sum():,.0f} {money}",
+        "day": _day_text(day, last_completed_trading_day(now, market), market, lang),
+        "height": capacity_figures.chart_height(table),
+        "chart": capacity_figures.peaks_chart(table, ceiling, lang),
+    }
 
 
 def _data(lang: str) -> dict:
     ctx = context.current()
     versions = ctx.store.versions()
-    return tables(ctx.store.frame("utilisation_peaks", versions), ctx.store.frame("chains", versions),
-                  ctx.store.frame("instances", versions), ctx.settings.capacity or capacity.DEFAULTS, ctx.clock(),
-                  lang)
+    return tables(
+        ctx.store.frame("utilisation_peaks", versions),
+        ctx.store.frame("chains", versions),
+        ctx.store.frame("instances", versions),
+        ctx.settings.capacity or capacity.DEFAULTS,
+        ctx.clock(),
+        lang,
+    )
 
 
 FLAGGED = {"headroom": "low", "site_loss": "over"}  # a column and the row flag that marks its cell
@@ -89,13 +135,27 @@ WIDTHS = {"reason": 4.5, "action": 1.2, "service": 1.6, "monthly": 1.4}  # flex 
 def _grid(grid_id: str, rows: list[dict], columns: list[str], lang: str, key: str) -> dag.AgGrid:
     """A grid of ``columns``; one with a reason column gives the reason most of the width and wraps it."""
     wraps = "reason" in columns
-    defs = [{"field": f, "headerName": t(f"capacity.col_{f}", lang), "cellRenderer": "markdown" if f == "service" else None,
-             "wrapText": f == "reason", "autoHeight": f == "reason", "flex": WIDTHS.get(f, 1) if wraps else 1,
-             "cellClassRules": {"oc-cell-stale": f"params.data.{FLAGGED[f]}"} if f in FLAGGED else None}
-            for f in columns]
-    return dag.AgGrid(id=grid_id, rowData=rows, columnDefs=[{k: v for k, v in d.items() if v is not None} for d in defs],
-                      getRowId=f"params.data.{key}", columnSize=None if wraps else "responsiveSizeToFit",
-                      className="ag-theme-alpine-dark oc-grid", dashGridOptions={"domLayout": "autoHeight"})
+    defs = [
+        {
+            "field": f,
+            "headerName": t(f"capacity.col_{f}", lang),
+            "cellRenderer": "markdown" if f == "service" else None,
+            "wrapText": f == "reason",
+            "autoHeight": f == "reason",
+            "flex": WIDTHS.get(f, 1) if wraps else 1,
+            "cellClassRules": {"oc-cell-stale": f"params.data.{FLAGGED[f]}"} if f in FLAGGED else None,
+        }
+        for f in columns
+    ]
+    return dag.AgGrid(
+        id=grid_id,
+        rowData=rows,
+        columnDefs=[{k: v for k, v in d.items() if v is not None} for d in defs],
+        getRowId=f"params.data.{key}",
+        columnSize=None if wraps else "responsiveSizeToFit",
+        className="ag-theme-alpine-dark oc-grid",
+        dashGridOptions={"domLayout": "autoHeight"},
+    )
 
 
 COLUMNS = {
@@ -108,34 +168,65 @@ COLUMNS = {
 def layout(lang: str | None = None, **_query) -> html.Div:
     lang = pick_lang(lang, context.current().settings.language)
     data = _data(lang)
-    return html.Div([
-        dcc.Store(id=ids.CAPACITY_LANG, data=lang),
-        html.H1(t("capacity.title", lang)),
-        html.Div([html.Span(t("capacity.total", lang, total=data["total"]), id=ids.CAPACITY_TOTAL),
-                  html.Span(data["day"], id=ids.CAPACITY_DAY, className="oc-capacity-day")], className="oc-summary"),
-        html.Div([
-            html.Div([html.H2(t("capacity.chart", lang)), graph(ids.CAPACITY_CHART, data["height"], data["chart"]),
-                      html.H2(t("capacity.chains", lang)),
-                      _grid(ids.CAPACITY_CHAINS, data["chains"], COLUMNS["chains"], lang, "chain")]),
-            html.Div([html.H2(t("capacity.recommendations", lang)),
-                      _grid(ids.CAPACITY_ADVICE, data["advice"], COLUMNS["advice"], lang, "service")]),
-        ], className="oc-capacity-columns"),
-        html.H2(t("capacity.services", lang)),
-        _grid(ids.CAPACITY_SERVICES, data["services"], COLUMNS["services"], lang, "service"),
-    ], className="oc-page oc-capacity")
+    return html.Div(
+        [
+            dcc.Store(id=ids.CAPACITY_LANG, data=lang),
+            html.H1(t("capacity.title", lang)),
+            html.Div(
+                [
+                    html.Span(t("capacity.total", lang, total=data["total"]), id=ids.CAPACITY_TOTAL),
+                    html.Span(data["day"], id=ids.CAPACITY_DAY, className="oc-capacity-day"),
+                ],
+                className="oc-summary",
+            ),
+            html.Div(
+                [
+                    html.Div(
+                        [
+                            html.H2(t("capacity.chart", lang)),
+                            graph(ids.CAPACITY_CHART, data["height"], data["chart"]),
+                            html.H2(t("capacity.chains", lang)),
+                            _grid(ids.CAPACITY_CHAINS, data["chains"], COLUMNS["chains"], lang, "chain"),
+                        ]
+                    ),
+                    html.Div(
+                        [
+                            html.H2(t("capacity.recommendations", lang)),
+                            _grid(ids.CAPACITY_ADVICE, data["advice"], COLUMNS["advice"], lang, "service"),
+                        ]
+                    ),
+                ],
+                className="oc-capacity-columns",
+            ),
+            html.H2(t("capacity.services", lang)),
+            _grid(ids.CAPACITY_SERVICES, data["services"], COLUMNS["services"], lang, "service"),
+        ],
+        className="oc-page oc-capacity",
+    )
 
 
 def register(app: dash.Dash) -> None:
     dash.register_page(__name__, path=PATH, layout=layout, title=page_title("nav.capacity"))
 
     @app.callback(
-        Output(ids.CAPACITY_ADVICE, "rowData"), Output(ids.CAPACITY_CHAINS, "rowData"),
-        Output(ids.CAPACITY_SERVICES, "rowData"), Output(ids.CAPACITY_TOTAL, "children"),
-        Output(ids.CAPACITY_DAY, "children"), Output(ids.CAPACITY_CHART, "figure"),
-        Input(ids.VERSIONS, "data"), State(ids.CAPACITY_LANG, "data"), prevent_initial_call=True,
+        Output(ids.CAPACITY_ADVICE, "rowData"),
+        Output(ids.CAPACITY_CHAINS, "rowData"),
+        Output(ids.CAPACITY_SERVICES, "rowData"),
+        Output(ids.CAPACITY_TOTAL, "children"),
+        Output(ids.CAPACITY_DAY, "children"),
+        Output(ids.CAPACITY_CHART, "figure"),
+        Input(ids.VERSIONS, "data"),
+        State(ids.CAPACITY_LANG, "data"),
+        prevent_initial_call=True,
     )
     def refresh_capacity(_versions, lang):
         lang = lang or "en"
         data = _data(lang)
-        return (data["advice"], data["chains"], data["services"], t("capacity.total", lang, total=data["total"]),
-                data["day"], data["chart"])
+        return (
+            data["advice"],
+            data["chains"],
+            data["services"],
+            t("capacity.total", lang, total=data["total"]),
+            data["day"],
+            data["chart"],
+        )

@@ -1,4 +1,5 @@
 """/chain/<chain>: the steps of a business chain now and over the window, and its bottleneck."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,12 +10,12 @@ import pandas as pd
 from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
-from dashboard import formats, context, ids
-from dashboard.figures import drill as drill_figures
+from dashboard import context, formats, ids
 from dashboard.analytics import chainnow, drilldown, health, rollup, sites
 from dashboard.core import timewindow
-from dashboard.security import urlinput
+from dashboard.figures import drill as drill_figures
 from dashboard.i18n import pick_lang, t
+from dashboard.security import urlinput
 from layouts.components import drill_parts as parts
 from layouts.components.graphs import graph
 from layouts.components.incident_parts import health_badge
@@ -44,8 +45,9 @@ class Model:
         return (self.now.bottleneck if self.live else None) or self.window_bottleneck
 
 
-def _now(chain: str, steps: pd.DataFrame, services: pd.DataFrame, metrics: pd.DataFrame,
-         versions: dict | None) -> chainnow.ChainNow:
+def _now(
+    chain: str, steps: pd.DataFrame, services: pd.DataFrame, metrics: pd.DataFrame, versions: dict | None
+) -> chainnow.ChainNow:
     """The steps now by the wall's roll-up (their services' frames, the estate's sites and newest metrics):
     the same for every window and viewer, so computed once per frame version in the worker's memo."""
     ctx = context.current()
@@ -57,10 +59,15 @@ def _now(chain: str, steps: pd.DataFrame, services: pd.DataFrame, metrics: pd.Da
         newest = store.frame("service_metrics", versions)["ts"].max() if len(metrics) else None
         evaluated = health.evaluate(services, metrics, ctx.settings.health)
         rolled = rollup.services(
-            evaluated, drilldown.rows_for(store.frame("alerts", versions), "service", names),
+            evaluated,
+            drilldown.rows_for(store.frame("alerts", versions), "service", names),
             drilldown.rows_for(store.frame("anomalies", versions), "service", names),
-            drilldown.rows_for(resources, "service", names), drilldown.rows_for(instances, "service", names),
-            sites.site_states(instances, resources), ctx.settings.health["amber_at"], newest)
+            drilldown.rows_for(resources, "service", names),
+            drilldown.rows_for(instances, "service", names),
+            sites.site_states(instances, resources),
+            ctx.settings.health["amber_at"],
+            newest,
+        )
         return chainnow.chain_now(steps, evaluated, rolled, metrics)
 
     return ctx.memo.get(("chain.now", chain), tuple(sorted(versions.items())), compute)
@@ -80,12 +87,18 @@ def model(chain: str, window: timewindow.Window, versions: dict | None) -> Model
     targets = health.targets(services, ctx.settings.health)
     now = _now(chain, steps, services, recent, versions)
     return Model(
-        name=str(steps["chain_name"].iloc[0]), stats=stats,
-        names=dict(zip(services["service"], services["display_name"])), metrics=metrics, now=now,
+        name=str(steps["chain_name"].iloc[0]),
+        stats=stats,
+        names=dict(zip(services["service"], services["display_name"])),
+        metrics=metrics,
+        now=now,
         window_bottleneck=drilldown.bottleneck(stats, dict(zip(targets["service"], targets["error_target"]))),
         live=bool(len(recent)) and window.end > recent["ts"].max() - pd.Timedelta(minutes=health.RECENT_MINUTES),
-        sites=sites.chain_sites(steps, store.frame("instances", versions), drilldown.rows_for(
-            store.frame("resource_metrics", versions), "service", steps["service"].unique())),
+        sites=sites.chain_sites(
+            steps,
+            store.frame("instances", versions),
+            drilldown.rows_for(store.frame("resource_metrics", versions), "service", steps["service"].unique()),
+        ),
         digest=parts.digest(metrics, now.steps.drop(columns="reasons").assign(reasons=now.steps["reasons"].map(repr))),
     )
 
@@ -93,15 +106,30 @@ def model(chain: str, window: timewindow.Window, versions: dict | None) -> Model
 def _now_block(now, lang: str) -> html.Div:
     """A step's status over the latest minutes, its first reason and its latest figures."""
     why = parts.reason_text(now.reasons[0], lang) if now.reasons else ""
-    return html.Div([
-        html.Div([html.Span(t("chain.now", lang, minutes=health.RECENT_MINUTES), className="oc-step-label"),
-                  health_badge(now.status, lang)], className="oc-step-now-head"),
-        html.Div(why, className="oc-step-why", title=why),
-        html.Div(" · ".join((f"p95 {formats.fmt_ms(now.latency_p95_ms)}",
-                             f"{t('chain.errors', lang)} {formats.fmt_pct(now.error_ratio)}",
-                             formats.fmt_rate(now.requests_per_s))),
-                 className="oc-step-now-figures"),
-    ], className=f"oc-step-now oc-{now.status}", **{"data-status": now.status})
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.Span(t("chain.now", lang, minutes=health.RECENT_MINUTES), className="oc-step-label"),
+                    health_badge(now.status, lang),
+                ],
+                className="oc-step-now-head",
+            ),
+            html.Div(why, className="oc-step-why", title=why),
+            html.Div(
+                " · ".join(
+                    (
+                        f"p95 {formats.fmt_ms(now.latency_p95_ms)}",
+                        f"{t('chain.errors', lang)} {formats.fmt_pct(now.error_ratio)}",
+                        formats.fmt_rate(now.requests_per_s),
+                    )
+                ),
+                className="oc-step-now-figures",
+            ),
+        ],
+        className=f"oc-step-now oc-{now.status}",
+        **{"data-status": now.status},
+    )
 
 
 def _step_card(row, now, m: Model, state: dict, window: timewindow.Window) -> dcc.Link:
@@ -110,34 +138,55 @@ def _step_card(row, now, m: Model, state: dict, window: timewindow.Window) -> dc
     share = row.latency_share if pd.notna(row.latency_share) else 0.0
     card = html.Div(
         [
-            html.Div([html.Span(t("chain.step", lang, step=row.step)),
-                      *([html.Span(t("chain.bottleneck", lang), className="oc-step-flag")] if hot else [])],
-                     className="oc-step-no"),
+            html.Div(
+                [
+                    html.Span(t("chain.step", lang, step=row.step)),
+                    *([html.Span(t("chain.bottleneck", lang), className="oc-step-flag")] if hot else []),
+                ],
+                className="oc-step-no",
+            ),
             html.Div(m.names.get(row.service, row.service), className="oc-step-name"),
             _now_block(now, lang),
             html.Div(t("chain.over_window", lang), className="oc-step-label"),
-            html.Dl([
-                html.Dt(t("chain.rate", lang)), html.Dd(formats.fmt_rate(row.requests_per_s)),
-                html.Dt("p50"), html.Dd(formats.fmt_ms(row.latency_p50_ms)),
-                html.Dt("p95"), html.Dd(formats.fmt_ms(row.latency_p95_ms), className="oc-step-main"),
-                html.Dt("p99"), html.Dd(formats.fmt_ms(row.latency_p99_ms)),
-                html.Dt(t("chain.errors", lang)), html.Dd(formats.fmt_pct(row.error_ratio)),
-            ], className="oc-step-stats"),
-            html.Div(html.Div(className="oc-share-fill", style={"width": f"{share:.0%}"}), className="oc-share",
-                     title=t("chain.share", lang, share=share)),
+            html.Dl(
+                [
+                    html.Dt(t("chain.rate", lang)),
+                    html.Dd(formats.fmt_rate(row.requests_per_s)),
+                    html.Dt("p50"),
+                    html.Dd(formats.fmt_ms(row.latency_p50_ms)),
+                    html.Dt("p95"),
+                    html.Dd(formats.fmt_ms(row.latency_p95_ms), className="oc-step-main"),
+                    html.Dt("p99"),
+                    html.Dd(formats.fmt_ms(row.latency_p99_ms)),
+                    html.Dt(t("chain.errors", lang)),
+                    html.Dd(formats.fmt_pct(row.error_ratio)),
+                ],
+                className="oc-step-stats",
+            ),
+            html.Div(
+                html.Div(className="oc-share-fill", style={"width": f"{share:.0%}"}),
+                className="oc-share",
+                title=t("chain.share", lang, share=share),
+            ),
             html.Div(t("chain.share", lang, share=share), className="oc-share-text"),
         ],
         className=f"oc-step oc-step-{now.status}" + (" oc-step-hot" if hot else ""),
         **{"data-service": row.service, "data-now": now.status},
     )
-    return dcc.Link(card, href=parts.href("service", row.service, window, chain=state["chain"], lang=state["query_lang"],
-                                          site=state.get("site")),
-                    className="oc-step-link")
+    return dcc.Link(
+        card,
+        href=parts.href(
+            "service", row.service, window, chain=state["chain"], lang=state["query_lang"], site=state.get("site")
+        ),
+        className="oc-step-link",
+    )
 
 
 def _steps(m: Model, state: dict, window: timewindow.Window) -> list:
-    return [_step_card(row, now, m, state, window)
-            for row, now in zip(m.stats.itertuples(index=False), m.now.steps.itertuples(index=False))]
+    return [
+        _step_card(row, now, m, state, window)
+        for row, now in zip(m.stats.itertuples(index=False), m.now.steps.itertuples(index=False))
+    ]
 
 
 def _callout(m: Model, lang: str) -> list:
@@ -146,27 +195,56 @@ def _callout(m: Model, lang: str) -> list:
         return [html.Span(t("chain.no_bottleneck", lang))]
     name = m.names.get(b.service, b.service)
     if not b.now:
-        return [html.Span(["■ ", t("chain.bottleneck", lang)], className="oc-callout-tag"),
-                html.Span(t(f"chain.bottleneck_{b.reason}", lang, service=name, share=b.share),
-                          **{"data-service": b.service, "data-reason": b.reason, "data-when": "window"})]
+        return [
+            html.Span(["■ ", t("chain.bottleneck", lang)], className="oc-callout-tag"),
+            html.Span(
+                t(f"chain.bottleneck_{b.reason}", lang, service=name, share=b.share),
+                **{"data-service": b.service, "data-reason": b.reason, "data-when": "window"},
+            ),
+        ]
     reasons = m.now.steps.loc[m.now.steps["service"] == b.service, "reasons"].iloc[0]
-    line = [html.Span(["■ ", t("chain.bottleneck_now", lang)], className="oc-callout-tag"),
-            html.Span(t(f"chain.now_{b.reason}", lang, service=name, share=b.share, minutes=health.RECENT_MINUTES,
-                        why=parts.reason_text(reasons[0], lang) if reasons else "–"),
-                      **{"data-service": b.service, "data-reason": b.reason, "data-when": "now"})]
+    line = [
+        html.Span(["■ ", t("chain.bottleneck_now", lang)], className="oc-callout-tag"),
+        html.Span(
+            t(
+                f"chain.now_{b.reason}",
+                lang,
+                service=name,
+                share=b.share,
+                minutes=health.RECENT_MINUTES,
+                why=parts.reason_text(reasons[0], lang) if reasons else "–",
+            ),
+            **{"data-service": b.service, "data-reason": b.reason, "data-when": "now"},
+        ),
+    ]
     before = m.window_bottleneck
     if before is not None and before.service != b.service:
-        line.append(html.Div(t(f"chain.window_{before.reason}", lang, service=m.names.get(before.service,
-                                                                                              before.service),
-                               share=before.share), className="oc-callout-aside",
-                             **{"data-window-service": before.service}))
+        line.append(
+            html.Div(
+                t(
+                    f"chain.window_{before.reason}",
+                    lang,
+                    service=m.names.get(before.service, before.service),
+                    share=before.share,
+                ),
+                className="oc-callout-aside",
+                **{"data-window-service": before.service},
+            )
+        )
     return line
 
 
 def _figure(m: Model, window: timewindow.Window, lang: str):
     tz = context.current().settings.display_tz
-    return drill_figures.chain_latency(m.metrics, m.stats, m.names, m.bottleneck.service if m.bottleneck else None,
-                                       tz, t("chain.figure", lang), (window.start, window.end))
+    return drill_figures.chain_latency(
+        m.metrics,
+        m.stats,
+        m.names,
+        m.bottleneck.service if m.bottleneck else None,
+        tz,
+        t("chain.figure", lang),
+        (window.start, window.end),
+    )
 
 
 def _site_labels(m: Model, lang: str) -> dict[str, str]:
@@ -187,33 +265,47 @@ def layout(chain: str | None = None, lang: str | None = None, site: str | None =
     m = model(chain, window, None)
     if m is None:
         return parts.problem("not_found", t("drill.no_chain", lang, name=chain), lang)
-    state = {"chain": chain, "site": site, "from": window.raw_from, "to": window.raw_to, "lang": lang,
-             "query_lang": query_lang, "digest": m.digest}
+    state = {
+        "chain": chain,
+        "site": site,
+        "from": window.raw_from,
+        "to": window.raw_to,
+        "lang": lang,
+        "query_lang": query_lang,
+        "digest": m.digest,
+    }
     return html.Div(
         [
             dcc.Store(id=ids.CHAIN_STATE, data=state),
             parts.breadcrumbs([(t("drill.wall", lang), "/wall"), (m.name, None)]),
             html.H1([html.Span(t("chain.title", lang), className="oc-kind"), m.name]),
             parts.window_bar("chain", chain, window, ctx.settings.display_tz, lang, {"lang": query_lang, "site": site}),
-            *([parts.site_bar("chain", chain, window, _site_labels(m, lang), site, lang, {"lang": query_lang})]
-              if len(m.sites) else []),
+            *(
+                [parts.site_bar("chain", chain, window, _site_labels(m, lang), site, lang, {"lang": query_lang})]
+                if len(m.sites)
+                else []
+            ),
             html.Div(_callout(m, lang), id=ids.CHAIN_BOTTLENECK, className="oc-callout"),
             html.Div(_steps(m, state, window), id=ids.CHAIN_STEPS, className="oc-steps"),
             graph(ids.CHAIN_FIGURE, "42vh", _figure(m, window, lang)),
         ],
-        className="oc-page oc-drill", **{"data-chain": chain},
+        className="oc-page oc-drill",
+        **{"data-chain": chain},
     )
 
 
 def register(app: dash.Dash) -> None:
     """Register the page and its refresh callback on ``app``."""
-    dash.register_page(__name__, path_template=PATH_TEMPLATE, layout=layout,
-                       title=page_title("title.chain", "chain"))
+    dash.register_page(__name__, path_template=PATH_TEMPLATE, layout=layout, title=page_title("title.chain", "chain"))
 
     @app.callback(
-        Output(ids.CHAIN_BOTTLENECK, "children"), Output(ids.CHAIN_STEPS, "children"),
-        Output(ids.CHAIN_FIGURE, "figure"), Output(ids.CHAIN_STATE, "data"),
-        Input(ids.VERSIONS, "data"), State(ids.CHAIN_STATE, "data"), prevent_initial_call=True,
+        Output(ids.CHAIN_BOTTLENECK, "children"),
+        Output(ids.CHAIN_STEPS, "children"),
+        Output(ids.CHAIN_FIGURE, "figure"),
+        Output(ids.CHAIN_STATE, "data"),
+        Input(ids.VERSIONS, "data"),
+        State(ids.CHAIN_STATE, "data"),
+        prevent_initial_call=True,
     )
     def refresh_chain(versions, state):
         """Redraw when the rows the page shows have changed."""
@@ -222,5 +314,4 @@ def register(app: dash.Dash) -> None:
         if m is None or m.digest == state["digest"]:
             raise PreventUpdate
         lang = state["lang"]
-        return (_callout(m, lang), _steps(m, state, window), _figure(m, window, lang),
-                {**state, "digest": m.digest})
+        return (_callout(m, lang), _steps(m, state, window), _figure(m, window, lang), {**state, "digest": m.digest})

@@ -1,4 +1,5 @@
 """/incidents: active incidents by priority with their pre-plans, response times and change statistics."""
+
 from __future__ import annotations
 
 from urllib.parse import quote
@@ -12,13 +13,20 @@ from dashboard.analytics import incidents as incident_stats
 from dashboard.i18n import t
 from layouts.components import body_page
 from layouts.components.incident_parts import (
-    health_badge, preplan, priority_badge, service_health, service_query, state_label,
+    health_badge,
+    preplan,
+    priority_badge,
+    service_health,
+    service_query,
+    state_label,
 )
 from layouts.components.titles import page_title
 
 PATH = "/incidents"
 PAGE_STORE = "oc-incidents-page"
 WINDOW_DAYS = (30, 90)
+
+
 def duration(minutes: float, lang: str) -> str:
     """Minutes as '42 min' or '3 h 5 min'; a dash when unknown."""
     if pd.isna(minutes):
@@ -36,30 +44,56 @@ def percent(value: float | None, lang: str) -> str:
 def _service_cell(service: str | None, status: pd.Series, query: str, lang: str) -> list:
     if not service:
         return ["–"]
-    return [dcc.Link(service, href=f"/service/{quote(service)}{query}"), " ",
-            health_badge(status.get(service, "nodata"), lang)]
+    return [
+        dcc.Link(service, href=f"/service/{quote(service)}{query}"),
+        " ",
+        health_badge(status.get(service, "nodata"), lang),
+    ]
 
 
-def active_table(active: pd.DataFrame, services: pd.DataFrame, status: pd.Series, now: pd.Timestamp,
-                 lang: str, frames: dict | None) -> html.Div:
+def active_table(
+    active: pd.DataFrame, services: pd.DataFrame, status: pd.Series, now: pd.Timestamp, lang: str, frames: dict | None
+) -> html.Div:
     """Active incidents, most urgent first (``frames``: the versions the service links' queries read)."""
     if active.empty:
         return html.Div(t("incidents.none_active", lang), className="oc-empty")
-    head = html.Tr([html.Th(h) for h in ("", t("incidents.lane_incident", lang), t("incidents.service", lang),
-                                         t("incidents.group", lang), t("incidents.state", lang),
-                                         t("incidents.age", lang), t("incidents.preplan", lang))])
+    head = html.Tr(
+        [
+            html.Th(h)
+            for h in (
+                "",
+                t("incidents.lane_incident", lang),
+                t("incidents.service", lang),
+                t("incidents.group", lang),
+                t("incidents.state", lang),
+                t("incidents.age", lang),
+                t("incidents.preplan", lang),
+            )
+        ]
+    )
     rows = [
-        html.Tr([
-            html.Td(priority_badge(row["priority"])),
-            html.Td([dcc.Link(row["incident_id"], href=f"{PATH}/{quote(row['incident_id'])}", className="oc-inc-id"),
-                     html.Div(row["title"], className="oc-inc-title")]),
-            html.Td(_service_cell(row["service"], status, service_query(row, now, frames) if row["service"] else "",
-                                  lang)),
-            html.Td(row["assignment_group"] or "–"),
-            html.Td(state_label(row["state"], lang)),
-            html.Td(duration(row["age_min"], lang), className="oc-num"),
-            html.Td(preplan(row, services, lang)),
-        ], className=f"oc-inc-row oc-row-p{row['priority']}", **{"data-incident": row["incident_id"]})
+        html.Tr(
+            [
+                html.Td(priority_badge(row["priority"])),
+                html.Td(
+                    [
+                        dcc.Link(row["incident_id"], href=f"{PATH}/{quote(row['incident_id'])}", className="oc-inc-id"),
+                        html.Div(row["title"], className="oc-inc-title"),
+                    ]
+                ),
+                html.Td(
+                    _service_cell(
+                        row["service"], status, service_query(row, now, frames) if row["service"] else "", lang
+                    )
+                ),
+                html.Td(row["assignment_group"] or "–"),
+                html.Td(state_label(row["state"], lang)),
+                html.Td(duration(row["age_min"], lang), className="oc-num"),
+                html.Td(preplan(row, services, lang)),
+            ],
+            className=f"oc-inc-row oc-row-p{row['priority']}",
+            **{"data-incident": row["incident_id"]},
+        )
         for _, row in active.iterrows()
     ]
     return html.Table([html.Thead(head), html.Tbody(rows)], className="oc-inc-table")
@@ -67,31 +101,77 @@ def active_table(active: pd.DataFrame, services: pd.DataFrame, status: pd.Series
 
 def response_table(times: pd.DataFrame, days: int, lang: str) -> html.Div:
     """MTTA and MTTR per priority over ``days``."""
-    head = html.Tr([html.Th(t(k, lang)) for k in ("incidents.priority", "incidents.count", "incidents.mtta",
-                                                  "incidents.unacked", "incidents.mttr", "incidents.unresolved")])
-    rows = [html.Tr([html.Td(priority_badge(r.priority)), html.Td(r.incidents, className="oc-num"),
-                     html.Td(duration(r.mtta_min, lang), className="oc-num oc-inc-time"),
-                     html.Td(r.unacknowledged, className="oc-num"),
-                     html.Td(duration(r.mttr_min, lang), className="oc-num oc-inc-time"),
-                     html.Td(r.unresolved, className="oc-num")]) for r in times.itertuples()]
-    return html.Div([html.H3(t("incidents.days", lang, days=days)),
-                     html.Table([html.Thead(head), html.Tbody(rows)], className="oc-kpi-table")],
-                    className="oc-kpi-block", **{"data-days": str(days)})
+    head = html.Tr(
+        [
+            html.Th(t(k, lang))
+            for k in (
+                "incidents.priority",
+                "incidents.count",
+                "incidents.mtta",
+                "incidents.unacked",
+                "incidents.mttr",
+                "incidents.unresolved",
+            )
+        ]
+    )
+    rows = [
+        html.Tr(
+            [
+                html.Td(priority_badge(r.priority)),
+                html.Td(r.incidents, className="oc-num"),
+                html.Td(duration(r.mtta_min, lang), className="oc-num oc-inc-time"),
+                html.Td(r.unacknowledged, className="oc-num"),
+                html.Td(duration(r.mttr_min, lang), className="oc-num oc-inc-time"),
+                html.Td(r.unresolved, className="oc-num"),
+            ]
+        )
+        for r in times.itertuples()
+    ]
+    return html.Div(
+        [
+            html.H3(t("incidents.days", lang, days=days)),
+            html.Table([html.Thead(head), html.Tbody(rows)], className="oc-kpi-table"),
+        ],
+        className="oc-kpi-block",
+        **{"data-days": str(days)},
+    )
 
 
 def change_cards(rates: dict, lang: str) -> html.Div:
     """Change success and change-induced incident rates over one window."""
-    return html.Div([
-        html.H3(t("incidents.days", lang, days=rates["days"])),
-        html.Div([html.Div(t("incidents.change_success", lang), className="oc-card-label"),
-                  html.Div(percent(rates["success_rate"], lang), className="oc-card-value"),
-                  html.Div(t("incidents.change_success_detail", lang, ok=rates["successful"], total=rates["changes"]),
-                           className="oc-card-detail")], className="oc-card"),
-        html.Div([html.Div(t("incidents.change_induced", lang), className="oc-card-label"),
-                  html.Div(percent(rates["change_induced_rate"], lang), className="oc-card-value"),
-                  html.Div(t("incidents.change_induced_detail", lang, induced=rates["change_induced"],
-                             total=rates["incidents"]), className="oc-card-detail")], className="oc-card"),
-    ], className="oc-kpi-block")
+    return html.Div(
+        [
+            html.H3(t("incidents.days", lang, days=rates["days"])),
+            html.Div(
+                [
+                    html.Div(t("incidents.change_success", lang), className="oc-card-label"),
+                    html.Div(percent(rates["success_rate"], lang), className="oc-card-value"),
+                    html.Div(
+                        t("incidents.change_success_detail", lang, ok=rates["successful"], total=rates["changes"]),
+                        className="oc-card-detail",
+                    ),
+                ],
+                className="oc-card",
+            ),
+            html.Div(
+                [
+                    html.Div(t("incidents.change_induced", lang), className="oc-card-label"),
+                    html.Div(percent(rates["change_induced_rate"], lang), className="oc-card-value"),
+                    html.Div(
+                        t(
+                            "incidents.change_induced_detail",
+                            lang,
+                            induced=rates["change_induced"],
+                            total=rates["incidents"],
+                        ),
+                        className="oc-card-detail",
+                    ),
+                ],
+                className="oc-card",
+            ),
+        ],
+        className="oc-kpi-block",
+    )
 
 
 def body(lang: str, versions: dict | None = None) -> list:
@@ -103,22 +183,45 @@ def body(lang: str, versions: dict | None = None) -> list:
     now = pd.Timestamp.now(tz="UTC")
     active = incident_stats.active(incidents, now)
     by_priority = active["priority"].value_counts()
-    counts = [html.Span([priority_badge(p), f" {int(by_priority.get(p, 0))}"], className="oc-count")
-              for p in incident_stats.PRIORITIES]
+    counts = [
+        html.Span([priority_badge(p), f" {int(by_priority.get(p, 0))}"], className="oc-count")
+        for p in incident_stats.PRIORITIES
+    ]
     return [
         html.Div([html.H2(f"{t('incidents.active', lang)} ({len(active)})"), *counts], className="oc-inc-head"),
         html.Section(active_table(active, services, service_health(frames), now, lang, frames), className="oc-panel"),
-        html.Div([
-            html.Section([html.H2(t("incidents.kpis", lang)),
-                          html.Div([response_table(incident_stats.response_times(incidents, now, d), d, lang)
-                                    for d in WINDOW_DAYS], className="oc-kpi-row"),
-                          html.P(t("incidents.kpi_rule", lang), className="oc-kpi-rule")],
-                         className="oc-panel oc-inc-kpis"),
-            html.Section([html.H2(t("incidents.changes", lang)),
-                          html.Div([change_cards(incident_stats.change_rates(changes, incidents, now, d), lang)
-                                    for d in WINDOW_DAYS], className="oc-kpi-row")],
-                         className="oc-panel oc-change-stats"),
-        ], className="oc-inc-grid"),
+        html.Div(
+            [
+                html.Section(
+                    [
+                        html.H2(t("incidents.kpis", lang)),
+                        html.Div(
+                            [
+                                response_table(incident_stats.response_times(incidents, now, d), d, lang)
+                                for d in WINDOW_DAYS
+                            ],
+                            className="oc-kpi-row",
+                        ),
+                        html.P(t("incidents.kpi_rule", lang), className="oc-kpi-rule"),
+                    ],
+                    className="oc-panel oc-inc-kpis",
+                ),
+                html.Section(
+                    [
+                        html.H2(t("incidents.changes", lang)),
+                        html.Div(
+                            [
+                                change_cards(incident_stats.change_rates(changes, incidents, now, d), lang)
+                                for d in WINDOW_DAYS
+                            ],
+                            className="oc-kpi-row",
+                        ),
+                    ],
+                    className="oc-panel oc-change-stats",
+                ),
+            ],
+            className="oc-inc-grid",
+        ),
     ]
 
 

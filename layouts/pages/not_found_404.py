@@ -1,4 +1,5 @@
 """The page for any URL that names nothing: a clear message, never a traceback."""
+
 from __future__ import annotations
 
 import dash

@@ -1,5 +1,6 @@
 """/service/<service>: its slowest and failed calls first (each a link to the call's trace), its events,
 then latency, rate and errors over the window and its instances."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,12 +11,12 @@ import pandas as pd
 from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
-from dashboard.analytics import anomaly, drilldown, logrates, sites
 from dashboard import context, formats, ids
-from dashboard.figures import drill as drill_figures
+from dashboard.analytics import anomaly, drilldown, logrates, sites
 from dashboard.core import timewindow
-from dashboard.security import urlinput
+from dashboard.figures import drill as drill_figures
 from dashboard.i18n import pick_lang, t
+from dashboard.security import urlinput
 from layouts.components import drill_parts as parts
 from layouts.components.graphs import graph
 from layouts.components.titles import page_title
@@ -40,8 +41,9 @@ class Model:
     digest: str
 
 
-def model(service: str, window: timewindow.Window, versions: dict | None, site: str | None = None,
-          failed_first: bool = False) -> Model | None:
+def model(
+    service: str, window: timewindow.Window, versions: dict | None, site: str | None = None, failed_first: bool = False
+) -> Model | None:
     """The service over ``window`` (its instances at ``site`` when given; its failed calls first in the table
     when ``failed_first``); None when the service is unknown."""
     store = context.current().store
@@ -49,24 +51,34 @@ def model(service: str, window: timewindow.Window, versions: dict | None, site: 
     if info.empty:
         return None
     start, end = window.start, window.end
-    metrics = drilldown.within(drilldown.rows_for(store.frame("service_metrics", versions), "service", [service]),
-                               "ts", start, end)
-    resources = drilldown.within(drilldown.rows_for(store.frame("resource_metrics", versions), "service", [service]),
-                                 "ts", start, end)
-    calls = drilldown.within(drilldown.rows_for(store.frame("calls", versions), "service", [service]), "start", start, end)
+    metrics = drilldown.within(
+        drilldown.rows_for(store.frame("service_metrics", versions), "service", [service]), "ts", start, end
+    )
+    resources = drilldown.within(
+        drilldown.rows_for(store.frame("resource_metrics", versions), "service", [service]), "ts", start, end
+    )
+    calls = drilldown.within(
+        drilldown.rows_for(store.frame("calls", versions), "service", [service]), "start", start, end
+    )
     placed = drilldown.rows_for(store.frame("instances", versions), "service", [service])
     at_site = sites.instances_at(placed, site)
     if at_site is not None:
         resources = resources[resources["instance"].isin(at_site)]
         calls = calls[calls["instance"].isin(at_site)]
     log_errors = logrates.error_series(store.frame("log_rates", versions), [service], start, end)
-    events = drilldown.service_events(service, start, end, *(store.frame(n, versions) for n in
-                                                              ("alerts", "incidents", "changes", "chaos_runs")))
+    events = drilldown.service_events(
+        service, start, end, *(store.frame(n, versions) for n in ("alerts", "incidents", "changes", "chaos_runs"))
+    )
     anomalies = anomaly.for_service(store.frame("anomalies", versions), service, start, end)
     return Model(
-        info=info.iloc[0].to_dict(), metrics=metrics, resources=resources, anomalies=anomalies,
+        info=info.iloc[0].to_dict(),
+        metrics=metrics,
+        resources=resources,
+        anomalies=anomalies,
         calls=calls.nlargest(CALL_SAMPLE, "duration_ms") if len(calls) > CALL_SAMPLE else calls,
-        table=drilldown.slow_and_failed_calls(calls, failed_first=failed_first), events=events, log_errors=log_errors,
+        table=drilldown.slow_and_failed_calls(calls, failed_first=failed_first),
+        events=events,
+        log_errors=log_errors,
         sites=sorted(placed["site"].unique()),
         digest=parts.digest(metrics, resources, calls, events[["ident", "start", "end"]], anomalies, log_errors),
     )
@@ -75,18 +87,49 @@ def model(service: str, window: timewindow.Window, versions: dict | None, site: 
 def _calls_table(m: Model, state: dict, window: timewindow.Window, tz: str) -> html.Table:
     """The slowest and failed calls; each row a link to its trace (a new tab, so this page stays)."""
     lang = state["lang"]
-    head = html.Tr([html.Th(t(k, lang), className=c) for k, c in (
-        ("col.time", None), ("col.duration", "oc-num"), ("col.status", None), ("col.instance", None),
-        ("col.operation", None), ("col.trace", None))])
-    rows = [html.Tr([
-        html.Td(parts.when(r.start, tz, seconds=True)), html.Td(formats.fmt_ms(r.duration_ms), className="oc-num"),
-        html.Td(r.status, className="oc-cell-error" if r.status == "error" else None),
-        html.Td(r.instance if isinstance(r.instance, str) else "–"), html.Td(r.operation),
-        html.Td(html.A(r.trace_id, href=parts.href("trace", r.trace_id, window, service=state["service"],
-                                                   chain=state["chain"], lang=state["query_lang"]),
-                       target="_blank", rel="noopener", className="oc-row-link")),
-    ], className="oc-call-row" + (" oc-call-failed" if r.status == "error" else ""), **{"data-trace": r.trace_id})
-        for r in m.table.itertuples(index=False)]
+    head = html.Tr(
+        [
+            html.Th(t(k, lang), className=c)
+            for k, c in (
+                ("col.time", None),
+                ("col.duration", "oc-num"),
+                ("col.status", None),
+                ("col.instance", None),
+                ("col.operation", None),
+                ("col.trace", None),
+            )
+        ]
+    )
+    rows = [
+        html.Tr(
+            [
+                html.Td(parts.when(r.start, tz, seconds=True)),
+                html.Td(formats.fmt_ms(r.duration_ms), className="oc-num"),
+                html.Td(r.status, className="oc-cell-error" if r.status == "error" else None),
+                html.Td(r.instance if isinstance(r.instance, str) else "–"),
+                html.Td(r.operation),
+                html.Td(
+                    html.A(
+                        r.trace_id,
+                        href=parts.href(
+                            "trace",
+                            r.trace_id,
+                            window,
+                            service=state["service"],
+                            chain=state["chain"],
+                            lang=state["query_lang"],
+                        ),
+                        target="_blank",
+                        rel="noopener",
+                        className="oc-row-link",
+                    )
+                ),
+            ],
+            className="oc-call-row" + (" oc-call-failed" if r.status == "error" else ""),
+            **{"data-trace": r.trace_id},
+        )
+        for r in m.table.itertuples(index=False)
+    ]
     if not rows:
         return html.Div(t("drill.no_data", lang), className="oc-empty")
     return html.Table([html.Thead(head), html.Tbody(rows)], className="oc-span-table oc-calls-table")
@@ -95,23 +138,37 @@ def _calls_table(m: Model, state: dict, window: timewindow.Window, tz: str) -> h
 def _events(m: Model, tz: str, lang: str) -> list:
     if m.events.empty:
         return [html.Div(t("service.no_events", lang), className="oc-empty")]
-    return [html.Li([html.Span(e.kind, className=f"oc-event-kind oc-event-{e.kind}"),
-                     html.A(e.label, href=e.url, target="_blank", rel="noopener") if isinstance(e.url, str) else e.label,
-                     html.Span(f" {parts.when(e.start, tz)} · {e.detail}", className="oc-event-meta")],
-                    className="oc-event") for e in m.events.itertuples(index=False)]
+    return [
+        html.Li(
+            [
+                html.Span(e.kind, className=f"oc-event-kind oc-event-{e.kind}"),
+                html.A(e.label, href=e.url, target="_blank", rel="noopener") if isinstance(e.url, str) else e.label,
+                html.Span(f" {parts.when(e.start, tz)} · {e.detail}", className="oc-event-meta"),
+            ],
+            className="oc-event",
+        )
+        for e in m.events.itertuples(index=False)
+    ]
 
 
 def _figures(m: Model, window: timewindow.Window, tz: str, lang: str):
     shown = (window.start, window.end)
-    timeline = drill_figures.service_timeline(m.metrics, m.events, tz,
-                                              (t("axis.latency", lang), t("axis.rate", lang), t("axis.errors", lang),
-                                               t("logs.error_rate", lang)), m.log_errors, shown)
-    instances = drill_figures.service_instances(m.resources, m.calls, tz,
-                                                (t("axis.cpu", lang), t("axis.memory", lang), t("axis.call_ms", lang)),
-                                                shown)
+    timeline = drill_figures.service_timeline(
+        m.metrics,
+        m.events,
+        tz,
+        (t("axis.latency", lang), t("axis.rate", lang), t("axis.errors", lang), t("logs.error_rate", lang)),
+        m.log_errors,
+        shown,
+    )
+    instances = drill_figures.service_instances(
+        m.resources, m.calls, tz, (t("axis.cpu", lang), t("axis.memory", lang), t("axis.call_ms", lang)), shown
+    )
     labels = (t("service.anomaly", lang), t("service.baseline_band", lang))
-    return (drill_figures.mark_anomalies(timeline, m.anomalies, tz, drill_figures.TIMELINE_PANELS, labels),
-            drill_figures.mark_anomalies(instances, m.anomalies, tz, drill_figures.INSTANCE_PANELS, labels))
+    return (
+        drill_figures.mark_anomalies(timeline, m.anomalies, tz, drill_figures.TIMELINE_PANELS, labels),
+        drill_figures.mark_anomalies(instances, m.anomalies, tz, drill_figures.INSTANCE_PANELS, labels),
+    )
 
 
 def _chain_crumb(service: str, chain: str | None, window: timewindow.Window, query_lang: str | None):
@@ -126,8 +183,14 @@ def _chain_crumb(service: str, chain: str | None, window: timewindow.Window, que
     return str(named["chain_name"].iloc[0]), parts.href("chain", str(named["chain"].iloc[0]), window, lang=query_lang)
 
 
-def layout(service: str | None = None, lang: str | None = None, chain: str | None = None, site: str | None = None,
-           calls: str | None = None, **query) -> html.Div:
+def layout(
+    service: str | None = None,
+    lang: str | None = None,
+    chain: str | None = None,
+    site: str | None = None,
+    calls: str | None = None,
+    **query,
+) -> html.Div:
     """The service page for ``service`` over ``?from=&to=`` (``?chain=`` names the chain it was reached from,
     ``?site=`` keeps the instances at one site, ``?calls=failed`` puts the failed calls first)."""
     ctx = context.current()
@@ -144,8 +207,17 @@ def layout(service: str | None = None, lang: str | None = None, chain: str | Non
     m = model(service, window, None, site, calls == "failed")
     if m is None:
         return parts.problem("not_found", t("drill.no_service", lang, name=service), lang)
-    state = {"service": service, "chain": chain, "site": site, "calls": calls, "from": window.raw_from,
-             "to": window.raw_to, "lang": lang, "query_lang": query_lang, "digest": m.digest}
+    state = {
+        "service": service,
+        "chain": chain,
+        "site": site,
+        "calls": calls,
+        "from": window.raw_from,
+        "to": window.raw_to,
+        "lang": lang,
+        "query_lang": query_lang,
+        "digest": m.digest,
+    }
     crumb = _chain_crumb(service, chain, window, query_lang)
     name = m.info["display_name"]
     timeline, instances = _figures(m, window, tz, lang)
@@ -155,61 +227,130 @@ def layout(service: str | None = None, lang: str | None = None, chain: str | Non
         [
             dcc.Store(id=ids.SERVICE_STATE, data=state),
             parts.breadcrumbs([(t("drill.wall", lang), "/wall"), *([crumb] if crumb else []), (name, None)]),
-            html.H1([html.Span(t("service.title", lang), className="oc-kind"), name,
-                     html.Span(t("service.meta", lang, tier=m.info["tier"], owner=m.info.get("owner") or "–"),
-                               className="oc-meta"),
-                     *([html.A(t("service.runbook", lang), href=runbook, target="_blank", rel="noopener",
-                               className="oc-meta-link")] if isinstance(runbook, str) else [])]),
+            html.H1(
+                [
+                    html.Span(t("service.title", lang), className="oc-kind"),
+                    name,
+                    html.Span(
+                        t("service.meta", lang, tier=m.info["tier"], owner=m.info.get("owner") or "–"),
+                        className="oc-meta",
+                    ),
+                    *(
+                        [
+                            html.A(
+                                t("service.runbook", lang),
+                                href=runbook,
+                                target="_blank",
+                                rel="noopener",
+                                className="oc-meta-link",
+                            )
+                        ]
+                        if isinstance(runbook, str)
+                        else []
+                    ),
+                ]
+            ),
             parts.window_bar("service", service, window, tz, lang, extra),
-            *([parts.site_bar("service", service, window, {s: s for s in m.sites}, site, lang,
-                              {k: v for k, v in extra.items() if k != "site"})]
-              if len(m.sites) > 1 else []),
-            html.Div([
-                html.Section([html.H2([t("service.calls", lang), _order_links(service, window, extra, lang)]),
-                              html.Div(_calls_table(m, state, window, tz), id=ids.SERVICE_CALLS,
-                                       className="oc-calls-scroll")],
-                             className="oc-panel"),
-                html.Section([html.H2(t("service.events", lang)),
-                              html.Ul(_events(m, tz, lang), id=ids.SERVICE_EVENTS, className="oc-events")],
-                             className="oc-panel"),
-            ], className="oc-drill-pair oc-drill-pair-table"),
-            html.Div([
-                html.Section([html.H2(t("service.timeline", lang)),
-                              graph(ids.SERVICE_TIMELINE, "46vh", timeline)], className="oc-panel"),
-                html.Section([html.H2(t("service.instances", lang)),
-                              graph(ids.SERVICE_INSTANCES, "46vh", instances)], className="oc-panel"),
-            ], className="oc-drill-pair"),
+            *(
+                [
+                    parts.site_bar(
+                        "service",
+                        service,
+                        window,
+                        {s: s for s in m.sites},
+                        site,
+                        lang,
+                        {k: v for k, v in extra.items() if k != "site"},
+                    )
+                ]
+                if len(m.sites) > 1
+                else []
+            ),
+            html.Div(
+                [
+                    html.Section(
+                        [
+                            html.H2([t("service.calls", lang), _order_links(service, window, extra, lang)]),
+                            html.Div(
+                                _calls_table(m, state, window, tz), id=ids.SERVICE_CALLS, className="oc-calls-scroll"
+                            ),
+                        ],
+                        className="oc-panel",
+                    ),
+                    html.Section(
+                        [
+                            html.H2(t("service.events", lang)),
+                            html.Ul(_events(m, tz, lang), id=ids.SERVICE_EVENTS, className="oc-events"),
+                        ],
+                        className="oc-panel",
+                    ),
+                ],
+                className="oc-drill-pair oc-drill-pair-table",
+            ),
+            html.Div(
+                [
+                    html.Section(
+                        [html.H2(t("service.timeline", lang)), graph(ids.SERVICE_TIMELINE, "46vh", timeline)],
+                        className="oc-panel",
+                    ),
+                    html.Section(
+                        [html.H2(t("service.instances", lang)), graph(ids.SERVICE_INSTANCES, "46vh", instances)],
+                        className="oc-panel",
+                    ),
+                ],
+                className="oc-drill-pair",
+            ),
         ],
-        className="oc-page oc-drill", **{"data-service": service},
+        className="oc-page oc-drill",
+        **{"data-service": service},
     )
 
 
 def _order_links(service: str, window: timewindow.Window, extra: dict, lang: str) -> html.Span:
     """Links to this page with the slowest calls first and with the failed ones first (the one shown marked)."""
-    return html.Span([dcc.Link(t(f"service.calls_{order}", lang), className="oc-preset" + (
-        " oc-preset-on" if (extra["calls"] or "slowest") == order else ""),
-        href=parts.href("service", service, window, **{**extra, "calls": None if order == "slowest" else order}))
-        for order in ("slowest", "failed")], className="oc-calls-order")
+    return html.Span(
+        [
+            dcc.Link(
+                t(f"service.calls_{order}", lang),
+                className="oc-preset" + (" oc-preset-on" if (extra["calls"] or "slowest") == order else ""),
+                href=parts.href(
+                    "service", service, window, **{**extra, "calls": None if order == "slowest" else order}
+                ),
+            )
+            for order in ("slowest", "failed")
+        ],
+        className="oc-calls-order",
+    )
 
 
 def register(app: dash.Dash) -> None:
     """Register the page and its refresh callback."""
-    dash.register_page(__name__, path_template=PATH_TEMPLATE, layout=layout,
-                       title=page_title("title.service", "service"))
+    dash.register_page(
+        __name__, path_template=PATH_TEMPLATE, layout=layout, title=page_title("title.service", "service")
+    )
 
     @app.callback(
-        Output(ids.SERVICE_TIMELINE, "figure"), Output(ids.SERVICE_INSTANCES, "figure"),
-        Output(ids.SERVICE_CALLS, "children"), Output(ids.SERVICE_EVENTS, "children"),
+        Output(ids.SERVICE_TIMELINE, "figure"),
+        Output(ids.SERVICE_INSTANCES, "figure"),
+        Output(ids.SERVICE_CALLS, "children"),
+        Output(ids.SERVICE_EVENTS, "children"),
         Output(ids.SERVICE_STATE, "data"),
-        Input(ids.VERSIONS, "data"), State(ids.SERVICE_STATE, "data"), prevent_initial_call=True,
+        Input(ids.VERSIONS, "data"),
+        State(ids.SERVICE_STATE, "data"),
+        prevent_initial_call=True,
     )
     def refresh_service(versions, state):
         """Redraw when the rows the page shows have changed."""
         window = timewindow.resolve(state["from"], state["to"])
-        m = model(state["service"], window, (versions or {}).get("frames"), state.get("site"),
-                  state.get("calls") == "failed")
+        m = model(
+            state["service"], window, (versions or {}).get("frames"), state.get("site"), state.get("calls") == "failed"
+        )
         if m is None or m.digest == state["digest"]:
             raise PreventUpdate
         tz, lang = context.current().settings.display_tz, state["lang"]
-        return (*_figures(m, window, tz, lang), _calls_table(m, state, window, tz), _events(m, tz, lang),
-                {**state, "digest": m.digest})
+        return (
+            *_figures(m, window, tz, lang),
+            _calls_table(m, state, window, tz),
+            _events(m, tz, lang),
+            {**state, "digest": m.digest},
+        )

@@ -15,11 +15,12 @@ data); lists are replaced only when their content changed. Stale panels keep the
 values, greyed, with the time of their sources' last success; a panel whose sources fail
 says "unknown" and since when, never a count of zero.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -27,11 +28,12 @@ import dash
 import pandas as pd
 from dash import ALL, ClientsideFunction, Input, Output, Patch, State, ctx, dcc, html
 
-from dashboard import formats, context, ids
-from dashboard.analytics import health, kpis, logrates, calendar as market, rollup, sites, wallview
-from dashboard.figures import STATUS_COLOURS
+from dashboard import context, formats, ids
+from dashboard.analytics import calendar as market
+from dashboard.analytics import health, kpis, logrates, rollup, sites, wallview
 from dashboard.core.freshness import Freshness, freshness
 from dashboard.core.status import newest_success
+from dashboard.figures import STATUS_COLOURS
 from dashboard.i18n import pick_lang, t, template
 from layouts.components.titles import page_title
 
@@ -66,13 +68,14 @@ class Refresh:
         app = context.current()
         self.lang, self.settings, self.store, self.memo = lang, app.settings, app.store, app.memo
         self.versions = versions or self.store.versions()
-        self.now = pd.Timestamp(datetime.now(timezone.utc))
+        self.now = pd.Timestamp(datetime.now(UTC))
         self.tz = ZoneInfo(self.settings.display_tz)
         statuses = self.store.statuses()
         self.as_of = newest_success(statuses)
         self.offered = app.offered
-        self.fresh: dict[str, Freshness] = {p: freshness(f, statuses, self.now, self.offered)
-                                            for p, f in PANELS.items()}
+        self.fresh: dict[str, Freshness] = {
+            p: freshness(f, statuses, self.now, self.offered) for p, f in PANELS.items()
+        }
 
     def frame(self, name: str) -> pd.DataFrame:
         return self.store.frame(name, self.versions)
@@ -90,8 +93,11 @@ class Refresh:
     def cached(self, name: str, build, *panels: str, per_minute: bool = False, extra=None):
         """``build()`` once per versions of ``panels``' frames and language (and minute, and ``extra``),
         for every viewer of this worker."""
-        version = (*(tuple(self.version_key(p) or ()) for p in panels), self.now.floor("min") if per_minute else None,
-                   extra)
+        version = (
+            *(tuple(self.version_key(p) or ()) for p in panels),
+            self.now.floor("min") if per_minute else None,
+            extra,
+        )
         return self.memo.get((name, self.lang), version, build)
 
     def missing(self, panel: str) -> str:
@@ -105,8 +111,11 @@ class Refresh:
     def unknown(self, panel: str) -> str:
         """``unknown: <sources> failing since HH:MM`` while the panel's sources fail, else empty."""
         fresh = self.fresh[panel]
-        return t("wall.unknown", self.lang, sources=", ".join(fresh.unknown),
-                 time=self.local(fresh.failing_since)) if fresh.unknown else ""
+        return (
+            t("wall.unknown", self.lang, sources=", ".join(fresh.unknown), time=self.local(fresh.failing_since))
+            if fresh.unknown
+            else ""
+        )
 
     def stale_label(self, panel: str) -> str:
         fresh = self.fresh[panel]
@@ -139,14 +148,22 @@ class Refresh:
 
     def site_states(self) -> pd.DataFrame:
         """The estate's sites (the banner and the services' roll-up both read them), once per version."""
-        return self.cached("site_states", lambda: sites.site_states(self.frame("instances"),
-                                                                    self.frame("resource_metrics")), "chains")
+        return self.cached(
+            "site_states", lambda: sites.site_states(self.frame("instances"), self.frame("resource_metrics")), "chains"
+        )
 
     def rolled(self, evaluated: pd.DataFrame) -> pd.DataFrame:
         metrics = self.frame("service_metrics")
-        return rollup.services(evaluated, self.frame("alerts"), self.frame("anomalies"),
-                               self.frame("resource_metrics"), self.frame("instances"), self.site_states(),
-                               self.settings.health["amber_at"], metrics["ts"].max() if len(metrics) else None)
+        return rollup.services(
+            evaluated,
+            self.frame("alerts"),
+            self.frame("anomalies"),
+            self.frame("resource_metrics"),
+            self.frame("instances"),
+            self.site_states(),
+            self.settings.health["amber_at"],
+            metrics["ts"].max() if len(metrics) else None,
+        )
 
 
 def _digest(value) -> str:
@@ -163,14 +180,22 @@ def _with_part_digests(model: dict) -> tuple[dict, dict[str, str]]:
 
 # ---------------------------------------------------------------- chains and tiles
 
+
 def _tile(index: int, row, lang: str, amber_at: float) -> dcc.Link:
     """A tile's frame and name; the browser adds its status, figures and sparkline (``assets/wall.js``)."""
-    rule = t("tile.rule", lang, p95=f"{row.p95_target_ms:.0f}", err=f"{row.error_target:.1%}",
-             amber_p95=f"{amber_at * row.p95_target_ms:.0f}", amber_err=f"{amber_at * row.error_target:.1%}")
+    rule = t(
+        "tile.rule",
+        lang,
+        p95=f"{row.p95_target_ms:.0f}",
+        err=f"{row.error_target:.1%}",
+        amber_p95=f"{amber_at * row.p95_target_ms:.0f}",
+        amber_err=f"{amber_at * row.error_target:.1%}",
+    )
     title = f"{row.display_name} ({row.service})\n{t('tile.metrics', lang)}\n{rule}"
     tile = html.Div(
         html.Div(row.display_name, className="oc-tile-name", lang=lang),
-        className="oc-tile oc-nodata", title=title,
+        className="oc-tile oc-nodata",
+        title=title,
         **{"data-title": title, "data-service": row.service, "data-index": index},
     )
     return dcc.Link(tile, href=f"/service/{quote(row.service)}", className="oc-tile-link")
@@ -178,8 +203,11 @@ def _tile(index: int, row, lang: str, amber_at: float) -> dcc.Link:
 
 def _chain_sections(layout: list[dict], evaluated: pd.DataFrame, lang: str, amber_at: float, offered) -> list:
     if not layout:
-        return [html.Div(t("wall.no_chains" if "chains" in offered else "wall.chains_unconfigured", lang),
-                         className="oc-empty")]
+        return [
+            html.Div(
+                t("wall.no_chains" if "chains" in offered else "wall.chains_unconfigured", lang), className="oc-empty"
+            )
+        ]
     rows = {r.service: r for r in evaluated.itertuples(index=False)}
     sections, index = [], 0
     for chain in layout:
@@ -187,17 +215,27 @@ def _chain_sections(layout: list[dict], evaluated: pd.DataFrame, lang: str, ambe
         for service in chain["services"]:
             tiles.append(_tile(index, rows[service], lang, amber_at))
             index += 1
-        sections.append(html.Section(
-            [html.Header([dcc.Link(html.H2(chain["name"], lang=lang), href=f"/chain/{quote(chain['chain'])}"),
-                          html.Span(className="oc-badge oc-chain-status"),
-                          html.Span(className="oc-chain-why"),
-                          html.Span(className="oc-chain-sites", title=t("sites.rule", lang, crit=sites.DRAINED,
-                                                                         warn=sites.LOW))],
-                         className="oc-chain-head"),
-             html.Div(tiles, className="oc-flow")],
-            className="oc-chain oc-nodata",
-            **{"data-chain": chain["chain"]},
-        ))
+        sections.append(
+            html.Section(
+                [
+                    html.Header(
+                        [
+                            dcc.Link(html.H2(chain["name"], lang=lang), href=f"/chain/{quote(chain['chain'])}"),
+                            html.Span(className="oc-badge oc-chain-status"),
+                            html.Span(className="oc-chain-why"),
+                            html.Span(
+                                className="oc-chain-sites",
+                                title=t("sites.rule", lang, crit=sites.DRAINED, warn=sites.LOW),
+                            ),
+                        ],
+                        className="oc-chain-head",
+                    ),
+                    html.Div(tiles, className="oc-flow"),
+                ],
+                className="oc-chain oc-nodata",
+                **{"data-chain": chain["chain"]},
+            )
+        )
     return sections
 
 
@@ -207,8 +245,9 @@ def _chain_reason(chain: dict, names: dict[str, str], refresh: Refresh) -> str:
         return ""
     service, reason = chain["worst"][0]
     more = len(chain["worst"]) - 1
-    return t("wall.chain_reason", refresh.lang, name=names.get(service, service),
-             reason=refresh.describe(reason)) + (f" · +{more}" if more else "")
+    return t("wall.chain_reason", refresh.lang, name=names.get(service, service), reason=refresh.describe(reason)) + (
+        f" · +{more}" if more else ""
+    )
 
 
 def _header(refresh: Refresh, rolled_chains: list[dict], rolled: pd.DataFrame, layout: list[dict]) -> dict:
@@ -217,8 +256,9 @@ def _header(refresh: Refresh, rolled_chains: list[dict], rolled: pd.DataFrame, l
     return {"status": head["status"], "text": t(key, refresh.lang, count=head["attention"], total=head["total"])}
 
 
-def _tile_model(refresh: Refresh, layout: list[dict], evaluated: pd.DataFrame, rolled: pd.DataFrame,
-                spark_after: int | None) -> dict:
+def _tile_model(
+    refresh: Refresh, layout: list[dict], evaluated: pd.DataFrame, rolled: pd.DataFrame, spark_after: int | None
+) -> dict:
     order = wallview.tile_order(layout)
     names = dict(zip(evaluated["service"], evaluated["display_name"]))
     rolled_chains = rollup.chains(layout, rolled)
@@ -228,19 +268,30 @@ def _tile_model(refresh: Refresh, layout: list[dict], evaluated: pd.DataFrame, r
         "header": _header(refresh, rolled_chains, rolled, layout),
         "spark": wallview.spark_points(refresh.frame("service_metrics"), order, spark_after),
         "logs": logrates.tooltip_rates(logrates.errors_per_minute(refresh.frame("log_rates")), order),
-        "sites": sites.wall_sites(layout, sites.chain_sites(refresh.frame("chains"), refresh.frame("instances"),
-                                                            refresh.frame("resource_metrics"))),
+        "sites": sites.wall_sites(
+            layout,
+            sites.chain_sites(refresh.frame("chains"), refresh.frame("instances"), refresh.frame("resource_metrics")),
+        ),
     }
 
 
 def _full_model(refresh: Refresh, layout: list[dict], evaluated: pd.DataFrame, rolled: pd.DataFrame) -> dict:
     """The whole tile model, with what never changes while the page is shown and the whole last hour."""
     lang = refresh.lang
-    labels = {**{s: t(f"status.{s}", lang) for s in STATUS_COLOURS}, "unknown": t("status.unknown", lang),
-              "latency": t("tile.latency", lang), "errors": t("tile.errors", lang)}
-    return {"labels": labels, "logs_label": template("logs.tooltip", lang),
-            "page": refresh.now.timestamp(), "alarm": wallview.incident_status(refresh.frame("incidents")),
-            "unknown": refresh.header_unknown(), **_tile_model(refresh, layout, evaluated, rolled, None)}
+    labels = {
+        **{s: t(f"status.{s}", lang) for s in STATUS_COLOURS},
+        "unknown": t("status.unknown", lang),
+        "latency": t("tile.latency", lang),
+        "errors": t("tile.errors", lang),
+    }
+    return {
+        "labels": labels,
+        "logs_label": template("logs.tooltip", lang),
+        "page": refresh.now.timestamp(),
+        "alarm": wallview.incident_status(refresh.frame("incidents")),
+        "unknown": refresh.header_unknown(),
+        **_tile_model(refresh, layout, evaluated, rolled, None),
+    }
 
 
 def _last_spark_ms(model: dict, previous: int | None) -> int | None:
@@ -254,26 +305,45 @@ def _site_banner(refresh: Refresh) -> list:
     rows = []
     for site in states[states["status"].isin(rollup.ATTENTION)].itertuples(index=False):
         services = instances.loc[instances["site"] == site.site, "service"].nunique()
-        detail = (t("wall.site_silent_detail", lang, instances=site.instances, services=services)
-                  if site.kind == "silent" else
-                  t("wall.site_detail", lang, share=formats.fmt_pct(site.share, 0), even=formats.fmt_pct(site.even, 0),
-                    services=services))
-        rows.append(html.Div([
-            html.Span([html.Span(className="oc-shape"),
-                       t("wall.site_banner", lang, site=site.site, state=t(f"site.{site.kind}", lang))],
-                      className="oc-banner-kind"),
-            html.Span(detail, className="oc-banner-meta"),
-        ], className=f"oc-banner-row oc-site-row oc-{site.status}", **{"data-site": site.site}))
+        detail = (
+            t("wall.site_silent_detail", lang, instances=site.instances, services=services)
+            if site.kind == "silent"
+            else t(
+                "wall.site_detail",
+                lang,
+                share=formats.fmt_pct(site.share, 0),
+                even=formats.fmt_pct(site.even, 0),
+                services=services,
+            )
+        )
+        rows.append(
+            html.Div(
+                [
+                    html.Span(
+                        [
+                            html.Span(className="oc-shape"),
+                            t("wall.site_banner", lang, site=site.site, state=t(f"site.{site.kind}", lang)),
+                        ],
+                        className="oc-banner-kind",
+                    ),
+                    html.Span(detail, className="oc-banner-meta"),
+                ],
+                className=f"oc-banner-row oc-site-row oc-{site.status}",
+                **{"data-site": site.site},
+            )
+        )
     return rows
 
 
 # ---------------------------------------------------------------- incidents, changes, chaos
 
+
 def _age(opened: pd.Timestamp, refresh: Refresh) -> html.Span:
     parts = wallview.age_parts(opened, refresh.now)
     key = "wall.age_d" if parts["d"] else ("wall.age_h" if parts["h"] else "wall.age_m")
-    return html.Span(t(key, refresh.lang, **parts), className="oc-age",
-                     **{"data-since": int(opened.timestamp() * 1000)})
+    return html.Span(
+        t(key, refresh.lang, **parts), className="oc-age", **{"data-since": int(opened.timestamp() * 1000)}
+    )
 
 
 def _preplan(url: str | None, lang: str, named: bool = True):
@@ -282,8 +352,13 @@ def _preplan(url: str | None, lang: str, named: bool = True):
     if not name:
         return None
     label = f"{t('wall.preplan', lang)}: {name}"
-    return html.A([html.Span("▣ ", className="oc-icon"), label if named else t("wall.preplan", lang)], href=url,
-                  className="oc-preplan", target="_blank", title=label)
+    return html.A(
+        [html.Span("▣ ", className="oc-icon"), label if named else t("wall.preplan", lang)],
+        href=url,
+        className="oc-preplan",
+        target="_blank",
+        title=label,
+    )
 
 
 def _incident_items(refresh: Refresh) -> tuple[list, int]:
@@ -297,12 +372,23 @@ def _incident_items(refresh: Refresh) -> tuple[list, int]:
         html.Li(
             [
                 html.Span(f"P{row.priority}", className=f"oc-prio oc-p{row.priority}"),
-                html.Div([
-                    html.Div([html.Span(row.title, className="oc-inc-title"), _preplan(row.runbook_url, lang, False)],
-                             className="oc-inc-line"),
-                    html.Div([_age(row.opened_at, refresh), f" · {row.incident_id} · {row.service or '–'} · "
-                              f"{row.assignment_group or t('wall.unassigned', lang)}"], className="oc-inc-meta"),
-                ], className="oc-inc-body"),
+                html.Div(
+                    [
+                        html.Div(
+                            [html.Span(row.title, className="oc-inc-title"), _preplan(row.runbook_url, lang, False)],
+                            className="oc-inc-line",
+                        ),
+                        html.Div(
+                            [
+                                _age(row.opened_at, refresh),
+                                f" · {row.incident_id} · {row.service or '–'} · "
+                                f"{row.assignment_group or t('wall.unassigned', lang)}",
+                            ],
+                            className="oc-inc-meta",
+                        ),
+                    ],
+                    className="oc-inc-body",
+                ),
             ],
             className=f"oc-incident oc-incident-p{row.priority}",
             **{"data-incident": row.incident_id},
@@ -324,14 +410,26 @@ def _alert_items(refresh: Refresh) -> tuple[list, int]:
         return [html.Div(t("wall.no_alerts", lang), className="oc-empty")], 0
     names = wallview.display_names(refresh.frame("services"), lang)
     items = [  # one line each; the summary in the tooltip
-        html.Li([
-            html.Span(className=f"oc-shape oc-{SEVERITY_STATUS[row.severity]}"),
-            html.Span([html.Span(row.name, className="oc-alert-name"), " ",
-                       html.Span(names.get(row.service, row.service) if isinstance(row.service, str) else "",
-                                 className="oc-alert-service")], className="oc-inc-title"),
-            _age(row.starts_at, refresh),
-        ], className=f"oc-alert oc-alert-{row.severity}", title=row.summary if isinstance(row.summary, str) else "",
-            **{"data-alert": row.alert_id})
+        html.Li(
+            [
+                html.Span(className=f"oc-shape oc-{SEVERITY_STATUS[row.severity]}"),
+                html.Span(
+                    [
+                        html.Span(row.name, className="oc-alert-name"),
+                        " ",
+                        html.Span(
+                            names.get(row.service, row.service) if isinstance(row.service, str) else "",
+                            className="oc-alert-service",
+                        ),
+                    ],
+                    className="oc-inc-title",
+                ),
+                _age(row.starts_at, refresh),
+            ],
+            className=f"oc-alert oc-alert-{row.severity}",
+            title=row.summary if isinstance(row.summary, str) else "",
+            **{"data-alert": row.alert_id},
+        )
         for row in firing.head(MAX_ALERTS).itertuples()
     ]
     more = len(firing) - MAX_ALERTS
@@ -347,12 +445,21 @@ def _banner(refresh: Refresh) -> list:
         html.Div(
             [
                 html.Span("■ " + t("wall.banner", lang), className="oc-banner-kind"),
-                *([html.Span(t("wall.banner_unacked", lang), className="oc-banner-unacked")]
-                  if pd.isna(row.acknowledged_at) else []),
+                *(
+                    [html.Span(t("wall.banner_unacked", lang), className="oc-banner-unacked")]
+                    if pd.isna(row.acknowledged_at)
+                    else []
+                ),
                 html.Span(row.title, className="oc-banner-title"),
-                html.Span([f"{row.incident_id} · {row.service or '–'} · ",
-                           t("wall.opened", lang, time=refresh.local(row.opened_at)), " · ", _age(row.opened_at, refresh)],
-                          className="oc-banner-meta"),
+                html.Span(
+                    [
+                        f"{row.incident_id} · {row.service or '–'} · ",
+                        t("wall.opened", lang, time=refresh.local(row.opened_at)),
+                        " · ",
+                        _age(row.opened_at, refresh),
+                    ],
+                    className="oc-banner-meta",
+                ),
                 _preplan(row.runbook_url, lang),
             ],
             className="oc-banner-row" + (" oc-banner-new" if pd.isna(row.acknowledged_at) else ""),
@@ -370,21 +477,54 @@ def _change_items(refresh: Refresh) -> list:
     running = wallview.changes_in_progress(changes)
     if running.empty:
         upcoming = wallview.next_change(changes, refresh.now)
-        return [html.Div(t("wall.no_changes", lang), className="oc-empty"), *(
-            [html.Div(t("wall.next_change", lang, title=upcoming["title"], time=refresh.local(upcoming["planned_start"])),
-                      className="oc-next")] if upcoming is not None else [])]
-    return [html.Ul([
-        html.Li([
-            html.Span(t(f"change.{row.type}", lang), className=f"oc-chg-type oc-chg-{row.type}"),
-            html.Div([
-                html.Div(row.title, className="oc-inc-title"),
-                html.Div(f"{row.change_id} · {row.service or '–'} · " + t(
-                    "wall.change_window", lang, start=refresh.local(row.actual_start), end=refresh.local(row.planned_end)),
-                    className="oc-inc-meta"),
-            ]),
-        ], className="oc-change", **{"data-change": row.change_id})
-        for row in running.head(MAX_CHANGES).itertuples()
-    ], className="oc-changes")]
+        return [
+            html.Div(t("wall.no_changes", lang), className="oc-empty"),
+            *(
+                [
+                    html.Div(
+                        t(
+                            "wall.next_change",
+                            lang,
+                            title=upcoming["title"],
+                            time=refresh.local(upcoming["planned_start"]),
+                        ),
+                        className="oc-next",
+                    )
+                ]
+                if upcoming is not None
+                else []
+            ),
+        ]
+    return [
+        html.Ul(
+            [
+                html.Li(
+                    [
+                        html.Span(t(f"change.{row.type}", lang), className=f"oc-chg-type oc-chg-{row.type}"),
+                        html.Div(
+                            [
+                                html.Div(row.title, className="oc-inc-title"),
+                                html.Div(
+                                    f"{row.change_id} · {row.service or '–'} · "
+                                    + t(
+                                        "wall.change_window",
+                                        lang,
+                                        start=refresh.local(row.actual_start),
+                                        end=refresh.local(row.planned_end),
+                                    ),
+                                    className="oc-inc-meta",
+                                ),
+                            ]
+                        ),
+                    ],
+                    className="oc-change",
+                    **{"data-change": row.change_id},
+                )
+                for row in running.head(MAX_CHANGES).itertuples()
+            ],
+            className="oc-changes",
+        )
+    ]
 
 
 def _chaos_items(refresh: Refresh) -> list:
@@ -394,31 +534,55 @@ def _chaos_items(refresh: Refresh) -> list:
     runs = wallview.latest_chaos_runs(refresh.frame("chaos_runs"), CHAOS_RUNS)
     if runs.empty:
         return [html.Div(t("wall.no_chaos", lang), className="oc-empty")]
-    return [html.Ul([
-        html.Li([
-            html.Span([html.Span(CHAOS_ICONS[row.status], className="oc-icon"), t(f"chaos.{row.status}", lang)],
-                      className=f"oc-chaos-status oc-chaos-{row.status}"),
-            html.Div([
-                html.Div(row.experiment, className="oc-inc-title"),
-                html.Div(" · ".join([refresh.local(row.started_at), row.fault or "–"] + (
-                    [t("wall.recovery", lang, seconds=f"{row.recovery_s:.0f}")] if pd.notna(row.recovery_s) else [])),
-                    className="oc-inc-meta"),
-            ]),
-        ], className="oc-run", **{"data-run": row.run_id})
-        for row in runs.itertuples()
-    ], className="oc-runs")]
+    return [
+        html.Ul(
+            [
+                html.Li(
+                    [
+                        html.Span(
+                            [html.Span(CHAOS_ICONS[row.status], className="oc-icon"), t(f"chaos.{row.status}", lang)],
+                            className=f"oc-chaos-status oc-chaos-{row.status}",
+                        ),
+                        html.Div(
+                            [
+                                html.Div(row.experiment, className="oc-inc-title"),
+                                html.Div(
+                                    " · ".join(
+                                        [refresh.local(row.started_at), row.fault or "–"]
+                                        + (
+                                            [t("wall.recovery", lang, seconds=f"{row.recovery_s:.0f}")]
+                                            if pd.notna(row.recovery_s)
+                                            else []
+                                        )
+                                    ),
+                                    className="oc-inc-meta",
+                                ),
+                            ]
+                        ),
+                    ],
+                    className="oc-run",
+                    **{"data-run": row.run_id},
+                )
+                for row in runs.itertuples()
+            ],
+            className="oc-runs",
+        )
+    ]
 
 
 # ---------------------------------------------------------------- key figures and header
+
 
 def _kpi_values(refresh: Refresh) -> dict[str, tuple[str, str]]:
     """Each key figure as (value, sample count) text."""
     lang, now = refresh.lang, refresh.now
     incidents, changes = refresh.frame("incidents"), refresh.frame("changes")
     figures = {
-        "kpi.availability": kpis.availability(refresh.frame("service_metrics"),
-                                              kpis.start_of_day(now, refresh.settings.display_tz)),
-        "kpi.mtta": kpis.mtta(incidents, now), "kpi.mttr": kpis.mttr(incidents, now),
+        "kpi.availability": kpis.availability(
+            refresh.frame("service_metrics"), kpis.start_of_day(now, refresh.settings.display_tz)
+        ),
+        "kpi.mtta": kpis.mtta(incidents, now),
+        "kpi.mttr": kpis.mttr(incidents, now),
         "kpi.changes": kpis.change_success_rate(changes, now),
         "kpi.chaos": kpis.chaos_pass_rate(refresh.frame("chaos_runs"), now),
     }
@@ -437,9 +601,14 @@ def _kpi_values(refresh: Refresh) -> dict[str, tuple[str, str]]:
 
 
 def _panel_class(panel: str, fresh: Freshness) -> str:
-    base = {"status": "oc-status-panel", "chains": "oc-chains-panel", "incidents": "oc-panel oc-incidents-panel",
-            "alerts": "oc-panel oc-alerts-panel", "changes": "oc-panel oc-changes-panel",
-            "chaos": "oc-panel oc-runs-panel"}.get(panel, "oc-kpi" if panel.startswith("kpi.") else "oc-panel")
+    base = {
+        "status": "oc-status-panel",
+        "chains": "oc-chains-panel",
+        "incidents": "oc-panel oc-incidents-panel",
+        "alerts": "oc-panel oc-alerts-panel",
+        "changes": "oc-panel oc-changes-panel",
+        "chaos": "oc-panel oc-runs-panel",
+    }.get(panel, "oc-kpi" if panel.startswith("kpi.") else "oc-panel")
     return base + (" oc-is-stale" if fresh.is_stale else "") + (" oc-is-unknown" if fresh.unknown else "")
 
 
@@ -448,40 +617,71 @@ def _stale_label(panel: str, text: str) -> html.Span:
 
 
 def _markets(lang: str, sessions: dict[str, str]) -> list:
-    return [html.Span([html.Span(t(f"market.{m}", lang), className="oc-market-name"),
-                       html.Span(t(f"session.{s}", lang), className=f"oc-session oc-session-{s}")],
-                      className="oc-market") for m, s in sessions.items()]
+    return [
+        html.Span(
+            [
+                html.Span(t(f"market.{m}", lang), className="oc-market-name"),
+                html.Span(t(f"session.{s}", lang), className=f"oc-session oc-session-{s}"),
+            ],
+            className="oc-market",
+        )
+        for m, s in sessions.items()
+    ]
 
 
 def _kpi_strip(refresh: Refresh) -> html.Div:
     values = _kpi_values(refresh)
-    return html.Div([
-        html.Section([
-            html.Div(t(name, refresh.lang), className="oc-kpi-label"),
-            html.Div(values[name][0], id={"type": ids.KPI_VALUE, "panel": name}, className="oc-kpi-value"),
-            html.Div([html.Span(values[name][1], id={"type": ids.KPI_COUNT, "panel": name}),
-                      _stale_label(name, refresh.stale_label(name))], className="oc-kpi-foot"),
-        ], id={"type": ids.PANEL, "panel": name}, className=_panel_class(name, refresh.fresh[name]))
-        for name in KPIS
-    ], className="oc-kpis")
+    return html.Div(
+        [
+            html.Section(
+                [
+                    html.Div(t(name, refresh.lang), className="oc-kpi-label"),
+                    html.Div(values[name][0], id={"type": ids.KPI_VALUE, "panel": name}, className="oc-kpi-value"),
+                    html.Div(
+                        [
+                            html.Span(values[name][1], id={"type": ids.KPI_COUNT, "panel": name}),
+                            _stale_label(name, refresh.stale_label(name)),
+                        ],
+                        className="oc-kpi-foot",
+                    ),
+                ],
+                id={"type": ids.PANEL, "panel": name},
+                className=_panel_class(name, refresh.fresh[name]),
+            )
+            for name in KPIS
+        ],
+        className="oc-kpis",
+    )
 
 
 def _side_panel(refresh: Refresh, panel: str, title, body_id: str, body: list) -> html.Section:
-    return html.Section([
-        html.Header([html.H2(title), _stale_label(panel, refresh.stale_label(panel))], className="oc-panel-head"),
-        html.Div(body, id=body_id, className="oc-panel-body"),
-    ], id={"type": ids.PANEL, "panel": panel}, className=_panel_class(panel, refresh.fresh[panel]))
+    return html.Section(
+        [
+            html.Header([html.H2(title), _stale_label(panel, refresh.stale_label(panel))], className="oc-panel-head"),
+            html.Div(body, id=body_id, className="oc-panel-body"),
+        ],
+        id={"type": ids.PANEL, "panel": panel},
+        className=_panel_class(panel, refresh.fresh[panel]),
+    )
 
 
 # ---------------------------------------------------------------- page
 
+
 def _updated(refresh: Refresh) -> html.Span:
     """When the newest data was polled, in the display time zone; the browser follows the versions store."""
     template_text = template("wall.updated", refresh.lang)
-    text = template_text.replace("{time}", refresh.local(pd.Timestamp(refresh.as_of), seconds=True)) \
-        if refresh.as_of else ""
-    return html.Span(text, id=ids.WALL_UPDATED, className="oc-updated",
-                     **{"data-tz": refresh.settings.display_tz, "data-template": template_text})
+    text = (
+        template_text.replace("{time}", refresh.local(pd.Timestamp(refresh.as_of), seconds=True))
+        if refresh.as_of
+        else ""
+    )
+    return html.Span(
+        text,
+        id=ids.WALL_UPDATED,
+        className="oc-updated",
+        **{"data-tz": refresh.settings.display_tz, "data-template": template_text},
+    )
 
 
 def _count_badge(refresh: Refresh, panel: str, count: int, badge_id: str) -> html.Span:
@@ -511,34 +711,73 @@ def layout(lang: str | None = None, **_query) -> html.Div:
             dcc.Store(id=ids.WALL_MODEL, data=model),
             dcc.Store(id=ids.WALL_KEYS, data=keys),
             dcc.Store(id=ids.WALL_SESSIONS, data=sessions),
-            html.Header([
-                html.H1(settings.center_name, className="oc-wall-title"),
-                html.Div(html.Div(id=ids.WALL_STATUS, className="oc-wall-status"), id={"type": ids.PANEL, "panel": "status"},
-                         className=_panel_class("status", refresh.fresh["status"])),
-                html.Div(_markets(lang, sessions), id=ids.WALL_MARKETS, className="oc-markets"),
-                _updated(refresh),
-                html.Span(className="oc-clock oc-wall-clock", **{"data-tz": settings.display_tz, "data-label": ""}),
-            ], className="oc-wall-head"),
+            html.Header(
+                [
+                    html.H1(settings.center_name, className="oc-wall-title"),
+                    html.Div(
+                        html.Div(id=ids.WALL_STATUS, className="oc-wall-status"),
+                        id={"type": ids.PANEL, "panel": "status"},
+                        className=_panel_class("status", refresh.fresh["status"]),
+                    ),
+                    html.Div(_markets(lang, sessions), id=ids.WALL_MARKETS, className="oc-markets"),
+                    _updated(refresh),
+                    html.Span(className="oc-clock oc-wall-clock", **{"data-tz": settings.display_tz, "data-label": ""}),
+                ],
+                className="oc-wall-head",
+            ),
             html.Div(_banner(refresh), id=ids.WALL_BANNER, className="oc-banner", role="alert"),
             html.Div(_site_banner(refresh), id=ids.WALL_SITES, className="oc-banner", role="alert"),
             _kpi_strip(refresh),
-            html.Div([
-                html.Section([
-                    _stale_label("chains", refresh.stale_label("chains")),
-                    html.Div(_chain_sections(chain_layout, evaluated, lang, settings.health["amber_at"],
-                                             refresh.offered),
-                             id=ids.WALL_CHAINS, className="oc-chains"),
-                ], id={"type": ids.PANEL, "panel": "chains"},
-                    className=_panel_class("chains", refresh.fresh["chains"])),
-                html.Div([
-                    _side_panel(refresh, "alerts", [t("wall.alerts_firing", lang), " ", _count_badge(
-                        refresh, "alerts", alert_count, ids.WALL_ALERT_COUNT)], ids.WALL_ALERTS, alerts),
-                    _side_panel(refresh, "incidents", [t("wall.incidents", lang), " ", _count_badge(
-                        refresh, "incidents", incident_count, ids.WALL_INCIDENT_COUNT)], ids.WALL_INCIDENTS, incidents),
-                    _side_panel(refresh, "changes", t("wall.changes", lang), ids.WALL_CHANGES, _change_items(refresh)),
-                    _side_panel(refresh, "chaos", t("wall.chaos", lang), ids.WALL_CHAOS, _chaos_items(refresh)),
-                ], className="oc-side"),
-            ], className="oc-wall-grid"),
+            html.Div(
+                [
+                    html.Section(
+                        [
+                            _stale_label("chains", refresh.stale_label("chains")),
+                            html.Div(
+                                _chain_sections(
+                                    chain_layout, evaluated, lang, settings.health["amber_at"], refresh.offered
+                                ),
+                                id=ids.WALL_CHAINS,
+                                className="oc-chains",
+                            ),
+                        ],
+                        id={"type": ids.PANEL, "panel": "chains"},
+                        className=_panel_class("chains", refresh.fresh["chains"]),
+                    ),
+                    html.Div(
+                        [
+                            _side_panel(
+                                refresh,
+                                "alerts",
+                                [
+                                    t("wall.alerts_firing", lang),
+                                    " ",
+                                    _count_badge(refresh, "alerts", alert_count, ids.WALL_ALERT_COUNT),
+                                ],
+                                ids.WALL_ALERTS,
+                                alerts,
+                            ),
+                            _side_panel(
+                                refresh,
+                                "incidents",
+                                [
+                                    t("wall.incidents", lang),
+                                    " ",
+                                    _count_badge(refresh, "incidents", incident_count, ids.WALL_INCIDENT_COUNT),
+                                ],
+                                ids.WALL_INCIDENTS,
+                                incidents,
+                            ),
+                            _side_panel(
+                                refresh, "changes", t("wall.changes", lang), ids.WALL_CHANGES, _change_items(refresh)
+                            ),
+                            _side_panel(refresh, "chaos", t("wall.chaos", lang), ids.WALL_CHAOS, _chaos_items(refresh)),
+                        ],
+                        className="oc-side",
+                    ),
+                ],
+                className="oc-wall-grid",
+            ),
         ],
         className="oc-wall",
         **{f"data-age-{unit}": template(f"wall.age_{unit}", lang) for unit in ("m", "h", "d")},
@@ -547,8 +786,22 @@ def layout(lang: str | None = None, **_query) -> html.Div:
 
 
 WILDCARDS = ("kpi_values", "kpi_counts", "panel_classes", "stale_labels")
-OUTPUTS = ("model", "chains", "sites", "alerts", "alert_count", "incidents", "incident_count", "banner", "changes",
-           "chaos", "kpi_values", "kpi_counts", "panel_classes", "stale_labels")
+OUTPUTS = (
+    "model",
+    "chains",
+    "sites",
+    "alerts",
+    "alert_count",
+    "incidents",
+    "incident_count",
+    "banner",
+    "changes",
+    "chaos",
+    "kpi_values",
+    "kpi_counts",
+    "panel_classes",
+    "stale_labels",
+)
 COUNTS = {"alert_count": "alerts", "incident_count": "incidents"}  # count output -> its panel
 LISTS = {"alerts": _alert_items, "incidents": _incident_items}  # panel -> (items, count)
 
@@ -564,16 +817,24 @@ def _redraw_tiles(refresh: Refresh, keys: dict, out: dict) -> None:
     lang = refresh.lang
     evaluated = refresh.cached("evaluated", refresh.evaluated, "chains")
     rolled = refresh.cached("rolled", lambda: refresh.rolled(evaluated), *TILES)
-    chain_layout, structure = refresh.cached("structure", lambda: _with_digest(wallview.structure(
-        refresh.frame("chains"), refresh.frame("services"), lang)), "chains")
+    chain_layout, structure = refresh.cached(
+        "structure",
+        lambda: _with_digest(wallview.structure(refresh.frame("chains"), refresh.frame("services"), lang)),
+        "chains",
+    )
     if structure != keys["structure"]:  # chains or services came or went: draw them anew
         keys["structure"] = structure
-        out["chains"] = _chain_sections(chain_layout, evaluated, lang, refresh.settings.health["amber_at"],
-                                        refresh.offered)
+        out["chains"] = _chain_sections(
+            chain_layout, evaluated, lang, refresh.settings.health["amber_at"], refresh.offered
+        )
         model = out["model"] = _full_model(refresh, chain_layout, evaluated, rolled)
     else:
-        model, digests = refresh.cached("tiles", lambda: _with_part_digests(
-            _tile_model(refresh, chain_layout, evaluated, rolled, keys["spark_ms"])), *TILES, extra=keys["spark_ms"])
+        model, digests = refresh.cached(
+            "tiles",
+            lambda: _with_part_digests(_tile_model(refresh, chain_layout, evaluated, rolled, keys["spark_ms"])),
+            *TILES,
+            extra=keys["spark_ms"],
+        )
         patch = Patch()
         for part, value in model.items():
             if part == "spark" or digests[part] != keys["digests"].get(part):
@@ -622,8 +883,10 @@ def refresh_wall(versions: dict | None, keys: dict, lang: str):
                 out.update(values)
 
     redraw("alerts", lambda: dict(zip(("alerts", "alert_count"), _alert_items(refresh))))
-    redraw("incidents", lambda: dict(zip(("incidents", "incident_count"), _incident_items(refresh)),
-                                     banner=_banner(refresh)))
+    redraw(
+        "incidents",
+        lambda: dict(zip(("incidents", "incident_count"), _incident_items(refresh)), banner=_banner(refresh)),
+    )
     redraw("changes", lambda: {"changes": _change_items(refresh)})
     redraw("chaos", lambda: {"chaos": _chaos_items(refresh)})
     if changed & set(KPIS):
@@ -636,12 +899,15 @@ def refresh_wall(versions: dict | None, keys: dict, lang: str):
     labels = {p: refresh.stale_label(p) for p in PANELS}
     if labels != keys["stale"]:  # a source failed, recovered or fell behind: marks, counts and the header follow
         keys["stale"] = labels
-        out["panel_classes"] = [_panel_class(i["panel"], refresh.fresh[i["panel"]])
-                                for i in _wildcard(OUTPUTS.index("panel_classes"))]
+        out["panel_classes"] = [
+            _panel_class(i["panel"], refresh.fresh[i["panel"]]) for i in _wildcard(OUTPUTS.index("panel_classes"))
+        ]
         out["stale_labels"] = [labels[i["panel"]] for i in _wildcard(OUTPUTS.index("stale_labels"))]
         for name, panel in COUNTS.items():
             if name not in out:
-                out[name] = refresh.cached(f"{panel}.count", lambda: LISTS[panel](refresh)[1], panel, per_minute=True)
+                out[name] = refresh.cached(
+                    f"{panel}.count", lambda panel=panel: LISTS[panel](refresh)[1], panel, per_minute=True
+                )
         _model_part(out, "unknown", refresh.header_unknown())
     for name, panel in COUNTS.items():
         if isinstance(out.get(name), int):
@@ -649,14 +915,16 @@ def refresh_wall(versions: dict | None, keys: dict, lang: str):
 
     if not out:
         raise dash.exceptions.PreventUpdate
-    unchanged = [dash.no_update if name not in WILDCARDS else [dash.no_update] * len(_wildcard(i))
-                 for i, name in enumerate(OUTPUTS)]
+    unchanged = [
+        dash.no_update if name not in WILDCARDS else [dash.no_update] * len(_wildcard(i))
+        for i, name in enumerate(OUTPUTS)
+    ]
     return [out.get(name, unchanged[i]) for i, name in enumerate(OUTPUTS)] + [keys]
 
 
 def refresh_markets(_tick, shown: dict | None, lang: str):
     """The market sessions change a few times a day: redraw only then."""
-    sessions = market.sessions(datetime.now(timezone.utc))
+    sessions = market.sessions(datetime.now(UTC))
     if sessions == shown:
         raise dash.exceptions.PreventUpdate
     return _markets(lang, sessions), sessions

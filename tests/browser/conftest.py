@@ -1,6 +1,7 @@
 """Browser fixtures: headless Debian Chromium for dash_duo, and demo apps polled synchronously."""
+
 import shutil
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from selenium.webdriver.chrome.options import Options
@@ -18,8 +19,16 @@ def pytest_setup_options():
     options = Options()
     if shutil.which("chromium"):
         options.binary_location = shutil.which("chromium")
-    for flag in ("--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1920,1080"):
+    for flag in (
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1920,1080",
+    ):
         options.add_argument(flag)
     return options
 
@@ -56,9 +65,10 @@ return {
 
 def viewport(dash_duo, width, height):
     """Make the page's viewport exactly ``width`` x ``height`` (a window adds its own chrome)."""
-    dash_duo.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                                    {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
-
+    dash_duo.driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+    )
 
 
 def _need_chromium():
@@ -75,8 +85,7 @@ class Estate:
         self.store = open_store(None, self.settings.deployment, self.settings.source_names)
         self.offset = offset
         self.sources = {spec["name"]: registry.build(spec) for spec in self.settings.sources}
-        self.poller = Poller(list(self.sources.values()), self.store,
-                             clock=lambda: datetime.now(timezone.utc) + self.offset)
+        self.poller = Poller(list(self.sources.values()), self.store, clock=lambda: datetime.now(UTC) + self.offset)
         for name in self.sources:
             self.poll(name)
         self.app = create_app(self.settings, self.store)

@@ -1,5 +1,6 @@
 """A wall opened with a display token renders under built-in login, with no login prompt, and reaches only
 the pages a viewer may read."""
+
 import secrets
 import time
 
@@ -7,9 +8,9 @@ import pytest
 from dash.testing import wait
 
 from dashboard import ids
-from dashboard.security.access import AccessStore, Identity
 from dashboard.app import create_app
 from dashboard.core.settings import DEFAULT_CONFIG, parse
+from dashboard.security.access import AccessStore, Identity
 from tests.browser.test_pages import _no_console_errors
 
 pytestmark = pytest.mark.browser

@@ -1,6 +1,7 @@
 """/capacity renders cost, headroom and recommendations from the derived peaks, with links to the service page;
 before the open it sizes from the previous trading day."""
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 
 import pytest
 
@@ -9,14 +10,15 @@ from tests.browser.conftest import _need_chromium, assert_no_console_errors
 from tests.demo_app import polled_demo_app
 
 pytestmark = pytest.mark.browser
-WEDNESDAY_AFTERNOON = datetime(2026, 11, 18, 6, 0, tzinfo=timezone.utc)  # 14:00 in Shanghai: a day of trading behind it
-TUESDAY_NIGHT = datetime(2026, 11, 16, 19, 0, tzinfo=timezone.utc)  # Tuesday 03:00 in Shanghai, hours before the open
+WEDNESDAY_AFTERNOON = datetime(2026, 11, 18, 6, 0, tzinfo=UTC)  # 14:00 in Shanghai: a day of trading behind it
+TUESDAY_NIGHT = datetime(2026, 11, 16, 19, 0, tzinfo=UTC)  # Tuesday 03:00 in Shanghai, hours before the open
 
 
 def test_capacity_page_shows_costs_and_links(dash_duo):
     _need_chromium()
-    dash_duo.start_server(polled_demo_app(clock=lambda: WEDNESDAY_AFTERNOON,
-                                          derived=lambda store: DerivedFrames(store, history_days=1)))
+    dash_duo.start_server(
+        polled_demo_app(clock=lambda: WEDNESDAY_AFTERNOON, derived=lambda store: DerivedFrames(store, history_days=1))
+    )
     dash_duo.driver.get(dash_duo.server_url + "/capacity")
     dash_duo.wait_for_contains_text("#oc-capacity-total", "CNY", timeout=20)
     dash_duo.wait_for_contains_text("#oc-capacity-chains", "Equity trading", timeout=10)
@@ -29,11 +31,13 @@ def test_before_the_open_the_previous_trading_day_sizes_the_estate(dash_duo):
     """At 03:00 on Tuesday the day so far is a few quiet night hours: Monday's peaks decide, so nothing is
     scaled in on a night's 5% CPU, and pretrade-risk, one instance of which ran at 96%, is scaled out."""
     _need_chromium()
-    dash_duo.start_server(polled_demo_app(clock=lambda: TUESDAY_NIGHT,
-                                          derived=lambda store: DerivedFrames(store, history_days=1)))
+    dash_duo.start_server(
+        polled_demo_app(clock=lambda: TUESDAY_NIGHT, derived=lambda store: DerivedFrames(store, history_days=1))
+    )
     dash_duo.driver.get(dash_duo.server_url + "/capacity")
-    dash_duo.wait_for_contains_text("#oc-capacity-day", "Mon 2026-11-16, the last completed A-share trading day",
-                                    timeout=20)
+    dash_duo.wait_for_contains_text(
+        "#oc-capacity-day", "Mon 2026-11-16, the last completed A-share trading day", timeout=20
+    )
     first = dash_duo.find_element("#oc-capacity-advice .ag-row[row-index='0']")
     assert "pretrade-risk" in first.text and "Scale out" in first.text, first.text
     assert "pretrade-risk-2" in first.text  # its busiest instance decides

@@ -1,4 +1,5 @@
 """/catalogue lists every demo service and the standard service requests, without console errors."""
+
 import pytest
 
 from datasources.demo import ESTATE, REQUEST_ITEMS

@@ -1,4 +1,5 @@
 """/chaos renders with demo data in headless Chromium: chains, the deviated quote-service run, no console errors."""
+
 import pytest
 
 from dashboard.analytics import resilience

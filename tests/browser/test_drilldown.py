@@ -1,6 +1,7 @@
 """The drill-down path in headless Chromium: wall -> chain -> service -> slowest call -> trace ->
 resources, on the demo estate's saturated-instance episode; reloads, back, and unknown ids."""
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlparse
 
 import pandas as pd
@@ -13,7 +14,7 @@ from tests.demo_app import polled_demo_app
 
 pytestmark = pytest.mark.browser
 SATURATED = "pretrade-risk-2"
-WEDNESDAY_AFTERNOON = datetime(2026, 11, 18, 6, 0, tzinfo=timezone.utc)  # 14:00 in Shanghai: the market busy
+WEDNESDAY_AFTERNOON = datetime(2026, 11, 18, 6, 0, tzinfo=UTC)  # 14:00 in Shanghai: the market busy
 
 
 def _no_console_errors(dash_duo):
@@ -25,12 +26,19 @@ def _episode_window(store) -> tuple[str, str]:
     """Ten minutes either side of the latest saturation episode the calls frame covers."""
     calls = store.frame("calls")
     first, last = calls["start"].min(), calls["start"].max()
-    found = [e for e in episodes(first, last) if e.kind == "saturation"
-             and e.start - pd.Timedelta(minutes=10) >= first and e.end + pd.Timedelta(minutes=10) <= last]
+    found = [
+        e
+        for e in episodes(first, last)
+        if e.kind == "saturation"
+        and e.start - pd.Timedelta(minutes=10) >= first
+        and e.end + pd.Timedelta(minutes=10) <= last
+    ]
     episode = found[-1]
     assert episode.instance == SATURATED
-    return tuple((t + pd.Timedelta(minutes=m)).strftime("%Y-%m-%dT%H:%M:%SZ")
-                 for t, m in ((episode.start, -10), (episode.end, 10)))
+    return tuple(
+        (t + pd.Timedelta(minutes=m)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        for t, m in ((episode.start, -10), (episode.end, 10))
+    )
 
 
 def _wait_url(dash_duo, part: str):
@@ -59,7 +67,8 @@ def _check_trace(dash_duo, trace_id):
     assert trace_id in dash_duo.find_element("h1").text
     assert dash_duo.driver.execute_script(  # the instances' resources come before their log lines
         "return document.getElementById('oc-trace-resources').compareDocumentPosition("
-        "document.getElementById('oc-trace-logs')) & Node.DOCUMENT_POSITION_FOLLOWING")
+        "document.getElementById('oc-trace-logs')) & Node.DOCUMENT_POSITION_FOLLOWING"
+    )
 
 
 def test_drill_from_the_wall_to_the_saturated_instance(dash_duo):
@@ -119,17 +128,23 @@ def test_drill_from_the_wall_to_the_saturated_instance(dash_duo):
     _wait_url(dash_duo, "/trace/")
     _check_trace(dash_duo, slowest["trace_id"])
 
-    for url, check in ((chain_url, _check_chain), (service_url, lambda d: _check_service(d, slowest["trace_id"])),
-                       (trace_url, lambda d: _check_trace(d, slowest["trace_id"]))):
+    for url, check in (
+        (chain_url, _check_chain),
+        (service_url, lambda d: _check_service(d, slowest["trace_id"])),
+        (trace_url, lambda d: _check_trace(d, slowest["trace_id"])),
+    ):
         dash_duo.driver.get(url)
         check(dash_duo)
     _no_console_errors(dash_duo)
 
 
 PROBLEMS = (
-    ("/chain/no-such-chain", "not_found"), ("/service/no-such-service", "not_found"),
-    ("/trace/" + "0" * 32, "not_found"), ("/trace/not-a-trace-id", "bad_request"),
-    ("/chain/equity-trading?from=yesterday", "bad_request"), ("/service/ledger?from=now&to=now-1h", "bad_request"),
+    ("/chain/no-such-chain", "not_found"),
+    ("/service/no-such-service", "not_found"),
+    ("/trace/" + "0" * 32, "not_found"),
+    ("/trace/not-a-trace-id", "bad_request"),
+    ("/chain/equity-trading?from=yesterday", "bad_request"),
+    ("/service/ledger?from=now&to=now-1h", "bad_request"),
     ("/service/ledger?calls=everything", "bad_request"),
 )
 
@@ -138,8 +153,11 @@ def test_unknown_or_malformed_addresses_say_so(dash_duo, demo_app):
     dash_duo.start_server(demo_app)
     for path, kind in PROBLEMS:
         dash_duo.driver.get(dash_duo.server_url + path)
-        dash_duo._wait_for(lambda d: d.find_elements("css selector", f'#oc-drill-problem[data-kind="{kind}"]'),
-                           timeout=20, msg=f"{path} did not say {kind}")
+        dash_duo._wait_for(
+            lambda d, kind=kind: d.find_elements("css selector", f'#oc-drill-problem[data-kind="{kind}"]'),
+            timeout=20,
+            msg=f"{path} did not say {kind}",
+        )
         assert "Traceback" not in dash_duo.find_element("#oc-drill-problem").text
     _no_console_errors(dash_duo)
 
@@ -148,7 +166,7 @@ def test_chain_names_the_step_unhealthy_now_over_the_window_s_old_episode(dash_d
     """07:00: pretrade-risk saturated for eight minutes; the hour also holds order-gateway's error episode, which
     ended 53 minutes ago. The page names pretrade-risk, shows each step now, and the window's verdict aside."""
     _need_chromium()
-    clock = datetime(2026, 11, 18, 7, 0, tzinfo=timezone.utc)
+    clock = datetime(2026, 11, 18, 7, 0, tzinfo=UTC)
     app = polled_demo_app(clock=lambda: clock)
     dash_duo.driver.set_window_size(1920, 1080)
     dash_duo.start_server(app)
@@ -182,16 +200,20 @@ def test_service_calls_above_the_fold_failed_first_as_links_on_the_window_s_axis
     assert 0 < failed < len(statuses) and statuses[:failed] == ["error"] * failed
     links = dash_duo.find_elements("#oc-service-calls tbody a.oc-row-link")
     assert len(links) == len(rows) and {a.get_attribute("target") for a in links} == {"_blank"}
-    assert all(f"/trace/{row.get_attribute('data-trace')}?from=" in a.get_attribute("href")
-               for row, a in zip(rows, links))
+    assert all(
+        f"/trace/{row.get_attribute('data-trace')}?from=" in a.get_attribute("href") for row, a in zip(rows, links)
+    )
     fold = dash_duo.driver.execute_script(
         "const r = document.querySelector('#oc-service-calls tbody tr').getBoundingClientRect();"
-        "return [r.top, r.bottom, window.innerHeight];")
+        "return [r.top, r.bottom, window.innerHeight];"
+    )
     assert 0 < fold[0] < fold[1] < fold[2]
     assert "oc-preset-on" in dash_duo.find_element(".oc-calls-order a[href*='calls=failed']").get_attribute("class")
     dash_duo.wait_for_element("#oc-service-timeline .main-svg", timeout=20)
     shown = dash_duo.driver.execute_script(
-        "return document.querySelector('#oc-service-timeline .js-plotly-plot').layout.xaxis3.range")
-    assert [pd.Timestamp(x) for x in shown] == [pd.Timestamp(t).tz_convert("Asia/Shanghai").tz_localize(None)
-                                                for t in (start, end)]
+        "return document.querySelector('#oc-service-timeline .js-plotly-plot').layout.xaxis3.range"
+    )
+    assert [pd.Timestamp(x) for x in shown] == [
+        pd.Timestamp(t).tz_convert("Asia/Shanghai").tz_localize(None) for t in (start, end)
+    ]
     _no_console_errors(dash_duo)

@@ -1,6 +1,7 @@
 """Charts and tables grow with the viewport: on a 4K screen a chart is as tall, its text as large and its
 markers as big, and a table's rows as tall, relative to the screen, as on a 1080p one (layouts/components/graphs.py
 heights in rem, assets/figures.js, the grid spacing in assets/opscenter.css)."""
+
 import pytest
 
 from tests.browser.conftest import assert_no_console_errors

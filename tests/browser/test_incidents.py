@@ -1,4 +1,5 @@
 """/incidents and /incidents/<id> render with demo data in headless Chromium, without console errors."""
+
 from urllib.parse import parse_qs, urlparse
 
 import pandas as pd
@@ -63,16 +64,32 @@ def test_an_incident_resolved_long_ago_and_a_cancelled_one_have_their_page(dash_
     """Resolved 40 days ago: its page, with links to the days around it; cancelled: it ends when cancelled."""
     store = demo_app.server.extensions["opscenter"].store
     now = pd.Timestamp.now(tz="UTC").floor("s")
-    _add_incidents(store, {"incident_id": "INC-OLD", "state": "closed", "opened_at": now - pd.Timedelta(days=41),
-                           "acknowledged_at": now - pd.Timedelta(days=41), "resolved_at": now - pd.Timedelta(days=40)},
-                   {"incident_id": "INC-CXL", "state": "cancelled", "opened_at": now - pd.Timedelta(hours=5),
-                    "acknowledged_at": now - pd.Timedelta(hours=4), "resolved_at": pd.NaT})
+    _add_incidents(
+        store,
+        {
+            "incident_id": "INC-OLD",
+            "state": "closed",
+            "opened_at": now - pd.Timedelta(days=41),
+            "acknowledged_at": now - pd.Timedelta(days=41),
+            "resolved_at": now - pd.Timedelta(days=40),
+        },
+        {
+            "incident_id": "INC-CXL",
+            "state": "cancelled",
+            "opened_at": now - pd.Timedelta(hours=5),
+            "acknowledged_at": now - pd.Timedelta(hours=4),
+            "resolved_at": pd.NaT,
+        },
+    )
     dash_duo.start_server(demo_app)
     dash_duo.driver.get(dash_duo.server_url + "/incidents/INC-OLD")
     dash_duo.wait_for_element("#oc-incident-timeline .main-svg", timeout=20)
     assert "INC-OLD" in dash_duo.find_element("h1").text
-    service_link = next(el.get_attribute("href") for el in dash_duo.find_elements(".oc-drill")
-                        if "/service/" in el.get_attribute("href"))
+    service_link = next(
+        el.get_attribute("href")
+        for el in dash_duo.find_elements(".oc-drill")
+        if "/service/" in el.get_attribute("href")
+    )
     window = parse_qs(urlparse(service_link).query)
     assert pd.Timestamp(window["to"][0]) == now - pd.Timedelta(days=40) + pd.Timedelta(hours=1)
     dash_duo.driver.get(dash_duo.server_url + "/incidents/INC-CXL")
@@ -84,6 +101,7 @@ def test_an_incident_resolved_long_ago_and_a_cancelled_one_have_their_page(dash_
     legend = dash_duo.find_element("#oc-incident-timeline .legend").text
     assert "Cancelled" in legend
     x_range = dash_duo.driver.execute_script(
-        "return document.querySelector('#oc-incident-timeline .js-plotly-plot').layout.xaxis.range")
+        "return document.querySelector('#oc-incident-timeline .js-plotly-plot').layout.xaxis.range"
+    )
     assert pd.Timestamp(x_range[1]) < pd.Timestamp.now(tz="Asia/Shanghai").tz_localize(None) - pd.Timedelta(hours=2)
     _no_console_errors(dash_duo)

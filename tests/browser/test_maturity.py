@@ -4,8 +4,9 @@ The evidence is evaluated as the poller's after-poll job does it (``EvidenceJob`
 history database), and one item carries an assessment, so the page shows proposals, a confirmed status and
 progress.
 """
+
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import pytest
@@ -14,18 +15,19 @@ from dash.testing.wait import until
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
-from dashboard.maturity import assessments, model as catalogue
-from dashboard.security.access import AccessStore
 from dashboard.app import create_app
-from dashboard.maturity.evidence_job import EvidenceJob
-from dashboard.db.history import History
 from dashboard.core.leases import leases_for
-from tests.browser.conftest import _need_chromium, assert_no_console_errors
+from dashboard.db.history import History
+from dashboard.maturity import assessments
+from dashboard.maturity import model as catalogue
+from dashboard.maturity.evidence_job import EvidenceJob
+from dashboard.security.access import AccessStore
 from tests import poppler
+from tests.browser.conftest import _need_chromium, assert_no_console_errors
 from tests.demo_app import polled_demo_app
 
 pytestmark = pytest.mark.browser
-WEDNESDAY_AFTERNOON = datetime(2026, 11, 18, 6, 0, tzinfo=timezone.utc)  # a trading day behind the evidence
+WEDNESDAY_AFTERNOON = datetime(2026, 11, 18, 6, 0, tzinfo=UTC)  # a trading day behind the evidence
 MODEL = catalogue.load()
 
 
@@ -40,8 +42,16 @@ def maturity_app(tmp_path):
     history.migrate()
     assert EvidenceJob(MODEL, ctx.store, history, 3600, leases_for(ctx.store))(WEDNESDAY_AFTERNOON) > 40
     with history.engine.begin() as connection:
-        assessments.append(connection, "MON-01", "pass", "li.wei", "golden signals on every tier-1 service",
-                           ["https://wiki.example/mon-01"], "pass", WEDNESDAY_AFTERNOON - timedelta(days=2))
+        assessments.append(
+            connection,
+            "MON-01",
+            "pass",
+            "li.wei",
+            "golden signals on every tier-1 service",
+            ["https://wiki.example/mon-01"],
+            "pass",
+            WEDNESDAY_AFTERNOON - timedelta(days=2),
+        )
     history.close()
     access = AccessStore(url)
     yield create_app(ctx.settings, ctx.store, access)
@@ -89,7 +99,9 @@ def test_items_show_levels_evidence_and_assessments(dash_duo, maturity_app):
     dash_duo.wait_for_contains_text("#oc-maturity-gaps", "item(s) stand between now and level 1", timeout=10)
 
     dash_duo.find_element(".oc-maturity-grid .ag-row[row-id='MON-01'] .ag-cell[col-id='title']").click()
-    dash_duo.wait_for_contains_text("#oc-maturity-detail h3", "MON-01 · Golden signals for critical services", timeout=10)
+    dash_duo.wait_for_contains_text(
+        "#oc-maturity-detail h3", "MON-01 · Golden signals for critical services", timeout=10
+    )
     evidence_row, assessment_row = dash_duo.find_elements("#oc-maturity-detail tbody tr")
     assert evidence_row.text.startswith("2026-11-18 14:00 1 Met ")
     assert "li.wei" in assessment_row.text and "wiki.example/mon-01" in assessment_row.text
@@ -166,9 +178,11 @@ def test_chinese_page_shows_the_catalogue_in_chinese(dash_duo, maturity_app):
 
 def test_a_catalogue_without_chinese_falls_back_to_english(dash_duo, maturity_app, tmp_path):
     own = tmp_path / "own.yaml"
-    own.write_text("domains: {ops: Operations}\nitems:\n"
-                   "  - {id: OPS-1, domain: ops, level: 1, title: On-call rota kept, description: A rota exists.,"
-                   " rule: manual}\n")
+    own.write_text(
+        "domains: {ops: Operations}\nitems:\n"
+        "  - {id: OPS-1, domain: ops, level: 1, title: On-call rota kept, description: A rota exists.,"
+        " rule: manual}\n"
+    )
     ctx = maturity_app.server.extensions["opscenter"]
     settings = replace(ctx.settings, maturity=replace(ctx.settings.maturity, catalogue=str(own)))
     app = create_app(settings, ctx.store, maturity_app.server.extensions["opscenter.auth"].access)
@@ -176,7 +190,9 @@ def test_a_catalogue_without_chinese_falls_back_to_english(dash_duo, maturity_ap
     dash_duo.driver.get(dash_duo.server_url + "/maturity?lang=zh")
     dash_duo.wait_for_element(".oc-maturity-grid .ag-row[row-id='OPS-1']", timeout=30)
     assert (_cell(dash_duo, "OPS-1", "domain_name"), _cell(dash_duo, "OPS-1", "title")) == (
-        "Operations", "On-call rota kept")
+        "Operations",
+        "On-call rota kept",
+    )
     assert _cell(dash_duo, "OPS-1", "evidence") == "人工评估"
     assert_no_console_errors(dash_duo)
 

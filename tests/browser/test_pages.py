@@ -1,4 +1,5 @@
 """The shell, /sources and the not-found page render with demo data in headless Chromium, without console errors."""
+
 import pytest
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -30,8 +31,9 @@ def test_unknown_page_is_not_found(dash_duo, demo_app):
 
 
 def _wait_for_title(dash_duo, title: str) -> None:
-    WebDriverWait(dash_duo.driver, 20).until(lambda driver: driver.title == title,
-                                              f"the tab title never became {title!r}")
+    WebDriverWait(dash_duo.driver, 20).until(
+        lambda driver: driver.title == title, f"the tab title never became {title!r}"
+    )
 
 
 def test_navigation_and_tab_title_follow_the_language_in_the_url(dash_duo, demo_app):

@@ -1,5 +1,6 @@
 """The demo's site episode on the wall and in the drill-down: sh-dc2 drained, shown red with a banner that
 keeps the header from green, filterable."""
+
 import pandas as pd
 import pytest
 
@@ -15,8 +16,9 @@ def site_episode_app():
     """The demo app polled at a moment when sh-dc2 is drained."""
     _need_chromium()
     past = pd.Timestamp.now(tz="UTC") - pd.Timedelta(minutes=30)  # long enough ago for its data to be stale now
-    episode = [e for e in episodes(past - pd.Timedelta(hours=4), past)
-               if e.kind == "site_degradation" and e.end <= past][-1]
+    episode = [
+        e for e in episodes(past - pd.Timedelta(hours=4), past) if e.kind == "site_degradation" and e.end <= past
+    ][-1]
     moment = (episode.end - pd.Timedelta(minutes=2)).to_pydatetime()
     return polled_demo_app(clock=lambda: moment), episode
 

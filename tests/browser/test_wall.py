@@ -1,10 +1,11 @@
 """/wall in headless Chromium: fit at 1080p and 4K, names never clipped, kiosk and playlists, freshness,
 a real Alertmanager's alert rolled up into its chain and the header, "unknown" for a failing source,
 the P1 banner, and the cover that says the server stopped answering."""
+
 import json
 import re
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -23,7 +24,8 @@ SIZES = ((1920, 1080), (3840, 2160))
 OUTSIDE = """
 const view = {w: window.innerWidth, h: window.innerHeight};
 const clipped = (el) => {
-  const r = el.getBoundingClientRect(), box = el.closest('.oc-panel, .oc-chains-panel, .oc-kpi').getBoundingClientRect();
+  const r = el.getBoundingClientRect();
+  const box = el.closest('.oc-panel, .oc-chains-panel, .oc-kpi').getBoundingClientRect();
   return r.width === 0 || r.top < 0 || r.left < 0 || r.bottom > Math.min(view.h, box.bottom + 1) || r.right > view.w;
 };
 return {
@@ -46,7 +48,9 @@ return [...document.querySelectorAll('.oc-side .oc-panel-body')].map(body => {
 def _side_rows(dash_duo) -> list[dict]:
     """Each side panel's rows: how many, how many shown, how many cut by the panel's edge, its "+N more"."""
     WebDriverWait(dash_duo.driver, 10).until(lambda d: d.execute_script("return !!document.querySelector('.oc-side')"))
-    dash_duo.driver.execute_script("return new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+    dash_duo.driver.execute_script(
+        "return new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+    )
     return dash_duo.driver.execute_script(ROWS)
 
 
@@ -90,7 +94,8 @@ def test_a_side_panel_too_short_for_its_rows_shows_whole_rows_and_counts_the_res
         assert panel["shown"] >= 1 and panel["more"] == f"+{panel['rows'] - panel['shown']} more", panel
     viewport(dash_duo, 1920, 1080)  # taller again: the rows come back
     WebDriverWait(dash_duo.driver, 10).until(
-        lambda d: sum(p["shown"] for p in _side_rows(dash_duo)) > sum(p["shown"] for p in short))
+        lambda d: sum(p["shown"] for p in _side_rows(dash_duo)) > sum(p["shown"] for p in short)
+    )
     assert_no_console_errors(dash_duo)
 
 
@@ -101,7 +106,8 @@ def test_a_kiosk_in_chinese_hides_controls_and_cursor_and_rotates_its_playlist(d
     assert not dash_duo.find_element("#oc-nav").is_displayed()
     cursors = dash_duo.driver.execute_script(
         "return [document.body, ...document.querySelectorAll('.oc-tile-link, .oc-preplan')]"
-        ".map(el => getComputedStyle(el).cursor)")
+        ".map(el => getComputedStyle(el).cursor)"
+    )
     assert set(cursors) == {"none"}
     text = dash_duo.find_element(".oc-wall").text
     assert all(label in text for label in ("进行中的事件", "今日可用率", "A股", "最近的混沌演练"))
@@ -125,8 +131,17 @@ def test_a_failing_source_greys_its_panels_while_the_others_keep_updating(dash_d
     assert estate.poll("metrics")["ok"]
     dash_duo.wait_for_element('.oc-is-stale[id*="incidents"]', timeout=10)
     stale = {json.loads(el.get_attribute("id"))["panel"] for el in dash_duo.find_elements(".oc-is-stale")}
-    assert stale == {"status", "alerts", "incidents", "changes", "chaos", "kpi.mtta", "kpi.mttr", "kpi.changes",
-                     "kpi.chaos"}
+    assert stale == {
+        "status",
+        "alerts",
+        "incidents",
+        "changes",
+        "chaos",
+        "kpi.mtta",
+        "kpi.mttr",
+        "kpi.changes",
+        "kpi.chaos",
+    }
     labels = {el.text for el in dash_duo.find_elements(".oc-stale-label") if el.text} - {"no source configured"}
     assert len(labels) == 1 and labels.pop().startswith("unknown: itsm failing since ")
     assert dash_duo.find_element("#oc-wall-incident-count").text == "?"  # the last count is no longer known
@@ -140,11 +155,13 @@ def test_a_new_p1_raises_the_banner_within_one_refresh(dash_duo, estate):
     dash_duo.driver.get(dash_duo.server_url + "/wall")
     _wait_drawn(dash_duo)
     assert not dash_duo.find_elements('.oc-banner-row[data-incident="INC-TEST-P1"]')
-    estate.sources["itsm"].inject_incident("INC-TEST-P1", "Exchange link down", 1, "exchange-link",
-                                           estate.poller.clock())
+    estate.sources["itsm"].inject_incident(
+        "INC-TEST-P1", "Exchange link down", 1, "exchange-link", estate.poller.clock()
+    )
     estate.poll("itsm")
-    banner = dash_duo.wait_for_element('.oc-banner-row[data-incident="INC-TEST-P1"]',
-                                       timeout=estate.settings.refresh_s + 2)
+    banner = dash_duo.wait_for_element(
+        '.oc-banner-row[data-incident="INC-TEST-P1"]', timeout=estate.settings.refresh_s + 2
+    )
     assert "Exchange link down" in banner.text and "not acknowledged" in banner.text
     assert "oc-banner-new" in banner.get_attribute("class")
     assert_no_console_errors(dash_duo)
@@ -184,7 +201,7 @@ sources:
 def _quiet_seed() -> int:
     """A demo seed whose episode cycle (shifted by ``seed`` minutes) is now at its quiet 105-120 minutes, so the
     last ten minutes hold none of its scripted episodes."""
-    now_s = int(datetime.now(timezone.utc).timestamp())
+    now_s = int(datetime.now(UTC).timestamp())
     return (now_s - 112 * 60) % CYCLE_S // 60
 
 
@@ -208,35 +225,50 @@ def test_a_critical_alert_from_alertmanager_turns_its_chain_and_the_header_red(d
         assert _header(dash_duo) == "oc-ok" and "oc-ok" in dash_duo.find_element(chain).get_attribute("class")
         assert dash_duo.find_element("#oc-wall-alert-count").text == "0"
 
-        HttpClient("test", url).post("/api/v2/alerts", [{
-            "labels": {"alertname": "HighLatency", "service": "clearing", "severity": "critical"},
-            "annotations": {"summary": "clearing p99 above its objective"},
-            "startsAt": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")}])
-        wait_until(lambda: estate.poll("alertmanager")["ok"] and _firing(estate) == {"HighLatency"}, 20,
-                   "the alert firing in Alertmanager and polled")
+        HttpClient("test", url).post(
+            "/api/v2/alerts",
+            [
+                {
+                    "labels": {"alertname": "HighLatency", "service": "clearing", "severity": "critical"},
+                    "annotations": {"summary": "clearing p99 above its objective"},
+                    "startsAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                }
+            ],
+        )
+        wait_until(
+            lambda: estate.poll("alertmanager")["ok"] and _firing(estate) == {"HighLatency"},
+            20,
+            "the alert firing in Alertmanager and polled",
+        )
 
         dash_duo.wait_for_element(chain + ".oc-crit", timeout=15)
         assert _header(dash_duo) == "oc-crit"
         assert "Clearing: alert HighLatency (critical)" in dash_duo.find_element(chain + " .oc-chain-why").text
         tile = dash_duo.find_element(".oc-tile[data-service='clearing']")
-        assert "oc-crit" in tile.get_attribute("class") and "alert HighLatency (critical)" in tile.get_attribute("title")
+        assert "oc-crit" in tile.get_attribute("class") and "alert HighLatency (critical)" in tile.get_attribute(
+            "title"
+        )
         assert "oc-ok" in dash_duo.find_element(".oc-chain[data-chain='market-data']").get_attribute("class")
         listed = dash_duo.find_element(".oc-alerts .oc-alert")
-        assert "HighLatency" in listed.text and "Clearing" in listed.text and "oc-alert-critical" in listed.get_attribute(
-            "class")
+        assert (
+            "HighLatency" in listed.text
+            and "Clearing" in listed.text
+            and "oc-alert-critical" in listed.get_attribute("class")
+        )
         assert dash_duo.find_element("#oc-wall-alert-count").text == "1"
     assert_no_console_errors(dash_duo)
 
 
 def test_a_failing_itsm_source_shows_unknown_not_zero(dash_duo):
     _need_chromium()
-    failing = TWO_SOURCES.replace("frames: [incidents, changes, chaos_runs]}", "frames: [incidents, changes, chaos_runs], "
-                                                                               "fail: true}")
+    failing = TWO_SOURCES.replace(
+        "frames: [incidents, changes, chaos_runs]}", "frames: [incidents, changes, chaos_runs], fail: true}"
+    )
     estate = Estate(failing)
     dash_duo.start_server(estate.app)
     dash_duo.driver.get(dash_duo.server_url + "/wall")
     _wait_drawn(dash_duo)
-    panel = dash_duo.find_element('.oc-incidents-panel')
+    panel = dash_duo.find_element(".oc-incidents-panel")
     assert dash_duo.find_element("#oc-wall-incident-count").text == "?"
     assert re.search(r"unknown: itsm failing since \d\d:\d\d", panel.text) and "No active incidents" not in panel.text
     mtta = dash_duo.find_element('[id*="kpi.mtta"]')
@@ -276,7 +308,8 @@ def test_a_stopped_server_is_announced_and_the_wall_recovers_by_itself(dash_duo,
 
         served.stop()
         cover = WebDriverWait(dash_duo.driver, 45, poll_frequency=0.5).until(
-            lambda d: d.find_elements(By.ID, "oc-lost"))[0]
+            lambda d: d.find_elements(By.ID, "oc-lost")
+        )[0]
         assert re.fullmatch(r"连接中断，始于 \d\d:\d\d:\d\d\n所示数据已非最新，正在重新连接…", cover.text)
 
         estate.offset += timedelta(minutes=2)
@@ -284,6 +317,7 @@ def test_a_stopped_server_is_announced_and_the_wall_recovers_by_itself(dash_duo,
         served.start()
         WebDriverWait(dash_duo.driver, 45, poll_frequency=0.5).until(lambda d: not d.find_elements(By.ID, "oc-lost"))
         WebDriverWait(dash_duo.driver, 45, poll_frequency=0.5).until(
-            lambda d: d.find_element(By.CSS_SELECTOR, ".oc-updated").text != updated)
+            lambda d: d.find_element(By.CSS_SELECTOR, ".oc-updated").text != updated
+        )
     finally:
         served.stop()

@@ -1,11 +1,12 @@
 """Access records on SQLite and the real PostgreSQL: tokens, users, and an audit log that only grows."""
+
 import secrets
 
 import pytest
 import sqlalchemy as sa
 
-from dashboard.security.access import AccessStore, Forbidden, Identity, token_sha256
 from dashboard.db.tables import audit_log, display_tokens
+from dashboard.security.access import AccessStore, Forbidden, Identity, token_sha256
 
 ADMIN = Identity("cli:ops", frozenset({"admin"}), "cli")
 VIEWER = Identity("vera", frozenset({"viewer"}), "user", "10.0.0.7")
@@ -93,10 +94,13 @@ def test_a_failed_write_leaves_neither_row_nor_audit(access):
     assert access.user_role("alice") == "viewer"
 
 
-@pytest.mark.parametrize("statement", [
-    sa.update(audit_log).values(allowed=True),
-    sa.delete(audit_log),
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        sa.update(audit_log).values(allowed=True),
+        sa.delete(audit_log),
+    ],
+)
 def test_the_database_refuses_to_change_the_audit_log(access, statement):
     with pytest.raises(Forbidden):
         access.audit(VIEWER, "settings.write", "display_tz")

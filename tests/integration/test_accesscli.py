@@ -1,10 +1,11 @@
 """opscenter token create|list|revoke and user add, on a SQLite history database."""
+
 import io
 
 import pytest
 
-from dashboard.security.access import AccessStore
 from dashboard.cli import main
+from dashboard.security.access import AccessStore
 
 
 @pytest.fixture
@@ -35,7 +36,9 @@ def test_token_create_list_revoke(database, capsys):
     assert "no active display token" in capsys.readouterr().err
     assert main(["token", "list"]) == 0 and "revoked" in capsys.readouterr().out
     assert [(r["action"], r["actor"].startswith("cli:")) for r in database.audit_trail()] == [
-        ("token.revoke", True), ("token.create", True)]
+        ("token.revoke", True),
+        ("token.create", True),
+    ]
 
 
 def test_user_add_reads_the_password_from_stdin(database, capsys, monkeypatch):

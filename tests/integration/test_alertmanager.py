@@ -1,5 +1,6 @@
 """A real Alertmanager: posted alerts appear, a silence marks them, an inhibition too, a resolved one goes."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -19,18 +20,25 @@ def am(tmp_path):
 
 
 def test_alerts_silences_inhibitions_and_resolution(am):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     client = HttpClient("test", am)
     source = AlertmanagerSource(name="alertmanager", options={"url": am})
 
     def post(name, ends=None, **labels):
-        client.post("/api/v2/alerts", [{"labels": {"alertname": name, **labels},
-                                        "annotations": {"summary": f"{name} on {labels.get('service')}"},
-                                        "startsAt": iso(now - timedelta(minutes=5)),
-                                        **({"endsAt": iso(ends)} if ends else {})}])
+        client.post(
+            "/api/v2/alerts",
+            [
+                {
+                    "labels": {"alertname": name, **labels},
+                    "annotations": {"summary": f"{name} on {labels.get('service')}"},
+                    "startsAt": iso(now - timedelta(minutes=5)),
+                    **({"endsAt": iso(ends)} if ends else {}),
+                }
+            ],
+        )
 
     def states():
-        frame = source.fetch(datetime.now(timezone.utc))["alerts"]
+        frame = source.fetch(datetime.now(UTC))["alerts"]
         return dict(zip(frame["name"], frame["state"]))
 
     post("HighLatency", service="pretrade-risk", severity="critical")
@@ -38,18 +46,33 @@ def test_alerts_silences_inhibitions_and_resolution(am):
     post("ServiceDown", service="ledger", severity="critical")
     post("LedgerLag", service="ledger", severity="warning")
     wait_until(lambda: len(states()) == 4, 10, "four alerts")
-    assert states() == {"HighLatency": "firing", "DiskSpaceLow": "firing", "ServiceDown": "firing",
-                        "LedgerLag": "inhibited"}
+    assert states() == {
+        "HighLatency": "firing",
+        "DiskSpaceLow": "firing",
+        "ServiceDown": "firing",
+        "LedgerLag": "inhibited",
+    }
 
-    client.post("/api/v2/silences", {
-        "matchers": [{"name": "alertname", "value": "DiskSpaceLow", "isRegex": False, "isEqual": True}],
-        "startsAt": iso(now), "endsAt": iso(now + timedelta(hours=1)), "createdBy": "test", "comment": "disk swap"})
+    client.post(
+        "/api/v2/silences",
+        {
+            "matchers": [{"name": "alertname", "value": "DiskSpaceLow", "isRegex": False, "isEqual": True}],
+            "startsAt": iso(now),
+            "endsAt": iso(now + timedelta(hours=1)),
+            "createdBy": "test",
+            "comment": "disk swap",
+        },
+    )
     wait_until(lambda: states().get("DiskSpaceLow") == "silenced", 10, "the silence")
 
-    post("HighLatency", ends=datetime.now(timezone.utc) - timedelta(seconds=1), service="pretrade-risk",
-         severity="critical")
+    post(
+        "HighLatency",
+        ends=datetime.now(UTC) - timedelta(seconds=1),
+        service="pretrade-risk",
+        severity="critical",
+    )
     wait_until(lambda: "HighLatency" not in states(), 10, "the resolved alert gone")
-    frame = source.fetch(datetime.now(timezone.utc))["alerts"]
+    frame = source.fetch(datetime.now(UTC))["alerts"]
     assert set(frame["name"]) == {"DiskSpaceLow", "ServiceDown", "LedgerLag"}
     assert set(frame["source"]) == {"alertmanager"} and frame["summary"].notna().all()
     assert source.check().ok and "Alertmanager" in source.check().detail

@@ -4,6 +4,7 @@ Four experiments run once per session against small HTTP services on loopback: o
 passes, one breaks its service (deviated), one finds its service already broken (the
 before-check fails) and one kills its service so the after-check probe raises.
 """
+
 import json
 import shutil
 import subprocess
@@ -17,7 +18,6 @@ import pytest
 
 from datasources.chaos.chaostoolkit import ChaosToolkitSource
 from tests.conftest import need
-
 
 
 def chaos_command() -> str | None:
@@ -61,13 +61,24 @@ class Target:
 
 
 def experiment(title: str, target: Target, action: str, **labels) -> dict:
-    health = {"type": "probe", "name": "health", "tolerance": 200,
-              "provider": {"type": "http", "url": f"{target.url}/health", "timeout": 2}}
+    health = {
+        "type": "probe",
+        "name": "health",
+        "tolerance": 200,
+        "provider": {"type": "http", "url": f"{target.url}/health", "timeout": 2},
+    }
     return {
-        "title": title, "description": title, **labels,
+        "title": title,
+        "description": title,
+        **labels,
         "steady-state-hypothesis": {"title": "the service answers", "probes": [health]},
-        "method": [{"type": "action", "name": action,
-                    "provider": {"type": "http", "url": f"{target.url}/{action}", "method": "POST", "timeout": 2}}],
+        "method": [
+            {
+                "type": "action",
+                "name": action,
+                "provider": {"type": "http", "url": f"{target.url}/{action}", "method": "POST", "timeout": 2},
+            }
+        ],
     }
 
 
@@ -83,22 +94,46 @@ def journals(tmp_path_factory):
     (work / "settings.yaml").write_text("{}\n")
     targets = {"pass": Target(), "deviate": Target(), "broken": Target(healthy=False), "raise": Target()}
     experiments = {
-        "pass": experiment("quote-service survives a restart", targets["pass"], "restart",
-                           tags=["service:quote-service", "fault:pod-restart"]),
-        "deviate": experiment("order-gateway survives a dependency outage", targets["deviate"], "break",
-                              tags=["service=order-gateway", "fault:dependency-outage"]),
-        "broken": experiment("pretrade-risk survives latency", targets["broken"], "restart",
-                             extensions=[{"name": "opscenter", "service": "pretrade-risk", "fault": "latency"}]),
+        "pass": experiment(
+            "quote-service survives a restart",
+            targets["pass"],
+            "restart",
+            tags=["service:quote-service", "fault:pod-restart"],
+        ),
+        "deviate": experiment(
+            "order-gateway survives a dependency outage",
+            targets["deviate"],
+            "break",
+            tags=["service=order-gateway", "fault:dependency-outage"],
+        ),
+        "broken": experiment(
+            "pretrade-risk survives latency",
+            targets["broken"],
+            "restart",
+            extensions=[{"name": "opscenter", "service": "pretrade-risk", "fault": "latency"}],
+        ),
         "raise": experiment("clearing survives losing its only instance", targets["raise"], "kill"),
     }
     runs = {}
     for name, body in experiments.items():
         (work / f"{name}.json").write_text(json.dumps(body))
         runs[name] = subprocess.Popen(
-            [chaos, "--no-version-check", "--no-log-file",
-             "--settings", str(work / "settings.yaml"), "run", "--journal-path", str(out / f"{name}.json"),
-             str(work / f"{name}.json")],
-            cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            [
+                chaos,
+                "--no-version-check",
+                "--no-log-file",
+                "--settings",
+                str(work / "settings.yaml"),
+                "run",
+                "--journal-path",
+                str(out / f"{name}.json"),
+                str(work / f"{name}.json"),
+            ],
+            cwd=work,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
     for name, proc in runs.items():
         output, _ = proc.communicate(timeout=120)
         assert (out / f"{name}.json").exists(), f"{name}: no journal\n{output}"
@@ -110,8 +145,10 @@ def journals(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def runs(journals):
-    source = ChaosToolkitSource(name="ctk", options={
-        "path": str(journals), "services": {"clearing survives losing its only instance": "clearing"}})
+    source = ChaosToolkitSource(
+        name="ctk",
+        options={"path": str(journals), "services": {"clearing survives losing its only instance": "clearing"}},
+    )
     frame = source.fetch(None)["chaos_runs"]
     assert source.rejected == {}
     return frame.set_index("run_id")

@@ -1,4 +1,5 @@
 """The opscenter command: snapshot writes every contract frame; check fails clearly on a broken config."""
+
 import subprocess
 import sys
 
@@ -8,8 +9,9 @@ from datasources.base import FRAME_NAMES, validate
 
 
 def opscenter(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "dashboard.cli", *args], capture_output=True, text=True,
-                          timeout=120, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "dashboard.cli", *args], capture_output=True, text=True, timeout=120, env=env
+    )
 
 
 def test_snapshot_writes_every_contract_frame(tmp_path):

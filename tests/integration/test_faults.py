@@ -5,6 +5,7 @@ Sources fail through a scripted adapter; Redis is a private redis-server stopped
 PostgreSQL is reached through a proxy that is cut and restored; a poller process is killed
 inside its history transaction.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -13,22 +14,23 @@ import signal
 import subprocess
 import sys
 import textwrap
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
+import redis
 import sqlalchemy as sa
 
 from dashboard import ids
 from dashboard.app import create_app
-from dashboard.db.history import History
 from dashboard.core.poller import Poller
 from dashboard.core.settings import load
 from dashboard.core.store import open_store
+from dashboard.db.history import History
 from datasources.base import Source, SourceError
 from tests.faults import CuttableProxy, PrivateRedis
 
-NOW = datetime.now(timezone.utc).replace(microsecond=0)
+NOW = datetime.now(UTC).replace(microsecond=0)
 SECRET_URL = "https://opscenter:hunter2secret@itsm.example/api?token=abc123def456"
 
 
@@ -54,20 +56,30 @@ class FaultySource(Source):
 
 def incidents(source: str, count: int, now: datetime) -> pd.DataFrame:
     never = pd.Series(pd.NaT, index=range(count), dtype="datetime64[ns, UTC]")
-    return pd.DataFrame({
-        "incident_id": [f"INC{i:05d}" for i in range(1, count + 1)], "title": "quote feed lagging",
-        "priority": 2, "state": "in_progress", "service": "quote-service",
-        "opened_at": pd.Timestamp(now) - pd.to_timedelta(range(count), unit="min"),
-        "acknowledged_at": never, "resolved_at": never, "assignment_group": "ops", "change_id": None,
-        "runbook_url": None, "source": source, "url": None,
-    })
+    return pd.DataFrame(
+        {
+            "incident_id": [f"INC{i:05d}" for i in range(1, count + 1)],
+            "title": "quote feed lagging",
+            "priority": 2,
+            "state": "in_progress",
+            "service": "quote-service",
+            "opened_at": pd.Timestamp(now) - pd.to_timedelta(range(count), unit="min"),
+            "acknowledged_at": never,
+            "resolved_at": never,
+            "assignment_group": "ops",
+            "change_id": None,
+            "runbook_url": None,
+            "source": source,
+            "url": None,
+        }
+    )
 
 
 class Clock:
     """The poller's clock: now when made, moved on by the test."""
 
     def __init__(self):
-        self.now = datetime.now(timezone.utc)
+        self.now = datetime.now(UTC)
 
     def __call__(self):
         return self.now
@@ -88,10 +100,13 @@ def deployment(store_url=None, history=None):
 
 def versions(client, known=None):
     """Call the versions callback as the browser does; return (HTTP status, its data)."""
-    body = {"output": f"{ids.VERSIONS}.data", "outputs": {"id": ids.VERSIONS, "property": "data"},
-            "inputs": [{"id": ids.TICK, "property": "n_intervals", "value": 1}],
-            "state": [{"id": ids.VERSIONS, "property": "data", "value": known or {}}],
-            "changedPropIds": [f"{ids.TICK}.n_intervals"]}
+    body = {
+        "output": f"{ids.VERSIONS}.data",
+        "outputs": {"id": ids.VERSIONS, "property": "data"},
+        "inputs": [{"id": ids.TICK, "property": "n_intervals", "value": 1}],
+        "state": [{"id": ids.VERSIONS, "property": "data", "value": known or {}}],
+        "changedPropIds": [f"{ids.TICK}.n_intervals"],
+    }
     response = client.post("/_dash-update-component", json=body)
     data = response.get_json() if response.status_code == 200 else None
     return response.status_code, (data or {}).get("response", {}).get(ids.VERSIONS, {}).get("data")
@@ -100,6 +115,7 @@ def versions(client, known=None):
 def sources_page(app):
     """Render /sources as the server does and return its text."""
     from layouts.pages import sources
+
     with app.server.test_request_context("/sources"):
         return str(sources.layout())
 
@@ -167,7 +183,7 @@ def test_redis_down_and_back(private_redis):
     assert len(store.frame("incidents")) == 1  # the frames already read keep serving
     assert client.get("/health").status_code == 503
     assert "itsm" in sources_page(app)
-    with pytest.raises(Exception):
+    with pytest.raises(redis.exceptions.ConnectionError):
         poller.tick()  # the poller sees the outage (its run loop logs it and tries again)
 
     private_redis.start()
@@ -269,8 +285,9 @@ def test_a_poller_killed_between_the_frames_and_the_version_changes_nothing_read
     assert code == 200 and len(store.frame("incidents")) == 1
 
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
-    result = subprocess.run([sys.executable, "-c", KILLED_BEFORE_THE_VERSION, private_redis.url],
-                            env=env, timeout=60, capture_output=True)
+    result = subprocess.run(
+        [sys.executable, "-c", KILLED_BEFORE_THE_VERSION, private_redis.url], env=env, timeout=60, capture_output=True
+    )
     assert result.returncode == -signal.SIGKILL, result.stderr.decode()[-2000:]
     assert store.cache.get(store._key("frame", "itsm", "incidents"))  # the frames landed, the version did not
     assert versions(client, known) == (200, None)  # no change, as far as any page can tell

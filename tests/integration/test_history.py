@@ -1,4 +1,5 @@
 """History on SQLite and the real PostgreSQL: migrations, upserts, status log and reads."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,68 +30,88 @@ def ts(*values) -> pd.Series:
 
 def incidents(n: int = 2, state: str = "new", resolved_at=None) -> pd.DataFrame:
     ids = [f"INC{i:06d}" for i in range(n)]
-    return validate("incidents", pd.DataFrame({
-        "incident_id": ids,
-        "title": [f"Order gateway errors {i}" for i in range(n)],
-        "priority": np.arange(n, dtype="int64") % 5 + 1,
-        "state": [state] * n,
-        "service": ["order-gateway"] * n,
-        "opened_at": T0 + pd.to_timedelta(np.arange(n), unit="h"),
-        "acknowledged_at": ts(*[None] * n),
-        "resolved_at": ts(*[resolved_at] * n),
-        "assignment_group": [None] * n,
-        "change_id": ["CHG0001" if i == 0 else None for i in range(n)],
-        "runbook_url": [None] * n,
-        "source": ["servicenow"] * n,
-        "url": [f"https://itsm.example/{i}" for i in ids],
-    }))
+    return validate(
+        "incidents",
+        pd.DataFrame(
+            {
+                "incident_id": ids,
+                "title": [f"Order gateway errors {i}" for i in range(n)],
+                "priority": np.arange(n, dtype="int64") % 5 + 1,
+                "state": [state] * n,
+                "service": ["order-gateway"] * n,
+                "opened_at": T0 + pd.to_timedelta(np.arange(n), unit="h"),
+                "acknowledged_at": ts(*[None] * n),
+                "resolved_at": ts(*[resolved_at] * n),
+                "assignment_group": [None] * n,
+                "change_id": ["CHG0001" if i == 0 else None for i in range(n)],
+                "runbook_url": [None] * n,
+                "source": ["servicenow"] * n,
+                "url": [f"https://itsm.example/{i}" for i in ids],
+            }
+        ),
+    )
 
 
 def changes(state: str = "scheduled", actual_start=None) -> pd.DataFrame:
-    return validate("changes", pd.DataFrame({
-        "change_id": ["CHG0001", "CHG0002"],
-        "title": ["Upgrade matching engine", "Rotate certificates"],
-        "service": ["matching-engine", None],
-        "type": ["normal", "standard"],
-        "state": [state, "new"],
-        "planned_start": ts("2024-03-01T10:00Z", None),
-        "planned_end": ts("2024-03-01T12:00Z", None),
-        "actual_start": ts(actual_start, "2024-03-03T09:00Z"),
-        "actual_end": ts(None, None),
-        "outcome": ["unknown", "unknown"],
-        "source": ["servicenow", "servicenow"],
-        "url": [None, None],
-    }))
+    return validate(
+        "changes",
+        pd.DataFrame(
+            {
+                "change_id": ["CHG0001", "CHG0002"],
+                "title": ["Upgrade matching engine", "Rotate certificates"],
+                "service": ["matching-engine", None],
+                "type": ["normal", "standard"],
+                "state": [state, "new"],
+                "planned_start": ts("2024-03-01T10:00Z", None),
+                "planned_end": ts("2024-03-01T12:00Z", None),
+                "actual_start": ts(actual_start, "2024-03-03T09:00Z"),
+                "actual_end": ts(None, None),
+                "outcome": ["unknown", "unknown"],
+                "source": ["servicenow", "servicenow"],
+                "url": [None, None],
+            }
+        ),
+    )
 
 
 def chaos_runs(status: str = "running") -> pd.DataFrame:
-    return validate("chaos_runs", pd.DataFrame({
-        "run_id": ["run-1", "run-2"],
-        "experiment": ["kill-pod", "latency"],
-        "service": ["order-gateway", None],
-        "fault": [None, "network-delay"],
-        "started_at": ts("2024-03-01T08:00Z", "2024-03-02T08:00Z"),
-        "ended_at": ts(None, "2024-03-02T08:05Z"),
-        "status": [status, "failed"],
-        "deviated": np.array([False, True]),
-        "probe_success_ratio": [np.nan, 0.5],
-        "recovery_s": [np.nan, 42.0],
-        "source": ["litmus", "litmus"],
-        "url": [None, None],
-    }))
+    return validate(
+        "chaos_runs",
+        pd.DataFrame(
+            {
+                "run_id": ["run-1", "run-2"],
+                "experiment": ["kill-pod", "latency"],
+                "service": ["order-gateway", None],
+                "fault": [None, "network-delay"],
+                "started_at": ts("2024-03-01T08:00Z", "2024-03-02T08:00Z"),
+                "ended_at": ts(None, "2024-03-02T08:05Z"),
+                "status": [status, "failed"],
+                "deviated": np.array([False, True]),
+                "probe_success_ratio": [np.nan, 0.5],
+                "recovery_s": [np.nan, 42.0],
+                "source": ["litmus", "litmus"],
+                "url": [None, None],
+            }
+        ),
+    )
 
 
 def source_status(at: str, ok: bool) -> pd.DataFrame:
-    return validate("source_status", pd.DataFrame({
-        "source": ["prometheus", "servicenow"],
-        "kind": ["prometheus", "servicenow"],
-        "last_attempt": ts(at, at),
-        "last_success": ts(at if ok else None, at),
-        "ok": np.array([ok, True]),
-        "error": [None if ok else "timeout", None],
-        "rows": np.array([10, 0], dtype="int64"),
-        "duration_ms": [12.5, np.nan],
-    }))
+    return validate(
+        "source_status",
+        pd.DataFrame(
+            {
+                "source": ["prometheus", "servicenow"],
+                "kind": ["prometheus", "servicenow"],
+                "last_attempt": ts(at, at),
+                "last_success": ts(at if ok else None, at),
+                "ok": np.array([ok, True]),
+                "error": [None if ok else "timeout", None],
+                "rows": np.array([10, 0], dtype="int64"),
+                "duration_ms": [12.5, np.nan],
+            }
+        ),
+    )
 
 
 def assert_same(frame: str, read: pd.DataFrame, written: pd.DataFrame) -> None:
@@ -216,16 +237,19 @@ def test_default_url_creates_the_folder(tmp_path, monkeypatch):
 def test_maturity_records_are_append_only(history):
     import sqlalchemy as sa
 
+    from dashboard.db.tables import maturity_assessments, maturity_evidence
     from dashboard.maturity import assessments
     from dashboard.maturity.evidence import Evaluation
-    from dashboard.db.tables import maturity_assessments, maturity_evidence
 
     at = T0.to_pydatetime()
     assessments.record_evidence(history.engine, [Evaluation("MON-01", "trace_coverage", "q", 0.5, False, "d" * 64)], at)
     with history.engine.begin() as connection:
         assessments.append(connection, "MON-01", "pass", "li.wei", "seen", ["https://x"], "fail", at)
     assert assessments.history(history.engine)["evidence_links"].iloc[0] == ["https://x"]
-    assert assessments.latest_evidence(history.engine)["passed"].iloc[0] is False or not assessments.latest_evidence(history.engine)["passed"].iloc[0]
+    assert (
+        assessments.latest_evidence(history.engine)["passed"].iloc[0] is False
+        or not assessments.latest_evidence(history.engine)["passed"].iloc[0]
+    )
     for table in (maturity_evidence, maturity_assessments):
         for statement in (sa.update(table).values(item_id="X"), sa.delete(table)):
             with pytest.raises(sa.exc.DBAPIError, match="append-only"):
@@ -258,15 +282,25 @@ def test_migration_0005_adds_findings_and_keeps_older_evaluations(history):
     _migrate_to(history, "0004")
     columns = lambda: {c["name"] for c in sa.inspect(history.engine).get_columns("maturity_evidence")}  # noqa: E731
     assert "findings" not in columns()
-    older = {"item_id": "MON-06", "evaluated_at": T0.to_pydatetime(), "rule": "trace_coverage", "query": "q",
-             "value": 0.5, "passed": False, "digest": "d" * 64}
+    older = {
+        "item_id": "MON-06",
+        "evaluated_at": T0.to_pydatetime(),
+        "rule": "trace_coverage",
+        "query": "q",
+        "value": 0.5,
+        "passed": False,
+        "digest": "d" * 64,
+    }
     with history.engine.begin() as connection:
         connection.execute(sa.insert(maturity_evidence).values(**older))
     history.migrate()
     assert "findings" in columns()
     found = (finding("p95", "order-gateway", 812, 500, "ms", ">"),)
-    assessments.record_evidence(history.engine, [Evaluation("UX-02", "latency_max", "q", 0.5, False, "e" * 64, found)],
-                                (T0 + pd.Timedelta(hours=1)).to_pydatetime())
+    assessments.record_evidence(
+        history.engine,
+        [Evaluation("UX-02", "latency_max", "q", 0.5, False, "e" * 64, found)],
+        (T0 + pd.Timedelta(hours=1)).to_pydatetime(),
+    )
     read = assessments.evidence(history.engine).set_index("item_id")["findings"]
     assert read["MON-06"] == [] and read["UX-02"] == list(found)
 

@@ -3,6 +3,7 @@ polls that never end, answers too large, too many series or rows, and answers ne
 
 Real loopback servers (``tests/canned.py``) on 127.0.0.1 and, for "another host", 127.0.0.2.
 """
+
 import gzip
 import socket
 import threading
@@ -10,7 +11,7 @@ import time
 import tracemalloc
 import zlib
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ from datasources.chaos.chaosmesh import ChaosMeshSource
 from datasources.transport import HttpClient
 from tests.canned import Reply, canned_server
 
-NOW = datetime(2025, 11, 21, 5, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 11, 21, 5, 0, tzinfo=UTC)
 T0 = 1763700000
 PROMETHEUS_PATHS = ("/api/v1/status/buildinfo", "/api/v1/query_range", "/api/v1/query", "/api/v1/query_exemplars")
 SERVICENOW_PATHS = ("/api/now/table/incident", "/api/now/table/change_request")
@@ -43,13 +44,21 @@ def prometheus_answers():
         is_service_query = "http_server_request_duration_seconds" in params["query"][0]
         return ok({"resultType": "matrix", "result": series if is_service_query else []})
 
-    return {"/api/v1/status/buildinfo": ok({"version": "3.0.0"}), "/api/v1/query_range": query_range,
-            "/api/v1/query": ok({"resultType": "vector", "result": []}), "/api/v1/query_exemplars": ok([])}
+    return {
+        "/api/v1/status/buildinfo": ok({"version": "3.0.0"}),
+        "/api/v1/query_range": query_range,
+        "/api/v1/query": ok({"resultType": "vector", "result": []}),
+        "/api/v1/query_exemplars": ok([]),
+    }
 
 
 SOURCES = {  # kind: (paths, the other host's answers, options with credentials, the Authorization they make)
-    "servicenow": (SERVICENOW_PATHS, {path: Reply({"result": []}) for path in SERVICENOW_PATHS},
-                   {"username": "svc-opscenter", "password": "basic-secret"}, "Basic "),
+    "servicenow": (
+        SERVICENOW_PATHS,
+        {path: Reply({"result": []}) for path in SERVICENOW_PATHS},
+        {"username": "svc-opscenter", "password": "basic-secret"},
+        "Basic ",
+    ),
     "prometheus": (PROMETHEUS_PATHS, prometheus_answers(), {"bearer_token": "bearer-secret"}, "Bearer bearer-secret"),
 }
 
@@ -66,8 +75,10 @@ def redirecting(paths, target, status=302):
 @pytest.mark.parametrize("kind", sorted(SOURCES))
 def test_credentials_never_follow_a_redirect_off_the_source(kind, how):
     paths, answers, credentials, authorization = SOURCES[kind]
-    with canned_server(answers, host="127.0.0.2") as elsewhere, \
-            canned_server(redirecting(paths, elsewhere.url)) as origin:
+    with (
+        canned_server(answers, host="127.0.0.2") as elsewhere,
+        canned_server(redirecting(paths, elsewhere.url)) as origin,
+    ):
         source = build(kind, origin.url, **credentials)
         if how == "check":
             health = source.check()
@@ -94,20 +105,28 @@ def test_a_redirect_within_the_source_is_followed_with_its_credentials():
 
 
 def kubeconfig(tmp_path, server, token):
-    config = {"apiVersion": "v1", "kind": "Config", "current-context": "test",
-              "clusters": [{"name": "loop", "cluster": {"server": server}}],
-              "users": [{"name": "reader", "user": {"token": token}}],
-              "contexts": [{"name": "test", "context": {"cluster": "loop", "user": "reader"}}]}
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "test",
+        "clusters": [{"name": "loop", "cluster": {"server": server}}],
+        "users": [{"name": "reader", "user": {"token": token}}],
+        "contexts": [{"name": "test", "context": {"cluster": "loop", "user": "reader"}}],
+    }
     path = Path(tmp_path) / "kubeconfig"
     path.write_text(yaml.safe_dump(config))
     return str(path)
 
 
 def test_the_kubernetes_token_never_follows_a_redirect_off_the_api_server(tmp_path):
-    with canned_server({KUBE_PATH: Reply({"kind": "List", "items": []})}, host="127.0.0.2") as elsewhere, \
-            canned_server(redirecting([KUBE_PATH], elsewhere.url)) as api:
-        source = ChaosMeshSource(name="mesh", options={"kubeconfig": kubeconfig(tmp_path, api.url, "kube-secret"),
-                                                       "kinds": ["podchaos"], "retries": 0})
+    with (
+        canned_server({KUBE_PATH: Reply({"kind": "List", "items": []})}, host="127.0.0.2") as elsewhere,
+        canned_server(redirecting([KUBE_PATH], elsewhere.url)) as api,
+    ):
+        source = ChaosMeshSource(
+            name="mesh",
+            options={"kubeconfig": kubeconfig(tmp_path, api.url, "kube-secret"), "kinds": ["podchaos"], "retries": 0},
+        )
         with pytest.raises(SourceError) as info:
             source.fetch(NOW)
         assert api.authorizations == ["Bearer kube-secret"]
@@ -165,8 +184,17 @@ def test_a_poll_ends_at_its_deadline_and_the_next_one_runs():
     """Every request of the poll within its own timeout, the poll as a whole outlasting poll_timeout_s."""
     routes = {path: Reply(b'{"status": "success", "data": []}', drip_s=2.0) for path in PROMETHEUS_PATHS}
     with canned_server(routes) as server:
-        source = registry.build({"kind": "prometheus", "name": "slow", "url": server.url, "retries": 0,
-                                 "timeout_s": 60, "poll_timeout_s": 6, "interval_s": 30})
+        source = registry.build(
+            {
+                "kind": "prometheus",
+                "name": "slow",
+                "url": server.url,
+                "retries": 0,
+                "timeout_s": 60,
+                "poll_timeout_s": 6,
+                "interval_s": 30,
+            }
+        )
         store = open_store(None, "hostile", [source.name])
         poller = Poller([source], store, clock=lambda: NOW)
         started = time.monotonic()
@@ -184,8 +212,9 @@ def test_a_poll_ends_at_its_deadline_and_the_next_one_runs():
 def gzip_bomb(mib: int) -> bytes:
     """A JSON array of ``mib`` MiB of spaces, gzipped to about a thousandth of that."""
     packer, spaces = zlib.compressobj(wbits=31), b" " * 2**20
-    return b"".join([packer.compress(b"["), *(packer.compress(spaces) for _ in range(mib)),
-                     packer.compress(b"]"), packer.flush()])
+    return b"".join(
+        [packer.compress(b"["), *(packer.compress(spaces) for _ in range(mib)), packer.compress(b"]"), packer.flush()]
+    )
 
 
 def test_a_compressed_answer_is_limited_once_decompressed_and_never_inflated_whole():
@@ -211,9 +240,18 @@ def test_a_compressed_answer_within_the_limit_is_read():
 
 
 def many_series(count, points=1):
-    return ok({"resultType": "matrix", "result": [
-        {"metric": {"service": f"s{i}", "opscenter_column": "requests_per_s"},
-         "values": [[T0 + 60 * p, "1"] for p in range(points)]} for i in range(count)]})
+    return ok(
+        {
+            "resultType": "matrix",
+            "result": [
+                {
+                    "metric": {"service": f"s{i}", "opscenter_column": "requests_per_s"},
+                    "values": [[T0 + 60 * p, "1"] for p in range(points)],
+                }
+                for i in range(count)
+            ],
+        }
+    )
 
 
 def test_too_many_series_in_an_answer_is_an_error_naming_the_limit_and_the_source():

@@ -1,5 +1,6 @@
 """litmus and chaosmesh through the Kubernetes API path, against a loopback server that
 answers with recorded list responses (paged, as the API server does with ``limit``)."""
+
 import base64
 import json
 import threading
@@ -35,7 +36,8 @@ def _served() -> dict[str, list[dict]]:
     served = {f"/apis/chaos-mesh.org/v1alpha1/{plural}": _without_kind(items) for plural, items in by_kind.items()}
     served["/apis/litmuschaos.io/v1alpha1/chaosresults"] = litmus
     served["/apis/chaos-mesh.org/v1alpha1/namespaces/trading/podchaos"] = [
-        i for i in served["/apis/chaos-mesh.org/v1alpha1/podchaos"] if i["metadata"]["namespace"] == "trading"]
+        i for i in served["/apis/chaos-mesh.org/v1alpha1/podchaos"] if i["metadata"]["namespace"] == "trading"
+    ]
     return served
 
 
@@ -54,10 +56,11 @@ def api():
             if url.path not in served:
                 return self._answer(404, {"kind": "Status", "reason": "NotFound"})
             start = int(query.get("continue", ["0"])[0])
-            items = served[url.path][start:start + 2]
+            items = served[url.path][start : start + 2]
             more = start + 2 < len(served[url.path])
-            self._answer(200, {"kind": "List", "items": items,
-                               "metadata": {"continue": str(start + 2)} if more else {}})
+            self._answer(
+                200, {"kind": "List", "items": items, "metadata": {"continue": str(start + 2)} if more else {}}
+            )
 
         def _answer(self, code, body):
             payload = json.dumps(body).encode()
@@ -79,7 +82,9 @@ def api():
 
 def kubeconfig(tmp_path, server, **user) -> str:
     config = {
-        "apiVersion": "v1", "kind": "Config", "current-context": "test",
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "test",
         "clusters": [{"name": "loop", "cluster": {"server": server}}],
         "users": [{"name": "reader", "user": user or {"token": TOKEN}}],
         "contexts": [{"name": "test", "context": {"cluster": "loop", "user": "reader"}}],
@@ -103,15 +108,25 @@ def test_chaosmesh_from_the_api_skips_kinds_not_served(api, tmp_path):
     source = ChaosMeshSource(name="mesh", options={"kubeconfig": kubeconfig(tmp_path, server)})
     runs = source.fetch(None)["chaos_runs"].set_index("experiment")
     assert runs["status"].to_dict() == {
-        "gateway-delay": "running", "quote-pod-kill": "passed", "kyc-pod-failure": "not_run", "ledger-cpu": "failed"}
+        "gateway-delay": "running",
+        "quote-pod-kill": "passed",
+        "kyc-pod-failure": "not_run",
+        "ledger-cpu": "failed",
+    }
     assert source.rejected == {}
 
 
 def test_namespaces_and_token_file(api, tmp_path):
     server, seen = api
     (tmp_path / "token").write_text(TOKEN + "\n")
-    source = ChaosMeshSource(name="mesh", options={
-        "kubeconfig": kubeconfig(tmp_path, server, tokenFile="token"), "namespaces": ["trading"], "kinds": ["podchaos"]})
+    source = ChaosMeshSource(
+        name="mesh",
+        options={
+            "kubeconfig": kubeconfig(tmp_path, server, tokenFile="token"),
+            "namespaces": ["trading"],
+            "kinds": ["podchaos"],
+        },
+    )
     assert list(source.fetch(None)["chaos_runs"]["experiment"]) == ["quote-pod-kill"]
     assert seen[-1][0] == "/apis/chaos-mesh.org/v1alpha1/namespaces/trading/podchaos"
 
@@ -138,8 +153,10 @@ def test_kubeconfig_problems(tmp_path, monkeypatch):
 
 
 def test_certificate_data_goes_to_private_files(tmp_path):
-    user = {"client-certificate-data": base64.b64encode(b"CERT").decode(),
-            "client-key-data": base64.b64encode(b"KEY").decode()}
+    user = {
+        "client-certificate-data": base64.b64encode(b"CERT").decode(),
+        "client-key-data": base64.b64encode(b"KEY").decode(),
+    }
     client = KubeClient.from_kubeconfig(Path(kubeconfig(tmp_path, "https://k8s.invalid/", **user))).http
     try:
         assert client.base_url == "https://k8s.invalid" and "Authorization" not in client.headers

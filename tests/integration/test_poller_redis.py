@@ -1,20 +1,21 @@
 """Pollers sharing real Redis: each source polled once per interval; a dead poller is replaced."""
+
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
 import redis
 
-from dashboard.db.history import History
 from dashboard.core.leases import RedisLeases, grace_s
 from dashboard.core.poller import Poller
 from dashboard.core.store import open_store
+from dashboard.db.history import History
 from datasources.base import SourceError
 from tests.unit.test_poller import BlockedSource, ScriptedSource, _services
 
@@ -34,16 +35,26 @@ def _wait_for(predicate, timeout_s: float, what: str):
 def two_pollers(tmp_path, redis_url, deployment):
     config = tmp_path / "opscenter.yaml"
     config.write_text(
-        f"deployment: {deployment}\n"
-        f"sources:\n  - {{kind: demo, name: demo, interval_s: {INTERVAL_S}, window_h: 1}}\n"
+        f"deployment: {deployment}\nsources:\n  - {{kind: demo, name: demo, interval_s: {INTERVAL_S}, window_h: 1}}\n"
     )
     db_url = f"sqlite:///{tmp_path / 'history.sqlite3'}"
     history = History(db_url)
     history.migrate()
-    env = {**os.environ, "OPSCENTER_CONFIG": str(config), "OPSCENTER_REDIS_URL": redis_url,
-           "OPSCENTER_DATABASE_URL": db_url}
-    procs = [subprocess.Popen([sys.executable, "-m", "dashboard.cli", "poll", "--metrics-port", "0"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(2)]
+    env = {
+        **os.environ,
+        "OPSCENTER_CONFIG": str(config),
+        "OPSCENTER_REDIS_URL": redis_url,
+        "OPSCENTER_DATABASE_URL": db_url,
+    }
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "dashboard.cli", "poll", "--metrics-port", "0"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(2)
+    ]
     yield procs, history
     for proc in procs:
         if proc.poll() is None:
@@ -67,7 +78,7 @@ def test_two_pollers_poll_once_per_interval_and_survive_a_death(two_pollers):
 
     procs[0].kill()
     procs[0].wait()
-    killed_at = pd.Timestamp(datetime.now(timezone.utc))
+    killed_at = pd.Timestamp(datetime.now(UTC))
     seen = len(attempts)
     _wait_for(lambda: len(_attempts(history)) >= seen + 2, 60, "polls after a kill")
     after = _attempts(history)

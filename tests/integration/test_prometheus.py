@@ -1,8 +1,9 @@
 """A real Prometheus: backfilled histograms give known quantiles; a live scrape of the demo exporter
 gives calls whose trace ids the demo knows; node_exporter resources map to services; bad queries fail clearly."""
+
 import math
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
@@ -34,10 +35,10 @@ def bucket(seconds):
 @pytest.fixture(scope="module")
 def backfilled(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("backfilled")
-    end_s = int(datetime.now(timezone.utc).timestamp()) // 60 * 60 - 60
+    end_s = int(datetime.now(UTC).timestamp()) // 60 * 60 - 60
     backfill(histogram_backfill(SHARES, end_s, minutes=70, quiet=("quiet",)), workdir / "data")
     with prometheus(workdir, data_dir=workdir / "data") as url:
-        yield url, datetime.fromtimestamp(end_s, timezone.utc)
+        yield url, datetime.fromtimestamp(end_s, UTC)
 
 
 def test_quantiles_match_known_distributions(backfilled):
@@ -51,8 +52,9 @@ def test_quantiles_match_known_distributions(backfilled):
     for service, expected in EXPECTED_MS.items():
         got = latest.loc[service, ["latency_p50_ms", "latency_p95_ms", "latency_p99_ms"]].tolist()
         assert got == pytest.approx(expected, rel=1e-3), service
-    for q, got in zip((0.5, 0.95, 0.99), latest.loc["exponential-100ms", ["latency_p50_ms", "latency_p95_ms",
-                                                                         "latency_p99_ms"]]):
+    for q, got in zip(
+        (0.5, 0.95, 0.99), latest.loc["exponential-100ms", ["latency_p50_ms", "latency_p95_ms", "latency_p99_ms"]]
+    ):
         true_s = -MEAN_S * math.log(1 - q)
         assert bucket(got / 1000) == bucket(true_s), (q, got, true_s)
     busy = latest.drop(index="quiet")
@@ -73,8 +75,11 @@ def test_a_quiet_service_has_no_quantiles_and_no_error_ratio(backfilled):
 def test_prometheus_rejects_a_bad_expression_clearly(backfilled):
     url, end = backfilled
     source = PrometheusSource(name="prom", options={"url": url, "queries": {"requests_per_s": "sum by (service) ("}})
-    with pytest.raises(SourceError, match=r"^prom: http://127.0.0.1:\d+/api/v1/query_range: Prometheus error "
-                                          r"bad_data: .*parse error"):
+    with pytest.raises(
+        SourceError,
+        match=r"^prom: http://127.0.0.1:\d+/api/v1/query_range: Prometheus error "
+        r"bad_data: .*parse error",
+    ):
         source.fetch(end)
 
 
@@ -90,13 +95,17 @@ def test_live_scrape_of_the_demo_exporter(tmp_path):
     exporter = serve(port)
     threading.Thread(target=exporter.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     try:
-        with node_exporter(tmp_path) as host, prometheus(
-                tmp_path, (f"127.0.0.1:{port}", host), extra_args=("--enable-feature=exemplar-storage",)) as url:
-            source = PrometheusSource(name="prom", options={"url": url, "instance_services": {host: "prometheus-host"},
-                                                            "step_s": 3, "window_m": 20})
+        with (
+            node_exporter(tmp_path) as host,
+            prometheus(tmp_path, (f"127.0.0.1:{port}", host), extra_args=("--enable-feature=exemplar-storage",)) as url,
+        ):
+            source = PrometheusSource(
+                name="prom",
+                options={"url": url, "instance_services": {host: "prometheus-host"}, "step_s": 3, "window_m": 20},
+            )
 
             def scraped():
-                frames = source.fetch(datetime.now(timezone.utc))
+                frames = source.fetch(datetime.now(UTC))
                 resources = frames["resource_metrics"]
                 node = (resources["service"] == "prometheus-host").any()
                 done = len(frames["calls"]) and len(frames["edges"]) and node

@@ -1,6 +1,7 @@
 """A real Prometheus backfilled with eight days of latency histograms: ``history()`` reads them in chunks,
 and the derived step learns the anomaly model from them and flags a latency step and an error-ratio jump,
 not the noise."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,7 +18,9 @@ NOW = pd.Timestamp("2026-11-18 03:00", tz="UTC")  # 11:00 on a Wednesday in Shan
 SCRAPE_S = 120  # a sample every two minutes keeps eight days small; rate(5m) always sees two or three
 DAYS = 8
 SERVICES = {  # requests per second, usual latency (uniform on [0, L] seconds), usual error ratio
-    "quotes": (80.0, 0.2, 0.01), "orders": (50.0, 0.3, 0.01), "ledger": (20.0, 0.4, 0.01),
+    "quotes": (80.0, 0.2, 0.01),
+    "orders": (50.0, 0.3, 0.01),
+    "ledger": (20.0, 0.4, 0.01),
 }
 SLOW = ("orders", NOW - pd.Timedelta(minutes=45), 3.0)  # latency x3 over the last 45 minutes
 FAILING = ("ledger", NOW - pd.Timedelta(minutes=30), 0.15)  # 15 % errors over the last 30 minutes
@@ -37,8 +40,11 @@ def openmetrics(seed: int = 7) -> str:
     lines = [f"# TYPE {HISTOGRAM} histogram"]
     for service, (rate, latency_s, error_ratio) in SERVICES.items():
         requests = rate * SCRAPE_S * rng.uniform(0.9, 1.1, len(stamps))
-        latency = latency_s * rng.uniform(0.95, 1.05, len(stamps)) * np.where(
-            (service == SLOW[0]) & (when >= SLOW[1]), SLOW[2], 1.0)
+        latency = (
+            latency_s
+            * rng.uniform(0.95, 1.05, len(stamps))
+            * np.where((service == SLOW[0]) & (when >= SLOW[1]), SLOW[2], 1.0)
+        )
         errors = np.where((service == FAILING[0]) & (when >= FAILING[1]), FAILING[2], error_ratio)
         shares = np.minimum(np.array(BOUNDS_S)[None, :] / latency[:, None], 1.0)  # uniform latency's CDF
         for status, part in (("200", 1 - errors), ("500", errors)):
@@ -47,10 +53,14 @@ def openmetrics(seed: int = 7) -> str:
             sums = np.cumsum(requests * part * latency / 2)
             labels = f'service="{service}",instance="{service}-1",http_response_status_code="{status}"'
             for i, ts in enumerate(stamps):
-                lines += [f'{HISTOGRAM}_bucket{{{labels},le="{_le(b)}"}} {buckets[i, j]:.0f} {ts}'
-                          for j, b in enumerate(BOUNDS_S)]
-                lines += [f"{HISTOGRAM}_count{{{labels}}} {round(counts[i])} {ts}",
-                          f"{HISTOGRAM}_sum{{{labels}}} {sums[i]:.3f} {ts}"]
+                lines += [
+                    f'{HISTOGRAM}_bucket{{{labels},le="{_le(b)}"}} {buckets[i, j]:.0f} {ts}'
+                    for j, b in enumerate(BOUNDS_S)
+                ]
+                lines += [
+                    f"{HISTOGRAM}_count{{{labels}}} {round(counts[i])} {ts}",
+                    f"{HISTOGRAM}_sum{{{labels}}} {sums[i]:.3f} {ts}",
+                ]
     return "\n".join(lines + ["# EOF", ""])
 
 
@@ -91,8 +101,9 @@ def test_the_derived_step_learns_from_prometheus_and_flags_the_step_and_the_jump
     flagged = set(zip(anomalies["service"], anomalies["metric"]))
     assert flagged & {("orders", "latency_p95_ms"), ("orders", "latency_p99_ms")}, anomalies
     assert ("ledger", "error_ratio") in flagged, anomalies
-    assert flagged <= {("orders", "latency_p95_ms"), ("orders", "latency_p99_ms"), ("ledger", "error_ratio")}, \
-        anomalies  # the quotes service's noise, the others' traffic: nothing
+    assert flagged <= {("orders", "latency_p95_ms"), ("orders", "latency_p99_ms"), ("ledger", "error_ratio")}, (
+        anomalies
+    )  # the quotes service's noise, the others' traffic: nothing
     assert (anomalies["direction"] == "up").all()
     for service, began in ((SLOW[0], SLOW[1]), (FAILING[0], FAILING[1])):
         runs = anomalies[anomalies["service"] == service]  # a minute without a baseline may split a run

@@ -1,9 +1,10 @@
 """Request Tracker 5 for real: tickets created, updated and resolved through REST2, read back by the adapter."""
+
 import logging
 import os
 import subprocess
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -55,8 +56,13 @@ def rt_url(tmp_path_factory):
         args = [str(SETUP), "--action", "init", "--skip-create"] if not extra else [str(SETUP), *extra, "--skip-create"]
         subprocess.run(args, env=env, check=True, capture_output=True, timeout=120)
     log = open(home / "server.log", "wb")
-    server = subprocess.Popen([str(SERVER), "--server", "Standalone", "--port", str(port)], env=env, cwd=home,
-                              stdout=log, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [str(SERVER), "--server", "Standalone", "--port", str(port)],
+        env=env,
+        cwd=home,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -88,12 +94,20 @@ def create(url, subject, priority, service):
 
 
 def now():
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def test_tickets_created_updated_and_resolved_read_back(rt_url, caplog):
-    source = RequestTrackerSource(name="rt", options={"url": rt_url, "username": AUTH[0], "password": AUTH[1],
-                                                      "page_size": 2, "priority_map": {"Urgent": 1}})
+    source = RequestTrackerSource(
+        name="rt",
+        options={
+            "url": rt_url,
+            "username": AUTH[0],
+            "password": AUTH[1],
+            "page_size": 2,
+            "priority_map": {"Urgent": 1},
+        },
+    )
     down = create(rt_url, "Order submissions failing", "High", "order-gateway")
     slow = create(rt_url, "Quotes slow", "Medium", "quote-service")
     odd = create(rt_url, "Odd priority", 42, "ledger")
@@ -118,8 +132,9 @@ def test_tickets_created_updated_and_resolved_read_back(rt_url, caplog):
 
 
 def test_polls_after_the_first_ask_only_for_recent_updates(rt_url):
-    source = RequestTrackerSource(name="rt", options={"url": rt_url, "username": AUTH[0], "password": AUTH[1],
-                                                      "overlap_s": 0})
+    source = RequestTrackerSource(
+        name="rt", options={"url": rt_url, "username": AUTH[0], "password": AUTH[1], "overlap_s": 0}
+    )
     queries = []
     send = source.transport.get
 

@@ -1,4 +1,5 @@
 """`opscenter run`'s HTTP server tells the app which header fields a request repeated."""
+
 import http.client
 import threading
 
@@ -15,8 +16,10 @@ def server():
 
     @app.get("/")
     def echo():
-        return {"repeated": sorted(serving.repeated_headers(flask.request)),
-                "groups": flask.request.headers.get("X-Forwarded-Groups")}
+        return {
+            "repeated": sorted(serving.repeated_headers(flask.request)),
+            "groups": flask.request.headers.get("X-Forwarded-Groups"),
+        }
 
     httpd = make_server("127.0.0.1", 0, app, threaded=True, request_handler=serving.RequestHandler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -41,8 +44,10 @@ def _get(port: int, headers: list[tuple[str, str]]) -> dict:
 
 
 def test_repeated_header_fields_are_named(server):
-    answer = _get(server, [("X-Forwarded-Groups", "ops-viewers"), ("x-forwarded-groups", "ops-platform"),
-                           ("X-Forwarded-User", "vera")])
+    answer = _get(
+        server,
+        [("X-Forwarded-Groups", "ops-viewers"), ("x-forwarded-groups", "ops-platform"), ("X-Forwarded-User", "vera")],
+    )
     assert answer == {"repeated": ["x-forwarded-groups"], "groups": "ops-viewers,ops-platform"}
 
 

@@ -1,11 +1,12 @@
 """Server-side sessions on SQLite and the real PostgreSQL: start, end, revoke, expire, migrate."""
+
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from dashboard.security.access import AccessStore, Forbidden, Identity
 from dashboard.db.tables import user_sessions
+from dashboard.security.access import AccessStore, Forbidden, Identity
 from dashboard.security.sessions import Sessions, revoke_user
 
 ADMIN = Identity("cli:ops", frozenset({"admin"}), "cli")
@@ -53,7 +54,9 @@ def test_revoking_a_user_ends_all_their_sessions_and_is_audited(sessions, access
     with pytest.raises(LookupError):
         revoke_user(access, "mallory", ADMIN)
     assert [(r["actor"], r["action"], r["target"], r["allowed"]) for r in access.audit_trail()[:2]] == [
-        ("vera", "user.revoke", "bob", False), ("cli:ops", "user.revoke", "alice", True)]
+        ("vera", "user.revoke", "bob", False),
+        ("cli:ops", "user.revoke", "alice", True),
+    ]
     assert sessions.user(other) == ("bob", "viewer")
 
 

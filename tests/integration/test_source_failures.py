@@ -3,7 +3,8 @@
 A loopback server answers canned responses: connection refused, timeout, HTTP 4xx/5xx,
 Prometheus ``status: error``, invalid JSON, NaN and +Inf values, missing labels, over-size.
 """
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 
 import pytest
 
@@ -14,11 +15,15 @@ from datasources.base import SourceError
 from tests.canned import Reply, canned_server
 from tests.conftest import free_port
 
-NOW = datetime(2025, 11, 21, 5, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 11, 21, 5, 0, tzinfo=UTC)
 T0 = 1763700000
 FAST = {"retries": 0, "timeout_s": 5}
-PATHS = {"prometheus": "/api/v1/query_range", "alertmanager": "/api/v2/alerts", "jaeger": "/api/services",
-         "zipkin": "/api/v2/services"}
+PATHS = {
+    "prometheus": "/api/v1/query_range",
+    "alertmanager": "/api/v2/alerts",
+    "jaeger": "/api/services",
+    "zipkin": "/api/v2/services",
+}
 
 
 def ok(data):
@@ -42,8 +47,12 @@ def prometheus_routes(service_answer):
         return answers["service"] if is_service_query else matrix()
 
     empty = ok({"resultType": "vector", "result": []})
-    return {"/api/v1/query_range": query_range, "/api/v1/query_exemplars": ok([]), "/api/v1/query": empty,
-            "answers": answers}
+    return {
+        "/api/v1/query_range": query_range,
+        "/api/v1/query_exemplars": ok([]),
+        "/api/v1/query": empty,
+        "answers": answers,
+    }
 
 
 def build(kind, url, **options):
@@ -115,10 +124,14 @@ def test_prometheus_status_error(status):
 
 
 def test_prometheus_nan_and_inf_become_nulls():
-    routes = prometheus_routes(matrix(tagged("requests_per_s", "+Inf", service="a"),
-                                      tagged("requests_per_s", "2", service="b"),
-                                      tagged("latency_p99_ms", "+Inf", service="b"),
-                                      tagged("error_ratio", "NaN", service="b")))
+    routes = prometheus_routes(
+        matrix(
+            tagged("requests_per_s", "+Inf", service="a"),
+            tagged("requests_per_s", "2", service="b"),
+            tagged("latency_p99_ms", "+Inf", service="b"),
+            tagged("error_ratio", "NaN", service="b"),
+        )
+    )
     with canned_server(routes) as server:
         metrics = build("prometheus", server.url).fetch(NOW)["service_metrics"]
     assert metrics["service"].tolist() == ["b"]

@@ -1,4 +1,5 @@
 """Frame store: every frame round-trips on the local backend and on real Redis; nothing is unpickled."""
+
 import pickle
 
 import pandas as pd
@@ -39,9 +40,13 @@ def test_every_frame_round_trips(store, frames):
     assert version > 1_700_000_000_000 and store.write("demo", frames) == version + 1
     for name, frame in frames.items():
         got = store.read("demo", name)
-        assert_frame_equal(got.reset_index(drop=True), frame.reset_index(drop=True), check_dtype=False,
-                           check_index_type=False)
-        assert got["ts" if "ts" in got else got.columns[0]].dtype == frame[got.columns[0] if "ts" not in got else "ts"].dtype
+        assert_frame_equal(
+            got.reset_index(drop=True), frame.reset_index(drop=True), check_dtype=False, check_index_type=False
+        )
+        assert (
+            got["ts" if "ts" in got else got.columns[0]].dtype
+            == frame[got.columns[0] if "ts" not in got else "ts"].dtype
+        )
 
 
 def test_versions_increase_per_source(store, frames):

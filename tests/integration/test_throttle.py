@@ -1,4 +1,5 @@
 """Login throttling on the real Redis: every web worker sees the same failures and spent form tokens."""
+
 import secrets
 
 import pytest

@@ -1,4 +1,5 @@
 """Anomaly detection on synthetic series: known anomalies found, the open and the lunch break left alone."""
+
 import numpy as np
 import pandas as pd
 
@@ -26,10 +27,19 @@ def _frames(days: int, start: pd.Timestamp, spike: tuple | None = None, seed: in
         latency = 5 * (1 + 0.5 * load) * np.exp(0.05 * rng.standard_normal(len(ts)))
         if spike and spike[0] == service:
             latency[(ts >= spike[1]) & (ts < spike[2])] *= 5
-        rows.append(pd.DataFrame({
-            "ts": ts, "service": service, "requests_per_s": base * load * (1 + 0.03 * rng.standard_normal(len(ts))),
-            "error_ratio": 0.001 * np.exp(0.3 * rng.standard_normal(len(ts))), "latency_p50_ms": latency / 2,
-            "latency_p95_ms": latency, "latency_p99_ms": latency * 1.5}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "ts": ts,
+                    "service": service,
+                    "requests_per_s": base * load * (1 + 0.03 * rng.standard_normal(len(ts))),
+                    "error_ratio": 0.001 * np.exp(0.3 * rng.standard_normal(len(ts))),
+                    "latency_p50_ms": latency / 2,
+                    "latency_p95_ms": latency,
+                    "latency_p99_ms": latency * 1.5,
+                }
+            )
+        )
     return {"service_metrics": validate("service_metrics", pd.concat(rows, ignore_index=True))}
 
 

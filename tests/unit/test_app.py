@@ -1,14 +1,15 @@
 """The app's own routes: /health, /metrics, and / redirecting to the wall; the shell's liveness settings."""
+
 import json
 import secrets
 
 import pytest
 
-from dashboard.security import callbacks as callback_access
-from dashboard.security.access import AccessStore
 from dashboard.app import create_app
 from dashboard.core.settings import load, parse
 from dashboard.core.store import open_store
+from dashboard.security import callbacks as callback_access
+from dashboard.security.access import AccessStore
 from tests.demo_app import polled_demo_app
 
 
@@ -43,9 +44,14 @@ def test_metrics_expose_polls_and_callbacks(client):
 
 def test_metrics_stay_bounded_whatever_callbacks_anonymous_requests_name(tmp_path, monkeypatch):
     monkeypatch.setenv("OC_TEST_SECRET_KEY", secrets.token_urlsafe(32))
-    settings = parse("sources:\n  - {kind: demo, name: demo}\nauth:\n  mode: builtin\n  secret_key: ${OC_TEST_SECRET_KEY}\n")
-    app = create_app(settings, open_store(None, "default", settings.source_names),
-                     AccessStore(f"sqlite:///{tmp_path / 'history.sqlite3'}"))
+    settings = parse(
+        "sources:\n  - {kind: demo, name: demo}\nauth:\n  mode: builtin\n  secret_key: ${OC_TEST_SECRET_KEY}\n"
+    )
+    app = create_app(
+        settings,
+        open_store(None, "default", settings.source_names),
+        AccessStore(f"sqlite:///{tmp_path / 'history.sqlite3'}"),
+    )
     client = app.server.test_client()
     names = [f"oc-{secrets.token_hex(16)}.children" for _ in range(300)]
     for name in ("oc-versions.data", names[0]):

@@ -1,20 +1,24 @@
 """The enforcement point, through Flask's test client: each mode, display tokens, roles and writes."""
+
 import secrets
 
 import pytest
 from dash import Input, Output, html
 
-from dashboard.security import auth, callbacks as callback_access
-from dashboard.security.access import AccessStore, Identity
 from dashboard.app import create_app
-from dashboard.i18n import t
 from dashboard.core.settings import parse
 from dashboard.core.store import open_store
+from dashboard.i18n import t
+from dashboard.security import auth
+from dashboard.security import callbacks as callback_access
+from dashboard.security.access import AccessStore, Identity
 
 ADMIN = Identity("cli:test", frozenset({"admin"}), "cli")
 PASSWORD = "correct horse battery staple"
 BASE = "sources:\n  - {kind: demo, name: demo}\n"
-PROXY = BASE + """\
+PROXY = (
+    BASE
+    + """\
 auth:
   mode: proxy
   groups_header: X-Forwarded-Groups
@@ -22,10 +26,15 @@ auth:
   group_roles: {ops-managers: manager, ops-viewers: viewer}
   cookie_secure: false
 """
+)
 BUILTIN = BASE + "auth:\n  mode: builtin\n  secret_key: ${OC_TEST_SECRET_KEY}\n  cookie_secure: false\n"
-ACK = {"output": "oc-test-ack.children", "outputs": {"id": "oc-test-ack", "property": "children"},
-       "inputs": [{"id": "oc-test-button", "property": "n_clicks", "value": 1}],
-       "changedPropIds": ["oc-test-button.n_clicks"], "state": []}
+ACK = {
+    "output": "oc-test-ack.children",
+    "outputs": {"id": "oc-test-ack", "property": "children"},
+    "inputs": [{"id": "oc-test-button", "property": "n_clicks", "value": 1}],
+    "changedPropIds": ["oc-test-button.n_clicks"],
+    "state": [],
+}
 
 
 @pytest.fixture
@@ -46,6 +55,7 @@ def make_client(access, monkeypatch):
         app = create_app(settings, open_store(None, "default", settings.source_names), access)
 
         with callback_access.shell_callbacks(app), callback_access.writes(app, "incident.acknowledge"):
+
             @app.callback(Output("oc-test-ack", "children"), Input("oc-test-button", "n_clicks"))
             def acknowledge(n_clicks):
                 auth.audit("incident.acknowledge", "INC0001", {"clicks": n_clicks})
@@ -108,7 +118,9 @@ def test_proxy_roles_decide_writes(make_client, access):
     assert denied.status_code == 403 and denied.get_json() == {"error": t("auth.forbidden")}
     trail = access.audit_trail()
     assert [(r["actor"], r["roles"], r["address"], r["allowed"]) for r in trail] == [
-        ("vera", "viewer", "10.1.0.4", False), ("max", "manager", "10.1.0.4", True)]
+        ("vera", "viewer", "10.1.0.4", False),
+        ("max", "manager", "10.1.0.4", True),
+    ]
 
 
 def test_builtin_login_session_and_logout(make_client, access):
@@ -142,8 +154,14 @@ def test_login_needs_its_csrf_token_and_stays_on_site(make_client, access):
     forged = client.post("/login", data={"user": "alice", "password": PASSWORD, "csrf": "guess"})
     assert forged.status_code == 400
     assert client.get("/wall").status_code == 302
-    for target in ("//evil.example/x", "https://evil.example/", "/\\evil.example", "/logout", "/\t/evil.example",
-                   "/\r\n/evil.example"):
+    for target in (
+        "//evil.example/x",
+        "https://evil.example/",
+        "/\\evil.example",
+        "/logout",
+        "/\t/evil.example",
+        "/\r\n/evil.example",
+    ):
         assert login(client, next_url=target).headers["Location"] == "/"
 
 
@@ -154,12 +172,21 @@ def test_a_viewer_reaches_no_restricted_page_callback_or_write(make_client, acce
     for path in ("/maturity", "/maturity/export.csv", "/maturity/export.pdf?lang=zh"):
         assert client.get(path).status_code == 403, path
     assert client.post("/_dash-update-component", json=ACK).status_code == 403
-    assert client.post("/_dash-update-component", json={**ACK, "outputs": {"id": "oc-audit-table", "property": "data"},
-                                                         "output": "oc-audit-table.data"}).status_code == 400  # no such callback
-    page_route = {"output": ".._pages_content.children..._pages_store.data..",
-                  "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
-                  "inputs": [{"id": "_pages_location", "property": "pathname", "value": "/maturity"},
-                             {"id": "_pages_location", "property": "search", "value": ""}]}
+    assert (
+        client.post(
+            "/_dash-update-component",
+            json={**ACK, "outputs": {"id": "oc-audit-table", "property": "data"}, "output": "oc-audit-table.data"},
+        ).status_code
+        == 400
+    )  # no such callback
+    page_route = {
+        "output": ".._pages_content.children..._pages_store.data..",
+        "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
+        "inputs": [
+            {"id": "_pages_location", "property": "pathname", "value": "/maturity"},
+            {"id": "_pages_location", "property": "search", "value": ""},
+        ],
+    }
     assert client.post("/_dash-update-component", json=page_route).status_code == 403
     row = access.audit_trail()[0]
     assert (row["actor"], row["action"], row["allowed"]) == ("vera", "incident.acknowledge", False)
@@ -203,8 +230,12 @@ def test_display_cookie_is_secure_by_default(make_client, access):
 def test_cross_site_posts_are_refused(make_client):
     client = make_client(BASE)
     assert client.post("/_dash-update-component", json=ACK, headers={"Sec-Fetch-Site": "cross-site"}).status_code == 403
-    assert client.post("/_dash-update-component", json=ACK, headers={"Origin": "https://evil.example"}).status_code == 403
-    assert client.post("/_dash-update-component", json=ACK, headers={"Sec-Fetch-Site": "same-origin"}).status_code == 200
+    assert (
+        client.post("/_dash-update-component", json=ACK, headers={"Origin": "https://evil.example"}).status_code == 403
+    )
+    assert (
+        client.post("/_dash-update-component", json=ACK, headers={"Sec-Fetch-Site": "same-origin"}).status_code == 200
+    )
 
 
 def test_open_paths_and_static_files_need_no_login(make_client):
@@ -232,13 +263,16 @@ def test_a_token_never_travels_on_to_the_login_page(make_client, access):
     assert response.status_code == 302 and response.headers["Location"] == "/wall"
 
 
-@pytest.mark.parametrize("path, location", [
-    ("/%09/evil.example", None),
-    ("/%0d%0aSet-Cookie:%20x=1", None),
-    ("/%2F%2Fevil.example", "/evil.example"),
-    ("/%5Cevil.example", "/%5Cevil.example"),
-    ("/chain/equity%20trading", "/chain/equity%20trading"),
-])
+@pytest.mark.parametrize(
+    "path, location",
+    [
+        ("/%09/evil.example", None),
+        ("/%0d%0aSet-Cookie:%20x=1", None),
+        ("/%2F%2Fevil.example", "/evil.example"),
+        ("/%5Cevil.example", "/%5Cevil.example"),
+        ("/chain/equity%20trading", "/chain/equity%20trading"),
+    ],
+)
 @pytest.mark.parametrize("config", [PROXY, BUILTIN])
 def test_adopting_a_display_token_redirects_only_on_this_site(make_client, access, config, path, location):
     secret = access.create_token("lobby-wall", ADMIN)

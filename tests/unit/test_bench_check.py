@@ -1,4 +1,5 @@
 """The regression guard itself: the same code passes against its own record, a slowed wall refresh fails."""
+
 import time
 
 from bench import check

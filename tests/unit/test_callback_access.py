@@ -1,14 +1,16 @@
 """Callback requests are authorized on the app's own callback registry, for every callback and role."""
+
 import json
 
 import dash
 import pytest
 
-from dashboard.security import auth, callbacks as callback_access, policy
 from dashboard import ids
-from dashboard.security.access import AccessStore, Identity
 from dashboard.app import create_app
 from dashboard.core.settings import DEFAULT_CONFIG, parse
+from dashboard.security import auth, policy
+from dashboard.security import callbacks as callback_access
+from dashboard.security.access import AccessStore, Identity
 from tests.demo_app import polled_demo_app
 
 ADMIN = Identity("cli:test", frozenset({"admin"}), "cli")
@@ -86,8 +88,13 @@ def request_for(app: dash.Dash, key: str, values: dict | None = None) -> dict:
                 item["value"] = values.get(f"{item['id']}.{item['property']}")
         return sent
 
-    return {"output": key, "outputs": sent_outputs, "inputs": with_values(entry["inputs"]),
-            "state": with_values(entry["state"]), "changedPropIds": [f"{d['id']}.{d['property']}" for d in entry["inputs"]]}
+    return {
+        "output": key,
+        "outputs": sent_outputs,
+        "inputs": with_values(entry["inputs"]),
+        "state": with_values(entry["state"]),
+        "changedPropIds": [f"{d['id']}.{d['property']}" for d in entry["inputs"]],
+    }
 
 
 def _props(node, found: dict) -> dict:
@@ -114,8 +121,13 @@ def browser_values(guarded, demo_store):
     paths += ["/chain/equity-trading", "/service/pretrade-risk", f"/trace/{trace_id}", f"/incidents/{incident_id}"]
     values = {}
     for path in paths:
-        body = route(app, [{"id": ids.PAGES_LOCATION, "property": "pathname", "value": path},
-                           {"id": ids.PAGES_LOCATION, "property": "search", "value": ""}])
+        body = route(
+            app,
+            [
+                {"id": ids.PAGES_LOCATION, "property": "pathname", "value": path},
+                {"id": ids.PAGES_LOCATION, "property": "search", "value": ""},
+            ],
+        )
         _props(clients["admin"].post(CALLBACK, json=body).get_json()["response"][ids.PAGES_CONTENT]["children"], values)
     versions = clients["admin"].post(CALLBACK, json=request_for(app, f"{ids.VERSIONS}.data"))
     return {**values, f"{ids.VERSIONS}.data": versions.get_json()["response"][ids.VERSIONS]["data"]}
@@ -169,8 +181,13 @@ def test_the_page_router_serves_each_page_to_its_readers_only(guarded, who):
     outcomes, expected = {}, {}
     for page in dash.page_registry.values():
         expected[page["path"]] = "ran" if policy.may_read(roles_of(who), page["path"]) else "refused"
-        body = route(app, [{"id": ids.PAGES_LOCATION, "property": "pathname", "value": page["path"]},
-                           {"id": ids.PAGES_LOCATION, "property": "search", "value": ""}])
+        body = route(
+            app,
+            [
+                {"id": ids.PAGES_LOCATION, "property": "pathname", "value": page["path"]},
+                {"id": ids.PAGES_LOCATION, "property": "search", "value": ""},
+            ],
+        )
         status = clients[who].post(CALLBACK, json=body).status_code
         outcomes[page["path"]] = {403: "refused", 200: "ran"}.get(status, status)
     assert "/capacity" in outcomes and "/maturity" in outcomes
@@ -179,10 +196,20 @@ def test_the_page_router_serves_each_page_to_its_readers_only(guarded, who):
 
 def test_a_renamed_pathname_does_not_hide_the_page(guarded):
     app, _access, clients = guarded
-    renamed = route(app, [{"id": ids.PAGES_LOCATION, "property": "search", "value": "/capacity"},
-                          {"id": ids.PAGES_LOCATION, "property": "pathname", "value": "/wall"}])
-    swapped = route(app, [{"id": ids.PAGES_LOCATION, "property": "pathname", "value": "/capacity"},
-                          {"id": ids.PAGES_LOCATION, "property": "search", "value": ""}][::-1])
+    renamed = route(
+        app,
+        [
+            {"id": ids.PAGES_LOCATION, "property": "search", "value": "/capacity"},
+            {"id": ids.PAGES_LOCATION, "property": "pathname", "value": "/wall"},
+        ],
+    )
+    swapped = route(
+        app,
+        [
+            {"id": ids.PAGES_LOCATION, "property": "pathname", "value": "/capacity"},
+            {"id": ids.PAGES_LOCATION, "property": "search", "value": ""},
+        ][::-1],
+    )
     for body in (renamed, swapped):
         response = clients[DISPLAY].post(CALLBACK, json=body)
         assert response.status_code in (400, 403)
@@ -200,17 +227,22 @@ def test_empty_outputs_neither_hide_the_page_nor_run_the_callback(guarded):
     assert clients["manager"].post(CALLBACK, json={**body, "outputs": []}).status_code == 400
 
 
-@pytest.mark.parametrize("change", [
-    pytest.param(lambda body: body["inputs"][0].pop("property"), id="input-without-property"),
-    pytest.param(lambda body: body["inputs"][0].pop("id"), id="input-without-id"),
-    pytest.param(lambda body: body["inputs"].clear(), id="no-inputs"),
-    pytest.param(lambda body: body["inputs"].append(body["inputs"][0]), id="an-input-too-many"),
-    pytest.param(lambda body: body["inputs"][0].update(property="search"), id="renamed-input"),
-    pytest.param(lambda body: body["state"].__setitem__(0, "oc-versions.data"), id="state-not-an-object"),
-    pytest.param(lambda body: body.update(outputs={"id": "oc-capacity-total", "property": "children"}), id="other-output"),
-    pytest.param(lambda body: body.update(outputs=[]), id="outputs-empty"),
-    pytest.param(lambda body: body.update(changedPropIds=7), id="changed-not-a-list"),
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda body: body["inputs"][0].pop("property"), id="input-without-property"),
+        pytest.param(lambda body: body["inputs"][0].pop("id"), id="input-without-id"),
+        pytest.param(lambda body: body["inputs"].clear(), id="no-inputs"),
+        pytest.param(lambda body: body["inputs"].append(body["inputs"][0]), id="an-input-too-many"),
+        pytest.param(lambda body: body["inputs"][0].update(property="search"), id="renamed-input"),
+        pytest.param(lambda body: body["state"].__setitem__(0, "oc-versions.data"), id="state-not-an-object"),
+        pytest.param(
+            lambda body: body.update(outputs={"id": "oc-capacity-total", "property": "children"}), id="other-output"
+        ),
+        pytest.param(lambda body: body.update(outputs=[]), id="outputs-empty"),
+        pytest.param(lambda body: body.update(changedPropIds=7), id="changed-not-a-list"),
+    ],
+)
 def test_a_malformed_request_is_a_400_and_never_runs(guarded, change):
     app, _access, clients = guarded
     body = request_for(app, f"{ids.VERSIONS}.data")
@@ -219,12 +251,22 @@ def test_a_malformed_request_is_a_400_and_never_runs(guarded, change):
     assert response.status_code == 400 and response.get_json() == {"error": "This request is not understood."}
 
 
-@pytest.mark.parametrize("body", [
-    {"output": "oc-nope.children", "outputs": {"id": "oc-nope", "property": "children"}, "inputs": []},
-    {"output": "oc-shell.className", "outputs": {"id": "oc-shell", "property": "className"},
-     "inputs": [{"id": ids.PAGES_LOCATION, "property": "search", "value": ""}]},  # a browser-side callback
-    {"output": 5}, {"inputs": []}, [1], "oc-versions.data",
-], ids=["unknown-output", "clientside-output", "output-not-text", "no-output", "a-list", "a-string"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"output": "oc-nope.children", "outputs": {"id": "oc-nope", "property": "children"}, "inputs": []},
+        {
+            "output": "oc-shell.className",
+            "outputs": {"id": "oc-shell", "property": "className"},
+            "inputs": [{"id": ids.PAGES_LOCATION, "property": "search", "value": ""}],
+        },  # a browser-side callback
+        {"output": 5},
+        {"inputs": []},
+        [1],
+        "oc-versions.data",
+    ],
+    ids=["unknown-output", "clientside-output", "output-not-text", "no-output", "a-list", "a-string"],
+)
 @pytest.mark.parametrize("who", ["viewer", "admin"])
 def test_a_request_naming_no_registered_callback_is_refused(guarded, body, who):
     _app, _access, clients = guarded
@@ -239,14 +281,27 @@ def test_a_refused_write_is_audited_at_the_gate(demo_store, database_url, who, a
         secret = access.create_token("lobby-wall", ADMIN)
         app = guarded_app(demo_store, access)
         key = owned(app, ids.MATURITY_MESSAGE)[0]
-        body = request_for(app, key, {CONFIRM_ID: 1, f"{ids.MATURITY_GRID}.selectedRows": [{"id": "D1.1"}],
-                                      f"{ids.MATURITY_NEW_STATUS}.value": "met",
-                                      f"{ids.MATURITY_JUSTIFICATION}.value": "looks fine"})
+        body = request_for(
+            app,
+            key,
+            {
+                CONFIRM_ID: 1,
+                f"{ids.MATURITY_GRID}.selectedRows": [{"id": "D1.1"}],
+                f"{ids.MATURITY_NEW_STATUS}.value": "met",
+                f"{ids.MATURITY_JUSTIFICATION}.value": "looks fine",
+            },
+        )
         response = caller(app, who, secret).post(CALLBACK, json=body)
         assert response.status_code == 403
         row = access.audit_trail()[0]
         assert (row["actor"], row["roles"], row["address"], row["action"], row["target"], row["allowed"]) == (
-            actor, "viewer", PROXY, "assessment.write", "D1.1", False)
+            actor,
+            "viewer",
+            PROXY,
+            "assessment.write",
+            "D1.1",
+            False,
+        )
         assert json.loads(row["detail"]) == {"callback": key}
 
         malformed_target = caller(app, who, secret).post(CALLBACK, json={**body, "state": []})
@@ -260,10 +315,22 @@ def test_a_refused_write_is_audited_at_the_gate(demo_store, database_url, who, a
 def test_a_permitted_reader_without_the_write_is_refused_and_audited_by_the_write(guarded):
     app, access, clients = guarded
     key = owned(app, ids.MATURITY_MESSAGE)[0]
-    body = request_for(app, key, {CONFIRM_ID: 1, f"{ids.MATURITY_GRID}.selectedRows": [{"id": "D1.1", "proposed": "met"}],
-                                  f"{ids.MATURITY_NEW_STATUS}.value": "met",
-                                  f"{ids.MATURITY_JUSTIFICATION}.value": "looks fine"})
+    body = request_for(
+        app,
+        key,
+        {
+            CONFIRM_ID: 1,
+            f"{ids.MATURITY_GRID}.selectedRows": [{"id": "D1.1", "proposed": "met"}],
+            f"{ids.MATURITY_NEW_STATUS}.value": "met",
+            f"{ids.MATURITY_JUSTIFICATION}.value": "looks fine",
+        },
+    )
     response = clients["auditor"].post(CALLBACK, json=body)
     assert response.status_code == 200 and "You may not change assessments." in response.get_data(as_text=True)
     row = access.audit_trail()[0]
-    assert (row["actor"], row["action"], row["target"], row["allowed"]) == ("auditor-user", "assessment.write", "D1.1", False)
+    assert (row["actor"], row["action"], row["target"], row["allowed"]) == (
+        "auditor-user",
+        "assessment.write",
+        "D1.1",
+        False,
+    )

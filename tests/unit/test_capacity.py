@@ -1,6 +1,7 @@
 """Capacity model: cost roll-ups add up; recommendations on known utilisation, from the last completed
 trading day, decided by the busiest instance and by the loss of a site."""
-from datetime import date, datetime, timezone
+
+from datetime import UTC, date, datetime
 
 import pandas as pd
 import pytest
@@ -14,8 +15,20 @@ CONFIG = {**capacity.DEFAULTS, "cpu_hour": 1.0, "gb_hour": 0.5, "instance_hour":
 
 
 def _peaks(rows):
-    frame = pd.DataFrame([{"day": DAY, "service": s, "instance": f"{s}-{i}", "cpu_ratio": cpu, "memory_ratio": mem,
-                           "memory_limit_bytes": 4 * capacity.GB} for s, n, cpu, mem in rows for i in range(n)])
+    frame = pd.DataFrame(
+        [
+            {
+                "day": DAY,
+                "service": s,
+                "instance": f"{s}-{i}",
+                "cpu_ratio": cpu,
+                "memory_ratio": mem,
+                "memory_limit_bytes": 4 * capacity.GB,
+            }
+            for s, n, cpu, mem in rows
+            for i in range(n)
+        ]
+    )
     frame["day"] = frame["day"].astype("datetime64[ns, UTC]")
     return validate("utilisation_peaks", frame)
 
@@ -25,10 +38,18 @@ def test_cost_per_instance_month():
 
 
 def test_chain_costs_add_up_with_shared_services():
-    table = capacity.services(_peaks([("a", 2, 0.5, 0.5), ("b", 3, 0.5, 0.5), ("shared", 2, 0.5, 0.5),
-                                      ("alone", 2, 0.5, 0.5)]), CONFIG, TUESDAY)
-    chains = pd.DataFrame({"chain": ["c1", "c1", "c2", "c2"], "chain_name": ["C1", "C1", "C2", "C2"],
-                           "service": ["a", "shared", "b", "shared"]})
+    table = capacity.services(
+        _peaks([("a", 2, 0.5, 0.5), ("b", 3, 0.5, 0.5), ("shared", 2, 0.5, 0.5), ("alone", 2, 0.5, 0.5)]),
+        CONFIG,
+        TUESDAY,
+    )
+    chains = pd.DataFrame(
+        {
+            "chain": ["c1", "c1", "c2", "c2"],
+            "chain_name": ["C1", "C1", "C2", "C2"],
+            "service": ["a", "shared", "b", "shared"],
+        }
+    )
     rolled = capacity.chains(table, chains)
     assert rolled["cost_month"].sum() == pytest.approx(table["cost_month"].sum())
     per = capacity.instance_month_cost(CONFIG, "a", 4.0)
@@ -37,8 +58,11 @@ def test_chain_costs_add_up_with_shared_services():
 
 
 def test_recommendations_on_known_utilisation():
-    table = capacity.services(_peaks([("hot", 4, 0.8, 0.5), ("cold", 6, 0.1, 0.5), ("fine", 3, 0.5, 0.5),
-                                      ("fat", 3, 0.5, 0.1)]), CONFIG, TUESDAY)
+    table = capacity.services(
+        _peaks([("hot", 4, 0.8, 0.5), ("cold", 6, 0.1, 0.5), ("fine", 3, 0.5, 0.5), ("fat", 3, 0.5, 0.1)]),
+        CONFIG,
+        TUESDAY,
+    )
     advice = capacity.recommend(table, CONFIG).set_index("service")
     per = capacity.instance_month_cost(CONFIG, "hot", 4.0)
     # hot: 4 x 0.8 x 1.1 / 0.7 = 5.03 -> 6 instances
@@ -55,8 +79,18 @@ def test_daily_peaks_take_the_busiest_minutes():
     ts = pd.date_range(DAY, periods=60, freq="min", tz="UTC")
     cpu = [0.2] * 60
     cpu[30:35] = [0.9] * 5
-    frame = pd.DataFrame({"ts": ts, "service": "s", "instance": "s-1", "cpu_ratio": cpu, "memory_bytes": 2 * capacity.GB,
-                          "memory_ratio": 0.5, "net_rx_bps": 0.0, "net_tx_bps": 0.0})
+    frame = pd.DataFrame(
+        {
+            "ts": ts,
+            "service": "s",
+            "instance": "s-1",
+            "cpu_ratio": cpu,
+            "memory_bytes": 2 * capacity.GB,
+            "memory_ratio": 0.5,
+            "net_rx_bps": 0.0,
+            "net_tx_bps": 0.0,
+        }
+    )
     peaks = validate("utilisation_peaks", capacity.daily_peaks(frame))
     assert peaks["cpu_ratio"].iloc[0] == pytest.approx(0.9)
     assert peaks["memory_limit_bytes"].iloc[0] == pytest.approx(4 * capacity.GB)
@@ -66,9 +100,20 @@ def test_missing_and_non_finite_values_leave_the_peaks_and_the_advice_intact():
     """A scrape gap (no CPU for any instance at one minute), an instance without CPU at all, a service
     without CPU, infinite memory: each value is taken as missing, never as a reason to fail."""
     ts = pd.date_range(DAY, periods=30, freq="min", tz="UTC")
-    rows = [{"ts": t, "service": s, "instance": i, "cpu_ratio": 0.5, "memory_bytes": 2 * capacity.GB,
-             "memory_ratio": 0.5, "net_rx_bps": 0.0, "net_tx_bps": 0.0}
-            for t in ts for s, i in (("a", "a-1"), ("a", "a-2"), ("blind", "blind-1"))]
+    rows = [
+        {
+            "ts": t,
+            "service": s,
+            "instance": i,
+            "cpu_ratio": 0.5,
+            "memory_bytes": 2 * capacity.GB,
+            "memory_ratio": 0.5,
+            "net_rx_bps": 0.0,
+            "net_tx_bps": 0.0,
+        }
+        for t in ts
+        for s, i in (("a", "a-1"), ("a", "a-2"), ("blind", "blind-1"))
+    ]
     frame = pd.DataFrame(rows)
     frame.loc[frame["ts"] == ts[10], "cpu_ratio"] = float("nan")
     frame.loc[frame["instance"].isin(["a-2", "blind-1"]), "cpu_ratio"] = float("nan")
@@ -84,13 +129,26 @@ def test_missing_and_non_finite_values_leave_the_peaks_and_the_advice_intact():
 
 def _placed(cpus_by_site: dict[str, dict[str, list[float]]], day=DAY):
     """Peaks and instances of services given as {service: {site: [each instance's CPU peak]}}."""
-    rows = [(service, site, f"{service}-{site}-{i}", cpu) for service, sites in cpus_by_site.items()
-            for site, cpus in sites.items() for i, cpu in enumerate(cpus)]
-    peaks = pd.DataFrame({"day": day, "service": [r[0] for r in rows], "instance": [r[2] for r in rows],
-                          "cpu_ratio": [r[3] for r in rows], "memory_ratio": 0.5, "memory_limit_bytes": 4 * capacity.GB})
+    rows = [
+        (service, site, f"{service}-{site}-{i}", cpu)
+        for service, sites in cpus_by_site.items()
+        for site, cpus in sites.items()
+        for i, cpu in enumerate(cpus)
+    ]
+    peaks = pd.DataFrame(
+        {
+            "day": day,
+            "service": [r[0] for r in rows],
+            "instance": [r[2] for r in rows],
+            "cpu_ratio": [r[3] for r in rows],
+            "memory_ratio": 0.5,
+            "memory_limit_bytes": 4 * capacity.GB,
+        }
+    )
     peaks["day"] = peaks["day"].astype("datetime64[ns, UTC]")
-    instances = pd.DataFrame({"service": [r[0] for r in rows], "instance": [r[2] for r in rows],
-                              "site": [r[1] for r in rows]})
+    instances = pd.DataFrame(
+        {"service": [r[0] for r in rows], "instance": [r[2] for r in rows], "site": [r[1] for r in rows]}
+    )
     return validate("utilisation_peaks", peaks), validate("instances", instances)
 
 
@@ -140,8 +198,9 @@ def test_uneven_sites_are_rebalanced_before_adding_instances():
 
 
 def test_riskiest_service_first():
-    peaks, instances = _placed({"calm": {"a": [0.1], "b": [0.1]}, "hot": {"a": [0.6], "b": [0.6]},
-                                "warm": {"a": [0.3], "b": [0.3]}})
+    peaks, instances = _placed(
+        {"calm": {"a": [0.1], "b": [0.1]}, "hot": {"a": [0.6], "b": [0.6]}, "warm": {"a": [0.3], "b": [0.3]}}
+    )
     table = capacity.services(peaks, CONFIG, TUESDAY, instances)
     assert table["service"].tolist() == ["hot", "warm", "calm"]
     assert capacity.recommend(table, CONFIG)["service"].tolist()[0] == "hot"
@@ -153,17 +212,17 @@ def test_peaks_come_from_the_last_completed_trading_day():
     monday_peaks, instances = _placed({"svc": {"a": [0.6], "b": [0.6]}}, day=monday)
     tuesday_peaks, _ = _placed({"svc": {"a": [0.05], "b": [0.05]}}, day=tuesday)
     peaks = pd.concat([monday_peaks, tuesday_peaks], ignore_index=True)
-    at_three = datetime(2024, 3, 4, 19, 0, tzinfo=timezone.utc)  # Tuesday 03:00 in Shanghai
+    at_three = datetime(2024, 3, 4, 19, 0, tzinfo=UTC)  # Tuesday 03:00 in Shanghai
     day = capacity.peak_day(peaks, at_three, "cn")
     assert day == date(2024, 3, 4)
     table = capacity.services(peaks, CONFIG, day, instances)
     assert table["cpu_peak"].tolist() == [pytest.approx(0.6)]
     assert capacity.recommend(table, CONFIG)["action"].tolist() == ["scale_out"]  # 0.6 + 0.6 after a site loss
-    after_close = datetime(2024, 3, 5, 7, 30, tzinfo=timezone.utc)  # Tuesday 15:30
+    after_close = datetime(2024, 3, 5, 7, 30, tzinfo=UTC)  # Tuesday 15:30
     assert capacity.peak_day(peaks, after_close, "cn") == date(2024, 3, 5)
     assert capacity.peak_day(peaks, after_close, "hk") == date(2024, 3, 4)  # Hong Kong trades until 16:10
     # the peaks do not reach the last completed day (Wednesday): the latest earlier one they have
-    assert capacity.peak_day(peaks, datetime(2024, 3, 6, 8, 0, tzinfo=timezone.utc), "cn") == date(2024, 3, 5)
+    assert capacity.peak_day(peaks, datetime(2024, 3, 6, 8, 0, tzinfo=UTC), "cn") == date(2024, 3, 5)
     assert capacity.peak_day(peaks.iloc[0:0], at_three, "cn") is None
 
 

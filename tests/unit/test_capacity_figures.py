@@ -1,21 +1,31 @@
 """The /capacity chart: riskiest service on top, a bar trace per risk, the ceiling drawn where the settings put it."""
+
 import pandas as pd
 
 from dashboard.figures.capacity import chart_height, peaks_chart
 
-TABLE = pd.DataFrame({
-    "service": ["hot", "exposed", "calm", "blind"], "busiest": ["hot-1", "exposed-2", "calm-1", None],
-    "cpu_peak": [0.9, 0.5, 0.2, float("nan")], "site_loss_cpu": [1.2, 0.8, 0.3, float("nan")],
-    "lost_site": ["a", "b", None, None], "instances": [3, 3, 2, 2], "sites": [3, 3, 1, 1],
-})
+TABLE = pd.DataFrame(
+    {
+        "service": ["hot", "exposed", "calm", "blind"],
+        "busiest": ["hot-1", "exposed-2", "calm-1", None],
+        "cpu_peak": [0.9, 0.5, 0.2, float("nan")],
+        "site_loss_cpu": [1.2, 0.8, 0.3, float("nan")],
+        "lost_site": ["a", "b", None, None],
+        "instances": [3, 3, 2, 2],
+        "sites": [3, 3, 1, 1],
+    }
+)
 
 
 def test_riskiest_on_top_and_a_trace_per_risk():
     fig = peaks_chart(TABLE, ceiling=0.7, lang="en")
     assert list(fig.layout.yaxis.categoryarray) == ["calm", "exposed", "hot"]  # drawn bottom up: hot on top
     bars = {trace.name: list(trace.y) for trace in fig.data if trace.type == "bar"}
-    assert bars == {"Peak over the ceiling": ["hot"], "Peak, over after a site loss": ["exposed"],
-                    "Peak, holds a site loss": ["calm"]}
+    assert bars == {
+        "Peak over the ceiling": ["hot"],
+        "Peak, over after a site loss": ["exposed"],
+        "Peak, holds a site loss": ["calm"],
+    }
     losses = next(trace for trace in fig.data if trace.type == "scatter")
     assert list(losses.x) == [1.2, 0.8, 0.3] and "after losing a: 120%" in losses.hovertext[0]
     line = next(shape for shape in fig.layout.shapes if shape.type == "line")

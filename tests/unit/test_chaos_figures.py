@@ -1,23 +1,34 @@
 """/chaos figure builders: pure, from frames to figures."""
+
 import pandas as pd
 
-from dashboard.figures import chaos as chaos_figures
 from dashboard.analytics import resilience
+from dashboard.figures import chaos as chaos_figures
 
 NOW = pd.Timestamp("2026-11-18 02:00", tz="UTC")
-CHAINS = pd.DataFrame({"chain": ["trade", "trade"], "chain_name": ["Trading", "Trading"], "step": [1, 2],
-                       "service": ["login", "quote"]})
+CHAINS = pd.DataFrame(
+    {"chain": ["trade", "trade"], "chain_name": ["Trading", "Trading"], "step": [1, 2], "service": ["login", "quote"]}
+)
 
 
 def _runs():
-    return pd.DataFrame({
-        "run_id": ["a", "b", "c"], "experiment": ["e1", "e2", "e3"], "service": ["quote", "login", "quote"],
-        "fault": ["pod-kill", None, "latency"],
-        "started_at": [NOW - pd.Timedelta(days=d) for d in (0, 1, 2)], "ended_at": [NOW] * 3,
-        "status": ["failed", "passed", "not_run"], "deviated": [True, False, False],
-        "probe_success_ratio": [0.5, 1.0, None], "recovery_s": [None, 40.0, None], "source": ["s"] * 3,
-        "url": [None] * 3, "x_reason": ["steady state deviated: probe 'health' not within tolerance", None, None],
-    })
+    return pd.DataFrame(
+        {
+            "run_id": ["a", "b", "c"],
+            "experiment": ["e1", "e2", "e3"],
+            "service": ["quote", "login", "quote"],
+            "fault": ["pod-kill", None, "latency"],
+            "started_at": [NOW - pd.Timedelta(days=d) for d in (0, 1, 2)],
+            "ended_at": [NOW] * 3,
+            "status": ["failed", "passed", "not_run"],
+            "deviated": [True, False, False],
+            "probe_success_ratio": [0.5, 1.0, None],
+            "recovery_s": [None, 40.0, None],
+            "source": ["s"] * 3,
+            "url": [None] * 3,
+            "x_reason": ["steady state deviated: probe 'health' not within tolerance", None, None],
+        }
+    )
 
 
 def test_timeline_has_a_trace_per_status_on_chain_and_service_rows():
@@ -31,8 +42,9 @@ def test_timeline_has_a_trace_per_status_on_chain_and_service_rows():
 
 
 def test_timeline_separates_chains():
-    chains = pd.concat([CHAINS, pd.DataFrame({"chain": ["money"], "chain_name": ["Money"], "step": [1],
-                                              "service": ["login"]})])
+    chains = pd.concat(
+        [CHAINS, pd.DataFrame({"chain": ["money"], "chain_name": ["Money"], "step": [1], "service": ["login"]})]
+    )
     fig = chaos_figures.runs_timeline(resilience.timeline_rows(chains, _runs()), "UTC")
     assert list(fig.layout.yaxis.ticktext) == ["<b>Trading</b>   login", "quote", "<b>Money</b>   login"]
     assert [shape.y0 for shape in fig.layout.shapes] == [1.5]

@@ -1,4 +1,5 @@
 """Chaos Mesh experiments -> chaos_runs, on recorded resources."""
+
 from pathlib import Path
 
 import pandas as pd
@@ -20,7 +21,9 @@ def runs():
 def test_injected_and_recovered_is_passed(runs):
     run = runs.loc["quote-pod-kill"]
     assert (run.status, run.service, run.fault, run.deviated) == ("passed", "quote-service", "pod-kill", False)
-    assert run.started_at == pd.Timestamp("2026-11-17T09:00:01Z") and run.ended_at == pd.Timestamp("2026-11-17T09:00:31Z")
+    assert run.started_at == pd.Timestamp("2026-11-17T09:00:01Z") and run.ended_at == pd.Timestamp(
+        "2026-11-17T09:00:31Z"
+    )
     assert pd.isna(run.probe_success_ratio) and pd.isna(run.recovery_s)
 
 
@@ -41,9 +44,15 @@ def test_nothing_selected_is_not_run(runs):
     assert (run.status, run.x_reason) == ("not_run", "no pod is selected")
 
 
-@pytest.mark.parametrize("kind, action, fault", [
-    ("PodChaos", "pod-kill", "pod-kill"), ("NetworkChaos", "delay", "network-delay"), ("StressChaos", None, "stress"),
-    ("IOChaos", "latency", "io-latency")])
+@pytest.mark.parametrize(
+    "kind, action, fault",
+    [
+        ("PodChaos", "pod-kill", "pod-kill"),
+        ("NetworkChaos", "delay", "network-delay"),
+        ("StressChaos", None, "stress"),
+        ("IOChaos", "latency", "io-latency"),
+    ],
+)
 def test_fault_name(kind, action, fault):
     assert fault_name(kind, action) == fault
 

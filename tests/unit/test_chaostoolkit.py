@@ -1,31 +1,35 @@
 """Chaos Toolkit journals -> chaos_runs: status mapping, labels, and rejected files."""
+
 import json
 import os
 
 import pandas as pd
 import pytest
 
-from datasources.chaos import chaostoolkit
 from datasources import registry
-from datasources.chaos import RejectedFile
+from datasources.chaos import RejectedFile, chaostoolkit
 from datasources.chaos.chaostoolkit import ChaosToolkitSource, run_record
 
 
 def probe(name="health", status="succeeded", tolerance_met=True, end="2026-11-18T02:00:10", exception=None):
-    result = {"activity": {"type": "probe", "name": name}, "status": status, "end": end,
-              "tolerance_met": tolerance_met}
+    result = {"activity": {"type": "probe", "name": name}, "status": status, "end": end, "tolerance_met": tolerance_met}
     if exception:
         result["exception"] = ["Traceback (most recent call last):\n", exception]
     return result
 
 
 def journal(status="completed", deviated=False, before=True, after=True, run=True, **experiment):
-    action = {"activity": {"type": "action", "name": "kill-pod"}, "status": "succeeded",
-              "end": "2026-11-18T02:00:05"}
+    action = {"activity": {"type": "action", "name": "kill-pod"}, "status": "succeeded", "end": "2026-11-18T02:00:05"}
     return {
-        "experiment": {"title": "survives a pod kill", "method": [{"type": "action", "name": "kill-pod"}],
-                       **experiment},
-        "start": "2026-11-18T02:00:00", "end": "2026-11-18T02:00:20", "status": status, "deviated": deviated,
+        "experiment": {
+            "title": "survives a pod kill",
+            "method": [{"type": "action", "name": "kill-pod"}],
+            **experiment,
+        },
+        "start": "2026-11-18T02:00:00",
+        "end": "2026-11-18T02:00:20",
+        "status": status,
+        "deviated": deviated,
         "steady_states": {
             "before": {"steady_state_met": before, "probes": [probe(tolerance_met=before)]},
             "after": None if after is None else {"steady_state_met": after, "probes": [probe(tolerance_met=after)]},
@@ -48,7 +52,12 @@ def test_completed_not_deviated_passes():
 
 def test_deviated_is_failed():
     run = record(journal(deviated=True, after=False))
-    assert (run["status"], run["deviated"], run["probe_success_ratio"], run["recovery_s"]) == ("failed", True, 0.5, None)
+    assert (run["status"], run["deviated"], run["probe_success_ratio"], run["recovery_s"]) == (
+        "failed",
+        True,
+        0.5,
+        None,
+    )
     assert run["x_reason"] == "steady state deviated: probe 'health' not within tolerance"
 
 
@@ -84,12 +93,15 @@ def test_fault_weight_from_options():
     assert record(journal(), weights={"kill-pod": 4})["x_weight"] == 4.0
 
 
-@pytest.mark.parametrize("payload, reason", [
-    ([], "expected a JSON object"),
-    ({"experiment": {}}, "no 'status', 'start'"),
-    ({**journal(), "status": "exploded"}, "unknown journal status 'exploded'"),
-    ({**journal(), "start": "yesterday-ish"}, "is not a timestamp"),
-])
+@pytest.mark.parametrize(
+    "payload, reason",
+    [
+        ([], "expected a JSON object"),
+        ({"experiment": {}}, "no 'status', 'start'"),
+        ({**journal(), "status": "exploded"}, "unknown journal status 'exploded'"),
+        ({**journal(), "start": "yesterday-ish"}, "is not a timestamp"),
+    ],
+)
 def test_not_a_journal(payload, reason):
     with pytest.raises(RejectedFile, match=reason):
         record(payload)
@@ -117,8 +129,9 @@ def test_directory_rereads_only_new_or_changed_files(tmp_path, monkeypatch):
     (tmp_path / "a.json").write_text(json.dumps(journal()))
     source = ChaosToolkitSource(name="ctk", options={"path": str(tmp_path)})
     read = []
-    monkeypatch.setattr(chaostoolkit, "read_journal", lambda path, real=chaostoolkit.read_journal: (
-        read.append(path.name) or real(path)))
+    monkeypatch.setattr(
+        chaostoolkit, "read_journal", lambda path, real=chaostoolkit.read_journal: read.append(path.name) or real(path)
+    )
     source.fetch(None)
     source.fetch(None)
     assert read == ["a.json"]

@@ -1,4 +1,5 @@
 """validate(): the demo frames pass; each kind of violation is named by frame and column."""
+
 import pandas as pd
 import pytest
 

@@ -1,4 +1,5 @@
 """DemoSource: valid frames, determinism, trading-session load and the scripted episodes."""
+
 import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
@@ -53,8 +54,10 @@ def test_metric_grid_and_latency_order(frames):
     metrics = frames["service_metrics"]
     assert metrics.groupby("service").size().eq(360).all()
     assert (metrics["ts"].astype("int64") % 60_000_000_000 == 0).all() and metrics["ts"].max() <= NOW
-    assert ((metrics["latency_p50_ms"] < metrics["latency_p95_ms"])
-            & (metrics["latency_p95_ms"] < metrics["latency_p99_ms"])).all()
+    assert (
+        (metrics["latency_p50_ms"] < metrics["latency_p95_ms"])
+        & (metrics["latency_p95_ms"] < metrics["latency_p99_ms"])
+    ).all()
 
 
 def test_same_seed_and_now_give_identical_frames(frames):
@@ -131,7 +134,8 @@ def test_trace_shape_matches_calls(frames):
         parent = parents.loc[child.parent_id]
         assert parent["start"] <= child.start
         assert child.start + pd.Timedelta(milliseconds=child.duration_ms) <= (
-            parent["start"] + pd.Timedelta(milliseconds=parent["duration_ms"]))
+            parent["start"] + pd.Timedelta(milliseconds=parent["duration_ms"])
+        )
     call = calls[calls["trace_id"] == trace_id].iloc[0]
     span = trace[trace["service"] == call["service"]].iloc[0]
     for column in ("start", "duration_ms", "instance"):
@@ -208,14 +212,21 @@ def test_thousand_services():
     assert frames["resource_metrics"].groupby("service")["instance"].nunique().between(2, 4).all()
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"seed": "forty-two"}, "'seed': expected a number"), ({"seed": True}, "'seed': expected a number, got true"),
-    ({"services": 10}, "'services': must be greater than or equal to 28"),
-    ({"services": 2.5}, "'services': expected a whole number"), ({"window_h": 0}, "'window_h'"),
-    ({"step_s": 0}, "'step_s'"), ({"fail": "maybe"}, "'fail': expected true or false"),
-    ({"window_h": 0.01, "step_s": 60}, "'step_s': window_h must span at least one step_s"),
-    ({"colour": "red"}, "'colour': unknown option"), ({"frames": ["incidents", "nonsense"]}, "'frames.1'"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"seed": "forty-two"}, "'seed': expected a number"),
+        ({"seed": True}, "'seed': expected a number, got true"),
+        ({"services": 10}, "'services': must be greater than or equal to 28"),
+        ({"services": 2.5}, "'services': expected a whole number"),
+        ({"window_h": 0}, "'window_h'"),
+        ({"step_s": 0}, "'step_s'"),
+        ({"fail": "maybe"}, "'fail': expected true or false"),
+        ({"window_h": 0.01, "step_s": 60}, "'step_s': window_h must span at least one step_s"),
+        ({"colour": "red"}, "'colour': unknown option"),
+        ({"frames": ["incidents", "nonsense"]}, "'frames.1'"),
+    ],
+)
 def test_bad_options_are_refused_when_the_source_is_built(options, message):
     with pytest.raises(SourceError, match=f"demo: option {message}"):
         DemoSource(name="demo", options=options)
@@ -286,9 +297,14 @@ def test_slow_call_trace_id_appears_in_its_instance_log_lines(frames):
     calls = _between(frames["calls"], "start", slow)
     call = calls[calls["instance"] == slow.instance].sort_values("duration_ms").iloc[-1]
     source = DemoSource(name="demo")
-    lines = source.log_lines((call["service"],), call["start"] - pd.Timedelta("2min"),
-                             call["start"] + pd.Timedelta("2min"), 50, instances=(slow.instance,),
-                             trace_id=call["trace_id"])
+    lines = source.log_lines(
+        (call["service"],),
+        call["start"] - pd.Timedelta("2min"),
+        call["start"] + pd.Timedelta("2min"),
+        50,
+        instances=(slow.instance,),
+        trace_id=call["trace_id"],
+    )
     validate("log_lines", lines)
     mine = lines[lines["trace_id"] == call["trace_id"]]
     assert slow.instance in set(mine["instance"]) and "warning" in set(mine["level"])

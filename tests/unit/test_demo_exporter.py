@@ -1,4 +1,5 @@
 """The demo exporter: OpenMetrics text whose counters grow with time and whose exemplars the demo knows."""
+
 import re
 
 from datasources.demo import DemoSource

@@ -1,4 +1,5 @@
 """The poller's derived step: history asked at a step that bounds learning, anomalies and peaks written."""
+
 import pandas as pd
 
 from dashboard.core import derived

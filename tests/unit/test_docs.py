@@ -1,4 +1,5 @@
 """The documents hold together: every relative link resolves, the README's example config is valid."""
+
 from __future__ import annotations
 
 import re
@@ -35,8 +36,11 @@ def anchors(text: str) -> set[str]:
 
 def relative_links(document: Path) -> list[str]:
     """Every link target in ``document`` that is not a web or mail address."""
-    return [target for target in LINK.findall(prose(document.read_text(encoding="utf-8")))
-            if not re.match(r"^[a-z][a-z0-9+.-]*:", target, re.IGNORECASE)]
+    return [
+        target
+        for target in LINK.findall(prose(document.read_text(encoding="utf-8")))
+        if not re.match(r"^[a-z][a-z0-9+.-]*:", target, re.IGNORECASE)
+    ]
 
 
 def broken(document: Path, target: str) -> str | None:
@@ -58,11 +62,17 @@ def test_every_relative_link_resolves(document):
 
 def test_the_link_check_sees_a_broken_file_and_a_broken_anchor(tmp_path):
     page = tmp_path / "page.md"
-    page.write_text("# Title\n\n## Two words\n\n[ok](#two-words) [gone](missing.md) [bad](#nowhere)\n"
-                    "`[code](not-a-link.md)`\n```\n[fenced](not-a-link-either.md)\n```\n", encoding="utf-8")
+    page.write_text(
+        "# Title\n\n## Two words\n\n[ok](#two-words) [gone](missing.md) [bad](#nowhere)\n"
+        "`[code](not-a-link.md)`\n```\n[fenced](not-a-link-either.md)\n```\n",
+        encoding="utf-8",
+    )
     results = {target: broken(page, target) for target in relative_links(page)}
-    assert results == {"#two-words": None, "missing.md": "missing.md does not exist",
-                       "#nowhere": "page.md has no heading #nowhere"}
+    assert results == {
+        "#two-words": None,
+        "missing.md": "missing.md does not exist",
+        "#nowhere": "page.md has no heading #nowhere",
+    }
 
 
 def test_github_anchors_of_headings():

@@ -1,18 +1,22 @@
 """The scheduled evidence evaluation reads what the rules need from the store."""
+
 import pandas as pd
 
-from dashboard.maturity import model as catalogue, evidence
-from dashboard.maturity.evidence_job import frames_with_history
 from dashboard.core.poller import Poller
 from dashboard.core.store import open_store
+from dashboard.maturity import evidence
+from dashboard.maturity import model as catalogue
+from dashboard.maturity.evidence_job import frames_with_history
 from datasources import registry
 
 NOW = pd.Timestamp("2026-03-02T02:00:00Z")
 
 
 def test_source_health_evidence_comes_from_the_status_records():
-    specs = [{"kind": "demo", "name": "metrics", "interval_s": 60, "frames": ["services", "service_metrics"]},
-             {"kind": "demo", "name": "itsm", "interval_s": 60, "fail": True}]
+    specs = [
+        {"kind": "demo", "name": "metrics", "interval_s": 60, "frames": ["services", "service_metrics"]},
+        {"kind": "demo", "name": "itsm", "interval_s": 60, "fail": True},
+    ]
     store = open_store(None, "test", [s["name"] for s in specs])
     poller = Poller([registry.build(s) for s in specs], store, clock=lambda: NOW.to_pydatetime())
     for source in poller.sources:

@@ -1,5 +1,6 @@
 """Which sources stand behind a panel, whether it is stale, and whether anything configured will fill it."""
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
@@ -13,7 +14,7 @@ from datasources import registry
 from datasources.base import Source, SourceError
 from layouts.pages import wall
 
-NOW = datetime(2026, 11, 18, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 18, 2, 0, tzinfo=UTC)
 
 
 def _status(frames, ok=True, minutes_ago=1, interval_s=60):
@@ -23,12 +24,20 @@ def _status(frames, ok=True, minutes_ago=1, interval_s=60):
 
 STATUSES = {
     "metrics": _status(["services", "service_metrics"]),
-    "itsm": {**_status(["incidents", "changes"], ok=False, minutes_ago=20),
-             "failing_since": (pd.Timestamp(NOW) - pd.Timedelta(minutes=18)).isoformat()},
+    "itsm": {
+        **_status(["incidents", "changes"], ok=False, minutes_ago=20),
+        "failing_since": (pd.Timestamp(NOW) - pd.Timedelta(minutes=18)).isoformat(),
+    },
     "itsm-b": _status(["incidents"], minutes_ago=10, interval_s=60),  # older than three intervals
     "chaos": _status([]),  # never delivered anything
-    "alerts": {"ok": False, "last_success": None, "interval_s": 60, "frames": [], "offers": ["alerts"],
-               "failing_since": (pd.Timestamp(NOW) - pd.Timedelta(minutes=7)).isoformat()},
+    "alerts": {
+        "ok": False,
+        "last_success": None,
+        "interval_s": 60,
+        "frames": [],
+        "offers": ["alerts"],
+        "failing_since": (pd.Timestamp(NOW) - pd.Timedelta(minutes=7)).isoformat(),
+    },
 }
 OFFERED = frozenset({"services", "service_metrics", "incidents", "changes", "chaos_runs"})
 
@@ -110,8 +119,10 @@ def _wall(config: str, lang: str) -> dict[str, str]:
         return _panels(wall.layout(lang=lang))
 
 
-@pytest.mark.parametrize("lang, waiting, unconfigured", [("en", "waiting for data", "no source configured"),
-                                                         ("zh", "等待数据", "未配置数据源")])
+@pytest.mark.parametrize(
+    "lang, waiting, unconfigured",
+    [("en", "waiting for data", "no source configured"), ("zh", "等待数据", "未配置数据源")],
+)
 def test_the_wall_tells_waiting_from_no_source_configured(lang, waiting, unconfigured):
     alone = _wall(METRICS_ONLY, lang)
     assert unconfigured in alone["incidents"] and waiting not in alone["incidents"]

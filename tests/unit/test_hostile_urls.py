@@ -1,4 +1,5 @@
 """Every page that takes a value from its URL answers a hostile one with its clear message, never a traceback."""
+
 import pytest
 from dash import dcc, html
 from dash.development.base_component import Component
@@ -6,8 +7,7 @@ from dash.development.base_component import Component
 from layouts.pages import chain, chaos, incident, service, trace
 from tests.demo_app import polled_demo_app
 
-HOSTILE = ["<script>alert(1)</script>", "x\"} or up{job=~\".+", "' OR '1'='1", "../../etc/passwd", "a\x00b",
-           "x" * 300]
+HOSTILE = ["<script>alert(1)</script>", 'x"} or up{job=~".+', "' OR '1'='1", "../../etc/passwd", "a\x00b", "x" * 300]
 # page, the layout's keyword arguments for one hostile value, the text its message starts with
 PAGES = [
     ("chain", chain.layout, lambda v: {"chain": v}),
@@ -21,8 +21,6 @@ PAGES = [
 ]
 
 
-
-
 def html_sinks(node) -> list[str]:
     """Every string in a component tree that the browser would read as HTML or as a link target."""
     if isinstance(node, (list, tuple)):
@@ -32,8 +30,9 @@ def html_sinks(node) -> list[str]:
     found = []
     if isinstance(node, dcc.Markdown) and getattr(node, "dangerously_allow_html", False):
         found.append(str(node.children))
-    found += [str(getattr(node, prop)) for prop in ("srcDoc", "href", "src")
-              if isinstance(getattr(node, prop, None), str)]
+    found += [
+        str(getattr(node, prop)) for prop in ("srcDoc", "href", "src") if isinstance(getattr(node, prop, None), str)
+    ]
     return found + html_sinks(getattr(node, "children", None))
 
 

@@ -1,9 +1,10 @@
 """The incident timeline figure: lanes, the suspect change, metrics on one axis in display time."""
+
 import pandas as pd
 
 from dashboard.analytics import incidents as stats
-from dashboard.figures.incidents import timeline_figure
 from dashboard.analytics import logrates
+from dashboard.figures.incidents import timeline_figure
 from datasources.demo import DemoSource, episodes
 from layouts.pages.incident import labels
 
@@ -17,8 +18,18 @@ def test_demo_p2_timeline_flags_its_change():
     start, end = stats.incident_window(incident, found, NOW)
     metrics = stats.around(frames["service_metrics"], "ts", start, end, incident["service"])
     alerts = stats.around(frames["alerts"], "starts_at", start, end, incident["service"], "ends_at")
-    fig = timeline_figure(incident, stats.milestones(incident), alerts, found, frames["chaos_runs"].iloc[0:0],
-                          metrics, start, end, labels("zh"), "Asia/Shanghai")
+    fig = timeline_figure(
+        incident,
+        stats.milestones(incident),
+        alerts,
+        found,
+        frames["chaos_runs"].iloc[0:0],
+        metrics,
+        start,
+        end,
+        labels("zh"),
+        "Asia/Shanghai",
+    )
     names = [trace.name for trace in fig.data]
     assert "可疑变更" in names and "p95 ms" in names and "告警" in names
     assert [a.text for a in fig.layout.annotations if a.text.startswith("⚠")] == [f"⚠ {incident['change_id']}"]
@@ -38,9 +49,19 @@ def test_error_log_burst_gets_its_own_panel():
     during = burst[burst["ts"].between(change.start + pd.Timedelta(minutes=10), change.end - pd.Timedelta(minutes=5))]
     assert during["count"].min() > 10 * burst[burst["ts"] < change.start]["count"].max()
     empty = frames["alerts"].iloc[0:0]
-    fig = timeline_figure(incident, stats.milestones(incident), empty, frames["changes"].iloc[0:0].assign(
-        suspect=pd.Series(dtype=bool)), frames["chaos_runs"].iloc[0:0], frames["service_metrics"].iloc[0:0],
-        start, end, labels("en"), "Asia/Shanghai", burst)
+    fig = timeline_figure(
+        incident,
+        stats.milestones(incident),
+        empty,
+        frames["changes"].iloc[0:0].assign(suspect=pd.Series(dtype=bool)),
+        frames["chaos_runs"].iloc[0:0],
+        frames["service_metrics"].iloc[0:0],
+        start,
+        end,
+        labels("en"),
+        "Asia/Shanghai",
+        burst,
+    )
     assert [a.text for a in fig.layout.annotations][-1] == labels("en")["logs"]
     assert any(trace.type == "bar" for trace in fig.data)
 
@@ -54,11 +75,23 @@ def test_a_cancelled_incident_stops_at_its_cancel_time():
     start, end = stats.incident_window(incident, frames["changes"].iloc[0:0].assign(suspect=False), NOW)
     assert end == cancelled_at + pd.Timedelta(hours=1)
     empty = {name: frames[name].iloc[0:0] for name in ("alerts", "chaos_runs", "service_metrics")}
-    fig = timeline_figure(incident, stats.milestones(incident), empty["alerts"],
-                          frames["changes"].iloc[0:0].assign(suspect=pd.Series(dtype=bool)), empty["chaos_runs"],
-                          empty["service_metrics"], start, end, labels("en"), "UTC")
-    lane = {trace.name: [pd.Timestamp(x) for x in trace.x if x is not None] for trace in fig.data
-            if trace.y is not None and "Incident" in list(trace.y)}
+    fig = timeline_figure(
+        incident,
+        stats.milestones(incident),
+        empty["alerts"],
+        frames["changes"].iloc[0:0].assign(suspect=pd.Series(dtype=bool)),
+        empty["chaos_runs"],
+        empty["service_metrics"],
+        start,
+        end,
+        labels("en"),
+        "UTC",
+    )
+    lane = {
+        trace.name: [pd.Timestamp(x) for x in trace.x if x is not None]
+        for trace in fig.data
+        if trace.y is not None and "Incident" in list(trace.y)
+    }
     local_cancel = cancelled_at.tz_localize(None)
     assert max(lane["In progress"]) == local_cancel
     assert lane["Cancelled"] == [local_cancel, local_cancel]

@@ -1,4 +1,5 @@
 """Incident statistics: MTTA/MTTR by priority, change rates, suspect changes, the incident window."""
+
 import pandas as pd
 import pytest
 
@@ -10,16 +11,37 @@ MAPPINGS = itsm.Mappings()
 
 
 def incidents(*rows):
-    records = [{"incident_id": f"INC{i}", "title": "t", "priority": p, "state": s, "service": "order-gateway",
-                "opened_at": o, "acknowledged_at": a, "resolved_at": r, "change_id": c}
-               for i, (p, s, o, a, r, c) in enumerate(rows)]
+    records = [
+        {
+            "incident_id": f"INC{i}",
+            "title": "t",
+            "priority": p,
+            "state": s,
+            "service": "order-gateway",
+            "opened_at": o,
+            "acknowledged_at": a,
+            "resolved_at": r,
+            "change_id": c,
+        }
+        for i, (p, s, o, a, r, c) in enumerate(rows)
+    ]
     return itsm.incident_frame(records, MAPPINGS, "itsm")
 
 
 def changes(*rows):
-    records = [{"change_id": cid, "title": "c", "service": svc, "type": "normal", "state": "closed",
-                "actual_start": start, "actual_end": end, "outcome": outcome}
-               for cid, svc, start, end, outcome in rows]
+    records = [
+        {
+            "change_id": cid,
+            "title": "c",
+            "service": svc,
+            "type": "normal",
+            "state": "closed",
+            "actual_start": start,
+            "actual_end": end,
+            "outcome": outcome,
+        }
+        for cid, svc, start, end, outcome in rows
+    ]
     return itsm.change_frame(records, itsm.Mappings(), "itsm")
 
 
@@ -52,9 +74,11 @@ def test_active_are_sorted_by_priority_then_age():
 
 
 def test_change_rates():
-    frame = changes(("CHG1", "order-gateway", "2026-11-17 09:00", "2026-11-17 09:30", "failed"),
-                    ("CHG2", "ledger", "2026-11-15 09:00", "2026-11-15 09:30", "success"),
-                    ("CHG3", "ledger", "2026-11-15 09:00", None, "unknown"))
+    frame = changes(
+        ("CHG1", "order-gateway", "2026-11-17 09:00", "2026-11-17 09:30", "failed"),
+        ("CHG2", "ledger", "2026-11-15 09:00", "2026-11-15 09:30", "success"),
+        ("CHG3", "ledger", "2026-11-15 09:00", None, "unknown"),
+    )
     rates = stats.change_rates(frame, INCIDENTS, NOW, 30)
     assert (rates["changes"], rates["successful"], rates["success_rate"]) == (2, 1, 0.5)
     assert (rates["incidents"], rates["change_induced"], rates["change_induced_rate"]) == (4, 1, 0.25)
@@ -63,10 +87,12 @@ def test_change_rates():
 
 
 def test_suspect_is_the_named_change_else_the_latest_failed_else_the_latest():
-    frame = changes(("CHG1", "order-gateway", "2026-11-17 09:00", "2026-11-17 09:30", "success"),
-                    ("CHG2", "order-gateway", "2026-11-17 08:00", "2026-11-17 08:30", "failed"),
-                    ("CHG3", "order-gateway", "2026-11-15 08:00", "2026-11-15 08:30", "failed"),
-                    ("CHG4", "ledger", "2026-11-17 09:00", "2026-11-17 09:30", "failed"))
+    frame = changes(
+        ("CHG1", "order-gateway", "2026-11-17 09:00", "2026-11-17 09:30", "success"),
+        ("CHG2", "order-gateway", "2026-11-17 08:00", "2026-11-17 08:30", "failed"),
+        ("CHG3", "order-gateway", "2026-11-15 08:00", "2026-11-15 08:30", "failed"),
+        ("CHG4", "ledger", "2026-11-17 09:00", "2026-11-17 09:30", "failed"),
+    )
     named = INCIDENTS.iloc[0]
     found = stats.recent_changes(named, frame)
     assert list(found["change_id"]) == ["CHG1", "CHG2"]  # same service, 24 h before, newest first
@@ -97,11 +123,17 @@ def test_an_ended_incident_ends_at_its_close_time_else_its_last_change_never_now
     assert stats.end_time(cancelled) == pd.Timestamp("2026-11-16 00:01", tz="UTC")
     closed_at = INCIDENTS.assign(x_closed_at=pd.Timestamp("2026-11-16 02:00", tz="UTC"))
     assert list(stats.end_times(closed_at)) == [
-        pd.Timestamp("2026-11-17 11:00", tz="UTC"), pd.Timestamp("2026-11-10 13:00", tz="UTC"), pd.NaT, pd.NaT,
-        pd.Timestamp("2026-11-16 02:00", tz="UTC"), pd.Timestamp("2026-09-01 05:00", tz="UTC")]
+        pd.Timestamp("2026-11-17 11:00", tz="UTC"),
+        pd.Timestamp("2026-11-10 13:00", tz="UTC"),
+        pd.NaT,
+        pd.NaT,
+        pd.Timestamp("2026-11-16 02:00", tz="UTC"),
+        pd.Timestamp("2026-09-01 05:00", tz="UTC"),
+    ]
     assert stats.milestones(closed_at.iloc[4])[-1] == ("cancelled", pd.Timestamp("2026-11-16 02:00", tz="UTC"))
-    assert stats.incident_window(cancelled, INCIDENTS.iloc[0:0].assign(suspect=False), NOW)[1] == \
-        pd.Timestamp("2026-11-16 01:01", tz="UTC")
+    assert stats.incident_window(cancelled, INCIDENTS.iloc[0:0].assign(suspect=False), NOW)[1] == pd.Timestamp(
+        "2026-11-16 01:01", tz="UTC"
+    )
 
 
 def test_an_incident_is_about_errors_when_its_service_broke_its_error_target_while_it_was_open():

@@ -1,14 +1,16 @@
 """Injection strings against every query builder: each value comes back out as one literal, never as syntax."""
+
 import json
 from datetime import datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy.dialects import postgresql
-from hypothesis import given, settings, strategies as st
 
+from datasources.base import SourceError
 from datasources.itsm import jira, request_tracker, servicenow, sql
 from datasources.monitoring import prometheus
-from datasources.base import SourceError
 from tests.unit.test_urlinput import INJECTIONS
 
 values = st.one_of(st.sampled_from(INJECTIONS), st.text(st.characters(exclude_characters="\uffff"), max_size=40))
@@ -50,8 +52,9 @@ def test_servicenow_values_cannot_add_conditions(value):
     assert conditions == [f"cmdb_ci.name={value}", "ORDERBYsys_updated_on", "ORDERBYsys_id"]
 
 
-@pytest.mark.parametrize("build", [lambda v: servicenow.condition("state", "=", v), jira.jql_string,
-                                   request_tracker.ticketsql_string])
+@pytest.mark.parametrize(
+    "build", [lambda v: servicenow.condition("state", "=", v), jira.jql_string, request_tracker.ticketsql_string]
+)
 def test_line_breaks_are_refused(build):
     with pytest.raises(ValueError):
         build("x\nORDER BY 1")
@@ -65,10 +68,12 @@ def test_jql_and_ticketsql_values_stay_one_literal(value):
 
 
 def test_sql_binds_the_time_and_quotes_identifiers():
-    query = sql.select("incidents", {"table": "ops.incidents", "updated_column": "updated_at",
-                                     "columns": {"title": 'title"; DROP TABLE x; --'}}, since=None)
+    query = sql.select(
+        "incidents",
+        {"table": "ops.incidents", "updated_column": "updated_at", "columns": {"title": 'title"; DROP TABLE x; --'}},
+        since=None,
+    )
     compiled = query.compile(dialect=postgresql.dialect())
     assert '"title""; DROP TABLE x; --"' in str(compiled)
-    since = sql.select("incidents", {"table": "incidents", "updated_column": "updated_at"},
-                       since=datetime(2026, 1, 1))
+    since = sql.select("incidents", {"table": "incidents", "updated_column": "updated_at"}, since=datetime(2026, 1, 1))
     assert "%(since)s" in str(since.compile(dialect=postgresql.dialect()))

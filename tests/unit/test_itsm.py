@@ -1,10 +1,10 @@
 """Shared ITSM pieces: mappings, record checks, incremental merging and the HTTP transport."""
+
 import base64
 import logging
 from datetime import timedelta
 
 import pandas as pd
-
 import pytest
 
 from datasources import itsm
@@ -14,16 +14,27 @@ from tests.loopback_http import Reply, serve
 
 NOW = pd.Timestamp("2026-11-18 04:00", tz="UTC").to_pydatetime()
 MAPPINGS = itsm.Mappings.from_options(
-    {"priority_map": {"Sev1": 1}, "state_map": {"WIP": "in_progress"}, "service_map": {"OGW PROD": "order-gateway"},
-     "runbook_url": "https://wiki.example/{service}"},
+    {
+        "priority_map": {"Sev1": 1},
+        "state_map": {"WIP": "in_progress"},
+        "service_map": {"OGW PROD": "order-gateway"},
+        "runbook_url": "https://wiki.example/{service}",
+    },
     itsm.Mappings(priority={"sev2": 2}),
 )
 
 
 def incident(**changes):
-    raw = {"incident_id": "INC1", "title": "Orders failing", "priority": "Sev1", "state": "wip",
-           "service": "OGW PROD", "opened_at": "2026-11-18 02:57:00", "acknowledged_at": "2026-11-18T03:04:00+00:00",
-           "resolved_at": "1970-01-01T00:00:00Z"}
+    raw = {
+        "incident_id": "INC1",
+        "title": "Orders failing",
+        "priority": "Sev1",
+        "state": "wip",
+        "service": "OGW PROD",
+        "opened_at": "2026-11-18 02:57:00",
+        "acknowledged_at": "2026-11-18T03:04:00+00:00",
+        "resolved_at": "1970-01-01T00:00:00Z",
+    }
     return {**raw, **changes}
 
 
@@ -41,15 +52,18 @@ def test_contract_values_pass_through_unmapped():
     assert (row["priority"], row["state"], row["service"]) == (3, "on_hold", "ledger")
 
 
-@pytest.mark.parametrize("change, reason", [
-    ({"opened_at": None}, "missing opened_at"),
-    ({"opened_at": "last tuesday"}, "is not a date"),
-    ({"state": "limbo"}, "unknown state 'limbo'"),
-    ({"priority": "urgent-ish"}, "priority 'urgent-ish'"),
-    ({"priority": "9"}, "outside 1-5"),
-    ({"incident_id": " "}, "missing id"),
-    ({"resolved_at": "2026-11-18 01:00:00"}, "before opened_at"),
-])
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        ({"opened_at": None}, "missing opened_at"),
+        ({"opened_at": "last tuesday"}, "is not a date"),
+        ({"state": "limbo"}, "unknown state 'limbo'"),
+        ({"priority": "urgent-ish"}, "priority 'urgent-ish'"),
+        ({"priority": "9"}, "outside 1-5"),
+        ({"incident_id": " "}, "missing id"),
+        ({"resolved_at": "2026-11-18 01:00:00"}, "before opened_at"),
+    ],
+)
 def test_malformed_incident_is_rejected_with_reason(change, reason):
     with pytest.raises(itsm.RecordError, match=reason):
         itsm.incident_row(incident(**change), MAPPINGS, "itsm")
@@ -65,8 +79,14 @@ def test_a_malformed_record_is_logged_by_id_and_the_rest_kept(caplog):
 
 def test_change_rows_map_type_state_and_outcome():
     mappings = itsm.Mappings(change_state={"-1": "implement"}, outcome={"unsuccessful": "failed"})
-    raw = {"change_id": "CHG1", "title": "Release", "type": "Normal", "state": "-1", "outcome": "Unsuccessful",
-           "planned_start": "2026-11-18 02:45:00"}
+    raw = {
+        "change_id": "CHG1",
+        "title": "Release",
+        "type": "Normal",
+        "state": "-1",
+        "outcome": "Unsuccessful",
+        "planned_start": "2026-11-18 02:45:00",
+    }
     row = itsm.change_row(raw, mappings, "itsm")
     assert (row["type"], row["state"], row["outcome"], row["actual_end"]) == ("normal", "implement", "failed", None)
     assert itsm.change_row({**raw, "outcome": ""}, mappings, "itsm")["outcome"] == "unknown"
@@ -85,8 +105,9 @@ def test_incremental_asks_for_retention_first_then_since_last_poll_less_overlap(
 def test_incremental_merges_by_id_and_drops_old_finished_records():
     inc = itsm.Incremental(retention_days=30)
     old_open = incident(incident_id="OLD-OPEN", opened_at="2026-08-01 00:00:00")
-    old_done = incident(incident_id="OLD-DONE", state="closed", opened_at="2026-08-01 00:00:00",
-                        resolved_at="2026-08-02 00:00:00")
+    old_done = incident(
+        incident_id="OLD-DONE", state="closed", opened_at="2026-08-01 00:00:00", resolved_at="2026-08-02 00:00:00"
+    )
     inc.merge(NOW, {"incidents": itsm.incident_frame([incident(), old_open, old_done], MAPPINGS, "itsm")})
     update = itsm.incident_frame([incident(state="resolved", resolved_at="2026-11-18 03:30:00")], MAPPINGS, "itsm")
     merged = inc.merge(NOW + timedelta(minutes=1), {"incidents": update})["incidents"]
@@ -115,7 +136,8 @@ def test_transport_retries_then_names_source_url_and_cause():
 
 def test_transport_reports_an_unreachable_source():
     transport = HttpClient.from_options(
-        "itsm", {"url": "http://user:pw@127.0.0.1:9", "retries": 1, "backoff_s": 0, "timeout_s": 1})
+        "itsm", {"url": "http://user:pw@127.0.0.1:9", "retries": 1, "backoff_s": 0, "timeout_s": 1}
+    )
     with pytest.raises(SourceError) as info:
         transport.get("api")
     assert "itsm: GET http://127.0.0.1:9/api: connection refused" in str(info.value) and "pw" not in str(info.value)

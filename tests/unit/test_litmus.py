@@ -1,4 +1,5 @@
 """LitmusChaos ChaosResults -> chaos_runs, on recorded resources."""
+
 from pathlib import Path
 
 import pandas as pd
@@ -66,10 +67,13 @@ def test_bad_result_rejected_by_file_and_name(tmp_path):
     (tmp_path / "good.json").write_text((FIXTURES / "stopped.json").read_text())
     (tmp_path / "bad.yaml").write_text(
         "kind: ChaosResult\nmetadata: {name: half, namespace: ns, creationTimestamp: '2026-11-17T00:00:00Z'}\n"
-        "status: {experimentStatus: {phase: Completed}}\n")
+        "status: {experimentStatus: {phase: Completed}}\n"
+    )
     (tmp_path / "broken.yaml").write_text("kind: ChaosResult\nmetadata: {name: [unclosed\n")
     source = LitmusSource(name="litmus", options={"path": str(tmp_path)})
     assert len(source.fetch(None)["chaos_runs"]) == 1
-    assert source.rejected["bad.yaml"] == "bad.yaml: ns/half: status.experimentStatus.verdict None is not one of " \
-                                          "Pass, Fail, Stopped, Error, Awaited"
+    assert (
+        source.rejected["bad.yaml"] == "bad.yaml: ns/half: status.experimentStatus.verdict None is not one of "
+        "Pass, Fail, Stopped, Error, Awaited"
+    )
     assert source.rejected["broken.yaml"].startswith("broken.yaml: not valid YAML")

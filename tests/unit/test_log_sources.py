@@ -1,4 +1,5 @@
 """Log sources: loki and elasticsearch on recorded payloads over loopback HTTP, log_files on real files."""
+
 import json
 import os
 
@@ -26,15 +27,22 @@ def test_logql_values_are_escaped_literals():
 
 def test_loki_counts_and_lines_over_http():
     def answer(request, _base):
-        return Reply(recorded("logs", "loki_lines.json" if "|=" in request.query["query"] or "limit" in request.query
-                              else "loki_rates.json"))
+        return Reply(
+            recorded(
+                "logs",
+                "loki_lines.json" if "|=" in request.query["query"] or "limit" in request.query else "loki_rates.json",
+            )
+        )
 
     with serve(answer) as (url, seen):
         source = build("loki", url=url, tenant="ops")
         rates = validate("log_rates", source.fetch(NOW.to_pydatetime())["log_rates"])
         lines = source.log_lines(("order-gateway",), NOW - pd.Timedelta("5min"), NOW, 10, trace_id=TRACE)
     assert rates.set_index(["service", "level"])["count"].groupby(level=[0, 1]).sum().to_dict() == {
-        ("order-gateway", "error"): 43, ("order-gateway", "warning"): 2, ("quote-service", "info"): 1652}
+        ("order-gateway", "error"): 43,
+        ("order-gateway", "warning"): 2,
+        ("quote-service", "info"): 1652,
+    }
     assert seen[0].query["query"] == 'sum by (service, level) (count_over_time({service=~".+"}[1m]))'
     assert {k.lower(): v for k, v in seen[0].headers.items()}["x-scope-orgid"] == "ops"
     assert seen[1].query["query"] == f'{{service=~"order\\\\-gateway"}} |= "{TRACE}"'
@@ -57,8 +65,11 @@ def test_elasticsearch_counts_and_lines_over_http():
         rates = source.fetch(NOW.to_pydatetime())["log_rates"]
         lines = source.log_lines(("order-gateway",), NOW - pd.Timedelta("5min"), NOW, 10, trace_id=TRACE)
     assert rates.groupby(["service", "level"])["count"].sum().to_dict() == {
-        ("order-gateway", "error"): 43, ("order-gateway", "warning"): 2, ("quote-service", "debug"): 17,
-        ("quote-service", "info"): 1652}
+        ("order-gateway", "error"): 43,
+        ("order-gateway", "warning"): 2,
+        ("quote-service", "debug"): 17,
+        ("quote-service", "info"): 1652,
+    }
     assert seen[0].path == "/logs-app-*/_search"
     assert {"terms": {"service.name": ["order-gateway"]}} in seen[0].body["query"]["bool"]["filter"]
     assert {"term": {"trace.id": TRACE}} in seen[1].body["query"]["bool"]["filter"]
@@ -72,8 +83,15 @@ def write(path, lines, mode="a"):
 
 
 def json_line(second, level, message, **extra):
-    return json.dumps({"ts": f"2025-11-21T12:00:{second:02d}Z", "level": level, "message": message,
-                       "service": "order-gateway", **extra})
+    return json.dumps(
+        {
+            "ts": f"2025-11-21T12:00:{second:02d}Z",
+            "level": level,
+            "message": message,
+            "service": "order-gateway",
+            **extra,
+        }
+    )
 
 
 def test_log_files_reads_json_lines_incrementally_across_a_rotation(tmp_path):
@@ -100,10 +118,21 @@ def test_log_files_reads_json_lines_incrementally_across_a_rotation(tmp_path):
 
 def test_log_files_plain_text_with_a_pattern(tmp_path):
     path = tmp_path / "gw.log"
-    write(path, ["2025-11-21 12:00:01,120 ERROR [order-gateway-2] submit failed trace_id=" + TRACE,
-                 "2025-11-21 12:00:02,000 INFO [order-gateway-2] fine", "garbage"])
-    source = build("log_files", path=str(path), format="text", service="order-gateway",
-                   pattern=r"^(?P<ts>\S+ \S+?),\d+ (?P<level>\w+) \[(?P<instance>[^\]]+)\] (?P<message>.*)$")
+    write(
+        path,
+        [
+            "2025-11-21 12:00:01,120 ERROR [order-gateway-2] submit failed trace_id=" + TRACE,
+            "2025-11-21 12:00:02,000 INFO [order-gateway-2] fine",
+            "garbage",
+        ],
+    )
+    source = build(
+        "log_files",
+        path=str(path),
+        format="text",
+        service="order-gateway",
+        pattern=r"^(?P<ts>\S+ \S+?),\d+ (?P<level>\w+) \[(?P<instance>[^\]]+)\] (?P<message>.*)$",
+    )
     rates = source.fetch(NOW.to_pydatetime())["log_rates"]
     assert rates["count"].sum() == 2 and rates["ts"].iloc[0] == pd.Timestamp("2025-11-21T12:00:00Z")
     lines = source.log_lines(("order-gateway",), NOW - pd.Timedelta("5min"), NOW, 10)

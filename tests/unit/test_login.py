@@ -1,24 +1,27 @@
 """The built-in login against guessing, replayed forms and copied cookies: throttling, bounded
 hashing, single-use form tokens, server-side sessions with idle and absolute lifetimes, logout."""
+
 import re
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 from flask.sessions import SecureCookieSessionInterface
 
-from dashboard.security import auth, passwords
-from dashboard.security.access import AccessStore, Identity
 from dashboard.app import create_app
-from dashboard.db.tables import user_sessions
 from dashboard.core.settings import parse
 from dashboard.core.store import open_store
+from dashboard.db.tables import user_sessions
+from dashboard.security import auth, passwords
+from dashboard.security.access import AccessStore, Identity
 
 ADMIN = Identity("cli:test", frozenset({"admin"}), "cli")
 PASSWORD = "correct horse battery staple"
-BUILTIN = ("sources:\n  - {kind: demo, name: demo}\n"
-           "auth:\n  mode: builtin\n  secret_key: ${OC_TEST_SECRET_KEY}\n  cookie_secure: false\n")
+BUILTIN = (
+    "sources:\n  - {kind: demo, name: demo}\n"
+    "auth:\n  mode: builtin\n  secret_key: ${OC_TEST_SECRET_KEY}\n  cookie_secure: false\n"
+)
 CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
 
 
@@ -152,8 +155,7 @@ def test_a_cookie_copied_before_logout_is_dead_after_it(make_client):
 def _age_sessions(access, **columns_back):
     with access.engine.begin() as connection:
         for column, back in columns_back.items():
-            connection.execute(sa.update(user_sessions).values(
-                {column: datetime.now(timezone.utc) - back}))
+            connection.execute(sa.update(user_sessions).values({column: datetime.now(UTC) - back}))
 
 
 def test_an_idle_session_ends(make_client, access):

@@ -1,4 +1,5 @@
 """Log lines around a trace: asked of the log sources once, the trace's own lines first."""
+
 import pandas as pd
 
 from dashboard.core import loglines as logs

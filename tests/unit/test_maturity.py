@@ -1,4 +1,5 @@
 """The catalogue, evidence rules, scoring and the exports, without a browser."""
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -6,8 +7,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pandas as pd
 import pytest
 
-from dashboard.maturity import model as catalogue, evidence, findings, scoring as maturity, report as maturity_report
 from dashboard.core.settings import ConfigError
+from dashboard.maturity import evidence, findings
+from dashboard.maturity import model as catalogue
+from dashboard.maturity import report as maturity_report
+from dashboard.maturity import scoring as maturity
 from datasources import registry
 from datasources.base import FRAME_NAMES, empty_frame, validate
 from tests import poppler
@@ -35,36 +39,62 @@ def test_chinese_text_is_optional_and_falls_back_to_english():
     model = catalogue.parse(
         "domains:\n  a: {name: Alerting, name_zh: 告警}\n  b: Backups\nitems:\n"
         "  - {id: A-1, domain: a, level: 1, title: Paged, title_zh: 已呼叫, description: d, rule: manual}\n"
-        "  - {id: B-1, domain: b, level: 1, title: Kept, description: Copies kept, description_zh: 副本留存, rule: manual}\n")
+        "  - {id: B-1, domain: b, level: 1, title: Kept, description: Copies kept, description_zh: 副本留存,"
+        " rule: manual}\n"
+    )
     assert model.domain_names("zh") == {"a": "告警", "b": "Backups"}
     assert model.domain_names("en") == {"a": "Alerting", "b": "Backups"}
     first, second = model.items
     assert (first.title_in("zh"), first.description_in("zh")) == ("已呼叫", "d")
     assert (second.title_in("zh"), second.description_in("zh")) == ("Kept", "副本留存")
-    items = maturity.item_table(model, maturity.current(pd.DataFrame(columns=["item_id"])),
-                                pd.DataFrame(), "zh")
+    items = maturity.item_table(model, maturity.current(pd.DataFrame(columns=["item_id"])), pd.DataFrame(), "zh")
     assert list(items["domain_name"]) == ["告警", "Backups"] and list(items["title"]) == ["已呼叫", "Kept"]
     assert list(maturity.domain_levels(model, items, "zh")["domain_name"]) == ["告警", "Backups"]
 
 
-@pytest.mark.parametrize("text, where", [
-    ("domains: {a: {name_zh: 告警}}\nitems:\n  - {id: X-1, domain: a, level: 1, title: t, description: d, rule: manual}\n",
-     ":1: domains.a: missing key 'name'"),
-    ("domains: {a: {name: A, title_zh: 告警}}\nitems:\n  - {id: X-1, domain: a, level: 1, title: t, description: d, rule: manual}\n",
-     ":1: domains.a.title_zh: unknown key"),
-    ("domains: {a: A}\nitems:\n  - {id: X-1, domain: a, level: 1, title: t, description: d, rule: manual,\n"
-     "     title_zh: ''}\n", ":4: items.0.title_zh: expected non-empty text"),
-    ("domains: {a: A}\nitems:\n  - {id: X-1, domain: a, level: 1, title: t, description: d, rule: manual,\n"
-     "     summary_zh: x}\n", ":4: items.0.summary_zh: unknown key"),
-    ("domains: {a: A}\nitems:\n  - {id: X-1, domain: b, level: 1, title: t, description: d, rule: manual}\n",
-     ":3: items.0.domain: unknown domain"),
-    ("domains: {a: A}\nitems:\n  - {id: X-1, domain: a, level: 7, title: t, description: d, rule: manual}\n",
-     ":3: items.0.level"),
-    ("domains: {a: A}\nitems:\n  - {id: X-1, domain: a, level: 1, title: t, description: d,\n"
-     "     rule: {kind: trace_coverage, mni: 1}}\n", ":4: items.0.rule.mni"),
-    ("domains: {a: A}\nitems:\n  - {id: X-1, domain: a, level: 1, title: t, description: d, rule: manual}\n"
-     "  - {id: X-1, domain: a, level: 1, title: t, description: d, rule: manual}\n", ":4: items.1.id: duplicate"),
-])
+@pytest.mark.parametrize(
+    "text, where",
+    [
+        (
+            "domains: {a: {name_zh: 告警}}\nitems:\n"
+            "  - {id: X-1, domain: a, level: 1, title: t, description: d, rule: manual}\n",
+            ":1: domains.a: missing key 'name'",
+        ),
+        (
+            "domains: {a: {name: A, title_zh: 告警}}\nitems:\n"
+            "  - {id: X-1, domain: a, level: 1, title: t, description: d, rule: manual}\n",
+            ":1: domains.a.title_zh: unknown key",
+        ),
+        (
+            "domains: {a: A}\nitems:\n  - {id: X-1, domain: a, level: 1, title: t, description: d, rule: manual,\n"
+            "     title_zh: ''}\n",
+            ":4: items.0.title_zh: expected non-empty text",
+        ),
+        (
+            "domains: {a: A}\nitems:\n  - {id: X-1, domain: a, level: 1, title: t, description: d, rule: manual,\n"
+            "     summary_zh: x}\n",
+            ":4: items.0.summary_zh: unknown key",
+        ),
+        (
+            "domains: {a: A}\nitems:\n  - {id: X-1, domain: b, level: 1, title: t, description: d, rule: manual}\n",
+            ":3: items.0.domain: unknown domain",
+        ),
+        (
+            "domains: {a: A}\nitems:\n  - {id: X-1, domain: a, level: 7, title: t, description: d, rule: manual}\n",
+            ":3: items.0.level",
+        ),
+        (
+            "domains: {a: A}\nitems:\n  - {id: X-1, domain: a, level: 1, title: t, description: d,\n"
+            "     rule: {kind: trace_coverage, mni: 1}}\n",
+            ":4: items.0.rule.mni",
+        ),
+        (
+            "domains: {a: A}\nitems:\n  - {id: X-1, domain: a, level: 1, title: t, description: d, rule: manual}\n"
+            "  - {id: X-1, domain: a, level: 1, title: t, description: d, rule: manual}\n",
+            ":4: items.1.id: duplicate",
+        ),
+    ],
+)
 def test_catalogue_errors_name_file_line_and_key(text, where):
     with pytest.raises(ConfigError, match=where):
         catalogue.parse(text, "firm.yaml")
@@ -100,8 +130,9 @@ def _frames(**given):
 
 
 def _services(*rows):
-    return pd.DataFrame([{"service": s, "display_name": s, "tier": tier, "owner": "team", "runbook_url": url}
-                         for s, tier, url in rows])
+    return pd.DataFrame(
+        [{"service": s, "display_name": s, "tier": tier, "owner": "team", "runbook_url": url} for s, tier, url in rows]
+    )
 
 
 def test_runbook_rule_passes_and_fails_on_hand_made_frames():
@@ -116,11 +147,28 @@ def test_runbook_rule_passes_and_fails_on_hand_made_frames():
 
 def test_chaos_monthly_needs_a_run_in_each_period():
     services = _services(("a", 1, None))
+
     def runs(*days):
-        return pd.DataFrame([{"run_id": f"r{d}", "experiment": "e", "service": "a", "fault": "pod-kill",
-                              "started_at": NOW - pd.Timedelta(days=d), "ended_at": NOW - pd.Timedelta(days=d),
-                              "status": "passed", "deviated": False, "probe_success_ratio": 1.0, "recovery_s": 5.0,
-                              "source": "ctk", "url": None} for d in days])
+        return pd.DataFrame(
+            [
+                {
+                    "run_id": f"r{d}",
+                    "experiment": "e",
+                    "service": "a",
+                    "fault": "pod-kill",
+                    "started_at": NOW - pd.Timedelta(days=d),
+                    "ended_at": NOW - pd.Timedelta(days=d),
+                    "status": "passed",
+                    "deviated": False,
+                    "probe_success_ratio": 1.0,
+                    "recovery_s": 5.0,
+                    "source": "ctk",
+                    "url": None,
+                }
+                for d in days
+            ]
+        )
+
     item = _item("chaos_monthly", "tier1", months=3, min=1.0)
     assert evidence.evaluate(item, _frames(services=services, chaos_runs=runs(5, 35, 65)), NOW).passed is True
     assert evidence.evaluate(item, _frames(services=services, chaos_runs=runs(5, 65)), NOW).passed is False
@@ -128,19 +176,25 @@ def test_chaos_monthly_needs_a_run_in_each_period():
 
 
 def _items(statuses: dict[tuple[str, int], list[str]]) -> pd.DataFrame:
-    rows = [{"id": f"{d}{lvl}{i}", "domain": d, "level": lvl, "status": s}
-            for (d, lvl), values in statuses.items() for i, s in enumerate(values)]
+    rows = [
+        {"id": f"{d}{lvl}{i}", "domain": d, "level": lvl, "status": s}
+        for (d, lvl), values in statuses.items()
+        for i, s in enumerate(values)
+    ]
     return pd.DataFrame(rows)
 
 
-@pytest.mark.parametrize("statuses, shown", [
-    ({("a", 1): ["fail"], ("b", 1): ["pass"]}, "0"),
-    ({("a", 1): ["pass"], ("b", 1): ["waived"], ("a", 2): ["fail"]}, "1"),
-    ({("a", 1): ["pass"], ("b", 1): ["na", "pass"], ("a", 2): ["pass", "fail"], ("b", 2): ["pass"]}, "1+"),
-    ({("a", 1): ["pass"], ("a", 2): ["pass", "fail"], ("b", 2): ["fail"]}, "1"),
-    ({("a", 1): ["pass"], ("a", 2): ["na"], ("b", 3): ["in_progress"]}, "2"),
-    ({(d, lvl): ["pass"] for d in "ab" for lvl in range(1, 6)}, "5"),
-])
+@pytest.mark.parametrize(
+    "statuses, shown",
+    [
+        ({("a", 1): ["fail"], ("b", 1): ["pass"]}, "0"),
+        ({("a", 1): ["pass"], ("b", 1): ["waived"], ("a", 2): ["fail"]}, "1"),
+        ({("a", 1): ["pass"], ("b", 1): ["na", "pass"], ("a", 2): ["pass", "fail"], ("b", 2): ["pass"]}, "1+"),
+        ({("a", 1): ["pass"], ("a", 2): ["pass", "fail"], ("b", 2): ["fail"]}, "1"),
+        ({("a", 1): ["pass"], ("a", 2): ["na"], ("b", 3): ["in_progress"]}, "2"),
+        ({(d, lvl): ["pass"] for d in "ab" for lvl in range(1, 6)}, "5"),
+    ],
+)
 def test_levels_and_plus_levels(statuses, shown):
     assert maturity.overall(_items(statuses), RULE) == shown
 
@@ -156,9 +210,19 @@ def assessed(demo_frames):
     model = catalogue.load()
     results = evidence.evaluate_all(model, demo_frames, NOW)
     latest = pd.DataFrame([{**r.__dict__, "evaluated_at": NOW} for r in results])
-    history = pd.DataFrame([{"item_id": "MON-01", "at": NOW - pd.Timedelta(days=3), "assessor": "li.wei",
-                             "status": "pass", "justification": "黄金指标已覆盖", "evidence_links": [],
-                             "proposed": "pass"}])
+    history = pd.DataFrame(
+        [
+            {
+                "item_id": "MON-01",
+                "at": NOW - pd.Timedelta(days=3),
+                "assessor": "li.wei",
+                "status": "pass",
+                "justification": "黄金指标已覆盖",
+                "evidence_links": [],
+                "proposed": "pass",
+            }
+        ]
+    )
     return model, latest, history
 
 
@@ -172,16 +236,34 @@ def test_evidence_states_tell_manual_pending_and_judged_items_apart(assessed):
 
 def _assessed(item_ids, justification, days_ago=3):
     """An assessment history: each of ``item_ids`` passed ``days_ago`` with ``justification``."""
-    return pd.DataFrame([{"item_id": item, "at": NOW - pd.Timedelta(days=days_ago), "assessor": "li.wei",
-                          "status": "pass", "justification": justification, "evidence_links": [],
-                          "proposed": "pass"} for item in item_ids])
+    return pd.DataFrame(
+        [
+            {
+                "item_id": item,
+                "at": NOW - pd.Timedelta(days=days_ago),
+                "assessor": "li.wei",
+                "status": "pass",
+                "justification": justification,
+                "evidence_links": [],
+                "proposed": "pass",
+            }
+            for item in item_ids
+        ]
+    )
 
 
 def _pdf(model, history, latest, lang):
     items = maturity.item_table(model, maturity.current(history), latest, lang)
-    return maturity_report.pdf_bytes("OCC", maturity.overall(items, RULE), items,
-                                     maturity.domain_levels(model, items, lang),
-                                     maturity.progress(model, history, RULE), maturity.gaps(items), "2026-03-01", lang)
+    return maturity_report.pdf_bytes(
+        "OCC",
+        maturity.overall(items, RULE),
+        items,
+        maturity.domain_levels(model, items, lang),
+        maturity.progress(model, history, RULE),
+        maturity.gaps(items),
+        "2026-03-01",
+        lang,
+    )
 
 
 def test_csv_and_pdf_contain_the_items(assessed):
@@ -217,9 +299,16 @@ def test_chinese_exports_carry_the_chinese_catalogue(assessed):
 def test_the_pdf_shows_assessment_times_in_the_display_time_zone(assessed):
     model, latest, history = assessed
     items = maturity.item_table(model, maturity.current(history), latest)
-    pdf = maturity_report.pdf_bytes("OCC", "0", items, maturity.domain_levels(model, items),
-                                    maturity.progress(model, history, RULE), maturity.gaps(items), "2026-03-01",
-                                    tz="Asia/Shanghai")
+    pdf = maturity_report.pdf_bytes(
+        "OCC",
+        "0",
+        items,
+        maturity.domain_levels(model, items),
+        maturity.progress(model, history, RULE),
+        maturity.gaps(items),
+        "2026-03-01",
+        tz="Asia/Shanghai",
+    )
     shown = poppler.words(pdf)
     assert "li.wei 2026-02-26 08:00 CST 黄金指标已覆盖" in shown
 
@@ -243,11 +332,14 @@ def test_a_long_justification_is_in_the_pdf_in_full(assessed):
     assert chinese in "".join(poppler.text(_pdf(model, history, latest, "zh")).split())
 
 
-@pytest.mark.parametrize("justification", [
-    '<b>kept</b> & <font name="Nope">as typed</font> <br/>',
-    r"costs $\notacommand{1}$ per $ month",
-    "first line\nsecond line\tand a tab",
-])
+@pytest.mark.parametrize(
+    "justification",
+    [
+        '<b>kept</b> & <font name="Nope">as typed</font> <br/>',
+        r"costs $\notacommand{1}$ per $ month",
+        "first line\nsecond line\tand a tab",
+    ],
+)
 def test_an_assessors_text_prints_as_typed_and_never_breaks_the_pdf(assessed, justification):
     """Markup, mathtext and control characters in a stored justification are text, not instructions."""
     model, latest, _ = assessed
@@ -285,21 +377,34 @@ def test_pdfs_drawn_in_eight_threads_at_once_are_identical(assessed):
 
 def _judged(rows: list[tuple[str, int, str, str]]) -> pd.DataFrame:
     """Items as (domain, level, evidence state, assessment status): pass, fail, none, pending or manual."""
-    return pd.DataFrame([{"id": f"{d}{lvl}{i}", "domain": d, "level": lvl, "status": status,
-                          "automatic": state != "manual", "proposed": state if state != "pending" else "none",
-                          "evaluated_at": pd.NaT if state == "pending" else NOW}
-                         for i, (d, lvl, state, status) in enumerate(rows)])
+    return pd.DataFrame(
+        [
+            {
+                "id": f"{d}{lvl}{i}",
+                "domain": d,
+                "level": lvl,
+                "status": status,
+                "automatic": state != "manual",
+                "proposed": state if state != "pending" else "none",
+                "evaluated_at": pd.NaT if state == "pending" else NOW,
+            }
+            for i, (d, lvl, state, status) in enumerate(rows)
+        ]
+    )
 
 
-@pytest.mark.parametrize("rows, level", [
-    ([("a", 1, "pass", "not_started"), ("a", 2, "pass", "not_started"), ("a", 3, "fail", "not_started")], 2),
-    ([("a", 1, "pass", "not_started"), ("a", 2, "manual", "pass"), ("a", 3, "pass", "not_started")], 1),
-    ([("a", 1, "pass", "not_started"), ("a", 3, "pass", "not_started")], 1),  # no level-2 item: the climb stops
-    ([("a", 1, "none", "not_started"), ("a", 2, "pass", "not_started")], 0),
-    ([("a", 1, "pending", "not_started")], 0),
-    ([("a", 1, "pass", "fail"), ("a", 2, "fail", "na"), ("a", 2, "pass", "not_started")], 2),  # na: out of scope
-    ([("a", lvl, "pass", "not_started") for lvl in range(1, 6)], 5),
-])
+@pytest.mark.parametrize(
+    "rows, level",
+    [
+        ([("a", 1, "pass", "not_started"), ("a", 2, "pass", "not_started"), ("a", 3, "fail", "not_started")], 2),
+        ([("a", 1, "pass", "not_started"), ("a", 2, "manual", "pass"), ("a", 3, "pass", "not_started")], 1),
+        ([("a", 1, "pass", "not_started"), ("a", 3, "pass", "not_started")], 1),  # no level-2 item: the climb stops
+        ([("a", 1, "none", "not_started"), ("a", 2, "pass", "not_started")], 0),
+        ([("a", 1, "pending", "not_started")], 0),
+        ([("a", 1, "pass", "fail"), ("a", 2, "fail", "na"), ("a", 2, "pass", "not_started")], 2),  # na: out of scope
+        ([("a", lvl, "pass", "not_started") for lvl in range(1, 6)], 5),
+    ],
+)
 def test_evidence_level_climbs_while_every_item_of_a_level_is_met(rows, level):
     assert maturity.evidence_level(_judged(rows)) == level
 
@@ -309,9 +414,11 @@ def test_domain_levels_carry_the_confirmed_and_the_evidence_level():
         "domains: {a: A, b: B}\nitems:\n"
         "  - {id: A-1, domain: a, level: 1, title: t, description: d, rule: {kind: dependencies_known}}\n"
         "  - {id: A-2, domain: a, level: 2, title: t, description: d, rule: {kind: dependencies_known}}\n"
-        "  - {id: B-1, domain: b, level: 1, title: t, description: d, rule: manual}\n")
-    latest = pd.DataFrame([{"item_id": i, "passed": True, "value": 1.0, "evaluated_at": NOW, "findings": []}
-                           for i in ("A-1", "A-2")])
+        "  - {id: B-1, domain: b, level: 1, title: t, description: d, rule: manual}\n"
+    )
+    latest = pd.DataFrame(
+        [{"item_id": i, "passed": True, "value": 1.0, "evaluated_at": NOW, "findings": []} for i in ("A-1", "A-2")]
+    )
     history = _assessed(["A-1"], "seen")
     items = maturity.item_table(model, maturity.current(history), latest)
     levels = maturity.domain_levels(model, items).set_index("domain")
@@ -321,9 +428,21 @@ def test_domain_levels_carry_the_confirmed_and_the_evidence_level():
 
 def _latency(*rows) -> dict:
     services = _services(*((s, 1, None) for s, _ in rows))
-    metrics = pd.DataFrame([{"ts": NOW - pd.Timedelta(minutes=m), "service": s, "requests_per_s": 10.0,
-                             "error_ratio": 0.0, "latency_p50_ms": p95 / 3, "latency_p95_ms": p95,
-                             "latency_p99_ms": p95 * 2} for s, p95 in rows for m in (1, 2)])
+    metrics = pd.DataFrame(
+        [
+            {
+                "ts": NOW - pd.Timedelta(minutes=m),
+                "service": s,
+                "requests_per_s": 10.0,
+                "error_ratio": 0.0,
+                "latency_p50_ms": p95 / 3,
+                "latency_p95_ms": p95,
+                "latency_p99_ms": p95 * 2,
+            }
+            for s, p95 in rows
+            for m in (1, 2)
+        ]
+    )
     return _frames(services=services, service_metrics=metrics)
 
 
@@ -337,21 +456,30 @@ def test_a_failing_rule_names_what_fails_with_units_and_thresholds():
     assert evidence.evaluate(item, _latency(("quote", 120.0)), NOW).findings == ()
 
 
-@pytest.mark.parametrize("kind, params, frames, expected", [
-    ("service_runbooks", {"min": 1.0}, {"services": _services(("a", 1, None), ("b", 1, "https://rb/b"))},
-     ["a: no runbook URL"]),
-    ("services_known", {"min": 5}, {"services": _services(("a", 1, None))}, ["services in the inventory 1 < 5"]),
-    ("history_depth", {"days": 90}, {}, ["incident history 0 d < 90 d"]),
-    ("dependencies_known", {}, {}, ["no calls observed between services"]),
-])
+@pytest.mark.parametrize(
+    "kind, params, frames, expected",
+    [
+        (
+            "service_runbooks",
+            {"min": 1.0},
+            {"services": _services(("a", 1, None), ("b", 1, "https://rb/b"))},
+            ["a: no runbook URL"],
+        ),
+        ("services_known", {"min": 5}, {"services": _services(("a", 1, None))}, ["services in the inventory 1 < 5"]),
+        ("history_depth", {"days": 90}, {}, ["incident history 0 d < 90 d"]),
+        ("dependencies_known", {}, {}, ["no calls observed between services"]),
+    ],
+)
 def test_findings_of_other_rules(kind, params, frames, expected):
     result = evidence.evaluate(_item(kind, **params), _frames(**frames), NOW)
     assert result.passed is False and findings.texts(result.findings) == expected
 
 
 def test_findings_in_chinese_carry_chinese_units():
-    found = [findings.finding("mtta", "P1", 45, 30, "min", ">"), findings.finding("availability", None, 0.992, 0.999,
-                                                                                    "%", "<")]
+    found = [
+        findings.finding("mtta", "P1", 45, 30, "min", ">"),
+        findings.finding("availability", None, 0.992, 0.999, "%", "<"),
+    ]
     assert findings.texts(found) == ["P1: MTTA 45 min > 30 min", "availability 99.2% < 99.9%"]
     assert findings.texts(found, "zh") == ["P1: 平均确认时长 45 分钟 > 30 分钟", "可用率 99.2% < 99.9%"]
 
@@ -368,8 +496,10 @@ def test_an_evaluation_keeps_at_most_a_hundred_findings_and_counts_the_rest():
 
 def test_the_csv_says_why_an_item_is_not_met(assessed):
     model, latest, history = assessed
-    for lang, header, met in (("en", "Why not met", "auth-service: not seen in traced calls"),
-                              ("zh", "未达标原因", "auth-service: 调用链中未出现")):
+    for lang, header, met in (
+        ("en", "Why not met", "auth-service: not seen in traced calls"),
+        ("zh", "未达标原因", "auth-service: 调用链中未出现"),
+    ):
         items = maturity.item_table(model, maturity.current(history), latest, lang)
         lines = maturity_report.csv_text(items, lang).lstrip("\ufeff").splitlines()
         assert header in lines[0].split(",")

@@ -1,11 +1,16 @@
 """The /maturity figures: valid Plotly figures, the radar closed and labelled, an empty progress chart bare."""
+
 import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.figures import maturity as maturity_figures
 
-DOMAINS = pd.DataFrame({"domain_name": ["Monitoring", "Continuity (emergency, risk, crisis)", "业务连续性（应急、风险、危机）"],
-                        "level": [2, 0, 1]})
+DOMAINS = pd.DataFrame(
+    {
+        "domain_name": ["Monitoring", "Continuity (emergency, risk, crisis)", "业务连续性（应急、风险、危机）"],
+        "level": [2, 0, 1],
+    }
+)
 
 
 def test_radar_closes_its_polygon_and_breaks_long_names():
@@ -19,8 +24,14 @@ def test_radar_closes_its_polygon_and_breaks_long_names():
 
 
 def test_progress_steps_through_the_days_and_says_when_there_is_nothing():
-    points = pd.DataFrame({"date": pd.to_datetime(["2026-03-01", "2026-03-04"], utc=True), "level": [1, 2],
-                           "shown": ["1", "2+"], "satisfied": [10, 20]})
+    points = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2026-03-01", "2026-03-04"], utc=True),
+            "level": [1, 2],
+            "shown": ["1", "2+"],
+            "satisfied": [10, 20],
+        }
+    )
     figure = maturity_figures.progress(points, "No assessments yet")
     go.Figure(figure)
     assert figure["data"][0]["y"] == [1, 2] and figure["data"][0]["text"] == ["1", "2+"]

@@ -1,4 +1,5 @@
 """The per-worker memo: each slot's latest versions, one computation however many ask."""
+
 import threading
 
 import pytest

@@ -1,4 +1,5 @@
 """Password hashes: salted, slow, verified in constant time."""
+
 import pytest
 
 from dashboard.security import passwords

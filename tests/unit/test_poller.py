@@ -1,7 +1,8 @@
 """Poller on the local store: validation, failures that back off and keep the last frame, leases."""
+
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -13,12 +14,13 @@ from dashboard.core.status import is_stale, status_frame
 from dashboard.core.store import open_store
 from datasources.base import Source, SourceError, validate
 
-NOW = datetime(2026, 11, 18, 2, 5, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 18, 2, 5, tzinfo=UTC)
 
 
 def _services(name="svc"):
-    return pd.DataFrame({"service": [name], "display_name": [name.title()], "tier": [1], "owner": ["team"],
-                         "runbook_url": [None]})
+    return pd.DataFrame(
+        {"service": [name], "display_name": [name.title()], "tier": [1], "owner": ["team"], "runbook_url": [None]}
+    )
 
 
 class ScriptedSource(Source):
@@ -71,8 +73,10 @@ def test_failure_keeps_last_frame_marks_stale_and_backs_off(setup):
 
 def test_malformed_frame_is_rejected_and_others_kept(setup):
     store, source, poller = setup
-    source.script = [{"services": _services("old")},
-                     {"services": _services("new"), "incidents": pd.DataFrame({"incident_id": ["x"]})}]
+    source.script = [
+        {"services": _services("old")},
+        {"services": _services("new"), "incidents": pd.DataFrame({"incident_id": ["x"]})},
+    ]
     poller.poll(source)
     status = poller.poll(source)
     assert not status["ok"]
@@ -199,23 +203,44 @@ def test_status_frame_is_contract_valid(setup):
 
 
 def test_config_chains_become_a_frame():
-    frames = config_frames([{"chain": "c", "name": "Chain", "steps": ["a", "b"]},
-                            {"chain": "d", "name": "Dee", "name_zh": "丁", "steps": ["a"]}])
+    frames = config_frames(
+        [
+            {"chain": "c", "name": "Chain", "steps": ["a", "b"]},
+            {"chain": "d", "name": "Dee", "name_zh": "丁", "steps": ["a"]},
+        ]
+    )
     assert validate("chains", frames["chains"])["step"].tolist() == [1, 2, 1]
     assert frames["chains"]["x_chain_name_zh"].fillna("").tolist() == ["", "", "丁"]
     assert config_frames([]) == {}
 
 
-@pytest.mark.parametrize("specs, chains, expected", [
-    ([{"kind": "demo", "name": "m", "frames": ["services", "service_metrics"]}], [],
-     {"services", "service_metrics", "anomalies", "utilisation_peaks"}),
-    ([{"kind": "servicenow", "name": "s", "url": "x"}], [{"chain": "c", "steps": ["a"]}],
-     {"incidents", "changes", "chains"}),
-    ([{"kind": "servicenow", "name": "s", "url": "x", "service_requests": True},
-      {"kind": "sql", "name": "q", "url": "x", "changes": {"table": "t", "columns": {}}}],
-     [], {"incidents", "changes", "service_requests"}),
-    ([{"kind": "alertmanager", "name": "a", "url": "x"}, {"kind": "loki", "name": "l", "url": "x"}], [],
-     {"alerts", "log_rates"}),
-])
+@pytest.mark.parametrize(
+    "specs, chains, expected",
+    [
+        (
+            [{"kind": "demo", "name": "m", "frames": ["services", "service_metrics"]}],
+            [],
+            {"services", "service_metrics", "anomalies", "utilisation_peaks"},
+        ),
+        (
+            [{"kind": "servicenow", "name": "s", "url": "x"}],
+            [{"chain": "c", "steps": ["a"]}],
+            {"incidents", "changes", "chains"},
+        ),
+        (
+            [
+                {"kind": "servicenow", "name": "s", "url": "x", "service_requests": True},
+                {"kind": "sql", "name": "q", "url": "x", "changes": {"table": "t", "columns": {}}},
+            ],
+            [],
+            {"incidents", "changes", "service_requests"},
+        ),
+        (
+            [{"kind": "alertmanager", "name": "a", "url": "x"}, {"kind": "loki", "name": "l", "url": "x"}],
+            [],
+            {"alerts", "log_rates"},
+        ),
+    ],
+)
 def test_offered_frames_are_known_before_any_poll(specs, chains, expected):
     assert offered_frames(specs, chains) == expected

@@ -1,11 +1,12 @@
 """Prometheus parsing on canned API answers: frames, NaN and +Inf, missing labels, errors, safe PromQL."""
+
 import math
 
 import pandas as pd
 import pytest
 
-from datasources.monitoring import prometheus as prom
 from datasources.base import SourceError
+from datasources.monitoring import prometheus as prom
 
 T0 = 1763700000
 
@@ -24,10 +25,14 @@ def tagged(column, values, **labels):
 
 
 def test_service_metrics_from_a_tagged_matrix():
-    result = [tagged("requests_per_s", ["10", "12"], service="a"), tagged("error_ratio", ["0.02", "0"], service="a"),
-              tagged("latency_p50_ms", ["5", "6"], service="a"), tagged("latency_p95_ms", ["NaN", "+Inf"], service="a"),
-              tagged("latency_p99_ms", ["20", "-Inf"], service="a"),
-              tagged("requests_per_s", ["NaN", "3"], service="b")]
+    result = [
+        tagged("requests_per_s", ["10", "12"], service="a"),
+        tagged("error_ratio", ["0.02", "0"], service="a"),
+        tagged("latency_p50_ms", ["5", "6"], service="a"),
+        tagged("latency_p95_ms", ["NaN", "+Inf"], service="a"),
+        tagged("latency_p99_ms", ["20", "-Inf"], service="a"),
+        tagged("requests_per_s", ["NaN", "3"], service="b"),
+    ]
     frame = prom.service_metrics_frame(result, "service")
     assert list(frame["service"]) == ["a", "a", "b"]
     first = frame.iloc[0]
@@ -56,25 +61,42 @@ def test_empty_results_give_empty_frames():
 def test_resources_map_instances_to_services():
     cfg = settings({"resources": ["node", "cadvisor"], "instance_services": {"10.0.0.9:9100": "ledger"}})
     node, cadvisor = cfg.resource_sets
-    result = [tagged("cpu_ratio", ["0.5"], instance="10.0.0.9:9100"),
-              tagged("cpu_ratio", ["1.2"], instance="h2", service="clearing"),
-              tagged("memory_bytes", ["+Inf"], instance="h2", service="clearing"),
-              tagged("cpu_ratio", ["0.1"], instance="unmapped")]
+    result = [
+        tagged("cpu_ratio", ["0.5"], instance="10.0.0.9:9100"),
+        tagged("cpu_ratio", ["1.2"], instance="h2", service="clearing"),
+        tagged("memory_bytes", ["+Inf"], instance="h2", service="clearing"),
+        tagged("cpu_ratio", ["0.1"], instance="unmapped"),
+    ]
     frame = prom.resource_metrics_frame(result, node, cfg.instance_services)
     assert frame[["service", "instance", "cpu_ratio"]].values.tolist() == [
-        ["ledger", "10.0.0.9:9100", 0.5], ["clearing", "h2", 1.0]]
+        ["ledger", "10.0.0.9:9100", 0.5],
+        ["clearing", "h2", 1.0],
+    ]
     assert math.isnan(frame.iloc[1]["memory_bytes"])
-    pods = prom.resource_metrics_frame([tagged("memory_bytes", ["1e9"], pod="order-gateway-7d4b9c8f6d-x2kqz")],
-                                       cadvisor, {})
+    pods = prom.resource_metrics_frame(
+        [tagged("memory_bytes", ["1e9"], pod="order-gateway-7d4b9c8f6d-x2kqz")], cadvisor, {}
+    )
     assert pods[["service", "instance"]].values.tolist() == [["order-gateway", "order-gateway-7d4b9c8f6d-x2kqz"]]
 
 
 def test_edges_and_services():
-    vector = [{"metric": {"client": "a", "server": "b"}, "value": [T0, "4.5"]},
-              {"metric": {"client": "a", "server": "c"}, "value": [T0, "NaN"]}]
+    vector = [
+        {"metric": {"client": "a", "server": "b"}, "value": [T0, "4.5"]},
+        {"metric": {"client": "a", "server": "c"}, "value": [T0, "NaN"]},
+    ]
     assert prom.edges_frame(vector, "client", "server").values.tolist() == [["a", "b", 4.5]]
-    info = [{"metric": {"service": "a", "display_name": "Service A", "display_name_zh": "甲服务", "tier": "1",
-                        "owner": "team"}, "value": [T0, "1"]}]
+    info = [
+        {
+            "metric": {
+                "service": "a",
+                "display_name": "Service A",
+                "display_name_zh": "甲服务",
+                "tier": "1",
+                "owner": "team",
+            },
+            "value": [T0, "1"],
+        }
+    ]
     services = prom.services_frame(info, ["a", "b"], "service", 2)
     assert services[["service", "display_name", "tier"]].values.tolist() == [["a", "Service A", 1], ["b", "b", 2]]
     assert services["x_display_name_zh"].fillna("").tolist() == ["甲服务", ""]
@@ -82,16 +104,30 @@ def test_edges_and_services():
 
 def test_calls_from_exemplars():
     cfg = settings({})
-    data = [{"seriesLabels": {"service": "a", "instance": "a-1", "http_route": "GET /x",
-                              "http_response_status_code": "503", "le": "0.5"},
-             "exemplars": [{"labels": {"trace_id": "abc123"}, "value": "0.25", "timestamp": T0},
-                           {"labels": {"other": "x"}, "value": "0.1", "timestamp": T0},
-                           {"labels": {"traceID": "def456"}, "value": "NaN", "timestamp": T0}]},
-            {"seriesLabels": {"instance": "x"}, "exemplars": [{"labels": {"trace_id": "f00"}, "value": "1",
-                                                                "timestamp": T0}]}]
+    data = [
+        {
+            "seriesLabels": {
+                "service": "a",
+                "instance": "a-1",
+                "http_route": "GET /x",
+                "http_response_status_code": "503",
+                "le": "0.5",
+            },
+            "exemplars": [
+                {"labels": {"trace_id": "abc123"}, "value": "0.25", "timestamp": T0},
+                {"labels": {"other": "x"}, "value": "0.1", "timestamp": T0},
+                {"labels": {"traceID": "def456"}, "value": "NaN", "timestamp": T0},
+            ],
+        },
+        {
+            "seriesLabels": {"instance": "x"},
+            "exemplars": [{"labels": {"trace_id": "f00"}, "value": "1", "timestamp": T0}],
+        },
+    ]
     calls = prom.calls_from_exemplars(data, cfg)
     assert calls[["trace_id", "service", "operation", "duration_ms", "status", "instance"]].values.tolist() == [
-        ["abc123", "a", "GET /x", 250.0, "error", "a-1"]]
+        ["abc123", "a", "GET /x", 250.0, "error", "a-1"]
+    ]
     assert calls["start"].iloc[0] == pd.Timestamp(T0, unit="s", tz="UTC") - pd.Timedelta(milliseconds=250)
 
 
@@ -114,7 +150,8 @@ def test_quantiles_are_aggregated_in_promql():
     cfg = settings({})
     assert cfg.render(cfg.service_queries["latency_p95_ms"]) == (
         "1000 * histogram_quantile(0.95, sum by (service, le) "
-        "(rate(http_server_request_duration_seconds_bucket{}[5m])))")
+        "(rate(http_server_request_duration_seconds_bucket{}[5m])))"
+    )
 
 
 def test_label_values_are_escaped():
@@ -125,19 +162,24 @@ def test_label_values_are_escaped():
     assert prom.promql_string("a\nb") == '"a\\nb"'
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"match": {"bad-label": "x"}}, "not a valid label name"),
-    ({"service_label": "svc name"}, "not a valid label name"),
-    ({"metric": "rate(x)"}, "not a valid metric name"),
-    ({"rate": "5m) or vector(1"}, "PromQL duration"),
-    ({"queries": {"p42": "up"}}, "unknown column"),
-    ({"colour": "red"}, "unknown option"),
-    ({"window_m": 1, "step_s": 120}, "step_s"),
-    ({"resources": [{"preset": "cadvisor", "instnace_label": "pod"}]},
-     r"option 'resources.0.instnace_label': unknown option; did you mean 'instance_label'\?"),
-    ({"resources": [{"service_pattern": "[a-z]+-[0-9]"}]}, "named group 'service'"),
-    ({"resources": ["kubelet"]}, "'node' or 'cadvisor'"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"match": {"bad-label": "x"}}, "not a valid label name"),
+        ({"service_label": "svc name"}, "not a valid label name"),
+        ({"metric": "rate(x)"}, "not a valid metric name"),
+        ({"rate": "5m) or vector(1"}, "PromQL duration"),
+        ({"queries": {"p42": "up"}}, "unknown column"),
+        ({"colour": "red"}, "unknown option"),
+        ({"window_m": 1, "step_s": 120}, "step_s"),
+        (
+            {"resources": [{"preset": "cadvisor", "instnace_label": "pod"}]},
+            r"option 'resources.0.instnace_label': unknown option; did you mean 'instance_label'\?",
+        ),
+        ({"resources": [{"service_pattern": "[a-z]+-[0-9]"}]}, "named group 'service'"),
+        ({"resources": ["kubelet"]}, "'node' or 'cadvisor'"),
+    ],
+)
 def test_bad_options_are_named(options, message):
     with pytest.raises(SourceError, match=message):
         cfg = settings(options)

@@ -1,4 +1,5 @@
 """Secrets out of error texts and logs; the history queue keeps writes while the database is away."""
+
 import logging
 
 import pandas as pd

@@ -1,4 +1,5 @@
 """Resilience computations on hand-made frames: score, chain roll-up, coverage, links."""
+
 import pandas as pd
 import pytest
 
@@ -13,25 +14,44 @@ def runs(*rows):
     records = []
     for i, (service, status, ratio, days_ago, *weight) in enumerate(rows):
         started = NOW - pd.Timedelta(days=days_ago)
-        records.append({
-            "run_id": f"r{i}", "experiment": f"exp {i}", "service": service, "fault": "pod-kill",
-            "started_at": started, "ended_at": started + pd.Timedelta(minutes=5), "status": status,
-            "deviated": status == "failed", "probe_success_ratio": ratio, "recovery_s": 30.0 + i,
-            "source": "test", "url": None, "x_weight": weight[0] if weight else None})
+        records.append(
+            {
+                "run_id": f"r{i}",
+                "experiment": f"exp {i}",
+                "service": service,
+                "fault": "pod-kill",
+                "started_at": started,
+                "ended_at": started + pd.Timedelta(minutes=5),
+                "status": status,
+                "deviated": status == "failed",
+                "probe_success_ratio": ratio,
+                "recovery_s": 30.0 + i,
+                "source": "test",
+                "url": None,
+                "x_weight": weight[0] if weight else None,
+            }
+        )
     return pd.DataFrame(records).astype({"probe_success_ratio": "float64", "x_weight": "float64"})
 
 
-CHAINS = pd.DataFrame({
-    "chain": ["trade"] * 3 + ["money"] * 2,
-    "chain_name": ["Trading"] * 3 + ["Money"] * 2,
-    "step": [1, 2, 3, 1, 2],
-    "service": ["login", "quote", "order", "login", "ledger"],
-})
+CHAINS = pd.DataFrame(
+    {
+        "chain": ["trade"] * 3 + ["money"] * 2,
+        "chain_name": ["Trading"] * 3 + ["Money"] * 2,
+        "step": [1, 2, 3, 1, 2],
+        "service": ["login", "quote", "order", "login", "ledger"],
+    }
+)
 
 
 def test_score_is_litmus_weighted_probe_success():
-    frame = runs(("quote", "passed", 1.0, 1, 2), ("quote", "failed", 0.5, 2, 8), ("quote", "not_run", None, 3),
-                 ("quote", "aborted", 0.0, 4), ("login", "passed", 1.0, 1))
+    frame = runs(
+        ("quote", "passed", 1.0, 1, 2),
+        ("quote", "failed", 0.5, 2, 8),
+        ("quote", "not_run", None, 3),
+        ("quote", "aborted", 0.0, 4),
+        ("login", "passed", 1.0, 1),
+    )
     scores = resilience.service_scores(frame)
     assert scores["quote"] == pytest.approx(100 * (2 * 1.0 + 8 * 0.5) / 10)
     assert scores["login"] == 100.0
@@ -43,8 +63,13 @@ def test_score_without_weights_is_the_mean():
 
 
 def test_pass_rate_counts_only_verdicts():
-    frame = runs(("a", "passed", 1.0, 1), ("a", "failed", 0.5, 1), ("a", "not_run", None, 1), ("a", "aborted", None, 1),
-                 ("a", "passed", 1.0, 1))
+    frame = runs(
+        ("a", "passed", 1.0, 1),
+        ("a", "failed", 0.5, 1),
+        ("a", "not_run", None, 1),
+        ("a", "aborted", None, 1),
+        ("a", "passed", 1.0, 1),
+    )
     assert resilience.pass_rate(frame) == pytest.approx(2 / 3)
     assert resilience.pass_rate(runs(("a", "running", None, 0))) is None
 
@@ -62,7 +87,12 @@ def test_chain_takes_its_weakest_step():
     scores = pd.Series({"login": 95.0, "quote": 60.0, "order": 88.0})
     chains = resilience.chain_scores(CHAINS, scores).set_index("chain")
     assert list(chains.index) == ["trade", "money"]
-    assert chains.loc["trade", ["score", "weakest_service", "weakest_step", "scored_steps"]].tolist() == [60.0, "quote", 2, 3]
+    assert chains.loc["trade", ["score", "weakest_service", "weakest_step", "scored_steps"]].tolist() == [
+        60.0,
+        "quote",
+        2,
+        3,
+    ]
     assert chains.loc["money", ["score", "weakest_service", "scored_steps", "steps"]].tolist() == [95.0, "login", 1, 2]
     untested = resilience.chain_scores(CHAINS, pd.Series(dtype="float64")).set_index("chain")
     assert untested["score"].isna().all() and untested["weakest_service"].isna().all()
@@ -73,7 +103,10 @@ def test_coverage_recent_stale_never():
     cov = resilience.coverage(CHAINS, frame, NOW)
     trade = cov[cov["chain"] == "trade"].set_index("service")["coverage"].to_dict()
     assert trade == {"login": "recent", "quote": "stale", "order": "never"}
-    assert cov[cov["chain"] == "money"].set_index("service")["coverage"].to_dict() == {"login": "recent", "ledger": "never"}
+    assert cov[cov["chain"] == "money"].set_index("service")["coverage"].to_dict() == {
+        "login": "recent",
+        "ledger": "never",
+    }
 
 
 def test_coverage_without_any_chaos_run_is_never_everywhere():
@@ -85,7 +118,11 @@ def test_timeline_rows_follow_chains_and_steps():
     frame = runs(("ledger", "passed", 1.0, 1), ("orphan", "passed", 1.0, 1), ("login", "failed", 0.5, 2))
     rows = resilience.timeline_rows(CHAINS, frame)
     assert list(zip(rows["chain_name"], rows["service"])) == [
-        ("Trading", "login"), ("Money", "login"), ("Money", "ledger"), ("-", "orphan")]
+        ("Trading", "login"),
+        ("Money", "login"),
+        ("Money", "ledger"),
+        ("-", "orphan"),
+    ]
 
 
 def test_impact_link_spans_the_run_with_a_margin():
@@ -106,7 +143,9 @@ def test_impact_link_window_is_understood_by_the_service_page():
     assert (window.start, window.end) == (start - resilience.LINK_MARGIN, start + pd.Timedelta(minutes=20))
 
 
-@pytest.mark.parametrize("score, status", [(95.0, "ok"), (90.0, "ok"), (75.0, "warn"), (40.0, "crit"), (None, "nodata"),
-                                          (float("nan"), "nodata")])
+@pytest.mark.parametrize(
+    "score, status",
+    [(95.0, "ok"), (90.0, "ok"), (75.0, "warn"), (40.0, "crit"), (None, "nodata"), (float("nan"), "nodata")],
+)
 def test_score_status(score, status):
     assert resilience.score_status(score) == status

@@ -1,12 +1,20 @@
 """The wall's roll-up: health rules, alerts, anomalies, saturation and sites into one status with reasons."""
+
 import pandas as pd
 
-from dashboard.analytics import health, rollup, sites as site_figures
+from dashboard.analytics import health, rollup
+from dashboard.analytics import sites as site_figures
 from datasources.base import empty_frame
 
 T0 = pd.Timestamp("2026-11-18 02:00", tz="UTC")
-HEALTH = {"tiers": {1: {"p95_ms": 300, "error_ratio": 0.01}, 2: {"p95_ms": 800, "error_ratio": 0.02},
-                    3: {"p95_ms": 2000, "error_ratio": 0.05}}, "amber_at": 0.8}
+HEALTH = {
+    "tiers": {
+        1: {"p95_ms": 300, "error_ratio": 0.01},
+        2: {"p95_ms": 800, "error_ratio": 0.02},
+        3: {"p95_ms": 2000, "error_ratio": 0.05},
+    },
+    "amber_at": 0.8,
+}
 SERVICES = ["pretrade-risk", "order-gateway", "clearing", "ledger"]
 
 
@@ -15,10 +23,17 @@ def _evaluated(p95=None, errors=None, missing=()):
     p95, errors = p95 or {}, errors or {}
     services = pd.DataFrame({"service": SERVICES, "display_name": SERVICES, "tier": 1})
     shown = [s for s in SERVICES if s not in missing]
-    metrics = pd.DataFrame({"ts": T0, "service": shown, "requests_per_s": 100.0,
-                            "error_ratio": [errors.get(s, 0.001) for s in shown],
-                            "latency_p50_ms": 5.0, "latency_p95_ms": [p95.get(s, 10.0) for s in shown],
-                            "latency_p99_ms": 20.0})
+    metrics = pd.DataFrame(
+        {
+            "ts": T0,
+            "service": shown,
+            "requests_per_s": 100.0,
+            "error_ratio": [errors.get(s, 0.001) for s in shown],
+            "latency_p50_ms": 5.0,
+            "latency_p95_ms": [p95.get(s, 10.0) for s in shown],
+            "latency_p99_ms": 20.0,
+        }
+    )
     return health.evaluate(services, metrics, HEALTH)
 
 
@@ -26,19 +41,44 @@ def _alerts(*rows):
     """Alerts as (name, service, severity, state, minutes ago)."""
     if not rows:
         return empty_frame("alerts")
-    return pd.DataFrame([{"alert_id": f"a{i}", "name": name, "service": service, "severity": severity, "state": state,
-                          "starts_at": T0 - pd.Timedelta(minutes=ago), "ends_at": pd.NaT, "summary": None,
-                          "runbook_url": None, "source": "am", "url": None}
-                         for i, (name, service, severity, state, ago) in enumerate(rows)])
+    return pd.DataFrame(
+        [
+            {
+                "alert_id": f"a{i}",
+                "name": name,
+                "service": service,
+                "severity": severity,
+                "state": state,
+                "starts_at": T0 - pd.Timedelta(minutes=ago),
+                "ends_at": pd.NaT,
+                "summary": None,
+                "runbook_url": None,
+                "source": "am",
+                "url": None,
+            }
+            for i, (name, service, severity, state, ago) in enumerate(rows)
+        ]
+    )
 
 
 def _resources(cpu=None, memory=None):
     """Two instances per service over five minutes, at 30% CPU and 40% memory unless given."""
     cpu, memory = cpu or {}, memory or {}
-    rows = [{"ts": T0 - pd.Timedelta(minutes=m), "service": s, "instance": f"{s}-{i}",
-             "cpu_ratio": cpu.get(f"{s}-{i}", 0.3), "memory_bytes": 1e9, "memory_ratio": memory.get(f"{s}-{i}", 0.4),
-             "net_rx_bps": 1000.0, "net_tx_bps": 1000.0}
-            for s in SERVICES for i in (1, 2) for m in range(5)]
+    rows = [
+        {
+            "ts": T0 - pd.Timedelta(minutes=m),
+            "service": s,
+            "instance": f"{s}-{i}",
+            "cpu_ratio": cpu.get(f"{s}-{i}", 0.3),
+            "memory_bytes": 1e9,
+            "memory_ratio": memory.get(f"{s}-{i}", 0.4),
+            "net_rx_bps": 1000.0,
+            "net_tx_bps": 1000.0,
+        }
+        for s in SERVICES
+        for i in (1, 2)
+        for m in range(5)
+    ]
     return pd.DataFrame(rows)
 
 
@@ -46,10 +86,24 @@ def _anomalies(*rows):
     """Anomalies as (service, instance, metric, value, baseline, minutes since it ended)."""
     if not rows:
         return empty_frame("anomalies")
-    return pd.DataFrame([{"start": T0 - pd.Timedelta(minutes=ago + 10), "end": T0 - pd.Timedelta(minutes=ago),
-                          "service": service, "instance": instance, "metric": metric, "value": value,
-                          "baseline": baseline, "low": 0.0, "high": baseline * 2, "score": 9.0, "direction": "up"}
-                         for service, instance, metric, value, baseline, ago in rows])
+    return pd.DataFrame(
+        [
+            {
+                "start": T0 - pd.Timedelta(minutes=ago + 10),
+                "end": T0 - pd.Timedelta(minutes=ago),
+                "service": service,
+                "instance": instance,
+                "metric": metric,
+                "value": value,
+                "baseline": baseline,
+                "low": 0.0,
+                "high": baseline * 2,
+                "score": 9.0,
+                "direction": "up",
+            }
+            for service, instance, metric, value, baseline, ago in rows
+        ]
+    )
 
 
 def _instances(site_of=lambda i: "dc1"):
@@ -58,13 +112,16 @@ def _instances(site_of=lambda i: "dc1"):
 
 def _roll(evaluated=None, alerts=None, anomalies=None, resources=None, instances=None, sites=None):
     """The roll-up of a quiet estate of four services, with what is given in its place."""
-    rolled = rollup.services(evaluated if evaluated is not None else _evaluated(),
-                             alerts if alerts is not None else _alerts(),
-                             anomalies if anomalies is not None else _anomalies(),
-                             resources if resources is not None else _resources(),
-                             instances if instances is not None else _instances(),
-                             sites if sites is not None else pd.DataFrame(columns=site_figures.STATE_COLUMNS),
-                             HEALTH["amber_at"], T0)
+    rolled = rollup.services(
+        evaluated if evaluated is not None else _evaluated(),
+        alerts if alerts is not None else _alerts(),
+        anomalies if anomalies is not None else _anomalies(),
+        resources if resources is not None else _resources(),
+        instances if instances is not None else _instances(),
+        sites if sites is not None else pd.DataFrame(columns=site_figures.STATE_COLUMNS),
+        HEALTH["amber_at"],
+        T0,
+    )
     return rolled.set_index("service")
 
 
@@ -89,10 +146,12 @@ def test_health_rules_give_their_status_and_the_metric_that_breaks_them():
 
 def test_the_night_the_wall_was_green_is_red_now():
     """pretrade-risk at 4.7x its usual p95 (still under target), HighLatency firing, pretrade-risk-2 at 96% CPU."""
-    rolled = _roll(_evaluated(p95={"pretrade-risk": 47.0}),
-                   _alerts(("HighLatency", "pretrade-risk", "critical", "firing", 3)),
-                   _anomalies(("pretrade-risk", None, "latency_p95_ms", 47.0, 10.0, 0)),
-                   _resources(cpu={"pretrade-risk-2": 0.96}))
+    rolled = _roll(
+        _evaluated(p95={"pretrade-risk": 47.0}),
+        _alerts(("HighLatency", "pretrade-risk", "critical", "firing", 3)),
+        _anomalies(("pretrade-risk", None, "latency_p95_ms", 47.0, 10.0, 0)),
+        _resources(cpu={"pretrade-risk-2": 0.96}),
+    )
     assert rolled.loc["pretrade-risk", "status"] == "crit"
     assert _kinds(rolled, "pretrade-risk") == [
         ("crit", "alert_critical", {"name": "HighLatency"}),
@@ -103,31 +162,41 @@ def test_the_night_the_wall_was_green_is_red_now():
 
 
 def test_only_firing_alerts_count_critical_red_warning_amber():
-    rolled = _roll(alerts=_alerts(("DiskSpaceLow", "ledger", "warning", "firing", 5),
-                                  ("Old", "clearing", "critical", "resolved", 50),
-                                  ("Quiet", "clearing", "critical", "silenced", 5),
-                                  ("Held", "clearing", "critical", "inhibited", 5),
-                                  ("Soon", "clearing", "critical", "pending", 1),
-                                  ("Note", "clearing", "info", "firing", 5),
-                                  ("Elsewhere", "not-on-the-wall", "critical", "firing", 5)))
+    rolled = _roll(
+        alerts=_alerts(
+            ("DiskSpaceLow", "ledger", "warning", "firing", 5),
+            ("Old", "clearing", "critical", "resolved", 50),
+            ("Quiet", "clearing", "critical", "silenced", 5),
+            ("Held", "clearing", "critical", "inhibited", 5),
+            ("Soon", "clearing", "critical", "pending", 1),
+            ("Note", "clearing", "info", "firing", 5),
+            ("Elsewhere", "not-on-the-wall", "critical", "firing", 5),
+        )
+    )
     assert rolled.loc["ledger", "status"] == "warn"
     assert _kinds(rolled, "ledger") == [("warn", "alert_warning", {"name": "DiskSpaceLow"})]
     assert rolled.loc["clearing", "status"] == "ok"
 
 
 def test_an_anomaly_counts_while_it_lasts_and_a_saturated_instance_while_it_is_hot():
-    rolled = _roll(anomalies=_anomalies(("clearing", "clearing-1", "cpu_ratio", 0.7, 0.3, 1),
-                                        ("ledger", None, "error_ratio", 0.004, 0.001, 30)),
-                   resources=_resources(memory={"order-gateway-2": 0.93}))
-    assert _kinds(rolled, "clearing") == [("warn", "anomaly", {"metric": "cpu_ratio", "instance": "clearing-1",
-                                                                 "value": "70%", "usual": "30%"})]
+    rolled = _roll(
+        anomalies=_anomalies(
+            ("clearing", "clearing-1", "cpu_ratio", 0.7, 0.3, 1), ("ledger", None, "error_ratio", 0.004, 0.001, 30)
+        ),
+        resources=_resources(memory={"order-gateway-2": 0.93}),
+    )
+    assert _kinds(rolled, "clearing") == [
+        ("warn", "anomaly", {"metric": "cpu_ratio", "instance": "clearing-1", "value": "70%", "usual": "30%"})
+    ]
     assert rolled.loc["ledger", "status"] == "ok"  # ended half an hour ago
     assert _kinds(rolled, "order-gateway") == [("warn", "memory", {"instance": "order-gateway-2", "value": "93%"})]
 
 
 def test_a_service_at_a_drained_or_silent_site_is_degraded():
-    sites = pd.DataFrame([("dc1", "ok", "ok", 0.97, 0.5, 4), ("dc2", "crit", "drained", 0.03, 0.5, 4)],
-                         columns=site_figures.STATE_COLUMNS)
+    sites = pd.DataFrame(
+        [("dc1", "ok", "ok", 0.97, 0.5, 4), ("dc2", "crit", "drained", 0.03, 0.5, 4)],
+        columns=site_figures.STATE_COLUMNS,
+    )
     two_sites = _instances(lambda i: "dc1" if i == 1 else "dc2")
     rolled = _roll(instances=two_sites, sites=sites)
     assert set(rolled["status"]) == {"warn"}
@@ -137,17 +206,20 @@ def test_a_service_at_a_drained_or_silent_site_is_degraded():
 
 
 def test_without_metrics_a_service_has_no_data_unless_something_else_is_known():
-    rolled = _roll(_evaluated(missing=("ledger", "clearing")), _alerts(("ServiceDown", "clearing", "critical",
-                                                                          "firing", 2)))
+    rolled = _roll(
+        _evaluated(missing=("ledger", "clearing")), _alerts(("ServiceDown", "clearing", "critical", "firing", 2))
+    )
     assert rolled.loc["ledger", "status"] == "nodata" and _kinds(rolled, "ledger") == [("nodata", "nodata", {})]
     assert rolled.loc["clearing", "status"] == "crit"
 
 
 def test_a_chain_takes_its_worst_steps_and_the_header_its_chains():
     rolled = _roll(_evaluated(p95={"clearing": 412.0}), _alerts(("DiskSpaceLow", "ledger", "warning", "firing", 5)))
-    layout = [{"chain": "trading", "services": ["pretrade-risk", "order-gateway", "clearing"]},
-              {"chain": "post", "services": ["clearing", "ledger"]},
-              {"chain": "front", "services": ["order-gateway"]}]
+    layout = [
+        {"chain": "trading", "services": ["pretrade-risk", "order-gateway", "clearing"]},
+        {"chain": "post", "services": ["clearing", "ledger"]},
+        {"chain": "front", "services": ["order-gateway"]},
+    ]
     chains = rollup.chains(layout, rolled.reset_index())
     assert [c["status"] for c in chains] == ["crit", "crit", "ok"]
     assert [(s, r.kind) for s, r in chains[1]["worst"]] == [("clearing", "latency")]
@@ -159,10 +231,13 @@ def test_a_chain_takes_its_worst_steps_and_the_header_its_chains():
 
 
 def test_firing_alerts_critical_first_then_newest():
-    alerts = _alerts(("DiskSpaceLow", "ledger", "warning", "firing", 5), ("HighLatency", "clearing", "critical",
-                                                                          "firing", 30),
-                     ("ServiceDown", "ledger", "critical", "firing", 2), ("Old", "ledger", "critical", "resolved", 9),
-                     ("Note", None, "info", "firing", 1))
+    alerts = _alerts(
+        ("DiskSpaceLow", "ledger", "warning", "firing", 5),
+        ("HighLatency", "clearing", "critical", "firing", 30),
+        ("ServiceDown", "ledger", "critical", "firing", 2),
+        ("Old", "ledger", "critical", "resolved", 9),
+        ("Note", None, "info", "firing", 1),
+    )
     assert list(rollup.firing_alerts(alerts)["name"]) == ["ServiceDown", "HighLatency", "DiskSpaceLow", "Note"]
     assert rollup.firing_alerts(_alerts()).empty
 

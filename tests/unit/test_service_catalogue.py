@@ -1,4 +1,5 @@
 """The catalogue's pure computations on the demo estate."""
+
 import pandas as pd
 import pytest
 
@@ -16,8 +17,9 @@ def frames():
 
 def test_every_service_with_targets_dependencies_chains_and_open_incidents(frames):
     evaluated = health.evaluate(frames["services"], frames["service_metrics"], load().health)
-    table = service_catalogue.services_table(frames["services"], frames["chains"], frames["edges"], evaluated,
-                                     frames["incidents"], NOW)
+    table = service_catalogue.services_table(
+        frames["services"], frames["chains"], frames["edges"], evaluated, frames["incidents"], NOW
+    )
     assert len(table) == len(frames["services"])
     row = table.set_index("service").loc["order-gateway"]
     assert row["depends_on"] == ["exchange-link"] and row["chains"] == ["Equity trading"]

@@ -1,4 +1,5 @@
 """Config: the default loads; ${ENV} expands; every problem names the key and the line."""
+
 import pytest
 
 from dashboard.core.settings import DEFAULT_CONFIG, ConfigError, load, parse
@@ -17,8 +18,10 @@ def test_default_config_loads():
     assert settings.source_names == ["demo"]
     assert settings.display_tz == "Asia/Shanghai"
     assert settings.health["tiers"][1]["p95_ms"] == 300
-    assert settings.playlists["operations"] == [{"page": "/wall", "seconds": 120.0},
-                                                {"page": "/incidents", "seconds": 30.0}]  # no engineers' page
+    assert settings.playlists["operations"] == [
+        {"page": "/wall", "seconds": 120.0},
+        {"page": "/incidents", "seconds": 30.0},
+    ]  # no engineers' page
 
 
 def test_environment_selects_stores(monkeypatch):
@@ -35,8 +38,10 @@ def test_env_expansion(monkeypatch):
 @pytest.mark.parametrize(
     "text, expected",
     [
-        (GOOD.replace("interval_s: 10", "interval_s: ${OC_SURELY_UNSET}"),
-         "<config>:5: sources.0.interval_s: environment variable OC_SURELY_UNSET is not set"),
+        (
+            GOOD.replace("interval_s: 10", "interval_s: ${OC_SURELY_UNSET}"),
+            "<config>:5: sources.0.interval_s: environment variable OC_SURELY_UNSET is not set",
+        ),
         (GOOD.replace("kind: demo", "kind: nagios"), "<config>:3: sources.0.kind: unknown kind 'nagios'"),
         (GOOD.replace("interval_s: 10", "interval_s: soon"), "<config>:5: sources.0.interval_s: expected a number"),
         (GOOD + "    poll_timeout_s: 0\n", "<config>:6: sources.0.poll_timeout_s: must be greater than 0"),
@@ -66,7 +71,9 @@ def test_auth_defaults_to_none():
 
 
 def test_proxy_auth(monkeypatch):
-    settings = parse(GOOD + """\
+    settings = parse(
+        GOOD
+        + """\
 auth:
   mode: proxy
   user_header: X-Remote-User
@@ -74,7 +81,8 @@ auth:
   trusted_proxies: [10.0.0.5, 192.168.0.0/24, "::1"]
   group_roles: {ops-managers: manager, ops-audit: auditor}
   default_role: viewer
-""")
+"""
+    )
     auth = settings.auth
     assert auth.mode == "proxy" and auth.user_header == "X-Remote-User"
     assert [str(n) for n in auth.trusted_proxies] == ["10.0.0.5/32", "192.168.0.0/24", "::1/128"]
@@ -93,15 +101,23 @@ def test_builtin_auth_takes_its_secret_from_the_environment(monkeypatch):
     [
         ("auth:\n  mode: ldap\n", "<config>:7: auth.mode: expected one of none, proxy, builtin"),
         ("auth:\n  mode: proxy\n", "<config>:7: auth.trusted_proxies: proxy mode needs the addresses"),
-        ("auth:\n  mode: proxy\n  trusted_proxies: [10.0.0.300]\n",
-         "<config>:8: auth.trusted_proxies.0: '10.0.0.300' is not an IP address or CIDR network"),
-        ("auth:\n  mode: proxy\n  trusted_proxies: [127.0.0.1]\n  group_roles: {ops: superuser}\n",
-         "<config>:9: auth.group_roles.ops: expected one of viewer, manager, auditor, admin"),
-        ("auth:\n  mode: proxy\n  trusted_proxies: [127.0.0.1]\n  user_header: 'X User: me'\n",
-         "<config>:9: auth.user_header: expected an HTTP header name"),
+        (
+            "auth:\n  mode: proxy\n  trusted_proxies: [10.0.0.300]\n",
+            "<config>:8: auth.trusted_proxies.0: '10.0.0.300' is not an IP address or CIDR network",
+        ),
+        (
+            "auth:\n  mode: proxy\n  trusted_proxies: [127.0.0.1]\n  group_roles: {ops: superuser}\n",
+            "<config>:9: auth.group_roles.ops: expected one of viewer, manager, auditor, admin",
+        ),
+        (
+            "auth:\n  mode: proxy\n  trusted_proxies: [127.0.0.1]\n  user_header: 'X User: me'\n",
+            "<config>:9: auth.user_header: expected an HTTP header name",
+        ),
         ("auth:\n  mode: builtin\n", "<config>:7: auth.secret_key: builtin mode needs a secret key of at least 32"),
-        ("auth:\n  mode: builtin\n  secret_key: ${OC_SURELY_UNSET}\n",
-         "<config>:8: auth.secret_key: environment variable OC_SURELY_UNSET is not set"),
+        (
+            "auth:\n  mode: builtin\n  secret_key: ${OC_SURELY_UNSET}\n",
+            "<config>:8: auth.secret_key: environment variable OC_SURELY_UNSET is not set",
+        ),
         ("auth:\n  mode: none\n  open_paths: [health]\n", "<config>:8: auth.open_paths: expected a list of paths"),
         ("auth:\n  mode: none\n  passwords: {alice: x}\n", "<config>:8: auth.passwords: unknown key"),
         ("auth:\n  default_role: root\n", "<config>:7: auth.default_role: expected one of"),

@@ -1,4 +1,5 @@
 """Per-site traffic share and health of chains, on the demo estate during its site episode."""
+
 import pandas as pd
 
 from dashboard.analytics import sites
@@ -27,7 +28,10 @@ def test_a_drained_site_is_red_and_carries_almost_nothing():
 
 def test_wall_sites_follow_the_wall_order():
     figures = pd.DataFrame({"chain": ["b", "b"], "site": ["x", "y"], "share": [0.25, 0.75], "status": ["ok", "warn"]})
-    assert sites.wall_sites([{"chain": "a"}, {"chain": "b"}], figures) == [[], [["x", "25%", "ok"], ["y", "75%", "warn"]]]
+    assert sites.wall_sites([{"chain": "a"}, {"chain": "b"}], figures) == [
+        [],
+        [["x", "25%", "ok"], ["y", "75%", "warn"]],
+    ]
 
 
 def _site_states(at):

@@ -1,6 +1,7 @@
 """Every registered source kind has a contract test and every built-in kind declares its options;
 a new kind without them fails here."""
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -48,7 +49,7 @@ def test_every_registered_kind_says_which_frames_it_polls():
 
 
 def test_the_demo_offers_what_it_fetches():
-    now = datetime(2026, 11, 18, 6, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 18, 6, 0, tzinfo=UTC)
     for options in ({}, {"frames": ["incidents", "changes"]}):
         source = registry.build({"kind": "demo", "name": "demo", **options})
         assert set(source.fetch(now)) == source.offers(options)

@@ -1,6 +1,7 @@
 """Source options are checked when the config loads, against each kind's declared model: a typo or a
 literal secret is a config error naming the file, line and key; the reference in docs/ is generated
 from the same models."""
+
 import json
 import re
 from pathlib import Path
@@ -20,8 +21,11 @@ EXTRA = {"sql": {"url": "sqlite://", "incidents": {"table": "incidents"}}}
 
 def minimal(kind: str) -> dict:
     model = registry.kinds()[kind].options_model
-    needed = {key: NEEDED[key] for key, info in model.model_fields.items()
-              if info.is_required() and key not in ("kind", "name")}
+    needed = {
+        key: NEEDED[key]
+        for key, info in model.model_fields.items()
+        if info.is_required() and key not in ("kind", "name")
+    }
     return {**needed, **EXTRA.get(kind, {})}
 
 
@@ -29,8 +33,10 @@ def config(kind: str, *lines: str) -> str:
     """A config with one source of ``kind``: its minimal keys, then ``lines``, which start on line 4 + the
     number of minimal keys."""
     body = [f"    {key}: {json.dumps(value)}" for key, value in minimal(kind).items()]
-    return "\n".join(["sources:", f"  - kind: {kind}", "    name: under-test", *body,
-                      *(f"    {line}" for line in lines)]) + "\n"
+    return (
+        "\n".join(["sources:", f"  - kind: {kind}", "    name: under-test", *body, *(f"    {line}" for line in lines)])
+        + "\n"
+    )
 
 
 def typo(key: str) -> str:
@@ -39,8 +45,12 @@ def typo(key: str) -> str:
 
 
 KINDS = sorted(registry.builtins())
-DECLARED = [(kind, key) for kind in KINDS for key in registry.kinds()[kind].options_model.model_fields
-            if key not in ("kind", "name")]
+DECLARED = [
+    (kind, key)
+    for kind in KINDS
+    for key in registry.kinds()[kind].options_model.model_fields
+    if key not in ("kind", "name")
+]
 SECRETS = [(kind, key) for kind in KINDS for key in secret_keys(registry.kinds()[kind].options_model)]
 
 
@@ -58,32 +68,45 @@ def test_a_typo_in_any_option_is_an_error_at_its_line(kind, key):
 
 
 def test_the_reported_example():
-    text = "sources:\n  - kind: prometheus\n    name: prom\n    url: http://127.0.0.1:9090\n" \
-           "    bearer_tokn: ${PROM_TOKEN}\n"
-    with pytest.raises(ConfigError, match=re.escape(
-            "opscenter.yaml:5: sources.0.bearer_tokn: unknown option; did you mean 'bearer_token'?")):
+    text = (
+        "sources:\n  - kind: prometheus\n    name: prom\n    url: http://127.0.0.1:9090\n"
+        "    bearer_tokn: ${PROM_TOKEN}\n"
+    )
+    with pytest.raises(
+        ConfigError,
+        match=re.escape("opscenter.yaml:5: sources.0.bearer_tokn: unknown option; did you mean 'bearer_token'?"),
+    ):
         parse(text, "opscenter.yaml", env={"PROM_TOKEN": "t"})
 
 
 def test_a_nested_typo_names_its_own_line():
-    text = config("prometheus", "resources:", "  - node", "  - preset: cadvisor", "    service_patern: '(?P<service>.+)'")
-    with pytest.raises(ConfigError, match=re.escape(
-            "<config>:8: sources.0.resources.1.service_patern: unknown option; did you mean 'service_pattern'?")):
+    text = config(
+        "prometheus", "resources:", "  - node", "  - preset: cadvisor", "    service_patern: '(?P<service>.+)'"
+    )
+    with pytest.raises(
+        ConfigError,
+        match=re.escape(
+            "<config>:8: sources.0.resources.1.service_patern: unknown option; did you mean 'service_pattern'?"
+        ),
+    ):
         parse(text)
 
 
-@pytest.mark.parametrize("kind, line, expected", [
-    ("prometheus", "step_s: soon", "step_s: expected a number, got 'soon'"),
-    ("prometheus", "rate: 5 minutes", "rate: must be a PromQL duration such as 5m"),
-    ("prometheus", "url: ftp://prometheus", "url: must be an http(s) URL"),
-    ("jira", "fields: {servise: customfield_1}", "fields.servise: unknown key; did you mean 'service'?"),
-    ("log_files", "fields: {when: '@timestamp'}", "fields.when: unknown key; expected 'ts', 'level'"),
-    ("servicenow", "runbook_url: 'https://wiki/{svc}'", "runbook_url: must be a template whose only placeholder"),
-    ("servicenow", "state_map: {WIP: busy}", "state_map.WIP: must be 'new', 'in_progress'"),
-    ("log_files", "format: text", "sources.0.format: format text needs a 'pattern'"),
-    ("loki", "service_label: app-name", "service_label: 'app-name' is not a valid label name"),
-    ("demo", "fail: sometimes", "fail: expected true or false, got 'sometimes'"),
-])
+@pytest.mark.parametrize(
+    "kind, line, expected",
+    [
+        ("prometheus", "step_s: soon", "step_s: expected a number, got 'soon'"),
+        ("prometheus", "rate: 5 minutes", "rate: must be a PromQL duration such as 5m"),
+        ("prometheus", "url: ftp://prometheus", "url: must be an http(s) URL"),
+        ("jira", "fields: {servise: customfield_1}", "fields.servise: unknown key; did you mean 'service'?"),
+        ("log_files", "fields: {when: '@timestamp'}", "fields.when: unknown key; expected 'ts', 'level'"),
+        ("servicenow", "runbook_url: 'https://wiki/{svc}'", "runbook_url: must be a template whose only placeholder"),
+        ("servicenow", "state_map: {WIP: busy}", "state_map.WIP: must be 'new', 'in_progress'"),
+        ("log_files", "format: text", "sources.0.format: format text needs a 'pattern'"),
+        ("loki", "service_label: app-name", "service_label: 'app-name' is not a valid label name"),
+        ("demo", "fail: sometimes", "fail: expected true or false, got 'sometimes'"),
+    ],
+)
 def test_a_bad_value_is_an_error_at_its_line(kind, line, expected):
     with pytest.raises(ConfigError) as info:
         parse(config(kind, line))
@@ -99,8 +122,9 @@ def test_options_missing_altogether_are_named():
 def test_a_literal_secret_is_refused(kind, key):
     with pytest.raises(ConfigError) as info:
         parse(config(kind, f"{key}: hunter2"))
-    assert str(info.value) == (f"<config>:{4 + len(minimal(kind))}: sources.0.{key}: "
-                               "secrets must be given as ${ENV_NAME}")
+    assert str(info.value) == (
+        f"<config>:{4 + len(minimal(kind))}: sources.0.{key}: secrets must be given as ${{ENV_NAME}}"
+    )
     assert "hunter2" not in str(info.value)
 
 
@@ -112,8 +136,9 @@ def test_a_secret_only_partly_from_the_environment_is_refused(written):
 
 def test_secrets_and_numbers_come_from_the_env_given_to_parse(monkeypatch):
     monkeypatch.delenv("PROM_TOKEN", raising=False)
-    text = config("prometheus", "bearer_token: ${PROM_TOKEN}", "interval_s: ${PROM_INTERVAL}",
-                  "tls_verify: ${PROM_TLS_VERIFY}")
+    text = config(
+        "prometheus", "bearer_token: ${PROM_TOKEN}", "interval_s: ${PROM_INTERVAL}", "tls_verify: ${PROM_TLS_VERIFY}"
+    )
     settings = parse(text, env={"PROM_TOKEN": "t0k3n", "PROM_INTERVAL": "15", "PROM_TLS_VERIFY": "false"})
     spec = settings.sources[0]
     assert spec["bearer_token"] == "t0k3n" and spec["interval_s"] == 15.0
@@ -151,8 +176,10 @@ def _documented_configs():
 
 @pytest.mark.parametrize("name, text", list(_documented_configs()))
 def test_every_documented_config_loads(name, text):
-    env = {variable: "http://127.0.0.1:9090" if variable.endswith("_URL") else "x"
-           for variable in re.findall(r"\$\{(\w+)\}", text)}
+    env = {
+        variable: "http://127.0.0.1:9090" if variable.endswith("_URL") else "x"
+        for variable in re.findall(r"\$\{(\w+)\}", text)
+    }
     assert parse(text, name, env=env).sources
 
 

@@ -1,15 +1,25 @@
 """A source's status record: since when it has been failing."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 
 from dashboard.core.status import after_attempt
 
-T0 = datetime(2026, 11, 18, 2, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 18, 2, 0, tzinfo=UTC)
 
 
 def _attempt(previous, minutes, ok):
-    return after_attempt(previous, source="itsm", kind="demo", interval_s=60, started=T0 + timedelta(minutes=minutes),
-                         errors=[] if ok else ["connection refused"], rows=0, duration_ms=1.0, frames=["incidents"],
-                         offers=["incidents"])
+    return after_attempt(
+        previous,
+        source="itsm",
+        kind="demo",
+        interval_s=60,
+        started=T0 + timedelta(minutes=minutes),
+        errors=[] if ok else ["connection refused"],
+        rows=0,
+        duration_ms=1.0,
+        frames=["incidents"],
+        offers=["incidents"],
+    )
 
 
 def test_a_failing_source_is_failing_since_its_first_failed_attempt():

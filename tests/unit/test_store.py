@@ -1,4 +1,5 @@
 """The frame store on the in-process backend: a frame version is decoded once however many threads read it."""
+
 import threading
 
 import pandas as pd
@@ -9,8 +10,14 @@ from dashboard.core.store import open_store
 
 def test_threads_reading_a_new_version_decode_it_once(monkeypatch):
     store = open_store(None, "store-test", ["demo"])
-    store.write("demo", {"services": pd.DataFrame({"service": ["a"], "display_name": ["A"], "tier": [1],
-                                                    "owner": ["ops"], "runbook_url": [None]})})
+    store.write(
+        "demo",
+        {
+            "services": pd.DataFrame(
+                {"service": ["a"], "display_name": ["A"], "tier": [1], "owner": ["ops"], "runbook_url": [None]}
+            )
+        },
+    )
     decodes, gate = [], threading.Barrier(8)
     real = store_module.decode_frame
 

@@ -1,4 +1,5 @@
 """Jaeger, Zipkin and OTLP files: recorded payloads in the published formats become calls and spans."""
+
 import json
 import shutil
 from pathlib import Path
@@ -6,9 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from datasources.traces import jaeger, otlp_files, zipkin
 from datasources.base import SourceError, validate
-from datasources.traces import calls_from_spans, hex_trace_id
+from datasources.traces import calls_from_spans, hex_trace_id, jaeger, otlp_files, zipkin
 from tests.canned import Reply, canned_server
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "traces"
@@ -24,8 +24,14 @@ def assert_expected_calls(calls, failed_id=FAILED):
     """Entry spans only: the gateway's outgoing client span is not a call of its own."""
     validate("calls", calls)
     got = sorted(zip(calls["trace_id"], calls["service"], calls["duration_ms"], calls["status"]))
-    assert got == sorted([(SLOW, "order-gateway", 120.0, "ok"), (SLOW, "pretrade-risk", 90.0, "ok"),
-                          (failed_id, "order-gateway", 30.0, "ok"), (failed_id, "pretrade-risk", 25.0, "error")])
+    assert got == sorted(
+        [
+            (SLOW, "order-gateway", 120.0, "ok"),
+            (SLOW, "pretrade-risk", 90.0, "ok"),
+            (failed_id, "order-gateway", 30.0, "ok"),
+            (failed_id, "pretrade-risk", 25.0, "error"),
+        ]
+    )
     slow_risk = calls[(calls["trace_id"] == SLOW) & (calls["service"] == "pretrade-risk")].iloc[0]
     assert slow_risk["operation"].lower() == "checkorder" and slow_risk["instance"] == "pretrade-risk-2"
     assert slow_risk["start"] == pd.Timestamp("2025-11-21 04:40:00.010", tz="UTC")
@@ -42,14 +48,18 @@ def assert_slow_trace(spans):
 
 # ---------------------------------------------------------------- Jaeger
 
+
 def test_jaeger_payload_to_calls():
     assert_expected_calls(calls_from_spans(jaeger.spans_from_traces(load("jaeger_traces.json")["data"])))
 
 
 def test_jaeger_source_searches_slow_and_failed_traces_per_service():
     payload = load("jaeger_traces.json")
-    routes = {"/api/services": Reply({"data": ["order-gateway", "pretrade-risk"], "errors": None}),
-              "/api/traces": Reply(payload), f"/api/traces/{SLOW}": Reply({"data": payload["data"][:1]})}
+    routes = {
+        "/api/services": Reply({"data": ["order-gateway", "pretrade-risk"], "errors": None}),
+        "/api/traces": Reply(payload),
+        f"/api/traces/{SLOW}": Reply({"data": payload["data"][:1]}),
+    }
     with canned_server(routes) as server:
         source = jaeger.JaegerSource(name="jaeger", options={"url": server.url, "min_duration_ms": 50})
         frames = source.fetch(NOW)
@@ -81,6 +91,7 @@ def test_trace_ids_are_checked_before_they_reach_a_path():
 
 # ---------------------------------------------------------------- Zipkin
 
+
 def test_zipkin_payload_to_calls():
     spans = zipkin.spans_from_traces(load("zipkin_traces.json"))
     assert_expected_calls(calls_from_spans(spans), failed_id="00f067aa0ba902b7")
@@ -89,8 +100,11 @@ def test_zipkin_payload_to_calls():
 
 def test_zipkin_source_searches_and_answers_one_trace():
     traces = load("zipkin_traces.json")
-    routes = {"/api/v2/services": Reply(["order-gateway", "pretrade-risk"]), "/api/v2/traces": Reply(traces),
-              f"/api/v2/trace/{SLOW}": Reply(traces[0])}
+    routes = {
+        "/api/v2/services": Reply(["order-gateway", "pretrade-risk"]),
+        "/api/v2/traces": Reply(traces),
+        f"/api/v2/trace/{SLOW}": Reply(traces[0]),
+    }
     with canned_server(routes) as server:
         source = zipkin.ZipkinSource(name="zipkin", options={"url": server.url, "services": ["pretrade-risk"]})
         frames = source.fetch(NOW)
@@ -104,6 +118,7 @@ def test_zipkin_source_searches_and_answers_one_trace():
 
 
 # ---------------------------------------------------------------- OTLP files
+
 
 def test_otlp_documents_to_calls():
     documents = [json.loads(line) for line in (FIXTURES / "otlp" / "traces-1.jsonl").read_text().splitlines()]

@@ -1,4 +1,5 @@
 """Spans on demand: validated ids, one source query per trace while cached, the TTL set."""
+
 import pandas as pd
 import pytest
 

@@ -1,8 +1,10 @@
 """The URL value check: allowed characters and lengths, injection strings refused."""
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dashboard.core.settings import ConfigError
 from dashboard.i18n import pick_lang
@@ -10,10 +12,24 @@ from dashboard.maturity import model as catalogue
 from dashboard.security.urlinput import KINDS, UrlInputError, clean, window
 
 INJECTIONS = [
-    "<script>alert(1)</script>", "\"><img src=x onerror=alert(1)>", "' OR '1'='1", "1; DROP TABLE incidents--",
-    'x"}) or vector(1)', "x\"} or up{job=~\".+", "priority=1^ORstate!=7", "project = OPS OR 1=1",
-    "../../etc/passwd", "%2e%2e%2f", "a b", "a\nb", "a\x00b", "${OPSCENTER_SECRET}", "{{7*7}}", "javascript:alert(1)",
-    "é", "x" * 300,
+    "<script>alert(1)</script>",
+    '"><img src=x onerror=alert(1)>',
+    "' OR '1'='1",
+    "1; DROP TABLE incidents--",
+    'x"}) or vector(1)',
+    'x"} or up{job=~".+',
+    "priority=1^ORstate!=7",
+    "project = OPS OR 1=1",
+    "../../etc/passwd",
+    "%2e%2e%2f",
+    "a b",
+    "a\nb",
+    "a\x00b",
+    "${OPSCENTER_SECRET}",
+    "{{7*7}}",
+    "javascript:alert(1)",
+    "é",
+    "x" * 300,
 ]
 VALID = {
     "chain": ["equity-trading", "margin_financing", "A1.b"],
@@ -48,9 +64,20 @@ def test_missing_values_take_the_default():
     assert clean("chain", "") is None
 
 
-@pytest.mark.parametrize("kind, value", [("trace_id", "abc"), ("trace_id", "g" * 32), ("lang", "fr"),
-                                         ("playlist", "Operations"), ("chain", "-x"), ("chain", "x" * 65),
-                                         ("item", "MON 01"), ("item", "x" * 33), ("item", ".hidden")])
+@pytest.mark.parametrize(
+    "kind, value",
+    [
+        ("trace_id", "abc"),
+        ("trace_id", "g" * 32),
+        ("lang", "fr"),
+        ("playlist", "Operations"),
+        ("chain", "-x"),
+        ("chain", "x" * 65),
+        ("item", "MON 01"),
+        ("item", "x" * 33),
+        ("item", ".hidden"),
+    ],
+)
 def test_values_outside_their_kind_are_refused(kind, value):
     with pytest.raises(UrlInputError):
         clean(kind, value)
@@ -66,7 +93,7 @@ def test_accepted_values_never_carry_markup_quotes_or_whitespace(kind, value):
 
 
 def test_window_checks_then_resolves():
-    now = datetime(2024, 3, 1, 12, tzinfo=timezone.utc)
+    now = datetime(2024, 3, 1, 12, tzinfo=UTC)
     assert window("now-6h", None, now).start.hour == 6
     for raw in ("now-1h' OR 1=1", "<script>", "x" * 41):
         with pytest.raises(UrlInputError):
@@ -85,5 +112,6 @@ def test_every_catalogue_item_id_is_a_valid_item_and_the_catalogue_refuses_any_o
     model = catalogue.load()
     assert all(clean("item", item.id) == item.id for item in model.items)
     with pytest.raises(ConfigError, match="items.0.id"):
-        catalogue.parse("domains: {a: A}\nitems:\n"
-                        "  - {id: 'MON 01', domain: a, level: 1, title: t, description: d, rule: manual}\n")
+        catalogue.parse(
+            "domains: {a: A}\nitems:\n  - {id: 'MON 01', domain: a, level: 1, title: t, description: d, rule: manual}\n"
+        )

@@ -1,4 +1,5 @@
 """The wall's pure builders: formats, the tile model and the event lists."""
+
 import pandas as pd
 
 from dashboard import formats
@@ -8,8 +9,12 @@ T0 = pd.Timestamp("2026-11-18 02:00", tz="UTC")
 
 
 def test_formats():
-    assert (formats.fmt_rate(1234.0), formats.fmt_rate(12.4), formats.fmt_rate(4.25), formats.fmt_rate(float("nan"))) == (
-        "1.2k/s", "12/s", "4.2/s", "–")
+    assert (
+        formats.fmt_rate(1234.0),
+        formats.fmt_rate(12.4),
+        formats.fmt_rate(4.25),
+        formats.fmt_rate(float("nan")),
+    ) == ("1.2k/s", "12/s", "4.2/s", "–")
     assert (formats.fmt_ms(1500.0), formats.fmt_ms(812.3), formats.fmt_ms(8.44)) == ("1.50 s", "812 ms", "8.4 ms")
     assert (formats.fmt_pct(0.01234), formats.fmt_pct(0.01234, 1), formats.fmt_pct(None)) == ("1.23%", "1.2%", "–")
     assert wallview.duration_parts(pd.Timedelta(minutes=45)) == ("min", 45)
@@ -21,41 +26,69 @@ def test_formats():
 
 
 def _evaluated():
-    return pd.DataFrame({"service": ["a", "b", "c"], "status": ["ok", "crit", "warn"],
-                         "requests_per_s": [10.0, 2000.0, 5.0], "latency_p95_ms": [12.0, 900.0, 40.0],
-                         "error_ratio": [0.0, 0.05, 0.001]})
+    return pd.DataFrame(
+        {
+            "service": ["a", "b", "c"],
+            "status": ["ok", "crit", "warn"],
+            "requests_per_s": [10.0, 2000.0, 5.0],
+            "latency_p95_ms": [12.0, 900.0, 40.0],
+            "error_ratio": [0.0, 0.05, 0.001],
+        }
+    )
 
 
 def test_structure_keeps_step_order_and_known_services():
-    chains = pd.DataFrame({"chain": ["x", "x", "x", "y"], "chain_name": ["X"] * 3 + ["Y"], "step": [2, 1, 3, 1],
-                           "service": ["b", "a", "ghost", "c"]})
+    chains = pd.DataFrame(
+        {
+            "chain": ["x", "x", "x", "y"],
+            "chain_name": ["X"] * 3 + ["Y"],
+            "step": [2, 1, 3, 1],
+            "service": ["b", "a", "ghost", "c"],
+        }
+    )
     layout = wallview.structure(chains, pd.DataFrame({"service": ["a", "b", "c"]}))
-    assert layout == [{"chain": "x", "name": "X", "services": ["a", "b"]}, {"chain": "y", "name": "Y", "services": ["c"]}]
+    assert layout == [
+        {"chain": "x", "name": "X", "services": ["a", "b"]},
+        {"chain": "y", "name": "Y", "services": ["c"]},
+    ]
     assert wallview.tile_order(layout) == ["a", "b", "c"]
 
 
 def test_tile_rows_show_the_breaking_metric_large_and_say_why():
-    rolled = pd.DataFrame({"service": ["a", "b"], "status": ["ok", "crit"], "metric": ["latency", "errors"],
-                           "reasons": [[], [rollup.Reason("crit", "errors", (("value", "5.0%"),))]]})
+    rolled = pd.DataFrame(
+        {
+            "service": ["a", "b"],
+            "status": ["ok", "crit"],
+            "metric": ["latency", "errors"],
+            "reasons": [[], [rollup.Reason("crit", "errors", (("value", "5.0%"),))]],
+        }
+    )
     rows = wallview.tile_rows(_evaluated(), rolled, ["b", "a", "ghost"], lambda r: f"{r.kind} {r.params()['value']}")
-    assert rows == [["crit", "5.00%", "errors", "2.0k/s", "900 ms", ["errors 5.0%"]],
-                    ["ok", "12 ms", "latency", "10/s", "0.00%", []],
-                    ["nodata", "–", "latency", "–", "–", []]]
+    assert rows == [
+        ["crit", "5.00%", "errors", "2.0k/s", "900 ms", ["errors 5.0%"]],
+        ["ok", "12 ms", "latency", "10/s", "0.00%", []],
+        ["nodata", "–", "latency", "–", "–", []],
+    ]
 
 
 def test_names_in_the_page_language_where_the_frames_carry_them():
-    services = pd.DataFrame({"service": ["a", "b"], "display_name": ["Alpha", "Beta"], "x_display_name_zh": ["甲", None]})
+    services = pd.DataFrame(
+        {"service": ["a", "b"], "display_name": ["Alpha", "Beta"], "x_display_name_zh": ["甲", None]}
+    )
     assert wallview.display_names(services, "zh") == {"a": "甲", "b": "Beta"}
     assert wallview.display_names(services, "en") == {"a": "Alpha", "b": "Beta"}
-    chains = pd.DataFrame({"chain": ["x"], "chain_name": ["X"], "step": [1], "service": ["a"], "x_chain_name_zh": ["链"]})
+    chains = pd.DataFrame(
+        {"chain": ["x"], "chain_name": ["X"], "step": [1], "service": ["a"], "x_chain_name_zh": ["链"]}
+    )
     assert wallview.structure(chains, services, "zh")[0]["name"] == "链"
     assert wallview.structure(chains.drop(columns="x_chain_name_zh"), services, "zh")[0]["name"] == "X"
 
 
 def test_spark_points_send_the_hour_then_only_what_is_new():
     stamps = [T0 + pd.Timedelta(minutes=m) for m in range(0, 70, 10)]
-    metrics = pd.DataFrame({"ts": stamps * 2, "service": ["a"] * 7 + ["b"] * 7,
-                            "latency_p95_ms": [float(i) for i in range(14)]})
+    metrics = pd.DataFrame(
+        {"ts": stamps * 2, "service": ["a"] * 7 + ["b"] * 7, "latency_p95_ms": [float(i) for i in range(14)]}
+    )
     full = wallview.spark_points(metrics, ["b", "a"], None)
     assert full["reset"] and len(full["t"]) == 6 and full["v"][0] == [8.0, 1.0]  # the first point is an hour old
     newest = wallview.spark_points(metrics, ["b", "a"], full["t"][-2])
@@ -64,12 +97,15 @@ def test_spark_points_send_the_hour_then_only_what_is_new():
 
 
 def _incidents():
-    return pd.DataFrame({
-        "incident_id": ["I1", "I2", "I3", "I4", "I5"], "priority": [3, 1, 1, 2, 1],
-        "state": ["new", "in_progress", "new", "on_hold", "resolved"],
-        "opened_at": [T0, T0 - pd.Timedelta(hours=2), T0 - pd.Timedelta(hours=1), T0, T0],
-        "acknowledged_at": [pd.NaT, T0, pd.NaT, T0, T0],
-    })
+    return pd.DataFrame(
+        {
+            "incident_id": ["I1", "I2", "I3", "I4", "I5"],
+            "priority": [3, 1, 1, 2, 1],
+            "state": ["new", "in_progress", "new", "on_hold", "resolved"],
+            "opened_at": [T0, T0 - pd.Timedelta(hours=2), T0 - pd.Timedelta(hours=1), T0, T0],
+            "acknowledged_at": [pd.NaT, T0, pd.NaT, T0, T0],
+        }
+    )
 
 
 def test_incidents_by_priority_and_majors_unacknowledged_first():
@@ -81,14 +117,20 @@ def test_incidents_by_priority_and_majors_unacknowledged_first():
 
 
 def test_changes_in_progress_next_change_and_latest_runs():
-    changes = pd.DataFrame({
-        "change_id": ["C1", "C2", "C3", "C4"], "type": ["normal", "emergency", "normal", "standard"],
-        "state": ["implement", "implement", "scheduled", "closed"],
-        "actual_start": [T0 - pd.Timedelta(minutes=30), T0, pd.NaT, T0 - pd.Timedelta(days=1)],
-        "actual_end": [pd.NaT, pd.NaT, pd.NaT, T0], "planned_start": [T0, T0, T0 + pd.Timedelta(hours=1), T0],
-    })
+    changes = pd.DataFrame(
+        {
+            "change_id": ["C1", "C2", "C3", "C4"],
+            "type": ["normal", "emergency", "normal", "standard"],
+            "state": ["implement", "implement", "scheduled", "closed"],
+            "actual_start": [T0 - pd.Timedelta(minutes=30), T0, pd.NaT, T0 - pd.Timedelta(days=1)],
+            "actual_end": [pd.NaT, pd.NaT, pd.NaT, T0],
+            "planned_start": [T0, T0, T0 + pd.Timedelta(hours=1), T0],
+        }
+    )
     assert list(wallview.changes_in_progress(changes)["change_id"]) == ["C2", "C1"]
     assert wallview.next_change(changes, T0)["change_id"] == "C3"
     assert wallview.next_change(changes.iloc[:2], T0) is None
-    runs = pd.DataFrame({"run_id": ["R1", "R2", "R3"], "started_at": [T0, T0 + pd.Timedelta(hours=1), T0 - pd.Timedelta(hours=1)]})
+    runs = pd.DataFrame(
+        {"run_id": ["R1", "R2", "R3"], "started_at": [T0, T0 + pd.Timedelta(hours=1), T0 - pd.Timedelta(hours=1)]}
+    )
     assert list(wallview.latest_chaos_runs(runs, 2)["run_id"]) == ["R2", "R1"]

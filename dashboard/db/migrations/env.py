@@ -1,4 +1,5 @@
 """Alembic environment for the history database; run with a connection in ``config.attributes``."""
+
 from alembic import context
 
 from dashboard.db.tables import metadata

@@ -3,8 +3,9 @@
 Revision ID: 0002
 Revises: 0001
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0002"
 down_revision = "0001"
@@ -29,8 +30,11 @@ APPEND_ONLY = {
 }
 DROP_APPEND_ONLY = {
     "sqlite": ["DROP TRIGGER audit_log_no_update", "DROP TRIGGER audit_log_no_delete"],
-    "postgresql": ["DROP TRIGGER audit_log_no_truncate ON audit_log", "DROP TRIGGER audit_log_no_change ON audit_log",
-                   "DROP FUNCTION audit_log_append_only()"],
+    "postgresql": [
+        "DROP TRIGGER audit_log_no_truncate ON audit_log",
+        "DROP TRIGGER audit_log_no_change ON audit_log",
+        "DROP FUNCTION audit_log_append_only()",
+    ],
 }
 
 
