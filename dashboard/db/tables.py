@@ -140,3 +140,23 @@ maturity_assessments = sa.Table(
     sa.Column("proposed", sa.Text, nullable=True),
     sa.Index("ix_maturity_assessments_item_at", "item_id", "at"),
 )
+
+# Daily utilisation peaks per instance (``dashboard.db.peaks``): the 30-day trend and the peak day outlive
+# the poller and the source's retention. ``day`` is the local day's start in UTC, as in the frame;
+# ``complete`` marks a day read whole from the source's history.
+utilisation_peaks = sa.Table(
+    "utilisation_peaks",
+    metadata,
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("day", UTCDateTime(), nullable=False),
+    sa.Column("service", sa.Text, nullable=False),
+    sa.Column("instance", sa.Text, nullable=False),
+    sa.Column("site", sa.Text, nullable=True),
+    sa.Column("cpu_ratio", sa.Float, nullable=True),
+    sa.Column("memory_ratio", sa.Float, nullable=True),
+    sa.Column("memory_limit_bytes", sa.Float, nullable=True),
+    sa.Column("complete", sa.Boolean, nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint("source", "day", "instance"),
+    sa.Index("ix_utilisation_peaks_day", "day"),
+)

@@ -131,7 +131,7 @@ def test_migrate_is_idempotent_and_matches_metadata(history):
     history.migrate()
     with history.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        assert context.get_current_revision() == "0005"
+        assert context.get_current_revision() == "0006"
         assert compare_metadata(context, metadata) == []
 
 
