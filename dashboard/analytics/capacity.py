@@ -13,7 +13,7 @@ below one instance per site (nor ``min_instances``). docs/capacity.md explains t
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -38,9 +38,12 @@ DEFAULTS = {
     "services": {},
 }
 UNPLACED = ""  # the site of instances the ``instances`` frame does not place: counted as one site
+PEAK_TZ = "Asia/Shanghai"  # the local day of a peak (Hong Kong's day too)
+TREND_DAYS = 30  # the trend's span, up to the peak day
+READ_DAYS = TREND_DAYS + 7  # the days of peaks a page reads: the trend's and a week for ``peak_day``'s fallback
 
 
-def daily_peaks(resource_metrics: pd.DataFrame, tz: str = "Asia/Shanghai") -> pd.DataFrame:
+def daily_peaks(resource_metrics: pd.DataFrame, tz: str = PEAK_TZ) -> pd.DataFrame:
     """Per local day and instance: peak CPU and memory (rolling means) and the memory limit.
 
     A missing or non-finite value (a scrape gap, an instance without a CPU quota) is left out; an
@@ -80,6 +83,14 @@ def merge_peaks(past: pd.DataFrame, recent: pd.DataFrame) -> pd.DataFrame:
     )
     merged["day"] = merged["day"].astype("datetime64[ns, UTC]")
     return merged.astype({"service": object, "instance": object})
+
+
+def placed_instances(instances: pd.DataFrame, stored: pd.DataFrame) -> pd.DataFrame:
+    """The ``instances`` frame and, for instances it does not place, the site stored with their peaks
+    (``x_site``, as ``dashboard.db.peaks.read`` gives it): an instance gone since keeps its site."""
+    known = stored.loc[stored["x_site"].notna(), ["service", "instance", "x_site"]]
+    known = known[~known["instance"].isin(instances["instance"])].drop_duplicates("instance", keep="last")
+    return pd.concat([instances, known.rename(columns={"x_site": "site"})], ignore_index=True)
 
 
 def _option(config: dict, service: str, key: str):
@@ -142,8 +153,9 @@ def services(
     peaks: pd.DataFrame, config: dict, day: date | None, instances: pd.DataFrame | None = None
 ) -> pd.DataFrame:
     """Per service on ``day`` (see ``peak_day``): instances, sites, cost a month, the busiest instance's peak
-    CPU and memory, headroom, site-loss CPU and the trend of the peak over the trading days up to ``day``;
-    riskiest (highest site-loss CPU) first. ``instances`` (service, instance, site) places instances at sites."""
+    CPU and memory, headroom, site-loss CPU and the trend of the peak over the trading days of the
+    ``TREND_DAYS`` up to ``day``; riskiest (highest site-loss CPU) first. ``instances`` (service, instance,
+    site) places instances at sites."""
     columns = [
         "service",
         "instances",
@@ -164,7 +176,8 @@ def services(
     if day is None or not (local == day).any():
         return pd.DataFrame(columns=columns)
     placed = peaks.assign(local=local).reset_index(drop=True)  # frames of several sources repeat index labels
-    placed = placed[placed["local"].map(lambda d: d <= day and is_trading_day(d, market))]
+    first = day - timedelta(days=TREND_DAYS)
+    placed = placed[placed["local"].map(lambda d: first < d <= day and is_trading_day(d, market))]
     sites = instances.drop_duplicates("instance").set_index("instance")["site"] if instances is not None else None
     placed["site"] = placed["instance"].map(sites) if sites is not None else UNPLACED
     placed["site"] = placed["site"].fillna(UNPLACED)

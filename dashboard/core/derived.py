@@ -10,6 +10,13 @@ history yields no anomalies. A failed history read is the step's failure in its 
 record, never the poll's; it is asked again after ``HISTORY_RETRY_S`` at the earliest, and
 meanwhile the model learnt before it (if any) keeps judging. The model lives in the poller
 process that polls the source, which sticky leases keep the same one.
+
+Given the history database, the step also keeps the daily peaks there (``dashboard.db.peaks``): each
+poll raises the days its window touches, each (re)learn writes the days its history holds (those it
+holds whole marked complete), and once a local day, a backfill reads from ``Source.history()`` day by
+day whatever of the last ``PEAK_DAYS`` is not complete yet, and prunes the days past the retention. A
+peaks problem (the database away, a failed backfill read) is in the step's status record; a failed
+backfill is tried again after ``HISTORY_RETRY_S``.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import pandas as pd
 from dashboard.analytics import anomaly, capacity
 from dashboard.core.status import after_attempt
 from dashboard.core.store import DERIVED_SOURCE, FrameStore, derived_source
+from dashboard.db import peaks as stored_peaks
 from datasources.base import DERIVED_FRAMES, METRIC_FRAMES, Source, empty_frame, validate
 
 log = logging.getLogger(__name__)
@@ -31,6 +39,7 @@ HISTORY_DAYS = 7
 LEARN_POINTS = 20_000_000  # history points a model learns from at most: bounds a poller's memory (about 2 GB)
 RELEARN_S = 3600.0
 HISTORY_RETRY_S = 300.0  # a failed history read is not asked again sooner: a week of queries is heavy
+PEAK_DAYS = capacity.TREND_DAYS  # the completed days whose peaks the backfill keeps whole in the database
 
 
 class HistoryUnavailable(Exception):
@@ -43,13 +52,18 @@ class DerivedFrames:
     def __init__(
         self,
         store: FrameStore,
+        history=None,
         history_days: float = HISTORY_DAYS,
         relearn_s: float = RELEARN_S,
         retry_s: float = HISTORY_RETRY_S,
+        peak_days: int = PEAK_DAYS,
     ):
         self.store, self.history_days, self.relearn_s, self.retry_s = store, history_days, relearn_s, retry_s
+        self.history, self.peak_days = history, peak_days  # history: a dashboard.db.history.History, or None
         self._learnt: dict[str, tuple[float, anomaly.Model, pd.DataFrame]] = {}
         self._failed: dict[str, tuple[float, str]] = {}  # per source: when its history read failed, and why
+        self._learnt_span: dict[str, tuple[pd.Timestamp, pd.Timestamp]] = {}  # history just learnt, peaks unkept
+        self._backfilled: dict[str, tuple[pd.Timestamp, bool, float]] = {}  # per source: local day, ok, when
         # One derivation at a time: sources poll on threads of their own, and learning is large.
         self._lock = threading.Lock()
 
@@ -75,6 +89,7 @@ class DerivedFrames:
                 peaks = capacity.daily_peaks(history.get("resource_metrics", empty_frame("resource_metrics")))
                 learnt, failed = (time.monotonic(), anomaly.learn(history), peaks), None
                 self._learnt[source.name] = learnt
+                self._learnt_span[source.name] = (window_start - pd.Timedelta(days=self.history_days), window_start)
                 self._failed.pop(source.name, None)
         if learnt is None:
             raise HistoryUnavailable(failed[1])
@@ -99,12 +114,12 @@ class DerivedFrames:
             window_start = min(frame["ts"].min() for frame in metrics.values())
             model, past_peaks, history_problem = self._model(source, window_start, metrics)
             recent_peaks = capacity.daily_peaks(metrics.get("resource_metrics", empty_frame("resource_metrics")))
-            frames = {
-                "anomalies": anomaly.find(model, metrics),
-                "utilisation_peaks": validate("utilisation_peaks", capacity.merge_peaks(past_peaks, recent_peaks)),
-            }
-            self.store.write(name, frames)
+            merged = validate("utilisation_peaks", capacity.merge_peaks(past_peaks, recent_peaks))
+            frames = {"anomalies": anomaly.find(model, metrics), "utilisation_peaks": merged}
             errors = [history_problem] if history_problem else []
+            if self.history is not None:  # the database first: a page seeing the new frames finds them there
+                errors += self._keep_peaks(source, past_peaks, merged, recent_peaks["day"].unique(), metrics, now)
+            self.store.write(name, frames)
         except HistoryUnavailable as exc:
             frames, errors = {}, [str(exc)]
         except Exception as exc:  # a derivation problem must not stop polling
@@ -125,6 +140,67 @@ class DerivedFrames:
                 offers=list(DERIVED_FRAMES),
             ),
         )
+
+    def _keep_peaks(
+        self,
+        source: Source,
+        past: pd.DataFrame,
+        merged: pd.DataFrame,
+        recent_days,
+        metrics: dict[str, pd.DataFrame],
+        now: datetime,
+    ) -> list[str]:
+        """Write the peaks just learnt and those of the days the poll touched, and backfill when due; the
+        problems, as status record errors."""
+        try:
+            engine, sites = self.history.engine, _sites(self.store.frame("instances"))
+            span = self._learnt_span.pop(source.name, None)
+            if span is not None:
+                whole = past["day"].isin(_whole_days(*span))
+                stored_peaks.upsert(engine, source.name, past[whole], sites, complete=True)
+                stored_peaks.upsert(engine, source.name, past[~whole], sites)
+            stored_peaks.upsert(engine, source.name, merged[merged["day"].isin(recent_days)], sites)
+        except Exception as exc:  # the database away: the next poll and the next relearn write again
+            log.warning("keeping the peaks of %s failed: %s", source.name, exc)
+            return [f"peaks of {source.name} not kept: {type(exc).__name__}: {exc}"]
+        return self._backfill(source, metrics, now, sites)
+
+    def _backfill(self, source: Source, metrics: dict[str, pd.DataFrame], now: datetime, sites: pd.Series) -> list[str]:
+        """Once a local day (or ``retry_s`` after a failed pass), read the last ``peak_days`` completed days
+        that are not complete in the database whole from the source's history, one day at a time, and prune
+        the days past the retention; the problem, if any."""
+        today = pd.Timestamp(now).tz_convert(capacity.PEAK_TZ).normalize()
+        last = self._backfilled.get(source.name)
+        if last is not None and (last[0] == today if last[1] else time.monotonic() - last[2] < self.retry_s):
+            return []
+        engine, step_s = self.history.engine, learn_step_s(metrics, 1)
+        days = pd.date_range(end=today - pd.Timedelta(days=1), periods=self.peak_days, freq="D")
+        try:
+            complete = stored_peaks.complete_days(engine, source.name, days[0].tz_convert("UTC"))
+            for day in (d for d in days if d.tz_convert("UTC") not in complete):
+                end = day + pd.DateOffset(days=1)
+                history = source.history(day.tz_convert("UTC"), end.tz_convert("UTC"), step_s=step_s)
+                peaks = capacity.daily_peaks(history.get("resource_metrics", empty_frame("resource_metrics")))
+                stored_peaks.upsert(engine, source.name, peaks[peaks["day"] == day], sites, complete=True)
+            stored_peaks.prune(engine, (today - pd.Timedelta(days=stored_peaks.RETENTION_DAYS)).tz_convert("UTC"))
+        except Exception as exc:  # the source or the database: tried again after retry_s
+            self._backfilled[source.name] = (today, False, time.monotonic())
+            log.warning("backfilling the peaks of %s failed: %s", source.name, exc)
+            return [f"peaks backfill of {source.name}: {type(exc).__name__}: {exc}"]
+        self._backfilled[source.name] = (today, True, time.monotonic())
+        return []
+
+
+def _sites(instances: pd.DataFrame) -> pd.Series:
+    """Instance to site, from the ``instances`` frame."""
+    return instances.drop_duplicates("instance", keep="last").set_index("instance")["site"]
+
+
+def _whole_days(start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
+    """The local days (their UTC start) that lie whole within [start, end)."""
+    first = pd.Timestamp(start).tz_convert(capacity.PEAK_TZ).ceil("D")
+    days = pd.date_range(first, pd.Timestamp(end).tz_convert(capacity.PEAK_TZ), freq="D")
+    return days[days + pd.DateOffset(days=1) <= end].tz_convert("UTC")
 
 
 def learn_step_s(metrics: dict[str, pd.DataFrame], days: float) -> int | None:

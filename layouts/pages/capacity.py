@@ -1,4 +1,8 @@
-"""/capacity: cost, headroom and site-loss CPU per chain and service, the risk chart and the scaling advice."""
+"""/capacity: cost, headroom and site-loss CPU per chain and service, the risk chart and the scaling advice.
+
+Peaks come from the history database (``dashboard.db.peaks``, so they survive restarts) and the derived frames
+in the store (the latest poll's, perhaps not yet in the database), the higher of the two where both have a day.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ from dash import Input, Output, State, dcc, html
 from dashboard import context, ids
 from dashboard.analytics import capacity
 from dashboard.analytics.calendar import last_completed_trading_day
+from dashboard.core.store import derived_source
+from dashboard.db import peaks as stored_peaks
 from dashboard.figures import capacity as capacity_figures
 from dashboard.i18n import pick_lang, t
 from layouts.components.graphs import graph
@@ -113,15 +119,29 @@ def tables(
     }
 
 
+def _peaks(ctx: context.Context, versions: dict[str, int], now) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The peaks of the last ``READ_DAYS`` (database and store) and the instances placed at sites, read once
+    per minute and derived frames' versions by each worker."""
+    derived = tuple(sorted((s, v) for s, v in versions.items() if s.startswith(derived_source(""))))
+
+    def read():
+        stored = stored_peaks.read(ctx.history, pd.Timestamp(now) - pd.Timedelta(days=capacity.READ_DAYS))
+        peaks = capacity.merge_peaks(stored, ctx.store.frame("utilisation_peaks", versions))
+        return peaks, capacity.placed_instances(ctx.store.frame("instances", versions), stored)
+
+    return ctx.memo.get("capacity-peaks", (derived, pd.Timestamp(now).floor("min")), read)
+
+
 def _data(lang: str) -> dict:
     ctx = context.current()
-    versions = ctx.store.versions()
+    versions, now = ctx.store.versions(), ctx.clock()
+    peaks, instances = _peaks(ctx, versions, now)
     return tables(
-        ctx.store.frame("utilisation_peaks", versions),
+        peaks,
         ctx.store.frame("chains", versions),
-        ctx.store.frame("instances", versions),
+        instances,
         ctx.settings.capacity or capacity.DEFAULTS,
-        ctx.clock(),
+        now,
         lang,
     )
 
