@@ -230,3 +230,21 @@ def test_fewer_instances_than_the_floor_scale_out_whatever_the_load():
     peaks, instances = _placed({"lonely": {"a": [0.2]}})
     advice = capacity.recommend(capacity.services(peaks, CONFIG, TUESDAY, instances), CONFIG)
     assert advice[["action", "why", "to"]].values.tolist() == [["scale_out", "floor", 2]]
+
+
+def test_the_trend_spans_the_thirty_days_up_to_the_peak_day():
+    """A month ago the service ran hot; over the 30 days since it has risen by a point a day."""
+    days = [DAY - pd.Timedelta(days=k) for k in range(40)]
+    rows = [_placed({"svc": {"a": [0.9 if k >= 30 else 0.5 - 0.01 * k]}}, day=day)[0] for k, day in enumerate(days)]
+    peaks = pd.concat(rows, ignore_index=True)
+    trend = capacity.services(peaks, CONFIG, TUESDAY)["trend_month"].iloc[0]
+    assert trend == pytest.approx(0.3, abs=0.01)  # the hot days before the 30 would make it fall
+
+
+def test_instances_gone_from_the_instances_frame_keep_the_site_stored_with_their_peaks():
+    _, instances = _placed({"svc": {"sh": [0.5], "sz": [0.5]}})
+    stored = pd.DataFrame(
+        {"service": ["svc", "svc", "svc"], "instance": ["svc-sh-0", "old-1", "old-2"], "x_site": ["xx", "sh", None]}
+    )
+    placed = capacity.placed_instances(instances, stored).set_index("instance")["site"]
+    assert placed.to_dict() == {"svc-sh-0": "sh", "svc-sz-0": "sz", "old-1": "sh"}  # the frame wins where it places

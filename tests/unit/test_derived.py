@@ -138,3 +138,64 @@ def test_a_failed_relearn_keeps_judging_with_the_model_learnt_before(monkeypatch
     status = store.status("derived:demo")
     assert status["ok"] is False and "judged with the model learnt 0 min ago" in status["error"]
     assert store.versions()["derived:demo"] > first  # the frames were written all the same
+
+
+def _history(tmp_path):
+    from dashboard.db.history import History
+
+    history = History(f"sqlite:///{tmp_path / 'history.sqlite3'}")
+    history.migrate()
+    return history
+
+
+def test_peaks_are_kept_in_the_database_backfilled_once_and_found_after_a_restart(monkeypatch, tmp_path):
+    """The first poll keeps the learnt day and today's peaks and backfills the other days; a restarted step
+    finds them complete and asks the source for its learning history alone; re-running a day adds no row."""
+    from dashboard.db import peaks
+
+    monkeypatch.setattr(derived, "LEARN_POINTS", 100_000)
+    history = _history(tmp_path)
+    source = RecordingDemo(name="demo", options={"window_h": 0.5})
+    frames = source.fetch(NOW)
+    DerivedFrames(open_store(None, "peaks-a", ["demo"]), history, history_days=1, peak_days=4).after_poll(
+        source, frames, NOW
+    )
+    today = NOW.tz_convert("Asia/Shanghai").normalize()
+    days = [(today - pd.Timedelta(days=k)).tz_convert("UTC") for k in range(4, -1, -1)]
+    stored = peaks.read(history.engine, days[0])
+    assert sorted(stored["day"].unique()) == days
+    assert peaks.complete_days(history.engine, "demo", days[0]) == set(days[:-1])  # today is not over
+    assert len(source.steps) == 1 + 4  # learning (no whole day in its 24 hours), then each completed day
+    instances = frames["resource_metrics"]["instance"].nunique()
+    assert stored.groupby("day")["instance"].nunique().tolist() == [instances] * 5
+    assert stored["x_site"].isna().all()  # no instances frame in the store: not placed
+
+    restarted = RecordingDemo(name="demo", options={"window_h": 0.5})
+    store = open_store(None, "peaks-b", ["demo"])
+    store.write("demo", {"instances": frames["instances"]})
+    DerivedFrames(store, history, history_days=1, peak_days=4).after_poll(restarted, frames, NOW)
+    assert len(restarted.steps) == 1  # learning only: every completed day is complete already
+    again = peaks.read(history.engine, days[0])
+    assert len(again) == len(stored) and not again.duplicated(["x_source", "day", "instance"]).any()
+    assert again.loc[again["day"] >= days[-2], "x_site"].notna().all()  # the days written again are placed
+    assert (again["cpu_ratio"] >= stored["cpu_ratio"]).all()
+    assert store.status("derived:demo")["ok"]
+    history.close()
+
+
+class AwayHistory:
+    """A history database that is not there."""
+
+    @property
+    def engine(self):
+        raise ConnectionError("database away")
+
+
+def test_peaks_the_database_cannot_keep_are_a_status_error_not_a_lost_poll(monkeypatch):
+    monkeypatch.setattr(derived, "LEARN_POINTS", 100_000)
+    store = open_store(None, "peaks-away", ["demo"])
+    source = DemoSource(name="demo", options={"window_h": 0.5})
+    DerivedFrames(store, AwayHistory(), history_days=1).after_poll(source, source.fetch(NOW), NOW)
+    status = store.status("derived:demo")
+    assert status["ok"] is False and "peaks of demo not kept: ConnectionError" in status["error"]
+    assert len(store.read("derived:demo", "utilisation_peaks")) > 0  # the frames are written all the same
