@@ -99,8 +99,10 @@ def prometheus(
     data_dir: Path | None = None,
     scrape_interval: str = "1s",
     extra_args: tuple[str, ...] = (),
+    retention: str = "30d",
 ):
-    """Prometheus scraping ``targets`` (host:port, labels honoured) with its TSDB in ``data_dir``."""
+    """Prometheus scraping ``targets`` (host:port, labels honoured) with its TSDB in ``data_dir``, keeping
+    ``retention`` before its newest sample."""
     binary = _binary(PROMETHEUS, "Prometheus")
     port = free_port()
     config = {
@@ -117,7 +119,7 @@ def prometheus(
         f"--config.file={config_path}",
         f"--storage.tsdb.path={data_dir}",
         f"--web.listen-address=127.0.0.1:{port}",
-        "--storage.tsdb.retention.time=30d",
+        f"--storage.tsdb.retention.time={retention}",
         *extra_args,
     ]
     url = f"http://127.0.0.1:{port}"

@@ -180,7 +180,7 @@ def services(
     placed = placed[placed["local"].map(lambda d: first < d <= day and is_trading_day(d, market))]
     sites = instances.drop_duplicates("instance").set_index("instance")["site"] if instances is not None else None
     placed["site"] = placed["instance"].map(sites) if sites is not None else UNPLACED
-    placed["site"] = placed["site"].fillna(UNPLACED)
+    placed["site"] = placed["site"].astype(object).fillna(UNPLACED)
     on_day = placed[placed["local"] == day]
     busiest = on_day.loc[on_day["cpu_ratio"].fillna(-1.0).groupby(on_day["service"]).idxmax()]
     table = on_day.groupby("service").agg(
