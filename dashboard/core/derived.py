@@ -117,7 +117,7 @@ class DerivedFrames:
             merged = validate("utilisation_peaks", capacity.merge_peaks(past_peaks, recent_peaks))
             frames = {"anomalies": anomaly.find(model, metrics), "utilisation_peaks": merged}
             errors = [history_problem] if history_problem else []
-            if self.history is not None:  # the database first: a page seeing the new frames finds them there
+            if self.history is not None and "resource_metrics" in metrics:  # first: the page finds what it sees
                 errors += self._keep_peaks(source, past_peaks, merged, recent_peaks["day"].unique(), metrics, now)
             self.store.write(name, frames)
         except HistoryUnavailable as exc:
@@ -154,11 +154,12 @@ class DerivedFrames:
         problems, as status record errors."""
         try:
             engine, sites = self.history.engine, _sites(self.store.frame("instances"))
-            span = self._learnt_span.pop(source.name, None)
+            span = self._learnt_span.get(source.name)
             if span is not None:
                 whole = past["day"].isin(_whole_days(*span))
                 stored_peaks.upsert(engine, source.name, past[whole], sites, complete=True)
                 stored_peaks.upsert(engine, source.name, past[~whole], sites)
+                del self._learnt_span[source.name]
             stored_peaks.upsert(engine, source.name, merged[merged["day"].isin(recent_days)], sites)
         except Exception as exc:  # the database away: the next poll and the next relearn write again
             log.warning("keeping the peaks of %s failed: %s", source.name, exc)

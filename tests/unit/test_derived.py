@@ -199,3 +199,16 @@ def test_peaks_the_database_cannot_keep_are_a_status_error_not_a_lost_poll(monke
     status = store.status("derived:demo")
     assert status["ok"] is False and "peaks of demo not kept: ConnectionError" in status["error"]
     assert len(store.read("derived:demo", "utilisation_peaks")) > 0  # the frames are written all the same
+
+
+def test_a_source_without_resource_metrics_asks_no_backfill(monkeypatch, tmp_path):
+    from dashboard.db import peaks
+
+    monkeypatch.setattr(derived, "LEARN_POINTS", 100_000)
+    history = _history(tmp_path)
+    source = RecordingDemo(name="demo", options={"window_h": 0.5})
+    frames = {"service_metrics": source.fetch(NOW)["service_metrics"]}
+    DerivedFrames(open_store(None, "peaks-none", ["demo"]), history, history_days=1).after_poll(source, frames, NOW)
+    assert len(source.steps) == 1  # learning alone
+    assert peaks.read(history.engine, NOW - pd.Timedelta(days=40)).empty
+    history.close()
