@@ -14,7 +14,8 @@ process that polls the source, which sticky leases keep the same one.
 Given the history database, the step also keeps the daily peaks there (``dashboard.db.peaks``): each
 poll raises the days its window touches, each (re)learn writes the days its history holds (those it
 holds whole marked complete), and once a local day, a backfill reads from ``Source.history()`` day by
-day whatever of the last ``PEAK_DAYS`` is not complete yet, and prunes the days past the retention. A
+day, at the learning's step, whatever of the last ``PEAK_DAYS`` is not complete yet, and prunes the days
+past the retention. A
 peaks problem (the database away, a failed backfill read) is in the step's status record; a failed
 backfill is tried again after ``HISTORY_RETRY_S``.
 """
@@ -174,7 +175,7 @@ class DerivedFrames:
         last = self._backfilled.get(source.name)
         if last is not None and (last[0] == today if last[1] else time.monotonic() - last[2] < self.retry_s):
             return []
-        engine, step_s = self.history.engine, learn_step_s(metrics, 1)
+        engine, step_s = self.history.engine, learn_step_s(metrics, self.history_days)  # a day: 1/7 of a learning
         days = pd.date_range(end=today - pd.Timedelta(days=1), periods=self.peak_days, freq="D")
         try:
             complete = stored_peaks.complete_days(engine, source.name, days[0].tz_convert("UTC"))
