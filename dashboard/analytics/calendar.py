@@ -160,7 +160,7 @@ def market(key: str | Market) -> Market:
 
 
 def day_kind(day: date, key: str | Market) -> Session | None:
-    """None when ``market`` trades on the local day ``day``; otherwise the closed session the whole day is in
+    """None when the market ``key`` trades on the local day ``day``; otherwise the closed session the whole day is in
     (a weekend has no reason; a holiday has its name, or "" when the exchange calendar gives none)."""
     if day.weekday() >= 5:
         return Session("closed")
@@ -171,7 +171,7 @@ def day_kind(day: date, key: str | Market) -> Session | None:
 
 
 def is_trading_day(day: date, key: str | Market) -> bool:
-    """Whether ``market`` trades on the local calendar day ``day`` (weekends and exchange holidays do not)."""
+    """Whether the market ``key`` trades on the local calendar day ``day`` (weekends and exchange holidays do not)."""
     return day_kind(day, key) is None
 
 
@@ -219,7 +219,7 @@ def _local_session(spec: Market, local: datetime) -> Session:
 
 
 def session(key: str | Market, now: datetime, closures: tuple[Closure, ...] = ()) -> Session:
-    """The session ``market`` is in at ``now`` (tz-aware); a declared closure covering ``now`` wins."""
+    """The session the market ``key`` is in at ``now`` (tz-aware); a declared closure covering ``now`` wins."""
     spec = market(key)
     for closure in closures:
         if closure.market == spec.key and closure.start <= now < closure.end:
@@ -235,7 +235,7 @@ def sessions(
 
 
 def last_completed_trading_day(now: datetime, key: str | Market) -> date:
-    """The latest local trading day of ``market`` whose last phase has ended at or before ``now`` (tz-aware).
+    """The latest local trading day of the market ``key`` whose last phase has ended at or before ``now`` (tz-aware).
 
     Before the close (03:00 on a Tuesday) that is the previous trading day (Monday; on a Monday, Friday;
     after a holiday, the day before it)."""
