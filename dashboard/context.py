@@ -1,5 +1,5 @@
 """What a page or callback may use, of the running app: the settings, the frame store, the history database,
-the frames configured and the clock."""
+the frames configured, the trading calendar and the clock."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from functools import cached_property
 import flask
 import sqlalchemy as sa
 
+from dashboard.core.calendar_config import LiveCalendar
 from dashboard.core.memo import Memo
 from dashboard.core.offers import offered_frames
 from dashboard.core.settings import Settings
@@ -29,6 +30,11 @@ class Context:
     def offered(self) -> frozenset[str]:
         """The frames the configuration delivers once polled (``offers.offered_frames``)."""
         return offered_frames(self.settings.sources, self.settings.chains)
+
+    @cached_property
+    def calendar(self) -> LiveCalendar:
+        """The markets shown and their sessions, with the closures the config declares kept current."""
+        return LiveCalendar(self.settings)
 
 
 def current() -> Context:

@@ -1,7 +1,9 @@
 """Anomaly detection on service and resource metrics, with a trading-calendar baseline.
 
-A point is compared with history in the same *condition*: the A-share session it falls
-in (pre-open, morning, lunch, afternoon, closed -- weekends are closed) and the market's
+A point is compared with history in the same *condition*: the A-share phase it falls in
+(``calendar.PHASES``: call auctions, morning, lunch, afternoon, closed -- weekends and exchange
+holidays are closed days, so a holiday morning is judged with closed days, not as a missing
+morning session) and the market's
 activity level at that moment (the estate's request rate relative to its usual level,
 binned on a log scale). The 09:30 open is compared with previous opens, a quiet lunch
 break with previous lunch breaks. The baseline is the median of the condition's history

@@ -1,106 +1,257 @@
-"""Market sessions: which part of the trading day an exchange is in at a given moment.
+"""The trading calendar: which phase of its trading day a market is in at a given moment, and why it is closed.
 
-Times are local to each exchange; weekends are closed; exchange holidays are not
-modelled. Between pre-open and the morning session (A-share 09:25-09:30) the market
-counts as pre-open: orders are accepted but not yet matched. A trading day is completed
-once its market has closed (the end of its last session).
+Trading days, exchange holidays (with their names where the library has them) and Hong Kong's half-days come
+from the maintained ``exchange_calendars`` package (XSHG for the A-share market and the mainland futures
+exchanges, XHKG for Hong Kong). Outside the years the package knows, weekdays count as trading days. What the
+package lacks is kept here: the phases inside a day (call auctions, continuous trading, the lunch break) and
+the futures night session, whose evening follows a trading day only when the next weekday trades too (there is
+no night session before a holiday). Closures an administrator declares (a typhoon signal, a market-wide halt)
+are passed in by the caller. Times are local to each exchange. A trading day is completed once its last phase
+has ended.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
+import exchange_calendars
 import numpy as np
 import pandas as pd
 
-SESSIONS = ("pre_open", "morning", "lunch", "afternoon", "closed")
+PHASES = (
+    "pre_open",
+    "opening_auction",
+    "opening_auction_no_cancel",
+    "morning",
+    "lunch",
+    "afternoon",
+    "closing_auction",
+    "night",
+    "closed",
+)
+REASONS = ("holiday", "half_day", "closure")  # why a market is closed at a time it would otherwise trade
+DEFAULT_NIGHT = ("21:00", "23:00")
+CALENDAR_START = "2010-01-01"
+
+Span = tuple[str, time, time]
+
+
+def _spans(*spans: tuple[str, str, str]) -> tuple[Span, ...]:
+    return tuple((name, time.fromisoformat(start), time.fromisoformat(end)) for name, start, end in spans)
 
 
 @dataclass(frozen=True)
 class Market:
-    """An exchange's time zone and its trading day as consecutive ``(session, start, end)`` spans."""
+    """An exchange's time zone, the exchange calendar it follows, and its day as ``(phase, start, end)`` spans.
+
+    ``half_day`` is the day of an early close (empty: the market has none). ``night`` marks an evening session
+    (its end may be after midnight), held after a trading day only when the next weekday trades too."""
 
     key: str
     tz: str
-    day: tuple[tuple[str, time, time], ...]
+    exchange: str
+    day: tuple[Span, ...]
+    half_day: tuple[Span, ...] = ()
+    night: bool = False
 
-    @property
-    def close(self) -> time:
-        """When the trading day ends: the end of its last session."""
-        return self.day[-1][2]
+    def phases(self, half: bool) -> tuple[Span, ...]:
+        return self.half_day if half and self.half_day else self.day
 
-
-def _spans(*spans: tuple[str, str, str]) -> tuple[tuple[str, time, time], ...]:
-    return tuple((name, time.fromisoformat(start), time.fromisoformat(end)) for name, start, end in spans)
+    def close(self, half: bool = False) -> time:
+        """When the trading day ends: the end of its last phase."""
+        return self.phases(half)[-1][2]
 
 
 MARKETS = {
     "cn": Market(
         "cn",
         "Asia/Shanghai",
+        "XSHG",
         _spans(
-            ("pre_open", "09:15", "09:30"),
+            ("opening_auction", "09:15", "09:20"),
+            ("opening_auction_no_cancel", "09:20", "09:25"),
+            ("pre_open", "09:25", "09:30"),  # the opening price is set; orders queue for 09:30
             ("morning", "09:30", "11:30"),
             ("lunch", "11:30", "13:00"),
-            ("afternoon", "13:00", "15:00"),
+            ("afternoon", "13:00", "14:57"),
+            ("closing_auction", "14:57", "15:00"),
         ),
     ),
     "hk": Market(
         "hk",
         "Asia/Hong_Kong",
+        "XHKG",
         _spans(
             ("pre_open", "09:00", "09:30"),
             ("morning", "09:30", "12:00"),
             ("lunch", "12:00", "13:00"),
-            ("afternoon", "13:00", "16:10"),
+            ("afternoon", "13:00", "16:00"),
+            ("closing_auction", "16:00", "16:10"),
         ),
-    ),  # the afternoon includes the closing auction, 16:00-16:10
+        half_day=_spans(
+            ("pre_open", "09:00", "09:30"), ("morning", "09:30", "12:00"), ("closing_auction", "12:00", "12:10")
+        ),
+    ),
 }
 
 
-def session(market: str, now: datetime) -> str:
-    """The session ``market`` is in at ``now`` (tz-aware): one of ``SESSIONS``."""
-    spec = MARKETS[market]
-    local = now.astimezone(ZoneInfo(spec.tz))
-    if local.weekday() >= 5:
-        return "closed"
+def futures_night(start: str = DEFAULT_NIGHT[0], end: str = DEFAULT_NIGHT[1]) -> Market:
+    """The mainland futures night session from ``start`` to ``end`` (local times; an end at or before the start
+    is the next morning), on the A-share calendar."""
+    return Market("futures", "Asia/Shanghai", "XSHG", _spans(("night", start, end)), night=True)
+
+
+@dataclass(frozen=True)
+class Closure:
+    """A closure an administrator declared: ``market`` is closed from ``start`` to ``end`` (tz-aware)."""
+
+    market: str
+    start: datetime
+    end: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class Session:
+    """Where a market is at a moment: its ``phase`` and, when it is closed at a time it would otherwise trade,
+    why (``reason``: one of ``REASONS``) and the holiday's name or the closure's reason (``name``)."""
+
+    phase: str
+    reason: str = ""
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class _Days:
+    """What the exchange calendar says about the days it covers."""
+
+    first: date
+    last: date
+    sessions: frozenset[date]
+    half_days: frozenset[date]
+    names: dict[date, str]
+
+
+@cache
+def _exchange_days(code: str) -> _Days:
+    cal = exchange_calendars.get_calendar(code, start=CALENDAR_START)
+    closes = cal.closes.dt.tz_convert(cal.tz)
+    regular = max(closes.dt.time)
+    half = closes[closes.dt.time < regular].index
+    names = {}
+    if cal.regular_holidays is not None:
+        named = cal.regular_holidays.holidays(cal.first_session, cal.last_session, return_name=True)
+        names = {stamp.date(): str(name) for stamp, name in named.items()}
+    return _Days(
+        cal.first_session.date(),
+        cal.last_session.date(),
+        frozenset(d.date() for d in cal.sessions),
+        frozenset(d.date() for d in half),
+        names,
+    )
+
+
+def market(key: str | Market) -> Market:
+    """The market of ``key`` (a ``Market`` is returned as it is); KeyError for an unknown key."""
+    return key if isinstance(key, Market) else MARKETS[key]
+
+
+def day_kind(day: date, key: str | Market) -> Session | None:
+    """None when the market ``key`` trades on the local day ``day``; otherwise the closed session the whole day is in
+    (a weekend has no reason; a holiday has its name, or "" when the exchange calendar gives none)."""
+    if day.weekday() >= 5:
+        return Session("closed")
+    days = _exchange_days(market(key).exchange)
+    if not days.first <= day <= days.last or day in days.sessions:
+        return None
+    return Session("closed", "holiday", days.names.get(day, ""))
+
+
+def is_trading_day(day: date, key: str | Market) -> bool:
+    """Whether the market ``key`` trades on the local calendar day ``day`` (weekends and exchange holidays do not)."""
+    return day_kind(day, key) is None
+
+
+def is_half_day(day: date, key: str | Market) -> bool:
+    """Whether ``day`` is one of the market's early closes (Hong Kong's Christmas, New Year and Lunar New Year
+    eves)."""
+    spec = market(key)
+    return bool(spec.half_day) and day in _exchange_days(spec.exchange).half_days
+
+
+def _next_weekday(day: date) -> date:
+    day += timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
+def _night_session(spec: Market, local: datetime) -> Session:
+    """The night market at local time ``local``: in session when the evening it belongs to is a trading day
+    followed by a trading day (the next weekday)."""
+    name, start, end = spec.day[0]
+    clock, evening = local.time(), local.date()
+    if end <= start and clock < end:
+        evening -= timedelta(days=1)
+    inside = start <= clock < end if start < end else (clock >= start or clock < end)
+    if not inside:
+        return Session("closed")
+    return day_kind(evening, spec) or day_kind(_next_weekday(evening), spec) or Session(name)
+
+
+def _local_session(spec: Market, local: datetime) -> Session:
+    """The session of ``spec`` at its local time ``local``, before declared closures."""
+    if spec.night:
+        return _night_session(spec, local)
+    closed_day = day_kind(local.date(), spec)
+    if closed_day:
+        return closed_day
+    half = is_half_day(local.date(), spec)
     clock = local.time()
-    return next((name for name, start, end in spec.day if start <= clock < end), "closed")
+    phase = next((name for name, start, end in spec.phases(half) if start <= clock < end), None)
+    if phase:
+        return Session(phase)
+    after_early_close = half and spec.close(True) <= clock < spec.close()
+    return Session("closed", "half_day") if after_early_close else Session("closed")
 
 
-def is_trading_day(day: date, market: str) -> bool:
-    """Whether ``market`` trades on the local calendar day ``day`` (weekdays; holidays are not modelled)."""
-    if market not in MARKETS:
-        raise KeyError(market)
-    return day.weekday() < 5
+def session(key: str | Market, now: datetime, closures: tuple[Closure, ...] = ()) -> Session:
+    """The session the market ``key`` is in at ``now`` (tz-aware); a declared closure covering ``now`` wins."""
+    spec = market(key)
+    for closure in closures:
+        if closure.market == spec.key and closure.start <= now < closure.end:
+            return Session("closed", "closure", closure.reason)
+    return _local_session(spec, now.astimezone(ZoneInfo(spec.tz)))
 
 
-def last_completed_trading_day(now: datetime, market: str) -> date:
-    """The latest local trading day of ``market`` whose close is at or before ``now`` (tz-aware).
+def sessions(
+    now: datetime, markets: tuple[Market, ...] = tuple(MARKETS.values()), closures: tuple[Closure, ...] = ()
+) -> dict[str, Session]:
+    """Each of ``markets``' session at ``now``."""
+    return {spec.key: session(spec, now, closures) for spec in markets}
 
-    Before the close (03:00 on a Tuesday) that is the previous trading day (Monday; on a Monday, Friday)."""
-    local = now.astimezone(ZoneInfo(MARKETS[market].tz))
-    day = local.date() if local.time() >= MARKETS[market].close else local.date() - timedelta(days=1)
-    while not is_trading_day(day, market):
+
+def last_completed_trading_day(now: datetime, key: str | Market) -> date:
+    """The latest local trading day of the market ``key`` whose last phase has ended at or before ``now`` (tz-aware).
+
+    Before the close (03:00 on a Tuesday) that is the previous trading day (Monday; on a Monday, Friday;
+    after a holiday, the day before it)."""
+    spec = market(key)
+    local = now.astimezone(ZoneInfo(spec.tz))
+    day = local.date()
+    if not (is_trading_day(day, spec) and local.time() >= spec.close(is_half_day(day, spec))):
+        day -= timedelta(days=1)
+    while not is_trading_day(day, spec):
         day -= timedelta(days=1)
     return day
 
 
-def sessions(now: datetime) -> dict[str, str]:
-    """Every market's session at ``now``."""
-    return {key: session(key, now) for key in MARKETS}
-
-
-def session_codes(market: str, stamps: pd.DatetimeIndex) -> np.ndarray:
-    """Vectorised ``session``: for each tz-aware stamp its index into ``SESSIONS``."""
-    spec = MARKETS[market]
-    local = stamps.tz_convert(spec.tz)
-    clock = local.hour * 60 + local.minute
-    codes = np.full(len(stamps), SESSIONS.index("closed"))
-    for name, start, end in spec.day:
-        inside = (clock >= start.hour * 60 + start.minute) & (clock < end.hour * 60 + end.minute)
-        codes[np.asarray(inside)] = SESSIONS.index(name)
-    codes[np.asarray(local.day_of_week >= 5)] = SESSIONS.index("closed")
-    return codes
+def session_codes(key: str | Market, stamps: pd.DatetimeIndex) -> np.ndarray:
+    """``session`` for many tz-aware stamps (without closures): for each its index into ``PHASES``."""
+    spec = market(key)
+    codes, uniques = pd.factorize(stamps.tz_convert(spec.tz))
+    table = np.array([PHASES.index(_local_session(spec, u.to_pydatetime()).phase) for u in uniques], dtype="int64")
+    return table[codes] if len(codes) else np.zeros(0, dtype="int64")

@@ -69,6 +69,14 @@ class MaturitySettings:
 
 
 @dataclass(frozen=True)
+class CalendarSettings:
+    """The ``calendar:`` section: the futures night session (None: not shown) and the declared closures."""
+
+    futures_night: tuple[str, str] | None = None
+    closures: tuple = ()  # of analytics.calendar.Closure
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the application and the poller are configured with."""
 
@@ -85,6 +93,7 @@ class Settings:
     auth: AuthSettings = field(default_factory=AuthSettings)
     maturity: MaturitySettings = field(default_factory=MaturitySettings)
     capacity: dict[str, Any] = field(default_factory=dict)
+    calendar: CalendarSettings = field(default_factory=CalendarSettings)
     redis_url: str | None = None
     database_url: str | None = None
     path: str = str(DEFAULT_CONFIG)
@@ -393,6 +402,70 @@ def _check_capacity(doc: _Located, raw) -> dict[str, Any]:
     return result
 
 
+def _clock_time(doc: _Located, key_path, value) -> str:
+    """A local time of day written HH:MM."""
+    text = str(value)
+    if not re.fullmatch(r"[0-2][0-9]:[0-5][0-9]", text) or text > "23:59":
+        doc.fail(key_path, f"expected a time of day as HH:MM, got {value!r}")
+    return text
+
+
+def _moment(doc: _Located, key_path, value, tz: str):
+    """A date and time; one without an offset is local to ``tz``."""
+    import pandas as pd
+
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        stamp = pd.NaT
+    if pd.isna(stamp):
+        doc.fail(key_path, f"expected a date and time such as 2026-09-16 09:00, got {value!r}")
+    return (stamp.tz_localize(tz) if stamp.tzinfo is None else stamp).to_pydatetime()
+
+
+def _check_calendar(doc: _Located, raw) -> CalendarSettings:
+    """The futures night session (``futures_night: {enabled, from, to}``) and the closures an administrator
+    declares (``closures: [{market, from, to, reason}]``)."""
+    from dashboard.analytics.calendar import DEFAULT_NIGHT, MARKETS, Closure, futures_night
+
+    raw = {} if raw is None else raw
+    if not isinstance(raw, dict) or set(raw) - {"futures_night", "closures"}:
+        doc.fail(("calendar",), "expected a mapping with futures_night and closures")
+    night = raw.get("futures_night") or {}
+    if not isinstance(night, dict) or set(night) - {"enabled", "from", "to"}:
+        doc.fail(("calendar", "futures_night"), "expected {enabled: true, from: HH:MM, to: HH:MM}")
+    if not isinstance(night.get("enabled", False), bool):
+        doc.fail(("calendar", "futures_night", "enabled"), "expected true or false")
+    hours = tuple(
+        _clock_time(doc, ("calendar", "futures_night", key), night.get(key, default))
+        for key, default in zip(("from", "to"), DEFAULT_NIGHT, strict=True)
+    )
+    markets = {**MARKETS, "futures": futures_night()}
+    closures = []
+    for i, item in enumerate(raw.get("closures") or []):
+        where = ("calendar", "closures", i)
+        if not isinstance(item, dict) or set(item) != {"market", "from", "to", "reason"}:
+            doc.fail(where, "expected a mapping with market, from, to and reason")
+        if item["market"] not in markets:
+            doc.fail(where + ("market",), f"expected one of {', '.join(markets)}")
+        tz = markets[item["market"]].tz
+        start, end = (_moment(doc, where + (key,), item[key], tz) for key in ("from", "to"))
+        if end <= start:
+            doc.fail(where + ("to",), "must be after from")
+        closures.append(Closure(item["market"], start, end, str(item["reason"])))
+    return CalendarSettings(hours if night.get("enabled") else None, tuple(closures))
+
+
+def read_calendar(path: str) -> CalendarSettings:
+    """The ``calendar:`` section of the config file at ``path``, read afresh (closures change while running)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror}") from None
+    doc = _Located(text, path)
+    return _check_calendar(doc, doc.data.get("calendar") if isinstance(doc.data, dict) else None)
+
+
 def parse(text: str, path: str = "<config>", env: dict[str, str] | None = None) -> Settings:
     """Parse and validate config text; raise ConfigError naming the key and the line."""
     env = os.environ if env is None else env
@@ -414,6 +487,7 @@ def parse(text: str, path: str = "<config>", env: dict[str, str] | None = None) 
         "maturity",
         "capacity",
         "service_requests",
+        "calendar",
     }
     for key in data:
         if key not in known:
@@ -443,6 +517,7 @@ def parse(text: str, path: str = "<config>", env: dict[str, str] | None = None) 
         auth=_check_auth(doc, data.get("auth")),
         maturity=_check_maturity(doc, data.get("maturity")),
         capacity=_check_capacity(doc, data.get("capacity")),
+        calendar=_check_calendar(doc, data.get("calendar")),
         redis_url=env.get("OPSCENTER_REDIS_URL") or None,
         database_url=env.get("OPSCENTER_DATABASE_URL") or None,
         path=path,

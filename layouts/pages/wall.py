@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import asdict
 from datetime import UTC, datetime
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -29,12 +30,11 @@ import pandas as pd
 from dash import ALL, ClientsideFunction, Input, Output, Patch, State, ctx, dcc, html
 
 from dashboard import context, formats, ids
-from dashboard.analytics import calendar as market
 from dashboard.analytics import health, kpis, logrates, rollup, sites, wallview
 from dashboard.core.freshness import Freshness, freshness
 from dashboard.core.status import newest_success
 from dashboard.figures import STATUS_COLOURS
-from dashboard.i18n import pick_lang, t, template
+from dashboard.i18n import CATALOG, pick_lang, t, template
 from layouts.components.titles import page_title
 
 PATH = "/wall"
@@ -616,17 +616,36 @@ def _stale_label(panel: str, text: str) -> html.Span:
     return html.Span(text, id={"type": ids.STALE_LABEL, "panel": panel}, className="oc-stale-label")
 
 
-def _markets(lang: str, sessions: dict[str, str]) -> list:
+def _session_text(session: dict, lang: str) -> str:
+    """The phase, or "Closed: <why>" when a holiday, a half-day or a declared closure closes the market."""
+    if not session["reason"]:
+        return t(f"session.{session['phase']}", lang)
+    if session["reason"] == "holiday":
+        name = session["name"]
+        why = t(f"holiday.{name}", lang) if name and f"holiday.{name}" in CATALOG else name or t("holiday", lang)
+    else:
+        why = session["name"] or t(f"closed.{session['reason']}", lang)
+    return t("session.closed_because", lang, why=why)
+
+
+def _markets(lang: str, sessions: dict[str, dict]) -> list:
     return [
         html.Span(
             [
                 html.Span(t(f"market.{m}", lang), className="oc-market-name"),
-                html.Span(t(f"session.{s}", lang), className=f"oc-session oc-session-{s}"),
+                html.Span(_session_text(s, lang), className=f"oc-session oc-session-{s['phase']}"),
             ],
             className="oc-market",
+            **{"data-market": m},
         )
         for m, s in sessions.items()
     ]
+
+
+def _sessions() -> dict[str, dict]:
+    """Each market's session at the app's "now", as the page's store keeps it."""
+    app = context.current()
+    return {m: asdict(s) for m, s in app.calendar.sessions(app.clock()).items()}
 
 
 def _kpi_strip(refresh: Refresh) -> html.Div:
@@ -697,7 +716,7 @@ def layout(lang: str | None = None, **_query) -> html.Div:
     model = _full_model(refresh, chain_layout, evaluated, refresh.rolled(evaluated))
     incidents, incident_count = _incident_items(refresh)
     alerts, alert_count = _alert_items(refresh)
-    sessions = market.sessions(refresh.now)
+    sessions = _sessions()
     keys = {
         "panels": {p: refresh.version_key(p) for p in PANELS},
         "stale": {p: refresh.stale_label(p) for p in PANELS},
@@ -924,7 +943,7 @@ def refresh_wall(versions: dict | None, keys: dict, lang: str):
 
 def refresh_markets(_tick, shown: dict | None, lang: str):
     """The market sessions change a few times a day: redraw only then."""
-    sessions = market.sessions(datetime.now(UTC))
+    sessions = _sessions()
     if sessions == shown:
         raise dash.exceptions.PreventUpdate
     return _markets(lang, sessions), sessions

@@ -16,6 +16,7 @@ from datasources.demo import CYCLE_S
 from datasources.transport import HttpClient
 from tests.browser.conftest import CLIPPED, TWO_SOURCES, Estate, _need_chromium, assert_no_console_errors, viewport
 from tests.conftest import free_port
+from tests.demo_app import polled_demo_app
 from tests.servers import alertmanager, wait_until
 
 pytestmark = pytest.mark.browser
@@ -321,3 +322,26 @@ def test_a_stopped_server_is_announced_and_the_wall_recovers_by_itself(dash_duo,
         )
     finally:
         served.stop()
+
+
+NATIONAL_DAY = datetime(2025, 10, 1, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai and Hong Kong
+
+
+def test_on_a_holiday_the_wall_says_each_market_is_closed_and_why(dash_duo):
+    """The wall's sessions follow the app's clock: on National Day both markets are closed for the holiday,
+    named where the exchange calendar names it."""
+    _need_chromium()
+    dash_duo.start_server(polled_demo_app(clock=lambda: NATIONAL_DAY))
+    for lang, expected in (
+        ("en", {"cn": "Closed: holiday", "hk": "Closed: National Day"}),
+        ("zh", {"cn": "休市:节假日", "hk": "休市:国庆节"}),
+    ):
+        dash_duo.driver.get(f"{dash_duo.server_url}/wall?lang={lang}")
+        _wait_drawn(dash_duo)
+        markets = dash_duo.find_elements(".oc-market")
+        shown = {
+            el.get_attribute("data-market"): el.find_element(By.CSS_SELECTOR, ".oc-session").text for el in markets
+        }
+        assert shown == expected
+        assert all("oc-session-closed" in el.get_attribute("class") for el in dash_duo.find_elements(".oc-session"))
+    assert_no_console_errors(dash_duo)

@@ -136,3 +136,52 @@ def test_capacity_market_chooses_the_calendar():
     with pytest.raises(ConfigError) as info:
         parse(GOOD + "capacity:\n  market: nyse\n")
     assert str(info.value).startswith("<config>:7: capacity.market: expected one of cn, hk"), str(info.value)
+
+
+CALENDAR = """\
+calendar:
+  futures_night: {enabled: true, from: "21:00", to: "02:30"}
+  closures:
+    - {market: hk, from: "2026-09-16 09:00", to: "2026-09-16 16:10", reason: Typhoon signal No. 8}
+    - {market: cn, from: "2026-09-17T01:00:00Z", to: "2026-09-17T07:00:00Z", reason: Market-wide halt}
+"""
+
+
+def test_calendar_declares_the_night_session_and_closures():
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    assert parse(GOOD).calendar.futures_night is None and parse(GOOD).calendar.closures == ()
+    calendar = parse(GOOD + CALENDAR).calendar
+    assert calendar.futures_night == ("21:00", "02:30")
+    typhoon, halt = calendar.closures
+    assert typhoon.start == datetime(2026, 9, 16, 9, 0, tzinfo=ZoneInfo("Asia/Hong_Kong"))  # local to the market
+    assert (typhoon.market, typhoon.reason) == ("hk", "Typhoon signal No. 8")
+    assert halt.end == datetime(2026, 9, 17, 7, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "calendar, expected",
+    [
+        ("calendar:\n  futures_night: {enabled: yes please}\n", "<config>:7: calendar.futures_night.enabled:"),
+        ("calendar:\n  futures_night: {enabled: true, from: '25:00'}\n", "<config>:7: calendar.futures_night.from:"),
+        (
+            "calendar:\n  closures:\n    - {market: nyse, from: 2026-01-05, to: 2026-01-06, reason: x}\n",
+            "<config>:8: calendar.closures.0.market",
+        ),
+        (
+            "calendar:\n  closures:\n    - {market: hk, from: soon, to: 2026-01-06, reason: x}\n",
+            "<config>:8: calendar.closures.0.from",
+        ),
+        (
+            "calendar:\n  closures:\n    - {market: hk, from: 2026-01-06, to: 2026-01-05, reason: x}\n",
+            "<config>:8: calendar.closures.0.to",
+        ),
+        ("calendar:\n  closures:\n    - {market: hk, from: 2026-01-05}\n", "<config>:8: calendar.closures.0: expected"),
+        ("calendar:\n  holidays: []\n", "<config>:6: calendar: expected a mapping"),
+    ],
+)
+def test_calendar_errors_name_key_and_line(calendar, expected):
+    with pytest.raises(ConfigError) as error:
+        parse(GOOD + calendar)
+    assert expected in str(error.value), str(error.value)

@@ -1,0 +1,178 @@
+"""The trading calendar: phases, holidays, half-days, declared closures and the futures night session."""
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dashboard.analytics.calendar import (
+    MARKETS,
+    PHASES,
+    Closure,
+    Session,
+    futures_night,
+    is_half_day,
+    is_trading_day,
+    last_completed_trading_day,
+    session,
+    session_codes,
+    sessions,
+)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+HONG_KONG = ZoneInfo("Asia/Hong_Kong")
+TYPHOON = Closure(
+    "hk",
+    datetime(2026, 9, 16, 9, 0, tzinfo=HONG_KONG),
+    datetime(2026, 9, 16, 16, 10, tzinfo=HONG_KONG),
+    "Typhoon signal No. 8",
+)
+
+
+def _at(text: str, tz=SHANGHAI) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=tz)
+
+
+# market, local time, (phase, reason, name): known dates and minutes of both markets
+KNOWN = [
+    ("cn", "2025-10-01 10:00", ("closed", "holiday", "")),  # National Day: XSHG names no holiday
+    ("hk", "2025-10-01 10:00", ("closed", "holiday", "National Day")),
+    ("cn", "2025-10-08 10:00", ("closed", "holiday", "")),  # the Golden Week: A-shares closed, Hong Kong trades
+    ("hk", "2025-10-08 10:00", ("morning", "", "")),
+    ("cn", "2026-02-17 10:00", ("closed", "holiday", "")),  # Spring Festival
+    ("hk", "2026-02-17 10:00", ("closed", "holiday", "")),  # Lunar New Year: XHKG keeps it unnamed
+    ("hk", "2025-12-24 09:15", ("pre_open", "", "")),  # Christmas Eve: a half-day
+    ("hk", "2025-12-24 11:59", ("morning", "", "")),
+    ("hk", "2025-12-24 12:05", ("closing_auction", "", "")),
+    ("hk", "2025-12-24 12:10", ("closed", "half_day", "")),
+    ("hk", "2025-12-24 14:00", ("closed", "half_day", "")),  # the afternoon of a half-day is closed
+    ("hk", "2025-12-24 16:30", ("closed", "", "")),  # after the normal close: closed as any evening
+    ("cn", "2025-12-24 14:00", ("afternoon", "", "")),  # A-shares have no half-days
+    ("hk", "2025-12-25 10:00", ("closed", "holiday", "Christmas")),
+    ("cn", "2026-11-18 09:14:59", ("closed", "", "")),
+    ("cn", "2026-11-18 09:15", ("opening_auction", "", "")),
+    ("cn", "2026-11-18 09:19:59", ("opening_auction", "", "")),
+    ("cn", "2026-11-18 09:22", ("opening_auction_no_cancel", "", "")),  # orders in, no cancellations
+    ("cn", "2026-11-18 09:25", ("pre_open", "", "")),
+    ("cn", "2026-11-18 09:30", ("morning", "", "")),
+    ("cn", "2026-11-18 11:30", ("lunch", "", "")),
+    ("cn", "2026-11-18 13:00", ("afternoon", "", "")),
+    ("cn", "2026-11-18 14:56:59", ("afternoon", "", "")),
+    ("cn", "2026-11-18 14:58", ("closing_auction", "", "")),
+    ("cn", "2026-11-18 15:00", ("closed", "", "")),
+    ("hk", "2026-11-18 08:59", ("closed", "", "")),
+    ("hk", "2026-11-18 09:00", ("pre_open", "", "")),
+    ("hk", "2026-11-18 09:30", ("morning", "", "")),
+    ("hk", "2026-11-18 12:00", ("lunch", "", "")),
+    ("hk", "2026-11-18 13:00", ("afternoon", "", "")),
+    ("hk", "2026-11-18 16:05", ("closing_auction", "", "")),
+    ("hk", "2026-11-18 16:10", ("closed", "", "")),
+    ("cn", "2026-11-21 10:00", ("closed", "", "")),  # Saturday
+    ("hk", "2026-11-22 10:00", ("closed", "", "")),  # Sunday
+]
+
+
+@pytest.mark.parametrize("key, local, expected", KNOWN)
+def test_known_dates_and_minutes(key, local, expected):
+    tz = SHANGHAI if key == "cn" else HONG_KONG
+    assert session(key, _at(local, tz)) == Session(*expected)
+
+
+def test_the_vectorised_phases_match_the_single_ones():
+    stamps = pd.DatetimeIndex(
+        [_at(local, SHANGHAI if key == "cn" else HONG_KONG).astimezone(UTC) for key, local, _ in KNOWN]
+    )
+    for key in MARKETS:
+        expected = [PHASES.index(session(key, stamp).phase) for stamp in stamps]
+        assert list(session_codes(key, stamps)) == expected
+    assert session_codes("cn", pd.DatetimeIndex([], tz=UTC)).shape == (0,)
+
+
+def test_a_holiday_is_a_closed_day_for_the_anomaly_baseline():
+    """The same minute of a trading day and of a holiday fall in different conditions."""
+    trading, holiday = pd.DatetimeIndex([_at("2025-09-30 10:00"), _at("2025-10-01 10:00")])
+    codes = session_codes("cn", pd.DatetimeIndex([trading, holiday]))
+    assert [PHASES[c] for c in codes] == ["morning", "closed"]
+
+
+def test_a_declared_closure_closes_its_market_only_while_it_lasts():
+    closures = (TYPHOON,)
+    assert session("hk", _at("2026-09-16 10:00", HONG_KONG), closures) == Session(
+        "closed", "closure", "Typhoon signal No. 8"
+    )
+    assert session("hk", _at("2026-09-16 16:10", HONG_KONG), closures) == Session("closed")
+    assert session("hk", _at("2026-09-16 08:59", HONG_KONG), closures) == Session("closed")
+    assert session("cn", _at("2026-09-16 10:00"), closures) == Session("morning")
+
+
+@pytest.mark.parametrize(
+    "local, expected",
+    [
+        ("2026-11-18 21:00", Session("night")),
+        ("2026-11-18 22:59", Session("night")),
+        ("2026-11-18 23:00", Session("closed")),
+        ("2026-11-18 20:59", Session("closed")),
+        ("2026-11-20 21:30", Session("night")),  # Friday night trades for Monday
+        ("2026-11-21 21:30", Session("closed")),  # Saturday
+        ("2025-09-30 21:30", Session("closed", "holiday", "")),  # no night session before National Day
+        ("2025-10-09 21:30", Session("night")),  # the evening of the first trading day after it
+    ],
+)
+def test_the_futures_night_session(local, expected):
+    assert session(futures_night(), _at(local)) == expected
+
+
+def test_a_night_session_past_midnight_belongs_to_the_evening_it_started():
+    late = futures_night("21:00", "02:30")
+    assert session(late, _at("2026-11-21 01:00")) == Session("night")  # Friday's night, on Saturday morning
+    assert session(late, _at("2026-11-21 02:30")) == Session("closed")
+    assert session(late, _at("2026-11-22 01:00")) == Session("closed")  # Saturday's: none
+
+
+def test_sessions_cover_the_markets_asked_for():
+    now = datetime(2026, 11, 18, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai and Hong Kong
+    assert sessions(now) == {"cn": Session("morning"), "hk": Session("morning")}
+    assert sessions(now, (futures_night(),)) == {"futures": Session("closed")}
+
+
+@pytest.mark.parametrize(
+    "key, local, expected",
+    [
+        ("cn", "2026-11-17 03:00", date(2026, 11, 16)),  # Tuesday before the open: Monday
+        ("cn", "2026-11-16 03:00", date(2026, 11, 13)),  # Monday before the open: Friday
+        ("cn", "2026-11-17 14:59:59", date(2026, 11, 16)),  # still trading
+        ("cn", "2026-11-17 15:00", date(2026, 11, 17)),  # at the close the day is completed
+        ("cn", "2026-11-22 23:59", date(2026, 11, 20)),  # Sunday night: Friday
+        ("cn", "2025-10-05 12:00", date(2025, 9, 30)),  # in the Golden Week: the day before it
+        ("cn", "2025-10-09 14:00", date(2025, 9, 30)),  # the first day after it, before its close
+        ("hk", "2025-12-24 12:09", date(2025, 12, 23)),  # a half-day ends at 12:10
+        ("hk", "2025-12-24 12:10", date(2025, 12, 24)),
+        ("hk", "2025-12-27 12:00", date(2025, 12, 24)),  # over Christmas and Boxing Day
+    ],
+)
+def test_last_completed_trading_day(key, local, expected):
+    tz = SHANGHAI if key == "cn" else HONG_KONG
+    assert last_completed_trading_day(_at(local, tz), key) == expected
+
+
+def test_the_completed_day_is_local_to_the_exchange():
+    monday_evening_utc = datetime(2026, 11, 16, 19, 0, tzinfo=UTC)  # Tuesday 03:00 in Shanghai
+    assert last_completed_trading_day(monday_evening_utc, "cn") == date(2026, 11, 16)
+    assert last_completed_trading_day(_at("2026-11-17 16:00", HONG_KONG), "hk") == date(2026, 11, 16)
+
+
+def test_trading_days_know_weekends_and_holidays():
+    assert [is_trading_day(date(2026, 11, d), "cn") for d in range(16, 23)] == [True] * 5 + [False] * 2
+    assert not is_trading_day(date(2025, 10, 1), "cn") and not is_trading_day(date(2026, 2, 17), "hk")
+    assert is_trading_day(date(2025, 10, 8), "hk") and not is_trading_day(date(2025, 10, 8), "cn")
+    assert is_half_day(date(2025, 12, 24), "hk") and not is_half_day(date(2025, 12, 24), "cn")
+    with pytest.raises(KeyError):
+        is_trading_day(date(2026, 11, 16), "nyse")
+
+
+def test_beyond_the_years_the_exchange_calendar_knows_weekdays_trade():
+    far = date(2040, 10, 1)  # a Monday
+    assert is_trading_day(far, "cn") and session("cn", _at("2040-10-01 10:00")) == Session("morning")
+    assert np.all(session_codes("cn", pd.DatetimeIndex([_at("2040-10-06 10:00")])) == PHASES.index("closed"))
