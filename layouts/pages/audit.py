@@ -69,7 +69,7 @@ def view(actor, action, raw_from, raw_to, raw_page, lang: str) -> tuple[list, st
         return [html.P(t("audit.empty", lang), className="oc-empty")], found.query(), 1
     pages = math.ceil(total / auditlog.PAGE_SIZE)
     number = min(number, pages)
-    rows = auditlog.page(engine, found, number)
+    rows = auditlog.page(engine, found, number, auditlog.PAGE_SIZE)
     first = (number - 1) * auditlog.PAGE_SIZE + 1
     summary = t("audit.summary", lang, first=first, last=first + len(rows) - 1, total=total, page=number, pages=pages)
     body = [html.P(summary, className="oc-audit-summary")]
