@@ -96,7 +96,7 @@ def layout(lang: str | None = None, actor=None, action=None, page=None, **query)
     raw_from, raw_to = query.get("from"), query.get("to")
     body, found, number = view(actor, action, raw_from, raw_to, page, lang)
     export, link = _hrefs(found, number, lang)
-    known = auditlog.actions(context.current().history)
+    known = auditlog.actions()
     return html.Div(
         [
             dcc.Store(id=ids.AUDIT_LANG, data=lang),
