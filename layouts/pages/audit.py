@@ -156,7 +156,9 @@ def _export() -> flask.Response:
     if total > auditlog.EXPORT_CAP:
         headers["X-Audit-Capped"] = f"newest {auditlog.EXPORT_CAP} of {total} rows"
     return flask.Response(
-        flask.stream_with_context(auditlog.csv_chunks(engine, found)), mimetype="text/csv", headers=headers
+        flask.stream_with_context(auditlog.csv_chunks(engine, found, auditlog.EXPORT_CAP)),
+        mimetype="text/csv",
+        headers=headers,
     )
 
 

@@ -180,3 +180,14 @@ def test_paging_moves_through_the_rows_and_stops_at_the_ends(site, monkeypatch):
     assert older[ids.AUDIT_LINK]["href"] == "/audit?lang=en&page=2"
     assert post(clicked(ids.AUDIT_NEXT, 5, 2))[ids.AUDIT_PAGE]["data"] == 2  # the last page stays
     assert post(clicked(ids.AUDIT_PREVIOUS, 4, 1))[ids.AUDIT_PAGE]["data"] == 1
+
+
+def test_an_export_over_the_cap_says_so_on_the_page_and_in_its_answer(site, monkeypatch):
+    monkeypatch.setattr(audit.auditlog, "EXPORT_CAP", 1)  # the log holds two rows: token.create, user.add
+    _app, _access, clients = site
+    answer = clients["auditor"].post(CALLBACK, json=filter_request()).get_json()["response"]
+    assert "The export holds the newest 1 of the 2 matching rows" in str(answer[ids.AUDIT_BODY]["children"])
+    exported = clients["auditor"].get("/audit/export.csv?to=now")
+    rows = list(csv.DictReader(io.StringIO(exported.get_data(as_text=True).lstrip("\ufeff"))))
+    assert [r["action"] for r in rows] == ["user.add"]  # "now" was before the export's own row
+    assert exported.headers["X-Audit-Capped"] == "newest 1 of 2 rows"
