@@ -20,10 +20,11 @@ from dashboard.core.settings import Settings
 from dashboard.core.status import is_stale, newest_success
 from dashboard.core.store import FrameStore, open_store
 from dashboard.i18n import LANGUAGES, t, template
-from dashboard.security import auth, headers
+from dashboard.security import auth, headers, policy
 from dashboard.security import callbacks as callback_access
 from dashboard.security.access import AccessStore
 from layouts.pages import (
+    audit,
     capacity,
     chain,
     chaos,
@@ -41,8 +42,22 @@ from layouts.pages import (
 )
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
-PAGES = (wall, sources, chain, service, trace, incidents, incident, chaos, capacity, catalogue, maturity, not_found_404)
-NAV_PAGES = ("wall", "sources", "incidents", "chaos", "maturity", "capacity", "catalogue")
+PAGES = (
+    wall,
+    sources,
+    chain,
+    service,
+    trace,
+    incidents,
+    incident,
+    chaos,
+    capacity,
+    catalogue,
+    maturity,
+    audit,
+    not_found_404,
+)
+NAV_PAGES = ("wall", "sources", "incidents", "chaos", "maturity", "capacity", "catalogue", "audit")
 
 
 def nav_text(default_lang: str) -> dict:
@@ -51,6 +66,11 @@ def nav_text(default_lang: str) -> dict:
         "default": default_lang,
         "labels": {lang: {page: t(f"nav.{page}", lang) for page in NAV_PAGES} for lang in LANGUAGES},
     }
+
+
+def nav_class(shown: bool) -> str:
+    """The class of a navigation link, hidden for a caller whose roles may not read its page."""
+    return "oc-nav-link" if shown else "oc-nav-link oc-nav-hidden"
 
 
 def liveness(settings: Settings) -> html.Div:
@@ -79,7 +99,7 @@ def shell(settings: Settings) -> html.Div:
                 dcc.Link(
                     t(f"nav.{page}", settings.language),
                     href=f"/{page}",
-                    className="oc-nav-link",
+                    className=nav_class(f"/{page}" not in policy.PAGE_READERS),  # restricted: readable_pages shows it
                     id={"type": ids.NAV_LINK, "page": page},
                 )
                 for page in NAV_PAGES
@@ -121,6 +141,16 @@ def _register_versions(app: dash.Dash) -> None:
             "as_of": newest_success(statuses),
         }
         return dash.no_update if current == known else current
+
+
+def _register_nav_access(app: dash.Dash) -> None:
+    @app.callback(Output({"type": ids.NAV_LINK, "page": ALL}, "className"), Input(ids.NAV_TEXT, "data"))
+    def readable_pages(_text):
+        """Show the caller the links to the pages their roles may read (the shell starts with the links every
+        role may follow); the access check still decides every request."""
+        identity = auth.current_identity()
+        roles = identity.roles if identity else frozenset()
+        return [nav_class(policy.may_read(roles, f"/{output['id']['page']}")) for output in dash.ctx.outputs_list]
 
 
 def _register_display(app: dash.Dash) -> None:
@@ -219,6 +249,7 @@ def create_app(
     app.layout = shell(settings)
     with callback_access.shell_callbacks(app):
         _register_versions(app)
+        _register_nav_access(app)
         _register_display(app)
     _register_routes(app.server)
     auth.init_app(app, settings, access)

@@ -40,7 +40,8 @@ class Window:
         return "?" + urlencode({"from": self.raw_from, "to": self.raw_to, **extra})
 
 
-def _instant(value: str, now: datetime, name: str) -> pd.Timestamp:
+def instant(value: str, now: datetime, name: str) -> pd.Timestamp:
+    """The UTC instant one bound ``name`` (``from`` or ``to``) means at ``now``."""
     match = _RELATIVE.match(value)
     if match:
         amount, unit = match.groups()
@@ -60,7 +61,7 @@ def resolve(raw_from: str | None, raw_to: str | None, now: datetime | None = Non
     """Resolve URL values into a window; raise WindowError when they make no sense."""
     now = now or datetime.now(UTC)
     raw_from, raw_to = (raw_from or DEFAULT_FROM).strip(), (raw_to or DEFAULT_TO).strip()
-    start, end = _instant(raw_from, now, "from"), _instant(raw_to, now, "to")
+    start, end = instant(raw_from, now, "from"), instant(raw_to, now, "to")
     if start >= end:
         raise WindowError("from must be before to")
     if end - start > MAX_SPAN:

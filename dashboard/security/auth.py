@@ -263,6 +263,9 @@ def check_request() -> flask.Response | None:
         return _unauthenticated(auth_state, display_refused)
     flask.g.oc_identity = identity
     status = _refusal(identity, auth_state.access)
+    action = policy.refused_read_action(path) if status == 403 and path != CALLBACK_PATH else None
+    if action:
+        auth_state.access.refused(identity, action, path[: callback_access.MAX_TARGET], {"method": request.method})
     if status:
         log.info(
             "refused %s %s to %s (%s): %d",

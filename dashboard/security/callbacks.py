@@ -11,7 +11,7 @@ its registered ``pathname`` input.
 ``check(identity, access)`` answers a request: 400 when it names no registered server callback or
 does not send, position by position, the ids and properties the callback was registered with;
 403 when the callback's page (for the router: the path asked for) is not the caller's to read, a
-refused write audited first; None to let it run.
+refused write or a refused read of a page in ``policy.AUDITED_READS`` audited first; None to let it run.
 """
 
 from __future__ import annotations
@@ -208,6 +208,8 @@ def check(identity: Identity, access: AccessStore) -> int | None:
     if not identity.roles or (page is not None and not policy.may_read(identity.roles, page)):
         if request.rule.action:
             access.refused(identity, request.rule.action, _target(request), {"callback": request.key})
+        elif page is not None and (read := policy.refused_read_action(page)):
+            access.refused(identity, read, page, {"callback": request.key})
         return 403
     if not _well_formed(request.payload, request.entry):
         return 400
@@ -216,5 +218,7 @@ def check(identity: Identity, access: AccessStore) -> int | None:
         if not isinstance(path, str):
             return 400
         if not policy.may_read(identity.roles, path):
+            if read := policy.refused_read_action(path):
+                access.refused(identity, read, path[:MAX_TARGET], {"callback": request.key})
             return 403
     return None

@@ -2,7 +2,8 @@
 
 Pages are matched by their first path segment (``/chain/x`` is ``/chain``); a page not listed
 is readable by every role. A write not listed is refused to everyone, so a new write has to
-be named here before anyone can perform it.
+be named here before anyone can perform it. A refused read of a page in AUDITED_READS is
+audited (the page request, a callback of the page, the page router asked for it).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ WRITERS: dict[str, frozenset[str]] = {
     "user.revoke": frozenset({"admin"}),
 }
 
+AUDITED_READS: dict[str, str] = {"/audit": "audit.read"}  # pages whose refused reads get an audit row, as this action
+
 
 def page_of(path: str) -> str:
     """The policy key of a URL path: its first segment, e.g. ``/chain/equity`` -> ``/chain``."""
@@ -39,6 +42,11 @@ def page_of(path: str) -> str:
 def may_read(roles: Iterable[str], path: str) -> bool:
     """Whether any of ``roles`` may read the page at ``path``."""
     return not PAGE_READERS.get(page_of(path), EVERYONE).isdisjoint(roles)
+
+
+def refused_read_action(path: str) -> str | None:
+    """The audit action of a refused read of ``path`` when its page is in AUDITED_READS, else None."""
+    return AUDITED_READS.get(page_of(path))
 
 
 def may_write(roles: Iterable[str], action: str) -> bool:

@@ -155,7 +155,12 @@ def test_every_server_callback_has_a_rule(guarded):
     assert [key for key, rule in rules.items() if rule is None] == []
     assert rules[router(app)].pathname_at == 0
     assert rules[f"{ids.VERSIONS}.data"].page is None  # the shell: every role
-    for prefix, page in (("oc-maturity-", "/maturity"), ("oc-capacity-", "/capacity"), ("oc-incident-", "/incidents")):
+    for prefix, page in (
+        ("oc-maturity-", "/maturity"),
+        ("oc-capacity-", "/capacity"),
+        ("oc-incident-", "/incidents"),
+        ("oc-audit-", "/audit"),
+    ):
         assert owned(app, prefix) and {rules[key].page for key in owned(app, prefix)} == {page}
     assert [key for key in rules if rules[key].action] == owned(app, ids.MATURITY_MESSAGE)
     assert rules[owned(app, ids.MATURITY_MESSAGE)[0]].action == "assessment.write"

@@ -4,7 +4,7 @@ import pytest
 from dash import dcc, html
 from dash.development.base_component import Component
 
-from layouts.pages import chain, chaos, incident, service, trace
+from layouts.pages import audit, chain, chaos, incident, service, trace
 from tests.demo_app import polled_demo_app
 
 HOSTILE = ["<script>alert(1)</script>", 'x"} or up{job=~".+', "' OR '1'='1", "../../etc/passwd", "a\x00b", "x" * 300]
@@ -18,6 +18,10 @@ PAGES = [
     ("trace", trace.layout, lambda v: {"trace_id": v}),
     ("trace service", trace.layout, lambda v: {"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "service": v}),
     ("incident", incident.layout, lambda v: {"incident_id": v}),
+    ("audit actor", audit.layout, lambda v: {"actor": v}),
+    ("audit action", audit.layout, lambda v: {"action": v}),
+    ("audit window", audit.layout, lambda v: {"from": v}),
+    ("audit page", audit.layout, lambda v: {"page": v}),
 ]
 
 

@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 
+import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -9,7 +10,7 @@ from hypothesis import strategies as st
 from dashboard.core.settings import ConfigError
 from dashboard.i18n import pick_lang
 from dashboard.maturity import model as catalogue
-from dashboard.security.urlinput import KINDS, UrlInputError, clean, window
+from dashboard.security.urlinput import KINDS, UrlInputError, clean, instant, window
 
 INJECTIONS = [
     "<script>alert(1)</script>",
@@ -42,6 +43,9 @@ VALID = {
     "site": ["sh-dc1", "cn-shanghai-a", "aws:ap-east-1"],
     "time": ["now", "now-15m", "2024-03-01T08:00:00+08:00", "1709280000000"],
     "item": ["MON-01", "HA-04", "ops.rota_2"],
+    "actor": ["alice", "display:lobby-wall", "cli:root", "j.doe@example.com", "local"],
+    "action": ["audit.export", "incident.acknowledge", "audit.read"],
+    "page": ["1", "42", "999999"],
 }
 
 
@@ -115,3 +119,12 @@ def test_every_catalogue_item_id_is_a_valid_item_and_the_catalogue_refuses_any_o
         catalogue.parse(
             "domains: {a: A}\nitems:\n  - {id: 'MON 01', domain: a, level: 1, title: t, description: d, rule: manual}\n"
         )
+
+
+def test_one_bound_of_an_open_range():
+    now = datetime(2026, 3, 2, 12, tzinfo=UTC)
+    assert instant("from", None, now) is None and instant("to", "", now) is None
+    assert instant("from", "now-2d", now) == pd.Timestamp("2026-02-28T12:00Z")
+    assert instant("to", "2026-03-01T08:00:00+08:00", now) == pd.Timestamp("2026-03-01T00:00Z")
+    with pytest.raises(UrlInputError, match="not 'now'"):
+        instant("from", "yesterday", now)
