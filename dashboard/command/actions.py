@@ -1,9 +1,10 @@
 """Incident actions taken in opscenter: ``incident_actions``, which is also the ITSM write-back's outbox.
 
-A duty manager's action is written with ``record`` inside ``auth.audited("incident.<action>", ...)``, so the
-audit row and the action share one transaction. Every action is queued ``pending``; the poller's write-back job (``dashboard.command.writeback``), which knows the sources,
-delivers it and marks it ``delivered``, or leaves it pending with a later ``next_attempt_at`` and the error, so
-nothing is lost while the ITSM is away; an action on a source that takes no write-back it marks ``local``.
+A duty manager's action is written with ``record`` inside ``auth.audited("incident.<action>", ...)``, so
+the audit row and the action share one transaction. Every action is queued ``pending``; the poller's
+write-back job (``dashboard.command.writeback``), which knows the sources, delivers it and marks it
+``delivered``, or leaves it pending with a later ``next_attempt_at`` and the error, so nothing is lost
+while the ITSM is away; an action on a source that takes no write-back it marks ``local``.
 """
 
 from __future__ import annotations
