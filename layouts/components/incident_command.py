@@ -61,7 +61,7 @@ def state(taken: pd.DataFrame, source: str, now: pd.Timestamp, tz: str, lang: st
                     title=row.last_error or "",
                 ),
             ],
-            className=f"oc-command-row oc-command-{row.action}",
+            className=f"oc-command-row oc-did-{row.action}",
         )
         for row in taken.iloc[::-1].itertuples()
     ]
@@ -85,8 +85,9 @@ def _message(action: str) -> html.Span:
     return html.Span(id=ids.INCIDENT_ACT_MESSAGE.format(action=action), className="oc-command-message")
 
 
-def form(lang: str) -> html.Div:
-    """The controls of the five actions, each button with its message."""
+def form(priority: int, lang: str) -> html.Div:
+    """The controls of the five actions, each button with its message; the priority control starts at the
+    incident's ``priority``."""
     role_options = [{"label": t(f"command.role.{role}", lang), "value": role} for role in actions.ROLES]
     return html.Div(
         [
@@ -115,6 +116,7 @@ def form(lang: str) -> html.Div:
                     dcc.Dropdown(
                         id=ids.INCIDENT_NEW_PRIORITY,
                         options=[{"label": f"P{p}", "value": p} for p in (1, 2, 3, 4, 5)],
+                        value=int(priority),
                         clearable=False,
                         searchable=False,
                     ),

@@ -253,27 +253,28 @@ def layout(incident_id: str = "", lang: str | None = None, **_query) -> html.Div
     header, details, figure, command = view(incident_id, lang)
     if figure is None:  # no ids on the page, so its refresh callback stays idle
         return html.Div(header, className="oc-page oc-incident-page")
+    page_priority = find(context.current().store.frame("incidents"), incident_id)["priority"]
     return html.Div(
         [
             dcc.Store(id=PAGE_STORE, data={"lang": lang, "incident_id": incident_id}),
             dcc.Link(f"← {t('incidents.back', lang)}", href=LIST_PATH, className="oc-back"),
             html.Div(header, id=ids.INCIDENT_BODY),
             html.Section(
-                graph(ids.INCIDENT_TIMELINE, "max(52vh, 28rem)", figure, modebar="hover"), className="oc-panel"
-            ),
-            html.Section(
                 [
                     html.H2(t("command.title", lang)),
                     html.Div(
                         [
                             html.Div(command, id=ids.INCIDENT_COMMAND, className="oc-command-state"),
-                            incident_command.form(lang) if may_act() else None,
+                            incident_command.form(page_priority, lang) if may_act() else None,
                         ],
                         className="oc-command",
                     ),
                     *incident_command.counters(),
                 ],
                 className="oc-panel oc-command-panel",
+            ),
+            html.Section(
+                graph(ids.INCIDENT_TIMELINE, "max(52vh, 28rem)", figure, modebar="hover"), className="oc-panel"
             ),
             html.Div(details, id=ids.INCIDENT_DETAILS, className="oc-incident-details"),
         ],
