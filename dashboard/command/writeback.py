@@ -1,6 +1,7 @@
 """The ITSM write-back, run by the poller after its polls: deliver the pending incident actions.
 
-One runner at a time across pollers (the lease ``job:incident-writeback``). Each pending action of a
+One runner at a time across pollers (the lease ``job:incident-writeback``, released when a run ends, so
+the job runs after every poll). Each pending action of a
 configured source whose kind writes back (``writes_back``) is delivered oldest first with the source's
 ``write_back``; on success it is marked delivered, on failure it stays pending with the error and a
 next attempt after a back-off doubling from ``FIRST_RETRY_S`` up to ``MAX_RETRY_S``; later actions of
@@ -16,12 +17,13 @@ import logging
 from datetime import datetime, timedelta
 
 from dashboard.command import actions
+from dashboard.core.leases import MIN_LEASE_S
 from datasources.base import SourceError
 
 log = logging.getLogger("opscenter.writeback")
 
 LEASE = "job:incident-writeback"
-LEASE_S = 2.0
+LEASE_S = 60.0  # the longest one run may hold the lease; it is released when the run ends
 FIRST_RETRY_S = 10.0
 MAX_RETRY_S = 600.0
 
@@ -63,4 +65,6 @@ class WritebackJob:
                 delivered += 1
         except Exception as exc:  # the write-back is retried next time; polling must go on
             log.error("incident write-back failed: %s", exc)
+        finally:
+            self.leases.hold(LEASE, MIN_LEASE_S, 0)
         return delivered
