@@ -36,6 +36,7 @@ def _poller(settings: Settings, store, with_history: bool = True):
     poller = Poller(_sources(settings), store, history, derived=DerivedFrames(store, history))
     poller.publish_config(settings.chains)
     if history is not None:
+        from dashboard.command.writeback import WritebackJob
         from dashboard.maturity import model as catalogue
         from dashboard.maturity.evidence_job import EvidenceJob
 
@@ -48,6 +49,7 @@ def _poller(settings: Settings, store, with_history: bool = True):
                 poller.leases,
             )
         )
+        poller.after_polls.append(WritebackJob(poller.sources, history.engine, poller.leases))
     return poller
 
 

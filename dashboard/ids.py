@@ -12,6 +12,15 @@ INCIDENTS_BODY = "oc-incidents-body"
 INCIDENT_BODY = "oc-incident-body"
 INCIDENT_TIMELINE = "oc-incident-timeline"
 INCIDENT_DETAILS = "oc-incident-details"
+INCIDENT_COMMAND = "oc-incident-command"  # roles, last update and the actions taken in opscenter
+INCIDENT_ROLE = "oc-incident-role"
+INCIDENT_USER = "oc-incident-user"
+INCIDENT_NEW_PRIORITY = "oc-incident-new-priority"
+INCIDENT_NOTE = "oc-incident-note"
+INCIDENT_PUBLIC = "oc-incident-public"
+INCIDENT_ACT = "oc-incident-act-{action}"  # each action's button, .format(action=...)
+INCIDENT_ACT_MESSAGE = "oc-incident-act-{action}-message"
+INCIDENT_ACTED = "oc-incident-act-{action}-count"  # bumped by each recorded action: the page refreshes
 DRILL_PROBLEM = "oc-drill-problem"  # the not-found / bad-request message
 CHAIN_STATE = "oc-chain-state"
 CHAIN_STEPS = "oc-chain-steps"

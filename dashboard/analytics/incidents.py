@@ -6,7 +6,8 @@ Unacknowledged (or unresolved) incidents are left out of the mean and counted
 separately; cancelled incidents are left out altogether. The change success
 rate is successful changes over changes with a known outcome that ended in the
 window; the change-induced incident rate is the share of the window's
-incidents that name a change.
+incidents that name a change. An acknowledgement made in opscenter counts
+when it is earlier than the source's (``with_acknowledgements``).
 """
 
 from __future__ import annotations
@@ -166,3 +167,16 @@ def incident_window(incident: pd.Series, changes: pd.DataFrame, now: pd.Timestam
         start = min(start, _change_time(suspect).iloc[0] - pd.Timedelta(minutes=30))
     finished = end_time(incident)
     return start, min(now, (now if pd.isna(finished) else finished) + pd.Timedelta(hours=1))
+
+
+def with_acknowledgements(incidents: pd.DataFrame, acknowledgements: pd.DataFrame) -> pd.DataFrame:
+    """``incidents`` acknowledged at the earlier of the source's time and opscenter's (``acknowledgements``:
+    source, incident_id, acknowledged_at, as ``dashboard.command.actions.acknowledgements`` reads them)."""
+    if acknowledgements.empty or incidents.empty:
+        return incidents
+    ours = acknowledgements.set_index(["source", "incident_id"])["acknowledged_at"]
+    ours = ours.reindex(pd.MultiIndex.from_frame(incidents[["source", "incident_id"]])).set_axis(incidents.index)
+    theirs = incidents["acknowledged_at"]
+    ours = ours.astype(theirs.dtype)
+    earlier = ours.notna() & (theirs.isna() | (ours < theirs))
+    return incidents.assign(acknowledged_at=theirs.mask(earlier, ours))

@@ -160,3 +160,25 @@ utilisation_peaks = sa.Table(
     sa.PrimaryKeyConstraint("source", "day", "instance"),
     sa.Index("ix_utilisation_peaks_day", "day"),
 )
+
+
+# What duty managers did to incidents from opscenter, each row also an outbox entry for the ITSM
+# (dashboard.command.actions): writeback is pending until delivered, local when nothing is sent.
+incident_actions = sa.Table(
+    "incident_actions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("incident_id", sa.Text, nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),  # JSON
+    sa.Column("writeback", sa.Text, nullable=False),  # pending, delivered, local
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", UTCDateTime(), nullable=True),
+    sa.Column("delivered_at", UTCDateTime(), nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Index("ix_incident_actions_incident", "source", "incident_id", "at"),
+    sa.Index("ix_incident_actions_writeback", "writeback", "next_attempt_at"),
+)

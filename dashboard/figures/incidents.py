@@ -65,6 +65,7 @@ def timeline_figure(
     labels: dict[str, str],
     tz: str,
     log_errors: pd.DataFrame | None = None,
+    actions: list[tuple[pd.Timestamp, str]] | None = None,
 ) -> go.Figure:
     """The incident, its alerts, changes (the suspect in red), chaos runs, p95 and errors on one time axis.
 
@@ -72,7 +73,8 @@ def timeline_figure(
     incident is open; how it ended (resolved, closed, cancelled) is a point, so an ended incident stops there.
     ``labels`` name the lanes,
     panels and states in the page's language; times are drawn in ``tz``. With ``log_errors``
-    (ts, count), a fourth panel shows the error log lines per minute (label ``logs``).
+    (ts, count), a fourth panel shows the error log lines per minute (label ``logs``). ``actions``, (time, text)
+    of what was done in opscenter, are diamonds on the incident's lane (label ``actions``).
     """
     logs = log_errors is not None and len(log_errors) > 0
     titles = (labels["events"], labels["latency"], labels["errors"], *([labels["logs"]] if logs else []))
@@ -137,6 +139,20 @@ def timeline_figure(
         tz,
         labels["chaos"],
     )
+    if actions:
+        fig.add_trace(
+            go.Scatter(
+                x=[_local(at, tz) for at, _ in actions],
+                y=[labels["incident"]] * len(actions),
+                text=[text for _, text in actions],
+                mode="markers",
+                name=labels["actions"],
+                hoverinfo="text",
+                marker=dict(symbol="diamond", size=14, color="#e6edf3", line=dict(color="#0d1117", width=2)),
+            ),
+            row=1,
+            col=1,
+        )
     ts = [_local(v, tz) for v in metrics["ts"]]
     fig.add_trace(
         go.Scatter(x=ts, y=metrics["latency_p95_ms"], name="p95 ms", mode="lines", line=dict(color="#64b5f6", width=2)),

@@ -13,6 +13,8 @@ from datetime import datetime
 
 import pandas as pd
 
+from dashboard.analytics import incidents as incident_stats
+from dashboard.command import actions
 from dashboard.core.status import status_frame
 from dashboard.core.store import DERIVED_SOURCE
 from dashboard.maturity import assessments, evidence
@@ -33,7 +35,8 @@ def _source_status(store) -> pd.DataFrame:
 
 def frames_with_history(store, history, now: pd.Timestamp) -> dict[str, pd.DataFrame]:
     """Every frame from the store, source_status from the status records; incidents, changes and
-    chaos runs completed from history."""
+    chaos runs completed from history; incidents acknowledged in opscenter earlier than in their source count
+    as acknowledged then."""
     frames = {name: store.frame(name) for name in FRAME_NAMES if name != "source_status"}
     frames["source_status"] = _source_status(store)
     if history is None:
@@ -43,6 +46,9 @@ def frames_with_history(store, history, now: pd.Timestamp) -> dict[str, pd.DataF
         kept = history.read(name, since=since)[frames[name].columns]
         merged = pd.concat([frames[name], kept], ignore_index=True) if len(kept) else frames[name]
         frames[name] = merged.drop_duplicates(["source", key], keep="first").reset_index(drop=True)
+    frames["incidents"] = incident_stats.with_acknowledgements(
+        frames["incidents"], actions.acknowledgements(history.engine)
+    )
     return frames
 
 

@@ -21,6 +21,10 @@ PAGE_READERS: dict[str, frozenset[str]] = {
 
 WRITERS: dict[str, frozenset[str]] = {
     "incident.acknowledge": frozenset({"manager", "admin"}),
+    "incident.assign": frozenset({"manager", "admin"}),
+    "incident.note": frozenset({"manager", "admin"}),
+    "incident.priority": frozenset({"manager", "admin"}),
+    "incident.resolve": frozenset({"manager", "admin"}),
     "assessment.write": frozenset({"manager", "admin"}),
     "audit.export": frozenset({"auditor", "admin"}),
     "settings.write": frozenset({"admin"}),

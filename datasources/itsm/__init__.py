@@ -338,6 +338,7 @@ class ItsmSource(Source):
 
     defaults: ClassVar[Mappings] = Mappings()
     token_scheme: ClassVar[str] = "Bearer"
+    writes_back: ClassVar[bool] = False  # whether ``write_back`` delivers opscenter's incident actions
 
     def __post_init__(self):
         super().__post_init__()
@@ -347,3 +348,26 @@ class ItsmSource(Source):
     @cached_property
     def transport(self) -> HttpClient:
         return HttpClient.from_options(self.name, self.config.transport(), self.token_scheme)
+
+    def write_back(self, incident_id: str, action_id: int, action: str, actor: str, detail: dict) -> None:
+        """Deliver one of opscenter's incident actions (``writes_back`` kinds) so that delivering it again
+        changes nothing; raise SourceError when the source cannot take it now."""
+        raise NotImplementedError(f"{self.kind} takes no write-back")
+
+
+def action_marker(action_id: int) -> str:
+    """What names an opscenter action in the ITSM, so a retried delivery can find that it arrived."""
+    return f"[opscenter action {action_id}]"
+
+
+def action_text(action_id: int, action: str, actor: str, detail: dict) -> str:
+    """An opscenter incident action as the ITSM's note: the marker, who did what, and the note's text."""
+    what = {
+        "acknowledge": "acknowledged the incident",
+        "resolve": "resolved the incident",
+        "note": "posted a status update" if detail.get("public") else "added a note",
+        "priority": f"set priority P{detail.get('priority')}",
+        "assign": f"assigned {detail.get('user')} as {detail.get('role')}",
+    }[action]
+    text = detail.get("text")
+    return f"{action_marker(action_id)} {actor} {what} in opscenter." + (f"\n\n{text}" if text else "")

@@ -8,6 +8,12 @@ service is a ticket custom field, the assignment group the queue.
 
 Options: ``RequestTrackerOptions``; ``url`` is RT's web root, auth ``username`` +
 ``password`` (basic) or ``token`` (an RT auth token).
+
+Write-back: an opscenter action becomes a comment on the ticket (a public status update a
+correspondence), whose subject is the action's marker; acknowledge then sets the status ``open``,
+resolve ``resolved``, a priority change the priority named for it in the mappings. Before posting,
+the ticket's attachments are searched for the marker, so a delivery retried after a lost answer
+never posts twice; the status and priority updates are idempotent themselves.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ DEFAULTS = itsm.Mappings(
         "deleted": "cancelled",
     },
 )
+ACTION_STATUS = {"acknowledge": "open", "resolve": "resolved"}
 FIELDS = "Subject,Status,Queue,Priority,Created,Started,Resolved,LastUpdated,CustomFields"
 
 
@@ -48,6 +55,14 @@ def search_query(base: str, since: datetime) -> str:
     """The TicketSQL of one poll: the configured filter AND updated since ``since``."""
     updated = f"LastUpdated >= {ticketsql_string(pd.Timestamp(since).tz_convert('UTC').strftime('%Y-%m-%d %H:%M:%S'))}"
     return f"({base}) AND {updated}" if base else updated
+
+
+def ticket_number(incident_id: str) -> str:
+    """RT's ticket number of an incident id ``RT-<n>``."""
+    number = incident_id.removeprefix("RT-")
+    if not number.isdigit():
+        raise ValueError(f"{incident_id!r} is not a Request Tracker incident id")
+    return number
 
 
 def custom_field(ticket: dict, name: str):
@@ -133,3 +148,31 @@ class RequestTrackerSource(itsm.ItsmSource):
                 ),
             },
         )
+
+    writes_back = True
+
+    def _posted(self, ticket: str, marker: str) -> bool:
+        """Whether an attachment of the ticket has ``marker`` as its subject."""
+        params = {"fields": "Subject", "per_page": 100, "page": 1}
+        while True:
+            payload = self.transport.get(f"REST/2.0/ticket/{ticket}/attachments", params)
+            if not isinstance(payload, dict) or not isinstance(payload.get("items"), list):
+                raise SourceError(f"{self.name}: expected {{'items': [...]}} from REST2 ticket attachments")
+            if any(isinstance(item, dict) and item.get("Subject") == marker for item in payload["items"]):
+                return True
+            if params["page"] >= int(payload.get("pages") or 0):
+                return False
+            params = {**params, "page": params["page"] + 1}
+
+    def write_back(self, incident_id: str, action_id: int, action: str, actor: str, detail: dict) -> None:
+        ticket, marker = ticket_number(incident_id), itsm.action_marker(action_id)
+        if not self._posted(ticket, marker):
+            kind = "correspond" if action == "note" and detail.get("public") else "comment"
+            body = {"Subject": marker, "Content": itsm.action_text(action_id, action, actor, detail)}
+            self.transport.post(f"REST/2.0/ticket/{ticket}/{kind}", {**body, "ContentType": "text/plain"})
+        update = {"Status": ACTION_STATUS[action]} if action in ACTION_STATUS else {}
+        if action == "priority":
+            named = [name for name, value in self.mappings.priority.items() if value == detail["priority"]]
+            update = {"Priority": named[0]} if named else {}
+        if update:
+            self.transport.request("PUT", f"REST/2.0/ticket/{ticket}", body=update)

@@ -1,7 +1,13 @@
-"""/incidents/<id>: one incident on one time axis with its alerts, preceding changes, chaos runs and metrics."""
+"""/incidents/<id>: one incident on one time axis with its alerts, preceding changes, chaos runs and metrics,
+and its command panel: a manager acknowledges, assigns the incident roles, posts updates and notes, changes
+the priority and resolves here. Each action is one write callback (``incident.<action>`` in the policy)
+recording it through ``auth.audited`` in ``incident_actions``, from which the poller writes it back to the
+ITSM; a caller without the write gets 403, the refusal audited. The page shows the form only to those who
+may act."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from urllib.parse import quote, unquote
 
 import dash
@@ -12,9 +18,12 @@ from dash import Input, Output, State, dcc, html
 from dashboard import context, ids
 from dashboard.analytics import incidents as incident_stats
 from dashboard.analytics import logrates
+from dashboard.command import actions
 from dashboard.figures.incidents import timeline_figure
 from dashboard.i18n import pick_lang, t
-from dashboard.security import urlinput
+from dashboard.security import auth, policy, urlinput
+from dashboard.security import callbacks as callback_access
+from layouts.components import incident_command
 from layouts.components.graphs import graph
 from layouts.components.incident_parts import (
     health_badge,
@@ -43,6 +52,7 @@ def labels(lang: str) -> dict[str, str]:
         **{k: t(f"incidents.state_{k}", lang) for k in STATES},
         "suspect": t("incidents.suspect", lang),
         "logs": t("logs.burst", lang),
+        "actions": t("command.timeline_lane", lang),
     }
 
 
@@ -157,11 +167,18 @@ def changes_table(changes: pd.DataFrame, tz: str, lang: str) -> html.Div:
     return html.Table([html.Thead(head), html.Tbody(rows)], className="oc-inc-table")
 
 
-def view(incident_id: str, lang: str, versions: dict | None = None) -> tuple[list, list, go.Figure | None]:
-    """The header, the pre-plan and changes, and the timeline of one incident; not found: a message and no figure."""
+def view(incident_id: str, lang: str, versions: dict | None = None) -> tuple[list, list, go.Figure | None, list]:
+    """The header, the pre-plan and changes, the timeline and the command state of one incident; not found: a
+    message, no figure and no command state."""
     ctx = context.current()
     frames, store, tz = (versions or {}).get("frames"), ctx.store, ctx.settings.display_tz
     incident = find(store.frame("incidents", frames), incident_id)
+    if incident is not None:
+        taken = actions.for_incident(ctx.history, incident["source"], incident_id)
+        acknowledged = taken.loc[taken["action"] == "acknowledge", ["source", "incident_id", "at"]].head(1)
+        incident = incident_stats.with_acknowledgements(
+            pd.DataFrame([incident]), acknowledged.rename(columns={"at": "acknowledged_at"})
+        ).iloc[0]
     if incident is None:
         return (
             [
@@ -174,6 +191,7 @@ def view(incident_id: str, lang: str, versions: dict | None = None) -> tuple[lis
             ],
             [],
             None,
+            [],
         )
     now = pd.Timestamp.now(tz="UTC")
     service = incident["service"]
@@ -194,6 +212,7 @@ def view(incident_id: str, lang: str, versions: dict | None = None) -> tuple[lis
         labels(lang),
         tz,
         logrates.error_series(store.frame("log_rates", frames), [service], start, end) if service else None,
+        incident_command.timeline_points(taken, lang),
     )
     queries = (service_query(incident, now, frames) if service else "", incident_query(incident, now))
     header = [_header(incident, service_health(frames), on_chains, queries, tz, lang)]
@@ -212,7 +231,13 @@ def view(incident_id: str, lang: str, versions: dict | None = None) -> tuple[lis
             className="oc-panel",
         ),
     ]
-    return header, details, figure
+    return header, details, figure, incident_command.state(taken, incident["source"], now, tz, lang)
+
+
+def may_act() -> bool:
+    """Whether the person asking may act on incidents (the form is shown to them only)."""
+    identity = auth.current_identity()
+    return identity is not None and all(policy.may_write(identity.roles, f"incident.{a}") for a in actions.ACTIONS)
 
 
 def layout(incident_id: str = "", lang: str | None = None, **_query) -> html.Div:
@@ -225,14 +250,29 @@ def layout(incident_id: str = "", lang: str | None = None, **_query) -> html.Div
             html.P(t("drill.bad_input", lang, reason=exc), id="oc-incident-bad-input", className="oc-empty"),
             className="oc-page oc-incident-page",
         )
-    header, details, figure = view(incident_id, lang)
+    header, details, figure, command = view(incident_id, lang)
     if figure is None:  # no ids on the page, so its refresh callback stays idle
         return html.Div(header, className="oc-page oc-incident-page")
+    page_priority = find(context.current().store.frame("incidents"), incident_id)["priority"]
     return html.Div(
         [
             dcc.Store(id=PAGE_STORE, data={"lang": lang, "incident_id": incident_id}),
             dcc.Link(f"← {t('incidents.back', lang)}", href=LIST_PATH, className="oc-back"),
             html.Div(header, id=ids.INCIDENT_BODY),
+            html.Section(
+                [
+                    html.H2(t("command.title", lang)),
+                    html.Div(
+                        [
+                            html.Div(command, id=ids.INCIDENT_COMMAND, className="oc-command-state"),
+                            incident_command.form(page_priority, lang) if may_act() else None,
+                        ],
+                        className="oc-command",
+                    ),
+                    *incident_command.counters(),
+                ],
+                className="oc-panel oc-command-panel",
+            ),
             html.Section(
                 graph(ids.INCIDENT_TIMELINE, "max(52vh, 28rem)", figure, modebar="hover"), className="oc-panel"
             ),
@@ -242,18 +282,80 @@ def layout(incident_id: str = "", lang: str | None = None, **_query) -> html.Div
     )
 
 
+FORM_STATE = {  # what each action's detail is made of, besides its button
+    "acknowledge": (),
+    "resolve": (),
+    "assign": ((ids.INCIDENT_ROLE, "value"), (ids.INCIDENT_USER, "value")),
+    "priority": ((ids.INCIDENT_NEW_PRIORITY, "value"),),
+    "note": ((ids.INCIDENT_NOTE, "value"), (ids.INCIDENT_PUBLIC, "value")),
+}
+
+
+def detail_of(action: str, *values) -> dict:
+    """An action's detail from its form values, in the order of ``FORM_STATE``."""
+    if action == "assign":
+        return {"role": values[0], "user": values[1]}
+    if action == "priority":
+        return {"priority": values[0]}
+    if action == "note":
+        return {"text": values[0], "public": "public" in (values[1] or [])}
+    return {}
+
+
+def act(action: str, n_clicks, page: dict, count, *values):
+    """Record ``action`` on the page's incident through the audited write path; Forbidden (403, audited) for
+    a caller who may not."""
+    if not n_clicks:
+        raise dash.exceptions.PreventUpdate
+    lang, incident_id = page["lang"], page["incident_id"]
+    incident = find(context.current().store.frame("incidents"), incident_id)
+    detail = detail_of(action, *values)
+    source = incident["source"] if incident is not None else None
+    try:
+        with auth.audited(f"incident.{action}", incident_id, {"source": source, **detail}) as connection:
+            if incident is None:
+                raise LookupError(incident_id)
+            actions.record(
+                connection, source, incident_id, action, auth.current_identity().name, detail, datetime.now(UTC)
+            )
+    except LookupError:
+        return t("incidents.not_found", lang, incident_id=incident_id), dash.no_update
+    except ValueError:
+        return t(f"command.incomplete.{action}", lang), dash.no_update
+    return t("command.done", lang, what=incident_command.did(action, actions.checked(action, detail), lang)), (
+        count or 0
+    ) + 1
+
+
 def register(app: dash.Dash) -> None:
-    """Register the page and its refresh callback on ``app``."""
+    """Register the page, its refresh callback and its write callbacks (one per action) on ``app``."""
     dash.register_page(__name__, path_template=PATH_TEMPLATE, layout=layout, title=page_title("title.incident"))
 
     @app.callback(
         Output(ids.INCIDENT_BODY, "children"),
         Output(ids.INCIDENT_DETAILS, "children"),
         Output(ids.INCIDENT_TIMELINE, "figure"),
+        Output(ids.INCIDENT_COMMAND, "children"),
         Input(ids.VERSIONS, "data"),
+        *(Input(ids.INCIDENT_ACTED.format(action=action), "data") for action in actions.ACTIONS),
         State(PAGE_STORE, "data"),
         prevent_initial_call=True,
     )
-    def refresh_incident(versions, page):
-        header, details, figure = view(page["incident_id"], page["lang"], versions)
-        return header, details, figure if figure is not None else dash.no_update
+    def refresh_incident(versions, *counts_then_page):
+        page = counts_then_page[-1]
+        header, details, figure, command = view(page["incident_id"], page["lang"], versions)
+        if figure is None:
+            return header, details, dash.no_update, dash.no_update
+        return header, details, figure, command
+
+    for action, state in FORM_STATE.items():
+        with callback_access.writes(app, f"incident.{action}", target=lambda _clicks, page, *_: page["incident_id"]):
+            app.callback(
+                Output(ids.INCIDENT_ACT_MESSAGE.format(action=action), "children"),
+                Output(ids.INCIDENT_ACTED.format(action=action), "data"),
+                Input(ids.INCIDENT_ACT.format(action=action), "n_clicks"),
+                State(PAGE_STORE, "data"),
+                State(ids.INCIDENT_ACTED.format(action=action), "data"),
+                *(State(component, prop) for component, prop in state),
+                prevent_initial_call=True,
+            )(lambda *arguments, action=action: act(action, *arguments))

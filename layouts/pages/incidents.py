@@ -13,6 +13,7 @@ from dashboard.analytics import incidents as incident_stats
 from dashboard.i18n import t
 from layouts.components import body_page
 from layouts.components.incident_parts import (
+    acknowledged,
     health_badge,
     preplan,
     priority_badge,
@@ -178,7 +179,7 @@ def body(lang: str, versions: dict | None = None) -> list:
     """The page's content from the current frames."""
     frames = (versions or {}).get("frames")
     store = context.current().store
-    incidents, changes = store.frame("incidents", frames), store.frame("changes", frames)
+    incidents, changes = acknowledged(store.frame("incidents", frames)), store.frame("changes", frames)
     services = store.frame("services", frames)
     now = pd.Timestamp.now(tz="UTC")
     active = incident_stats.active(incidents, now)

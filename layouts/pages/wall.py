@@ -35,6 +35,7 @@ from dashboard.core.freshness import Freshness, freshness
 from dashboard.core.status import newest_success
 from dashboard.figures import STATUS_COLOURS
 from dashboard.i18n import CATALOG, pick_lang, t, template
+from layouts.components.incident_parts import acknowledged
 from layouts.components.titles import page_title
 
 PATH = "/wall"
@@ -581,7 +582,7 @@ def _kpi_values(refresh: Refresh) -> dict[str, tuple[str, str]]:
         "kpi.availability": kpis.availability(
             refresh.frame("service_metrics"), kpis.start_of_day(now, refresh.settings.display_tz)
         ),
-        "kpi.mtta": kpis.mtta(incidents, now),
+        "kpi.mtta": kpis.mtta(acknowledged(incidents), now),
         "kpi.mttr": kpis.mttr(incidents, now),
         "kpi.changes": kpis.change_success_rate(changes, now),
         "kpi.chaos": kpis.chaos_pass_rate(refresh.frame("chaos_runs"), now),

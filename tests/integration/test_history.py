@@ -12,6 +12,7 @@ from dashboard.db.history import History
 from dashboard.db.tables import metadata
 from datasources.base import validate
 
+HEAD_REVISION = "0007"  # the newest migration: the one place to change when another is added
 T0 = pd.Timestamp("2024-03-01T08:00:00", tz="UTC")
 
 
@@ -131,7 +132,7 @@ def test_migrate_is_idempotent_and_matches_metadata(history):
     history.migrate()
     with history.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        assert context.get_current_revision() == "0006"
+        assert context.get_current_revision() == HEAD_REVISION
         assert compare_metadata(context, metadata) == []
 
 

@@ -11,9 +11,18 @@ from urllib.parse import urlencode
 import pandas as pd
 import pytest
 import requests
+import sqlalchemy as sa
 
+from dashboard.command import actions
+from dashboard.command.writeback import WritebackJob
+from dashboard.core.poller import Poller
+from dashboard.core.store import FrameStore, LocalFrameCache
+from dashboard.db.history import History
+from dashboard.db.tables import incident_actions
+from dashboard.security.access import AccessStore, Identity
 from datasources.itsm.request_tracker import RequestTrackerSource
 from tests.conftest import free_port, need
+from tests.faults import wait_for_port
 
 SETUP = Path("/usr/sbin/rt-setup-database")
 SERVER = Path("/usr/share/request-tracker5/libexec/rt-server")
@@ -41,45 +50,74 @@ INITIAL_DATA = """
 """
 
 
-@pytest.fixture(scope="session")
-def rt_url(tmp_path_factory):
-    """A Request Tracker 5 on SQLite in a temp dir, served standalone on a free loopback port."""
-    if not (SETUP.exists() and SERVER.exists()):
-        need("Request Tracker 5", "install request-tracker5 rt5-db-sqlite rt5-standalone")
-    home, port = tmp_path_factory.mktemp("rt"), free_port()
-    for name in ("mason", "sessions", "empty"):
-        (home / name).mkdir()
-    (home / "RT_SiteConfig.pm").write_text(SITE_CONFIG.format(port=port, dir=home))
-    (home / "initialdata").write_text(INITIAL_DATA)
-    env = {**os.environ, "RT_SITE_CONFIG": str(home / "RT_SiteConfig.pm"), "RT_SITE_CONFIG_DIR": str(home / "empty")}
-    for extra in ([], ["--action", "insert", "--datafile", str(home / "initialdata")]):
-        args = [str(SETUP), "--action", "init", "--skip-create"] if not extra else [str(SETUP), *extra, "--skip-create"]
-        subprocess.run(args, env=env, check=True, capture_output=True, timeout=120)
-    log = open(home / "server.log", "wb")
-    server = subprocess.Popen(
-        [str(SERVER), "--server", "Standalone", "--port", str(port)],
-        env=env,
-        cwd=home,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
+class RequestTracker:
+    """A Request Tracker 5 on SQLite in ``home``, served standalone on a free loopback port; stoppable."""
+
+    def __init__(self, home: Path):
+        self.home, self.port = home, free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        for name in ("mason", "sessions", "empty"):
+            (home / name).mkdir()
+        (home / "RT_SiteConfig.pm").write_text(SITE_CONFIG.format(port=self.port, dir=home))
+        (home / "initialdata").write_text(INITIAL_DATA)
+        self.env = {
+            **os.environ,
+            "RT_SITE_CONFIG": str(home / "RT_SiteConfig.pm"),
+            "RT_SITE_CONFIG_DIR": str(home / "empty"),
+        }
+        for extra in ([], ["--action", "insert", "--datafile", str(home / "initialdata")]):
+            args = [str(SETUP), *extra, "--skip-create"] if extra else [str(SETUP), "--action", "init", "--skip-create"]
+            subprocess.run(args, env=self.env, check=True, capture_output=True, timeout=120)
+        self.server: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        """Start the server and wait until REST2 answers."""
+        with open(self.home / "server.log", "ab") as log:
+            self.server = subprocess.Popen(
+                [str(SERVER), "--server", "Standalone", "--port", str(self.port)],
+                env=self.env,
+                cwd=self.home,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + 60
         while True:
             try:
-                if requests.get(f"{url}/REST/2.0/queues/all", auth=AUTH, timeout=2).ok:
-                    break
+                if requests.get(f"{self.url}/REST/2.0/queues/all", auth=AUTH, timeout=2).ok:
+                    return
             except requests.RequestException:
                 pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"rt-server did not answer: {(home / 'server.log').read_text()[-2000:]}")
+            if self.server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"rt-server did not answer: {(self.home / 'server.log').read_text()[-2000:]}")
             time.sleep(0.2)
-        yield url
+
+    def stop(self) -> None:
+        """Stop the server and wait until its port refuses connections."""
+        self.server.terminate()
+        self.server.wait(timeout=20)
+        wait_for_port(self.port, up=False)
+
+
+@pytest.fixture(scope="session")
+def rt_server(tmp_path_factory):
+    """A running Request Tracker 5 shared by the module's tests."""
+    if not (SETUP.exists() and SERVER.exists()):
+        need("Request Tracker 5", "install request-tracker5 rt5-db-sqlite rt5-standalone")
+    server = RequestTracker(tmp_path_factory.mktemp("rt"))
+    server.start()
+    try:
+        yield server
     finally:
-        server.terminate()
-        server.wait(timeout=20)
-        log.close()
+        if server.server.poll() is None:
+            server.stop()
+
+
+@pytest.fixture
+def rt_url(rt_server):
+    """The running Request Tracker's web root."""
+    if rt_server.server.poll() is not None:  # a test that stopped it failed before starting it again
+        rt_server.start()
+    return rt_server.url
 
 
 def rest(url, method, path, body):
@@ -152,3 +190,91 @@ def test_polls_after_the_first_ask_only_for_recent_updates(rt_url):
     assert f"RT-{later}" in set(second["incident_id"]) and len(second) == len(first) + 1
     fetched = requests.get(queries[-1], auth=AUTH, timeout=10).json()
     assert [item["id"] for item in fetched["items"]] == [str(later)]  # the second poll saw only the new ticket
+
+
+MANAGER = Identity("duty-manager", frozenset({"manager"}), "test")
+
+
+@pytest.fixture
+def writeback(rt_url, tmp_path):
+    """A poller of the RT source with history and the write-back job, and the access store the page writes through."""
+    source = RequestTrackerSource(name="rt", options={"url": rt_url, "username": AUTH[0], "password": AUTH[1]})
+    history = History(f"sqlite:///{tmp_path / 'history.sqlite3'}")
+    history.migrate()
+    store = FrameStore(LocalFrameCache(), sources=["rt"])
+    poller = Poller([source], store, history)
+    job = WritebackJob([source], history.engine, poller.leases)
+    poller.after_polls.append(job)
+    access = AccessStore(f"sqlite:///{tmp_path / 'history.sqlite3'}")
+    yield poller, job, access, history.engine
+    access.close()
+    history.close()
+
+
+def act(access, incident_id, action, detail=None) -> int:
+    """An action as the incident page records it: through the audited write path."""
+    with access.audited(MANAGER, f"incident.{action}", incident_id, detail) as connection:
+        return actions.record(connection, "rt", incident_id, action, MANAGER.name, detail or {}, now())
+
+
+def rt_notes(url, ticket) -> list[dict]:
+    """The ticket's attachments with their subject and content."""
+    items = rest(url, "GET", f"ticket/{ticket}/attachments?fields=Subject,Content&per_page=100", None)["items"]
+    return [{"subject": i["Subject"], "content": i.get("Content") or ""} for i in items]
+
+
+def state(engine, action_id) -> dict:
+    with engine.connect() as connection:
+        row = connection.execute(sa.select(incident_actions).where(incident_actions.c.id == action_id)).one()
+    return dict(row._mapping)
+
+
+def test_an_acknowledgement_and_a_note_reach_the_ticket_within_one_poll(writeback, rt_url):
+    poller, job, access, engine = writeback
+    ticket = create(rt_url, "Settlement files late", "High", "settlement")
+    acknowledged = act(access, f"RT-{ticket}", "acknowledge")
+    noted = act(access, f"RT-{ticket}", "note", {"text": "Failing over to the standby SFTP host.", "public": True})
+
+    assert poller.tick() == ["rt"]  # one poll, then the write-back job
+
+    assert rest(rt_url, "GET", f"ticket/{ticket}", None)["Status"] == "open"
+    notes = {n["subject"]: n["content"] for n in rt_notes(rt_url, ticket)}
+    assert notes[f"[opscenter action {acknowledged}]"].startswith(
+        f"[opscenter action {acknowledged}] duty-manager acknowledged the incident in opscenter."
+    )
+    assert "Failing over to the standby SFTP host." in notes[f"[opscenter action {noted}]"]
+    assert {state(engine, i)["writeback"] for i in (acknowledged, noted)} == {"delivered"}
+    read_back = poller.sources[0].fetch(now())["incidents"].set_index("incident_id").loc[f"RT-{ticket}"]
+    assert read_back.state == "in_progress" and pd.notna(read_back.acknowledged_at)
+    assert [r["action"] for r in access.audit_trail()[:2]] == ["incident.note", "incident.acknowledge"]
+
+    with engine.begin() as connection:  # delivered, but the mark lost: the retry finds the marker
+        connection.execute(sa.update(incident_actions).values(writeback="pending"))
+    assert job(now()) == 2
+    subjects = [n["subject"] for n in rt_notes(rt_url, ticket)]
+    assert (
+        subjects.count(f"[opscenter action {noted}]") == 1 and subjects.count(f"[opscenter action {acknowledged}]") == 1
+    )
+
+
+def test_with_rt_stopped_actions_stay_queued_and_arrive_when_it_is_back(writeback, rt_server, rt_url):
+    _poller, job, access, engine = writeback
+    ticket = create(rt_url, "Margin feed stalled", "High", "margin-core")
+    rt_server.stop()
+    try:
+        noted = act(access, f"RT-{ticket}", "note", {"text": "Vendor engaged."})
+        resolved = act(access, f"RT-{ticket}", "resolve", {"text": "Feed restarted."})
+        at = now()
+        assert job(at) == 0
+        first, waiting = state(engine, noted), state(engine, resolved)
+        assert first["writeback"] == "pending" and first["attempts"] == 1 and "127.0.0.1" in first["last_error"]
+        assert first["next_attempt_at"] > at
+        assert waiting["writeback"] == "pending" and waiting["attempts"] == 0  # held behind the earlier one
+        assert job(at) == 0 and state(engine, noted)["attempts"] == 1  # not due again before its back-off
+    finally:
+        rt_server.start()
+    assert job(state(engine, noted)["next_attempt_at"]) == 2
+    assert [state(engine, i)["writeback"] for i in (noted, resolved)] == ["delivered", "delivered"]
+    assert rest(rt_url, "GET", f"ticket/{ticket}", None)["Status"] == "resolved"
+    subjects = [n["subject"] for n in rt_notes(rt_url, ticket)]
+    assert subjects.count(f"[opscenter action {noted}]") == 1 and subjects.count(f"[opscenter action {resolved}]") == 1

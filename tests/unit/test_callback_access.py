@@ -7,6 +7,7 @@ import pytest
 
 from dashboard import ids
 from dashboard.app import create_app
+from dashboard.command import actions
 from dashboard.core.settings import DEFAULT_CONFIG, parse
 from dashboard.security import auth, policy
 from dashboard.security import callbacks as callback_access
@@ -162,8 +163,11 @@ def test_every_server_callback_has_a_rule(guarded):
         ("oc-audit-", "/audit"),
     ):
         assert owned(app, prefix) and {rules[key].page for key in owned(app, prefix)} == {page}
-    assert [key for key in rules if rules[key].action] == owned(app, ids.MATURITY_MESSAGE)
-    assert rules[owned(app, ids.MATURITY_MESSAGE)[0]].action == "assessment.write"
+    writes = {rules[key].action: key for key in rules if rules[key].action}
+    assert writes == {
+        "assessment.write": owned(app, ids.MATURITY_MESSAGE)[0],
+        **{f"incident.{a}": owned(app, ids.INCIDENT_ACT_MESSAGE.format(action=a))[0] for a in actions.ACTIONS},
+    }
 
 
 @pytest.mark.parametrize("who", CALLERS)
@@ -339,3 +343,36 @@ def test_a_permitted_reader_without_the_write_is_refused_and_audited_by_the_writ
         "D1.1",
         False,
     )
+
+
+def test_an_incident_action_is_refused_to_a_viewer_with_403_and_recorded_for_a_manager(guarded, demo_store):
+    app, access, clients = guarded
+    incident = demo_store.frame("incidents").sort_values("opened_at").iloc[-1]
+    key = owned(app, ids.INCIDENT_ACT_MESSAGE.format(action="note"))[0]
+    body = request_for(
+        app,
+        key,
+        {
+            f"{ids.INCIDENT_ACT.format(action='note')}.n_clicks": 1,
+            "oc-incident-page.data": {"lang": "en", "incident_id": incident["incident_id"]},
+            f"{ids.INCIDENT_NOTE}.value": "Failover under way.",
+            f"{ids.INCIDENT_PUBLIC}.value": ["public"],
+        },
+    )
+    assert clients["viewer"].post(CALLBACK, json=body).status_code == 403
+    refused = access.audit_trail()[0]
+    assert (refused["actor"], refused["action"], refused["target"], refused["allowed"]) == (
+        "viewer-user",
+        "incident.note",
+        incident["incident_id"],
+        False,
+    )
+    assert actions.for_incident(access.engine, incident["source"], incident["incident_id"]).empty
+
+    answer = clients["manager"].post(CALLBACK, json=body)
+    assert answer.status_code == 200 and "Recorded: status update: Failover under way." in answer.get_data(as_text=True)
+    allowed = access.audit_trail()[0]
+    assert (allowed["actor"], allowed["action"], allowed["allowed"]) == ("manager-user", "incident.note", True)
+    taken = actions.for_incident(access.engine, incident["source"], incident["incident_id"])
+    assert taken[["action", "actor", "writeback"]].values.tolist() == [["note", "manager-user", "pending"]]
+    assert taken["detail"].iloc[0] == {"text": "Failover under way.", "public": True}

@@ -145,3 +145,23 @@ def test_an_incident_is_about_errors_when_its_service_broke_its_error_target_whi
     assert not stats.about_errors(incident, before, 0.01, NOW)
     during = metrics.assign(error_ratio=metrics["error_ratio"].where(metrics["ts"] != incident["opened_at"], 0.05))
     assert stats.about_errors(incident, during, 0.01, NOW)
+
+
+def test_an_acknowledgement_in_opscenter_counts_for_mtta_when_it_is_earlier():
+    ours = pd.DataFrame(
+        {
+            "source": ["itsm", "itsm", "itsm", "other"],
+            "incident_id": ["INC2", "INC0", "INC3", "INC1"],  # earlier; later; the only one; another source's
+            "acknowledged_at": pd.to_datetime(
+                ["2026-11-18 03:05", "2026-11-17 10:40", "2026-11-18 03:56", "2026-11-10 10:01"], utc=True
+            ),
+        }
+    )
+    merged = stats.with_acknowledgements(INCIDENTS, ours).set_index("incident_id")["acknowledged_at"]
+    assert merged["INC2"] == pd.Timestamp("2026-11-18 03:05", tz="UTC")
+    assert merged["INC0"] == pd.Timestamp("2026-11-17 10:10", tz="UTC")
+    assert merged["INC3"] == pd.Timestamp("2026-11-18 03:56", tz="UTC")
+    assert merged["INC1"] == pd.Timestamp("2026-11-10 10:30", tz="UTC")
+    row = stats.response_times(stats.with_acknowledgements(INCIDENTS, ours), NOW, 30).set_index("priority").loc[2]
+    assert row.mtta_min == pytest.approx((10 + 30 + 5 + 6) / 4) and row.unacknowledged == 0
+    assert stats.with_acknowledgements(INCIDENTS, ours.iloc[0:0]) is INCIDENTS
