@@ -4,6 +4,8 @@ keeps the header from green, filterable."""
 import pandas as pd
 import pytest
 
+from dashboard.core.derived import DerivedFrames
+from dashboard.core.settings import load
 from datasources.demo import episodes
 from tests.browser.conftest import CLIPPED, _need_chromium, assert_no_console_errors, viewport
 from tests.demo_app import polled_demo_app
@@ -13,14 +15,15 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def site_episode_app():
-    """The demo app polled at a moment when sh-dc2 is drained."""
+    """The demo app polled at a moment when sh-dc2 is drained, with the derived step (the wall's views)."""
     _need_chromium()
     past = pd.Timestamp.now(tz="UTC") - pd.Timedelta(minutes=30)  # long enough ago for its data to be stale now
     episode = [
         e for e in episodes(past - pd.Timedelta(hours=4), past) if e.kind == "site_degradation" and e.end <= past
     ][-1]
     moment = (episode.end - pd.Timedelta(minutes=2)).to_pydatetime()
-    return polled_demo_app(clock=lambda: moment), episode
+    views = lambda store: DerivedFrames(store, history_days=1, health=load().health)  # noqa: E731
+    return polled_demo_app(clock=lambda: moment, derived=views), episode
 
 
 def test_the_wall_shows_the_drained_site_red(dash_duo, site_episode_app):
