@@ -13,6 +13,10 @@ from tests.demo_app import polled_demo_app
 pytestmark = pytest.mark.browser
 
 
+def _with_views(store):
+    return DerivedFrames(store, history_days=1, health=load().health)
+
+
 @pytest.fixture(scope="module")
 def site_episode_app():
     """The demo app polled at a moment when sh-dc2 is drained, with the derived step (the wall's views)."""
@@ -22,8 +26,7 @@ def site_episode_app():
         e for e in episodes(past - pd.Timedelta(hours=4), past) if e.kind == "site_degradation" and e.end <= past
     ][-1]
     moment = (episode.end - pd.Timedelta(minutes=2)).to_pydatetime()
-    views = lambda store: DerivedFrames(store, history_days=1, health=load().health)  # noqa: E731
-    return polled_demo_app(clock=lambda: moment, derived=views), episode
+    return polled_demo_app(clock=lambda: moment, derived=_with_views), episode
 
 
 def test_the_wall_shows_the_drained_site_red(dash_duo, site_episode_app):
