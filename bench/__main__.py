@@ -22,8 +22,12 @@ NOTES = """
   machine not busier than its cores (23 ms p95 at load 5.6). The drill-downs likewise stay under
   50 ms p95 in CPU time, and one wall-clock p95 (the chain page, 72 ms) missed at load 5.3. The
   first viewer after a poll pays for the computation, once per
-  worker per poll interval; at 1,000 services it is above 20 ms (health rules, sparklines, lists
-  and key figures over a million-row estate), and it does not grow with the number of viewers.
+  worker per poll interval; at 1,000 services it is above 20 ms (sparklines, lists and key figures
+  over a million-row estate), and it does not grow with the number of viewers. The health rules,
+  the roll-up with its reasons and the site shares and states are computed once per poll by the
+  poller's derived step (`dashboard/analytics/wallframes.py`), and the worker only formats them:
+  the regression guard's first-viewer ratio went from 9.9 to 5.0 when they moved there (a worker
+  computes them itself, as before, when the poller's are missing or behind its frames).
   The Chromium row at 200 services times exactly those first-viewer refreshes (data changes
   between every few refreshes, and one browser is the only viewer).
 - Source queries per minute come from the pollers alone: the same for 100 viewers as for 1
@@ -45,7 +49,8 @@ NOTES = """
 ## The regression guard
 
 `make bench-check` (run by CI after the suite, `bench/check.py`) polls a 1,000-service demo estate and
-measures, in CPU time, a poll, the wall refresh for the first viewer after a poll and the chain,
+measures, in CPU time, a poll with its derived step (anomalies, the wall's views: at 1,000 services
+mostly the anomaly scoring), the wall refresh for the first viewer after a poll and the chain,
 service and trace pages, each divided by one pandas group-by over the estate's resource frame timed
 in the same run. A ratio more than twice its value in `bench/reference.json` fails the check and
 names the measure. `make bench` records the ratios anew with these figures; so does

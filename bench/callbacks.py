@@ -1,6 +1,7 @@
 """The wall refresh callback, server side, at 100 and 1,000 services.
 
-A demo estate is polled into an in-process store and the wall rendered; the source is
+A demo estate is polled into an in-process store, with the poller's derived step as deployed
+(anomalies, and the wall's views the workers format), and the wall rendered; the source is
 then polled a minute later, so every frame has a new version, and the refresh callback
 request the browser would send next (new versions, the keys of the first rendering) is
 posted through Flask's test client again and again: each call redraws everything that
@@ -18,6 +19,7 @@ from datetime import timedelta
 from bench.store import NOW
 from bench.viewer import WallRequests
 from dashboard.app import create_app
+from dashboard.core.derived import DerivedFrames
 from dashboard.core.poller import Poller
 from dashboard.core.settings import parse
 from dashboard.core.store import open_store
@@ -26,15 +28,18 @@ from layouts.pages import wall
 
 CONFIG = "sources:\n  - {kind: demo, name: demo, interval_s: 15, services: %d}\n"
 REPEAT = 50
+HISTORY_DAYS = 1  # the anomaly model learns from a day, not a week: what it finds is alike, its set-up 7 x cheaper
 
 
 def estate(services: int, deployment: str, redis_url: str | None = None):
-    """A polled demo estate and the app over it, plus a function polling the next minute."""
+    """A demo estate polled with its derived step and the app over it, plus a function polling the next minute
+    (and deriving from it)."""
     settings = parse(CONFIG % services)
     store = open_store(redis_url, deployment, settings.source_names)
     source = registry.build(settings.sources[0])
     clock = {"now": NOW}
-    poller = Poller([source], store, clock=lambda: clock["now"])
+    derived = DerivedFrames(store, history_days=HISTORY_DAYS, health=settings.health)
+    poller = Poller([source], store, clock=lambda: clock["now"], derived=derived)
     poller.poll(source)
 
     def next_minute() -> None:

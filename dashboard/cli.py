@@ -33,7 +33,7 @@ def _poller(settings: Settings, store, with_history: bool = True):
     if with_history:
         history = History(settings.database_url)
         history.migrate()
-    poller = Poller(_sources(settings), store, history, derived=DerivedFrames(store, history))
+    poller = Poller(_sources(settings), store, history, derived=DerivedFrames(store, history, health=settings.health))
     poller.publish_config(settings.chains)
     if history is not None:
         from dashboard.command.writeback import WritebackJob

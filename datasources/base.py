@@ -83,6 +83,7 @@ ALERT_STATES = ("firing", "pending", "resolved", "silenced", "inhibited")
 SEVERITIES = ("critical", "warning", "info")
 LOG_LEVELS = ("error", "warning", "info", "debug")
 REQUEST_STATES = ("open", "fulfilled", "cancelled")
+HEALTH_STATUSES = ("ok", "warn", "crit", "nodata")
 
 CONTRACTS: dict[str, tuple[Column, ...]] = {
     "services": (
@@ -216,6 +217,45 @@ CONTRACTS: dict[str, tuple[Column, ...]] = {
         _c("memory_limit_bytes", "float", True),
     ),
     "instances": (_c("service", "str"), _c("instance", "str"), _c("site", "str")),
+    # the wall's views, derived from the estate's frames (dashboard/analytics/wallframes.py)
+    "service_health": (
+        _c("service", "str"),
+        _c("p95_target_ms", "float"),
+        _c("error_target", "float"),
+        _c("requests_per_s", "float", True),
+        _c("error_ratio", "float", True),
+        _c("latency_p50_ms", "float", True),
+        _c("latency_p95_ms", "float", True),
+        _c("latency_p99_ms", "float", True),
+        _c("status", "str", allowed=HEALTH_STATUSES),
+        _c("rule", "str"),
+    ),
+    "service_status": (
+        _c("service", "str"),
+        _c("status", "str", allowed=HEALTH_STATUSES),
+        _c("metric", "str", allowed=("latency", "errors")),
+    ),
+    "status_reasons": (
+        _c("service", "str"),
+        _c("status", "str", allowed=HEALTH_STATUSES),
+        _c("kind", "str"),
+        _c("values", "str"),
+    ),
+    "chain_sites": (
+        _c("chain", "str"),
+        _c("site", "str"),
+        _c("share", "float"),
+        _c("status", "str", allowed=HEALTH_STATUSES),
+    ),
+    "site_states": (
+        _c("site", "str"),
+        _c("status", "str", allowed=HEALTH_STATUSES),
+        _c("kind", "str", allowed=("ok", "low", "drained", "silent", "nodata")),
+        _c("share", "float"),
+        _c("even", "float"),
+        _c("instances", "int"),
+    ),
+    "view_basis": (_c("source", "str"), _c("version", "int"), _c("rules", "str")),
     "log_rates": (
         _c("ts", "ts"),
         _c("service", "str"),
@@ -255,6 +295,7 @@ CONTRACTS: dict[str, tuple[Column, ...]] = {
 FRAME_NAMES: tuple[str, ...] = tuple(CONTRACTS)
 METRIC_FRAMES = ("service_metrics", "resource_metrics")  # the frames the derived step learns from
 DERIVED_FRAMES = ("anomalies", "utilisation_peaks")  # computed by the poller from metrics, not read
+VIEW_FRAMES = ("service_health", "service_status", "status_reasons", "chain_sites", "site_states", "view_basis")
 
 _EMPTY_DTYPES = {
     "str": "object",

@@ -1,4 +1,4 @@
-"""Frames the poller derives from metrics after a poll: anomalies and daily utilisation peaks.
+"""Frames the poller derives after a poll: anomalies and daily utilisation peaks, and the wall's views.
 
 After a source returns metric frames, the step judges them with the source's anomaly
 model and takes the daily peaks from its history plus the new frames, then writes both
@@ -18,6 +18,12 @@ day, at the learning's step, whatever of the last ``PEAK_DAYS`` is not complete 
 past the retention. A
 peaks problem (the database away, a failed backfill read) is in the step's status record; a failed
 backfill is tried again after ``HISTORY_RETRY_S``.
+
+Given the health rules, the step also computes the wall's views (``analytics.wallframes``: health,
+roll-up with its reasons, site shares and states) after every poll that delivered a frame they read,
+from the store's frames of every source, and writes them with the versions they come from under the
+reserved name ``derived`` with a status record of their own; a web worker then formats them instead
+of computing them.
 """
 
 from __future__ import annotations
@@ -29,11 +35,11 @@ from datetime import datetime
 
 import pandas as pd
 
-from dashboard.analytics import anomaly, capacity
+from dashboard.analytics import anomaly, capacity, wallframes
 from dashboard.core.status import after_attempt
 from dashboard.core.store import DERIVED_SOURCE, FrameStore, derived_source
 from dashboard.db import peaks as stored_peaks
-from datasources.base import DERIVED_FRAMES, METRIC_FRAMES, Source, empty_frame, validate
+from datasources.base import DERIVED_FRAMES, METRIC_FRAMES, VIEW_FRAMES, Source, empty_frame, validate
 
 log = logging.getLogger(__name__)
 HISTORY_DAYS = 7
@@ -58,8 +64,10 @@ class DerivedFrames:
         relearn_s: float = RELEARN_S,
         retry_s: float = HISTORY_RETRY_S,
         peak_days: int = PEAK_DAYS,
+        health: dict | None = None,
     ):
         self.store, self.history_days, self.relearn_s, self.retry_s = store, history_days, relearn_s, retry_s
+        self.health = health  # the config's health rules: given, the wall's views are derived too
         self.history, self.peak_days = history, peak_days  # history: a dashboard.db.history.History, or None
         self._learnt: dict[str, tuple[float, anomaly.Model, pd.DataFrame]] = {}
         self._failed: dict[str, tuple[float, str]] = {}  # per source: when its history read failed, and why
@@ -100,12 +108,32 @@ class DerivedFrames:
         return learnt[1], learnt[2], None
 
     def after_poll(self, source: Source, frames: dict[str, pd.DataFrame], now: datetime) -> None:
-        """Derive from the metric frames of one poll (none: nothing to do) and write the results."""
+        """Derive from the frames of one poll and write the results: anomalies and peaks from its metric
+        frames, then the wall's views when it delivered (or the step derived) a frame they read."""
         metrics = {name: frames[name] for name in METRIC_FRAMES if name in frames and len(frames[name])}
-        if not metrics:
+        views = self.health is not None and bool(metrics or set(frames) & set(wallframes.INPUTS))
+        if not (metrics or views):
             return
         with self._lock:
-            self._derive(source, metrics, now)
+            if metrics:
+                self._derive(source, metrics, now)
+            if views:
+                self._derive_views(source.interval_s, now)
+
+    def _derive_views(self, interval_s: float, now: datetime) -> None:
+        """Compute the wall's views from the store's frames as they are now, and write them with their basis
+        under ``derived``; a failure keeps the views written last (the wall computes its own meanwhile)."""
+        t0 = time.perf_counter()
+        try:
+            versions = {s: v for s, v in self.store.versions().items() if s != DERIVED_SOURCE}
+            views = wallframes.compute(lambda name: self.store.frame(name, versions), self.health)
+            views["view_basis"] = wallframes.basis(versions, self.health)
+            frames, errors = {name: validate(name, frame) for name, frame in views.items()}, []
+            self.store.write(DERIVED_SOURCE, frames)
+        except Exception as exc:  # a derivation problem must not stop polling
+            log.exception("deriving the wall's views failed")
+            frames, errors = {}, [f"{type(exc).__name__}: {exc}"]
+        self._record(DERIVED_SOURCE, interval_s, now, errors, frames, VIEW_FRAMES, t0)
 
     def _derive(self, source: Source, metrics: dict[str, pd.DataFrame], now: datetime) -> None:
         """Judge ``metrics``, take their peaks, and write both frames with their status record under
@@ -126,19 +154,32 @@ class DerivedFrames:
         except Exception as exc:  # a derivation problem must not stop polling
             log.exception("deriving frames from %s failed", source.name)
             frames, errors = {}, [f"{type(exc).__name__}: {exc}"]
+        self._record(name, source.interval_s, now, errors, frames, DERIVED_FRAMES, t0)
+
+    def _record(
+        self,
+        name: str,
+        interval_s: float,
+        now: datetime,
+        errors: list[str],
+        frames: dict[str, pd.DataFrame],
+        offers: tuple[str, ...],
+        t0: float,
+    ) -> None:
+        """Write the status record of one derivation stored under ``name``, begun at ``t0``."""
         self.store.set_status(
             name,
             after_attempt(
                 self.store.status(name),
                 source=name,
                 kind=DERIVED_SOURCE,
-                interval_s=source.interval_s,
+                interval_s=interval_s,
                 started=now,
                 errors=errors,
                 rows=int(sum(len(f) for f in frames.values())),
                 duration_ms=(time.perf_counter() - t0) * 1000,
                 frames=list(frames),
-                offers=list(DERIVED_FRAMES),
+                offers=list(offers),
             ),
         )
 

@@ -34,7 +34,9 @@ from datasources.base import empty_frame
 
 CONFIG_SOURCE = "config"
 log = logging.getLogger(__name__)
-DERIVED_SOURCE = "derived"  # the kind of the frames the poller derives from metrics (dashboard/core/derived.py)
+# the kind of the frames the poller derives (dashboard/core/derived.py), and the name its estate-wide ones
+# (the wall's views) are stored under
+DERIVED_SOURCE = "derived"
 
 
 def derived_source(source: str) -> str:
@@ -98,7 +100,7 @@ class FrameStore:
         self.cache = cache
         self.prefix = f"opscenter:{deployment}:"
         sources = list(sources)
-        self.sources = [*sources, CONFIG_SOURCE, *map(derived_source, sources)]
+        self.sources = [*sources, CONFIG_SOURCE, *map(derived_source, sources), DERIVED_SOURCE]
         self._decoded: dict[tuple[str, str], tuple[int, pd.DataFrame]] = {}
         self._combined: dict[str, tuple[tuple, pd.DataFrame]] = {}
         self._reading: dict[tuple[str, str] | str, threading.Lock] = {}  # one decode of a frame at a time

@@ -41,6 +41,7 @@ from pydantic import Field, field_validator
 from datasources.base import (
     CONTRACTS,
     DERIVED_FRAMES,
+    VIEW_FRAMES,
     Health,
     Source,
     SourceError,
@@ -187,7 +188,8 @@ TRACES_PER_MINUTE = 4
 SLOWEST_CALLS = 10
 MAX_TRACES = 200
 BASE_ERROR_RATIO = 0.0006
-EMITTED = tuple(name for name in CONTRACTS if name not in ("source_status", "log_lines") and name not in DERIVED_FRAMES)
+NOT_EMITTED = ("source_status", "log_lines", *DERIVED_FRAMES, *VIEW_FRAMES)
+EMITTED = tuple(name for name in CONTRACTS if name not in NOT_EMITTED)
 
 _U64 = np.uint64
 _GOLDEN, _M1, _M2 = _U64(0x9E3779B97F4A7C15), _U64(0xBF58476D1CE4E5B9), _U64(0x94D049BB133111EB)

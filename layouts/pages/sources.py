@@ -33,6 +33,7 @@ def rows(lang: str) -> list[dict]:
 
     listed = [(spec["name"], spec["kind"]) for spec in ctx.settings.sources]
     listed += [(derived_source(name), DERIVED_SOURCE) for name, _kind in listed if derived_source(name) in statuses]
+    listed += [(DERIVED_SOURCE, DERIVED_SOURCE)] if DERIVED_SOURCE in statuses else []  # the wall's views
     out = []
     for name, kind in listed:
         status = statuses.get(name)

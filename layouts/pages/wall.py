@@ -30,9 +30,10 @@ import pandas as pd
 from dash import ALL, ClientsideFunction, Input, Output, Patch, State, ctx, dcc, html
 
 from dashboard import context, formats, ids
-from dashboard.analytics import health, kpis, logrates, rollup, sites, wallview
+from dashboard.analytics import kpis, logrates, rollup, sites, wallframes, wallview
 from dashboard.core.freshness import Freshness, freshness
 from dashboard.core.status import newest_success
+from dashboard.core.store import CONFIG_SOURCE
 from dashboard.figures import STATUS_COLOURS
 from dashboard.i18n import CATALOG, pick_lang, t, template
 from layouts.components.incident_parts import acknowledged
@@ -71,11 +72,11 @@ class Refresh:
         self.versions = versions or self.store.versions()
         self.now = pd.Timestamp(datetime.now(UTC))
         self.tz = ZoneInfo(self.settings.display_tz)
-        statuses = self.store.statuses()
-        self.as_of = newest_success(statuses)
+        self.statuses = self.store.statuses()
+        self.as_of = newest_success(self.statuses)
         self.offered = app.offered
         self.fresh: dict[str, Freshness] = {
-            p: freshness(f, statuses, self.now, self.offered) for p, f in PANELS.items()
+            p: freshness(f, self.statuses, self.now, self.offered) for p, f in PANELS.items()
         }
 
     def frame(self, name: str) -> pd.DataFrame:
@@ -91,15 +92,15 @@ class Refresh:
         fresh = self.fresh[panel]
         return fresh.version_key(self.versions) if fresh.sources else None
 
-    def cached(self, name: str, build, *panels: str, per_minute: bool = False, extra=None):
-        """``build()`` once per versions of ``panels``' frames and language (and minute, and ``extra``),
-        for every viewer of this worker."""
+    def cached(self, name: str, build, *panels: str, per_minute: bool = False, extra=None, per_language=True):
+        """``build()`` once per versions of ``panels``' frames and language (unless not ``per_language``; and
+        minute, and ``extra``), for every viewer of this worker."""
         version = (
             *(tuple(self.version_key(p) or ()) for p in panels),
             self.now.floor("min") if per_minute else None,
             extra,
         )
-        return self.memo.get((name, self.lang), version, build)
+        return self.memo.get((name, self.lang if per_language else None), version, build)
 
     def missing(self, panel: str) -> str:
         """Why a panel nobody has delivered to is empty: its sources fail, have not answered yet, or none
@@ -141,30 +142,32 @@ class Refresh:
             values["what"] = " ".join(filter(None, (values["instance"], t(f"metric.{values['metric']}", self.lang))))
         return t(f"reason.{reason.kind}", self.lang, **values)
 
+    def views(self) -> dict[str, pd.DataFrame]:
+        """The wall's views (``analytics.wallframes``) at these versions, once per version in any language:
+        the poller's when they come from the frames at these versions, else computed here."""
+        return self.cached("views", self._views, *TILES, per_language=False)
+
+    def _views(self) -> dict[str, pd.DataFrame]:
+        inputs = freshness(wallframes.INPUTS, self.statuses, self.now, self.offered).sources
+        rules = self.settings.health
+        if wallframes.current(self.frame("view_basis"), self.versions, (*inputs, CONFIG_SOURCE), rules):
+            return {name: self.frame(name) for name in wallframes.VIEWS}
+        return wallframes.compute(self.frame, rules)
+
     def evaluated(self) -> pd.DataFrame:
-        services = self.frame("services")
-        names = wallview.display_names(services, self.lang)
-        evaluated = health.evaluate(services, self.frame("service_metrics"), self.settings.health)
+        """Each service's health, with its name in the page's language."""
+        evaluated = self.views()["service_health"]
+        names = wallview.display_names(self.frame("services"), self.lang)
         return evaluated.assign(display_name=evaluated["service"].map(names))
 
     def site_states(self) -> pd.DataFrame:
-        """The estate's sites (the banner and the services' roll-up both read them), once per version."""
-        return self.cached(
-            "site_states", lambda: sites.site_states(self.frame("instances"), self.frame("resource_metrics")), "chains"
-        )
+        """The estate's sites (the banner and the services' roll-up both read them)."""
+        return self.views()["site_states"]
 
-    def rolled(self, evaluated: pd.DataFrame) -> pd.DataFrame:
-        metrics = self.frame("service_metrics")
-        return rollup.services(
-            evaluated,
-            self.frame("alerts"),
-            self.frame("anomalies"),
-            self.frame("resource_metrics"),
-            self.frame("instances"),
-            self.site_states(),
-            self.settings.health["amber_at"],
-            metrics["ts"].max() if len(metrics) else None,
-        )
+    def rolled(self) -> pd.DataFrame:
+        """Each service's rolled-up status, its tile's main metric and its reasons (``rollup.services``)."""
+        views = self.views()
+        return wallframes.rolled(views["service_status"], views["status_reasons"])
 
 
 def _digest(value) -> str:
@@ -269,10 +272,7 @@ def _tile_model(
         "header": _header(refresh, rolled_chains, rolled, layout),
         "spark": wallview.spark_points(refresh.frame("service_metrics"), order, spark_after),
         "logs": logrates.tooltip_rates(logrates.errors_per_minute(refresh.frame("log_rates")), order),
-        "sites": sites.wall_sites(
-            layout,
-            sites.chain_sites(refresh.frame("chains"), refresh.frame("instances"), refresh.frame("resource_metrics")),
-        ),
+        "sites": sites.wall_sites(layout, refresh.views()["chain_sites"]),
     }
 
 
@@ -714,7 +714,7 @@ def layout(lang: str | None = None, **_query) -> html.Div:
     lang, settings = refresh.lang, refresh.settings
     evaluated = refresh.evaluated()
     chain_layout = wallview.structure(refresh.frame("chains"), refresh.frame("services"), lang)
-    model = _full_model(refresh, chain_layout, evaluated, refresh.rolled(evaluated))
+    model = _full_model(refresh, chain_layout, evaluated, refresh.rolled())
     incidents, incident_count = _incident_items(refresh)
     alerts, alert_count = _alert_items(refresh)
     sessions = _sessions()
@@ -836,7 +836,7 @@ def _redraw_tiles(refresh: Refresh, keys: dict, out: dict) -> None:
     the site banner."""
     lang = refresh.lang
     evaluated = refresh.cached("evaluated", refresh.evaluated, "chains")
-    rolled = refresh.cached("rolled", lambda: refresh.rolled(evaluated), *TILES)
+    rolled = refresh.cached("rolled", refresh.rolled, *TILES, per_language=False)
     chain_layout, structure = refresh.cached(
         "structure",
         lambda: _with_digest(wallview.structure(refresh.frame("chains"), refresh.frame("services"), lang)),

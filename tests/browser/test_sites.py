@@ -4,6 +4,8 @@ keeps the header from green, filterable."""
 import pandas as pd
 import pytest
 
+from dashboard.core.derived import DerivedFrames
+from dashboard.core.settings import load
 from datasources.demo import episodes
 from tests.browser.conftest import CLIPPED, _need_chromium, assert_no_console_errors, viewport
 from tests.demo_app import polled_demo_app
@@ -11,16 +13,20 @@ from tests.demo_app import polled_demo_app
 pytestmark = pytest.mark.browser
 
 
+def _with_views(store):
+    return DerivedFrames(store, history_days=1, health=load().health)
+
+
 @pytest.fixture(scope="module")
 def site_episode_app():
-    """The demo app polled at a moment when sh-dc2 is drained."""
+    """The demo app polled at a moment when sh-dc2 is drained, with the derived step (the wall's views)."""
     _need_chromium()
     past = pd.Timestamp.now(tz="UTC") - pd.Timedelta(minutes=30)  # long enough ago for its data to be stale now
     episode = [
         e for e in episodes(past - pd.Timedelta(hours=4), past) if e.kind == "site_degradation" and e.end <= past
     ][-1]
     moment = (episode.end - pd.Timedelta(minutes=2)).to_pydatetime()
-    return polled_demo_app(clock=lambda: moment), episode
+    return polled_demo_app(clock=lambda: moment, derived=_with_views), episode
 
 
 def test_the_wall_shows_the_drained_site_red(dash_duo, site_episode_app):

@@ -4,6 +4,7 @@ import pandas as pd
 
 from dashboard.core import derived
 from dashboard.core.derived import DerivedFrames, learn_step_s
+from dashboard.core.settings import load
 from dashboard.core.store import DERIVED_SOURCE, open_store
 from datasources.base import DERIVED_FRAMES, METRIC_FRAMES
 from datasources.demo import DemoSource
@@ -212,3 +213,24 @@ def test_a_source_without_resource_metrics_asks_no_backfill(monkeypatch, tmp_pat
     assert len(source.steps) == 1  # learning alone
     assert peaks.read(history.engine, NOW - pd.Timedelta(days=40)).empty
     history.close()
+
+
+def test_the_wall_views_are_derived_after_a_poll_of_a_frame_they_read_and_only_then():
+    store = open_store(None, "views-test", ["metrics", "alerts", "itsm"])
+    step = DerivedFrames(store, history_days=1, health=load().health)
+    frames = DemoSource(name="demo", options={"window_h": 0.5}).fetch(NOW)
+    for name, polled in (("metrics", METRIC_FRAMES + ("services",)), ("alerts", ("alerts",))):
+        store.write(name, {f: frames[f] for f in polled})
+        before = store.versions()[DERIVED_SOURCE]
+        step.after_poll(DemoSource(name=name), {f: frames[f] for f in polled}, NOW)
+        assert store.versions()[DERIVED_SOURCE] > before, name
+        assert store.status(DERIVED_SOURCE)["ok"] and store.status(DERIVED_SOURCE)["kind"] == DERIVED_SOURCE
+    basis = store.frame("view_basis")
+    assert dict(zip(basis["source"], basis["version"])) == {
+        s: v for s, v in store.versions().items() if s != DERIVED_SOURCE
+    }
+    store.write("itsm", {"incidents": frames["incidents"]})
+    before = store.versions()[DERIVED_SOURCE]
+    step.after_poll(DemoSource(name="itsm"), {"incidents": frames["incidents"]}, NOW)
+    assert store.versions()[DERIVED_SOURCE] == before  # incidents: nothing the views read
+    assert len(store.frame("service_status")) == frames["services"]["service"].nunique()

@@ -1,0 +1,110 @@
+"""What the wall draws that is the same in every language and costly to compute, as small frames.
+
+From the estate's frames: each service's health (``health.evaluate``), its rolled-up status and
+the metric its tile shows large (``rollup.services``) with its reasons as data (status, kind and
+the formatted values a language's text takes: ``status_reasons``, worst first per service), each
+multi-site chain's site shares (``sites.chain_sites``) and the estate's site states
+(``sites.site_states``). The poller's derived step computes them after each poll of a frame they
+read and stores them with ``view_basis``: the frame versions and the health rules they come from.
+The wall uses them when that basis is the one it sees, else computes them with the same
+``compute``; both sides call the functions here, so there is one way they are computed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+
+import pandas as pd
+
+from dashboard.analytics import health, rollup, sites
+from datasources.base import CONTRACTS, VIEW_FRAMES, empty_frame
+
+INPUTS = ("services", "service_metrics", "alerts", "anomalies", "resource_metrics", "instances", "chains")
+VIEWS = tuple(name for name in VIEW_FRAMES if name != "view_basis")  # what the wall reads; the basis says of what
+
+
+def rules_digest(health_rules: dict) -> str:
+    """A short digest of the health rules: views computed under other rules are not the wall's."""
+    return hashlib.sha1(json.dumps(health_rules, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _conform(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its contract's columns in order; an empty one with the contract's dtypes."""
+    columns = [c.name for c in CONTRACTS[name]]
+    return empty_frame(name) if frame.empty else frame[columns].reset_index(drop=True)
+
+
+def reasons_frame(rolled: pd.DataFrame) -> pd.DataFrame:
+    """The reasons of ``rollup.services``' rows, one row each in their order, their values as JSON."""
+    rows = [
+        (service, r.status, r.kind, json.dumps(r.params()))
+        for service, reasons in zip(rolled["service"], rolled["reasons"])
+        for r in reasons
+    ]
+    return pd.DataFrame(rows, columns=[c.name for c in CONTRACTS["status_reasons"]])
+
+
+def rolled(service_status: pd.DataFrame, status_reasons: pd.DataFrame) -> pd.DataFrame:
+    """``rollup.services``' frame again, from ``service_status`` and ``status_reasons``."""
+    reasons: dict[str, list[rollup.Reason]] = {}
+    for service, status, kind, values in zip(
+        status_reasons["service"], status_reasons["status"], status_reasons["kind"], status_reasons["values"]
+    ):
+        reasons.setdefault(service, []).append(rollup.Reason(status, kind, tuple(json.loads(values).items())))
+    return pd.DataFrame(
+        {
+            "service": service_status["service"].to_numpy(),
+            "status": service_status["status"].to_numpy(),
+            "metric": service_status["metric"].to_numpy(),
+            "reasons": [reasons.get(s, []) for s in service_status["service"]],
+        },
+        columns=rollup.COLUMNS,
+    )
+
+
+def compute(read: Callable[[str], pd.DataFrame], health_rules: dict) -> dict[str, pd.DataFrame]:
+    """The ``VIEWS`` from the frames ``read(name)`` gives."""
+    services, metrics = read("services"), read("service_metrics")
+    resources, instances = read("resource_metrics"), read("instances")
+    evaluated = health.evaluate(services, metrics, health_rules)
+    states = sites.site_states(instances, resources)
+    statuses = rollup.services(
+        evaluated,
+        read("alerts"),
+        read("anomalies"),
+        resources,
+        instances,
+        states,
+        health_rules["amber_at"],
+        metrics["ts"].max() if len(metrics) else None,
+    )
+    return {
+        "service_health": _conform("service_health", evaluated),
+        "service_status": _conform("service_status", statuses),
+        "status_reasons": _conform("status_reasons", reasons_frame(statuses)),
+        "chain_sites": _conform("chain_sites", sites.chain_sites(read("chains"), instances, resources)),
+        "site_states": _conform("site_states", states),
+    }
+
+
+def basis(versions: dict[str, int], health_rules: dict) -> pd.DataFrame:
+    """The ``view_basis`` of views computed from the frames at ``versions`` under ``health_rules``."""
+    digest = rules_digest(health_rules)
+    return pd.DataFrame(
+        {
+            "source": list(versions),
+            "version": pd.array(list(versions.values()), dtype="int64"),
+            "rules": [digest] * len(versions),
+        }
+    )
+
+
+def current(view_basis: pd.DataFrame, versions: dict[str, int], sources: Iterable[str], health_rules: dict) -> bool:
+    """Whether views stored with ``view_basis`` are those of the frames at ``versions`` of ``sources``
+    (the sources behind ``INPUTS``) under ``health_rules``; False when none were stored."""
+    if view_basis.empty or (view_basis["rules"] != rules_digest(health_rules)).any():
+        return False
+    recorded = dict(zip(view_basis["source"], view_basis["version"].tolist()))
+    return all(recorded.get(s) == versions.get(s, 0) for s in sources)

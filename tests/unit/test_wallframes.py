@@ -1,0 +1,157 @@
+"""The wall's views: what the poller derives is what the wall computed from the frames, and the wall
+computes its own when the poller's are missing, behind the frames or of other health rules."""
+
+from datetime import timedelta
+
+import pandas as pd
+import pytest
+
+from dashboard import ids
+from dashboard.analytics import health, rollup, sites, wallframes, wallview
+from dashboard.app import create_app
+from dashboard.core.derived import DerivedFrames
+from dashboard.core.poller import Poller
+from dashboard.core.settings import load
+from dashboard.core.store import DERIVED_SOURCE, open_store
+from datasources import registry
+from datasources.demo import episodes
+from layouts.pages import wall
+
+DAY = pd.Timestamp("2026-11-18 08:00", tz="UTC")
+DRAINED = [e for e in episodes(DAY - pd.Timedelta(days=1), DAY) if e.kind == "site_degradation"][-1]
+MOMENT = (DRAINED.end - pd.Timedelta(minutes=2)).to_pydatetime()  # a site drained, alerts firing
+
+
+class Estate:
+    """The demo config polled once at ``MOMENT``, with the derived step (and the wall's views) or without."""
+
+    def __init__(self, derived: bool = True):
+        self.settings = load()
+        self.store = open_store(None, self.settings.deployment, self.settings.source_names)
+        self.now = MOMENT
+        step = DerivedFrames(self.store, history_days=1, health=self.settings.health) if derived else None
+        self.poller = Poller(
+            [registry.build(spec) for spec in self.settings.sources], self.store, clock=lambda: self.now, derived=step
+        )
+        self.poller.publish_config(self.settings.chains)
+        self.poll()
+
+    def poll(self) -> None:
+        for source in self.poller.sources:
+            self.poller.poll(source)
+
+    def app(self, settings=None):
+        return create_app(settings or self.settings, self.store)
+
+
+@pytest.fixture(scope="module")
+def estate() -> Estate:
+    return Estate()
+
+
+def _computed_before(settings, read) -> dict:
+    """What the wall computed from the frames before the poller did: health, roll-up, sites."""
+    metrics, resources, instances = read("service_metrics"), read("resource_metrics"), read("instances")
+    evaluated = health.evaluate(read("services"), metrics, settings.health)
+    states = sites.site_states(instances, resources)
+    rolled = rollup.services(
+        evaluated,
+        read("alerts"),
+        read("anomalies"),
+        resources,
+        instances,
+        states,
+        settings.health["amber_at"],
+        metrics["ts"].max(),
+    )
+    chain_sites = sites.chain_sites(read("chains"), instances, resources)
+    return {"evaluated": evaluated, "rolled": rolled, "site_states": states, "chain_sites": chain_sites}
+
+
+def test_the_poller_views_are_what_the_wall_computed_from_the_frames(estate):
+    read, before = estate.store.frame, _computed_before(estate.settings, estate.store.frame)
+    assert estate.store.status(DERIVED_SOURCE)["ok"]
+    rolled = wallframes.rolled(read("service_status"), read("status_reasons"))
+    for column in ("service", "status", "metric", "reasons"):
+        assert rolled[column].tolist() == before["rolled"][column].tolist(), column
+    kinds = {r.kind for reasons in rolled["reasons"] for r in reasons}
+    assert "site_drained" in kinds and kinds & {"alert_critical", "alert_warning"}, kinds  # reasons worth comparing
+    for name, computed in (
+        ("service_health", before["evaluated"]),
+        ("site_states", before["site_states"]),
+        ("chain_sites", before["chain_sites"]),
+    ):
+        assert len(read(name)) > 0, name
+        pd.testing.assert_frame_equal(read(name), computed[read(name).columns], check_dtype=False, obj=name)
+    assert (read("site_states").set_index("site").loc[DRAINED.site, "kind"]) == "drained"
+
+
+def _refuse(*_args):
+    raise AssertionError("the wall computed views the poller had derived")
+
+
+@pytest.mark.parametrize(
+    "lang, drained", [("en", f"site {DRAINED.site} drained"), ("zh", f"站点 {DRAINED.site} 已切流")]
+)
+def test_the_wall_formats_the_poller_views_in_its_language_without_computing_them(estate, monkeypatch, lang, drained):
+    monkeypatch.setattr(wallframes, "compute", _refuse)
+    with estate.app().server.test_request_context("/wall"):
+        page = wall.layout(lang=lang)
+    model = next(c for c in _components(page) if getattr(c, "id", None) == ids.WALL_MODEL).data
+    read = estate.store.frame
+    statuses = dict(zip(read("service_status")["service"], read("service_status")["status"]))
+    order = wallview.tile_order(wallview.structure(read("chains"), read("services")))
+    assert [row[0] for row in model["rows"]] == [statuses[s] for s in order]
+    assert any(drained in reason for row in model["rows"] for reason in row[5])
+
+
+def _components(component):
+    yield component
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, (list, tuple)) else [children]:
+        if child is not None and not isinstance(child, str):
+            yield from _components(child)
+
+
+class Counted:
+    """``wallframes.compute``, counting its calls."""
+
+    def __init__(self):
+        self.calls, self.compute = 0, wallframes.compute
+
+    def __call__(self, read, rules):
+        self.calls += 1
+        return self.compute(read, rules)
+
+
+def _missing() -> tuple[Estate, object]:
+    estate = Estate(derived=False)
+    return estate, estate.settings
+
+
+def _behind() -> tuple[Estate, object]:
+    estate = Estate()
+    estate.poller.derived, estate.now = None, MOMENT + timedelta(minutes=1)  # a poll the derived step missed
+    estate.poll()
+    return estate, estate.settings
+
+
+def _other_rules() -> tuple[Estate, object]:
+    estate = Estate()
+    settings = load()
+    settings.health["amber_at"] = 0.5
+    return estate, settings
+
+
+@pytest.mark.parametrize("case", [_missing, _behind, _other_rules], ids=["missing", "behind", "other rules"])
+def test_the_wall_computes_its_own_views_when_the_poller_has_none_for_its_frames(case, monkeypatch):
+    estate, settings = case()
+    counted = Counted()
+    monkeypatch.setattr(wallframes, "compute", counted)
+    with estate.app(settings).server.test_request_context("/wall"):
+        refresh = wall.Refresh("en")
+        rolled = refresh.rolled()
+        assert counted.calls == 1
+        expected = _computed_before(settings, refresh.frame)["rolled"]
+    assert rolled["status"].tolist() == expected["status"].tolist()
+    assert rolled["reasons"].tolist() == expected["reasons"].tolist()
