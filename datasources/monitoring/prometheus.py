@@ -701,7 +701,7 @@ class PrometheusSource(Source):
         if time.monotonic() - asked >= RECHECK_S:
             recorded = self.uses_recorded(end, span_s)
             if recorded != answer or asked == -math.inf:
-                log.info("%s: service columns from %s series", self.name, "recorded" if recorded else "raw")
+                log.info("%s: service columns from %s", self.name, "recorded series" if recorded else "raw queries")
             self._poll_recorded[:] = [time.monotonic(), recorded]
         return self._poll_recorded[1]
 
