@@ -4,7 +4,8 @@ A poll sends the same queries whatever the number of services, all at once: one
 range query per service column, aggregated in PromQL (``sum by``,
 ``histogram_quantile``); one per resource set, its columns' expressions tagged
 with their column by ``label_replace`` and joined with ``or``; one exemplar
-query; two instant queries (edges, the service info metric). Nine by default.
+query; two instant queries (edges, the service info metric). Nine by default (and with
+``recorded: auto`` a tenth, the look for recorded series, at the first poll and hourly after).
 
 Expressions are ``string.Template`` text; ``$metric``, ``$service``, ``$instance``,
 ``$match`` (label matchers of option ``match``), ``$error_match``, ``$rate`` and

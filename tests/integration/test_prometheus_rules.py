@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from dashboard.cli import main
+from datasources.monitoring import prometheus as prom
 from datasources.monitoring.prometheus import PrometheusSource, rules_file
 from tests.servers import PROMTOOL, _binary, backfill, backfill_rules, histogram_backfill, prometheus, wait_until
 
@@ -104,11 +105,14 @@ def test_history_from_recorded_series_equals_the_raw_history(recorded):
     assert any("quantile" in query for query in longer._series_seen)
 
 
-def test_auto_without_recorded_series_polls_raw_and_asks_again_only_hourly(recorded):
+def test_auto_without_recorded_series_polls_raw_and_asks_again_only_hourly(recorded, monkeypatch):
     url, end_s, _ = recorded
     other_rate = source(url, rate="2m")  # no rules record the two-minute rate
     first = other_rate.fetch(datetime.fromtimestamp(end_s, UTC))["service_metrics"]
     assert other_rate.client.requests_sent == 10  # nine queries and the look for recorded series
     other_rate.fetch(datetime.fromtimestamp(end_s, UTC))
     assert other_rate.client.requests_sent == 19
+    monkeypatch.setattr(prom, "RECHECK_S", 0)  # an hour later
+    other_rate.fetch(datetime.fromtimestamp(end_s, UTC))
+    assert other_rate.client.requests_sent == 29
     assert first["latency_p95_ms"].notna().any() and any("quantile" in q for q in other_rate._series_seen)
