@@ -54,7 +54,6 @@ def run(services: int = 1000, repeat: int = 3) -> list[dict]:
             recorded = _polls(url, end, repeat)
     metrics = raw["frames"]["service_metrics"]
     count = f"{metrics['service'].nunique():,}"
-    load = f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     return [
         {
             "benchmark": f"prometheus poll, {count} services backfilled, raw queries",
@@ -62,7 +61,7 @@ def run(services: int = 1000, repeat: int = 3) -> list[dict]:
             "detail": f"{raw['queries']} queries per poll (target <= 10), this process's CPU {raw['cpu_ms']:.0f} ms, "
             f"first poll {raw['first_ms']:.0f} ms, "
             f"service_metrics {len(metrics):,} rows over 60 min at 60 s (target < 2,000 ms); "
-            f"backfill {backfill_s:.1f} s; {load}",
+            f"backfill {backfill_s:.1f} s; {raw['load']}",
         },
         {
             "benchmark": f"prometheus poll, {count} services backfilled, recorded series",
@@ -71,7 +70,7 @@ def run(services: int = 1000, repeat: int = 3) -> list[dict]:
             f"(decoding and parsing the answers), first poll {recorded['first_ms']:.0f} ms with the look "
             f"for recorded series (`recorded: auto`; {recorded['first_queries']} queries); the same "
             f"{len(recorded['frames']['service_metrics']):,} rows (target < 2,000 ms); "
-            f"the rules over 65 min backfilled by promtool in {record_s:.1f} s; {load}",
+            f"the rules over 65 min backfilled by promtool in {record_s:.1f} s; {recorded['load']}",
         },
         {
             "benchmark": f"wall view of {count} services: Prometheus per view vs frame cache",
@@ -103,6 +102,7 @@ def _polls(url: str, end: datetime, repeat: int, **options) -> dict:
         "first_queries": sent[1],
         "median_ms": round(statistics.median(samples[1:]), 1),
         "cpu_ms": statistics.median(cpu[1:]),
+        "load": f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
         "queries": sent[-1] - sent[-2],
     }
 
