@@ -684,27 +684,34 @@ class PrometheusSource(Source):
         """When (monotonic seconds) the poll last asked ``uses_recorded``, and the answer."""
         return [-math.inf, False]
 
-    def uses_recorded(self, end: float, span_s: float) -> bool:
+    def uses_recorded(self, end: float, span_s: float) -> bool | None:
         """Whether to read the service columns from recorded series over [end - span_s, end]: option
-        ``recorded``; in ``auto``, whether every recordable column's series is there at both ends (one query)."""
+        ``recorded``; in ``auto``, whether every recordable column's series is there at both ends (one query),
+        None when the query fails (the raw queries are read, and will tell what is wrong)."""
         cfg = self.config
         if cfg.recorded != "auto" or not cfg.recordable:
             return cfg.recorded == "always"
         names = sorted({cfg.render(r.record) for r in cfg.recordable.values()})
         selector = f"{{__name__=~{promql_string('|'.join(names))},{matchers(cfg.match)}}}"
         query = f"count by (__name__) ({selector}) and count by (__name__) ({selector} offset {round(span_s * 1000)}ms)"
-        found = self._result(INSTANT, query, {"time": end}, len(names))
+        try:
+            found = self._result(INSTANT, query, {"time": end}, len(names))
+        except SourceError as exc:
+            log.warning("%s: no answer on recorded series, reading the raw queries: %s", self.name, exc)
+            return None
         return {(series.get("metric") or {}).get("__name__") for series in found} >= set(names)
 
     def _poll_uses_recorded(self, end: float, span_s: float) -> bool:
-        """``uses_recorded`` for a poll's window, asked again every ``RECHECK_S`` seconds."""
+        """``uses_recorded`` for a poll's window, asked again every ``RECHECK_S`` seconds (at once after a failure)."""
         asked, answer = self._poll_recorded
-        if time.monotonic() - asked >= RECHECK_S:
-            recorded = self.uses_recorded(end, span_s)
+        if time.monotonic() - asked < RECHECK_S:
+            return answer
+        recorded = self.uses_recorded(end, span_s)
+        if recorded is not None:
             if recorded != answer or asked == -math.inf:
                 log.info("%s: service columns from %s", self.name, "recorded series" if recorded else "raw queries")
             self._poll_recorded[:] = [time.monotonic(), recorded]
-        return self._poll_recorded[1]
+        return bool(recorded)
 
     def _metric_groups(self, recorded: bool) -> list[MetricGroup]:
         """The range queries of the metric frames, grouped as they are parsed: the service columns together
@@ -798,7 +805,7 @@ class PrometheusSource(Source):
         if first > last:
             return {}
         parts: dict[str, list[pd.DataFrame]] = {name: [] for name in METRIC_FRAMES}
-        for group in self._metric_groups(self.uses_recorded(last * step, (last - first) * step)):
+        for group in self._metric_groups(bool(self.uses_recorded(last * step, (last - first) * step))):
             chunk_first = first
             while chunk_first <= last:
                 chunk_last = min(last, chunk_first + self.history_chunk_steps(group.queries) - 1)
