@@ -32,10 +32,13 @@ NOTES = """
   between every few refreshes, and one browser is the only viewer).
 - Source queries per minute come from the pollers alone: the same for 100 viewers as for 1
   (the variation is where poll boundaries fall in a one-minute window).
-- Prometheus poll at 1,000 services misses its 2 s target: three `histogram_quantile` range
-  queries over about 24,000 bucket series take most of Prometheus's time. For estates of this
-  size, record the quantiles with Prometheus recording rules and point the adapter's
-  `queries` at the recorded series.
+- Prometheus poll at 1,000 services: with the raw queries it misses its 2 s target, as three
+  `histogram_quantile` range queries over about 24,000 bucket series take most of Prometheus's time
+  (and that figure swings with the machine's load). From the series of the adapter's recording rules
+  (`opscenter prometheus-rules`, [operations.md](operations.md#prometheus-recording-rules)) the same
+  poll reads 1,000 series per column and meets it, with the same rows. The rules cost Prometheus one
+  instant evaluation of those expressions per evaluation interval, where each poll asked for 61 steps.
+  In the benchmark promtool backfills the recorded series (`promtool tsdb create-blocks-from rules`).
 - Web worker memory on the production set-up (`make soak`, 1,000 services, 50 viewers): with
   glibc's default arenas a worker's median went from 768 MB in the second minute to 947 MB at
   half-time. With `MALLOC_ARENA_MAX=2` and a memo that keeps two versions per panel, a ten-minute

@@ -1,4 +1,4 @@
-"""The ``opscenter`` command: run, poll, snapshot, check, token, user."""
+"""The ``opscenter`` command: run, poll, snapshot, check, prometheus-rules, token, user."""
 
 from __future__ import annotations
 
@@ -129,6 +129,28 @@ def cmd_check(args) -> int:
     return 1 if problems else 0
 
 
+def cmd_prometheus_rules(args) -> int:
+    """Print the recording rules of the config's Prometheus sources (all, or those named by ``--source``)."""
+    from datasources.monitoring.prometheus import PrometheusSource, rules_file
+
+    sources = [s for s in _sources(load(args.config)) if isinstance(s, PrometheusSource)]
+    named = [s for s in sources if not args.source or s.name in args.source]
+    missing = sorted(set(args.source or ()) - {s.name for s in named})
+    if missing or not named:
+        known = ", ".join(s.name for s in sources) or "none"
+        print(
+            f"opscenter: no Prometheus source {', '.join(missing) or 'in the config'}; the config's: {known}",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        sys.stdout.write(rules_file(named))
+    except SourceError as exc:
+        print(f"opscenter: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def cmd_demo_exporter(args) -> int:
     """Serve the demo estate as OpenMetrics on /metrics until stopped."""
     from datasources.demo.exporter import serve
@@ -170,6 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", required=True, help="output directory"
     )
     add("check", cmd_check, "validate the config and ping every source")
+    add("prometheus-rules", cmd_prometheus_rules, "print the recording rules of the Prometheus sources").add_argument(
+        "--source", action="append", help="a Prometheus source's name (repeatable; default: every one)"
+    )
     accesscli.add_commands(sub, add)
     exporter = sub.add_parser("demo-exporter", help="serve the demo estate as Prometheus metrics (OpenMetrics)")
     exporter.add_argument("--host", default="127.0.0.1")

@@ -18,8 +18,13 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+export OPSCENTER_DEMO_PROMETHEUS_URL="http://127.0.0.1:$PROMETHEUS_PORT"
+# The adapter's recording rules: the dashboard reads their series once they cover its window (recorded: auto).
+"$BIN/opscenter" prometheus-rules --config examples/prometheus-demo.yaml > "$work/opscenter-rules.yml"
+
 cat > "$work/prometheus.yml" <<YAML
-global: {scrape_interval: 5s}
+global: {scrape_interval: 5s, evaluation_interval: 15s}
+rule_files: ["$work/opscenter-rules.yml"]
 scrape_configs:
   - job_name: demo-estate
     honor_labels: true
@@ -32,7 +37,6 @@ pids+=($!)
   --web.listen-address="127.0.0.1:$PROMETHEUS_PORT" --enable-feature=exemplar-storage >"$work/prometheus.log" 2>&1 &
 pids+=($!)
 
-export OPSCENTER_DEMO_PROMETHEUS_URL="http://127.0.0.1:$PROMETHEUS_PORT"
 echo "demo exporter http://127.0.0.1:$EXPORTER_PORT/metrics, Prometheus $OPSCENTER_DEMO_PROMETHEUS_URL," \
   "dashboard http://127.0.0.1:$DASHBOARD_PORT/wall (Ctrl-C stops all three)"
 "$BIN/opscenter" run --config examples/prometheus-demo.yaml --port "$DASHBOARD_PORT" &

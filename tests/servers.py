@@ -92,6 +92,30 @@ def backfill(openmetrics: str, data_dir: Path, max_block_duration: str = "2h") -
     source.unlink()
 
 
+def backfill_rules(url: str, rule_file: Path, start_s: int, end_s: int, data_dir: Path) -> None:
+    """Evaluate the recording rules of ``rule_file`` every minute from ``start_s`` to ``end_s`` on the
+    Prometheus at ``url`` and write the recorded series as TSDB blocks into ``data_dir`` (a Prometheus
+    started on that directory afterwards reads them)."""
+    result = subprocess.run(
+        [
+            _binary(PROMTOOL, "promtool"),
+            "tsdb",
+            "create-blocks-from",
+            "rules",
+            f"--url={url}",
+            f"--start={start_s}",
+            f"--end={end_s}",
+            "--eval-interval=60s",
+            f"--output-dir={data_dir}",
+            str(rule_file),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr or result.stdout
+
+
 @contextmanager
 def prometheus(
     workdir: Path,
@@ -100,9 +124,10 @@ def prometheus(
     scrape_interval: str = "1s",
     extra_args: tuple[str, ...] = (),
     retention: str = "30d",
+    rule_files: tuple[Path, ...] = (),
 ):
     """Prometheus scraping ``targets`` (host:port, labels honoured) with its TSDB in ``data_dir``, keeping
-    ``retention`` before its newest sample."""
+    ``retention`` before its newest sample, evaluating ``rule_files`` at the scrape interval."""
     binary = _binary(PROMETHEUS, "Prometheus")
     port = free_port()
     config = {
@@ -110,6 +135,7 @@ def prometheus(
         "scrape_configs": [{"job_name": "estate", "honor_labels": True, "static_configs": [{"targets": list(targets)}]}]
         if targets
         else [],
+        "rule_files": [str(path) for path in rule_files],
     }
     config_path = workdir / "prometheus.yml"
     config_path.write_text(yaml.safe_dump(config))

@@ -4,7 +4,8 @@ A poll sends the same queries whatever the number of services, all at once: one
 range query per service column, aggregated in PromQL (``sum by``,
 ``histogram_quantile``); one per resource set, its columns' expressions tagged
 with their column by ``label_replace`` and joined with ``or``; one exemplar
-query; two instant queries (edges, the service info metric). Nine by default.
+query; two instant queries (edges, the service info metric). Nine by default (and with
+``recorded: auto`` a tenth, the look for recorded series, at the first poll and hourly after).
 
 Expressions are ``string.Template`` text; ``$metric``, ``$service``, ``$instance``,
 ``$match`` (label matchers of option ``match``), ``$error_match``, ``$rate`` and
@@ -19,14 +20,22 @@ its own: a chunk holds at most ``MAX_POINTS_PER_SERIES`` steps and, for the most
 series an answer to its queries has held (a poll comes first), at most
 ``HISTORY_CHUNK_POINTS`` points per answer; each chunk is parsed into frames before
 the next is asked, so only one chunk's answers are ever held as JSON.
+
+Recording rules: ``recording_rules()`` (printed by ``opscenter prometheus-rules``) records each
+default service column's aggregation under a ``level:metric:operations`` name, from the same
+``RECORDABLE`` templates the raw queries are made of; polls and ``history()`` read those series
+instead when option ``recorded`` says so (``auto``: when they cover the span read, one instant query,
+asked again hourly by polls).
 """
 
 from __future__ import annotations
 
 import contextvars
 import json
+import logging
 import math
 import re
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -36,6 +45,7 @@ from string import Template
 from typing import Annotated, Any, Literal
 
 import pandas as pd
+import yaml
 from pydantic import AfterValidator, Field, field_validator
 
 from datasources.base import CONTRACTS, METRIC_FRAMES, Health, Source, SourceError, empty_frame, parser, validate
@@ -44,19 +54,47 @@ from datasources.registry import register
 from datasources.traces import frame_from_records, select_calls
 from datasources.transport import HttpClient, HttpError
 
+log = logging.getLogger(__name__)
 COLUMN_LABEL = "opscenter_column"
 RANGE, INSTANT, EXEMPLARS = "/api/v1/query_range", "/api/v1/query", "/api/v1/query_exemplars"
-SERVICE_QUERIES = {
-    "requests_per_s": "sum by ($service) (rate(${metric}_count{$match}[$rate]))",
-    "error_ratio": "(sum by ($service) (rate(${metric}_count{$error_match}[$rate]))"
-    " or 0 * sum by ($service) (rate(${metric}_count{$match}[$rate])))"
-    " / sum by ($service) (rate(${metric}_count{$match}[$rate]))",
+
+
+@dataclass(frozen=True)
+class Recordable:
+    """A default service column: the aggregation a recording rule records, the recorded series' name
+    (``level:metric:operations``) and the scale the column applies to either."""
+
+    record: str
+    expr: str
+    scale: str = ""
+
+    @property
+    def raw(self) -> str:
+        return f"{self.scale}{self.expr}"
+
+    @property
+    def recorded(self) -> str:
+        return f"{self.scale}{self.record}{{$match}}"
+
+
+_RATE = "sum by ($service) (rate(${metric}_count{$match}[$rate]))"
+RECORDABLE = {
+    "requests_per_s": Recordable("${service}:${metric}_count:rate$rate", _RATE),
+    "error_ratio": Recordable(
+        "${service}:${metric}_errors:ratio_rate$rate",
+        f"(sum by ($service) (rate(${{metric}}_count{{$error_match}}[$rate])) or 0 * {_RATE}) / {_RATE}",
+    ),
     **{
-        f"latency_p{q}_ms": f"$unit_ms * histogram_quantile(0.{q}, sum by ($service, le) "
-        f"(rate(${{metric}}_bucket{{$match}}[$rate])))"
+        f"latency_p{q}_ms": Recordable(
+            f"${{service}}:${{metric}}:p{q}_rate$rate",
+            f"histogram_quantile(0.{q}, sum by ($service, le) (rate(${{metric}}_bucket{{$match}}[$rate])))",
+            "$unit_ms * ",
+        )
         for q in ("50", "95", "99")
     },
 }
+SERVICE_QUERIES = {column: recordable.raw for column, recordable in RECORDABLE.items()}
+RECHECK_S = 3600  # seconds between two checks, in ``recorded: auto``, for the recorded series
 _BY = "by ($instance, $service)"
 RESOURCE_PRESETS = {
     "node": {
@@ -250,6 +288,11 @@ class PrometheusOptions(HttpOptions):
         description=("Exemplar labels that may hold the trace id, in order."),
     )
     slowest_calls: int = Field(10, ge=1, description="Slowest calls kept per service.")
+    recorded: Literal["auto", "always", "never"] = Field(
+        "auto",
+        description="Read the service columns from the series of `opscenter prometheus-rules`' recording rules: "
+        "`auto` when they cover the span read (checked hourly for polls, at each history read), `always`, `never`.",
+    )
     max_series: int = Field(DEFAULT_MAX_SERIES, ge=1, description="Most series accepted in one answer.")
 
     @field_validator("resources", mode="before")
@@ -277,6 +320,28 @@ class PrometheusOptions(HttpOptions):
     @property
     def service_queries(self) -> dict[str, str]:
         return {**SERVICE_QUERIES, **self.queries}
+
+    @property
+    def recordable(self) -> dict[str, Recordable]:
+        """The service columns a recording rule can serve: those whose expression is the default."""
+        return {column: rec for column, rec in RECORDABLE.items() if column not in self.queries}
+
+    def recording_rules(self) -> list[dict[str, Any]]:
+        """The recording rules of the recordable columns: the poll's aggregations, labelled with ``match``
+        (which they aggregate away) so that each source's recorded series are its own."""
+        return [
+            {
+                "record": self.render(r.record),
+                "expr": self.render(r.expr),
+                **({"labels": dict(self.match)} if self.match else {}),
+            }
+            for r in self.recordable.values()
+        ]
+
+    def service_query(self, column: str, recorded: bool) -> str:
+        """The rendered expression of a service column: from its recorded series when ``recorded`` and it has one."""
+        recordable = self.recordable.get(column)
+        return self.render(recordable.recorded if recorded and recordable else self.service_queries[column])
 
     @property
     def resource_sets(self) -> tuple[ResourceSet, ...]:
@@ -551,6 +616,27 @@ def tagged(queries: dict[str, str]) -> str:
     )
 
 
+def rules_file(sources: list[PrometheusSource]) -> str:
+    """A Prometheus rules file (YAML) with a group of recording rules per source; sources whose rules are
+    the same share the first one's group. SourceError when two sources would record one series differently."""
+    groups: list[dict[str, Any]] = []
+    recorded: dict[tuple, tuple[str, str]] = {}  # (record, labels) -> (expression, source)
+    for source in sources:
+        rules = source.config.recording_rules()
+        for rule in rules:
+            key = (rule["record"], tuple(sorted(rule.get("labels", {}).items())))
+            expr, first = recorded.setdefault(key, (rule["expr"], source.name))
+            if expr != rule["expr"]:
+                raise SourceError(f"sources {first} and {source.name} would record {rule['record']} differently")
+        same = next((group for group in groups if group["rules"] == rules), None)
+        if same is not None:
+            same["name"] += f", {source.name}"
+        elif rules:
+            groups.append({"name": f"opscenter: {source.name}", "rules": rules})
+    header = "# Recording rules of opscenter's Prometheus sources, written by `opscenter prometheus-rules`.\n"
+    return header + yaml.safe_dump({"groups": groups}, sort_keys=False, width=10_000, allow_unicode=True)
+
+
 # ---------------------------------------------------------------- the source
 
 
@@ -593,11 +679,45 @@ class PrometheusSource(Source):
         except SourceError as exc:
             raise SourceError(f"{self.name}: {self.client.base_url}{path}: {exc}") from None
 
-    def _metric_groups(self) -> list[MetricGroup]:
-        """The range queries of the metric frames, grouped as they are parsed: the service columns together,
-        then each resource set."""
+    @cached_property
+    def _poll_recorded(self) -> list:
+        """When (monotonic seconds) the poll last asked ``uses_recorded``, and the answer."""
+        return [-math.inf, False]
+
+    def uses_recorded(self, end: float, span_s: float) -> bool | None:
+        """Whether to read the service columns from recorded series over [end - span_s, end]: option
+        ``recorded``; in ``auto``, whether every recordable column's series is there at both ends (one query),
+        None when the query fails (the raw queries are read, and will tell what is wrong)."""
         cfg = self.config
-        columns = [tagged({column: cfg.render(q)}) for column, q in cfg.service_queries.items()]
+        if cfg.recorded != "auto" or not cfg.recordable:
+            return cfg.recorded == "always"
+        names = sorted({cfg.render(r.record) for r in cfg.recordable.values()})
+        selector = f"{{__name__=~{promql_string('|'.join(names))},{matchers(cfg.match)}}}"
+        query = f"count by (__name__) ({selector}) and count by (__name__) ({selector} offset {round(span_s * 1000)}ms)"
+        try:
+            found = self._result(INSTANT, query, {"time": end}, len(names))
+        except SourceError as exc:
+            log.warning("%s: no answer on recorded series, reading the raw queries: %s", self.name, exc)
+            return None
+        return {(series.get("metric") or {}).get("__name__") for series in found} >= set(names)
+
+    def _poll_uses_recorded(self, end: float, span_s: float) -> bool:
+        """``uses_recorded`` for a poll's window, asked again every ``RECHECK_S`` seconds (at once after a failure)."""
+        asked, answer = self._poll_recorded
+        if time.monotonic() - asked < RECHECK_S:
+            return answer
+        recorded = self.uses_recorded(end, span_s)
+        if recorded is not None:
+            if recorded != answer or asked == -math.inf:
+                log.info("%s: service columns from %s", self.name, "recorded series" if recorded else "raw queries")
+            self._poll_recorded[:] = [time.monotonic(), recorded]
+        return bool(recorded)
+
+    def _metric_groups(self, recorded: bool) -> list[MetricGroup]:
+        """The range queries of the metric frames, grouped as they are parsed: the service columns together
+        (from their recorded series when ``recorded``), then each resource set."""
+        cfg = self.config
+        columns = [tagged({column: cfg.service_query(column, recorded)}) for column in cfg.service_queries]
         groups = [
             MetricGroup(
                 "service_metrics",
@@ -646,7 +766,7 @@ class PrometheusSource(Source):
         end = math.floor(pd.Timestamp(now).timestamp() / step) * step
         span = {"start": end - cfg.window_m * 60, "end": end}
         window = {**span, "step": f"{step:g}"}
-        groups = self._metric_groups()
+        groups = self._metric_groups(self._poll_uses_recorded(end, cfg.window_m * 60))
         metric_calls = [
             partial(self._points, query, window, group.labels) for group in groups for query in group.queries
         ]
@@ -677,14 +797,15 @@ class PrometheusSource(Source):
 
     def history(self, start: datetime, end: datetime, step_s: int | None = None) -> dict[str, pd.DataFrame]:
         """service_metrics and resource_metrics over [start, end), a point per ``step_s`` (None: option
-        ``step_s``): the poll's range queries, each group chunk by chunk (see the module docstring)."""
+        ``step_s``): the poll's range queries, each group chunk by chunk (see the module docstring), the
+        service columns from recorded series when ``uses_recorded`` over the whole span."""
         step = float(step_s or self.config.step_s)
         first = math.ceil(pd.Timestamp(start).timestamp() / step)  # in steps since the epoch
         last = math.ceil(pd.Timestamp(end).timestamp() / step) - 1
         if first > last:
             return {}
         parts: dict[str, list[pd.DataFrame]] = {name: [] for name in METRIC_FRAMES}
-        for group in self._metric_groups():
+        for group in self._metric_groups(bool(self.uses_recorded(last * step, (last - first) * step))):
             chunk_first = first
             while chunk_first <= last:
                 chunk_last = min(last, chunk_first + self.history_chunk_steps(group.queries) - 1)

@@ -144,6 +144,19 @@ def test_prometheus_missing_labels():
             build("prometheus", server.url).fetch(NOW)
 
 
+def test_a_failed_look_for_recorded_series_reads_the_raw_queries_and_looks_again_next_poll():
+    routes = prometheus_routes(matrix(tagged("requests_per_s", "7", service="ledger")))
+    empty = routes["/api/v1/query"]
+    routes["/api/v1/query"] = lambda q: Reply("busy", status=503) if "__name__" in q["query"][0] else empty
+    with canned_server(routes) as server:
+        prom = build("prometheus", server.url)
+        for _ in range(2):
+            assert prom.fetch(NOW)["service_metrics"]["requests_per_s"].tolist() == [7.0]
+        queries = [q["query"][0] for _m, _p, q in server.requests]
+    assert sum("__name__" in query for query in queries) == 2
+    assert sum("histogram_quantile" in query for query in queries) == 2 * 3  # the raw quantiles, each poll
+
+
 def test_a_failing_source_keeps_its_last_frames_and_stops_no_other():
     routes = prometheus_routes(matrix(tagged("requests_per_s", "7", service="ledger")))
     with canned_server(routes) as server:

@@ -4,6 +4,7 @@ import math
 
 import pandas as pd
 import pytest
+import yaml
 
 from datasources.base import SourceError
 from datasources.monitoring import prometheus as prom
@@ -184,3 +185,32 @@ def test_bad_options_are_named(options, message):
     with pytest.raises(SourceError, match=message):
         cfg = settings(options)
         cfg.render(prom.EXEMPLAR_QUERY)
+
+
+def test_recording_rules_record_the_raw_aggregations_under_conventional_names():
+    cfg = settings({"rate": "1m", "match": {"env": "prod"}, "service_label": "app", "queries": {"error_ratio": "up"}})
+    rules = {rule["record"]: rule for rule in cfg.recording_rules()}
+    assert sorted(rules) == [
+        "app:http_server_request_duration_seconds:p50_rate1m",
+        "app:http_server_request_duration_seconds:p95_rate1m",
+        "app:http_server_request_duration_seconds:p99_rate1m",
+        "app:http_server_request_duration_seconds_count:rate1m",
+    ]  # the replaced column is read as written
+    p95 = rules["app:http_server_request_duration_seconds:p95_rate1m"]
+    assert cfg.service_query("latency_p95_ms", recorded=False) == f"1000 * {p95['expr']}"
+    assert p95["labels"] == {"env": "prod"}
+    assert cfg.service_query("latency_p95_ms", recorded=True) == (
+        '1000 * app:http_server_request_duration_seconds:p95_rate1m{env="prod"}'
+    )
+    assert cfg.service_query("error_ratio", recorded=True) == "up"
+
+
+def test_a_rules_file_groups_sources_and_refuses_two_meanings_of_one_series():
+    def source(name, **options):
+        return prom.PrometheusSource(name=name, options={"url": "http://127.0.0.1:9090", **options})
+
+    text = prom.rules_file([source("a"), source("b"), source("c", rate="1m")])
+    groups = yaml.safe_load(text)["groups"]
+    assert [(g["name"], len(g["rules"])) for g in groups] == [("opscenter: a, b", 5), ("opscenter: c", 5)]
+    with pytest.raises(SourceError, match="sources a and d would record .*_errors:ratio_rate5m differently"):
+        prom.rules_file([source("a"), source("d", error_values="5..|429")])
