@@ -50,11 +50,25 @@ def test_every_frame_round_trips(store, frames):
 
 
 def test_versions_increase_per_source(store, frames):
-    assert store.versions() == {"demo": 0, "itsm": 0, "config": 0, "derived:demo": 0, "derived:itsm": 0}
+    assert store.versions() == {
+        "demo": 0,
+        "itsm": 0,
+        "config": 0,
+        "derived:demo": 0,
+        "derived:itsm": 0,
+        "derived": 0,  # the wall's views, of the whole estate
+    }
     first = store.write("demo", {"services": frames["services"]})
     store.write("demo", {"services": frames["services"]})
     itsm = store.write("itsm", {"incidents": frames["incidents"]})
-    assert store.versions() == {"demo": first + 1, "itsm": itsm, "config": 0, "derived:demo": 0, "derived:itsm": 0}
+    assert store.versions() == {
+        "demo": first + 1,
+        "itsm": itsm,
+        "config": 0,
+        "derived:demo": 0,
+        "derived:itsm": 0,
+        "derived": 0,
+    }
 
 
 def test_frames_of_several_sources_are_concatenated(store, frames):
