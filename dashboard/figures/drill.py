@@ -114,6 +114,24 @@ def _axis_ref(panel: int) -> tuple[str, str]:
     return f"x{suffix}", f"y{suffix}"
 
 
+def _interval(x0, x1, colour: str, opacity: float, edge: dict) -> list[dict]:
+    """An interval shaded from ``x0`` to ``x1`` across every panel, its start marked by a line (``edge``)."""
+    spans = {"xref": "x", "yref": "paper", "y0": 0, "y1": 1}
+    return [
+        {
+            "type": "rect",
+            **spans,
+            "x0": x0,
+            "x1": x1,
+            "fillcolor": colour,
+            "opacity": opacity,
+            "line": {"width": 0},
+            "layer": "below",
+        },
+        {"type": "line", **spans, "x0": x0, "x1": x0, "line": {"color": colour, **edge}},
+    ]
+
+
 def _event_shapes(layout: dict, events: pd.DataFrame, tz: str, window: Window | None) -> None:
     """Shade each event's interval (its part inside ``window``) across every panel and label it above the top
     panel."""
@@ -121,31 +139,7 @@ def _event_shapes(layout: dict, events: pd.DataFrame, tz: str, window: Window | 
         colour = EVENT_COLOURS.get(row.kind, MUTED)
         start, end = (row.start, row.end) if window is None else (max(row.start, window[0]), min(row.end, window[1]))
         x0, x1 = local(start, tz), local(end, tz)
-        layout["shapes"] += [
-            {
-                "type": "rect",
-                "xref": "x",
-                "yref": "paper",
-                "x0": x0,
-                "x1": x1,
-                "y0": 0,
-                "y1": 1,
-                "fillcolor": colour,
-                "opacity": 0.14,
-                "line": {"width": 0},
-                "layer": "below",
-            },
-            {
-                "type": "line",
-                "xref": "x",
-                "yref": "paper",
-                "x0": x0,
-                "x1": x0,
-                "y0": 0,
-                "y1": 1,
-                "line": {"color": colour, "width": 1.5, "dash": "dot"},
-            },
-        ]
+        layout["shapes"] += _interval(x0, x1, colour, 0.14, {"width": 1.5, "dash": "dot"})
         layout["annotations"].append(
             {
                 "x": x0,
@@ -426,31 +420,7 @@ def trace_resources(
     layout = _stacked(list(titles), revision="resources")
     traces = _instance_lines(resources, tz, highlight, {"cpu_ratio": 1, "memory_ratio": 2, "net_bps": 3})
     x0, x1 = local(start, tz), local(end, tz)
-    layout["shapes"] += [
-        {
-            "type": "rect",
-            "xref": "x",
-            "yref": "paper",
-            "x0": x0,
-            "x1": x1,
-            "y0": 0,
-            "y1": 1,
-            "fillcolor": CRITICAL_PATH,
-            "opacity": 0.25,
-            "line": {"width": 0},
-            "layer": "below",
-        },
-        {
-            "type": "line",
-            "xref": "x",
-            "yref": "paper",
-            "x0": x0,
-            "x1": x0,
-            "y0": 0,
-            "y1": 1,
-            "line": {"color": CRITICAL_PATH, "width": 2},
-        },
-    ]
+    layout["shapes"] += _interval(x0, x1, CRITICAL_PATH, 0.25, {"width": 2})
     _ratio_axes(layout, "yaxis", "yaxis2")
     layout["yaxis3"]["rangemode"] = "tozero"
     _cpu_threshold(layout, 1)
