@@ -90,7 +90,7 @@ def site_bar(
 
 
 def reason_text(reason, lang: str) -> str:
-    """A roll-up reason (``analytics.rollup.Reason``) in ``lang``, worded as the wall words it."""
+    """A roll-up reason (``analytics.rollup.Reason``) in ``lang``: the wall's and the chain page's words."""
     values = reason.params()
     if "metric" in values:
         values["what"] = " ".join(filter(None, (values["instance"], t(f"metric.{values['metric']}", lang))))

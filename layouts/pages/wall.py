@@ -36,6 +36,7 @@ from dashboard.core.status import newest_success
 from dashboard.core.store import CONFIG_SOURCE
 from dashboard.figures import STATUS_COLOURS
 from dashboard.i18n import CATALOG, pick_lang, t, template
+from layouts.components.drill_parts import reason_text
 from layouts.components.incident_parts import acknowledged
 from layouts.components.titles import page_title
 
@@ -137,10 +138,7 @@ class Refresh:
 
     def describe(self, reason: rollup.Reason) -> str:
         """A reason in the page's language."""
-        values = reason.params()
-        if "metric" in values:
-            values["what"] = " ".join(filter(None, (values["instance"], t(f"metric.{values['metric']}", self.lang))))
-        return t(f"reason.{reason.kind}", self.lang, **values)
+        return reason_text(reason, self.lang)
 
     def views(self) -> dict[str, pd.DataFrame]:
         """The wall's views (``analytics.wallframes``) at these versions, once per version in any language:
