@@ -4,7 +4,6 @@ TICK = "oc-tick"  # the one dcc.Interval
 VERSIONS = "oc-versions"  # store: frame versions per source
 NAV = "oc-nav"
 NAV_TEXT = "oc-nav-text"  # store: the navigation's labels in every language
-WALL_BODY = "oc-wall-body"
 WALL_STATUS = "oc-wall-status"
 SOURCES_GRID = "oc-sources-grid"
 SOURCES_SUMMARY = "oc-sources-summary"

@@ -127,7 +127,6 @@ RESOURCE_PRESETS = {
 EDGE_QUERY = "sum by ($caller, $callee) (rate(${edge_metric}{$match}[$rate]))"
 INFO_QUERY = "${info_metric}{$match}"
 EXEMPLAR_QUERY = "${metric}_bucket{$match}"
-INFO_LABELS = ("display_name", "tier", "owner", "runbook_url")
 RATIO_COLUMNS = ("error_ratio", "cpu_ratio", "memory_ratio")
 RESOURCE_COLUMNS = tuple(c.name for c in CONTRACTS["resource_metrics"][3:])
 MAX_POINTS_PER_SERIES = 11000
