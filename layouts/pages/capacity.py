@@ -162,6 +162,7 @@ def _grid(grid_id: str, rows: list[dict], columns: list[str], lang: str, key: st
             "cellRenderer": "markdown" if f == "service" else None,
             "wrapText": f == "reason",
             "autoHeight": f == "reason",
+            "cellClass": "oc-cell-wrap" if f == "reason" else None,
             "flex": WIDTHS.get(f, 1) if wraps else 1,
             "cellClassRules": {"oc-cell-stale": f"params.data.{FLAGGED[f]}"} if f in FLAGGED else None,
         }
