@@ -55,18 +55,18 @@ def _table(rows: pd.DataFrame, lang: str, tz: str) -> html.Table:
     return html.Table([html.Thead(html.Tr(head)), html.Tbody(body)], className="oc-audit-table")
 
 
-def view(actor, action, raw_from, raw_to, raw_page, lang: str) -> tuple[list, str | None, int]:
+def view(actor, action, raw_from, raw_to, raw_page, lang: str) -> tuple[list, str | None, int, int]:
     """What the page shows for these filter values: the body, the filter's query string (None when a value
-    is invalid) and the page number shown (clamped to the pages there are)."""
+    is invalid), the page number shown (clamped to the pages there are) and the number of pages."""
     try:
         found = auditlog.AuditFilter.parse(actor, action, raw_from, raw_to)
         number = int(urlinput.clean("page", None if raw_page is None else str(raw_page), "1"))
     except urlinput.UrlInputError as exc:
-        return [html.P(t("drill.bad_input", lang, reason=str(exc)), className="oc-audit-message")], None, 1
+        return [html.P(t("drill.bad_input", lang, reason=str(exc)), className="oc-audit-message")], None, 1, 1
     engine, tz = context.current().history, context.current().settings.display_tz
     total = auditlog.count(engine, found)
     if not total:
-        return [html.P(t("audit.empty", lang), className="oc-empty")], found.query(), 1
+        return [html.P(t("audit.empty", lang), className="oc-empty")], found.query(), 1, 1
     pages = math.ceil(total / auditlog.PAGE_SIZE)
     number = min(number, pages)
     rows = auditlog.page(engine, found, number, auditlog.PAGE_SIZE)
@@ -75,7 +75,7 @@ def view(actor, action, raw_from, raw_to, raw_page, lang: str) -> tuple[list, st
     body = [html.P(summary, className="oc-audit-summary")]
     if total > auditlog.EXPORT_CAP:
         body.append(html.P(t("audit.capped", lang, cap=auditlog.EXPORT_CAP, total=total), className="oc-audit-capped"))
-    return [*body, _table(rows, lang, tz)], found.query(), number
+    return [*body, _table(rows, lang, tz)], found.query(), number, pages
 
 
 def _hrefs(query: str | None, number: int, lang: str) -> tuple[str | None, str | None]:
@@ -94,7 +94,7 @@ def _shown(raw) -> str | None:
 def layout(lang: str | None = None, actor=None, action=None, page=None, **query) -> html.Div:
     lang = pick_lang(lang, context.current().settings.language)
     raw_from, raw_to = query.get("from"), query.get("to")
-    body, found, number = view(actor, action, raw_from, raw_to, page, lang)
+    body, found, number, pages = view(actor, action, raw_from, raw_to, page, lang)
     export, link = _hrefs(found, number, lang)
     known = auditlog.actions()
     return html.Div(
@@ -130,8 +130,15 @@ def layout(lang: str | None = None, actor=None, action=None, page=None, **query)
                         id=ids.AUDIT_FROM, value=_shown(raw_from), placeholder=t("audit.from", lang), debounce=True
                     ),
                     dcc.Input(id=ids.AUDIT_TO, value=_shown(raw_to), placeholder=t("audit.to", lang), debounce=True),
-                    html.Button(t("audit.previous", lang), id=ids.AUDIT_PREVIOUS, className="oc-audit-button"),
-                    html.Button(t("audit.next", lang), id=ids.AUDIT_NEXT, className="oc-audit-button"),
+                    html.Button(
+                        t("audit.previous", lang),
+                        id=ids.AUDIT_PREVIOUS,
+                        disabled=number <= 1,
+                        className="oc-audit-button",
+                    ),
+                    html.Button(
+                        t("audit.next", lang), id=ids.AUDIT_NEXT, disabled=number >= pages, className="oc-audit-button"
+                    ),
                 ],
                 className="oc-audit-filters",
             ),
@@ -171,6 +178,8 @@ def register(app: dash.Dash) -> None:
         Output(ids.AUDIT_CSV, "href"),
         Output(ids.AUDIT_LINK, "href"),
         Output(ids.AUDIT_PAGE, "data"),
+        Output(ids.AUDIT_PREVIOUS, "disabled"),
+        Output(ids.AUDIT_NEXT, "disabled"),
         Input(ids.AUDIT_ACTOR, "value"),
         Input(ids.AUDIT_ACTION, "value"),
         Input(ids.AUDIT_FROM, "value"),
@@ -186,6 +195,6 @@ def register(app: dash.Dash) -> None:
         lang = pick_lang(lang, context.current().settings.language)
         step = {ids.AUDIT_PREVIOUS: -1, ids.AUDIT_NEXT: 1}.get(dash.ctx.triggered_id)
         number = max(1, (number if isinstance(number, int) else 1) + step) if step else 1
-        body, found, shown = view(actor, action, raw_from, raw_to, number, lang)
+        body, found, shown, pages = view(actor, action, raw_from, raw_to, number, lang)
         export, link = _hrefs(found, shown, lang)
-        return body, export, link, shown
+        return body, export, link, shown, shown <= 1, shown >= pages

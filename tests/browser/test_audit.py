@@ -56,6 +56,7 @@ def test_an_auditor_filters_by_action_and_exports_the_filtered_rows(dash_duo, au
     sign_in(dash_duo, "ada", "/audit")
     dash_duo.wait_for_contains_text(".oc-audit-summary", "Rows 1–5 of 5", timeout=20)
     assert dash_duo.find_element(f"#{ids.NAV} a[href^='/audit']").is_displayed()
+    assert not any(dash_duo.find_element(f"#{i}").is_enabled() for i in (ids.AUDIT_PREVIOUS, ids.AUDIT_NEXT))
 
     dash_duo.find_element(f"#{ids.AUDIT_ACTION}").click()
     next(o for o in dash_duo.find_elements(".dash-dropdown-option") if o.text == "token.create").click()

@@ -26,7 +26,10 @@ auth:
   cookie_secure: false
 """
 CALLBACK = "/_dash-update-component"
-FILTER_KEY = f"..{ids.AUDIT_BODY}.children...{ids.AUDIT_CSV}.href...{ids.AUDIT_LINK}.href...{ids.AUDIT_PAGE}.data.."
+FILTER_KEY = (
+    f"..{ids.AUDIT_BODY}.children...{ids.AUDIT_CSV}.href...{ids.AUDIT_LINK}.href...{ids.AUDIT_PAGE}.data"
+    f"...{ids.AUDIT_PREVIOUS}.disabled...{ids.AUDIT_NEXT}.disabled.."
+)
 
 
 @pytest.fixture
@@ -68,6 +71,8 @@ def filter_request(actor=None, action=None, raw_from=None, raw_to=None, page=1) 
             {"id": ids.AUDIT_CSV, "property": "href"},
             {"id": ids.AUDIT_LINK, "property": "href"},
             {"id": ids.AUDIT_PAGE, "property": "data"},
+            {"id": ids.AUDIT_PREVIOUS, "property": "disabled"},
+            {"id": ids.AUDIT_NEXT, "property": "disabled"},
         ],
         "inputs": [{"id": i, "property": p, "value": v} for i, p, v in values],
         "state": [
@@ -173,9 +178,12 @@ def test_paging_moves_through_the_rows_and_stops_at_the_ends(site, monkeypatch):
     monkeypatch.setattr(audit.auditlog, "PAGE_SIZE", 1)  # the log holds two rows: token.create, user.add
     _app, _access, clients = site
     post = lambda request: clients["auditor"].post(CALLBACK, json=request).get_json()["response"]  # noqa: E731
-    assert post(filter_request(page=2))[ids.AUDIT_PAGE]["data"] == 1  # a changed filter starts again
+    first = post(filter_request(page=2))
+    assert first[ids.AUDIT_PAGE]["data"] == 1  # a changed filter starts again
+    assert (first[ids.AUDIT_PREVIOUS]["disabled"], first[ids.AUDIT_NEXT]["disabled"]) == (True, False)
     older = post(clicked(ids.AUDIT_NEXT, 5, 1))
     assert older[ids.AUDIT_PAGE]["data"] == 2 and "page 2 of 2" in str(older[ids.AUDIT_BODY]["children"])
+    assert (older[ids.AUDIT_PREVIOUS]["disabled"], older[ids.AUDIT_NEXT]["disabled"]) == (False, True)
     assert "token.create" in str(older[ids.AUDIT_BODY]["children"])  # the oldest row
     assert older[ids.AUDIT_LINK]["href"] == "/audit?lang=en&page=2"
     assert post(clicked(ids.AUDIT_NEXT, 5, 2))[ids.AUDIT_PAGE]["data"] == 2  # the last page stays
