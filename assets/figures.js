@@ -10,6 +10,7 @@
                       annotations: ["xshift", "yshift"]};
   var TRACE_SIZES = {font: ["size"], textfont: ["size"], marker: ["size"], line: ["width"]};
   var TYPE_SIZED = ["font.size", "hoverlabel.font.size"];  // take the page's type size itself
+  var LEGEND_SQUARE = "M6,6H-6V-6H6Z";  // the path of a legend's square, centred on its origin
   var drawn = new WeakMap();  // a figure's object -> its sizes as the builder drew them
 
   function typeSize() {
@@ -70,10 +71,20 @@
     return any ? {traces: traces, layout: layout} : null;
   }
 
+  // Plotly draws the legend's squares of bars and areas at a fixed 12 px: grow them with the type, after
+  // the translation Plotly placed them with.
+  function fitLegend(plot, k) {
+    plot.querySelectorAll(".legendpoints path[d='" + LEGEND_SQUARE + "']").forEach(function (square) {
+      var placed = (square.getAttribute("transform") || "").replace(/ ?scale\([^)]*\)$/, "");
+      square.setAttribute("transform", placed + " scale(" + k + ")");
+    });
+  }
+
   function fit(plot) {
     if (!window.Plotly || !plot.layout || !plot.data) { return; }
-    var update = changes(plot, typeSize());
+    var size = typeSize(), update = changes(plot, size);
     if (update) { window.Plotly.update(plot, update.traces, update.layout); }
+    fitLegend(plot, size / REFERENCE);
   }
 
   function watch() {

@@ -762,6 +762,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "capacity.chart_ok": {"en": "Peak, holds a site loss", "zh": "峰值，可承受站点故障"},
     "capacity.chart_site_loss": {"en": "After losing a site", "zh": "失去一个站点后"},
     "capacity.chart_ceiling": {"en": "ceiling {ceiling}", "zh": "上限 {ceiling}"},
+    "capacity.chart_empty": {"en": "No peaks to chart yet.", "zh": "暂无可绘制的峰值。"},
     "capacity.hover": {
         "en": "<b>{service}</b><br>busiest instance {busiest}: {peak}<br>after losing {site}: {loss}"
         "<br>{n} instances at {sites} sites",

@@ -23,12 +23,31 @@ def _status(peak: float, site_loss: float, ceiling: float) -> str:
     return "crit" if peak > ceiling else "warn" if site_loss > ceiling else "ok"
 
 
+def _no_peaks(lang: str) -> go.Figure:
+    """No axes to read nothing off: a muted line saying the chart waits for a trading day's peaks."""
+    fig = go.Figure()
+    fig.add_annotation(
+        text=t("capacity.chart_empty", lang), showarrow=False, x=0, xref="paper", xanchor="left", font={"color": MUTED}
+    )
+    fig.update_layout(
+        template="plotly_dark",
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        margin={"l": 10, "r": 20, "t": 10, "b": 10},
+        xaxis={"visible": False},
+        yaxis={"visible": False},
+    )
+    return fig
+
+
 def peaks_chart(table: pd.DataFrame, ceiling: float, lang: str = "en") -> go.Figure:
     """A bar per service (the busiest instance's CPU peak, a trace per risk: over the ceiling at the peak, over
     it after a site loss, holding a site loss), a diamond at its site-loss CPU
     and a line at ``ceiling`` (1 - headroom target); ``table`` from ``capacity.services``, riskiest first
     and drawn at the top."""
     rows = table[table["cpu_peak"].notna()]
+    if rows.empty:
+        return _no_peaks(lang)
     services = rows["service"].tolist()
     statuses = [_status(p, s, ceiling) for p, s in zip(rows["cpu_peak"], rows["site_loss_cpu"])]
     hover = [

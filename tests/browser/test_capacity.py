@@ -47,3 +47,36 @@ def test_before_the_open_the_previous_trading_day_sizes_the_estate(dash_duo):
     assert "pretrade-risk" in risky.text  # the riskiest service first
     assert dash_duo.find_element("#oc-capacity-chart .main-svg")
     assert_no_console_errors(dash_duo)
+
+
+SQUARES = """
+var legend = document.querySelector(arguments[0] + ' .legend');
+var box = legend.getBoundingClientRect();
+return Array.from(legend.querySelectorAll('.legendpoints path')).filter(function (p) {
+    return p.getAttribute('d') === 'M6,6H-6V-6H6Z';
+}).map(function (p) {
+    var r = p.getBoundingClientRect(), text = p.closest('.traces').querySelector('.legendtext').getBoundingClientRect();
+    return {size: r.width, inside: r.left >= box.left, gap: text.left - r.right};
+});
+"""
+
+
+def test_the_legend_squares_grow_with_the_type_and_stay_beside_their_text(dash_duo):
+    """Plotly draws a legend's squares at 12 px whatever the type; assets/figures.js grows them on a 4K wall."""
+    _need_chromium()
+    chart = "#oc-capacity-chart"
+    dash_duo.driver.set_window_size(1920, 1080)
+    dash_duo.start_server(
+        polled_demo_app(clock=lambda: WEDNESDAY_AFTERNOON, derived=lambda store: DerivedFrames(store, history_days=1))
+    )
+    dash_duo.driver.get(dash_duo.server_url + "/capacity")
+    dash_duo.wait_for_element(f"{chart} .legendpoints path", timeout=30)
+    sizes = {}
+    for width, height, type_px in ((1920, 1080, 15), (3840, 2160, 30)):
+        dash_duo.driver.set_window_size(width, height)
+        dash_duo.wait_for_style_to_equal(f"{chart} .xtick text", "font-size", f"{type_px}px", timeout=20)
+        squares = dash_duo.driver.execute_script(SQUARES, chart)
+        assert squares and all(s["inside"] and s["gap"] > 0 for s in squares), squares
+        sizes[width] = squares[0]["size"]
+    assert sizes[3840] == pytest.approx(2 * sizes[1920], rel=0.1)
+    assert_no_console_errors(dash_duo)

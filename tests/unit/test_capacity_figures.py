@@ -35,6 +35,8 @@ def test_riskiest_on_top_and_a_trace_per_risk():
 
 def test_the_chart_grows_with_the_services_and_speaks_chinese():
     assert chart_height(TABLE) == "9.8rem" and chart_height(TABLE.iloc[0:0]) == "6.6rem"  # blind has no row
-    assert len(peaks_chart(TABLE.iloc[0:0], ceiling=0.7).data) == 1  # no peaks yet: an empty chart, no error
+    empty = peaks_chart(TABLE.iloc[0:0], ceiling=0.7)  # no peaks yet: no axes, a line that says so
+    assert not empty.data and not empty.layout.xaxis.visible
+    assert empty.layout.annotations[0].text == "No peaks to chart yet."
     fig = peaks_chart(TABLE, ceiling=0.7, lang="zh")
     assert {trace.name for trace in fig.data} >= {"峰值已超上限", "失去一个站点后"}
