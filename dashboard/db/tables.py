@@ -87,6 +87,7 @@ users = sa.Table(
     sa.Column("password_hash", sa.Text, nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("created_by", sa.Text, nullable=False),
+    sa.Column("disabled_at", UTCDateTime(), nullable=True),  # a disabled user can neither sign in nor stay in
 )
 user_sessions = sa.Table(
     "user_sessions",

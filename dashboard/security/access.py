@@ -230,14 +230,23 @@ class AccessStore:
                 },
             )
 
+    def users(self) -> list[dict[str, Any]]:
+        """Every built-in user with their role and whether they are disabled, without their password hash."""
+        query = sa.select(users.c.name, users.c.role, users.c.created_at, users.c.disabled_at).order_by(users.c.name)
+        with self.engine.connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(query)]
+
     def user_role(self, name: str) -> str | None:
-        """The role of the built-in user ``name``, else None."""
-        row = self.lookup(f"user:{name}", sa.select(users.c.role).where(users.c.name == name))
+        """The role of the built-in user ``name`` while they are enabled, else None."""
+        query = sa.select(users.c.role).where(users.c.name == name, users.c.disabled_at.is_(None))
+        row = self.lookup(f"user:{name}", query)
         return row.role if row else None
 
     def authenticate(self, name: str, password: str) -> str | None:
-        """The role of ``name`` when ``password`` is theirs, else None (in the same time either way)."""
+        """The role of ``name`` when ``password`` is theirs and they are enabled, else None (in the same time
+        either way)."""
+        enabled = sa.and_(users.c.name == name, users.c.disabled_at.is_(None))
         with self.engine.connect() as connection:
-            row = connection.execute(sa.select(users.c.role, users.c.password_hash).where(users.c.name == name)).first()
+            row = connection.execute(sa.select(users.c.role, users.c.password_hash).where(enabled)).first()
         ok = verify_password(password, row.password_hash if row else None)
         return row.role if ok and row else None

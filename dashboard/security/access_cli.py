@@ -12,7 +12,7 @@ import sys
 from dashboard.core.settings import load
 from dashboard.security.access import AccessStore, Identity
 from dashboard.security.policy import ROLES
-from dashboard.security.sessions import revoke_user
+from dashboard.security.sessions import revoke_user, set_user_enabled
 
 
 def _actor() -> Identity:
@@ -88,6 +88,28 @@ def user_revoke(args, access: AccessStore) -> None:
     print(f"ended {ended} sessions of {args.name!r}")
 
 
+@_with_access
+def user_disable(args, access: AccessStore) -> None:
+    """Disable a built-in user: they can no longer sign in, and their sessions end."""
+    ended = set_user_enabled(access, args.name, False, _actor())
+    print(f"disabled {args.name!r} and ended {ended} sessions")
+
+
+@_with_access
+def user_enable(args, access: AccessStore) -> None:
+    """Enable a disabled built-in user again."""
+    set_user_enabled(access, args.name, True, _actor())
+    print(f"enabled {args.name!r}")
+
+
+@_with_access
+def user_list(args, access: AccessStore) -> None:
+    """List the built-in users with their role and whether they are disabled (never a password hash)."""
+    for user in access.users():
+        state = f"disabled {user['disabled_at']:%Y-%m-%d %H:%M}Z" if user["disabled_at"] else "enabled"
+        print(f"{user['name']}\t{user['role']}\t{state}")
+
+
 def add_commands(sub, add) -> None:
     """Add the token and user commands to the CLI's subparsers ``sub`` with its ``add`` helper."""
     tokens = sub.add_parser("token", help="display tokens for wall screens").add_subparsers(
@@ -105,3 +127,6 @@ def add_commands(sub, add) -> None:
     user.add_argument("name")
     user.add_argument("--role", required=True, choices=ROLES)
     add("revoke", user_revoke, "end every session of a user (sign them out everywhere)", users).add_argument("name")
+    add("disable", user_disable, "disable a user: no sign-in, sessions ended", users).add_argument("name")
+    add("enable", user_enable, "enable a disabled user again", users).add_argument("name")
+    add("list", user_list, "list users, their roles and whether they are disabled", users)

@@ -32,6 +32,8 @@ WRITERS: dict[str, frozenset[str]] = {
     "token.revoke": frozenset({"admin"}),
     "user.add": frozenset({"admin"}),
     "user.revoke": frozenset({"admin"}),
+    "user.disable": frozenset({"admin"}),
+    "user.enable": frozenset({"admin"}),
 }
 
 AUDITED_READS: dict[str, str] = {"/audit": "audit.read"}  # pages whose refused reads get an audit row, as this action

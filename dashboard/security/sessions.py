@@ -68,7 +68,7 @@ class Sessions:
         query = (
             sa.select(users.c.name, users.c.role, user_sessions.c.created_at, user_sessions.c.last_seen_at)
             .join(users, users.c.name == user_sessions.c.user_name)
-            .where(user_sessions.c.id_sha256 == digest)
+            .where(user_sessions.c.id_sha256 == digest, users.c.disabled_at.is_(None))
         )
         row = self.access.lookup(f"session:{digest}", query)
         if row is None:
@@ -96,9 +96,27 @@ class Sessions:
             connection.execute(sa.delete(user_sessions).where(user_sessions.c.id_sha256 == token_sha256(secret)))
 
 
+def _end_sessions(connection: sa.Connection, name: str) -> int:
+    """End every session of the user ``name``; LookupError when there is no such user."""
+    if not connection.execute(sa.select(users.c.name).where(users.c.name == name)).first():
+        raise LookupError(f"no user named {name!r}")
+    return connection.execute(sa.delete(user_sessions).where(user_sessions.c.user_name == name)).rowcount
+
+
 def revoke_user(access: AccessStore, name: str, actor: Identity) -> int:
     """End every session of the user ``name`` (audited as ``user.revoke``); return how many ended."""
     with access.audited(actor, "user.revoke", name) as connection:
-        if not connection.execute(sa.select(users.c.name).where(users.c.name == name)).first():
+        return _end_sessions(connection, name)
+
+
+def set_user_enabled(access: AccessStore, name: str, enabled: bool, actor: Identity) -> int:
+    """Enable or disable the user ``name`` (audited as ``user.enable`` or ``user.disable``); disabling also ends
+    their sessions. Return how many sessions ended."""
+    with access.audited(actor, "user.enable" if enabled else "user.disable", name) as connection:
+        ended = _end_sessions(connection, name) if not enabled else 0
+        disabled_at = None if enabled else datetime.now(UTC)
+        if not connection.execute(
+            sa.update(users).where(users.c.name == name).values(disabled_at=disabled_at)
+        ).rowcount:
             raise LookupError(f"no user named {name!r}")
-        return connection.execute(sa.delete(user_sessions).where(user_sessions.c.user_name == name)).rowcount
+        return ended

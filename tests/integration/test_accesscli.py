@@ -71,3 +71,33 @@ def test_user_revoke_ends_every_session_of_the_user(database, capsys, monkeypatc
     assert database.audit_trail()[0]["action"] == "user.revoke"
     assert main(["user", "revoke", "mallory"]) == 1
     assert "no user named 'mallory'" in capsys.readouterr().err
+
+
+def test_a_disabled_user_can_neither_sign_in_nor_stay_in_until_enabled(database, capsys, monkeypatch):
+    from datetime import timedelta
+
+    from dashboard.security.sessions import Sessions
+
+    password = "correct horse battery staple"
+    monkeypatch.setattr("sys.stdin", io.StringIO(password + "\n"))
+    assert main(["user", "add", "alice", "--role", "manager"]) == 0
+    sessions = Sessions(database, idle=timedelta(minutes=30), lifetime=timedelta(hours=12))
+    desk = sessions.start("alice", None)
+    capsys.readouterr()
+
+    assert main(["user", "disable", "alice"]) == 0
+    assert "disabled 'alice' and ended 1 sessions" in capsys.readouterr().out
+    assert sessions.user(desk) is None
+    assert database.authenticate("alice", password) is None and database.user_role("alice") is None
+    late = sessions.start("alice", None)  # a session row written by a login that raced the disable
+    assert sessions.user(late) is None
+    assert main(["user", "list"]) == 0
+    assert capsys.readouterr().out.startswith("alice\tmanager\tdisabled ")
+
+    assert main(["user", "enable", "alice"]) == 0
+    assert database.authenticate("alice", password) == "manager"
+    assert sessions.user(late).role == "manager"
+    assert main(["user", "list"]) == 0 and "alice\tmanager\tenabled" in capsys.readouterr().out
+    assert [r["action"] for r in database.audit_trail(2)] == ["user.enable", "user.disable"]
+    assert main(["user", "disable", "mallory"]) == 1
+    assert "no user named 'mallory'" in capsys.readouterr().err
