@@ -2,9 +2,11 @@
 
 A ``requests.Session`` per source keeps connections alive. urllib3's ``Retry`` retries connection
 failures, timeouts, 429 and 5xx with exponential back-off, honouring ``Retry-After`` (at most
-``MAX_RETRY_AFTER_S``). Auth comes from config values (given as ``${ENV}``): basic (``username``
-with ``password`` or ``token``), ``bearer_token``, or a bare ``token`` sent with the source's
-scheme; a TLS verification switch (or a CA file) and a client certificate.
+``MAX_RETRY_AFTER_S``); a request sent with ``resend=False`` (one that adds something, such as a note)
+is retried only when it never reached the server, since a timed-out attempt may have been applied.
+Auth comes from config values (given as ``${ENV}``): basic (``username`` with ``password`` or
+``token``), ``bearer_token``, or a bare ``token`` sent with the source's scheme; a TLS verification
+switch (or a CA file) and a client certificate.
 
 Every source is hostile until parsed. Credentials go only to the source's origin (scheme, host and
 port): a redirect is followed only there, and a redirect or link anywhere else is refused.
@@ -156,8 +158,12 @@ class HttpClient:
         """POST ``body`` as JSON; return the decoded JSON answer (None when empty)."""
         return self.request("POST", path, params, body)
 
-    def request(self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None) -> Any:
-        return self._exchange(method, path, params, body)[0]
+    def request(
+        self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None, resend: bool = True
+    ) -> Any:
+        """Send ``body`` as JSON with ``method``; return the decoded JSON answer. With ``resend=False`` an attempt
+        that reached the server is never repeated (after a timeout or a 5xx the caller finds out what happened)."""
+        return self._exchange(method, path, params, body, resend)[0]
 
     def url(self, path: str) -> str:
         """The absolute URL of ``path`` on this source; an absolute link off the source's origin is refused."""
@@ -169,12 +175,14 @@ class HttpClient:
             )
         return _without_userinfo(path)
 
-    def _exchange(self, method: str, path: str, params: dict[str, Any] | None, body: Any) -> tuple[Any, Any]:
+    def _exchange(
+        self, method: str, path: str, params: dict[str, Any] | None, body: Any, resend: bool = True
+    ) -> tuple[Any, Any]:
         """Send, following redirects on the source's origin only; decode the JSON answer."""
         url, data = self.url(path), (json.dumps(body).encode() if body is not None else None)
         for _ in range(MAX_REDIRECTS + 1):
             where = f"{self.source}: {method} {_shown(url)}"
-            response, raw = self._send(method, url, params, data, where)
+            response, raw = self._send(method, url, params, data, where, resend)
             if not response.is_redirect:
                 break
             target = urllib.parse.urljoin(response.url, response.headers["Location"])
@@ -197,11 +205,13 @@ class HttpClient:
             )
         return _decoded_json(raw, where), response.headers
 
-    def _send(self, method: str, url: str, params: Any, data: bytes | None, where: str) -> tuple[Any, bytes]:
+    def _send(
+        self, method: str, url: str, params: Any, data: bytes | None, where: str, resend: bool
+    ) -> tuple[Any, bytes]:
         """One request and its whole answer, within the deadline of each attempt."""
         with self._count_lock:
             self.requests_sent += 1
-        watch = _Watch(self.timeout_s)
+        watch = _Watch(self.timeout_s, resend)
         token = _WATCH.set(watch)
         try:
             seconds = watch.seconds()
@@ -270,6 +280,11 @@ class _Retry(Retry):
         poll = current_poll_deadline()
         return max(0.0, min(seconds, MAX_RETRY_AFTER_S, poll.left() if poll else MAX_RETRY_AFTER_S))
 
+    def _is_method_retryable(self, method):
+        """Whether an attempt that reached the server may be sent again (not with ``resend=False``)."""
+        watch = _WATCH.get()
+        return (watch is None or watch.resend) and super()._is_method_retryable(method)
+
 
 # ---------------------------------------------------------------- the deadline of an answer
 
@@ -280,10 +295,11 @@ _SHUTDOWN = threading.Lock()
 class _Watch:
     """The deadline of one request's attempts: each attempt gets ``timeout_s`` (less when the poll's
     deadline comes sooner) for its whole answer; then its connection is shut down, which ends any
-    read at once. ``expired`` says why, once it has happened."""
+    read at once. ``expired`` says why, once it has happened; ``resend`` whether an attempt that reached
+    the server may be repeated."""
 
-    def __init__(self, timeout_s: float):
-        self.timeout_s, self.expired = timeout_s, ""
+    def __init__(self, timeout_s: float, resend: bool = True):
+        self.timeout_s, self.resend, self.expired = timeout_s, resend, ""
         self._timer: threading.Timer | None = None
 
     def seconds(self) -> float:

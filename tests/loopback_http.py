@@ -1,4 +1,5 @@
-"""A loopback HTTP server answering from recorded payloads, so adapters run their real transport."""
+"""A loopback HTTP server answering from recorded payloads or a stateful fake, so adapters run their real
+transport."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ class Request:
     query: dict[str, str]
     headers: dict[str, str]
     body: object = None
+    method: str = "GET"
 
 
 @contextmanager
@@ -46,11 +48,12 @@ def serve(answer: Callable[[Request, str], Reply]):
         def do_POST(self):
             self.answer(json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"null"))
 
+        do_PUT = do_PATCH = do_DELETE = do_POST
+
         def answer(self, body):
             parts = urlsplit(self.path)
-            request = Request(
-                parts.path, {k: v[-1] for k, v in parse_qs(parts.query).items()}, dict(self.headers), body
-            )
+            query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+            request = Request(parts.path, query, dict(self.headers), body, self.command)
             seen.append(request)
             reply = answer(request, base_url)
             body = json.dumps(reply.body).encode() if not isinstance(reply.body, bytes) else reply.body

@@ -123,11 +123,17 @@ def acknowledgements(engine: sa.Engine) -> pd.DataFrame:
 
 
 def due(engine: sa.Engine, now: datetime, sources: list[str], limit: int = 100) -> list[dict]:
-    """Pending actions of ``sources`` whose next attempt has come, oldest first."""
-    table = incident_actions
+    """Pending actions of ``sources`` whose next attempt has come, oldest first; an action waits while an
+    earlier one of its incident is pending and not yet due again, so the ITSM sees an incident's in order."""
+    table, earlier = incident_actions, incident_actions.alias("earlier")
+    waiting = (
+        sa.exists()
+        .where(earlier.c.source == table.c.source, earlier.c.incident_id == table.c.incident_id)
+        .where(earlier.c.id < table.c.id, earlier.c.writeback == PENDING, earlier.c.next_attempt_at > now)
+    )
     query = (
         sa.select(table)
-        .where(table.c.writeback == PENDING, table.c.source.in_(sources), table.c.next_attempt_at <= now)
+        .where(table.c.writeback == PENDING, table.c.source.in_(sources), table.c.next_attempt_at <= now, ~waiting)
         .order_by(table.c.id)
         .limit(limit)
     )

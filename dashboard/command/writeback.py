@@ -54,7 +54,9 @@ class WritebackJob:
                 if incident in held:  # an earlier action of this incident failed: keep the order
                     continue
                 try:
-                    source.write_back(row["incident_id"], row["id"], row["action"], row["actor"], row["detail"])
+                    source.write_back(
+                        row["incident_id"], row["id"], row["action"], row["actor"], row["detail"], row["at"]
+                    )
                 except (SourceError, ValueError) as exc:
                     held.add(incident)
                     wait = timedelta(seconds=retry_after_s(row["attempts"] + 1))

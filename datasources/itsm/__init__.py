@@ -30,13 +30,14 @@ from datasources.base import (
     CONTRACTS,
     INCIDENT_STATES,
     Source,
+    SourceError,
     as_utc,
     empty_frame,
     utc_column,
     validate,
 )
 from datasources.options import SourceOptions
-from datasources.transport import HttpClient
+from datasources.transport import HttpClient, HttpError
 
 log = logging.getLogger(__name__)
 
@@ -349,9 +350,23 @@ class ItsmSource(Source):
     def transport(self) -> HttpClient:
         return HttpClient.from_options(self.name, self.config.transport(), self.token_scheme)
 
-    def write_back(self, incident_id: str, action_id: int, action: str, actor: str, detail: dict) -> None:
-        """Deliver one of opscenter's incident actions (``writes_back`` kinds) so that delivering it again
-        changes nothing; raise SourceError when the source cannot take it now."""
+    def write_back(self, incident_id: str, action_id: int, action: str, actor: str, detail: dict, at: datetime) -> None:
+        """Deliver one of opscenter's incident actions (taken at ``at``) to a ``writes_back`` kind so that
+        delivering it again changes nothing; raise SourceError when the source cannot take it now, saying
+        so plainly when it refuses opscenter's credentials."""
+        try:
+            self.deliver(incident_id, action_id, action, actor, detail, at)
+        except HttpError as exc:
+            if exc.status not in (401, 403):
+                raise
+            refused = "did not accept the credentials" if exc.status == 401 else "denied the user the rights"
+            raise SourceError(
+                f"{self.name}: write-back refused: the ITSM {refused} (HTTP {exc.status}); "
+                f"fix the source's user, password or token, or its roles, and the action is sent again. {exc}"
+            ) from None
+
+    def deliver(self, incident_id: str, action_id: int, action: str, actor: str, detail: dict, at: datetime) -> None:
+        """The kind's own write-back (see ``write_back``)."""
         raise NotImplementedError(f"{self.kind} takes no write-back")
 
 

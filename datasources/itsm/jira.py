@@ -8,13 +8,26 @@ change issue is the incident's change.
 
 Options: ``JiraOptions``; ``username`` + ``token`` (Cloud: e-mail and API token)
 or ``token`` alone (Data Center personal access token).
+
+Write-back, on the same REST API (v3, so comment bodies are Atlassian Document Format): each
+opscenter action is a comment (``POST issue/<key>/comment``; internal, through Jira Service
+Management's ``sd.public.comment`` property, unless it is a public status update), unless the
+issue's comments already carry its marker; then acknowledge and resolve move the issue by the
+transition (``GET``, then ``POST issue/<key>/transitions``) leading to the first of
+``acknowledge_statuses`` / ``resolve_statuses`` available, an acknowledgement only an issue still
+to do and a resolution only one not done (so a retry, or an issue moved on meanwhile, is left
+alone; resolving sets ``resolution`` when the transition's screen has it); assigning the commander sets the
+assignee to the account ``account_ids`` names; a priority change sets the priority
+``priority_names`` names.
 """
 
 from __future__ import annotations
 
+import logging
 import math
+import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 from pydantic import Field
@@ -23,6 +36,8 @@ from datasources import itsm
 from datasources.base import SourceError, parser
 from datasources.options import HttpOptions
 from datasources.registry import register
+
+log = logging.getLogger(__name__)
 
 DEFAULTS = itsm.Mappings(
     priority={
@@ -95,6 +110,10 @@ FIELD_KEYS = (
     "actual_start",
     "actual_end",
 )
+API = "rest/api/3"
+ISSUE_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*-[0-9]+$")
+PRIORITY_NAMES = {1: "Highest", 2: "High", 3: "Medium", 4: "Low", 5: "Lowest"}
+INTERNAL = [{"key": "sd.public.comment", "value": {"internal": True}}]
 BASE_FIELDS = ("summary", "status", "priority", "created", "updated", "resolutiondate", "resolution", "issuelinks")
 CHANGE_ISSUE_TYPES = frozenset({"change", "[system] change"})
 
@@ -226,6 +245,42 @@ def parse_changes(
     return itsm.change_frame(records, mappings, source)
 
 
+def adf(text: str) -> dict:
+    """Plain text as an Atlassian Document Format document: a paragraph per blank-line-separated block,
+    a hard break per line break."""
+    paragraphs = []
+    for block in text.split("\n\n"):
+        lines = [line for line in block.split("\n") if line]
+        content = []
+        for line in lines:
+            content += [{"type": "hardBreak"}] if content else []
+            content.append({"type": "text", "text": line})
+        if content:
+            paragraphs.append({"type": "paragraph", "content": content})
+    return {"type": "doc", "version": 1, "content": paragraphs}
+
+
+def adf_text(node: Any) -> str:
+    """The text of an Atlassian Document Format node and its children."""
+    if isinstance(node, list):
+        return "".join(adf_text(n) for n in node)
+    if not isinstance(node, dict):
+        return ""
+    return (node.get("text") if isinstance(node.get("text"), str) else "") + adf_text(node.get("content"))
+
+
+def transition_to(transitions: list, targets: list[str]) -> dict | None:
+    """The transition leading to the first of ``targets`` (status names, any case) that one leads to."""
+    for target in targets:
+        for transition in transitions:
+            if (
+                isinstance(transition, dict)
+                and str(text(transition.get("to") or {}) or "").casefold() == target.casefold()
+            ):
+                return transition
+    return None
+
+
 class JiraOptions(HttpOptions, itsm.ItsmOptions):
     """Jira Service Management or Jira Cloud: incident and change issues from JQL search."""
 
@@ -235,6 +290,22 @@ class JiraOptions(HttpOptions, itsm.ItsmOptions):
     page_size: int = Field(100, ge=1, description="Issues asked for per page.")
     fields: dict[Literal[FIELD_KEYS], str] = Field(
         default_factory=dict, description=("Contract key -> Jira field id (the service defaults to `components`).")
+    )
+    acknowledge_statuses: list[str] = Field(
+        default_factory=lambda: ["In Progress", "Work in progress", "Investigating"],
+        description="Statuses an acknowledgement moves the issue to: the first one a transition leads to.",
+    )
+    resolve_statuses: list[str] = Field(
+        default_factory=lambda: ["Resolved", "Done", "Closed"],
+        description="Statuses a resolution moves the issue to: the first one a transition leads to.",
+    )
+    resolution: str = Field("Done", description="Resolution set by the resolving transition, when its screen has one.")
+    priority_names: dict[Annotated[int, Field(ge=1, le=5)], str] = Field(
+        default_factory=lambda: dict(PRIORITY_NAMES), description="Priority 1-5 -> the Jira priority write-back sets."
+    )
+    account_ids: dict[str, str] = Field(
+        default_factory=dict,
+        description="opscenter user -> Jira account id, for assigning the incident commander as the assignee.",
     )
 
 
@@ -260,7 +331,7 @@ class JiraSource(itsm.ItsmSource):
         }
         pages = []
         while True:
-            payload = self.transport.get("rest/api/3/search/jql", params)
+            payload = self.transport.get(f"{API}/search/jql", params)
             if not isinstance(payload, dict) or not isinstance(payload.get("issues"), list):
                 raise SourceError(f"{self.name}: expected {{'issues': [...]}} from JQL search")
             pages.append(payload)
@@ -281,3 +352,68 @@ class JiraSource(itsm.ItsmSource):
                 "changes": parse_changes(changes, base, self.fields_map, self.mappings, self.name),
             },
         )
+
+    writes_back = True
+
+    def _commented(self, key: str, marker: str) -> bool:
+        """Whether a comment of the issue carries ``marker``."""
+        params = {"startAt": 0, "maxResults": 100}
+        while True:
+            payload = self.transport.get(f"{API}/issue/{key}/comment", params)
+            if not isinstance(payload, dict) or not isinstance(payload.get("comments"), list):
+                raise SourceError(f"{self.name}: expected {{'comments': [...]}} from the issue's comments")
+            comments = payload["comments"]
+            if any(isinstance(c, dict) and marker in adf_text(c.get("body")) for c in comments):
+                return True
+            params = {**params, "startAt": params["startAt"] + len(comments)}
+            if not comments or params["startAt"] >= int(payload.get("total") or 0):
+                return False
+
+    def _transition(self, key: str, status: str, targets: list[str]) -> None:
+        """Move the issue from ``status`` to the first of ``targets`` it can reach."""
+        payload = self.transport.get(f"{API}/issue/{key}/transitions", {"expand": "transitions.fields"})
+        if not isinstance(payload, dict) or not isinstance(payload.get("transitions"), list):
+            raise SourceError(f"{self.name}: expected {{'transitions': [...]}} from issue {key}")
+        found = transition_to(payload["transitions"], targets)
+        if found is None:
+            log.warning("%s: %s: no transition from %r to any of %s", self.name, key, status, targets)
+            return
+        body = {"transition": {"id": str(found.get("id"))}}
+        if "resolution" in (found.get("fields") or {}):
+            body["fields"] = {"resolution": {"name": self.config.resolution}}
+        self.transport.request("POST", f"{API}/issue/{key}/transitions", body=body, resend=False)
+
+    def deliver(self, incident_id: str, action_id: int, action: str, actor: str, detail: dict, at: datetime) -> None:
+        key, cfg = incident_id, self.config
+        if not ISSUE_KEY.match(key):
+            raise ValueError(f"{incident_id!r} is not a Jira issue key")
+        issue = self.transport.get(f"{API}/issue/{key}", {"fields": "status,assignee,priority"})
+        fields = (issue or {}).get("fields") if isinstance(issue, dict) else None
+        if not isinstance(fields, dict):
+            raise SourceError(f"{self.name}: expected {{'fields': {{...}}}} from issue {key}")
+        if not self._commented(key, itsm.action_marker(action_id)):
+            body = {"body": adf(itsm.action_text(action_id, action, actor, detail))}
+            if not (action == "note" and detail.get("public")):
+                body["properties"] = INTERNAL
+            self.transport.request("POST", f"{API}/issue/{key}/comment", body=body, resend=False)
+        status = fields.get("status") if isinstance(fields.get("status"), dict) else {}
+        category = (status.get("statusCategory") or {}).get("key")
+        if action == "acknowledge" and category == "new":  # to do: not yet worked on, nor finished
+            self._transition(key, str(status.get("name")), cfg.acknowledge_statuses)
+        elif action == "resolve" and category != "done":
+            self._transition(key, str(status.get("name")), cfg.resolve_statuses)
+        elif action == "priority" and detail["priority"] in cfg.priority_names:
+            name = cfg.priority_names[detail["priority"]]
+            if text(fields.get("priority")) != name:
+                self.transport.request("PUT", f"{API}/issue/{key}", body={"fields": {"priority": {"name": name}}})
+        elif action == "assign" and detail["role"] == "commander":
+            account = cfg.account_ids.get(detail["user"])
+            if account is None:
+                log.warning(
+                    "%s: %s: no account_ids entry for %r: the comment names the commander",
+                    self.name,
+                    key,
+                    detail["user"],
+                )
+            elif ((fields.get("assignee") or {}).get("accountId")) != account:
+                self.transport.request("PUT", f"{API}/issue/{key}/assignee", body={"accountId": account})

@@ -11,7 +11,8 @@ Options: ``RequestTrackerOptions``; ``url`` is RT's web root, auth ``username`` 
 
 Write-back: an opscenter action becomes a comment on the ticket (a public status update a
 correspondence), whose subject is the action's marker; acknowledge then sets the status ``open``,
-resolve ``resolved``, a priority change the priority named for it in the mappings. Before posting,
+resolve ``resolved``, a priority change the label ``priority_names`` gives it (RT turns an unknown label,
+or one in the wrong case, into priority 0, and reports numbers when read back). Before posting,
 the ticket's attachments are searched for the marker, so a delivery retried after a lost answer
 never posts twice; the status and priority updates are idempotent themselves.
 """
@@ -19,6 +20,7 @@ never posts twice; the status and priority updates are idempotent themselves.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import pandas as pd
 from pydantic import Field
@@ -29,7 +31,7 @@ from datasources.options import HttpOptions
 from datasources.registry import register
 
 DEFAULTS = itsm.Mappings(
-    priority={"high": 2, "medium": 3, "low": 4},
+    priority={"high": 2, "medium": 3, "low": 4, "100": 2, "50": 3, "0": 4},  # RT's default labels and their numbers
     incident_state={
         "new": "new",
         "open": "in_progress",
@@ -40,6 +42,7 @@ DEFAULTS = itsm.Mappings(
     },
 )
 ACTION_STATUS = {"acknowledge": "open", "resolve": "resolved"}
+PRIORITY_NAMES = {1: "High", 2: "High", 3: "Medium", 4: "Low", 5: "Low"}  # RT's default PriorityAsString labels
 FIELDS = "Subject,Status,Queue,Priority,Created,Started,Resolved,LastUpdated,CustomFields"
 
 
@@ -107,6 +110,12 @@ class RequestTrackerOptions(HttpOptions, itsm.ItsmOptions):
     query: str = Field("Queue = 'Incidents'", description="TicketSQL selecting the incident tickets.")
     service_field: str = Field("Service", description="Custom field naming the ticket's service.")
     page_size: int = Field(100, ge=1, le=100, description="Tickets asked for per page (RT's maximum is 100).")
+    priority_names: dict[Annotated[int, Field(ge=1, le=5)], str] = Field(
+        default_factory=lambda: dict(PRIORITY_NAMES),
+        description=(
+            "Priority 1-5 -> what write-back sets: a label of RT's `%PriorityAsString` (case matters) or a number."
+        ),
+    )
 
 
 @register
@@ -164,15 +173,15 @@ class RequestTrackerSource(itsm.ItsmSource):
                 return False
             params = {**params, "page": params["page"] + 1}
 
-    def write_back(self, incident_id: str, action_id: int, action: str, actor: str, detail: dict) -> None:
+    def deliver(self, incident_id: str, action_id: int, action: str, actor: str, detail: dict, at: datetime) -> None:
         ticket, marker = ticket_number(incident_id), itsm.action_marker(action_id)
         if not self._posted(ticket, marker):
             kind = "correspond" if action == "note" and detail.get("public") else "comment"
             body = {"Subject": marker, "Content": itsm.action_text(action_id, action, actor, detail)}
-            self.transport.post(f"REST/2.0/ticket/{ticket}/{kind}", {**body, "ContentType": "text/plain"})
+            body = {**body, "ContentType": "text/plain"}
+            self.transport.request("POST", f"REST/2.0/ticket/{ticket}/{kind}", body=body, resend=False)
         update = {"Status": ACTION_STATUS[action]} if action in ACTION_STATUS else {}
-        if action == "priority":
-            named = [name for name, value in self.mappings.priority.items() if value == detail["priority"]]
-            update = {"Priority": named[0]} if named else {}
+        if action == "priority" and detail["priority"] in self.config.priority_names:
+            update = {"Priority": self.config.priority_names[detail["priority"]]}
         if update:
             self.transport.request("PUT", f"REST/2.0/ticket/{ticket}", body=update)

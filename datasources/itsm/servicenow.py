@@ -11,10 +11,22 @@ the ``sys_updated_on`` bound means the same instant.
 Options: ``ServiceNowOptions``. With ``service_requests`` it also reads requested
 items (``sc_req_item``) with their catalogue item's name, category and delivery
 time, as the service_requests frame.
+
+Write-back: each opscenter action is one ``PATCH /api/now/table/incident/<sys_id>`` (the
+sys_id found by the incident's number) carrying its note (``work_notes``, or ``comments`` for a
+public status update) and the fields it changes: acknowledge sets ``acknowledged_field``
+(``work_start``) to the action's time when empty and moves a New incident to In Progress (2);
+assigning the commander sets ``assigned_to`` to the ``sys_user`` whose ``user_name`` is the
+opscenter user (the other roles are named in the note only); a priority change sets the
+``priority_fields`` of that priority (impact and urgency by default); resolve sets state Resolved
+(6) with ``close_code`` and ``close_notes``. Before the note is sent, the incident's journal
+(``sys_journal_field``) is searched for the action's marker, so a retried delivery sends the
+fields again but never the note twice.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import datetime
 from typing import Annotated, Any
@@ -26,6 +38,8 @@ from datasources import itsm
 from datasources.base import SourceError, parser
 from datasources.options import HttpOptions
 from datasources.registry import register
+
+log = logging.getLogger(__name__)
 
 DEFAULTS = itsm.Mappings(
     incident_state={"1": "new", "2": "in_progress", "3": "on_hold", "6": "resolved", "7": "closed", "8": "cancelled"},
@@ -83,6 +97,16 @@ REFERENCE_FIELDS = frozenset({"cmdb_ci", "assignment_group", "caused_by", "rfc",
 _FIELD = re.compile(r"^[a-z_][a-z0-9_.]*$")
 _OPERATORS = frozenset({"=", "!=", ">=", "<=", ">", "<", "LIKE", "IN", "STARTSWITH"})
 _NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
+_SYS_ID = re.compile(r"^[0-9a-f]{32}$")
+IN_PROGRESS, RESOLVED = "2", "6"
+FINISHED_STATES = frozenset({"6", "7", "8"})  # resolved, closed, cancelled: left as they are
+PRIORITY_FIELDS = {  # ServiceNow's default priority lookup: impact x urgency -> priority
+    1: {"impact": "1", "urgency": "1"},
+    2: {"impact": "1", "urgency": "2"},
+    3: {"impact": "2", "urgency": "2"},
+    4: {"impact": "2", "urgency": "3"},
+    5: {"impact": "3", "urgency": "3"},
+}
 
 
 def condition(name: str, operator: str, value: Any) -> str:
@@ -211,6 +235,36 @@ def _field_name(name: str) -> str:
     return name
 
 
+def _field_values(values: dict[str, str]) -> dict[str, str]:
+    for name in values:
+        _field_name(name)
+    return values
+
+
+def glide_time(at: datetime) -> str:
+    """A time as the Table API takes it: UTC, ``YYYY-MM-DD HH:MM:SS``."""
+    return pd.Timestamp(at).tz_convert("UTC").strftime("%Y-%m-%d %H:%M:%S")
+
+
+def action_fields(
+    record: dict, action: str, detail: dict, at: datetime, config: ServiceNowOptions, assignee: str | None
+) -> dict[str, str]:
+    """The incident fields an action sets, given the incident's current ``record`` (plain values)."""
+    if record.get("state") in FINISHED_STATES:
+        return {}
+    if action == "acknowledge":
+        fields = {} if record.get(config.acknowledged_field) else {config.acknowledged_field: glide_time(at)}
+        return fields | ({"state": IN_PROGRESS} if record.get("state") == "1" else {})
+    if action == "resolve":
+        notes = detail.get("text") or "Resolved in opscenter."
+        return {"state": RESOLVED, "close_code": config.close_code, "close_notes": notes}
+    if action == "priority":
+        return dict(config.priority_fields.get(detail["priority"], {}))
+    if action == "assign" and detail["role"] == "commander" and assignee:
+        return {"assigned_to": assignee}
+    return {}
+
+
 class ServiceNowOptions(HttpOptions, itsm.ItsmOptions):
     """ServiceNow's Table API: incidents, change requests and, optionally, requested items."""
 
@@ -224,7 +278,19 @@ class ServiceNowOptions(HttpOptions, itsm.ItsmOptions):
     )
     request_query: str = Field("", description="Encoded query narrowing the requested items.")
     acknowledged_field: Annotated[str, AfterValidator(_field_name)] = Field(
-        "work_start", description="Incident field holding the acknowledgement time."
+        "work_start", description="Incident field holding the acknowledgement time (write-back sets it)."
+    )
+    priority_fields: dict[
+        Annotated[int, Field(ge=1, le=5)], Annotated[dict[str, str], AfterValidator(_field_values)]
+    ] = Field(
+        default_factory=lambda: {p: dict(f) for p, f in PRIORITY_FIELDS.items()},
+        description=(
+            "Priority 1-5 -> the incident fields write-back sets (default: impact and urgency of the default "
+            "priority lookup; `{priority: '1'}` where priority is set directly)."
+        ),
+    )
+    close_code: str = Field(
+        "Solution provided", description="Resolution code write-back sets when it resolves an incident."
     )
 
 
@@ -276,3 +342,49 @@ class ServiceNowSource(itsm.ItsmSource):
             pages = self._pages("sc_req_item", REQUEST_FIELDS, cfg.request_query, since)
             fetched["service_requests"] = itsm.request_frame([r for p in pages for r in request_rows(p, self.name)])
         return self.incremental.merge(now, fetched)
+
+    writes_back = True
+
+    def _one(self, table: str, query: str, fields: str) -> dict | None:
+        """The first record of ``table`` matching the encoded ``query`` (plain values), if any."""
+        params = {"sysparm_query": query, "sysparm_fields": fields, "sysparm_limit": 1}
+        payload = self.transport.get(f"api/now/table/{table}", params)
+        if not isinstance(payload, dict) or not isinstance(payload.get("result"), list):
+            raise SourceError(f"{self.name}: {table}: expected {{'result': [...]}} from the Table API")
+        found = payload["result"][:1]
+        return found[0] if found and isinstance(found[0], dict) else None
+
+    def _assignee(self, user: str) -> str | None:
+        """The sys_id of the ServiceNow user whose user_name is ``user``."""
+        found = self._one("sys_user", condition("user_name", "=", user), "sys_id")
+        if found is None:
+            log.warning(
+                "%s: no sys_user with user_name %r: the assignment goes to the work notes only", self.name, user
+            )
+        return found and found.get("sys_id")
+
+    def deliver(self, incident_id: str, action_id: int, action: str, actor: str, detail: dict, at: datetime) -> None:
+        cfg = self.config
+        record = self._one("incident", condition("number", "=", incident_id), f"sys_id,state,{cfg.acknowledged_field}")
+        if record is None or not record.get("sys_id"):
+            raise SourceError(f"{self.name}: no incident {incident_id} to write back to")
+        sys_id = str(record["sys_id"])
+        if not _SYS_ID.match(sys_id):
+            raise SourceError(f"{self.name}: incident {incident_id} has the sys_id {sys_id[:40]!r}, not 32 hex digits")
+        assignee = self._assignee(detail["user"]) if action == "assign" and detail["role"] == "commander" else None
+        body = action_fields(record, action, detail, at, cfg, assignee)
+        journal = "^".join(
+            [
+                condition("name", "=", "incident"),
+                condition("element_id", "=", sys_id),
+                condition("element", "IN", "work_notes,comments"),
+                condition("value", "LIKE", itsm.action_marker(action_id)),
+            ]
+        )
+        noted = self._one("sys_journal_field", journal, "sys_id") is not None
+        if not noted:
+            element = "comments" if action == "note" and detail.get("public") else "work_notes"
+            body[element] = itsm.action_text(action_id, action, actor, detail)
+        if body:
+            path = f"api/now/table/incident/{sys_id}"
+            self.transport.request("PATCH", path, {"sysparm_fields": "sys_id"}, body, resend=noted)

@@ -278,3 +278,16 @@ def test_with_rt_stopped_actions_stay_queued_and_arrive_when_it_is_back(writebac
     assert rest(rt_url, "GET", f"ticket/{ticket}", None)["Status"] == "resolved"
     subjects = [n["subject"] for n in rt_notes(rt_url, ticket)]
     assert subjects.count(f"[opscenter action {noted}]") == 1 and subjects.count(f"[opscenter action {resolved}]") == 1
+
+
+def test_a_priority_change_reaches_the_ticket_and_reads_back(writeback, rt_url):
+    poller, job, access, _engine = writeback
+    ticket = create(rt_url, "Quote fan-out lagging", "Low", "quote-service")
+    act(access, f"RT-{ticket}", "priority", {"priority": 2})
+    assert job(now()) == 1
+    assert rest(rt_url, "GET", f"ticket/{ticket}", None)["Priority"] == "100"  # RT's High
+    read_back = poller.sources[0].fetch(now())["incidents"].set_index("incident_id").loc[f"RT-{ticket}"]
+    assert read_back.priority == 2
+    act(access, f"RT-{ticket}", "priority", {"priority": 3})
+    assert job(now()) == 1
+    assert rest(rt_url, "GET", f"ticket/{ticket}", None)["Priority"] == "50"  # Medium
