@@ -36,7 +36,11 @@ CATALOG: dict[str, dict[str, str]] = {
     },
     "grading.reason.chains": {"en": "on {count} business chain(s): {names}", "zh": "涉及 {count} 条业务链：{names}"},
     "grading.reason.rule": {
-        "en": "meets the {grade} rule: tier {tiers}, at least {minutes} min in session, at least {chains} chain(s)",
+        "en": "meets the {grade} rule: tier {tiers}, at least {minutes} min in session",
+        "zh": "符合{grade}规则：{tiers} 级，交易时段内不少于 {minutes} 分钟",
+    },
+    "grading.reason.rule_chains": {
+        "en": "meets the {grade} rule: tier {tiers}, at least {minutes} min in session, at least {chains} chains",
         "zh": "符合{grade}规则：{tiers} 级，交易时段内不少于 {minutes} 分钟，不少于 {chains} 条业务链",
     },
     "grading.reason.below": {"en": "below every rule of a higher grade", "zh": "未达到更高级别的任何规则"},

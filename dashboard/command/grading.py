@@ -212,7 +212,7 @@ def propose(table: Table, service: str | None, tier: int | None, minutes: int, c
             if rule.met(tier, minutes, len(chains)):
                 tiers = "/".join(str(t) for t in rule.tiers)
                 values = {"grade": grade, "tiers": tiers, "minutes": f"{rule.session_minutes:g}", "chains": rule.chains}
-                return Proposal(grade, minutes, chains, (*reasons, ("rule", values)))
+                return Proposal(grade, minutes, chains, (*reasons, ("rule_chains" if rule.chains else "rule", values)))
     return Proposal("general", minutes, chains, (*reasons, ("below", {})))
 
 

@@ -9,6 +9,7 @@ out with ReportLab in ``dashboard.pdftext``'s fonts, in invariant mode: the same
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -72,7 +73,7 @@ def reason_texts(proposal: Proposal, lang: str) -> list[str]:
     """The proposal's reasons in words."""
     words = []
     for kind, values in proposal.reasons:
-        if kind == "rule":
+        if kind in ("rule", "rule_chains"):
             values = {**values, "grade": grade_name(values["grade"], lang)}
         if kind == "session":
             values = {**values, "market": t(f"grading.market.{values['market']}", lang)}
@@ -180,12 +181,13 @@ def markdown(facts: Facts, lang: str = "en") -> str:
     ]
     for section in sections(facts, lang):
         out += ["", f"## {section.title}", ""]
-        out += [f"- {line.removeprefix('· ')}" if line.startswith("· ") else line for line in section.lines]
+        for line in section.lines:  # bullets together, every other line a paragraph of its own
+            out += [f"- {line.removeprefix('· ')}"] if line.startswith("· ") else ["", line, ""]
         if section.head:
             out.append("| " + " | ".join(section.head) + " |")
             out.append("|" + "---|" * len(section.head))
             out += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in section.rows]
-    return "\n".join(out) + "\n"
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip() + "\n"
 
 
 def _table(section: Section) -> Table:
