@@ -20,6 +20,12 @@ INCIDENT_PUBLIC = "oc-incident-public"
 INCIDENT_ACT = "oc-incident-act-{action}"  # each action's button, .format(action=...)
 INCIDENT_ACT_MESSAGE = "oc-incident-act-{action}-message"
 INCIDENT_ACTED = "oc-incident-act-{action}-count"  # bumped by each recorded action: the page refreshes
+INCIDENT_GRADE = "oc-incident-grade"  # the proposed grade, the grade in force and the reports due
+INCIDENT_GRADE_CHOICE = "oc-incident-grade-choice"
+INCIDENT_GRADE_REASON = "oc-incident-grade-reason"
+INCIDENT_GRADE_CONFIRM = "oc-incident-grade-confirm"
+INCIDENT_GRADE_MESSAGE = "oc-incident-grade-message"
+INCIDENT_GRADED = "oc-incident-graded"  # bumped by each recorded grade: the panel refreshes
 DRILL_PROBLEM = "oc-drill-problem"  # the not-found / bad-request message
 CHAIN_STATE = "oc-chain-state"
 CHAIN_STEPS = "oc-chain-steps"

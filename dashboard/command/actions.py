@@ -16,6 +16,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from dashboard.db.tables import incident_actions
+from dashboard.i18n import t
 from datasources.base import utc_column
 
 ACTIONS = ("acknowledge", "assign", "note", "priority", "resolve")
@@ -168,3 +169,14 @@ def local(engine: sa.Engine, action_id: int) -> None:
     table = incident_actions
     with engine.begin() as connection:
         connection.execute(sa.update(table).where(table.c.id == action_id).values(writeback=LOCAL))
+
+
+def did(action: str, detail: dict, lang: str) -> str:
+    """One action in words: "assigned alice as Scribe", "status update: ..."."""
+    if action == "assign":
+        return t("command.did.assign", lang, user=detail["user"], role=t(f"command.role.{detail['role']}", lang))
+    if action == "priority":
+        return t("command.did.priority", lang, priority=detail["priority"])
+    if action == "note":
+        return t("command.did.update" if detail.get("public") else "command.did.note", lang, text=detail["text"])
+    return t(f"command.did.{action}", lang)

@@ -94,6 +94,7 @@ class Settings:
     maturity: MaturitySettings = field(default_factory=MaturitySettings)
     capacity: dict[str, Any] = field(default_factory=dict)
     calendar: CalendarSettings = field(default_factory=CalendarSettings)
+    grading_table: str | None = None  # the regulator's grading table (None: the built-in one)
     redis_url: str | None = None
     database_url: str | None = None
     path: str = str(DEFAULT_CONFIG)
@@ -456,6 +457,21 @@ def _check_calendar(doc: _Located, raw) -> CalendarSettings:
     return CalendarSettings(hours if night.get("enabled") else None, tuple(closures))
 
 
+def _check_grading_table(doc: _Located, raw) -> str | None:
+    """The grading table's path (relative to the config file), checked by loading it."""
+    if raw is None:
+        return None
+    from dashboard.command import grading
+
+    chosen = Path(str(raw))
+    path = str(chosen if chosen.is_absolute() else Path(doc.path).parent / chosen)
+    try:
+        grading.load(path)
+    except ConfigError as exc:
+        doc.fail(("grading_table",), f"the grading table does not load: {exc}")
+    return path
+
+
 def read_calendar(path: str) -> CalendarSettings:
     """The ``calendar:`` section of the config file at ``path``, read afresh (closures change while running)."""
     try:
@@ -488,6 +504,7 @@ def parse(text: str, path: str = "<config>", env: dict[str, str] | None = None) 
         "capacity",
         "service_requests",
         "calendar",
+        "grading_table",
     }
     for key in data:
         if key not in known:
@@ -518,6 +535,7 @@ def parse(text: str, path: str = "<config>", env: dict[str, str] | None = None) 
         maturity=_check_maturity(doc, data.get("maturity")),
         capacity=_check_capacity(doc, data.get("capacity")),
         calendar=_check_calendar(doc, data.get("calendar")),
+        grading_table=_check_grading_table(doc, data.get("grading_table")),
         redis_url=env.get("OPSCENTER_REDIS_URL") or None,
         database_url=env.get("OPSCENTER_DATABASE_URL") or None,
         path=path,

@@ -183,3 +183,18 @@ incident_actions = sa.Table(
     sa.Index("ix_incident_actions_incident", "source", "incident_id", "at"),
     sa.Index("ix_incident_actions_writeback", "writeback", "next_attempt_at"),
 )
+
+incident_grades = sa.Table(  # the regulator's grade of an incident as the duty manager confirmed it; append-only
+    "incident_grades",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("incident_id", sa.Text, nullable=False),
+    sa.Column("grade", sa.Text, nullable=False),
+    sa.Column("proposed", sa.Text, nullable=False),  # the grade proposed when it was confirmed
+    sa.Column("session_minutes", sa.Integer, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Index("ix_incident_grades_incident", "source", "incident_id", "at"),
+)

@@ -6,7 +6,7 @@ evaluation. The CSV starts with a byte-order mark so spreadsheet programs read i
 as UTF-8; its times are UTC. The PDF (A4 landscape) opens with the overall level, the domain
 radar and the progress chart, then the gap list and every item in tables whose cells wrap
 their text, so a justification prints in full; a table runs on over as many pages as it needs,
-its header row on each. Fonts and charts: ``report_charts``. A report is built from scratch on
+its header row on each. Fonts: ``dashboard.pdftext``; charts: ``report_charts``. A report is built from scratch on
 each call, with no shared state, and in ReportLab's invariant mode: the same data gives the
 same bytes, from any thread.
 """
@@ -16,8 +16,6 @@ from __future__ import annotations
 import functools
 import io
 from collections.abc import Callable
-from itertools import groupby
-from xml.sax.saxutils import escape
 
 import pandas as pd
 from reportlab.lib import colors
@@ -29,8 +27,9 @@ from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, 
 from dashboard.i18n import t
 from dashboard.maturity import findings
 from dashboard.maturity import report_charts as charts
-from dashboard.maturity.report_charts import ACCENT, CJK_FONT, GRID, INK, LATIN_BOLD, LATIN_FONT, MUTED, latin
+from dashboard.maturity.report_charts import ACCENT, GRID, INK, MUTED
 from dashboard.maturity.scoring import evidence_states
+from dashboard.pdftext import LATIN_BOLD, LATIN_FONT, para
 
 CSV_COLUMNS = [
     ("id", "id"),
@@ -98,26 +97,6 @@ def csv_text(items: pd.DataFrame, lang: str = "en") -> str:
     return "\ufeff" + table.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%SZ")
 
 
-def _markup(text: str) -> str:
-    """``text`` as Paragraph markup: escaped, its line breaks kept, each run Helvetica cannot show in STSong-Light."""
-    runs = (
-        escape("".join(chars)) if is_latin else f'<font face="{CJK_FONT}">{escape("".join(chars))}</font>'
-        for is_latin, chars in groupby(text, latin)
-    )
-    return "".join(runs).replace("\n", "<br/>")
-
-
-def _para(text, style: ParagraphStyle, colour=None) -> Paragraph:
-    """A paragraph of ``text`` (NaN and None print as nothing) that wraps between words, and between any two
-    characters of Chinese text."""
-    text = "" if text is None or (not isinstance(text, str) and pd.isna(text)) else str(text)
-    if colour is not None:
-        style = ParagraphStyle(style.name, style, textColor=colour)
-    if not all(map(latin, text)):
-        style = ParagraphStyle(style.name, style, wordWrap="CJK")
-    return Paragraph(_markup(text), style)
-
-
 def _item_table(items: pd.DataFrame, lang: str, tz: str) -> Table:
     """Every row of ``items`` with the text of each cell in full; the header row repeats on each page."""
     rows = readable(items, lang).assign(
@@ -126,10 +105,10 @@ def _item_table(items: pd.DataFrame, lang: str, tz: str) -> Table:
         )
     )
     codes = {"evidence": list(evidence_states(items)), "status": list(items["status"])}  # what colours a cell
-    head = [_para(t(f"maturity.col.{key}", lang), HEAD) for _, key, _ in ITEM_COLUMNS]
+    head = [para(t(f"maturity.col.{key}", lang), HEAD) for _, key, _ in ITEM_COLUMNS]
     body = [
         [
-            _para(rows[column].iloc[i], CELL, CODE_COLOURS.get(codes[column][i]) if column in codes else None)
+            para(rows[column].iloc[i], CELL, CODE_COLOURS.get(codes[column][i]) if column in codes else None)
             for column, _, _ in ITEM_COLUMNS
         ]
         for i in range(len(rows))
@@ -155,7 +134,7 @@ def _item_table(items: pd.DataFrame, lang: str, tz: str) -> Table:
 
 def _section(title: str, items: pd.DataFrame, empty: str, lang: str, tz: str) -> list:
     """A heading and the item table, or ``empty`` when there are no items."""
-    return [_para(title, HEADING), _item_table(items, lang, tz) if len(items) else _para(empty, NOTE)]
+    return [para(title, HEADING), _item_table(items, lang, tz) if len(items) else para(empty, NOTE)]
 
 
 def _first_page(center: str, shown: str, domains: pd.DataFrame, progress: pd.DataFrame, when: str, lang: str) -> list:
@@ -163,7 +142,7 @@ def _first_page(center: str, shown: str, domains: pd.DataFrame, progress: pd.Dat
     radar_width = WIDTH * 0.55
     charts_table = Table(
         [
-            [_para(t("maturity.radar", lang), HEADING), _para(t("maturity.progress", lang), HEADING)],
+            [para(t("maturity.radar", lang), HEADING), para(t("maturity.progress", lang), HEADING)],
             [
                 charts.radar(domains, radar_width - 12, CHART_HEIGHT),
                 charts.progress(progress, t("maturity.no_assessments", lang), WIDTH - radar_width - 12, CHART_HEIGHT),
@@ -173,18 +152,18 @@ def _first_page(center: str, shown: str, domains: pd.DataFrame, progress: pd.Dat
         style=[("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)],
     )
     return [
-        _para(t("maturity.report_title", lang, center=center), TITLE),
-        _para(t("maturity.as_of", lang, when=when), NOTE),
+        para(t("maturity.report_title", lang, center=center), TITLE),
+        para(t("maturity.as_of", lang, when=when), NOTE),
         Spacer(0, 10),
-        _para(shown, LEVEL),
-        _para(t("maturity.overall", lang), NOTE),
+        para(shown, LEVEL),
+        para(t("maturity.overall", lang), NOTE),
         Spacer(0, 14),
         charts_table,
     ]
 
 
 def _footer(title: str, lang: str, page: int, pages: int) -> Paragraph:
-    return _para(t("maturity.page", lang, title=title, page=page, pages=pages), FOOTER)
+    return para(t("maturity.page", lang, title=title, page=page, pages=pages), FOOTER)
 
 
 class _FooterCanvas(Canvas):

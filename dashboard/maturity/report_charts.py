@@ -1,9 +1,6 @@
-"""The PDF report's fonts and its two charts, drawn with ReportLab's own graphics.
+"""The PDF report's two charts, drawn with ReportLab's own graphics in ``dashboard.pdftext``'s fonts.
 
-Text is set in PDF standard fonts, which the PDF reader supplies and no server needs: Helvetica,
-and for what Helvetica cannot show (Chinese) Adobe's STSong-Light, a CID font ReportLab knows
-without a font file. The charts are vector drawings built per call, so any number of threads can
-draw reports at once.
+The charts are vector drawings built per call, so any number of threads can draw reports at once.
 """
 
 from __future__ import annotations
@@ -18,25 +15,11 @@ from reportlab.graphics.widgets.markers import makeMarker
 from reportlab.lib import colors
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 
-LATIN_FONT, LATIN_BOLD, CJK_FONT = "Helvetica", "Helvetica-Bold", "STSong-Light"
-for _font in (LATIN_FONT, LATIN_BOLD):
-    pdfmetrics.getFont(_font)  # registered once here, not lazily by the first threads to need them
-pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
-pdfmetrics.registerFontFamily(CJK_FONT, normal=CJK_FONT, bold=CJK_FONT, italic=CJK_FONT, boldItalic=CJK_FONT)
+from dashboard.pdftext import CJK_FONT, LATIN_FONT, latin
 
 INK, MUTED, GRID, ACCENT = (colors.HexColor(c) for c in ("#1b2430", "#5b6b7f", "#c8d0da", "#2f6fb0"))
 TOP_LEVEL = 5
-
-
-def latin(char: str) -> bool:
-    """Whether Helvetica (Windows-1252 encoding) can show ``char``."""
-    try:
-        char.encode("cp1252")
-        return True
-    except UnicodeEncodeError:
-        return False
 
 
 def font_for(text: str) -> str:

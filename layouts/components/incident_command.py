@@ -8,20 +8,10 @@ from dash import dcc, html
 
 from dashboard import ids
 from dashboard.command import actions
+from dashboard.command.actions import did
 from dashboard.i18n import t
 
 TIME_FORMAT = "%m-%d %H:%M"
-
-
-def did(action: str, detail: dict, lang: str) -> str:
-    """One action in words: "assigned alice as Scribe", "status update: ..."."""
-    if action == "assign":
-        return t("command.did.assign", lang, user=detail["user"], role=t(f"command.role.{detail['role']}", lang))
-    if action == "priority":
-        return t("command.did.priority", lang, priority=detail["priority"])
-    if action == "note":
-        return t("command.did.update" if detail.get("public") else "command.did.note", lang, text=detail["text"])
-    return t(f"command.did.{action}", lang)
 
 
 def timeline_points(taken: pd.DataFrame, lang: str) -> list[tuple[pd.Timestamp, str]]:

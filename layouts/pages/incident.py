@@ -23,7 +23,7 @@ from dashboard.figures.incidents import timeline_figure
 from dashboard.i18n import pick_lang, t
 from dashboard.security import auth, policy, urlinput
 from dashboard.security import callbacks as callback_access
-from layouts.components import incident_command
+from layouts.components import incident_command, incident_grading
 from layouts.components.graphs import graph
 from layouts.components.incident_parts import (
     health_badge,
@@ -253,7 +253,8 @@ def layout(incident_id: str = "", lang: str | None = None, **_query) -> html.Div
     header, details, figure, command = view(incident_id, lang)
     if figure is None:  # no ids on the page, so its refresh callback stays idle
         return html.Div(header, className="oc-page oc-incident-page")
-    page_priority = find(context.current().store.frame("incidents"), incident_id)["priority"]
+    incident = find(context.current().store.frame("incidents"), incident_id)
+    page_priority = incident["priority"]
     return html.Div(
         [
             dcc.Store(id=PAGE_STORE, data={"lang": lang, "incident_id": incident_id}),
@@ -273,6 +274,7 @@ def layout(incident_id: str = "", lang: str | None = None, **_query) -> html.Div
                 ],
                 className="oc-panel oc-command-panel",
             ),
+            incident_grading.section(incident, lang),
             html.Section(
                 graph(ids.INCIDENT_TIMELINE, "max(52vh, 28rem)", figure, modebar="hover"), className="oc-panel"
             ),
@@ -330,6 +332,7 @@ def act(action: str, n_clicks, page: dict, count, *values):
 def register(app: dash.Dash) -> None:
     """Register the page, its refresh callback and its write callbacks (one per action) on ``app``."""
     dash.register_page(__name__, path_template=PATH_TEMPLATE, layout=layout, title=page_title("title.incident"))
+    incident_grading.register(app, PAGE_STORE, find)
 
     @app.callback(
         Output(ids.INCIDENT_BODY, "children"),

@@ -1,14 +1,14 @@
 """Built-in users can be disabled (and enabled again) without losing their name from the audit trail.
 
 Revision ID: 0012
-Revises: 0007
+Revises: 0011
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0007"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

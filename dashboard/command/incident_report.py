@@ -1,0 +1,230 @@
+"""The incident report for the regulator, in Chinese or English, as Markdown and as PDF.
+
+Both are made from one list of sections (``sections``): the summary, the grade proposed and confirmed with
+their reasons, the reports due, the affected service and chains, the change before the incident, and the
+timeline from the incident's own record and the actions taken in opscenter. The PDF (A4 portrait) is laid
+out with ReportLab in ``dashboard.pdftext``'s fonts, in invariant mode: the same facts give the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.platypus import SimpleDocTemplate, Spacer, Table, TableStyle
+
+from dashboard.analytics.incidents import milestones
+from dashboard.command.actions import did
+from dashboard.command.grading import Deadline, Proposal
+from dashboard.i18n import t
+from dashboard.pdftext import LATIN_BOLD, LATIN_FONT, para
+
+TIME = "%Y-%m-%d %H:%M"
+MARGIN = 42
+WIDTH = A4[0] - 2 * MARGIN
+INK, MUTED, GRID, FILL = (colors.HexColor(c) for c in ("#1b2430", "#5b6b7f", "#c8d0da", "#eef1f5"))
+TEXT = ParagraphStyle("text", fontName=LATIN_FONT, fontSize=9.5, leading=12.5, textColor=INK)
+HEAD = ParagraphStyle("head", TEXT, fontName=LATIN_BOLD, textColor=MUTED)
+TITLE = ParagraphStyle("title", TEXT, fontName=LATIN_BOLD, fontSize=17, leading=22)
+HEADING = ParagraphStyle("heading", TEXT, fontName=LATIN_BOLD, fontSize=12.5, leading=16, spaceBefore=10, spaceAfter=5)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the report says of one incident."""
+
+    center: str
+    incident: pd.Series
+    proposal: Proposal
+    decisions: pd.DataFrame  # grade_decisions.for_incident
+    actions: pd.DataFrame  # actions.for_incident
+    due: list[tuple[Deadline, pd.Timestamp | None]]
+    change: pd.Series | None  # the suspect change before the incident
+    tier: int | None
+    generated: pd.Timestamp
+    tz: str
+
+
+@dataclass(frozen=True)
+class Section:
+    """A heading and either lines of text or a table (``rows`` after a ``head`` row)."""
+
+    title: str
+    lines: tuple[str, ...] = ()
+    head: tuple[str, ...] = ()
+    rows: tuple[tuple[str, ...], ...] = ()
+
+
+def _at(value, tz: str) -> str:
+    return "–" if value is None or pd.isna(value) else pd.Timestamp(value).tz_convert(tz).strftime(f"{TIME} %Z")
+
+
+def grade_name(grade: str, lang: str) -> str:
+    """A grade's name; in English with the regulator's Chinese term beside it."""
+    return t(f"grading.grade.{grade}", lang) + ("" if lang == "zh" else f" ({t(f'grading.grade.{grade}', 'zh')})")
+
+
+def reason_texts(proposal: Proposal, lang: str) -> list[str]:
+    """The proposal's reasons in words."""
+    words = []
+    for kind, values in proposal.reasons:
+        if kind in ("rule", "rule_chains"):
+            values = {**values, "grade": grade_name(values["grade"], lang)}
+        if kind == "session":
+            values = {**values, "market": t(f"grading.market.{values['market']}", lang)}
+        words.append(t(f"grading.reason.{kind}", lang, **values))
+    return words
+
+
+def _grade_lines(facts: Facts, lang: str) -> tuple[str, ...]:
+    proposal = facts.proposal
+    lines = [t("grading.proposed", lang, grade=grade_name(proposal.grade, lang))]
+    lines += [f"· {text}" for text in reason_texts(proposal, lang)]
+    if len(facts.decisions):
+        latest = facts.decisions.iloc[-1]
+        lines.append(
+            t(
+                "grading.confirmed_by",
+                lang,
+                grade=grade_name(latest["grade"], lang),
+                actor=latest["actor"],
+                at=_at(latest["at"], facts.tz),
+                reason=latest["reason"],
+            )
+        )
+    else:
+        lines.append(t("grading.unconfirmed", lang))
+    return tuple(lines)
+
+
+def _timeline(facts: Facts, lang: str) -> tuple[tuple[str, ...], ...]:
+    events = [(at, "", t(f"incidents.state_{state}", lang)) for state, at in milestones(facts.incident)]
+    events += [(row.at, row.actor, did(row.action, row.detail, lang)) for row in facts.actions.itertuples()]
+    events += [
+        (row.at, row.actor, t("grading.timeline", lang, grade=grade_name(row.grade, lang), reason=row.reason))
+        for row in facts.decisions.itertuples()
+    ]
+    events.sort(key=lambda event: pd.Timestamp(event[0]))
+    return tuple((_at(at, facts.tz), actor or "–", what) for at, actor, what in events)
+
+
+def sections(facts: Facts, lang: str) -> list[Section]:
+    """The report's sections in ``lang``."""
+    incident, proposal = facts.incident, facts.proposal
+    summary = (
+        (t("report.incident", lang), f"{incident['incident_id']} · {incident['title']}"),
+        (t("report.priority", lang), f"P{incident['priority']}"),
+        (t("report.state", lang), t(f"incidents.state_{incident['state']}", lang)),
+        (t("report.source", lang), str(incident["source"])),
+        (t("incidents.opened", lang), _at(incident["opened_at"], facts.tz)),
+        (t("incidents.resolved", lang), _at(incident["resolved_at"], facts.tz)),
+        (t("report.session_minutes", lang), t("report.minutes", lang, minutes=proposal.session_minutes)),
+    )
+    due = tuple(
+        (
+            t(f"grading.report.{deadline.report}", lang),
+            _at(at, facts.tz) if at is not None else t("grading.after_recovery", lang),
+        )
+        for deadline, at in facts.due
+    )
+    affected = (
+        t("report.service", lang, service=incident["service"] or "–", tier=facts.tier or "–"),
+        t("report.chains", lang, chains=", ".join(proposal.chains) or "–"),
+    )
+    change = facts.change
+    change_lines = (
+        (
+            f"{change['change_id']} · {change['title']}",
+            t(
+                "report.change",
+                lang,
+                started=_at(change["at"], facts.tz),
+                outcome=t(f"incidents.outcome_{change['outcome']}", lang),
+            ),
+        )
+        if change is not None
+        else (t("incidents.no_changes", lang),)
+    )
+    return [
+        Section(t("report.summary", lang), head=(t("report.field", lang), t("report.value", lang)), rows=summary),
+        Section(t("grading.title", lang), lines=_grade_lines(facts, lang)),
+        Section(t("grading.deadlines", lang), head=(t("report.report", lang), t("report.due", lang)), rows=due),
+        Section(t("report.affected", lang), lines=affected),
+        Section(t("report.change_before", lang), lines=change_lines),
+        Section(
+            t("report.timeline", lang),
+            head=(t("report.when", lang), t("report.who", lang), t("report.what", lang)),
+            rows=_timeline(facts, lang),
+        ),
+    ]
+
+
+def title(facts: Facts, lang: str) -> str:
+    return t("report.title", lang, incident_id=facts.incident["incident_id"])
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def markdown(facts: Facts, lang: str = "en") -> str:
+    """The report as Markdown."""
+    out = [
+        f"# {title(facts, lang)}",
+        "",
+        t("report.generated", lang, center=facts.center, at=_at(facts.generated, facts.tz)),
+    ]
+    for section in sections(facts, lang):
+        out += ["", f"## {section.title}", ""]
+        for line in section.lines:  # bullets together, every other line a paragraph of its own
+            out += [f"- {line.removeprefix('· ')}"] if line.startswith("· ") else ["", line, ""]
+        if section.head:
+            out.append("| " + " | ".join(section.head) + " |")
+            out.append("|" + "---|" * len(section.head))
+            out += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in section.rows]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip() + "\n"
+
+
+def _table(section: Section) -> Table:
+    widths = {2: [WIDTH * 0.3, WIDTH * 0.7], 3: [WIDTH * 0.24, WIDTH * 0.14, WIDTH * 0.62]}[len(section.head)]
+    rows = [[para(c, HEAD) for c in section.head]] + [[para(c, TEXT) for c in row] for row in section.rows]
+    style = TableStyle(
+        [
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("BACKGROUND", (0, 0), (-1, 0), FILL),
+            ("LINEBELOW", (0, 0), (-1, -1), 0.25, GRID),
+        ]
+    )
+    return Table(rows, colWidths=widths, style=style, repeatRows=1, splitInRow=1, hAlign="LEFT")
+
+
+def pdf(facts: Facts, lang: str = "en") -> bytes:
+    """The report as PDF bytes."""
+    story = [
+        para(title(facts, lang), TITLE),
+        para(t("report.generated", lang, center=facts.center, at=_at(facts.generated, facts.tz)), HEAD),
+        Spacer(0, 6),
+    ]
+    for section in sections(facts, lang):
+        story.append(para(section.title, HEADING))
+        story += [para(line, TEXT) for line in section.lines]
+        if section.head:
+            story.append(_table(section))
+    buffer = io.BytesIO()
+    SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=MARGIN,
+        bottomMargin=MARGIN,
+        title=title(facts, lang),
+        creator="opscenter",
+        invariant=True,
+    ).build(story)
+    return buffer.getvalue()
