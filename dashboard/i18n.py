@@ -6,6 +6,31 @@ from dashboard.security import urlinput
 
 LANGUAGES = ("en", "zh")
 CATALOG: dict[str, dict[str, str]] = {
+    "notify.title": {"en": "[P{priority}] {incident_id} {title}", "zh": "[P{priority}] {incident_id} {title}"},
+    "notify.title_escalated": {
+        "en": "Escalated to level {level}: [P{priority}] {incident_id} {title}",
+        "zh": "升级至第 {level} 级：[P{priority}] {incident_id} {title}",
+    },
+    "notify.service": {"en": "Service: {service}", "zh": "服务：{service}"},
+    "notify.opened": {"en": "Opened: {opened}", "zh": "发生时间：{opened}"},
+    "notify.unacked": {"en": "Not acknowledged for {minutes} min", "zh": "已 {minutes} 分钟未确认"},
+    "notify.on_duty": {
+        "en": "On duty, level {level} ({title}): {people}",
+        "zh": "第 {level} 级值班（{title}）：{people}",
+    },
+    "notify.nobody": {"en": "nobody on duty", "zh": "无人值班"},
+    "notify.link": {"en": "Open: {url}", "zh": "查看：{url}"},
+    "notify.section": {"en": "Notifications and escalation", "zh": "通知与升级"},
+    "notify.none": {"en": "Nobody notified yet", "zh": "尚未发送通知"},
+    "notify.row": {"en": "level {level} · {channel} → {people}", "zh": "第 {level} 级 · {channel} → {people}"},
+    "notify.point": {"en": "level {level} via {channel}: {status}", "zh": "第 {level} 级，经 {channel}：{status}"},
+    "notify.status.pending": {"en": "retrying", "zh": "重试中"},
+    "notify.status.sent": {"en": "sent", "zh": "已发送"},
+    "notify.status.failed": {"en": "failed", "zh": "发送失败"},
+    "notify.status.cancelled": {"en": "not needed (acknowledged)", "zh": "已确认，不再发送"},
+    "duty.label": {"en": "On duty", "zh": "值班"},
+    "duty.level": {"en": "L{level}", "zh": "{level}级"},
+    "duty.until": {"en": "to {time}", "zh": "至 {time}"},
     "nav.maturity": {"en": "Maturity", "zh": "成熟度"},
     "maturity.title": {"en": "Technical-operations maturity", "zh": "技术运营成熟度"},
     "maturity.overall": {"en": "overall level", "zh": "总体等级"},
