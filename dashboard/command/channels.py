@@ -202,7 +202,9 @@ class Channel:
             self._send(message, now_ms)
         except ChannelError as exc:
             raise ChannelError(scrub(str(exc), self.secrets)) from None
-        except (SourceError, OSError, smtplib.SMTPException, ValueError) as exc:
+        except SourceError as exc:  # the transport's errors name the channel already
+            raise ChannelError(scrub(str(exc), self.secrets)) from None
+        except (OSError, smtplib.SMTPException, ValueError) as exc:
             raise ChannelError(scrub(f"{self.name}: {exc}", self.secrets)) from None
 
     def _send(self, message: Message, now_ms: int) -> None:

@@ -30,7 +30,7 @@ from dashboard.command import actions, notifications
 from dashboard.command.channels import Channel, ChannelError, Message, Recipient, build
 from dashboard.command.notify_config import NotifySettings
 from dashboard.command.roster import OnDuty, on_duty
-from dashboard.core.leases import MIN_LEASE_S, renewing
+from dashboard.core.leases import renewing
 from dashboard.i18n import t
 
 log = logging.getLogger("opscenter.notify")
@@ -102,7 +102,7 @@ class EscalationJob:
             log.error("incident notification failed: %s", exc)
             return 0
         finally:
-            self.leases.hold(LEASE, MIN_LEASE_S, 0)
+            self.leases.hold(LEASE, 0, 0)  # released: the next poll may run it at once
 
     def escalate(self, frame: pd.DataFrame, now: datetime) -> None:
         """Cancel what no longer needs sending, and open each watched incident's level that is due."""
