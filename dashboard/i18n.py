@@ -27,7 +27,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "notify.status.pending": {"en": "retrying", "zh": "重试中"},
     "notify.status.sent": {"en": "sent", "zh": "已发送"},
     "notify.status.failed": {"en": "failed", "zh": "发送失败"},
-    "notify.status.cancelled": {"en": "not needed (acknowledged)", "zh": "已确认，不再发送"},
+    "notify.status.cancelled": {"en": "not needed any more", "zh": "无需再发送"},
     "duty.label": {"en": "On duty", "zh": "值班"},
     "duty.level": {"en": "L{level}", "zh": "{level}级"},
     "duty.until": {"en": "to {time}", "zh": "至 {time}"},

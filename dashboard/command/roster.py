@@ -83,7 +83,7 @@ class Roster(Strict):
 
 @dataclass(frozen=True)
 class OnDuty:
-    """Who is on duty at one level, until when (the end of their shift, local)."""
+    """Who is on duty at one level, until when (the end of their shift, local; None round the clock)."""
 
     level: int
     title: str
@@ -121,7 +121,8 @@ def on_duty(roster: Roster, now: datetime, tz: str) -> list[OnDuty]:
             for begins, ends in _spans(shift, local):
                 if begins <= local < ends:
                     people += [p for p in shift.who if p not in people]
-                    until = ends if until is None else max(until, ends)
+                    if ends - begins < timedelta(days=1):  # a round-the-clock shift has no hand-over to show
+                        until = ends if until is None else max(until, ends)
         levels.append(
             OnDuty(
                 number,
