@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -94,3 +96,13 @@ def test_a_wrong_notifications_section_is_refused_where_it_is_wrong(tmp_path, ur
     with pytest.raises(ConfigError, match=message) as caught:
         parse(CONFIG % (url, "roster.yaml"), str(tmp_path / "config.yaml"), ENV)
     assert "t0ken" not in str(caught.value)
+
+
+def test_the_documented_examples_check_out(tmp_path):
+    text = (Path(__file__).resolve().parents[2] / "docs" / "notifications.md").read_text(encoding="utf-8")
+    config, roster = re.findall(r"```yaml\n(.*?)```", text, re.DOTALL)
+    (tmp_path / "roster.yaml").write_text(roster, encoding="utf-8")
+    env = {name: "https://example.internal/hook?key=x" for name in re.findall(r"\$\{(\w+)\}", config)}
+    notify = parse("sources: [{kind: demo, name: demo}]\n" + config, str(tmp_path / "c.yaml"), env).notifications
+    assert set(notify.channels) == {"ops-dingtalk", "ops-wecom", "pager", "mail"}
+    assert [len(level.shifts) for level in notify.current_roster().levels] == [3, 1]
