@@ -32,6 +32,7 @@ from dashboard.command.notify_config import NotifySettings
 from dashboard.command.roster import OnDuty, on_duty
 from dashboard.core.leases import renewing
 from dashboard.i18n import t
+from dashboard.security.redact import redact
 
 log = logging.getLogger("opscenter.notify")
 
@@ -99,7 +100,7 @@ class EscalationJob:
                 self.escalate(frame, now)
                 return self.deliver(frame, now)
         except Exception as exc:  # tried again after the next poll; polling must go on
-            log.error("incident notification failed: %s", exc)
+            log.error("incident notification failed: %s", redact(str(exc)))
             return 0
         finally:
             self.leases.hold(LEASE, 0, 0)  # released: the next poll may run it at once
