@@ -41,6 +41,7 @@ LEASE_S = 30.0
 FIRST_RETRY_S = 15.0
 MAX_RETRY_S = 300.0
 MAX_ATTEMPTS = 6
+CLAIM_S = 120.0  # a claimed send is free to take again after this (its runner died): beyond any channel's deadline
 OPEN_STATES = ("new", "in_progress", "on_hold")
 
 
@@ -127,6 +128,8 @@ class EscalationJob:
         sent = 0
         duty = {d.level: d for d in on_duty(self.settings.current_roster(), now, self.tz)}
         for row in notifications.due(self.engine, now):
+            if not notifications.claim(self.engine, row["id"], now, now + timedelta(seconds=CLAIM_S)):
+                continue  # another poller is sending it
             channel = self.channels.get(row["channel"])
             error = None
             try:

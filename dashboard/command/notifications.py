@@ -2,7 +2,8 @@
 
 A level is opened once per incident (``open_level``): one row per channel, unique on (source, incident,
 level, channel), inserted with "on conflict do nothing", so pollers racing each other open it once.
-A row stays ``pending`` until its channel took the message (``sent``) or its last attempt failed
+A runner ``claim``s a due row before sending it, so it is sent by one runner only. A row stays
+``pending`` until its channel took the message (``sent``) or its last attempt failed
 (``failed``); once the incident is acknowledged or over, what is still pending is ``cancelled``.
 Each attempt's outcome is written with its audit row in one transaction (``outcome``).
 """
@@ -73,6 +74,19 @@ def due(engine: sa.Engine, now: datetime, limit: int = 50) -> list[dict]:
     )
     with engine.connect() as connection:
         return [{**row._mapping, "recipients": json.loads(row.recipients)} for row in connection.execute(query)]
+
+
+def claim(engine: sa.Engine, notification_id: int, now: datetime, until: datetime) -> bool:
+    """Take a due notification for sending, moving its next attempt to ``until``; False when another runner
+    took it first (so two pollers never send the same notification, lease or not)."""
+    table = incident_notifications
+    with engine.begin() as connection:
+        taken = connection.execute(
+            sa.update(table)
+            .where(table.c.id == notification_id, table.c.status == PENDING, table.c.next_attempt_at <= now)
+            .values(next_attempt_at=until)
+        )
+    return taken.rowcount == 1
 
 
 def pending_incidents(engine: sa.Engine) -> set[tuple[str, str]]:
