@@ -50,6 +50,19 @@ def _poller(settings: Settings, store, with_history: bool = True):
             )
         )
         poller.after_polls.append(WritebackJob(poller.sources, history.engine, poller.leases))
+        if settings.notifications is not None:
+            from dashboard.command.escalation import EscalationJob
+
+            poller.after_polls.append(
+                EscalationJob(
+                    settings.notifications,
+                    history.engine,
+                    poller.leases,
+                    lambda: store.frame("incidents"),
+                    settings.display_tz,
+                    settings.language,
+                )
+            )
     return poller
 
 

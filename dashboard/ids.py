@@ -109,3 +109,6 @@ AUDIT_NEXT = "oc-audit-next"
 AUDIT_BODY = "oc-audit-body"  # summary, messages and the rows
 AUDIT_CSV = "oc-audit-csv"  # link to the CSV export of the filter
 AUDIT_LINK = "oc-audit-link"  # link to this view
+WALL_DUTY = "oc-wall-duty"  # the wall header's "on duty" line
+WALL_DUTY_SHOWN = "oc-wall-duty-shown"  # store: who the wall shows on duty
+INCIDENT_NOTICES = "oc-incident-notices"  # the incident page's notifications and escalations

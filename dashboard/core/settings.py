@@ -95,6 +95,7 @@ class Settings:
     capacity: dict[str, Any] = field(default_factory=dict)
     calendar: CalendarSettings = field(default_factory=CalendarSettings)
     grading_table: str | None = None  # the regulator's grading table (None: the built-in one)
+    notifications: Any = None  # dashboard.command.notify_config.NotifySettings, when configured
     redis_url: str | None = None
     database_url: str | None = None
     path: str = str(DEFAULT_CONFIG)
@@ -472,6 +473,21 @@ def _check_grading_table(doc: _Located, raw) -> str | None:
     return path
 
 
+def _check_notifications(doc: _Located, raw):
+    from dashboard.command import notify_config
+
+    return notify_config.check(doc, raw)
+
+
+def located_file(path: str) -> _Located:
+    """The YAML file at ``path``, parsed with its lines kept (for a file the config names)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the file: {exc.strerror}") from None
+    return _Located(text, path)
+
+
 def read_calendar(path: str) -> CalendarSettings:
     """The ``calendar:`` section of the config file at ``path``, read afresh (closures change while running)."""
     try:
@@ -505,6 +521,7 @@ def parse(text: str, path: str = "<config>", env: dict[str, str] | None = None) 
         "service_requests",
         "calendar",
         "grading_table",
+        "notifications",
     }
     for key in data:
         if key not in known:
@@ -536,6 +553,7 @@ def parse(text: str, path: str = "<config>", env: dict[str, str] | None = None) 
         capacity=_check_capacity(doc, data.get("capacity")),
         calendar=_check_calendar(doc, data.get("calendar")),
         grading_table=_check_grading_table(doc, data.get("grading_table")),
+        notifications=_check_notifications(doc, data.get("notifications")),
         redis_url=env.get("OPSCENTER_REDIS_URL") or None,
         database_url=env.get("OPSCENTER_DATABASE_URL") or None,
         path=path,

@@ -198,3 +198,25 @@ incident_grades = sa.Table(  # the regulator's grade of an incident as the duty 
     sa.Column("at", UTCDateTime(), nullable=False),
     sa.Index("ix_incident_grades_incident", "source", "incident_id", "at"),
 )
+
+# Notifications of incidents (dashboard.command.notifications): one row per incident, escalation level
+# and channel, unique, so however many pollers run a level is notified once; status pending until
+# sent, failed after the last attempt, cancelled once the incident is acknowledged or over.
+incident_notifications = sa.Table(
+    "incident_notifications",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("incident_id", sa.Text, nullable=False),
+    sa.Column("level", sa.Integer, nullable=False),
+    sa.Column("channel", sa.Text, nullable=False),
+    sa.Column("recipients", sa.Text, nullable=False),  # JSON: the people on duty, as the roster named them
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("status", sa.Text, nullable=False),  # pending, sent, failed, cancelled
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", UTCDateTime(), nullable=True),
+    sa.Column("sent_at", UTCDateTime(), nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.UniqueConstraint("source", "incident_id", "level", "channel", name="uq_incident_notifications_level"),
+    sa.Index("ix_incident_notifications_status", "status", "next_attempt_at"),
+)

@@ -73,6 +73,14 @@ def _audit_row(actor: Identity, action: str, target: str, allowed: bool, detail:
     }
 
 
+SYSTEM = Identity("opscenter", frozenset({"system"}), "system")  # the actor of what opscenter does by itself
+
+
+def audit_system(connection: sa.Connection, action: str, target: str, detail: dict[str, Any]) -> None:
+    """Append the audit row of a write opscenter performs by itself (a notification it sent) on ``connection``."""
+    connection.execute(sa.insert(audit_log), _audit_row(SYSTEM, action, target, True, detail))
+
+
 class AccessStore:
     """Display tokens, users and the audit log, in the history database at ``url``.
 

@@ -18,12 +18,12 @@ from dash import Input, Output, State, dcc, html
 from dashboard import context, ids
 from dashboard.analytics import incidents as incident_stats
 from dashboard.analytics import logrates
-from dashboard.command import actions
+from dashboard.command import actions, notifications
 from dashboard.figures.incidents import timeline_figure
 from dashboard.i18n import pick_lang, t
 from dashboard.security import auth, policy, urlinput
 from dashboard.security import callbacks as callback_access
-from layouts.components import incident_command, incident_grading
+from layouts.components import incident_command, incident_grading, incident_notices
 from layouts.components.graphs import graph
 from layouts.components.incident_parts import (
     health_badge,
@@ -195,6 +195,7 @@ def view(incident_id: str, lang: str, versions: dict | None = None) -> tuple[lis
         )
     now = pd.Timestamp.now(tz="UTC")
     service = incident["service"]
+    sent = notifications.for_incident(ctx.history, incident["source"], incident_id)
     changes = incident_stats.recent_changes(incident, store.frame("changes", frames))
     start, end = incident_stats.incident_window(incident, changes, now)
     chains = store.frame("chains", frames)
@@ -212,7 +213,7 @@ def view(incident_id: str, lang: str, versions: dict | None = None) -> tuple[lis
         labels(lang),
         tz,
         logrates.error_series(store.frame("log_rates", frames), [service], start, end) if service else None,
-        incident_command.timeline_points(taken, lang),
+        incident_command.timeline_points(taken, lang) + incident_notices.timeline_points(sent, lang),
     )
     queries = (service_query(incident, now, frames) if service else "", incident_query(incident, now))
     header = [_header(incident, service_health(frames), on_chains, queries, tz, lang)]
@@ -230,6 +231,7 @@ def view(incident_id: str, lang: str, versions: dict | None = None) -> tuple[lis
             ],
             className="oc-panel",
         ),
+        incident_notices.section(sent, tz, lang),
     ]
     return header, details, figure, incident_command.state(taken, incident["source"], now, tz, lang)
 

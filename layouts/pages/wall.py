@@ -36,6 +36,7 @@ from dashboard.core.status import newest_success
 from dashboard.core.store import CONFIG_SOURCE
 from dashboard.figures import STATUS_COLOURS
 from dashboard.i18n import CATALOG, pick_lang, t, template
+from layouts.components import duty
 from layouts.components.drill_parts import reason_text
 from layouts.components.incident_parts import acknowledged
 from layouts.components.titles import page_title
@@ -731,7 +732,10 @@ def layout(lang: str | None = None, **_query) -> html.Div:
             dcc.Store(id=ids.WALL_SESSIONS, data=sessions),
             html.Header(
                 [
-                    html.H1(settings.center_name, className="oc-wall-title"),
+                    html.Div(
+                        [html.H1(settings.center_name, className="oc-wall-title"), duty.wall_block(lang)],
+                        className="oc-wall-brand",
+                    ),
                     html.Div(
                         html.Div(id=ids.WALL_STATUS, className="oc-wall-status"),
                         id={"type": ids.PANEL, "panel": "status"},
@@ -980,6 +984,7 @@ def register(app: dash.Dash) -> None:
         State(ids.WALL_LANG, "data"),
         prevent_initial_call=True,
     )(refresh_markets)
+    duty.register_wall(app, ids.WALL_LANG)
     app.clientside_callback(
         ClientsideFunction("opscenter", "drawTiles"),
         Output(ids.WALL_STATUS, "children"),

@@ -1,0 +1,126 @@
+"""The config's ``notifications:`` section: channels, the duty roster (inline or in a file it names), and
+the escalation's timing. Checked when the config loads, each problem located by file, line and key; a
+roster kept in its own file is read again when the file changes (``RosterFile``), so a hand-over edited
+during the day counts without a restart, and a broken edit keeps the last good roster (logged).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dashboard.command.channels import KINDS, model_of
+from dashboard.command.roster import Roster
+
+log = logging.getLogger("opscenter.notify")
+KEYS = ("channels", "roster", "ack_minutes", "priorities", "link_url")
+
+
+class RosterFile:
+    """The roster at ``path`` (checked against ``channels``), read again whenever the file changes."""
+
+    def __init__(self, path: str, channels: set[str], roster: Roster):
+        self.path, self.channels, self._roster = path, channels, roster
+        self._stamp = _stamp(path)
+        self._lock = threading.Lock()
+
+    def current(self) -> Roster:
+        """The roster as the file now says; the last good one while the file is missing or wrong."""
+        from dashboard.core.settings import ConfigError
+
+        with self._lock:
+            stamp = _stamp(self.path)
+            if stamp != self._stamp:
+                self._stamp = stamp
+                try:
+                    self._roster = read_roster(self.path, self.channels)
+                except ConfigError as exc:
+                    log.error("duty roster not reloaded, the last good one stays: %s", exc)
+            return self._roster
+
+
+def _stamp(path: str) -> tuple[float, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_mtime, info.st_size
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """Channels by name, the roster, and when to escalate."""
+
+    channels: dict[str, Any]
+    roster: Roster | RosterFile
+    ack_minutes: float = 5.0
+    priorities: tuple[int, ...] = (1,)
+    link_url: str | None = None
+
+    def current_roster(self) -> Roster:
+        return self.roster.current() if isinstance(self.roster, RosterFile) else self.roster
+
+
+def _roster(doc, where: tuple, raw, channels: set[str]) -> Roster:
+    from dashboard.core.settings import _check_options
+
+    if not isinstance(raw, dict):
+        doc.fail(where, "expected a mapping with people and levels, or the path of a file holding one")
+    roster = _check_options(doc, where, raw, Roster)
+    for loc, message in roster.problems(channels):
+        doc.fail(where + loc, message)
+    return roster
+
+
+def read_roster(path: str, channels: set[str]) -> Roster:
+    """The roster file at ``path``, checked; ConfigError naming its line otherwise."""
+    from dashboard.core.settings import located_file
+
+    doc = located_file(path)
+    return _roster(doc, (), doc.data, channels)
+
+
+def check(doc, raw) -> NotifySettings | None:
+    """The ``notifications:`` section of the config ``doc`` (a ``settings._Located``); None when absent."""
+    from dashboard.core.settings import _check_options, _number
+
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        doc.fail(("notifications",), "expected a mapping with channels and roster")
+    for key in raw:
+        if key not in KEYS:
+            doc.fail(("notifications", key), f"unknown key; expected one of {', '.join(KEYS)}")
+    named = raw.get("channels")
+    if not isinstance(named, dict) or not named:
+        doc.fail(("notifications", "channels"), "expected a mapping of channel name to {kind, ...}")
+    channels = {}
+    for name, spec in named.items():
+        where = ("notifications", "channels", name)
+        if not isinstance(spec, dict) or spec.get("kind") not in KINDS:
+            doc.fail(where + ("kind",), f"expected a channel kind: {', '.join(KINDS)}")
+        channels[str(name)] = _check_options(doc, where, spec, model_of(spec["kind"]))
+    raw_roster = raw.get("roster")
+    if isinstance(raw_roster, str):
+        chosen = Path(raw_roster)
+        path = str(chosen if chosen.is_absolute() else Path(doc.path).parent / chosen)
+        roster = RosterFile(path, set(channels), read_roster(path, set(channels)))
+    else:
+        roster = _roster(doc, ("notifications", "roster"), raw_roster, set(channels))
+    priorities = raw.get("priorities", [1])
+    if not isinstance(priorities, list) or not priorities or any(p not in (1, 2, 3, 4, 5) for p in priorities):
+        doc.fail(("notifications", "priorities"), "expected a list of priorities 1 to 5, such as [1]")
+    link = raw.get("link_url")
+    if link is not None and not str(link).startswith(("http://", "https://")):
+        doc.fail(("notifications", "link_url"), "expected the dashboard's http(s) address, for links in messages")
+    return NotifySettings(
+        channels=channels,
+        roster=roster,
+        ack_minutes=_number(doc, ("notifications", "ack_minutes"), raw.get("ack_minutes", 5)),
+        priorities=tuple(priorities),
+        link_url=str(link).rstrip("/") if link else None,
+    )

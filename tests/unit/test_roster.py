@@ -1,0 +1,108 @@
+"""The duty roster: who is on duty at a moment (overnight shifts, weekdays, hand-overs), and the config's
+``notifications`` section checked and located (literal secrets, unknown channels and people, a roster file)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from dashboard.command.roster import Roster, on_duty
+from dashboard.core.settings import ConfigError, parse
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+ROSTER = Roster.model_validate(
+    {
+        "people": {"zhang": {"name": "Zhang"}, "li": {"name": "Li"}, "wang": {"name": "Wang"}},
+        "levels": [
+            {
+                "title": "Duty manager",
+                "channels": ["pager"],
+                "shifts": [
+                    {"from": "08:30", "to": "20:30", "who": "zhang", "days": ["mon", "tue", "wed", "thu", "fri"]},
+                    {"from": "20:30", "to": "08:30", "who": "li"},
+                    {"from": "08:30", "to": "20:30", "who": "wang", "days": ["sat", "sun"]},
+                ],
+            },
+            {"title": "Head", "channels": ["pager"], "shifts": [{"from": "00:00", "to": "24:00", "who": ["wang"]}]},
+        ],
+    }
+)
+
+
+def who(local: str) -> list[tuple[int, list[str], str | None]]:
+    now = datetime.fromisoformat(local).replace(tzinfo=SHANGHAI)
+    return [
+        (d.level, [p.id for p in d.people], d.until.strftime("%a %H:%M") if d.until else None)
+        for d in on_duty(ROSTER, now, "Asia/Shanghai")
+    ]
+
+
+@pytest.mark.parametrize(
+    "local, level_one",
+    [
+        ("2026-12-07 09:31", (["zhang"], "Mon 20:30")),  # Monday day shift
+        ("2026-12-07 20:30", (["li"], "Tue 08:30")),  # the hand-over minute belongs to the next shift
+        ("2026-12-08 03:00", (["li"], "Tue 08:30")),  # overnight, begun the day before
+        ("2026-12-12 12:00", (["wang"], "Sat 20:30")),  # Saturday
+    ],
+)
+def test_who_is_on_duty(local, level_one):
+    (level, people, until), (two, head, _) = who(local)
+    assert (level, (people, until)) == (1, level_one)
+    assert (two, head) == (2, ["wang"])
+
+
+CONFIG = """
+sources: [{kind: demo, name: demo}]
+notifications:
+  channels:
+    robot: {kind: dingtalk, url: "%s", secret: "${DT_SECRET}"}
+  roster: %s
+"""
+ROSTER_YAML = """
+people: {zhang: {name: Zhang}}
+levels:
+  - title: Duty manager
+    channels: [%s]
+    shifts: [{from: "08:30", to: "20:30", who: zhang}]
+"""
+ENV = {"DT_URL": "https://oapi.dingtalk.com/robot/send?access_token=t0ken", "DT_SECRET": "SECabc"}
+
+
+def test_a_roster_file_is_read_and_read_again_when_it_changes(tmp_path):
+    path = tmp_path / "roster.yaml"
+    path.write_text(ROSTER_YAML % "robot", encoding="utf-8")
+    notify = parse(CONFIG % ("${DT_URL}", "roster.yaml"), str(tmp_path / "config.yaml"), ENV).notifications
+    assert notify.current_roster().people["zhang"].name == "Zhang"
+    path.write_text((ROSTER_YAML % "robot").replace("name: Zhang", "name: Zhang Wei, mobile: '1380'"), "utf-8")
+    assert notify.current_roster().people["zhang"].name == "Zhang Wei"
+    path.write_text(ROSTER_YAML % "nowhere", encoding="utf-8")  # broken: the last good roster stays
+    assert notify.current_roster().people["zhang"].name == "Zhang Wei"
+
+
+@pytest.mark.parametrize(
+    "url, roster_channel, message",
+    [
+        ("https://oapi.dingtalk.com/robot/send?access_token=t0ken", "robot", "secrets must be given as"),
+        ("${DT_URL}", "nowhere", "roster.yaml:5: levels.0.channels: no channel 'nowhere'"),
+    ],
+)
+def test_a_wrong_notifications_section_is_refused_where_it_is_wrong(tmp_path, url, roster_channel, message):
+    (tmp_path / "roster.yaml").write_text(ROSTER_YAML % roster_channel, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message) as caught:
+        parse(CONFIG % (url, "roster.yaml"), str(tmp_path / "config.yaml"), ENV)
+    assert "t0ken" not in str(caught.value)
+
+
+def test_the_documented_examples_check_out(tmp_path):
+    text = (Path(__file__).resolve().parents[2] / "docs" / "notifications.md").read_text(encoding="utf-8")
+    config, roster = re.findall(r"```yaml\n(.*?)```", text, re.DOTALL)
+    (tmp_path / "roster.yaml").write_text(roster, encoding="utf-8")
+    env = {name: "https://example.internal/hook?key=x" for name in re.findall(r"\$\{(\w+)\}", config)}
+    notify = parse("sources: [{kind: demo, name: demo}]\n" + config, str(tmp_path / "c.yaml"), env).notifications
+    assert set(notify.channels) == {"ops-dingtalk", "ops-wecom", "pager", "mail"}
+    assert [len(level.shifts) for level in notify.current_roster().levels] == [3, 1]
