@@ -877,6 +877,29 @@ CATALOG: dict[str, dict[str, str]] = {
     "command.incomplete.priority": {"en": "Choose a priority.", "zh": "请选择优先级。"},
     "command.incomplete.note": {"en": "Type the update first.", "zh": "请先填写内容。"},
     "command.timeline_lane": {"en": "opscenter", "zh": "opscenter"},
+    "preplan.version": {"en": "version {version}", "zh": "第 {version} 版"},
+    "preplan.pinned": {
+        "en": "worked on version {version}; the library now has version {latest}",
+        "zh": "本事件按第 {version} 版处置；预案库当前为第 {latest} 版",
+    },
+    "preplan.missing": {
+        "en": "Pre-plan {preplan} version {version} is no longer in the library.",
+        "zh": "预案库中已无预案 {preplan} 第 {version} 版。",
+    },
+    "preplan.none": {"en": "No pre-plan in the library for this incident.", "zh": "预案库中无适用于本事件的预案。"},
+    "preplan.progress": {"en": "{done} of {total} steps done", "zh": "已完成 {done}/{total} 步"},
+    "preplan.owner": {"en": "Owner", "zh": "负责角色"},
+    "preplan.expected": {"en": "{minutes:g} min", "zh": "{minutes:g} 分钟"},
+    "preplan.due": {"en": "due {time}", "zh": "应于 {time} 完成"},
+    "preplan.done_by": {"en": "done by {actor} at {time}", "zh": "{actor} 于 {time} 完成"},
+    "preplan.overdue": {"en": "overdue", "zh": "已超时"},
+    "preplan.late": {"en": "late", "zh": "超时完成"},
+    "preplan.escalation": {"en": "Escalation: {text}", "zh": "升级：{text}"},
+    "preplan.tick": {"en": "Tick step {step}", "zh": "勾选第 {step} 步"},
+    "preplan.untick": {"en": "Untick step {step}", "zh": "取消勾选第 {step} 步"},
+    "preplan.ticked": {"en": "ticked step {step}: {text}", "zh": "勾选第 {step} 步：{text}"},
+    "preplan.unticked": {"en": "unticked step {step}: {text}", "zh": "取消勾选第 {step} 步：{text}"},
+    "preplan.recorded": {"en": "Recorded: {what}.", "zh": "已记录：{what}。"},
 }
 
 

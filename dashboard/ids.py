@@ -20,6 +20,10 @@ INCIDENT_PUBLIC = "oc-incident-public"
 INCIDENT_ACT = "oc-incident-act-{action}"  # each action's button, .format(action=...)
 INCIDENT_ACT_MESSAGE = "oc-incident-act-{action}-message"
 INCIDENT_ACTED = "oc-incident-act-{action}-count"  # bumped by each recorded action: the page refreshes
+PREPLAN_CHECKLIST = "oc-preplan-checklist"  # the incident's pre-plan as a checklist
+PREPLAN_STEP = "oc-preplan-step"  # pattern-matching type of each step's tick button: {"type": ..., "step": n}
+PREPLAN_MESSAGE = "oc-preplan-message"
+PREPLAN_TICKED = "oc-preplan-ticked"  # bumped by each tick or untick: the page refreshes
 DRILL_PROBLEM = "oc-drill-problem"  # the not-found / bad-request message
 CHAIN_STATE = "oc-chain-state"
 CHAIN_STEPS = "oc-chain-steps"
