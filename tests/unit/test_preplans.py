@@ -61,7 +61,7 @@ def test_a_bad_file_is_left_out_and_the_others_load(tmp_path):
     assert [p.key for p in library.plans] == [("gateway-down", 1)]
     assert library.errors == (
         f"{tmp_path / 'again.yml'}: id: gateway-down version 1 is already in {tmp_path / 'a-good.yaml'}",
-        f"{tmp_path / 'bad.yaml'}:11: steps.1.owner: String should have at least 1 character",
+        f"{tmp_path / 'bad.yaml'}:10: steps.1.owner: String should have at least 1 character",
     )
 
 
