@@ -87,7 +87,9 @@ def state(plan: Preplan, ticks: pd.DataFrame, opened_at: pd.Timestamp, now: pd.T
             "step": steps,
             "due_at": utc_column(pd.Series(due.to_numpy())),
             "done": done,
-            "actor": last["actor"].reindex(steps).where(done, None).to_numpy(),
+            "actor": pd.Series(
+                [a if d else None for a, d in zip(last["actor"].reindex(steps), done, strict=True)], dtype=object
+            ),
             "at": utc_column(pd.Series(at)).where(done),
         }
     )
