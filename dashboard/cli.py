@@ -36,6 +36,7 @@ def _poller(settings: Settings, store, with_history: bool = True):
     poller = Poller(_sources(settings), store, history, derived=DerivedFrames(store, history, health=settings.health))
     poller.publish_config(settings.chains)
     if history is not None:
+        from dashboard.command import preplans
         from dashboard.command.writeback import WritebackJob
         from dashboard.maturity import model as catalogue
         from dashboard.maturity.evidence_job import EvidenceJob
@@ -47,6 +48,7 @@ def _poller(settings: Settings, store, with_history: bool = True):
                 history,
                 settings.maturity.evaluate_every_min * 60,
                 poller.leases,
+                preplans.load(settings.preplans.path),
             )
         )
         poller.after_polls.append(WritebackJob(poller.sources, history.engine, poller.leases))

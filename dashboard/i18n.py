@@ -212,6 +212,19 @@ CATALOG: dict[str, dict[str, str]] = {
         "zh": "近 30 天有混沌演练的链路环节占比 >= {min:.0%}",
     },
     "rule.history_depth": {"en": "days of incident history >= {days:g}", "zh": "事件历史天数 >= {days:g}"},
+    "rule.service_preplans": {
+        "en": "share of {scope} services with a pre-plan in the library >= {min:.0%}",
+        "zh": "预案库中具备应急预案的{scope}服务占比 >= {min:.0%}",
+    },
+    "rule.preplans_drilled": {
+        "en": "share of {scope} services whose pre-plan a drill exercised in the last {days:g} days >= {min:.0%}",
+        "zh": "近 {days:g} 天内应急预案经演练检验的{scope}服务占比 >= {min:.0%}",
+    },
+    "rule.checklists_completed": {
+        "en": "share of P1-P{max_priority:g} incidents of the last {days:g} days with a pre-plan "
+        "whose checklist was ticked through >= {min:.0%}",
+        "zh": "近 {days:g} 天具备预案的 P1-P{max_priority:g} 事件中预案清单全部完成的占比 >= {min:.0%}",
+    },
     "rule.scope.tier1": {"en": "tier-1", "zh": "一级"},
     "rule.scope.tier1-2": {"en": "tier-1/2", "zh": "一、二级"},
     "rule.scope.all": {"en": "all", "zh": "全部"},
@@ -230,6 +243,9 @@ CATALOG: dict[str, dict[str, str]] = {
     "finding.no_changes": {"en": "no change planned within {days:g} days", "zh": "{days:g} 天内没有计划变更"},
     "finding.no_resolution_time": {"en": "finished without a resolution time", "zh": "已结束但无恢复时间"},
     "finding.incident_no_runbook": {"en": "no runbook", "zh": "未指向运维手册"},
+    "finding.service_no_preplan": {"en": "no pre-plan in the library", "zh": "预案库中无应急预案"},
+    "finding.preplan_not_drilled": {"en": "pre-plan not drilled in {days:g} days", "zh": "{days:g} 天内预案未经演练"},
+    "finding.checklist_incomplete": {"en": "pre-plan checklist not ticked through", "zh": "预案清单未全部完成"},
     "finding.mtta": {"en": "MTTA", "zh": "平均确认时长"},
     "finding.mttr": {"en": "MTTR", "zh": "平均恢复时长"},
     "finding.change_success": {"en": "change success", "zh": "变更成功率"},

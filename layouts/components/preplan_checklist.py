@@ -11,6 +11,7 @@ import pandas as pd
 from dash import ALL, Input, Output, State, dcc, html
 
 from dashboard import context, ids
+from dashboard.analytics import incidents as incident_stats
 from dashboard.command import checklist
 from dashboard.command.preplans import Preplan
 from dashboard.i18n import t
@@ -108,7 +109,8 @@ def content(
     if plan is None:
         missing = t("preplan.missing", lang, preplan=chosen[0], version=chosen[1])
         return [*heading, html.P(missing, className="oc-empty")]
-    rows = checklist.state(plan, ticks, incident["opened_at"], now)
+    ended = incident_stats.end_time(incident)  # a step still open when the incident ended stays as it was then
+    rows = checklist.state(plan, ticks, incident["opened_at"], now if pd.isna(ended) else min(now, ended))
     newest = plans.versions(plan.id)[-1].version
     version = (
         t("preplan.pinned", lang, version=plan.version, latest=newest)

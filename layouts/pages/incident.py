@@ -269,10 +269,10 @@ def layout(incident_id: str = "", lang: str | None = None, **_query) -> html.Div
                 ],
                 className="oc-panel oc-command-panel",
             ),
+            preplan_checklist.section(incident_id, lang, find),
             html.Section(
                 graph(ids.INCIDENT_TIMELINE, "max(52vh, 28rem)", figure, modebar="hover"), className="oc-panel"
             ),
-            preplan_checklist.section(incident_id, lang, find),
             html.Div(details, id=ids.INCIDENT_DETAILS, className="oc-incident-details"),
         ],
         className="oc-page oc-incident-page",
