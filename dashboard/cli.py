@@ -121,13 +121,21 @@ def cmd_snapshot(args) -> int:
 
 def cmd_check(args) -> int:
     """Validate the config and ping every source; non-zero exit on any problem."""
+    from dashboard.command import preplans
+
     settings = load(args.config)
-    problems = 0
+    library = preplans.load(settings.preplans.path)
+    for error in library.errors:
+        print(f"FAIL pre-plan: {error}")
+    problems = len(library.errors)
     for source in _sources(settings):
         health = source.check()
         problems += not health.ok
         print(f"{'ok  ' if health.ok else 'FAIL'} {source.name} ({source.kind}): {health.detail}")
-    print(f"config {settings.path}: {len(settings.sources)} source(s), {problems} problem(s)")
+    print(
+        f"config {settings.path}: {len(settings.sources)} source(s), {len(library.plans)} pre-plan version(s), "
+        f"{problems} problem(s)"
+    )
     return 1 if problems else 0
 
 
