@@ -36,6 +36,7 @@ def _poller(settings: Settings, store, with_history: bool = True):
     poller = Poller(_sources(settings), store, history, derived=DerivedFrames(store, history, health=settings.health))
     poller.publish_config(settings.chains)
     if history is not None:
+        from dashboard.command import preplans
         from dashboard.command.writeback import WritebackJob
         from dashboard.maturity import model as catalogue
         from dashboard.maturity.evidence_job import EvidenceJob
@@ -47,6 +48,7 @@ def _poller(settings: Settings, store, with_history: bool = True):
                 history,
                 settings.maturity.evaluate_every_min * 60,
                 poller.leases,
+                preplans.load(settings.preplans.path),
             )
         )
         poller.after_polls.append(WritebackJob(poller.sources, history.engine, poller.leases))
@@ -132,13 +134,21 @@ def cmd_snapshot(args) -> int:
 
 def cmd_check(args) -> int:
     """Validate the config and ping every source; non-zero exit on any problem."""
+    from dashboard.command import preplans
+
     settings = load(args.config)
-    problems = 0
+    library = preplans.load(settings.preplans.path)
+    for error in library.errors:
+        print(f"FAIL pre-plan: {error}")
+    problems = len(library.errors)
     for source in _sources(settings):
         health = source.check()
         problems += not health.ok
         print(f"{'ok  ' if health.ok else 'FAIL'} {source.name} ({source.kind}): {health.detail}")
-    print(f"config {settings.path}: {len(settings.sources)} source(s), {problems} problem(s)")
+    print(
+        f"config {settings.path}: {len(settings.sources)} source(s), {len(library.plans)} pre-plan version(s), "
+        f"{problems} problem(s)"
+    )
     return 1 if problems else 0
 
 

@@ -11,6 +11,7 @@ from functools import cached_property
 import flask
 import sqlalchemy as sa
 
+from dashboard.command import preplans
 from dashboard.core.calendar_config import LiveCalendar
 from dashboard.core.memo import Memo
 from dashboard.core.offers import offered_frames
@@ -35,6 +36,11 @@ class Context:
     def calendar(self) -> LiveCalendar:
         """The markets shown and their sessions, with the closures the config declares kept current."""
         return LiveCalendar(self.settings)
+
+    @cached_property
+    def preplans(self) -> preplans.Library:
+        """The pre-plan library of ``preplans.path``, loaded once (files that do not validate left out)."""
+        return preplans.load(self.settings.preplans.path)
 
 
 def current() -> Context:

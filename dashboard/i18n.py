@@ -311,6 +311,19 @@ CATALOG: dict[str, dict[str, str]] = {
         "zh": "近 30 天有混沌演练的链路环节占比 >= {min:.0%}",
     },
     "rule.history_depth": {"en": "days of incident history >= {days:g}", "zh": "事件历史天数 >= {days:g}"},
+    "rule.service_preplans": {
+        "en": "share of {scope} services with a pre-plan in the library >= {min:.0%}",
+        "zh": "预案库中具备应急预案的{scope}服务占比 >= {min:.0%}",
+    },
+    "rule.preplans_drilled": {
+        "en": "share of {scope} services whose pre-plan a drill exercised in the last {days:g} days >= {min:.0%}",
+        "zh": "近 {days:g} 天内应急预案经演练检验的{scope}服务占比 >= {min:.0%}",
+    },
+    "rule.checklists_completed": {
+        "en": "share of P1-P{max_priority:g} incidents of the last {days:g} days with a pre-plan "
+        "whose checklist was ticked through >= {min:.0%}",
+        "zh": "近 {days:g} 天具备预案的 P1-P{max_priority:g} 事件中预案清单全部完成的占比 >= {min:.0%}",
+    },
     "rule.scope.tier1": {"en": "tier-1", "zh": "一级"},
     "rule.scope.tier1-2": {"en": "tier-1/2", "zh": "一、二级"},
     "rule.scope.all": {"en": "all", "zh": "全部"},
@@ -329,6 +342,9 @@ CATALOG: dict[str, dict[str, str]] = {
     "finding.no_changes": {"en": "no change planned within {days:g} days", "zh": "{days:g} 天内没有计划变更"},
     "finding.no_resolution_time": {"en": "finished without a resolution time", "zh": "已结束但无恢复时间"},
     "finding.incident_no_runbook": {"en": "no runbook", "zh": "未指向运维手册"},
+    "finding.service_no_preplan": {"en": "no pre-plan in the library", "zh": "预案库中无应急预案"},
+    "finding.preplan_not_drilled": {"en": "pre-plan not drilled in {days:g} days", "zh": "{days:g} 天内预案未经演练"},
+    "finding.checklist_incomplete": {"en": "pre-plan checklist not ticked through", "zh": "预案清单未全部完成"},
     "finding.mtta": {"en": "MTTA", "zh": "平均确认时长"},
     "finding.mttr": {"en": "MTTR", "zh": "平均恢复时长"},
     "finding.change_success": {"en": "change success", "zh": "变更成功率"},
@@ -977,6 +993,29 @@ CATALOG: dict[str, dict[str, str]] = {
     "command.incomplete.priority": {"en": "Choose a priority.", "zh": "请选择优先级。"},
     "command.incomplete.note": {"en": "Type the update first.", "zh": "请先填写内容。"},
     "command.timeline_lane": {"en": "opscenter", "zh": "opscenter"},
+    "preplan.version": {"en": "version {version}", "zh": "第 {version} 版"},
+    "preplan.pinned": {
+        "en": "worked on version {version}; the library now has version {latest}",
+        "zh": "本事件按第 {version} 版处置；预案库当前为第 {latest} 版",
+    },
+    "preplan.missing": {
+        "en": "Pre-plan {preplan} version {version} is no longer in the library.",
+        "zh": "预案库中已无预案 {preplan} 第 {version} 版。",
+    },
+    "preplan.none": {"en": "No pre-plan in the library for this incident.", "zh": "预案库中无适用于本事件的预案。"},
+    "preplan.progress": {"en": "{done} of {total} steps done", "zh": "已完成 {done}/{total} 步"},
+    "preplan.owner": {"en": "Owner", "zh": "负责角色"},
+    "preplan.expected": {"en": "{minutes:g} min", "zh": "{minutes:g} 分钟"},
+    "preplan.due": {"en": "due {time}", "zh": "应于 {time} 完成"},
+    "preplan.done_by": {"en": "done by {actor} at {time}", "zh": "{actor} 于 {time} 完成"},
+    "preplan.overdue": {"en": "overdue", "zh": "已超时"},
+    "preplan.late": {"en": "late", "zh": "超时完成"},
+    "preplan.escalation": {"en": "Escalation: {text}", "zh": "升级：{text}"},
+    "preplan.tick": {"en": "Tick step {step}", "zh": "勾选第 {step} 步"},
+    "preplan.untick": {"en": "Untick step {step}", "zh": "取消勾选第 {step} 步"},
+    "preplan.ticked": {"en": "ticked step {step}: {text}", "zh": "勾选第 {step} 步：{text}"},
+    "preplan.unticked": {"en": "unticked step {step}: {text}", "zh": "取消勾选第 {step} 步：{text}"},
+    "preplan.recorded": {"en": "Recorded: {what}.", "zh": "已记录：{what}。"},
 }
 
 

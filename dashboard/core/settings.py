@@ -69,6 +69,13 @@ class MaturitySettings:
 
 
 @dataclass(frozen=True)
+class PreplanSettings:
+    """The ``preplans:`` section: the directory of the pre-plan library (None: no library)."""
+
+    path: str | None = None
+
+
+@dataclass(frozen=True)
 class CalendarSettings:
     """The ``calendar:`` section: the futures night session (None: not shown) and the declared closures."""
 
@@ -96,6 +103,7 @@ class Settings:
     calendar: CalendarSettings = field(default_factory=CalendarSettings)
     grading_table: str | None = None  # the regulator's grading table (None: the built-in one)
     notifications: Any = None  # dashboard.command.notify_config.NotifySettings, when configured
+    preplans: PreplanSettings = field(default_factory=PreplanSettings)
     redis_url: str | None = None
     database_url: str | None = None
     path: str = str(DEFAULT_CONFIG)
@@ -357,8 +365,7 @@ def _check_maturity(doc: _Located, raw) -> MaturitySettings:
             doc.fail(("maturity", key), f"unknown key; expected one of {', '.join(sorted(known))}")
     catalogue = raw.get("catalogue")
     if catalogue is not None:
-        chosen = Path(str(catalogue))
-        catalogue = str(chosen if chosen.is_absolute() else Path(doc.path).parent / chosen)
+        catalogue = _relative(doc, catalogue)
     share = _number(doc, ("maturity", "plus_share"), raw.get("plus_share", MaturitySettings.plus_share))
     if share > 1:
         doc.fail(("maturity", "plus_share"), "must be at most 1 (a share of the next level's items)")
@@ -369,6 +376,22 @@ def _check_maturity(doc: _Located, raw) -> MaturitySettings:
         doc, ("maturity", "evaluate_every_min"), raw.get("evaluate_every_min", MaturitySettings.evaluate_every_min)
     )
     return MaturitySettings(catalogue=catalogue, plus_share=share, plus_domains=domains, evaluate_every_min=every)
+
+
+def _relative(doc: _Located, value) -> str:
+    """A path from the config, relative ones taken from the config file's directory."""
+    chosen = Path(str(value))
+    return str(chosen if chosen.is_absolute() else Path(doc.path).parent / chosen)
+
+
+def _check_preplans(doc: _Located, raw) -> PreplanSettings:
+    raw = {} if raw is None else raw
+    if not isinstance(raw, dict) or set(raw) - {"path"}:
+        doc.fail(("preplans",), "expected a mapping with 'path' (the pre-plan directory)")
+    path = raw.get("path")
+    if path is not None and (not isinstance(path, str) or not path.strip()):
+        doc.fail(("preplans", "path"), "expected the path of a directory")
+    return PreplanSettings(path=None if path is None else os.path.normpath(_relative(doc, path)))
 
 
 def _check_capacity(doc: _Located, raw) -> dict[str, Any]:
@@ -522,6 +545,7 @@ def parse(text: str, path: str = "<config>", env: dict[str, str] | None = None) 
         "calendar",
         "grading_table",
         "notifications",
+        "preplans",
     }
     for key in data:
         if key not in known:
@@ -554,6 +578,7 @@ def parse(text: str, path: str = "<config>", env: dict[str, str] | None = None) 
         calendar=_check_calendar(doc, data.get("calendar")),
         grading_table=_check_grading_table(doc, data.get("grading_table")),
         notifications=_check_notifications(doc, data.get("notifications")),
+        preplans=_check_preplans(doc, data.get("preplans")),
         redis_url=env.get("OPSCENTER_REDIS_URL") or None,
         database_url=env.get("OPSCENTER_DATABASE_URL") or None,
         path=path,

@@ -220,3 +220,19 @@ incident_notifications = sa.Table(
     sa.UniqueConstraint("source", "incident_id", "level", "channel", name="uq_incident_notifications_level"),
     sa.Index("ix_incident_notifications_status", "status", "next_attempt_at"),
 )
+
+preplan_steps = sa.Table(  # pre-plan checklist steps ticked and unticked on incidents
+    "preplan_steps",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("incident_id", sa.Text, nullable=False),
+    sa.Column("preplan_id", sa.Text, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("step", sa.Integer, nullable=False),  # 1-based
+    sa.Column("done", sa.Boolean, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Index("ix_preplan_steps_incident", "source", "incident_id", "at"),
+    sa.Index("ix_preplan_steps_at", "at"),
+)

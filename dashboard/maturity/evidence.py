@@ -23,10 +23,13 @@ import pandas as pd
 
 from dashboard.analytics import incidents as incident_stats
 from dashboard.analytics import kpis, resilience
+from dashboard.command.checklist import COLUMNS as TICK_COLUMNS
+from dashboard.command.preplans import FRAME_COLUMNS as PREPLAN_COLUMNS
 from dashboard.i18n import t, template
 from dashboard.maturity.findings import capped, finding
 
 MONTH = pd.Timedelta(days=30)
+OWN_FRAMES = {"preplans": PREPLAN_COLUMNS, "preplan_steps": TICK_COLUMNS}  # opscenter's own records: empty if not given
 Measured = tuple[float | None, bool | None, list[dict]]  # what a rule returns
 
 
@@ -76,9 +79,9 @@ def _covered(scope: pd.Index, present) -> float | None:
     return _share(pd.Series(scope.isin(pd.Index(present)))) if len(scope) else None
 
 
-def _missing(scope: pd.Index, present, measure: str) -> list[dict]:
+def _missing(scope: pd.Index, present, measure: str, **params) -> list[dict]:
     """A finding per service in scope that is not ``present``."""
-    return [finding(measure, service) for service in sorted(scope.difference(pd.Index(present)))]
+    return [finding(measure, service, **params) for service in sorted(scope.difference(pd.Index(present)))]
 
 
 def _beyond(values: pd.Series, limit: float, measure: str, unit: str, op: str, **params) -> list[dict]:
@@ -345,6 +348,41 @@ def chain_chaos_coverage(f, scope, now, min):
     )
 
 
+def service_preplans(f, scope, now, min):
+    covered = f["preplans"]["service"].dropna().unique()
+    return _at_least(_covered(scope, covered), min, _missing(scope, covered, "service_no_preplan"))
+
+
+def preplans_drilled(f, scope, now, days, min):
+    """Services whose pre-plan a drill exercised in the last ``days``: a chaos run naming it in ``x_preplan``."""
+    runs = resilience.in_window(f["chaos_runs"], now - pd.Timedelta(days=days), now)
+    named = runs.loc[runs["status"].isin(resilience.TESTED), "x_preplan"] if "x_preplan" in runs else pd.Series()
+    plans = f["preplans"]
+    drilled = plans.loc[plans["preplan_id"].isin(named.dropna()), "service"].dropna().unique()
+    return _at_least(_covered(scope, drilled), min, _missing(scope, drilled, "preplan_not_drilled", days=days))
+
+
+def checklists_completed(f, scope, now, days, max_priority, min):
+    """Of the major incidents of the last ``days`` that had a pre-plan (their service's, or one ticked), the share
+    whose checklist had every step ticked (each step's last tick or untick, on the version the first tick pinned)."""
+    rows = _opened_in(f["incidents"], now, days, max_priority)
+    ticks, plans = f["preplan_steps"], f["preplans"]
+    keys = pd.MultiIndex.from_frame(rows[["source", "incident_id"]])
+    ticked = pd.MultiIndex.from_frame(ticks[["source", "incident_id"]])
+    rows = rows[rows["service"].isin(plans["service"].dropna()) | keys.isin(ticked)]
+    first = ticks.drop_duplicates(["source", "incident_id"]).merge(
+        plans.drop_duplicates(["preplan_id", "version"])[["preplan_id", "version", "steps"]]
+    )
+    last = ticks.drop_duplicates(["source", "incident_id", "step"], keep="last")
+    done = last[last["done"].astype(bool)].groupby(["source", "incident_id"])["step"].nunique()
+    steps = first.set_index(["source", "incident_id"])["steps"]
+    complete = pd.MultiIndex.from_frame(rows[["source", "incident_id"]]).map(
+        lambda key: key in steps.index and done.get(key, 0) >= steps[key]
+    )
+    completed = pd.Series(list(complete), index=rows.index, dtype=bool)
+    return _at_least(_share(completed), min, _incident_ids(rows[~completed], "checklist_incomplete"))
+
+
 def history_depth(f, scope, now, days):
     opened = f["incidents"]["opened_at"].dropna()
     depth = float((now - opened.min()).total_seconds() / 86400) if len(opened) else 0.0
@@ -390,6 +428,9 @@ RULES: dict[str, Rule] = {
     "resilience_score_min": _rule(resilience_score_min, ["chaos_runs"]),
     "chain_chaos_coverage": _rule(chain_chaos_coverage, ["chains", "chaos_runs"]),
     "history_depth": _rule(history_depth, ["incidents"]),
+    "service_preplans": _rule(service_preplans, ["preplans"]),
+    "preplans_drilled": _rule(preplans_drilled, ["chaos_runs", "preplans"]),
+    "checklists_completed": _rule(checklists_completed, ["incidents", "preplans", "preplan_steps"]),
 }
 
 SCOPES = {(1,): "tier1", (1, 2): "tier1-2", (1, 2, 3): "all"}  # tiers -> the scope's words, rule.scope.<key>
@@ -416,6 +457,7 @@ def query_text(item, lang: str = "en") -> str:
 def evaluate(item, frames: dict[str, pd.DataFrame], now: pd.Timestamp) -> Evaluation:
     """Evaluate one automatic item on ``frames`` at ``now``."""
     rule = RULES[item.rule["kind"]]
+    frames = {**{name: pd.DataFrame(columns=columns) for name, columns in OWN_FRAMES.items()}, **frames}
     params = {**rule.defaults, **{k: v for k, v in item.rule.items() if k != "kind"}}
     services = frames["services"]
     scope = pd.Index(services.loc[services["tier"].isin(item.tiers), "service"].unique())

@@ -15,7 +15,8 @@ Chaos Toolkit's own semantics are kept:
 journal's status. The service comes from the ``services`` mapping (by experiment title,
 tag or extension value), else an extension ``{"name": "opscenter", "service": ...}``,
 else a tag ``service:<name>`` (or ``service=<name>``). The fault likewise from an
-extension or a ``fault:<name>`` tag, else the method's first action. ``recovery_s`` is
+extension or a ``fault:<name>`` tag, else the method's first action. An experiment that drills an
+emergency pre-plan names it in a ``preplan:<id>`` tag or the extension's ``preplan`` (``x_preplan``). ``recovery_s`` is
 the time from the end of the method to the end of the steady-state check that found the
 hypothesis met again (null when it was not). The run id is the journal's file name.
 """
@@ -41,19 +42,20 @@ from datasources.chaos import (
 from datasources.registry import register
 
 EXTENSION_NAME = "opscenter"
+LABELS = ("service", "fault", "preplan")
 NATIVE_TO_CONTRACT = {"completed": "passed", "failed": "failed", "aborted": "aborted", "interrupted": "aborted"}
 
 
 def _labels(experiment: dict) -> dict[str, str]:
-    """``service`` and ``fault`` from the experiment's tags, overridden by its extension."""
+    """``service``, ``fault`` and ``preplan`` from the experiment's tags, overridden by its extension."""
     labels = {}
     for tag in experiment.get("tags") or []:
         key, sep, value = str(tag).replace("=", ":", 1).partition(":")
-        if sep and key in ("service", "fault") and value:
+        if sep and key in LABELS and value:
             labels[key] = value
     for ext in experiment.get("extensions") or []:
         if isinstance(ext, dict) and ext.get("name") == EXTENSION_NAME:
-            labels.update({k: str(ext[k]) for k in ("service", "fault") if ext.get(k)})
+            labels.update({k: str(ext[k]) for k in LABELS if ext.get(k)})
     return labels
 
 
@@ -147,6 +149,7 @@ def run_record(journal: dict, run_id: str, services: dict[str, str], weights: di
         "x_reason": reason,
         "x_native_status": journal["status"],
         "x_weight": fault_weight(weights, fault),
+        "x_preplan": labels.get("preplan"),
     }
 
 

@@ -690,6 +690,13 @@ def _change(change_id, title, service, change_type, planned, started, ended, out
     }
 
 
+DRILLED_PREPLANS = {  # the chaos experiments that drill a pre-plan of the demo's library name it (x_preplan)
+    **dict.fromkeys(("order-gateway", "exchange-link"), "order-gateway-down"),
+    **dict.fromkeys(("feed-handler", "md-normalizer", "md-distribution", "quote-service"), "market-data-stall"),
+    **dict.fromkeys(("bank-transfer", "account-core", "ledger"), "bank-transfer-outage"),
+}
+
+
 def _chaos_run(run_id, service, fault, started, ended, deviated, probe, recovery_s, now_s, source) -> dict | None:
     if started > now_s:
         return None
@@ -707,6 +714,7 @@ def _chaos_run(run_id, service, fault, started, ended, deviated, probe, recovery
         "recovery_s": recovery_s if done else None,
         "source": source,
         "url": f"https://chaos.example.internal/runs/{run_id}",
+        "x_preplan": DRILLED_PREPLANS.get(service),
     }
 
 
@@ -983,11 +991,13 @@ def _background_alerts(seed: int, start_s: int, now_s: int, source: str) -> list
 
 
 def _event_frame(name: str, records: list[dict | None]) -> pd.DataFrame:
-    """A contract frame from event records (epoch seconds for timestamps); None marks a future event."""
+    """A contract frame from event records (epoch seconds for timestamps), with their ``x_`` keys as columns;
+    None marks a future event."""
     records = [r for r in records if r is not None]
     if not records:
         return empty_frame(name)
-    frame = pd.DataFrame.from_records(records, columns=[c.name for c in CONTRACTS[name]])
+    extra = sorted({key for r in records for key in r if key.startswith("x_")})
+    frame = pd.DataFrame.from_records(records, columns=[c.name for c in CONTRACTS[name]] + extra)
     for col in CONTRACTS[name]:
         if col.kind == "ts":
             seconds = frame[col.name].astype("float64")

@@ -3,7 +3,7 @@ and its command panel: a manager acknowledges, assigns the incident roles, posts
 the priority and resolves here. Each action is one write callback (``incident.<action>`` in the policy)
 recording it through ``auth.audited`` in ``incident_actions``, from which the poller writes it back to the
 ITSM; a caller without the write gets 403, the refusal audited. The page shows the form only to those who
-may act."""
+may act. The incident's pre-plan is a checklist (``layouts.components.preplan_checklist``)."""
 
 from __future__ import annotations
 
@@ -18,17 +18,16 @@ from dash import Input, Output, State, dcc, html
 from dashboard import context, ids
 from dashboard.analytics import incidents as incident_stats
 from dashboard.analytics import logrates
-from dashboard.command import actions, notifications
+from dashboard.command import actions, checklist, notifications
 from dashboard.figures.incidents import timeline_figure
 from dashboard.i18n import pick_lang, t
 from dashboard.security import auth, policy, urlinput
 from dashboard.security import callbacks as callback_access
-from layouts.components import incident_command, incident_grading, incident_notices
+from layouts.components import incident_command, incident_grading, incident_notices, preplan_checklist
 from layouts.components.graphs import graph
 from layouts.components.incident_parts import (
     health_badge,
     incident_query,
-    preplan,
     priority_badge,
     service_health,
     service_query,
@@ -213,15 +212,13 @@ def view(incident_id: str, lang: str, versions: dict | None = None) -> tuple[lis
         labels(lang),
         tz,
         logrates.error_series(store.frame("log_rates", frames), [service], start, end) if service else None,
-        incident_command.timeline_points(taken, lang) + incident_notices.timeline_points(sent, lang),
+        incident_command.timeline_points(taken, lang)
+        + incident_notices.timeline_points(sent, lang)
+        + preplan_checklist.timeline_points(checklist.for_incident(ctx.history, incident["source"], incident_id), lang),
     )
     queries = (service_query(incident, now, frames) if service else "", incident_query(incident, now))
     header = [_header(incident, service_health(frames), on_chains, queries, tz, lang)]
     details = [
-        html.Section(
-            [html.H2(t("incidents.preplan", lang)), preplan(incident, store.frame("services", frames), lang)],
-            className="oc-panel",
-        ),
         html.Section(
             [
                 html.H2(
@@ -276,6 +273,7 @@ def layout(incident_id: str = "", lang: str | None = None, **_query) -> html.Div
                 ],
                 className="oc-panel oc-command-panel",
             ),
+            preplan_checklist.section(incident_id, lang, find),
             incident_grading.section(incident, lang),
             html.Section(
                 graph(ids.INCIDENT_TIMELINE, "max(52vh, 28rem)", figure, modebar="hover"), className="oc-panel"
@@ -343,6 +341,7 @@ def register(app: dash.Dash) -> None:
         Output(ids.INCIDENT_COMMAND, "children"),
         Input(ids.VERSIONS, "data"),
         *(Input(ids.INCIDENT_ACTED.format(action=action), "data") for action in actions.ACTIONS),
+        Input(ids.PREPLAN_TICKED, "data"),
         State(PAGE_STORE, "data"),
         prevent_initial_call=True,
     )
@@ -364,3 +363,4 @@ def register(app: dash.Dash) -> None:
                 *(State(component, prop) for component, prop in state),
                 prevent_initial_call=True,
             )(lambda *arguments, action=action: act(action, *arguments))
+    preplan_checklist.register(app, PAGE_STORE, find)

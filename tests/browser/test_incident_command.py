@@ -29,7 +29,8 @@ def command_app(demo_app, tmp_path, monkeypatch):
     """The demo's store under ``auth: builtin`` with a manager (alice) and a viewer (victor); the incident acted on
     (the least recently acknowledged)."""
     monkeypatch.setenv("OC_TEST_SECRET_KEY", secrets.token_urlsafe(32))
-    settings = parse(DEFAULT_CONFIG.read_text() + "auth:\n  mode: builtin\n  secret_key: ${OC_TEST_SECRET_KEY}\n")
+    config = DEFAULT_CONFIG.read_text() + "auth:\n  mode: builtin\n  secret_key: ${OC_TEST_SECRET_KEY}\n"
+    settings = parse(config, str(DEFAULT_CONFIG))  # its relative paths (the pre-plan library) from the default's
     access = AccessStore(f"sqlite:///{tmp_path / 'history.sqlite3'}")
     access.migrate()
     admin = Identity("cli:test", frozenset({"admin"}), "cli")

@@ -48,3 +48,15 @@ def test_check_fails_when_a_source_fails(tmp_path):
     result = opscenter("check", "--config", str(config))
     assert result.returncode == 1
     assert "FAIL demo (demo)" in result.stdout
+
+
+def test_check_names_a_preplan_that_does_not_load_and_fails(tmp_path):
+    plans = tmp_path / "plans"
+    plans.mkdir()
+    (plans / "gateway.yaml").write_text("id: gateway-down\nversion: 1\ntitle: t\nservices: [x]\nsteps: []\n")
+    config = tmp_path / "config.yaml"
+    config.write_text("sources: [{kind: demo, name: demo}]\npreplans: {path: plans}\n")
+    result = opscenter("check", "--config", str(config))
+    assert result.returncode == 1
+    assert f"FAIL pre-plan: {plans / 'gateway.yaml'}:5: steps: " in result.stdout
+    assert "0 pre-plan version(s), 1 problem(s)" in result.stdout

@@ -160,6 +160,7 @@ def test_every_server_callback_has_a_rule(guarded):
         ("oc-maturity-", "/maturity"),
         ("oc-capacity-", "/capacity"),
         ("oc-incident-", "/incidents"),
+        ("oc-preplan-", "/incidents"),
         ("oc-audit-", "/audit"),
     ):
         assert owned(app, prefix) and {rules[key].page for key in owned(app, prefix)} == {page}
@@ -167,6 +168,8 @@ def test_every_server_callback_has_a_rule(guarded):
     assert writes == {
         "assessment.write": owned(app, ids.MATURITY_MESSAGE)[0],
         **{f"incident.{a}": owned(app, ids.INCIDENT_ACT_MESSAGE.format(action=a))[0] for a in actions.ACTIONS},
+        "incident.preplan_step": owned(app, ids.PREPLAN_MESSAGE)[0],
+        "incident.grade": owned(app, ids.INCIDENT_GRADE_MESSAGE)[0],
     }
 
 

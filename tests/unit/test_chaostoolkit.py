@@ -150,3 +150,10 @@ def test_registered_and_path_required(tmp_path):
         registry.build({"kind": "chaostoolkit", "name": "ctk"})
     missing = ChaosToolkitSource(name="ctk", options={"path": str(tmp_path / "nope")})
     assert not missing.check().ok and "not a directory" in missing.check().detail
+
+
+def test_a_drill_names_its_preplan_by_tag_or_extension():
+    assert record(journal(tags=["preplan:market-data-stall"]))["x_preplan"] == "market-data-stall"
+    ext = [{"name": "opscenter", "preplan": "site-failover"}]
+    assert record(journal(tags=["preplan:other"], extensions=ext))["x_preplan"] == "site-failover"
+    assert record(journal())["x_preplan"] is None

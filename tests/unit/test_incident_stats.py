@@ -165,3 +165,13 @@ def test_an_acknowledgement_in_opscenter_counts_for_mtta_when_it_is_earlier():
     row = stats.response_times(stats.with_acknowledgements(INCIDENTS, ours), NOW, 30).set_index("priority").loc[2]
     assert row.mtta_min == pytest.approx((10 + 30 + 5 + 6) / 4) and row.unacknowledged == 0
     assert stats.with_acknowledgements(INCIDENTS, ours.iloc[0:0]) is INCIDENTS
+
+
+def test_an_acknowledgement_in_opscenter_merges_into_a_column_that_lost_its_zone():
+    """A column with no acknowledgement at all may come back zone-less from a concatenation of sources."""
+    unacknowledged = INCIDENTS.assign(acknowledged_at=pd.Series([pd.NaT] * len(INCIDENTS), dtype="datetime64[ns]"))
+    ours = pd.DataFrame(
+        {"source": ["itsm"], "incident_id": ["INC2"], "acknowledged_at": pd.to_datetime(["2026-11-18 03:05"], utc=True)}
+    )
+    merged = stats.with_acknowledgements(unacknowledged, ours).set_index("incident_id")["acknowledged_at"]
+    assert merged["INC2"] == pd.Timestamp("2026-11-18 03:05", tz="UTC") and merged.drop("INC2").isna().all()
