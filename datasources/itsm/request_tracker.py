@@ -14,6 +14,10 @@ correspondence), whose subject is the action's marker; acknowledge then sets the
 resolve ``resolved``, a priority change the priority named for it in the mappings. Before posting,
 the ticket's attachments are searched for the marker, so a delivery retried after a lost answer
 never posts twice; the status and priority updates are idempotent themselves.
+
+Declared incidents: ``open_ticket`` opens a ticket in ``declare_queue`` whose subject starts with the
+incident's marker, after searching for one with that marker, so a retry after a lost answer links the
+ticket it opened before.
 """
 
 from __future__ import annotations
@@ -107,6 +111,10 @@ class RequestTrackerOptions(HttpOptions, itsm.ItsmOptions):
     query: str = Field("Queue = 'Incidents'", description="TicketSQL selecting the incident tickets.")
     service_field: str = Field("Service", description="Custom field naming the ticket's service.")
     page_size: int = Field(100, ge=1, le=100, description="Tickets asked for per page (RT's maximum is 100).")
+    declare_queue: str = Field(
+        "Incidents",
+        description="Queue of the tickets opened for incidents declared in opscenter (`command.declare_to`).",
+    )
 
 
 @register
@@ -176,3 +184,35 @@ class RequestTrackerSource(itsm.ItsmSource):
             update = {"Priority": named[0]} if named else {}
         if update:
             self.transport.request("PUT", f"REST/2.0/ticket/{ticket}", body=update)
+
+    def _priority_name(self, priority: int) -> str | None:
+        """The mapped priority name closest to ``priority`` (the more urgent on a tie)."""
+        named = sorted(self.mappings.priority.items(), key=lambda item: (abs(item[1] - priority), item[1]))
+        return named[0][0] if named else None
+
+    def open_ticket(self, marker: str, incident: dict) -> tuple[str, str]:
+        """Open the ticket of a declared incident (``incident``: its title, service, priority, summary) unless
+        one with ``marker`` exists; return its incident id and address."""
+        query = f"Subject LIKE {ticketsql_string(marker)}"
+        found = self.transport.get("REST/2.0/tickets", {"query": query, "fields": "Subject", "orderby": "id"})
+        if not isinstance(found, dict) or not isinstance(found.get("items"), list):
+            raise SourceError(f"{self.name}: expected {{'items': [...]}} from REST2 tickets")
+        ours = [t for t in found["items"] if isinstance(t, dict) and str(t.get("Subject", "")).startswith(marker)]
+        if ours:
+            ticket = str(ours[0]["id"])
+        else:
+            body = {
+                "Queue": self.config.declare_queue,
+                "Subject": f"{marker} {incident['title']}",
+                "Content": incident.get("summary") or incident["title"],
+                "ContentType": "text/plain",
+            }
+            if name := self._priority_name(incident["priority"]):
+                body["Priority"] = name
+            if incident.get("service"):
+                body["CustomFields"] = {self.config.service_field: incident["service"]}
+            created = self.transport.post("REST/2.0/ticket", body)
+            if not isinstance(created, dict) or not created.get("id"):
+                raise SourceError(f"{self.name}: expected the new ticket's id from REST2 ticket")
+            ticket = str(created["id"])
+        return f"RT-{ticket}", f"{self.transport.base_url}/Ticket/Display.html?id={ticket}"

@@ -23,7 +23,7 @@ from dashboard.figures.incidents import timeline_figure
 from dashboard.i18n import pick_lang, t
 from dashboard.security import auth, policy, urlinput
 from dashboard.security import callbacks as callback_access
-from layouts.components import incident_command
+from layouts.components import incident_command, incident_declare
 from layouts.components.graphs import graph
 from layouts.components.incident_parts import (
     health_badge,
@@ -119,6 +119,7 @@ def _header(
                 [item for label, value in facts for item in (html.Dt(label), html.Dd(value))], className="oc-facts"
             ),
             html.Div(drill, className="oc-drills"),
+            incident_declare.declared_from(incident, lang),
         ]
     )
 
