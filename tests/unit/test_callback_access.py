@@ -160,14 +160,19 @@ def test_every_server_callback_has_a_rule(guarded):
         ("oc-maturity-", "/maturity"),
         ("oc-capacity-", "/capacity"),
         ("oc-incident-", "/incidents"),
+        ("oc-declare-", "/incidents"),
         ("oc-audit-", "/audit"),
     ):
         assert owned(app, prefix) and {rules[key].page for key in owned(app, prefix)} == {page}
-    writes = {rules[key].action: key for key in rules if rules[key].action}
-    assert writes == {
-        "assessment.write": owned(app, ids.MATURITY_MESSAGE)[0],
-        **{f"incident.{a}": owned(app, ids.INCIDENT_ACT_MESSAGE.format(action=a))[0] for a in actions.ACTIONS},
-    }
+    writes = sorted((rules[key].action, key) for key in rules if rules[key].action)
+    assert writes == sorted(
+        [
+            ("assessment.write", owned(app, ids.MATURITY_MESSAGE)[0]),
+            *((f"incident.{a}", owned(app, ids.INCIDENT_ACT_MESSAGE.format(action=a))[0]) for a in actions.ACTIONS),
+            ("incident.declare", owned(app, ids.DECLARE_MESSAGE)[0]),
+            ("incident.declare", owned(app, ids.DECLARE_ALERT_MESSAGE)[0]),
+        ]
+    )
 
 
 @pytest.mark.parametrize("who", CALLERS)
