@@ -880,7 +880,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "command.did.declare": {"en": "declared the incident", "zh": "宣布了事件"},
     "declare.title": {"en": "Declare an incident", "zh": "宣布事件"},
     "declare.what": {"en": "Title", "zh": "标题"},
-    "declare.service": {"en": "service (optional)", "zh": "服务（可选）"},
+    "declare.service": {"en": "Service (optional)", "zh": "服务（可选）"},
     "declare.summary": {"en": "Summary (optional)", "zh": "摘要（可选）"},
     "declare.act": {"en": "Declare", "zh": "宣布"},
     "declare.from_alert": {"en": "Declare incident", "zh": "宣布事件"},

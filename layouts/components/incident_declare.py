@@ -17,7 +17,7 @@ from dash import ALL, Input, Output, State, dcc, html
 
 from dashboard import context, ids
 from dashboard.analytics import rollup
-from dashboard.command import declared
+from dashboard.command import actions, declared
 from dashboard.i18n import t
 from dashboard.security import auth, policy
 from dashboard.security import callbacks as callback_access
@@ -128,23 +128,23 @@ def form(services: pd.DataFrame, lang: str) -> html.Section | None:
                         clearable=False,
                         searchable=False,
                     ),
+                    html.Button(t("declare.act", lang), id=ids.DECLARE_BUTTON, className="oc-command-button"),
                 ],
                 className="oc-command-line",
             ),
             dcc.Textarea(
                 id=ids.DECLARE_SUMMARY,
-                maxLength=4000,
+                maxLength=actions.MAX_TEXT,
                 placeholder=t("declare.summary", lang),
-                className="oc-command-note",
+                className="oc-command-note oc-declare-summary",
             ),
             html.Div(
                 [
-                    html.Button(t("declare.act", lang), id=ids.DECLARE_BUTTON, className="oc-command-button"),
                     html.Span(id=ids.DECLARE_MESSAGE, className="oc-command-message"),
+                    html.Span(id=ids.DECLARE_ALERT_MESSAGE, className="oc-command-message"),
                 ],
                 className="oc-command-line",
             ),
-            html.Span(id=ids.DECLARE_ALERT_MESSAGE, className="oc-command-message"),
         ],
         className="oc-panel oc-command-form oc-declare",
     )

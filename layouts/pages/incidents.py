@@ -252,7 +252,7 @@ def body(lang: str, versions: dict | None = None) -> list:
 def layout(lang: str | None = None, **_query) -> html.Div:
     """The incidents page; ``?lang=zh`` for Chinese."""
     page = body_page.layout(lang, PAGE_STORE, ids.INCIDENTS_BODY, "incidents.title", body, "oc-incidents-page")
-    page.children.append(incident_declare.form(context.current().store.frame("services"), page.children[0].data))
+    page.children.insert(2, incident_declare.form(context.current().store.frame("services"), page.children[0].data))
     return page
 
 
