@@ -86,9 +86,14 @@ def _header(
             for c in chains
         ]
     if incident.get("url"):
+        ticket_source = incident.get("x_ticket_source")  # a declared incident's url: its ticket in that ITSM
         drill.append(
             html.A(
-                t("incidents.open_in_source", lang, source=incident["source"]),
+                t(
+                    "incidents.open_in_source",
+                    lang,
+                    source=ticket_source if isinstance(ticket_source, str) else incident["source"],
+                ),
                 href=incident["url"],
                 target="_blank",
                 rel="noopener",
