@@ -55,7 +55,7 @@ def command_line(watch: pd.DataFrame, source: str, incident_id: str, now: pd.Tim
     since = int(row["updated_at"].timestamp() * 1000)
     age = html.Span(age_text(row["updated_at"], now, lang), className="oc-age", **{"data-since": since})
     return html.Span(
-        [html.Span(who, className="oc-ic"), " · ", html.Span([before, age, after], className="oc-updated")],
+        [html.Span(who, className="oc-ic"), " · ", html.Span([before, age, after], className="oc-oversight-age")],
         className="oc-oversight oc-overdue" if row["stale"] else "oc-oversight",
         **{"data-stale-at": int(row["stale_at"].timestamp() * 1000)},
     )
