@@ -187,7 +187,7 @@ def with_acknowledgements(incidents: pd.DataFrame, acknowledgements: pd.DataFram
         return incidents
     ours = acknowledgements.set_index(["source", "incident_id"])["acknowledged_at"]
     ours = ours.reindex(pd.MultiIndex.from_frame(incidents[["source", "incident_id"]])).set_axis(incidents.index)
-    theirs = incidents["acknowledged_at"]
-    ours = ours.astype(theirs.dtype)
+    theirs = pd.to_datetime(incidents["acknowledged_at"], utc=True)  # one incident's row may have lost its tz
+    ours = pd.to_datetime(ours, utc=True).astype(theirs.dtype)
     earlier = ours.notna() & (theirs.isna() | (ours < theirs))
     return incidents.assign(acknowledged_at=theirs.mask(earlier, ours))
