@@ -5,7 +5,8 @@ and ``incident_command`` (``oversight.command_frame``). A poll returns them only
 every ``REWRITE_S`` so that a store that lost them gets them back; the pages then see them within one
 refresh. When the config names an ITSM source to open tickets in (``command.declare_to``), it takes
 the write-back of the declared incidents' actions: a ``declare`` opens the ticket (found again by its
-marker after a lost answer, never opened twice) and links it; later actions go to that ticket.
+marker, its id and declaration time, after a lost answer: never opened twice) and links it; later
+actions go to that ticket.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from datasources.base import Source, SourceError
 REWRITE_S = 300.0
 
 
-def ticket_marker(incident_id: str) -> str:
-    """What names a declared incident's ticket in the ITSM: found before opening it again."""
-    return f"[opscenter {incident_id}]"
+def ticket_marker(incident_id: str, opened_at) -> str:
+    """What names a declared incident's ticket in the ITSM, found before opening it again: its id and when it
+    was declared (UTC), so that an ``OC-1`` of a new database never takes the ticket of an older one."""
+    return f"[opscenter {incident_id} {pd.Timestamp(opened_at).tz_convert('UTC'):%Y%m%dT%H%MZ}]"
 
 
 @dataclass
@@ -62,7 +64,7 @@ class CommandSource(Source):
             raise ValueError(f"{incident_id} is not a declared incident")
         if action == "declare":
             if row["ticket_id"] is None:
-                ticket, url = self.target.open_ticket(ticket_marker(incident_id), row)
+                ticket, url = self.target.open_ticket(ticket_marker(incident_id, row["opened_at"]), row)
                 declared.linked(self.engine, incident_id, self.target.name, ticket, url)
             return
         if row["ticket_id"] is None:

@@ -312,8 +312,9 @@ def test_a_declared_incident_opens_its_ticket_once_and_its_actions_follow(declar
     assert set(poller.tick()) == {"rt", COMMAND_SOURCE}  # one poll, then the write-back job opens the ticket
 
     [ticket] = rt_tickets(rt_url, title)
-    assert ticket["Subject"] == f"{ticket_marker(incident)} {title}" and ticket["Priority"] == "high"
     linked = declared.get(engine, incident)
+    assert ticket["Subject"] == f"{ticket_marker(incident, linked['opened_at'])} {title}"
+    assert ticket["Subject"].startswith(f"[opscenter {incident} ") and ticket["Priority"] == "high"
     assert (linked["ticket_source"], linked["ticket_id"]) == ("rt", f"RT-{ticket['id']}")
     assert linked["ticket_url"] == f"{rt_url}/Ticket/Display.html?id={ticket['id']}"
     opened = actions.for_incident(engine, COMMAND_SOURCE, incident).set_index("action").loc["declare"]
