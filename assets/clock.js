@@ -1,4 +1,5 @@
-// The header clock in the display time zone, and incident ages, ticking in the browser: no server round trip.
+// The header clock in the display time zone, incident ages and their updates' staleness, ticking in the browser:
+// no server round trip.
 (function () {
   function age(since, templates) {
     var minutes = Math.max(0, Math.floor((Date.now() - since) / 60000));
@@ -14,6 +15,9 @@
       el.textContent = new Intl.DateTimeFormat("en-GB", {
         timeZone: tz, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false,
       }).format(new Date()) + (label ? " " + label : "");
+    });
+    document.querySelectorAll(".oc-oversight[data-stale-at]").forEach(function (el) {
+      el.classList.toggle("oc-overdue", Date.now() >= Number(el.getAttribute("data-stale-at")));
     });
     var wall = document.querySelector(".oc-wall");
     if (wall) {

@@ -33,7 +33,14 @@ def _poller(settings: Settings, store, with_history: bool = True):
     if with_history:
         history = History(settings.database_url)
         history.migrate()
-    poller = Poller(_sources(settings), store, history, derived=DerivedFrames(store, history, health=settings.health))
+    sources = _sources(settings)
+    if history is not None:
+        from dashboard.command.source import CommandSource
+        from dashboard.core.store import COMMAND_SOURCE
+
+        target = next((s for s in sources if s.name == settings.command.declare_to), None)
+        sources.append(CommandSource(COMMAND_SOURCE, settings.command.interval_s, engine=history.engine, target=target))
+    poller = Poller(sources, store, history, derived=DerivedFrames(store, history, health=settings.health))
     poller.publish_config(settings.chains)
     if history is not None:
         from dashboard.command import preplans

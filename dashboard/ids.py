@@ -18,6 +18,14 @@ INCIDENT_NEW_PRIORITY = "oc-incident-new-priority"
 INCIDENT_NOTE = "oc-incident-note"
 INCIDENT_PUBLIC = "oc-incident-public"
 INCIDENT_ACT = "oc-incident-act-{action}"  # each action's button, .format(action=...)
+DECLARE_TITLE = "oc-declare-title"
+DECLARE_SERVICE = "oc-declare-service"
+DECLARE_PRIORITY = "oc-declare-priority"
+DECLARE_SUMMARY = "oc-declare-summary"
+DECLARE_BUTTON = "oc-declare-button"
+DECLARE_MESSAGE = "oc-declare-message"
+DECLARE_ALERT = "oc-declare-alert"  # a firing alert's declare button: {"type": DECLARE_ALERT, "alert": "<source>|<id>"}
+DECLARE_ALERT_MESSAGE = "oc-declare-alert-message"
 INCIDENT_ACT_MESSAGE = "oc-incident-act-{action}-message"
 INCIDENT_ACTED = "oc-incident-act-{action}-count"  # bumped by each recorded action: the page refreshes
 INCIDENT_GRADE = "oc-incident-grade"  # the proposed grade, the grade in force and the reports due

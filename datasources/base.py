@@ -256,6 +256,12 @@ CONTRACTS: dict[str, tuple[Column, ...]] = {
         _c("instances", "int"),
     ),
     "view_basis": (_c("source", "str"), _c("version", "int"), _c("rules", "str")),
+    "incident_command": (  # opscenter's own: who commands each incident acted on, and its last action
+        _c("source", "str"),
+        _c("incident_id", "str"),
+        _c("commander", "str", True),
+        _c("updated_at", "ts"),
+    ),
     "log_rates": (
         _c("ts", "ts"),
         _c("service", "str"),
@@ -295,6 +301,7 @@ CONTRACTS: dict[str, tuple[Column, ...]] = {
 FRAME_NAMES: tuple[str, ...] = tuple(CONTRACTS)
 METRIC_FRAMES = ("service_metrics", "resource_metrics")  # the frames the derived step learns from
 DERIVED_FRAMES = ("anomalies", "utilisation_peaks")  # computed by the poller from metrics, not read
+COMMAND_FRAMES = ("incident_command",)  # read by the poller from opscenter's incident actions
 VIEW_FRAMES = ("service_health", "service_status", "status_reasons", "chain_sites", "site_states", "view_basis")
 
 _EMPTY_DTYPES = {

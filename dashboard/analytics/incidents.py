@@ -169,6 +169,17 @@ def incident_window(incident: pd.Series, changes: pd.DataFrame, now: pd.Timestam
     return start, min(now, (now if pd.isna(finished) else finished) + pd.Timedelta(hours=1))
 
 
+def without_ticket_copies(incidents: pd.DataFrame) -> pd.DataFrame:
+    """``incidents`` without the ITSM's copy of a ticket opened for an incident declared in opscenter (the
+    declared incident names it in ``x_ticket_source`` and ``x_ticket``)."""
+    if "x_ticket" not in incidents.columns or incidents["x_ticket"].isna().all():
+        return incidents
+    linked = incidents.loc[incidents["x_ticket"].notna(), ["x_ticket_source", "x_ticket"]]
+    copies = pd.MultiIndex.from_frame(linked.set_axis(["source", "incident_id"], axis=1))
+    keys = pd.MultiIndex.from_frame(incidents[["source", "incident_id"]])
+    return incidents[~keys.isin(copies)]
+
+
 def with_acknowledgements(incidents: pd.DataFrame, acknowledgements: pd.DataFrame) -> pd.DataFrame:
     """``incidents`` acknowledged at the earlier of the source's time and opscenter's (``acknowledgements``:
     source, incident_id, acknowledged_at, as ``dashboard.command.actions.acknowledgements`` reads them)."""

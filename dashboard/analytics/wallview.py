@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 import numpy as np
 import pandas as pd
 
+from dashboard.analytics.incidents import without_ticket_copies
 from dashboard.analytics.rollup import Reason
 from dashboard.formats import fmt_ms, fmt_pct, fmt_rate
 
@@ -145,7 +146,8 @@ def spark_points(metrics: pd.DataFrame, order: list[str], after_ms: int | None) 
 
 
 def active_incidents(incidents: pd.DataFrame) -> pd.DataFrame:
-    """Open incidents, most urgent first: by priority, then oldest first."""
+    """Open incidents, most urgent first: by priority, then oldest first (a declared incident's ticket once)."""
+    incidents = without_ticket_copies(incidents)
     active = incidents[incidents["state"].isin(ACTIVE_INCIDENT_STATES)]
     return active.sort_values(["priority", "opened_at", "incident_id"], kind="stable")
 

@@ -19,7 +19,8 @@ from dashboard.db.tables import incident_actions
 from dashboard.i18n import t
 from datasources.base import utc_column
 
-ACTIONS = ("acknowledge", "assign", "note", "priority", "resolve")
+ACTIONS = ("acknowledge", "assign", "note", "priority", "resolve")  # on an incident, from its page
+DECLARE = "declare"  # an incident declared in opscenter: the outbox's request to open its ticket
 ROLES = ("commander", "communications", "scribe")
 PENDING, DELIVERED, LOCAL = "pending", "delivered", "local"
 MAX_TEXT = 4000
@@ -27,33 +28,34 @@ MAX_USER = 64
 COLUMNS = ["id", "source", "incident_id", "action", "actor", "at", "detail", "writeback", "delivered_at", "last_error"]
 
 
-def _text(value, limit: int) -> str:
-    text = str(value or "").strip()
-    if len(text) > limit:
+def text(value, limit: int) -> str:
+    """``value`` as stripped text; ValueError when longer than ``limit``."""
+    stripped = str(value or "").strip()
+    if len(stripped) > limit:
         raise ValueError(f"at most {limit} characters")
-    return text
+    return stripped
 
 
 def checked(action: str, detail: dict) -> dict:
     """The detail of ``action`` as stored; ValueError when it is not one an action of that kind can have."""
-    if action not in ACTIONS:
+    if action not in (*ACTIONS, DECLARE):
         raise ValueError(f"action must be one of {', '.join(ACTIONS)}")
-    text = _text(detail.get("text"), MAX_TEXT)
+    note = text(detail.get("text"), MAX_TEXT)
     if action == "assign":
-        user = _text(detail.get("user"), MAX_USER)
+        user = text(detail.get("user"), MAX_USER)
         if detail.get("role") not in ROLES or not user:
             raise ValueError(f"an assignment needs a role ({', '.join(ROLES)}) and a user name")
         return {"role": detail["role"], "user": user}
     if action == "note":
-        if not text:
+        if not note:
             raise ValueError("a note needs text")
-        return {"text": text, "public": bool(detail.get("public"))}
+        return {"text": note, "public": bool(detail.get("public"))}
     if action == "priority":
         priority = detail.get("priority")
         if priority not in (1, 2, 3, 4, 5):
             raise ValueError("priority must be 1 to 5")
         return {"priority": priority}
-    return {"text": text} if text else {}
+    return {"text": note} if note else {}
 
 
 def record(

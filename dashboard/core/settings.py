@@ -25,6 +25,7 @@ DEFAULT_CONFIG = Path(__file__).with_name("default.yaml")
 ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 LANGUAGES = ("en", "zh")
+RESERVED_NAMES = ("config", "derived", "opscenter")  # source names the store gives its own frames
 DEFAULT_TIER_TARGETS = {
     1: {"p95_ms": 300.0, "error_ratio": 0.01},
     2: {"p95_ms": 800.0, "error_ratio": 0.02},
@@ -76,6 +77,17 @@ class PreplanSettings:
 
 
 @dataclass(frozen=True)
+class CommandSettings:
+    """The ``command:`` section: the ITSM source tickets of declared incidents are opened in (None: they stay
+    in opscenter), the minutes without an update before an open P1 or P2 turns amber, how often the poller
+    reads the declared incidents and the incident command."""
+
+    declare_to: str | None = None
+    stale_after_min: dict[int, float] = field(default_factory=lambda: {1: 15.0, 2: 30.0})
+    interval_s: float = 10.0
+
+
+@dataclass(frozen=True)
 class CalendarSettings:
     """The ``calendar:`` section: the futures night session (None: not shown) and the declared closures."""
 
@@ -104,6 +116,7 @@ class Settings:
     grading_table: str | None = None  # the regulator's grading table (None: the built-in one)
     notifications: Any = None  # dashboard.command.notify_config.NotifySettings, when configured
     preplans: PreplanSettings = field(default_factory=PreplanSettings)
+    command: CommandSettings = field(default_factory=CommandSettings)
     redis_url: str | None = None
     database_url: str | None = None
     path: str = str(DEFAULT_CONFIG)
@@ -211,10 +224,10 @@ def _check_sources(doc: _Located, raw) -> list[dict[str, Any]]:
         if spec["kind"] not in known:
             doc.fail(where + ("kind",), f"unknown kind {spec['kind']!r}; known: {', '.join(sorted(known))}")
         name = str(spec["name"])
-        if not NAME_PATTERN.match(name) or name in ("config", "derived"):
+        if not NAME_PATTERN.match(name) or name in RESERVED_NAMES:
             doc.fail(
                 where + ("name",),
-                f"{name!r} must be lower-case letters, digits, '-', '_' or '.' (and not 'config' or 'derived')",
+                f"{name!r} must be lower-case letters, digits, '-', '_' or '.' (and not {', '.join(RESERVED_NAMES)})",
             )
         if name in seen:
             doc.fail(where + ("name",), f"duplicate source name {name!r}")
@@ -353,6 +366,33 @@ def _check_auth(doc: _Located, raw) -> AuthSettings:
         cookie_secure=cookie_secure,
         open_paths=tuple(open_paths),
     )
+
+
+def _check_command(doc: _Located, raw, sources: list[dict[str, Any]]) -> CommandSettings:
+    from datasources.registry import kinds
+
+    raw = {} if raw is None else raw
+    if not isinstance(raw, dict):
+        doc.fail(("command",), "expected a mapping")
+    known = set(CommandSettings.__dataclass_fields__)
+    for key in raw:
+        if key not in known:
+            doc.fail(("command", key), f"unknown key; expected one of {', '.join(sorted(known))}")
+    declare_to = raw.get("declare_to")
+    if declare_to is not None:
+        openers = [s["name"] for s in sources if hasattr(kinds()[s["kind"]], "open_ticket")]
+        if declare_to not in openers:
+            doc.fail(
+                ("command", "declare_to"),
+                f"{declare_to!r} is not a configured source that opens tickets; those that do: "
+                f"{', '.join(openers) or 'none'}",
+            )
+    stale = raw.get("stale_after_min", {})
+    if not isinstance(stale, dict) or not set(stale) <= {1, 2}:
+        doc.fail(("command", "stale_after_min"), "expected a mapping of priority (1 or 2) to minutes")
+    limits = {p: _number(doc, ("command", "stale_after_min", p), m) for p, m in stale.items()}
+    interval = _number(doc, ("command", "interval_s"), raw.get("interval_s", CommandSettings.interval_s))
+    return CommandSettings(declare_to, {**CommandSettings().stale_after_min, **limits}, interval)
 
 
 def _check_maturity(doc: _Located, raw) -> MaturitySettings:
@@ -546,6 +586,7 @@ def parse(text: str, path: str = "<config>", env: dict[str, str] | None = None) 
         "grading_table",
         "notifications",
         "preplans",
+        "command",
     }
     for key in data:
         if key not in known:
@@ -561,8 +602,9 @@ def parse(text: str, path: str = "<config>", env: dict[str, str] | None = None) 
     deployment = str(data.get("deployment", "default"))
     if not NAME_PATTERN.match(deployment):
         doc.fail(("deployment",), "must be lower-case letters, digits, '-', '_' or '.'")
+    sources = _check_sources(doc, data.get("sources"))
     return Settings(
-        sources=_check_sources(doc, data.get("sources")),
+        sources=sources,
         center_name=str(data.get("center_name", Settings.center_name)),
         display_tz=display_tz,
         language=language,
@@ -579,6 +621,7 @@ def parse(text: str, path: str = "<config>", env: dict[str, str] | None = None) 
         grading_table=_check_grading_table(doc, data.get("grading_table")),
         notifications=_check_notifications(doc, data.get("notifications")),
         preplans=_check_preplans(doc, data.get("preplans")),
+        command=_check_command(doc, data.get("command"), sources),
         redis_url=env.get("OPSCENTER_REDIS_URL") or None,
         database_url=env.get("OPSCENTER_DATABASE_URL") or None,
         path=path,

@@ -33,6 +33,7 @@ from flask_caching.backends.simplecache import SimpleCache
 from datasources.base import empty_frame
 
 CONFIG_SOURCE = "config"
+COMMAND_SOURCE = "opscenter"  # the declared incidents and the incident command (dashboard/command/source.py)
 log = logging.getLogger(__name__)
 # the kind of the frames the poller derives (dashboard/core/derived.py), and the name its estate-wide ones
 # (the wall's views) are stored under
@@ -100,7 +101,7 @@ class FrameStore:
         self.cache = cache
         self.prefix = f"opscenter:{deployment}:"
         sources = list(sources)
-        self.sources = [*sources, CONFIG_SOURCE, *map(derived_source, sources), DERIVED_SOURCE]
+        self.sources = [*sources, CONFIG_SOURCE, COMMAND_SOURCE, *map(derived_source, sources), DERIVED_SOURCE]
         self._decoded: dict[tuple[str, str], tuple[int, pd.DataFrame]] = {}
         self._combined: dict[str, tuple[tuple, pd.DataFrame]] = {}
         self._reading: dict[tuple[str, str] | str, threading.Lock] = {}  # one decode of a frame at a time

@@ -236,3 +236,23 @@ preplan_steps = sa.Table(  # pre-plan checklist steps ticked and unticked on inc
     sa.Index("ix_preplan_steps_incident", "source", "incident_id", "at"),
     sa.Index("ix_preplan_steps_at", "at"),
 )
+
+declared_incidents = sa.Table(
+    "declared_incidents",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),  # the incident is OC-<id>
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("service", sa.Text, nullable=True),
+    sa.Column("priority", sa.Integer, nullable=False),
+    sa.Column("summary", sa.Text, nullable=True),
+    sa.Column("declared_by", sa.Text, nullable=False),
+    sa.Column("opened_at", UTCDateTime(), nullable=False),
+    sa.Column("alert_source", sa.Text, nullable=True),  # declared from an alert: which one
+    sa.Column("alert_id", sa.Text, nullable=True),
+    sa.Column("alert_name", sa.Text, nullable=True),
+    sa.Column("alert_url", sa.Text, nullable=True),
+    sa.Column("ticket_source", sa.Text, nullable=True),  # the ITSM ticket opened for it, once opened
+    sa.Column("ticket_id", sa.Text, nullable=True),
+    sa.Column("ticket_url", sa.Text, nullable=True),
+    sa.Index("ix_declared_incidents_alert", "alert_source", "alert_id"),
+)

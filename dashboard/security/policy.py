@@ -21,6 +21,7 @@ PAGE_READERS: dict[str, frozenset[str]] = {
 
 WRITERS: dict[str, frozenset[str]] = {
     "incident.acknowledge": frozenset({"manager", "admin"}),
+    "incident.declare": frozenset({"manager", "admin"}),
     "incident.assign": frozenset({"manager", "admin"}),
     "incident.note": frozenset({"manager", "admin"}),
     "incident.priority": frozenset({"manager", "admin"}),

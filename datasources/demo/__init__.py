@@ -39,6 +39,7 @@ import pandas as pd
 from pydantic import Field, field_validator
 
 from datasources.base import (
+    COMMAND_FRAMES,
     CONTRACTS,
     DERIVED_FRAMES,
     VIEW_FRAMES,
@@ -188,7 +189,7 @@ TRACES_PER_MINUTE = 4
 SLOWEST_CALLS = 10
 MAX_TRACES = 200
 BASE_ERROR_RATIO = 0.0006
-NOT_EMITTED = ("source_status", "log_lines", *DERIVED_FRAMES, *VIEW_FRAMES)
+NOT_EMITTED = ("source_status", "log_lines", *DERIVED_FRAMES, *VIEW_FRAMES, *COMMAND_FRAMES)
 EMITTED = tuple(name for name in CONTRACTS if name not in NOT_EMITTED)
 
 _U64 = np.uint64

@@ -15,6 +15,10 @@ resolve ``resolved``, a priority change the label ``priority_names`` gives it (R
 or one in the wrong case, into priority 0, and reports numbers when read back). Before posting,
 the ticket's attachments are searched for the marker, so a delivery retried after a lost answer
 never posts twice; the status and priority updates are idempotent themselves.
+
+Declared incidents: ``open_ticket`` opens a ticket in ``declare_queue`` whose subject starts with the
+incident's marker, after searching for one with that marker, so a retry after a lost answer links the
+ticket it opened before.
 """
 
 from __future__ import annotations
@@ -116,6 +120,10 @@ class RequestTrackerOptions(HttpOptions, itsm.ItsmOptions):
             "Priority 1-5 -> what write-back sets: a label of RT's `%PriorityAsString` (case matters) or a number."
         ),
     )
+    declare_queue: str = Field(
+        "Incidents",
+        description="Queue of the tickets opened for incidents declared in opscenter (`command.declare_to`).",
+    )
 
 
 @register
@@ -185,3 +193,30 @@ class RequestTrackerSource(itsm.ItsmSource):
             update = {"Priority": self.config.priority_names[detail["priority"]]}
         if update:
             self.transport.request("PUT", f"REST/2.0/ticket/{ticket}", body=update)
+
+    def open_ticket(self, marker: str, incident: dict) -> tuple[str, str]:
+        """Open the ticket of a declared incident (``incident``: its title, service, priority, summary) unless
+        one with ``marker`` exists; return its incident id and address."""
+        query = f"Subject LIKE {ticketsql_string(marker)}"
+        found = self.transport.get("REST/2.0/tickets", {"query": query, "fields": "Subject", "orderby": "id"})
+        if not isinstance(found, dict) or not isinstance(found.get("items"), list):
+            raise SourceError(f"{self.name}: expected {{'items': [...]}} from REST2 tickets")
+        ours = [t for t in found["items"] if isinstance(t, dict) and str(t.get("Subject", "")).startswith(marker)]
+        if ours:
+            ticket = str(ours[0]["id"])
+        else:
+            body = {
+                "Queue": self.config.declare_queue,
+                "Subject": f"{marker} {incident['title']}",
+                "Content": incident.get("summary") or incident["title"],
+                "ContentType": "text/plain",
+            }
+            if name := self.config.priority_names.get(incident["priority"]):
+                body["Priority"] = name
+            if incident.get("service"):
+                body["CustomFields"] = {self.config.service_field: incident["service"]}
+            created = self.transport.request("POST", "REST/2.0/ticket", body=body, resend=False)
+            if not isinstance(created, dict) or not created.get("id"):
+                raise SourceError(f"{self.name}: expected the new ticket's id from REST2 ticket")
+            ticket = str(created["id"])
+        return f"RT-{ticket}", f"{self.transport.base_url}/Ticket/Display.html?id={ticket}"

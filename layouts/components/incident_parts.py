@@ -92,10 +92,11 @@ def service_health(frames: dict | None) -> pd.Series:
 
 def acknowledged(incidents: pd.DataFrame) -> pd.DataFrame:
     """``incidents`` with opscenter's acknowledgements counted where earlier (what MTTA is computed on); the
-    source's alone while the history database does not answer, so a figure never goes blank for it."""
+    source's alone while the history database does not answer, so a figure never goes blank for it. The
+    tickets opened for incidents declared in opscenter are counted once, as the declared incident."""
     try:
         ours = actions.acknowledgements(context.current().history)
     except sa.exc.SQLAlchemyError as exc:
         log.warning("opscenter's acknowledgements unread, MTTA from the sources alone: %s", exc)
-        return incidents
-    return incident_stats.with_acknowledgements(incidents, ours)
+        return incident_stats.without_ticket_copies(incidents)
+    return incident_stats.with_acknowledgements(incident_stats.without_ticket_copies(incidents), ours)

@@ -23,7 +23,7 @@ from dashboard.figures.incidents import timeline_figure
 from dashboard.i18n import pick_lang, t
 from dashboard.security import auth, policy, urlinput
 from dashboard.security import callbacks as callback_access
-from layouts.components import incident_command, incident_grading, incident_notices, preplan_checklist
+from layouts.components import incident_command, incident_declare, incident_grading, incident_notices, preplan_checklist
 from layouts.components.graphs import graph
 from layouts.components.incident_parts import (
     health_badge,
@@ -85,9 +85,14 @@ def _header(
             for c in chains
         ]
     if incident.get("url"):
+        ticket_source = incident.get("x_ticket_source")  # a declared incident's url: its ticket in that ITSM
         drill.append(
             html.A(
-                t("incidents.open_in_source", lang, source=incident["source"]),
+                t(
+                    "incidents.open_in_source",
+                    lang,
+                    source=ticket_source if isinstance(ticket_source, str) else incident["source"],
+                ),
                 href=incident["url"],
                 target="_blank",
                 rel="noopener",
@@ -118,6 +123,7 @@ def _header(
                 [item for label, value in facts for item in (html.Dt(label), html.Dd(value))], className="oc-facts"
             ),
             html.Div(drill, className="oc-drills"),
+            incident_declare.declared_from(incident, lang),
         ]
     )
 

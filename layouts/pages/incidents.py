@@ -1,4 +1,5 @@
-"""/incidents: active incidents by priority with their pre-plans, response times and change statistics."""
+"""/incidents: active incidents by priority with their pre-plans and who commands them, response times and change
+statistics; for managers, the firing alerts and the form to declare an incident (``incident_declare``)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from dash import dcc, html
 
 from dashboard import context, ids
 from dashboard.analytics import incidents as incident_stats
+from dashboard.command import oversight
 from dashboard.i18n import t
-from layouts.components import body_page
+from layouts.components import body_page, incident_declare
 from layouts.components.incident_parts import (
     acknowledged,
     health_badge,
@@ -53,9 +55,16 @@ def _service_cell(service: str | None, status: pd.Series, query: str, lang: str)
 
 
 def active_table(
-    active: pd.DataFrame, services: pd.DataFrame, status: pd.Series, now: pd.Timestamp, lang: str, frames: dict | None
+    active: pd.DataFrame,
+    services: pd.DataFrame,
+    status: pd.Series,
+    now: pd.Timestamp,
+    lang: str,
+    frames: dict | None,
+    watch: pd.DataFrame,
 ) -> html.Div:
-    """Active incidents, most urgent first (``frames``: the versions the service links' queries read)."""
+    """Active incidents, most urgent first (``frames``: the versions the service links' queries read; ``watch``:
+    who commands the P1/P2, ``oversight.watched``)."""
     if active.empty:
         return html.Div(t("incidents.none_active", lang), className="oc-empty")
     head = html.Tr(
@@ -68,6 +77,7 @@ def active_table(
                 t("incidents.group", lang),
                 t("incidents.state", lang),
                 t("incidents.age", lang),
+                t("oversight.column", lang),
                 t("incidents.preplan", lang),
             )
         ]
@@ -90,6 +100,7 @@ def active_table(
                 html.Td(row["assignment_group"] or "–"),
                 html.Td(state_label(row["state"], lang)),
                 html.Td(duration(row["age_min"], lang), className="oc-num"),
+                html.Td(incident_declare.command_line(watch, row["source"], row["incident_id"], now, lang)),
                 html.Td(preplan(row, services, lang)),
             ],
             className=f"oc-inc-row oc-row-p{row['priority']}",
@@ -178,7 +189,7 @@ def change_cards(rates: dict, lang: str) -> html.Div:
 def body(lang: str, versions: dict | None = None) -> list:
     """The page's content from the current frames."""
     frames = (versions or {}).get("frames")
-    store = context.current().store
+    store, limits = context.current().store, context.current().settings.command.stale_after_min
     incidents, changes = acknowledged(store.frame("incidents", frames)), store.frame("changes", frames)
     services = store.frame("services", frames)
     now = pd.Timestamp.now(tz="UTC")
@@ -190,7 +201,19 @@ def body(lang: str, versions: dict | None = None) -> list:
     ]
     return [
         html.Div([html.H2(f"{t('incidents.active', lang)} ({len(active)})"), *counts], className="oc-inc-head"),
-        html.Section(active_table(active, services, service_health(frames), now, lang, frames), className="oc-panel"),
+        html.Section(
+            active_table(
+                active,
+                services,
+                service_health(frames),
+                now,
+                lang,
+                frames,
+                oversight.watched(active, store.frame("incident_command", frames), now, limits),
+            ),
+            className="oc-panel",
+        ),
+        incident_declare.alerts_panel(store.frame("alerts", frames), lang),
         html.Div(
             [
                 html.Section(
@@ -228,10 +251,13 @@ def body(lang: str, versions: dict | None = None) -> list:
 
 def layout(lang: str | None = None, **_query) -> html.Div:
     """The incidents page; ``?lang=zh`` for Chinese."""
-    return body_page.layout(lang, PAGE_STORE, ids.INCIDENTS_BODY, "incidents.title", body, "oc-incidents-page")
+    page = body_page.layout(lang, PAGE_STORE, ids.INCIDENTS_BODY, "incidents.title", body, "oc-incidents-page")
+    page.children.insert(2, incident_declare.form(context.current().store.frame("services"), page.children[0].data))
+    return page
 
 
 def register(app: dash.Dash) -> None:
     """Register the page and its refresh callback on ``app``."""
     dash.register_page(__name__, path=PATH, layout=layout, title=page_title("nav.incidents"))
     body_page.register_refresh(app, PAGE_STORE, ids.INCIDENTS_BODY, body)
+    incident_declare.register(app, PAGE_STORE)

@@ -31,12 +31,13 @@ from dash import ALL, ClientsideFunction, Input, Output, Patch, State, ctx, dcc,
 
 from dashboard import context, formats, ids
 from dashboard.analytics import kpis, logrates, rollup, sites, wallframes, wallview
+from dashboard.command import oversight
 from dashboard.core.freshness import Freshness, freshness
 from dashboard.core.status import newest_success
 from dashboard.core.store import CONFIG_SOURCE
 from dashboard.figures import STATUS_COLOURS
 from dashboard.i18n import CATALOG, pick_lang, t, template
-from layouts.components import duty
+from layouts.components import duty, incident_declare
 from layouts.components.drill_parts import reason_text
 from layouts.components.incident_parts import acknowledged
 from layouts.components.titles import page_title
@@ -46,7 +47,7 @@ PANELS = {  # panel -> the frames it reads
     "status": ("services", "service_metrics", "incidents"),
     "chains": ("services", "chains", "service_metrics", "anomalies", "instances", "resource_metrics", "log_rates"),
     "alerts": ("alerts",),
-    "incidents": ("incidents",),
+    "incidents": ("incidents", "incident_command"),
     "changes": ("changes",),
     "chaos": ("chaos_runs",),
     "kpi.availability": ("service_metrics",),
@@ -368,6 +369,8 @@ def _incident_items(refresh: Refresh) -> tuple[list, int]:
     active = wallview.active_incidents(refresh.frame("incidents"))
     if active.empty:
         return [html.Div(t("wall.no_incidents", lang), className="oc-empty")], 0
+    limits = context.current().settings.command.stale_after_min
+    watch = oversight.watched(active, refresh.frame("incident_command"), refresh.now, limits)
     items = [
         html.Li(
             [
@@ -386,6 +389,7 @@ def _incident_items(refresh: Refresh) -> tuple[list, int]:
                             ],
                             className="oc-inc-meta",
                         ),
+                        incident_declare.command_line(watch, row.source, row.incident_id, refresh.now, lang),
                     ],
                     className="oc-inc-body",
                 ),

@@ -2,6 +2,7 @@
 
 import logging
 import os
+import secrets
 import subprocess
 import time
 from datetime import UTC, datetime, timedelta
@@ -13,12 +14,13 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from dashboard.command import actions
+from dashboard.command import actions, declared
+from dashboard.command.source import CommandSource, ticket_marker
 from dashboard.command.writeback import WritebackJob
 from dashboard.core.poller import Poller
-from dashboard.core.store import FrameStore, LocalFrameCache
+from dashboard.core.store import COMMAND_SOURCE, FrameStore, LocalFrameCache
 from dashboard.db.history import History
-from dashboard.db.tables import incident_actions
+from dashboard.db.tables import declared_incidents, incident_actions
 from dashboard.security.access import AccessStore, Identity
 from datasources.itsm.request_tracker import RequestTrackerSource
 from tests.conftest import free_port, need
@@ -291,3 +293,58 @@ def test_a_priority_change_reaches_the_ticket_and_reads_back(writeback, rt_url):
     act(access, f"RT-{ticket}", "priority", {"priority": 3})
     assert job(now()) == 1
     assert rest(rt_url, "GET", f"ticket/{ticket}", None)["Priority"] == "50"  # Medium
+
+
+@pytest.fixture
+def declaring(writeback):
+    """The write-back poller with opscenter's own source added, opening the tickets of declared incidents in RT."""
+    poller, _job, access, engine = writeback
+    command = CommandSource(COMMAND_SOURCE, 10.0, engine=engine, target=poller.sources[0])
+    poller.sources.append(command)
+    job = WritebackJob(poller.sources, engine, poller.leases)
+    poller.after_polls[:] = [job]
+    return poller, job, command, access, engine
+
+
+def declare(access, fields) -> str:
+    """An incident declared as the /incidents form declares it: through the audited write path."""
+    with access.audited(MANAGER, "incident.declare", "new", fields) as connection:
+        return declared.declare(connection, MANAGER.name, fields, now())
+
+
+def rt_tickets(url, subject) -> list[dict]:
+    query = urlencode({"query": f"Subject LIKE '{subject}'", "fields": "Subject,Priority,Queue"})
+    return rest(url, "GET", f"tickets?{query}", None)["items"]
+
+
+def test_a_declared_incident_opens_its_ticket_once_and_its_actions_follow(declaring, rt_url):
+    poller, job, command, access, engine = declaring
+    title = f"Quotes frozen on the equity gateway {secrets.token_hex(4)}"  # the suite's RT outlives one database
+    incident = declare(access, {"title": title, "service": "market-data", "priority": 1, "summary": "No ticks."})
+
+    assert set(poller.tick()) == {"rt", COMMAND_SOURCE}  # one poll, then the write-back job opens the ticket
+
+    [ticket] = rt_tickets(rt_url, title)
+    linked = declared.get(engine, incident)
+    assert ticket["Subject"] == f"{ticket_marker(incident, linked['opened_at'])} {title}"
+    assert ticket["Subject"].startswith(f"[opscenter {incident} ") and ticket["Priority"] == "100"  # RT's High
+    assert (linked["ticket_source"], linked["ticket_id"]) == ("rt", f"RT-{ticket['id']}")
+    assert linked["ticket_url"] == f"{rt_url}/Ticket/Display.html?id={ticket['id']}"
+    opened = actions.for_incident(engine, COMMAND_SOURCE, incident).set_index("action").loc["declare"]
+    assert opened["writeback"] == "delivered"
+    poller.poll(command)
+    shown = poller.store.frame("incidents").set_index(["source", "incident_id"]).loc[(COMMAND_SOURCE, incident)]
+    assert shown.url == linked["ticket_url"] and shown.x_ticket == f"RT-{ticket['id']}"
+
+    with engine.begin() as connection:  # the ticket opened, but its link and the delivered mark lost: found again
+        connection.execute(sa.update(incident_actions).values(writeback="pending"))
+        connection.execute(sa.update(declared_incidents).values(ticket_source=None, ticket_id=None, ticket_url=None))
+    assert job(now()) == 1
+    assert [t["id"] for t in rt_tickets(rt_url, title)] == [ticket["id"]]
+    assert declared.get(engine, incident)["ticket_id"] == f"RT-{ticket['id']}"
+
+    with access.audited(MANAGER, "incident.acknowledge", incident) as connection:
+        acknowledged = actions.record(connection, COMMAND_SOURCE, incident, "acknowledge", MANAGER.name, {}, now())
+    assert job(now()) == 1
+    assert rest(rt_url, "GET", f"ticket/{ticket['id']}", None)["Status"] == "open"
+    assert f"[opscenter action {acknowledged}]" in [n["subject"] for n in rt_notes(rt_url, ticket["id"])]

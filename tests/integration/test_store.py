@@ -54,6 +54,7 @@ def test_versions_increase_per_source(store, frames):
         "demo": 0,
         "itsm": 0,
         "config": 0,
+        "opscenter": 0,  # the declared incidents and who commands what
         "derived:demo": 0,
         "derived:itsm": 0,
         "derived": 0,  # the wall's views, of the whole estate
@@ -65,6 +66,7 @@ def test_versions_increase_per_source(store, frames):
         "demo": first + 1,
         "itsm": itsm,
         "config": 0,
+        "opscenter": 0,
         "derived:demo": 0,
         "derived:itsm": 0,
         "derived": 0,

@@ -161,16 +161,21 @@ def test_every_server_callback_has_a_rule(guarded):
         ("oc-capacity-", "/capacity"),
         ("oc-incident-", "/incidents"),
         ("oc-preplan-", "/incidents"),
+        ("oc-declare-", "/incidents"),
         ("oc-audit-", "/audit"),
     ):
         assert owned(app, prefix) and {rules[key].page for key in owned(app, prefix)} == {page}
-    writes = {rules[key].action: key for key in rules if rules[key].action}
-    assert writes == {
-        "assessment.write": owned(app, ids.MATURITY_MESSAGE)[0],
-        **{f"incident.{a}": owned(app, ids.INCIDENT_ACT_MESSAGE.format(action=a))[0] for a in actions.ACTIONS},
-        "incident.preplan_step": owned(app, ids.PREPLAN_MESSAGE)[0],
-        "incident.grade": owned(app, ids.INCIDENT_GRADE_MESSAGE)[0],
-    }
+    writes = sorted((rules[key].action, key) for key in rules if rules[key].action)
+    assert writes == sorted(
+        [
+            ("assessment.write", owned(app, ids.MATURITY_MESSAGE)[0]),
+            *((f"incident.{a}", owned(app, ids.INCIDENT_ACT_MESSAGE.format(action=a))[0]) for a in actions.ACTIONS),
+            ("incident.preplan_step", owned(app, ids.PREPLAN_MESSAGE)[0]),
+            ("incident.grade", owned(app, ids.INCIDENT_GRADE_MESSAGE)[0]),
+            ("incident.declare", owned(app, ids.DECLARE_MESSAGE)[0]),
+            ("incident.declare", owned(app, ids.DECLARE_ALERT_MESSAGE)[0]),
+        ]
+    )
 
 
 @pytest.mark.parametrize("who", CALLERS)

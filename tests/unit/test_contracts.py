@@ -3,7 +3,16 @@
 import pandas as pd
 import pytest
 
-from datasources.base import CONTRACTS, DERIVED_FRAMES, FRAME_NAMES, VIEW_FRAMES, ContractError, empty_frame, validate
+from datasources.base import (
+    COMMAND_FRAMES,
+    CONTRACTS,
+    DERIVED_FRAMES,
+    FRAME_NAMES,
+    VIEW_FRAMES,
+    ContractError,
+    empty_frame,
+    validate,
+)
 from datasources.demo import DemoSource
 
 NOW = pd.Timestamp("2026-11-18 02:05", tz="UTC").to_pydatetime()
@@ -15,7 +24,13 @@ def demo_frames():
 
 
 def test_demo_frames_pass(demo_frames):
-    assert set(demo_frames) == set(FRAME_NAMES) - {"source_status", "log_lines", *DERIVED_FRAMES, *VIEW_FRAMES}
+    assert set(demo_frames) == set(FRAME_NAMES) - {
+        "source_status",
+        "log_lines",
+        *DERIVED_FRAMES,
+        *VIEW_FRAMES,
+        *COMMAND_FRAMES,
+    }
     for name, frame in demo_frames.items():
         assert len(validate(name, frame)) == len(frame) > 0, name
 

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from datasources.base import CONTRACTS, DERIVED_FRAMES, VIEW_FRAMES, SourceError, validate
+from datasources.base import COMMAND_FRAMES, CONTRACTS, DERIVED_FRAMES, VIEW_FRAMES, SourceError, validate
 from datasources.demo import DemoSource, episodes
 from datasources.registry import kinds
 
@@ -35,7 +35,13 @@ def test_registered_under_demo():
 
 
 def test_every_frame_but_status_is_produced_and_valid(frames):
-    assert set(frames) == set(CONTRACTS) - {"source_status", "log_lines", *DERIVED_FRAMES, *VIEW_FRAMES}
+    assert set(frames) == set(CONTRACTS) - {
+        "source_status",
+        "log_lines",
+        *DERIVED_FRAMES,
+        *VIEW_FRAMES,
+        *COMMAND_FRAMES,
+    }
     for name, frame in frames.items():
         assert len(validate(name, frame)) > 0, name
 

@@ -165,6 +165,11 @@ def test_an_acknowledgement_in_opscenter_counts_for_mtta_when_it_is_earlier():
     row = stats.response_times(stats.with_acknowledgements(INCIDENTS, ours), NOW, 30).set_index("priority").loc[2]
     assert row.mtta_min == pytest.approx((10 + 30 + 5 + 6) / 4) and row.unacknowledged == 0
     assert stats.with_acknowledgements(INCIDENTS, ours.iloc[0:0]) is INCIDENTS
+    unacknowledged = INCIDENTS.set_index("incident_id").loc["INC3"]
+    one = pd.DataFrame([unacknowledged.rename(None)]).assign(incident_id="INC3")  # a lone NaT: no tz left
+    assert stats.with_acknowledgements(one, ours).iloc[0]["acknowledged_at"] == pd.Timestamp(
+        "2026-11-18 03:56", tz="UTC"
+    )
 
 
 def test_an_acknowledgement_in_opscenter_merges_into_a_column_that_lost_its_zone():
