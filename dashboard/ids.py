@@ -26,6 +26,12 @@ INCIDENT_GRADE_REASON = "oc-incident-grade-reason"
 INCIDENT_GRADE_CONFIRM = "oc-incident-grade-confirm"
 INCIDENT_GRADE_MESSAGE = "oc-incident-grade-message"
 INCIDENT_GRADED = "oc-incident-graded"  # bumped by each recorded grade: the panel refreshes
+INCIDENT_SUBMIT_CHOICE = "oc-incident-submit-choice"  # which report was submitted to the regulator
+INCIDENT_SUBMIT_REFERENCE = "oc-incident-submit-reference"
+INCIDENT_SUBMIT = "oc-incident-submit"
+INCIDENT_SUBMIT_MESSAGE = "oc-incident-submit-message"
+INCIDENT_SUBMITTED = "oc-incident-submitted"  # bumped by each recorded submission: the panel refreshes
+INCIDENT_DUE = "oc-incident-due-{report}"  # one report due on the grade panel, .format(report=...)
 DRILL_PROBLEM = "oc-drill-problem"  # the not-found / bad-request message
 CHAIN_STATE = "oc-chain-state"
 CHAIN_STEPS = "oc-chain-steps"

@@ -26,6 +26,7 @@ WRITERS: dict[str, frozenset[str]] = {
     "incident.priority": frozenset({"manager", "admin"}),
     "incident.resolve": frozenset({"manager", "admin"}),
     "incident.grade": frozenset({"manager", "admin"}),
+    "incident.submit_report": frozenset({"manager", "admin"}),
     "assessment.write": frozenset({"manager", "admin"}),
     "audit.export": frozenset({"auditor", "admin"}),
     "settings.write": frozenset({"admin"}),

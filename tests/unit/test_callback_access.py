@@ -167,6 +167,8 @@ def test_every_server_callback_has_a_rule(guarded):
     assert writes == {
         "assessment.write": owned(app, ids.MATURITY_MESSAGE)[0],
         **{f"incident.{a}": owned(app, ids.INCIDENT_ACT_MESSAGE.format(action=a))[0] for a in actions.ACTIONS},
+        "incident.grade": owned(app, ids.INCIDENT_GRADE_MESSAGE)[0],
+        "incident.submit_report": owned(app, ids.INCIDENT_SUBMIT_MESSAGE)[0],
     }
 
 
