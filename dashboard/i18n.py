@@ -209,6 +209,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "zh": "实心：已确认 · 虚线：证据显示",
     },
     "maturity.col.why": {"en": "Why not met", "zh": "未达标原因"},
+    "maturity.why_line": {"en": "Why not met: {why}", "zh": "未达标原因：{why}"},
     "maturity.no_item": {"en": "There is no item {item} in the catalogue.", "zh": "能力目录中没有 {item} 这一项。"},
     "rule.metrics_coverage": {
         "en": "share of {scope} services with service metrics >= {min:.0%}",
