@@ -1,4 +1,5 @@
-// Reporting deadlines on the incident page counting down in the browser, red once they have passed.
+// Reporting deadlines on the incident page counting down in the browser, red once they have passed
+// (only the reports due with no submission recorded carry data-due; see layouts/components/incident_submissions.py).
 (function () {
   function left(ms) {
     var minutes = Math.floor(Math.abs(ms) / 60000);

@@ -38,6 +38,12 @@ PREPLAN_CHECKLIST = "oc-preplan-checklist"  # the incident's pre-plan as a check
 PREPLAN_STEP = "oc-preplan-step"  # pattern-matching type of each step's tick button: {"type": ..., "step": n}
 PREPLAN_MESSAGE = "oc-preplan-message"
 PREPLAN_TICKED = "oc-preplan-ticked"  # bumped by each tick or untick: the page refreshes
+INCIDENT_SUBMIT_CHOICE = "oc-incident-submit-choice"  # which report was submitted to the regulator
+INCIDENT_SUBMIT_REFERENCE = "oc-incident-submit-reference"
+INCIDENT_SUBMIT = "oc-incident-submit"
+INCIDENT_SUBMIT_MESSAGE = "oc-incident-submit-message"
+INCIDENT_SUBMITTED = "oc-incident-submitted"  # bumped by each recorded submission: the panel refreshes
+INCIDENT_DUE = "oc-incident-due-{report}"  # one report due on the grade panel, .format(report=...)
 DRILL_PROBLEM = "oc-drill-problem"  # the not-found / bad-request message
 CHAIN_STATE = "oc-chain-state"
 CHAIN_STEPS = "oc-chain-steps"

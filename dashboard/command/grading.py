@@ -31,6 +31,7 @@ AFTER = ("discovery", "recovery")
 MARKETS = (*calendar.MARKETS, "futures")
 TRADING_PHASES = tuple(p for p in calendar.PHASES if p not in ("lunch", "closed"))
 MAX_MINUTES = 31 * 24 * 60  # an incident open longer is counted over its first month
+RECORD_WINDOW_DAYS = 30  # default: overdue reports of an incident ended longer ago stop counting down
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class Table:
     service_markets: dict[str, str]
     rules: dict[str, tuple[Rule, ...]]
     deadlines: dict[str, tuple[Deadline, ...]]
+    record_window_days: int = RECORD_WINDOW_DAYS  # see submissions.statuses
     path: str = str(DEFAULT_TABLE)
 
     def market_of(self, service: str | None) -> str:
@@ -148,7 +150,7 @@ def parse(text: str, path: str = "<grading>") -> Table:
     data = doc.data
     if not isinstance(data, dict):
         doc.fail((), "expected a mapping with basis, market, grades and deadlines")
-    _keys(doc, (), data, {"basis", "market", "service_markets", "grades", "deadlines"})
+    _keys(doc, (), data, {"basis", "market", "service_markets", "grades", "deadlines", "record_window_days"})
     if not str(data.get("basis") or "").strip():
         doc.fail(("basis",), "say what the table is based on")
     market = data.get("market", "cn")
@@ -169,6 +171,7 @@ def parse(text: str, path: str = "<grading>") -> Table:
         {str(k): v for k, v in service_markets.items()},
         rules,
         _per_grade(doc, "deadlines", data.get("deadlines") or {}, _deadline),
+        _whole(doc, ("record_window_days",), data.get("record_window_days", RECORD_WINDOW_DAYS), 1),
         path,
     )
 

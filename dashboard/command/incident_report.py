@@ -1,8 +1,9 @@
 """The incident report for the regulator, in Chinese or English, as Markdown and as PDF.
 
 Both are made from one list of sections (``sections``): the summary, the grade proposed and confirmed with
-their reasons, the reports due, the affected service and chains, the change before the incident, and the
-timeline from the incident's own record and the actions taken in opscenter. The PDF (A4 portrait) is laid
+their reasons, the reports due with their submissions, the affected service and chains, the change before the
+incident, and the timeline from the incident's own record and the actions, grade decisions and submissions
+recorded in opscenter. The PDF (A4 portrait) is laid
 out with ReportLab in ``dashboard.pdftext``'s fonts, in invariant mode: the same facts give the same bytes.
 """
 
@@ -20,7 +21,8 @@ from reportlab.platypus import SimpleDocTemplate, Spacer, Table, TableStyle
 
 from dashboard.analytics.incidents import milestones
 from dashboard.command.actions import did
-from dashboard.command.grading import Deadline, Proposal
+from dashboard.command.grading import Proposal
+from dashboard.command.submissions import ReportStatus
 from dashboard.i18n import t
 from dashboard.pdftext import LATIN_BOLD, LATIN_FONT, para
 
@@ -43,7 +45,8 @@ class Facts:
     proposal: Proposal
     decisions: pd.DataFrame  # grade_decisions.for_incident
     actions: pd.DataFrame  # actions.for_incident
-    due: list[tuple[Deadline, pd.Timestamp | None]]
+    reports: list[ReportStatus]  # submissions.statuses at ``generated``
+    submissions: pd.DataFrame  # submissions.for_incident
     change: pd.Series | None  # the suspect change before the incident
     tier: int | None
     generated: pd.Timestamp
@@ -58,6 +61,7 @@ class Section:
     lines: tuple[str, ...] = ()
     head: tuple[str, ...] = ()
     rows: tuple[tuple[str, ...], ...] = ()
+    widths: tuple[float, ...] = ()  # shares of the page's width per column (default: by the column count)
 
 
 def _at(value, tz: str) -> str:
@@ -67,6 +71,16 @@ def _at(value, tz: str) -> str:
 def grade_name(grade: str, lang: str) -> str:
     """A grade's name; in English with the regulator's Chinese term beside it."""
     return t(f"grading.grade.{grade}", lang) + ("" if lang == "zh" else f" ({t(f'grading.grade.{grade}', 'zh')})")
+
+
+def _reference(row: pd.Series, lang: str) -> str:
+    return t("grading.reference", lang, reference=row["reference"]) if row["reference"] else ""
+
+
+def submitted(row: pd.Series, at: str, lang: str) -> str:
+    """A submission (a row of ``submissions.for_incident``) in words: "marked submitted 12-04 10:20 by alice
+    (ref. CSRC-118)"."""
+    return t("grading.submitted", lang, at=at, actor=row["actor"]) + _reference(row, lang)
 
 
 def reason_texts(proposal: Proposal, lang: str) -> list[str]:
@@ -102,6 +116,23 @@ def _grade_lines(facts: Facts, lang: str) -> tuple[str, ...]:
     return tuple(lines)
 
 
+def _submitted_event(row: pd.Series, lang: str) -> str:
+    report = t(f"grading.report.{row['report']}", lang)
+    return t("grading.timeline_submitted", lang, report=report, reference=_reference(row, lang))
+
+
+def _due_row(report: ReportStatus, facts: Facts, lang: str) -> tuple[str, str, str]:
+    if report.due is None:
+        due = t("grading.after_recovery", lang)
+    else:
+        due = t("report.not_due", lang) if pd.isna(report.due) else _at(report.due, facts.tz)
+    if report.status == "submitted":
+        status = submitted(report.submission, _at(report.submission["at"], facts.tz), lang)
+    else:
+        status = t(f"report.status_{report.status}", lang)
+    return (t(f"grading.report.{report.report}", lang), due, status)
+
+
 def _timeline(facts: Facts, lang: str) -> tuple[tuple[str, ...], ...]:
     events = [(at, "", t(f"incidents.state_{state}", lang)) for state, at in milestones(facts.incident)]
     events += [(row.at, row.actor, did(row.action, row.detail, lang)) for row in facts.actions.itertuples()]
@@ -109,6 +140,7 @@ def _timeline(facts: Facts, lang: str) -> tuple[tuple[str, ...], ...]:
         (row.at, row.actor, t("grading.timeline", lang, grade=grade_name(row.grade, lang), reason=row.reason))
         for row in facts.decisions.itertuples()
     ]
+    events += [(row["at"], row["actor"], _submitted_event(row, lang)) for _, row in facts.submissions.iterrows()]
     events.sort(key=lambda event: pd.Timestamp(event[0]))
     return tuple((_at(at, facts.tz), actor or "–", what) for at, actor, what in events)
 
@@ -125,13 +157,7 @@ def sections(facts: Facts, lang: str) -> list[Section]:
         (t("incidents.resolved", lang), _at(incident["resolved_at"], facts.tz)),
         (t("report.session_minutes", lang), t("report.minutes", lang, minutes=proposal.session_minutes)),
     )
-    due = tuple(
-        (
-            t(f"grading.report.{deadline.report}", lang),
-            _at(at, facts.tz) if at is not None else t("grading.after_recovery", lang),
-        )
-        for deadline, at in facts.due
-    )
+    due = tuple(_due_row(report, facts, lang) for report in facts.reports)
     affected = (
         t("report.service", lang, service=incident["service"] or "–", tier=facts.tier or "–"),
         t("report.chains", lang, chains=", ".join(proposal.chains) or "–"),
@@ -153,7 +179,13 @@ def sections(facts: Facts, lang: str) -> list[Section]:
     return [
         Section(t("report.summary", lang), head=(t("report.field", lang), t("report.value", lang)), rows=summary),
         Section(t("grading.title", lang), lines=_grade_lines(facts, lang)),
-        Section(t("grading.deadlines", lang), head=(t("report.report", lang), t("report.due", lang)), rows=due),
+        Section(
+            t("grading.deadlines", lang),
+            lines=() if due else (t("grading.none_due", lang),),
+            head=(t("report.report", lang), t("report.due", lang), t("report.status", lang)) if due else (),
+            rows=due,
+            widths=(0.2, 0.3, 0.5),
+        ),
         Section(t("report.affected", lang), lines=affected),
         Section(t("report.change_before", lang), lines=change_lines),
         Section(
@@ -191,7 +223,8 @@ def markdown(facts: Facts, lang: str = "en") -> str:
 
 
 def _table(section: Section) -> Table:
-    widths = {2: [WIDTH * 0.3, WIDTH * 0.7], 3: [WIDTH * 0.24, WIDTH * 0.14, WIDTH * 0.62]}[len(section.head)]
+    shares = section.widths or {2: (0.3, 0.7), 3: (0.24, 0.14, 0.62)}[len(section.head)]
+    widths = [WIDTH * share for share in shares]
     rows = [[para(c, HEAD) for c in section.head]] + [[para(c, TEXT) for c in row] for row in section.rows]
     style = TableStyle(
         [

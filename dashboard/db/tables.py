@@ -199,6 +199,19 @@ incident_grades = sa.Table(  # the regulator's grade of an incident as the duty 
     sa.Index("ix_incident_grades_incident", "source", "incident_id", "at"),
 )
 
+incident_report_submissions = sa.Table(  # a report due to the regulator marked as submitted; append-only
+    "incident_report_submissions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("incident_id", sa.Text, nullable=False),
+    sa.Column("report", sa.Text, nullable=False),  # initial, written, summary
+    sa.Column("reference", sa.Text, nullable=True),  # the regulator's submission number, if any
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),  # when it was recorded as submitted
+    sa.Index("ix_incident_report_submissions_incident", "source", "incident_id", "at"),
+)
+
 # Notifications of incidents (dashboard.command.notifications): one row per incident, escalation level
 # and channel, unique, so however many pollers run a level is notified once; status pending until
 # sent, failed after the last attempt, cancelled once the incident is acknowledged or over.

@@ -3,12 +3,14 @@
 Both speak the page's language: headers, statuses and the catalogue's text (the item table is
 built in that language). The CSV's "Why not met" column lists the findings of each item's latest
 evaluation. The CSV starts with a byte-order mark so spreadsheet programs read it
-as UTF-8; its times are UTC. The PDF (A4 landscape) opens with the overall level, the domain
-radar and the progress chart, then the gap list and every item in tables whose cells wrap
-their text, so a justification prints in full; a table runs on over as many pages as it needs,
-its header row on each. Fonts: ``dashboard.pdftext``; charts: ``report_charts``. A report is built from scratch on
-each call, with no shared state, and in ReportLab's invariant mode: the same data gives the
-same bytes, from any thread.
+as UTF-8; its times are UTC. The PDF (A4 landscape) opens with the overall level and the level
+the evidence suggests, the domain radar and the progress chart, then the gap list and every item
+in tables whose cells wrap their text, so a justification prints in full; under each item, a line
+with its domain's confirmed level and the level the domain's evidence suggests, and the findings
+of its latest evaluation (values against their limits, with units). A table runs on over as many
+pages as it needs, its header row on each. Fonts: ``dashboard.pdftext``; charts: ``report_charts``.
+A report is built from scratch on each call, with no shared state, and in ReportLab's invariant
+mode: the same data gives the same bytes, from any thread.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from dashboard.i18n import t
 from dashboard.maturity import findings
 from dashboard.maturity import report_charts as charts
 from dashboard.maturity.report_charts import ACCENT, GRID, INK, MUTED
-from dashboard.maturity.scoring import evidence_states
+from dashboard.maturity.scoring import evidence_states, level_reached, suggested
 from dashboard.pdftext import LATIN_BOLD, LATIN_FONT, para
 
 CSV_COLUMNS = [
@@ -76,6 +78,7 @@ TITLE = ParagraphStyle("title", TEXT, fontName=LATIN_BOLD, fontSize=20, leading=
 HEADING = ParagraphStyle("heading", TEXT, fontName=LATIN_BOLD, fontSize=14, leading=18, spaceAfter=8)
 LEVEL = ParagraphStyle("level", TEXT, fontName=LATIN_BOLD, fontSize=54, leading=58, textColor=ACCENT)
 NOTE = ParagraphStyle("note", TEXT, textColor=MUTED)
+DETAIL = ParagraphStyle("detail", CELL, textColor=MUTED, leftIndent=8)
 FOOTER = ParagraphStyle("footer", TEXT, fontSize=7.5, leading=9, textColor=MUTED, alignment=2)
 
 
@@ -90,6 +93,29 @@ def readable(items: pd.DataFrame, lang: str) -> pd.DataFrame:
     )
 
 
+def suggests_text(found: tuple[int, bool], lang: str) -> str:
+    """``scoring.suggested`` in words: "evidence suggests L2, awaiting confirmation"."""
+    level, ahead = found
+    return t("maturity.suggests_ahead" if ahead else "maturity.suggests", lang, level=level)
+
+
+def domain_lines(items: pd.DataFrame, lang: str) -> dict[str, str]:
+    """Per domain: "Monitoring: confirmed L1 · evidence suggests L2, awaiting confirmation" (without the evidence
+    part before any evaluation)."""
+    lines = {}
+    for domain, rows in items.groupby("domain", sort=False):
+        found = suggested(rows)
+        line = t("maturity.domain_line", lang, domain=rows["domain_name"].iloc[0], level=level_reached(rows))
+        lines[domain] = line + (f" · {suggests_text(found, lang)}" if found else "")
+    return lines
+
+
+def _detail(row: pd.Series, lines: dict[str, str], lang: str) -> str:
+    """The line under an item: its domain's levels, and why it is not met."""
+    why = findings.texts(row["findings"], lang)
+    return lines[row["domain"]] + ("\n" + t("maturity.why_line", lang, why="; ".join(why)) if why else "")
+
+
 def csv_text(items: pd.DataFrame, lang: str = "en") -> str:
     """The item table as CSV, one row per item, with a byte-order mark."""
     table = readable(items, lang)[[column for column, _ in CSV_COLUMNS]]
@@ -97,8 +123,9 @@ def csv_text(items: pd.DataFrame, lang: str = "en") -> str:
     return "\ufeff" + table.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%SZ")
 
 
-def _item_table(items: pd.DataFrame, lang: str, tz: str) -> Table:
-    """Every row of ``items`` with the text of each cell in full; the header row repeats on each page."""
+def _item_table(items: pd.DataFrame, lines: dict[str, str], lang: str, tz: str) -> Table:
+    """Every row of ``items`` with the text of each cell in full, and under it the item's ``_detail`` across the
+    table; the header row repeats on each page."""
     rows = readable(items, lang).assign(
         assessed_at=items["assessed_at"].map(
             lambda at: "" if pd.isna(at) else at.tz_convert(tz).strftime("%Y-%m-%d %H:%M %Z")
@@ -106,20 +133,24 @@ def _item_table(items: pd.DataFrame, lang: str, tz: str) -> Table:
     )
     codes = {"evidence": list(evidence_states(items)), "status": list(items["status"])}  # what colours a cell
     head = [para(t(f"maturity.col.{key}", lang), HEAD) for _, key, _ in ITEM_COLUMNS]
-    body = [
-        [
-            para(rows[column].iloc[i], CELL, CODE_COLOURS.get(codes[column][i]) if column in codes else None)
-            for column, _, _ in ITEM_COLUMNS
-        ]
-        for i in range(len(rows))
-    ]
+    body, spans = [], []
+    for i in range(len(rows)):
+        body.append(
+            [
+                para(rows[column].iloc[i], CELL, CODE_COLOURS.get(codes[column][i]) if column in codes else None)
+                for column, _, _ in ITEM_COLUMNS
+            ]
+        )
+        body.append([para(_detail(items.iloc[i], lines, lang), DETAIL)] + [""] * (len(ITEM_COLUMNS) - 1))
+        spans.append(len(body))  # the detail's row, counting the header row
     style = TableStyle(
         [
             ("VALIGN", (0, 0), (-1, -1), "TOP"),
             ("BACKGROUND", (0, 0), (-1, 0), HEADER_FILL),
-            ("LINEBELOW", (0, 0), (-1, -1), 0.25, GRID),
             ("LEFTPADDING", (0, 0), (-1, -1), 3),
             ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+            *(("SPAN", (0, row), (-1, row)) for row in spans),
+            *(("LINEBELOW", (0, row), (-1, row), 0.25, GRID) for row in (0, *spans)),
         ]
     )
     return Table(
@@ -132,13 +163,16 @@ def _item_table(items: pd.DataFrame, lang: str, tz: str) -> Table:
     )
 
 
-def _section(title: str, items: pd.DataFrame, empty: str, lang: str, tz: str) -> list:
+def _section(title: str, items: pd.DataFrame, lines: dict[str, str], empty: str, lang: str, tz: str) -> list:
     """A heading and the item table, or ``empty`` when there are no items."""
-    return [para(title, HEADING), _item_table(items, lang, tz) if len(items) else para(empty, NOTE)]
+    return [para(title, HEADING), _item_table(items, lines, lang, tz) if len(items) else para(empty, NOTE)]
 
 
-def _first_page(center: str, shown: str, domains: pd.DataFrame, progress: pd.DataFrame, when: str, lang: str) -> list:
-    """The title, the overall level, and the radar and progress charts side by side."""
+def _first_page(
+    center: str, shown: str, suggests: str, domains: pd.DataFrame, progress: pd.DataFrame, when: str, lang: str
+) -> list:
+    """The title, the overall level and what the evidence suggests, and the radar and progress charts side by
+    side."""
     radar_width = WIDTH * 0.55
     charts_table = Table(
         [
@@ -156,7 +190,7 @@ def _first_page(center: str, shown: str, domains: pd.DataFrame, progress: pd.Dat
         para(t("maturity.as_of", lang, when=when), NOTE),
         Spacer(0, 10),
         para(shown, LEVEL),
-        para(t("maturity.overall", lang), NOTE),
+        para(t("maturity.overall", lang) + (f" · {suggests}" if suggests else ""), NOTE),
         Spacer(0, 14),
         charts_table,
     ]
@@ -203,12 +237,13 @@ def pdf_bytes(
     title = t("maturity.report_title", lang, center=center)
     target = int(gap_list["target"].iloc[0]) if len(gap_list) else None
     gaps_title = t("maturity.gaps_title", lang, level=target) if target else t("maturity.gaps", lang)
+    found, lines = suggested(items) if len(items) else None, domain_lines(items, lang)
     story = [
-        *_first_page(center, shown, domains, progress, when, lang),
+        *_first_page(center, shown, suggests_text(found, lang) if found else "", domains, progress, when, lang),
         PageBreak(),
-        *_section(gaps_title, gap_list, t("maturity.no_gaps", lang), lang, tz),
+        *_section(gaps_title, gap_list, lines, t("maturity.no_gaps", lang), lang, tz),
         PageBreak(),
-        *_section(t("maturity.items", lang), items, t("maturity.none", lang), lang, tz),
+        *_section(t("maturity.items", lang), items, lines, t("maturity.none", lang), lang, tz),
     ]
     buffer = io.BytesIO()
     document = SimpleDocTemplate(

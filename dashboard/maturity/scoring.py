@@ -139,6 +139,15 @@ def evidence_level(items: pd.DataFrame) -> int:
     return reached
 
 
+def suggested(items: pd.DataFrame) -> tuple[int, bool] | None:
+    """The level the evidence suggests for ``items`` and whether it is ahead of the confirmed level (awaiting
+    confirmation); None before any evaluation."""
+    if items["evaluated_at"].isna().all():
+        return None
+    level = evidence_level(items)
+    return level, level > level_reached(items)
+
+
 def plus_reached(items: pd.DataFrame, level: int, rule: PlusRule) -> bool:
     """Whether ``level`` earns its "+": enough level+1 items satisfied in enough domains."""
     if level < 1 or level >= TOP_LEVEL:

@@ -28,6 +28,7 @@ WRITERS: dict[str, frozenset[str]] = {
     "incident.resolve": frozenset({"manager", "admin"}),
     "incident.grade": frozenset({"manager", "admin"}),
     "incident.preplan_step": frozenset({"manager", "admin"}),
+    "incident.submit_report": frozenset({"manager", "admin"}),
     "assessment.write": frozenset({"manager", "admin"}),
     "audit.export": frozenset({"auditor", "admin"}),
     "settings.write": frozenset({"admin"}),

@@ -1,6 +1,7 @@
 """The incident page's regulatory grade: the grade proposed from the grading table with its reasons, the
-grade in force (the duty manager's latest decision), the reports due counting down (red when overdue), the
-incident report's downloads, and for managers the form confirming or changing the grade.
+grade in force (the duty manager's latest decision), the reports due (``incident_submissions``), the
+incident report's downloads, and for managers the forms confirming or changing the grade and marking a
+report submitted.
 
 A decision is the write ``incident.grade``, recorded through ``auth.audited`` in ``incident_grades``; a
 caller without the write gets 403, the refusal audited. The report is served at
@@ -21,10 +22,11 @@ from dash import Input, Output, State, dcc, html
 from dashboard import context, ids
 from dashboard.analytics import calendar
 from dashboard.analytics import incidents as incident_stats
-from dashboard.command import actions, grade_decisions, grading, incident_report
+from dashboard.command import actions, grade_decisions, grading, incident_report, submissions
 from dashboard.i18n import pick_lang, t
 from dashboard.security import auth, policy, urlinput
 from dashboard.security import callbacks as callback_access
+from layouts.components import incident_submissions
 
 REPORTS = {"md": "text/markdown", "pdf": "application/pdf"}
 TIME = "%m-%d %H:%M"
@@ -59,6 +61,9 @@ def facts(incident: pd.Series, versions: dict | None = None) -> incident_report.
     decisions = grade_decisions.for_incident(ctx.history, incident["source"], incident["incident_id"])
     grade = decisions["grade"].iloc[-1] if len(decisions) else proposal.grade
     changes = incident_stats.recent_changes(incident, store.frame("changes", frames))
+    recovered = None if pd.isna(ended) else ended
+    submitted = submissions.for_incident(ctx.history, incident["source"], incident["incident_id"])
+    due = grading.due(table, grade, incident["opened_at"], recovered, market)
     suspect = changes[changes["suspect"]]
     return incident_report.Facts(
         center=ctx.settings.center_name,
@@ -66,34 +71,12 @@ def facts(incident: pd.Series, versions: dict | None = None) -> incident_report.
         proposal=proposal,
         decisions=decisions,
         actions=actions.for_incident(ctx.history, incident["source"], incident["incident_id"]),
-        due=grading.due(table, grade, incident["opened_at"], None if pd.isna(ended) else ended, market),
+        reports=submissions.statuses(due, submitted, recovered, now, table.record_window_days),
+        submissions=submitted,
         change=suspect.iloc[0] if len(suspect) else None,
         tier=tier,
         generated=now,
         tz=ctx.settings.display_tz,
-    )
-
-
-def _left(delta: pd.Timedelta) -> str:
-    """How long until or since, as the browser's countdown writes it: "12 min", "2:05", "3 d 4 h"."""
-    minutes = int(abs(delta.total_seconds()) // 60)
-    if minutes >= 1440:
-        return f"{minutes // 1440} d {minutes % 1440 // 60} h"
-    return f"{minutes // 60}:{minutes % 60:02d}" if minutes >= 60 else f"{minutes} min"
-
-
-def countdown(at: pd.Timestamp, now: pd.Timestamp, tz: str, lang: str) -> html.Span:
-    """A deadline counting down in the browser (``assets/countdown.js``), red once it has passed."""
-    shown = at.tz_convert(tz).strftime(TIME)
-    over = at <= now
-    return html.Span(
-        t("grading.overdue" if over else "grading.due_in", lang, at=shown, left=_left(at - now)),
-        className="oc-countdown oc-overdue" if over else "oc-countdown",
-        **{
-            "data-due": str(int(at.timestamp() * 1000)),
-            "data-in": t("grading.due_in", lang, at=shown, left="{left}"),
-            "data-over": t("grading.overdue", lang, at=shown, left="{left}"),
-        },
     )
 
 
@@ -114,17 +97,6 @@ def state(found: incident_report.Facts, lang: str) -> list:
         if in_force is not None
         else t("grading.unconfirmed", lang)
     )
-    due = [
-        html.Li(
-            [
-                html.Span(t(f"grading.report.{deadline.report}", lang), className="oc-due-report"),
-                countdown(at, found.generated, found.tz, lang)
-                if at is not None
-                else html.Span(t("grading.after_recovery", lang), className="oc-countdown-waiting"),
-            ]
-        )
-        for deadline, at in found.due
-    ]
     return [
         html.Div(
             [
@@ -143,8 +115,7 @@ def state(found: incident_report.Facts, lang: str) -> list:
             className="oc-grade-proposed",
         ),
         html.Ul([html.Li(text) for text in incident_report.reason_texts(proposal, lang)], className="oc-grade-reasons"),
-        html.H3(t("grading.deadlines", lang)),
-        html.Ul(due, className="oc-grade-due") if due else html.P("–", className="oc-empty"),
+        *incident_submissions.due_list(found, lang),
     ]
 
 
@@ -195,12 +166,19 @@ def section(incident: pd.Series, lang: str) -> html.Section:
             html.Div(
                 [
                     html.Div(state(found, lang), id=ids.INCIDENT_GRADE, className="oc-grade-state"),
-                    form(found.proposal.grade, lang) if may_grade() else None,
+                    html.Div(
+                        [
+                            form(found.proposal.grade, lang) if may_grade() else None,
+                            incident_submissions.form(found, lang) if incident_submissions.may_submit() else None,
+                        ],
+                        className="oc-grade-forms",
+                    ),
                 ],
                 className="oc-command",
             ),
             downloads(incident["incident_id"], lang),
             dcc.Store(id=ids.INCIDENT_GRADED, data=0),
+            dcc.Store(id=ids.INCIDENT_SUBMITTED, data=0),
         ],
         className="oc-panel oc-grade-panel",
     )
@@ -263,10 +241,11 @@ def register(app: dash.Dash, page_store: str, find: Callable) -> None:
         Output(ids.INCIDENT_GRADE, "children"),
         Input(ids.VERSIONS, "data"),
         Input(ids.INCIDENT_GRADED, "data"),
+        Input(ids.INCIDENT_SUBMITTED, "data"),
         State(page_store, "data"),
         prevent_initial_call=True,
     )
-    def refresh_grade(versions, _count, page):
+    def refresh_grade(versions, _graded, _submitted, page):
         incident = find(context.current().store.frame("incidents", (versions or {}).get("frames")), page["incident_id"])
         if incident is None:
             raise dash.exceptions.PreventUpdate
@@ -283,3 +262,4 @@ def register(app: dash.Dash, page_store: str, find: Callable) -> None:
             State(ids.INCIDENT_GRADE_REASON, "value"),
             prevent_initial_call=True,
         )(functools.partial(_confirm, find))
+    incident_submissions.register(app, page_store, find, facts)

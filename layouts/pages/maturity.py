@@ -254,15 +254,14 @@ def layout(lang: str | None = None, item: str | None = None, **_query) -> html.D
     )
 
 
-def _suggests(items: pd.DataFrame, confirmed: int, lang: str) -> html.Span | None:
+def _suggests(items: pd.DataFrame, lang: str) -> html.Span | None:
     """ "evidence suggests L2, awaiting confirmation" beside a confirmed level (None before any evaluation)."""
-    if items["evaluated_at"].isna().all():
+    found = maturity.suggested(items)
+    if found is None:
         return None
-    level = maturity.evidence_level(items)
-    ahead = level > confirmed
     return html.Span(
-        t("maturity.suggests_ahead" if ahead else "maturity.suggests", lang, level=level),
-        className="oc-maturity-suggests" + (" oc-maturity-ahead" if ahead else ""),
+        maturity_report.suggests_text(found, lang),
+        className="oc-maturity-suggests" + (" oc-maturity-ahead" if found[1] else ""),
     )
 
 
@@ -276,7 +275,7 @@ def _overall(items: pd.DataFrame, rule: maturity.PlusRule, lang: str, tz: str) -
     parts = [
         html.Span(maturity.overall(items, rule), className="oc-maturity-level"),
         html.Span(t("maturity.overall", lang)),
-        _suggests(items, maturity.level_reached(items), lang),
+        _suggests(items, lang),
         html.Span(evaluated, className="oc-maturity-evaluated"),
     ]
     return [part for part in parts if part is not None]
@@ -288,7 +287,7 @@ def _domain_cards(model, items: pd.DataFrame, lang: str) -> list:
     for key, name in model.domain_names(lang).items():
         domain = items[items["domain"] == key]
         level = maturity.level_reached(domain)
-        suggests = _suggests(domain, level, lang)
+        suggests = _suggests(domain, lang)
         cards.append(
             html.Div(
                 [
@@ -335,7 +334,7 @@ def _item_state(items: pd.DataFrame, row: pd.Series, state: str, lang: str) -> l
     evidence (``state``, from ``evidence_states``) meets the item while no assessor has confirmed it."""
     domain = items[items["domain"] == row["domain"]]
     level = maturity.level_reached(domain)
-    suggests = _suggests(domain, level, lang)
+    suggests = _suggests(domain, lang)
     parts = [
         html.P(
             [

@@ -172,6 +172,7 @@ def test_every_server_callback_has_a_rule(guarded):
             *((f"incident.{a}", owned(app, ids.INCIDENT_ACT_MESSAGE.format(action=a))[0]) for a in actions.ACTIONS),
             ("incident.preplan_step", owned(app, ids.PREPLAN_MESSAGE)[0]),
             ("incident.grade", owned(app, ids.INCIDENT_GRADE_MESSAGE)[0]),
+            ("incident.submit_report", owned(app, ids.INCIDENT_SUBMIT_MESSAGE)[0]),
             ("incident.declare", owned(app, ids.DECLARE_MESSAGE)[0]),
             ("incident.declare", owned(app, ids.DECLARE_ALERT_MESSAGE)[0]),
         ]

@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from dashboard.command import grading, incident_report
+from dashboard.command import grading, incident_report, submissions
 from tests import poppler
 
 SH = "Asia/Shanghai"
@@ -54,16 +54,22 @@ def facts() -> incident_report.Facts:
     change = pd.Series(
         {"change_id": "CHG7", "title": "Gateway 4.2", "at": stamp("2026-12-04 08:00"), "outcome": "failed"}
     )
+    due = grading.due(table, "major", incident["opened_at"], incident["resolved_at"], grading.calendar.MARKETS["cn"])
+    submitted = pd.DataFrame(
+        {"report": ["initial"], "reference": ["CSRC-118"], "actor": ["bob"], "at": [stamp("2026-12-04 10:05")]}
+    )
+    generated = stamp("2026-12-04 11:00")
     return incident_report.Facts(
         center="Ops",
         incident=incident,
         proposal=proposal,
         decisions=decisions,
         actions=actions,
-        due=grading.due(table, "major", incident["opened_at"], incident["resolved_at"], grading.calendar.MARKETS["cn"]),
+        reports=submissions.statuses(due, submitted, incident["resolved_at"], generated, table.record_window_days),
+        submissions=submitted,
         change=change,
         tier=1,
-        generated=stamp("2026-12-04 11:00"),
+        generated=generated,
         tz=SH,
     )
 
@@ -77,8 +83,11 @@ def test_the_markdown_report_in_english(facts):
     assert "- 45 min while the A-share market was in session" in text
     assert "- meets the Major (重大) rule: tier 1, at least 30 min in session" in text
     assert "Confirmed: Major (重大), by alice at 2026-12-04 10:30 CST: Trading interrupted 45 minutes" in text
-    assert "| Initial report | 2026-12-04 10:10 CST |" in text
-    assert "| Summary report | 2026-12-12 00:00 CST |" in text
+    assert (
+        "| Initial report | 2026-12-04 10:10 CST | marked submitted 2026-12-04 10:05 CST by bob (ref. CSRC-118) |"
+        in text
+    )
+    assert "| Summary report | 2026-12-12 00:00 CST | not yet due |" in text
     assert "Business chains: equity-trading, margin" in text
     assert "CHG7 · Gateway 4.2" in text and "outcome: failed" in text
     timeline = text.split("## Timeline")[1]
@@ -86,6 +95,7 @@ def test_the_markdown_report_in_english(facts):
     positions = [timeline.index(row) for row in order]
     assert positions == sorted(positions)
     assert "10:30 CST | alice | grade set to Major (重大): Trading interrupted 45 minutes" in timeline
+    assert "10:05 CST | bob | Initial report marked submitted (ref. CSRC-118)" in timeline
 
 
 def test_the_markdown_report_in_chinese(facts):
@@ -94,13 +104,22 @@ def test_the_markdown_report_in_chinese(facts):
     assert "建议定级：重大" in text
     assert "| 交易时段内持续时间 | 45 分钟 |" in text
     assert "确认定级：重大，alice 于 2026-12-04 10:30 CST：Trading interrupted 45 minutes" in text
-    assert "| 初步报告 | 2026-12-04 10:10 CST |" in text
+    assert "| 初步报告 | 2026-12-04 10:10 CST | bob 于 2026-12-04 10:05 CST 标记为已报送（编号 CSRC-118） |" in text
+    assert "| 总结报告 | 2026-12-12 00:00 CST | 尚未到期 |" in text
 
 
 @pytest.mark.parametrize(
     ("lang", "expected"),
     [
-        ("en", ["Incident report INC42", "Proposed grade: Major (重大)", "Duration in trading session 45 min"]),
+        (
+            "en",
+            [
+                "Incident report INC42",
+                "Proposed grade: Major (重大)",
+                "Duration in trading session 45 min",
+                "marked submitted 2026-12-04 10:05 CST by bob (ref. CSRC-118)",
+            ],
+        ),
         (
             "zh",
             [
@@ -108,6 +127,7 @@ def test_the_markdown_report_in_chinese(facts):
                 "建议定级：重大",
                 "交易时段内持续时间 45 分钟",
                 "业务链：equity-trading, margin",
+                "标记为已报送（编号 CSRC-118）",
             ],
         ),
     ],
@@ -128,3 +148,13 @@ def test_an_unconfirmed_grade_without_a_change_says_so(facts):
     text = incident_report.markdown(bare, "en")
     assert "Not yet confirmed by the duty manager." in text
     assert "No changes on this service in that time" in text
+
+
+def test_reports_with_nothing_recorded_say_so_and_a_grade_without_reports_says_none_are_due(facts):
+    overdue = [submissions.ReportStatus("initial", facts.incident["opened_at"], "overdue")]
+    old = [submissions.ReportStatus("summary", facts.incident["resolved_at"], "unrecorded")]
+    for reports, expected in ((overdue, "| overdue, no submission recorded |"), (old, "| no submission recorded |")):
+        text = incident_report.markdown(incident_report.Facts(**{**facts.__dict__, "reports": reports}), "en")
+        assert expected in text
+    text = incident_report.markdown(incident_report.Facts(**{**facts.__dict__, "reports": []}), "en")
+    assert "No report is due for this grade." in text and "| Report |" not in text

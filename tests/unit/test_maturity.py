@@ -504,3 +504,55 @@ def test_the_csv_says_why_an_item_is_not_met(assessed):
         lines = maturity_report.csv_text(items, lang).lstrip("\ufeff").splitlines()
         assert header in lines[0].split(",")
         assert met in next(line for line in lines if line.startswith("MON-06,"))
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        (
+            "en",
+            [
+                "overall level · evidence suggests L2, awaiting confirmation",
+                "Alpha: confirmed L0 · evidence suggests L2, awaiting confirmation",
+                "Why not met: order-gateway: p95 812 ms > 500 ms; change success 80% < 95%",
+            ],
+        ),
+        (
+            "zh",
+            [
+                "总体等级 · 证据显示 L2，待确认",
+                "阿尔法：已确认 L0 · 证据显示 L2，待确认",
+                "未达标原因：order-gateway: p95 812 ms > 500 ms; 变更成功率 80% < 95%",
+            ],
+        ),
+    ],
+)
+def test_the_pdf_gives_each_item_the_evidence_level_and_its_findings(lang, expected):
+    """The page's "evidence suggests L2, awaiting confirmation" and the findings, with units and limits, print
+    under each item, in the report's language."""
+    model = catalogue.parse(
+        "domains: {a: {name: Alpha, name_zh: 阿尔法}}\nitems:\n"
+        + "".join(
+            f"  - {{id: A-{n}, domain: a, level: {n}, title: t{n}, description: d, "
+            "rule: {kind: dependencies_known}}\n"
+            for n in (1, 2, 3)
+        )
+    )
+    found = [
+        findings.finding("p95", "order-gateway", 812.0, 500.0, "ms", ">"),
+        findings.finding("change_success", None, 0.8, 0.95, "%", "<"),
+    ]
+    latest = pd.DataFrame(
+        [
+            {"item_id": item, "passed": passed, "value": 1.0, "evaluated_at": NOW, "findings": why}
+            for item, passed, why in (("A-1", True, []), ("A-2", True, []), ("A-3", False, found))
+        ]
+    )
+    history = _assessed(["A-1"], "seen").iloc[0:0]  # nothing confirmed yet
+    items = maturity.item_table(model, maturity.current(history), latest, lang)
+    domains, progress = maturity.domain_levels(model, items, lang), maturity.progress(model, history, RULE)
+    pdf = maturity_report.pdf_bytes("OCC", "0", items, domains, progress, maturity.gaps(items), "2026-03-01", lang)
+    shown = poppler.words(pdf)
+    for text in expected:
+        assert text in shown, text
+    assert shown.count(expected[1]) == 1 + 3  # under each item: the gap list's one (A-1) and the item list's three
