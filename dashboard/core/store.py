@@ -35,6 +35,7 @@ import threading
 import time
 import uuid
 import zlib
+from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
@@ -56,6 +57,7 @@ PARTITIONED = ("service_metrics", "resource_metrics", "calls", "log_rates")  # t
 PARTITION_BYTES = 2_000_000  # what a partition holds about, at most (a quarter of the limit when less)
 MAX_PARTITIONS = 4096
 FRAME_LIMIT_MB = 16.0  # the largest value written, by default
+SELECTED = 64  # services-of-a-frame reads kept per process, the latest asked for
 READ_ATTEMPTS = 3  # manifest reads when polls keep writing a frame anew while it is read
 GENERATION = b"opscenter.generation"
 
@@ -178,6 +180,8 @@ class FrameStore:
         self.sources = [*sources, CONFIG_SOURCE, *map(derived_source, sources), DERIVED_SOURCE]
         self._decoded: dict[tuple[str, str], tuple[int, pd.DataFrame]] = {}
         self._combined: dict[str, tuple[tuple, pd.DataFrame]] = {}
+        self._selected: OrderedDict[tuple[str, tuple[str, ...]], tuple[tuple, pd.DataFrame]] = OrderedDict()
+        self._selected_lock = threading.Lock()
         self._reading: dict[tuple[str, str] | str, threading.Lock] = {}  # one decode of a frame at a time
         self._last_versions: dict[str, int] = {}
         self._manifests: dict[tuple[str, str], tuple[int, dict | None]] = {}  # per frame: version, manifest
@@ -383,19 +387,31 @@ class FrameStore:
         """Return frame ``name`` of all sources concatenated (the contract's empty frame if none); given
         ``services``, their rows only, read (for a ``PARTITIONED`` frame) from their partitions alone."""
         versions = self.versions() if versions is None else versions
-        if services is not None:
-            services = list(services)
-            parts = [self.read(s, name, versions[s], services) for s in self.sources if versions.get(s)]
-            parts = [p for p in parts if p is not None and len(p)]
-            if not parts:
-                return empty_frame(name)
-            return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
         key = tuple(versions.get(s, 0) for s in self.sources)
+        if services is not None:
+            return self._select(name, versions, key, tuple(services))
         cached = self._combined.get(name)
         if cached and cached[0] == key:
             return cached[1]
         with self._one_at_a_time(name):
             return self._combine(name, versions, key)
+
+    def _select(self, name: str, versions: dict[str, int], key: tuple, services: tuple[str, ...]) -> pd.DataFrame:
+        """The rows of ``services`` in frame ``name`` of every source, kept for the ``SELECTED`` latest asked."""
+        with self._selected_lock:
+            cached = self._selected.get((name, services))
+            if cached and cached[0] == key:
+                self._selected.move_to_end((name, services))
+                return cached[1]
+        parts = [self.read(s, name, versions[s], services) for s in self.sources if versions.get(s)]
+        found = [p for p in parts if p is not None and len(p)]
+        rows = pd.concat(found, ignore_index=True) if len(found) > 1 else (found[0] if found else empty_frame(name))
+        if all(p is not None for p in parts):  # a read that failed is not kept: the next one may succeed
+            with self._selected_lock:
+                self._selected[(name, services)] = (key, rows)
+                while len(self._selected) > SELECTED:
+                    self._selected.popitem(last=False)
+        return rows
 
     def _combine(self, name: str, versions: dict[str, int], key: tuple) -> pd.DataFrame:
         cached = self._combined.get(name)
