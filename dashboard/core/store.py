@@ -53,7 +53,13 @@ log = logging.getLogger(__name__)
 # the kind of the frames the poller derives (dashboard/core/derived.py), and the name its estate-wide ones
 # (the wall's views) are stored under
 DERIVED_SOURCE = "derived"
-PARTITIONED = ("service_metrics", "resource_metrics", "calls", "log_rates")  # the large frames, cut by service
+PARTITIONED = (
+    "service_metrics",
+    "resource_metrics",
+    "calls",
+    "log_rates",
+    "utilisation_peaks",
+)  # large: cut by service
 PARTITION_BYTES = 2_000_000  # what a partition holds about, at most (a quarter of the limit when less)
 MAX_PARTITIONS = 4096
 FRAME_LIMIT_MB = 16.0  # the largest value written, by default

@@ -10,13 +10,14 @@ import redis
 from dashboard.app import create_app
 from dashboard.core.poller import Poller
 from dashboard.core.settings import parse
-from dashboard.core.store import PARTITIONED, open_store, partition_of
+from dashboard.core.store import open_store, partition_of
 from datasources import registry
 from layouts.pages import service
 
 NOW = pd.Timestamp("2026-11-18 02:05", tz="UTC").to_pydatetime()
 LIMIT_MB = 1.0  # small, so that it bites on a few hundred services
 SERVICE = "pretrade-risk"
+POLLED = ("service_metrics", "resource_metrics", "calls", "log_rates")  # the partitioned frames a poll writes
 
 
 @pytest.fixture
@@ -51,7 +52,7 @@ def test_a_worker_drawing_a_service_decodes_only_its_partitions(polled, redis_ur
     with app.server.test_request_context(f"/service/{SERVICE}"):
         page = service.layout(service=SERVICE)
     assert SERVICE in str(page)
-    for name in PARTITIONED:
+    for name in POLLED:
         count = json.loads(client.get(f"opscenter:{settings.deployment}:parts:demo:{name}"))["parts"]
         assert count > 1, name
         assert {i for (_source, frame, i) in worker._parts if frame == name} == {partition_of(SERVICE, count)}, name
