@@ -53,13 +53,8 @@ log = logging.getLogger(__name__)
 # the kind of the frames the poller derives (dashboard/core/derived.py), and the name its estate-wide ones
 # (the wall's views) are stored under
 DERIVED_SOURCE = "derived"
-PARTITIONED = (
-    "service_metrics",
-    "resource_metrics",
-    "calls",
-    "log_rates",
-    "utilisation_peaks",
-)  # large: cut by service
+# the large frames, cut by service: each a whole estate's series (utilisation_peaks: its instances' days)
+PARTITIONED = ("service_metrics", "resource_metrics", "calls", "log_rates", "utilisation_peaks")
 PARTITION_BYTES = 2_000_000  # what a partition holds about, at most (a quarter of the limit when less)
 MAX_PARTITIONS = 4096
 FRAME_LIMIT_MB = 16.0  # the largest value written, by default
@@ -191,7 +186,8 @@ class FrameStore:
         self._reading: dict[tuple[str, str] | str, threading.Lock] = {}  # one decode of a frame at a time
         self._last_versions: dict[str, int] = {}
         self._manifests: dict[tuple[str, str], tuple[int, dict | None]] = {}  # per frame: version, manifest
-        self._parts: dict[tuple[str, str, int], tuple[str, pd.DataFrame]] = {}  # per partition: generation, rows
+        # per partitioned frame: the generation of its manifest and the partitions of it decoded, by index
+        self._parts: dict[tuple[str, str], tuple[str, dict[int, pd.DataFrame]]] = {}
 
     @property
     def backend(self) -> str:
@@ -232,7 +228,8 @@ class FrameStore:
             ).encode()
             was = json.loads(old[name])["parts"] if old.get(name) else 0
             stale += [self._key("frame", source, name, str(i)) for i in range(len(blobs), was)]
-            stale += [] if was else [self._key("frame", source, name)]  # the whole frame an older store wrote
+            if not was:  # the whole frame a store before partitions wrote
+                stale.append(self._key("frame", source, name))
         message = "; ".join(f"{source}: frame {name} {why}" for name, why in rejected.items())
         if rejected and not payload:
             raise FrameTooLarge(message, rejected)
@@ -342,11 +339,9 @@ class FrameStore:
             return None
         if tables is None:
             return None
-        generation = self._manifests[(source, name)][1]["generation"]
-        for i, table in tables.items():
-            if table is not None:
-                self._parts[(source, name, i)] = (generation, table.to_pandas())
-        frames = [self._parts[(source, name, i)][1] for i in tables]
+        decoded = self._parts[(source, name)][1]
+        decoded.update({i: table.to_pandas() for i, table in tables.items() if table is not None})
+        frames = [decoded[i] for i in tables]
         rows = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
         return rows[rows["service"].isin(services)]
 
@@ -358,9 +353,10 @@ class FrameStore:
         raw = self.cache.get(self._key("parts", source, name))
         manifest = json.loads(raw) if raw else None
         self._manifests[(source, name)] = (version, manifest)
-        current = manifest and manifest["generation"]
-        for key in [k for k, (g, _) in self._parts.items() if k[:2] == (source, name) and g != current]:
-            del self._parts[key]  # partitions of older writes are never read again
+        if manifest is None:
+            self._parts.pop((source, name), None)
+        elif self._parts.get((source, name), ("",))[0] != manifest["generation"]:
+            self._parts[(source, name)] = (manifest["generation"], {})  # an older write's are never read again
         return manifest
 
     def _partitions(
@@ -375,9 +371,7 @@ class FrameStore:
                 return None
             generation, count = manifest["generation"], manifest["parts"]
             wanted = range(count) if services is None else sorted({partition_of(s, count) for s in services})
-            kept = {
-                i for i in wanted if services is not None and self._parts.get((source, name, i), ("",))[0] == generation
-            }
+            kept = set(wanted) & set(self._parts[(source, name)][1]) if services is not None else set()
             missing = [i for i in wanted if i not in kept]
             raw = self.cache.get_many(*[self._key("frame", source, name, str(i)) for i in missing]) if missing else []
             tables = [None if data is None else _decode_table(data) for data in raw]

@@ -55,7 +55,7 @@ def test_a_worker_drawing_a_service_decodes_only_its_partitions(polled, redis_ur
     for name in POLLED:
         count = json.loads(client.get(f"opscenter:{settings.deployment}:parts:demo:{name}"))["parts"]
         assert count > 1, name
-        assert {i for (_source, frame, i) in worker._parts if frame == name} == {partition_of(SERVICE, count)}, name
+        assert set(worker._parts[("demo", name)][1]) == {partition_of(SERVICE, count)}, name
         assert ("demo", name) not in worker._decoded, name  # never the whole frame
     resources = worker.frame("resource_metrics", services=[SERVICE])
     assert len(resources) and set(resources["service"]) == {SERVICE}
