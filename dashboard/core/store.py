@@ -139,7 +139,7 @@ def decode_frame(data: bytes) -> pd.DataFrame:
 
 def partition_of(service: str, parts: int) -> int:
     """The partition of ``service`` among ``parts``: the same in every process and on every machine."""
-    return zlib.crc32(service.encode()) % parts
+    return zlib.crc32(str(service).encode()) % parts
 
 
 def encode_partitions(frame: pd.DataFrame, limit: int, generation: str) -> list[bytes]:
