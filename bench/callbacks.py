@@ -22,7 +22,7 @@ from dashboard.app import create_app
 from dashboard.core.derived import DerivedFrames
 from dashboard.core.poller import Poller
 from dashboard.core.settings import parse
-from dashboard.core.store import open_store
+from dashboard.core.store import FrameStore, open_store
 from datasources import registry
 from layouts.pages import wall
 
@@ -31,9 +31,10 @@ REPEAT = 50
 HISTORY_DAYS = 1  # the anomaly model learns from a day, not a week: what it finds is alike, its set-up 7 x cheaper
 
 
-def estate(services: int, deployment: str, redis_url: str | None = None):
+def estate(services: int, deployment: str, redis_url: str | None = None, worker: bool = False):
     """A demo estate polled with its derived step and the app over it, plus a function polling the next minute
-    (and deriving from it)."""
+    (and deriving from it); given ``worker``, the app reads through a store of its own on the same backend,
+    decoding what it reads itself, as a web worker beside the poller does."""
     settings = parse(CONFIG % services)
     store = open_store(redis_url, deployment, settings.source_names)
     source = registry.build(settings.sources[0])
@@ -46,7 +47,8 @@ def estate(services: int, deployment: str, redis_url: str | None = None):
         clock["now"] += timedelta(minutes=1)
         poller.poll(source)
 
-    return create_app(settings, store), store, next_minute
+    reader = FrameStore(store.cache, deployment, settings.source_names) if worker else store
+    return create_app(settings, reader), store, next_minute
 
 
 def _p95(samples: list[float]) -> float:

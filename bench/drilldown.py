@@ -1,29 +1,27 @@
 """Drill-down pages at scale: server-side time of the chain, service and trace pages.
 
-One poll of a 1,000-service demo estate fills an in-process store; each page's ``layout()``
-is then called inside a Flask request context and its result serialized as Dash would send
-it, repeatedly. The refresh callbacks do the same work as ``layout()`` for the parts they
-redraw, so these figures bound them too.
+One poll of a 1,000-service demo estate, with the poller's derived step as deployed, fills an
+in-process store; the app reads it through a store of its own, as a web worker does (so the first
+call decodes what the page reads). Each page's ``layout()`` is then called inside a Flask request
+context and its result serialized as Dash would send it, repeatedly. The refresh callbacks do the
+same work as ``layout()`` for the parts they redraw, so these figures bound them too.
+``python -m bench.drilldown [services]`` prints the rows.
 """
 
 from __future__ import annotations
 
 import os
 import statistics
+import sys
 import time
 
 import pandas as pd
 from dash._utils import to_json
 
+from bench import callbacks
 from bench.store import NOW
-from dashboard.app import create_app
-from dashboard.core.poller import Poller
-from dashboard.core.settings import parse
-from dashboard.core.store import open_store
-from datasources import registry
 from layouts.pages import chain, service, trace
 
-CONFIG = "sources:\n  - {kind: demo, name: demo, interval_s: 15, services: %d}\n"
 WINDOW = {"from": (pd.Timestamp(NOW) - pd.Timedelta(hours=1)).isoformat(), "to": NOW.isoformat()}
 REPEAT = 30
 
@@ -75,12 +73,7 @@ def pages(store) -> tuple:
 
 def run(services: int = 1000) -> list[dict]:
     """Return one row per drill-down page for the benchmark report."""
-    settings = parse(CONFIG % services)
-    store = open_store(None, "bench-drill", settings.source_names)
-    poller = Poller([registry.build(s) for s in settings.sources], store, clock=lambda: NOW)
-    for source in poller.sources:
-        poller.poll(source)
-    app = create_app(settings, store)
+    app, store, _next_minute = callbacks.estate(services, f"bench-drill-{services}", worker=True)
     sizes = (
         f"{services:,} services, calls {len(store.frame('calls')):,} rows, "
         f"resource_metrics {len(store.frame('resource_metrics')):,} rows"
@@ -92,3 +85,8 @@ def run(services: int = 1000) -> list[dict]:
             load = f"load average {os.getloadavg()[0]:.1f}"
             rows.append(_row(f"drill-down {name}", cold, *_samples(page), f"{detail}; {sizes}; {load}"))
     return rows
+
+
+if __name__ == "__main__":
+    for row in run(int(sys.argv[1]) if len(sys.argv) > 1 else 1000):
+        print(row)

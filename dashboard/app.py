@@ -229,7 +229,7 @@ def create_app(
 ) -> dash.Dash:
     """Build the Dash app on ``settings``; the store and the access records default to the ones
     the settings name; ``clock`` (default: the system's, in UTC) is the "now" of pages that ask."""
-    store = store or open_store(settings.redis_url, settings.deployment, settings.source_names)
+    store = store or open_store(settings.redis_url, settings.deployment, settings.source_names, settings.frame_limit_mb)
     app = dash.Dash(
         __name__,
         use_pages=True,

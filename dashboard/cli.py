@@ -81,7 +81,7 @@ def cmd_run(args) -> int:
     from dashboard.core.store import open_store
 
     settings = load(args.config)
-    store = open_store(settings.redis_url, settings.deployment, settings.source_names)
+    store = open_store(settings.redis_url, settings.deployment, settings.source_names, settings.frame_limit_mb)
     poller = _poller(settings, store)
     poller.start()
     app = create_app(settings, store)
@@ -100,7 +100,7 @@ def cmd_poll(args) -> int:
     from dashboard.core.store import open_store
 
     settings = load(args.config)
-    store = open_store(settings.redis_url, settings.deployment, settings.source_names)
+    store = open_store(settings.redis_url, settings.deployment, settings.source_names, settings.frame_limit_mb)
     poller = _poller(settings, store)
     if args.metrics_port:
         try:
@@ -124,7 +124,7 @@ def cmd_snapshot(args) -> int:
     from dashboard.core.store import open_store
 
     settings = load(args.config)
-    store = open_store(None, settings.deployment, settings.source_names)
+    store = open_store(None, settings.deployment, settings.source_names, settings.frame_limit_mb)
     poller = _poller(settings, store, with_history=False)
     statuses = [poller.poll(source) for source in poller.sources]
     out = Path(args.out)

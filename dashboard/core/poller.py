@@ -29,7 +29,7 @@ from dashboard.core.derived import DerivedFrames
 from dashboard.core.leases import MIN_LEASE_S, grace_s, leases_for, renewing
 from dashboard.core.offers import config_frames
 from dashboard.core.status import after_attempt, status_frame
-from dashboard.core.store import CONFIG_SOURCE, FrameStore
+from dashboard.core.store import CONFIG_SOURCE, FrameStore, FrameTooLarge
 from dashboard.security.redact import redact
 from datasources.base import ContractError, Source, poll_deadline, validate
 
@@ -170,7 +170,11 @@ class Poller:
             except ContractError as exc:
                 errors.append(f"{source.name}: {exc}")
         if frames:
-            self.store.write(source.name, frames)
+            try:
+                self.store.write(source.name, frames)
+            except FrameTooLarge as exc:  # those frames keep their last good versions
+                errors.append(str(exc))
+                frames = {name: frame for name, frame in frames.items() if name not in exc.names}
         status = after_attempt(
             previous,
             source=source.name,

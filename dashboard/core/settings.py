@@ -105,6 +105,7 @@ class Settings:
     language: str = "en"
     refresh_s: float = 5.0
     deployment: str = "default"
+    frame_limit_mb: float = 16.0  # the largest value the frame store writes (dashboard.core.store)
     chains: list[dict[str, Any]] = field(default_factory=list)
     health: dict[str, Any] = field(default_factory=dict)
     playlists: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -574,6 +575,7 @@ def parse(text: str, path: str = "<config>", env: dict[str, str] | None = None) 
         "language",
         "refresh_s",
         "deployment",
+        "frame_limit_mb",
         "sources",
         "chains",
         "health",
@@ -610,6 +612,7 @@ def parse(text: str, path: str = "<config>", env: dict[str, str] | None = None) 
         language=language,
         refresh_s=_number(doc, ("refresh_s",), data.get("refresh_s", 5)),
         deployment=deployment,
+        frame_limit_mb=_number(doc, ("frame_limit_mb",), data.get("frame_limit_mb", Settings.frame_limit_mb)),
         chains=_check_chains(doc, data.get("chains")),
         health=_check_health(doc, data.get("health")),
         playlists=_check_playlists(doc, data.get("playlists")),

@@ -52,7 +52,7 @@ def service_query(incident: pd.Series, now: pd.Timestamp, frames: dict | None) -
     target = health.targets(
         drilldown.rows_for(ctx.store.frame("services", frames), "service", [service]), ctx.settings.health
     )["error_target"]
-    metrics = drilldown.rows_for(ctx.store.frame("service_metrics", frames), "service", [service])
+    metrics = ctx.store.frame("service_metrics", frames, services=[service])
     failed = len(target) and incident_stats.about_errors(incident, metrics, float(target.iloc[0]), now)
     return incident_query(incident, now, **({"calls": "failed"} if failed else {}))
 

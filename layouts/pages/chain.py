@@ -11,12 +11,13 @@ from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 from dashboard import context, formats, ids
-from dashboard.analytics import chainnow, drilldown, health, rollup, sites
+from dashboard.analytics import chainnow, drilldown, health, rollup, sites, wallframes
 from dashboard.core import timewindow
 from dashboard.figures import drill as drill_figures
 from dashboard.i18n import pick_lang, t
 from dashboard.security import urlinput
 from layouts.components import drill_parts as parts
+from layouts.components import views
 from layouts.components.graphs import graph
 from layouts.components.incident_parts import health_badge
 from layouts.components.titles import page_title
@@ -47,14 +48,27 @@ class Model:
 
 def _now(
     chain: str, steps: pd.DataFrame, services: pd.DataFrame, metrics: pd.DataFrame, versions: dict | None
-) -> chainnow.ChainNow:
-    """The steps now by the wall's roll-up (their services' frames, the estate's sites and newest metrics):
-    the same for every window and viewer, so computed once per frame version in the worker's memo."""
+) -> tuple[chainnow.ChainNow, pd.DataFrame]:
+    """The steps now by the wall's roll-up and the chain's site shares: the same for every window and
+    viewer, so computed once per frame version in the worker's memo. From the poller's views of the
+    estate when they are current (and the steps' services' partitions of the metrics), else from the
+    frames as the wall computes them."""
     ctx = context.current()
     store, names = ctx.store, steps["service"].unique()
     versions = versions or store.versions()
 
-    def compute() -> chainnow.ChainNow:
+    def compute() -> tuple[chainnow.ChainNow, pd.DataFrame]:
+        kept = views.stored(
+            store, versions, store.statuses(), pd.Timestamp.now("UTC"), ctx.offered, ctx.settings.health
+        )
+        if kept is not None:
+            evaluated = drilldown.rows_for(kept["service_health"], "service", names)
+            rolled = wallframes.rolled(
+                drilldown.rows_for(kept["service_status"], "service", names),
+                drilldown.rows_for(kept["status_reasons"], "service", names),
+            )
+            shares = kept["chain_sites"][kept["chain_sites"]["chain"] == chain]
+            return chainnow.chain_now(steps, evaluated, rolled, metrics), shares.reset_index(drop=True)
         instances, resources = store.frame("instances", versions), store.frame("resource_metrics", versions)
         newest = store.frame("service_metrics", versions)["ts"].max() if len(metrics) else None
         evaluated = health.evaluate(services, metrics, ctx.settings.health)
@@ -68,7 +82,8 @@ def _now(
             ctx.settings.health["amber_at"],
             newest,
         )
-        return chainnow.chain_now(steps, evaluated, rolled, metrics)
+        shares = sites.chain_sites(steps, instances, drilldown.rows_for(resources, "service", names))
+        return chainnow.chain_now(steps, evaluated, rolled, metrics), shares
 
     return ctx.memo.get(("chain.now", chain), tuple(sorted(versions.items())), compute)
 
@@ -80,12 +95,13 @@ def model(chain: str, window: timewindow.Window, versions: dict | None) -> Model
     steps = drilldown.chain_steps(store.frame("chains", versions), chain)
     if steps.empty:
         return None
-    services = drilldown.rows_for(store.frame("services", versions), "service", steps["service"].unique())
-    recent = drilldown.rows_for(store.frame("service_metrics", versions), "service", steps["service"].unique())
+    names = steps["service"].unique()
+    services = drilldown.rows_for(store.frame("services", versions), "service", names)
+    recent = store.frame("service_metrics", versions, services=names)
     metrics = drilldown.within(recent, "ts", window.start, window.end)
     stats = drilldown.step_stats(steps, metrics)
     targets = health.targets(services, ctx.settings.health)
-    now = _now(chain, steps, services, recent, versions)
+    now, shares = _now(chain, steps, services, recent, versions)
     return Model(
         name=str(steps["chain_name"].iloc[0]),
         stats=stats,
@@ -94,11 +110,7 @@ def model(chain: str, window: timewindow.Window, versions: dict | None) -> Model
         now=now,
         window_bottleneck=drilldown.bottleneck(stats, dict(zip(targets["service"], targets["error_target"]))),
         live=bool(len(recent)) and window.end > recent["ts"].max() - pd.Timedelta(minutes=health.RECENT_MINUTES),
-        sites=sites.chain_sites(
-            steps,
-            store.frame("instances", versions),
-            drilldown.rows_for(store.frame("resource_metrics", versions), "service", steps["service"].unique()),
-        ),
+        sites=shares,
         digest=parts.digest(metrics, now.steps.drop(columns="reasons").assign(reasons=now.steps["reasons"].map(repr))),
     )
 

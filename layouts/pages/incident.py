@@ -205,7 +205,7 @@ def view(incident_id: str, lang: str, versions: dict | None = None) -> tuple[lis
     start, end = incident_stats.incident_window(incident, changes, now)
     chains = store.frame("chains", frames)
     on_chains = sorted(chains.loc[chains["service"] == service, "chain"].unique()) if service else []
-    metrics = store.frame("service_metrics", frames)
+    metrics = store.frame("service_metrics", frames, services=[service] if service else None)
     figure = timeline_figure(
         incident,
         incident_stats.milestones(incident),
@@ -217,7 +217,9 @@ def view(incident_id: str, lang: str, versions: dict | None = None) -> tuple[lis
         end,
         labels(lang),
         tz,
-        logrates.error_series(store.frame("log_rates", frames), [service], start, end) if service else None,
+        logrates.error_series(store.frame("log_rates", frames, services=[service]), [service], start, end)
+        if service
+        else None,
         incident_command.timeline_points(taken, lang)
         + incident_notices.timeline_points(sent, lang)
         + preplan_checklist.timeline_points(checklist.for_incident(ctx.history, incident["source"], incident_id), lang),

@@ -51,21 +51,19 @@ def model(
     if info.empty:
         return None
     start, end = window.start, window.end
-    metrics = drilldown.within(
-        drilldown.rows_for(store.frame("service_metrics", versions), "service", [service]), "ts", start, end
-    )
-    resources = drilldown.within(
-        drilldown.rows_for(store.frame("resource_metrics", versions), "service", [service]), "ts", start, end
-    )
-    calls = drilldown.within(
-        drilldown.rows_for(store.frame("calls", versions), "service", [service]), "start", start, end
-    )
-    placed = drilldown.rows_for(store.frame("instances", versions), "service", [service])
+
+    def rows(name: str) -> pd.DataFrame:  # the service's rows, from its partition of a large frame
+        return store.frame(name, versions, services=[service])
+
+    metrics = drilldown.within(rows("service_metrics"), "ts", start, end)
+    resources = drilldown.within(rows("resource_metrics"), "ts", start, end)
+    calls = drilldown.within(rows("calls"), "start", start, end)
+    placed = rows("instances")
     at_site = sites.instances_at(placed, site)
     if at_site is not None:
         resources = resources[resources["instance"].isin(at_site)]
         calls = calls[calls["instance"].isin(at_site)]
-    log_errors = logrates.error_series(store.frame("log_rates", versions), [service], start, end)
+    log_errors = logrates.error_series(rows("log_rates"), [service], start, end)
     events = drilldown.service_events(
         service, start, end, *(store.frame(n, versions) for n in ("alerts", "incidents", "changes", "chaos_runs"))
     )

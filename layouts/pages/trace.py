@@ -44,8 +44,9 @@ def model(spans: pd.DataFrame, versions: dict | None) -> Model:
     table = drilldown.trace_table(spans)
     start, end = drilldown.trace_interval(table)
     instances = table["instance"].dropna().unique()
+    served = context.current().store.frame("resource_metrics", versions, services=table["service"].unique())
     resources = drilldown.within(
-        drilldown.rows_for(context.current().store.frame("resource_metrics", versions), "instance", instances),
+        drilldown.rows_for(served, "instance", instances),
         "ts",
         start - MARGIN,
         end + MARGIN,

@@ -34,10 +34,9 @@ from dashboard.analytics import kpis, logrates, rollup, sites, wallframes, wallv
 from dashboard.command import oversight
 from dashboard.core.freshness import Freshness, freshness
 from dashboard.core.status import newest_success
-from dashboard.core.store import CONFIG_SOURCE
 from dashboard.figures import STATUS_COLOURS
 from dashboard.i18n import CATALOG, pick_lang, t, template
-from layouts.components import duty, incident_declare
+from layouts.components import duty, incident_declare, views
 from layouts.components.drill_parts import reason_text
 from layouts.components.incident_parts import acknowledged
 from layouts.components.titles import page_title
@@ -148,11 +147,9 @@ class Refresh:
         return self.cached("views", self._views, *TILES, per_language=False)
 
     def _views(self) -> dict[str, pd.DataFrame]:
-        inputs = freshness(wallframes.INPUTS, self.statuses, self.now, self.offered).sources
         rules = self.settings.health
-        if wallframes.current(self.frame("view_basis"), self.versions, (*inputs, CONFIG_SOURCE), rules):
-            return {name: self.frame(name) for name in wallframes.VIEWS}
-        return wallframes.compute(self.frame, rules)
+        kept = views.stored(self.store, self.versions, self.statuses, self.now, self.offered, rules)
+        return kept if kept is not None else wallframes.compute(self.frame, rules)
 
     def evaluated(self) -> pd.DataFrame:
         """Each service's health, with its name in the page's language."""

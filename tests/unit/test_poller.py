@@ -85,6 +85,22 @@ def test_malformed_frame_is_rejected_and_others_kept(setup):
     assert store.frame("incidents").empty
 
 
+def test_a_frame_over_the_store_limit_is_rejected_by_name_and_its_last_good_version_stays():
+    store = open_store(None, "default", ["scripted"], limit_mb=0.01)
+    source = ScriptedSource(name="scripted", interval_s=10)
+    poller = Poller([source], store, clock=lambda: NOW)
+    many = pd.concat([_services(f"svc-{i}") for i in range(1000)], ignore_index=True)
+    source.script = [
+        {"services": _services("old")},
+        {"services": many, "edges": pd.DataFrame({"caller": ["a"], "callee": ["b"], "calls_per_s": [1.0]})},
+    ]
+    poller.poll(source)
+    status = poller.poll(source)
+    assert not status["ok"] and status["frames"] == ["edges"]
+    assert "scripted: frame services is" in status["error"] and "over the store's limit" in status["error"]
+    assert store.frame("services")["service"].tolist() == ["old"]
+
+
 def test_tick_polls_once_per_interval(setup):
     _store, source, poller = setup
     source.script = [{"services": _services()}] * 3

@@ -29,6 +29,11 @@ def test_environment_selects_stores(monkeypatch):
     assert settings.redis_url == "redis://127.0.0.1:6379/0" and settings.database_url is None
 
 
+def test_the_frame_store_limit_defaults_to_16_mb():
+    assert parse(GOOD).frame_limit_mb == 16.0
+    assert parse(GOOD + "frame_limit_mb: 64\n").frame_limit_mb == 64.0
+
+
 def test_env_expansion(monkeypatch):
     monkeypatch.setenv("OC_TEST_INTERVAL", "42")
     settings = parse(GOOD.replace("interval_s: 10", "interval_s: ${OC_TEST_INTERVAL}"))
@@ -48,6 +53,7 @@ def test_env_expansion(monkeypatch):
         (GOOD + "    max_rows: lots\n", "<config>:6: sources.0.max_rows: expected a number"),
         (GOOD + "display_tz: Mars/Olympus\n", "<config>:6: display_tz: unknown time zone"),
         (GOOD + "langauge: en\n", "<config>:6: langauge: unknown key"),
+        (GOOD + "frame_limit_mb: 0\n", "<config>:6: frame_limit_mb: must be greater than 0"),
         (GOOD + "  - kind: demo\n    name: demo\n", "<config>:7: sources.1.name: duplicate source name"),
         (GOOD + "health:\n  tiers:\n    4: {p95_ms: 1}\n", "<config>:8: health.tiers.4: tier must be 1, 2 or 3"),
         ("sources: [\n", "<config>:2: not valid YAML"),

@@ -3,6 +3,7 @@
 import threading
 
 import pandas as pd
+import pytest
 
 from dashboard.core import store as store_module
 from dashboard.core.store import open_store
@@ -38,3 +39,105 @@ def test_threads_reading_a_new_version_decode_it_once(monkeypatch):
     for reader in readers:
         reader.join(10)
     assert len(frames) == 8 and all(f is frames[0] for f in frames) and len(decodes) == 1
+
+
+def _metrics(services: int, minutes: int, value: float = 1.0) -> pd.DataFrame:
+    """``service_metrics`` of ``services`` services over ``minutes`` minutes, every figure ``value``."""
+    ts = pd.date_range("2026-11-18 01:00", periods=minutes, freq="min", tz="UTC")
+    names = [f"svc-{i:03d}" for i in range(services)]
+    frame = pd.DataFrame({"ts": ts.repeat(services), "service": names * minutes})
+    for column in ("requests_per_s", "error_ratio", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms"):
+        frame[column] = value
+    return frame
+
+
+def _values(store) -> dict[str, bytes]:
+    return {k: v for k, (_expires, v) in store.cache._cache.items() if isinstance(v, bytes)}
+
+
+def test_a_large_frame_is_cut_by_service_and_no_value_is_over_the_limit():
+    store = open_store(None, "parts", ["demo"], limit_mb=0.2)
+    metrics = _metrics(200, 120)
+    store.write("demo", {"service_metrics": metrics})
+    parts = [k for k in _values(store) if k.startswith("opscenter:parts:frame:demo:service_metrics:")]
+    assert len(parts) >= 8 and max(len(v) for v in _values(store).values()) <= 200_000
+    whole = store.frame("service_metrics")
+    assert len(whole) == len(metrics) and set(whole["service"]) == set(metrics["service"])
+
+
+def test_reading_some_services_decodes_only_their_partitions(monkeypatch):
+    store = open_store(None, "parts", ["demo"], limit_mb=0.2)
+    metrics = _metrics(200, 120)
+    store.write("demo", {"service_metrics": metrics})
+    decoded = []
+    real = store_module._decode_table
+    monkeypatch.setattr(store_module, "_decode_table", lambda data: decoded.append(1) or real(data))
+    rows = store.frame("service_metrics", services=["svc-007"])
+    expected = metrics[metrics["service"] == "svc-007"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(rows.reset_index(drop=True), expected, check_dtype=False)
+    assert len(decoded) == 1
+    store.frame("service_metrics", services=["svc-007"])
+    assert len(decoded) == 1  # kept for the version
+
+
+def test_one_service_over_the_limit_is_rejected_by_name_and_the_last_good_frame_stays():
+    store = open_store(None, "parts", ["demo"], limit_mb=0.05)
+    store.write("demo", {"service_metrics": _metrics(3, 10)})
+    huge = _metrics(1, 5000, value=2.0)
+    with pytest.raises(store_module.FrameTooLarge, match=r"demo: frame service_metrics has .* over the store's limit"):
+        store.write("demo", {"service_metrics": huge, "services": _services(["a"])})
+    assert store.frame("service_metrics")["requests_per_s"].eq(1.0).all()
+    assert store.frame("services")["service"].tolist() == ["a"]  # the other frame is stored
+
+
+def test_a_whole_frame_over_the_limit_is_rejected():
+    store = open_store(None, "parts", ["demo"], limit_mb=0.001)
+    with pytest.raises(store_module.FrameTooLarge, match="frame services is .* MB, over the store's limit") as caught:
+        store.write("demo", {"services": _services([f"s{i}" for i in range(100)])})
+    assert caught.value.names == ("services",)
+
+
+def test_a_reader_never_mixes_partitions_of_two_polls(monkeypatch):
+    """A poll writing the frame anew while a reader fetches its partitions: the reader reads the new
+    manifest again and gets one poll's rows only."""
+    store = open_store(None, "parts", ["demo"], limit_mb=0.2)
+    store.write("demo", {"service_metrics": _metrics(200, 120, value=1.0)})
+    writer = open_store(None, "parts", ["demo"], limit_mb=0.2)
+    writer.cache = store.cache
+    real, polls = store.cache.get_many, []
+
+    def get_many(*keys):  # the first poll's first half of the partitions, then the second poll's rest
+        if polls or not any(":service_metrics:" in k for k in keys):
+            return real(*keys)
+        half = len(keys) // 2
+        first = real(*keys[:half])
+        polls.append(writer.write("demo", {"service_metrics": _metrics(200, 120, value=2.0)}))
+        return first + real(*keys[half:])
+
+    monkeypatch.setattr(store.cache, "get_many", get_many)
+    version = store.versions()["demo"]
+    whole = store.read("demo", "service_metrics", version)
+    assert polls and set(whole["requests_per_s"]) == {2.0} and len(whole) == 200 * 120
+    some = store.read("demo", "service_metrics", version + 1, services=["svc-001", "svc-150"])
+    assert set(some["requests_per_s"]) == {2.0}
+
+
+def test_fewer_partitions_remove_the_ones_left_over():
+    store = open_store(None, "parts", ["demo"], limit_mb=0.2)
+    store.write("demo", {"service_metrics": _metrics(200, 120)})
+    store.write("demo", {"service_metrics": _metrics(2, 10)})
+    left = [k for k in _values(store) if k.startswith("opscenter:parts:frame:demo:service_metrics:")]
+    assert left == ["opscenter:parts:frame:demo:service_metrics:0"]
+    assert len(store.frame("service_metrics")) == 20
+
+
+def _services(names):
+    return pd.DataFrame(
+        {
+            "service": names,
+            "display_name": names,
+            "tier": [1] * len(names),
+            "owner": ["ops"] * len(names),
+            "runbook_url": [None] * len(names),
+        }
+    )
