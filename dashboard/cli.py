@@ -25,6 +25,7 @@ def _sources(settings: Settings):
 
 
 def _poller(settings: Settings, store, with_history: bool = True):
+    from dashboard.core.calendar_config import LiveCalendar
     from dashboard.core.derived import DerivedFrames
     from dashboard.core.poller import Poller
     from dashboard.db.history import History
@@ -33,7 +34,8 @@ def _poller(settings: Settings, store, with_history: bool = True):
     if with_history:
         history = History(settings.database_url)
         history.migrate()
-    poller = Poller(_sources(settings), store, history, derived=DerivedFrames(store, history, health=settings.health))
+    derived = DerivedFrames(store, history, health=settings.health, closures=LiveCalendar(settings).closures)
+    poller = Poller(_sources(settings), store, history, derived=derived)
     poller.publish_config(settings.chains)
     if history is not None:
         from dashboard.command.writeback import WritebackJob

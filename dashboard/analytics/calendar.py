@@ -249,9 +249,12 @@ def last_completed_trading_day(now: datetime, key: str | Market) -> date:
     return day
 
 
-def session_codes(key: str | Market, stamps: pd.DatetimeIndex) -> np.ndarray:
-    """``session`` for many tz-aware stamps (without closures): for each its index into ``PHASES``."""
+def session_codes(key: str | Market, stamps: pd.DatetimeIndex, closures: tuple[Closure, ...] = ()) -> np.ndarray:
+    """``session`` for many tz-aware stamps: for each its index into ``PHASES`` (closed within a closure)."""
     spec = market(key)
     codes, uniques = pd.factorize(stamps.tz_convert(spec.tz))
     table = np.array([PHASES.index(_local_session(spec, u.to_pydatetime()).phase) for u in uniques], dtype="int64")
-    return table[codes] if len(codes) else np.zeros(0, dtype="int64")
+    out = table[codes] if len(codes) else np.zeros(0, dtype="int64")
+    for closure in (c for c in closures if c.market == spec.key):
+        out[(stamps >= closure.start) & (stamps < closure.end)] = PHASES.index("closed")
+    return out

@@ -176,3 +176,9 @@ def test_beyond_the_years_the_exchange_calendar_knows_weekdays_trade():
     far = date(2040, 10, 1)  # a Monday
     assert is_trading_day(far, "cn") and session("cn", _at("2040-10-01 10:00")) == Session("morning")
     assert np.all(session_codes("cn", pd.DatetimeIndex([_at("2040-10-06 10:00")])) == PHASES.index("closed"))
+
+
+def test_the_vectorised_phases_are_closed_within_a_declared_closure():
+    stamps = pd.DatetimeIndex([_at("2026-09-16 10:00", HONG_KONG), _at("2026-09-17 10:00", HONG_KONG)])
+    assert [PHASES[c] for c in session_codes("hk", stamps, (TYPHOON,))] == ["closed", "morning"]
+    assert [PHASES[c] for c in session_codes("cn", stamps, (TYPHOON,))] == ["morning", "morning"]
