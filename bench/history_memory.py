@@ -3,8 +3,9 @@
 Each side runs in a fresh process and reports its peak resident size: the demo generates a week at
 the step the derived step asks for and learns from it; the Prometheus side polls once, reads the same
 week through ``PrometheusSource.history()`` (chunked) and learns from it. Its Prometheus is a loopback
-server in a third process answering every range query with synthetic series for the same estate
-(``services`` services, ``INSTANCES`` instances each), so the measure is the client's alone.
+server in a third process answering every range query with the demo estate's own values for the
+window asked (the service columns per service, the node resource set per instance), so both sides
+learn the same model from the same points and the difference is the cost of reading them.
 
     python -m bench.history_memory [services]
 """
@@ -16,10 +17,11 @@ import multiprocessing
 import re
 import resource
 import sys
+import threading
 import urllib.parse
+from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import numpy as np
 import pandas as pd
 
 from dashboard.analytics import anomaly
@@ -27,28 +29,40 @@ from dashboard.core.derived import HISTORY_DAYS, learn_step_s
 from datasources.base import METRIC_FRAMES
 
 NOW = pd.Timestamp("2026-11-18 03:00", tz="UTC")
-INSTANCES = 3
 _COLUMN = re.compile(r'"opscenter_column", "(\w+)"')
 
 
-def _series(query: str, services: int, start: float, end: float, step: float) -> list[dict]:
-    """Synthetic tagged series answering ``query``: per service, or per instance for a resource query."""
-    stamps = np.arange(start, end + step / 2, step)
-    values = [f"{v:.4f}" for v in 0.3 + 0.1 * np.sin(stamps / 3600)]
-    points = [[float(t), v] for t, v in zip(stamps, values)]
+def _series(frames: dict[str, pd.DataFrame], query: str) -> list[dict]:
+    """The tagged series answering ``query`` from the demo's ``frames``: per service, or per instance for
+    a resource query."""
     resource_query = "node_" in query
+    frame = frames["resource_metrics" if resource_query else "service_metrics"]
+    keys = ["service", "instance"] if resource_query else ["service"]
     result = []
     for column in _COLUMN.findall(query):
-        for s in range(services):
-            for i in range(INSTANCES if resource_query else 1):
-                labels = {"service": f"service-{s:04d}", "opscenter_column": column}
-                if resource_query:
-                    labels["instance"] = f"service-{s:04d}-{i}"
-                result.append({"metric": labels, "values": points})
+        for key, rows in frame.groupby(keys, sort=False):
+            labels = dict(zip(keys, key), opscenter_column=column)
+            stamps = (rows["ts"].astype("int64") // 10**9).tolist()
+            result.append({"metric": labels, "values": [[t, repr(v)] for t, v in zip(stamps, rows[column].tolist())]})
     return result
 
 
 def _serve(port_out, services: int) -> None:
+    from datasources.demo import DemoSource
+
+    estate = DemoSource(name="demo", options={"services": services})
+
+    lock = threading.Lock()
+
+    @lru_cache(maxsize=1)  # the queries of one chunk share its window
+    def generated(start: float, end: float, step: float) -> dict[str, pd.DataFrame]:
+        begin = pd.Timestamp(start, unit="s", tz="UTC")
+        return estate.history(begin, pd.Timestamp(end + step, unit="s", tz="UTC"), step_s=int(step))
+
+    def window(start: float, end: float, step: float) -> dict[str, pd.DataFrame]:
+        with lock:  # the chunk's queries arrive together: generate it once
+            return generated(start, end, step)
+
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
             url = urllib.parse.urlsplit(self.path)
@@ -57,7 +71,7 @@ def _serve(port_out, services: int) -> None:
                 data = {
                     "resultType": "matrix",
                     "result": _series(
-                        args["query"], services, float(args["start"]), float(args["end"]), float(args["step"])
+                        window(float(args["start"]), float(args["end"]), float(args["step"])), args["query"]
                     ),
                 }
             else:

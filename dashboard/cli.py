@@ -25,6 +25,7 @@ def _sources(settings: Settings):
 
 
 def _poller(settings: Settings, store, with_history: bool = True):
+    from dashboard.core.calendar_config import LiveCalendar
     from dashboard.core.derived import DerivedFrames
     from dashboard.core.poller import Poller
     from dashboard.db.history import History
@@ -40,7 +41,8 @@ def _poller(settings: Settings, store, with_history: bool = True):
 
         target = next((s for s in sources if s.name == settings.command.declare_to), None)
         sources.append(CommandSource(COMMAND_SOURCE, settings.command.interval_s, engine=history.engine, target=target))
-    poller = Poller(sources, store, history, derived=DerivedFrames(store, history, health=settings.health))
+    derived = DerivedFrames(store, history, health=settings.health, closures=LiveCalendar(settings).closures)
+    poller = Poller(sources, store, history, derived=derived)
     poller.publish_config(settings.chains)
     if history is not None:
         from dashboard.command import preplans

@@ -1,4 +1,4 @@
-"""Real Prometheus, Alertmanager and node_exporter as plain processes on free loopback ports.
+"""Real Prometheus, VictoriaMetrics, Alertmanager and node_exporter as plain processes on free loopback ports.
 
 Each helper is a context manager yielding the server's base URL; the process is
 stopped by its PID on exit and its storage lives under the given directory.
@@ -6,9 +6,12 @@ stopped by its PID on exit and its storage lives under the given directory.
 
 from __future__ import annotations
 
+import gzip
+import json
 import shutil
 import subprocess
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -22,6 +25,7 @@ PROMETHEUS = "/usr/bin/prometheus"
 ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
 NODE_EXPORTER = "/usr/bin/prometheus-node-exporter"
 PROMTOOL = "/usr/bin/promtool"
+VICTORIA_METRICS = "/usr/bin/victoria-metrics"
 
 
 def wait_until(probe, timeout_s: float, what: str, interval_s: float = 0.05):
@@ -151,6 +155,53 @@ def prometheus(
     url = f"http://127.0.0.1:{port}"
     with _process(argv, f"{url}/-/ready", workdir / "prometheus.log", "Prometheus"):
         yield url
+
+
+@contextmanager
+def victoria_metrics(workdir: Path):
+    """Single-node VictoriaMetrics with its storage in ``workdir``, keeping samples of any age (history is
+    imported with ``import_openmetrics``); yields its base URL, which answers the Prometheus query API."""
+    binary = _binary(VICTORIA_METRICS, "VictoriaMetrics")
+    port = free_port()
+    argv = [
+        binary,
+        f"-storageDataPath={workdir / 'victoria-metrics-data'}",
+        f"-httpListenAddr=127.0.0.1:{port}",
+        "-retentionPeriod=100y",
+        "-search.disableCache",
+        "-loggerLevel=WARN",
+    ]
+    url = f"http://127.0.0.1:{port}"
+    with _process(argv, f"{url}/health", workdir / "victoria-metrics.log", "VictoriaMetrics"):
+        yield url
+
+
+def import_openmetrics(url: str, openmetrics: str) -> None:
+    """Import OpenMetrics text (timestamps in seconds) into the VictoriaMetrics at ``url`` through its
+    Prometheus text import (timestamps in milliseconds) and wait until every series is searchable."""
+    samples, series, last_s = [], set(), 0.0
+    for line in openmetrics.splitlines():
+        if line and not line.startswith("#"):
+            head, ts = line.rsplit(" ", 1)
+            samples.append(f"{head} {round(float(ts) * 1000)}")
+            series.add(head.rsplit(" ", 1)[0])
+            last_s = max(last_s, float(ts))
+    body = gzip.compress("\n".join(samples + [""]).encode())
+    request = urllib.request.Request(
+        f"{url}/api/v1/import/prometheus", data=body, headers={"Content-Encoding": "gzip"}, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=300) as response:
+        assert response.status == 204, response.read()
+    with urllib.request.urlopen(f"{url}/internal/force_flush", timeout=30):
+        pass
+    query = urllib.parse.urlencode({"query": 'count({__name__=~".+"})', "time": last_s})
+
+    def searchable() -> bool:
+        with urllib.request.urlopen(f"{url}/api/v1/query?{query}", timeout=30) as response:
+            result = json.load(response)["data"]["result"]
+        return bool(result) and int(result[0]["value"][1]) == len(series)
+
+    wait_until(searchable, 30, f"{len(series)} imported series searchable", interval_s=0.2)
 
 
 @contextmanager

@@ -1,8 +1,9 @@
 """Anomaly detection on service and resource metrics, with a trading-calendar baseline.
 
 A point is compared with history in the same *condition*: the A-share phase it falls in
-(``calendar.PHASES``: call auctions, morning, lunch, afternoon, closed -- weekends and exchange
-holidays are closed days, so a holiday morning is judged with closed days, not as a missing
+(``calendar.PHASES``: call auctions, morning, lunch, afternoon, closed -- weekends, exchange
+holidays and the closures an administrator declares (``calendar.Closure``: a typhoon signal, a
+market-wide halt) are closed, so a holiday morning is judged with closed days, not as a missing
 morning session) and the market's
 activity level at that moment (the estate's request rate relative to its usual level,
 binned on a log scale). The 09:30 open is compared with previous opens, a quiet lunch
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dashboard.analytics.calendar import session_codes
+from dashboard.analytics.calendar import Closure, session_codes
 from datasources.base import empty_frame, validate
 
 MARKET = "cn"
@@ -110,10 +111,10 @@ def _judged(values: pd.Series, offsets: np.ndarray) -> np.ndarray:
     return out
 
 
-def _conditions(points: pd.DataFrame, level: pd.Series) -> pd.DataFrame:
-    """Add the session and the activity bin of each point's timestamp."""
+def _conditions(points: pd.DataFrame, level: pd.Series, closures: tuple[Closure, ...]) -> pd.DataFrame:
+    """Add the session (closed within ``closures``) and the activity bin of each point's timestamp."""
     stamps = pd.DatetimeIndex(points["ts"])
-    points = points.assign(session=session_codes(MARKET, stamps))
+    points = points.assign(session=session_codes(MARKET, stamps, closures))
     bins = np.round(np.log(level.clip(lower=1e-3)) / LEVEL_WIDTH)
     points["level"] = stamps.map(bins).to_numpy(dtype="float64")
     return points.dropna(subset=["level"])
@@ -128,15 +129,16 @@ def _robust(judged: np.ndarray, group: np.ndarray, groups: int, floors: np.ndarr
     return median, np.maximum(mad * MAD_TO_SIGMA, floors), size
 
 
-def baseline(history: pd.DataFrame, level: pd.Series) -> pd.DataFrame:
-    """Median and robust sigma per series and condition, from ``long_points`` of history.
+def baseline(history: pd.DataFrame, level: pd.Series, closures: tuple[Closure, ...] = ()) -> pd.DataFrame:
+    """Median and robust sigma per series and condition, from ``long_points`` of history (``closures``: the
+    declared closures it spans).
 
     Two passes: points beyond ``TRIM`` sigmas of the first estimate (past anomalies, which
     may recur often enough to widen the spread) are left out of the second.
     """
     if history.empty:
         return pd.DataFrame(columns=KEYS + ["median", "sigma"])
-    points = _conditions(history, level)
+    points = _conditions(history, level, closures)
     judged = _judged(points["value"], _per_metric(points["metric"], _log_offset))
     grouping = points.groupby(KEYS, sort=False)
     group, keys = grouping.ngroup().to_numpy(), grouping.size().reset_index()[KEYS]
@@ -156,12 +158,14 @@ def _unjudge(offsets: np.ndarray, judged: np.ndarray) -> np.ndarray:
     return out
 
 
-def score(recent: pd.DataFrame, level: pd.Series, base: pd.DataFrame) -> pd.DataFrame:
+def score(
+    recent: pd.DataFrame, level: pd.Series, base: pd.DataFrame, closures: tuple[Closure, ...] = ()
+) -> pd.DataFrame:
     """Each recent point with its baseline, band (``THRESHOLD`` sigmas) and signed score."""
     columns = ["ts", "service", "instance", "metric", "value", "baseline", "low", "high", "score"]
     if recent.empty or base.empty:
         return pd.DataFrame(columns=columns)
-    points = _conditions(recent, level).merge(base, on=KEYS, how="inner")
+    points = _conditions(recent, level, closures).merge(base, on=KEYS, how="inner")
     offsets = _per_metric(points["metric"], _log_offset)
     median, sigma = points["median"].to_numpy(), points["sigma"].to_numpy()
     points["score"] = (_judged(points["value"], offsets) - median) / sigma
@@ -217,8 +221,11 @@ class Model:
     typical: pd.Series
 
 
-def learn(history: dict[str, pd.DataFrame], batch: int = SERVICES_PER_BATCH) -> Model:
-    """The model from history's ``service_metrics`` and ``resource_metrics``.
+def learn(
+    history: dict[str, pd.DataFrame], batch: int = SERVICES_PER_BATCH, closures: tuple[Closure, ...] = ()
+) -> Model:
+    """The model from history's ``service_metrics`` and ``resource_metrics`` (``closures``: the declared
+    closures it spans).
 
     Baselines are per series, so they are learnt ``batch`` services at a time: the long
     form of a week of a large estate's metrics never exists whole.
@@ -238,6 +245,7 @@ def learn(history: dict[str, pd.DataFrame], batch: int = SERVICES_PER_BATCH) -> 
         baseline(
             long_points(by_batch["service"].get(b, empty["service"]), by_batch["resource"].get(b, empty["resource"])),
             level,
+            closures,
         )
         for b in range(-(-len(services) // batch))
     ]
@@ -253,13 +261,14 @@ def spacing(frames: list[pd.DataFrame]) -> pd.Timedelta:
     return gaps.min() if len(gaps) else pd.Timedelta(minutes=1)
 
 
-def find(model: Model, recent: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """The anomalies frame of the ``recent`` metric frames, their runs at the frames' own step."""
+def find(model: Model, recent: dict[str, pd.DataFrame], closures: tuple[Closure, ...] = ()) -> pd.DataFrame:
+    """The anomalies frame of the ``recent`` metric frames, their runs at the frames' own step (``closures``:
+    the declared closures they span)."""
     service_metrics = recent.get("service_metrics", empty_frame("service_metrics"))
     resource_metrics = recent.get("resource_metrics", empty_frame("resource_metrics"))
     level = activity(service_metrics, model.typical)
     step = spacing([service_metrics, resource_metrics])
-    return detect(score(long_points(service_metrics, resource_metrics), level, model.base), step)
+    return detect(score(long_points(service_metrics, resource_metrics), level, model.base, closures), step)
 
 
 def for_service(anomalies: pd.DataFrame, service: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:

@@ -1,13 +1,13 @@
 """The trading calendar: which phase of its trading day a market is in at a given moment, and why it is closed.
 
-Trading days, exchange holidays (with their names where the library has them) and Hong Kong's half-days come
+Trading days, exchange holidays (with their names) and Hong Kong's half-days come
 from the maintained ``exchange_calendars`` package (XSHG for the A-share market and the mainland futures
-exchanges, XHKG for Hong Kong). Outside the years the package knows, weekdays count as trading days. What the
-package lacks is kept here: the phases inside a day (call auctions, continuous trading, the lunch break) and
-the futures night session, whose evening follows a trading day only when the next weekday trades too (there is
-no night session before a holiday). Closures an administrator declares (a typhoon signal, a market-wide halt)
-are passed in by the caller. Times are local to each exchange. A trading day is completed once its last phase
-has ended.
+exchanges, XHKG for Hong Kong); ``holiday_names`` names the holidays the package leaves unnamed. Outside the
+years the package knows, weekdays count as trading days. What the package lacks is kept here: the phases inside
+a day (call auctions, continuous trading, the lunch break) and the futures night session, whose evening follows
+a trading day only when the next weekday trades too (there is no night session before a holiday). Closures an
+administrator declares (a typhoon signal, a market-wide halt) are passed in by the caller. Times are local to
+each exchange. A trading day is completed once its last phase has ended.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from zoneinfo import ZoneInfo
 import exchange_calendars
 import numpy as np
 import pandas as pd
+
+from dashboard.analytics import holiday_names
 
 PHASES = (
     "pre_open",
@@ -141,17 +143,13 @@ def _exchange_days(code: str) -> _Days:
     closes = cal.closes.dt.tz_convert(cal.tz)
     regular = max(closes.dt.time)
     half = closes[closes.dt.time < regular].index
-    names = {}
+    sessions = frozenset(d.date() for d in cal.sessions)
+    closed = frozenset(pd.bdate_range(cal.first_session, cal.last_session).date) - sessions
+    names = holiday_names.names(code, closed)
     if cal.regular_holidays is not None:
         named = cal.regular_holidays.holidays(cal.first_session, cal.last_session, return_name=True)
-        names = {stamp.date(): str(name) for stamp, name in named.items()}
-    return _Days(
-        cal.first_session.date(),
-        cal.last_session.date(),
-        frozenset(d.date() for d in cal.sessions),
-        frozenset(d.date() for d in half),
-        names,
-    )
+        names |= {stamp.date(): str(name) for stamp, name in named.items()}
+    return _Days(cal.first_session.date(), cal.last_session.date(), sessions, frozenset(d.date() for d in half), names)
 
 
 def market(key: str | Market) -> Market:
@@ -249,9 +247,12 @@ def last_completed_trading_day(now: datetime, key: str | Market) -> date:
     return day
 
 
-def session_codes(key: str | Market, stamps: pd.DatetimeIndex) -> np.ndarray:
-    """``session`` for many tz-aware stamps (without closures): for each its index into ``PHASES``."""
+def session_codes(key: str | Market, stamps: pd.DatetimeIndex, closures: tuple[Closure, ...] = ()) -> np.ndarray:
+    """``session`` for many tz-aware stamps: for each its index into ``PHASES`` (closed within a closure)."""
     spec = market(key)
     codes, uniques = pd.factorize(stamps.tz_convert(spec.tz))
     table = np.array([PHASES.index(_local_session(spec, u.to_pydatetime()).phase) for u in uniques], dtype="int64")
-    return table[codes] if len(codes) else np.zeros(0, dtype="int64")
+    out = table[codes] if len(codes) else np.zeros(0, dtype="int64")
+    for closure in (c for c in closures if c.market == spec.key):
+        out[(stamps >= closure.start) & (stamps < closure.end)] = PHASES.index("closed")
+    return out

@@ -57,6 +57,10 @@ class LiveCalendar:
         night = self.section().futures_night
         return tuple(calendar.MARKETS.values()) + ((calendar.futures_night(*night),) if night else ())
 
+    def closures(self) -> tuple[calendar.Closure, ...]:
+        """The closures the config declares, as they stand now."""
+        return self.section().closures
+
     def sessions(self, now: datetime) -> dict[str, calendar.Session]:
         """Each market's session at ``now``, declared closures included."""
-        return calendar.sessions(now, self.markets, self.section().closures)
+        return calendar.sessions(now, self.markets, self.closures())

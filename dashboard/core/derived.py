@@ -8,7 +8,8 @@ window begins, at the source's own resolution or, for an estate too large for
 ``LEARN_POINTS``, a coarser step -- and relearnt every ``RELEARN_S``; a source without
 history yields no anomalies. A failed history read is the step's failure in its status
 record, never the poll's; it is asked again after ``HISTORY_RETRY_S`` at the earliest, and
-meanwhile the model learnt before it (if any) keeps judging. The model lives in the poller
+meanwhile the model learnt before it (if any) keeps judging. Learning and judging read the trading calendar with the
+closures the config declares as they stand at that moment (``closures``). The model lives in the poller
 process that polls the source, which sticky leases keep the same one.
 
 Given the history database, the step also keeps the daily peaks there (``dashboard.db.peaks``): each
@@ -31,6 +32,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 
 import pandas as pd
@@ -65,10 +67,12 @@ class DerivedFrames:
         retry_s: float = HISTORY_RETRY_S,
         peak_days: int = PEAK_DAYS,
         health: dict | None = None,
+        closures: Callable[[], tuple] = tuple,
     ):
         self.store, self.history_days, self.relearn_s, self.retry_s = store, history_days, relearn_s, retry_s
         self.health = health  # the config's health rules: given, the wall's views are derived too
         self.history, self.peak_days = history, peak_days  # history: a dashboard.db.history.History, or None
+        self.closures = closures  # the declared closures (analytics.calendar.Closure) as they stand now
         self._learnt: dict[str, tuple[float, anomaly.Model, pd.DataFrame]] = {}
         self._failed: dict[str, tuple[float, str]] = {}  # per source: when its history read failed, and why
         self._learnt_span: dict[str, tuple[pd.Timestamp, pd.Timestamp]] = {}  # history just learnt, peaks unkept
@@ -96,7 +100,7 @@ class DerivedFrames:
                 log.warning("%s", failed[1])
             else:
                 peaks = capacity.daily_peaks(history.get("resource_metrics", empty_frame("resource_metrics")))
-                learnt, failed = (time.monotonic(), anomaly.learn(history), peaks), None
+                learnt, failed = (time.monotonic(), anomaly.learn(history, closures=self.closures()), peaks), None
                 self._learnt[source.name] = learnt
                 self._learnt_span[source.name] = (window_start - pd.Timedelta(days=self.history_days), window_start)
                 self._failed.pop(source.name, None)
@@ -144,7 +148,7 @@ class DerivedFrames:
             model, past_peaks, history_problem = self._model(source, window_start, metrics)
             recent_peaks = capacity.daily_peaks(metrics.get("resource_metrics", empty_frame("resource_metrics")))
             merged = validate("utilisation_peaks", capacity.merge_peaks(past_peaks, recent_peaks))
-            frames = {"anomalies": anomaly.find(model, metrics), "utilisation_peaks": merged}
+            frames = {"anomalies": anomaly.find(model, metrics, self.closures()), "utilisation_peaks": merged}
             errors = [history_problem] if history_problem else []
             if self.history is not None and "resource_metrics" in metrics:  # first: the page finds what it sees
                 errors += self._keep_peaks(source, past_peaks, merged, recent_peaks["day"].unique(), metrics, now)

@@ -4,7 +4,9 @@ The estate is five business chains -- equity trading, market data, wealth
 management, accounts and margin financing -- plus shared platform services:
 28 services with 2-4 instances each. The ``services`` option appends synthetic
 five-service chains for scale tests. Load follows A-share sessions in
-Asia/Shanghai (09:30-11:30 and 13:00-15:00 on weekdays, spikes at each open).
+Asia/Shanghai (09:30-11:30 and 13:00-15:00, spikes at each open) on the trading days of the
+application's exchange calendar (``dashboard.analytics.calendar``); weekends and exchange
+holidays carry only the low off-hours baseline.
 
 Every value is a pure function of (seed, absolute time, service or instance),
 drawn from a counter-based hash, so overlapping windows agree exactly. Scripted
@@ -30,7 +32,7 @@ from __future__ import annotations
 import re
 import zlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -38,6 +40,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator
 
+from dashboard.analytics.calendar import is_trading_day
 from datasources.base import (
     COMMAND_FRAMES,
     CONTRACTS,
@@ -353,17 +356,27 @@ def _during(ts_s: np.ndarray, seed: int, window: str) -> np.ndarray:
     return (position >= start * 60) & (position < end * 60)
 
 
+def _trading(local_day: np.ndarray) -> np.ndarray:
+    """Whether each local day (days since 1970-01-01) is an A-share trading day of the exchange calendar."""
+    if not local_day.size:
+        return np.zeros(local_day.shape, dtype=bool)
+    local_day = local_day.astype(np.int64)
+    first = int(local_day.min())
+    span = range(first, int(local_day.max()) + 1)
+    table = np.array([is_trading_day(date(1970, 1, 1) + timedelta(days=d), "cn") for d in span])
+    return table[local_day - first]
+
+
 def _load(ts_s: np.ndarray) -> np.ndarray:
     """Relative request load (1.0 = a normal in-session minute) at UTC seconds ``ts_s``."""
     local = ts_s + SHANGHAI_OFFSET_S
-    weekday = (local // DAY_S + 3) % 7  # 1970-01-01 was a Thursday; 0 = Monday
     minute = (local % DAY_S) / 60.0
     level = np.select(
         [(minute >= 570) & (minute < 690), (minute >= 780) & (minute < 900), (minute >= 555) & (minute < 570)],
         [1.0 + np.exp(-(minute - 570) / 8.0), 1.0 + 0.4 * np.exp(-(minute - 780) / 6.0), 0.3],
         default=0.07,
     )
-    return np.where(weekday < 5, level, 0.05)
+    return np.where(_trading(local // DAY_S), level, 0.05)
 
 
 def _busy(ts_s: np.ndarray) -> np.ndarray:

@@ -466,7 +466,7 @@ def service_metrics_from_points(points: pd.DataFrame, service_label: str) -> pd.
     wide = _wide(points, ["ts", service_label], columns).rename(columns={service_label: "service"})
     wide = wide[wide["requests_per_s"].notna()]
     wide["requests_per_s"] = wide["requests_per_s"].clip(lower=0.0)
-    wide["service"] = wide["service"].astype(object)
+    wide["service"] = wide["service"].astype("str")
     return validate("service_metrics", wide.sort_values(["ts", "service"]).reset_index(drop=True))
 
 
@@ -501,7 +501,7 @@ def resource_metrics_from_points(
     points = points.assign(service=service.where(service != ""), instance=instance)
     points = _require(points, "service", f"resources ({rset.name}): label {rset.service_label!r}")
     wide = _wide(points, ["ts", "service", "instance"], columns)
-    wide[["service", "instance"]] = wide[["service", "instance"]].astype(object)
+    wide[["service", "instance"]] = wide[["service", "instance"]].astype("str")
     return validate("resource_metrics", wide.sort_values(["ts", "instance"]).reset_index(drop=True))
 
 
@@ -603,9 +603,18 @@ class MetricGroup:
 
 
 def _joined(name: str, frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """Frames of contract ``name`` (one per resource set, or per history chunk) as one frame."""
-    frames = [frame for frame in frames if len(frame)]
-    return pd.concat(frames, ignore_index=True) if frames else empty_frame(name)
+    """Frames of contract ``name`` (one per resource set, or per history chunk) as one frame, emptying
+    ``frames``: joined a column at a time, each column of the parts let go once joined, so a week of
+    history is held about once, not twice."""
+    parts = [frame for frame in frames if len(frame)]
+    frames.clear()
+    if len(parts) < 2:
+        return parts[0] if parts else empty_frame(name)
+    columns = list(parts[0].columns)
+    joined = {}
+    for column in columns:
+        joined[column] = pd.concat([part.pop(column) for part in parts], ignore_index=True)
+    return pd.DataFrame(joined, columns=columns, copy=False)  # no consolidating copy
 
 
 def tagged(queries: dict[str, str]) -> str:

@@ -329,12 +329,12 @@ NATIONAL_DAY = datetime(2025, 10, 1, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai and 
 
 def test_on_a_holiday_the_wall_says_each_market_is_closed_and_why(dash_duo):
     """The wall's sessions follow the app's clock: on National Day both markets are closed for the holiday,
-    named where the exchange calendar names it."""
+    each named."""
     _need_chromium()
     dash_duo.start_server(polled_demo_app(clock=lambda: NATIONAL_DAY))
     for lang, expected in (
-        ("en", {"cn": "Closed: holiday", "hk": "Closed: National Day"}),
-        ("zh", {"cn": "休市:节假日", "hk": "休市:国庆节"}),
+        ("en", {"cn": "Closed: National Day holiday", "hk": "Closed: National Day"}),
+        ("zh", {"cn": "休市：国庆节", "hk": "休市：国庆节"}),
     ):
         dash_duo.driver.get(f"{dash_duo.server_url}/wall?lang={lang}")
         _wait_drawn(dash_duo)

@@ -1,6 +1,6 @@
-"""A real Prometheus backfilled with eight days of latency histograms: ``history()`` reads them in chunks,
-and the derived step learns the anomaly model from them and flags a latency step and an error-ratio jump,
-not the noise."""
+"""A real Prometheus backfilled with eight days of latency histograms, and a real VictoriaMetrics with the
+same history imported: ``history()`` reads them in chunks, and the derived step learns the anomaly model from
+them and flags a latency step and an error-ratio jump, not the noise."""
 
 import numpy as np
 import pandas as pd
@@ -10,7 +10,7 @@ from dashboard.core.derived import DerivedFrames
 from dashboard.core.store import open_store
 from datasources.monitoring import prometheus as prom
 from datasources.monitoring.prometheus import PrometheusSource
-from tests.servers import backfill, prometheus
+from tests.servers import backfill, import_openmetrics, prometheus, victoria_metrics
 
 HISTOGRAM = "http_server_request_duration_seconds"
 BOUNDS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, float("inf"))
@@ -64,12 +64,18 @@ def openmetrics(seed: int = 7) -> str:
     return "\n".join(lines + ["# EOF", ""])
 
 
-@pytest.fixture(scope="module")
-def week(tmp_path_factory):
+@pytest.fixture(scope="module", params=["prometheus", "victoria-metrics"])
+def week(request, tmp_path_factory):
+    """The base URL of a server holding the eight days, read through the ``prometheus`` source kind."""
     workdir = tmp_path_factory.mktemp("week")
-    backfill(openmetrics(), workdir / "data", max_block_duration="24h")
-    with prometheus(workdir, data_dir=workdir / "data") as url:
-        yield url
+    if request.param == "prometheus":
+        backfill(openmetrics(), workdir / "data", max_block_duration="24h")
+        with prometheus(workdir, data_dir=workdir / "data") as url:
+            yield url
+    else:
+        with victoria_metrics(workdir) as url:
+            import_openmetrics(url, openmetrics())
+            yield url
 
 
 def test_history_is_read_in_chunks_within_the_points_per_series(week, monkeypatch):

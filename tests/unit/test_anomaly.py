@@ -1,29 +1,38 @@
 """Anomaly detection on synthetic series: known anomalies found, the open and the lunch break left alone."""
 
+from datetime import date
+
 import numpy as np
 import pandas as pd
+import pytest
 
 from dashboard.analytics import anomaly
+from dashboard.analytics.calendar import Closure, is_trading_day
 from datasources.base import validate
 
 MONDAY = pd.Timestamp("2024-03-04 00:00", tz="Asia/Shanghai").tz_convert("UTC")
 
 
-def _load(ts: pd.DatetimeIndex) -> np.ndarray:
-    """Activity: high at the 09:30 open, 1 in session, low at lunch and at night."""
+def _load(ts: pd.DatetimeIndex, closed: tuple[date, ...] = ()) -> np.ndarray:
+    """Activity: high at the 09:30 open, 1 in session, low at lunch and at night; lower still on weekends,
+    exchange holidays and the ``closed`` days."""
     local = ts.tz_convert("Asia/Shanghai")
     minute = np.asarray(local.hour * 60 + local.minute, dtype=float)
     morning, afternoon = (minute >= 570) & (minute < 690), (minute >= 780) & (minute < 900)
     level = np.where(morning, 1 + 2 * np.exp(-(minute - 570) / 8), np.where(afternoon, 1.0, 0.08))
-    return np.where(np.asarray(local.day_of_week) < 5, level, 0.05)
+    days = pd.Index(local.date)
+    trading = days.map({d: is_trading_day(d, "cn") and d not in closed for d in days.unique()})
+    return np.where(np.asarray(trading, dtype=bool), level, 0.05)
 
 
-def _frames(days: int, start: pd.Timestamp, spike: tuple | None = None, seed: int = 1) -> dict:
+def _frames(
+    days: int, start: pd.Timestamp, spike: tuple | None = None, seed: int = 1, closed: tuple[date, ...] = ()
+) -> dict:
     ts = pd.date_range(start, periods=days * 1440, freq="min", tz="UTC")
     rng = np.random.default_rng(seed)
     rows = []
     for service, base in (("alpha", 100.0), ("beta", 40.0), ("gamma", 10.0)):
-        load = _load(ts)
+        load = _load(ts, closed)
         latency = 5 * (1 + 0.5 * load) * np.exp(0.05 * rng.standard_normal(len(ts)))
         if spike and spike[0] == service:
             latency[(ts >= spike[1]) & (ts < spike[2])] *= 5
@@ -94,3 +103,31 @@ def test_learning_in_batches_of_services_gives_the_same_baselines():
     one_by_one = anomaly.learn(history, batch=1).base.sort_values(anomaly.KEYS, ignore_index=True)
     assert len(whole) and set(whole["service"]) == {"alpha", "beta", "gamma"}
     pd.testing.assert_frame_equal(whole, one_by_one)
+
+
+NATIONAL_DAY = pd.Timestamp("2025-10-01", tz="Asia/Shanghai")  # a Wednesday, an exchange holiday
+TYPHOON_DAY = pd.Timestamp("2025-09-30", tz="Asia/Shanghai")  # a Tuesday the exchange would trade
+TYPHOON = Closure("cn", TYPHOON_DAY + pd.Timedelta(hours=8), TYPHOON_DAY + pd.Timedelta(hours=16), "Typhoon signal")
+
+
+def _spiked_day(day: pd.Timestamp, seed: int) -> dict:
+    """A closed day's quiet traffic, with beta's latency x5 from 10:10 to 10:30 local."""
+    spike = ("beta", day + pd.Timedelta(hours=10, minutes=10), day + pd.Timedelta(hours=10, minutes=30))
+    return _frames(1, day.tz_convert("UTC"), spike, seed=seed, closed=(day.date(),))
+
+
+@pytest.mark.parametrize("day, closures", [(NATIONAL_DAY, ()), (TYPHOON_DAY, (TYPHOON,))], ids=["holiday", "closure"])
+def test_a_holiday_and_a_declared_closure_are_judged_as_closed_days(day, closures):
+    """Their quiet morning is no missing session: it is judged with weekends, and a spike in it is found
+    against a closed day's baseline."""
+    model = anomaly.learn(_frames(14, pd.Timestamp("2025-09-15", tz="Asia/Shanghai").tz_convert("UTC")))
+    sunday = anomaly.find(model, _spiked_day(pd.Timestamp("2025-09-28", tz="Asia/Shanghai"), seed=5))
+    found = anomaly.find(model, _spiked_day(day, seed=5), closures)
+    assert set(zip(found["service"], found["metric"])) <= {("beta", "latency_p95_ms"), ("beta", "latency_p99_ms")}
+    assert (found["start"].min(), found["end"].max()) == (day + pd.Timedelta(hours=10, minutes=10),) + (
+        day + pd.Timedelta(hours=10, minutes=30),
+    )
+    pd.testing.assert_frame_equal(found[["metric", "baseline"]], sunday[["metric", "baseline"]])
+    if closures:  # the same day without its closure is a trading morning: no closed day's baseline
+        undeclared = anomaly.find(model, _spiked_day(day, seed=5))
+        assert not set(undeclared["baseline"]) & set(sunday["baseline"]), undeclared

@@ -7,11 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dashboard.analytics import holiday_names
 from dashboard.analytics.calendar import (
     MARKETS,
     PHASES,
     Closure,
     Session,
+    day_kind,
     futures_night,
     is_half_day,
     is_trading_day,
@@ -37,12 +39,16 @@ def _at(text: str, tz=SHANGHAI) -> datetime:
 
 # market, local time, (phase, reason, name): known dates and minutes of both markets
 KNOWN = [
-    ("cn", "2025-10-01 10:00", ("closed", "holiday", "")),  # National Day: XSHG names no holiday
+    ("cn", "2025-10-01 10:00", ("closed", "holiday", "National Day holiday")),  # named by holiday_names
     ("hk", "2025-10-01 10:00", ("closed", "holiday", "National Day")),
-    ("cn", "2025-10-08 10:00", ("closed", "holiday", "")),  # the Golden Week: A-shares closed, Hong Kong trades
+    (
+        "cn",
+        "2025-10-08 10:00",
+        ("closed", "holiday", "National Day holiday"),
+    ),  # the Golden Week: A-shares closed, Hong Kong trades
     ("hk", "2025-10-08 10:00", ("morning", "", "")),
-    ("cn", "2026-02-17 10:00", ("closed", "holiday", "")),  # Spring Festival
-    ("hk", "2026-02-17 10:00", ("closed", "holiday", "")),  # Lunar New Year: XHKG keeps it unnamed
+    ("cn", "2026-02-17 10:00", ("closed", "holiday", "Spring Festival")),
+    ("hk", "2026-02-17 10:00", ("closed", "holiday", "Lunar New Year")),  # XHKG leaves it unnamed
     ("hk", "2025-12-24 09:15", ("pre_open", "", "")),  # Christmas Eve: a half-day
     ("hk", "2025-12-24 11:59", ("morning", "", "")),
     ("hk", "2025-12-24 12:05", ("closing_auction", "", "")),
@@ -116,7 +122,10 @@ def test_a_declared_closure_closes_its_market_only_while_it_lasts():
         ("2026-11-18 20:59", Session("closed")),
         ("2026-11-20 21:30", Session("night")),  # Friday night trades for Monday
         ("2026-11-21 21:30", Session("closed")),  # Saturday
-        ("2025-09-30 21:30", Session("closed", "holiday", "")),  # no night session before National Day
+        (
+            "2025-09-30 21:30",
+            Session("closed", "holiday", "National Day holiday"),
+        ),  # no night session before National Day
         ("2025-10-09 21:30", Session("night")),  # the evening of the first trading day after it
     ],
 )
@@ -176,3 +185,22 @@ def test_beyond_the_years_the_exchange_calendar_knows_weekdays_trade():
     far = date(2040, 10, 1)  # a Monday
     assert is_trading_day(far, "cn") and session("cn", _at("2040-10-01 10:00")) == Session("morning")
     assert np.all(session_codes("cn", pd.DatetimeIndex([_at("2040-10-06 10:00")])) == PHASES.index("closed"))
+
+
+def test_the_vectorised_phases_are_closed_within_a_declared_closure():
+    stamps = pd.DatetimeIndex([_at("2026-09-16 10:00", HONG_KONG), _at("2026-09-17 10:00", HONG_KONG)])
+    assert [PHASES[c] for c in session_codes("hk", stamps, (TYPHOON,))] == ["closed", "morning"]
+    assert [PHASES[c] for c in session_codes("cn", stamps, (TYPHOON,))] == ["morning", "morning"]
+
+
+@pytest.mark.parametrize("key", ["cn", "hk"])
+def test_the_holiday_name_table_names_every_closed_weekday_the_library_leaves_unnamed(key):
+    """In 2025 and 2026 every exchange holiday has a name; the table names only days the library closes."""
+    exchange = MARKETS[key].exchange
+    for code, first, last, _name in holiday_names.SPANS:
+        days = pd.bdate_range(first, last).date
+        assert code != exchange or not any(is_trading_day(d, key) for d in days), (code, first, last)
+    unnamed = [
+        d for d in pd.bdate_range("2025-01-01", "2026-12-31").date if day_kind(d, key) == Session("closed", "holiday")
+    ]
+    assert unnamed == []

@@ -88,16 +88,36 @@ def test_different_seed_changes_values(frames):
     assert not (other["requests_per_s"].to_numpy() == frames["service_metrics"]["requests_per_s"].to_numpy()).any()
 
 
-def test_load_follows_trading_sessions():
-    def requests_at(local):
-        moment = pd.Timestamp(local, tz="Asia/Shanghai").tz_convert("UTC")
-        metrics = _fetch(moment, window_h=0.1)["service_metrics"]
-        return metrics[metrics["ts"] == metrics["ts"].max()]["requests_per_s"].sum()
+def requests_at(local):
+    """The estate's requests per second at the local Shanghai time ``local``."""
+    moment = pd.Timestamp(local, tz="Asia/Shanghai").tz_convert("UTC")
+    metrics = _fetch(moment, window_h=0.1)["service_metrics"]
+    return metrics[metrics["ts"] == metrics["ts"].max()]["requests_per_s"].sum()
 
+
+def test_load_follows_trading_sessions():
     session = requests_at("2026-11-18 10:00")
     assert session > 8 * requests_at("2026-11-18 03:00")
     assert session > 8 * requests_at("2026-11-21 10:00")  # Saturday
     assert requests_at("2026-11-18 09:31") > 1.5 * session  # the open spike
+
+
+@pytest.mark.parametrize(
+    "local, trading",
+    [
+        ("2025-09-30 10:00", True),
+        ("2025-10-01 10:00", False),  # National Day
+        ("2025-10-09 10:00", True),
+        ("2025-10-11 10:00", False),  # a make-up working Saturday: offices work, the exchange does not
+        ("2026-02-17 10:00", False),  # Spring Festival
+        ("2026-02-24 10:00", True),
+    ],
+)
+def test_exchange_holidays_carry_only_the_off_hours_baseline(local, trading):
+    sunday = requests_at("2025-09-28 10:00")
+    assert (requests_at(local) > 8 * sunday) == trading
+    if not trading:
+        assert requests_at(local) == pytest.approx(sunday, rel=0.1)
 
 
 def test_saturated_instance_episode(frames):

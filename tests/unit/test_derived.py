@@ -2,6 +2,7 @@
 
 import pandas as pd
 
+from dashboard.analytics.calendar import Closure
 from dashboard.core import derived
 from dashboard.core.derived import DerivedFrames, learn_step_s
 from dashboard.core.settings import load
@@ -234,3 +235,25 @@ def test_the_wall_views_are_derived_after_a_poll_of_a_frame_they_read_and_only_t
     step.after_poll(DemoSource(name="itsm"), {"incidents": frames["incidents"]}, NOW)
     assert store.versions()[DERIVED_SOURCE] == before  # incidents: nothing the views read
     assert len(store.frame("service_status")) == frames["services"]["service"].nunique()
+
+
+def test_learning_and_judging_read_the_closures_as_they_stand(monkeypatch):
+    """A closure declared after the model was learnt is judged with at the next poll."""
+    seen = []
+    for name, real in (("learn", derived.anomaly.learn), ("find", derived.anomaly.find)):
+
+        def spy(*args, _real=real, _name=name, **kwargs):
+            seen.append((_name, args, kwargs))
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(derived.anomaly, name, spy)
+    typhoon = Closure("cn", NOW - pd.Timedelta(hours=1), NOW + pd.Timedelta(hours=1), "Typhoon signal")
+    declared = [()]
+    step = DerivedFrames(open_store(None, "derived-closures", ["demo"]), history_days=1, closures=lambda: declared[0])
+    source = DemoSource(name="demo", options={"window_h": 0.5})
+    step.after_poll(source, source.fetch(NOW), NOW)
+    declared[0] = (typhoon,)
+    step.after_poll(source, source.fetch(NOW), NOW)
+    learnt, first, second = seen
+    assert learnt[0] == "learn" and learnt[2]["closures"] == ()
+    assert (first[0], first[1][2], second[0], second[1][2]) == ("find", (), "find", (typhoon,))
