@@ -95,8 +95,8 @@ def check(doc, raw) -> NotifySettings | None:
     for key in raw:
         if key not in KEYS:
             doc.fail(("notifications", key), f"unknown key; expected one of {', '.join(KEYS)}")
-    named = raw.get("channels")
-    if not isinstance(named, dict) or not named:
+    named = raw.get("channels", {})  # none: the roster says who is on duty, and nothing is sent
+    if not isinstance(named, dict):
         doc.fail(("notifications", "channels"), "expected a mapping of channel name to {kind, ...}")
     channels = {}
     for name, spec in named.items():

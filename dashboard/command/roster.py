@@ -59,7 +59,9 @@ class Shift(Strict):
 class Level(Strict):
     title: str = Field(description="What the level is called: Duty manager, Head of operations.")
     title_zh: str | None = Field(None, description="The same in Chinese.")
-    channels: list[str] = Field(min_length=1, description="The channels (by name) that tell this level.")
+    channels: list[str] = Field(
+        default_factory=list, description="The channels (by name) that tell this level; none: shown, never told."
+    )
     shifts: list[Shift] = Field(min_length=1, description="Who is on duty when.")
 
 

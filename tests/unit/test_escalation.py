@@ -4,6 +4,7 @@ an acknowledgement stops it; failures are retried with back-off; every attempt i
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -149,3 +150,19 @@ def test_next_level_waits_for_the_acknowledgement_period():
     assert next_level(opened, T0 + timedelta(minutes=4, seconds=59), 5, 2) is None
     assert next_level(opened, T0 + timedelta(minutes=5), 5, 2) == 2
     assert next_level({1: T0, 2: T0}, T0 + timedelta(hours=1), 5, 2) is None
+
+
+def test_a_roster_without_channels_is_shown_and_sends_nothing(history):
+    quiet = re.sub(r"  channels:\n    pager: .*\n", "", CONFIG).replace("        channels: [pager]\n", "")
+    settings = parse(quiet % ()).notifications
+    assert settings.channels == {} and all(not level.channels for level in settings.current_roster().levels)
+    job = EscalationJob(
+        settings,
+        history.engine,
+        LocalLeases(),
+        lambda: incidents({"incident_id": "INC1", "priority": 1}),
+        "Asia/Shanghai",
+    )
+    job.run(T0)
+    job.run(T0 + timedelta(minutes=30))
+    assert audit_rows(history) == []
