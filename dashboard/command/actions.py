@@ -15,6 +15,7 @@ from datetime import datetime
 import pandas as pd
 import sqlalchemy as sa
 
+from dashboard.db import incident_rows
 from dashboard.db.tables import incident_actions
 from dashboard.i18n import t
 from datasources.base import utc_column
@@ -84,16 +85,9 @@ def record(
 
 def for_incident(engine: sa.Engine, source: str, incident_id: str) -> pd.DataFrame:
     """The actions on one incident, oldest first; ``detail`` as dicts."""
-    table = incident_actions
-    query = (
-        sa.select(*(table.c[c] for c in COLUMNS))
-        .where(table.c.source == source, table.c.incident_id == incident_id)
-        .order_by(table.c.at, table.c.id)
+    frame = incident_rows.of_incident(
+        engine, incident_actions, COLUMNS, source, incident_id, times=("at", "delivered_at")
     )
-    with engine.connect() as connection:
-        frame = pd.DataFrame(connection.execute(query).fetchall(), columns=COLUMNS, dtype=object)
-    for column in ("at", "delivered_at"):
-        frame[column] = utc_column(frame[column])
     frame["detail"] = frame["detail"].map(json.loads).astype(object)
     return frame
 

@@ -16,6 +16,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from dashboard.command.preplans import Library, Preplan
+from dashboard.db import incident_rows
 from dashboard.db.tables import preplan_steps
 from datasources.base import utc_column
 
@@ -42,12 +43,9 @@ def record(
 
 
 def _read(engine: sa.Engine, *where) -> pd.DataFrame:
-    table = preplan_steps
-    query = sa.select(*(table.c[c] for c in COLUMNS)).where(*where).order_by(table.c.at, table.c.id)
-    with engine.connect() as connection:
-        frame = pd.DataFrame(connection.execute(query).fetchall(), columns=COLUMNS, dtype=object)
-    frame["at"] = utc_column(frame["at"])
-    return frame.astype({"version": "int64", "step": "int64", "done": "bool"})
+    return incident_rows.read(engine, preplan_steps, COLUMNS, *where).astype(
+        {"version": "int64", "step": "int64", "done": "bool"}
+    )
 
 
 def for_incident(engine: sa.Engine, source: str, incident_id: str) -> pd.DataFrame:

@@ -12,8 +12,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from dashboard.command.grading import GRADES
+from dashboard.db import incident_rows
 from dashboard.db.tables import incident_grades
-from datasources.base import utc_column
 
 MAX_REASON = 2000
 COLUMNS = ["grade", "proposed", "session_minutes", "reason", "actor", "at"]
@@ -50,13 +50,4 @@ def record(
 
 def for_incident(engine: sa.Engine, source: str, incident_id: str) -> pd.DataFrame:
     """The decisions on one incident, oldest first."""
-    table = incident_grades
-    query = (
-        sa.select(*(table.c[c] for c in COLUMNS))
-        .where(table.c.source == source, table.c.incident_id == incident_id)
-        .order_by(table.c.at, table.c.id)
-    )
-    with engine.connect() as connection:
-        frame = pd.DataFrame(connection.execute(query).fetchall(), columns=COLUMNS, dtype=object)
-    frame["at"] = utc_column(frame["at"])
-    return frame
+    return incident_rows.of_incident(engine, incident_grades, COLUMNS, source, incident_id)

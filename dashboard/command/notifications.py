@@ -17,9 +17,9 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from dashboard.db import incident_rows
 from dashboard.db.tables import incident_notifications
 from dashboard.security.access import audit_system
-from datasources.base import utc_column
 
 PENDING, SENT, FAILED, CANCELLED = "pending", "sent", "failed", "cancelled"
 ACTION = "incident.notify"  # the audit log's action of every attempt
@@ -131,16 +131,15 @@ def outcome(engine: sa.Engine, row: dict, now: datetime, error: str | None, next
 
 
 def for_incident(engine: sa.Engine, source: str, incident_id: str) -> pd.DataFrame:
-    """An incident's notifications, oldest first; ``recipients`` as lists of {id, name}."""
-    table = incident_notifications
-    query = (
-        sa.select(*(table.c[c] for c in COLUMNS))
-        .where(table.c.source == source, table.c.incident_id == incident_id)
-        .order_by(table.c.level, table.c.id)
+    """An incident's notifications, by level; ``recipients`` as lists of {id, name}."""
+    frame = incident_rows.of_incident(
+        engine,
+        incident_notifications,
+        COLUMNS,
+        source,
+        incident_id,
+        order=("level",),
+        times=("created_at", "sent_at"),
     )
-    with engine.connect() as connection:
-        frame = pd.DataFrame(connection.execute(query).fetchall(), columns=COLUMNS, dtype=object)
-    for column in ("created_at", "sent_at"):
-        frame[column] = utc_column(frame[column])
     frame["recipients"] = frame["recipients"].map(json.loads).astype(object)
     return frame

@@ -26,8 +26,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from dashboard.command.grading import REPORTS, Deadline
+from dashboard.db import incident_rows
 from dashboard.db.tables import incident_report_submissions
-from datasources.base import utc_column
 
 MAX_REFERENCE = 200
 COLUMNS = ["report", "reference", "actor", "at"]
@@ -68,16 +68,7 @@ def record(
 
 def for_incident(engine: sa.Engine, source: str, incident_id: str) -> pd.DataFrame:
     """The submissions recorded for one incident, oldest first."""
-    table = incident_report_submissions
-    query = (
-        sa.select(*(table.c[c] for c in COLUMNS))
-        .where(table.c.source == source, table.c.incident_id == incident_id)
-        .order_by(table.c.at, table.c.id)
-    )
-    with engine.connect() as connection:
-        frame = pd.DataFrame(connection.execute(query).fetchall(), columns=COLUMNS, dtype=object)
-    frame["at"] = utc_column(frame["at"])
-    return frame
+    return incident_rows.of_incident(engine, incident_report_submissions, COLUMNS, source, incident_id)
 
 
 def statuses(
