@@ -255,6 +255,14 @@ CONTRACTS: dict[str, tuple[Column, ...]] = {
         _c("even", "float"),
         _c("instances", "int"),
     ),
+    "spark": (_c("ts", "ts"), _c("service", "str"), _c("latency_p95_ms", "float", True)),
+    "log_errors": (_c("service", "str"), _c("per_minute", "float")),
+    "request_totals": (
+        _c("ts", "ts"),
+        _c("requests_per_s", "float"),
+        _c("failed_per_s", "float"),
+        _c("samples", "int"),
+    ),
     "view_basis": (_c("source", "str"), _c("version", "int"), _c("rules", "str")),
     "incident_command": (  # opscenter's own: who commands each incident acted on, and its last action
         _c("source", "str"),
@@ -302,7 +310,17 @@ FRAME_NAMES: tuple[str, ...] = tuple(CONTRACTS)
 METRIC_FRAMES = ("service_metrics", "resource_metrics")  # the frames the derived step learns from
 DERIVED_FRAMES = ("anomalies", "utilisation_peaks")  # computed by the poller from metrics, not read
 COMMAND_FRAMES = ("incident_command",)  # read by the poller from opscenter's incident actions
-VIEW_FRAMES = ("service_health", "service_status", "status_reasons", "chain_sites", "site_states", "view_basis")
+VIEW_FRAMES = (
+    "service_health",
+    "service_status",
+    "status_reasons",
+    "chain_sites",
+    "site_states",
+    "spark",
+    "log_errors",
+    "request_totals",
+    "view_basis",
+)
 
 _EMPTY_DTYPES = {
     "str": "object",

@@ -3,8 +3,10 @@
 From the estate's frames: each service's health (``health.evaluate``), its rolled-up status and
 the metric its tile shows large (``rollup.services``) with its reasons as data (status, kind and
 the formatted values a language's text takes: ``status_reasons``, worst first per service), each
-multi-site chain's site shares (``sites.chain_sites``) and the estate's site states
-(``sites.site_states``). The poller's derived step computes them after each poll of a frame they
+multi-site chain's site shares (``sites.chain_sites``), the estate's site states
+(``sites.site_states``), the sparklines' points (``wallview.spark_frame``), each service's error-log rate
+(``logrates.errors_frame``) and the requests per metrics timestamp that availability is computed from
+(``kpis.request_totals``): a wall refresh then reads none of the large frames. The poller's derived step computes them after each poll of a frame they
 read and stores them with ``view_basis``: the frame versions and the health rules they come from.
 The wall uses them when that basis is the one it sees, else computes them with the same
 ``compute``; both sides call the functions here, so there is one way they are computed.
@@ -18,10 +20,10 @@ from collections.abc import Callable, Iterable
 
 import pandas as pd
 
-from dashboard.analytics import health, rollup, sites
+from dashboard.analytics import health, kpis, logrates, rollup, sites, wallview
 from datasources.base import CONTRACTS, VIEW_FRAMES, empty_frame
 
-INPUTS = ("services", "service_metrics", "alerts", "anomalies", "resource_metrics", "instances", "chains")
+INPUTS = ("services", "service_metrics", "alerts", "anomalies", "resource_metrics", "instances", "chains", "log_rates")
 VIEWS = tuple(name for name in VIEW_FRAMES if name != "view_basis")  # what the wall reads; the basis says of what
 
 
@@ -86,6 +88,9 @@ def compute(read: Callable[[str], pd.DataFrame], health_rules: dict) -> dict[str
         "status_reasons": _conform("status_reasons", reasons_frame(statuses)),
         "chain_sites": _conform("chain_sites", sites.chain_sites(read("chains"), instances, resources)),
         "site_states": _conform("site_states", states),
+        "spark": _conform("spark", wallview.spark_frame(metrics)),
+        "log_errors": _conform("log_errors", logrates.errors_frame(read("log_rates"))),
+        "request_totals": _conform("request_totals", kpis.request_totals(metrics)),
     }
 
 

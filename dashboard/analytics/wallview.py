@@ -113,35 +113,42 @@ def tile_rows(
     return rows
 
 
-def spark_points(metrics: pd.DataFrame, order: list[str], after_ms: int | None) -> dict:
-    """p95 sparkline points per tile: all of the last hour (``reset``), or only those after ``after_ms``.
+def spark_frame(metrics: pd.DataFrame) -> pd.DataFrame:
+    """The sparklines' data: p95 per service and timestamp (the mean of its samples) over the
+    ``SPARK_MINUTES`` up to the newest timestamp of ``metrics``, by timestamp; columns ts, service,
+    latency_p95_ms."""
+    if metrics.empty:
+        return pd.DataFrame({"ts": metrics["ts"], "service": metrics["service"], "latency_p95_ms": []})
+    stamps = metrics["ts"]
+    recent = metrics.loc[
+        stamps > stamps.max() - pd.Timedelta(minutes=SPARK_MINUTES), ["ts", "service", "latency_p95_ms"]
+    ]
+    return recent.groupby(["ts", "service"], sort=True)["latency_p95_ms"].mean().reset_index()
+
+
+def spark_points(spark: pd.DataFrame, order: list[str], after_ms: int | None) -> dict:
+    """p95 sparkline points per tile from ``spark_frame``: all of it (``reset``), or only those after
+    ``after_ms`` (all of it when ``after_ms`` is older than its first point).
 
     Returns ``{"reset": bool, "t": [epoch ms, ...], "v": [[value per tile], ...]}``, one
     row of values per timestamp, values rounded to three significant digits.
     """
-    if metrics.empty:
+    if spark.empty:
         return {"reset": after_ms is None, "t": [], "v": []}
-    newest = metrics["ts"].max()
-    recent = metrics[metrics["ts"] > newest - pd.Timedelta(minutes=SPARK_MINUTES)]
-    stamp_codes, stamps = pd.factorize(recent["ts"], sort=True)
+    times = pd.DatetimeIndex(spark["ts"]).as_unit("ms").asi8
+    reset = after_ms is None or after_ms < times.min()
+    rows = np.ones(len(times), dtype=bool) if reset else times > after_ms
+    stamp_codes, stamps = pd.factorize(times[rows], sort=True)
     columns = pd.Index(order).unique()
-    column_codes = columns.get_indexer(recent["service"])
+    column_codes = columns.get_indexer(spark["service"].to_numpy(dtype=object)[rows])
     known = column_codes >= 0
-    sums = np.zeros((len(stamps), len(columns)))
-    counts = np.zeros_like(sums)
-    values = recent["latency_p95_ms"].to_numpy(dtype=float)
-    known &= ~np.isnan(values)
-    np.add.at(sums, (stamp_codes[known], column_codes[known]), values[known])
-    np.add.at(counts, (stamp_codes[known], column_codes[known]), 1)
-    with np.errstate(invalid="ignore"):
-        grid = (sums / counts)[:, columns.get_indexer(order)]  # mean per timestamp and tile, NaN without samples
-    stamps = pd.DatetimeIndex(stamps).as_unit("ms").asi8.tolist()
-    reset = after_ms is None or not stamps or after_ms < stamps[0]
-    keep = [i for i, t in enumerate(stamps) if reset or t > after_ms]
+    grid = np.full((len(stamps), len(columns)), np.nan)
+    grid[stamp_codes[known], column_codes[known]] = spark["latency_p95_ms"].to_numpy(dtype=float)[rows][known]
+    grid = grid[:, columns.get_indexer(order)]  # per timestamp and tile, NaN without a sample
     return {
         "reset": reset,
-        "t": [stamps[i] for i in keep],
-        "v": [[None if v != v else float(f"{v:.3g}") for v in grid[i].tolist()] for i in keep],
+        "t": stamps.tolist(),
+        "v": [[None if v != v else float(f"{v:.3g}") for v in line] for line in grid.tolist()],
     }
 
 

@@ -262,14 +262,14 @@ def _tile_model(
 ) -> dict:
     order = wallview.tile_order(layout)
     names = dict(zip(evaluated["service"], evaluated["display_name"]))
-    rolled_chains = rollup.chains(layout, rolled)
+    rolled_chains, views = rollup.chains(layout, rolled), refresh.views()
     return {
         "rows": wallview.tile_rows(evaluated, rolled, order, refresh.describe),
         "chains": [[c["status"], _chain_reason(c, names, refresh)] for c in rolled_chains],
         "header": _header(refresh, rolled_chains, rolled, layout),
-        "spark": wallview.spark_points(refresh.frame("service_metrics"), order, spark_after),
-        "logs": logrates.tooltip_rates(logrates.errors_per_minute(refresh.frame("log_rates")), order),
-        "sites": sites.wall_sites(layout, refresh.views()["chain_sites"]),
+        "spark": wallview.spark_points(views["spark"], order, spark_after),
+        "logs": logrates.tooltip_rates(views["log_errors"], order),
+        "sites": sites.wall_sites(layout, views["chain_sites"]),
     }
 
 
@@ -579,8 +579,8 @@ def _kpi_values(refresh: Refresh) -> dict[str, tuple[str, str]]:
     lang, now = refresh.lang, refresh.now
     incidents, changes = refresh.frame("incidents"), refresh.frame("changes")
     figures = {
-        "kpi.availability": kpis.availability(
-            refresh.frame("service_metrics"), kpis.start_of_day(now, refresh.settings.display_tz)
+        "kpi.availability": kpis.availability_of(
+            refresh.views()["request_totals"], kpis.start_of_day(now, refresh.settings.display_tz)
         ),
         "kpi.mtta": kpis.mtta(acknowledged(incidents), now),
         "kpi.mttr": kpis.mttr(incidents, now),

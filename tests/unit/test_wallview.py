@@ -89,11 +89,12 @@ def test_spark_points_send_the_hour_then_only_what_is_new():
     metrics = pd.DataFrame(
         {"ts": stamps * 2, "service": ["a"] * 7 + ["b"] * 7, "latency_p95_ms": [float(i) for i in range(14)]}
     )
-    full = wallview.spark_points(metrics, ["b", "a"], None)
+    spark = wallview.spark_frame(metrics)
+    full = wallview.spark_points(spark, ["b", "a"], None)
     assert full["reset"] and len(full["t"]) == 6 and full["v"][0] == [8.0, 1.0]  # the first point is an hour old
-    newest = wallview.spark_points(metrics, ["b", "a"], full["t"][-2])
+    newest = wallview.spark_points(spark, ["b", "a"], full["t"][-2])
     assert not newest["reset"] and newest["t"] == full["t"][-1:] and newest["v"] == [[13.0, 6.0]]
-    assert wallview.spark_points(metrics, ["a"], 0)["reset"]  # the browser's points are too old to extend
+    assert wallview.spark_points(spark, ["a"], 0)["reset"]  # the browser's points are too old to extend
 
 
 def _incidents():
