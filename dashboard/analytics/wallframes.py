@@ -4,10 +4,11 @@ From the estate's frames: each service's health (``health.evaluate``), its rolle
 the metric its tile shows large (``rollup.services``) with its reasons as data (status, kind and
 the formatted values a language's text takes: ``status_reasons``, worst first per service), each
 multi-site chain's site shares (``sites.chain_sites``), the estate's site states
-(``sites.site_states``), the sparklines' points (``wallview.spark_frame``), each service's error-log rate
-(``logrates.errors_frame``) and the requests per metrics timestamp that availability is computed from
-(``kpis.request_totals``): a wall refresh then reads none of the large frames. The poller's derived step computes them after each poll of a frame they
-read and stores them with ``view_basis``: the frame versions and the health rules they come from.
+(``sites.site_states``), the sparklines' points (``wallview.spark_frame``), each service's error-log
+rate (``logrates.errors_frame``) and the requests per metrics timestamp that availability is computed
+from (``kpis.request_totals``), so a wall refresh reads none of the large frames. The poller's derived
+step computes them after each poll of a frame they read and stores them with ``view_basis``: the
+frame versions and the health rules they come from.
 The wall uses them when that basis is the one it sees, else computes them with the same
 ``compute``; both sides call the functions here, so there is one way they are computed.
 """
