@@ -28,13 +28,7 @@ def error_series(log_rates: pd.DataFrame, services, start: pd.Timestamp, end: pd
     return per_minute.rename("count").reset_index()
 
 
-def errors_frame(log_rates: pd.DataFrame) -> pd.DataFrame:
-    """``errors_per_minute`` as a frame: service, per_minute."""
-    rates = errors_per_minute(log_rates)
-    return pd.DataFrame({"service": rates.index.astype(object), "per_minute": rates.to_numpy(dtype=float)})
-
-
-def tooltip_rates(errors: pd.DataFrame, order: list[str]) -> list[str]:
-    """Per tile, its error-log rate (``errors_frame``) formatted ('' for a service without log counts)."""
-    rates = dict(zip(errors["service"].tolist(), errors["per_minute"].tolist()))
-    return ["" if (rate := rates.get(s)) is None else f"{rate:,.1f}" for s in order]
+def tooltip_rates(rates: pd.Series, order: list[str]) -> list[str]:
+    """Per tile, its error-log rate formatted ('' for a service without log counts)."""
+    known = rates.reindex(order).tolist()
+    return ["" if rate != rate else f"{rate:,.1f}" for rate in known]

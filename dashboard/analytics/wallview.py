@@ -10,14 +10,12 @@ kilobytes. Names are shown in the page's language where the frames carry one
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from urllib.parse import urlparse
 
 import numpy as np
 import pandas as pd
 
 from dashboard.analytics.incidents import without_ticket_copies
-from dashboard.analytics.rollup import Reason
 from dashboard.formats import fmt_ms, fmt_pct, fmt_rate
 
 SPARK_MINUTES = 60
@@ -82,35 +80,37 @@ def tile_order(layout: list[dict]) -> list[str]:
     return [s for chain in layout for s in chain["services"]]
 
 
-def tile_rows(
-    evaluated: pd.DataFrame, rolled: pd.DataFrame, order: list[str], describe: Callable[[Reason], str]
-) -> list[list]:
-    """Per tile: status, its main figure and which metric that is (``latency`` or ``errors``),
-    requests/s, the other figure, and its reasons in words."""
+def tile_figures(evaluated: pd.DataFrame, rolled: pd.DataFrame, order: list[str], logs: list[str]) -> pd.DataFrame:
+    """Per tile in ``order``, what is the same in every language: service, status, its main figure
+    (``main``) and which metric that is (``latency`` or ``errors``), requests/s, the other figure, and
+    the error-log rate ``logs`` gives it, all formatted."""
     figures = evaluated.drop_duplicates("service").set_index("service").reindex(order)
     states = rolled.drop_duplicates("service").set_index("service").reindex(order)
-    rows = []
-    for status, metric, reasons, rate, p95, errors in zip(
-        states["status"].fillna("nodata"),
-        states["metric"].fillna("latency"),
-        states["reasons"],
-        figures["requests_per_s"].tolist(),
-        figures["latency_p95_ms"].tolist(),
-        figures["error_ratio"].tolist(),
-    ):
-        latency, error_text = fmt_ms(p95), fmt_pct(errors)
-        main, other = (error_text, latency) if metric == "errors" else (latency, error_text)
-        rows.append(
-            [
-                status,
-                main,
-                metric,
-                fmt_rate(rate),
-                other,
-                [describe(r) for r in reasons] if isinstance(reasons, list) else [],
-            ]
-        )
-    return rows
+    metric = states["metric"].fillna("latency").tolist()
+    latency = [fmt_ms(v) for v in figures["latency_p95_ms"].tolist()]
+    errors = [fmt_pct(v) for v in figures["error_ratio"].tolist()]
+    on_errors = [m == "errors" for m in metric]
+    return pd.DataFrame(
+        {
+            "service": list(order),
+            "status": states["status"].fillna("nodata").tolist(),
+            "metric": metric,
+            "main": [e if flag else lt for flag, lt, e in zip(on_errors, latency, errors)],
+            "rate": [fmt_rate(v) for v in figures["requests_per_s"].tolist()],
+            "other": [lt if flag else e for flag, lt, e in zip(on_errors, latency, errors)],
+            "logs": list(logs),
+        }
+    )
+
+
+def tile_rows(figures: pd.DataFrame, reasons: dict[str, list[str]]) -> list[list]:
+    """Per tile of ``tile_figures``: status, its main figure and which metric that is, requests/s, the
+    other figure, and its reasons in words (``reasons``: per service)."""
+    columns = (figures[c].tolist() for c in ("service", "status", "main", "metric", "rate", "other"))
+    return [
+        [status, main, metric, rate, other, reasons.get(service, [])]
+        for service, status, main, metric, rate, other in zip(*columns)
+    ]
 
 
 def spark_frame(metrics: pd.DataFrame) -> pd.DataFrame:

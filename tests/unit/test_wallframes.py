@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from bench.viewer import WallRequests
-from dashboard import ids
+from dashboard import formats, ids
 from dashboard.analytics import health, kpis, logrates, rollup, sites, wallframes, wallview
 from dashboard.app import create_app
 from dashboard.core.derived import DerivedFrames
@@ -73,10 +73,11 @@ def _computed_before(settings, read) -> dict:
 def test_the_poller_views_are_what_the_wall_computed_from_the_frames(estate):
     read, before = estate.store.frame, _computed_before(estate.settings, estate.store.frame)
     assert estate.store.status(DERIVED_SOURCE)["ok"]
-    rolled = wallframes.rolled(read("service_status"), read("status_reasons"))
-    for column in ("service", "status", "metric", "reasons"):
-        assert rolled[column].tolist() == before["rolled"][column].tolist(), column
-    kinds = {r.kind for reasons in rolled["reasons"] for r in reasons}
+    reasons = wallframes.reasons(read("status_reasons"))
+    for column in ("service", "status", "metric"):
+        assert read("service_status")[column].tolist() == before["rolled"][column].tolist(), column
+    assert [reasons.get(s, []) for s in read("service_status")["service"]] == before["rolled"]["reasons"].tolist()
+    kinds = {r.kind for found in reasons.values() for r in found}
     assert "site_drained" in kinds and kinds & {"alert_critical", "alert_warning"}, kinds  # reasons worth comparing
     for name, computed in (
         ("service_health", before["evaluated"]),
@@ -152,11 +153,11 @@ def test_the_wall_computes_its_own_views_when_the_poller_has_none_for_its_frames
     monkeypatch.setattr(wallframes, "compute", counted)
     with estate.app(settings).server.test_request_context("/wall"):
         refresh = wall.Refresh("en")
-        rolled = refresh.rolled()
+        statuses, reasons = refresh.views()["service_status"], refresh.reasons()
         assert counted.calls == 1
         expected = _computed_before(settings, refresh.frame)["rolled"]
-    assert rolled["status"].tolist() == expected["status"].tolist()
-    assert rolled["reasons"].tolist() == expected["reasons"].tolist()
+    assert statuses["status"].tolist() == expected["status"].tolist()
+    assert [reasons.get(s, []) for s in statuses["service"]] == expected["reasons"].tolist()
 
 
 def test_the_poller_views_give_the_sparklines_log_rates_and_availability_the_frames_give(estate):
@@ -173,7 +174,7 @@ def test_the_poller_views_give_the_sparklines_log_rates_and_availability_the_fra
     assert newest["t"] == spark["t"][-1:] and newest["v"] == spark["v"][-1:]
 
     rates = logrates.errors_per_minute(read("log_rates"))
-    assert len(rates) and logrates.tooltip_rates(read("log_errors"), order) == [
+    assert len(rates) and read("wall_tiles")["logs"].tolist() == [
         f"{rates[s]:,.1f}" if s in rates.index else "" for s in order
     ]
 
@@ -222,3 +223,31 @@ def test_a_worker_refreshing_the_wall_after_a_poll_decodes_none_of_the_large_fra
         assert wallframes.current(
             worker.frame("view_basis"), worker.versions(), estate.settings.source_names, estate.settings.health
         )
+
+
+def test_the_tile_model_from_the_views_is_the_one_computed_from_the_frames(estate):
+    with estate.app().server.test_request_context("/wall"):
+        refresh = wall.Refresh("en")
+        layout = wallview.structure(refresh.frame("chains"), refresh.frame("services"), "en")
+        model = wall._tile_model(refresh, layout, None)
+        before = _computed_before(estate.settings, refresh.frame)
+        order = wallview.tile_order(layout)
+        figures = before["evaluated"].set_index("service").reindex(order)
+        states = before["rolled"].set_index("service").reindex(order)
+        rows = []
+        for status, metric, reasons, rate, p95, errors in zip(
+            states["status"], states["metric"], states["reasons"], *(figures[c] for c in FIGURES)
+        ):
+            latency, error = formats.fmt_ms(p95), formats.fmt_pct(errors)
+            main, other = (error, latency) if metric == "errors" else (latency, error)
+            rows.append([status, main, metric, formats.fmt_rate(rate), other, [refresh.describe(r) for r in reasons]])
+        chains = rollup.chains(layout, before["rolled"])
+        head = rollup.header(chains, before["rolled"], layout, "ok")
+    assert model["rows"] == rows and any(row[5] for row in rows)
+    assert [c[0] for c in model["chains"]] == [c["status"] for c in chains]
+    assert [bool(c[1]) for c in model["chains"]] == [bool(c["worst"]) for c in chains]
+    assert any(c["worst"] for c in chains) and len(chains) == len(layout)
+    assert model["header"]["status"] == head["status"] and str(head["attention"]) in model["header"]["text"]
+
+
+FIGURES = ("requests_per_s", "latency_p95_ms", "error_ratio")

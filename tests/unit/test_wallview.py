@@ -63,7 +63,9 @@ def test_tile_rows_show_the_breaking_metric_large_and_say_why():
             "reasons": [[], [rollup.Reason("crit", "errors", (("value", "5.0%"),))]],
         }
     )
-    rows = wallview.tile_rows(_evaluated(), rolled, ["b", "a", "ghost"], lambda r: f"{r.kind} {r.params()['value']}")
+    figures = wallview.tile_figures(_evaluated(), rolled, ["b", "a", "ghost"], ["2.5", "", ""])
+    assert figures["logs"].tolist() == ["2.5", "", ""]
+    rows = wallview.tile_rows(figures, {"b": ["errors 5.0%"]})
     assert rows == [
         ["crit", "5.00%", "errors", "2.0k/s", "900 ms", ["errors 5.0%"]],
         ["ok", "12 ms", "latency", "10/s", "0.00%", []],
