@@ -46,16 +46,21 @@ def preplan_name(url: str | None) -> str | None:
 
 def _in_language(frame: pd.DataFrame, column: str, lang: str) -> pd.Series:
     """``column``, or where the frame carries it its ``x_<column>_<lang>`` translation."""
-    names = frame[column].astype(str)
+    names = _as_text(frame[column])
     translated = f"x_{column}_{lang}"
     if translated in frame.columns:
-        names = frame[translated].where(frame[translated].notna() & (frame[translated] != ""), names).astype(str)
+        names = _as_text(frame[translated].where(frame[translated].notna() & (frame[translated] != ""), names))
     return names
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """``values`` as text; a text column as it is (converting it again costs a copy of every string)."""
+    return values if isinstance(values.dtype, pd.StringDtype) and not values.hasnans else values.astype(str)
 
 
 def display_names(services: pd.DataFrame, lang: str) -> dict[str, str]:
     """Each service's display name in ``lang`` where known, else its display name."""
-    return dict(zip(services["service"], _in_language(services, "display_name", lang)))
+    return dict(zip(services["service"].tolist(), _in_language(services, "display_name", lang).tolist()))
 
 
 def structure(chains: pd.DataFrame, services: pd.DataFrame, lang: str = "en") -> list[dict]:
@@ -64,7 +69,7 @@ def structure(chains: pd.DataFrame, services: pd.DataFrame, lang: str = "en") ->
     names = dict(
         zip(ordered["chain"].tolist()[::-1], _in_language(ordered, "chain_name", lang).tolist()[::-1])
     )  # first wins
-    known = ordered[ordered["service"].isin(set(services["service"]))]
+    known = ordered[ordered["service"].isin(services["service"])]
     members: dict[str, list[str]] = {}
     for chain, service in zip(known["chain"].tolist(), known["service"].tolist()):
         members.setdefault(chain, []).append(service)
@@ -140,7 +145,7 @@ def spark_points(spark: pd.DataFrame, order: list[str], after_ms: int | None) ->
     rows = np.ones(len(times), dtype=bool) if reset else times > after_ms
     stamp_codes, stamps = pd.factorize(times[rows], sort=True)
     columns = pd.Index(order).unique()
-    column_codes = columns.get_indexer(spark["service"].to_numpy(dtype=object)[rows])
+    column_codes = columns.get_indexer(spark["service"].array[rows].to_numpy(dtype=object))
     known = column_codes >= 0
     grid = np.full((len(stamps), len(columns)), np.nan)
     grid[stamp_codes[known], column_codes[known]] = spark["latency_p95_ms"].to_numpy(dtype=float)[rows][known]
@@ -168,7 +173,7 @@ def major_incidents(incidents: pd.DataFrame) -> pd.DataFrame:
 
 def incident_status(incidents: pd.DataFrame) -> str:
     """What open incidents say about the estate: ``crit`` with a P1 open, ``warn`` with a P2, else ``ok``."""
-    open_priorities = set(active_incidents(incidents)["priority"])
+    open_priorities = set(incidents.loc[incidents["state"].isin(ACTIVE_INCIDENT_STATES), "priority"].tolist())
     return "crit" if 1 in open_priorities else ("warn" if 2 in open_priorities else "ok")
 
 
