@@ -29,10 +29,11 @@ NOTES = """
   is summed from. The worker reads only these small views (it decodes none of `service_metrics`,
   `resource_metrics` and `log_rates`) and formats them, with the lists and the other key figures from
   the small ITSM and chaos frames; it computes the views itself, as before, when the poller's are
-  missing or behind its frames. At 1,000 services that took the first viewer from 163 ms CPU p50 to
-  42 ms (the regression guard's ratio from 6.2 to 3.4): still above 20 ms, now mostly pandas' fixed
-  cost per operation on the small frames (the four lists, the key figures, the chain layout) and
-  Dash's own work; the p95 also catches the interpreter's garbage collection over a process that
+  missing or behind its frames. At 1,000 services that took the first viewer from 122 ms CPU p50
+  (p95 187 ms, load 1.7) to 57 ms (p95 93 ms, load 2.9), and the regression guard's ratio from 6.2 to
+  3.4; at 100 services, run alternately with the code before, from about 62 ms to 43 ms. Still
+  above 20 ms, now mostly pandas' fixed cost per operation on the small frames (the four lists, the
+  key figures, the chain layout) and Dash's own work; the p95 also catches the interpreter's garbage collection over a process that
   holds the whole estate.
   The Chromium row at 200 services times exactly those first-viewer refreshes (data changes
   between every few refreshes, and one browser is the only viewer).
