@@ -33,8 +33,8 @@ NOTES = """
   (p95 187 ms, load 1.7) to 57 ms (p95 93 ms, load 2.9), and the regression guard's ratio from 6.2 to
   3.4; at 100 services, run alternately with the code before, from about 62 ms to 43 ms. Still
   above 20 ms, now mostly pandas' fixed cost per operation on the small frames (the four lists, the
-  key figures, the chain layout) and Dash's own work; the p95 also catches the interpreter's garbage collection over a process that
-  holds the whole estate.
+  key figures, the chain layout) and Dash's own work; the p95 also catches the interpreter's garbage
+  collection over a process that holds the whole estate.
   The Chromium row at 200 services times exactly those first-viewer refreshes (data changes
   between every few refreshes, and one browser is the only viewer).
 - Storage: the store cuts the large frames (`service_metrics`, `resource_metrics`, `calls`, `log_rates`,

@@ -60,6 +60,20 @@ def reasons(status_reasons: pd.DataFrame) -> dict[str, list[rollup.Reason]]:
     return found
 
 
+def rolled(service_status: pd.DataFrame, status_reasons: pd.DataFrame) -> pd.DataFrame:
+    """``rollup.services``' frame again, from ``service_status`` and ``status_reasons``."""
+    found = reasons(status_reasons)
+    return pd.DataFrame(
+        {
+            "service": service_status["service"].to_numpy(),
+            "status": service_status["status"].to_numpy(),
+            "metric": service_status["metric"].to_numpy(),
+            "reasons": [found.get(s, []) for s in service_status["service"].tolist()],
+        },
+        columns=rollup.COLUMNS,
+    )
+
+
 def chains_frame(rolled_chains: list[dict]) -> pd.DataFrame:
     """``rollup.chains``' chains as rows: chain, status, the first of its worst steps that says why (None
     when none does) and how many more there are."""
