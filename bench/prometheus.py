@@ -124,7 +124,7 @@ def wall_view(frames: dict[str, pd.DataFrame], now: datetime) -> dict:
     )
     return {
         "rows": wallview.tile_rows(evaluated, rolled, order, lambda reason: reason.kind),
-        "spark": wallview.spark_points(frames["service_metrics"], order, None),
+        "spark": wallview.spark_points(wallview.spark_frame(frames["service_metrics"]), order, None),
         "availability": kpis.availability(frames["service_metrics"], kpis.start_of_day(pd.Timestamp(now), "UTC")),
     }
 

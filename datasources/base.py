@@ -255,6 +255,29 @@ CONTRACTS: dict[str, tuple[Column, ...]] = {
         _c("even", "float"),
         _c("instances", "int"),
     ),
+    "spark": (_c("ts", "ts"), _c("service", "str"), _c("latency_p95_ms", "float", True)),
+    "wall_tiles": (
+        _c("service", "str"),
+        _c("status", "str", allowed=HEALTH_STATUSES),
+        _c("metric", "str", allowed=("latency", "errors")),
+        _c("main", "str"),
+        _c("rate", "str"),
+        _c("other", "str"),
+        _c("logs", "str"),
+    ),
+    "chain_status": (
+        _c("chain", "str"),
+        _c("status", "str", allowed=HEALTH_STATUSES),
+        _c("service", "str", True),
+        _c("more", "int"),
+    ),
+    "wall_header": (_c("status", "str", allowed=HEALTH_STATUSES), _c("attention", "int"), _c("total", "int")),
+    "request_totals": (
+        _c("ts", "ts"),
+        _c("requests_per_s", "float"),
+        _c("failed_per_s", "float"),
+        _c("samples", "int"),
+    ),
     "view_basis": (_c("source", "str"), _c("version", "int"), _c("rules", "str")),
     "incident_command": (  # opscenter's own: who commands each incident acted on, and its last action
         _c("source", "str"),
@@ -302,7 +325,19 @@ FRAME_NAMES: tuple[str, ...] = tuple(CONTRACTS)
 METRIC_FRAMES = ("service_metrics", "resource_metrics")  # the frames the derived step learns from
 DERIVED_FRAMES = ("anomalies", "utilisation_peaks")  # computed by the poller from metrics, not read
 COMMAND_FRAMES = ("incident_command",)  # read by the poller from opscenter's incident actions
-VIEW_FRAMES = ("service_health", "service_status", "status_reasons", "chain_sites", "site_states", "view_basis")
+VIEW_FRAMES = (
+    "service_health",
+    "service_status",
+    "status_reasons",
+    "chain_sites",
+    "site_states",
+    "spark",
+    "wall_tiles",
+    "chain_status",
+    "wall_header",
+    "request_totals",
+    "view_basis",
+)
 
 _EMPTY_DTYPES = {
     "str": "object",

@@ -28,14 +28,32 @@ def start_of_day(now: pd.Timestamp, tz: str) -> pd.Timestamp:
     return pd.Timestamp(now).tz_convert(tz).normalize().tz_convert("UTC")
 
 
+def request_totals(service_metrics: pd.DataFrame) -> pd.DataFrame:
+    """Per timestamp of ``service_metrics``: the requests and failed requests per second of every service
+    summed, and how many samples they sum (what availability is computed from, whatever ``since``)."""
+    failed = service_metrics["requests_per_s"] * service_metrics["error_ratio"].fillna(0.0)
+    totals = (
+        service_metrics[["ts", "requests_per_s"]]
+        .assign(failed_per_s=failed, samples=1)
+        .groupby("ts", sort=True)
+        .sum()
+        .reset_index()
+    )
+    return totals.astype({"samples": "int64"})
+
+
 def availability(service_metrics: pd.DataFrame, since: pd.Timestamp) -> tuple[float | None, int]:
     """Share of requests served without error since ``since``."""
-    today = service_metrics[service_metrics["ts"] >= since]
-    requests = today["requests_per_s"].sum()
-    if not len(today) or requests <= 0:
-        return None, len(today)
-    failed = (today["requests_per_s"] * today["error_ratio"].fillna(0.0)).sum()
-    return float(1 - failed / requests), len(today)
+    return availability_of(request_totals(service_metrics), since)
+
+
+def availability_of(totals: pd.DataFrame, since: pd.Timestamp) -> tuple[float | None, int]:
+    """Share of requests served without error since ``since``, from ``request_totals``."""
+    today = totals[totals["ts"] >= since]
+    requests, samples = float(today["requests_per_s"].sum()), int(today["samples"].sum())
+    if not samples or requests <= 0:
+        return None, samples
+    return float(1 - today["failed_per_s"].sum() / requests), samples
 
 
 def _in_window(times: pd.Series, now: pd.Timestamp) -> pd.Series:

@@ -30,4 +30,5 @@ def error_series(log_rates: pd.DataFrame, services, start: pd.Timestamp, end: pd
 
 def tooltip_rates(rates: pd.Series, order: list[str]) -> list[str]:
     """Per tile, its error-log rate formatted ('' for a service without log counts)."""
-    return ["" if s not in rates.index else f"{rates[s]:,.1f}" for s in order]
+    known = rates.reindex(order).tolist()
+    return ["" if rate != rate else f"{rate:,.1f}" for rate in known]

@@ -66,8 +66,9 @@ def chain_sites(chains: pd.DataFrame, instances: pd.DataFrame, resources: pd.Dat
 def wall_sites(layout: list[dict], figures: pd.DataFrame) -> list[list[list]]:
     """Per chain in wall order: [site, share as a whole percent, status] per site."""
     by_chain: dict[str, list[list]] = {}
-    for row in figures.itertuples(index=False):
-        by_chain.setdefault(row.chain, []).append([row.site, f"{row.share:.0%}", row.status])
+    columns = (figures[c].tolist() for c in ("chain", "site", "share", "status"))
+    for chain, site, share, status in zip(*columns):
+        by_chain.setdefault(chain, []).append([site, f"{share:.0%}", status])
     return [by_chain.get(c["chain"], []) for c in layout]
 
 

@@ -3,9 +3,14 @@
 From the estate's frames: each service's health (``health.evaluate``), its rolled-up status and
 the metric its tile shows large (``rollup.services``) with its reasons as data (status, kind and
 the formatted values a language's text takes: ``status_reasons``, worst first per service), each
-multi-site chain's site shares (``sites.chain_sites``) and the estate's site states
-(``sites.site_states``). The poller's derived step computes them after each poll of a frame they
-read and stores them with ``view_basis``: the frame versions and the health rules they come from.
+multi-site chain's site shares (``sites.chain_sites``), the estate's site states
+(``sites.site_states``), each tile's figures formatted with its error-log rate (``wallview.tile_figures``,
+in the wall's order), each chain's status and first worst step (``rollup.chains``), the header's
+status and counts (``rollup.header``), the sparklines' points (``wallview.spark_frame``) and the
+requests per metrics timestamp that availability is computed from (``kpis.request_totals``), so a wall
+refresh reads none of the large frames and formats what it reads. The poller's derived
+step computes them after each poll of a frame they read and stores them with ``view_basis``: the
+frame versions and the health rules they come from.
 The wall uses them when that basis is the one it sees, else computes them with the same
 ``compute``; both sides call the functions here, so there is one way they are computed.
 """
@@ -18,10 +23,10 @@ from collections.abc import Callable, Iterable
 
 import pandas as pd
 
-from dashboard.analytics import health, rollup, sites
+from dashboard.analytics import health, kpis, logrates, rollup, sites, wallview
 from datasources.base import CONTRACTS, VIEW_FRAMES, empty_frame
 
-INPUTS = ("services", "service_metrics", "alerts", "anomalies", "resource_metrics", "instances", "chains")
+INPUTS = ("services", "service_metrics", "alerts", "anomalies", "resource_metrics", "instances", "chains", "log_rates")
 VIEWS = tuple(name for name in VIEW_FRAMES if name != "view_basis")  # what the wall reads; the basis says of what
 
 
@@ -46,21 +51,39 @@ def reasons_frame(rolled: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[c.name for c in CONTRACTS["status_reasons"]])
 
 
+def reasons(status_reasons: pd.DataFrame) -> dict[str, list[rollup.Reason]]:
+    """The reasons of ``rollup.services``' rows again, per service in their order, from ``status_reasons``."""
+    found: dict[str, list[rollup.Reason]] = {}
+    columns = (status_reasons[c].tolist() for c in ("service", "status", "kind", "values"))
+    for service, status, kind, values in zip(*columns):
+        found.setdefault(service, []).append(rollup.Reason(status, kind, tuple(json.loads(values).items())))
+    return found
+
+
 def rolled(service_status: pd.DataFrame, status_reasons: pd.DataFrame) -> pd.DataFrame:
     """``rollup.services``' frame again, from ``service_status`` and ``status_reasons``."""
-    reasons: dict[str, list[rollup.Reason]] = {}
-    for service, status, kind, values in zip(
-        status_reasons["service"], status_reasons["status"], status_reasons["kind"], status_reasons["values"]
-    ):
-        reasons.setdefault(service, []).append(rollup.Reason(status, kind, tuple(json.loads(values).items())))
+    found = reasons(status_reasons)
     return pd.DataFrame(
         {
             "service": service_status["service"].to_numpy(),
             "status": service_status["status"].to_numpy(),
             "metric": service_status["metric"].to_numpy(),
-            "reasons": [reasons.get(s, []) for s in service_status["service"]],
+            "reasons": [found.get(s, []) for s in service_status["service"].tolist()],
         },
         columns=rollup.COLUMNS,
+    )
+
+
+def chains_frame(rolled_chains: list[dict]) -> pd.DataFrame:
+    """``rollup.chains``' chains as rows: chain, status, the first of its worst steps that says why (None
+    when none does) and how many more there are."""
+    return pd.DataFrame(
+        {
+            "chain": [c["chain"] for c in rolled_chains],
+            "status": [c["status"] for c in rolled_chains],
+            "service": [c["worst"][0][0] if c["worst"] else None for c in rolled_chains],
+            "more": pd.array([max(len(c["worst"]) - 1, 0) for c in rolled_chains], dtype="int64"),
+        }
     )
 
 
@@ -80,12 +103,21 @@ def compute(read: Callable[[str], pd.DataFrame], health_rules: dict) -> dict[str
         health_rules["amber_at"],
         metrics["ts"].max() if len(metrics) else None,
     )
+    layout = wallview.structure(read("chains"), services)
+    order, rolled_chains = wallview.tile_order(layout), rollup.chains(layout, statuses)
+    logs = logrates.tooltip_rates(logrates.errors_per_minute(read("log_rates")), order)
+    header = rollup.header(rolled_chains, statuses, layout, "ok")  # the incidents' alarm is raised in the browser
     return {
         "service_health": _conform("service_health", evaluated),
         "service_status": _conform("service_status", statuses),
         "status_reasons": _conform("status_reasons", reasons_frame(statuses)),
         "chain_sites": _conform("chain_sites", sites.chain_sites(read("chains"), instances, resources)),
         "site_states": _conform("site_states", states),
+        "spark": _conform("spark", wallview.spark_frame(metrics)),
+        "wall_tiles": _conform("wall_tiles", wallview.tile_figures(evaluated, statuses, order, logs)),
+        "chain_status": _conform("chain_status", chains_frame(rolled_chains)),
+        "wall_header": pd.DataFrame([header]).astype({"attention": "int64", "total": "int64"}),
+        "request_totals": _conform("request_totals", kpis.request_totals(metrics)),
     }
 
 

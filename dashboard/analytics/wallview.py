@@ -10,14 +10,12 @@ kilobytes. Names are shown in the page's language where the frames carry one
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from urllib.parse import urlparse
 
 import numpy as np
 import pandas as pd
 
 from dashboard.analytics.incidents import without_ticket_copies
-from dashboard.analytics.rollup import Reason
 from dashboard.formats import fmt_ms, fmt_pct, fmt_rate
 
 SPARK_MINUTES = 60
@@ -48,16 +46,21 @@ def preplan_name(url: str | None) -> str | None:
 
 def _in_language(frame: pd.DataFrame, column: str, lang: str) -> pd.Series:
     """``column``, or where the frame carries it its ``x_<column>_<lang>`` translation."""
-    names = frame[column].astype(str)
+    names = _as_text(frame[column])
     translated = f"x_{column}_{lang}"
     if translated in frame.columns:
-        names = frame[translated].where(frame[translated].notna() & (frame[translated] != ""), names).astype(str)
+        names = _as_text(frame[translated].where(frame[translated].notna() & (frame[translated] != ""), names))
     return names
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """``values`` as text; a text column as it is (converting it again costs a copy of every string)."""
+    return values if isinstance(values.dtype, pd.StringDtype) and not values.hasnans else values.astype(str)
 
 
 def display_names(services: pd.DataFrame, lang: str) -> dict[str, str]:
     """Each service's display name in ``lang`` where known, else its display name."""
-    return dict(zip(services["service"], _in_language(services, "display_name", lang)))
+    return dict(zip(services["service"].tolist(), _in_language(services, "display_name", lang).tolist()))
 
 
 def structure(chains: pd.DataFrame, services: pd.DataFrame, lang: str = "en") -> list[dict]:
@@ -66,7 +69,7 @@ def structure(chains: pd.DataFrame, services: pd.DataFrame, lang: str = "en") ->
     names = dict(
         zip(ordered["chain"].tolist()[::-1], _in_language(ordered, "chain_name", lang).tolist()[::-1])
     )  # first wins
-    known = ordered[ordered["service"].isin(set(services["service"]))]
+    known = ordered[ordered["service"].isin(services["service"])]
     members: dict[str, list[str]] = {}
     for chain, service in zip(known["chain"].tolist(), known["service"].tolist()):
         members.setdefault(chain, []).append(service)
@@ -82,66 +85,75 @@ def tile_order(layout: list[dict]) -> list[str]:
     return [s for chain in layout for s in chain["services"]]
 
 
-def tile_rows(
-    evaluated: pd.DataFrame, rolled: pd.DataFrame, order: list[str], describe: Callable[[Reason], str]
-) -> list[list]:
-    """Per tile: status, its main figure and which metric that is (``latency`` or ``errors``),
-    requests/s, the other figure, and its reasons in words."""
+def tile_figures(evaluated: pd.DataFrame, rolled: pd.DataFrame, order: list[str], logs: list[str]) -> pd.DataFrame:
+    """Per tile in ``order``, what is the same in every language: service, status, its main figure
+    (``main``) and which metric that is (``latency`` or ``errors``), requests/s, the other figure, and
+    the error-log rate ``logs`` gives it, all formatted."""
     figures = evaluated.drop_duplicates("service").set_index("service").reindex(order)
     states = rolled.drop_duplicates("service").set_index("service").reindex(order)
-    rows = []
-    for status, metric, reasons, rate, p95, errors in zip(
-        states["status"].fillna("nodata"),
-        states["metric"].fillna("latency"),
-        states["reasons"],
-        figures["requests_per_s"].tolist(),
-        figures["latency_p95_ms"].tolist(),
-        figures["error_ratio"].tolist(),
-    ):
-        latency, error_text = fmt_ms(p95), fmt_pct(errors)
-        main, other = (error_text, latency) if metric == "errors" else (latency, error_text)
-        rows.append(
-            [
-                status,
-                main,
-                metric,
-                fmt_rate(rate),
-                other,
-                [describe(r) for r in reasons] if isinstance(reasons, list) else [],
-            ]
-        )
-    return rows
+    metric = states["metric"].fillna("latency").tolist()
+    latency = [fmt_ms(v) for v in figures["latency_p95_ms"].tolist()]
+    errors = [fmt_pct(v) for v in figures["error_ratio"].tolist()]
+    on_errors = [m == "errors" for m in metric]
+    return pd.DataFrame(
+        {
+            "service": list(order),
+            "status": states["status"].fillna("nodata").tolist(),
+            "metric": metric,
+            "main": [e if flag else lt for flag, lt, e in zip(on_errors, latency, errors)],
+            "rate": [fmt_rate(v) for v in figures["requests_per_s"].tolist()],
+            "other": [lt if flag else e for flag, lt, e in zip(on_errors, latency, errors)],
+            "logs": list(logs),
+        }
+    )
 
 
-def spark_points(metrics: pd.DataFrame, order: list[str], after_ms: int | None) -> dict:
-    """p95 sparkline points per tile: all of the last hour (``reset``), or only those after ``after_ms``.
+def tile_rows(figures: pd.DataFrame, reasons: dict[str, list[str]]) -> list[list]:
+    """Per tile of ``tile_figures``: status, its main figure and which metric that is, requests/s, the
+    other figure, and its reasons in words (``reasons``: per service)."""
+    columns = (figures[c].tolist() for c in ("service", "status", "main", "metric", "rate", "other"))
+    return [
+        [status, main, metric, rate, other, reasons.get(service, [])]
+        for service, status, main, metric, rate, other in zip(*columns)
+    ]
+
+
+def spark_frame(metrics: pd.DataFrame) -> pd.DataFrame:
+    """The sparklines' data: p95 per service and timestamp (the mean of its samples) over the
+    ``SPARK_MINUTES`` up to the newest timestamp of ``metrics``, by timestamp; columns ts, service,
+    latency_p95_ms."""
+    if metrics.empty:
+        return pd.DataFrame({"ts": metrics["ts"], "service": metrics["service"], "latency_p95_ms": []})
+    stamps = metrics["ts"]
+    recent = metrics.loc[
+        stamps > stamps.max() - pd.Timedelta(minutes=SPARK_MINUTES), ["ts", "service", "latency_p95_ms"]
+    ]
+    return recent.groupby(["ts", "service"], sort=True)["latency_p95_ms"].mean().reset_index()
+
+
+def spark_points(spark: pd.DataFrame, order: list[str], after_ms: int | None) -> dict:
+    """p95 sparkline points per tile from ``spark_frame``: all of it (``reset``), or only those after
+    ``after_ms`` (all of it when ``after_ms`` is older than its first point).
 
     Returns ``{"reset": bool, "t": [epoch ms, ...], "v": [[value per tile], ...]}``, one
     row of values per timestamp, values rounded to three significant digits.
     """
-    if metrics.empty:
+    if spark.empty:
         return {"reset": after_ms is None, "t": [], "v": []}
-    newest = metrics["ts"].max()
-    recent = metrics[metrics["ts"] > newest - pd.Timedelta(minutes=SPARK_MINUTES)]
-    stamp_codes, stamps = pd.factorize(recent["ts"], sort=True)
+    times = pd.DatetimeIndex(spark["ts"]).as_unit("ms").asi8
+    reset = after_ms is None or after_ms < times.min()
+    rows = np.ones(len(times), dtype=bool) if reset else times > after_ms
+    stamp_codes, stamps = pd.factorize(times[rows], sort=True)
     columns = pd.Index(order).unique()
-    column_codes = columns.get_indexer(recent["service"])
+    column_codes = columns.get_indexer(spark["service"].array[rows].to_numpy(dtype=object))
     known = column_codes >= 0
-    sums = np.zeros((len(stamps), len(columns)))
-    counts = np.zeros_like(sums)
-    values = recent["latency_p95_ms"].to_numpy(dtype=float)
-    known &= ~np.isnan(values)
-    np.add.at(sums, (stamp_codes[known], column_codes[known]), values[known])
-    np.add.at(counts, (stamp_codes[known], column_codes[known]), 1)
-    with np.errstate(invalid="ignore"):
-        grid = (sums / counts)[:, columns.get_indexer(order)]  # mean per timestamp and tile, NaN without samples
-    stamps = pd.DatetimeIndex(stamps).as_unit("ms").asi8.tolist()
-    reset = after_ms is None or not stamps or after_ms < stamps[0]
-    keep = [i for i, t in enumerate(stamps) if reset or t > after_ms]
+    grid = np.full((len(stamps), len(columns)), np.nan)
+    grid[stamp_codes[known], column_codes[known]] = spark["latency_p95_ms"].to_numpy(dtype=float)[rows][known]
+    grid = grid[:, columns.get_indexer(order)]  # per timestamp and tile, NaN without a sample
     return {
         "reset": reset,
-        "t": [stamps[i] for i in keep],
-        "v": [[None if v != v else float(f"{v:.3g}") for v in grid[i].tolist()] for i in keep],
+        "t": stamps.tolist(),
+        "v": [[None if v != v else float(f"{v:.3g}") for v in line] for line in grid.tolist()],
     }
 
 
@@ -161,7 +173,7 @@ def major_incidents(incidents: pd.DataFrame) -> pd.DataFrame:
 
 def incident_status(incidents: pd.DataFrame) -> str:
     """What open incidents say about the estate: ``crit`` with a P1 open, ``warn`` with a P2, else ``ok``."""
-    open_priorities = set(active_incidents(incidents)["priority"])
+    open_priorities = set(incidents.loc[incidents["state"].isin(ACTIVE_INCIDENT_STATES), "priority"].tolist())
     return "crit" if 1 in open_priorities else ("warn" if 2 in open_priorities else "ok")
 
 

@@ -21,7 +21,8 @@ peaks problem (the database away, a failed backfill read) is in the step's statu
 backfill is tried again after ``HISTORY_RETRY_S``.
 
 Given the health rules, the step also computes the wall's views (``analytics.wallframes``: health,
-roll-up with its reasons, site shares and states) after every poll that delivered a frame they read,
+roll-up with its reasons, site shares and states, tile figures, chain statuses, header, sparklines and
+the requests availability is computed from) after every poll that delivered a frame they read,
 from the store's frames of every source, and writes them with the versions they come from under the
 reserved name ``derived`` with a status record of their own; a web worker then formats them instead
 of computing them.

@@ -30,7 +30,7 @@ import pandas as pd
 from dash import ALL, ClientsideFunction, Input, Output, Patch, State, ctx, dcc, html
 
 from dashboard import context, formats, ids
-from dashboard.analytics import kpis, logrates, rollup, sites, wallframes, wallview
+from dashboard.analytics import kpis, rollup, sites, wallframes, wallview
 from dashboard.command import oversight
 from dashboard.core.freshness import Freshness, freshness
 from dashboard.core.status import newest_success
@@ -161,10 +161,10 @@ class Refresh:
         """The estate's sites (the banner and the services' roll-up both read them)."""
         return self.views()["site_states"]
 
-    def rolled(self) -> pd.DataFrame:
-        """Each service's rolled-up status, its tile's main metric and its reasons (``rollup.services``)."""
-        views = self.views()
-        return wallframes.rolled(views["service_status"], views["status_reasons"])
+    def reasons(self) -> dict[str, list[rollup.Reason]]:
+        """Each service's reasons for its rolled-up status, worst first (none for a service without)."""
+        build = lambda: wallframes.reasons(self.views()["status_reasons"])  # noqa: E731
+        return self.cached("reasons", build, *TILES, per_language=False)
 
 
 def _digest(value) -> str:
@@ -240,40 +240,43 @@ def _chain_sections(layout: list[dict], evaluated: pd.DataFrame, lang: str, ambe
     return sections
 
 
-def _chain_reason(chain: dict, names: dict[str, str], refresh: Refresh) -> str:
-    """Why a chain has its status: its first worst step and that step's first reason, and how many more."""
-    if not chain["worst"]:
+def _chain_reason(service, more: int, names: dict[str, str], refresh: Refresh) -> str:
+    """Why a chain has its status: its first worst step (``service``, None when no step says why) and that
+    step's first reason, and how many more steps are that bad."""
+    if not isinstance(service, str):
         return ""
-    service, reason = chain["worst"][0]
-    more = len(chain["worst"]) - 1
-    return t("wall.chain_reason", refresh.lang, name=names.get(service, service), reason=refresh.describe(reason)) + (
+    reason = refresh.describe(refresh.reasons()[service][0])
+    return t("wall.chain_reason", refresh.lang, name=names.get(service, service), reason=reason) + (
         f" · +{more}" if more else ""
     )
 
 
-def _header(refresh: Refresh, rolled_chains: list[dict], rolled: pd.DataFrame, layout: list[dict]) -> dict:
-    head = rollup.header(rolled_chains, rolled, layout, "ok")  # the incidents' alarm is raised in the browser
-    key = "wall.attention" if head["attention"] else "wall.all_healthy"
-    return {"status": head["status"], "text": t(key, refresh.lang, count=head["attention"], total=head["total"])}
+def _header(refresh: Refresh, header: pd.DataFrame) -> dict:
+    """The header's status (the incidents' alarm is raised in the browser) and how many services need
+    attention, from the ``wall_header`` view."""
+    status, attention, total = header["status"].iloc[0], int(header["attention"].iloc[0]), int(header["total"].iloc[0])
+    key = "wall.attention" if attention else "wall.all_healthy"
+    return {"status": status, "text": t(key, refresh.lang, count=attention, total=total)}
 
 
-def _tile_model(
-    refresh: Refresh, layout: list[dict], evaluated: pd.DataFrame, rolled: pd.DataFrame, spark_after: int | None
-) -> dict:
-    order = wallview.tile_order(layout)
-    names = dict(zip(evaluated["service"], evaluated["display_name"]))
-    rolled_chains = rollup.chains(layout, rolled)
+def _tile_model(refresh: Refresh, layout: list[dict], spark_after: int | None) -> dict:
+    views, lang = refresh.views(), refresh.lang
+    reasons = {service: [refresh.describe(r) for r in found] for service, found in refresh.reasons().items()}
+    chains, names = views["chain_status"], wallview.display_names(refresh.frame("services"), lang)
     return {
-        "rows": wallview.tile_rows(evaluated, rolled, order, refresh.describe),
-        "chains": [[c["status"], _chain_reason(c, names, refresh)] for c in rolled_chains],
-        "header": _header(refresh, rolled_chains, rolled, layout),
-        "spark": wallview.spark_points(refresh.frame("service_metrics"), order, spark_after),
-        "logs": logrates.tooltip_rates(logrates.errors_per_minute(refresh.frame("log_rates")), order),
-        "sites": sites.wall_sites(layout, refresh.views()["chain_sites"]),
+        "rows": wallview.tile_rows(views["wall_tiles"], reasons),
+        "chains": [
+            [status, _chain_reason(service, more, names, refresh)]
+            for status, service, more in zip(*(chains[c].tolist() for c in ("status", "service", "more")))
+        ],
+        "header": _header(refresh, views["wall_header"]),
+        "spark": wallview.spark_points(views["spark"], wallview.tile_order(layout), spark_after),
+        "logs": views["wall_tiles"]["logs"].tolist(),
+        "sites": sites.wall_sites(layout, views["chain_sites"]),
     }
 
 
-def _full_model(refresh: Refresh, layout: list[dict], evaluated: pd.DataFrame, rolled: pd.DataFrame) -> dict:
+def _full_model(refresh: Refresh, layout: list[dict]) -> dict:
     """The whole tile model, with what never changes while the page is shown and the whole last hour."""
     lang = refresh.lang
     labels = {
@@ -288,7 +291,7 @@ def _full_model(refresh: Refresh, layout: list[dict], evaluated: pd.DataFrame, r
         "page": refresh.now.timestamp(),
         "alarm": wallview.incident_status(refresh.frame("incidents")),
         "unknown": refresh.header_unknown(),
-        **_tile_model(refresh, layout, evaluated, rolled, None),
+        **_tile_model(refresh, layout, None),
     }
 
 
@@ -579,8 +582,8 @@ def _kpi_values(refresh: Refresh) -> dict[str, tuple[str, str]]:
     lang, now = refresh.lang, refresh.now
     incidents, changes = refresh.frame("incidents"), refresh.frame("changes")
     figures = {
-        "kpi.availability": kpis.availability(
-            refresh.frame("service_metrics"), kpis.start_of_day(now, refresh.settings.display_tz)
+        "kpi.availability": kpis.availability_of(
+            refresh.views()["request_totals"], kpis.start_of_day(now, refresh.settings.display_tz)
         ),
         "kpi.mtta": kpis.mtta(acknowledged(incidents), now),
         "kpi.mttr": kpis.mttr(incidents, now),
@@ -714,7 +717,7 @@ def layout(lang: str | None = None, **_query) -> html.Div:
     lang, settings = refresh.lang, refresh.settings
     evaluated = refresh.evaluated()
     chain_layout = wallview.structure(refresh.frame("chains"), refresh.frame("services"), lang)
-    model = _full_model(refresh, chain_layout, evaluated, refresh.rolled())
+    model = _full_model(refresh, chain_layout)
     incidents, incident_count = _incident_items(refresh)
     alerts, alert_count = _alert_items(refresh)
     sessions = _sessions()
@@ -838,8 +841,6 @@ def _redraw_tiles(refresh: Refresh, keys: dict, out: dict) -> None:
     """The tile model (whole when the chains' structure changed, else a Patch of its changed parts) and
     the site banner."""
     lang = refresh.lang
-    evaluated = refresh.cached("evaluated", refresh.evaluated, "chains")
-    rolled = refresh.cached("rolled", refresh.rolled, *TILES, per_language=False)
     chain_layout, structure = refresh.cached(
         "structure",
         lambda: _with_digest(wallview.structure(refresh.frame("chains"), refresh.frame("services"), lang)),
@@ -848,13 +849,13 @@ def _redraw_tiles(refresh: Refresh, keys: dict, out: dict) -> None:
     if structure != keys["structure"]:  # chains or services came or went: draw them anew
         keys["structure"] = structure
         out["chains"] = _chain_sections(
-            chain_layout, evaluated, lang, refresh.settings.health["amber_at"], refresh.offered
+            chain_layout, refresh.evaluated(), lang, refresh.settings.health["amber_at"], refresh.offered
         )
-        model = out["model"] = _full_model(refresh, chain_layout, evaluated, rolled)
+        model = out["model"] = _full_model(refresh, chain_layout)
     else:
         model, digests = refresh.cached(
             "tiles",
-            lambda: _with_part_digests(_tile_model(refresh, chain_layout, evaluated, rolled, keys["spark_ms"])),
+            lambda: _with_part_digests(_tile_model(refresh, chain_layout, keys["spark_ms"])),
             *TILES,
             extra=keys["spark_ms"],
         )

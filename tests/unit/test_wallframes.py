@@ -6,14 +6,16 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 
-from dashboard import ids
-from dashboard.analytics import health, rollup, sites, wallframes, wallview
+from bench.viewer import WallRequests
+from dashboard import formats, ids
+from dashboard.analytics import health, kpis, logrates, rollup, sites, wallframes, wallview
 from dashboard.app import create_app
 from dashboard.core.derived import DerivedFrames
 from dashboard.core.poller import Poller
 from dashboard.core.settings import load
-from dashboard.core.store import DERIVED_SOURCE, open_store
+from dashboard.core.store import DERIVED_SOURCE, FrameStore, open_store
 from datasources import registry
+from datasources.base import CONTRACTS
 from datasources.demo import episodes
 from layouts.pages import wall
 
@@ -71,10 +73,11 @@ def _computed_before(settings, read) -> dict:
 def test_the_poller_views_are_what_the_wall_computed_from_the_frames(estate):
     read, before = estate.store.frame, _computed_before(estate.settings, estate.store.frame)
     assert estate.store.status(DERIVED_SOURCE)["ok"]
-    rolled = wallframes.rolled(read("service_status"), read("status_reasons"))
-    for column in ("service", "status", "metric", "reasons"):
-        assert rolled[column].tolist() == before["rolled"][column].tolist(), column
-    kinds = {r.kind for reasons in rolled["reasons"] for r in reasons}
+    reasons = wallframes.reasons(read("status_reasons"))
+    for column in ("service", "status", "metric"):
+        assert read("service_status")[column].tolist() == before["rolled"][column].tolist(), column
+    assert [reasons.get(s, []) for s in read("service_status")["service"]] == before["rolled"]["reasons"].tolist()
+    kinds = {r.kind for found in reasons.values() for r in found}
     assert "site_drained" in kinds and kinds & {"alert_critical", "alert_warning"}, kinds  # reasons worth comparing
     for name, computed in (
         ("service_health", before["evaluated"]),
@@ -150,8 +153,101 @@ def test_the_wall_computes_its_own_views_when_the_poller_has_none_for_its_frames
     monkeypatch.setattr(wallframes, "compute", counted)
     with estate.app(settings).server.test_request_context("/wall"):
         refresh = wall.Refresh("en")
-        rolled = refresh.rolled()
+        statuses, reasons = refresh.views()["service_status"], refresh.reasons()
         assert counted.calls == 1
         expected = _computed_before(settings, refresh.frame)["rolled"]
-    assert rolled["status"].tolist() == expected["status"].tolist()
-    assert rolled["reasons"].tolist() == expected["reasons"].tolist()
+    assert statuses["status"].tolist() == expected["status"].tolist()
+    assert [reasons.get(s, []) for s in statuses["service"]] == expected["reasons"].tolist()
+
+
+def test_the_poller_views_give_the_sparklines_log_rates_and_availability_the_frames_give(estate):
+    read = estate.store.frame
+    order = wallview.tile_order(wallview.structure(read("chains"), read("services")))
+    metrics = read("service_metrics")
+    recent = metrics[metrics["ts"] > metrics["ts"].max() - pd.Timedelta(minutes=wallview.SPARK_MINUTES)]
+    grid = recent.pivot_table(index="ts", columns="service", values="latency_p95_ms", aggfunc="mean", dropna=False)
+    grid = grid.reindex(columns=order)
+    spark = wallview.spark_points(read("spark"), order, None)
+    assert spark["t"] == pd.DatetimeIndex(grid.index).as_unit("ms").asi8.tolist()
+    assert spark["v"] == [[None if v != v else float(f"{v:.3g}") for v in row] for row in grid.to_numpy().tolist()]
+    newest = wallview.spark_points(read("spark"), order, spark["t"][-2])
+    assert newest["t"] == spark["t"][-1:] and newest["v"] == spark["v"][-1:]
+
+    rates = logrates.errors_per_minute(read("log_rates"))
+    assert len(rates) and read("wall_tiles")["logs"].tolist() == [
+        f"{rates[s]:,.1f}" if s in rates.index else "" for s in order
+    ]
+
+    since = kpis.start_of_day(pd.Timestamp(MOMENT), "Asia/Shanghai")
+    today = metrics[metrics["ts"] >= since]
+    expected = 1 - (today["requests_per_s"] * today["error_ratio"].fillna(0.0)).sum() / today["requests_per_s"].sum()
+    value, count = kpis.availability_of(read("request_totals"), since)
+    assert count == len(today) > 0 and value == pytest.approx(expected, abs=1e-12)
+
+
+LARGE = ("service_metrics", "resource_metrics", "log_rates")
+
+
+class Reads:
+    """A frame store backend's reads, by key."""
+
+    def __init__(self, cache, monkeypatch):
+        self.keys: list[str] = []
+        get, get_many = cache.get, cache.get_many
+        monkeypatch.setattr(cache, "get", lambda key: self.keys.append(key) or get(key))
+        monkeypatch.setattr(cache, "get_many", lambda *keys: self.keys.extend(keys) or get_many(*keys))
+
+    def frames(self) -> set[str]:
+        """The frame names of the frame keys read (``...:frame:<source>:<name>[:<part>]``, a source may hold a
+        colon)."""
+        parts = (key.split(":frame:", 1)[1].split(":") for key in self.keys if ":frame:" in key)
+        return {next(p for p in names if p in CONTRACTS) for names in parts}
+
+
+def test_a_worker_refreshing_the_wall_after_a_poll_decodes_none_of_the_large_frames(monkeypatch):
+    estate = Estate()
+    worker = FrameStore(estate.store.cache, estate.settings.deployment, estate.settings.source_names)
+    app = create_app(estate.settings, worker)
+    with app.server.test_request_context("/wall"):
+        requests = WallRequests(wall.layout(), app.callback_map)
+    estate.now += timedelta(minutes=1)
+    estate.poll()
+    reads = Reads(estate.store.cache, monkeypatch)
+    response = app.server.test_client().post(
+        "/_dash-update-component", json=requests.refresh({"frames": worker.versions(), "stale": []}, requests.keys)
+    )
+    assert response.status_code == 200
+    assert {"view_basis", "service_status", "spark", "incidents"} <= reads.frames()  # the views, read anew
+    assert not reads.frames() & set(LARGE)
+    with app.server.test_request_context("/wall"):
+        assert wallframes.current(
+            worker.frame("view_basis"), worker.versions(), estate.settings.source_names, estate.settings.health
+        )
+
+
+def test_the_tile_model_from_the_views_is_the_one_computed_from_the_frames(estate):
+    with estate.app().server.test_request_context("/wall"):
+        refresh = wall.Refresh("en")
+        layout = wallview.structure(refresh.frame("chains"), refresh.frame("services"), "en")
+        model = wall._tile_model(refresh, layout, None)
+        before = _computed_before(estate.settings, refresh.frame)
+        order = wallview.tile_order(layout)
+        figures = before["evaluated"].set_index("service").reindex(order)
+        states = before["rolled"].set_index("service").reindex(order)
+        rows = []
+        for status, metric, reasons, rate, p95, errors in zip(
+            states["status"], states["metric"], states["reasons"], *(figures[c] for c in FIGURES)
+        ):
+            latency, error = formats.fmt_ms(p95), formats.fmt_pct(errors)
+            main, other = (error, latency) if metric == "errors" else (latency, error)
+            rows.append([status, main, metric, formats.fmt_rate(rate), other, [refresh.describe(r) for r in reasons]])
+        chains = rollup.chains(layout, before["rolled"])
+        head = rollup.header(chains, before["rolled"], layout, "ok")
+    assert model["rows"] == rows and any(row[5] for row in rows)
+    assert [c[0] for c in model["chains"]] == [c["status"] for c in chains]
+    assert [bool(c[1]) for c in model["chains"]] == [bool(c["worst"]) for c in chains]
+    assert any(c["worst"] for c in chains) and len(chains) == len(layout)
+    assert model["header"]["status"] == head["status"] and str(head["attention"]) in model["header"]["text"]
+
+
+FIGURES = ("requests_per_s", "latency_p95_ms", "error_ratio")

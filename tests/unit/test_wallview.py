@@ -63,7 +63,9 @@ def test_tile_rows_show_the_breaking_metric_large_and_say_why():
             "reasons": [[], [rollup.Reason("crit", "errors", (("value", "5.0%"),))]],
         }
     )
-    rows = wallview.tile_rows(_evaluated(), rolled, ["b", "a", "ghost"], lambda r: f"{r.kind} {r.params()['value']}")
+    figures = wallview.tile_figures(_evaluated(), rolled, ["b", "a", "ghost"], ["2.5", "", ""])
+    assert figures["logs"].tolist() == ["2.5", "", ""]
+    rows = wallview.tile_rows(figures, {"b": ["errors 5.0%"]})
     assert rows == [
         ["crit", "5.00%", "errors", "2.0k/s", "900 ms", ["errors 5.0%"]],
         ["ok", "12 ms", "latency", "10/s", "0.00%", []],
@@ -89,11 +91,12 @@ def test_spark_points_send_the_hour_then_only_what_is_new():
     metrics = pd.DataFrame(
         {"ts": stamps * 2, "service": ["a"] * 7 + ["b"] * 7, "latency_p95_ms": [float(i) for i in range(14)]}
     )
-    full = wallview.spark_points(metrics, ["b", "a"], None)
+    spark = wallview.spark_frame(metrics)
+    full = wallview.spark_points(spark, ["b", "a"], None)
     assert full["reset"] and len(full["t"]) == 6 and full["v"][0] == [8.0, 1.0]  # the first point is an hour old
-    newest = wallview.spark_points(metrics, ["b", "a"], full["t"][-2])
+    newest = wallview.spark_points(spark, ["b", "a"], full["t"][-2])
     assert not newest["reset"] and newest["t"] == full["t"][-1:] and newest["v"] == [[13.0, 6.0]]
-    assert wallview.spark_points(metrics, ["a"], 0)["reset"]  # the browser's points are too old to extend
+    assert wallview.spark_points(spark, ["a"], 0)["reset"]  # the browser's points are too old to extend
 
 
 def _incidents():
