@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from dashboard.analytics import health, kpis, rollup, sites, wallview
+from dashboard.analytics import wallframes
 from dashboard.core.settings import parse
 from dashboard.core.store import open_store
 from datasources.base import empty_frame
@@ -107,26 +107,10 @@ def _polls(url: str, end: datetime, repeat: int, **options) -> dict:
     }
 
 
-def wall_view(frames: dict[str, pd.DataFrame], now: datetime) -> dict:
-    """What the wall shows of ``frames``: every service's tile and sparkline, and today's availability."""
-    evaluated = health.evaluate(frames["services"], frames["service_metrics"], HEALTH)
-    order = evaluated["service"].tolist()
-    resources, instances = frames.get("resource_metrics", empty_frame("resource_metrics")), empty_frame("instances")
-    rolled = rollup.services(
-        evaluated,
-        empty_frame("alerts"),
-        empty_frame("anomalies"),
-        resources,
-        instances,
-        sites.site_states(instances, resources),
-        HEALTH["amber_at"],
-        frames["service_metrics"]["ts"].max(),
-    )
-    return {
-        "rows": wallview.tile_rows(evaluated, rolled, order, lambda reason: reason.kind),
-        "spark": wallview.spark_points(wallview.spark_frame(frames["service_metrics"]), order, None),
-        "availability": kpis.availability(frames["service_metrics"], kpis.start_of_day(pd.Timestamp(now), "UTC")),
-    }
+def wall_view(frames: dict[str, pd.DataFrame], now: datetime) -> dict[str, pd.DataFrame]:
+    """What the wall shows of ``frames``: the views the poller derives of them (tiles, sparklines, the
+    availability inputs), by the wall's own computation."""
+    return wallframes.compute(lambda name: frames.get(name, empty_frame(name)), HEALTH)
 
 
 def _views(source: PrometheusSource, frames: dict[str, pd.DataFrame], now: datetime, repeat: int = 5):
