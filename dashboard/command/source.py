@@ -57,8 +57,8 @@ class CommandSource(Source):
         self._written = (digest, time.monotonic())
         return frames
 
-    def write_back(self, incident_id: str, action_id: int, action: str, actor: str, detail: dict) -> None:
-        """Open the ticket of a declared incident, or deliver a later action to it."""
+    def write_back(self, incident_id: str, action_id: int, action: str, actor: str, detail: dict, at: datetime) -> None:
+        """Open the ticket of a declared incident, or deliver a later action (taken at ``at``) to it."""
         row = declared.get(self.engine, incident_id)
         if row is None:
             raise ValueError(f"{incident_id} is not a declared incident")
@@ -69,4 +69,4 @@ class CommandSource(Source):
             return
         if row["ticket_id"] is None:
             raise SourceError(f"{incident_id}: its ticket in {self.target.name} is not opened yet")
-        self.target.write_back(row["ticket_id"], action_id, action, actor, detail)
+        self.target.write_back(row["ticket_id"], action_id, action, actor, detail, at)

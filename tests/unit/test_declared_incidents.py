@@ -7,6 +7,9 @@ import pandas as pd
 import pytest
 
 from dashboard.command import actions, declared, oversight
+from dashboard.command.source import CommandSource
+from dashboard.command.writeback import WritebackJob
+from dashboard.core.leases import LocalLeases
 from dashboard.db.history import History
 from datasources.base import validate
 
@@ -110,3 +113,35 @@ def test_the_commander_and_the_last_update_turn_amber_when_overdue(engine):
     nobody = watch.loc[("rt", "RT-8")]
     assert nobody["commander"] is None and nobody["updated_at"] == pd.Timestamp(T0 - timedelta(hours=1))
     assert not oversight.watched(incidents, command, pd.Timestamp(T0 + timedelta(minutes=5)))["stale"].iloc[0]
+
+
+class Ticketing:
+    """An ITSM source that opens tickets and takes write-back, recording what it was handed."""
+
+    name = "itsm"
+    writes_back = True
+
+    def __init__(self):
+        self.opened, self.delivered = [], []
+
+    def open_ticket(self, marker: str, incident: dict) -> tuple[str, str]:
+        self.opened.append((marker, incident["title"]))
+        return "T-1", "https://itsm.example/T-1"
+
+    def write_back(self, incident_id, action_id, action, actor, detail, at) -> None:
+        self.delivered.append((incident_id, action, actor, at))
+
+
+def test_the_write_back_job_opens_a_declared_incidents_ticket_and_delivers_its_actions_there(engine):
+    target = Ticketing()
+    command = CommandSource(declared.SOURCE, 10.0, engine=engine, target=target)
+    job = WritebackJob([command, target], engine, LocalLeases())
+    incident = declare(engine, {"title": "Orders rejected", "service": "order-gateway", "priority": 1})
+    act(engine, incident, "acknowledge", {}, T0 + timedelta(minutes=2))
+
+    assert job(T0 + timedelta(minutes=3)) == 2
+    assert [title for _marker, title in target.opened] == ["Orders rejected"]
+    assert target.delivered == [("T-1", "acknowledge", "alice", T0 + timedelta(minutes=2))]
+    assert declared.get(engine, incident)["ticket_id"] == "T-1"
+    delivered = actions.for_incident(engine, declared.SOURCE, incident)
+    assert delivered["writeback"].tolist() == ["delivered", "delivered"]
