@@ -51,8 +51,9 @@ def retry_after_s(attempts: int) -> float:
 
 
 def watched(incidents: pd.DataFrame, acknowledged: pd.DataFrame, priorities) -> pd.DataFrame:
-    """The open incidents of ``priorities`` nobody has acknowledged, in the frame or in opscenter."""
-    frame = incident_stats.with_acknowledgements(incidents, acknowledged)
+    """The open incidents of ``priorities`` nobody has acknowledged, in the frame or in opscenter; the ticket
+    opened for an incident declared in opscenter is that incident, not one more to notify."""
+    frame = incident_stats.with_acknowledgements(incident_stats.without_ticket_copies(incidents), acknowledged)
     keep = frame["state"].isin(OPEN_STATES) & frame["priority"].isin(priorities) & frame["acknowledged_at"].isna()
     return frame[keep].drop_duplicates(["source", "incident_id"], keep="last")
 

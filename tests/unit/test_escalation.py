@@ -166,3 +166,15 @@ def test_a_roster_without_channels_is_shown_and_sends_nothing(history):
     job.run(T0)
     job.run(T0 + timedelta(minutes=30))
     assert audit_rows(history) == []
+
+
+def test_the_ticket_opened_for_a_declared_incident_is_not_notified_again(history):
+    frame = incidents(
+        {"incident_id": "OC-1", "priority": 1, "source": "opscenter", "x_ticket_source": "itsm", "x_ticket": "INC7"},
+        {"incident_id": "INC7", "priority": 2},
+    )
+    with serve(lambda request, base: Reply(None, status=204)) as (base, seen):
+        settings = parse((CONFIG % base).replace("ack_minutes: 5", "ack_minutes: 5\n  priorities: [1, 2]"))
+        job = EscalationJob(settings.notifications, history.engine, LocalLeases(), lambda: frame, "Asia/Shanghai")
+        assert job.run(T0) == 1
+    assert [(r.body["incident_id"], r.body["level"]) for r in seen] == [("OC-1", 1)]
