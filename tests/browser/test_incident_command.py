@@ -51,6 +51,25 @@ def sign_in(dash_duo, user: str, path: str) -> None:
     dash_duo.wait_for_element(f"#{ids.INCIDENT_COMMAND}", timeout=20)
 
 
+def acknowledgement(incident_id: str) -> dict:
+    """The acknowledge callback request for ``incident_id``, as the page's button would send it."""
+    button, message = (
+        ids.INCIDENT_ACT.format(action="acknowledge"),
+        ids.INCIDENT_ACT_MESSAGE.format(action="acknowledge"),
+    )
+    count = ids.INCIDENT_ACTED.format(action="acknowledge")
+    return {
+        "output": f"..{message}.children...{count}.data..",
+        "outputs": [{"id": message, "property": "children"}, {"id": count, "property": "data"}],
+        "inputs": [{"id": button, "property": "n_clicks", "value": 1}],
+        "state": [
+            {"id": PAGE_STORE, "property": "data", "value": {"lang": "en", "incident_id": incident_id}},
+            {"id": count, "property": "data", "value": 0},
+        ],
+        "changedPropIds": [f"{button}.n_clicks"],
+    }
+
+
 def test_a_manager_acknowledges_and_posts_a_note(dash_duo, command_app):
     app, access, incident = command_app
     dash_duo.start_server(app, navigate=False)
@@ -94,21 +113,7 @@ def test_a_viewer_sees_no_controls_and_a_crafted_acknowledgement_is_refused_and_
     assert "Incident commander" in dash_duo.find_element(f"#{ids.INCIDENT_COMMAND}").text
     assert dash_duo.driver.find_elements("css selector", ".oc-command-form, .oc-command-button") == []
 
-    button, message = (
-        ids.INCIDENT_ACT.format(action="acknowledge"),
-        ids.INCIDENT_ACT_MESSAGE.format(action="acknowledge"),
-    )
-    count = ids.INCIDENT_ACTED.format(action="acknowledge")
-    body = {
-        "output": f"..{message}.children...{count}.data..",
-        "outputs": [{"id": message, "property": "children"}, {"id": count, "property": "data"}],
-        "inputs": [{"id": button, "property": "n_clicks", "value": 1}],
-        "state": [
-            {"id": PAGE_STORE, "property": "data", "value": {"lang": "en", "incident_id": incident["incident_id"]}},
-            {"id": count, "property": "data", "value": 0},
-        ],
-        "changedPropIds": [f"{button}.n_clicks"],
-    }
+    body = acknowledgement(incident["incident_id"])
     assert dash_duo.driver.execute_async_script(CRAFTED, body) == 403
     refused = access.audit_trail()[0]
     assert (refused["actor"], refused["roles"], refused["action"], refused["target"], refused["allowed"]) == (

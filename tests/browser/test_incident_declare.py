@@ -76,6 +76,22 @@ def listed(dash_duo, incident_id: str) -> str:
     return rows[0]
 
 
+def declaration(title: str) -> dict:
+    """The declare callback request of a P1 titled ``title``, as the form's button would send it."""
+    fields = [ids.DECLARE_TITLE, ids.DECLARE_SERVICE, ids.DECLARE_PRIORITY, ids.DECLARE_SUMMARY]
+    values = [title, None, 1, None]
+    return {
+        "output": f"{ids.DECLARE_MESSAGE}.children",
+        "outputs": {"id": ids.DECLARE_MESSAGE, "property": "children"},
+        "inputs": [{"id": ids.DECLARE_BUTTON, "property": "n_clicks", "value": 1}],
+        "state": [
+            {"id": PAGE_STORE, "property": "data", "value": "en"},
+            *({"id": i, "property": "value", "value": v} for i, v in zip(fields, values, strict=True)),
+        ],
+        "changedPropIds": [f"{ids.DECLARE_BUTTON}.n_clicks"],
+    }
+
+
 def test_a_manager_declares_from_the_form_and_sees_it_listed(dash_duo, declaring):
     dash_duo.start_server(declaring.app, navigate=False)
     sign_in(dash_duo, "alice")
@@ -131,18 +147,7 @@ def test_a_viewer_sees_no_declaring_and_a_crafted_declaration_is_refused_and_aud
     sign_in(dash_duo, "victor")
     assert dash_duo.driver.find_elements(By.CSS_SELECTOR, ".oc-declare, .oc-declare-alerts, .oc-command-button") == []
 
-    fields = [ids.DECLARE_TITLE, ids.DECLARE_SERVICE, ids.DECLARE_PRIORITY, ids.DECLARE_SUMMARY]
-    values = ["Forged incident", None, 1, None]
-    body = {
-        "output": f"{ids.DECLARE_MESSAGE}.children",
-        "outputs": {"id": ids.DECLARE_MESSAGE, "property": "children"},
-        "inputs": [{"id": ids.DECLARE_BUTTON, "property": "n_clicks", "value": 1}],
-        "state": [
-            {"id": PAGE_STORE, "property": "data", "value": "en"},
-            *({"id": i, "property": "value", "value": v} for i, v in zip(fields, values)),
-        ],
-        "changedPropIds": [f"{ids.DECLARE_BUTTON}.n_clicks"],
-    }
+    body = declaration("Forged incident")
     assert dash_duo.driver.execute_async_script(CRAFTED, body) == 403
     refused = declaring.access.audit_trail()[0]
     assert (refused["actor"], refused["roles"], refused["action"], refused["target"], refused["allowed"]) == (
