@@ -18,7 +18,8 @@ never posts twice; the status and priority updates are idempotent themselves.
 
 Declared incidents: ``open_ticket`` opens a ticket in ``declare_queue`` whose subject starts with the
 incident's marker, after searching for one with that marker, so a retry after a lost answer links the
-ticket it opened before.
+ticket it opened before; then sets its priority by an update (RT stores a label sent on create as it is,
+not as its number).
 """
 
 from __future__ import annotations
@@ -211,12 +212,14 @@ class RequestTrackerSource(itsm.ItsmSource):
                 "Content": incident.get("summary") or incident["title"],
                 "ContentType": "text/plain",
             }
-            if name := self.config.priority_names.get(incident["priority"]):
-                body["Priority"] = name
             if incident.get("service"):
                 body["CustomFields"] = {self.config.service_field: incident["service"]}
             created = self.transport.request("POST", "REST/2.0/ticket", body=body, resend=False)
             if not isinstance(created, dict) or not created.get("id"):
                 raise SourceError(f"{self.name}: expected the new ticket's id from REST2 ticket")
             ticket = str(created["id"])
+        if name := self.config.priority_names.get(
+            incident["priority"]
+        ):  # RT turns a label into its number on update only
+            self.transport.request("PUT", f"REST/2.0/ticket/{ticket}", body={"Priority": name})
         return f"RT-{ticket}", f"{self.transport.base_url}/Ticket/Display.html?id={ticket}"

@@ -9,6 +9,7 @@ import pytest
 
 from datasources import itsm
 from datasources.base import SourceError
+from datasources.itsm.request_tracker import RequestTrackerSource
 from datasources.transport import HttpClient
 from tests.loopback_http import Reply, serve
 
@@ -159,3 +160,18 @@ sources:
     assert built["sn"].transport.headers["Authorization"] == "Basic " + base64.b64encode(b"svc:t0ken").decode()
     assert built["rt"].transport.headers["Authorization"] == "token t0ken"
     assert built["db"].kind == "sql"
+
+
+def test_a_declared_incidents_rt_ticket_gets_its_priority_by_an_update_which_rt_turns_into_its_number():
+    def answer(request, base):
+        if request.method == "GET":
+            return Reply({"items": [], "pages": 0})
+        return Reply({"id": 7} if request.method == "POST" else ["Ticket 7: Priority changed"])
+
+    with serve(answer) as (base, seen):
+        source = RequestTrackerSource(name="rt", options={"url": base, "token": "t0k"})
+        incident = {"title": "Orders rejected", "priority": 1, "service": "order-gateway", "summary": None}
+        assert source.open_ticket("[opscenter OC-1 20261207T0131Z]", incident)[0] == "RT-7"
+    created, updated = (r for r in seen if r.method != "GET")
+    assert "Priority" not in created.body and created.body["Subject"].endswith("Orders rejected")
+    assert (updated.method, updated.path, updated.body) == ("PUT", "/REST/2.0/ticket/7", {"Priority": "High"})
