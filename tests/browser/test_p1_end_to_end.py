@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from dash.testing.wait import until
+from selenium.common.exceptions import StaleElementReferenceException
 
 from dashboard import cli, ids
 from dashboard.app import create_app
@@ -26,7 +27,7 @@ from tests.browser.conftest import assert_no_console_errors
 from tests.browser.test_incident_command import CRAFTED, PASSWORD, acknowledgement
 from tests.browser.test_incident_declare import declaration
 from tests.browser.test_incident_grading import FETCH
-from tests.browser.test_preplan_checklist import TIMELINE_TEXT, step_button
+from tests.browser.test_preplan_checklist import TIMELINE_TEXT, step_selector
 from tests.integration.test_request_tracker import AUTH, rest, rt_notes, rt_server, rt_tickets, rt_url  # noqa: F401
 from tests.loopback_http import Reply, serve
 
@@ -67,6 +68,9 @@ notifications:
 """
 ADMIN = Identity("cli:test", frozenset({"admin"}), "cli")
 UPDATE = "Failover to site B under way."
+DONE_STEPS = "return [...document.querySelectorAll('.oc-preplan-done')].map(el => el.dataset.step);"
+AUDIT_ROWS = "return [...document.querySelectorAll('.oc-audit-row')].map(row => [...row.cells].map(c => c.innerText));"
+TEXTS = "return [...document.querySelectorAll(arguments[0])].map(el => el.innerText.trim());"
 P1_ROW = """
 const row = document.querySelector('.oc-kpi-block .oc-kpi-table tbody tr');
 return row ? [...row.cells].map(cell => cell.innerText.trim()) : null;
@@ -121,6 +125,7 @@ def command(rt_url, tmp_path):  # noqa: F811
         estate = Command(rt_url, hook, tmp_path)
         yield estate, seen
         estate.access.close()
+        estate.poller.history.close()
 
 
 def sign_in(dash_duo, user: str, path: str, ready: str) -> None:
@@ -132,8 +137,27 @@ def sign_in(dash_duo, user: str, path: str, ready: str) -> None:
     dash_duo.wait_for_element(ready, timeout=30)
 
 
+def texts(dash_duo, selector: str) -> list[str]:
+    """The text of each element ``selector`` matches, read in one go: the page redraws its panels at every
+    refresh."""
+    return dash_duo.driver.execute_script(TEXTS, selector)
+
+
+def click(dash_duo, selector: str) -> None:
+    """Click ``selector``, again when a refresh redrew it between finding and clicking (the click never landed)."""
+
+    def clicked() -> bool:
+        try:
+            dash_duo.find_element(selector).click()
+        except StaleElementReferenceException:
+            return False
+        return True
+
+    until(clicked, timeout=30)
+
+
 def act(dash_duo, action: str, done: str) -> None:
-    dash_duo.find_element(f"#{ids.INCIDENT_ACT.format(action=action)}").click()
+    click(dash_duo, f"#{ids.INCIDENT_ACT.format(action=action)}")
     dash_duo.wait_for_text_to_equal(f"#{ids.INCIDENT_ACT_MESSAGE.format(action=action)}", done, timeout=30)
 
 
@@ -210,19 +234,18 @@ def test_a_p1_from_declaration_to_resolution(dash_duo, command, rt_url):  # noqa
         f"[opscenter action {acknowledged['id']}] alice acknowledged the incident in opscenter."
     )
 
-    total = len(dash_duo.find_elements(".oc-preplan-step"))
+    total = len(texts(dash_duo, ".oc-preplan-step"))
     for step in (1, 2):
-        step_button(dash_duo, step).click()
+        click(dash_duo, step_selector(step))
         dash_duo.wait_for_contains_text(f"#{ids.PREPLAN_CHECKLIST}", f"{step} of {total} steps done", timeout=30)
-    done = [el.get_attribute("data-step") for el in dash_duo.find_elements(".oc-preplan-done")]
-    assert done == ["1", "2"]
+    assert dash_duo.driver.execute_script(DONE_STEPS) == ["1", "2"]
 
     dash_duo.find_element(f"#{ids.INCIDENT_NOTE}").send_keys(UPDATE)
     dash_duo.find_element(f"#{ids.INCIDENT_PUBLIC} input").click()
     act(dash_duo, "note", f"Recorded: status update: {UPDATE}.")
     act(dash_duo, "resolve", "Recorded: resolved.")
     dash_duo.wait_for_contains_text(f"#{ids.INCIDENT_COMMAND} .oc-command-log", "resolved", timeout=30)
-    logged = [el.text for el in dash_duo.find_elements(".oc-command-row .oc-command-what")]
+    logged = texts(dash_duo, ".oc-command-row .oc-command-what")
     assert logged == [
         "resolved",
         f"status update: {UPDATE}",
@@ -241,13 +264,13 @@ def test_a_p1_from_declaration_to_resolution(dash_duo, command, rt_url):  # noqa
         ),
         timeout=30,
     )
-    notices = [el.text.splitlines()[1:] for el in dash_duo.find_elements(f"#{ids.INCIDENT_NOTICES} .oc-notice")]
+    notices = [text.splitlines()[1:] for text in texts(dash_duo, f"#{ids.INCIDENT_NOTICES} .oc-notice")]
     assert notices == [["level 1 · pager → Zhang Wei", "sent"], ["level 2 · pager → Wang Fang", "sent"]]
     estate.next_poll()
     assert rest(rt_url, "GET", f"ticket/{ticket['id']}", None)["Status"] == "resolved"
 
     # 5. the report carries the proposed grade the page shows
-    proposed = dash_duo.find_element(f"#{ids.INCIDENT_GRADE} .oc-grade-proposed").text
+    [proposed] = texts(dash_duo, f"#{ids.INCIDENT_GRADE} .oc-grade-proposed")
     assert proposed.startswith("Proposed grade: ")
     status, text = dash_duo.driver.execute_async_script(FETCH, "/incidents/OC-1/report.md")
     assert status == 200 and proposed in text
@@ -262,10 +285,7 @@ def test_a_p1_from_declaration_to_resolution(dash_duo, command, rt_url):  # noqa
 
     # 6. /audit lists every step
     sign_in(dash_duo, "ada", "/audit", ".oc-audit-row")
-    cells = [
-        [cell.text for cell in row.find_elements("css selector", "td")]
-        for row in dash_duo.find_elements(".oc-audit-row")
-    ]
+    cells = dash_duo.driver.execute_script(AUDIT_ROWS)
     audited = [(r[1], r[4], r[5]) for r in cells]
     for step in (
         ("alice", "incident.declare", "new"),

@@ -30,9 +30,14 @@ def preplan_app(command_app):  # noqa: F811
     return app, access, gateway.iloc[-1]
 
 
+def step_selector(step: int) -> str:
+    """The CSS selector of a step's tick button (a pattern-matching id, as Dash writes it)."""
+    pattern = json.dumps({"step": step, "type": ids.PREPLAN_STEP}, separators=(",", ":"))
+    return f"[id='{pattern}']"
+
+
 def step_button(dash_duo, step: int):
-    selector = json.dumps({"step": step, "type": ids.PREPLAN_STEP}, separators=(",", ":"))
-    return dash_duo.driver.find_element("css selector", f"[id='{selector}']")
+    return dash_duo.driver.find_element("css selector", step_selector(step))
 
 
 def test_a_manager_ticks_a_step_and_sees_it_on_the_timeline(dash_duo, preplan_app):
