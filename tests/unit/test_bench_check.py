@@ -16,7 +16,8 @@ def _burn(ms: float) -> None:
 
 def test_a_deliberately_slowed_wall_refresh_fails_the_guard(tmp_path, monkeypatch):
     reference = tmp_path / "reference.json"
-    check.record(check.measure(SERVICES), reference)
+    first, second = check.measure(SERVICES), check.measure(SERVICES)  # the slower of two: a busy machine's noise
+    check.record({name: max(first[name], second[name]) for name in first}, reference)
     assert not any(v.failed for v in check.judge(check.measure(SERVICES), check.recorded(reference)))
 
     firing = rollup.firing_alerts
