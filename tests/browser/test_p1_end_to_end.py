@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from dash.testing.errors import TestingTimeoutError
 from dash.testing.wait import until
 from selenium.common.exceptions import StaleElementReferenceException
 
@@ -156,6 +157,23 @@ def click(dash_duo, selector: str) -> None:
     until(clicked, timeout=30)
 
 
+def tick(dash_duo, engine, step: int) -> None:
+    """Tick ``step``: click its box, and click again only when no tick of it was recorded after a while (a
+    refresh that redrew the box as the click landed); never twice for one recorded tick, which would untick."""
+
+    def recorded() -> bool:
+        return step in checklist.for_incident(engine, declared.SOURCE, "OC-1")["step"].tolist()
+
+    for _attempt in range(3):
+        click(dash_duo, step_selector(step))
+        try:
+            until(recorded, timeout=20)
+            return
+        except TestingTimeoutError:
+            continue
+    raise AssertionError(f"no tick of step {step} was recorded")
+
+
 def act(dash_duo, action: str, done: str) -> None:
     click(dash_duo, f"#{ids.INCIDENT_ACT.format(action=action)}")
     dash_duo.wait_for_text_to_equal(f"#{ids.INCIDENT_ACT_MESSAGE.format(action=action)}", done, timeout=30)
@@ -236,7 +254,7 @@ def test_a_p1_from_declaration_to_resolution(dash_duo, command, rt_url):  # noqa
 
     total = len(texts(dash_duo, ".oc-preplan-step"))
     for step in (1, 2):
-        click(dash_duo, step_selector(step))
+        tick(dash_duo, estate.access.engine, step)
         dash_duo.wait_for_contains_text(f"#{ids.PREPLAN_CHECKLIST}", f"{step} of {total} steps done", timeout=30)
     assert dash_duo.driver.execute_script(DONE_STEPS) == ["1", "2"]
 
