@@ -29,6 +29,7 @@ from dashboard.core.derived import HISTORY_DAYS, learn_step_s
 from datasources.base import METRIC_FRAMES
 
 NOW = pd.Timestamp("2026-11-18 03:00", tz="UTC")
+WINDOW_START = NOW - pd.Timedelta(hours=1)  # where the Prometheus poll's window (60 minutes) begins
 _COLUMN = re.compile(r'"opscenter_column", "(\w+)"')
 
 
@@ -38,12 +39,15 @@ def _series(frames: dict[str, pd.DataFrame], query: str) -> list[dict]:
     resource_query = "node_" in query
     frame = frames["resource_metrics" if resource_query else "service_metrics"]
     keys = ["service", "instance"] if resource_query else ["service"]
+    stamps = (frame["ts"].astype("int64") // 10**9).to_numpy()
+    groups = frame.groupby(keys, sort=False).indices
     result = []
     for column in _COLUMN.findall(query):
-        for key, rows in frame.groupby(keys, sort=False):
-            labels = dict(zip(keys, key), opscenter_column=column)
-            stamps = (rows["ts"].astype("int64") // 10**9).tolist()
-            result.append({"metric": labels, "values": [[t, repr(v)] for t, v in zip(stamps, rows[column].tolist())]})
+        values = frame[column].to_numpy()
+        for key, rows in groups.items():
+            labels = dict(zip(keys, key if isinstance(key, tuple) else (key,)), opscenter_column=column)
+            points = [[int(t), repr(float(v))] for t, v in zip(stamps[rows], values[rows])]
+            result.append({"metric": labels, "values": points})
     return result
 
 
@@ -92,7 +96,9 @@ def _serve(port_out, services: int) -> None:
 
 
 def _learn(kind: str, services: int, url: str, out) -> None:
-    """In a fresh process: history as the derived step asks for it, then the model; report peak RSS."""
+    """In a fresh process: history as the derived step asks for it, then the model; report peak RSS. Both
+    sides read the week before ``WINDOW_START`` (the demo's own poll window is six hours, where the derived
+    step would start its week five hours earlier than the Prometheus side's)."""
     from datasources.demo import DemoSource
     from datasources.monitoring.prometheus import PrometheusSource
 
@@ -103,9 +109,8 @@ def _learn(kind: str, services: int, url: str, out) -> None:
     )
     polled = source.fetch(NOW.to_pydatetime())
     metrics = {name: polled[name] for name in METRIC_FRAMES}
-    window_start = min(frame["ts"].min() for frame in metrics.values())
     step_s = learn_step_s(metrics, HISTORY_DAYS)
-    history = source.history(window_start - pd.Timedelta(days=HISTORY_DAYS), window_start, step_s=step_s)
+    history = source.history(WINDOW_START - pd.Timedelta(days=HISTORY_DAYS), WINDOW_START, step_s=step_s)
     history_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     model = anomaly.learn(history)
     out.put(

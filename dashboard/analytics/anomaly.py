@@ -236,17 +236,11 @@ def learn(
     level = activity(service_metrics, typical)
     services = pd.Index(service_metrics["service"].unique()).union(resource_metrics["service"].unique())
     batch_of = pd.Series(np.arange(len(services)) // batch, index=services)
-    by_batch = {
-        name: dict(list(frame.groupby(frame["service"].map(batch_of), sort=False)))
-        for name, frame in (("service", service_metrics), ("resource", resource_metrics))
-    }
-    empty = {"service": service_metrics.iloc[:0], "resource": resource_metrics.iloc[:0]}
-    parts = [
-        baseline(
-            long_points(by_batch["service"].get(b, empty["service"]), by_batch["resource"].get(b, empty["resource"])),
-            level,
-            closures,
-        )
+    frames = (service_metrics, resource_metrics)
+    rows = [frame.groupby(frame["service"].map(batch_of), sort=False).indices for frame in frames]
+    none = np.array([], dtype=np.intp)
+    parts = [  # each batch's rows taken as it comes: history is never held twice
+        baseline(long_points(*(f.take(r.get(b, none)) for f, r in zip(frames, rows))), level, closures)
         for b in range(-(-len(services) // batch))
     ]
     base = pd.concat(parts, ignore_index=True) if parts else baseline(pd.DataFrame(), level)

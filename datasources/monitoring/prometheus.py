@@ -18,8 +18,10 @@ an error naming the label.
 over a longer span, in chunks, the service columns together and each resource set on
 its own: a chunk holds at most ``MAX_POINTS_PER_SERIES`` steps and, for the most
 series an answer to its queries has held (a poll comes first), at most
-``HISTORY_CHUNK_POINTS`` points per answer; each chunk is parsed into frames before
-the next is asked, so only one chunk's answers are ever held as JSON.
+``HISTORY_CHUNK_POINTS`` points in all its answers; each chunk is parsed into frames
+before the next is asked, so only one chunk's answers are ever held as JSON, and its
+frames are kept as compact arrays (``Gathered``: labels as int32 codes) until the
+span's frames are built at the end.
 
 Recording rules: ``recording_rules()`` (printed by ``opscenter prometheus-rules``) records each
 default service column's aggregation under a ``level:metric:operations`` name, from the same
@@ -44,6 +46,7 @@ from functools import cached_property, partial
 from string import Template
 from typing import Annotated, Any, Literal
 
+import numpy as np
 import pandas as pd
 import yaml
 from pydantic import AfterValidator, Field, field_validator
@@ -130,7 +133,7 @@ EXEMPLAR_QUERY = "${metric}_bucket{$match}"
 RATIO_COLUMNS = ("error_ratio", "cpu_ratio", "memory_ratio")
 RESOURCE_COLUMNS = tuple(c.name for c in CONTRACTS["resource_metrics"][3:])
 MAX_POINTS_PER_SERIES = 11000
-HISTORY_CHUNK_POINTS = 100_000  # points one history answer holds at most (about 22 MB of decoded JSON)
+HISTORY_CHUNK_POINTS = 100_000  # points a history chunk's answers hold at most (about 22 MB of decoded JSON)
 DEFAULT_MAX_SERIES = 50_000  # per answer; the 1,000-service demo's resource query has 15,000 (3,000 instances x 5)
 _METRIC = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _DURATION = re.compile(r"([0-9]+(ms|[smhdwy]))+")
@@ -603,9 +606,8 @@ class MetricGroup:
 
 
 def _joined(name: str, frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """Frames of contract ``name`` (one per resource set, or per history chunk) as one frame, emptying
-    ``frames``: joined a column at a time, each column of the parts let go once joined, so a week of
-    history is held about once, not twice."""
+    """Frames of contract ``name`` (one per resource set) as one frame, emptying ``frames``: joined a
+    column at a time, each column of the parts let go once joined."""
     parts = [frame for frame in frames if len(frame)]
     frames.clear()
     if len(parts) < 2:
@@ -615,6 +617,46 @@ def _joined(name: str, frames: list[pd.DataFrame]) -> pd.DataFrame:
     for column in columns:
         joined[column] = pd.concat([part.pop(column) for part in parts], ignore_index=True)
     return pd.DataFrame(joined, columns=columns, copy=False)  # no consolidating copy
+
+
+class Gathered:
+    """A metric frame gathered part by part as compact arrays: each column's values, a label column as
+    int32 codes into the labels seen so far; a part's frame can be let go as soon as it is added, and
+    ``frame()`` builds the whole a column at a time, letting each column's arrays go once joined."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.arrays: dict[str, list[np.ndarray]] = {}
+        self.labels: dict[str, dict[str, int]] = {}
+
+    def add(self, frame: pd.DataFrame) -> None:
+        if not len(frame):
+            return
+        for column in frame.columns:
+            values = frame[column]
+            if isinstance(values.dtype, pd.DatetimeTZDtype):  # UTC, in its own unit
+                array = values.dt.tz_localize(None).to_numpy()
+            elif pd.api.types.is_string_dtype(values.dtype):  # required labels: never null
+                seen = self.labels.setdefault(column, {})
+                codes, uniques = pd.factorize(values)
+                array = np.array([seen.setdefault(u, len(seen)) for u in uniques], dtype=np.int32)[codes]
+            else:
+                array = values.to_numpy()
+            self.arrays.setdefault(column, []).append(array)
+
+    def frame(self) -> pd.DataFrame:
+        if not self.arrays:
+            return empty_frame(self.name)
+        columns = {}
+        for column in list(self.arrays):
+            array = np.concatenate(self.arrays.pop(column))
+            if column in self.labels:
+                columns[column] = pd.Series(pd.array(list(self.labels.pop(column)), dtype="str").take(array))
+            elif array.dtype.kind == "M":
+                columns[column] = pd.Series(array).dt.tz_localize("UTC")
+            else:
+                columns[column] = pd.Series(array)
+        return pd.DataFrame(columns, copy=False)
 
 
 def tagged(queries: dict[str, str]) -> str:
@@ -812,7 +854,7 @@ class PrometheusSource(Source):
         last = math.ceil(pd.Timestamp(end).timestamp() / step) - 1
         if first > last:
             return {}
-        parts: dict[str, list[pd.DataFrame]] = {name: [] for name in METRIC_FRAMES}
+        gathered = {name: Gathered(name) for name in METRIC_FRAMES}
         for group in self._metric_groups(bool(self.uses_recorded(last * step, (last - first) * step))):
             chunk_first = first
             while chunk_first <= last:
@@ -821,14 +863,16 @@ class PrometheusSource(Source):
                 points = self._concurrently(
                     [partial(self._points, query, window, group.labels) for query in group.queries]
                 )
-                parts[group.frame].append(self._group_frame(group, points))
+                gathered[group.frame].add(self._group_frame(group, points))
+                del points
                 chunk_first = chunk_last + 1
-        return {name: _joined(name, parts.pop(name)) for name in METRIC_FRAMES}
+        return {name: gathered.pop(name).frame() for name in METRIC_FRAMES}  # each part validated
 
     def history_chunk_steps(self, queries: list[str]) -> int:
         """Steps of one history chunk of ``queries``: at most ``MAX_POINTS_PER_SERIES``, and within
-        ``HISTORY_CHUNK_POINTS`` (or ``max_rows``) points for the most series their answers have held so far."""
-        budget = min(HISTORY_CHUNK_POINTS, self.max_rows)
+        ``HISTORY_CHUNK_POINTS`` (or ``max_rows``) points for the most series their answers have held so far,
+        all of the chunk's answers together (they are read at once)."""
+        budget = min(HISTORY_CHUNK_POINTS, self.max_rows) // max(1, len(queries))
         series = max([self._series_seen.get(query, 1) for query in queries], default=1)
         return max(1, min(MAX_POINTS_PER_SERIES, budget // series))
 

@@ -81,19 +81,22 @@ def week(request, tmp_path_factory):
 def test_history_is_read_in_chunks_within_the_points_per_series(week, monkeypatch):
     start, end = NOW - pd.Timedelta(days=7), NOW
     whole = PrometheusSource(name="prom", options={"url": week, "step_s": 30})
-    frames = whole.history(start, end)  # 20,160 steps: two chunks of at most 11,000
+    frames = whole.history(start, end)  # 20,160 steps, chunks of at most 11,000
     metrics = frames["service_metrics"]
-    assert whole.client.requests_sent == 1 + 2 * QUERIES  # the look for recorded series, then two chunks
+    # the look for recorded series; the service columns: 11,000 steps (their series not known yet), then
+    # 6,666 (three series in each of five answers, 100,000 points in all); the resource set: two chunks
+    assert whole.client.requests_sent == 1 + 3 * (QUERIES - 1) + 2
     assert metrics["ts"].min() == start and metrics["ts"].max() == end - pd.Timedelta(seconds=30)
     assert metrics.groupby("service")["ts"].nunique().tolist() == [20160] * 3 and not metrics.duplicated().any()
     assert frames["resource_metrics"].empty  # no node_exporter in this history
-    monkeypatch.setattr(prom, "HISTORY_CHUNK_POINTS", 3 * 2000)  # three series an answer: 2,000 steps a chunk
+    monkeypatch.setattr(prom, "HISTORY_CHUNK_POINTS", 6000)  # a chunk's answers together hold at most 6,000 points
     chunked = PrometheusSource(name="prom", options={"url": week, "step_s": 30})
     chunked.fetch(NOW)  # a poll tells the source how many series an answer holds
     sent = chunked.client.requests_sent
     pd.testing.assert_frame_equal(chunked.history(start, end)["service_metrics"], metrics)
-    services, resources = QUERIES - 1, 1  # each group chunked for its own answers' series
-    assert chunked.client.requests_sent - sent == 1 + 11 * services + 4 * resources  # 20,160 / 2,000 and / 6,000
+    services, resources = QUERIES - 1, 1  # each group chunked for its own answers' series, read at once
+    steps = 6000 // services // 3  # the service columns' answers: three series each
+    assert chunked.client.requests_sent - sent == 1 + -(-20160 // steps) * services + 4 * resources  # and / 6,000
 
 
 def test_the_derived_step_learns_from_prometheus_and_flags_the_step_and_the_jump_not_the_noise(week):

@@ -214,3 +214,26 @@ def test_a_rules_file_groups_sources_and_refuses_two_meanings_of_one_series():
     assert [(g["name"], len(g["rules"])) for g in groups] == [("opscenter: a, b", 5), ("opscenter: c", 5)]
     with pytest.raises(SourceError, match="sources a and d would record .*_errors:ratio_rate5m differently"):
         prom.rules_file([source("a"), source("d", error_values="5..|429")])
+
+
+def test_gathered_parts_make_the_frame_their_concatenation_makes():
+    def part(minute: int, services: list[str]) -> pd.DataFrame:
+        return prom.validate(
+            "resource_metrics",
+            pd.DataFrame(
+                {
+                    "ts": pd.Timestamp("2026-11-18", tz="UTC") + pd.Timedelta(minutes=minute),
+                    "service": pd.Series(services, dtype="str"),
+                    "instance": pd.Series([f"{s}-1" for s in services], dtype="str"),
+                    **{c: [0.5] * len(services) for c in prom.RESOURCE_COLUMNS},
+                }
+            ),
+        )
+
+    parts = [part(0, ["b", "a"]), part(1, []), part(2, ["a", "c"])]
+    gathered = prom.Gathered("resource_metrics")
+    for frame in parts:
+        gathered.add(frame)
+    expected = pd.concat(parts, ignore_index=True)
+    pd.testing.assert_frame_equal(gathered.frame(), expected)
+    assert prom.Gathered("resource_metrics").frame().empty
