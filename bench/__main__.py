@@ -36,9 +36,10 @@ NOTES = """
   the ITSM's frames), formats their few rows in plain Python, where pandas' fixed cost per operation
   was most of the time, and takes the key figures' 30-day windows and the next change at the moment
   of drawing; it computes the views itself, with the same function, when the poller's are missing or
-  behind its frames. Run alternately with the code before at 1,000 services, that took the first
-  viewer from 94 and 68 ms CPU p50 (p95 119 and 93 ms, load 7.5 and 5.9) to 22 and 21 ms (p95 32 ms,
-  load 7.6 and 6.7), with the same answer byte for byte but for the versions. What is left is the
+  behind its frames. Run alternately with the code before, with the same answer byte for byte but for
+  the versions, that took the first viewer at 1,000 services from 49.6 ms CPU p50 (p95 62.0 ms, load
+  3.1) to 20.7 ms (p95 35.0 ms, load 3.3), and at 100 services from 38.9 to 12.2 ms (p95 47.3 to
+  18.4 ms, load 3.5); the regression guard's ratio went from 6.2 to 1.1. What is left is the
   tile model (sparkline points, reasons in words, chain sites: about 6 ms), the digests the browser's
   keys compare, Dash's own work and JSON, and garbage collection: a full collection over what a worker
   holds after loading the app (about 230,000 objects) took 129 ms on this busy machine, so
