@@ -9,8 +9,13 @@ With ``PROMETHEUS_MULTIPROC_DIR`` set, the workers keep their metrics in files t
 (``dashboard.core.metrics``): the directory is emptied when gunicorn starts, so counts of an earlier
 run do not carry over, and a worker that exits is marked dead. Do not use ``--preload``: the
 workers must import the metrics after the directory is set.
+
+Once a worker has loaded the app, ``post_worker_init`` moves everything allocated so far (modules, Dash's
+registry, the layouts) into the garbage collector's permanent generation (``gc.freeze``): those objects
+live as long as the worker, and a full collection during a request no longer walks them.
 """
 
+import gc
 import os
 from pathlib import Path
 
@@ -28,6 +33,11 @@ def on_starting(server) -> None:
         return
     for path in Path(METRICS_DIR).glob("*.db"):
         path.unlink()
+
+
+def post_worker_init(worker) -> None:
+    gc.collect()
+    gc.freeze()
 
 
 def child_exit(server, worker) -> None:

@@ -12,10 +12,14 @@ and how many records or samples it was computed from.
 - chaos pass rate: ``passed`` over runs that ended in the window as passed, failed or aborted.
 
 Cancelled incidents count in neither MTTA nor MTTR. The window is the 30 days up to now.
+Each of the last four is computed from its events (``events``: when each one falls in or out of the
+window, and its value), which do not depend on the moment: the poller derives them once per poll,
+and a wall refresh takes the mean of those in its window (``figures``).
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 WINDOW = pd.Timedelta(days=30)
@@ -56,41 +60,96 @@ def availability_of(totals: pd.DataFrame, since: pd.Timestamp) -> tuple[float | 
     return float(1 - today["failed_per_s"].sum() / requests), samples
 
 
-def _in_window(times: pd.Series, now: pd.Timestamp) -> pd.Series:
-    return (times > now - WINDOW) & (times <= now)
+FIGURES = ("mtta", "mttr", "changes", "chaos")  # the figures of ``events``
+
+
+def _events(at: pd.Series, value: pd.Series) -> pd.DataFrame:
+    return pd.DataFrame({"at": pd.to_datetime(at, utc=True).dt.as_unit("ns"), "value": value.astype("float64")})
+
+
+def mtta_events(incidents: pd.DataFrame) -> pd.DataFrame:
+    """When each acknowledged incident opened (what the window selects) and its nanoseconds to acknowledge."""
+    rows = incidents[incidents["acknowledged_at"].notna() & (incidents["state"] != "cancelled")]
+    return _events(rows["opened_at"], _nanoseconds(rows["acknowledged_at"] - rows["opened_at"]))
+
+
+def mttr_events(incidents: pd.DataFrame) -> pd.DataFrame:
+    """When each incident was resolved and its nanoseconds to restore."""
+    rows = incidents[incidents["resolved_at"].notna() & (incidents["state"] != "cancelled")]
+    return _events(rows["resolved_at"], _nanoseconds(rows["resolved_at"] - rows["opened_at"]))
+
+
+def change_events(changes: pd.DataFrame) -> pd.DataFrame:
+    """When each change with a known outcome ended, and 1 where it succeeded."""
+    rows = changes[changes["actual_end"].notna() & changes["outcome"].isin(KNOWN_OUTCOMES)]
+    return _events(rows["actual_end"], rows["outcome"] == "success")
+
+
+def chaos_events(chaos_runs: pd.DataFrame) -> pd.DataFrame:
+    """When each finished chaos run ended, and 1 where it passed."""
+    rows = chaos_runs[chaos_runs["ended_at"].notna() & chaos_runs["status"].isin(FINISHED_RUNS)]
+    return _events(rows["ended_at"], rows["status"] == "passed")
+
+
+def events(acknowledged: pd.DataFrame, incidents: pd.DataFrame, changes: pd.DataFrame, chaos_runs: pd.DataFrame):
+    """What the four figures are computed from at any moment, one row per event: figure, at (the time the
+    window selects by) and value (``*_events``); MTTA from ``acknowledged``, the incidents with opscenter's
+    acknowledgements."""
+    parts = {
+        "mtta": mtta_events(acknowledged),
+        "mttr": mttr_events(incidents),
+        "changes": change_events(changes),
+        "chaos": chaos_events(chaos_runs),
+    }
+    frames = [part.assign(figure=figure) for figure, part in parts.items()]
+    return pd.concat(frames, ignore_index=True)[["figure", "at", "value"]]
+
+
+def figures(events: pd.DataFrame, now: pd.Timestamp) -> dict[str, tuple]:
+    """Each of ``FIGURES`` over the 30 days up to ``now``, as (value, count), from ``events``."""
+    kinds, (inside, values) = events["figure"].to_numpy(dtype=object), _windowed(events, now)
+    return {f: _mean(f, values[inside & (kinds == f)]) for f in FIGURES}
+
+
+def _windowed(events: pd.DataFrame, now: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
+    """Which ``events`` are in the 30 days up to ``now``, and their values, as arrays."""
+    at = pd.DatetimeIndex(events["at"]).as_unit("ns").asi8
+    return (at > (now - WINDOW).value) & (at <= now.value), events["value"].to_numpy(dtype="float64")
+
+
+def _figure(figure: str, events: pd.DataFrame, now: pd.Timestamp) -> tuple:
+    """``figure`` over the window up to ``now`` from its ``events``."""
+    inside, values = _windowed(events, now)
+    return _mean(figure, values[inside])
+
+
+def _mean(figure: str, values: np.ndarray) -> tuple:
+    """The mean of ``values`` (a duration for MTTA and MTTR; None without any) and their count."""
+    if not len(values):
+        return None, 0
+    mean = values.mean()
+    return (pd.Timedelta(int(mean), unit="ns") if figure in ("mtta", "mttr") else float(mean)), len(values)
+
+
+def _nanoseconds(durations: pd.Series) -> pd.Series:
+    return durations.dt.as_unit("ns").astype("int64")
 
 
 def mtta(incidents: pd.DataFrame, now: pd.Timestamp) -> tuple[pd.Timedelta | None, int]:
     """Mean time to acknowledge incidents opened in the last 30 days."""
-    rows = incidents[
-        _in_window(incidents["opened_at"], now)
-        & incidents["acknowledged_at"].notna()
-        & (incidents["state"] != "cancelled")
-    ]
-    return _mean(rows["acknowledged_at"] - rows["opened_at"])
+    return _figure("mtta", mtta_events(incidents), now)
 
 
 def mttr(incidents: pd.DataFrame, now: pd.Timestamp) -> tuple[pd.Timedelta | None, int]:
     """Mean time to restore incidents resolved in the last 30 days."""
-    rows = incidents[_in_window(incidents["resolved_at"], now) & (incidents["state"] != "cancelled")]
-    return _mean(rows["resolved_at"] - rows["opened_at"])
+    return _figure("mttr", mttr_events(incidents), now)
 
 
 def change_success_rate(changes: pd.DataFrame, now: pd.Timestamp) -> tuple[float | None, int]:
     """Share of successful changes among those that ended in the last 30 days with a known outcome."""
-    rows = changes[_in_window(changes["actual_end"], now) & changes["outcome"].isin(KNOWN_OUTCOMES)]
-    return _share(rows["outcome"] == "success")
+    return _figure("changes", change_events(changes), now)
 
 
 def chaos_pass_rate(chaos_runs: pd.DataFrame, now: pd.Timestamp) -> tuple[float | None, int]:
     """Share of passed runs among those that ended in the last 30 days."""
-    rows = chaos_runs[_in_window(chaos_runs["ended_at"], now) & chaos_runs["status"].isin(FINISHED_RUNS)]
-    return _share(rows["status"] == "passed")
-
-
-def _mean(durations: pd.Series) -> tuple[pd.Timedelta | None, int]:
-    return (durations.mean() if len(durations) else None), len(durations)
-
-
-def _share(hits: pd.Series) -> tuple[float | None, int]:
-    return (float(hits.mean()) if len(hits) else None), len(hits)
+    return _figure("chaos", chaos_events(chaos_runs), now)

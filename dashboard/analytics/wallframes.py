@@ -24,9 +24,26 @@ from collections.abc import Callable, Iterable
 import pandas as pd
 
 from dashboard.analytics import health, kpis, logrates, rollup, sites, wallview
+from dashboard.analytics.incidents import with_acknowledgements, without_ticket_copies
+from dashboard.command import oversight
+from dashboard.i18n import LANGUAGES
 from datasources.base import CONTRACTS, VIEW_FRAMES, empty_frame
 
-INPUTS = ("services", "service_metrics", "alerts", "anomalies", "resource_metrics", "instances", "chains", "log_rates")
+INPUTS = (
+    "services",
+    "service_metrics",
+    "alerts",
+    "anomalies",
+    "resource_metrics",
+    "instances",
+    "chains",
+    "log_rates",
+    "incidents",
+    "incident_command",
+    "changes",
+    "chaos_runs",
+)
+CHAOS_RUNS = 3  # the latest chaos runs the wall lists
 VIEWS = tuple(name for name in VIEW_FRAMES if name != "view_basis")  # what the wall reads; the basis says of what
 
 
@@ -87,8 +104,74 @@ def chains_frame(rolled_chains: list[dict]) -> pd.DataFrame:
     )
 
 
-def compute(read: Callable[[str], pd.DataFrame], health_rules: dict) -> dict[str, pd.DataFrame]:
-    """The ``VIEWS`` from the frames ``read(name)`` gives."""
+def incident_list(incidents: pd.DataFrame, command: pd.DataFrame) -> pd.DataFrame:
+    """The active incidents in the wall's order (``wallview.active_incidents``), with the commander and last
+    update of the P1/P2 (``oversight.commands``; empty for the others) and each one's place in the P1 banner
+    (``wallview.major_incidents``; -1 for those not in it)."""
+    active = wallview.active_incidents(incidents).reset_index(drop=True)
+    keys = pd.MultiIndex.from_frame(active[["source", "incident_id"]])
+    watch = oversight.commands(active, command).reindex(keys).set_axis(active.index)
+    majors = wallview.major_incidents(active)
+    banner = pd.Series(-1, index=active.index, dtype="int64")
+    banner[majors.index] = range(len(majors))
+    return active.assign(
+        commander=watch["commander"].astype(object).where(watch["commander"].notna(), None),
+        updated_at=watch["updated_at"],
+        banner=banner,
+    )
+
+
+def change_list(changes: pd.DataFrame) -> pd.DataFrame:
+    """The changes in progress in the wall's order (``wallview.changes_in_progress``), then the scheduled
+    ones by planned start (the next is picked at the moment of drawing), marked by ``running``."""
+    running = wallview.changes_in_progress(changes)
+    scheduled = changes[changes["state"] == "scheduled"].sort_values("planned_start", kind="stable")
+    return pd.concat([running.assign(running=True), scheduled.assign(running=False)], ignore_index=True)
+
+
+def names_frame(services: pd.DataFrame) -> pd.DataFrame:
+    """Each service's display name in each language (``wallview.display_names``)."""
+    rows = [(lang, s, n) for lang in LANGUAGES for s, n in wallview.display_names(services, lang).items()]
+    return pd.DataFrame(rows, columns=["lang", "service", "name"])
+
+
+def layout_frame(chains: pd.DataFrame, services: pd.DataFrame) -> pd.DataFrame:
+    """The chains as drawn in each language (``wallview.structure``), one row per tile in layout order."""
+    rows = [
+        (lang, c["chain"], c["name"], s)
+        for lang in LANGUAGES
+        for c in wallview.structure(chains, services, lang)
+        for s in c["services"]
+    ]
+    return pd.DataFrame(rows, columns=["lang", "chain", "name", "service"])
+
+
+def chain_layout(layout: pd.DataFrame, lang: str) -> list[dict]:
+    """``wallview.structure`` in ``lang`` again, from ``layout_frame``."""
+    found: dict[str, dict] = {}
+    rows = layout[layout["lang"] == lang]
+    for chain, name, service in zip(*(rows[c].tolist() for c in ("chain", "name", "service"))):
+        found.setdefault(chain, {"chain": chain, "name": name, "services": []})["services"].append(service)
+    return list(found.values())
+
+
+def names(service_names: pd.DataFrame, lang: str) -> dict[str, str]:
+    """``wallview.display_names`` in ``lang`` again, from ``names_frame``."""
+    rows = service_names[service_names["lang"] == lang]
+    return dict(zip(rows["service"].tolist(), rows["name"].tolist()))
+
+
+def records(frame: pd.DataFrame) -> list[dict]:
+    """A small view's rows as dicts, in plain Python: what a worker formats a list from."""
+    columns = list(frame.columns)
+    return [dict(zip(columns, values)) for values in zip(*(frame[c].tolist() for c in columns))]
+
+
+def compute(
+    read: Callable[[str], pd.DataFrame], health_rules: dict, acknowledgements: pd.DataFrame | None = None
+) -> dict[str, pd.DataFrame]:
+    """The ``VIEWS`` from the frames ``read(name)`` gives; MTTA counts ``acknowledgements`` (opscenter's:
+    source, incident_id, acknowledged_at) where earlier than the source's."""
     services, metrics = read("services"), read("service_metrics")
     resources, instances = read("resource_metrics"), read("instances")
     evaluated = health.evaluate(services, metrics, health_rules)
@@ -107,6 +190,10 @@ def compute(read: Callable[[str], pd.DataFrame], health_rules: dict) -> dict[str
     order, rolled_chains = wallview.tile_order(layout), rollup.chains(layout, statuses)
     logs = logrates.tooltip_rates(logrates.errors_per_minute(read("log_rates")), order)
     header = rollup.header(rolled_chains, statuses, layout, "ok")  # the incidents' alarm is raised in the browser
+    incidents, changes, runs = read("incidents"), read("changes"), read("chaos_runs")
+    acknowledged = without_ticket_copies(incidents)
+    if acknowledgements is not None:
+        acknowledged = with_acknowledgements(acknowledged, acknowledgements)
     return {
         "service_health": _conform("service_health", evaluated),
         "service_status": _conform("service_status", statuses),
@@ -116,8 +203,17 @@ def compute(read: Callable[[str], pd.DataFrame], health_rules: dict) -> dict[str
         "spark": _conform("spark", wallview.spark_frame(metrics)),
         "wall_tiles": _conform("wall_tiles", wallview.tile_figures(evaluated, statuses, order, logs)),
         "chain_status": _conform("chain_status", chains_frame(rolled_chains)),
-        "wall_header": pd.DataFrame([header]).astype({"attention": "int64", "total": "int64"}),
+        "wall_header": pd.DataFrame([{**header, "alarm": wallview.incident_status(incidents)}]).astype(
+            {"attention": "int64", "total": "int64"}
+        ),
         "request_totals": _conform("request_totals", kpis.request_totals(metrics)),
+        "wall_incidents": _conform("wall_incidents", incident_list(incidents, read("incident_command"))),
+        "wall_alerts": _conform("wall_alerts", rollup.firing_alerts(read("alerts"))),
+        "wall_changes": _conform("wall_changes", change_list(changes)),
+        "wall_chaos": _conform("wall_chaos", wallview.latest_chaos_runs(runs, CHAOS_RUNS)),
+        "kpi_events": _conform("kpi_events", kpis.events(acknowledged, incidents, changes, runs)),
+        "chain_layout": _conform("chain_layout", layout_frame(read("chains"), services)),
+        "service_names": _conform("service_names", names_frame(services)),
     }
 
 

@@ -47,19 +47,30 @@ def command_frame(engine: sa.Engine, now: pd.Timestamp) -> pd.DataFrame:
     return frame
 
 
-def watched(
-    incidents: pd.DataFrame, command: pd.DataFrame, now: pd.Timestamp, stale_after_min: dict[int, float] | None = None
-) -> pd.DataFrame:
+def commands(incidents: pd.DataFrame, command: pd.DataFrame) -> pd.DataFrame:
     """The P1/P2 among ``incidents`` (active ones, as pages select them) indexed by (source, incident_id), with
-    ``commander`` (None: nobody), ``updated_at`` (the latest action, else the opening), ``stale_at`` (when it
-    turns amber) and ``stale``."""
-    limits = {**STALE_AFTER_MIN, **(stale_after_min or {})}
+    ``priority``, ``commander`` (None: nobody) and ``updated_at`` (the latest action, else the opening)."""
     watch = incidents.loc[incidents["priority"].isin(WATCHED_PRIORITIES), ["source", "incident_id", "priority"]]
     joined = watch.merge(command, on=["source", "incident_id"], how="left")
     opened = incidents.set_index(["source", "incident_id"])["opened_at"]
     joined = joined.set_index(["source", "incident_id"])
     joined["commander"] = joined["commander"].astype(object).where(joined["commander"].notna(), None)
     joined["updated_at"] = utc_column(joined["updated_at"].fillna(opened.reindex(joined.index)))
-    joined["stale_at"] = joined["updated_at"] + pd.to_timedelta(joined["priority"].map(limits), unit="min")
+    return joined[["priority", "commander", "updated_at"]]
+
+
+def stale_after(stale_after_min: dict[int, float] | None = None) -> dict[int, float]:
+    """The minutes without an update before a P1/P2 turns amber: the defaults, overridden by the config's."""
+    return {**STALE_AFTER_MIN, **(stale_after_min or {})}
+
+
+def watched(
+    incidents: pd.DataFrame, command: pd.DataFrame, now: pd.Timestamp, stale_after_min: dict[int, float] | None = None
+) -> pd.DataFrame:
+    """``commands`` of ``incidents``, with ``stale_at`` (when it turns amber) and ``stale``."""
+    joined = commands(incidents, command)
+    joined["stale_at"] = joined["updated_at"] + pd.to_timedelta(
+        joined["priority"].map(stale_after(stale_after_min)), unit="min"
+    )
     joined["stale"] = joined["stale_at"] <= now
     return joined[["commander", "updated_at", "stale_at", "stale"]]

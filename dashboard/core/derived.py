@@ -21,11 +21,13 @@ peaks problem (the database away, a failed backfill read) is in the step's statu
 backfill is tried again after ``HISTORY_RETRY_S``.
 
 Given the health rules, the step also computes the wall's views (``analytics.wallframes``: health,
-roll-up with its reasons, site shares and states, tile figures, chain statuses, header, sparklines and
-the requests availability is computed from) after every poll that delivered a frame they read,
-from the store's frames of every source, and writes them with the versions they come from under the
-reserved name ``derived`` with a status record of their own; a web worker then formats them instead
-of computing them.
+roll-up with its reasons, site shares and states, tile figures, chain statuses, header, sparklines, the
+requests availability is computed from, the chain layout and names in each language, the lists of
+incidents, alerts, changes and chaos runs, and the events MTTA, MTTR and the change and chaos rates are
+computed from, MTTA with opscenter's acknowledgements from the history database) after every poll that
+delivered a frame they read, from the store's frames of every source, and writes them with the versions
+they come from under the reserved name ``derived`` with a status record of their own; a web worker then
+formats them instead of computing them.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from datetime import datetime
 import pandas as pd
 
 from dashboard.analytics import anomaly, capacity, wallframes
+from dashboard.command import actions
 from dashboard.core.status import after_attempt
 from dashboard.core.store import DERIVED_SOURCE, FrameStore, derived_source
 from dashboard.db import peaks as stored_peaks
@@ -131,7 +134,8 @@ class DerivedFrames:
         t0 = time.perf_counter()
         try:
             versions = {s: v for s, v in self.store.versions().items() if s != DERIVED_SOURCE}
-            views = wallframes.compute(lambda name: self.store.frame(name, versions), self.health)
+            read = lambda name: self.store.frame(name, versions)  # noqa: E731
+            views = wallframes.compute(read, self.health, self._acknowledgements())
             views["view_basis"] = wallframes.basis(versions, self.health)
             frames, errors = {name: validate(name, frame) for name, frame in views.items()}, []
             self.store.write(DERIVED_SOURCE, frames)
@@ -139,6 +143,17 @@ class DerivedFrames:
             log.exception("deriving the wall's views failed")
             frames, errors = {}, [f"{type(exc).__name__}: {exc}"]
         self._record(DERIVED_SOURCE, interval_s, now, errors, frames, VIEW_FRAMES, t0)
+
+    def _acknowledgements(self) -> pd.DataFrame | None:
+        """opscenter's acknowledgements for MTTA; None without the history database or while it does not
+        answer (MTTA from the sources alone, as the wall computes it then)."""
+        if self.history is None:
+            return None
+        try:
+            return actions.acknowledgements(self.history.engine)
+        except Exception as exc:  # the database away: the views are derived all the same
+            log.warning("opscenter's acknowledgements unread, MTTA from the sources alone: %s", exc)
+            return None
 
     def _derive(self, source: Source, metrics: dict[str, pd.DataFrame], now: datetime) -> None:
         """Judge ``metrics``, take their peaks, and write both frames with their status record under

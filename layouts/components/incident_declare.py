@@ -42,22 +42,25 @@ def age_text(since: pd.Timestamp, now: pd.Timestamp, lang: str) -> str:
 
 
 def command_line(watch: pd.DataFrame, source: str, incident_id: str, now: pd.Timestamp, lang: str):
-    """ "IC wang · updated 12 min ago" for a watched incident (``watch``: ``oversight.watched``), else None;
-    ``data-since`` and ``data-stale-at`` let the wall's clock keep it current."""
+    """ "IC wang · updated 12 min ago" for a watched incident (``watch``: ``oversight.watched``), else None."""
     key = (source, incident_id)
     if key not in watch.index:
         return None
     row = watch.loc[key]
-    who = (
-        t("oversight.commander", lang, user=row["commander"]) if row["commander"] else t("oversight.no_commander", lang)
-    )
+    return command_span(row["commander"], row["updated_at"], row["stale_at"], now, lang)
+
+
+def command_span(commander: str | None, updated_at: pd.Timestamp, stale_at: pd.Timestamp, now: pd.Timestamp, lang: str):
+    """ "IC wang · updated 12 min ago", amber from ``stale_at``; ``data-since`` and ``data-stale-at`` let the
+    wall's clock keep it current."""
+    who = t("oversight.commander", lang, user=commander) if commander else t("oversight.no_commander", lang)
     before, _, after = t("oversight.updated", lang, age="\0").partition("\0")
-    since = int(row["updated_at"].timestamp() * 1000)
-    age = html.Span(age_text(row["updated_at"], now, lang), className="oc-age", **{"data-since": since})
+    since = int(updated_at.timestamp() * 1000)
+    age = html.Span(age_text(updated_at, now, lang), className="oc-age", **{"data-since": since})
     return html.Span(
         [html.Span(who, className="oc-ic"), " · ", html.Span([before, age, after], className="oc-oversight-age")],
-        className="oc-oversight oc-overdue" if row["stale"] else "oc-oversight",
-        **{"data-stale-at": int(row["stale_at"].timestamp() * 1000)},
+        className="oc-oversight oc-overdue" if stale_at <= now else "oc-oversight",
+        **{"data-stale-at": int(stale_at.timestamp() * 1000)},
     )
 
 

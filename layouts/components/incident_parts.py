@@ -90,13 +90,20 @@ def service_health(frames: dict | None) -> pd.Series:
     return evaluated.set_index("service")["status"]
 
 
-def acknowledged(incidents: pd.DataFrame) -> pd.DataFrame:
-    """``incidents`` with opscenter's acknowledgements counted where earlier (what MTTA is computed on); the
-    source's alone while the history database does not answer, so a figure never goes blank for it. The
-    tickets opened for incidents declared in opscenter are counted once, as the declared incident."""
+def acknowledgements() -> pd.DataFrame | None:
+    """opscenter's acknowledgements (``actions.acknowledgements``); None while the history database does not
+    answer, so a figure never goes blank for it."""
     try:
-        ours = actions.acknowledgements(context.current().history)
+        return actions.acknowledgements(context.current().history)
     except sa.exc.SQLAlchemyError as exc:
         log.warning("opscenter's acknowledgements unread, MTTA from the sources alone: %s", exc)
-        return incident_stats.without_ticket_copies(incidents)
-    return incident_stats.with_acknowledgements(incident_stats.without_ticket_copies(incidents), ours)
+        return None
+
+
+def acknowledged(incidents: pd.DataFrame) -> pd.DataFrame:
+    """``incidents`` with opscenter's acknowledgements counted where earlier (what MTTA is computed on); the
+    source's alone while the history database does not answer. The tickets opened for incidents declared in
+    opscenter are counted once, as the declared incident."""
+    ours = acknowledgements()
+    incidents = incident_stats.without_ticket_copies(incidents)
+    return incidents if ours is None else incident_stats.with_acknowledgements(incidents, ours)

@@ -38,7 +38,7 @@ from dashboard.figures import STATUS_COLOURS
 from dashboard.i18n import CATALOG, pick_lang, t, template
 from layouts.components import duty, incident_declare, views
 from layouts.components.drill_parts import reason_text
-from layouts.components.incident_parts import acknowledged
+from layouts.components.incident_parts import acknowledgements
 from layouts.components.titles import page_title
 
 PATH = "/wall"
@@ -60,7 +60,6 @@ TILES = ("chains", "alerts")  # the panels whose frames the tile model reads (al
 MAX_ALERTS = 4
 MAX_INCIDENTS = 8
 MAX_CHANGES = 3
-CHAOS_RUNS = 3
 CHAOS_ICONS = {"passed": "●", "failed": "■", "aborted": "▲", "running": "▶", "not_run": "◌"}
 SEVERITY_STATUS = {"critical": "crit", "warning": "warn", "info": "nodata"}
 
@@ -144,18 +143,30 @@ class Refresh:
     def views(self) -> dict[str, pd.DataFrame]:
         """The wall's views (``analytics.wallframes``) at these versions, once per version in any language:
         the poller's when they come from the frames at these versions, else computed here."""
-        return self.cached("views", self._views, *TILES, per_language=False)
+        return self.cached("views", self._views, *PANELS, per_language=False)
 
     def _views(self) -> dict[str, pd.DataFrame]:
         rules = self.settings.health
         kept = views.stored(self.store, self.versions, self.statuses, self.now, self.offered, rules)
-        return kept if kept is not None else wallframes.compute(self.frame, rules)
+        return kept if kept is not None else wallframes.compute(self.frame, rules, acknowledgements())
+
+    def rows(self, view: str) -> list[dict]:
+        """A small view's rows (``wallframes.records``), once per version in any language."""
+        build = lambda: wallframes.records(self.views()[view])  # noqa: E731
+        return self.cached(f"rows.{view}", build, *PANELS, per_language=False)
+
+    def names(self) -> dict[str, str]:
+        """Each service's display name in the page's language."""
+        return self.cached("names", lambda: wallframes.names(self.views()["service_names"], self.lang), "chains")
+
+    def structure(self) -> list[dict]:
+        """The chains as drawn, in the page's language (``wallview.structure``)."""
+        return wallframes.chain_layout(self.views()["chain_layout"], self.lang)
 
     def evaluated(self) -> pd.DataFrame:
         """Each service's health, with its name in the page's language."""
         evaluated = self.views()["service_health"]
-        names = wallview.display_names(self.frame("services"), self.lang)
-        return evaluated.assign(display_name=evaluated["service"].map(names))
+        return evaluated.assign(display_name=evaluated["service"].map(self.names()))
 
     def site_states(self) -> pd.DataFrame:
         """The estate's sites (the banner and the services' roll-up both read them)."""
@@ -260,9 +271,9 @@ def _header(refresh: Refresh, header: pd.DataFrame) -> dict:
 
 
 def _tile_model(refresh: Refresh, layout: list[dict], spark_after: int | None) -> dict:
-    views, lang = refresh.views(), refresh.lang
+    views = refresh.views()
     reasons = {service: [refresh.describe(r) for r in found] for service, found in refresh.reasons().items()}
-    chains, names = views["chain_status"], wallview.display_names(refresh.frame("services"), lang)
+    chains, names = views["chain_status"], refresh.names()
     return {
         "rows": wallview.tile_rows(views["wall_tiles"], reasons),
         "chains": [
@@ -289,7 +300,7 @@ def _full_model(refresh: Refresh, layout: list[dict]) -> dict:
         "labels": labels,
         "logs_label": template("logs.tooltip", lang),
         "page": refresh.now.timestamp(),
-        "alarm": wallview.incident_status(refresh.frame("incidents")),
+        "alarm": refresh.views()["wall_header"]["alarm"].iloc[0],
         "unknown": refresh.header_unknown(),
         **_tile_model(refresh, layout, None),
     }
@@ -366,42 +377,52 @@ def _incident_items(refresh: Refresh) -> tuple[list, int]:
     lang = refresh.lang
     if not refresh.fresh["incidents"].sources:
         return [html.Div(refresh.missing("incidents"), className="oc-empty")], 0
-    active = wallview.active_incidents(refresh.frame("incidents"))
-    if active.empty:
+    active = refresh.rows("wall_incidents")
+    if not active:
         return [html.Div(t("wall.no_incidents", lang), className="oc-empty")], 0
-    limits = context.current().settings.command.stale_after_min
-    watch = oversight.watched(active, refresh.frame("incident_command"), refresh.now, limits)
+    limits = oversight.stale_after(context.current().settings.command.stale_after_min)
     items = [
         html.Li(
             [
-                html.Span(f"P{row.priority}", className=f"oc-prio oc-p{row.priority}"),
+                html.Span(f"P{row['priority']}", className=f"oc-prio oc-p{row['priority']}"),
                 html.Div(
                     [
                         html.Div(
-                            [html.Span(row.title, className="oc-inc-title"), _preplan(row.runbook_url, lang, False)],
+                            [
+                                html.Span(row["title"], className="oc-inc-title"),
+                                _preplan(row["runbook_url"], lang, False),
+                            ],
                             className="oc-inc-line",
                         ),
                         html.Div(
                             [
-                                _age(row.opened_at, refresh),
-                                f" · {row.incident_id} · {row.service or '–'} · "
-                                f"{row.assignment_group or t('wall.unassigned', lang)}",
+                                _age(row["opened_at"], refresh),
+                                f" · {row['incident_id']} · {row['service'] or '–'} · "
+                                f"{row['assignment_group'] or t('wall.unassigned', lang)}",
                             ],
                             className="oc-inc-meta",
                         ),
-                        incident_declare.command_line(watch, row.source, row.incident_id, refresh.now, lang),
+                        _command(row, limits, refresh),
                     ],
                     className="oc-inc-body",
                 ),
             ],
-            className=f"oc-incident oc-incident-p{row.priority}",
-            **{"data-incident": row.incident_id},
+            className=f"oc-incident oc-incident-p{row['priority']}",
+            **{"data-incident": row["incident_id"]},
         )
-        for row in active.head(MAX_INCIDENTS).itertuples()
+        for row in active[:MAX_INCIDENTS]
     ]
     more = len(active) - MAX_INCIDENTS
     tail = [html.Li(t("wall.more", lang, count=more), className="oc-more", **{"data-count": more})] if more > 0 else []
     return [html.Ul(items + tail, className="oc-incidents")], len(active)
+
+
+def _command(row: dict, limits: dict[int, float], refresh: Refresh):
+    """Who commands a P1/P2 and since when it was updated (``wall_incidents``' row), else None."""
+    if pd.isna(row["updated_at"]):
+        return None
+    stale_at = row["updated_at"] + pd.Timedelta(minutes=limits[row["priority"]])
+    return incident_declare.command_span(row["commander"], row["updated_at"], stale_at, refresh.now, refresh.lang)
 
 
 def _alert_items(refresh: Refresh) -> tuple[list, int]:
@@ -409,32 +430,32 @@ def _alert_items(refresh: Refresh) -> tuple[list, int]:
     lang = refresh.lang
     if not refresh.fresh["alerts"].sources:
         return [html.Div(refresh.missing("alerts"), className="oc-empty")], 0
-    firing = rollup.firing_alerts(refresh.frame("alerts"))
-    if firing.empty:
+    firing = refresh.rows("wall_alerts")
+    if not firing:
         return [html.Div(t("wall.no_alerts", lang), className="oc-empty")], 0
-    names = wallview.display_names(refresh.frame("services"), lang)
+    names = refresh.names()
     items = [  # one line each; the summary in the tooltip
         html.Li(
             [
-                html.Span(className=f"oc-shape oc-{SEVERITY_STATUS[row.severity]}"),
+                html.Span(className=f"oc-shape oc-{SEVERITY_STATUS[row['severity']]}"),
                 html.Span(
                     [
-                        html.Span(row.name, className="oc-alert-name"),
+                        html.Span(row["name"], className="oc-alert-name"),
                         " ",
                         html.Span(
-                            names.get(row.service, row.service) if isinstance(row.service, str) else "",
+                            names.get(row["service"], row["service"]) if isinstance(row["service"], str) else "",
                             className="oc-alert-service",
                         ),
                     ],
                     className="oc-inc-title",
                 ),
-                _age(row.starts_at, refresh),
+                _age(row["starts_at"], refresh),
             ],
-            className=f"oc-alert oc-alert-{row.severity}",
-            title=row.summary if isinstance(row.summary, str) else "",
-            **{"data-alert": row.alert_id},
+            className=f"oc-alert oc-alert-{row['severity']}",
+            title=row["summary"] if isinstance(row["summary"], str) else "",
+            **{"data-alert": row["alert_id"]},
         )
-        for row in firing.head(MAX_ALERTS).itertuples()
+        for row in firing[:MAX_ALERTS]
     ]
     more = len(firing) - MAX_ALERTS
     tail = [html.Li(t("wall.more", lang, count=more), className="oc-more", **{"data-count": more})] if more > 0 else []
@@ -444,32 +465,33 @@ def _alert_items(refresh: Refresh) -> tuple[list, int]:
 def _banner(refresh: Refresh) -> list:
     if not refresh.fresh["incidents"].sources:
         return []
-    lang, majors = refresh.lang, wallview.major_incidents(refresh.frame("incidents"))
+    lang, active = refresh.lang, refresh.rows("wall_incidents")
+    majors = sorted((row for row in active if row["banner"] >= 0), key=lambda row: row["banner"])
     return [
         html.Div(
             [
                 html.Span("■ " + t("wall.banner", lang), className="oc-banner-kind"),
                 *(
                     [html.Span(t("wall.banner_unacked", lang), className="oc-banner-unacked")]
-                    if pd.isna(row.acknowledged_at)
+                    if pd.isna(row["acknowledged_at"])
                     else []
                 ),
-                html.Span(row.title, className="oc-banner-title"),
+                html.Span(row["title"], className="oc-banner-title"),
                 html.Span(
                     [
-                        f"{row.incident_id} · {row.service or '–'} · ",
-                        t("wall.opened", lang, time=refresh.local(row.opened_at)),
+                        f"{row['incident_id']} · {row['service'] or '–'} · ",
+                        t("wall.opened", lang, time=refresh.local(row["opened_at"])),
                         " · ",
-                        _age(row.opened_at, refresh),
+                        _age(row["opened_at"], refresh),
                     ],
                     className="oc-banner-meta",
                 ),
-                _preplan(row.runbook_url, lang),
+                _preplan(row["runbook_url"], lang),
             ],
-            className="oc-banner-row" + (" oc-banner-new" if pd.isna(row.acknowledged_at) else ""),
-            **{"data-incident": row.incident_id},
+            className="oc-banner-row" + (" oc-banner-new" if pd.isna(row["acknowledged_at"]) else ""),
+            **{"data-incident": row["incident_id"]},
         )
-        for row in majors.itertuples()
+        for row in majors
     ]
 
 
@@ -477,10 +499,11 @@ def _change_items(refresh: Refresh) -> list:
     lang = refresh.lang
     if not refresh.fresh["changes"].sources:
         return [html.Div(refresh.missing("changes"), className="oc-empty")]
-    changes = refresh.frame("changes")
-    running = wallview.changes_in_progress(changes)
-    if running.empty:
-        upcoming = wallview.next_change(changes, refresh.now)
+    changes = refresh.rows("wall_changes")
+    running = [row for row in changes if row["running"]]
+    if not running:
+        now = refresh.now
+        upcoming = next((r for r in changes if not r["running"] and r["planned_start"] >= now), None)
         return [
             html.Div(t("wall.no_changes", lang), className="oc-empty"),
             *(
@@ -504,17 +527,17 @@ def _change_items(refresh: Refresh) -> list:
             [
                 html.Li(
                     [
-                        html.Span(t(f"change.{row.type}", lang), className=f"oc-chg-type oc-chg-{row.type}"),
+                        html.Span(t(f"change.{row['type']}", lang), className=f"oc-chg-type oc-chg-{row['type']}"),
                         html.Div(
                             [
-                                html.Div(row.title, className="oc-inc-title"),
+                                html.Div(row["title"], className="oc-inc-title"),
                                 html.Div(
-                                    f"{row.change_id} · {row.service or '–'} · "
+                                    f"{row['change_id']} · {row['service'] or '–'} · "
                                     + t(
                                         "wall.change_window",
                                         lang,
-                                        start=refresh.local(row.actual_start),
-                                        end=refresh.local(row.planned_end),
+                                        start=refresh.local(row["actual_start"]),
+                                        end=refresh.local(row["planned_end"]),
                                     ),
                                     className="oc-inc-meta",
                                 ),
@@ -522,9 +545,9 @@ def _change_items(refresh: Refresh) -> list:
                         ),
                     ],
                     className="oc-change",
-                    **{"data-change": row.change_id},
+                    **{"data-change": row["change_id"]},
                 )
-                for row in running.head(MAX_CHANGES).itertuples()
+                for row in running[:MAX_CHANGES]
             ],
             className="oc-changes",
         )
@@ -535,8 +558,8 @@ def _chaos_items(refresh: Refresh) -> list:
     lang = refresh.lang
     if not refresh.fresh["chaos"].sources:
         return [html.Div(refresh.missing("chaos"), className="oc-empty")]
-    runs = wallview.latest_chaos_runs(refresh.frame("chaos_runs"), CHAOS_RUNS)
-    if runs.empty:
+    runs = refresh.rows("wall_chaos")
+    if not runs:
         return [html.Div(t("wall.no_chaos", lang), className="oc-empty")]
     return [
         html.Ul(
@@ -544,18 +567,21 @@ def _chaos_items(refresh: Refresh) -> list:
                 html.Li(
                     [
                         html.Span(
-                            [html.Span(CHAOS_ICONS[row.status], className="oc-icon"), t(f"chaos.{row.status}", lang)],
-                            className=f"oc-chaos-status oc-chaos-{row.status}",
+                            [
+                                html.Span(CHAOS_ICONS[row["status"]], className="oc-icon"),
+                                t(f"chaos.{row['status']}", lang),
+                            ],
+                            className=f"oc-chaos-status oc-chaos-{row['status']}",
                         ),
                         html.Div(
                             [
-                                html.Div(row.experiment, className="oc-inc-title"),
+                                html.Div(row["experiment"], className="oc-inc-title"),
                                 html.Div(
                                     " · ".join(
-                                        [refresh.local(row.started_at), row.fault or "–"]
+                                        [refresh.local(row["started_at"]), row["fault"] or "–"]
                                         + (
-                                            [t("wall.recovery", lang, seconds=f"{row.recovery_s:.0f}")]
-                                            if pd.notna(row.recovery_s)
+                                            [t("wall.recovery", lang, seconds=f"{row['recovery_s']:.0f}")]
+                                            if pd.notna(row["recovery_s"])
                                             else []
                                         )
                                     ),
@@ -565,9 +591,9 @@ def _chaos_items(refresh: Refresh) -> list:
                         ),
                     ],
                     className="oc-run",
-                    **{"data-run": row.run_id},
+                    **{"data-run": row["run_id"]},
                 )
-                for row in runs.itertuples()
+                for row in runs
             ],
             className="oc-runs",
         )
@@ -579,16 +605,12 @@ def _chaos_items(refresh: Refresh) -> list:
 
 def _kpi_values(refresh: Refresh) -> dict[str, tuple[str, str]]:
     """Each key figure as (value, sample count) text."""
-    lang, now = refresh.lang, refresh.now
-    incidents, changes = refresh.frame("incidents"), refresh.frame("changes")
+    lang, now, views = refresh.lang, refresh.now, refresh.views()
+    since = kpis.start_of_day(now, refresh.settings.display_tz)
+    events = kpis.figures(views["kpi_events"], now)
     figures = {
-        "kpi.availability": kpis.availability_of(
-            refresh.views()["request_totals"], kpis.start_of_day(now, refresh.settings.display_tz)
-        ),
-        "kpi.mtta": kpis.mtta(acknowledged(incidents), now),
-        "kpi.mttr": kpis.mttr(incidents, now),
-        "kpi.changes": kpis.change_success_rate(changes, now),
-        "kpi.chaos": kpis.chaos_pass_rate(refresh.frame("chaos_runs"), now),
+        "kpi.availability": kpis.availability_of(views["request_totals"], since),
+        **{f"kpi.{name}": events[name] for name in kpis.FIGURES},
     }
     out = {}
     for name, (value, count) in figures.items():
@@ -716,7 +738,7 @@ def layout(lang: str | None = None, **_query) -> html.Div:
     refresh = Refresh(pick_lang(lang, context.current().settings.language))
     lang, settings = refresh.lang, refresh.settings
     evaluated = refresh.evaluated()
-    chain_layout = wallview.structure(refresh.frame("chains"), refresh.frame("services"), lang)
+    chain_layout = refresh.structure()
     model = _full_model(refresh, chain_layout)
     incidents, incident_count = _incident_items(refresh)
     alerts, alert_count = _alert_items(refresh)
@@ -841,11 +863,7 @@ def _redraw_tiles(refresh: Refresh, keys: dict, out: dict) -> None:
     """The tile model (whole when the chains' structure changed, else a Patch of its changed parts) and
     the site banner."""
     lang = refresh.lang
-    chain_layout, structure = refresh.cached(
-        "structure",
-        lambda: _with_digest(wallview.structure(refresh.frame("chains"), refresh.frame("services"), lang)),
-        "chains",
-    )
+    chain_layout, structure = refresh.cached("structure", lambda: _with_digest(refresh.structure()), "chains")
     if structure != keys["structure"]:  # chains or services came or went: draw them anew
         keys["structure"] = structure
         out["chains"] = _chain_sections(
@@ -894,7 +912,7 @@ def refresh_wall(versions: dict | None, keys: dict, lang: str):
     if changed & set(TILES):
         _redraw_tiles(refresh, keys, out)
     if "incidents" in changed and not isinstance(out.get("model"), dict):
-        alarm = refresh.cached("alarm", lambda: wallview.incident_status(refresh.frame("incidents")), "incidents")
+        alarm = refresh.views()["wall_header"]["alarm"].iloc[0]
         if alarm != keys["digests"].get("alarm"):
             keys["digests"]["alarm"] = alarm
             _model_part(out, "alarm", alarm)

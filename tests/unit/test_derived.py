@@ -217,10 +217,14 @@ def test_a_source_without_resource_metrics_asks_no_backfill(monkeypatch, tmp_pat
 
 
 def test_the_wall_views_are_derived_after_a_poll_of_a_frame_they_read_and_only_then():
-    store = open_store(None, "views-test", ["metrics", "alerts", "itsm"])
+    store = open_store(None, "views-test", ["metrics", "alerts", "itsm", "requests"])
     step = DerivedFrames(store, history_days=1, health=load().health)
     frames = DemoSource(name="demo", options={"window_h": 0.5}).fetch(NOW)
-    for name, polled in (("metrics", METRIC_FRAMES + ("services",)), ("alerts", ("alerts",))):
+    for name, polled in (
+        ("metrics", METRIC_FRAMES + ("services",)),
+        ("alerts", ("alerts",)),
+        ("itsm", ("incidents", "changes")),
+    ):
         store.write(name, {f: frames[f] for f in polled})
         before = store.versions()[DERIVED_SOURCE]
         step.after_poll(DemoSource(name=name), {f: frames[f] for f in polled}, NOW)
@@ -230,10 +234,11 @@ def test_the_wall_views_are_derived_after_a_poll_of_a_frame_they_read_and_only_t
     assert dict(zip(basis["source"], basis["version"])) == {
         s: v for s, v in store.versions().items() if s != DERIVED_SOURCE
     }
-    store.write("itsm", {"incidents": frames["incidents"]})
+    assert len(store.frame("wall_incidents")) and len(store.frame("wall_changes"))
+    store.write("requests", {"service_requests": frames["service_requests"]})
     before = store.versions()[DERIVED_SOURCE]
-    step.after_poll(DemoSource(name="itsm"), {"incidents": frames["incidents"]}, NOW)
-    assert store.versions()[DERIVED_SOURCE] == before  # incidents: nothing the views read
+    step.after_poll(DemoSource(name="requests"), {"service_requests": frames["service_requests"]}, NOW)
+    assert store.versions()[DERIVED_SOURCE] == before  # service requests: nothing the views read
     assert len(store.frame("service_status")) == frames["services"]["service"].nunique()
 
 

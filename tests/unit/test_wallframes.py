@@ -9,7 +9,9 @@ import pytest
 from bench.viewer import WallRequests
 from dashboard import formats, ids
 from dashboard.analytics import health, kpis, logrates, rollup, sites, wallframes, wallview
+from dashboard.analytics.incidents import with_acknowledgements, without_ticket_copies
 from dashboard.app import create_app
+from dashboard.command import oversight
 from dashboard.core.derived import DerivedFrames
 from dashboard.core.poller import Poller
 from dashboard.core.settings import load
@@ -27,11 +29,11 @@ MOMENT = (DRAINED.end - pd.Timedelta(minutes=2)).to_pydatetime()  # a site drain
 class Estate:
     """The demo config polled once at ``MOMENT``, with the derived step (and the wall's views) or without."""
 
-    def __init__(self, derived: bool = True):
+    def __init__(self, derived: bool = True, history=None):
         self.settings = load()
         self.store = open_store(None, self.settings.deployment, self.settings.source_names)
         self.now = MOMENT
-        step = DerivedFrames(self.store, history_days=1, health=self.settings.health) if derived else None
+        step = DerivedFrames(self.store, history, history_days=1, health=self.settings.health) if derived else None
         self.poller = Poller(
             [registry.build(spec) for spec in self.settings.sources], self.store, clock=lambda: self.now, derived=step
         )
@@ -122,9 +124,9 @@ class Counted:
     def __init__(self):
         self.calls, self.compute = 0, wallframes.compute
 
-    def __call__(self, read, rules):
+    def __call__(self, *args):
         self.calls += 1
-        return self.compute(read, rules)
+        return self.compute(*args)
 
 
 def _missing() -> tuple[Estate, object]:
@@ -186,6 +188,7 @@ def test_the_poller_views_give_the_sparklines_log_rates_and_availability_the_fra
 
 
 LARGE = ("service_metrics", "resource_metrics", "log_rates")
+LISTED = ("services", "chains", "alerts", "incidents", "incident_command", "changes", "chaos_runs")  # in views
 
 
 class Reads:
@@ -217,8 +220,8 @@ def test_a_worker_refreshing_the_wall_after_a_poll_decodes_none_of_the_large_fra
         "/_dash-update-component", json=requests.refresh({"frames": worker.versions(), "stale": []}, requests.keys)
     )
     assert response.status_code == 200
-    assert {"view_basis", "service_status", "spark", "incidents"} <= reads.frames()  # the views, read anew
-    assert not reads.frames() & set(LARGE)
+    assert {"view_basis", "service_status", "spark", "wall_incidents", "kpi_events"} <= reads.frames()  # read anew
+    assert not reads.frames() & {*LARGE, *LISTED}
     with app.server.test_request_context("/wall"):
         assert wallframes.current(
             worker.frame("view_basis"), worker.versions(), estate.settings.source_names, estate.settings.health
@@ -251,3 +254,143 @@ def test_the_tile_model_from_the_views_is_the_one_computed_from_the_frames(estat
 
 
 FIGURES = ("requests_per_s", "latency_p95_ms", "error_ratio")
+
+
+def _ids(frame: pd.DataFrame, column: str) -> list:
+    return frame[column].tolist()
+
+
+def test_the_poller_lists_are_those_the_wall_selected_from_the_frames(estate):
+    read = estate.store.frame
+    incidents, changes = read("incidents"), read("changes")
+    listed = read("wall_incidents")
+    assert len(listed) and _ids(listed, "incident_id") == _ids(wallview.active_incidents(incidents), "incident_id")
+    in_banner = listed[listed["banner"] >= 0].sort_values("banner")
+    assert _ids(in_banner, "incident_id") == _ids(wallview.major_incidents(incidents), "incident_id")
+    assert read("wall_header")["alarm"].iloc[0] == wallview.incident_status(incidents)
+    alerts = read("wall_alerts")
+    assert len(alerts) and _ids(alerts, "alert_id") == _ids(rollup.firing_alerts(read("alerts")), "alert_id")
+    runs = read("wall_chaos")
+    expected_runs = wallview.latest_chaos_runs(read("chaos_runs"), wallframes.CHAOS_RUNS)
+    assert len(runs) and _ids(runs, "run_id") == _ids(expected_runs, "run_id")
+    listed_changes = read("wall_changes")
+    running = listed_changes[listed_changes["running"]]
+    assert _ids(running, "change_id") == _ids(wallview.changes_in_progress(changes), "change_id")
+    scheduled = listed_changes[~listed_changes["running"]]
+    assert len(scheduled)
+    for now in [pd.Timestamp(MOMENT), *scheduled["planned_start"].dropna()]:  # each scheduled change in turn next
+        expected = wallview.next_change(changes, now)
+        first = scheduled[scheduled["planned_start"] >= now].head(1)
+        assert _ids(first, "change_id") == ([] if expected is None else [expected["change_id"]])
+    for lang in ("en", "zh"):
+        assert wallframes.chain_layout(read("chain_layout"), lang) == wallview.structure(
+            read("chains"), read("services"), lang
+        )
+        assert wallframes.names(read("service_names"), lang) == wallview.display_names(read("services"), lang)
+
+
+def test_the_commander_and_banner_of_the_incident_list_are_those_of_the_incident_command():
+    opened = pd.Timestamp("2026-11-18 07:00", tz="UTC")
+    incidents = pd.DataFrame(
+        {
+            "source": ["itsm"] * 4,
+            "incident_id": ["I1", "I2", "I3", "I4"],
+            "priority": [2, 1, 1, 4],
+            "state": ["new", "in_progress", "new", "new"],
+            "opened_at": [opened + pd.Timedelta(minutes=m) for m in (0, 5, 10, 15)],
+            "acknowledged_at": [pd.NaT, opened, pd.NaT, pd.NaT],
+        }
+    )
+    command = pd.DataFrame(
+        {
+            "source": ["itsm"],
+            "incident_id": ["I2"],
+            "commander": ["wang"],
+            "updated_at": [opened + pd.Timedelta(hours=1)],
+        }
+    )
+    listed = wallframes.incident_list(incidents, command)
+    watched = oversight.watched(wallview.active_incidents(incidents), command, opened)
+    assert listed["incident_id"].tolist() == ["I2", "I3", "I1", "I4"]
+    assert listed["banner"].tolist() == [1, 0, -1, -1]  # the unacknowledged P1 first
+    for row in listed.itertuples():
+        if row.priority > 2:
+            assert row.commander is None and pd.isna(row.updated_at)
+        else:
+            assert (row.commander, row.updated_at) == tuple(watched.loc[(row.source, row.incident_id)].iloc[:2])
+    assert listed.loc[listed["incident_id"] == "I2", "commander"].item() == "wang"
+
+
+def _mean(durations: pd.Series):
+    return (durations.mean() if len(durations) else None), len(durations)
+
+
+def _share(hits: pd.Series):
+    return (float(hits.mean()) if len(hits) else None), len(hits)
+
+
+@pytest.mark.parametrize("days", [0, 3, 12])
+def test_the_key_figures_from_the_poller_events_are_those_of_the_frames_at_any_moment(estate, days):
+    """At the poll and days later (the window moves, the events stay): the figures as the wall computed them
+    from the frames, with opscenter's acknowledgements counted where earlier."""
+    read, now = estate.store.frame, pd.Timestamp(MOMENT) + pd.Timedelta(days=days)
+    incidents, changes, runs = read("incidents"), read("changes"), read("chaos_runs")
+    acked_rows = incidents[incidents["acknowledged_at"].notna()].sort_values("opened_at")
+    ours = acked_rows[["source", "incident_id", "acknowledged_at"]].tail(3)  # the latest: in every window here
+    ours = ours.assign(acknowledged_at=ours["acknowledged_at"] - pd.Timedelta(minutes=7))  # earlier than theirs
+    views = wallframes.compute(read, estate.settings.health, ours)
+    figures = kpis.figures(views["kpi_events"], now)
+
+    def window(times):
+        return (times > now - kpis.WINDOW) & (times <= now)
+
+    acked = with_acknowledgements(without_ticket_copies(incidents), ours)
+    kept = acked[window(acked["opened_at"]) & acked["acknowledged_at"].notna() & (acked["state"] != "cancelled")]
+    resolved = incidents[window(incidents["resolved_at"]) & (incidents["state"] != "cancelled")]
+    judged = changes[window(changes["actual_end"]) & changes["outcome"].isin(kpis.KNOWN_OUTCOMES)]
+    finished = runs[window(runs["ended_at"]) & runs["status"].isin(kpis.FINISHED_RUNS)]
+    assert figures == {
+        "mtta": _mean(kept["acknowledged_at"] - kept["opened_at"]),
+        "mttr": _mean(resolved["resolved_at"] - resolved["opened_at"]),
+        "changes": _share(judged["outcome"] == "success"),
+        "chaos": _share(finished["status"] == "passed"),
+    }
+    assert figures["mtta"][1] and figures["mttr"][1] and figures["changes"][1] and figures["chaos"][1]
+    assert figures["mtta"] != kpis.figures(wallframes.compute(read, estate.settings.health)["kpi_events"], now)["mtta"]
+
+
+class AwayHistory:
+    """A history database that is not there."""
+
+    @property
+    def engine(self):
+        raise ConnectionError("database away")
+
+
+def _mtta_of(store, incident_id: str) -> pd.Timedelta:
+    """The time to acknowledge the derived MTTA counts for one incident (its event's value)."""
+    incidents, events = store.frame("incidents"), store.frame("kpi_events")
+    opened = incidents.loc[incidents["incident_id"] == incident_id, "opened_at"].item()
+    mtta = events[(events["figure"] == "mtta") & (events["at"] == opened)]
+    return pd.Timedelta(int(mtta["value"].item()), unit="ns")
+
+
+def test_the_derived_mtta_counts_opscenter_acknowledgements_and_goes_on_without_the_database(tmp_path):
+    from dashboard.command import actions
+    from dashboard.db.history import History
+
+    history = History(f"sqlite:///{tmp_path / 'history.sqlite3'}")
+    history.migrate()
+    source = Estate(derived=False).store.frame("incidents")
+    acked = source[source["acknowledged_at"].notna()].drop_duplicates("opened_at", keep=False).iloc[-1]
+    ours = acked["acknowledged_at"] - pd.Timedelta(minutes=5)
+    with history.engine.begin() as connection:
+        actions.record(connection, acked["source"], acked["incident_id"], "acknowledge", "alice", {}, ours)
+    estate = Estate(history=history)
+    assert estate.store.status(DERIVED_SOURCE)["ok"]
+    assert _mtta_of(estate.store, acked["incident_id"]) == ours - acked["opened_at"]
+    history.close()
+
+    away = Estate(history=AwayHistory())
+    assert away.store.status(DERIVED_SOURCE)["ok"]  # the views derived all the same, from the sources alone
+    assert _mtta_of(away.store, acked["incident_id"]) == acked["acknowledged_at"] - acked["opened_at"]
