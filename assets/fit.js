@@ -18,14 +18,21 @@
     if (!extra && !overflows()) { return; }
     limit -= 1.4 * parseFloat(getComputedStyle(body).fontSize);  // room for the "+N more" line
     var hidden = 0;
-    for (var i = rows.length - 1; i > 0 && overflows(); i--) { rows[i].hidden = true; hidden++; }
+    for (var i = rows.length - 1; i >= 0 && overflows(); i--) { rows[i].hidden = true; hidden++; }
     var template = (document.querySelector(".oc-wall") || body).getAttribute("data-more") || "+{count}";
     if (hidden + extra) { body.setAttribute("data-more-label", template.replace("{count}", hidden + extra)); }
   }
 
+  // A panel also changes size when a neighbour grows (a longer line in the incidents, the header's duty
+  // line): fit again whenever a panel's size changes, not only when rows come or go.
+  var resized = new ResizeObserver(function () { queue(); });
+
   function fitAll() {
     queued = false;
-    document.querySelectorAll(".oc-side .oc-panel-body").forEach(fit);
+    document.querySelectorAll(".oc-side .oc-panel-body").forEach(function (body) {
+      if (!body.dataset.ocFitWatched) { body.dataset.ocFitWatched = "1"; resized.observe(body); }
+      fit(body);
+    });
   }
 
   function queue() {

@@ -84,7 +84,7 @@ def test_every_chain_and_incident_is_visible_without_scrolling(dash_duo, demo_ap
 
 def test_a_side_panel_too_short_for_its_rows_shows_whole_rows_and_counts_the_rest(dash_duo, demo_app):
     dash_duo.start_server(demo_app)
-    viewport(dash_duo, 1920, 400)  # a short wall: the side column cannot hold every row
+    viewport(dash_duo, 1920, 480)  # a short wall: the side column cannot hold every row
     dash_duo.driver.get(dash_duo.server_url + "/wall?kiosk=1")
     _wait_drawn(dash_duo)
     panels = _side_rows(dash_duo)
@@ -93,6 +93,11 @@ def test_a_side_panel_too_short_for_its_rows_shows_whole_rows_and_counts_the_res
     assert short, panels
     for panel in short:
         assert panel["shown"] >= 1 and panel["more"] == f"+{panel['rows'] - panel['shown']} more", panel
+    viewport(dash_duo, 1920, 360)  # too short for even one row of a panel: "+N more" alone, never a cut row
+    WebDriverWait(dash_duo.driver, 10).until(
+        lambda d: sum(p["shown"] for p in _side_rows(dash_duo)) < sum(p["shown"] for p in panels)
+    )
+    assert all(panel["cut"] == 0 for panel in _side_rows(dash_duo))
     viewport(dash_duo, 1920, 1080)  # taller again: the rows come back
     WebDriverWait(dash_duo.driver, 10).until(
         lambda d: sum(p["shown"] for p in _side_rows(dash_duo)) > sum(p["shown"] for p in short)
