@@ -56,11 +56,11 @@ return {
   names: [...document.querySelectorAll('.oc-tile-name, .oc-chain-head h2')]
     .filter(el => el.scrollWidth > el.clientWidth || !inside(el, el.closest('.oc-tile, .oc-chain')))
     .map(el => el.textContent),
-  figures: [...document.querySelectorAll('.oc-metric-main')].filter(el => !inside(el, el.closest('.oc-tile')))
+  figures: [...document.querySelectorAll('.oc-metric-main, .oc-metric-label')].filter(el => !inside(el, el.closest('.oc-tile')))
     .map(el => el.closest('.oc-tile').dataset.service),
   tiles: document.querySelectorAll('.oc-tile-name').length,
 };
-"""  # the wall's names and figures that do not fit their tile or chain
+"""  # the wall's names, figures and their status shapes that do not fit their tile or chain
 
 
 def viewport(dash_duo, width, height):
