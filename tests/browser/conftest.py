@@ -56,7 +56,8 @@ return {
   names: [...document.querySelectorAll('.oc-tile-name, .oc-chain-head h2')]
     .filter(el => el.scrollWidth > el.clientWidth || !inside(el, el.closest('.oc-tile, .oc-chain')))
     .map(el => el.textContent),
-  figures: [...document.querySelectorAll('.oc-metric-main, .oc-metric-label')].filter(el => !inside(el, el.closest('.oc-tile')))
+  figures: [...document.querySelectorAll('.oc-metric-main, .oc-metric-label')]
+    .filter(el => !inside(el, el.closest('.oc-tile')))
     .map(el => el.closest('.oc-tile').dataset.service),
   tiles: document.querySelectorAll('.oc-tile-name').length,
 };

