@@ -309,14 +309,19 @@ def _check_playlists(doc: _Located, raw) -> dict[str, list[dict[str, Any]]]:
     return playlists
 
 
-def _check_auth(doc: _Located, raw) -> AuthSettings:
+def _section(doc: _Located, name: str, raw, known, what: str = "expected a mapping") -> dict:
+    """The config section ``name`` as a mapping (empty when left out), every key one of ``known``."""
     raw = {} if raw is None else raw
     if not isinstance(raw, dict):
-        doc.fail(("auth",), "expected a mapping with at least 'mode'")
-    known = set(AuthSettings.__dataclass_fields__)
+        doc.fail((name,), what)
     for key in raw:
         if key not in known:
-            doc.fail(("auth", key), f"unknown key; expected one of {', '.join(sorted(known))}")
+            doc.fail((name, key), f"unknown key; expected one of {', '.join(sorted(known))}")
+    return raw
+
+
+def _check_auth(doc: _Located, raw) -> AuthSettings:
+    raw = _section(doc, "auth", raw, AuthSettings.__dataclass_fields__, "expected a mapping with at least 'mode'")
     mode = raw.get("mode", "none")
     if mode not in AUTH_MODES:
         doc.fail(("auth", "mode"), f"expected one of {', '.join(AUTH_MODES)}")
@@ -372,13 +377,7 @@ def _check_auth(doc: _Located, raw) -> AuthSettings:
 def _check_command(doc: _Located, raw, sources: list[dict[str, Any]]) -> CommandSettings:
     from datasources.registry import kinds
 
-    raw = {} if raw is None else raw
-    if not isinstance(raw, dict):
-        doc.fail(("command",), "expected a mapping")
-    known = set(CommandSettings.__dataclass_fields__)
-    for key in raw:
-        if key not in known:
-            doc.fail(("command", key), f"unknown key; expected one of {', '.join(sorted(known))}")
+    raw = _section(doc, "command", raw, CommandSettings.__dataclass_fields__)
     declare_to = raw.get("declare_to")
     if declare_to is not None:
         openers = [s["name"] for s in sources if hasattr(kinds()[s["kind"]], "open_ticket")]
@@ -397,13 +396,7 @@ def _check_command(doc: _Located, raw, sources: list[dict[str, Any]]) -> Command
 
 
 def _check_maturity(doc: _Located, raw) -> MaturitySettings:
-    raw = {} if raw is None else raw
-    if not isinstance(raw, dict):
-        doc.fail(("maturity",), "expected a mapping")
-    known = set(MaturitySettings.__dataclass_fields__)
-    for key in raw:
-        if key not in known:
-            doc.fail(("maturity", key), f"unknown key; expected one of {', '.join(sorted(known))}")
+    raw = _section(doc, "maturity", raw, MaturitySettings.__dataclass_fields__)
     catalogue = raw.get("catalogue")
     if catalogue is not None:
         catalogue = _relative(doc, catalogue)
