@@ -1,6 +1,6 @@
 // /maturity: bring an item's evidence and assessment form into view when a row is chosen in the
 // table above it (the table holds every item, so the detail is usually below the fold), and put the
-// item in the address (?item=ID), replacing the entry, so the view can be linked to.
+// item in the address (?item=ID) as soon as it is chosen, replacing the entry, so the view can be linked to.
 (function () {
   function showItem(_children, selected) {
     var detail = document.getElementById("oc-maturity-detail");

@@ -274,8 +274,8 @@ class Email(Channel):
         mail = EmailMessage()
         mail["From"], mail["To"], mail["Subject"] = options.sender, ", ".join(to), message.title
         mail.set_content(message.text)
-        smtp = smtplib.SMTP(timeout=options.timeout_s)
-        timer = threading.Timer(options.timeout_s, _shut, (smtp,))
+        smtp, expired = smtplib.SMTP(timeout=options.timeout_s), threading.Event()
+        timer = threading.Timer(options.timeout_s, _shut, (smtp, expired))
         timer.daemon = True
         timer.start()
         try:
@@ -290,7 +290,7 @@ class Email(Channel):
             smtp.send_message(mail, to_addrs=to)
             smtp.quit()
         except (OSError, smtplib.SMTPException) as exc:
-            if not timer.is_alive():
+            if expired.is_set() or isinstance(exc, TimeoutError):
                 raise ChannelError(f"{self.name}: timed out after {options.timeout_s:g} s") from None
             raise ChannelError(f"{self.name}: {type(exc).__name__}: {exc}") from None
         finally:
@@ -298,8 +298,9 @@ class Email(Channel):
             smtp.close()
 
 
-def _shut(smtp: smtplib.SMTP) -> None:
-    """End a mail exchange past its deadline: any read or write on its socket ends at once."""
+def _shut(smtp: smtplib.SMTP, expired: threading.Event) -> None:
+    """End a mail exchange past its deadline, saying so first: any read or write on its socket ends at once."""
+    expired.set()
     if smtp.sock is not None:
         try:
             smtp.sock.shutdown(socket.SHUT_RDWR)

@@ -130,7 +130,7 @@ class DerivedFrames:
 
     def _derive_views(self, interval_s: float, now: datetime) -> None:
         """Compute the wall's views from the store's frames as they are now, and write them with their basis
-        under ``derived``; a failure keeps the views written last (the wall computes its own meanwhile)."""
+        under ``derived``; a failure keeps the views written last (the wall computes its own while it fails)."""
         t0 = time.perf_counter()
         try:
             versions = {s: v for s, v in self.store.versions().items() if s != DERIVED_SOURCE}

@@ -1,5 +1,9 @@
 """The wall's views (``analytics.wallframes``) as the poller's derived step stored them, for the pages
-that show part of them: used only when they are those of the frames the page reads."""
+that show part of them: used only when they are those of the frames the page reads.
+
+A poll writes its frames seconds before the derivation that follows it writes their views. Meanwhile a
+page may draw the frames the views come from (``drawn_versions``) rather than compute views of its own
+from the newest frames, which every worker would do at once, decoding the whole estate."""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ import pandas as pd
 
 from dashboard.analytics import wallframes
 from dashboard.core.freshness import freshness
-from dashboard.core.store import CONFIG_SOURCE, FrameStore
+from dashboard.core.status import is_stale
+from dashboard.core.store import CONFIG_SOURCE, DERIVED_SOURCE, FrameStore
 
 
 def stored(
@@ -26,3 +31,18 @@ def stored(
     if wallframes.current(store.frame("view_basis", versions), versions, (*inputs, CONFIG_SOURCE), health_rules):
         return {name: store.frame(name, versions) for name in wallframes.VIEWS}
     return None
+
+
+def drawn_versions(
+    store: FrameStore, versions: dict[str, int], statuses: dict[str, dict], now: datetime, health_rules: dict
+) -> dict[str, int]:
+    """``versions`` with each source's at the version the stored views come from, while those views may
+    stand for the newest frames: derived under ``health_rules`` by a derivation whose last attempt succeeded
+    and is not stale (``status.is_stale``), so the views are at most one derivation behind. Otherwise
+    ``versions`` unchanged, from which a page computes views of its own when the stored ones are behind."""
+    if is_stale(statuses.get(DERIVED_SOURCE), now):
+        return versions
+    view_basis = store.frame("view_basis", versions)
+    if view_basis.empty or (view_basis["rules"] != wallframes.rules_digest(health_rules)).any():
+        return versions
+    return {**versions, **dict(zip(view_basis["source"], view_basis["version"].tolist()))}

@@ -533,7 +533,7 @@ def register(app: dash.Dash) -> None:
         ClientsideFunction("opscenter", "showItem"),
         Output(ids.MATURITY_DETAIL, "className"),
         Input(ids.MATURITY_DETAIL, "children"),
-        State(ids.MATURITY_GRID, "selectedRows"),
+        Input(ids.MATURITY_GRID, "selectedRows"),
         prevent_initial_call=True,
     )
 

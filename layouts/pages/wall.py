@@ -70,10 +70,12 @@ class Refresh:
     def __init__(self, lang: str, versions: dict[str, int] | None = None):
         app = context.current()
         self.lang, self.settings, self.store, self.memo = lang, app.settings, app.store, app.memo
-        self.versions = versions or self.store.versions()
         self.now = pd.Timestamp(datetime.now(UTC))
         self.tz = ZoneInfo(self.settings.display_tz)
         self.statuses = self.store.statuses()
+        self.versions = views.drawn_versions(
+            self.store, versions or self.store.versions(), self.statuses, self.now, self.settings.health
+        )
         self.as_of = newest_success(self.statuses)
         self.offered = app.offered
         self.fresh: dict[str, Freshness] = {
@@ -142,7 +144,8 @@ class Refresh:
 
     def views(self) -> dict[str, pd.DataFrame]:
         """The wall's views (``analytics.wallframes``) at these versions, once per version in any language:
-        the poller's when they come from the frames at these versions, else computed here."""
+        the poller's when they come from the frames at these versions (``views.drawn_versions`` makes the
+        versions a refresh draws those of the stored views while their derivation is fresh), else computed here."""
         return self.cached("views", self._views, *PANELS, per_language=False)
 
     def _views(self) -> dict[str, pd.DataFrame]:

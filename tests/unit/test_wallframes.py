@@ -1,7 +1,7 @@
 """The wall's views: what the poller derives is what the wall computed from the frames, and the wall
 computes its own when the poller's are missing, behind the frames or of other health rules."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -160,6 +160,38 @@ def test_the_wall_computes_its_own_views_when_the_poller_has_none_for_its_frames
         expected = _computed_before(settings, refresh.frame)["rolled"]
     assert statuses["status"].tolist() == expected["status"].tolist()
     assert [reasons.get(s, []) for s in statuses["service"]] == expected["reasons"].tolist()
+
+
+class Clock(datetime):
+    """``datetime`` whose ``now`` is ``Clock.at``: the wall's moment, pinned."""
+
+    at = MOMENT
+
+    @classmethod
+    def now(cls, tz=None):
+        return cls.at.astimezone(tz)
+
+
+@pytest.mark.parametrize("derivation_ok", [True, False], ids=["derivation under way", "derivation failed"])
+def test_while_a_poll_waits_for_its_derivation_the_wall_draws_the_frames_before_it(derivation_ok, monkeypatch):
+    estate = Estate()
+    before = estate.store.versions()
+    estate.poller.derived, estate.now = None, MOMENT + timedelta(seconds=20)  # frames written, views not yet
+    estate.poll()
+    if not derivation_ok:
+        estate.store.set_status(DERIVED_SOURCE, {**estate.store.status(DERIVED_SOURCE), "ok": False})
+    counted = Counted()
+    monkeypatch.setattr(wallframes, "compute", counted)
+    monkeypatch.setattr(wall, "datetime", Clock)
+    monkeypatch.setattr(Clock, "at", MOMENT + timedelta(seconds=30))
+    with estate.app().server.test_request_context("/wall"):
+        refresh = wall.Refresh("en")
+        refresh.views()
+    drawn = {s: refresh.versions[s] for s in before if s != DERIVED_SOURCE}
+    if derivation_ok:  # at most one derivation behind: its views, of the frames they come from
+        assert counted.calls == 0 and drawn == {s: v for s, v in before.items() if s != DERIVED_SOURCE}
+    else:  # the views may never catch up: computed here from the newest frames
+        assert counted.calls == 1 and drawn == {s: estate.store.versions()[s] for s in drawn}
 
 
 def test_the_poller_views_give_the_sparklines_log_rates_and_availability_the_frames_give(estate):
