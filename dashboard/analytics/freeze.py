@@ -26,6 +26,7 @@ from dashboard.analytics import calendar
 from datasources.base import CONTRACTS, empty_frame
 
 COLUMNS = tuple(c.name for c in CONTRACTS["freeze_breaches"])
+MARKET_NAMES = (*calendar.MARKETS, "futures")  # the markets a service may belong to
 NEVER_RAN = ("cancelled", "closed")  # change states that, without an actual start, mean it was not made
 MAX_DAYS = 400  # the days of sessions looked at, at most, ending with the latest end
 
