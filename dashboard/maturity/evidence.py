@@ -253,7 +253,10 @@ def emergency_changes_max(f, scope, now, days, max):
 
 
 def freeze_breaches_max(f, scope, now, days, max):
-    """Non-emergency changes and chaos runs made during a change freeze (``analytics.freeze``) in ``days``."""
+    """Non-emergency changes and chaos runs made during a change freeze (``analytics.freeze``) in ``days``;
+    nothing to judge without a change or a chaos run known."""
+    if f["changes"].empty and f["chaos_runs"].empty:
+        return None, None, []
     recent = freeze.recent(f["freeze_breaches"], now, int(days))
     recent = recent[recent["flagged"].astype(bool)]
     found = [
@@ -429,7 +432,7 @@ RULES: dict[str, Rule] = {
     "changes_measured_monthly": _rule(changes_measured_monthly, ["changes"]),
     "standard_changes": _rule(standard_changes, ["changes"]),
     "emergency_changes_max": _rule(emergency_changes_max, ["changes"]),
-    "freeze_breaches_max": _rule(freeze_breaches_max, ["freeze_breaches"]),
+    "freeze_breaches_max": _rule(freeze_breaches_max, ["freeze_breaches", "changes", "chaos_runs"]),
     "cpu_headroom": _rule(cpu_headroom, ["resource_metrics"]),
     "memory_headroom": _rule(memory_headroom, ["resource_metrics"]),
     "multi_instance": _rule(multi_instance, ["resource_metrics"]),
