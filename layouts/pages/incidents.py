@@ -249,7 +249,7 @@ def body(lang: str, versions: dict | None = None) -> list:
         ),
         freeze_parts.panel(
             store.frame("freeze_breaches", frames),
-            now,
+            pd.Timestamp(context.current().clock()),
             context.current().settings.display_tz,
             lang,
             freeze_parts.delivered(store.statuses()),
