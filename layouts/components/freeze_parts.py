@@ -55,9 +55,12 @@ def delivered(statuses: dict[str, dict]) -> bool:
     return "freeze_breaches" in (statuses.get(DERIVED_SOURCE, {}).get("frames") or ())
 
 
-def panel(breaches: pd.DataFrame, now: pd.Timestamp, tz: str, lang: str, delivered: bool = True) -> html.Section:
+def panel(
+    breaches: pd.DataFrame, now: pd.Timestamp, tz: str, lang: str, delivered: bool = True, services: bool = True
+) -> html.Section:
     """/incidents' section: how many non-emergency changes and chaos runs ran during a freeze in the last
-    ``DAYS`` days, and the latest of them with the emergency changes listed beside them."""
+    ``DAYS`` days, and the latest of them with the emergency changes listed beside them (``services``: with a
+    column naming each one's service)."""
     recent = freeze.recent(breaches, now, DAYS)
     flagged = int(recent["flagged"].sum())
     head = html.H2(
@@ -80,7 +83,7 @@ def panel(breaches: pd.DataFrame, now: pd.Timestamp, tz: str, lang: str, deliver
                 ],
                 className="oc-freeze-summary",
             ),
-            _table(recent.head(LISTED), tz, lang),
+            _table(recent.head(LISTED), tz, lang, services),
             *(
                 [html.Div(t("freeze.more", lang, count=len(recent) - LISTED), className="oc-more")]
                 if len(recent) > LISTED
@@ -90,8 +93,9 @@ def panel(breaches: pd.DataFrame, now: pd.Timestamp, tz: str, lang: str, deliver
     return html.Section([head, *body], id=ids.FREEZE_PANEL, className="oc-panel oc-freeze-panel")
 
 
-def _table(rows: pd.DataFrame, tz: str, lang: str) -> html.Table:
-    head = html.Tr([html.Th("")] + [html.Th(t(f"freeze.col.{c}", lang)) for c in ("time", "what", "service", "freeze")])
+def _table(rows: pd.DataFrame, tz: str, lang: str, services: bool) -> html.Table:
+    columns = ("time", "what", "service", "freeze") if services else ("time", "what", "freeze")
+    head = html.Tr([html.Th("")] + [html.Th(t(f"freeze.col.{c}", lang)) for c in columns])
     body = []
     for row in rows.to_dict("records"):
         label = t(f"freeze.kind.{row['kind']}", lang) + f" {row['id']}"
@@ -108,7 +112,7 @@ def _table(rows: pd.DataFrame, tz: str, lang: str) -> html.Table:
                             html.Div(row["title"], className="oc-freeze-title"),
                         ]
                     ),
-                    html.Td(row["service"] if isinstance(row["service"], str) else "–"),
+                    *([html.Td(row["service"] if isinstance(row["service"], str) else "–")] if services else []),
                     html.Td(why(row, lang)),
                 ],
                 className="oc-freeze-row" + ("" if row["flagged"] else " oc-freeze-row-listed"),

@@ -161,7 +161,7 @@ def _events(m: Model, tz: str, lang: str) -> list:
 
 def _freeze(m: Model, tz: str, lang: str) -> html.Section:
     """The service's changes and chaos runs made during a change freeze in the last 30 days."""
-    return freeze_parts.panel(m.freeze, pd.Timestamp(context.current().clock()), tz, lang)
+    return freeze_parts.panel(m.freeze, pd.Timestamp(context.current().clock()), tz, lang, services=False)
 
 
 def _figures(m: Model, window: timewindow.Window, tz: str, lang: str):
