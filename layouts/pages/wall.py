@@ -48,7 +48,7 @@ PANELS = {  # panel -> the frames it reads
     "alerts": ("alerts",),
     "incidents": ("incidents", "incident_command"),
     "changes": ("changes", "freeze_breaches"),
-    "chaos": ("chaos_runs",),
+    "chaos": ("chaos_runs", "freeze_breaches"),
     "kpi.availability": ("service_metrics",),
     "kpi.mtta": ("incidents",),
     "kpi.mttr": ("incidents",),
@@ -158,7 +158,7 @@ class Refresh:
     def freeze_breaches(self) -> dict[tuple[str, str], dict]:
         """The poller's freeze breaches by (kind, id) (``freeze_parts.by_id``), once per version in any language."""
         build = lambda: freeze_parts.by_id(self.frame("freeze_breaches"))  # noqa: E731
-        return self.cached("freeze", build, "changes", per_language=False)
+        return self.cached("freeze", build, "changes", "chaos", per_language=False)
 
     def names(self) -> dict[str, str]:
         """Each service's display name in the page's language."""
@@ -584,7 +584,7 @@ def _chaos_items(refresh: Refresh) -> list:
     lang = refresh.lang
     if not refresh.fresh["chaos"].sources:
         return [html.Div(refresh.missing("chaos"), className="oc-empty")]
-    runs = refresh.rows("wall_chaos")
+    runs, breaches = refresh.rows("wall_chaos"), refresh.freeze_breaches()
     if not runs:
         return [html.Div(t("wall.no_chaos", lang), className="oc-empty")]
     return [
@@ -601,7 +601,13 @@ def _chaos_items(refresh: Refresh) -> list:
                         ),
                         html.Div(
                             [
-                                html.Div(row["experiment"], className="oc-inc-title"),
+                                html.Div(
+                                    [
+                                        freeze_parts.flag(breaches.get(("chaos", row["run_id"])), lang),
+                                        row["experiment"],
+                                    ],
+                                    className="oc-inc-title",
+                                ),
                                 html.Div(
                                     " · ".join(
                                         [refresh.local(row["started_at"]), row["fault"] or "–"]
