@@ -41,7 +41,10 @@ def _poller(settings: Settings, store, with_history: bool = True):
 
         target = next((s for s in sources if s.name == settings.command.declare_to), None)
         sources.append(CommandSource(COMMAND_SOURCE, settings.command.interval_s, engine=history.engine, target=target))
-    derived = DerivedFrames(store, history, health=settings.health, closures=LiveCalendar(settings).closures)
+    live = LiveCalendar(settings)
+    derived = DerivedFrames(
+        store, history, health=settings.health, closures=live.closures, freeze_rules=_freeze_rules(settings, live)
+    )
     poller = Poller(sources, store, history, derived=derived)
     poller.publish_config(settings.chains)
     if history is not None:
@@ -75,6 +78,28 @@ def _poller(settings: Settings, store, with_history: bool = True):
                 )
             )
     return poller
+
+
+def _freeze_rules(settings: Settings, live):
+    """What is frozen, as the derived step asks for it: the config's ``freeze:`` section, each service's market
+    from the grading table, the markets shown and the closures declared at that moment."""
+    from dashboard.analytics import freeze
+    from dashboard.command import grading
+
+    table = grading.load(settings.grading_table)
+
+    def rules() -> freeze.Rules:
+        markets = {spec.key: spec for spec in live.markets}
+        return freeze.Rules(
+            settings.freeze.sessions,
+            settings.freeze.windows,
+            table.market,
+            table.service_markets,
+            markets,
+            live.closures(),
+        )
+
+    return rules
 
 
 def cmd_run(args) -> int:

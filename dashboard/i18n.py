@@ -1072,6 +1072,43 @@ CATALOG: dict[str, dict[str, str]] = {
     "oversight.no_commander": {"en": "no IC", "zh": "无指挥官"},
     "oversight.updated": {"en": "updated {age} ago", "zh": "{age}前更新"},
     "oversight.column": {"en": "Command", "zh": "指挥"},
+    "freeze.flag": {"en": "freeze", "zh": "封网"},
+    "freeze.listed": {"en": "emergency, in freeze", "zh": "紧急，封网期内"},
+    "freeze.session": {"en": "{market} trading session", "zh": "{market}交易时段"},
+    "freeze.window": {"en": "freeze window “{name}”", "zh": "封网窗口“{name}”"},
+    "freeze.why": {"en": "During a change freeze: {why}", "zh": "封网期内：{why}"},
+    "freeze.why_listed": {
+        "en": "Emergency change during a change freeze ({why}): listed, not flagged",
+        "zh": "封网期内的紧急变更（{why}）：仅列出，不计为违规",
+    },
+    "freeze.wall_count": {"en": "{count} in freeze", "zh": "封网期内 {count} 项"},
+    "freeze.title": {"en": "Change freeze, last {days} days", "zh": "近 {days} 天封网期变更"},
+    "freeze.count": {
+        "en": "{count} non-emergency changes and chaos runs during a freeze",
+        "zh": "封网期内非紧急变更及混沌演练 {count} 项",
+    },
+    "freeze.listed_count": {"en": "{count} emergency changes listed", "zh": "另列出紧急变更 {count} 项"},
+    "freeze.none": {
+        "en": "No change or chaos run during a freeze in the last {days} days.",
+        "zh": "近 {days} 天封网期内没有变更或混沌演练。",
+    },
+    "freeze.waiting": {"en": "Waiting for the poller's first freeze check.", "zh": "等待轮询器首次检查封网期。"},
+    "freeze.kind.change": {"en": "change", "zh": "变更"},
+    "freeze.kind.chaos": {"en": "chaos run", "zh": "混沌演练"},
+    "freeze.col.time": {"en": "Started", "zh": "开始时间"},
+    "freeze.col.what": {"en": "Change or run", "zh": "变更或演练"},
+    "freeze.col.service": {"en": "Service", "zh": "服务"},
+    "freeze.col.freeze": {"en": "Freeze", "zh": "封网原因"},
+    "freeze.more": {"en": "+{count} more", "zh": "另有 {count} 项"},
+    "rule.freeze_breaches_max": {
+        "en": "non-emergency changes and chaos runs during a change freeze in {days:g} days <= {max:g}",
+        "zh": "近 {days:g} 天封网期内的非紧急变更及混沌演练 <= {max:g} 项",
+    },
+    "finding.freeze_session": {
+        "en": "made during a trading session (market {market})",
+        "zh": "在交易时段内实施（市场 {market}）",
+    },
+    "finding.freeze_window": {"en": "made in the freeze window “{name}”", "zh": "在封网窗口“{name}”内实施"},
 }
 
 

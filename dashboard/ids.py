@@ -130,3 +130,6 @@ AUDIT_LINK = "oc-audit-link"  # link to this view
 WALL_DUTY = "oc-wall-duty"  # the wall header's "on duty" line
 WALL_DUTY_SHOWN = "oc-wall-duty-shown"  # store: who the wall shows on duty
 INCIDENT_NOTICES = "oc-incident-notices"  # the incident page's notifications and escalations
+FREEZE_PANEL = "oc-freeze-panel"  # /incidents: the freeze breaches of the last 30 days
+WALL_FREEZE_COUNT = "oc-wall-freeze-count"  # the wall's changes panel: how many in progress are in a freeze
+SERVICE_FREEZE = "oc-service-freeze"  # /service/<s>: its changes and chaos runs during a change freeze

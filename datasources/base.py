@@ -331,6 +331,19 @@ CONTRACTS: dict[str, tuple[Column, ...]] = {
         _c("samples", "int"),
     ),
     "view_basis": (_c("source", "str"), _c("version", "int"), _c("rules", "str")),
+    "freeze_breaches": (  # the changes and chaos runs made during a change freeze (analytics.freeze)
+        _c("kind", "str", allowed=("change", "chaos")),
+        _c("id", "str"),
+        _c("source", "str"),
+        _c("title", "str"),
+        _c("service", "str", True),
+        _c("type", "str", True, allowed=CHANGE_TYPES),
+        _c("reason", "str", allowed=("window", "session")),
+        _c("freeze", "str"),
+        _c("flagged", "bool"),
+        _c("ts", "ts"),
+        _c("url", "str", True),
+    ),
     "incident_command": (  # opscenter's own: who commands each incident acted on, and its last action
         _c("source", "str"),
         _c("incident_id", "str"),
@@ -396,7 +409,9 @@ VIEW_FRAMES = (
     "chain_layout",
     "service_names",
     "view_basis",
+    "freeze_breaches",
 )
+POLLER_VIEWS = ("freeze_breaches",)  # derived with the wall's views by the poller alone; a page only reads them
 
 _EMPTY_DTYPES = {
     "str": "object",

@@ -256,3 +256,33 @@ def session_codes(key: str | Market, stamps: pd.DatetimeIndex, closures: tuple[C
     for closure in (c for c in closures if c.market == spec.key):
         out[(stamps >= closure.start) & (stamps < closure.end)] = PHASES.index("closed")
     return out
+
+
+def session_spans(
+    key: str | Market, first: date, last: date, closures: tuple[Closure, ...] = ()
+) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+    """The spans (tz-aware, in order, not overlapping) in which the market ``key`` is in session on the local days
+    ``first`` to ``last``: from the start of a trading day's first phase to the end of its last (the lunch break
+    included), or a night session's evening; declared closures cut out."""
+    spec = market(key)
+    spans = []
+    for day in pd.date_range(first, last, freq="D").date:
+        if spec.night:
+            trades = is_trading_day(day, spec) and is_trading_day(_next_weekday(day), spec)
+        else:
+            trades = is_trading_day(day, spec)
+        if not trades:
+            continue
+        phases = spec.phases(is_half_day(day, spec))
+        start = pd.Timestamp(datetime.combine(day, phases[0][1]), tz=spec.tz)
+        end = pd.Timestamp(datetime.combine(day, phases[-1][2]), tz=spec.tz)
+        spans.append((start, end if end > start else end + pd.Timedelta(days=1)))
+    for closure in (c for c in closures if c.market == spec.key):
+        cut = pd.Timestamp(closure.start), pd.Timestamp(closure.end)
+        spans = [
+            part
+            for start, end in spans
+            for part in ((start, min(end, cut[0])), (max(start, cut[1]), end))
+            if part[0] < part[1]
+        ]
+    return spans

@@ -27,7 +27,7 @@ from dashboard.analytics import health, kpis, logrates, rollup, sites, wallview
 from dashboard.analytics.incidents import with_acknowledgements, without_ticket_copies
 from dashboard.command import oversight
 from dashboard.i18n import LANGUAGES
-from datasources.base import CONTRACTS, VIEW_FRAMES, empty_frame
+from datasources.base import CONTRACTS, POLLER_VIEWS, VIEW_FRAMES, empty_frame
 
 INPUTS = (
     "services",
@@ -44,7 +44,9 @@ INPUTS = (
     "chaos_runs",
 )
 CHAOS_RUNS = 3  # the latest chaos runs the wall lists
-VIEWS = tuple(name for name in VIEW_FRAMES if name != "view_basis")  # what the wall reads; the basis says of what
+VIEWS = tuple(
+    n for n in VIEW_FRAMES if n not in ("view_basis", *POLLER_VIEWS)
+)  # what compute gives; the basis: of what
 
 
 def rules_digest(health_rules: dict) -> str:

@@ -27,7 +27,9 @@ incidents, alerts, changes and chaos runs, and the events MTTA, MTTR and the cha
 computed from, MTTA with opscenter's acknowledgements from the history database) after every poll that
 delivered a frame they read, from the store's frames of every source, and writes them with the versions
 they come from under the reserved name ``derived`` with a status record of their own; a web worker then
-formats them instead of computing them.
+formats them instead of computing them. With them it writes ``freeze_breaches`` (``analytics.freeze``: the
+changes and chaos runs made during a change freeze, under the rules ``freeze`` gives as they stand then),
+which only the poller computes.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from dashboard.analytics import anomaly, capacity, wallframes
+from dashboard.analytics import anomaly, capacity, freeze, wallframes
 from dashboard.command import actions
 from dashboard.core.status import after_attempt
 from dashboard.core.store import DERIVED_SOURCE, FrameStore, derived_source
@@ -72,11 +74,13 @@ class DerivedFrames:
         peak_days: int = PEAK_DAYS,
         health: dict | None = None,
         closures: Callable[[], tuple] = tuple,
+        freeze_rules: Callable[[], freeze.Rules] = freeze.Rules,
     ):
         self.store, self.history_days, self.relearn_s, self.retry_s = store, history_days, relearn_s, retry_s
         self.health = health  # the config's health rules: given, the wall's views are derived too
         self.history, self.peak_days = history, peak_days  # history: a dashboard.db.history.History, or None
         self.closures = closures  # the declared closures (analytics.calendar.Closure) as they stand now
+        self.freeze_rules = freeze_rules  # what is frozen (analytics.freeze.Rules), declared closures as they stand
         self._learnt: dict[str, tuple[float, anomaly.Model, pd.DataFrame]] = {}
         self._failed: dict[str, tuple[float, str]] = {}  # per source: when its history read failed, and why
         self._learnt_span: dict[str, tuple[pd.Timestamp, pd.Timestamp]] = {}  # history just learnt, peaks unkept
@@ -136,6 +140,9 @@ class DerivedFrames:
             versions = {s: v for s, v in self.store.versions().items() if s != DERIVED_SOURCE}
             read = lambda name: self.store.frame(name, versions)  # noqa: E731
             views = wallframes.compute(read, self.health, self._acknowledgements())
+            views["freeze_breaches"] = freeze.breaches(
+                read("changes"), read("chaos_runs"), read("chains"), self.freeze_rules()
+            )
             views["view_basis"] = wallframes.basis(versions, self.health)
             frames, errors = {name: validate(name, frame) for name, frame in views.items()}, []
             self.store.write(DERIVED_SOURCE, frames)

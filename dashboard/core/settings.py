@@ -96,6 +96,15 @@ class CalendarSettings:
 
 
 @dataclass(frozen=True)
+class FreezeSettings:
+    """The ``freeze:`` section: whether the sessions of a service's market are frozen, and the named windows
+    (``analytics.freeze.Window``)."""
+
+    sessions: bool = True
+    windows: tuple = ()
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the application and the poller are configured with."""
 
@@ -118,6 +127,7 @@ class Settings:
     notifications: Any = None  # dashboard.command.notify_config.NotifySettings, when configured
     preplans: PreplanSettings = field(default_factory=PreplanSettings)
     command: CommandSettings = field(default_factory=CommandSettings)
+    freeze: FreezeSettings = field(default_factory=FreezeSettings)
     redis_url: str | None = None
     database_url: str | None = None
     path: str = str(DEFAULT_CONFIG)
@@ -515,6 +525,40 @@ def _check_calendar(doc: _Located, raw) -> CalendarSettings:
     return CalendarSettings(hours if night.get("enabled") else None, tuple(closures))
 
 
+def _check_freeze(doc: _Located, raw, tz: str) -> FreezeSettings:
+    """``sessions: true|false`` and ``windows: [{name, start, end, markets?, chains?}]``, times local to ``tz``
+    unless they carry an offset."""
+    from dashboard.analytics.calendar import MARKETS
+    from dashboard.analytics.freeze import Window
+
+    raw = _section(doc, "freeze", raw, FreezeSettings.__dataclass_fields__)
+    sessions = raw.get("sessions", FreezeSettings.sessions)
+    if not isinstance(sessions, bool):
+        doc.fail(("freeze", "sessions"), "expected true or false")
+    windows, markets = [], (*MARKETS, "futures")
+    for i, item in enumerate(raw.get("windows") or []):
+        where = ("freeze", "windows", i)
+        if (
+            not isinstance(item, dict)
+            or not {"name", "start", "end"} <= set(item) <= Window.__dataclass_fields__.keys()
+        ):
+            doc.fail(where, "expected a mapping with name, start, end and optionally markets and chains")
+        start, end = (_moment(doc, where + (key,), item[key], tz) for key in ("start", "end"))
+        if end <= start:
+            doc.fail(where + ("end",), "must be after start")
+        picked = {}
+        for key in ("markets", "chains"):
+            value = item.get(key) or []
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                doc.fail(where + (key,), "expected a list of names")
+            picked[key] = tuple(value)
+        for market in picked["markets"]:
+            if market not in markets:
+                doc.fail(where + ("markets",), f"unknown market {market!r}; expected one of {', '.join(markets)}")
+        windows.append(Window(str(item["name"]), start, end, picked["markets"], picked["chains"]))
+    return FreezeSettings(sessions, tuple(windows))
+
+
 def _check_grading_table(doc: _Located, raw) -> str | None:
     """The grading table's path (relative to the config file), checked by loading it."""
     if raw is None:
@@ -582,6 +626,7 @@ def parse(text: str, path: str = "<config>", env: dict[str, str] | None = None) 
         "notifications",
         "preplans",
         "command",
+        "freeze",
     }
     for key in data:
         if key not in known:
@@ -618,6 +663,7 @@ def parse(text: str, path: str = "<config>", env: dict[str, str] | None = None) 
         notifications=_check_notifications(doc, data.get("notifications")),
         preplans=_check_preplans(doc, data.get("preplans")),
         command=_check_command(doc, data.get("command"), sources),
+        freeze=_check_freeze(doc, data.get("freeze"), display_tz),
         redis_url=env.get("OPSCENTER_REDIS_URL") or None,
         database_url=env.get("OPSCENTER_DATABASE_URL") or None,
         path=path,

@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dashboard.analytics import freeze, kpis, resilience
 from dashboard.analytics import incidents as incident_stats
-from dashboard.analytics import kpis, resilience
 from dashboard.command.checklist import COLUMNS as TICK_COLUMNS
 from dashboard.command.preplans import FRAME_COLUMNS as PREPLAN_COLUMNS
 from dashboard.i18n import t, template
@@ -252,6 +252,22 @@ def emergency_changes_max(f, scope, now, days, max):
     return _at_most(value, max, [finding("emergency_changes", None, value, max, "%", ">")])
 
 
+def freeze_breaches_max(f, scope, now, days, max):
+    """Non-emergency changes and chaos runs made during a change freeze (``analytics.freeze``) in ``days``;
+    nothing to judge without a change or a chaos run known."""
+    if f["changes"].empty and f["chaos_runs"].empty:
+        return None, None, []
+    recent = freeze.recent(f["freeze_breaches"], now, int(days))
+    recent = recent[recent["flagged"].astype(bool)]
+    found = [
+        finding("freeze_window", f"{row.id} ({row.service})", name=row.freeze)
+        if row.reason == "window"
+        else finding("freeze_session", f"{row.id} ({row.service})", market=row.freeze)
+        for row in recent.itertuples(index=False)
+    ]
+    return _at_most(float(len(recent)), max, found)
+
+
 def _quantile_per_service(frame: pd.DataFrame, column: str, scope: pd.Index, quantile: float) -> pd.Series:
     rows = frame[frame["service"].isin(scope)]
     return rows.groupby("service")[column].quantile(quantile)
@@ -416,6 +432,7 @@ RULES: dict[str, Rule] = {
     "changes_measured_monthly": _rule(changes_measured_monthly, ["changes"]),
     "standard_changes": _rule(standard_changes, ["changes"]),
     "emergency_changes_max": _rule(emergency_changes_max, ["changes"]),
+    "freeze_breaches_max": _rule(freeze_breaches_max, ["freeze_breaches", "changes", "chaos_runs"]),
     "cpu_headroom": _rule(cpu_headroom, ["resource_metrics"]),
     "memory_headroom": _rule(memory_headroom, ["resource_metrics"]),
     "multi_instance": _rule(multi_instance, ["resource_metrics"]),

@@ -1,5 +1,6 @@
 """/incidents: active incidents by priority with their pre-plans and who commands them, response times and change
-statistics; for managers, the firing alerts and the form to declare an incident (``incident_declare``)."""
+statistics, the changes and chaos runs made during a change freeze in the last 30 days; for managers, the firing
+alerts and the form to declare an incident (``incident_declare``)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from dashboard import context, ids
 from dashboard.analytics import incidents as incident_stats
 from dashboard.command import oversight
 from dashboard.i18n import t
-from layouts.components import body_page, incident_declare
+from layouts.components import body_page, freeze_parts, incident_declare
 from layouts.components.incident_parts import (
     acknowledged,
     health_badge,
@@ -245,6 +246,13 @@ def body(lang: str, versions: dict | None = None) -> list:
                 ),
             ],
             className="oc-inc-grid",
+        ),
+        freeze_parts.panel(
+            store.frame("freeze_breaches", frames),
+            pd.Timestamp(context.current().clock()),
+            context.current().settings.display_tz,
+            lang,
+            freeze_parts.delivered(store.statuses()),
         ),
     ]
 

@@ -1,5 +1,6 @@
-"""/service/<service>: its slowest and failed calls first (each a link to the call's trace), its events,
-then latency, rate and errors over the window and its instances."""
+"""/service/<service>: its slowest and failed calls first (each a link to the call's trace), its events (a change
+or chaos run made during a change freeze flagged) and its freeze breaches of the last 30 days, then latency, rate
+and errors over the window and its instances."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from dashboard.figures import drill as drill_figures
 from dashboard.i18n import pick_lang, t
 from dashboard.security import urlinput
 from layouts.components import drill_parts as parts
+from layouts.components import freeze_parts
 from layouts.components.graphs import graph
 from layouts.components.titles import page_title
 
@@ -38,6 +40,7 @@ class Model:
     anomalies: pd.DataFrame
     log_errors: pd.DataFrame
     sites: list[str]
+    freeze: pd.DataFrame  # its changes and chaos runs made during a change freeze (``freeze_breaches``)
     digest: str
 
 
@@ -68,6 +71,8 @@ def model(
         service, start, end, *(store.frame(n, versions) for n in ("alerts", "incidents", "changes", "chaos_runs"))
     )
     anomalies = anomaly.for_service(store.frame("anomalies", versions), service, start, end)
+    breaches = store.frame("freeze_breaches", versions)
+    breaches = breaches[breaches["service"] == service].reset_index(drop=True)
     return Model(
         info=info.iloc[0].to_dict(),
         metrics=metrics,
@@ -78,7 +83,10 @@ def model(
         events=events,
         log_errors=log_errors,
         sites=sorted(placed["site"].unique()),
-        digest=parts.digest(metrics, resources, calls, events[["ident", "start", "end"]], anomalies, log_errors),
+        freeze=breaches,
+        digest=parts.digest(
+            metrics, resources, calls, events[["ident", "start", "end"]], anomalies, log_errors, breaches[["id", "ts"]]
+        ),
     )
 
 
@@ -136,10 +144,12 @@ def _calls_table(m: Model, state: dict, window: timewindow.Window, tz: str) -> h
 def _events(m: Model, tz: str, lang: str) -> list:
     if m.events.empty:
         return [html.Div(t("service.no_events", lang), className="oc-empty")]
+    breaches = freeze_parts.by_id(m.freeze)
     return [
         html.Li(
             [
                 html.Span(e.kind, className=f"oc-event-kind oc-event-{e.kind}"),
+                freeze_parts.flag(breaches.get((e.kind, e.ident)), lang),
                 html.A(e.label, href=e.url, target="_blank", rel="noopener") if isinstance(e.url, str) else e.label,
                 html.Span(f" {parts.when(e.start, tz)} · {e.detail}", className="oc-event-meta"),
             ],
@@ -147,6 +157,11 @@ def _events(m: Model, tz: str, lang: str) -> list:
         )
         for e in m.events.itertuples(index=False)
     ]
+
+
+def _freeze(m: Model, tz: str, lang: str) -> html.Section:
+    """The service's changes and chaos runs made during a change freeze in the last 30 days."""
+    return freeze_parts.panel(m.freeze, pd.Timestamp(context.current().clock()), tz, lang, services=False)
 
 
 def _figures(m: Model, window: timewindow.Window, tz: str, lang: str):
@@ -279,6 +294,7 @@ def layout(
                         [
                             html.H2(t("service.events", lang)),
                             html.Ul(_events(m, tz, lang), id=ids.SERVICE_EVENTS, className="oc-events"),
+                            html.Div(_freeze(m, tz, lang), id=ids.SERVICE_FREEZE),
                         ],
                         className="oc-panel",
                     ),
@@ -332,6 +348,7 @@ def register(app: dash.Dash) -> None:
         Output(ids.SERVICE_INSTANCES, "figure"),
         Output(ids.SERVICE_CALLS, "children"),
         Output(ids.SERVICE_EVENTS, "children"),
+        Output(ids.SERVICE_FREEZE, "children"),
         Output(ids.SERVICE_STATE, "data"),
         Input(ids.VERSIONS, "data"),
         State(ids.SERVICE_STATE, "data"),
@@ -350,5 +367,6 @@ def register(app: dash.Dash) -> None:
             *_figures(m, window, tz, lang),
             _calls_table(m, state, window, tz),
             _events(m, tz, lang),
+            _freeze(m, tz, lang),
             {**state, "digest": m.digest},
         )

@@ -36,7 +36,7 @@ from dashboard.core.freshness import Freshness, freshness
 from dashboard.core.status import newest_success
 from dashboard.figures import STATUS_COLOURS
 from dashboard.i18n import CATALOG, pick_lang, t, template
-from layouts.components import duty, incident_declare, views
+from layouts.components import duty, freeze_parts, incident_declare, views
 from layouts.components.drill_parts import reason_text
 from layouts.components.incident_parts import acknowledgements
 from layouts.components.titles import page_title
@@ -47,8 +47,8 @@ PANELS = {  # panel -> the frames it reads
     "chains": ("services", "chains", "service_metrics", "anomalies", "instances", "resource_metrics", "log_rates"),
     "alerts": ("alerts",),
     "incidents": ("incidents", "incident_command"),
-    "changes": ("changes",),
-    "chaos": ("chaos_runs",),
+    "changes": ("changes", "freeze_breaches"),
+    "chaos": ("chaos_runs", "freeze_breaches"),
     "kpi.availability": ("service_metrics",),
     "kpi.mtta": ("incidents",),
     "kpi.mttr": ("incidents",),
@@ -157,6 +157,11 @@ class Refresh:
         """A small view's rows (``wallframes.records``), once per version in any language."""
         build = lambda: wallframes.records(self.views()[view])  # noqa: E731
         return self.cached(f"rows.{view}", build, *PANELS, per_language=False)
+
+    def freeze_breaches(self) -> dict[tuple[str, str], dict]:
+        """The poller's freeze breaches by (kind, id) (``freeze_parts.by_id``), once per version in any language."""
+        build = lambda: freeze_parts.by_id(self.frame("freeze_breaches"))  # noqa: E731
+        return self.cached("freeze", build, "changes", "chaos", per_language=False)
 
     def names(self) -> dict[str, str]:
         """Each service's display name in the page's language."""
@@ -502,8 +507,9 @@ def _change_items(refresh: Refresh) -> list:
     lang = refresh.lang
     if not refresh.fresh["changes"].sources:
         return [html.Div(refresh.missing("changes"), className="oc-empty")]
-    changes = refresh.rows("wall_changes")
+    changes, breaches = refresh.rows("wall_changes"), refresh.freeze_breaches()
     running = [row for row in changes if row["running"]]
+    frozen = sum(breaches.get(("change", row["change_id"]), {}).get("flagged", False) for row in running)
     if not running:
         now = refresh.now
         upcoming = next((r for r in changes if not r["running"] and r["planned_start"] >= now), None)
@@ -512,12 +518,15 @@ def _change_items(refresh: Refresh) -> list:
             *(
                 [
                     html.Div(
-                        t(
-                            "wall.next_change",
-                            lang,
-                            title=upcoming["title"],
-                            time=refresh.local(upcoming["planned_start"]),
-                        ),
+                        [
+                            t(
+                                "wall.next_change",
+                                lang,
+                                title=upcoming["title"],
+                                time=refresh.local(upcoming["planned_start"]),
+                            ),
+                            freeze_parts.flag(breaches.get(("change", upcoming["change_id"])), lang),
+                        ],
                         className="oc-next",
                     )
                 ]
@@ -526,6 +535,17 @@ def _change_items(refresh: Refresh) -> list:
             ),
         ]
     return [
+        *(
+            [
+                html.Div(
+                    ["⚠ ", t("freeze.wall_count", lang, count=frozen)],
+                    id=ids.WALL_FREEZE_COUNT,
+                    className="oc-freeze-strip",
+                )
+            ]
+            if frozen
+            else []
+        ),
         html.Ul(
             [
                 html.Li(
@@ -533,7 +553,13 @@ def _change_items(refresh: Refresh) -> list:
                         html.Span(t(f"change.{row['type']}", lang), className=f"oc-chg-type oc-chg-{row['type']}"),
                         html.Div(
                             [
-                                html.Div(row["title"], className="oc-inc-title"),
+                                html.Div(
+                                    [
+                                        freeze_parts.flag(breaches.get(("change", row["change_id"])), lang),
+                                        row["title"],
+                                    ],
+                                    className="oc-inc-title",
+                                ),
                                 html.Div(
                                     f"{row['change_id']} · {row['service'] or '–'} · "
                                     + t(
@@ -553,7 +579,7 @@ def _change_items(refresh: Refresh) -> list:
                 for row in running[:MAX_CHANGES]
             ],
             className="oc-changes",
-        )
+        ),
     ]
 
 
@@ -561,7 +587,7 @@ def _chaos_items(refresh: Refresh) -> list:
     lang = refresh.lang
     if not refresh.fresh["chaos"].sources:
         return [html.Div(refresh.missing("chaos"), className="oc-empty")]
-    runs = refresh.rows("wall_chaos")
+    runs, breaches = refresh.rows("wall_chaos"), refresh.freeze_breaches()
     if not runs:
         return [html.Div(t("wall.no_chaos", lang), className="oc-empty")]
     return [
@@ -578,7 +604,13 @@ def _chaos_items(refresh: Refresh) -> list:
                         ),
                         html.Div(
                             [
-                                html.Div(row["experiment"], className="oc-inc-title"),
+                                html.Div(
+                                    [
+                                        freeze_parts.flag(breaches.get(("chaos", row["run_id"])), lang),
+                                        row["experiment"],
+                                    ],
+                                    className="oc-inc-title",
+                                ),
                                 html.Div(
                                     " · ".join(
                                         [refresh.local(row["started_at"]), row["fault"] or "–"]

@@ -204,3 +204,21 @@ def test_the_holiday_name_table_names_every_closed_weekday_the_library_leaves_un
         d for d in pd.bdate_range("2025-01-01", "2026-12-31").date if day_kind(d, key) == Session("closed", "holiday")
     ]
     assert unnamed == []
+
+
+def test_session_spans_run_from_the_first_phase_to_the_close_and_leave_out_closures():
+    from dashboard.analytics.calendar import session_spans
+
+    spans = session_spans("cn", date(2026, 12, 4), date(2026, 12, 7))  # Friday to Monday
+    assert [(s.isoformat(), e.isoformat()) for s, e in spans] == [
+        ("2026-12-04T09:15:00+08:00", "2026-12-04T15:00:00+08:00"),
+        ("2026-12-07T09:15:00+08:00", "2026-12-07T15:00:00+08:00"),
+    ]
+    halt = Closure(
+        "cn", datetime(2026, 12, 4, 10, 0, tzinfo=SHANGHAI), datetime(2026, 12, 4, 11, 0, tzinfo=SHANGHAI), "x"
+    )
+    cut = session_spans("cn", date(2026, 12, 4), date(2026, 12, 4), (halt,))
+    assert [(s.strftime("%H:%M"), e.strftime("%H:%M")) for s, e in cut] == [("09:15", "10:00"), ("11:00", "15:00")]
+    night = session_spans(futures_night("21:00", "02:30"), date(2026, 12, 4), date(2026, 12, 7))
+    assert [s.isoformat() for s, _ in night] == ["2026-12-04T21:00:00+08:00", "2026-12-07T21:00:00+08:00"]
+    assert night[0][1].isoformat() == "2026-12-05T02:30:00+08:00"

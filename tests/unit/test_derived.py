@@ -262,3 +262,24 @@ def test_learning_and_judging_read_the_closures_as_they_stand(monkeypatch):
     learnt, first, second = seen
     assert learnt[0] == "learn" and learnt[2]["closures"] == ()
     assert (first[0], first[1][2], second[0], second[1][2]) == ("find", (), "find", (typhoon,))
+
+
+def test_the_freeze_breaches_are_derived_with_the_views_under_the_rules_given():
+    from dashboard.analytics import freeze
+
+    store = open_store(None, "freeze-test", ["itsm"])
+    window = freeze.Window("All day", NOW - pd.Timedelta(days=40), NOW + pd.Timedelta(days=2))
+    step = DerivedFrames(
+        store, history_days=1, health=load().health, freeze_rules=lambda: freeze.Rules(windows=(window,))
+    )
+    frames = DemoSource(name="demo", options={"window_h": 0.5}).fetch(NOW)
+    polled = {f: frames[f] for f in ("changes", "chaos_runs")}
+    store.write("itsm", polled)
+    step.after_poll(DemoSource(name="itsm"), polled, NOW)
+    breaches = store.frame("freeze_breaches")
+    assert "freeze_breaches" in store.status(DERIVED_SOURCE)["frames"]
+    made = frames["changes"][frames["changes"]["actual_start"].notna()]
+    assert set(made["change_id"]) <= set(breaches["id"])  # every change made lies in the window
+    assert set(frames["chaos_runs"]["run_id"]) <= set(breaches["id"])
+    assert (breaches["reason"] == "window").all()
+    assert set(breaches.loc[~breaches["flagged"], "type"]) == {"emergency"}

@@ -556,3 +556,48 @@ def test_the_pdf_gives_each_item_the_evidence_level_and_its_findings(lang, expec
     for text in expected:
         assert text in shown, text
     assert shown.count(expected[1]) == 1 + 3  # under each item: the gap list's one and the item list's three
+
+
+def test_freeze_rule_fails_on_a_flagged_breach_in_its_window_and_names_it():
+    def breach(ident, days_ago, flagged=True, reason="session", name="cn"):
+        return {
+            "kind": "change",
+            "id": ident,
+            "source": "itsm",
+            "title": "Release",
+            "service": "order-gateway",
+            "type": "normal" if flagged else "emergency",
+            "reason": reason,
+            "freeze": name,
+            "flagged": flagged,
+            "ts": NOW - pd.Timedelta(days=days_ago),
+            "url": None,
+        }
+
+    item = _item("freeze_breaches_max", days=30, max=0)
+    assert evidence.evaluate(item, _frames(), NOW).passed is None  # no change or run known: nothing to judge
+    known = validate("chaos_runs", pd.DataFrame([{**_run_row(), "started_at": NOW, "ended_at": NOW}]))
+    quiet = pd.DataFrame([breach("CHG-OLD", 40), breach("CHG-E", 3, flagged=False)])
+    assert evidence.evaluate(item, _frames(chaos_runs=known, freeze_breaches=quiet), NOW).passed is True
+    loud = pd.DataFrame([breach("CHG-1", 3), breach("CHG-2", 5, reason="window", name="New Year eve")])
+    result = evidence.evaluate(item, _frames(chaos_runs=known, freeze_breaches=loud), NOW)
+    assert result.passed is False and result.value == 2
+    assert findings.texts(result.findings) == [
+        "CHG-1 (order-gateway): made during a trading session (market cn)",
+        "CHG-2 (order-gateway): made in the freeze window “New Year eve”",
+    ]
+
+
+def _run_row():
+    return {
+        "run_id": "r1",
+        "experiment": "e",
+        "service": "a",
+        "fault": "pod-kill",
+        "status": "passed",
+        "deviated": False,
+        "probe_success_ratio": 1.0,
+        "recovery_s": 5.0,
+        "source": "ctk",
+        "url": None,
+    }

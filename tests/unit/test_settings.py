@@ -191,3 +191,36 @@ def test_calendar_errors_name_key_and_line(calendar, expected):
     with pytest.raises(ConfigError) as error:
         parse(GOOD + calendar)
     assert expected in str(error.value), str(error.value)
+
+
+def test_freeze_declares_sessions_and_windows_local_to_the_display_zone():
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    assert parse(GOOD).freeze.sessions is True and parse(GOOD).freeze.windows == ()
+    settings = parse(
+        GOOD
+        + "freeze:\n  sessions: false\n  windows:\n"
+        + "    - {name: Rebalancing, start: 2026-12-11, end: 2026-12-12, markets: [cn], chains: [trading]}\n"
+    )
+    (window,) = settings.freeze.windows
+    assert settings.freeze.sessions is False
+    assert window.start == datetime(2026, 12, 11, tzinfo=ZoneInfo("Asia/Shanghai"))
+    assert (window.name, window.markets, window.chains) == ("Rebalancing", ("cn",), ("trading",))
+    assert len(load(DEFAULT_CONFIG).freeze.windows) >= 2
+
+
+@pytest.mark.parametrize(
+    "freeze, expected",
+    [
+        ("freeze:\n  sessions: sometimes\n", "<config>:7: freeze.sessions: expected true or false"),
+        ("freeze:\n  holidays: []\n", "<config>:7: freeze.holidays: unknown key"),
+        ("freeze:\n  windows:\n    - {name: x, start: 2026-12-11}\n", "<config>:8: freeze.windows.0: expected"),
+        ("freeze:\n  windows:\n    - {name: x, start: 2026-12-11, end: 2026-12-10}\n", "freeze.windows.0.end"),
+        ("freeze:\n  windows:\n    - {name: x, start: 2026-12-11, end: 2026-12-12, markets: [nyse]}\n", "markets"),
+    ],
+)
+def test_freeze_errors_name_key_and_line(freeze, expected):
+    with pytest.raises(ConfigError) as error:
+        parse(GOOD + freeze)
+    assert expected in str(error.value), str(error.value)
