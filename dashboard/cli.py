@@ -41,7 +41,9 @@ def _poller(settings: Settings, store, with_history: bool = True):
 
         target = next((s for s in sources if s.name == settings.command.declare_to), None)
         sources.append(CommandSource(COMMAND_SOURCE, settings.command.interval_s, engine=history.engine, target=target))
-    derived = DerivedFrames(store, history, health=settings.health, closures=LiveCalendar(settings).closures)
+    derived = DerivedFrames(
+        store, history, health=settings.health, closures=LiveCalendar(settings).closures, slo_settings=settings.slo
+    )
     poller = Poller(sources, store, history, derived=derived)
     poller.publish_config(settings.chains)
     if history is not None:

@@ -256,3 +256,12 @@ def session_codes(key: str | Market, stamps: pd.DatetimeIndex, closures: tuple[C
     for closure in (c for c in closures if c.market == spec.key):
         out[(stamps >= closure.start) & (stamps < closure.end)] = PHASES.index("closed")
     return out
+
+
+TRADING_PHASES = tuple(p for p in PHASES if p not in ("lunch", "closed"))  # the phases that count as in session
+
+
+def in_session(key: str | Market, stamps: pd.DatetimeIndex, closures: tuple[Closure, ...] = ()) -> np.ndarray:
+    """For each tz-aware stamp, whether the market ``key`` is in a trading phase (not the lunch break, not
+    closed, not within a declared closure)."""
+    return np.isin(session_codes(key, stamps, closures), [PHASES.index(p) for p in TRADING_PHASES])

@@ -40,12 +40,13 @@ from datetime import datetime
 
 import pandas as pd
 
-from dashboard.analytics import anomaly, capacity, wallframes
+from dashboard.analytics import anomaly, capacity, slo, wallframes
 from dashboard.command import actions
 from dashboard.core.status import after_attempt
 from dashboard.core.store import DERIVED_SOURCE, FrameStore, derived_source
 from dashboard.db import peaks as stored_peaks
-from datasources.base import DERIVED_FRAMES, METRIC_FRAMES, VIEW_FRAMES, Source, empty_frame, validate
+from dashboard.db import slo_hours
+from datasources.base import DERIVED_FRAMES, METRIC_FRAMES, SLO_FRAMES, VIEW_FRAMES, Source, empty_frame, validate
 
 log = logging.getLogger(__name__)
 HISTORY_DAYS = 7
@@ -72,11 +73,13 @@ class DerivedFrames:
         peak_days: int = PEAK_DAYS,
         health: dict | None = None,
         closures: Callable[[], tuple] = tuple,
+        slo_settings: slo.SloSettings | None = None,
     ):
         self.store, self.history_days, self.relearn_s, self.retry_s = store, history_days, relearn_s, retry_s
         self.health = health  # the config's health rules: given, the wall's views are derived too
         self.history, self.peak_days = history, peak_days  # history: a dashboard.db.history.History, or None
         self.closures = closures  # the declared closures (analytics.calendar.Closure) as they stand now
+        self.slo = slo_settings or slo.SloSettings()  # the chains' objectives, derived with the wall's views
         self._learnt: dict[str, tuple[float, anomaly.Model, pd.DataFrame]] = {}
         self._failed: dict[str, tuple[float, str]] = {}  # per source: when its history read failed, and why
         self._learnt_span: dict[str, tuple[pd.Timestamp, pd.Timestamp]] = {}  # history just learnt, peaks unkept
@@ -137,12 +140,31 @@ class DerivedFrames:
             read = lambda name: self.store.frame(name, versions)  # noqa: E731
             views = wallframes.compute(read, self.health, self._acknowledgements())
             views["view_basis"] = wallframes.basis(versions, self.health)
-            frames, errors = {name: validate(name, frame) for name, frame in views.items()}, []
+            slo_frames, errors = self._slo(read, pd.Timestamp(now))
+            frames = {name: validate(name, frame) for name, frame in {**views, **slo_frames}.items()}
             self.store.write(DERIVED_SOURCE, frames)
         except Exception as exc:  # a derivation problem must not stop polling
             log.exception("deriving the wall's views failed")
             frames, errors = {}, [f"{type(exc).__name__}: {exc}"]
-        self._record(DERIVED_SOURCE, interval_s, now, errors, frames, VIEW_FRAMES, t0)
+        self._record(DERIVED_SOURCE, interval_s, now, errors, frames, VIEW_FRAMES + SLO_FRAMES, t0)
+
+    def _slo(self, read: Callable[[str], pd.DataFrame], now: pd.Timestamp) -> tuple[dict[str, pd.DataFrame], list[str]]:
+        """``slo_status`` and ``slo_days`` from the polled window's in-session events and, given the history
+        database, the hours kept there (the window's hours written first); a database problem, as errors."""
+        recent = slo.events(read("service_metrics"), read("chains"), self.slo, self.closures())
+        hours, errors = slo.hourly(recent), []
+        if self.history is not None:
+            try:
+                slo_hours.upsert(self.history.engine, hours)
+                since = now - pd.Timedelta(days=self.slo.window_days + 1)
+                hours = slo.merge_hours(slo_hours.read(self.history.engine, since), hours)
+                slo_hours.prune(self.history.engine, now - pd.Timedelta(days=slo_hours.RETENTION_DAYS))
+            except Exception as exc:  # the database away: the budget spans the polled window meanwhile
+                log.warning("keeping the SLO hours failed: %s", exc)
+                errors.append(f"SLO hours not kept: {type(exc).__name__}: {exc}")
+        days = slo.window(slo.daily(hours, self.slo), now, self.slo)
+        status = slo.status(recent, days, read("chains"), now, self.slo)
+        return {"slo_status": status, "slo_days": days.reset_index(drop=True)}, errors
 
     def _acknowledgements(self) -> pd.DataFrame | None:
         """opscenter's acknowledgements for MTTA; None without the history database or while it does not
