@@ -95,7 +95,7 @@ def events(metrics: pd.DataFrame, chains: pd.DataFrame, settings: SloSettings, c
     keep = np.zeros(len(per), dtype=bool)
     for market in {o.market for o in objectives.values()}:
         mine = per["chain"].map({c: o.market == market for c, o in objectives.items()}).to_numpy(dtype=bool)
-        stamps = pd.DatetimeIndex(per.loc[mine, "ts"])
+        stamps = pd.DatetimeIndex(per.loc[mine, "ts"].array)
         keep[mine] = calendar.in_session(calendar_market(market), stamps, closures)
     per, ceiling = per[keep], ceiling[keep]
     minutes = step_s / 60.0
