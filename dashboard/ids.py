@@ -130,3 +130,6 @@ AUDIT_LINK = "oc-audit-link"  # link to this view
 WALL_DUTY = "oc-wall-duty"  # the wall header's "on duty" line
 WALL_DUTY_SHOWN = "oc-wall-duty-shown"  # store: who the wall shows on duty
 INCIDENT_NOTICES = "oc-incident-notices"  # the incident page's notifications and escalations
+SLO_BODY = "oc-slo-body"  # the /slo page's table and chart
+SLO_TABLE = "oc-slo-table"
+SLO_CHART = "oc-slo-chart"  # the budget burn-down
