@@ -1112,7 +1112,8 @@ CATALOG: dict[str, dict[str, str]] = {
         "zh": "预算周期内未超出错误预算的链路占比 >= {min:.0%}",
     },
     "finding.slo_untracked": {"en": "no error budget tracked", "zh": "未跟踪错误预算"},
-    "finding.slo_budget": {"en": "{objective} budget left", "zh": "{objective}剩余预算"},
+    "finding.slo_budget_availability": {"en": "availability budget left", "zh": "可用性剩余预算"},
+    "finding.slo_budget_latency": {"en": "latency budget left", "zh": "延迟剩余预算"},
 }
 
 
