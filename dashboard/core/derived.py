@@ -27,7 +27,10 @@ incidents, alerts, changes and chaos runs, and the events MTTA, MTTR and the cha
 computed from, MTTA with opscenter's acknowledgements from the history database) after every poll that
 delivered a frame they read, from the store's frames of every source, and writes them with the versions
 they come from under the reserved name ``derived`` with a status record of their own; a web worker then
-formats them instead of computing them.
+formats them instead of computing them. With the views come each chain's SLO figures (``analytics.slo``:
+``slo_status`` and ``slo_days``), the polled window's hours kept in the history database first so that the
+budget's 30 days outlive the poller; the database away is an error in the status record and the budget
+spans the polled window meanwhile.
 """
 
 from __future__ import annotations
