@@ -29,8 +29,8 @@ delivered a frame they read, from the store's frames of every source, and writes
 they come from under the reserved name ``derived`` with a status record of their own; a web worker then
 formats them instead of computing them. With the views come each chain's SLO figures (``analytics.slo``:
 ``slo_status`` and ``slo_days``), the polled window's hours kept in the history database first so that the
-budget's 30 days outlive the poller; the database away is an error in the status record and the budget
-spans the polled window meanwhile.
+budget's 30 days outlive the poller; while the database does not answer, the budget spans the polled window
+(a logged warning, as for the acknowledgements).
 """
 
 from __future__ import annotations
@@ -143,31 +143,34 @@ class DerivedFrames:
             read = lambda name: self.store.frame(name, versions)  # noqa: E731
             views = wallframes.compute(read, self.health, self._acknowledgements())
             views["view_basis"] = wallframes.basis(versions, self.health)
-            slo_frames, errors = self._slo(read, pd.Timestamp(now))
-            frames = {name: validate(name, frame) for name, frame in {**views, **slo_frames}.items()}
+            views |= self._slo(read, pd.Timestamp(now))
+            frames, errors = (
+                {name: validate(name, frame if len(frame) else empty_frame(name)) for name, frame in views.items()},
+                [],
+            )
             self.store.write(DERIVED_SOURCE, frames)
         except Exception as exc:  # a derivation problem must not stop polling
             log.exception("deriving the wall's views failed")
             frames, errors = {}, [f"{type(exc).__name__}: {exc}"]
         self._record(DERIVED_SOURCE, interval_s, now, errors, frames, VIEW_FRAMES + SLO_FRAMES, t0)
 
-    def _slo(self, read: Callable[[str], pd.DataFrame], now: pd.Timestamp) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    def _slo(self, read: Callable[[str], pd.DataFrame], now: pd.Timestamp) -> dict[str, pd.DataFrame]:
         """``slo_status`` and ``slo_days`` from the polled window's in-session events and, given the history
-        database, the hours kept there (the window's hours written first); a database problem, as errors."""
+        database, the hours kept there (the window's hours written first); while the database does not answer,
+        the budget spans the polled window (as the views go on without opscenter's acknowledgements)."""
         recent = slo.events(read("service_metrics"), read("chains"), self.slo, self.closures())
-        hours, errors = slo.hourly(recent), []
+        hours = slo.hourly(recent)
         if self.history is not None:
             try:
                 slo_hours.upsert(self.history.engine, hours)
                 since = now - pd.Timedelta(days=self.slo.window_days + 1)
                 hours = slo.merge_hours(slo_hours.read(self.history.engine, since), hours)
                 slo_hours.prune(self.history.engine, now - pd.Timedelta(days=slo_hours.RETENTION_DAYS))
-            except Exception as exc:  # the database away: the budget spans the polled window meanwhile
-                log.warning("keeping the SLO hours failed: %s", exc)
-                errors.append(f"SLO hours not kept: {type(exc).__name__}: {exc}")
+            except Exception as exc:  # the database away: the next poll writes the hours its window holds
+                log.warning("SLO hours not kept, the budget spans the polled window: %s", exc)
         days = slo.window(slo.daily(hours, self.slo), now, self.slo)
         status = slo.status(recent, days, read("chains"), now, self.slo)
-        return {"slo_status": status, "slo_days": days.reset_index(drop=True)}, errors
+        return {"slo_status": status, "slo_days": days.reset_index(drop=True)}
 
     def _acknowledgements(self) -> pd.DataFrame | None:
         """opscenter's acknowledgements for MTTA; None without the history database or while it does not
