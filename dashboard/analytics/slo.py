@@ -31,6 +31,7 @@ BURN_WINDOWS_MIN = (5, 30, 60, 360)  # the windows the status carries a burn rat
 EVENT_COLUMNS = ["chain", "objective", "ts", "total", "bad"]
 DAY_COLUMNS = ["chain", "objective", "day", "total", "bad"]
 LOW_BUDGET = 0.25  # under this share of the budget left, a chain's badge turns amber
+ORDER = ("ok", "warn", "crit")  # the badge's statuses, least urgent first
 
 
 @dataclass(frozen=True)
@@ -127,12 +128,13 @@ def merge_hours(stored: pd.DataFrame, recent: pd.DataFrame) -> pd.DataFrame:
 
 def daily(hours: pd.DataFrame, settings: SloSettings) -> pd.DataFrame:
     """Hours summed per local day of each chain's market (the day's start, in UTC): ``DAY_COLUMNS``."""
-    if hours.empty:
-        return pd.DataFrame(columns=DAY_COLUMNS).astype({"total": float, "bad": float})
-    tz = hours["chain"].map(lambda c: calendar_market(settings.of(c).market).tz)
-    days = [pd.Timestamp(h).tz_convert(z).normalize().tz_convert("UTC") for h, z in zip(hours["hour"], tz, strict=True)]
-    out = hours.assign(day=pd.DatetimeIndex(days)).groupby(["chain", "objective", "day"], as_index=False)
-    return out[["total", "bad"]].sum()[DAY_COLUMNS]
+    zones = hours["chain"].map(lambda c: calendar_market(settings.of(c).market).tz)
+    days = pd.Series(pd.NaT, index=hours.index, dtype="datetime64[ns, UTC]")
+    for zone in zones.unique():
+        mine = zones == zone
+        days[mine] = pd.DatetimeIndex(hours.loc[mine, "hour"].array).tz_convert(zone).normalize().tz_convert("UTC")
+    out = hours.assign(day=days).groupby(["chain", "objective", "day"], as_index=False)[["total", "bad"]].sum()
+    return out[DAY_COLUMNS].astype({"total": float, "bad": float})
 
 
 def window(days: pd.DataFrame, now: pd.Timestamp, settings: SloSettings) -> pd.DataFrame:
@@ -194,17 +196,21 @@ def status(
     return pd.DataFrame(rows, columns=[*columns, *(f"burn_{m}m" for m in BURN_WINDOWS_MIN), "alert"])
 
 
+def budget_status(left: float | None) -> str:
+    """The status of a budget left: crit when spent, warn under ``LOW_BUDGET``, ok, nodata when unknown."""
+    if left is None or pd.isna(left):
+        return "nodata"
+    return "crit" if left <= 0 else "warn" if left < LOW_BUDGET else "ok"
+
+
 def badge(rows: pd.DataFrame) -> tuple[str, float | None, str]:
-    """A chain's budget badge from its ``slo_status`` rows: status (crit when a budget is spent or a page is
-    raised, warn under ``LOW_BUDGET`` left or on a ticket, nodata without events), the least budget left
-    and the most urgent alert."""
+    """A chain's budget badge from its ``slo_status`` rows: the status of its least budget left, raised to crit
+    by a page and to warn by a ticket (nodata without events); that budget left; the most urgent alert."""
     left = rows["budget_left"].dropna()
     worst_alert = max(rows["alert"].tolist(), key=ALERTS.index, default="none")
-    if left.empty:
-        return "nodata", None, worst_alert
-    least = float(left.min())
-    if least <= 0 or worst_alert == "page":
-        return "crit", least, worst_alert
-    if least < LOW_BUDGET or worst_alert == "ticket":
-        return "warn", least, worst_alert
-    return "ok", least, worst_alert
+    least = float(left.min()) if len(left) else None
+    raised = {"none": "ok", "ticket": "warn", "page": "crit"}[worst_alert]
+    status = budget_status(least)
+    if status != "nodata" and ORDER.index(raised) > ORDER.index(status):
+        status = raised
+    return status, least, worst_alert

@@ -24,13 +24,6 @@ WINDOWS = {"burn_5m": "5 min", "burn_30m": "30 min", "burn_60m": "1 h", "burn_36
 ALERT_STATUS = {"none": "ok", "ticket": "warn", "page": "crit"}
 
 
-def budget_status(left: float) -> str:
-    """The colour of a budget left: spent (crit), under ``slo.LOW_BUDGET`` (warn), else ok; nodata unknown."""
-    if pd.isna(left):
-        return "nodata"
-    return "crit" if left <= 0 else "warn" if left < slo.LOW_BUDGET else "ok"
-
-
 def _objective(row, goals: slo.Objectives, lang: str) -> str:
     if row.objective == "availability":
         return t("slo.availability", lang, target=fmt_pct(row.target, 2))
@@ -39,7 +32,7 @@ def _objective(row, goals: slo.Objectives, lang: str) -> str:
 
 def _budget(left: float, lang: str) -> html.Div:
     """A bar of the budget left, with its figure (or "spent") and its status shape."""
-    status = budget_status(left)
+    status = slo.budget_status(left)
     text = "–" if pd.isna(left) else t("slo.exhausted", lang) if left <= 0 else fmt_pct(left, 0)
     width = 0 if pd.isna(left) else min(max(left, 0.0), 1.0) * 100
     return html.Div(

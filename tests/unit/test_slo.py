@@ -114,3 +114,13 @@ def test_hours_seen_twice_keep_the_fuller_view():
     )
     assert slo.merge_hours(row(100.0, 1.0), row(40.0, 0.0))["total"].tolist() == [100.0]
     assert slo.merge_hours(row(40.0, 0.0), row(100.0, 1.0))["bad"].tolist() == [1.0]
+
+
+def test_the_badge_takes_the_least_budget_left_raised_by_an_alert():
+    def rows(*pairs):
+        return pd.DataFrame({"budget_left": [p[0] for p in pairs], "alert": [p[1] for p in pairs]})
+
+    assert slo.badge(rows((0.8, "none"), (0.2, "none"))) == ("warn", 0.2, "none")
+    assert slo.badge(rows((0.8, "page"), (0.9, "none"))) == ("crit", 0.8, "page")
+    assert slo.badge(rows((-0.1, "ticket"))) == ("crit", -0.1, "ticket")
+    assert slo.badge(rows((np.nan, "none"))) == ("nodata", None, "none")
