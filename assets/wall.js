@@ -99,6 +99,10 @@
       setText(chain.querySelector(".oc-chain-status"), labels[state[0]]);
       setText(chain.querySelector(".oc-chain-why"), state[1]);
       paintSites(chain.querySelector(".oc-chain-sites"), (model.sites || [])[i] || []);
+      var budget = (model.budgets || [])[i] || ["nodata", "", ""], badge = chain.querySelector(".oc-chain-budget");
+      setClass(badge, "oc-badge oc-chain-budget oc-" + budget[0]);
+      setText(badge, budget[1]);
+      if (badge && badge.title !== budget[2]) { badge.title = budget[2]; }
     });
   }
 

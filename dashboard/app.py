@@ -33,6 +33,7 @@ from layouts.pages import (
     maturity,
     not_found_404,
     service,
+    slo,
     sources,
     trace,
     wall,
@@ -55,9 +56,10 @@ PAGES = (
     catalogue,
     maturity,
     audit,
+    slo,
     not_found_404,
 )
-NAV_PAGES = ("wall", "sources", "incidents", "chaos", "maturity", "capacity", "catalogue", "audit")
+NAV_PAGES = ("wall", "sources", "incidents", "chaos", "maturity", "capacity", "slo", "catalogue", "audit")
 
 
 def nav_text(default_lang: str) -> dict:

@@ -43,7 +43,12 @@ def _poller(settings: Settings, store, with_history: bool = True):
         sources.append(CommandSource(COMMAND_SOURCE, settings.command.interval_s, engine=history.engine, target=target))
     live = LiveCalendar(settings)
     derived = DerivedFrames(
-        store, history, health=settings.health, closures=live.closures, freeze_rules=_freeze_rules(settings, live)
+        store,
+        history,
+        health=settings.health,
+        closures=live.closures,
+        freeze_rules=_freeze_rules(settings, live),
+        slo_settings=settings.slo,
     )
     poller = Poller(sources, store, history, derived=derived)
     poller.publish_config(settings.chains)

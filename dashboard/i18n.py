@@ -1109,6 +1109,48 @@ CATALOG: dict[str, dict[str, str]] = {
         "zh": "在交易时段内实施（市场 {market}）",
     },
     "finding.freeze_window": {"en": "made in the freeze window “{name}”", "zh": "在封网窗口“{name}”内实施"},
+    "nav.slo": {"en": "SLOs", "zh": "服务目标"},
+    "slo.title": {"en": "Service level objectives and error budgets", "zh": "服务水平目标与错误预算"},
+    "slo.intro": {
+        "en": "Counted over each chain's trading sessions only (nights, lunch breaks, weekends and holidays "
+        "count nothing); the budget spans the last {days} days.",
+        "zh": "仅统计各链路所属市场的交易时段（夜间、午休、周末和节假日不计）；预算周期为最近 {days} 天。",
+    },
+    "slo.none": {"en": "No chain has SLO figures yet", "zh": "尚无链路的服务目标数据"},
+    "slo.col_chain": {"en": "Chain", "zh": "业务链路"},
+    "slo.col_objective": {"en": "Objective", "zh": "目标"},
+    "slo.col_events": {"en": "Bad / events", "zh": "不良 / 事件"},
+    "slo.col_budget": {"en": "Budget left", "zh": "剩余预算"},
+    "slo.col_burn": {"en": "Burn {window}", "zh": "消耗速率 {window}"},
+    "slo.col_alert": {"en": "Alert", "zh": "告警"},
+    "slo.availability": {"en": "Availability {target}", "zh": "可用性 {target}"},
+    "slo.latency": {"en": "p99 ≤ {ms} ms in {target} of minutes", "zh": "{target} 的分钟内 p99 ≤ {ms} 毫秒"},
+    "slo.alert.none": {"en": "none", "zh": "无"},
+    "slo.alert.ticket": {"en": "ticket", "zh": "工单"},
+    "slo.alert.page": {"en": "page", "zh": "呼叫"},
+    "slo.exhausted": {"en": "spent", "zh": "已耗尽"},
+    "slo.left": {"en": "Budget left", "zh": "剩余预算"},
+    "slo.chart_title": {
+        "en": "Availability budget left over the last {days} days",
+        "zh": "最近 {days} 天可用性剩余预算",
+    },
+    "slo.chart_empty": {"en": "No event in session yet", "zh": "尚无交易时段内的事件"},
+    "slo.badge": {"en": "budget {left}", "zh": "预算 {left}"},
+    "slo.badge_title": {
+        "en": "Error budget left over {days} days (the lesser of availability and latency); burn-rate alert: {alert}",
+        "zh": "最近 {days} 天剩余错误预算（可用性与延迟取较低者）；消耗速率告警：{alert}",
+    },
+    "rule.slo_tracked": {
+        "en": "share of chains with an SLO and an error budget tracked in session >= {min:.0%}",
+        "zh": "设定服务目标并在交易时段跟踪错误预算的链路占比 >= {min:.0%}",
+    },
+    "rule.slo_budget_met": {
+        "en": "share of chains within their error budgets over the budget's window >= {min:.0%}",
+        "zh": "预算周期内未超出错误预算的链路占比 >= {min:.0%}",
+    },
+    "finding.slo_untracked": {"en": "no error budget tracked", "zh": "未跟踪错误预算"},
+    "finding.slo_budget_availability": {"en": "availability budget left", "zh": "可用性剩余预算"},
+    "finding.slo_budget_latency": {"en": "latency budget left", "zh": "延迟剩余预算"},
 }
 
 

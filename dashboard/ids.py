@@ -133,3 +133,7 @@ INCIDENT_NOTICES = "oc-incident-notices"  # the incident page's notifications an
 FREEZE_PANEL = "oc-freeze-panel"  # /incidents: the freeze breaches of the last 30 days
 WALL_FREEZE_COUNT = "oc-wall-freeze-count"  # the wall's changes panel: how many in progress are in a freeze
 SERVICE_FREEZE = "oc-service-freeze"  # /service/<s>: its changes and chaos runs during a change freeze
+
+SLO_BODY = "oc-slo-body"  # the /slo page's table and chart
+SLO_TABLE = "oc-slo-table"
+SLO_CHART = "oc-slo-chart"  # the budget burn-down

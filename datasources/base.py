@@ -344,6 +344,26 @@ CONTRACTS: dict[str, tuple[Column, ...]] = {
         _c("ts", "ts"),
         _c("url", "str", True),
     ),
+    "slo_status": (  # each chain's objectives now: budget left over the window, burn rates, the alert raised
+        _c("chain", "str"),
+        _c("objective", "str", allowed=("availability", "latency")),
+        _c("target", "float"),
+        _c("total", "float"),
+        _c("bad", "float"),
+        _c("budget_left", "float", True),
+        _c("burn_5m", "float", True),
+        _c("burn_30m", "float", True),
+        _c("burn_60m", "float", True),
+        _c("burn_360m", "float", True),
+        _c("alert", "str", allowed=("none", "ticket", "page")),
+    ),
+    "slo_days": (  # each chain's in-session events per local day over the budget's window
+        _c("chain", "str"),
+        _c("objective", "str", allowed=("availability", "latency")),
+        _c("day", "ts"),
+        _c("total", "float"),
+        _c("bad", "float"),
+    ),
     "incident_command": (  # opscenter's own: who commands each incident acted on, and its last action
         _c("source", "str"),
         _c("incident_id", "str"),
@@ -389,6 +409,7 @@ CONTRACTS: dict[str, tuple[Column, ...]] = {
 FRAME_NAMES: tuple[str, ...] = tuple(CONTRACTS)
 METRIC_FRAMES = ("service_metrics", "resource_metrics")  # the frames the derived step learns from
 DERIVED_FRAMES = ("anomalies", "utilisation_peaks")  # computed by the poller from metrics, not read
+SLO_FRAMES = ("slo_status", "slo_days")  # computed by the poller from the chains' metrics and history
 COMMAND_FRAMES = ("incident_command",)  # read by the poller from opscenter's incident actions
 VIEW_FRAMES = (
     "service_health",

@@ -286,3 +286,12 @@ def session_spans(
             if part[0] < part[1]
         ]
     return spans
+
+
+TRADING_PHASES = tuple(p for p in PHASES if p not in ("lunch", "closed"))  # the phases that count as in session
+
+
+def in_session(key: str | Market, stamps: pd.DatetimeIndex, closures: tuple[Closure, ...] = ()) -> np.ndarray:
+    """For each tz-aware stamp, whether the market ``key`` is in a trading phase (not the lunch break, not
+    closed, not within a declared closure)."""
+    return np.isin(session_codes(key, stamps, closures), [PHASES.index(p) for p in TRADING_PHASES])

@@ -29,7 +29,10 @@ delivered a frame they read, from the store's frames of every source, and writes
 they come from under the reserved name ``derived`` with a status record of their own; a web worker then
 formats them instead of computing them. With them it writes ``freeze_breaches`` (``analytics.freeze``: the
 changes and chaos runs made during a change freeze, under the rules ``freeze`` gives as they stand then),
-which only the poller computes.
+which only the poller computes, and each chain's SLO figures (``analytics.slo``: ``slo_status`` and
+``slo_days``), the polled window's hours kept in the history database first so that the budget's 30 days
+outlive the poller; while the database does not answer, the budget spans the polled window (a logged
+warning, as for the acknowledgements).
 """
 
 from __future__ import annotations
@@ -42,12 +45,13 @@ from datetime import datetime
 
 import pandas as pd
 
-from dashboard.analytics import anomaly, capacity, freeze, wallframes
+from dashboard.analytics import anomaly, capacity, freeze, slo, wallframes
 from dashboard.command import actions
 from dashboard.core.status import after_attempt
 from dashboard.core.store import DERIVED_SOURCE, FrameStore, derived_source
 from dashboard.db import peaks as stored_peaks
-from datasources.base import DERIVED_FRAMES, METRIC_FRAMES, VIEW_FRAMES, Source, empty_frame, validate
+from dashboard.db import slo_hours
+from datasources.base import DERIVED_FRAMES, METRIC_FRAMES, SLO_FRAMES, VIEW_FRAMES, Source, empty_frame, validate
 
 log = logging.getLogger(__name__)
 HISTORY_DAYS = 7
@@ -75,12 +79,14 @@ class DerivedFrames:
         health: dict | None = None,
         closures: Callable[[], tuple] = tuple,
         freeze_rules: Callable[[], freeze.Rules] = freeze.Rules,
+        slo_settings: slo.SloSettings | None = None,
     ):
         self.store, self.history_days, self.relearn_s, self.retry_s = store, history_days, relearn_s, retry_s
         self.health = health  # the config's health rules: given, the wall's views are derived too
         self.history, self.peak_days = history, peak_days  # history: a dashboard.db.history.History, or None
         self.closures = closures  # the declared closures (analytics.calendar.Closure) as they stand now
         self.freeze_rules = freeze_rules  # what is frozen (analytics.freeze.Rules), declared closures as they stand
+        self.slo = slo_settings or slo.SloSettings()  # the chains' objectives, derived with the wall's views
         self._learnt: dict[str, tuple[float, anomaly.Model, pd.DataFrame]] = {}
         self._failed: dict[str, tuple[float, str]] = {}  # per source: when its history read failed, and why
         self._learnt_span: dict[str, tuple[pd.Timestamp, pd.Timestamp]] = {}  # history just learnt, peaks unkept
@@ -144,12 +150,34 @@ class DerivedFrames:
                 read("changes"), read("chaos_runs"), read("chains"), self.freeze_rules()
             )
             views["view_basis"] = wallframes.basis(versions, self.health)
-            frames, errors = {name: validate(name, frame) for name, frame in views.items()}, []
+            views |= self._slo(read, pd.Timestamp(now))
+            frames, errors = (
+                {name: validate(name, frame if len(frame) else empty_frame(name)) for name, frame in views.items()},
+                [],
+            )
             self.store.write(DERIVED_SOURCE, frames)
         except Exception as exc:  # a derivation problem must not stop polling
             log.exception("deriving the wall's views failed")
             frames, errors = {}, [f"{type(exc).__name__}: {exc}"]
-        self._record(DERIVED_SOURCE, interval_s, now, errors, frames, VIEW_FRAMES, t0)
+        self._record(DERIVED_SOURCE, interval_s, now, errors, frames, VIEW_FRAMES + SLO_FRAMES, t0)
+
+    def _slo(self, read: Callable[[str], pd.DataFrame], now: pd.Timestamp) -> dict[str, pd.DataFrame]:
+        """``slo_status`` and ``slo_days`` from the polled window's in-session events and, given the history
+        database, the hours kept there (the window's hours written first); while the database does not answer,
+        the budget spans the polled window (as the views go on without opscenter's acknowledgements)."""
+        recent = slo.events(read("service_metrics"), read("chains"), self.slo, self.closures())
+        hours = slo.hourly(recent)
+        if self.history is not None:
+            try:
+                slo_hours.upsert(self.history.engine, hours)
+                since = now - pd.Timedelta(days=self.slo.window_days + 1)
+                hours = slo.merge_hours(slo_hours.read(self.history.engine, since), hours)
+                slo_hours.prune(self.history.engine, now - pd.Timedelta(days=slo_hours.RETENTION_DAYS))
+            except Exception as exc:  # the database away: the next poll writes the hours its window holds
+                log.warning("SLO hours not kept, the budget spans the polled window: %s", exc)
+        days = slo.window(slo.daily(hours, self.slo), now, self.slo)
+        status = slo.status(recent, days, read("chains"), now, self.slo)
+        return {"slo_status": status, "slo_days": days.reset_index(drop=True)}
 
     def _acknowledgements(self) -> pd.DataFrame | None:
         """opscenter's acknowledgements for MTTA; None without the history database or while it does not

@@ -128,6 +128,7 @@ class Settings:
     preplans: PreplanSettings = field(default_factory=PreplanSettings)
     command: CommandSettings = field(default_factory=CommandSettings)
     freeze: FreezeSettings = field(default_factory=FreezeSettings)
+    slo: Any = field(default_factory=lambda: _slo_settings())  # dashboard.analytics.slo.SloSettings
     redis_url: str | None = None
     database_url: str | None = None
     path: str = str(DEFAULT_CONFIG)
@@ -580,6 +581,72 @@ def _check_notifications(doc: _Located, raw):
     return notify_config.check(doc, raw)
 
 
+def _slo_settings(**values):
+    from dashboard.analytics.slo import SloSettings
+
+    return SloSettings(**values)
+
+
+def _check_objectives(doc: _Located, where: tuple, raw, base):
+    """One chain's objectives (``market``, ``availability``, ``latency_p99_ms``, ``latency_target``) over
+    ``base``."""
+    from dataclasses import replace
+
+    from dashboard.command.grading import MARKETS
+
+    raw = {} if raw is None else raw
+    if not isinstance(raw, dict):
+        doc.fail(where, "expected a mapping of market, availability, latency_p99_ms and latency_target")
+    values = {}
+    for key, value in raw.items():
+        if key not in base.__dataclass_fields__:
+            doc.fail(where + (key,), f"unknown key; expected one of {', '.join(base.__dataclass_fields__)}")
+        if key == "market":
+            if value not in MARKETS:
+                doc.fail(where + (key,), f"expected one of {', '.join(MARKETS)} (the trading calendar)")
+            values[key] = value
+            continue
+        values[key] = _number(doc, where + (key,), value)
+        if key != "latency_p99_ms" and values[key] >= 1:
+            doc.fail(where + (key,), "must be a ratio below 1, e.g. 0.999")
+    return replace(base, **values)
+
+
+def _check_slo(doc: _Located, raw):
+    """The ``slo:`` section: default and per-chain objectives, the budget's window, the burn-rate alerts."""
+    from dashboard.analytics.slo import ALERTS, BurnAlert, Objectives, SloSettings
+
+    raw = _section(doc, "slo", raw, {"default", "chains", "window_days", "alerts"})
+    default = _check_objectives(doc, ("slo", "default"), raw.get("default"), Objectives())
+    chains = raw.get("chains") or {}
+    if not isinstance(chains, dict):
+        doc.fail(("slo", "chains"), "expected a mapping of chain to its objectives")
+    own = {str(c): _check_objectives(doc, ("slo", "chains", c), o, default) for c, o in chains.items()}
+    days = raw.get("window_days", SloSettings.window_days)
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 90:
+        doc.fail(("slo", "window_days"), "expected a whole number of days from 1 to 90")
+    alerts = SloSettings().alerts
+    if "alerts" in raw:
+        if not isinstance(raw["alerts"], list):
+            doc.fail(("slo", "alerts"), "expected a list of {severity, burn, long_min, short_min}")
+        alerts = []
+        for i, item in enumerate(raw["alerts"]):
+            where = ("slo", "alerts", i)
+            if not isinstance(item, dict) or set(item) != {"severity", "burn", "long_min", "short_min"}:
+                doc.fail(where, "expected a mapping with severity, burn, long_min and short_min")
+            if item["severity"] not in ALERTS[1:]:
+                doc.fail(where + ("severity",), f"expected one of {', '.join(ALERTS[1:])}")
+            long_min, short_min = (_number(doc, where + (k,), item[k]) for k in ("long_min", "short_min"))
+            if short_min >= long_min or long_min > 24 * 60 or long_min != int(long_min) or short_min != int(short_min):
+                doc.fail(where, "expected whole minutes, the short window shorter and the long one at most a day")
+            alerts.append(
+                BurnAlert(
+                    item["severity"], _number(doc, where + ("burn",), item["burn"]), int(long_min), int(short_min)
+                )
+            )
+    return SloSettings(default=default, chains=own, window_days=days, alerts=tuple(alerts))
+
+
 def located_file(path: str) -> _Located:
     """The YAML file at ``path``, parsed with its lines kept (for a file the config names)."""
     try:
@@ -627,6 +694,7 @@ def parse(text: str, path: str = "<config>", env: dict[str, str] | None = None) 
         "preplans",
         "command",
         "freeze",
+        "slo",
     }
     for key in data:
         if key not in known:
@@ -664,6 +732,7 @@ def parse(text: str, path: str = "<config>", env: dict[str, str] | None = None) 
         preplans=_check_preplans(doc, data.get("preplans")),
         command=_check_command(doc, data.get("command"), sources),
         freeze=_check_freeze(doc, data.get("freeze"), display_tz),
+        slo=_check_slo(doc, data.get("slo")),
         redis_url=env.get("OPSCENTER_REDIS_URL") or None,
         database_url=env.get("OPSCENTER_DATABASE_URL") or None,
         path=path,

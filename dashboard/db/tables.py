@@ -269,3 +269,18 @@ declared_incidents = sa.Table(
     sa.Column("ticket_url", sa.Text, nullable=True),
     sa.Index("ix_declared_incidents_alert", "alert_source", "alert_id"),
 )
+
+# Each chain's in-session SLO events per UTC hour (dashboard.db.slo_hours): the error budget's 30 days
+# outlive the poller and the polled window. A write keeps the fuller view of an hour (more events).
+slo_hours = sa.Table(
+    "slo_hours",
+    metadata,
+    sa.Column("chain", sa.Text, nullable=False),
+    sa.Column("objective", sa.Text, nullable=False),  # availability, latency
+    sa.Column("hour", UTCDateTime(), nullable=False),
+    sa.Column("total", sa.Float, nullable=False),
+    sa.Column("bad", sa.Float, nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint("chain", "objective", "hour"),
+    sa.Index("ix_slo_hours_hour", "hour"),
+)

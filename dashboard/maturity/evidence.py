@@ -405,6 +405,25 @@ def history_depth(f, scope, now, days):
     return _at_least(depth, days, [finding("history_depth", None, depth, days, "d", "<")])
 
 
+def slo_tracked(f, scope, now, min):
+    """Chains whose objectives have an error budget tracked: ``slo_status`` rows with session events."""
+    chains = pd.Index(f["chains"]["chain"].unique())
+    tracked = f["slo_status"].loc[f["slo_status"]["total"] > 0, "chain"].unique()
+    return _at_least(_covered(chains, tracked), min, _missing(chains, tracked, "slo_untracked"))
+
+
+def slo_budget_met(f, scope, now, min):
+    """Chains with a budget tracked that none of their objectives has overspent over the budget's window."""
+    status = f["slo_status"].dropna(subset=["budget_left"])
+    met = status.groupby("chain")["budget_left"].min() >= 0
+    spent = status[status["budget_left"] < 0]
+    found = [
+        finding(f"slo_budget_{r.objective}", r.chain, r.budget_left, 0.0, "%", "<")
+        for r in spent.sort_values("budget_left").itertuples(index=False)
+    ]
+    return _at_least(_share(met), min, found)
+
+
 def _rule(measure, frames, **defaults) -> Rule:
     params = measure.__code__.co_varnames[3 : measure.__code__.co_argcount]
     return Rule(measure, tuple(frames), template(f"rule.{measure.__name__}"), tuple(params), defaults)
@@ -448,6 +467,8 @@ RULES: dict[str, Rule] = {
     "service_preplans": _rule(service_preplans, ["preplans"]),
     "preplans_drilled": _rule(preplans_drilled, ["chaos_runs", "preplans"]),
     "checklists_completed": _rule(checklists_completed, ["incidents", "preplans", "preplan_steps"]),
+    "slo_tracked": _rule(slo_tracked, ["chains", "slo_status"]),
+    "slo_budget_met": _rule(slo_budget_met, ["slo_status"]),
 }
 
 SCOPES = {(1,): "tier1", (1, 2): "tier1-2", (1, 2, 3): "all"}  # tiers -> the scope's words, rule.scope.<key>

@@ -30,10 +30,11 @@ import pandas as pd
 from dash import ALL, ClientsideFunction, Input, Output, Patch, State, ctx, dcc, html
 
 from dashboard import context, formats, ids
-from dashboard.analytics import kpis, rollup, sites, wallframes, wallview
+from dashboard.analytics import kpis, rollup, sites, slo, wallframes, wallview
 from dashboard.command import oversight
 from dashboard.core.freshness import Freshness, freshness
 from dashboard.core.status import newest_success
+from dashboard.core.store import DERIVED_SOURCE
 from dashboard.figures import STATUS_COLOURS
 from dashboard.i18n import CATALOG, pick_lang, t, template
 from layouts.components import duty, freeze_parts, incident_declare, views
@@ -243,6 +244,7 @@ def _chain_sections(layout: list[dict], evaluated: pd.DataFrame, lang: str, ambe
                             dcc.Link(html.H2(chain["name"], lang=lang), href=f"/chain/{quote(chain['chain'])}"),
                             html.Span(className="oc-badge oc-chain-status"),
                             html.Span(className="oc-chain-why"),
+                            html.Span(className="oc-badge oc-chain-budget oc-nodata"),
                             html.Span(
                                 className="oc-chain-sites",
                                 title=t("sites.rule", lang, crit=sites.DRAINED, warn=sites.LOW),
@@ -270,6 +272,19 @@ def _chain_reason(service, more: int, names: dict[str, str], refresh: Refresh) -
     )
 
 
+def _budgets(refresh: Refresh, layout: list[dict]) -> list[list[str]]:
+    """Each chain's budget badge, in layout order, from the poller's small ``slo_status`` view: its status
+    (``slo.badge``), "budget 72%" (empty without session events) and its tooltip."""
+    status, lang, days = refresh.frame("slo_status"), refresh.lang, refresh.settings.slo.window_days
+    badges = []
+    for chain in layout:
+        colour, left, alert = slo.badge(status[status["chain"] == chain["chain"]])
+        shown = "" if left is None else t("slo.exhausted", lang) if left <= 0 else formats.fmt_pct(left, 0)
+        title = t("slo.badge_title", lang, days=days, alert=t(f"slo.alert.{alert}", lang))
+        badges.append([colour, t("slo.badge", lang, left=shown) if shown else "", title])
+    return badges
+
+
 def _header(refresh: Refresh, header: pd.DataFrame) -> dict:
     """The header's status (the incidents' alarm is raised in the browser) and how many services need
     attention, from the ``wall_header`` view."""
@@ -292,6 +307,7 @@ def _tile_model(refresh: Refresh, layout: list[dict], spark_after: int | None) -
         "spark": wallview.spark_points(views["spark"], wallview.tile_order(layout), spark_after),
         "logs": views["wall_tiles"]["logs"].tolist(),
         "sites": sites.wall_sites(layout, views["chain_sites"]),
+        "budgets": _budgets(refresh, layout),
     }
 
 
@@ -910,7 +926,7 @@ def _redraw_tiles(refresh: Refresh, keys: dict, out: dict) -> None:
             "tiles",
             lambda: _with_part_digests(_tile_model(refresh, chain_layout, keys["spark_ms"])),
             *TILES,
-            extra=keys["spark_ms"],
+            extra=(keys["spark_ms"], refresh.versions.get(DERIVED_SOURCE)),
         )
         patch = Patch()
         for part, value in model.items():

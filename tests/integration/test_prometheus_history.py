@@ -118,3 +118,29 @@ def test_the_derived_step_learns_from_prometheus_and_flags_the_step_and_the_jump
         runs = anomalies[anomalies["service"] == service]  # a minute without a baseline may split a run
         assert began <= runs["start"].min() <= began + pd.Timedelta(minutes=6), anomalies
         assert runs["end"].max() > NOW, anomalies
+
+
+def test_the_derived_step_gives_a_chain_its_error_budget_from_prometheus(week):
+    """A chain of the three services, polled at 11:00 in the morning session: its availability budget is
+    that of the polled window's in-session requests, and its burn over 30 minutes, with the ledger failing,
+    is the window's requests-weighted error ratio over the 0.5% allowed."""
+    from dashboard.core.settings import load
+    from dashboard.core.store import DERIVED_SOURCE
+
+    settings = load()
+    source = PrometheusSource(name="prom", options={"url": week})
+    store = open_store(None, "prometheus-slo", ["prom", "config"])
+    frames = source.fetch(NOW)
+    store.write("prom", frames)
+    chain = pd.DataFrame({"chain": "trading", "chain_name": "Trading", "step": [1, 2, 3], "service": list(SERVICES)})
+    store.write("config", {"chains": chain})
+    step = DerivedFrames(store, health=settings.health, slo_settings=settings.slo)
+    step.after_poll(source, frames, NOW.to_pydatetime())
+    assert store.status(DERIVED_SOURCE)["ok"], store.status(DERIVED_SOURCE)["error"]
+    status = store.frame("slo_status").set_index("objective")
+    metrics = frames["service_metrics"]
+    assert status.at["availability", "total"] > 0 and np.isfinite(status.at["availability", "budget_left"])
+    recent = metrics[metrics["ts"] > NOW - pd.Timedelta(minutes=30)]
+    by_hand = (recent["requests_per_s"] * recent["error_ratio"]).sum() / recent["requests_per_s"].sum() / 0.005
+    assert status.at["availability", "burn_30m"] == pytest.approx(by_hand)
+    assert status.at["availability", "burn_30m"] > status.at["availability", "burn_360m"]  # the ledger's jump

@@ -8,6 +8,7 @@ from datasources.base import (
     CONTRACTS,
     DERIVED_FRAMES,
     FRAME_NAMES,
+    SLO_FRAMES,
     VIEW_FRAMES,
     ContractError,
     empty_frame,
@@ -30,6 +31,7 @@ def test_demo_frames_pass(demo_frames):
         *DERIVED_FRAMES,
         *VIEW_FRAMES,
         *COMMAND_FRAMES,
+        *SLO_FRAMES,
     }
     for name, frame in demo_frames.items():
         assert len(validate(name, frame)) == len(frame) > 0, name

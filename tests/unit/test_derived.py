@@ -1,6 +1,8 @@
 """The poller's derived step: history asked at a step that bounds learning, anomalies and peaks written."""
 
+import numpy as np
 import pandas as pd
+import pytest
 
 from dashboard.analytics.calendar import Closure
 from dashboard.core import derived
@@ -283,3 +285,49 @@ def test_the_freeze_breaches_are_derived_with_the_views_under_the_rules_given():
     assert set(frames["chaos_runs"]["run_id"]) <= set(breaches["id"])
     assert (breaches["reason"] == "window").all()
     assert set(breaches.loc[~breaches["flagged"], "type"]) == {"emergency"}
+
+
+def test_slo_status_is_derived_with_the_views_and_its_hours_outlive_a_restart(monkeypatch, tmp_path):
+    """14:00 on a Wednesday: the order-gateway episode (13:35 to 14:07) spends equity trading's budget; a
+    restarted step polled after the close, its window holding no session minute, still counts those hours."""
+    from dashboard.db import slo_hours
+
+    monkeypatch.setattr(derived, "LEARN_POINTS", 100_000)
+    history, settings = _history(tmp_path), load()
+    source = DemoSource(name="demo", options={"window_h": 1})
+    store = open_store(None, "slo-a", ["demo"])
+    frames = source.fetch(NOW)
+    store.write("demo", frames)
+    DerivedFrames(store, history, history_days=1, health=settings.health, slo_settings=settings.slo).after_poll(
+        source, frames, NOW
+    )
+    status = store.frame("slo_status").set_index(["chain", "objective"])
+    assert status.at[("equity-trading", "availability"), "budget_left"] < 0
+    assert status.at[("market-data", "availability"), "budget_left"] > 0.5
+    assert len(slo_hours.read(history.engine, NOW - pd.Timedelta(days=1))) == 5 * 2 * 2  # 13:00, 14:00 local
+
+    later = NOW + pd.Timedelta(hours=3)
+    store = open_store(None, "slo-b", ["demo"])
+    frames = source.fetch(later)
+    store.write("demo", frames)
+    step = DerivedFrames(store, history, history_days=1, health=settings.health, slo_settings=settings.slo)
+    step.after_poll(source, frames, later)
+    again = store.frame("slo_status").set_index(["chain", "objective"])
+    assert again.at[("equity-trading", "availability"), "bad"] == pytest.approx(
+        status.at[("equity-trading", "availability"), "bad"]
+    )
+    assert np.isnan(again.at[("equity-trading", "availability"), "burn_60m"])  # nothing in session since
+    assert store.frame("slo_days")["day"].nunique() == 1
+    history.close()
+
+
+def test_without_the_database_the_budget_spans_the_polled_window(monkeypatch):
+    monkeypatch.setattr(derived, "LEARN_POINTS", 100_000)
+    store = open_store(None, "slo-away", ["demo"])
+    source = DemoSource(name="demo", options={"window_h": 0.5})
+    frames = source.fetch(NOW)
+    store.write("demo", frames)
+    DerivedFrames(store, AwayHistory(), history_days=1, health=load().health).after_poll(source, frames, NOW)
+    assert store.status(DERIVED_SOURCE)["ok"]
+    status = store.frame("slo_status")
+    assert len(status) == 5 * 2 and (status["total"] > 0).all()  # the budget of the polled window, meanwhile

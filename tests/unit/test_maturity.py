@@ -601,3 +601,30 @@ def _run_row():
         "source": "ctk",
         "url": None,
     }
+
+
+def _slo_status(*rows):
+    """slo_status rows of (chain, objective, total, budget_left)."""
+    return pd.DataFrame(
+        [
+            {"chain": c, "objective": o, "target": 0.995, "total": t, "bad": 0.0, "budget_left": b}
+            | {"burn_5m": 0.0, "burn_30m": 0.0, "burn_60m": 0.0, "burn_360m": 0.0, "alert": "none"}
+            for c, o, t, b in rows
+        ]
+    )
+
+
+def test_the_availability_items_take_their_evidence_from_the_slo_budgets():
+    chains = pd.DataFrame({"chain": ["pay", "fx"], "chain_name": ["Pay", "FX"], "step": [1, 1], "service": ["a", "b"]})
+    status = _slo_status(
+        ("pay", "availability", 1e6, -0.4), ("pay", "latency", 300.0, 0.9), ("fx", "availability", 0.0, None)
+    )
+    tracked = evidence.evaluate(_item("slo_tracked", min=1.0), _frames(chains=chains, slo_status=status), NOW)
+    assert tracked.value == 0.5 and tracked.passed is False  # fx has no session event yet
+    assert findings.text(tracked.findings[0]) == "fx: no error budget tracked"
+    met = evidence.evaluate(_item("slo_budget_met", min=1.0), _frames(chains=chains, slo_status=status), NOW)
+    assert met.value == 0.0 and met.passed is False
+    assert findings.text(met.findings[0], "zh") == "pay: 可用性剩余预算 -40% < 0%"
+    kept = _slo_status(("pay", "availability", 1e6, 0.3))
+    assert evidence.evaluate(_item("slo_budget_met", min=1.0), _frames(slo_status=kept), NOW).passed is True
+    assert evidence.evaluate(_item("slo_budget_met", min=1.0), _frames(), NOW).passed is None

@@ -224,3 +224,41 @@ def test_freeze_errors_name_key_and_line(freeze, expected):
     with pytest.raises(ConfigError) as error:
         parse(GOOD + freeze)
     assert expected in str(error.value), str(error.value)
+
+
+SLO = """\
+slo:
+  window_days: 28
+  default: {availability: 0.999}
+  chains:
+    hk-trading: {market: hk, latency_p99_ms: 80}
+  alerts:
+    - {severity: page, burn: 10, long_min: 60, short_min: 5}
+"""
+
+
+def test_slo_objectives_a_chain_overrides_on_the_default():
+    from dashboard.analytics.slo import BurnAlert
+
+    settings = parse(GOOD + SLO).slo
+    assert settings.window_days == 28 and settings.alerts == (BurnAlert("page", 10.0, 60, 5),)
+    assert settings.of("other").availability == 0.999 and settings.of("other").market == "cn"
+    hk = settings.of("hk-trading")
+    assert (hk.market, hk.availability, hk.latency_p99_ms, hk.latency_target) == ("hk", 0.999, 80.0, 0.99)
+    assert parse(GOOD).slo.of("x").availability == 0.995  # the built-in default
+
+
+@pytest.mark.parametrize(
+    "section, message",
+    [
+        ("slo:\n  default: {availability: 99.9}\n", "slo.default.availability: must be a ratio below 1"),
+        ("slo:\n  chains: {a: {market: nyse}}\n", "slo.chains.a.market: expected one of cn, hk, futures"),
+        ("slo:\n  window_days: 365\n", "slo.window_days: expected a whole number of days from 1 to 90"),
+        ("slo:\n  alerts: [{severity: page, burn: 14.4, long_min: 5, short_min: 60}]\n", "slo.alerts.0: expected"),
+        ("slo:\n  budget: 1\n", "slo.budget: unknown key"),
+    ],
+)
+def test_slo_mistakes_are_located(section, message):
+    with pytest.raises(ConfigError) as info:
+        parse(GOOD + section)
+    assert message in str(info.value), str(info.value)

@@ -1,0 +1,56 @@
+"""Pure figure builder of /slo: each chain's error budget burning down over the budget's window."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard.figures import STATUS_COLOURS
+from dashboard.i18n import t
+
+TEXT, MUTED, GRID = "#e6edf3", "#8b98a5", "#26313d"
+LINES = ("#56b4e9", "#e69f00", "#cc79a7", "#009e73", "#f0e442", "#0072b2", "#d55e00")  # Okabe-Ito
+
+
+def burn_down(days: pd.DataFrame, targets: dict[str, float], names: dict[str, str], lang: str = "en") -> go.Figure:
+    """A line per chain in ``targets`` (chain -> its target): the share of the window's budget left at the end
+    of each day, ``1 - cumulative bad / ((1 - target) * the window's events)``, from ``days`` (``slo_days`` of
+    one objective); a line at 0, where the budget is spent."""
+    fig = go.Figure()
+    drawn = 0
+    for chain, target in targets.items():
+        rows = days[days["chain"] == chain].sort_values("day")
+        budget = (1 - target) * rows["total"].sum()
+        if rows.empty or budget <= 0:
+            continue
+        left = 1 - rows["bad"].cumsum() / budget
+        name = names.get(chain, chain)
+        fig.add_trace(
+            go.Scatter(
+                x=rows["day"],
+                y=left,
+                name=name,
+                mode="lines+markers",
+                line={"color": LINES[drawn % len(LINES)], "width": 3},
+                marker={"size": 7},
+                hovertemplate=f"{name}<br>%{{x|%Y-%m-%d}}<br>{t('slo.left', lang)} %{{y:.0%}}<extra></extra>",
+            )
+        )
+        drawn += 1
+    if not drawn:
+        fig.add_annotation(
+            text=t("slo.chart_empty", lang), showarrow=False, x=0, xref="paper", xanchor="left", font={"color": MUTED}
+        )
+    fig.add_hline(y=0, line={"color": STATUS_COLOURS["crit"], "width": 2, "dash": "dot"})
+    fig.update_layout(
+        template="plotly_dark",
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        font={"color": TEXT, "size": 14},
+        margin={"l": 60, "r": 20, "t": 10, "b": 40},
+        legend={"orientation": "h", "y": -0.15},
+        xaxis={"gridcolor": GRID, "visible": bool(drawn)},
+        yaxis={"gridcolor": GRID, "tickformat": ".0%", "title": t("slo.left", lang), "visible": bool(drawn)},
+        hovermode="closest",
+    )
+    return fig
