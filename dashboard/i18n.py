@@ -1072,6 +1072,17 @@ CATALOG: dict[str, dict[str, str]] = {
     "oversight.no_commander": {"en": "no IC", "zh": "无指挥官"},
     "oversight.updated": {"en": "updated {age} ago", "zh": "{age}前更新"},
     "oversight.column": {"en": "Command", "zh": "指挥"},
+    "feeds.market.SSE": {"en": "SSE", "zh": "上交所"},
+    "feeds.market.SZSE": {"en": "SZSE", "zh": "深交所"},
+    "feeds.market.HKEX": {"en": "HKEX", "zh": "港交所"},
+    "feeds.market.futures": {"en": "Futures", "zh": "期货"},
+    "feeds.market.indices": {"en": "Indices", "zh": "指数"},
+    "feeds.ok": {"en": "live", "zh": "正常"},
+    "feeds.late_at": {"en": "late at {sites} · {age}", "zh": "{sites} 延迟 · {age}"},
+    "feeds.closed": {"en": "closed", "zh": "休市"},
+    "feeds.nodata": {"en": "no data", "zh": "无数据"},
+    "feeds.age_s": {"en": "{value} s", "zh": "{value} 秒"},
+    "feeds.oldest": {"en": "oldest tick {age} ago", "zh": "最久未更新 {age}"},
 }
 
 

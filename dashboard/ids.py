@@ -130,3 +130,5 @@ AUDIT_LINK = "oc-audit-link"  # link to this view
 WALL_DUTY = "oc-wall-duty"  # the wall header's "on duty" line
 WALL_DUTY_SHOWN = "oc-wall-duty-shown"  # store: who the wall shows on duty
 INCIDENT_NOTICES = "oc-incident-notices"  # the incident page's notifications and escalations
+WALL_FEEDS = "oc-wall-feeds"  # the market strip: each market's feeds live, late (where) or closed
+WALL_FEEDS_SHOWN = "oc-wall-feeds-shown"  # store: the digest of the market strip shown

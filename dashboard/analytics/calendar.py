@@ -256,3 +256,23 @@ def session_codes(key: str | Market, stamps: pd.DatetimeIndex, closures: tuple[C
     for closure in (c for c in closures if c.market == spec.key):
         out[(stamps >= closure.start) & (stamps < closure.end)] = PHASES.index("closed")
     return out
+
+
+LIVE_PHASES = ("opening_auction", "opening_auction_no_cancel", "morning", "afternoon", "closing_auction", "night")
+FEED_MARKETS = {  # a market-data feed's market -> the calendar markets during whose live phases it ticks
+    "SSE": ("cn",),
+    "SZSE": ("cn",),
+    "HKEX": ("hk",),
+    "futures": ("cn", "futures"),  # the day session on the A-share calendar, and the night session
+    "indices": ("cn",),
+}
+
+
+def feed_live(feed_market: str, now: datetime, closures: tuple[Closure, ...] = ()) -> bool:
+    """Whether a feed of ``feed_market`` (a key of ``FEED_MARKETS``) should tick at ``now``: one of its calendar
+    markets is in an auction or trading phase (not pre-open, lunch or closed)."""
+    night = futures_night()
+    return any(
+        session(night if key == "futures" else key, now, closures).phase in LIVE_PHASES
+        for key in FEED_MARKETS[feed_market]
+    )

@@ -135,7 +135,7 @@ class DerivedFrames:
         try:
             versions = {s: v for s, v in self.store.versions().items() if s != DERIVED_SOURCE}
             read = lambda name: self.store.frame(name, versions)  # noqa: E731
-            views = wallframes.compute(read, self.health, self._acknowledgements())
+            views = wallframes.compute(read, self.health, self._acknowledgements(), self.closures())
             views["view_basis"] = wallframes.basis(versions, self.health)
             frames, errors = {name: validate(name, frame) for name, frame in views.items()}, []
             self.store.write(DERIVED_SOURCE, frames)

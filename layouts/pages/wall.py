@@ -2,7 +2,7 @@
 
 Header (centre, overall status and how many services need attention, market sessions,
 when the data was last updated, clock), banners for open P1 incidents and troubled
-sites, the key figures, every business chain as a flow of service tiles, and the firing
+sites, the market strip (each market's feeds: live, late at which sites, closed), the key figures, every business chain as a flow of service tiles, and the firing
 alerts, active incidents, changes in progress and latest chaos runs. A service's status
 is the roll-up of everything known about it (``analytics.rollup``); a chain takes its
 worst step's, the header its chains'.
@@ -36,7 +36,7 @@ from dashboard.core.freshness import Freshness, freshness
 from dashboard.core.status import newest_success
 from dashboard.figures import STATUS_COLOURS
 from dashboard.i18n import CATALOG, pick_lang, t, template
-from layouts.components import duty, incident_declare, views
+from layouts.components import duty, incident_declare, market_strip, views
 from layouts.components.drill_parts import reason_text
 from layouts.components.incident_parts import acknowledgements
 from layouts.components.titles import page_title
@@ -54,6 +54,7 @@ PANELS = {  # panel -> the frames it reads
     "kpi.mttr": ("incidents",),
     "kpi.changes": ("changes",),
     "kpi.chaos": ("chaos_runs",),
+    "feeds": ("feed_status",),
 }
 KPIS = tuple(p for p in PANELS if p.startswith("kpi."))
 TILES = ("chains", "alerts")  # the panels whose frames the tile model reads (alerts do not grey the tiles)
@@ -148,7 +149,8 @@ class Refresh:
     def _views(self) -> dict[str, pd.DataFrame]:
         rules = self.settings.health
         kept = views.stored(self.store, self.versions, self.statuses, self.now, self.offered, rules)
-        return kept if kept is not None else wallframes.compute(self.frame, rules, acknowledgements())
+        closures = context.current().calendar.closures()
+        return kept if kept is not None else wallframes.compute(self.frame, rules, acknowledgements(), closures)
 
     def rows(self, view: str) -> list[dict]:
         """A small view's rows (``wallframes.records``), once per version in any language."""
@@ -634,6 +636,7 @@ def _panel_class(panel: str, fresh: Freshness) -> str:
         "alerts": "oc-panel oc-alerts-panel",
         "changes": "oc-panel oc-changes-panel",
         "chaos": "oc-panel oc-runs-panel",
+        "feeds": "oc-feeds" + ("" if fresh.sources or fresh.configured else " oc-feeds-none"),
     }.get(panel, "oc-kpi" if panel.startswith("kpi.") else "oc-panel")
     return base + (" oc-is-stale" if fresh.is_stale else "") + (" oc-is-unknown" if fresh.unknown else "")
 
@@ -672,6 +675,11 @@ def _sessions() -> dict[str, dict]:
     """Each market's session at the app's "now", as the page's store keeps it."""
     app = context.current()
     return {m: asdict(s) for m, s in app.calendar.sessions(app.clock()).items()}
+
+
+def _feed_chips(refresh: Refresh) -> list:
+    """The market strip's chips from the ``wall_markets`` view; none before a source delivered ``feed_status``."""
+    return market_strip.chips(refresh.rows("wall_markets"), refresh.lang) if refresh.fresh["feeds"].sources else []
 
 
 def _kpi_strip(refresh: Refresh) -> html.Div:
@@ -756,6 +764,7 @@ def layout(lang: str | None = None, **_query) -> html.Div:
             dcc.Store(id=ids.WALL_MODEL, data=model),
             dcc.Store(id=ids.WALL_KEYS, data=keys),
             dcc.Store(id=ids.WALL_SESSIONS, data=sessions),
+            dcc.Store(id=ids.WALL_FEEDS_SHOWN, data=_digest(_feed_chips(refresh))),
             html.Header(
                 [
                     html.Div(
@@ -775,6 +784,14 @@ def layout(lang: str | None = None, **_query) -> html.Div:
             ),
             html.Div(_banner(refresh), id=ids.WALL_BANNER, className="oc-banner", role="alert"),
             html.Div(_site_banner(refresh), id=ids.WALL_SITES, className="oc-banner", role="alert"),
+            html.Section(
+                [
+                    html.Div(_feed_chips(refresh), id=ids.WALL_FEEDS, className="oc-feed-chips"),
+                    _stale_label("feeds", refresh.stale_label("feeds")),
+                ],
+                id={"type": ids.PANEL, "panel": "feeds"},
+                className=_panel_class("feeds", refresh.fresh["feeds"]),
+            ),
             _kpi_strip(refresh),
             html.Div(
                 [
@@ -972,6 +989,15 @@ def refresh_markets(_tick, shown: dict | None, lang: str):
     return _markets(lang, sessions), sessions
 
 
+def refresh_feeds(versions: dict | None, shown: str | None, lang: str):
+    """Redraw the market strip when its chips changed: the poller judged the feeds, this only formats them."""
+    refresh = Refresh(lang, (versions or {}).get("frames"))
+    chips, digest = refresh.cached("feeds", lambda: _with_digest(_feed_chips(refresh)), "feeds")
+    if digest == shown:
+        raise dash.exceptions.PreventUpdate
+    return chips, digest
+
+
 def register(app: dash.Dash) -> None:
     """Register the page, its refresh callback and the browser-side tile drawing on ``app``."""
     dash.register_page(__name__, path=PATH, layout=layout, title=page_title("nav.wall"))
@@ -1004,6 +1030,14 @@ def register(app: dash.Dash) -> None:
         State(ids.WALL_LANG, "data"),
         prevent_initial_call=True,
     )(refresh_markets)
+    app.callback(
+        Output(ids.WALL_FEEDS, "children"),
+        Output(ids.WALL_FEEDS_SHOWN, "data"),
+        Input(ids.VERSIONS, "data"),
+        State(ids.WALL_FEEDS_SHOWN, "data"),
+        State(ids.WALL_LANG, "data"),
+        prevent_initial_call=True,
+    )(refresh_feeds)
     duty.register_wall(app, ids.WALL_LANG)
     app.clientside_callback(
         ClientsideFunction("opscenter", "drawTiles"),
