@@ -2,7 +2,8 @@
 
 Header (centre, overall status and how many services need attention, market sessions,
 when the data was last updated, clock), banners for open P1 incidents and troubled
-sites, the market strip (each market's feeds: live, late at which sites, closed), the key figures, every business chain as a flow of service tiles, and the firing
+sites, the market strip (each market's feeds: live, late at which sites, closed), the key
+figures, every business chain as a flow of service tiles, and the firing
 alerts, active incidents, changes in progress and latest chaos runs. A service's status
 is the roll-up of everything known about it (``analytics.rollup``); a chain takes its
 worst step's, the header its chains'.
