@@ -1150,10 +1150,14 @@ class DemoSource(Source):
             "incidents": _event_frame("incidents", events["incidents"]),
             "changes": _event_frame("changes", events["changes"]),
             "chaos_runs": _event_frame("chaos_runs", events["chaos_runs"]),
-            "feed_status": _feed_status(est, cfg.seed, now_s),
+            "feed_status": self.feed_status(now_s),
         }
         frames["calls"] = frames["calls"][[c.name for c in CONTRACTS["calls"]]]
         return {name: validate(name, frames[name]) for name in cfg.frames}
+
+    def feed_status(self, now_s: int) -> pd.DataFrame:
+        """The ``feed_status`` frame at ``now_s`` (epoch seconds), as a poll then would return it."""
+        return _feed_status(_estate(self.config.services), self.config.seed, now_s)
 
     def history(self, start: datetime, end: datetime, step_s: int | None = None) -> dict[str, pd.DataFrame]:
         """service_metrics and resource_metrics over [start, end), a point per ``step_s`` (default: the
