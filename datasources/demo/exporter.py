@@ -225,7 +225,7 @@ class DemoExporter:
         for row in frame.itertuples(index=False):
             labels = label_text({"market": row.market, "feed": row.feed, "site": row.site})
             if not math.isnan(row.tick_age_s):
-                families["last_tick"].append(f"{FEED_LAST_TICK}{labels} {now_s - row.tick_age_s:.3f}")
+                families["last_tick"].append(f"{FEED_LAST_TICK}{labels} {row.ts.timestamp() - row.tick_age_s:.3f}")
             for family, per_s in (
                 ("messages", row.messages_per_s),
                 ("sequence_gaps", row.sequence_gaps / (feeds.GAP_WINDOW_M * 60)),

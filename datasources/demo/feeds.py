@@ -104,8 +104,8 @@ def feed_status(
             last = last_tick_minute(market, minute, own)
             for feed, rate in FEEDS[market]:
                 key = (seed, market, feed, site)
-                jitter = 0.2 + 1.8 * _unit(*key, now_s)
                 ticking = last == minute
+                jitter = 0.2 + 1.8 * _unit(*key, now_s if ticking else last)  # a silent feed's last tick stays put
                 if last is None:
                     age = np.nan
                 elif ticking:

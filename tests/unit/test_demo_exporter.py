@@ -54,5 +54,6 @@ def test_feeds_carry_their_last_tick_as_of_the_scrape_and_counters_that_grow():
         )
 
     assert after[tick("sh-dc1")] > stall + 25 and after[tick("sh-dc2")] < stall - 150
+    assert after[tick("sh-dc2")] == before[tick("sh-dc2")]  # a stalled feed's last tick stays put
     messages = "opscenter_feed_messages_total" + label_text({"market": "SZSE", "feed": "szse-level2", "site": "sh-dc2"})
     assert 30 * 3000 < after[messages] - before[messages] < 30 * 6000

@@ -64,6 +64,13 @@ def test_at_night_every_market_is_closed_and_its_feeds_have_aged():
     assert (judged.market_states(frame)["state"] == "closed").all()
 
 
+def test_a_silent_feeds_age_grows_with_the_clock_and_a_live_ones_does_not():
+    first, later = feed_status(shanghai("10:00")), feed_status(shanghai("10:00") + pd.Timedelta(seconds=40))
+    grown = (later["tick_age_s"] - first["tick_age_s"]).set_axis(pd.MultiIndex.from_frame(first[["market", "site"]]))
+    assert (grown.loc[("SSE", "sh-dc2")] == 40).all()
+    assert (grown.loc[("SSE", "sh-dc1")].abs() < 2).all()
+
+
 def test_a_feed_counts_a_burst_of_gaps_when_it_ticks_again_after_a_stall():
     after = stall_at(shanghai("10:00")).end + pd.Timedelta(minutes=2)
     frame = feed_status(after).set_index(["market", "site", "feed"])
