@@ -2,8 +2,8 @@
 
 Header (centre, overall status and how many services need attention, market sessions,
 when the data was last updated, clock), banners for open P1 incidents and troubled
-sites, the market strip (each market's feeds: live, late at which sites, closed), the key
-figures, every business chain as a flow of service tiles, and the firing
+sites, the key figures, every business chain as a flow of service tiles, and at the side the
+market strip (each market's feeds: live, late at which sites, closed), the firing
 alerts, active incidents, changes in progress and latest chaos runs. A service's status
 is the roll-up of everything known about it (``analytics.rollup``); a chain takes its
 worst step's, the header its chains'.
@@ -630,6 +630,10 @@ def _kpi_values(refresh: Refresh) -> dict[str, tuple[str, str]]:
 
 
 def _panel_class(panel: str, fresh: Freshness) -> str:
+    if panel == "feeds" and not (fresh.sources or fresh.configured):
+        return (
+            "oc-feeds oc-feeds-none"  # no source offers feed_status: the strip is left out, neither stale nor unknown
+        )
     base = {
         "status": "oc-status-panel",
         "chains": "oc-chains-panel",
@@ -637,7 +641,7 @@ def _panel_class(panel: str, fresh: Freshness) -> str:
         "alerts": "oc-panel oc-alerts-panel",
         "changes": "oc-panel oc-changes-panel",
         "chaos": "oc-panel oc-runs-panel",
-        "feeds": "oc-feeds" + ("" if fresh.sources or fresh.configured else " oc-feeds-none"),
+        "feeds": "oc-feeds",
     }.get(panel, "oc-kpi" if panel.startswith("kpi.") else "oc-panel")
     return base + (" oc-is-stale" if fresh.is_stale else "") + (" oc-is-unknown" if fresh.unknown else "")
 
@@ -785,14 +789,6 @@ def layout(lang: str | None = None, **_query) -> html.Div:
             ),
             html.Div(_banner(refresh), id=ids.WALL_BANNER, className="oc-banner", role="alert"),
             html.Div(_site_banner(refresh), id=ids.WALL_SITES, className="oc-banner", role="alert"),
-            html.Section(
-                [
-                    html.Div(_feed_chips(refresh), id=ids.WALL_FEEDS, className="oc-feed-chips"),
-                    _stale_label("feeds", refresh.stale_label("feeds")),
-                ],
-                id={"type": ids.PANEL, "panel": "feeds"},
-                className=_panel_class("feeds", refresh.fresh["feeds"]),
-            ),
             _kpi_strip(refresh),
             html.Div(
                 [
@@ -812,6 +808,14 @@ def layout(lang: str | None = None, **_query) -> html.Div:
                     ),
                     html.Div(
                         [
+                            html.Section(
+                                [
+                                    html.Div(_feed_chips(refresh), id=ids.WALL_FEEDS, className="oc-feed-chips"),
+                                    _stale_label("feeds", refresh.stale_label("feeds")),
+                                ],
+                                id={"type": ids.PANEL, "panel": "feeds"},
+                                className=_panel_class("feeds", refresh.fresh["feeds"]),
+                            ),
                             _side_panel(
                                 refresh,
                                 "alerts",
