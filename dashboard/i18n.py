@@ -1151,6 +1151,17 @@ CATALOG: dict[str, dict[str, str]] = {
     "finding.slo_untracked": {"en": "no error budget tracked", "zh": "未跟踪错误预算"},
     "finding.slo_budget_availability": {"en": "availability budget left", "zh": "可用性剩余预算"},
     "finding.slo_budget_latency": {"en": "latency budget left", "zh": "延迟剩余预算"},
+    "feeds.market.SSE": {"en": "SSE", "zh": "上交所"},
+    "feeds.market.SZSE": {"en": "SZSE", "zh": "深交所"},
+    "feeds.market.HKEX": {"en": "HKEX", "zh": "港交所"},
+    "feeds.market.futures": {"en": "Futures", "zh": "期货"},
+    "feeds.market.indices": {"en": "Indices", "zh": "指数"},
+    "feeds.ok": {"en": "live", "zh": "正常"},
+    "feeds.late_at": {"en": "late at {sites} · {age}", "zh": "{sites} 延迟 · {age}"},
+    "feeds.closed": {"en": "closed", "zh": "休市"},
+    "feeds.nodata": {"en": "no data", "zh": "无数据"},
+    "feeds.age_s": {"en": "{value} s", "zh": "{value} 秒"},
+    "feeds.oldest": {"en": "oldest tick {age} ago", "zh": "最久未更新 {age}"},
 }
 
 

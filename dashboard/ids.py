@@ -137,3 +137,6 @@ SERVICE_FREEZE = "oc-service-freeze"  # /service/<s>: its changes and chaos runs
 SLO_BODY = "oc-slo-body"  # the /slo page's table and chart
 SLO_TABLE = "oc-slo-table"
 SLO_CHART = "oc-slo-chart"  # the budget burn-down
+
+WALL_FEEDS = "oc-wall-feeds"  # the market strip: each market's feeds live, late (where) or closed
+WALL_FEEDS_SHOWN = "oc-wall-feeds-shown"  # store: the digest of the market strip shown

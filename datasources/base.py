@@ -84,6 +84,8 @@ SEVERITIES = ("critical", "warning", "info")
 LOG_LEVELS = ("error", "warning", "info", "debug")
 REQUEST_STATES = ("open", "fulfilled", "cancelled")
 HEALTH_STATUSES = ("ok", "warn", "crit", "nodata")
+FEED_MARKETS = ("SSE", "SZSE", "HKEX", "futures", "indices")
+FEED_STATES = ("ok", "late", "closed", "nodata")
 
 CONTRACTS: dict[str, tuple[Column, ...]] = {
     "services": (
@@ -394,6 +396,21 @@ CONTRACTS: dict[str, tuple[Column, ...]] = {
         _c("target_h", "float", True, bounds=(0, float("inf"))),
         _c("source", "str"),
     ),
+    "feed_status": (  # per market-data feed and site: how old its last tick is, its gaps and its rate
+        _c("ts", "ts"),
+        _c("market", "str", allowed=FEED_MARKETS),
+        _c("feed", "str"),
+        _c("site", "str"),
+        _c("tick_age_s", "float", True, bounds=(0, float("inf"))),
+        _c("sequence_gaps", "float", True, bounds=(0, float("inf"))),
+        _c("messages_per_s", "float", True, bounds=(0, float("inf"))),
+    ),
+    "wall_markets": (  # the wall's market strip: per market its feeds' state and the late sites
+        _c("market", "str", allowed=FEED_MARKETS),
+        _c("state", "str", allowed=FEED_STATES),
+        _c("sites", "str"),
+        _c("tick_age_s", "float", True),
+    ),
     "source_status": (
         _c("source", "str"),
         _c("kind", "str"),
@@ -429,6 +446,7 @@ VIEW_FRAMES = (
     "kpi_events",
     "chain_layout",
     "service_names",
+    "wall_markets",
     "view_basis",
     "freeze_breaches",
 )

@@ -295,3 +295,23 @@ def in_session(key: str | Market, stamps: pd.DatetimeIndex, closures: tuple[Clos
     """For each tz-aware stamp, whether the market ``key`` is in a trading phase (not the lunch break, not
     closed, not within a declared closure)."""
     return np.isin(session_codes(key, stamps, closures), [PHASES.index(p) for p in TRADING_PHASES])
+
+
+LIVE_PHASES = ("opening_auction", "opening_auction_no_cancel", "morning", "afternoon", "closing_auction", "night")
+FEED_MARKETS = {  # a market-data feed's market -> the calendar markets during whose live phases it ticks
+    "SSE": ("cn",),
+    "SZSE": ("cn",),
+    "HKEX": ("hk",),
+    "futures": ("cn", "futures"),  # the day session on the A-share calendar, and the night session
+    "indices": ("cn",),
+}
+
+
+def feed_live(feed_market: str, now: datetime, closures: tuple[Closure, ...] = ()) -> bool:
+    """Whether a feed of ``feed_market`` (a key of ``FEED_MARKETS``) should tick at ``now``: one of its calendar
+    markets is in an auction or trading phase (not pre-open, lunch or closed)."""
+    night = futures_night()
+    return any(
+        session(night if key == "futures" else key, now, closures).phase in LIVE_PHASES
+        for key in FEED_MARKETS[feed_market]
+    )

@@ -7,7 +7,8 @@ multi-site chain's site shares (``sites.chain_sites``), the estate's site states
 (``sites.site_states``), each tile's figures formatted with its error-log rate (``wallview.tile_figures``,
 in the wall's order), each chain's status and first worst step (``rollup.chains``), the header's
 status and counts (``rollup.header``), the sparklines' points (``wallview.spark_frame``) and the
-requests per metrics timestamp that availability is computed from (``kpis.request_totals``), so a wall
+requests per metrics timestamp that availability is computed from (``kpis.request_totals``), each market's
+feed state for the market strip (``feeds.market_states``), so a wall
 refresh reads none of the large frames and formats what it reads. The poller's derived
 step computes them after each poll of a frame they read and stores them with ``view_basis``: the
 frame versions and the health rules they come from.
@@ -23,7 +24,7 @@ from collections.abc import Callable, Iterable
 
 import pandas as pd
 
-from dashboard.analytics import health, kpis, logrates, rollup, sites, wallview
+from dashboard.analytics import feeds, health, kpis, logrates, rollup, sites, wallview
 from dashboard.analytics.incidents import with_acknowledgements, without_ticket_copies
 from dashboard.command import oversight
 from dashboard.i18n import LANGUAGES
@@ -42,6 +43,7 @@ INPUTS = (
     "incident_command",
     "changes",
     "chaos_runs",
+    "feed_status",
 )
 CHAOS_RUNS = 3  # the latest chaos runs the wall lists
 VIEWS = tuple(
@@ -170,10 +172,14 @@ def records(frame: pd.DataFrame) -> list[dict]:
 
 
 def compute(
-    read: Callable[[str], pd.DataFrame], health_rules: dict, acknowledgements: pd.DataFrame | None = None
+    read: Callable[[str], pd.DataFrame],
+    health_rules: dict,
+    acknowledgements: pd.DataFrame | None = None,
+    closures: tuple = (),
 ) -> dict[str, pd.DataFrame]:
     """The ``VIEWS`` from the frames ``read(name)`` gives; MTTA counts ``acknowledgements`` (opscenter's:
-    source, incident_id, acknowledged_at) where earlier than the source's."""
+    source, incident_id, acknowledged_at) where earlier than the source's; the market strip honours the
+    declared ``closures`` (``calendar.Closure``)."""
     services, metrics = read("services"), read("service_metrics")
     resources, instances = read("resource_metrics"), read("instances")
     evaluated = health.evaluate(services, metrics, health_rules)
@@ -216,6 +222,10 @@ def compute(
         "kpi_events": _conform("kpi_events", kpis.events(acknowledged, incidents, changes, runs)),
         "chain_layout": _conform("chain_layout", layout_frame(read("chains"), services)),
         "service_names": _conform("service_names", names_frame(services)),
+        "wall_markets": _conform(
+            "wall_markets",
+            feeds.market_states(read("feed_status"), health_rules.get("feed_late_s", feeds.LATE_S), closures),
+        ),
     }
 
 

@@ -145,7 +145,7 @@ class DerivedFrames:
         try:
             versions = {s: v for s, v in self.store.versions().items() if s != DERIVED_SOURCE}
             read = lambda name: self.store.frame(name, versions)  # noqa: E731
-            views = wallframes.compute(read, self.health, self._acknowledgements())
+            views = wallframes.compute(read, self.health, self._acknowledgements(), self.closures())
             views["freeze_breaches"] = freeze.breaches(
                 read("changes"), read("chaos_runs"), read("chains"), self.freeze_rules()
             )

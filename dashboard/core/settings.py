@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from dashboard.analytics.feeds import LATE_S as FEED_LATE_S
 from dashboard.security.policy import ROLES
 
 DEFAULT_CONFIG = Path(__file__).with_name("default.yaml")
@@ -299,7 +300,10 @@ def _check_health(doc: _Located, raw) -> dict[str, Any]:
     amber_at = _number(doc, ("health", "amber_at"), raw.get("amber_at", 0.8))
     if amber_at > 1:
         doc.fail(("health", "amber_at"), "must be at most 1 (a fraction of the target)")
-    return {"tiers": tiers, "services": services, "amber_at": amber_at}
+    feed_late_s = _number(doc, ("health", "feed_late_s"), raw.get("feed_late_s", FEED_LATE_S))
+    if feed_late_s <= 0:
+        doc.fail(("health", "feed_late_s"), "must be more than 0 seconds")
+    return {"tiers": tiers, "services": services, "amber_at": amber_at, "feed_late_s": feed_late_s}
 
 
 def _check_playlists(doc: _Located, raw) -> dict[str, list[dict[str, Any]]]:

@@ -20,7 +20,8 @@ sites. Services and chains carry Chinese names (``x_display_name_zh``, ``x_chain
 ``log_rates`` counts lines per step (errors follow failed requests, warnings slow
 ones); ``log_lines()`` regenerates the lines of an instance on demand, a trace's own lines
 (its start, and a warning or error when it was slow or failed) first. ``service_requests``
-holds 30 days of standard service requests.
+holds 30 days of standard service requests. ``feed_status`` (``feeds``) gives the market-data feeds at the
+feed handler's sites; in the feed-stall episode the SSE feeds at ``sh-dc2`` stop ticking.
 
 Options: ``DemoOptions``; with ``frames`` one demo source can play the monitoring
 system and another the ITSM. ``inject_incident`` adds an incident to every later
@@ -55,6 +56,7 @@ from datasources.base import (
     utc_column,
     validate,
 )
+from datasources.demo import feeds
 from datasources.options import SourceOptions
 from datasources.registry import register
 
@@ -169,6 +171,7 @@ TIMELINE = {  # minutes into each two-hour cycle: [start, end)
     "pod_restart": (95, 98),  # quote-service-1 idle while it restarts
     "site_errors": (30, 34),  # sh-dc2 loses its exchange line: errors logged there
     "site_drain": (32, 42),  # traffic drained from sh-dc2 to the other sites
+    "feed_stall": (75, 85),  # the SSE feeds at sh-dc2 stop ticking (late only while SSE trades)
 }
 ERROR_EPISODES = (("order-gateway", "errors", 0.08), ("quote-service", "chaos_errors", 0.03))
 SATURATED = ("pretrade-risk", 1)  # service and zero-based instance index (pretrade-risk-2)
@@ -177,6 +180,7 @@ SITES = ("sh-dc1", "sh-dc2", "cloud-sh")  # instance i of a service runs at SITE
 DEGRADED_SITE, SITE_CAUSE = 1, ("exchange-link", 1)  # sh-dc2; exchange-link-2 loses its line
 DRAINED_SHARE = 0.05  # traffic a drained site still receives, relative to normal
 SITE_ERRORS_PER_MIN = 40
+FEED_STALL = ("feed-handler", 1, "SSE")  # feed-handler-2 (at sh-dc2) stops ticking the SSE feeds
 REQUEST_ITEMS = (  # item, category, target hours, requests per week
     ("New trading account access", "Access", 8.0, 40),
     ("Market data entitlement", "Access", 24.0, 25),
@@ -215,6 +219,7 @@ class Episode:
     change_id: str | None = None
     run_id: str | None = None
     site: str | None = None
+    market: str | None = None
 
 
 @dataclass(frozen=True)
@@ -780,6 +785,14 @@ def _cycle_episodes(cycle: int, seed: int) -> list[Episode]:
             times["site_drain"][1],
             site=SITES[DEGRADED_SITE],
         ),
+        Episode(
+            "feed_stall",
+            FEED_STALL[0],
+            f"{FEED_STALL[0]}-{FEED_STALL[1] + 1}",
+            *times["feed_stall"],
+            site=SITES[FEED_STALL[1] % len(SITES)],
+            market=FEED_STALL[2],
+        ),
     ]
 
 
@@ -795,7 +808,7 @@ def _episode_events(est: Estate, seed: int, start_s: int, now_s: int, source: st
     events = {"alerts": [], "incidents": [], "changes": [], "chaos_runs": []}
     owner = est.owner[est.index["order-gateway"]]
     for n in _cycles(start_s, now_s, seed):
-        saturation, failed_change, chaos, _site = _cycle_episodes(n, seed)
+        saturation, failed_change, chaos, *_ = _cycle_episodes(n, seed)
         t = _cycle_times(n, seed)
         events["alerts"] += [
             _alert(
@@ -1138,9 +1151,14 @@ class DemoSource(Source):
             "incidents": _event_frame("incidents", events["incidents"]),
             "changes": _event_frame("changes", events["changes"]),
             "chaos_runs": _event_frame("chaos_runs", events["chaos_runs"]),
+            "feed_status": self.feed_status(now_s),
         }
         frames["calls"] = frames["calls"][[c.name for c in CONTRACTS["calls"]]]
         return {name: validate(name, frames[name]) for name in cfg.frames}
+
+    def feed_status(self, now_s: int) -> pd.DataFrame:
+        """The ``feed_status`` frame at ``now_s`` (epoch seconds), as a poll then would return it."""
+        return _feed_status(_estate(self.config.services), self.config.seed, now_s)
 
     def history(self, start: datetime, end: datetime, step_s: int | None = None) -> dict[str, pd.DataFrame]:
         """service_metrics and resource_metrics over [start, end), a point per ``step_s`` (default: the
@@ -1285,6 +1303,17 @@ def _service_requests(seed: int, now_s: int, source: str) -> pd.DataFrame:
                 }
             )
     return _event_frame("service_requests", records)
+
+
+def _feed_status(est: Estate, seed: int, now_s: int) -> pd.DataFrame:
+    """``feeds.feed_status`` at the sites of the feed handler's instances, with the stall episodes of the
+    last ``feeds.SEARCH_DAYS``."""
+    handler = est.index[FEED_STALL[0]]
+    first = est.inst_offset[handler]
+    sites = [SITES[i] for i in dict.fromkeys(est.inst_site[first : first + est.instances[handler]].tolist())]
+    start_s = now_s - feeds.SEARCH_DAYS * DAY_S
+    stalls = [_cycle_times(n, seed)["feed_stall"] for n in _cycles(start_s, now_s, seed)]
+    return feeds.feed_status(now_s, seed, sites, stalls, SITES[FEED_STALL[1] % len(SITES)], FEED_STALL[2])
 
 
 def _chains_frame(est: Estate) -> pd.DataFrame:

@@ -5,7 +5,10 @@ service, instance, http_route, http_response_status_code) whose buckets carry
 exemplars with the trace ids of the demo's calls, so ``DemoSource.spans`` knows
 them; node_exporter-style CPU, memory and network metrics; per edge a
 ``traces_service_graph_request_total`` counter; per service an
-``opscenter_service_info`` series with its display name, tier, owner and runbook.
+``opscenter_service_info`` series with its display name, tier, owner and runbook; per market-data
+feed and site (labels market, feed, site) ``opscenter_feed_last_tick_timestamp_seconds`` (gauge),
+``opscenter_feed_messages_total`` and ``opscenter_feed_sequence_gaps_total`` (counters), taken from
+``feeds.feed_status`` at each scrape so the last tick is as of the scrape.
 
 Counters grow by the demo's rates times the time between scrapes; latencies
 follow a log-normal distribution with the demo's p50 and p95. Scrape with
@@ -23,7 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pandas as pd
 
-from datasources.demo import DemoSource
+from datasources.demo import DemoSource, feeds
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,7 @@ BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 Z95 = 1.6448536269514722
 REFRESH_S = 60
 FIRST_SCRAPE_S = 60.0
+FEED_LAST_TICK = "opscenter_feed_last_tick_timestamp_seconds"
 
 
 def label_text(labels: dict[str, object]) -> str:
@@ -109,7 +113,7 @@ class DemoExporter:
             self._refresh(now_s)
             dt = FIRST_SCRAPE_S if self.last_scrape is None else max(now_s - self.last_scrape, 0.0)
             self.last_scrape = now_s
-            lines = self._latency(dt) + self._resources(dt) + self._edges(dt) + self._info()
+            lines = self._latency(dt) + self._resources(dt) + self._edges(dt) + self._info() + self._feeds(now_s, dt)
             return "\n".join(lines + ["# EOF", ""])
 
     def _latest(self, frame: str, key: str) -> pd.DataFrame:
@@ -213,6 +217,30 @@ class DemoExporter:
             }
             lines.append(f"opscenter_service_info{label_text(labels)} 1")
         return lines
+
+    def _feeds(self, now_s: float, dt: float) -> list[str]:
+        """The feeds at this scrape: their last tick's time, and counters grown by their rates over ``dt``."""
+        frame = self.source.feed_status(int(now_s))
+        families: dict[str, list[str]] = defaultdict(list)
+        for row in frame.itertuples(index=False):
+            labels = label_text({"market": row.market, "feed": row.feed, "site": row.site})
+            if not math.isnan(row.tick_age_s):
+                families["last_tick"].append(f"{FEED_LAST_TICK}{labels} {row.ts.timestamp() - row.tick_age_s:.3f}")
+            for family, per_s in (
+                ("messages", row.messages_per_s),
+                ("sequence_gaps", row.sequence_gaps / (feeds.GAP_WINDOW_M * 60)),
+            ):
+                key = ("feed", family, row.market, row.feed, row.site)
+                self.counters[key] += per_s * dt
+                families[family].append(f"opscenter_feed_{family}_total{labels} {self.counters[key]:.3f}")
+        return [
+            f"# TYPE {FEED_LAST_TICK} gauge",
+            *families["last_tick"],
+            "# TYPE opscenter_feed_messages counter",
+            *families["messages"],
+            "# TYPE opscenter_feed_sequence_gaps counter",
+            *families["sequence_gaps"],
+        ]
 
 
 def serve(port: int, host: str = "127.0.0.1", seed: int = 42, services: int | None = None) -> ThreadingHTTPServer:

@@ -5,7 +5,8 @@ range query per service column, aggregated in PromQL (``sum by``,
 ``histogram_quantile``); one per resource set, its columns' expressions tagged
 with their column by ``label_replace`` and joined with ``or``; one exemplar
 query; two instant queries (edges, the service info metric). Nine by default (and with
-``recorded: auto`` a tenth, the look for recorded series, at the first poll and hourly after).
+``recorded: auto`` a tenth, the look for recorded series, at the first poll and hourly after);
+with option ``feeds`` three more instant queries give ``feed_status`` (``monitoring.feeds``).
 
 Expressions are ``string.Template`` text; ``$metric``, ``$service``, ``$instance``,
 ``$match`` (label matchers of option ``match``), ``$error_match``, ``$rate`` and
@@ -52,6 +53,7 @@ import yaml
 from pydantic import AfterValidator, Field, field_validator
 
 from datasources.base import CONTRACTS, METRIC_FRAMES, Health, Source, SourceError, empty_frame, parser, validate
+from datasources.monitoring.feeds import FeedOptions, feed_status_frame
 from datasources.options import LABEL_NAME, HttpOptions, LabelName, Regex, Strict
 from datasources.registry import register
 from datasources.traces import frame_from_records, select_calls
@@ -296,6 +298,11 @@ class PrometheusOptions(HttpOptions):
         "`auto` when they cover the span read (checked hourly for polls, at each history read), `always`, `never`.",
     )
     max_series: int = Field(DEFAULT_MAX_SERIES, ge=1, description="Most series accepted in one answer.")
+    feeds: FeedOptions | None = Field(
+        None,
+        description="Market-data feeds (`feed_status`): `{}` for the defaults, which read the demo exporter's metrics; "
+        "unset: not polled.",
+    )
 
     @field_validator("resources", mode="before")
     @classmethod
@@ -698,6 +705,11 @@ class PrometheusSource(Source):
     options_model = PrometheusOptions
     polled = ("services", "service_metrics", "resource_metrics", "calls", "edges")
 
+    @classmethod
+    def offers(cls, options: dict[str, Any]) -> frozenset[str]:
+        """The polled frames, and ``feed_status`` when option ``feeds`` is set."""
+        return frozenset(cls.polled) | ({"feed_status"} if options.get("feeds") is not None else set())
+
     @cached_property
     def _series_seen(self) -> dict[str, int]:
         """The most series an answer to each range query has held: sizes the history chunks."""
@@ -830,15 +842,26 @@ class PrometheusSource(Source):
                     (INSTANT, INFO_QUERY, {"time": end}),
                 )
             ]
+            + [
+                partial(
+                    self._result, INSTANT, cfg.render(query, **cfg.feeds.labels), {"time": end}, int(cfg.max_series)
+                )
+                for query in (cfg.feeds.all_queries.values() if cfg.feeds is not None else ())
+            ]
         )
         parts, first = {name: [] for name in METRIC_FRAMES}, 0
         for group in groups:
             parts[group.frame].append(self._group_frame(group, answers[first : first + len(group.queries)]))
             first += len(group.queries)
         metrics = {name: _joined(name, frames) for name, frames in parts.items()}
-        exemplars, edges, info = answers[len(metric_calls) :]
+        exemplars, edges, info = answers[len(metric_calls) : len(metric_calls) + 3]
         seen = sorted(set(metrics["service_metrics"]["service"]))
+        feeds = {}
+        if cfg.feeds is not None:
+            vectors = dict(zip(cfg.feeds.all_queries, answers[len(metric_calls) + 3 :]))
+            feeds["feed_status"] = self._parsed(INSTANT, lambda: feed_status_frame(vectors, cfg.feeds, end))
         return {
+            **feeds,
             "services": self._parsed(INSTANT, lambda: services_frame(info, seen, cfg.service_label, cfg.default_tier)),
             **metrics,
             "calls": self._parsed(EXEMPLARS, lambda: calls_from_exemplars(exemplars, cfg)),

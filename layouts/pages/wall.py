@@ -2,7 +2,8 @@
 
 Header (centre, overall status and how many services need attention, market sessions,
 when the data was last updated, clock), banners for open P1 incidents and troubled
-sites, the key figures, every business chain as a flow of service tiles, and the firing
+sites, the key figures, every business chain as a flow of service tiles, and at the side the
+market strip (each market's feeds: live, late at which sites, closed), the firing
 alerts, active incidents, changes in progress and latest chaos runs. A service's status
 is the roll-up of everything known about it (``analytics.rollup``); a chain takes its
 worst step's, the header its chains'.
@@ -37,7 +38,7 @@ from dashboard.core.status import newest_success
 from dashboard.core.store import DERIVED_SOURCE
 from dashboard.figures import STATUS_COLOURS
 from dashboard.i18n import CATALOG, pick_lang, t, template
-from layouts.components import duty, freeze_parts, incident_declare, views
+from layouts.components import duty, freeze_parts, incident_declare, market_strip, views
 from layouts.components.drill_parts import reason_text
 from layouts.components.incident_parts import acknowledgements
 from layouts.components.titles import page_title
@@ -55,6 +56,7 @@ PANELS = {  # panel -> the frames it reads
     "kpi.mttr": ("incidents",),
     "kpi.changes": ("changes",),
     "kpi.chaos": ("chaos_runs",),
+    "feeds": ("feed_status",),
 }
 KPIS = tuple(p for p in PANELS if p.startswith("kpi."))
 TILES = ("chains", "alerts")  # the panels whose frames the tile model reads (alerts do not grey the tiles)
@@ -152,7 +154,8 @@ class Refresh:
     def _views(self) -> dict[str, pd.DataFrame]:
         rules = self.settings.health
         kept = views.stored(self.store, self.versions, self.statuses, self.now, self.offered, rules)
-        return kept if kept is not None else wallframes.compute(self.frame, rules, acknowledgements())
+        closures = context.current().calendar.closures()
+        return kept if kept is not None else wallframes.compute(self.frame, rules, acknowledgements(), closures)
 
     def rows(self, view: str) -> list[dict]:
         """A small view's rows (``wallframes.records``), once per version in any language."""
@@ -678,6 +681,10 @@ def _kpi_values(refresh: Refresh) -> dict[str, tuple[str, str]]:
 
 
 def _panel_class(panel: str, fresh: Freshness) -> str:
+    if panel == "feeds" and not (fresh.sources or fresh.configured):
+        return (
+            "oc-feeds oc-feeds-none"  # no source offers feed_status: the strip is left out, neither stale nor unknown
+        )
     base = {
         "status": "oc-status-panel",
         "chains": "oc-chains-panel",
@@ -685,6 +692,7 @@ def _panel_class(panel: str, fresh: Freshness) -> str:
         "alerts": "oc-panel oc-alerts-panel",
         "changes": "oc-panel oc-changes-panel",
         "chaos": "oc-panel oc-runs-panel",
+        "feeds": "oc-feeds",
     }.get(panel, "oc-kpi" if panel.startswith("kpi.") else "oc-panel")
     return base + (" oc-is-stale" if fresh.is_stale else "") + (" oc-is-unknown" if fresh.unknown else "")
 
@@ -723,6 +731,11 @@ def _sessions() -> dict[str, dict]:
     """Each market's session at the app's "now", as the page's store keeps it."""
     app = context.current()
     return {m: asdict(s) for m, s in app.calendar.sessions(app.clock()).items()}
+
+
+def _feed_chips(refresh: Refresh) -> list:
+    """The market strip's chips from the ``wall_markets`` view; none before a source delivered ``feed_status``."""
+    return market_strip.chips(refresh.rows("wall_markets"), refresh.lang) if refresh.fresh["feeds"].sources else []
 
 
 def _kpi_strip(refresh: Refresh) -> html.Div:
@@ -807,6 +820,7 @@ def layout(lang: str | None = None, **_query) -> html.Div:
             dcc.Store(id=ids.WALL_MODEL, data=model),
             dcc.Store(id=ids.WALL_KEYS, data=keys),
             dcc.Store(id=ids.WALL_SESSIONS, data=sessions),
+            dcc.Store(id=ids.WALL_FEEDS_SHOWN, data=_digest(_feed_chips(refresh))),
             html.Header(
                 [
                     html.Div(
@@ -845,6 +859,14 @@ def layout(lang: str | None = None, **_query) -> html.Div:
                     ),
                     html.Div(
                         [
+                            html.Section(
+                                [
+                                    html.Div(_feed_chips(refresh), id=ids.WALL_FEEDS, className="oc-feed-chips"),
+                                    _stale_label("feeds", refresh.stale_label("feeds")),
+                                ],
+                                id={"type": ids.PANEL, "panel": "feeds"},
+                                className=_panel_class("feeds", refresh.fresh["feeds"]),
+                            ),
                             _side_panel(
                                 refresh,
                                 "alerts",
@@ -1023,6 +1045,15 @@ def refresh_markets(_tick, shown: dict | None, lang: str):
     return _markets(lang, sessions), sessions
 
 
+def refresh_feeds(versions: dict | None, shown: str | None, lang: str):
+    """Redraw the market strip when its chips changed: the poller judged the feeds, this only formats them."""
+    refresh = Refresh(lang, (versions or {}).get("frames"))
+    chips, digest = refresh.cached("feeds", lambda: _with_digest(_feed_chips(refresh)), "feeds")
+    if digest == shown:
+        raise dash.exceptions.PreventUpdate
+    return chips, digest
+
+
 def register(app: dash.Dash) -> None:
     """Register the page, its refresh callback and the browser-side tile drawing on ``app``."""
     dash.register_page(__name__, path=PATH, layout=layout, title=page_title("nav.wall"))
@@ -1055,6 +1086,14 @@ def register(app: dash.Dash) -> None:
         State(ids.WALL_LANG, "data"),
         prevent_initial_call=True,
     )(refresh_markets)
+    app.callback(
+        Output(ids.WALL_FEEDS, "children"),
+        Output(ids.WALL_FEEDS_SHOWN, "data"),
+        Input(ids.VERSIONS, "data"),
+        State(ids.WALL_FEEDS_SHOWN, "data"),
+        State(ids.WALL_LANG, "data"),
+        prevent_initial_call=True,
+    )(refresh_feeds)
     duty.register_wall(app, ids.WALL_LANG)
     app.clientside_callback(
         ClientsideFunction("opscenter", "drawTiles"),

@@ -1,17 +1,22 @@
 """/wall in headless Chromium: fit at 1080p and 4K, names never clipped, kiosk and playlists, freshness,
 a real Alertmanager's alert rolled up into its chain and the header, "unknown" for a failing source,
-the P1 banner, and the cover that says the server stopped answering."""
+the P1 banner, the cover that says the server stopped answering, and the market strip: a stalled feed late
+in session and naming its site, the same stall quiet at lunch."""
 
 import json
 import re
 import threading
 from datetime import UTC, datetime, timedelta
 
+import pandas as pd
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
 from werkzeug.serving import make_server
 
+from dashboard import ids
+from dashboard.core.derived import DerivedFrames
+from dashboard.core.settings import load
 from datasources.demo import CYCLE_S
 from datasources.transport import HttpClient
 from tests.browser.conftest import CLIPPED, TWO_SOURCES, Estate, _need_chromium, assert_no_console_errors, viewport
@@ -349,4 +354,52 @@ def test_on_a_holiday_the_wall_says_each_market_is_closed_and_why(dash_duo):
         }
         assert shown == expected
         assert all("oc-session-closed" in el.get_attribute("class") for el in dash_duo.find_elements(".oc-session"))
+    assert_no_console_errors(dash_duo)
+
+
+WEDNESDAY = (
+    "2026-12-02"  # a trading day in Shanghai and Hong Kong; the demo's feed stall runs 09:57-10:07 and 11:57-12:07
+)
+
+
+def _feed_stall_app(clock: str):
+    """The demo app polled at ``clock`` Shanghai time on ``WEDNESDAY``, the market strip judged by the derived step."""
+    _need_chromium()
+    moment = pd.Timestamp(f"{WEDNESDAY} {clock}", tz="Asia/Shanghai").tz_convert("UTC").to_pydatetime()
+    health = load().health
+    return polled_demo_app(
+        clock=lambda: moment, derived=lambda store: DerivedFrames(store, history_days=1, health=health)
+    )
+
+
+def _chip(market: str) -> str:
+    return f"#{ids.WALL_FEEDS} .oc-feed[data-market='{market}']"
+
+
+def test_a_stalled_feed_in_session_shows_its_market_late_naming_the_site(dash_duo):
+    """At 10:00 the SSE feeds at sh-dc2 have not ticked since 09:57: the SSE chip is late, red with a square, and
+    names sh-dc2 and the age; the other markets are live."""
+    dash_duo.start_server(_feed_stall_app("10:00"))
+    for lang, late, live in (("en", "late at sh-dc2 · 3 min", "live"), ("zh", "sh-dc2 延迟 · 3 分钟", "正常")):
+        dash_duo.driver.get(f"{dash_duo.server_url}/wall?lang={lang}")
+        dash_duo.wait_for_text_to_equal(_chip("SSE") + " .oc-feed-state", late, timeout=20)
+        sse = dash_duo.find_element(_chip("SSE"))
+        assert sse.get_attribute("data-state") == "late" and "oc-crit" in sse.get_attribute("class")
+        shape = "return getComputedStyle(arguments[0], '::before').content"
+        assert dash_duo.driver.execute_script(shape, sse.find_element(By.CSS_SELECTOR, ".oc-shape")) == '"■"'
+        others = [el for el in dash_duo.find_elements(f"#{ids.WALL_FEEDS} .oc-feed") if el != sse]
+        assert {el.get_attribute("data-market") for el in others} == {"SZSE", "HKEX", "futures", "indices"}
+        assert {el.find_element(By.CSS_SELECTOR, ".oc-feed-state").text for el in others} == {live}
+    assert_no_console_errors(dash_duo)
+
+
+def test_the_same_stall_at_lunch_shows_the_market_closed_not_late(dash_duo):
+    """At 12:00 the same stall is on, but SSE breaks for lunch: its chip says closed, nothing is late."""
+    dash_duo.start_server(_feed_stall_app("12:00"))
+    dash_duo.driver.get(f"{dash_duo.server_url}/wall")
+    dash_duo.wait_for_text_to_equal(_chip("SSE") + " .oc-feed-state", "closed", timeout=20)
+    sse = dash_duo.find_element(_chip("SSE"))
+    assert sse.get_attribute("data-state") == "closed" and "oc-feed-closed" in sse.get_attribute("class")
+    assert "sh-dc2" not in dash_duo.find_element(f"#{ids.WALL_FEEDS}").text
+    assert dash_duo.find_elements(f"#{ids.WALL_FEEDS} .oc-feed.oc-crit") == []
     assert_no_console_errors(dash_duo)

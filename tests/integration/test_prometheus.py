@@ -1,17 +1,20 @@
 """A real Prometheus: backfilled histograms give known quantiles; a live scrape of the demo exporter
-gives calls whose trace ids the demo knows; node_exporter resources map to services; bad queries fail clearly."""
+gives calls whose trace ids the demo knows, and the market-data feeds' status as the demo has them; node_exporter
+resources map to services; bad queries fail clearly."""
 
 import math
 import threading
+import time
 from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
 
-from datasources.base import SourceError
+from datasources.base import SourceError, validate
 from datasources.demo import DemoSource
 from datasources.demo.exporter import BUCKETS, serve
 from datasources.monitoring.prometheus import PrometheusSource
+from datasources.transport import HttpClient
 from tests.conftest import free_port
 from tests.servers import backfill, histogram_backfill, node_exporter, prometheus, wait_until
 
@@ -125,3 +128,63 @@ def test_live_scrape_of_the_demo_exporter(tmp_path):
     assert services.loc["order-gateway", "display_name"] == "Order gateway" and services.loc["ledger", "tier"] == 1
     assert {"pretrade-risk", "prometheus-host"} <= set(frames["resource_metrics"]["service"])
     assert ("order-gateway", "exchange-link") in set(zip(frames["edges"]["caller"], frames["edges"]["callee"]))
+
+
+RATE_S = 10  # the feeds' rate() range: short, so the test waits only for the range to fill
+EARLIER_S = 6  # the first of two reads, this long before the second
+
+
+def _feeds_filled(client: HttpClient) -> bool:
+    """Whether every feed's messages counter has samples from more than a rate range ago."""
+    query = f"min(count_over_time(opscenter_feed_messages_total[{3 * RATE_S}s]))"
+    result = client.get("/api/v1/query", {"query": query})["data"]["result"]
+    return bool(result) and float(result[0]["value"][1]) >= RATE_S + 3
+
+
+def test_feed_status_from_a_live_scrape_of_the_demo_exporter(tmp_path):
+    """Prometheus scraping the demo exporter gives one row per market, feed and site; each tick age is the demo's
+    own (exactly for a feed silent for over a minute, whose age grows with the clock), each rate the demo's."""
+    port = free_port()
+    exporter = serve(port)
+    threading.Thread(target=exporter.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        with prometheus(tmp_path, (f"127.0.0.1:{port}",)) as url:
+            wait_until(lambda: _feeds_filled(HttpClient("test", url)), 60, "a rate range of feed samples", 0.5)
+            source = PrometheusSource(
+                name="prom", options={"url": url, "feeds": {}, "step_s": 1, "window_m": 1, "rate": f"{RATE_S}s"}
+            )
+            later = int(time.time())
+            reads = {
+                at: source.fetch(datetime.fromtimestamp(at, UTC))["feed_status"] for at in (later - EARLIER_S, later)
+            }
+    finally:
+        exporter.shutdown()
+        exporter.server_close()
+    demo = DemoSource(name="demo")
+    for at, frame in reads.items():
+        _assert_as_the_demo_has_it(validate("feed_status", frame), demo, at)
+    earlier, now = (reads[at].set_index(list(FEED_KEYS))["tick_age_s"] for at in (later - EARLIER_S, later))
+    silent = _demo_feeds(demo, later - EARLIER_S).loc[earlier.index, "tick_age_s"] > 60
+    assert (now[silent] - earlier[silent]).tolist() == pytest.approx([EARLIER_S] * int(silent.sum()), abs=0.01)
+
+
+FEED_KEYS = ("market", "feed", "site")
+
+
+def _demo_feeds(demo: DemoSource, at: int) -> pd.DataFrame:
+    return demo.feed_status(at).set_index(list(FEED_KEYS))
+
+
+def _assert_as_the_demo_has_it(frame: pd.DataFrame, demo: DemoSource, at: int) -> None:
+    """``frame`` read from Prometheus at ``at`` holds every feed of the demo then, its ages and rates."""
+    got, want = frame.set_index(list(FEED_KEYS)), _demo_feeds(demo, at)
+    assert sorted(got.index) == sorted(want.index) and got.index.is_unique
+    want = want.loc[got.index]
+    assert (frame["ts"] == pd.Timestamp(at, unit="s", tz="UTC")).all()
+    assert (got["tick_age_s"] >= 0).all() and (got["sequence_gaps"] >= 0).all()
+    silent = want["tick_age_s"] > 60  # its last tick stays put: Prometheus's age is the demo's, exactly
+    assert got.loc[silent, "tick_age_s"].tolist() == pytest.approx(want.loc[silent, "tick_age_s"].tolist(), abs=0.01)
+    assert (got.loc[~silent, "tick_age_s"] < want.loc[~silent, "tick_age_s"] + 10).all()  # a scrape or so behind
+    rates = pd.concat([want["messages_per_s"], _demo_feeds(demo, at - RATE_S).loc[got.index, "messages_per_s"]], axis=1)
+    assert (got["messages_per_s"] >= rates.min(axis=1) * 0.95).all()  # the rate range may span two demo minutes
+    assert (got["messages_per_s"] <= rates.max(axis=1) * 1.05).all()

@@ -40,3 +40,20 @@ def test_exemplars_carry_trace_ids_the_demo_knows():
 
 def test_label_values_are_escaped():
     assert label_text({"a": 'x"y\\z\n'}) == '{a="x\\"y\\\\z\\n"}'
+
+
+def test_feeds_carry_their_last_tick_as_of_the_scrape_and_counters_that_grow():
+    stall = 1796090400.0  # 2026-12-01 10:00 in Shanghai: the SSE feeds at sh-dc2 have stalled since 09:57
+    clock = iter([stall, stall + 30]).__next__
+    exporter = DemoExporter(clock=clock)
+    before, after = samples(exporter.render()), samples(exporter.render())
+
+    def tick(site):
+        return "opscenter_feed_last_tick_timestamp_seconds" + label_text(
+            {"market": "SSE", "feed": "sse-level1", "site": site}
+        )
+
+    assert after[tick("sh-dc1")] > stall + 25 and after[tick("sh-dc2")] < stall - 150
+    assert after[tick("sh-dc2")] == before[tick("sh-dc2")]  # a stalled feed's last tick stays put
+    messages = "opscenter_feed_messages_total" + label_text({"market": "SZSE", "feed": "szse-level2", "site": "sh-dc2"})
+    assert 30 * 3000 < after[messages] - before[messages] < 30 * 6000
