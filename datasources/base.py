@@ -84,6 +84,15 @@ SEVERITIES = ("critical", "warning", "info")
 LOG_LEVELS = ("error", "warning", "info", "debug")
 REQUEST_STATES = ("open", "fulfilled", "cancelled")
 HEALTH_STATUSES = ("ok", "warn", "crit", "nodata")
+BUSINESS_METRICS = (  # the business figures a chain reports (``business_metrics``)
+    "order_success_ratio",
+    "orders_per_s",
+    "order_rejects_per_s",
+    "counter_latency_p99_ms",
+    "transfer_success_ratio",
+    "transfers_per_s",
+)
+BUSINESS_DIMENSIONS = ("counter", "channel", "market", "reason")  # a row with none of them is the chain's total
 
 CONTRACTS: dict[str, tuple[Column, ...]] = {
     "services": (
@@ -360,6 +369,14 @@ CONTRACTS: dict[str, tuple[Column, ...]] = {
         _c("state", "str", allowed=REQUEST_STATES),
         _c("target_h", "float", True, bounds=(0, float("inf"))),
         _c("source", "str"),
+    ),
+    "business_metrics": (
+        _c("ts", "ts"),
+        _c("chain", "str"),
+        _c("service", "str"),
+        _c("metric", "str", allowed=BUSINESS_METRICS),
+        _c("value", "float", bounds=(0, float("inf"))),
+        *(_c(dimension, "str", True) for dimension in BUSINESS_DIMENSIONS),
     ),
     "source_status": (
         _c("source", "str"),

@@ -54,6 +54,7 @@ from datasources.base import (
     utc_column,
     validate,
 )
+from datasources.demo import business
 from datasources.options import SourceOptions
 from datasources.registry import register
 
@@ -168,6 +169,8 @@ TIMELINE = {  # minutes into each two-hour cycle: [start, end)
     "pod_restart": (95, 98),  # quote-service-1 idle while it restarts
     "site_errors": (30, 34),  # sh-dc2 loses its exchange line: errors logged there
     "site_drain": (32, 42),  # traffic drained from sh-dc2 to the other sites
+    "reject_spike": (87, 94),  # one trading counter rejects orders for risk limits (``business``)
+    "transfer_outage": (108, 116),  # the bank's side fails most bank-securities transfers (``business``)
 }
 ERROR_EPISODES = (("order-gateway", "errors", 0.08), ("quote-service", "chaos_errors", 0.03))
 SATURATED = ("pretrade-risk", 1)  # service and zero-based instance index (pretrade-risk-2)
@@ -214,6 +217,7 @@ class Episode:
     change_id: str | None = None
     run_id: str | None = None
     site: str | None = None
+    counter: str | None = None  # a trading counter (``business``)
 
 
 @dataclass(frozen=True)
@@ -779,6 +783,10 @@ def _cycle_episodes(cycle: int, seed: int) -> list[Episode]:
             times["site_drain"][1],
             site=SITES[DEGRADED_SITE],
         ),
+        *(
+            Episode(kind, service, None, _utc(start), _utc(end), counter=counter)
+            for kind, service, counter, start, end in business.cycle_episodes(_cycle_times(cycle, seed))
+        ),
     ]
 
 
@@ -794,7 +802,7 @@ def _episode_events(est: Estate, seed: int, start_s: int, now_s: int, source: st
     events = {"alerts": [], "incidents": [], "changes": [], "chaos_runs": []}
     owner = est.owner[est.index["order-gateway"]]
     for n in _cycles(start_s, now_s, seed):
-        saturation, failed_change, chaos, _site = _cycle_episodes(n, seed)
+        saturation, failed_change, chaos, _site, *_business = _cycle_episodes(n, seed)
         t = _cycle_times(n, seed)
         events["alerts"] += [
             _alert(
@@ -1137,6 +1145,7 @@ class DemoSource(Source):
             "incidents": _event_frame("incidents", events["incidents"]),
             "changes": _event_frame("changes", events["changes"]),
             "chaos_runs": _event_frame("chaos_runs", events["chaos_runs"]),
+            "business_metrics": business.business_metrics(cfg.seed, ts),
         }
         frames["calls"] = frames["calls"][[c.name for c in CONTRACTS["calls"]]]
         return {name: validate(name, frames[name]) for name in cfg.frames}
