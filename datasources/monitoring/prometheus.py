@@ -4,8 +4,9 @@ A poll sends the same queries whatever the number of services, all at once: one
 range query per service column, aggregated in PromQL (``sum by``,
 ``histogram_quantile``); one per resource set, its columns' expressions tagged
 with their column by ``label_replace`` and joined with ``or``; one exemplar
-query; two instant queries (edges, the service info metric). Nine by default (and with
-``recorded: auto`` a tenth, the look for recorded series, at the first poll and hourly after).
+query; two instant queries (edges, the service info metric); one range query for the business
+figures (``business``, tagged like a resource set; ``datasources.monitoring.business``). Ten by default
+(and with ``recorded: auto`` an eleventh, the look for recorded series, at the first poll and hourly after).
 
 Expressions are ``string.Template`` text; ``$metric``, ``$service``, ``$instance``,
 ``$match`` (label matchers of option ``match``), ``$error_match``, ``$rate`` and
@@ -52,6 +53,7 @@ import yaml
 from pydantic import AfterValidator, Field, field_validator
 
 from datasources.base import CONTRACTS, METRIC_FRAMES, Health, Source, SourceError, empty_frame, parser, validate
+from datasources.monitoring.business import BusinessQuery, business_frame, business_labels, default_queries
 from datasources.options import LABEL_NAME, HttpOptions, LabelName, Regex, Strict
 from datasources.registry import register
 from datasources.traces import frame_from_records, select_calls
@@ -296,6 +298,12 @@ class PrometheusOptions(HttpOptions):
         "`auto` when they cover the span read (checked hourly for polls, at each history read), `always`, `never`.",
     )
     max_series: int = Field(DEFAULT_MAX_SERIES, ge=1, description="Most series accepted in one answer.")
+    business: list[BusinessQuery] = Field(
+        default_factory=default_queries,
+        description="Queries of the business figures (`business_metrics`; keys below), all sent as one range "
+        "query; the defaults read the demo exporter's `opscenter_orders_total`, `opscenter_order_rejects_total`, "
+        "`opscenter_counter_latency_p99_seconds` and `opscenter_bank_transfers_total`; empty: none.",
+    )
 
     @field_validator("resources", mode="before")
     @classmethod
@@ -344,6 +352,10 @@ class PrometheusOptions(HttpOptions):
         """The rendered expression of a service column: from its recorded series when ``recorded`` and it has one."""
         recordable = self.recordable.get(column)
         return self.render(recordable.recorded if recorded and recordable else self.service_queries[column])
+
+    def business_query(self) -> str:
+        """The business figures' expressions as one, each tagged with its place in ``business``."""
+        return tagged({str(i): self.render(spec.query) for i, spec in enumerate(self.business)})
 
     @property
     def resource_sets(self) -> tuple[ResourceSet, ...]:
@@ -696,7 +708,12 @@ class PrometheusSource(Source):
 
     kind = "prometheus"
     options_model = PrometheusOptions
-    polled = ("services", "service_metrics", "resource_metrics", "calls", "edges")
+    polled = ("services", "service_metrics", "resource_metrics", "calls", "edges", "business_metrics")
+
+    @classmethod
+    def offers(cls, options: dict[str, Any]) -> frozenset[str]:
+        """The polled frames; ``business_metrics`` unless ``business`` is empty."""
+        return frozenset(cls.polled) - (frozenset() if options.get("business", True) else {"business_metrics"})
 
     @cached_property
     def _series_seen(self) -> dict[str, int]:
@@ -830,19 +847,27 @@ class PrometheusSource(Source):
                     (INSTANT, INFO_QUERY, {"time": end}),
                 )
             ]
+            + (
+                [partial(self._points, cfg.business_query(), window, business_labels(COLUMN_LABEL))]
+                if cfg.business
+                else []
+            )
         )
         parts, first = {name: [] for name in METRIC_FRAMES}, 0
         for group in groups:
             parts[group.frame].append(self._group_frame(group, answers[first : first + len(group.queries)]))
             first += len(group.queries)
         metrics = {name: _joined(name, frames) for name, frames in parts.items()}
-        exemplars, edges, info = answers[len(metric_calls) :]
+        exemplars, edges, info, *figures = answers[len(metric_calls) :]
         seen = sorted(set(metrics["service_metrics"]["service"]))
         return {
             "services": self._parsed(INSTANT, lambda: services_frame(info, seen, cfg.service_label, cfg.default_tier)),
             **metrics,
             "calls": self._parsed(EXEMPLARS, lambda: calls_from_exemplars(exemplars, cfg)),
             "edges": self._parsed(INSTANT, lambda: edges_frame(edges, cfg.caller_label, cfg.callee_label)),
+            "business_metrics": self._parsed(RANGE, lambda: business_frame(figures[0], cfg.business, COLUMN_LABEL))
+            if figures
+            else empty_frame("business_metrics"),
         }
 
     def history(self, start: datetime, end: datetime, step_s: int | None = None) -> dict[str, pd.DataFrame]:
