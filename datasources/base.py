@@ -340,6 +340,13 @@ CONTRACTS: dict[str, tuple[Column, ...]] = {
         _c("samples", "int"),
     ),
     "view_basis": (_c("source", "str"), _c("version", "int"), _c("rules", "str")),
+    "chain_business": (  # each chain's headline business figure (dashboard/analytics/business.py)
+        _c("chain", "str"),
+        _c("metric", "str", allowed=BUSINESS_METRICS),
+        _c("value", "float", True),
+        _c("status", "str", allowed=HEALTH_STATUSES),
+        _c("at", "ts", True),
+    ),
     "incident_command": (  # opscenter's own: who commands each incident acted on, and its last action
         _c("source", "str"),
         _c("incident_id", "str"),
@@ -413,6 +420,7 @@ VIEW_FRAMES = (
     "chain_layout",
     "service_names",
     "view_basis",
+    "chain_business",
 )
 
 _EMPTY_DTYPES = {

@@ -7,7 +7,8 @@ multi-site chain's site shares (``sites.chain_sites``), the estate's site states
 (``sites.site_states``), each tile's figures formatted with its error-log rate (``wallview.tile_figures``,
 in the wall's order), each chain's status and first worst step (``rollup.chains``), the header's
 status and counts (``rollup.header``), the sparklines' points (``wallview.spark_frame``) and the
-requests per metrics timestamp that availability is computed from (``kpis.request_totals``), so a wall
+requests per metrics timestamp that availability is computed from (``kpis.request_totals``), each
+chain's headline business figure (``business.headlines``), so a wall
 refresh reads none of the large frames and formats what it reads. The poller's derived
 step computes them after each poll of a frame they read and stores them with ``view_basis``: the
 frame versions and the health rules they come from.
@@ -23,7 +24,7 @@ from collections.abc import Callable, Iterable
 
 import pandas as pd
 
-from dashboard.analytics import health, kpis, logrates, rollup, sites, wallview
+from dashboard.analytics import business, health, kpis, logrates, rollup, sites, wallview
 from dashboard.analytics.incidents import with_acknowledgements, without_ticket_copies
 from dashboard.command import oversight
 from dashboard.i18n import LANGUAGES
@@ -42,6 +43,7 @@ INPUTS = (
     "incident_command",
     "changes",
     "chaos_runs",
+    "business_metrics",
 )
 CHAOS_RUNS = 3  # the latest chaos runs the wall lists
 VIEWS = tuple(name for name in VIEW_FRAMES if name != "view_basis")  # what the wall reads; the basis says of what
@@ -214,6 +216,9 @@ def compute(
         "kpi_events": _conform("kpi_events", kpis.events(acknowledged, incidents, changes, runs)),
         "chain_layout": _conform("chain_layout", layout_frame(read("chains"), services)),
         "service_names": _conform("service_names", names_frame(services)),
+        "chain_business": _conform(
+            "chain_business", business.headlines(read("business_metrics"), health_rules.get("business", {}))
+        ),
     }
 
 

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from dashboard.security.policy import ROLES
+from datasources.base import BUSINESS_METRICS
 
 DEFAULT_CONFIG = Path(__file__).with_name("default.yaml")
 ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -288,7 +289,23 @@ def _check_health(doc: _Located, raw) -> dict[str, Any]:
     amber_at = _number(doc, ("health", "amber_at"), raw.get("amber_at", 0.8))
     if amber_at > 1:
         doc.fail(("health", "amber_at"), "must be at most 1 (a fraction of the target)")
-    return {"tiers": tiers, "services": services, "amber_at": amber_at}
+    return {"tiers": tiers, "services": services, "amber_at": amber_at, "business": _check_business(doc, raw)}
+
+
+def _check_business(doc: _Located, raw: dict) -> dict[str, dict[str, Any]]:
+    """``health.business``: per chain, the business figure that heads it and its warn and crit thresholds."""
+    found = {}
+    for chain, rule in (raw.get("business") or {}).items():
+        where = ("health", "business", chain)
+        if not isinstance(rule, dict) or set(rule) != {"metric", "warn", "crit"}:
+            doc.fail(where, "expected a mapping with metric, warn and crit")
+        if rule["metric"] not in BUSINESS_METRICS:
+            doc.fail((*where, "metric"), f"expected one of {', '.join(BUSINESS_METRICS)}")
+        found[str(chain)] = {
+            "metric": rule["metric"],
+            **{key: _number(doc, (*where, key), rule[key]) for key in ("warn", "crit")},
+        }
+    return found
 
 
 def _check_playlists(doc: _Located, raw) -> dict[str, list[dict[str, Any]]]:

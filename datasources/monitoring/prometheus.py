@@ -300,6 +300,7 @@ class PrometheusOptions(HttpOptions):
     max_series: int = Field(DEFAULT_MAX_SERIES, ge=1, description="Most series accepted in one answer.")
     business: list[BusinessQuery] = Field(
         default_factory=default_queries,
+        json_schema_extra={"default_text": "the demo exporter's figures ([Business figures](#business-figures))"},
         description="Queries of the business figures (`business_metrics`; keys below), all sent as one range "
         "query; the defaults read the demo exporter's `opscenter_orders_total`, `opscenter_order_rejects_total`, "
         "`opscenter_counter_latency_p99_seconds` and `opscenter_bank_transfers_total`; empty: none.",
