@@ -38,6 +38,16 @@
     return {type: "Span", namespace: "dash_html_components", props: {className: className, children: children}};
   }
 
+  // a chain's headline business figure: status, label, value, tooltip (none: the chain has no headline)
+  function paintBusiness(el, figure) {
+    if (!el) { return; }
+    var shown = figure || ["nodata", "", "", ""];
+    setClass(el, "oc-chain-business oc-" + shown[0] + (figure ? "" : " oc-biz-absent"));
+    setText(el.querySelector(".oc-biz-wall-value"), shown[2]);
+    setText(el.querySelector(".oc-biz-wall-label"), shown[1]);
+    if (el.title !== shown[3]) { el.title = shown[3]; }
+  }
+
   function setText(el, text) { if (el && el.textContent !== text) { el.textContent = text; } }
   function setClass(el, name) { if (el && el.className !== name) { el.className = name; } }
 
@@ -99,6 +109,7 @@
       setText(chain.querySelector(".oc-chain-status"), labels[state[0]]);
       setText(chain.querySelector(".oc-chain-why"), state[1]);
       paintSites(chain.querySelector(".oc-chain-sites"), (model.sites || [])[i] || []);
+      paintBusiness(chain.querySelector(".oc-chain-business"), (model.business || [])[i]);
     });
   }
 
