@@ -191,3 +191,13 @@ def test_calendar_errors_name_key_and_line(calendar, expected):
     with pytest.raises(ConfigError) as error:
         parse(GOOD + calendar)
     assert expected in str(error.value), str(error.value)
+
+
+def test_business_headlines_name_a_figure_and_its_thresholds():
+    assert load().health["business"]["equity-trading"] == {"metric": "order_success_ratio", "warn": 0.99, "crit": 0.97}
+    sources = "sources: [{kind: demo, name: demo}]\n"
+    assert parse(sources + "health: {}").health["business"] == {}
+    with pytest.raises(ConfigError, match="expected one of order_success_ratio"):
+        parse(sources + "health:\n  business:\n    accounts: {metric: happiness, warn: 1, crit: 0}\n")
+    with pytest.raises(ConfigError, match="expected a mapping with metric, warn and crit"):
+        parse(sources + "health:\n  business:\n    accounts: {metric: transfers_per_s, warn: 1}\n")
