@@ -2,6 +2,8 @@
 
 import re
 
+import pandas as pd
+
 from datasources.demo import DemoSource
 from datasources.demo.exporter import DemoExporter, label_text
 
@@ -40,3 +42,19 @@ def test_exemplars_carry_trace_ids_the_demo_knows():
 
 def test_label_values_are_escaped():
     assert label_text({"a": 'x"y\\z\n'}) == '{a="x\\"y\\\\z\\n"}'
+
+
+def test_business_series_advance_only_while_orders_flow():
+    at = {"now": pd.Timestamp("2026-12-04 02:10", tz="UTC").timestamp()}  # 10:10 in Shanghai, a Friday
+    exporter = DemoExporter(clock=lambda: at["now"])
+    exporter.render()
+    at["now"] += 30
+    text = exporter.render()
+    orders = [line for line in text.splitlines() if line.startswith("opscenter_orders_total{")]
+    assert len(orders) == 4 * 3 * 2  # counters x channels x results
+    assert 'opscenter_order_rejects_total{counter="central-b",reason="risk_limit"}' in text
+    assert "opscenter_counter_latency_p99_seconds{" in text and "opscenter_bank_transfers_total{" in text
+    at["now"] = pd.Timestamp("2026-12-06 02:10", tz="UTC").timestamp()  # Sunday: nothing flows
+    sunday = exporter.render()
+    assert "opscenter_counter_latency_p99_seconds{" not in sunday
+    assert [line for line in sunday.splitlines() if line.startswith("opscenter_orders_total{")] == orders
