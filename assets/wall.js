@@ -38,6 +38,16 @@
     return {type: "Span", namespace: "dash_html_components", props: {className: className, children: children}};
   }
 
+  // a chain's headline business figure: status, label, value, tooltip (none: the chain has no headline)
+  function paintBusiness(el, figure) {
+    if (!el) { return; }
+    var shown = figure || ["nodata", "", "", ""];
+    setClass(el, "oc-chain-business oc-" + shown[0] + (figure ? "" : " oc-biz-absent"));
+    setText(el.querySelector(".oc-biz-wall-value"), shown[2]);
+    setText(el.querySelector(".oc-biz-wall-label"), shown[1]);
+    if (el.title !== shown[3]) { el.title = shown[3]; }
+  }
+
   function setText(el, text) { if (el && el.textContent !== text) { el.textContent = text; } }
   function setClass(el, name) { if (el && el.className !== name) { el.className = name; } }
 
@@ -103,6 +113,7 @@
       setClass(badge, "oc-badge oc-chain-budget oc-" + budget[0]);
       setText(badge, budget[1]);
       if (badge && badge.title !== budget[2]) { badge.title = budget[2]; }
+      paintBusiness(chain.querySelector(".oc-chain-business"), (model.business || [])[i]);
     });
   }
 

@@ -1162,6 +1162,32 @@ CATALOG: dict[str, dict[str, str]] = {
     "feeds.nodata": {"en": "no data", "zh": "无数据"},
     "feeds.age_s": {"en": "{value} s", "zh": "{value} 秒"},
     "feeds.oldest": {"en": "oldest tick {age} ago", "zh": "最久未更新 {age}"},
+    # business figures (layouts/components/business_figures.py)
+    "business.title": {"en": "Business", "zh": "业务"},
+    "business.technical": {"en": "Services", "zh": "技术指标"},
+    "business.none": {"en": "No business figures for this chain", "zh": "该链路暂无业务指标"},
+    "business.last": {"en": "last at {time}", "zh": "最后于 {time}"},
+    "business.worst": {"en": "worst: {name} {value}", "zh": "最差：{name} {value}"},
+    "business.rule": {
+        "en": "Degraded worse than {warn}, critical worse than {crit}",
+        "zh": "差于 {warn} 为降级，差于 {crit} 为严重",
+    },
+    "business.order_success_ratio": {"en": "Order success", "zh": "委托成功率"},
+    "business.orders_per_s": {"en": "Orders", "zh": "委托量"},
+    "business.order_rejects_per_s": {"en": "Rejects", "zh": "废单量"},
+    "business.counter_latency_p99_ms": {"en": "Counter p99", "zh": "柜台 p99 时延"},
+    "business.transfer_success_ratio": {"en": "Transfer success", "zh": "银证转账成功率"},
+    "business.transfers_per_s": {"en": "Transfers", "zh": "银证转账量"},
+    "business.order_success_ratio.short": {"en": "orders ok", "zh": "委托成功"},
+    "business.orders_per_s.short": {"en": "orders", "zh": "委托"},
+    "business.order_rejects_per_s.short": {"en": "rejects", "zh": "废单"},
+    "business.counter_latency_p99_ms.short": {"en": "counter p99", "zh": "柜台时延"},
+    "business.transfer_success_ratio.short": {"en": "transfers ok", "zh": "转账成功"},
+    "business.transfers_per_s.short": {"en": "transfers", "zh": "转账"},
+    "business.reason.insufficient_funds": {"en": "insufficient funds", "zh": "资金不足"},
+    "business.reason.price_limit": {"en": "price limit", "zh": "超出涨跌停"},
+    "business.reason.risk_limit": {"en": "risk limit", "zh": "风控拦截"},
+    "business.reason.other": {"en": "other", "zh": "其他"},
 }
 
 

@@ -86,6 +86,15 @@ REQUEST_STATES = ("open", "fulfilled", "cancelled")
 HEALTH_STATUSES = ("ok", "warn", "crit", "nodata")
 FEED_MARKETS = ("SSE", "SZSE", "HKEX", "futures", "indices")
 FEED_STATES = ("ok", "late", "closed", "nodata")
+BUSINESS_METRICS = (  # the business figures a chain reports (``business_metrics``)
+    "order_success_ratio",
+    "orders_per_s",
+    "order_rejects_per_s",
+    "counter_latency_p99_ms",
+    "transfer_success_ratio",
+    "transfers_per_s",
+)
+BUSINESS_DIMENSIONS = ("counter", "channel", "market", "reason")  # a row with none of them is the chain's total
 
 CONTRACTS: dict[str, tuple[Column, ...]] = {
     "services": (
@@ -366,6 +375,13 @@ CONTRACTS: dict[str, tuple[Column, ...]] = {
         _c("total", "float"),
         _c("bad", "float"),
     ),
+    "chain_business": (  # each chain's headline business figure (dashboard/analytics/business.py)
+        _c("chain", "str"),
+        _c("metric", "str", allowed=BUSINESS_METRICS),
+        _c("value", "float", True),
+        _c("status", "str", allowed=HEALTH_STATUSES),
+        _c("at", "ts", True),
+    ),
     "incident_command": (  # opscenter's own: who commands each incident acted on, and its last action
         _c("source", "str"),
         _c("incident_id", "str"),
@@ -411,6 +427,14 @@ CONTRACTS: dict[str, tuple[Column, ...]] = {
         _c("sites", "str"),
         _c("tick_age_s", "float", True),
     ),
+    "business_metrics": (
+        _c("ts", "ts"),
+        _c("chain", "str"),
+        _c("service", "str"),
+        _c("metric", "str", allowed=BUSINESS_METRICS),
+        _c("value", "float", bounds=(0, float("inf"))),
+        *(_c(dimension, "str", True) for dimension in BUSINESS_DIMENSIONS),
+    ),
     "source_status": (
         _c("source", "str"),
         _c("kind", "str"),
@@ -449,6 +473,7 @@ VIEW_FRAMES = (
     "wall_markets",
     "view_basis",
     "freeze_breaches",
+    "chain_business",
 )
 POLLER_VIEWS = ("freeze_breaches",)  # derived with the wall's views by the poller alone; a page only reads them
 

@@ -240,6 +240,8 @@ def _every_choice(info) -> bool:
 def _default(info) -> str:
     if info.is_required():
         return "required"
+    if isinstance(info.json_schema_extra, dict) and "default_text" in info.json_schema_extra:
+        return str(info.json_schema_extra["default_text"])  # a default too long for the table, told in words
     value = info.get_default(call_default_factory=True)
     if value is None:
         return "none"

@@ -8,7 +8,8 @@ multi-site chain's site shares (``sites.chain_sites``), the estate's site states
 in the wall's order), each chain's status and first worst step (``rollup.chains``), the header's
 status and counts (``rollup.header``), the sparklines' points (``wallview.spark_frame``) and the
 requests per metrics timestamp that availability is computed from (``kpis.request_totals``), each market's
-feed state for the market strip (``feeds.market_states``), so a wall
+feed state for the market strip (``feeds.market_states``), each chain's headline business figure
+(``business.headlines``), so a wall
 refresh reads none of the large frames and formats what it reads. The poller's derived
 step computes them after each poll of a frame they read and stores them with ``view_basis``: the
 frame versions and the health rules they come from.
@@ -24,7 +25,7 @@ from collections.abc import Callable, Iterable
 
 import pandas as pd
 
-from dashboard.analytics import feeds, health, kpis, logrates, rollup, sites, wallview
+from dashboard.analytics import business, feeds, health, kpis, logrates, rollup, sites, wallview
 from dashboard.analytics.incidents import with_acknowledgements, without_ticket_copies
 from dashboard.command import oversight
 from dashboard.i18n import LANGUAGES
@@ -44,6 +45,7 @@ INPUTS = (
     "changes",
     "chaos_runs",
     "feed_status",
+    "business_metrics",
 )
 CHAOS_RUNS = 3  # the latest chaos runs the wall lists
 VIEWS = tuple(
@@ -225,6 +227,9 @@ def compute(
         "wall_markets": _conform(
             "wall_markets",
             feeds.market_states(read("feed_status"), health_rules.get("feed_late_s", feeds.LATE_S), closures),
+        ),
+        "chain_business": _conform(
+            "chain_business", business.headlines(read("business_metrics"), health_rules.get("business", {}))
         ),
     }
 

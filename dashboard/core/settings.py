@@ -21,6 +21,7 @@ import yaml
 
 from dashboard.analytics.feeds import LATE_S as FEED_LATE_S
 from dashboard.security.policy import ROLES
+from datasources.base import BUSINESS_METRICS
 
 DEFAULT_CONFIG = Path(__file__).with_name("default.yaml")
 ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -303,7 +304,29 @@ def _check_health(doc: _Located, raw) -> dict[str, Any]:
     feed_late_s = _number(doc, ("health", "feed_late_s"), raw.get("feed_late_s", FEED_LATE_S))
     if feed_late_s <= 0:
         doc.fail(("health", "feed_late_s"), "must be more than 0 seconds")
-    return {"tiers": tiers, "services": services, "amber_at": amber_at, "feed_late_s": feed_late_s}
+    return {
+        "tiers": tiers,
+        "services": services,
+        "amber_at": amber_at,
+        "feed_late_s": feed_late_s,
+        "business": _check_business(doc, raw),
+    }
+
+
+def _check_business(doc: _Located, raw: dict) -> dict[str, dict[str, Any]]:
+    """``health.business``: per chain, the business figure that heads it and its warn and crit thresholds."""
+    found = {}
+    for chain, rule in (raw.get("business") or {}).items():
+        where = ("health", "business", chain)
+        if not isinstance(rule, dict) or set(rule) != {"metric", "warn", "crit"}:
+            doc.fail(where, "expected a mapping with metric, warn and crit")
+        if rule["metric"] not in BUSINESS_METRICS:
+            doc.fail((*where, "metric"), f"expected one of {', '.join(BUSINESS_METRICS)}")
+        found[str(chain)] = {
+            "metric": rule["metric"],
+            **{key: _number(doc, (*where, key), rule[key]) for key in ("warn", "crit")},
+        }
+    return found
 
 
 def _check_playlists(doc: _Located, raw) -> dict[str, list[dict[str, Any]]]:

@@ -56,7 +56,7 @@ from datasources.base import (
     utc_column,
     validate,
 )
-from datasources.demo import feeds
+from datasources.demo import business, feeds
 from datasources.options import SourceOptions
 from datasources.registry import register
 
@@ -172,6 +172,8 @@ TIMELINE = {  # minutes into each two-hour cycle: [start, end)
     "site_errors": (30, 34),  # sh-dc2 loses its exchange line: errors logged there
     "site_drain": (32, 42),  # traffic drained from sh-dc2 to the other sites
     "feed_stall": (75, 85),  # the SSE feeds at sh-dc2 stop ticking (late only while SSE trades)
+    "reject_spike": (87, 94),  # one trading counter rejects orders for risk limits (``business``)
+    "transfer_outage": (108, 116),  # the bank's side fails most bank-securities transfers (``business``)
 }
 ERROR_EPISODES = (("order-gateway", "errors", 0.08), ("quote-service", "chaos_errors", 0.03))
 SATURATED = ("pretrade-risk", 1)  # service and zero-based instance index (pretrade-risk-2)
@@ -220,6 +222,7 @@ class Episode:
     run_id: str | None = None
     site: str | None = None
     market: str | None = None
+    counter: str | None = None  # a trading counter (``business``)
 
 
 @dataclass(frozen=True)
@@ -793,6 +796,10 @@ def _cycle_episodes(cycle: int, seed: int) -> list[Episode]:
             site=SITES[FEED_STALL[1] % len(SITES)],
             market=FEED_STALL[2],
         ),
+        *(
+            Episode(kind, service, None, _utc(start), _utc(end), counter=counter)
+            for kind, service, counter, start, end in business.cycle_episodes(_cycle_times(cycle, seed))
+        ),
     ]
 
 
@@ -1152,6 +1159,7 @@ class DemoSource(Source):
             "changes": _event_frame("changes", events["changes"]),
             "chaos_runs": _event_frame("chaos_runs", events["chaos_runs"]),
             "feed_status": self.feed_status(now_s),
+            "business_metrics": business.business_metrics(cfg.seed, ts),
         }
         frames["calls"] = frames["calls"][[c.name for c in CONTRACTS["calls"]]]
         return {name: validate(name, frames[name]) for name in cfg.frames}

@@ -8,7 +8,10 @@ them; node_exporter-style CPU, memory and network metrics; per edge a
 ``opscenter_service_info`` series with its display name, tier, owner and runbook; per market-data
 feed and site (labels market, feed, site) ``opscenter_feed_last_tick_timestamp_seconds`` (gauge),
 ``opscenter_feed_messages_total`` and ``opscenter_feed_sequence_gaps_total`` (counters), taken from
-``feeds.feed_status`` at each scrape so the last tick is as of the scrape.
+``feeds.feed_status`` at each scrape so the last tick is as of the scrape; the business figures
+(``business_metrics``) as ``opscenter_orders_total{counter,channel,result}``,
+``opscenter_order_rejects_total{counter,reason}``, ``opscenter_counter_latency_p99_seconds{counter}`` and
+``opscenter_bank_transfers_total{channel,result}`` (``BUSINESS_FAMILIES``), advancing only while they flow.
 
 Counters grow by the demo's rates times the time between scrapes; latencies
 follow a log-normal distribution with the demo's p50 and p95. Scrape with
@@ -113,7 +116,14 @@ class DemoExporter:
             self._refresh(now_s)
             dt = FIRST_SCRAPE_S if self.last_scrape is None else max(now_s - self.last_scrape, 0.0)
             self.last_scrape = now_s
-            lines = self._latency(dt) + self._resources(dt) + self._edges(dt) + self._info() + self._feeds(now_s, dt)
+            lines = (
+                self._latency(dt)
+                + self._resources(dt)
+                + self._edges(dt)
+                + self._info()
+                + self._feeds(now_s, dt)
+                + self._business(dt)
+            )
             return "\n".join(lines + ["# EOF", ""])
 
     def _latest(self, frame: str, key: str) -> pd.DataFrame:
@@ -242,10 +252,65 @@ class DemoExporter:
             *families["sequence_gaps"],
         ]
 
+    def _business(self, dt: float) -> list[str]:
+        """The business figures at the estate's latest timestamp: counters advanced by their rates, the
+        counters' latency as a gauge (absent while no order flows)."""
+        figures = self.frames["business_metrics"]
+        now = self.frames["service_metrics"]["ts"].max()
+        latest = figures[(figures["ts"] == now) & figures[["counter", "channel", "reason"]].notna().any(axis=1)]
+        gauges = []
+        for row in latest.itertuples(index=False):
+            if row.metric == "counter_latency_p99_ms":
+                labels = label_text({"counter": row.counter})
+                gauges.append(f"opscenter_counter_latency_p99_seconds{labels} {row.value / 1000:.6f}")
+            else:
+                for key, amount in business_increments(row, latest):
+                    self.counters[key] += amount * dt
+        lines = []
+        for family, kind in BUSINESS_FAMILIES:
+            lines.append(f"# TYPE {family} {kind}")
+            if kind == "gauge":
+                lines += gauges
+                continue
+            for key in sorted(k for k in self.counters if k[0] == family):
+                lines.append(f"{family}_total{label_text(dict(key[1:]))} {self.counters[key]:.3f}")
+        return lines
 
-def serve(port: int, host: str = "127.0.0.1", seed: int = 42, services: int | None = None) -> ThreadingHTTPServer:
-    """A server answering GET /metrics with the demo estate; call ``serve_forever()`` on it."""
-    exporter = DemoExporter(seed=seed, services=services)
+
+BUSINESS_FAMILIES = (
+    ("opscenter_orders", "counter"),
+    ("opscenter_order_rejects", "counter"),
+    ("opscenter_counter_latency_p99_seconds", "gauge"),
+    ("opscenter_bank_transfers", "counter"),
+)
+
+
+def business_increments(row, latest: pd.DataFrame) -> list[tuple[tuple, float]]:
+    """The counters one ``business_metrics`` row (of a breakdown) advances, with their rates per second:
+    orders and transfers split by result with the success ratio of the same dimensions."""
+    if row.metric == "order_rejects_per_s":
+        return [(("opscenter_order_rejects", ("counter", row.counter), ("reason", row.reason)), row.value)]
+    volume = {"orders_per_s": ("order_success_ratio", "opscenter_orders", ("counter", "channel"))}
+    volume["transfers_per_s"] = ("transfer_success_ratio", "opscenter_bank_transfers", ("channel",))
+    if row.metric not in volume:
+        return []
+    ratio_metric, family, dimensions = volume[row.metric]
+    same = latest["metric"] == ratio_metric
+    for dimension in dimensions:
+        same &= latest[dimension] == getattr(row, dimension)
+    success = float(latest.loc[same, "value"].iloc[0]) if same.any() else 1.0
+    labels = tuple((d, getattr(row, d)) for d in dimensions)
+    return [
+        ((family, *labels, ("result", "success")), row.value * success),
+        ((family, *labels, ("result", "failed")), row.value * (1 - success)),
+    ]
+
+
+def serve(
+    port: int, host: str = "127.0.0.1", seed: int = 42, services: int | None = None, clock=time.time
+) -> ThreadingHTTPServer:
+    """A server answering GET /metrics with the demo estate as of ``clock()``; call ``serve_forever()`` on it."""
+    exporter = DemoExporter(seed=seed, services=services, clock=clock)
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 (http.server's naming)

@@ -4,8 +4,9 @@ A poll sends the same queries whatever the number of services, all at once: one
 range query per service column, aggregated in PromQL (``sum by``,
 ``histogram_quantile``); one per resource set, its columns' expressions tagged
 with their column by ``label_replace`` and joined with ``or``; one exemplar
-query; two instant queries (edges, the service info metric). Nine by default (and with
-``recorded: auto`` a tenth, the look for recorded series, at the first poll and hourly after);
+query; two instant queries (edges, the service info metric); one range query for the business
+figures (``business``, tagged like a resource set; ``datasources.monitoring.business``). Ten by default
+(and with ``recorded: auto`` an eleventh, the look for recorded series, at the first poll and hourly after);
 with option ``feeds`` three more instant queries give ``feed_status`` (``monitoring.feeds``).
 
 Expressions are ``string.Template`` text; ``$metric``, ``$service``, ``$instance``,
@@ -53,6 +54,7 @@ import yaml
 from pydantic import AfterValidator, Field, field_validator
 
 from datasources.base import CONTRACTS, METRIC_FRAMES, Health, Source, SourceError, empty_frame, parser, validate
+from datasources.monitoring.business import BusinessQuery, business_frame, business_labels, default_queries
 from datasources.monitoring.feeds import FeedOptions, feed_status_frame
 from datasources.options import LABEL_NAME, HttpOptions, LabelName, Regex, Strict
 from datasources.registry import register
@@ -303,6 +305,13 @@ class PrometheusOptions(HttpOptions):
         description="Market-data feeds (`feed_status`): `{}` for the defaults, which read the demo exporter's metrics; "
         "unset: not polled.",
     )
+    business: list[BusinessQuery] = Field(
+        default_factory=default_queries,
+        json_schema_extra={"default_text": "the demo exporter's figures ([Business figures](#business-figures))"},
+        description="Queries of the business figures (`business_metrics`; keys below), all sent as one range "
+        "query; the defaults read the demo exporter's `opscenter_orders_total`, `opscenter_order_rejects_total`, "
+        "`opscenter_counter_latency_p99_seconds` and `opscenter_bank_transfers_total`; empty: none.",
+    )
 
     @field_validator("resources", mode="before")
     @classmethod
@@ -351,6 +360,10 @@ class PrometheusOptions(HttpOptions):
         """The rendered expression of a service column: from its recorded series when ``recorded`` and it has one."""
         recordable = self.recordable.get(column)
         return self.render(recordable.recorded if recorded and recordable else self.service_queries[column])
+
+    def business_query(self) -> str:
+        """The business figures' expressions as one, each tagged with its place in ``business``."""
+        return tagged({str(i): self.render(spec.query) for i, spec in enumerate(self.business)})
 
     @property
     def resource_sets(self) -> tuple[ResourceSet, ...]:
@@ -703,12 +716,14 @@ class PrometheusSource(Source):
 
     kind = "prometheus"
     options_model = PrometheusOptions
-    polled = ("services", "service_metrics", "resource_metrics", "calls", "edges")
+    polled = ("services", "service_metrics", "resource_metrics", "calls", "edges", "business_metrics")
 
     @classmethod
     def offers(cls, options: dict[str, Any]) -> frozenset[str]:
-        """The polled frames, and ``feed_status`` when option ``feeds`` is set."""
-        return frozenset(cls.polled) | ({"feed_status"} if options.get("feeds") is not None else set())
+        """The polled frames: ``business_metrics`` unless ``business`` is empty, and ``feed_status`` when option
+        ``feeds`` is set."""
+        offered = frozenset(cls.polled) - (frozenset() if options.get("business", True) else {"business_metrics"})
+        return offered | ({"feed_status"} if options.get("feeds") is not None else set())
 
     @cached_property
     def _series_seen(self) -> dict[str, int]:
@@ -848,6 +863,11 @@ class PrometheusSource(Source):
                 )
                 for query in (cfg.feeds.all_queries.values() if cfg.feeds is not None else ())
             ]
+            + (
+                [partial(self._points, cfg.business_query(), window, business_labels(COLUMN_LABEL))]
+                if cfg.business
+                else []
+            )
         )
         parts, first = {name: [] for name in METRIC_FRAMES}, 0
         for group in groups:
@@ -855,6 +875,7 @@ class PrometheusSource(Source):
             first += len(group.queries)
         metrics = {name: _joined(name, frames) for name, frames in parts.items()}
         exemplars, edges, info = answers[len(metric_calls) : len(metric_calls) + 3]
+        figures = answers[len(metric_calls) + 3 + (len(cfg.feeds.all_queries) if cfg.feeds is not None else 0) :]
         seen = sorted(set(metrics["service_metrics"]["service"]))
         feeds = {}
         if cfg.feeds is not None:
@@ -866,6 +887,9 @@ class PrometheusSource(Source):
             **metrics,
             "calls": self._parsed(EXEMPLARS, lambda: calls_from_exemplars(exemplars, cfg)),
             "edges": self._parsed(INSTANT, lambda: edges_frame(edges, cfg.caller_label, cfg.callee_label)),
+            "business_metrics": self._parsed(RANGE, lambda: business_frame(figures[0], cfg.business, COLUMN_LABEL))
+            if figures
+            else empty_frame("business_metrics"),
         }
 
     def history(self, start: datetime, end: datetime, step_s: int | None = None) -> dict[str, pd.DataFrame]:

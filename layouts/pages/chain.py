@@ -1,4 +1,5 @@
-"""/chain/<chain>: the steps of a business chain now and over the window, and its bottleneck."""
+"""/chain/<chain>: a business chain's business figures first, then its steps now and over the window, and its
+bottleneck."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from dashboard.core import timewindow
 from dashboard.figures import drill as drill_figures
 from dashboard.i18n import pick_lang, t
 from dashboard.security import urlinput
+from layouts.components import business_figures, views
 from layouts.components import drill_parts as parts
-from layouts.components import views
 from layouts.components.graphs import graph
 from layouts.components.incident_parts import health_badge
 from layouts.components.titles import page_title
@@ -37,6 +38,7 @@ class Model:
     window_bottleneck: drilldown.Bottleneck | None
     live: bool  # the window reaches the latest minutes
     sites: pd.DataFrame
+    business: pd.DataFrame  # the chain's business_metrics rows
     digest: str
 
     @property
@@ -102,6 +104,8 @@ def model(chain: str, window: timewindow.Window, versions: dict | None) -> Model
     stats = drilldown.step_stats(steps, metrics)
     targets = health.targets(services, ctx.settings.health)
     now, shares = _now(chain, steps, services, recent, versions)
+    figures = store.frame("business_metrics", versions)
+    figures = figures[figures["chain"] == chain].reset_index(drop=True)
     return Model(
         name=str(steps["chain_name"].iloc[0]),
         stats=stats,
@@ -111,7 +115,10 @@ def model(chain: str, window: timewindow.Window, versions: dict | None) -> Model
         window_bottleneck=drilldown.bottleneck(stats, dict(zip(targets["service"], targets["error_target"]))),
         live=bool(len(recent)) and window.end > recent["ts"].max() - pd.Timedelta(minutes=health.RECENT_MINUTES),
         sites=shares,
-        digest=parts.digest(metrics, now.steps.drop(columns="reasons").assign(reasons=now.steps["reasons"].map(repr))),
+        business=figures,
+        digest=parts.digest(
+            metrics, now.steps.drop(columns="reasons").assign(reasons=now.steps["reasons"].map(repr)), figures
+        ),
     )
 
 
@@ -259,6 +266,13 @@ def _figure(m: Model, window: timewindow.Window, lang: str):
     )
 
 
+def _business(chain: str, m: Model, lang: str) -> list:
+    """The chain's business figures, its headline (``health.business``) first."""
+    settings = context.current().settings
+    rule = settings.health.get("business", {}).get(chain)
+    return business_figures.chain_row(m.business, chain, rule, lang, settings.display_tz)
+
+
 def _site_labels(m: Model, lang: str) -> dict[str, str]:
     """Each site's label: its name, current traffic share and health."""
     return {r.site: f"{r.site} {r.share:.0%} · {t(f'status.{r.status}', lang)}" for r in m.sites.itertuples()}
@@ -297,6 +311,9 @@ def layout(chain: str | None = None, lang: str | None = None, site: str | None =
                 if len(m.sites)
                 else []
             ),
+            html.H2(t("business.title", lang), className="oc-section-title"),
+            html.Div(_business(chain, m, lang), id=ids.CHAIN_BUSINESS, className="oc-biz-row"),
+            html.H2(t("business.technical", lang), className="oc-section-title"),
             html.Div(_callout(m, lang), id=ids.CHAIN_BOTTLENECK, className="oc-callout"),
             html.Div(_steps(m, state, window), id=ids.CHAIN_STEPS, className="oc-steps"),
             graph(ids.CHAIN_FIGURE, "42vh", _figure(m, window, lang)),
@@ -315,6 +332,7 @@ def register(app: dash.Dash) -> None:
         Output(ids.CHAIN_STEPS, "children"),
         Output(ids.CHAIN_FIGURE, "figure"),
         Output(ids.CHAIN_STATE, "data"),
+        Output(ids.CHAIN_BUSINESS, "children"),
         Input(ids.VERSIONS, "data"),
         State(ids.CHAIN_STATE, "data"),
         prevent_initial_call=True,
@@ -326,4 +344,10 @@ def register(app: dash.Dash) -> None:
         if m is None or m.digest == state["digest"]:
             raise PreventUpdate
         lang = state["lang"]
-        return (_callout(m, lang), _steps(m, state, window), _figure(m, window, lang), {**state, "digest": m.digest})
+        return (
+            _callout(m, lang),
+            _steps(m, state, window),
+            _figure(m, window, lang),
+            {**state, "digest": m.digest},
+            _business(state["chain"], m, lang),
+        )

@@ -38,7 +38,7 @@ from dashboard.core.status import newest_success
 from dashboard.core.store import DERIVED_SOURCE
 from dashboard.figures import STATUS_COLOURS
 from dashboard.i18n import CATALOG, pick_lang, t, template
-from layouts.components import duty, freeze_parts, incident_declare, market_strip, views
+from layouts.components import business_figures, duty, freeze_parts, incident_declare, market_strip, views
 from layouts.components.drill_parts import reason_text
 from layouts.components.incident_parts import acknowledgements
 from layouts.components.titles import page_title
@@ -46,7 +46,16 @@ from layouts.components.titles import page_title
 PATH = "/wall"
 PANELS = {  # panel -> the frames it reads
     "status": ("services", "service_metrics", "incidents"),
-    "chains": ("services", "chains", "service_metrics", "anomalies", "instances", "resource_metrics", "log_rates"),
+    "chains": (
+        "services",
+        "chains",
+        "service_metrics",
+        "anomalies",
+        "instances",
+        "resource_metrics",
+        "log_rates",
+        "business_metrics",
+    ),
     "alerts": ("alerts",),
     "incidents": ("incidents", "incident_command"),
     "changes": ("changes", "freeze_breaches"),
@@ -245,6 +254,10 @@ def _chain_sections(layout: list[dict], evaluated: pd.DataFrame, lang: str, ambe
                     html.Header(
                         [
                             dcc.Link(html.H2(chain["name"], lang=lang), href=f"/chain/{quote(chain['chain'])}"),
+                            html.Span(
+                                [html.Span(className="oc-biz-wall-value"), html.Span(className="oc-biz-wall-label")],
+                                className="oc-chain-business oc-biz-absent",
+                            ),
                             html.Span(className="oc-badge oc-chain-status"),
                             html.Span(className="oc-chain-why"),
                             html.Span(className="oc-badge oc-chain-budget oc-nodata"),
@@ -311,6 +324,7 @@ def _tile_model(refresh: Refresh, layout: list[dict], spark_after: int | None) -
         "logs": views["wall_tiles"]["logs"].tolist(),
         "sites": sites.wall_sites(layout, views["chain_sites"]),
         "budgets": _budgets(refresh, layout),
+        "business": business_figures.wall_headlines(refresh.rows("chain_business"), layout, refresh.lang, refresh.tz),
     }
 
 

@@ -49,7 +49,7 @@ def test_quantiles_match_known_distributions(backfilled):
     source = PrometheusSource(name="prom", options={"url": url})
     frames = source.fetch(end)
     metrics = frames["service_metrics"]
-    assert source.client.requests_sent == 10  # nine queries and the look for recorded series
+    assert source.client.requests_sent == 11  # ten queries and the look for recorded series
     assert metrics["ts"].nunique() == 61 and metrics["ts"].max() == pd.Timestamp(end)
     latest = metrics[metrics["ts"] == metrics["ts"].max()].set_index("service")
     for service, expected in EXPECTED_MS.items():

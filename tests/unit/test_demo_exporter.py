@@ -2,6 +2,8 @@
 
 import re
 
+import pandas as pd
+
 from datasources.demo import DemoSource
 from datasources.demo.exporter import DemoExporter, label_text
 
@@ -57,3 +59,19 @@ def test_feeds_carry_their_last_tick_as_of_the_scrape_and_counters_that_grow():
     assert after[tick("sh-dc2")] == before[tick("sh-dc2")]  # a stalled feed's last tick stays put
     messages = "opscenter_feed_messages_total" + label_text({"market": "SZSE", "feed": "szse-level2", "site": "sh-dc2"})
     assert 30 * 3000 < after[messages] - before[messages] < 30 * 6000
+
+
+def test_business_series_advance_only_while_orders_flow():
+    at = {"now": pd.Timestamp("2026-12-04 02:10", tz="UTC").timestamp()}  # 10:10 in Shanghai, a Friday
+    exporter = DemoExporter(clock=lambda: at["now"])
+    exporter.render()
+    at["now"] += 30
+    text = exporter.render()
+    orders = [line for line in text.splitlines() if line.startswith("opscenter_orders_total{")]
+    assert len(orders) == 4 * 3 * 2  # counters x channels x results
+    assert 'opscenter_order_rejects_total{counter="central-b",reason="risk_limit"}' in text
+    assert "opscenter_counter_latency_p99_seconds{" in text and "opscenter_bank_transfers_total{" in text
+    at["now"] = pd.Timestamp("2026-12-06 02:10", tz="UTC").timestamp()  # Sunday: nothing flows
+    sunday = exporter.render()
+    assert "opscenter_counter_latency_p99_seconds{" not in sunday
+    assert [line for line in sunday.splitlines() if line.startswith("opscenter_orders_total{")] == orders

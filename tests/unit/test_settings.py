@@ -262,3 +262,13 @@ def test_slo_mistakes_are_located(section, message):
     with pytest.raises(ConfigError) as info:
         parse(GOOD + section)
     assert message in str(info.value), str(info.value)
+
+
+def test_business_headlines_name_a_figure_and_its_thresholds():
+    assert load().health["business"]["equity-trading"] == {"metric": "order_success_ratio", "warn": 0.99, "crit": 0.97}
+    sources = "sources: [{kind: demo, name: demo}]\n"
+    assert parse(sources + "health: {}").health["business"] == {}
+    with pytest.raises(ConfigError, match="expected one of order_success_ratio"):
+        parse(sources + "health:\n  business:\n    accounts: {metric: happiness, warn: 1, crit: 0}\n")
+    with pytest.raises(ConfigError, match="expected a mapping with metric, warn and crit"):
+        parse(sources + "health:\n  business:\n    accounts: {metric: transfers_per_s, warn: 1}\n")

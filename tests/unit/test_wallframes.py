@@ -8,7 +8,7 @@ import pytest
 
 from bench.viewer import WallRequests
 from dashboard import formats, ids
-from dashboard.analytics import health, kpis, logrates, rollup, sites, wallframes, wallview
+from dashboard.analytics import business, health, kpis, logrates, rollup, sites, wallframes, wallview
 from dashboard.analytics.incidents import with_acknowledgements, without_ticket_copies
 from dashboard.app import create_app
 from dashboard.command import oversight
@@ -426,3 +426,13 @@ def test_the_derived_mtta_counts_opscenter_acknowledgements_and_goes_on_without_
     away = Estate(history=AwayHistory())
     assert away.store.status(DERIVED_SOURCE)["ok"]  # the views derived all the same, from the sources alone
     assert _mtta_of(away.store, acked["incident_id"]) == acked["acknowledged_at"] - acked["opened_at"]
+
+
+def test_the_chain_business_view_is_each_chains_headline_from_the_frames(estate):
+    read, rules = estate.store.frame, estate.settings.health["business"]
+    view = read("chain_business")
+    pd.testing.assert_frame_equal(view, business.headlines(read("business_metrics"), rules), check_dtype=False)
+    assert view["chain"].tolist() == ["equity-trading", "accounts"]
+    closed = view.set_index("chain").loc["equity-trading"]  # after the close: the last value, judged by nobody
+    assert closed["status"] == "nodata" and 0.9 < closed["value"] <= 1
+    assert closed["at"].tz_convert("Asia/Shanghai").strftime("%H:%M") == "14:59"
