@@ -203,14 +203,22 @@ def budget_status(left: float | None) -> str:
     return "crit" if left <= 0 else "warn" if left < LOW_BUDGET else "ok"
 
 
-def badge(rows: pd.DataFrame) -> tuple[str, float | None, str]:
-    """A chain's budget badge from its ``slo_status`` rows: the status of its least budget left, raised to crit
-    by a page and to warn by a ticket (nodata without events); that budget left; the most urgent alert."""
-    left = rows["budget_left"].dropna()
-    worst_alert = max(rows["alert"].tolist(), key=ALERTS.index, default="none")
-    least = float(left.min()) if len(left) else None
-    raised = {"none": "ok", "ticket": "warn", "page": "crit"}[worst_alert]
+def badges(status: pd.DataFrame) -> dict[str, tuple[str, float | None, str]]:
+    """Each chain's budget badge from the ``slo_status`` rows, in one pass over them: the status of its least
+    budget left, raised to crit by a page and to warn by a ticket (nodata without events); that budget left;
+    the most urgent alert."""
+    found: dict[str, tuple[float | None, str]] = {}
+    for chain, left, alert in zip(status["chain"].tolist(), status["budget_left"].tolist(), status["alert"].tolist()):
+        least, worst = found.get(chain, (None, "none"))
+        if left is not None and left == left:  # not NaN
+            least = left if least is None else min(least, left)
+        found[chain] = least, max(worst, alert, key=ALERTS.index)
+    return {chain: _badge(least, alert) for chain, (least, alert) in found.items()}
+
+
+def _badge(least: float | None, alert: str) -> tuple[str, float | None, str]:
+    raised = {"none": "ok", "ticket": "warn", "page": "crit"}[alert]
     status = budget_status(least)
     if status != "nodata" and ORDER.index(raised) > ORDER.index(status):
         status = raised
-    return status, least, worst_alert
+    return status, None if least is None else float(least), alert

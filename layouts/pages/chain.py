@@ -39,6 +39,7 @@ class Model:
     live: bool  # the window reaches the latest minutes
     sites: pd.DataFrame
     business: pd.DataFrame  # the chain's business_metrics rows
+    versions_key: tuple  # the frame versions it was read at
     digest: str
 
     @property
@@ -104,8 +105,13 @@ def model(chain: str, window: timewindow.Window, versions: dict | None) -> Model
     stats = drilldown.step_stats(steps, metrics)
     targets = health.targets(services, ctx.settings.health)
     now, shares = _now(chain, steps, services, recent, versions)
-    figures = store.frame("business_metrics", versions)
-    figures = figures[figures["chain"] == chain].reset_index(drop=True)
+    key = tuple(sorted((versions or store.versions()).items()))
+
+    def business_rows() -> pd.DataFrame:
+        figures = store.frame("business_metrics", versions)
+        return figures[figures["chain"] == chain].reset_index(drop=True)
+
+    figures = ctx.memo.get(("chain.business_rows", chain), key, business_rows)
     return Model(
         name=str(steps["chain_name"].iloc[0]),
         stats=stats,
@@ -116,6 +122,7 @@ def model(chain: str, window: timewindow.Window, versions: dict | None) -> Model
         live=bool(len(recent)) and window.end > recent["ts"].max() - pd.Timedelta(minutes=health.RECENT_MINUTES),
         sites=shares,
         business=figures,
+        versions_key=key,
         digest=parts.digest(
             metrics, now.steps.drop(columns="reasons").assign(reasons=now.steps["reasons"].map(repr)), figures
         ),
@@ -267,10 +274,12 @@ def _figure(m: Model, window: timewindow.Window, lang: str):
 
 
 def _business(chain: str, m: Model, lang: str) -> list:
-    """The chain's business figures, its headline (``health.business``) first."""
-    settings = context.current().settings
-    rule = settings.health.get("business", {}).get(chain)
-    return business_figures.chain_row(m.business, chain, rule, lang, settings.display_tz)
+    """The chain's business figures, its headline (``health.business``) first: the same for every window
+    and viewer, so drawn once per frame version and language in the worker's memo."""
+    ctx = context.current()
+    rule = ctx.settings.health.get("business", {}).get(chain)
+    draw = lambda: business_figures.chain_row(m.business, chain, rule, lang, ctx.settings.display_tz)  # noqa: E731
+    return ctx.memo.get(("chain.business", chain, lang), m.versions_key, draw)
 
 
 def _site_labels(m: Model, lang: str) -> dict[str, str]:

@@ -290,11 +290,11 @@ def _chain_reason(service, more: int, names: dict[str, str], refresh: Refresh) -
 
 def _budgets(refresh: Refresh, layout: list[dict]) -> list[list[str]]:
     """Each chain's budget badge, in layout order, from the poller's small ``slo_status`` view: its status
-    (``slo.badge``), "budget 72%" (empty without session events) and its tooltip."""
-    status, lang, days = refresh.frame("slo_status"), refresh.lang, refresh.settings.slo.window_days
+    (``slo.badges``), "budget 72%" (empty without session events) and its tooltip."""
+    found, lang, days = slo.badges(refresh.frame("slo_status")), refresh.lang, refresh.settings.slo.window_days
     badges = []
     for chain in layout:
-        colour, left, alert = slo.badge(status[status["chain"] == chain["chain"]])
+        colour, left, alert = found.get(chain["chain"], ("nodata", None, "none"))
         shown = "" if left is None else t("slo.exhausted", lang) if left <= 0 else formats.fmt_pct(left, 0)
         title = t("slo.badge_title", lang, days=days, alert=t(f"slo.alert.{alert}", lang))
         badges.append([colour, t("slo.badge", lang, left=shown) if shown else "", title])

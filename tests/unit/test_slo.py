@@ -80,7 +80,7 @@ def test_the_budget_left_is_what_the_bad_events_leave_of_the_allowed_ones():
     row = status[status["objective"] == "availability"].iloc[0]
     assert row["total"] == 2e6 and row["budget_left"] == pytest.approx(1 - 5000 / (0.005 * 2e6))  # 0.5
     assert np.isnan(status[status["objective"] == "latency"]["budget_left"].iloc[0])
-    assert slo.badge(status[status["chain"] == "pay"]) == ("ok", pytest.approx(0.5), "none")
+    assert slo.badges(status)["pay"] == ("ok", pytest.approx(0.5), "none")
 
 
 def _demo(now):
@@ -116,11 +116,14 @@ def test_hours_seen_twice_keep_the_fuller_view():
     assert slo.merge_hours(row(40.0, 0.0), row(100.0, 1.0))["bad"].tolist() == [1.0]
 
 
-def test_the_badge_takes_the_least_budget_left_raised_by_an_alert():
-    def rows(*pairs):
-        return pd.DataFrame({"budget_left": [p[0] for p in pairs], "alert": [p[1] for p in pairs]})
+def test_each_chain_badge_takes_its_least_budget_left_raised_by_an_alert():
+    def badge(*pairs):
+        frame = pd.DataFrame({"chain": "pay", "budget_left": [p[0] for p in pairs], "alert": [p[1] for p in pairs]})
+        other = pd.DataFrame({"chain": ["other"], "budget_left": [-1.0], "alert": ["page"]})
+        return slo.badges(pd.concat([other, frame, other], ignore_index=True))["pay"]
 
-    assert slo.badge(rows((0.8, "none"), (0.2, "none"))) == ("warn", 0.2, "none")
-    assert slo.badge(rows((0.8, "page"), (0.9, "none"))) == ("crit", 0.8, "page")
-    assert slo.badge(rows((-0.1, "ticket"))) == ("crit", -0.1, "ticket")
-    assert slo.badge(rows((np.nan, "none"))) == ("nodata", None, "none")
+    assert badge((0.8, "none"), (0.2, "none")) == ("warn", 0.2, "none")
+    assert badge((0.8, "page"), (0.9, "none")) == ("crit", 0.8, "page")
+    assert badge((-0.1, "ticket")) == ("crit", -0.1, "ticket")
+    assert badge((np.nan, "none")) == ("nodata", None, "none")
+    assert badge((np.nan, "none"), (0.5, "none")) == ("ok", 0.5, "none")
