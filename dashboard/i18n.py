@@ -1165,7 +1165,10 @@ CATALOG: dict[str, dict[str, str]] = {
     # business figures (layouts/components/business_figures.py)
     "business.title": {"en": "Business", "zh": "业务"},
     "business.technical": {"en": "Services", "zh": "技术指标"},
-    "business.none": {"en": "No business figures for this chain", "zh": "该链路暂无业务指标"},
+    "business.none": {
+        "en": "No business figures in the polled window (orders and transfers flow only while the market trades)",
+        "zh": "轮询窗口内暂无业务指标（仅在市场交易时段内有委托和转账）",
+    },
     "business.last": {"en": "last at {time}", "zh": "最后于 {time}"},
     "business.worst": {"en": "worst: {name} {value}", "zh": "最差：{name} {value}"},
     "business.rule": {
