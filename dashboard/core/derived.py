@@ -204,12 +204,10 @@ class DerivedFrames:
             frames = {"anomalies": anomaly.find(model, metrics, self.closures()), "utilisation_peaks": merged}
             errors = [history_problem] if history_problem else []
             if self.history is not None:  # first: the pages find what they see
-                kept = (
-                    self._keep_peaks(source, past_peaks, merged, recent_peaks["day"].unique())
-                    if ("resource_metrics" in metrics)
-                    else []
-                )
-                errors += kept or self._backfill(source, metrics, now)
+                kept = []
+                if "resource_metrics" in metrics:
+                    kept = self._keep_peaks(source, past_peaks, merged, recent_peaks["day"].unique())
+                errors += kept or self._backfill(source, metrics, now)  # the database away: no backfill either
             self.store.write(name, frames)
         except HistoryUnavailable as exc:
             frames, errors = {}, [str(exc)]
