@@ -1126,6 +1126,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "slo.availability": {"en": "Availability {target}", "zh": "可用性 {target}"},
     "slo.latency": {"en": "p99 ≤ {ms} ms in {target} of minutes", "zh": "{target} 的分钟内 p99 ≤ {ms} 毫秒"},
     "slo.alert.none": {"en": "none", "zh": "无"},
+    "slo.alert.nodata": {"en": "no data", "zh": "无数据"},
     "slo.alert.ticket": {"en": "ticket", "zh": "工单"},
     "slo.alert.page": {"en": "page", "zh": "呼叫"},
     "slo.exhausted": {"en": "spent", "zh": "已耗尽"},

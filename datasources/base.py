@@ -366,7 +366,7 @@ CONTRACTS: dict[str, tuple[Column, ...]] = {
         _c("burn_30m", "float", True),
         _c("burn_60m", "float", True),
         _c("burn_360m", "float", True),
-        _c("alert", "str", allowed=("none", "ticket", "page")),
+        _c("alert", "str", allowed=("nodata", "none", "ticket", "page")),  # nodata: no events in the window
     ),
     "slo_days": (  # each chain's in-session events per local day over the budget's window
         _c("chain", "str"),

@@ -3,17 +3,21 @@
 A chain has two objectives. **availability**: its events are the requests its steps serve (each step's
 requests per second times the sample's seconds) and the bad ones those its steps fail (times the step's error
 ratio), so a chain's error ratio is the requests-weighted error ratio of its steps. **latency**: its events are
-sample minutes, and a minute is bad when any step's p99 is over the chain's ``latency_p99_ms``. Only samples
-taken while the chain's market is in a trading phase count (``calendar.in_session``: not the lunch break,
-nights, weekends, holidays or declared closures); an outage at night consumes no budget.
+session minutes, each sample counting its step's minutes, bad when any step's p99 is over the chain's
+``latency_p99_ms``. A sample thus weighs its step (the median gap between the samples given), and an hour
+read at a coarser step (the backfill's, from a source's history) counts about the events a poll's one-minute
+samples count: the two views of an hour compare, and the fuller is kept. Only samples taken while the
+chain's market is in a trading phase count (``calendar.in_session``: not the lunch break, nights, weekends,
+holidays or declared closures); an outage at night consumes no budget.
 
 The budget of an objective is ``(1 - target)`` of the events of the last ``window_days``; what is left is
 ``1 - bad / budget`` (below 0: overspent). The burn rate over a window is the window's bad ratio over
 ``1 - target`` (1: the budget lasts exactly the period); windows are clock time ending at ``now``, and a
 window without session events has no burn rate. An alert is raised, as the SRE workbook's multi-window
 alerts are, when both its long and its short window burn at least its rate (14.4x over 1 h and 5 min:
-page; 6x over 6 h and 30 min: ticket). Everything here is a pure function of the ``service_metrics`` and
-``chains`` frames.
+page; 6x over 6 h and 30 min: ticket); an objective without events in the budget's window has no alert to
+judge but ``nodata`` (nothing measured is not "none raised"). Everything here is a pure function of the
+``service_metrics`` and ``chains`` frames.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from dashboard.analytics import calendar
 
 OBJECTIVES = ("availability", "latency")
 ALERTS = ("none", "ticket", "page")  # least urgent first
+NO_DATA = "nodata"  # the alert of an objective without events in the budget's window
+ALERT_STATUS = {NO_DATA: "nodata", "none": "ok", "ticket": "warn", "page": "crit"}  # an alert's status shape
 BURN_WINDOWS_MIN = (5, 30, 60, 360)  # the windows the status carries a burn rate for
 EVENT_COLUMNS = ["chain", "objective", "ts", "total", "bad"]
 DAY_COLUMNS = ["chain", "objective", "day", "total", "bad"]
@@ -168,7 +174,7 @@ def status(
 ) -> pd.DataFrame:
     """``slo_status``: per chain and objective its target, the window's events and bad events (from ``days``),
     the budget left (a ratio of the budget; NaN without events), the burn rates over ``BURN_WINDOWS_MIN``
-    (from ``recent``, the ``events`` of the polled window) and the alert raised."""
+    (from ``recent``, the ``events`` of the polled window) and the alert raised (``NO_DATA`` without events)."""
     windows = sorted({*BURN_WINDOWS_MIN, *(m for a in settings.alerts for m in (a.long_min, a.short_min))})
     burns = {m: burn_rates(recent, now, settings, m) for m in windows}
     spent = window(days, now, settings).groupby(["chain", "objective"])[["total", "bad"]].sum()
@@ -189,7 +195,7 @@ def status(
                     "bad": bad,
                     "budget_left": 1 - bad / allowed if allowed > 0 else np.nan,
                     **{f"burn_{m}m": per_window[m] for m in BURN_WINDOWS_MIN},
-                    "alert": alert(per_window, settings.alerts),
+                    "alert": alert(per_window, settings.alerts) if total > 0 else NO_DATA,
                 }
             )
     columns = ["chain", "objective", "target", "total", "bad", "budget_left"]
@@ -206,19 +212,20 @@ def budget_status(left: float | None) -> str:
 def badges(status: pd.DataFrame) -> dict[str, tuple[str, float | None, str]]:
     """Each chain's budget badge from the ``slo_status`` rows, in one pass over them: the status of its least
     budget left, raised to crit by a page and to warn by a ticket (nodata without events); that budget left;
-    the most urgent alert."""
+    the most urgent alert (``NO_DATA`` when no objective of the chain has events)."""
     found: dict[str, tuple[float | None, str]] = {}
     for chain, left, alert in zip(status["chain"].tolist(), status["budget_left"].tolist(), status["alert"].tolist()):
-        least, worst = found.get(chain, (None, "none"))
+        least, worst = found.get(chain, (None, NO_DATA))
         if left is not None and left == left:  # not NaN
             least = left if least is None else min(least, left)
-        found[chain] = least, max(worst, alert, key=ALERTS.index)
+        if alert in ALERTS:
+            worst = alert if worst == NO_DATA else max(worst, alert, key=ALERTS.index)
+        found[chain] = least, worst
     return {chain: _badge(least, alert) for chain, (least, alert) in found.items()}
 
 
 def _badge(least: float | None, alert: str) -> tuple[str, float | None, str]:
-    raised = {"none": "ok", "ticket": "warn", "page": "crit"}[alert]
-    status = budget_status(least)
-    if status != "nodata" and ORDER.index(raised) > ORDER.index(status):
+    status, raised = budget_status(least), ALERT_STATUS[alert]
+    if status != "nodata" and raised != "nodata" and ORDER.index(raised) > ORDER.index(status):
         status = raised
     return status, None if least is None else float(least), alert

@@ -16,8 +16,10 @@ Given the history database, the step also keeps the daily peaks there (``dashboa
 poll raises the days its window touches, each (re)learn writes the days its history holds (those it
 holds whole marked complete), and once a local day, a backfill reads from ``Source.history()`` day by
 day, at the learning's step, whatever of the last ``PEAK_DAYS`` is not complete yet, and prunes the days
-past the retention. A
-peaks problem (the database away, a failed backfill read) is in the step's status record; a failed
+past the retention. The same read of a day gives each chain's SLO hours (``dashboard.db.slo_hours``) of
+the days of the budget's window not read yet for them, so the budget spans 30 days from the first poll on
+(given the ``chains`` frame in the store; without it, the backfill is tried again after ``HISTORY_RETRY_S``).
+A peaks or SLO problem (the database away, a failed backfill read) is in the step's status record; a failed
 backfill is tried again after ``HISTORY_RETRY_S``.
 
 Given the health rules, the step also computes the wall's views (``analytics.wallframes``: health,
@@ -201,8 +203,11 @@ class DerivedFrames:
             merged = validate("utilisation_peaks", capacity.merge_peaks(past_peaks, recent_peaks))
             frames = {"anomalies": anomaly.find(model, metrics, self.closures()), "utilisation_peaks": merged}
             errors = [history_problem] if history_problem else []
-            if self.history is not None and "resource_metrics" in metrics:  # first: the page finds what it sees
-                errors += self._keep_peaks(source, past_peaks, merged, recent_peaks["day"].unique(), metrics, now)
+            if self.history is not None:  # first: the pages find what they see
+                kept = []
+                if "resource_metrics" in metrics:
+                    kept = self._keep_peaks(source, past_peaks, merged, recent_peaks["day"].unique())
+                errors += kept or self._backfill(source, metrics, now)  # the database away: no backfill either
             self.store.write(name, frames)
         except HistoryUnavailable as exc:
             frames, errors = {}, [str(exc)]
@@ -238,17 +243,8 @@ class DerivedFrames:
             ),
         )
 
-    def _keep_peaks(
-        self,
-        source: Source,
-        past: pd.DataFrame,
-        merged: pd.DataFrame,
-        recent_days,
-        metrics: dict[str, pd.DataFrame],
-        now: datetime,
-    ) -> list[str]:
-        """Write the peaks just learnt and those of the days the poll touched, and backfill when due; the
-        problems, as status record errors."""
+    def _keep_peaks(self, source: Source, past: pd.DataFrame, merged: pd.DataFrame, recent_days) -> list[str]:
+        """Write the peaks just learnt and those of the days the poll touched; the problem, if any."""
         try:
             engine, sites = self.history.engine, _sites(self.store.frame("instances"))
             span = self._learnt_span.get(source.name)
@@ -261,32 +257,65 @@ class DerivedFrames:
         except Exception as exc:  # the database away: the next poll and the next relearn write again
             log.warning("keeping the peaks of %s failed: %s", source.name, exc)
             return [f"peaks of {source.name} not kept: {type(exc).__name__}: {exc}"]
-        return self._backfill(source, metrics, now, sites)
+        return []
 
-    def _backfill(self, source: Source, metrics: dict[str, pd.DataFrame], now: datetime, sites: pd.Series) -> list[str]:
-        """Once a local day (or ``retry_s`` after a failed pass), read the last ``peak_days`` completed days
-        that are not complete in the database whole from the source's history, one day at a time, and prune
-        the days past the retention; the problem, if any."""
+    def _backfill(self, source: Source, metrics: dict[str, pd.DataFrame], now: datetime) -> list[str]:
+        """Once a local day (or ``retry_s`` after a failed pass, or one without chains), read from the source's
+        history, one day at a time, the completed days still missing: of the last ``peak_days`` those whose peaks
+        are not complete (given resource metrics), of the budget's window those whose SLO hours were not read
+        (given service metrics and chains); prune the peaks past their retention; the problem, if any."""
         today = pd.Timestamp(now).tz_convert(capacity.PEAK_TZ).normalize()
         last = self._backfilled.get(source.name)
         if last is not None and (last[0] == today if last[1] else time.monotonic() - last[2] < self.retry_s):
             return []
         engine, step_s = self.history.engine, learn_step_s(metrics, self.history_days)  # a day: 1/7 of a learning
-        days = pd.date_range(end=today - pd.Timedelta(days=1), periods=self.peak_days, freq="D")
+        chains = self.store.frame("chains") if "service_metrics" in metrics else empty_frame("chains")
         try:
-            complete = stored_peaks.complete_days(engine, source.name, days[0].tz_convert("UTC"))
-            for day in (d for d in days if d.tz_convert("UTC") not in complete):
+            peak_days = (
+                _missing(today, self.peak_days, lambda since: stored_peaks.complete_days(engine, source.name, since))
+                if "resource_metrics" in metrics
+                else []
+            )
+            slo_days = (
+                _missing(today, self.slo.window_days, lambda since: slo_hours.days_read(engine, source.name, since))
+                if len(chains)
+                else []
+            )
+            sites = _sites(self.store.frame("instances")) if peak_days else None
+            for day in sorted({*peak_days, *slo_days}):
                 end = day + pd.DateOffset(days=1)
                 history = source.history(day.tz_convert("UTC"), end.tz_convert("UTC"), step_s=step_s)
-                peaks = capacity.daily_peaks(history.get("resource_metrics", empty_frame("resource_metrics")))
-                stored_peaks.upsert(engine, source.name, peaks[peaks["day"] == day], sites, complete=True)
+                if day in peak_days:
+                    peaks = capacity.daily_peaks(history.get("resource_metrics", empty_frame("resource_metrics")))
+                    stored_peaks.upsert(engine, source.name, peaks[peaks["day"] == day], sites, complete=True)
+                if day in slo_days:
+                    self._keep_slo_day(source.name, day, history.get("service_metrics"), chains)
             stored_peaks.prune(engine, (today - pd.Timedelta(days=stored_peaks.RETENTION_DAYS)).tz_convert("UTC"))
         except Exception as exc:  # the source or the database: tried again after retry_s
             self._backfilled[source.name] = (today, False, time.monotonic())
-            log.warning("backfilling the peaks of %s failed: %s", source.name, exc)
-            return [f"peaks backfill of {source.name}: {type(exc).__name__}: {exc}"]
-        self._backfilled[source.name] = (today, True, time.monotonic())
+            log.warning("backfilling the peaks and SLO hours of %s failed: %s", source.name, exc)
+            return [f"backfill of {source.name}: {type(exc).__name__}: {exc}"]
+        chains_missing = "service_metrics" in metrics and not len(chains)  # the config not in the store yet
+        self._backfilled[source.name] = (today, not chains_missing, time.monotonic())
         return []
+
+    def _keep_slo_day(self, source: str, day: pd.Timestamp, metrics: pd.DataFrame | None, chains: pd.DataFrame):
+        """Write each chain's SLO hours of the local ``day`` from its ``metrics`` (read from ``source``'s
+        history) and mark the day read, unless the history holds nothing of it (asked again the next day)."""
+        if metrics is None or metrics.empty:
+            return
+        hours = slo.hourly(slo.events(metrics, chains, self.slo, self.closures()))
+        slo_hours.upsert(self.history.engine, hours)
+        slo_hours.mark_read(self.history.engine, source, day.tz_convert("UTC"))
+
+
+def _missing(today: pd.Timestamp, count: int, done: Callable[[pd.Timestamp], set]) -> list[pd.Timestamp]:
+    """The last ``count`` completed local days before ``today`` whose UTC start is not in ``done(first day)``."""
+    days = pd.date_range(end=today - pd.Timedelta(days=1), periods=count, freq="D")
+    if not len(days):
+        return []
+    complete = done(days[0].tz_convert("UTC"))
+    return [day for day in days if day.tz_convert("UTC") not in complete]
 
 
 def _sites(instances: pd.DataFrame) -> pd.Series:

@@ -3,8 +3,9 @@
 The derived step writes the hours its polled window holds (``upsert``) and reads the budget's window back
 (``read``), so a restarted poller still counts the days it saw before. Of two views of one hour the fuller
 one (more events) is kept: the window's first hour, seen only in part, never lowers what a fuller poll
-stored, and any number of pollers writing the same hour agree. Hours older than ``RETENTION_DAYS`` are
-pruned (``prune``).
+stored, and any number of pollers writing the same hour agree. The backfill from a source's history marks
+the local days it read whole (``mark_read``, ``days_read``) so that it reads a day once. Hours and marks
+older than ``RETENTION_DAYS`` are pruned (``prune``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from dashboard.db.tables import slo_hours
+from dashboard.db.tables import slo_days_read, slo_hours
 from datasources.base import utc_column
 
 RETENTION_DAYS = 400
@@ -63,8 +64,25 @@ def read(engine: sa.Engine, since: datetime) -> pd.DataFrame:
     return frame.astype({"total": float, "bad": float})
 
 
-def prune(engine: sa.Engine, before: datetime) -> int:
-    """Delete the hours before ``before``; return how many rows went."""
-    statement = sa.delete(slo_hours).where(slo_hours.c.hour < pd.Timestamp(before).to_pydatetime())
+def mark_read(engine: sa.Engine, source: str, day: datetime) -> None:
+    """Record that the hours of the local day starting at ``day`` were read whole from ``source``'s history."""
+    record = {"source": source, "day": pd.Timestamp(day).to_pydatetime(), "read_at": datetime.now(UTC)}
+    statement = _INSERTS[engine.dialect.name](slo_days_read).on_conflict_do_nothing()
     with engine.begin() as connection:
-        return connection.execute(statement).rowcount
+        connection.execute(statement, [record])
+
+
+def days_read(engine: sa.Engine, source: str, since: datetime) -> set[pd.Timestamp]:
+    """The days (their UTC start) from ``since`` on whose hours were read whole from ``source``'s history."""
+    table = slo_days_read.c
+    query = sa.select(table.day).where(table.source == source, table.day >= pd.Timestamp(since).to_pydatetime())
+    with engine.connect() as connection:
+        return {pd.Timestamp(day) for day in connection.execute(query).scalars()}
+
+
+def prune(engine: sa.Engine, before: datetime) -> int:
+    """Delete the hours, and the marks of days read, before ``before``; return how many hours went."""
+    cut = pd.Timestamp(before).to_pydatetime()
+    with engine.begin() as connection:
+        connection.execute(sa.delete(slo_days_read).where(slo_days_read.c.day < cut))
+        return connection.execute(sa.delete(slo_hours).where(slo_hours.c.hour < cut)).rowcount

@@ -284,3 +284,14 @@ slo_hours = sa.Table(
     sa.PrimaryKeyConstraint("chain", "objective", "hour"),
     sa.Index("ix_slo_hours_hour", "hour"),
 )
+
+# The local days whose SLO hours the derived step's backfill read whole from a source's history
+# (dashboard.db.slo_hours): such a day is not read again.
+slo_days_read = sa.Table(
+    "slo_days_read",
+    metadata,
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("day", UTCDateTime(), nullable=False),  # the local day's start, in UTC
+    sa.Column("read_at", UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint("source", "day"),
+)

@@ -21,7 +21,6 @@ from layouts.components.titles import page_title
 PATH = "/slo"
 PAGE_STORE = "oc-slo-page"
 WINDOWS = {"burn_5m": "5 min", "burn_30m": "30 min", "burn_60m": "1 h", "burn_360m": "6 h"}
-ALERT_STATUS = {"none": "ok", "ticket": "warn", "page": "crit"}
 
 
 def _objective(row, goals: slo.Objectives, lang: str) -> str:
@@ -63,7 +62,7 @@ def table(status: pd.DataFrame, names: dict[str, str], settings: slo.SloSettings
     for row in status.itertuples(index=False):
         first = row.objective == slo.OBJECTIVES[0]
         name = dcc.Link(names.get(row.chain, row.chain), href=f"/chain/{quote(row.chain)}") if first else ""
-        alert = ALERT_STATUS[row.alert]
+        alert = slo.ALERT_STATUS[row.alert]
         rows.append(
             html.Tr(
                 [

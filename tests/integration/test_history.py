@@ -12,7 +12,7 @@ from dashboard.db.history import History
 from dashboard.db.tables import metadata
 from datasources.base import validate
 
-HEAD_REVISION = "0014"  # the newest migration: the one place to change when another is added
+HEAD_REVISION = "0015"  # the newest migration: the one place to change when another is added
 T0 = pd.Timestamp("2024-03-01T08:00:00", tz="UTC")
 
 

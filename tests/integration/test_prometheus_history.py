@@ -1,6 +1,6 @@
 """A real Prometheus backfilled with eight days of latency histograms, and a real VictoriaMetrics with the
 same history imported: ``history()`` reads them in chunks, and the derived step learns the anomaly model from
-them and flags a latency step and an error-ratio jump, not the noise."""
+them and flags a latency step and an error-ratio jump, not the noise; the chains' SLO hours are backfilled from them."""
 
 import numpy as np
 import pandas as pd
@@ -144,3 +144,51 @@ def test_the_derived_step_gives_a_chain_its_error_budget_from_prometheus(week):
     by_hand = (recent["requests_per_s"] * recent["error_ratio"]).sum() / recent["requests_per_s"].sum() / 0.005
     assert status.at["availability", "burn_30m"] == pytest.approx(by_hand)
     assert status.at["availability", "burn_30m"] > status.at["availability", "burn_360m"]  # the ledger's jump
+
+
+def test_the_slo_backfill_counts_the_past_days_prometheus_holds(week, tmp_path):
+    """Given the history database, the first poll on a Wednesday morning reads the three days before it from
+    Prometheus: Monday's and Tuesday's session hours count their requests (about 150 per second), Sunday none;
+    the budget then spans those days and this morning, and every day is read once."""
+    from dataclasses import replace
+
+    from dashboard.core.settings import load
+    from dashboard.db import slo_hours
+    from dashboard.db.history import History
+
+    settings, history = load(), History(f"sqlite:///{tmp_path / 'history.sqlite3'}")
+    history.migrate()
+    source, reads = PrometheusSource(name="prom", options={"url": week}), []
+    read_history = source.history
+    source.history = lambda start, end, step_s=None: reads.append(start) or read_history(start, end, step_s)
+    store = open_store(None, "prometheus-slo-backfill", ["prom", "config"])
+    frames = source.fetch(NOW)
+    store.write("prom", frames)
+    chain = pd.DataFrame({"chain": "trading", "chain_name": "Trading", "step": [1, 2, 3], "service": list(SERVICES)})
+    store.write("config", {"chains": chain})
+    three_days = replace(settings.slo, window_days=3)
+    step = DerivedFrames(store, history, history_days=1, health=settings.health, slo_settings=three_days)
+    step.after_poll(source, frames, NOW.to_pydatetime())
+    assert store.status("derived:prom")["ok"], store.status("derived:prom")["error"]
+    assert len(reads) == 1 + 3  # learning, then each day once
+
+    today = NOW.tz_convert("Asia/Shanghai").normalize()
+    days = [(today - pd.Timedelta(days=k)).tz_convert("UTC") for k in (3, 2, 1)]  # Sunday, Monday, Tuesday
+    assert slo_hours.days_read(history.engine, "prom", days[0]) == set(days)
+    hours = slo_hours.read(history.engine, days[0])
+    local = pd.DatetimeIndex(hours["hour"]).tz_convert("Asia/Shanghai")
+    assert sorted(set(local.normalize().day)) == [16, 17, 18]  # Monday, Tuesday and this morning's poll
+    monday_ten = pd.Timestamp("2026-11-16 10:00", tz="Asia/Shanghai").tz_convert("UTC")
+    requests = hours[(hours["hour"] == monday_ten) & (hours["objective"] == "availability")]["total"]
+    assert requests.tolist() == [pytest.approx(sum(r for r, _, _ in SERVICES.values()) * 3600, rel=0.1)]
+    spent = store.frame("slo_days")
+    spent_days = spent.loc[spent["objective"] == "availability", "day"].dt.tz_convert("Asia/Shanghai")
+    assert sorted(spent_days.dt.day) == [16, 17, 18]
+    status = store.frame("slo_status").set_index("objective")
+    assert status.at["availability", "total"] > 2 * sum(r for r, _, _ in SERVICES.values()) * 4 * 3600
+
+    DerivedFrames(store, history, history_days=1, health=settings.health, slo_settings=three_days).after_poll(
+        source, frames, NOW.to_pydatetime()
+    )
+    assert len(reads) == 1 + 3 + 1  # a restarted step learns again, and reads no day again
+    history.close()

@@ -1,5 +1,6 @@
 """The chains' SLO hours in the history database, on SQLite and the real PostgreSQL: migration 0014, the
-upsert keeping the fuller view of an hour (never a duplicate row), reads from a moment and pruning."""
+upsert keeping the fuller view of an hour (never a duplicate row), reads from a moment and pruning, and
+the days the backfill read (migration 0015)."""
 
 from __future__ import annotations
 
@@ -62,3 +63,31 @@ def test_migration_0014_creates_the_table_and_downgrading_drops_it(history):
     assert "slo_hours" not in sa.inspect(history.engine).get_table_names()
     history.migrate()
     assert slo_hours.read(history.engine, HOUR).empty
+
+
+def test_days_read_are_marked_once_read_per_source_and_pruned_with_the_hours(history):
+    day = pd.Timestamp("2026-11-17 16:00", tz="UTC")  # Wednesday 18 November in Shanghai
+    slo_hours.mark_read(history.engine, "prom", day)
+    slo_hours.mark_read(history.engine, "prom", day)  # read again: still one mark
+    slo_hours.mark_read(history.engine, "prom", day - pd.Timedelta(days=1))
+    slo_hours.mark_read(history.engine, "demo", day)
+    assert slo_hours.days_read(history.engine, "prom", day - pd.Timedelta(days=30)) == {
+        day - pd.Timedelta(days=1),
+        day,
+    }
+    assert slo_hours.days_read(history.engine, "prom", day) == {day}
+    slo_hours.prune(history.engine, day)
+    assert slo_hours.days_read(history.engine, "prom", day - pd.Timedelta(days=30)) == {day}
+
+
+def test_migration_0015_creates_the_days_read_and_downgrading_drops_them(history):
+    assert "slo_days_read" in sa.inspect(history.engine).get_table_names()
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with history.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0014")
+    assert "slo_days_read" not in sa.inspect(history.engine).get_table_names()
+    assert "slo_hours" in sa.inspect(history.engine).get_table_names()
+    history.migrate()
+    assert slo_hours.days_read(history.engine, "prom", HOUR) == set()

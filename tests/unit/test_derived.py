@@ -1,5 +1,7 @@
 """The poller's derived step: history asked at a step that bounds learning, anomalies and peaks written."""
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -39,9 +41,11 @@ class RecordingDemo(DemoSource):
         super().__init__(**kwargs)
         self.steps = []
 
+    before = None  # the source's history begins here (None: it holds every day)
+
     def history(self, start, end, step_s=None):
         self.steps.append(step_s)
-        return super().history(start, end, step_s)
+        return super().history(max(start, self.before or start), end, step_s)
 
 
 def test_the_derived_step_learns_once_and_writes_anomalies_and_peaks(monkeypatch):
@@ -294,23 +298,25 @@ def test_slo_status_is_derived_with_the_views_and_its_hours_outlive_a_restart(mo
 
     monkeypatch.setattr(derived, "LEARN_POINTS", 100_000)
     history, settings = _history(tmp_path), load()
+    today = replace(settings.slo, window_days=1)  # the budget of today alone (yesterday backfilled, outside it)
     source = DemoSource(name="demo", options={"window_h": 1})
     store = open_store(None, "slo-a", ["demo"])
     frames = source.fetch(NOW)
     store.write("demo", frames)
-    DerivedFrames(store, history, history_days=1, health=settings.health, slo_settings=settings.slo).after_poll(
+    DerivedFrames(store, history, history_days=1, peak_days=1, health=settings.health, slo_settings=today).after_poll(
         source, frames, NOW
     )
     status = store.frame("slo_status").set_index(["chain", "objective"])
     assert status.at[("equity-trading", "availability"), "budget_left"] < 0
     assert status.at[("market-data", "availability"), "budget_left"] > 0.5
-    assert len(slo_hours.read(history.engine, NOW - pd.Timedelta(days=1))) == 5 * 2 * 2  # 13:00, 14:00 local
+    midnight = NOW.tz_convert("Asia/Shanghai").normalize()
+    assert len(slo_hours.read(history.engine, midnight)) == 5 * 2 * 2  # 13:00, 14:00 local
 
     later = NOW + pd.Timedelta(hours=3)
     store = open_store(None, "slo-b", ["demo"])
     frames = source.fetch(later)
     store.write("demo", frames)
-    step = DerivedFrames(store, history, history_days=1, health=settings.health, slo_settings=settings.slo)
+    step = DerivedFrames(store, history, history_days=1, peak_days=1, health=settings.health, slo_settings=today)
     step.after_poll(source, frames, later)
     again = store.frame("slo_status").set_index(["chain", "objective"])
     assert again.at[("equity-trading", "availability"), "bad"] == pytest.approx(
@@ -318,6 +324,87 @@ def test_slo_status_is_derived_with_the_views_and_its_hours_outlive_a_restart(mo
     )
     assert np.isnan(again.at[("equity-trading", "availability"), "burn_60m"])  # nothing in session since
     assert store.frame("slo_days")["day"].nunique() == 1
+    history.close()
+
+
+SUNDAY = pd.Timestamp("2026-11-22 06:00", tz="UTC")  # 14:00 on a Sunday in Shanghai: no session polled
+
+
+def test_a_first_poll_on_a_sunday_backfills_the_budgets_30_days_from_the_sources_history(monkeypatch, tmp_path):
+    """Every weekday of the window spends equity trading's budget (the order-gateway episode, every two hours);
+    weekends and nights count nothing; one read a day serves the peaks and the SLO hours, a restarted step reads
+    no day again, and an hour read at the learning's step counts the events the source's own resolution does."""
+    from dashboard.analytics import slo
+    from dashboard.db import peaks, slo_hours
+
+    monkeypatch.setattr(derived, "LEARN_POINTS", 100_000)  # a coarser step than the demo's minute
+    history, settings = _history(tmp_path), load()
+    source = RecordingDemo(name="demo", options={"window_h": 1})
+    store = open_store(None, "slo-backfill", ["demo"])
+    frames = source.fetch(SUNDAY)
+    store.write("demo", frames)
+    step = DerivedFrames(store, history, history_days=1, peak_days=3, health=settings.health, slo_settings=settings.slo)
+    step.after_poll(source, frames, SUNDAY)
+    assert store.status(DERIVED_SOURCE)["ok"] and store.status("derived:demo")["ok"]
+    assert len(source.steps) == 1 + 30 and source.steps[0] >= 60  # learning, then each day of the window, once
+    today = SUNDAY.tz_convert("Asia/Shanghai").normalize()
+    window = [(today - pd.Timedelta(days=k)).tz_convert("UTC") for k in range(30, 0, -1)]
+    assert slo_hours.days_read(history.engine, "demo", window[0]) == set(window)
+    assert peaks.complete_days(history.engine, "demo", window[0]) == set(window[-3:])  # the peaks' own span
+
+    stored = slo_hours.read(history.engine, window[0])
+    local = pd.DatetimeIndex(stored["hour"]).tz_convert("Asia/Shanghai")
+    assert (local.day_of_week < 5).all() and local.hour.isin(range(9, 15)).all()  # no weekend, no night
+    status = store.frame("slo_status")
+    assert (status["total"] > 0).all() and (status["alert"] != slo.NO_DATA).all()  # nothing polled in session
+    days = store.frame("slo_days")
+    trading = days[(days["chain"] == "equity-trading") & (days["objective"] == "availability")]
+    assert len(trading) == 20 and (trading["bad"] > 0).all()  # the window's 20 weekdays, each spent on
+    left = status.set_index(["chain", "objective"])["budget_left"]
+    assert left[("equity-trading", "availability")] < slo.LOW_BUDGET < left[("market-data", "availability")]
+
+    hour = pd.Timestamp("2026-11-20 10:00", tz="Asia/Shanghai").tz_convert("UTC")  # a Friday's full hour
+    fine = slo.events(
+        source.history(hour, hour + pd.Timedelta(hours=1))["service_metrics"], frames["chains"], settings.slo
+    )
+    coarse = stored[stored["hour"] == hour].set_index(["chain", "objective"])["total"]
+    by_minute = fine.groupby(["chain", "objective"])["total"].sum()
+    assert coarse.to_dict() == pytest.approx(by_minute.to_dict(), rel=0.05)  # a sample weighs its step
+
+    restarted = RecordingDemo(name="demo", options={"window_h": 1})
+    again = DerivedFrames(
+        store, history, history_days=1, peak_days=3, health=settings.health, slo_settings=settings.slo
+    )
+    again.after_poll(restarted, frames, SUNDAY)
+    assert len(restarted.steps) == 1  # learning only: every day of the window was read
+    history.close()
+
+
+def test_the_slo_backfill_waits_for_the_chains_and_a_day_without_history_is_asked_again(monkeypatch, tmp_path):
+    """Polled before the config's chains are in the store, the step reads no day for the SLO and tries again
+    after its wait; a day the source's history does not hold is not marked read."""
+    from dashboard.db import slo_hours
+
+    monkeypatch.setattr(derived, "LEARN_POINTS", 100_000)
+    history, settings = _history(tmp_path), load()
+    clock = [0.0]
+    monkeypatch.setattr(derived.time, "monotonic", lambda: clock[0])
+    source = RecordingDemo(name="demo", options={"window_h": 1})
+    frames = {"service_metrics": source.fetch(NOW)["service_metrics"]}
+    store = open_store(None, "slo-waits", ["demo", "config"])
+    step = DerivedFrames(store, history, history_days=1, slo_settings=replace(settings.slo, window_days=3))
+    step.after_poll(source, frames, NOW)
+    assert len(source.steps) == 1  # learning alone: no chains to count for
+    store.write("config", {"chains": source.fetch(NOW)["chains"]})
+    step.after_poll(source, frames, NOW)
+    assert len(source.steps) == 1  # not before the wait
+    clock[0] += derived.HISTORY_RETRY_S + 1
+    source.before = NOW - pd.Timedelta(days=2)  # the source's history begins the day before yesterday
+    step.after_poll(source, frames, NOW)
+    assert len(source.steps) == 1 + 3
+    today = NOW.tz_convert("Asia/Shanghai").normalize()
+    read = slo_hours.days_read(history.engine, "demo", (today - pd.Timedelta(days=3)).tz_convert("UTC"))
+    assert read == {(today - pd.Timedelta(days=k)).tz_convert("UTC") for k in (2, 1)}
     history.close()
 
 

@@ -104,7 +104,20 @@ def test_the_same_episode_at_night_consumes_none():
     assert gateway["error_ratio"].max() > 0.07
     assert events.empty
     status = slo.status(events, slo.daily(slo.hourly(events), SETTINGS), frames["chains"], NIGHT, SETTINGS)
-    assert (status["bad"] == 0).all() and status["budget_left"].isna().all() and (status["alert"] == "none").all()
+    assert (status["bad"] == 0).all() and status["budget_left"].isna().all()
+    assert (status["alert"] == slo.NO_DATA).all()  # nothing measured: no data, never a green "none"
+
+
+def test_an_objective_without_events_in_the_window_has_no_data_while_one_with_events_is_judged():
+    frames, events = _demo(SESSION)
+    market_data = events["chain"] == "market-data"
+    status = slo.status(
+        events, slo.daily(slo.hourly(events[~market_data]), SETTINGS), frames["chains"], SESSION, SETTINGS
+    )
+    by_chain = status.set_index(["chain", "objective"])["alert"]
+    assert by_chain["market-data"].tolist() == [slo.NO_DATA, slo.NO_DATA]  # its budget's window holds no event
+    assert by_chain["equity-trading"].tolist() == ["none", "none"]  # judged: no alert over the burn windows
+    assert slo.badges(status)["market-data"] == ("nodata", None, slo.NO_DATA)
 
 
 def test_hours_seen_twice_keep_the_fuller_view():
@@ -127,3 +140,5 @@ def test_each_chain_badge_takes_its_least_budget_left_raised_by_an_alert():
     assert badge((-0.1, "ticket")) == ("crit", -0.1, "ticket")
     assert badge((np.nan, "none")) == ("nodata", None, "none")
     assert badge((np.nan, "none"), (0.5, "none")) == ("ok", 0.5, "none")
+    assert badge((np.nan, slo.NO_DATA), (0.9, "none")) == ("ok", 0.9, "none")
+    assert badge((np.nan, slo.NO_DATA), (np.nan, slo.NO_DATA)) == ("nodata", None, slo.NO_DATA)
