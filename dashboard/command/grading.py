@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import numpy as np
 import pandas as pd
 
 from dashboard.analytics import calendar
@@ -29,7 +28,6 @@ GRADES = ("extraordinary", "major", "relatively_major", "general")  # highest fi
 REPORTS = ("initial", "written", "summary")
 AFTER = ("discovery", "recovery")
 MARKETS = (*calendar.MARKETS, "futures")
-TRADING_PHASES = tuple(p for p in calendar.PHASES if p not in ("lunch", "closed"))
 MAX_MINUTES = 31 * 24 * 60  # an incident open longer is counted over its first month
 RECORD_WINDOW_DAYS = 30  # default: overdue reports of an incident ended longer ago stop counting down
 
@@ -195,11 +193,7 @@ def minutes_in_session(
         return 0
     count = min(int((end - start).total_seconds() // 60), MAX_MINUTES)
     stamps = pd.date_range(start, periods=count, freq="1min")
-    trading = np.isin(calendar.session_codes(market, stamps), [calendar.PHASES.index(p) for p in TRADING_PHASES])
-    for closure in closures:
-        if closure.market == market.key:
-            trading &= ~((stamps >= closure.start) & (stamps < closure.end))
-    return int(trading.sum())
+    return int(calendar.in_session(market, stamps, closures).sum())
 
 
 def propose(table: Table, service: str | None, tier: int | None, minutes: int, chains: tuple[str, ...]) -> Proposal:
