@@ -103,3 +103,14 @@ def database_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'history.sqlite3'}"
     return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def history(database_url):
+    """A migrated History on a fresh database of each dialect."""
+    from dashboard.db.history import History
+
+    store = History(database_url)
+    store.migrate()
+    yield store
+    store.close()

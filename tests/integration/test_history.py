@@ -16,15 +16,6 @@ HEAD_REVISION = "0015"  # the newest migration: the one place to change when ano
 T0 = pd.Timestamp("2024-03-01T08:00:00", tz="UTC")
 
 
-@pytest.fixture
-def history(database_url):
-    """A migrated History on a fresh database of each dialect."""
-    store = History(database_url)
-    store.migrate()
-    yield store
-    store.close()
-
-
 def ts(*values) -> pd.Series:
     return pd.Series(pd.to_datetime(list(values), utc=True))
 

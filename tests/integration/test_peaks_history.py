@@ -4,7 +4,6 @@ the upsert per day (a re-run day is raised in place, never duplicated), reads an
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -14,14 +13,6 @@ from dashboard.db.history import MIGRATIONS, History
 from datasources.base import validate
 
 DAY = pd.Timestamp("2026-11-16", tz="Asia/Shanghai").tz_convert("UTC")  # a Monday in Shanghai
-
-
-@pytest.fixture
-def history(database_url):
-    store = History(database_url)
-    store.migrate()
-    yield store
-    store.close()
 
 
 def day_peaks(day: pd.Timestamp, cpu: dict[str, float | None], memory: float = 0.5) -> pd.DataFrame:

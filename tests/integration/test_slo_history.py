@@ -5,7 +5,6 @@ the days the backfill read (migration 0015)."""
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -14,14 +13,6 @@ from dashboard.db import slo_hours
 from dashboard.db.history import MIGRATIONS, History
 
 HOUR = pd.Timestamp("2026-11-18 05:00", tz="UTC")  # 13:00 on a Wednesday in Shanghai
-
-
-@pytest.fixture
-def history(database_url):
-    store = History(database_url)
-    store.migrate()
-    yield store
-    store.close()
 
 
 def hours(*rows) -> pd.DataFrame:
