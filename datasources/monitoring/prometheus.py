@@ -841,6 +841,7 @@ class PrometheusSource(Source):
         cfg = self.config
         step = cfg.step_s
         end = math.floor(pd.Timestamp(now).timestamp() / step) * step
+        at = round(pd.Timestamp(now).timestamp(), 3)  # the feeds' ages as of the poll, not of its last step
         span = {"start": end - cfg.window_m * 60, "end": end}
         window = {**span, "step": f"{step:g}"}
         groups = self._metric_groups(self._poll_uses_recorded(end, cfg.window_m * 60))
@@ -858,9 +859,7 @@ class PrometheusSource(Source):
                 )
             ]
             + [
-                partial(
-                    self._result, INSTANT, cfg.render(query, **cfg.feeds.labels), {"time": end}, int(cfg.max_series)
-                )
+                partial(self._result, INSTANT, cfg.render(query, **cfg.feeds.labels), {"time": at}, int(cfg.max_series))
                 for query in (cfg.feeds.all_queries.values() if cfg.feeds is not None else ())
             ]
             + (
@@ -880,7 +879,7 @@ class PrometheusSource(Source):
         feeds = {}
         if cfg.feeds is not None:
             vectors = dict(zip(cfg.feeds.all_queries, answers[len(metric_calls) + 3 :]))
-            feeds["feed_status"] = self._parsed(INSTANT, lambda: feed_status_frame(vectors, cfg.feeds, end))
+            feeds["feed_status"] = self._parsed(INSTANT, lambda: feed_status_frame(vectors, cfg.feeds, at))
         return {
             **feeds,
             "services": self._parsed(INSTANT, lambda: services_frame(info, seen, cfg.service_label, cfg.default_tier)),

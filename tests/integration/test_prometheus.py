@@ -143,7 +143,8 @@ def _feeds_filled(client: HttpClient) -> bool:
 
 def test_feed_status_from_a_live_scrape_of_the_demo_exporter(tmp_path):
     """Prometheus scraping the demo exporter gives one row per market, feed and site; each tick age is the demo's
-    own (exactly for a feed silent for over a minute, whose age grows with the clock), each rate the demo's."""
+    own at the moment of the poll, not of the poll's last step (exactly for a feed silent for over a minute, whose
+    age grows with the clock), each rate the demo's."""
     port = free_port()
     exporter = serve(port)
     threading.Thread(target=exporter.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
@@ -151,7 +152,7 @@ def test_feed_status_from_a_live_scrape_of_the_demo_exporter(tmp_path):
         with prometheus(tmp_path, (f"127.0.0.1:{port}",)) as url:
             wait_until(lambda: _feeds_filled(HttpClient("test", url)), 60, "a rate range of feed samples", 0.5)
             source = PrometheusSource(
-                name="prom", options={"url": url, "feeds": {}, "step_s": 1, "window_m": 1, "rate": f"{RATE_S}s"}
+                name="prom", options={"url": url, "feeds": {}, "step_s": 60, "window_m": 2, "rate": f"{RATE_S}s"}
             )
             later = int(time.time())
             reads = {
