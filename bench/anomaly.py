@@ -21,7 +21,12 @@ from datasources.demo import DemoSource, episodes
 START = pd.Timestamp("2024-03-03 16:00", tz="UTC")  # Monday 00:00 in Shanghai
 DAYS = 7
 SLACK = pd.Timedelta(minutes=5)
-NOT_JUDGED = {"site_degradation"}  # traffic moving between sites: the site shares show it, no judged metric moves
+NOT_JUDGED = {  # episodes no judged metric shows
+    "site_degradation",  # traffic moving between sites: the site shares show it
+    "feed_stall",  # a quote feed's ticks: feed_status shows it
+    "reject_spike",  # the business figures show these two
+    "transfer_outage",
+}
 
 
 def judge(found: pd.DataFrame, truth: list) -> tuple[int, int]:
