@@ -87,9 +87,9 @@ def events(metrics: pd.DataFrame, chains: pd.DataFrame, settings: SloSettings, c
     """Each chain's in-session events per sample: ``chain, objective, ts, total, bad`` (availability in
     requests, latency in minutes)."""
     steps = chains[["chain", "service"]].drop_duplicates()
-    if steps.empty or metrics.empty:
-        return pd.DataFrame(columns=EVENT_COLUMNS).astype({"total": float, "bad": float})
     rows = steps.merge(metrics[["ts", "service", "requests_per_s", "error_ratio", "latency_p99_ms"]], on="service")
+    if rows.empty:  # no chain, no metrics, or metrics of services on no chain (another source's estate)
+        return pd.DataFrame(columns=EVENT_COLUMNS).astype({"total": float, "bad": float})
     step_s = _step_s(metrics["ts"])
     rows["requests"] = rows["requests_per_s"].fillna(0.0).clip(lower=0.0) * step_s
     rows["failed"] = rows["requests"] * rows["error_ratio"].fillna(0.0).clip(0.0, 1.0)
@@ -98,7 +98,7 @@ def events(metrics: pd.DataFrame, chains: pd.DataFrame, settings: SloSettings, c
     )
     per = per.reset_index()
     objectives = {chain: settings.of(chain) for chain in per["chain"].unique()}
-    ceiling = per["chain"].map({c: o.latency_p99_ms for c, o in objectives.items()})
+    ceiling = per["chain"].map({c: o.latency_p99_ms for c, o in objectives.items()}).astype(float)
     keep = np.zeros(len(per), dtype=bool)
     for market in {o.market for o in objectives.values()}:
         mine = per["chain"].map({c: o.market == market for c, o in objectives.items()}).to_numpy(dtype=bool)

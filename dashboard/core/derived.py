@@ -263,13 +263,14 @@ class DerivedFrames:
         """Once a local day (or ``retry_s`` after a failed pass, or one without chains), read from the source's
         history, one day at a time, the completed days still missing: of the last ``peak_days`` those whose peaks
         are not complete (given resource metrics), of the budget's window those whose SLO hours were not read
-        (given service metrics and chains); prune the peaks past their retention; the problem, if any."""
+        (given service metrics of a service on a chain); prune the peaks past their retention; the problem, if any."""
         today = pd.Timestamp(now).tz_convert(capacity.PEAK_TZ).normalize()
         last = self._backfilled.get(source.name)
         if last is not None and (last[0] == today if last[1] else time.monotonic() - last[2] < self.retry_s):
             return []
         engine, step_s = self.history.engine, learn_step_s(metrics, self.history_days)  # a day: 1/7 of a learning
         chains = self.store.frame("chains") if "service_metrics" in metrics else empty_frame("chains")
+        on_chains = bool(len(chains)) and chains["service"].isin(metrics["service_metrics"]["service"]).any()
         try:
             peak_days = (
                 _missing(today, self.peak_days, lambda since: stored_peaks.complete_days(engine, source.name, since))
@@ -278,7 +279,7 @@ class DerivedFrames:
             )
             slo_days = (
                 _missing(today, self.slo.window_days, lambda since: slo_hours.days_read(engine, source.name, since))
-                if len(chains)
+                if on_chains  # a source none of whose services is on a chain has no SLO hours to give
                 else []
             )
             sites = _sites(self.store.frame("instances")) if peak_days else None

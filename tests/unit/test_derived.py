@@ -408,6 +408,22 @@ def test_the_slo_backfill_waits_for_the_chains_and_a_day_without_history_is_aske
     history.close()
 
 
+def test_a_source_whose_services_are_on_no_chain_reads_no_day_for_the_slo(monkeypatch, tmp_path):
+    """Another source's estate (none of its services on the config's chains) has no SLO hours to give: its
+    backfill reads no day of history for them and fails nothing."""
+    monkeypatch.setattr(derived, "LEARN_POINTS", 100_000)
+    history = _history(tmp_path)
+    source = RecordingDemo(name="other", options={"window_h": 0.5})
+    metrics = source.fetch(NOW)["service_metrics"]
+    frames = {"service_metrics": metrics.assign(service="other-" + metrics["service"])}
+    store = open_store(None, "slo-other", ["other", "config"])
+    store.write("config", {"chains": DemoSource(name="demo").fetch(NOW)["chains"]})
+    DerivedFrames(store, history, history_days=1).after_poll(source, frames, NOW)
+    assert len(source.steps) == 1  # learning alone
+    assert store.status("derived:other")["ok"], store.status("derived:other")["error"]
+    history.close()
+
+
 def test_without_the_database_the_budget_spans_the_polled_window(monkeypatch):
     monkeypatch.setattr(derived, "LEARN_POINTS", 100_000)
     store = open_store(None, "slo-away", ["demo"])

@@ -66,6 +66,14 @@ def test_only_session_minutes_count_and_a_closure_takes_them_out():
     assert slo.events(frame, CHAINS, SETTINGS, (typhoon,)).empty
 
 
+def test_metrics_of_services_on_no_chain_are_no_events():
+    """Another source's estate (its services on none of the chains) gives no events, and no error."""
+    other = _frame(SESSION, 30, {"service-0001": (10.0, 0.5, 900.0)}).astype({"service": "str"})
+    events = slo.events(other, CHAINS.astype({"chain": "str", "service": "str"}), SETTINGS)
+    assert events.empty and list(events.columns) == slo.EVENT_COLUMNS
+    assert slo.hourly(events).empty
+
+
 def test_the_budget_left_is_what_the_bad_events_leave_of_the_allowed_ones():
     days = pd.DataFrame(
         {
