@@ -135,9 +135,7 @@ def business_metrics(seed: int, ts: np.ndarray) -> pd.DataFrame:
         return empty_frame("business_metrics")
     frame = pd.concat(parts, ignore_index=True).sort_values("ts", kind="stable", ignore_index=True)
     frame["ts"] = demo._utc_ns(frame["ts"].to_numpy() * 10**9)
-    for column in ("chain", "service", "metric", *BUSINESS_DIMENSIONS):
-        frame[column] = frame[column].astype(object)
-    return frame
+    return frame.astype(dict.fromkeys(("chain", "service", "metric", *BUSINESS_DIMENSIONS), "str"))
 
 
 def cycle_episodes(times: dict[str, tuple[int, int]]) -> list[tuple[str, str, str, int, int]]:

@@ -38,11 +38,15 @@ def drawn_versions(
 ) -> dict[str, int]:
     """``versions`` with each source's at the version the stored views come from, while those views may
     stand for the newest frames: derived under ``health_rules`` by a derivation whose last attempt succeeded
-    and is not stale (``status.is_stale``), so the views are at most one derivation behind. Otherwise
+    and is not stale (``status.is_stale``), from every source that has delivered, so the views are at most one
+    derivation behind and miss no source (a source's first frames wait for nothing). Otherwise
     ``versions`` unchanged, from which a page computes views of its own when the stored ones are behind."""
     if is_stale(statuses.get(DERIVED_SOURCE), now):
         return versions
     view_basis = store.frame("view_basis", versions)
     if view_basis.empty or (view_basis["rules"] != wallframes.rules_digest(health_rules)).any():
         return versions
-    return {**versions, **dict(zip(view_basis["source"], view_basis["version"].tolist()))}
+    recorded = dict(zip(view_basis["source"], view_basis["version"].tolist()))
+    if any(version and not recorded.get(source) for source, version in versions.items() if source != DERIVED_SOURCE):
+        return versions  # a source has delivered since: views without it would show less than there is
+    return {**versions, **recorded}
