@@ -59,6 +59,11 @@ def _change_time(changes: pd.DataFrame) -> pd.Series:
     return changes["actual_start"].fillna(changes["planned_start"])
 
 
+def change_started(change: pd.Series) -> pd.Timestamp:
+    """When one change happened: its actual start, else its planned start."""
+    return change["actual_start"] if pd.notna(change["actual_start"]) else change["planned_start"]
+
+
 def change_rates(changes: pd.DataFrame, incidents: pd.DataFrame, now: pd.Timestamp, days: int) -> dict:
     """Change success rate and change-induced incident rate over the last ``days`` (None without data)."""
     start = now - pd.Timedelta(days=days)

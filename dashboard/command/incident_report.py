@@ -19,7 +19,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import SimpleDocTemplate, Spacer, Table, TableStyle
 
-from dashboard.analytics.incidents import milestones
+from dashboard.analytics.incidents import change_started, milestones
 from dashboard.command.actions import did
 from dashboard.command.grading import Proposal
 from dashboard.command.submissions import ReportStatus
@@ -169,7 +169,7 @@ def sections(facts: Facts, lang: str) -> list[Section]:
             t(
                 "report.change",
                 lang,
-                started=_at(change["at"], facts.tz),
+                started=_at(change_started(change), facts.tz),
                 outcome=t(f"incidents.outcome_{change['outcome']}", lang),
             ),
         )

@@ -5,6 +5,7 @@ import json
 import pandas as pd
 import pytest
 
+from dashboard.analytics import incidents
 from dashboard.command import grading, incident_report, submissions
 from tests import poppler
 
@@ -51,9 +52,17 @@ def facts() -> incident_report.Facts:
             "at": [stamp("2026-12-04 10:30")],
         }
     )
-    change = pd.Series(
-        {"change_id": "CHG7", "title": "Gateway 4.2", "at": stamp("2026-12-04 08:00"), "outcome": "failed"}
+    changes = pd.DataFrame(
+        {
+            "change_id": ["CHG7"],
+            "title": ["Gateway 4.2"],
+            "service": ["order-gateway"],
+            "actual_start": [pd.NaT],  # never started as recorded: the report gives the planned start
+            "planned_start": [stamp("2026-12-04 08:00")],
+            "outcome": ["failed"],
+        }
     )
+    change = incidents.recent_changes(incident, changes).iloc[0]
     due = grading.due(table, "major", incident["opened_at"], incident["resolved_at"], grading.calendar.MARKETS["cn"])
     submitted = pd.DataFrame(
         {"report": ["initial"], "reference": ["CSRC-118"], "actor": ["bob"], "at": [stamp("2026-12-04 10:05")]}
@@ -89,7 +98,7 @@ def test_the_markdown_report_in_english(facts):
     )
     assert "| Summary report | 2026-12-12 00:00 CST | not yet due |" in text
     assert "Business chains: equity-trading, margin" in text
-    assert "CHG7 · Gateway 4.2" in text and "outcome: failed" in text
+    assert "CHG7 · Gateway 4.2" in text and "started 2026-12-04 08:00 CST, outcome: failed" in text
     timeline = text.split("## Timeline")[1]
     order = ["09:40 CST | – | New", "09:43 CST | – | In progress", "09:45 CST | alice | status update: Failover"]
     positions = [timeline.index(row) for row in order]
