@@ -150,15 +150,17 @@ def test_tickets_created_updated_and_resolved_read_back(rt_url, caplog):
     )
     down = create(rt_url, "Order submissions failing", "High", "order-gateway")
     slow = create(rt_url, "Quotes slow", "Medium", "quote-service")
-    odd = create(rt_url, "Odd priority", 42, "ledger")
+    urgent = create(rt_url, "Margin feed stalled", "Urgent", "margin-core")
+    odd = create(rt_url, "Odd priority", "Critical", "ledger")
     rest(rt_url, "PUT", f"ticket/{slow}", {"Status": "open"})
 
     with caplog.at_level(logging.WARNING):
         first = source.fetch(now())["incidents"].set_index("incident_id")
-    assert f"rt: incidents record RT-{odd} rejected: priority '42'" in caplog.text
+    assert f"rt: incidents record RT-{odd} rejected: priority 'Critical'" in caplog.text  # a label RT does not know
     assert {f"RT-{down}", f"RT-{slow}"} <= set(first.index) and f"RT-{odd}" not in first.index
     new = first.loc[f"RT-{down}"]
-    assert (new.state, new.priority, new.service, new.assignment_group) == ("new", 2, "order-gateway", "Incidents")
+    assert (new.state, new.priority, new.service, new.assignment_group) == ("new", 1, "order-gateway", "Incidents")
+    assert (first.loc[f"RT-{slow}", "priority"], first.loc[f"RT-{urgent}", "priority"]) == (3, 1)
     assert pd.isna(new.acknowledged_at) and pd.isna(new.resolved_at)  # RT's 1970-01-01 means unset
     assert new.url == f"{rt_url}/Ticket/Display.html?id={down}"
     assert first.loc[f"RT-{slow}", "state"] == "in_progress" and not pd.isna(first.loc[f"RT-{slow}", "acknowledged_at"])
@@ -285,14 +287,34 @@ def test_with_rt_stopped_actions_stay_queued_and_arrive_when_it_is_back(writebac
 def test_a_priority_change_reaches_the_ticket_and_reads_back(writeback, rt_url):
     poller, job, access, _engine = writeback
     ticket = create(rt_url, "Quote fan-out lagging", "Low", "quote-service")
-    act(access, f"RT-{ticket}", "priority", {"priority": 2})
-    assert job(now()) == 1
-    assert rest(rt_url, "GET", f"ticket/{ticket}", None)["Priority"] == "100"  # RT's High
-    read_back = poller.sources[0].fetch(now())["incidents"].set_index("incident_id").loc[f"RT-{ticket}"]
-    assert read_back.priority == 2
-    act(access, f"RT-{ticket}", "priority", {"priority": 3})
-    assert job(now()) == 1
-    assert rest(rt_url, "GET", f"ticket/{ticket}", None)["Priority"] == "50"  # Medium
+    for priority, number in ((2, "75"), (1, "100"), (3, "50")):
+        act(access, f"RT-{ticket}", "priority", {"priority": priority})
+        assert job(now()) == 1
+        assert rest(rt_url, "GET", f"ticket/{ticket}", None)["Priority"] == number
+        read_back = poller.sources[0].fetch(now())["incidents"].set_index("incident_id").loc[f"RT-{ticket}"]
+        assert read_back.priority == priority
+
+
+def test_declared_p1_and_p2_tickets_read_back_as_p1_and_p2(rt_url):
+    source = RequestTrackerSource(name="rt", options={"url": rt_url, "username": AUTH[0], "password": AUTH[1]})
+    opened = {}
+    for priority in (1, 2):
+        marker = f"[opscenter OC-{secrets.token_hex(4)} 20261207T0131Z]"  # the suite's RT outlives one database
+        incident = {"title": "Order gateway rejecting orders", "service": "order-gateway", "priority": priority}
+        opened[priority] = source.open_ticket(marker, incident)[0]
+    read_back = source.fetch(now())["incidents"].set_index("incident_id")["priority"]
+    assert (read_back[opened[1]], read_back[opened[2]]) == (1, 2)
+
+
+def test_a_priority_an_rt_user_chooses_reads_as_documented(rt_url):
+    """RT's High is P1, Medium P3, Low P5 (docs/sources.md, "Priorities in Request Tracker")."""
+    source = RequestTrackerSource(name="rt", options={"url": rt_url, "username": AUTH[0], "password": AUTH[1]})
+    chosen = {}
+    for label in ("High", "Medium", "Low"):
+        chosen[label] = create(rt_url, f"Chosen {label}", 0 if label != "Low" else 50, "ledger")
+        rest(rt_url, "PUT", f"ticket/{chosen[label]}", {"Priority": label})  # as RT's priority menu sets it
+    read_back = source.fetch(now())["incidents"].set_index("incident_id")["priority"]
+    assert [read_back[f"RT-{chosen[label]}"] for label in ("High", "Medium", "Low")] == [1, 3, 5]
 
 
 @pytest.fixture
@@ -328,7 +350,7 @@ def test_a_declared_incident_opens_its_ticket_once_and_its_actions_follow(declar
     linked = declared.get(engine, incident)
     assert ticket["Subject"] == f"{ticket_marker(incident, linked['opened_at'])} {title}"
     assert ticket["Subject"].startswith(f"[opscenter {incident} ")
-    assert rest(rt_url, "GET", f"ticket/{ticket['id']}", None)["Priority"] == "100"  # RT's High (a search gives labels)
+    assert rest(rt_url, "GET", f"ticket/{ticket['id']}", None)["Priority"] == "100"  # P1: RT's High
     assert (linked["ticket_source"], linked["ticket_id"]) == ("rt", f"RT-{ticket['id']}")
     assert linked["ticket_url"] == f"{rt_url}/Ticket/Display.html?id={ticket['id']}"
     opened = actions.for_incident(engine, COMMAND_SOURCE, incident).set_index("action").loc["declare"]

@@ -18,7 +18,8 @@ from dashboard.core.settings import parse
 from dashboard.db.history import History
 from dashboard.db.tables import audit_log
 from datasources.base import empty_frame
-from tests.loopback_http import Reply, serve
+from datasources.itsm import request_tracker
+from tests.loopback_http import Reply, recorded, serve
 
 T0 = datetime(2026, 12, 7, 1, 31, tzinfo=UTC)  # 09:31 in Shanghai, a Monday
 CONFIG = """
@@ -178,3 +179,18 @@ def test_the_ticket_opened_for_a_declared_incident_is_not_notified_again(history
         job = EscalationJob(settings.notifications, history.engine, LocalLeases(), lambda: frame, "Asia/Shanghai")
         assert job.run(T0) == 1
     assert [(r.body["incident_id"], r.body["level"]) for r in seen] == [("OC-1", 1)]
+
+
+def test_a_p1_read_from_request_tracker_is_escalated(history):
+    page = recorded("request_tracker", "tickets_page1.json")  # High (100) and P2 (75) among RT's tickets
+    frame = request_tracker.parse_incidents([page], "https://rt.example.internal", request_tracker.DEFAULTS, "rt")
+    with serve(lambda request, base: Reply(None, status=204)) as (base, seen):
+        job = job_for(base, history, frame)
+        assert job.run(T0) == 2
+        assert job.run(T0 + timedelta(minutes=5)) == 2
+    assert sorted((r.body["incident_id"], r.body["level"], r.body["priority"]) for r in seen) == [
+        ("RT-18", 1, 1),
+        ("RT-18", 2, 1),
+        ("RT-23", 1, 1),
+        ("RT-23", 2, 1),
+    ]

@@ -1,0 +1,91 @@
+"""Request Tracker: a recorded REST2 tickets page parsed, and opscenter's priorities 1-5 written to RT and read
+back the same, with read and write maps that disagree refused at load."""
+
+import logging
+import re
+
+import pytest
+
+from datasources.base import OptionsError
+from datasources.itsm import request_tracker
+from datasources.itsm.request_tracker import RequestTrackerSource
+from tests.loopback_http import recorded
+
+PAGE = recorded("request_tracker", "tickets_page1.json")  # RT 5.0.3 on SQLite, the suite's RT
+BASE = "https://rt.example.internal"
+
+
+def source(**options) -> RequestTrackerSource:
+    return RequestTrackerSource(name="rt", options={"url": BASE, "token": "t0k", **options})
+
+
+def test_the_recorded_page_reads_numbers_by_range_and_labels_by_rt_s_table(caplog):
+    with caplog.at_level(logging.WARNING):
+        frame = request_tracker.parse_incidents([PAGE], BASE, request_tracker.DEFAULTS, "rt").set_index("incident_id")
+    priorities = frame["priority"].to_dict()
+    assert priorities == {
+        "RT-18": 1,  # an RT user chose High: 100
+        "RT-19": 2,  # 75, as opscenter writes P2
+        "RT-20": 3,  # Medium: 50
+        "RT-21": 4,  # 25
+        "RT-22": 5,  # RT's default, 0 (Low)
+        "RT-23": 1,  # the label High, as RT keeps a label sent on create
+    }
+    assert "rt: incidents record RT-24 rejected: priority 'Urgent'" in caplog.text
+    down = frame.loc["RT-18"]
+    assert (down.state, down.service, down.assignment_group) == ("new", "order-gateway", "Incidents")
+    assert down.url == f"{BASE}/Ticket/Display.html?id=18"
+    assert frame.loc["RT-21", "state"] == "in_progress"
+
+
+def test_every_priority_written_reads_back_as_itself():
+    rt = source()
+    for priority in range(1, 6):
+        assert rt.priorities.read(rt.priorities.write(priority)) == priority
+    assert [rt.priorities.write(p) for p in range(1, 6)] == [100, 75, 50, 25, 0]
+    assert [rt.priorities.read(n) for n in ("150", "99", "74", "49", "24", "-3")] == [1, 2, 3, 4, 5, 5]
+    assert [rt.priorities.read(label) for label in ("High", "medium", "LOW")] == [1, 3, 5]
+
+
+def test_the_config_s_priority_map_comes_first_and_an_unknown_label_is_left_for_the_record_check():
+    rt = source(priority_map={"Urgent": 1})
+    assert (rt.priorities.read("urgent"), rt.priorities.read("Critical")) == (1, "Critical")
+
+
+def test_a_site_with_five_labels_writes_and_reads_them():
+    labels = {"P1": 100, "P2": 75, "P3": 50, "P4": 25, "P5": 0}
+    rt = source(priority_labels=labels, priority_names={p: f"P{p}" for p in range(1, 6)})
+    assert rt.priorities.write(2) == "P2" and rt.priorities.read("P2") == 2 and rt.priorities.read("75") == 2
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (
+            {"priority_names": {1: "High", 2: "High"}},
+            "priority_names writes P2 as 'High', which reads back as P1",
+        ),
+        (
+            {"priority_names": {2: 100}},
+            "priority_names writes P2 as '100', which reads back as P1 (priority_ranges: P1 from 100, P2 from 75",
+        ),
+        (
+            {"priority_ranges": {1: 90, 2: 60, 3: 40, 4: 20, 5: 0}},
+            "priority_names writes P2 as '75', which reads back as P1",
+        ),
+        (
+            {"priority_names": {1: "high"}},
+            "priority_names writes P1 as 'high', not a label of priority_labels (case matters: High, Low, Medium)",
+        ),
+        (
+            {"priority_map": {"100": 2}},
+            "priority_names writes P1 as '100', which reads back as P2 (priority_map)",
+        ),
+        ({"priority_ranges": {1: 50, 2: 75}}, "priority_ranges must fall as the priority's number rises"),
+        ({"priority_ranges": {}}, "priority_ranges needs at least one priority"),
+        ({"priority_names": {1: "-5"}}, "priority_names writes P1 as '-5'; RT stores no negative priority"),
+    ],
+)
+def test_read_and_write_maps_that_disagree_are_refused_at_load(options, message):
+    with pytest.raises(OptionsError, match=re.escape(f"rt: options: {message}")):
+        source(**options)
