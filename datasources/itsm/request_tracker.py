@@ -9,12 +9,18 @@ service is a ticket custom field, the assignment group the queue.
 Options: ``RequestTrackerOptions``; ``url`` is RT's web root, auth ``username`` +
 ``password`` (basic) or ``token`` (an RT auth token).
 
+Priorities: RT keeps a number (stock RT 5 labels 0 Low, 50 Medium, 100 High with ``%PriorityAsString``,
+turns an unknown label, or one in the wrong case, into 0 on update, and reports the number when read
+back, or a label as it was sent on create). ``Priorities`` writes opscenter's 1-5 as ``priority_names``
+gives them (by default the numbers 100, 75, 50, 25, 0) and reads a number by ``priority_ranges`` (the
+lowest number of each priority) and a label by ``priority_labels`` (RT's table) then the ranges, after
+the config's ``priority_map``; the options refuse a written value that reads back as another priority.
+
 Write-back: an opscenter action becomes a comment on the ticket (a public status update a
 correspondence), whose subject is the action's marker; acknowledge then sets the status ``open``,
-resolve ``resolved``, a priority change the label ``priority_names`` gives it (RT turns an unknown label,
-or one in the wrong case, into priority 0, and reports numbers when read back). Before posting,
-the ticket's attachments are searched for the marker, so a delivery retried after a lost answer
-never posts twice; the status and priority updates are idempotent themselves.
+resolve ``resolved``, a priority change the priority's value. Before posting, the ticket's attachments
+are searched for the marker, so a delivery retried after a lost answer never posts twice; the status
+and priority updates are idempotent themselves.
 
 Declared incidents: ``open_ticket`` opens a ticket in ``declare_queue`` whose subject starts with the
 incident's marker, after searching for one with that marker, so a retry after a lost answer links the
@@ -24,11 +30,13 @@ not as its number).
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Annotated
 
 import pandas as pd
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from datasources import itsm
 from datasources.base import SourceError, parser
@@ -36,7 +44,6 @@ from datasources.options import HttpOptions
 from datasources.registry import register
 
 DEFAULTS = itsm.Mappings(
-    priority={"high": 2, "medium": 3, "low": 4, "100": 2, "50": 3, "0": 4},  # RT's default labels and their numbers
     incident_state={
         "new": "new",
         "open": "in_progress",
@@ -47,8 +54,71 @@ DEFAULTS = itsm.Mappings(
     },
 )
 ACTION_STATUS = {"acknowledge": "open", "resolve": "resolved"}
-PRIORITY_NAMES = {1: "High", 2: "High", 3: "Medium", 4: "Low", 5: "Low"}  # RT's default PriorityAsString labels
+RT_LABELS = {"Low": 0, "Medium": 50, "High": 100}  # stock RT 5's %PriorityAsString
+PRIORITY_NAMES = {1: "100", 2: "75", 3: "50", 4: "25", 5: "0"}  # what write-back sets for P1-P5
+PRIORITY_RANGES = {1: 100, 2: 75, 3: 50, 4: 25, 5: 0}  # the lowest RT number read as P1-P5
+NUMBER = re.compile(r"-?\d+")
 FIELDS = "Subject,Status,Queue,Priority,Created,Started,Resolved,LastUpdated,CustomFields"
+
+
+@dataclass(frozen=True)
+class Priorities:
+    """Opscenter's priorities 1-5 to and from RT's priority numbers and labels."""
+
+    names: dict[int, str]  # priority -> what write-back sets: a number or a label of ``labels``
+    ranges: dict[int, int]  # priority -> the lowest RT number read as it
+    labels: dict[str, int]  # RT's %PriorityAsString: label -> number
+    explicit: dict[str, int]  # the config's priority_map, keys lower-case: read before the rest
+
+    def write(self, priority: int) -> int | str | None:
+        """What write-back sets for ``priority`` (a number as a number); None when nothing is configured."""
+        value = self.names.get(priority)
+        return int(value) if value is not None and NUMBER.fullmatch(value) else value
+
+    def read(self, value):
+        """The priority RT's ``value`` (a number or a label) reads as: ``priority_map`` first, then a label as
+        its number, a number by range (below every range: the lowest priority); anything else as it came."""
+        if value is None:
+            return None
+        text = str(value).strip()
+        if text.lower() in self.explicit:
+            return self.explicit[text.lower()]
+        folded = {label.lower(): number for label, number in self.labels.items()}
+        number = int(text) if NUMBER.fullmatch(text) else folded.get(text.lower())
+        if number is None:
+            return text
+        return next((p for p, lowest in sorted(self.ranges.items()) if number >= lowest), max(self.ranges))
+
+    def disagreement(self) -> str | None:
+        """Why these maps cannot be used: a value written that RT would not keep, or that reads back as
+        another priority; None when every priority written reads back as itself."""
+        ranges = sorted(self.ranges.items())
+        if not ranges:
+            return "priority_ranges needs at least one priority"
+        shown = ", ".join(f"P{p} from {lowest}" for p, lowest in ranges)
+        if any(low <= lower for (_, low), (_, lower) in zip(ranges, ranges[1:])):
+            return f"priority_ranges must fall as the priority's number rises ({shown})"
+        for priority, value in sorted(self.names.items()):
+            written = f"priority_names writes P{priority} as {value!r}"
+            if NUMBER.fullmatch(value) and int(value) < 0:
+                return f"{written}; RT stores no negative priority"
+            if not NUMBER.fullmatch(value) and value not in self.labels:
+                known = ", ".join(sorted(self.labels))
+                return f"{written}, not a label of priority_labels (case matters: {known}); RT would store 0"
+            read = self.read(value)
+            if read != priority:
+                why = "priority_map" if value.lower() in self.explicit else f"priority_ranges: {shown}"
+                return f"{written}, which reads back as P{read} ({why}); make the two agree"
+        return None
+
+    @classmethod
+    def from_options(cls, options: RequestTrackerOptions) -> Priorities:
+        """The priorities of a source's options."""
+        explicit = {str(k).strip().lower(): v for k, v in options.priority_map.items()}
+        return cls(dict(options.priority_names), dict(options.priority_ranges), dict(options.priority_labels), explicit)
+
+
+STOCK = Priorities(PRIORITY_NAMES, PRIORITY_RANGES, RT_LABELS, {})
 
 
 def ticketsql_string(value) -> str:
@@ -81,13 +151,15 @@ def custom_field(ticket: dict, name: str):
     return None
 
 
-def incident_records(payload: dict, base_url: str, service_field: str = "Service") -> list[dict]:
-    """Raw incident records from one REST2 tickets page."""
+def incident_records(
+    payload: dict, base_url: str, service_field: str = "Service", priorities: Priorities = STOCK
+) -> list[dict]:
+    """Raw incident records from one REST2 tickets page, their priorities read as opscenter's."""
     return [
         {
             "incident_id": f"RT-{t['id']}" if t.get("id") else None,
             "title": t.get("Subject"),
-            "priority": t.get("Priority"),
+            "priority": priorities.read(t.get("Priority")),
             "state": t.get("Status"),
             "service": custom_field(t, service_field),
             "opened_at": t.get("Created"),
@@ -102,11 +174,16 @@ def incident_records(payload: dict, base_url: str, service_field: str = "Service
 
 @parser()
 def parse_incidents(
-    pages: list[dict], base_url: str, mappings: itsm.Mappings, source: str, service_field: str = "Service"
+    pages: list[dict],
+    base_url: str,
+    mappings: itsm.Mappings,
+    source: str,
+    service_field: str = "Service",
+    priorities: Priorities = STOCK,
 ) -> pd.DataFrame:
     """An incidents frame from REST2 tickets pages."""
-    records = [r for page in pages for r in incident_records(page, base_url, service_field)]
-    return itsm.incident_frame(records, mappings, source)
+    records = [r for page in pages for r in incident_records(page, base_url, service_field, priorities)]
+    return itsm.incident_frame(records, replace(mappings, priority={}), source)  # ``priorities`` read them
 
 
 class RequestTrackerOptions(HttpOptions, itsm.ItsmOptions):
@@ -118,13 +195,31 @@ class RequestTrackerOptions(HttpOptions, itsm.ItsmOptions):
     priority_names: dict[Annotated[int, Field(ge=1, le=5)], str] = Field(
         default_factory=lambda: dict(PRIORITY_NAMES),
         description=(
-            "Priority 1-5 -> what write-back sets: a label of RT's `%PriorityAsString` (case matters) or a number."
+            "Priority 1-5 -> what write-back and declared tickets set: a number, or a label of `priority_labels` "
+            "(case matters); each must read back as its own priority."
         ),
+    )
+    priority_ranges: dict[Annotated[int, Field(ge=1, le=5)], int] = Field(
+        default_factory=lambda: dict(PRIORITY_RANGES),
+        description=(
+            "Priority 1-5 -> the lowest RT number read as it, falling as the priority's number rises "
+            "(P2 is 75 to 99); a number below every range reads as the lowest priority listed."
+        ),
+    )
+    priority_labels: dict[str, int] = Field(
+        default_factory=lambda: dict(RT_LABELS),
+        description="RT's `%PriorityAsString`: label -> number; a label read is taken as its number.",
     )
     declare_queue: str = Field(
         "Incidents",
         description="Queue of the tickets opened for incidents declared in opscenter (`command.declare_to`).",
     )
+
+    @model_validator(mode="after")
+    def _priorities_agree(self) -> RequestTrackerOptions:
+        if problem := Priorities.from_options(self).disagreement():
+            raise ValueError(problem)
+        return self
 
 
 @register
@@ -136,6 +231,10 @@ class RequestTrackerSource(itsm.ItsmSource):
     polled = ("incidents",)
     defaults = DEFAULTS
     token_scheme = "token"
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.priorities = Priorities.from_options(self.config)
 
     def _pages(self, since: datetime) -> list[dict]:
         params = {
@@ -162,7 +261,12 @@ class RequestTrackerSource(itsm.ItsmSource):
             now,
             {
                 "incidents": parse_incidents(
-                    pages, self.transport.base_url, self.mappings, self.name, self.config.service_field
+                    pages,
+                    self.transport.base_url,
+                    self.mappings,
+                    self.name,
+                    self.config.service_field,
+                    self.priorities,
                 ),
             },
         )
@@ -190,8 +294,8 @@ class RequestTrackerSource(itsm.ItsmSource):
             body = {**body, "ContentType": "text/plain"}
             self.transport.request("POST", f"REST/2.0/ticket/{ticket}/{kind}", body=body, resend=False)
         update = {"Status": ACTION_STATUS[action]} if action in ACTION_STATUS else {}
-        if action == "priority" and detail["priority"] in self.config.priority_names:
-            update = {"Priority": self.config.priority_names[detail["priority"]]}
+        if action == "priority" and (value := self.priorities.write(detail["priority"])) is not None:
+            update = {"Priority": value}
         if update:
             self.transport.request("PUT", f"REST/2.0/ticket/{ticket}", body=update)
 
@@ -218,8 +322,6 @@ class RequestTrackerSource(itsm.ItsmSource):
             if not isinstance(created, dict) or not created.get("id"):
                 raise SourceError(f"{self.name}: expected the new ticket's id from REST2 ticket")
             ticket = str(created["id"])
-        if name := self.config.priority_names.get(
-            incident["priority"]
-        ):  # RT turns a label into its number on update only
-            self.transport.request("PUT", f"REST/2.0/ticket/{ticket}", body={"Priority": name})
+        if (value := self.priorities.write(incident["priority"])) is not None:  # RT turns a label into its number
+            self.transport.request("PUT", f"REST/2.0/ticket/{ticket}", body={"Priority": value})  # on update only
         return f"RT-{ticket}", f"{self.transport.base_url}/Ticket/Display.html?id={ticket}"

@@ -203,7 +203,7 @@ def test_a_p1_from_declaration_to_resolution(dash_duo, command, rt_url):  # noqa
     estate.poll_until(lambda: len(hooked) >= 1, "the level-1 notification")
     [ticket] = rt_tickets(rt_url, estate.token)
     assert ticket["Subject"].startswith("[opscenter OC-1 ") and ticket["Subject"].endswith(title)
-    assert rest(rt_url, "GET", f"ticket/{ticket['id']}", None)["Priority"] == "100"  # RT's High, the closest to P1
+    assert rest(rt_url, "GET", f"ticket/{ticket['id']}", None)["Priority"] == "100"  # P1: RT's High
     incident = estate.incident()
     assert (incident["priority"], incident["service"], incident["x_ticket"]) == (
         1,

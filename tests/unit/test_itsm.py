@@ -162,7 +162,7 @@ sources:
     assert built["db"].kind == "sql"
 
 
-def test_a_declared_incidents_rt_ticket_gets_its_priority_by_an_update_which_rt_turns_into_its_number():
+def test_a_declared_incidents_rt_ticket_gets_its_priority_by_an_update():
     def answer(request, base):
         if request.method == "GET":
             return Reply({"items": [], "pages": 0})
@@ -174,4 +174,4 @@ def test_a_declared_incidents_rt_ticket_gets_its_priority_by_an_update_which_rt_
         assert source.open_ticket("[opscenter OC-1 20261207T0131Z]", incident)[0] == "RT-7"
     created, updated = (r for r in seen if r.method != "GET")
     assert "Priority" not in created.body and created.body["Subject"].endswith("Orders rejected")
-    assert (updated.method, updated.path, updated.body) == ("PUT", "/REST/2.0/ticket/7", {"Priority": "High"})
+    assert (updated.method, updated.path, updated.body) == ("PUT", "/REST/2.0/ticket/7", {"Priority": 100})  # P1

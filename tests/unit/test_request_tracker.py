@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from dashboard.core.settings import ConfigError, parse
 from datasources.base import OptionsError
 from datasources.itsm import request_tracker
 from datasources.itsm.request_tracker import RequestTrackerSource
@@ -70,7 +71,7 @@ def test_a_site_with_five_labels_writes_and_reads_them():
             "priority_names writes P2 as '100', which reads back as P1 (priority_ranges: P1 from 100, P2 from 75",
         ),
         (
-            {"priority_ranges": {1: 90, 2: 60, 3: 40, 4: 20, 5: 0}},
+            {"priority_ranges": {1: 70, 2: 60, 3: 40, 4: 20, 5: 0}},
             "priority_names writes P2 as '75', which reads back as P1",
         ),
         (
@@ -89,3 +90,15 @@ def test_a_site_with_five_labels_writes_and_reads_them():
 def test_read_and_write_maps_that_disagree_are_refused_at_load(options, message):
     with pytest.raises(OptionsError, match=re.escape(f"rt: options: {message}")):
         source(**options)
+
+
+def test_a_config_with_rt_s_old_labels_for_p1_and_p2_is_refused_naming_its_line():
+    config = """
+sources:
+  - kind: request_tracker
+    name: rt
+    url: https://rt.example.internal
+    priority_names: {1: High, 2: High, 3: Medium, 4: Low, 5: Low}
+"""
+    with pytest.raises(ConfigError, match=r"<config>:3: sources\.0: priority_names writes P2 as 'High', which reads"):
+        parse(config)

@@ -21,7 +21,7 @@ CONTRACT_TESTS = {
     "otlp_files": ["unit/test_trace_sources.py"],
     "servicenow": ["unit/test_servicenow.py"],
     "jira": ["unit/test_jira.py"],
-    "request_tracker": ["integration/test_request_tracker.py"],
+    "request_tracker": ["unit/test_request_tracker.py", "integration/test_request_tracker.py"],
     "sql": ["integration/test_sql.py"],
     "chaostoolkit": ["unit/test_chaostoolkit.py", "integration/test_chaostoolkit.py"],
     "litmus": ["unit/test_litmus.py", "integration/test_kubernetes_api.py"],
