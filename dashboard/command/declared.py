@@ -131,6 +131,16 @@ def linked(engine: sa.Engine, incident: str, ticket_source: str, ticket_id: str,
         )
 
 
+def tickets(engine: sa.Engine) -> set[tuple[str, str]]:
+    """(source, incident id) of every ITSM ticket opened for a declared incident, as recorded by ``linked``:
+    known here as soon as the ticket is, before opscenter's own source is polled again."""
+    query = sa.select(declared_incidents.c.ticket_source, declared_incidents.c.ticket_id).where(
+        declared_incidents.c.ticket_id.is_not(None)
+    )
+    with engine.connect() as connection:
+        return {(source, ticket) for source, ticket in connection.execute(query)}
+
+
 def _read(engine: sa.Engine, now: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The declared incidents in the frame's reach and their actions."""
     cutoff = now - pd.Timedelta(days=RETENTION_DAYS)

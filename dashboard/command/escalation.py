@@ -26,7 +26,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from dashboard.analytics import incidents as incident_stats
-from dashboard.command import actions, notifications
+from dashboard.command import actions, declared, notifications
 from dashboard.command.channels import Channel, ChannelError, Message, Recipient, build
 from dashboard.command.notify_config import NotifySettings
 from dashboard.command.roster import OnDuty, on_duty
@@ -50,11 +50,14 @@ def retry_after_s(attempts: int) -> float:
     return min(FIRST_RETRY_S * 2 ** max(attempts - 1, 0), MAX_RETRY_S)
 
 
-def watched(incidents: pd.DataFrame, acknowledged: pd.DataFrame, priorities) -> pd.DataFrame:
+def watched(incidents: pd.DataFrame, acknowledged: pd.DataFrame, priorities, tickets=frozenset()) -> pd.DataFrame:
     """The open incidents of ``priorities`` nobody has acknowledged, in the frame or in opscenter; the ticket
-    opened for an incident declared in opscenter is that incident, not one more to notify."""
+    opened for an incident declared in opscenter is that incident, not one more to notify (named in the frame,
+    or in ``tickets`` (source, incident id) before opscenter's own frame names it)."""
     frame = incident_stats.with_acknowledgements(incident_stats.without_ticket_copies(incidents), acknowledged)
+    copies = pd.MultiIndex.from_frame(frame[["source", "incident_id"]]).isin(list(tickets)) if tickets else False
     keep = frame["state"].isin(OPEN_STATES) & frame["priority"].isin(priorities) & frame["acknowledged_at"].isna()
+    keep &= ~copies
     return frame[keep].drop_duplicates(["source", "incident_id"], keep="last")
 
 
@@ -109,7 +112,8 @@ class EscalationJob:
 
     def escalate(self, frame: pd.DataFrame, now: datetime) -> None:
         """Cancel what no longer needs sending, and open each watched incident's level that is due."""
-        open_ones = watched(frame, actions.acknowledgements(self.engine), self.settings.priorities)
+        acknowledged, tickets = actions.acknowledgements(self.engine), declared.tickets(self.engine)
+        open_ones = watched(frame, acknowledged, self.settings.priorities, tickets)
         keys = set(zip(open_ones["source"], open_ones["incident_id"], strict=True))
         for source, incident_id in notifications.pending_incidents(self.engine) - keys:
             notifications.cancel(self.engine, source, incident_id)

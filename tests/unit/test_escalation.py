@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from dashboard.command import actions, notifications
+from dashboard.command import actions, declared, notifications
 from dashboard.command.escalation import FIRST_RETRY_S, MAX_ATTEMPTS, EscalationJob, next_level
 from dashboard.core.leases import LocalLeases
 from dashboard.core.settings import parse
@@ -194,3 +194,15 @@ def test_a_p1_read_from_request_tracker_is_escalated(history):
         ("RT-23", 1, 1),
         ("RT-23", 2, 1),
     ]
+
+
+def test_a_declared_incident_s_ticket_is_not_notified_before_opscenter_s_frame_names_it(history):
+    with history.engine.begin() as connection:
+        incident = declared.declare(connection, "li.wei", {"title": "Orders rejected", "priority": 1}, T0)
+    declared.linked(history.engine, incident, "itsm", "INC7", None)  # the ticket opened, the frame not re-read
+    frame = incidents(
+        {"incident_id": incident, "priority": 1, "source": "opscenter"}, {"incident_id": "INC7", "priority": 1}
+    )
+    with serve(lambda request, base: Reply(None, status=204)) as (base, seen):
+        assert job_for(base, history, frame).run(T0) == 1
+    assert [(r.body["incident_id"], r.body["level"]) for r in seen] == [(incident, 1)]
