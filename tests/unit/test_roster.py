@@ -101,12 +101,20 @@ def test_a_wrong_notifications_section_is_refused_where_it_is_wrong(tmp_path, ur
 
 def test_the_documented_examples_check_out(tmp_path):
     text = (Path(__file__).resolve().parents[2] / "docs" / "notifications.md").read_text(encoding="utf-8")
-    config, roster = re.findall(r"```yaml\n(.*?)```", text, re.DOTALL)
+    config, roster, oncall = re.findall(r"```yaml\n(.*?)```", text, re.DOTALL)
     (tmp_path / "roster.yaml").write_text(roster, encoding="utf-8")
     env = {name: "https://example.internal/hook?key=x" for name in re.findall(r"\$\{(\w+)\}", config)}
     notify = parse("sources: [{kind: demo, name: demo}]\n" + config, str(tmp_path / "c.yaml"), env).notifications
     assert set(notify.channels) == {"ops-dingtalk", "ops-wecom", "pager", "mail"}
     assert [len(level.shifts) for level in notify.current_roster().levels] == [3, 1]
+    env = {"RT_TOKEN": "t", "SNOW_TOKEN": "t"}
+    channels = "  channels: {ops-dingtalk: {kind: webhook, url: https://example.internal/hook}}\n"
+    groups = parse(oncall.replace("  roster:\n", channels + "  roster:\n"), str(tmp_path / "o.yaml"), env)
+    roster = groups.notifications.current_roster()
+    assert [(g.source, g.group) for g in roster.oncall_groups()] == [
+        ("rt", "Duty managers"),
+        ("snow", "Trading operations"),
+    ]
 
 
 ON_CALL = """
