@@ -44,7 +44,5 @@ class OnCallSource(Source):
             rows += [{"source": oncall.source, "group": oncall.group, **person} for person in people]
         if failed:
             raise SourceError(f"{self.name}: on-call read failed, the last good answer stays: {'; '.join(failed)}")
-        frame = (
-            pd.DataFrame(rows, columns=[c for c in empty_frame("on_call").columns]) if rows else empty_frame("on_call")
-        )
-        return {"on_call": validate("on_call", frame.astype(object).where(frame.notna(), None))}
+        frame = pd.DataFrame(rows, columns=empty_frame("on_call").columns, dtype=object)
+        return {"on_call": validate("on_call", frame.where(frame.notna(), None))}
