@@ -35,6 +35,7 @@ def _poller(settings: Settings, store, with_history: bool = True):
         history = History(settings.database_url)
         history.migrate()
     sources = _sources(settings)
+    sources += _oncall(settings, sources)
     if history is not None:
         from dashboard.command.source import CommandSource
         from dashboard.core.store import COMMAND_SOURCE
@@ -80,9 +81,30 @@ def _poller(settings: Settings, store, with_history: bool = True):
                     lambda: store.frame("incidents"),
                     settings.display_tz,
                     settings.language,
+                    _on_call_answer(store) if any(s.kind == "oncall" for s in sources) else None,
                 )
             )
     return poller
+
+
+def _oncall(settings: Settings, sources: list) -> list:
+    """The reader of the roster's ITSM on-call groups, when a configured source can read them."""
+    from dashboard.command.oncall import OnCallSource
+    from dashboard.core.store import ONCALL_SOURCE
+
+    notify = settings.notifications
+    readers = {s.name: s for s in sources if getattr(s, "reads_on_call", False)}
+    if notify is None or not readers:
+        return []
+    return [OnCallSource(ONCALL_SOURCE, notify.oncall_interval_s, roster=notify.current_roster, readers=readers)]
+
+
+def _on_call_answer(store):
+    """The on-call groups as last read, from the store (as the wall reads them)."""
+    from dashboard.command.roster import on_call_answer
+    from dashboard.core.store import ONCALL_SOURCE
+
+    return lambda now: on_call_answer(store.frame("on_call"), store.status(ONCALL_SOURCE), now)
 
 
 def _freeze_rules(settings: Settings, live):

@@ -388,6 +388,14 @@ CONTRACTS: dict[str, tuple[Column, ...]] = {
         _c("commander", "str", True),
         _c("updated_at", "ts"),
     ),
+    "on_call": (  # opscenter's own: who an ITSM's on-call group has on call, as last read
+        _c("source", "str"),
+        _c("group", "str"),
+        _c("person", "str"),
+        _c("name", "str"),
+        _c("email", "str", True),
+        _c("mobile", "str", True),
+    ),
     "log_rates": (
         _c("ts", "ts"),
         _c("service", "str"),
@@ -452,6 +460,7 @@ METRIC_FRAMES = ("service_metrics", "resource_metrics")  # the frames the derive
 DERIVED_FRAMES = ("anomalies", "utilisation_peaks")  # computed by the poller from metrics, not read
 SLO_FRAMES = ("slo_status", "slo_days")  # computed by the poller from the chains' metrics and history
 COMMAND_FRAMES = ("incident_command",)  # read by the poller from opscenter's incident actions
+DUTY_FRAMES = ("on_call",)  # read by the poller from the ITSM on-call groups the duty roster names
 VIEW_FRAMES = (
     "service_health",
     "service_status",

@@ -9,6 +9,9 @@ a failed send is tried again after a back-off doubling from ``FIRST_RETRY_S`` to
 ``MAX_ATTEMPTS`` times in all; every attempt is recorded with an audit row (actor "opscenter").
 Once the incident is acknowledged, resolved or gone, what is still pending is cancelled.
 
+A level that takes its people from an ITSM's on-call group is told whoever the poller last read in it
+(``on_call``: the same answer the wall shows; the last good one while the ITSM does not answer).
+
 One runner at a time across pollers (the lease ``job:incident-notify``, renewed while a run lasts).
 The poller hands the job its clock's "now"; the job runs on a thread of its own and a call while
 it still runs is skipped, so a slow channel never holds up a poll.
@@ -29,7 +32,7 @@ from dashboard.analytics import incidents as incident_stats
 from dashboard.command import actions, declared, notifications
 from dashboard.command.channels import Channel, ChannelError, Message, Recipient, build
 from dashboard.command.notify_config import NotifySettings
-from dashboard.command.roster import OnDuty, on_duty
+from dashboard.command.roster import OnCallAnswer, OnDuty, on_duty
 from dashboard.core.leases import renewing
 from dashboard.i18n import t
 from dashboard.security.redact import redact
@@ -72,7 +75,8 @@ def next_level(opened: dict[int, datetime], now: datetime, ack_minutes: float, l
 
 
 class EscalationJob:
-    """Notify and escalate the watched incidents of ``incidents()`` through ``settings``' channels and roster."""
+    """Notify and escalate the watched incidents of ``incidents()`` through ``settings``' channels and roster;
+    ``on_call(now)``: the on-call groups as last read (``roster.on_call_answer``), when the roster names any."""
 
     def __init__(
         self,
@@ -82,9 +86,10 @@ class EscalationJob:
         incidents: Callable[[], pd.DataFrame],
         tz: str,
         lang: str = "en",
+        on_call: Callable[[datetime], OnCallAnswer] | None = None,
     ):
         self.settings, self.engine, self.leases, self.incidents = settings, engine, leases, incidents
-        self.tz, self.lang = tz, lang
+        self.tz, self.lang, self.on_call = tz, lang, on_call
         self.channels: dict[str, Channel] = {name: build(name, o) for name, o in settings.channels.items()}
         self._thread: threading.Thread | None = None
 
@@ -110,6 +115,10 @@ class EscalationJob:
         finally:
             self.leases.hold(LEASE, 0, 0)  # released: the next poll may run it at once
 
+    def duty(self, now: datetime) -> list[OnDuty]:
+        """Each level's people on duty at ``now``."""
+        return on_duty(self.settings.current_roster(), now, self.tz, self.on_call(now) if self.on_call else None)
+
     def escalate(self, frame: pd.DataFrame, now: datetime) -> None:
         """Cancel what no longer needs sending, and open each watched incident's level that is due."""
         acknowledged, tickets = actions.acknowledgements(self.engine), declared.tickets(self.engine)
@@ -117,7 +126,7 @@ class EscalationJob:
         keys = set(zip(open_ones["source"], open_ones["incident_id"], strict=True))
         for source, incident_id in notifications.pending_incidents(self.engine) - keys:
             notifications.cancel(self.engine, source, incident_id)
-        duty = on_duty(self.settings.current_roster(), now, self.tz)
+        duty = self.duty(now)
         for source, incident_id in sorted(keys):
             opened = notifications.levels(self.engine, source, incident_id)
             level = next_level(opened, now, self.settings.ack_minutes, len(duty))
@@ -131,7 +140,7 @@ class EscalationJob:
     def deliver(self, frame: pd.DataFrame, now: datetime) -> int:
         """Send each pending notification that is due; record every outcome."""
         sent = 0
-        duty = {d.level: d for d in on_duty(self.settings.current_roster(), now, self.tz)}
+        duty = {d.level: d for d in self.duty(now)}
         for row in notifications.due(self.engine, now):
             if not notifications.claim(self.engine, row["id"], now, now + timedelta(seconds=CLAIM_S)):
                 continue  # another poller is sending it

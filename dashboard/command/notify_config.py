@@ -1,7 +1,8 @@
 """The config's ``notifications:`` section: channels, the duty roster (inline or in a file it names), and
-the escalation's timing. Checked when the config loads, each problem located by file, line and key; a
-roster kept in its own file is read again when the file changes (``RosterFile``), so a hand-over edited
-during the day counts without a restart, and a broken edit keeps the last good roster (logged).
+the escalation's timing. Checked when the config loads, each problem located by file, line and key (a level's
+on-call group must name a source that reads them); a roster kept in its own file is read again when the file
+changes (``RosterFile``), so a hand-over edited during the day counts without a restart, and a broken edit keeps
+the last good roster (logged).
 """
 
 from __future__ import annotations
@@ -17,14 +18,15 @@ from dashboard.command.channels import KINDS, model_of
 from dashboard.command.roster import Roster
 
 log = logging.getLogger("opscenter.notify")
-KEYS = ("channels", "roster", "ack_minutes", "priorities", "link_url")
+KEYS = ("channels", "roster", "ack_minutes", "priorities", "link_url", "oncall_interval_s")
 
 
 class RosterFile:
-    """The roster at ``path`` (checked against ``channels``), read again whenever the file changes."""
+    """The roster at ``path`` (checked against ``channels`` and ``oncall_sources``), read again whenever the
+    file changes."""
 
-    def __init__(self, path: str, channels: set[str], roster: Roster):
-        self.path, self.channels, self._roster = path, channels, roster
+    def __init__(self, path: str, channels: set[str], oncall_sources: set[str], roster: Roster):
+        self.path, self.channels, self.oncall_sources, self._roster = path, channels, oncall_sources, roster
         self._stamp = _stamp(path)
         self._lock = threading.Lock()
 
@@ -37,7 +39,7 @@ class RosterFile:
             if stamp != self._stamp:
                 self._stamp = stamp
                 try:
-                    self._roster = read_roster(self.path, self.channels)
+                    self._roster = read_roster(self.path, self.channels, self.oncall_sources)
                 except ConfigError as exc:
                     log.error("duty roster not reloaded, the last good one stays: %s", exc)
             return self._roster
@@ -53,39 +55,49 @@ def _stamp(path: str) -> tuple[float, int] | None:
 
 @dataclass(frozen=True)
 class NotifySettings:
-    """Channels by name, the roster, and when to escalate."""
+    """Channels by name, the roster, when to escalate, and how often the on-call groups are read."""
 
     channels: dict[str, Any]
     roster: Roster | RosterFile
     ack_minutes: float = 5.0
     priorities: tuple[int, ...] = (1,)
     link_url: str | None = None
+    oncall_interval_s: float = 60.0
 
     def current_roster(self) -> Roster:
         return self.roster.current() if isinstance(self.roster, RosterFile) else self.roster
 
 
-def _roster(doc, where: tuple, raw, channels: set[str]) -> Roster:
+def _roster(doc, where: tuple, raw, channels: set[str], oncall_sources: set[str]) -> Roster:
     from dashboard.core.settings import _check_options
 
     if not isinstance(raw, dict):
         doc.fail(where, "expected a mapping with people and levels, or the path of a file holding one")
     roster = _check_options(doc, where, raw, Roster)
-    for loc, message in roster.problems(channels):
+    for loc, message in roster.problems(channels, oncall_sources):
         doc.fail(where + loc, message)
     return roster
 
 
-def read_roster(path: str, channels: set[str]) -> Roster:
+def read_roster(path: str, channels: set[str], oncall_sources: set[str]) -> Roster:
     """The roster file at ``path``, checked; ConfigError naming its line otherwise."""
     from dashboard.core.settings import located_file
 
     doc = located_file(path)
-    return _roster(doc, (), doc.data, channels)
+    return _roster(doc, (), doc.data, channels, oncall_sources)
 
 
-def check(doc, raw) -> NotifySettings | None:
-    """The ``notifications:`` section of the config ``doc`` (a ``settings._Located``); None when absent."""
+def oncall_readers(sources: list[dict]) -> set[str]:
+    """The names of the configured sources whose kind reads on-call groups."""
+    from datasources.registry import kinds
+
+    known = kinds()
+    return {s["name"] for s in sources if getattr(known.get(s["kind"]), "reads_on_call", False)}
+
+
+def check(doc, raw, sources: list[dict]) -> NotifySettings | None:
+    """The ``notifications:`` section of the config ``doc`` (a ``settings._Located``) whose checked ``sources``
+    are given; None when absent."""
     from dashboard.core.settings import _check_options, _number
 
     if raw is None:
@@ -104,13 +116,13 @@ def check(doc, raw) -> NotifySettings | None:
         if not isinstance(spec, dict) or spec.get("kind") not in KINDS:
             doc.fail(where + ("kind",), f"expected a channel kind: {', '.join(KINDS)}")
         channels[str(name)] = _check_options(doc, where, spec, model_of(spec["kind"]))
-    raw_roster = raw.get("roster")
+    raw_roster, readers = raw.get("roster"), oncall_readers(sources)
     if isinstance(raw_roster, str):
         chosen = Path(raw_roster)
         path = str(chosen if chosen.is_absolute() else Path(doc.path).parent / chosen)
-        roster = RosterFile(path, set(channels), read_roster(path, set(channels)))
+        roster = RosterFile(path, set(channels), readers, read_roster(path, set(channels), readers))
     else:
-        roster = _roster(doc, ("notifications", "roster"), raw_roster, set(channels))
+        roster = _roster(doc, ("notifications", "roster"), raw_roster, set(channels), readers)
     priorities = raw.get("priorities", [1])
     if not isinstance(priorities, list) or not priorities or any(p not in (1, 2, 3, 4, 5) for p in priorities):
         doc.fail(("notifications", "priorities"), "expected a list of priorities 1 to 5, such as [1]")
@@ -123,4 +135,5 @@ def check(doc, raw) -> NotifySettings | None:
         ack_minutes=_number(doc, ("notifications", "ack_minutes"), raw.get("ack_minutes", 5)),
         priorities=tuple(priorities),
         link_url=str(link).rstrip("/") if link else None,
+        oncall_interval_s=_number(doc, ("notifications", "oncall_interval_s"), raw.get("oncall_interval_s", 60)),
     )

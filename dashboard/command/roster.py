@@ -5,6 +5,11 @@ of day range in the display time zone (``to`` at or before ``from`` runs past mi
 the end of the day) on some weekdays (those the shift starts on; all when ``days`` is left out).
 Whoever's shift holds a moment is on duty then; a hand-over is where one shift ends and the next
 begins (overlapping shifts put both people on duty for the overlap).
+
+A level may instead take its people from an ITSM's on-call group (``oncall``): the poller reads the group
+(``dashboard/command/oncall.py``) into the ``on_call`` frame, and ``on_call_answer`` turns that frame and its
+status record into what ``on_duty`` uses, so the wall and the escalation see the same people. A failed read
+keeps the last good answer, marked stale.
 """
 
 from __future__ import annotations
@@ -14,9 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, field_validator
+import pandas as pd
+from pydantic import Field, field_validator, model_validator
 
 from dashboard.command.channels import Recipient
+from dashboard.core.status import is_stale
 from datasources.options import Strict
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -56,24 +63,49 @@ class Shift(Strict):
         return value
 
 
+class OnCall(Strict):
+    source: str = Field(description="The ITSM source (by name) whose on-call group says who is on duty.")
+    group: str = Field(
+        min_length=1, description="The group: a Request Tracker group's name; a ServiceNow group's name or sys_id."
+    )
+
+
 class Level(Strict):
     title: str = Field(description="What the level is called: Duty manager, Head of operations.")
     title_zh: str | None = Field(None, description="The same in Chinese.")
     channels: list[str] = Field(
         default_factory=list, description="The channels (by name) that tell this level; none: shown, never told."
     )
-    shifts: list[Shift] = Field(min_length=1, description="Who is on duty when.")
+    shifts: list[Shift] = Field(default_factory=list, description="Who is on duty when.")
+    oncall: OnCall | None = Field(None, description="Instead of shifts: the ITSM on-call group on duty.")
+
+    @model_validator(mode="after")
+    def _shifts_or_oncall(self) -> Level:
+        if bool(self.shifts) == (self.oncall is not None):
+            raise ValueError("expected either shifts or oncall (an ITSM's on-call group)")
+        return self
 
 
 class Roster(Strict):
     people: dict[str, Person] = Field(description="Everyone on the roster, by id.")
     levels: list[Level] = Field(min_length=1, description="Level 1 first.")
 
-    def problems(self, channels: set[str]) -> list[tuple[tuple, str]]:
-        """References that do not resolve: (key path, message)."""
+    def oncall_groups(self) -> list[OnCall]:
+        """The on-call groups the levels name, each once."""
+        return list(
+            {(level.oncall.source, level.oncall.group): level.oncall for level in self.levels if level.oncall}.values()
+        )
+
+    def problems(self, channels: set[str], oncall_sources: set[str]) -> list[tuple[tuple, str]]:
+        """References that do not resolve: (key path, message); ``oncall_sources``: the sources that read
+        on-call groups."""
         found = []
         for i, level in enumerate(self.levels):
             found += [(("levels", i, "channels"), f"no channel {c!r}") for c in level.channels if c not in channels]
+            if level.oncall and level.oncall.source not in oncall_sources:
+                readers = ", ".join(sorted(oncall_sources)) or "none configured"
+                message = f"no source {level.oncall.source!r} that reads on-call groups ({readers})"
+                found.append((("levels", i, "oncall", "source"), message))
             for j, shift in enumerate(level.shifts):
                 found += [
                     (("levels", i, "shifts", j, "who"), f"no person {p!r} under people")
@@ -85,7 +117,8 @@ class Roster(Strict):
 
 @dataclass(frozen=True)
 class OnDuty:
-    """Who is on duty at one level, until when (the end of their shift, local; None round the clock)."""
+    """Who is on duty at one level, until when (the end of their shift, local; None round the clock or from an
+    on-call group); for an on-call group, its ITSM source, when it was last read and whether that is stale."""
 
     level: int
     title: str
@@ -93,6 +126,30 @@ class OnDuty:
     people: tuple[Recipient, ...]
     channels: tuple[str, ...]
     until: datetime | None
+    itsm: str | None = None
+    read_at: datetime | None = None
+    stale: bool = False
+
+
+@dataclass(frozen=True)
+class OnCallAnswer:
+    """The on-call groups as the poller last read them: the people by (source, group), when that read
+    succeeded (None: never), and whether it is stale (the last read failed, or none succeeded lately)."""
+
+    people: dict[tuple[str, str], tuple[Recipient, ...]]
+    read_at: datetime | None
+    stale: bool
+
+
+def on_call_answer(frame: pd.DataFrame, status: dict | None, now: datetime) -> OnCallAnswer:
+    """The ``on_call`` frame and its source's status record as an answer (no status yet: not read, not stale)."""
+    people: dict[tuple[str, str], tuple[Recipient, ...]] = {}
+    for row in frame.itertuples(index=False):
+        person = Recipient(row.person, row.name, *(None if pd.isna(v) or not v else v for v in (row.email, row.mobile)))
+        people[(row.source, row.group)] = (*people.get((row.source, row.group), ()), person)
+    success = (status or {}).get("last_success")
+    read_at = pd.Timestamp(success).to_pydatetime() if success else None
+    return OnCallAnswer(people, read_at, status is not None and is_stale(status, now))
 
 
 def _minutes(clock: str) -> int:
@@ -113,11 +170,30 @@ def _spans(shift: Shift, local: datetime) -> list[tuple[datetime, datetime]]:
     return found
 
 
-def on_duty(roster: Roster, now: datetime, tz: str) -> list[OnDuty]:
-    """Each level's people on duty at ``now`` (a level nobody covers has no people)."""
+def _on_call(number: int, level: Level, answer: OnCallAnswer | None) -> OnDuty:
+    read = answer or OnCallAnswer({}, None, False)
+    return OnDuty(
+        number,
+        level.title,
+        level.title_zh,
+        read.people.get((level.oncall.source, level.oncall.group), ()),
+        tuple(level.channels),
+        None,
+        level.oncall.source,
+        read.read_at,
+        read.stale,
+    )
+
+
+def on_duty(roster: Roster, now: datetime, tz: str, answer: OnCallAnswer | None = None) -> list[OnDuty]:
+    """Each level's people on duty at ``now`` (a level nobody covers has no people); ``answer``: the on-call
+    groups as last read, for the levels that take their people from one."""
     local = now.astimezone(ZoneInfo(tz))
     levels = []
     for number, level in enumerate(roster.levels, start=1):
+        if level.oncall is not None:
+            levels.append(_on_call(number, level, answer))
+            continue
         people, until = [], None
         for shift in level.shifts:
             for begins, ends in _spans(shift, local):

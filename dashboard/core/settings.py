@@ -27,7 +27,7 @@ DEFAULT_CONFIG = Path(__file__).with_name("default.yaml")
 ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 LANGUAGES = ("en", "zh")
-RESERVED_NAMES = ("config", "derived", "opscenter")  # source names the store gives its own frames
+RESERVED_NAMES = ("config", "derived", "opscenter", "oncall")  # source names the store gives its own frames
 DEFAULT_TIER_TARGETS = {
     1: {"p95_ms": 300.0, "error_ratio": 0.01},
     2: {"p95_ms": 800.0, "error_ratio": 0.02},
@@ -602,10 +602,10 @@ def _check_grading_table(doc: _Located, raw) -> str | None:
     return path
 
 
-def _check_notifications(doc: _Located, raw):
+def _check_notifications(doc: _Located, raw, sources: list[dict[str, Any]]):
     from dashboard.command import notify_config
 
-    return notify_config.check(doc, raw)
+    return notify_config.check(doc, raw, sources)
 
 
 def _slo_settings(**values):
@@ -755,7 +755,7 @@ def parse(text: str, path: str = "<config>", env: dict[str, str] | None = None) 
         capacity=_check_capacity(doc, data.get("capacity")),
         calendar=_check_calendar(doc, data.get("calendar")),
         grading_table=_check_grading_table(doc, data.get("grading_table")),
-        notifications=_check_notifications(doc, data.get("notifications")),
+        notifications=_check_notifications(doc, data.get("notifications"), sources),
         preplans=_check_preplans(doc, data.get("preplans")),
         command=_check_command(doc, data.get("command"), sources),
         freeze=_check_freeze(doc, data.get("freeze"), display_tz),

@@ -50,6 +50,7 @@ from datasources.base import empty_frame
 
 CONFIG_SOURCE = "config"
 COMMAND_SOURCE = "opscenter"  # the declared incidents and the incident command (dashboard/command/source.py)
+ONCALL_SOURCE = "oncall"  # who the ITSM on-call groups of the duty roster have on call (dashboard/command/oncall.py)
 log = logging.getLogger(__name__)
 # the kind of the frames the poller derives (dashboard/core/derived.py), and the name its estate-wide ones
 # (the wall's views) are stored under
@@ -179,7 +180,14 @@ class FrameStore:
         self.cache, self.limit = cache, int(limit_mb * 1_000_000)
         self.prefix = f"opscenter:{deployment}:"
         sources = list(sources)
-        self.sources = [*sources, CONFIG_SOURCE, COMMAND_SOURCE, *map(derived_source, sources), DERIVED_SOURCE]
+        self.sources = [
+            *sources,
+            CONFIG_SOURCE,
+            COMMAND_SOURCE,
+            ONCALL_SOURCE,
+            *map(derived_source, sources),
+            DERIVED_SOURCE,
+        ]
         self._decoded: dict[tuple[str, str], tuple[int, pd.DataFrame]] = {}
         self._combined: dict[str, tuple[tuple, pd.DataFrame]] = {}
         self._selected: OrderedDict[tuple[str, tuple[str, ...]], tuple[tuple, pd.DataFrame]] = OrderedDict()

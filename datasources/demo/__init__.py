@@ -46,6 +46,7 @@ from datasources.base import (
     COMMAND_FRAMES,
     CONTRACTS,
     DERIVED_FRAMES,
+    DUTY_FRAMES,
     SLO_FRAMES,
     VIEW_FRAMES,
     Health,
@@ -199,7 +200,7 @@ TRACES_PER_MINUTE = 4
 SLOWEST_CALLS = 10
 MAX_TRACES = 200
 BASE_ERROR_RATIO = 0.0006
-NOT_EMITTED = ("source_status", "log_lines", *DERIVED_FRAMES, *VIEW_FRAMES, *COMMAND_FRAMES, *SLO_FRAMES)
+NOT_EMITTED = ("source_status", "log_lines", *DERIVED_FRAMES, *VIEW_FRAMES, *COMMAND_FRAMES, *DUTY_FRAMES, *SLO_FRAMES)
 EMITTED = tuple(name for name in CONTRACTS if name not in NOT_EMITTED)
 
 _U64 = np.uint64

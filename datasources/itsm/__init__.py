@@ -46,6 +46,7 @@ FINISHED_CHANGE_STATES = ("closed", "cancelled")
 EPOCH = pd.Timestamp(0, tz="UTC")
 DEFAULT_RETENTION_DAYS = 90
 DEFAULT_OVERLAP_S = 300
+MAX_ON_CALL = 25  # people on call in one group, at most: one request each for their contact details
 
 
 class RecordError(ValueError):
@@ -340,6 +341,7 @@ class ItsmSource(Source):
     defaults: ClassVar[Mappings] = Mappings()
     token_scheme: ClassVar[str] = "Bearer"
     writes_back: ClassVar[bool] = False  # whether ``write_back`` delivers opscenter's incident actions
+    reads_on_call: ClassVar[bool] = False  # whether ``on_call`` reads who an on-call group has on call
 
     def __post_init__(self):
         super().__post_init__()
@@ -368,6 +370,26 @@ class ItsmSource(Source):
     def deliver(self, incident_id: str, action_id: int, action: str, actor: str, detail: dict, at: datetime) -> None:
         """The kind's own write-back (see ``write_back``)."""
         raise NotImplementedError(f"{self.kind} takes no write-back")
+
+    def on_call(self, group: str) -> list[dict[str, str | None]]:
+        """Who the on-call group ``group`` has on call now, as ``on_call_person`` records (a ``reads_on_call``
+        kind); raise SourceError when the source cannot say."""
+        raise NotImplementedError(f"{self.kind} reads no on-call group")
+
+
+def on_call_person(person: Any, name: Any, email: Any, mobile: Any) -> dict[str, str | None]:
+    """One person on call: their id in the ITSM, the name shown (the id when it has none), e-mail and mobile."""
+    ident = _text(person)
+    if ident is None:
+        raise SourceError("an on-call person without an id")
+    return {"person": ident, "name": _text(name) or ident, "email": _text(email), "mobile": _text(mobile)}
+
+
+def bounded_on_call(source: str, group: str, people: list) -> list:
+    """``people`` of an on-call group, refused beyond ``MAX_ON_CALL`` (each costs a request)."""
+    if len(people) > MAX_ON_CALL:
+        raise SourceError(f"{source}: on-call group {group!r} has {len(people)} people; at most {MAX_ON_CALL} are read")
+    return people
 
 
 def action_marker(action_id: int) -> str:

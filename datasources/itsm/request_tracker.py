@@ -26,14 +26,22 @@ Declared incidents: ``open_ticket`` opens a ticket in ``declare_queue`` whose su
 incident's marker, after searching for one with that marker, so a retry after a lost answer links the
 ticket it opened before; then sets its priority by an update (RT stores a label sent on create as it is,
 not as its number).
+
+On-call group (``on_call``): the user-defined group of that name (``GET /REST/2.0/groups`` searched by
+``Name``), its direct user members from the group record (which needs only ``SeeGroup``, where the members
+collection needs ``AdminGroupMembership``), and each one's user record for the real name, e-mail address
+and mobile phone; disabled users are left out. Who is on call is whoever is in the group: the team moves
+people in and out at hand-over.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Annotated
+from urllib.parse import quote
 
 import pandas as pd
 from pydantic import Field, model_validator
@@ -186,6 +194,31 @@ def parse_incidents(
     return itsm.incident_frame(records, replace(mappings, priority={}), source)  # ``priorities`` read them
 
 
+@parser()
+def group_id(payload: dict, group: str) -> str:
+    """The id of the one group named ``group`` in a REST2 groups search."""
+    found = [str(item["id"]) for item in payload["items"] if str(item.get("id", "")).isdigit()]
+    if len(found) != 1:
+        raise SourceError(f"expected one Request Tracker group named {group!r}, found {len(found)}")
+    return found[0]
+
+
+@parser()
+def member_users(record: dict) -> list[str]:
+    """The user ids among a REST2 group record's direct members."""
+    return [str(m["id"]) for m in record["Members"] if isinstance(m, dict) and m.get("type") == "user" and m.get("id")]
+
+
+@parser()
+def user_person(record: dict) -> dict | None:
+    """A REST2 user record as a person on call; None for a disabled user."""
+    if str(record.get("Disabled", "0")) not in ("0", ""):
+        return None
+    return itsm.on_call_person(
+        record["Name"], record.get("RealName"), record.get("EmailAddress"), record.get("MobilePhone")
+    )
+
+
 class RequestTrackerOptions(HttpOptions, itsm.ItsmOptions):
     """Request Tracker 5: incident tickets from REST2 ticket search."""
 
@@ -272,6 +305,19 @@ class RequestTrackerSource(itsm.ItsmSource):
         )
 
     writes_back = True
+    reads_on_call = True
+
+    def on_call(self, group: str) -> list[dict[str, str | None]]:
+        query = json.dumps([{"field": "Name", "value": group}])
+        found = self.transport.get("REST/2.0/groups", {"query": query, "fields": "Name"})
+        if not isinstance(found, dict) or not isinstance(found.get("items"), list):
+            raise SourceError(f"{self.name}: expected {{'items': [...]}} from REST2 groups")
+        record = self.transport.get(f"REST/2.0/group/{group_id(found, group)}")
+        if not isinstance(record, dict):
+            raise SourceError(f"{self.name}: expected a group record from REST2 group")
+        users = itsm.bounded_on_call(self.name, group, member_users(record))
+        people = [user_person(self.transport.get(f"REST/2.0/user/{quote(user, safe='')}")) for user in users]
+        return [p for p in people if p is not None]
 
     def _posted(self, ticket: str, marker: str) -> bool:
         """Whether an attachment of the ticket has ``marker`` as its subject."""

@@ -22,6 +22,11 @@ opscenter user (the other roles are named in the note only); a priority change s
 (6) with ``close_code`` and ``close_notes``. Before the note is sent, the incident's journal
 (``sys_journal_field``) is searched for the action's marker, so a retried delivery sends the
 fields again but never the note twice.
+
+On-call group (``on_call``): the group is a ``sys_user_group`` sys_id, or a name looked up in that table;
+On-Call Scheduling's ``GET /api/now/on_call_rota/whoisoncall?group_ids=<sys_id>`` answers its members on
+call now (``result[].userId``, in the answer's order), and one Table API read of ``sys_user`` gives their
+user names, names, e-mail addresses and mobile phones.
 """
 
 from __future__ import annotations
@@ -229,6 +234,34 @@ def parse_changes(pages: list[dict], base_url: str, mappings: itsm.Mappings, sou
     return itsm.change_frame(records, mappings, source)
 
 
+@parser()
+def on_call_user_ids(payload: dict) -> list[str]:
+    """The sys_ids of the users on call in a whoisoncall answer, each once, in the answer's order."""
+    found = []
+    for item in payload["result"]:
+        user = str(item["userId"])
+        if not _SYS_ID.match(user):
+            raise ValueError(f"userId {user[:40]!r} is not 32 hex digits")
+        if user not in found:
+            found.append(user)
+    return found
+
+
+@parser()
+def on_call_people(payload: dict, users: list[str]) -> list[dict]:
+    """The people on call, in the order of ``users``, from a ``sys_user`` Table API answer; a user the answer
+    lacks (no read access to the record) is named by their sys_id."""
+    records = {str(value(r, "sys_id")): r for r in payload["result"]}
+    return [
+        itsm.on_call_person(
+            *(value(records.get(user, {}), name) for name in ("user_name", "name", "email", "mobile_phone"))
+        )
+        if user in records
+        else itsm.on_call_person(user, None, None, None)
+        for user in users
+    ]
+
+
 def _field_name(name: str) -> str:
     if not _FIELD.match(name):
         raise ValueError(f"{name!r} is not a ServiceNow field name")
@@ -344,6 +377,32 @@ class ServiceNowSource(itsm.ItsmSource):
         return self.incremental.merge(now, fetched)
 
     writes_back = True
+    reads_on_call = True
+
+    def _group_sys_id(self, group: str) -> str:
+        if _SYS_ID.match(group):
+            return group
+        found = self._one("sys_user_group", condition("name", "=", group), "sys_id") or {}
+        if not _SYS_ID.match(str(found.get("sys_id", ""))):
+            raise SourceError(f"{self.name}: no sys_user_group named {group!r}")
+        return str(found["sys_id"])
+
+    def on_call(self, group: str) -> list[dict[str, str | None]]:
+        payload = self.transport.get("api/now/on_call_rota/whoisoncall", {"group_ids": self._group_sys_id(group)})
+        if not isinstance(payload, dict) or not isinstance(payload.get("result"), list):
+            raise SourceError(f"{self.name}: expected {{'result': [...]}} from on_call_rota/whoisoncall")
+        users = itsm.bounded_on_call(self.name, group, on_call_user_ids(payload))
+        if not users:
+            return []
+        params = {
+            "sysparm_query": condition("sys_id", "IN", ",".join(users)),
+            "sysparm_fields": "sys_id,user_name,name,email,mobile_phone",
+            "sysparm_limit": len(users),
+        }
+        found = self.transport.get("api/now/table/sys_user", params)
+        if not isinstance(found, dict) or not isinstance(found.get("result"), list):
+            raise SourceError(f"{self.name}: sys_user: expected {{'result': [...]}} from the Table API")
+        return on_call_people(found, users)
 
     def _one(self, table: str, query: str, fields: str) -> dict | None:
         """The first record of ``table`` matching the encoded ``query`` (plain values), if any."""

@@ -15,14 +15,19 @@ import requests
 import sqlalchemy as sa
 
 from dashboard.command import actions, declared
+from dashboard.command.oncall import OnCallSource
+from dashboard.command.roster import on_call_answer, on_duty
 from dashboard.command.source import CommandSource, ticket_marker
 from dashboard.command.writeback import WritebackJob
 from dashboard.core.poller import Poller
-from dashboard.core.store import COMMAND_SOURCE, FrameStore, LocalFrameCache
+from dashboard.core.settings import parse
+from dashboard.core.store import COMMAND_SOURCE, ONCALL_SOURCE, FrameStore, LocalFrameCache
 from dashboard.db.history import History
 from dashboard.db.tables import declared_incidents, incident_actions
 from dashboard.security.access import AccessStore, Identity
+from datasources.base import SourceError
 from datasources.itsm.request_tracker import RequestTrackerSource
+from layouts.components import duty
 from tests.conftest import free_port, need
 from tests.faults import wait_for_port
 
@@ -371,3 +376,63 @@ def test_a_declared_incident_opens_its_ticket_once_and_its_actions_follow(declar
     assert job(now()) == 1
     assert rest(rt_url, "GET", f"ticket/{ticket['id']}", None)["Status"] == "open"
     assert f"[opscenter action {acknowledged}]" in [n["subject"] for n in rt_notes(rt_url, ticket["id"])]
+
+
+ON_CALL_CONFIG = """
+sources: [{kind: request_tracker, name: rt, url: "%s"}]
+notifications:
+  roster:
+    people: {}
+    levels:
+      - {title: Duty manager, oncall: {source: rt, group: Duty managers on call}}
+"""
+
+
+def test_the_on_call_group_is_read_from_rt_and_its_last_good_answer_stays_marked_stale_while_rt_is_away(
+    rt_server, rt_url
+):
+    people = [
+        {"Name": "oc.zhang", "RealName": "Zhang Wei", "EmailAddress": "zhang.wei@example.com", "MobilePhone": "1380"},
+        {"Name": "oc.li", "EmailAddress": "li.na@example.com"},
+        {"Name": "oc.gone", "RealName": "Left Company", "EmailAddress": "gone@example.com", "Disabled": 1},
+    ]
+    for person in people:
+        rest(rt_url, "POST", "user", person)
+    rest(rt_url, "POST", "user", {"Name": "oc.other", "RealName": "Not In The Group"})
+    group = rest(rt_url, "POST", "group", {"Name": "Duty managers on call"})["id"]
+    members = [rest(rt_url, "GET", f"user/{p['Name']}", None)["id"] for p in people]
+    rest(rt_url, "PUT", f"group/{group}/members", members)
+
+    source = RequestTrackerSource(name="rt", options={"url": rt_url, "username": AUTH[0], "password": AUTH[1]})
+    assert sorted(source.on_call("Duty managers on call"), key=lambda p: p["person"]) == [
+        {"person": "oc.li", "name": "oc.li", "email": "li.na@example.com", "mobile": None},
+        {"person": "oc.zhang", "name": "Zhang Wei", "email": "zhang.wei@example.com", "mobile": "1380"},
+    ]
+    with pytest.raises(SourceError, match="expected one Request Tracker group named 'Nobody', found 0"):
+        source.on_call("Nobody")
+
+    roster = parse(ON_CALL_CONFIG % rt_url).notifications.current_roster()
+    clock = [now()]
+    reader = OnCallSource(ONCALL_SOURCE, 60, roster=lambda: roster, readers={"rt": source})
+    store = FrameStore(LocalFrameCache(), sources=["rt"])
+    poller = Poller([reader], store, clock=lambda: clock[0])
+
+    def wall():
+        answer = on_call_answer(store.frame("on_call"), store.status(ONCALL_SOURCE), clock[0])
+        (level,) = duty.entries(on_duty(roster, clock[0], "UTC", answer), "UTC")
+        return sorted(level["people"]), level["read"], level["as_of"]
+
+    assert poller.poll(reader)["ok"]
+    read_at = clock[0]
+    assert wall() == (["Zhang Wei", "oc.li"], None, None)
+    rt_server.stop()
+    try:
+        clock[0] += timedelta(minutes=2)
+        status = poller.poll(reader)
+        assert not status["ok"] and "group 'Duty managers on call' of rt" in status["error"]
+        shown = wall()
+        assert shown == (["Zhang Wei", "oc.li"], "stale", read_at.strftime("%H:%M"))
+        level = {"itsm": "rt", "read": shown[1], "as_of": shown[2]}
+        assert duty.read_note(level, "en") == f"(as of {shown[2]}: rt not answering)"
+    finally:
+        rt_server.start()

@@ -7,6 +7,7 @@ from datasources.base import (
     COMMAND_FRAMES,
     CONTRACTS,
     DERIVED_FRAMES,
+    DUTY_FRAMES,
     FRAME_NAMES,
     SLO_FRAMES,
     VIEW_FRAMES,
@@ -31,6 +32,7 @@ def test_demo_frames_pass(demo_frames):
         *DERIVED_FRAMES,
         *VIEW_FRAMES,
         *COMMAND_FRAMES,
+        *DUTY_FRAMES,
         *SLO_FRAMES,
     }
     for name, frame in demo_frames.items():

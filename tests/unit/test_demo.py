@@ -4,7 +4,16 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from datasources.base import COMMAND_FRAMES, CONTRACTS, DERIVED_FRAMES, SLO_FRAMES, VIEW_FRAMES, SourceError, validate
+from datasources.base import (
+    COMMAND_FRAMES,
+    CONTRACTS,
+    DERIVED_FRAMES,
+    DUTY_FRAMES,
+    SLO_FRAMES,
+    VIEW_FRAMES,
+    SourceError,
+    validate,
+)
 from datasources.demo import DemoSource, episodes
 from datasources.registry import kinds
 
@@ -41,6 +50,7 @@ def test_every_frame_but_status_is_produced_and_valid(frames):
         *DERIVED_FRAMES,
         *VIEW_FRAMES,
         *COMMAND_FRAMES,
+        *DUTY_FRAMES,
         *SLO_FRAMES,
     }
     for name, frame in frames.items():

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from dashboard.command import actions, declared, notifications
 from dashboard.command.escalation import FIRST_RETRY_S, MAX_ATTEMPTS, EscalationJob, next_level
+from dashboard.command.roster import on_call_answer
 from dashboard.core.leases import LocalLeases
 from dashboard.core.settings import parse
 from dashboard.db.history import History
@@ -206,3 +207,43 @@ def test_a_declared_incident_s_ticket_is_not_notified_before_opscenter_s_frame_n
     with serve(lambda request, base: Reply(None, status=204)) as (base, seen):
         assert job_for(base, history, frame).run(T0) == 1
     assert [(r.body["incident_id"], r.body["level"]) for r in seen] == [(incident, 1)]
+
+
+ON_CALL_CONFIG = """
+sources: [{kind: request_tracker, name: rt, url: "http://127.0.0.1:9"}]
+notifications:
+  ack_minutes: 5
+  channels:
+    pager: {kind: webhook, url: "%s/hook"}
+  roster:
+    people: {wang.fang: {name: Wang Fang}}
+    levels:
+      - title: Duty manager
+        channels: [pager]
+        shifts: [{from: "00:00", to: "24:00", who: wang.fang}]
+      - title: Head of operations
+        channels: [pager]
+        oncall: {source: rt, group: Heads on call}
+"""
+
+
+def test_a_p1_notifies_whoever_the_itsm_on_call_group_has_on_call(history):
+    on_call = empty_frame("on_call")
+    on_call.loc[0] = ["rt", "Heads on call", "zhao.lei", "Zhao Lei", "zhao.lei@example.com", None]
+    read = {"ok": True, "last_success": T0.isoformat(), "interval_s": 60}
+    answers = [on_call_answer(on_call, read, T0)]
+    frame = incidents({"incident_id": "INC1", "priority": 1})
+    with serve(lambda request, base: Reply(None, status=204)) as (base, seen):
+        settings = parse(ON_CALL_CONFIG % base).notifications
+        job = EscalationJob(
+            settings, history.engine, LocalLeases(), lambda: frame, "Asia/Shanghai", on_call=lambda now: answers[-1]
+        )
+        assert job.run(T0) == 1
+        # the ITSM stops answering: the last good answer stays, and the person it names is told
+        answers.append(on_call_answer(on_call, {**read, "ok": False}, T0 + timedelta(minutes=5)))
+        assert job.run(T0 + timedelta(minutes=5)) == 1
+    assert [(r.body["level"], r.body["recipients"]) for r in seen] == [
+        (1, [{"id": "wang.fang", "name": "Wang Fang", "email": None, "mobile": None}]),
+        (2, [{"id": "zhao.lei", "name": "Zhao Lei", "email": "zhao.lei@example.com", "mobile": None}]),
+    ]
+    assert "Zhao Lei" in seen[1].body["text"]

@@ -4,14 +4,15 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from dashboard.command.roster import Roster, on_duty
+from dashboard.command.roster import Roster, on_call_answer, on_duty
 from dashboard.core.settings import ConfigError, parse
+from datasources.base import empty_frame
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ROSTER = Roster.model_validate(
@@ -100,9 +101,73 @@ def test_a_wrong_notifications_section_is_refused_where_it_is_wrong(tmp_path, ur
 
 def test_the_documented_examples_check_out(tmp_path):
     text = (Path(__file__).resolve().parents[2] / "docs" / "notifications.md").read_text(encoding="utf-8")
-    config, roster = re.findall(r"```yaml\n(.*?)```", text, re.DOTALL)
+    config, roster, oncall = re.findall(r"```yaml\n(.*?)```", text, re.DOTALL)
     (tmp_path / "roster.yaml").write_text(roster, encoding="utf-8")
     env = {name: "https://example.internal/hook?key=x" for name in re.findall(r"\$\{(\w+)\}", config)}
     notify = parse("sources: [{kind: demo, name: demo}]\n" + config, str(tmp_path / "c.yaml"), env).notifications
     assert set(notify.channels) == {"ops-dingtalk", "ops-wecom", "pager", "mail"}
     assert [len(level.shifts) for level in notify.current_roster().levels] == [3, 1]
+    env = {"RT_TOKEN": "t", "SNOW_TOKEN": "t"}
+    channels = "  channels: {ops-dingtalk: {kind: webhook, url: https://example.internal/hook}}\n"
+    groups = parse(oncall.replace("  roster:\n", channels + "  roster:\n"), str(tmp_path / "o.yaml"), env)
+    roster = groups.notifications.current_roster()
+    assert [(g.source, g.group) for g in roster.oncall_groups()] == [
+        ("rt", "Duty managers"),
+        ("snow", "Trading operations"),
+    ]
+
+
+ON_CALL = """
+sources:
+  - {kind: request_tracker, name: rt, url: "http://127.0.0.1:9"}
+  - {kind: demo, name: demo}
+notifications:
+  roster:
+    people: {zhang: {name: Zhang}}
+    levels:
+      - title: Duty manager
+        %s
+"""
+
+
+@pytest.mark.parametrize(
+    "level, message",
+    [
+        (
+            "oncall: {source: demo, group: Duty}",
+            "c.yaml:10: notifications.roster.levels.0.oncall.source: no source "
+            "'demo' that reads on-call groups \\(rt\\)",
+        ),
+        ("oncall: {source: rt}", "c.yaml:10: notifications.roster.levels.0.oncall.group: "),
+        ("oncall: {source: rt, group: Duty, queue: x}", "c.yaml:10: notifications.roster.levels.0.oncall.queue: "),
+        ("title_zh: 值班经理", "c.yaml:9: notifications.roster.levels.0: .*expected either shifts or oncall"),
+        (
+            "oncall: {source: rt, group: Duty}\n        shifts: [{from: '00:00', to: '24:00', who: zhang}]",
+            "c.yaml:9: notifications.roster.levels.0: .*expected either shifts or oncall",
+        ),
+    ],
+)
+def test_a_wrong_on_call_level_is_refused_where_it_is_wrong(level, message):
+    with pytest.raises(ConfigError, match=message):
+        parse(ON_CALL % level, "c.yaml", {})
+
+
+def test_a_level_from_an_on_call_group_shows_the_last_good_read_and_whether_it_is_stale():
+    notify = parse(ON_CALL % "oncall: {source: rt, group: Duty}", "c.yaml", {}).notifications
+    roster, now = notify.current_roster(), datetime(2026, 12, 7, 1, 31, tzinfo=SHANGHAI)
+    assert [(g.source, g.group) for g in roster.oncall_groups()] == [("rt", "Duty")]
+    frame = empty_frame("on_call")
+    frame.loc[0] = ["rt", "Duty", "li.na", "Li Na", "li.na@example.com", None]
+    frame.loc[1] = ["rt", "Other", "wang", "Wang", None, None]
+    read = {"ok": True, "last_success": now.isoformat(), "interval_s": 60}
+
+    def level_one(answer):
+        (level,) = on_duty(roster, now, "Asia/Shanghai", answer)
+        return [p.name for p in level.people], level.itsm, level.read_at, level.stale
+
+    assert level_one(None) == ([], "rt", None, False)  # not read yet
+    assert level_one(on_call_answer(frame, read, now)) == (["Li Na"], "rt", now, False)
+    failed = on_call_answer(frame, {**read, "ok": False}, now)
+    assert level_one(failed) == (["Li Na"], "rt", now, True)
+    quiet = on_call_answer(frame, read, now + timedelta(minutes=10))  # no poll for ten intervals: stale too
+    assert level_one(quiet)[3] is True

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from datasources import itsm
+from datasources.base import SourceError
 from datasources.itsm import servicenow
 from datasources.itsm.servicenow import ServiceNowSource, condition, encoded_query
 from tests.loopback_http import Reply, recorded, serve
@@ -144,3 +145,65 @@ def test_requested_items_become_service_requests_with_their_catalogue_targets():
     )
     assert done["fulfilled_at"] - done["opened_at"] == pd.Timedelta(hours=2.5)
     assert waiting["state"] == "open" and pd.isna(waiting["fulfilled_at"]) and waiting["target_h"] == 24.0
+
+
+DUTY_GROUP = "287ebd7da9fe198100f92cc8d1d2154e"
+
+
+def on_call_api(request, base):
+    """On-Call Scheduling and the Table API as a ServiceNow instance answers them (recorded shapes)."""
+    if request.path == "/api/now/table/sys_user_group":
+        found = request.query["sysparm_query"] == "name=Trading duty managers"
+        return Reply({"result": [{"sys_id": DUTY_GROUP}] if found else []})
+    if request.path == "/api/now/on_call_rota/whoisoncall":
+        found = request.query["group_ids"] == DUTY_GROUP
+        return Reply(recorded("servicenow", "whoisoncall.json") if found else {"result": []})
+    if request.path == "/api/now/table/sys_user":
+        return Reply(recorded("servicenow", "sys_user_oncall.json"))
+    return Reply({"error": {"message": "No such resource"}}, status=404)
+
+
+def test_the_on_call_group_is_read_from_on_call_scheduling_with_each_person_s_contacts():
+    with serve(on_call_api) as (base, seen):
+        source = ServiceNowSource(name="sn", options={"url": base, "username": "svc", "password": "pw"})
+        people = source.on_call("Trading duty managers")
+        by_sys_id = source.on_call(DUTY_GROUP)
+    assert (
+        people
+        == by_sys_id
+        == [
+            {
+                "person": "zhang.wei",
+                "name": "Zhang Wei",
+                "email": "zhang.wei@example.com",
+                "mobile": "+86 138 0000 0001",
+            },
+            {"person": "li.na", "name": "Li Na", "email": "li.na@example.com", "mobile": None},
+            # on call, but the integration user may not read the record: named by sys_id, never dropped
+            {
+                "person": "9ee1b13dc6112271007f9d0efdb69cd0",
+                "name": "9ee1b13dc6112271007f9d0efdb69cd0",
+                "email": None,
+                "mobile": None,
+            },
+        ]
+    )
+    users = [r for r in seen if r.path == "/api/now/table/sys_user"][0].query
+    assert users["sysparm_query"] == (
+        "sys_idIN5137153cc611227c000bbd1bd8cd2005,46d44a5dc0a8010e0000e2e1dd7d63ab,9ee1b13dc6112271007f9d0efdb69cd0"
+    )
+    assert all(r.headers["Authorization"].startswith("Basic ") for r in seen)
+
+
+def test_an_on_call_answer_of_the_wrong_shape_or_an_unknown_group_is_a_source_error():
+    def odd(request, base):
+        if request.path == "/api/now/on_call_rota/whoisoncall":
+            return Reply({"result": [{"userId": "../sys_user?sysparm_query=x"}]})
+        return on_call_api(request, base)
+
+    with serve(odd) as (base, _):
+        source = ServiceNowSource(name="sn", options={"url": base, "token": "t"})
+        with pytest.raises(SourceError, match="not 32 hex digits"):
+            source.on_call(DUTY_GROUP)
+        with pytest.raises(SourceError, match="no sys_user_group named 'Nobody'"):
+            source.on_call("Nobody")
