@@ -347,7 +347,9 @@ def layout(lang: str | None = None, plan: str | None = None, version: str | None
         chosen = urlinput.clean("preplan", plan)
         number = urlinput.clean("version", version)
     except urlinput.UrlInputError as exc:
-        content = [html.P(t("drill.bad_input", resolved, reason=str(exc)), className="oc-empty")]
+        content = [
+            html.P(t("drill.bad_input", resolved, reason=str(exc)), id=ids.PREPLANS_PROBLEM, className="oc-empty")
+        ]
     else:
         page = {"lang": resolved, "query_lang": resolved if lang else None, "plan": chosen}
         page["version"] = int(number) if number else None
