@@ -1084,7 +1084,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "preplans.scenario": {"en": "scenario: {scenario}", "zh": "场景：{scenario}"},
     "preplans.older": {"en": "older: {versions}", "zh": "旧版：{versions}"},
     "preplans.upcoming": {"en": "next: {versions}", "zh": "待生效：{versions}"},
-    "preplans.drills": {"en": "{count} in the chaos source", "zh": "混沌数据源中 {count} 次"},
+    "preplans.drills": {"en": "drills on record: {count}", "zh": "演练记录 {count} 次"},
     "preplans.never": {"en": "never", "zh": "从未"},
     "preplans.uncovered": {"en": "Services without a pre-plan ({count})", "zh": "无预案的服务（{count}）"},
     "preplans.all_covered": {"en": "Every service has a pre-plan.", "zh": "所有服务均有预案。"},

@@ -278,13 +278,13 @@ def detail_section(
             for p in versions
         ]
         minutes = pd.Series([s.minutes for s in plan.steps]).cumsum()
-        services = t("preplans.sep", lang).join(plan.services) or "–"
+        services = t("preplans.sep", lang).join(plan.services)
         content = [
             html.H2([plan.title_in(lang), html.Span(f" · {plan.id} · v{plan.version}", className="oc-muted")]),
             html.P(
                 [
                     html.Span(_status(plan, in_force.version, lang), className="oc-preplans-status"),
-                    html.Span(f"{t('preplans.services', lang)}: {services}"),
+                    html.Span(f"{t('preplans.services', lang)}: {services}") if services else None,
                     html.Span(t("preplans.scenario", lang, scenario=plan.scenario)) if plan.scenario else None,
                     html.Span(t("preplans.total", lang, steps=len(plan.steps), minutes=minutes.iloc[-1])),
                 ],
