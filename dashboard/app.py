@@ -32,6 +32,7 @@ from layouts.pages import (
     incidents,
     maturity,
     not_found_404,
+    preplans,
     service,
     slo,
     sources,
@@ -51,6 +52,7 @@ PAGES = (
     trace,
     incidents,
     incident,
+    preplans,
     chaos,
     capacity,
     catalogue,
@@ -59,7 +61,7 @@ PAGES = (
     slo,
     not_found_404,
 )
-NAV_PAGES = ("wall", "sources", "incidents", "chaos", "maturity", "capacity", "slo", "catalogue", "audit")
+NAV_PAGES = ("wall", "sources", "incidents", "preplans", "chaos", "maturity", "capacity", "slo", "catalogue", "audit")
 
 
 def nav_text(default_lang: str) -> dict:

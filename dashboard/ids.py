@@ -63,6 +63,12 @@ TRACE_LOGS = "oc-trace-logs"
 CATALOGUE_BODY = "oc-catalogue-body"
 CATALOGUE_SERVICES = "oc-catalogue-services"
 CATALOGUE_REQUESTS = "oc-catalogue-requests"
+PREPLANS_PAGE = "oc-preplans-page"  # store: the page's language, pre-plan and version
+PREPLANS_BODY = "oc-preplans-body"
+PREPLANS_LIST = "oc-preplans-list"  # the library: a row per pre-plan
+PREPLANS_DETAIL = "oc-preplans-detail"  # the pre-plan chosen: its steps, versions and changes
+PREPLANS_UNCOVERED = "oc-preplans-uncovered"  # the services without a pre-plan
+PREPLANS_PROBLEM = "oc-preplans-problem"  # the message for an invalid ?plan= or ?version=
 WALL_SITES = "oc-wall-sites"  # the banner of drained, thinned or silent sites
 CHAOS_BODY = "oc-chaos-body"
 SHELL = "oc-shell"

@@ -21,6 +21,7 @@ from dashboard.db.tables import preplan_steps
 from datasources.base import utc_column
 
 COLUMNS = ["source", "incident_id", "preplan_id", "version", "step", "done", "actor", "at"]
+USE_COLUMNS = ["preplan_id", "version", "source", "incident_id", "at"]
 STATE_COLUMNS = ["step", "due_at", "done", "actor", "at", "overdue", "late"]
 
 
@@ -56,6 +57,24 @@ def for_incident(engine: sa.Engine, source: str, incident_id: str) -> pd.DataFra
 def since(engine: sa.Engine, start: datetime) -> pd.DataFrame:
     """Every tick and untick from ``start`` on, oldest first (the maturity evidence reads them)."""
     return _read(engine, preplan_steps.c.at >= start)
+
+
+def last_uses(engine: sa.Engine) -> pd.DataFrame:
+    """Each pre-plan's latest tick or untick: preplan_id, version, source, incident_id, at (one small grouped read)."""
+    newest = (
+        sa.select(preplan_steps.c.preplan_id, sa.func.max(preplan_steps.c.at).label("at"))
+        .group_by(preplan_steps.c.preplan_id)
+        .subquery()
+    )
+    query = (
+        sa.select(*(preplan_steps.c[c] for c in USE_COLUMNS))
+        .join(newest, sa.and_(preplan_steps.c.preplan_id == newest.c.preplan_id, preplan_steps.c.at == newest.c.at))
+        .order_by(preplan_steps.c.id)
+    )
+    with engine.connect() as connection:
+        frame = pd.DataFrame(connection.execute(query).fetchall(), columns=USE_COLUMNS, dtype=object)
+    frame["at"] = utc_column(frame["at"])
+    return frame.drop_duplicates("preplan_id", keep="last").reset_index(drop=True)
 
 
 def plan_of(library: Library, ticks: pd.DataFrame, incident: pd.Series) -> tuple[str, int] | None:

@@ -32,6 +32,8 @@ _RULES: dict[str, tuple[re.Pattern, str]] = {
     "actor": (re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@:-]{0,127}"), "1-128 letters, digits, '_', '.', '@', ':' or '-'"),
     "action": (re.compile(r"[a-z][a-z0-9_]{0,31}\.[a-z0-9_.]{1,32}"), "an action such as 'audit.export'"),
     "page": (re.compile(r"[1-9][0-9]{0,5}"), "a page number from 1"),
+    "preplan": (re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}"), "1-63 lower-case letters, digits, '_', '.' or '-'"),
+    "version": (re.compile(r"[1-9][0-9]{0,5}"), "a version number from 1"),
 }
 KINDS = tuple(_RULES)
 ITEM_ID = _RULES["item"][0]

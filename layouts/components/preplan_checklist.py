@@ -18,6 +18,7 @@ from dashboard.i18n import t
 from dashboard.security import auth, policy
 from dashboard.security import callbacks as callback_access
 from layouts.components.incident_parts import preplan as runbook_link
+from layouts.components.preplan_links import href as library_href
 
 ACTION = "incident.preplan_step"
 TIME_FORMAT = "%H:%M"
@@ -118,9 +119,16 @@ def content(
         else t("preplan.version", lang, version=plan.version)
     )
     writable = may_tick()
+    shown_lang = None if lang == context.current().settings.language else lang
+    title = dcc.Link(
+        plan.title_in(lang),
+        href=library_href(plan.id, plan.version, shown_lang),
+        title=t("preplan.open_library", lang),
+        className="oc-preplan-library",
+    )
     return [
         *heading,
-        html.H3([plan.title_in(lang), html.Span(f" · {plan.id} · {version}", className="oc-muted")]),
+        html.H3([title, html.Span(f" · {plan.id} · {version}", className="oc-muted")]),
         html.P(
             t("preplan.progress", lang, done=int(rows["done"].sum()), total=len(rows)), className="oc-preplan-progress"
         ),

@@ -16,6 +16,7 @@ URLS = [
     (f"/trace/{ATTACK}", "#oc-drill-problem"),
     (f"/incidents/{ATTACK}", "#oc-incident-bad-input"),
     (f"/wall?lang={ATTACK}&playlist={ATTACK}", ".oc-chain"),
+    (f"/preplans?plan={ATTACK}&version={ATTACK}", "#oc-preplans-problem"),
 ]
 
 

@@ -43,3 +43,15 @@ def test_ticks_share_the_audit_rows_transaction_and_read_back(access):
     assert checklist.for_incident(access.engine, "itsm", "INC2").empty
     trail = [(r["action"], r["target"]) for r in access.audit_trail()]
     assert trail == [("incident.preplan_step", "INC1")] * 3  # the failed write left no audit row either
+
+
+def test_the_last_use_of_each_preplan_reads_back_on_both_databases(access):
+    plan, other = preplans.parse(plan_text(2)), preplans.parse(plan_text(1).replace("gateway-down", "site-failover"))
+    for minutes, (chosen, incident) in enumerate([(plan, "INC1"), (other, "INC2"), (plan, "INC3"), (other, "INC2")]):
+        with access.engine.begin() as connection:
+            checklist.record(connection, "itsm", incident, chosen, 1, True, "li.wei", T0 + timedelta(minutes=minutes))
+    uses = checklist.last_uses(access.engine).sort_values("preplan_id")
+    assert uses[["preplan_id", "version", "incident_id", "at"]].values.tolist() == [
+        ["gateway-down", 2, "INC3", T0 + timedelta(minutes=2)],
+        ["site-failover", 1, "INC2", T0 + timedelta(minutes=3)],
+    ]

@@ -78,3 +78,16 @@ def test_the_first_tick_pins_the_version_the_library_chooses_before(engine, libr
     assert checklist.plan_of(library, checklist.for_incident(engine, "itsm", "INC1"), incident) == ("gateway-down", 1)
     ticks = checklist.for_incident(engine, "itsm", "INC1")
     assert checklist.state(library.get("gateway-down", 2), ticks, OPENED, OPENED)["done"].tolist() == [False, False]
+
+
+def test_the_last_use_of_each_preplan_is_its_latest_tick_or_untick(engine, library):
+    v1, v2 = library.versions("gateway-down")
+    tick(engine, v1, 1, True, 5, incident="INC1")
+    tick(engine, v2, 2, True, 30, incident="INC2")
+    tick(engine, v2, 2, False, 40, incident="INC2")
+    tick(engine, v1, 2, True, 35, incident="INC1")
+    uses = checklist.last_uses(engine)
+    assert uses[["preplan_id", "version", "incident_id", "at"]].values.tolist() == [
+        ["gateway-down", 2, "INC2", OPENED + timedelta(minutes=40)]
+    ]
+    assert str(uses["at"].dt.tz) == "UTC"

@@ -46,6 +46,8 @@ VALID = {
     "actor": ["alice", "display:lobby-wall", "cli:root", "j.doe@example.com", "local"],
     "action": ["audit.export", "incident.acknowledge", "audit.read"],
     "page": ["1", "42", "999999"],
+    "preplan": ["order-gateway-down", "site_failover.v2", "bcm9"],
+    "version": ["1", "12"],
 }
 
 
