@@ -2,7 +2,8 @@
 
 One poll of a 1,000-service demo estate, with the poller's derived step as deployed, fills an
 in-process store; the app reads it through a store of its own, as a web worker does (so the first
-call decodes what the page reads). Each page's ``layout()`` is then called inside a Flask request
+call decodes what the page reads), and the garbage collector set as a production worker's
+(``callbacks.as_worker``). Each page's ``layout()`` is then called inside a Flask request
 context and its result serialized as Dash would send it, repeatedly. The refresh callbacks do the
 same work as ``layout()`` for the parts they redraw, so these figures bound them too.
 ``python -m bench.drilldown [services]`` prints the rows.
@@ -82,6 +83,7 @@ def run(services: int = 1000) -> list[dict]:
     with app.server.test_request_context():
         for name, page, detail in pages(store):
             cold = _samples(page, repeat=1)[0][0]
+            callbacks.as_worker()
             load = f"load average {os.getloadavg()[0]:.1f}"
             rows.append(_row(f"drill-down {name}", cold, *_samples(page), f"{detail}; {sizes}; {load}"))
     return rows

@@ -24,7 +24,7 @@ def _sources(settings: Settings):
         raise ConfigError(f"{settings.path}: sources: {exc}") from None
 
 
-def _poller(settings: Settings, store, with_history: bool = True):
+def _poller(settings: Settings, store, with_history: bool = True, wait_for_models: bool = False):
     from dashboard.core.calendar_config import LiveCalendar
     from dashboard.core.derived import DerivedFrames
     from dashboard.core.poller import Poller
@@ -50,6 +50,7 @@ def _poller(settings: Settings, store, with_history: bool = True):
         closures=live.closures,
         freeze_rules=_freeze_rules(settings, live),
         slo_settings=settings.slo,
+        first_wait_s=None if wait_for_models else 0,
     )
     poller = Poller(sources, store, history, derived=derived)
     poller.publish_config(settings.chains)
@@ -179,7 +180,7 @@ def cmd_snapshot(args) -> int:
 
     settings = load(args.config)
     store = open_store(None, settings.deployment, settings.source_names, settings.frame_limit_mb)
-    poller = _poller(settings, store, with_history=False)
+    poller = _poller(settings, store, with_history=False, wait_for_models=True)
     statuses = [poller.poll(source) for source in poller.sources]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,10 @@ model and takes the daily peaks from its history plus the new frames, then write
 under the name ``derived:<source>``; readers concatenate them like any source's frames.
 The model is learnt from ``Source.history()`` -- ``HISTORY_DAYS`` ending where the polled
 window begins, at the source's own resolution or, for an estate too large for
-``LEARN_POINTS``, a coarser step -- and relearnt every ``RELEARN_S``; a source without
+``LEARN_POINTS``, a coarser step -- and relearnt every ``RELEARN_S``. Learning runs on a thread of its own
+(minutes at 1,000 services): the model before it judges the polls meanwhile, and before the first one a
+poll waits for it at most ``first_wait_s`` (a serving poller: not at all, so neither the source's polls
+nor the wall's views wait; its status says nothing is judged yet); a source without
 history yields no anomalies. A failed history read is the step's failure in its status
 record, never the poll's; it is asked again after ``HISTORY_RETRY_S`` at the earliest, and
 meanwhile the model learnt before it (if any) keeps judging. Learning and judging read the trading calendar with the
@@ -82,6 +85,7 @@ class DerivedFrames:
         closures: Callable[[], tuple] = tuple,
         freeze_rules: Callable[[], freeze.Rules] = freeze.Rules,
         slo_settings: slo.SloSettings | None = None,
+        first_wait_s: float | None = None,
     ):
         self.store, self.history_days, self.relearn_s, self.retry_s = store, history_days, relearn_s, retry_s
         self.health = health  # the config's health rules: given, the wall's views are derived too
@@ -93,39 +97,77 @@ class DerivedFrames:
         self._failed: dict[str, tuple[float, str]] = {}  # per source: when its history read failed, and why
         self._learnt_span: dict[str, tuple[pd.Timestamp, pd.Timestamp]] = {}  # history just learnt, peaks unkept
         self._backfilled: dict[str, tuple[pd.Timestamp, bool, float]] = {}  # per source: local day, ok, when
+        self.first_wait_s = first_wait_s  # how long a poll waits for a source's first model (None: until learnt)
+        self._relearnt: dict[str, tuple] = {}  # per source: a model learnt in the background, not yet adopted
+        self._learning: dict[str, threading.Thread] = {}  # per source: its latest learning
         # One derivation at a time: sources poll on threads of their own, and learning is large.
         self._lock = threading.Lock()
 
     def _model(
         self, source: Source, window_start: pd.Timestamp, metrics: dict[str, pd.DataFrame]
     ) -> tuple[anomaly.Model, pd.DataFrame, str | None]:
-        """The source's model and past peaks, relearnt when due, and why the last history read failed (None:
-        it did not); HistoryUnavailable when it failed and there is no earlier model."""
+        """The source's model and past peaks, and why the last history read failed (None: it did not);
+        HistoryUnavailable while there is no model. A (re)learn, when due, runs on a thread of its own: the
+        model before it judges meanwhile and the new one takes over at the poll after it ends; the first one
+        is waited for up to ``first_wait_s``."""
+        self._adopt(source.name)
         learnt, failed = self._learnt.get(source.name), self._failed.get(source.name)
         due = learnt is None or time.monotonic() - learnt[0] > self.relearn_s
-        if due and (failed is None or time.monotonic() - failed[0] > self.retry_s):
-            try:
-                history = source.history(
-                    window_start - pd.Timedelta(days=self.history_days),
-                    window_start,
-                    step_s=learn_step_s(metrics, self.history_days),
-                )
-            except Exception as exc:  # the source's trouble: reported, retried later, never the poll's
-                failed = (time.monotonic(), f"history of {source.name}: {type(exc).__name__}: {exc}")
-                self._failed[source.name] = failed
-                log.warning("%s", failed[1])
-            else:
-                peaks = capacity.daily_peaks(history.get("resource_metrics", empty_frame("resource_metrics")))
-                learnt, failed = (time.monotonic(), anomaly.learn(history, closures=self.closures()), peaks), None
-                self._learnt[source.name] = learnt
-                self._learnt_span[source.name] = (window_start - pd.Timedelta(days=self.history_days), window_start)
-                self._failed.pop(source.name, None)
+        running = self._learning.get(source.name)
+        if due and (failed is None or time.monotonic() - failed[0] > self.retry_s) and not _alive(running):
+            start, step_s = (
+                window_start - pd.Timedelta(days=self.history_days),
+                learn_step_s(metrics, self.history_days),
+            )
+            running = threading.Thread(
+                target=self._learn,
+                args=(source, start, window_start, step_s),
+                name=f"learn-{source.name}",
+                daemon=True,  # a poller that stops does not wait for a learning
+            )
+            self._learning[source.name] = running
+            running.start()
         if learnt is None:
-            raise HistoryUnavailable(failed[1])
+            if _alive(running):
+                running.join(self.first_wait_s)
+            self._adopt(source.name)
+            learnt, failed = self._learnt.get(source.name), self._failed.get(source.name)
+        if learnt is None:
+            raise HistoryUnavailable(
+                failed[1] if failed else f"learning from {self.history_days:g} days of history: nothing judged yet"
+            )
         if failed is not None:
             age_m = (time.monotonic() - learnt[0]) / 60
             return learnt[1], learnt[2], f"{failed[1]} (judged with the model learnt {age_m:.0f} min ago)"
         return learnt[1], learnt[2], None
+
+    def _learn(self, source: Source, start: pd.Timestamp, end: pd.Timestamp, step_s: int | None) -> None:
+        """Read the source's history from ``start`` to ``end`` and learn from it: the model waits in
+        ``_relearnt`` for ``_adopt``, or the failure is kept in ``_failed``."""
+        try:
+            history = source.history(start, end, step_s=step_s)
+            peaks = capacity.daily_peaks(history.get("resource_metrics", empty_frame("resource_metrics")))
+            self._relearnt[source.name] = (
+                time.monotonic(),
+                anomaly.learn(history, closures=self.closures()),
+                peaks,
+                (start, end),
+            )
+        except Exception as exc:  # the source's trouble or the history's: reported, retried later, never the poll's
+            self._failed[source.name] = (time.monotonic(), f"history of {source.name}: {type(exc).__name__}: {exc}")
+            log.warning("%s", self._failed[source.name][1])
+
+    def _adopt(self, name: str) -> None:
+        """Let a model learnt since the last poll judge from now on (in the derivation, so one poll reads one
+        model and its peaks)."""
+        if (relearnt := self._relearnt.pop(name, None)) is not None:
+            self._learnt[name], self._learnt_span[name] = relearnt[:3], relearnt[3]
+            self._failed.pop(name, None)
+
+    def settle(self, timeout_s: float | None = None) -> None:
+        """Wait for the learning running in the background to end."""
+        for thread in list(self._learning.values()):
+            thread.join(timeout_s)
 
     def after_poll(self, source: Source, frames: dict[str, pd.DataFrame], now: datetime) -> None:
         """Derive from the frames of one poll and write the results: anomalies and peaks from its metric
@@ -308,6 +350,10 @@ class DerivedFrames:
         hours = slo.hourly(slo.events(metrics, chains, self.slo, self.closures()))
         slo_hours.upsert(self.history.engine, hours)
         slo_hours.mark_read(self.history.engine, source, day.tz_convert("UTC"))
+
+
+def _alive(thread: threading.Thread | None) -> bool:
+    return thread is not None and thread.is_alive()
 
 
 def _missing(today: pd.Timestamp, count: int, done: Callable[[pd.Timestamp], set]) -> list[pd.Timestamp]:

@@ -1,5 +1,6 @@
 """The poller's derived step: history asked at a step that bounds learning, anomalies and peaks written."""
 
+import threading
 from dataclasses import replace
 
 import numpy as np
@@ -142,10 +143,63 @@ def test_a_failed_relearn_keeps_judging_with_the_model_learnt_before(monkeypatch
     step.after_poll(source, source.fetch(NOW), NOW)
     first = store.versions()["derived:demo"]
     source.failing = True
-    step.after_poll(source, source.fetch(NOW + pd.Timedelta(minutes=1)), NOW)
+    step.after_poll(source, source.fetch(NOW + pd.Timedelta(minutes=1)), NOW)  # the relearn starts
+    step.settle()
+    step.after_poll(source, source.fetch(NOW + pd.Timedelta(minutes=2)), NOW)
     status = store.status("derived:demo")
     assert status["ok"] is False and "judged with the model learnt 0 min ago" in status["error"]
     assert store.versions()["derived:demo"] > first  # the frames were written all the same
+
+
+class SlowHistoryDemo(RecordingDemo):
+    """The demo source whose history read waits for ``released`` once ``holding`` is set."""
+
+    holding = False
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.released = threading.Event()
+
+    def history(self, start, end, step_s=None):
+        if self.holding:
+            assert self.released.wait(60), "the history read was never released"
+        return super().history(start, end, step_s)
+
+
+def test_a_relearn_runs_beside_the_polls_which_the_model_before_it_judges_until_it_is_done(monkeypatch):
+    monkeypatch.setattr(derived, "LEARN_POINTS", 100_000)
+    store = open_store(None, "derived-relearn", ["demo"])
+    source = SlowHistoryDemo(name="demo", options={"window_h": 0.5})
+    step = DerivedFrames(store, history_days=1, relearn_s=0)
+    step.after_poll(source, source.fetch(NOW), NOW)
+    first = step._learnt["demo"][1]
+    source.holding = True
+    for minutes in (1, 2):  # a relearn is due at each; the first one is still reading
+        written = store.versions()["derived:demo"]
+        step.after_poll(source, source.fetch(NOW + pd.Timedelta(minutes=minutes)), NOW)
+        assert step._learnt["demo"][1] is first and store.status("derived:demo")["ok"]
+        assert store.versions()["derived:demo"] > written  # judged and written meanwhile
+    source.released.set()
+    step.settle()
+    assert len(source.steps) == 2  # the first learning and one relearn: one at a time
+    step.after_poll(source, source.fetch(NOW + pd.Timedelta(minutes=3)), NOW)
+    assert step._learnt["demo"][1] is not first
+
+
+def test_a_serving_poller_judges_nothing_until_the_first_model_is_learnt_and_never_waits_for_it(monkeypatch):
+    monkeypatch.setattr(derived, "LEARN_POINTS", 100_000)
+    store = open_store(None, "derived-first", ["demo"])
+    source = SlowHistoryDemo(name="demo", options={"window_h": 0.5})
+    source.holding = True
+    step = DerivedFrames(store, history_days=1, first_wait_s=0)
+    step.after_poll(source, source.fetch(NOW), NOW)
+    status = store.status("derived:demo")
+    assert status["ok"] is False and status["error"] == "learning from 1 days of history: nothing judged yet"
+    assert store.read("derived:demo", "anomalies") is None
+    source.released.set()
+    step.settle()
+    step.after_poll(source, source.fetch(NOW + pd.Timedelta(minutes=1)), NOW)
+    assert store.status("derived:demo")["ok"] and store.read("derived:demo", "anomalies") is not None
 
 
 def _history(tmp_path):
