@@ -290,61 +290,39 @@ def service_events(
     chaos_runs: pd.DataFrame,
 ) -> pd.DataFrame:
     """Alerts, incidents, changes and chaos runs on ``service`` overlapping the window, as
-    intervals (open ones end at the window's end; an ended incident at its end, ``incidents.end_times``)."""
+    intervals (open ones end at the window's end; an ended incident at its end, ``incidents.end_times``),
+    by start. A service has a few of them: they are read row by row, without pandas' cost per operation."""
 
-    def part(frame, kind, ident, begin, finish, label, detail):
-        rows = rows_for(frame, "service", [service])
-        if rows.empty:
-            return None
-        first = rows[begin] if isinstance(begin, str) else begin(rows)
-        last = (rows[finish] if isinstance(finish, str) else finish(rows)).fillna(end)
-        return pd.DataFrame(
-            {
-                "kind": kind,
-                "ident": rows[ident],
-                "label": label(rows),
-                "start": first,
-                "end": last,
-                "detail": detail(rows),
-                "url": rows["url"],
-            }
-        )
+    def records(frame: pd.DataFrame) -> list[dict]:
+        return rows_for(frame, "service", [service]).to_dict("records")
 
-    parts = [
-        part(
-            alerts, "alert", "alert_id", "starts_at", "ends_at", lambda r: r["name"], lambda r: r["summary"].fillna("")
+    on_service = rows_for(incidents, "service", [service])
+    events = [
+        *(
+            ("alert", r["alert_id"], r["name"], r["starts_at"], r["ends_at"], _or(r["summary"], ""), r["url"])
+            for r in records(alerts)
         ),
-        part(
-            incidents,
-            "incident",
-            "incident_id",
-            "opened_at",
-            end_times,
-            lambda r: "P" + r["priority"].astype(str) + " " + r["incident_id"],
-            lambda r: r["title"],
+        *(
+            ("incident", r["incident_id"], f"P{r['priority']} {r['incident_id']}", r["opened_at"], ended, r["title"])
+            + (r["url"],)
+            for r, ended in zip(on_service.to_dict("records"), end_times(on_service).tolist())
         ),
-        part(
-            changes,
-            "change",
-            "change_id",
-            lambda r: r["actual_start"].fillna(r["planned_start"]),
-            lambda r: r["actual_end"].fillna(r["planned_end"]),
-            lambda r: r["change_id"] + " " + r["outcome"],
-            lambda r: r["title"],
+        *(
+            ("change", r["change_id"], f"{r['change_id']} {r['outcome']}", _or(r["actual_start"], r["planned_start"]))
+            + (_or(r["actual_end"], r["planned_end"]), r["title"], r["url"])
+            for r in records(changes)
         ),
-        part(
-            chaos_runs,
-            "chaos",
-            "run_id",
-            "started_at",
-            "ended_at",
-            lambda r: r["fault"].fillna("chaos") + " " + r["status"],
-            lambda r: r["experiment"] + np.where(r["deviated"], " (deviated)", ""),
+        *(
+            ("chaos", r["run_id"], f"{_or(r['fault'], 'chaos')} {r['status']}", r["started_at"], r["ended_at"])
+            + (r["experiment"] + (" (deviated)" if _or(r["deviated"], False) else ""), r["url"])
+            for r in records(chaos_runs)
         ),
     ]
-    found = [p for p in parts if p is not None]
-    if not found:
-        return pd.DataFrame(columns=list(EVENT_COLUMNS))
-    events = pd.concat(found, ignore_index=True).dropna(subset=["start"])
-    events = events[(events["start"] <= end) & (events["end"] >= start)]
-    return events.sort_values("start", kind="stable").reset_index(drop=True)
+    events = [e[:4] + (_or(e[4], end),) + e[5:] for e in events if pd.notna(e[3])]
+    kept = sorted((e for e in events if e[3] <= end and e[4] >= start), key=lambda e: e[3])
+    return pd.DataFrame(kept, columns=list(EVENT_COLUMNS))
+
+
+def _or(value, default):
+    """``value``, or ``default`` when it is missing (None, NaN, NaT or NA)."""
+    return default if pd.isna(value) else value
