@@ -1214,6 +1214,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "Availability budget left over the last {days} days",
         "zh": "最近 {days} 天可用性剩余预算",
     },
+    "list.sep": {"en": ", ", "zh": "、"},
     "slo.chart_empty": {"en": "No event in session yet", "zh": "尚无交易时段内的事件"},
     "slo.badge": {"en": "budget {left}", "zh": "预算 {left}"},
     "slo.badge_title": {
