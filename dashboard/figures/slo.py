@@ -11,19 +11,25 @@ from dashboard.i18n import t
 TEXT, MUTED, GRID = "#e6edf3", "#8b98a5", "#26313d"
 LINES = ("#56b4e9", "#e69f00", "#cc79a7", "#009e73", "#f0e442", "#0072b2", "#d55e00")  # Okabe-Ito
 MARKERS = ("circle", "square", "diamond", "triangle-up", "x", "star", "hexagon")  # a line told apart without colour
-SAME_LINE_DIGITS = 3  # budgets left equal to 0.1% of the budget draw as one line
+SAME_LINE = 0.01  # lines at most 1% of the budget apart on every day draw as one: closer than a line is wide
 
 
-def _lines(days: pd.DataFrame, targets: dict[str, float]) -> dict[tuple, list[str]]:
-    """Each distinct burn-down, ``((day, left), ...)``, with the chains (in ``targets``' order) that draw it."""
-    lines: dict[tuple, list[str]] = {}
+def _lines(days: pd.DataFrame, targets: dict[str, float]) -> list[tuple[pd.Series, list[str]]]:
+    """Each distinct burn-down (the budget left by day) with the chains, in ``targets``' order, that draw it: a
+    chain joins the first line on the same days never more than ``SAME_LINE`` from its own."""
+    lines: list[tuple[pd.Series, list[str]]] = []
     for chain, target in targets.items():
         rows = days[days["chain"] == chain].sort_values("day")
         budget = (1 - target) * rows["total"].sum()
         if rows.empty or budget <= 0:
             continue
-        left = 1 - rows["bad"].cumsum() / budget
-        lines.setdefault(tuple(zip(rows["day"], left.round(SAME_LINE_DIGITS))), []).append(chain)
+        left = pd.Series((1 - rows["bad"].cumsum() / budget).to_numpy(), index=pd.DatetimeIndex(rows["day"]))
+        same = (c for line, c in lines if line.index.equals(left.index) and (line - left).abs().max() <= SAME_LINE)
+        shared = next(same, None)
+        if shared is None:
+            lines.append((left, [chain]))
+        else:
+            shared.append(chain)
     return lines
 
 
@@ -31,15 +37,16 @@ def burn_down(days: pd.DataFrame, targets: dict[str, float], names: dict[str, st
     """A line per chain in ``targets`` (chain -> its target): the share of the window's budget left at the end
     of each day, ``1 - cumulative bad / ((1 - target) * the window's events)``, from ``days`` (``slo_days`` of
     one objective); a line at 0, where the budget is spent. Chains whose lines coincide (all at 100% left, say)
-    share one line named after all of them, so none hides behind another; hovering a day lists every line."""
+    share one line (the first one's) named after all of them, so none hides behind another; hovering a day lists
+    every line."""
     fig = go.Figure()
     lines = _lines(days, targets)
-    for drawn, (points, chains) in enumerate(lines.items()):
+    for drawn, (left, chains) in enumerate(lines):
         name = t("list.sep", lang).join(names.get(chain, chain) for chain in chains)
         fig.add_trace(
             go.Scatter(
-                x=[day for day, _ in points],
-                y=[left for _, left in points],
+                x=left.index,
+                y=left.to_numpy(),
                 name=name,
                 mode="lines+markers",
                 line={"color": LINES[drawn % len(LINES)], "width": 3},

@@ -29,7 +29,7 @@ def test_no_event_yet_is_said_not_drawn():
 
 
 def test_chains_on_the_same_line_share_it_and_name_it_together():
-    """Three chains with nothing bad all sit at 100% left: one line named after all three, not three lines of
+    """Three chains all but at 100% left (Loans 0.5% below): one line named after all three, not three lines of
     which only the last shows; a chain burning its budget keeps its own line; hovering a day lists them all."""
     chains = ["pay", "fx", "bonds", "loans"]
     days = pd.DataFrame(
@@ -38,7 +38,7 @@ def test_chains_on_the_same_line_share_it_and_name_it_together():
             "objective": "availability",
             "day": pd.to_datetime(["2026-11-16", "2026-11-17"] * 4, utc=True),
             "total": 1e6,
-            "bad": [0.0, 0.0, 0.0, 0.0, 1000.0, 1000.0, 0.0, 0.0],
+            "bad": [0.0, 0.0, 0.0, 0.0, 1000.0, 1000.0, 10.0, 0.0],
         }
     )
     targets = dict.fromkeys(chains, 0.999)
