@@ -394,12 +394,14 @@ def test_a_stalled_feed_in_session_shows_its_market_late_naming_the_site(dash_du
 
 
 def test_the_same_stall_at_lunch_shows_the_market_closed_not_late(dash_duo):
-    """At 12:00 the same stall is on, but SSE breaks for lunch: its chip says closed, nothing is late."""
+    """At 12:00 the same stall is on, but the markets break for lunch: no chip, one muted line names the closed
+    markets once, nothing is late."""
     dash_duo.start_server(_feed_stall_app("12:00"))
     dash_duo.driver.get(f"{dash_duo.server_url}/wall")
-    dash_duo.wait_for_text_to_equal(_chip("SSE") + " .oc-feed-state", "closed", timeout=20)
-    sse = dash_duo.find_element(_chip("SSE"))
-    assert sse.get_attribute("data-state") == "closed" and "oc-feed-closed" in sse.get_attribute("class")
+    closed = f"#{ids.WALL_FEEDS} .oc-feeds-closed"
+    dash_duo.wait_for_text_to_equal(closed, "Closed: SSE, SZSE, HKEX, Futures, Indices", timeout=20)
+    assert dash_duo.find_element(closed).get_attribute("data-markets") == "SSE SZSE HKEX futures indices"
+    assert dash_duo.find_elements(_chip("SSE")) == []
     assert "sh-dc2" not in dash_duo.find_element(f"#{ids.WALL_FEEDS}").text
     assert dash_duo.find_elements(f"#{ids.WALL_FEEDS} .oc-feed.oc-crit") == []
     assert_no_console_errors(dash_duo)
