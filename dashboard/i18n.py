@@ -1214,6 +1214,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "Availability budget left over the last {days} days",
         "zh": "最近 {days} 天可用性剩余预算",
     },
+    "list.sep": {"en": ", ", "zh": "、"},
     "slo.chart_empty": {"en": "No event in session yet", "zh": "尚无交易时段内的事件"},
     "slo.badge": {"en": "budget {left}", "zh": "预算 {left}"},
     "slo.badge_title": {
@@ -1238,7 +1239,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "feeds.market.indices": {"en": "Indices", "zh": "指数"},
     "feeds.ok": {"en": "live", "zh": "正常"},
     "feeds.late_at": {"en": "late at {sites} · {age}", "zh": "{sites} 延迟 · {age}"},
-    "feeds.closed": {"en": "closed", "zh": "休市"},
+    "feeds.closed_markets": {"en": "Closed: {markets}", "zh": "休市：{markets}"},
     "feeds.nodata": {"en": "no data", "zh": "无数据"},
     "feeds.age_s": {"en": "{value} s", "zh": "{value} 秒"},
     "feeds.oldest": {"en": "oldest tick {age} ago", "zh": "最久未更新 {age}"},

@@ -106,6 +106,20 @@ def futures_night(start: str = DEFAULT_NIGHT[0], end: str = DEFAULT_NIGHT[1]) ->
     return Market("futures", "Asia/Shanghai", "XSHG", _spans(("night", start, end)), night=True)
 
 
+# Which phases count as "in session", and for what. Defined here only; every consumer reads these names.
+SESSION_PHASES = tuple(p for p in PHASES if p not in ("lunch", "closed"))
+"""In session for what an outage costs: every phase from the opening call auction to the close, the pre-open
+included (orders are taken then) and the futures night session, but not the lunch break. Read through
+``in_session`` by the SLOs (``analytics.slo``: only these minutes' events count, docs/slo.md) and by an incident's
+grading (``command.grading.minutes_in_session``, docs/grading.md)."""
+LIVE_PHASES = tuple(p for p in SESSION_PHASES if p != "pre_open")
+"""Live, when prices move: call auctions and continuous trading (and the night session), not the pre-open, when
+the opening price is set and orders wait. Read through ``feed_live``: market-data feeds tick then, so a quiet feed
+is late only then (``analytics.feeds``, docs/wall.md), and the demo's feeds tick and its orders flow only then.
+A change freeze (``analytics.freeze``, docs/operations.md) covers more than either: the whole trading day from its
+first phase to its close, the lunch break included (``session_spans``)."""
+
+
 @dataclass(frozen=True)
 class Closure:
     """A closure an administrator declared: ``market`` is closed from ``start`` to ``end`` (tz-aware)."""
@@ -288,16 +302,12 @@ def session_spans(
     return spans
 
 
-TRADING_PHASES = tuple(p for p in PHASES if p not in ("lunch", "closed"))  # the phases that count as in session
-
-
 def in_session(key: str | Market, stamps: pd.DatetimeIndex, closures: tuple[Closure, ...] = ()) -> np.ndarray:
-    """For each tz-aware stamp, whether the market ``key`` is in a trading phase (not the lunch break, not
-    closed, not within a declared closure)."""
-    return np.isin(session_codes(key, stamps, closures), [PHASES.index(p) for p in TRADING_PHASES])
+    """For each tz-aware stamp, whether the market ``key`` is in one of ``SESSION_PHASES`` (not the lunch break,
+    not closed, not within a declared closure)."""
+    return np.isin(session_codes(key, stamps, closures), [PHASES.index(p) for p in SESSION_PHASES])
 
 
-LIVE_PHASES = ("opening_auction", "opening_auction_no_cancel", "morning", "afternoon", "closing_auction", "night")
 FEED_MARKETS = {  # a market-data feed's market -> the calendar markets during whose live phases it ticks
     "SSE": ("cn",),
     "SZSE": ("cn",),
@@ -309,7 +319,7 @@ FEED_MARKETS = {  # a market-data feed's market -> the calendar markets during w
 
 def feed_live(feed_market: str, now: datetime, closures: tuple[Closure, ...] = ()) -> bool:
     """Whether a feed of ``feed_market`` (a key of ``FEED_MARKETS``) should tick at ``now``: one of its calendar
-    markets is in an auction or trading phase (not pre-open, lunch or closed)."""
+    markets is in one of ``LIVE_PHASES`` (an auction or continuous trading; not pre-open, lunch or closed)."""
     night = futures_night()
     return any(
         session(night if key == "futures" else key, now, closures).phase in LIVE_PHASES

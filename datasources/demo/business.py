@@ -3,8 +3,8 @@
 Equity trading (service ``order-gateway``): orders per second and the share that succeed per trading
 counter and channel, rejects per second per counter and reason, each counter's p99 latency, and the
 chain's totals (rows without dimensions). Accounts (service ``bank-transfer``): transfers per second
-and the share that succeed, per channel and in total. Orders flow only while the A-share market is in
-a phase that takes orders (``dashboard.analytics.calendar``), transfers on its trading days from
+and the share that succeed, per channel and in total. Orders flow only while the A-share market is
+live (``calendar.LIVE_PHASES``: its auctions and continuous trading), transfers on its trading days from
 09:00 to 16:00; outside them the frame holds no row for them.
 
 Episodes, in the demo's two-hour cycle (``TIMELINE``): a reject spike on ``SPIKE_COUNTER`` (risk-limit
@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 import datasources.demo as demo
-from dashboard.analytics.calendar import PHASES, session_codes
+from dashboard.analytics.calendar import LIVE_PHASES, PHASES, session_codes
 from datasources.base import BUSINESS_DIMENSIONS, empty_frame
 
 ORDER_CHAIN, ORDER_SERVICE = "equity-trading", "order-gateway"
@@ -38,15 +38,14 @@ TRANSFER_PEAK_PER_S = 30.0
 TRANSFER_BASE_FAILURE = 0.002
 SPIKE_COUNTER, SPIKE_REASON, SPIKE_RATIO = "central-b", "risk_limit", 0.12
 OUTAGE_SUCCESS = 0.35  # the share of transfers that still succeed while the bank's side is down
-ORDER_PHASES = ("opening_auction", "opening_auction_no_cancel", "morning", "afternoon", "closing_auction")
 TRANSFER_HOURS = (9 * 60, 16 * 60)  # local minutes of the day transfers are taken on a trading day
 SLOW_COUNTERS = 2.2  # counter p99 factor while pre-trade risk is saturated
 
 
 def orders_flow(ts_s: np.ndarray) -> np.ndarray:
-    """Whether orders flow at each of the UTC seconds ``ts_s``: the A-share market takes orders then."""
+    """Whether orders flow at each of the UTC seconds ``ts_s``: the A-share market is live then."""
     codes = session_codes("cn", pd.DatetimeIndex(pd.to_datetime(np.asarray(ts_s), unit="s", utc=True)))
-    return np.isin(codes, [PHASES.index(p) for p in ORDER_PHASES])
+    return np.isin(codes, [PHASES.index(p) for p in LIVE_PHASES])
 
 
 def transfers_flow(ts_s: np.ndarray) -> np.ndarray:

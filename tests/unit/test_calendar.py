@@ -1,6 +1,8 @@
 """The trading calendar: phases, holidays, half-days, declared closures and the futures night session."""
 
+import re
 from datetime import UTC, date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -9,12 +11,16 @@ import pytest
 
 from dashboard.analytics import holiday_names
 from dashboard.analytics.calendar import (
+    LIVE_PHASES,
     MARKETS,
     PHASES,
+    SESSION_PHASES,
     Closure,
     Session,
     day_kind,
+    feed_live,
     futures_night,
+    in_session,
     is_half_day,
     is_trading_day,
     last_completed_trading_day,
@@ -22,6 +28,7 @@ from dashboard.analytics.calendar import (
     session_codes,
     sessions,
 )
+from datasources.demo.business import orders_flow
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 HONG_KONG = ZoneInfo("Asia/Hong_Kong")
@@ -222,3 +229,31 @@ def test_session_spans_run_from_the_first_phase_to_the_close_and_leave_out_closu
     night = session_spans(futures_night("21:00", "02:30"), date(2026, 12, 4), date(2026, 12, 7))
     assert [s.isoformat() for s, _ in night] == ["2026-12-04T21:00:00+08:00", "2026-12-07T21:00:00+08:00"]
     assert night[0][1].isoformat() == "2026-12-05T02:30:00+08:00"
+
+
+PHASE_NAMES = re.compile(r"[\"'](?:" + "|".join(p for p in PHASES if p != "closed") + r")[\"']")
+
+
+def test_which_phases_count_for_what_is_defined_in_the_calendar_alone():
+    """In session (SLOs, grading) is every phase but the lunch break; live (feeds, the demo's orders) leaves out
+    the pre-open too; no other module names phases to decide either."""
+    assert set(PHASES) - set(SESSION_PHASES) == {"lunch", "closed"}
+    assert set(SESSION_PHASES) - set(LIVE_PHASES) == {"pre_open"}
+    pre_open = pd.DatetimeIndex([pd.Timestamp("2026-12-02 09:27", tz="Asia/Shanghai")])
+    assert in_session("cn", pre_open).tolist() == [True]
+    assert not feed_live("SSE", pre_open[0].to_pydatetime())
+    root = Path(__file__).resolve().parents[2]
+    naming = [
+        str(path.relative_to(root))
+        for folder in ("dashboard", "layouts", "datasources")
+        for path in (root / folder).rglob("*.py")
+        if path.name not in ("calendar.py", "i18n.py") and PHASE_NAMES.search(path.read_text(encoding="utf-8"))
+    ]
+    assert naming == []
+
+
+def test_the_demo_takes_orders_exactly_when_the_a_share_market_is_live():
+    day = pd.date_range("2026-12-02 09:00", "2026-12-02 15:10", freq="1min", tz="Asia/Shanghai")
+    expected = [feed_live("SSE", stamp.to_pydatetime()) for stamp in day]
+    assert orders_flow(day.as_unit("s").asi8).tolist() == expected
+    assert sum(expected) == 10 + 120 + 120  # opening auctions, morning, afternoon with its closing auction
