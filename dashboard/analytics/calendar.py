@@ -67,6 +67,12 @@ class Market:
         return self.phases(half)[-1][2]
 
 
+# HKEX's pre-opening session: order input, then no cancellation, then random matching and blocking until 09:30
+HK_PRE_OPENING = (
+    ("opening_auction", "09:00", "09:15"),
+    ("opening_auction_no_cancel", "09:15", "09:20"),
+    ("pre_open", "09:20", "09:30"),
+)
 MARKETS = {
     "cn": Market(
         "cn",
@@ -87,14 +93,14 @@ MARKETS = {
         "Asia/Hong_Kong",
         "XHKG",
         _spans(
-            ("pre_open", "09:00", "09:30"),
+            *HK_PRE_OPENING,
             ("morning", "09:30", "12:00"),
             ("lunch", "12:00", "13:00"),
             ("afternoon", "13:00", "16:00"),
             ("closing_auction", "16:00", "16:10"),
         ),
         half_day=_spans(
-            ("pre_open", "09:00", "09:30"), ("morning", "09:30", "12:00"), ("closing_auction", "12:00", "12:10")
+            *HK_PRE_OPENING, ("morning", "09:30", "12:00"), ("closing_auction", "12:00", "12:10")
         ),
     ),
 }

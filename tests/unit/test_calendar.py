@@ -56,7 +56,7 @@ KNOWN = [
     ("hk", "2025-10-08 10:00", ("morning", "", "")),
     ("cn", "2026-02-17 10:00", ("closed", "holiday", "Spring Festival")),
     ("hk", "2026-02-17 10:00", ("closed", "holiday", "Lunar New Year")),  # XHKG leaves it unnamed
-    ("hk", "2025-12-24 09:15", ("pre_open", "", "")),  # Christmas Eve: a half-day
+    ("hk", "2025-12-24 09:15", ("opening_auction_no_cancel", "", "")),  # Christmas Eve: a half-day
     ("hk", "2025-12-24 11:59", ("morning", "", "")),
     ("hk", "2025-12-24 12:05", ("closing_auction", "", "")),
     ("hk", "2025-12-24 12:10", ("closed", "half_day", "")),
@@ -76,7 +76,9 @@ KNOWN = [
     ("cn", "2026-11-18 14:58", ("closing_auction", "", "")),
     ("cn", "2026-11-18 15:00", ("closed", "", "")),
     ("hk", "2026-11-18 08:59", ("closed", "", "")),
-    ("hk", "2026-11-18 09:00", ("pre_open", "", "")),
+    ("hk", "2026-11-18 09:00", ("opening_auction", "", "")),  # the pre-opening session's order input
+    ("hk", "2026-11-18 09:17", ("opening_auction_no_cancel", "", "")),
+    ("hk", "2026-11-18 09:25", ("pre_open", "", "")),  # random matching, then blocking until 09:30
     ("hk", "2026-11-18 09:30", ("morning", "", "")),
     ("hk", "2026-11-18 12:00", ("lunch", "", "")),
     ("hk", "2026-11-18 13:00", ("afternoon", "", "")),
@@ -242,6 +244,8 @@ def test_which_phases_count_for_what_is_defined_in_the_calendar_alone():
     pre_open = pd.DatetimeIndex([pd.Timestamp("2026-12-02 09:27", tz="Asia/Shanghai")])
     assert in_session("cn", pre_open).tolist() == [True]
     assert not feed_live("SSE", pre_open[0].to_pydatetime())
+    order_input = pd.Timestamp("2026-12-02 09:10", tz="Asia/Hong_Kong").to_pydatetime()
+    assert feed_live("HKEX", order_input)  # quotes carry the indicative opening price: a stall is late
     root = Path(__file__).resolve().parents[2]
     naming = [
         str(path.relative_to(root))
