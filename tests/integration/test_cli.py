@@ -23,9 +23,10 @@ def test_snapshot_writes_every_contract_frame(tmp_path):
         frame = validate(name, pd.read_parquet(out / f"{name}.parquet"))
         # log lines are read on demand; anomalies are empty while nothing is anomalous; opscenter's own frames
         # come from the history database, which a snapshot does not open; business figures flow, and the budgets'
-        # days count, only in session, and the freeze breaches are changes made in a freeze (none in a weekend)
+        # days count, only in session, and the freeze breaches are changes made in a freeze (none in a weekend);
+        # the default roster names no ITSM on-call group
         moment = ("business_metrics", "slo_days", "freeze_breaches")
-        assert len(frame) > 0 or name in ("log_lines", "anomalies", *COMMAND_FRAMES, *moment), name
+        assert len(frame) > 0 or name in ("log_lines", "anomalies", "on_call", *COMMAND_FRAMES, *moment), name
     status = pd.read_parquet(out / "source_status.parquet")
     assert status["source"].tolist() == ["demo"] and status["ok"].all()
 

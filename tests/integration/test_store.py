@@ -57,6 +57,7 @@ def test_versions_increase_per_source(store, frames):
         "itsm": 0,
         "config": 0,
         "opscenter": 0,  # the declared incidents and who commands what
+        "oncall": 0,  # who the roster's ITSM on-call groups have on call
         "derived:demo": 0,
         "derived:itsm": 0,
         "derived": 0,  # the wall's views, of the whole estate
@@ -69,6 +70,7 @@ def test_versions_increase_per_source(store, frames):
         "itsm": itsm,
         "config": 0,
         "opscenter": 0,
+        "oncall": 0,
         "derived:demo": 0,
         "derived:itsm": 0,
         "derived": 0,
