@@ -7,7 +7,7 @@ import platform
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import anomaly, callbacks, check, drilldown, production, prometheus, store, wall
+from bench import anomaly, callbacks, check, drilldown, production, prometheus, scale, store, wall
 
 REPORT = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
 NOTES = """
@@ -125,6 +125,7 @@ def main() -> None:
         + drilldown.run(1000)
         + wall.run()
         + production.run()
+        + scale.run()
         + anomaly.run()
     )
     lines = [

@@ -19,15 +19,17 @@ INITIAL = f"#{ids.INCIDENT_DUE.format(report='initial')}"
 
 
 @pytest.fixture
-def graded(command_app):  # noqa: F811
-    """The incident graded major beforehand, so that an initial report is due 30 minutes after discovery."""
-    app, access, incident = command_app
+def graded(command_app, demo_app):  # noqa: F811
+    """The latest incident graded major beforehand, so that an initial report is due 30 minutes after discovery:
+    counting down, or on once overdue (an incident ended longer ago than the record window has no count)."""
+    app, access, _ = command_app
+    incident = demo_app.server.extensions["opscenter"].store.frame("incidents").sort_values("opened_at").iloc[-1]
     decision = {"grade": "major", "proposed": "general", "session_minutes": 0, "reason": "Trading stopped"}
     with access.engine.begin() as connection:
         grade_decisions.record(
             connection, incident["source"], incident["incident_id"], decision, "alice", datetime.now(UTC)
         )
-    return command_app
+    return app, access, incident
 
 
 def test_a_manager_marks_the_initial_report_submitted_and_its_countdown_gives_way(dash_duo, graded):
