@@ -1239,7 +1239,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "feeds.market.indices": {"en": "Indices", "zh": "指数"},
     "feeds.ok": {"en": "live", "zh": "正常"},
     "feeds.late_at": {"en": "late at {sites} · {age}", "zh": "{sites} 延迟 · {age}"},
-    "feeds.closed_markets": {"en": "Closed: {markets}", "zh": "休市：{markets}"},
+    "feeds.closed_markets": {"en": "Not trading: {markets}", "zh": "非交易时段：{markets}"},
     "feeds.nodata": {"en": "no data", "zh": "无数据"},
     "feeds.age_s": {"en": "{value} s", "zh": "{value} 秒"},
     "feeds.oldest": {"en": "oldest tick {age} ago", "zh": "最久未更新 {age}"},

@@ -2,7 +2,8 @@
 
 A feed is late when its market is live at the moment of the frame (``calendar.feed_live``: an auction or
 continuous trading, a declared closure excepted) and its last tick is older than ``late_s``; outside a
-session every feed's age grows, and the market is ``closed``, never late. A site is late when its oldest
+session every feed's age grows, and the market is ``closed``, never late. A market live again for less than
+``late_s`` (at the open, after lunch) is not late yet: its feeds have had less than ``late_s`` to tick. A site is late when its oldest
 feed is; the market names its late sites, the oldest first. Judged at the frame's own time, so the poller
 and a worker computing the same view agree.
 """
@@ -28,7 +29,8 @@ def _market_row(market: str, rows: pd.DataFrame, late_s: float, closures: tuple[
     oldest = rows[rows["ts"] == at].groupby("site")["tick_age_s"].max().dropna().sort_values(ascending=False)
     if oldest.empty:
         return (market, "nodata", "", math.nan)
-    late = oldest[oldest > late_s]
+    opened = not feed_live(market, (at - pd.Timedelta(seconds=late_s)).to_pydatetime(), closures)
+    late = oldest.iloc[0:0] if opened else oldest[oldest > late_s]  # just live again: its first tick may yet come
     return (market, "late" if len(late) else "ok", ", ".join(late.index), float(oldest.iloc[0]))
 
 

@@ -401,7 +401,7 @@ def test_the_same_stall_at_lunch_shows_the_market_closed_not_late(dash_duo):
     dash_duo.start_server(_feed_stall_app("12:00"))
     dash_duo.driver.get(f"{dash_duo.server_url}/wall")
     closed = f"#{ids.WALL_FEEDS} .oc-feeds-closed"
-    dash_duo.wait_for_text_to_equal(closed, "Closed: SSE, SZSE, HKEX, Futures, Indices", timeout=20)
+    dash_duo.wait_for_text_to_equal(closed, "Not trading: SSE, SZSE, HKEX, Futures, Indices", timeout=20)
     assert dash_duo.find_element(closed).get_attribute("data-markets") == "SSE SZSE HKEX futures indices"
     assert dash_duo.find_elements(_chip("SSE")) == []
     assert "sh-dc2" not in dash_duo.find_element(f"#{ids.WALL_FEEDS}").text

@@ -74,3 +74,18 @@ def test_a_declared_closure_keeps_a_silent_market_quiet():
     rows = frame([("SSE", "l1", "sh-dc2", 600.0)])
     assert feeds.market_states(rows).loc[0, "state"] == "late"
     assert feeds.market_states(rows, closures=(closure,)).loc[0, "state"] == "closed"
+
+
+def test_a_market_just_live_again_is_not_late_until_its_feeds_have_had_the_threshold_to_tick():
+    def sse(local: str, age_s: float) -> str:
+        at = pd.Timestamp(f"2026-12-01 {local}", tz="Asia/Shanghai").tz_convert("UTC")
+        return (
+            feeds.market_states(frame([("SSE", "l1", "sh-dc1", age_s)], at), late_s=30)
+            .set_index("market")
+            .loc["SSE", "state"]
+        )
+
+    assert sse("09:30:10", 250.0) == "ok"  # the last tick in the opening auction; continuous trading began 10 s ago
+    assert sse("09:30:40", 280.0) == "late"  # 40 s of continuous trading without a tick
+    assert sse("13:00:20", 5420.0) == "ok"  # after lunch
+    assert sse("13:01:00", 5460.0) == "late"

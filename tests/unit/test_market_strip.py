@@ -29,9 +29,9 @@ def test_at_night_every_market_is_said_closed_once_in_one_line():
     shown = strip(_rows())
     assert shown.chips == () and shown.closed == MARKETS
     (line,) = chips(_rows(), "en")
-    assert _text(line) == "Closed: SSE, SZSE, HKEX, Futures, Indices"
+    assert _text(line) == "Not trading: SSE, SZSE, HKEX, Futures, Indices"
     assert line.className == "oc-feeds-closed" and "oc-crit" not in line.className
-    assert _text(chips(_rows(), "zh")[0]) == "休市：上交所、深交所、港交所、期货、指数"
+    assert _text(chips(_rows(), "zh")[0]) == "非交易时段：上交所、深交所、港交所、期货、指数"
 
 
 def test_a_stall_in_session_stays_a_loud_chip_naming_its_site_before_the_closed_line():
@@ -44,7 +44,7 @@ def test_a_stall_in_session_stays_a_loud_chip_naming_its_site_before_the_closed_
     chip, line = chips(rows, "en")
     assert "oc-crit" in chip.className and chip.title == "oldest tick 3 min ago"
     assert _text(chip) == "Futureslate at sh-dc2, sh-dc1 · 3 min"
-    assert _text(line) == "Closed: SSE, SZSE, HKEX, Indices"
+    assert _text(line) == "Not trading: SSE, SZSE, HKEX, Indices"
 
 
 def test_in_session_every_market_keeps_its_chip_and_no_closed_line():
@@ -56,4 +56,4 @@ def test_in_session_every_market_keeps_its_chip_and_no_closed_line():
 
 
 def test_no_feed_rows_show_nothing():
-    assert chips([], "en") == [] and closed_text(("HKEX",), "en") == "Closed: HKEX"
+    assert chips([], "en") == [] and closed_text(("HKEX",), "en") == "Not trading: HKEX"
