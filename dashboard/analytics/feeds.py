@@ -2,10 +2,10 @@
 
 A feed is late when its market is live at the moment of the frame (``calendar.feed_live``: an auction or
 continuous trading, a declared closure excepted) and its last tick is older than ``late_s``; outside a
-session every feed's age grows, and the market is ``closed``, never late. A market live again for less than
-``late_s`` (at the open, after lunch) is not late yet: its feeds have had less than ``late_s`` to tick. A site is late when its oldest
-feed is; the market names its late sites, the oldest first. Judged at the frame's own time, so the poller
-and a worker computing the same view agree.
+session every feed's age grows, and the market is ``closed``, never late. A market live again for less
+than ``late_s`` (at the open, after lunch) is not late yet: its feeds have had less than that to tick. A
+site is late when its oldest feed is; the market names its late sites, the oldest first. Judged at the
+frame's own time, so the poller and a worker computing the same view agree.
 """
 
 from __future__ import annotations
