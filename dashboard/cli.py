@@ -67,7 +67,7 @@ def _poller(settings: Settings, store, with_history: bool = True, wait_for_model
                 history,
                 settings.maturity.evaluate_every_min * 60,
                 poller.leases,
-                preplans.load(settings.preplans.path),
+                preplans.load(settings.preplans.path, settings.display_tz),
             )
         )
         poller.after_polls.append(WritebackJob(poller.sources, history.engine, poller.leases))
@@ -199,7 +199,7 @@ def cmd_check(args) -> int:
     from dashboard.command import preplans
 
     settings = load(args.config)
-    library = preplans.load(settings.preplans.path)
+    library = preplans.load(settings.preplans.path, settings.display_tz)
     for error in library.errors:
         print(f"FAIL pre-plan: {error}")
     problems = len(library.errors)

@@ -1089,6 +1089,10 @@ CATALOG: dict[str, dict[str, str]] = {
     "preplans.upcoming": {"en": "next: {versions}", "zh": "待生效：{versions}"},
     "preplans.drills": {"en": "drills on record: {count}", "zh": "演练记录 {count} 次"},
     "preplans.never": {"en": "never", "zh": "从未"},
+    "preplans.use_unknown": {
+        "en": "last use unknown (database not answering)",
+        "zh": "最近使用未知（数据库无响应）",
+    },
     "preplans.uncovered": {"en": "Services without a pre-plan ({count})", "zh": "无预案的服务（{count}）"},
     "preplans.all_covered": {"en": "Every service has a pre-plan.", "zh": "所有服务均有预案。"},
     "preplans.tier1_flag": {"en": "tier 1", "zh": "一级"},

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from functools import lru_cache
 
 import pandas as pd
 
@@ -19,6 +20,7 @@ from dashboard.command.preplans import Library, Preplan, Step
 PLAN_COLUMNS = [
     "preplan_id",
     "in_force",
+    "effective_yet",
     "older",
     "upcoming",
     "services",
@@ -37,6 +39,7 @@ DRILL_COLUMNS = ["preplan_id", "last_drill", "drills"]
 SAME_STEP = (
     0.5  # how alike two steps' texts must be (difflib's ratio) to be one step changed, not one removed and one added
 )
+COMPARED = 200  # how much of each step's text the alignment compares: enough to tell steps apart, cheap at 100 steps
 STEP_FIELDS = ("text", "owner", "minutes", "escalation")
 
 
@@ -50,9 +53,10 @@ def drills(chaos_runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def plans(library: Library, now: pd.Timestamp, drilled: pd.DataFrame, uses: pd.DataFrame) -> pd.DataFrame:
-    """One row per pre-plan, by id: the version in force at ``now``, the versions before it and those not yet in
-    force, the services and scenario, steps and expected minutes of the version in force; the last drill (from
-    ``drills``) and the last use (``checklist.last_uses``: when, on which incident, in which version)."""
+    """One row per pre-plan, by id: the version in force at ``now`` (``effective_yet`` False: none is yet, the
+    first version shown), the versions before it and those not yet in force, the services and scenario, steps and
+    expected minutes of the version shown; the last drill (from ``drills``) and the last use
+    (``checklist.last_uses``: when, on which incident, in which version)."""
     rows = []
     for preplan_id in sorted({p.id for p in library.plans}):
         current = library.version_at(preplan_id, now)
@@ -61,6 +65,7 @@ def plans(library: Library, now: pd.Timestamp, drilled: pd.DataFrame, uses: pd.D
             {
                 "preplan_id": preplan_id,
                 "in_force": current.version,
+                "effective_yet": library.in_force(preplan_id, now) is not None,
                 "older": [v for v in numbers if v < current.version],
                 "upcoming": [v for v in numbers if v > current.version],
                 "services": list(current.services),
@@ -69,7 +74,7 @@ def plans(library: Library, now: pd.Timestamp, drilled: pd.DataFrame, uses: pd.D
                 "minutes": sum(s.minutes for s in current.steps),
             }
         )
-    frame = pd.DataFrame(rows, columns=PLAN_COLUMNS[:8])
+    frame = pd.DataFrame(rows, columns=PLAN_COLUMNS[:9])
     used = uses.rename(
         columns={"at": "last_use", "source": "use_source", "incident_id": "use_incident", "version": "use_version"}
     )
@@ -112,22 +117,34 @@ class VersionChanges:
     steps: tuple[StepChange, ...]
 
 
-def _alike(a: Step, b: Step) -> float:
-    ratio = SequenceMatcher(None, a.text, b.text).ratio()
-    return ratio if ratio >= SAME_STEP else 0.0
+def _likeness(old: tuple[Step, ...], new: tuple[Step, ...]) -> list[list[float]]:
+    """Per pair of steps, how alike their texts' first ``COMPARED`` characters are (difflib's ratio, 0.0 below
+    ``SAME_STEP``): each pair compared once, the cheap upper bounds first."""
+    matcher, alike = SequenceMatcher(), [[0.0] * len(new) for _ in old]
+    for j, after in enumerate(new):
+        matcher.set_seq2(after.text[:COMPARED])  # difflib indexes the second sequence: once per step
+        for i, before in enumerate(old):
+            if before.text == after.text:
+                alike[i][j] = 1.0
+                continue
+            matcher.set_seq1(before.text[:COMPARED])
+            if matcher.real_quick_ratio() >= SAME_STEP and matcher.quick_ratio() >= SAME_STEP:
+                ratio = matcher.ratio()
+                alike[i][j] = ratio if ratio >= SAME_STEP else 0.0
+    return alike
 
 
 def _pairs(old: tuple[Step, ...], new: tuple[Step, ...]) -> list[tuple[int, int]]:
     """The steps of ``old`` and ``new`` that are one step, in order: the alignment with the most alike texts."""
+    alike = _likeness(old, new)
     best = [[0.0] * (len(new) + 1) for _ in range(len(old) + 1)]
     for i in range(len(old) - 1, -1, -1):
         for j in range(len(new) - 1, -1, -1):
-            alike = _alike(old[i], new[j])
-            best[i][j] = max(best[i + 1][j], best[i][j + 1], best[i + 1][j + 1] + alike if alike else 0.0)
+            paired = best[i + 1][j + 1] + alike[i][j] if alike[i][j] else 0.0
+            best[i][j] = max(best[i + 1][j], best[i][j + 1], paired)
     pairs, i, j = [], 0, 0
     while i < len(old) and j < len(new):
-        alike = _alike(old[i], new[j])
-        if alike and best[i][j] == best[i + 1][j + 1] + alike:
+        if alike[i][j] and best[i][j] == best[i + 1][j + 1] + alike[i][j]:
             pairs.append((i, j))
             i, j = i + 1, j + 1
         elif best[i][j] == best[i + 1][j]:
@@ -137,8 +154,10 @@ def _pairs(old: tuple[Step, ...], new: tuple[Step, ...]) -> list[tuple[int, int]
     return pairs
 
 
+@lru_cache(maxsize=256)
 def changes(previous: Preplan, current: Preplan) -> VersionChanges:
-    """What ``current`` changed from ``previous``, step by step (steps numbered from 1)."""
+    """What ``current`` changed from ``previous``, step by step (steps numbered from 1); computed once per pair of
+    versions' content (the library does not change while the process runs)."""
     pairs = _pairs(previous.steps, current.steps)
     kept_old, kept_new = {i for i, _ in pairs}, {j for _, j in pairs}
     found = [

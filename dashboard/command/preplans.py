@@ -84,8 +84,12 @@ def parse(text: str, path: str = "<pre-plan>") -> Preplan:
         doc.fail(loc, message)
 
 
-def _opened_day(opened_at) -> date | None:
-    return None if opened_at is None or pd.isna(opened_at) else pd.Timestamp(opened_at).date()
+def local_day(at, tz: str) -> date | None:
+    """The calendar day of the moment ``at`` (naive: UTC) in the zone ``tz``; None for no moment."""
+    if at is None or pd.isna(at):
+        return None
+    moment = pd.Timestamp(at)
+    return (moment.tz_localize("UTC") if moment.tzinfo is None else moment).tz_convert(tz).date()
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,7 @@ class Library:
 
     plans: tuple[Preplan, ...] = ()
     errors: tuple[str, ...] = ()
+    tz: str = "UTC"  # the zone whose calendar ``effective`` days are (the config's display_tz)
 
     def get(self, preplan_id: str, version: int) -> Preplan | None:
         return next((p for p in self.plans if p.key == (preplan_id, version)), None)
@@ -102,13 +107,18 @@ class Library:
         """The versions of one pre-plan, oldest first."""
         return sorted((p for p in self.plans if p.id == preplan_id), key=lambda p: p.version)
 
+    def in_force(self, preplan_id: str, at) -> Preplan | None:
+        """The version in force at ``at``: the highest whose ``effective`` day (in ``tz``) is not after the day of
+        ``at``; None when none is yet."""
+        day = local_day(at, self.tz)
+        in_force = [p for p in self.versions(preplan_id) if p.effective is None or day is None or p.effective <= day]
+        return in_force[-1] if in_force else None
+
     def version_at(self, preplan_id: str, opened_at) -> Preplan | None:
-        """The version in force when an incident opened: the highest whose ``effective`` day is not after the
-        opening day; when none was yet, the first version."""
+        """The version an incident opened at ``opened_at`` works on: the one in force then; when none was yet,
+        the first version."""
         versions = self.versions(preplan_id)
-        day = _opened_day(opened_at)
-        in_force = [p for p in versions if p.effective is None or day is None or p.effective <= day]
-        return in_force[-1] if in_force else (versions[0] if versions else None)
+        return self.in_force(preplan_id, opened_at) or (versions[0] if versions else None)
 
     def for_incident(self, service: str | None, runbook_url: str | None, opened_at) -> Preplan | None:
         """The pre-plan an incident opens: the one its runbook URL names (last path segment equal to an id),
@@ -127,16 +137,17 @@ class Library:
         return pd.DataFrame(rows, columns=FRAME_COLUMNS)
 
 
-def load(path: str | Path | None) -> Library:
-    """Every ``*.yaml`` and ``*.yml`` file under ``path`` (none: an empty library); a file that does not
-    validate, or repeats an id and version, is left out and its problem logged and kept in ``errors``."""
+def load(path: str | Path | None, tz: str = "UTC") -> Library:
+    """Every ``*.yaml`` and ``*.yml`` file under ``path`` (none: an empty library), their ``effective`` days read
+    in the zone ``tz``; a file that does not validate, or repeats an id and version, is left out and its problem
+    logged and kept in ``errors``."""
     if path is None:
-        return Library()
+        return Library(tz=tz)
     folder = Path(path)
     if not folder.is_dir():
         error = f"{folder}: pre-plan directory not found"
         log.error(error)
-        return Library(errors=(error,))
+        return Library(errors=(error,), tz=tz)
     plans, errors = {}, []
     for file in sorted(f for f in folder.rglob("*") if f.suffix in (".yaml", ".yml") and f.is_file()):
         try:
@@ -150,4 +161,4 @@ def load(path: str | Path | None) -> Library:
         plans[plan.key] = (plan, file)
     for error in errors:
         log.error("pre-plan left out: %s", error)
-    return Library(tuple(plan for plan, _file in plans.values()), tuple(errors))
+    return Library(tuple(plan for plan, _file in plans.values()), tuple(errors), tz)

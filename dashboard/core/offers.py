@@ -29,3 +29,9 @@ def offered_frames(specs: list[dict], chains: list[dict]) -> frozenset[str]:
     and the frames the poller derives from metrics."""
     frames = set().union(*(registry.offers(spec) for spec in specs)) | set(config_frames(chains))
     return frozenset(frames | set(DERIVED_FRAMES) if frames & set(METRIC_FRAMES) else frames)
+
+
+def sources_offering(specs: list[dict], frames: frozenset[str]) -> tuple[str, ...]:
+    """The names of the configured sources that deliver any of ``frames``: whose versions a result read from
+    those frames alone depends on."""
+    return tuple(spec["name"] for spec in specs if registry.offers(spec) & frames)

@@ -4,16 +4,20 @@ The list gives each pre-plan's services or scenario, the version in force and th
 minutes, its last drill and last use; beside it, the services of the estate that no pre-plan names, tier 1 first
 and flagged. ``?plan=<id>`` (and ``&version=<n>``) opens one pre-plan below the list: its steps in order with
 owner, minutes and escalation, and what changed from the version before. The overview is computed once per frame
-versions and minute by each worker (``preplan_overview`` and one grouped read of the checklist ticks).
+versions and minute by each worker (``preplan_overview`` and one grouped read of the checklist ticks): the versions
+of the sources delivering the frames it reads, so another source's poll does not read the ticks again. While the
+history database does not answer, the library still shows, its last uses marked unknown.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from urllib.parse import quote
 
 import dash
 import pandas as pd
+import sqlalchemy as sa
 from dash import Input, Output, State, dcc, html
 
 from dashboard import context, ids
@@ -25,6 +29,9 @@ from layouts.components.preplan_links import PATH, href
 from layouts.components.titles import page_title
 
 TIME_FORMAT = "%Y-%m-%d %H:%M"
+READS = frozenset({"services", "chaos_runs"})  # the frames the overview reads
+
+log = logging.getLogger("opscenter.pages.preplans")
 
 
 @dataclass(frozen=True)
@@ -34,10 +41,21 @@ class Overview:
     plans: pd.DataFrame  # preplan_overview.plans
     uncovered: pd.DataFrame  # preplan_overview.uncovered
     services: int  # the services of the estate
+    uses_read: bool  # False: the history database did not answer, the last uses are unknown
+
+
+def _last_uses() -> pd.DataFrame | None:
+    """``checklist.last_uses``; None while the history database does not answer."""
+    try:
+        return checklist.last_uses(context.current().history)
+    except sa.exc.SQLAlchemyError as exc:
+        log.warning("pre-plans' last uses unread, shown as unknown: %s", exc)
+        return None
 
 
 def overview(versions: dict | None = None) -> Overview:
-    """The overview at the frame ``versions`` (now's when None), computed once per versions and minute."""
+    """The overview at the frame ``versions`` (now's when None), computed once per versions of the frames it reads
+    and minute."""
     ctx = context.current()
     versions = ctx.store.versions() if versions is None else versions
     now = pd.Timestamp(ctx.clock())
@@ -45,10 +63,14 @@ def overview(versions: dict | None = None) -> Overview:
     def compute() -> Overview:
         library, services = ctx.preplans, ctx.store.frame("services", versions)
         drilled = preplan_overview.drills(ctx.store.frame("chaos_runs", versions))
-        plans = preplan_overview.plans(library, now, drilled, checklist.last_uses(ctx.history))
-        return Overview(plans, preplan_overview.uncovered(services, library), services["service"].nunique())
+        uses = _last_uses()
+        plans = preplan_overview.plans(
+            library, now, drilled, pd.DataFrame(columns=checklist.USE_COLUMNS) if uses is None else uses
+        )
+        uncovered = preplan_overview.uncovered(services, library)
+        return Overview(plans, uncovered, services["service"].nunique(), uses is not None)
 
-    return ctx.memo.get("preplans.overview", (tuple(sorted(versions.items())), now.floor("min")), compute)
+    return ctx.memo.get("preplans.overview", (ctx.versions_of(versions, READS), now.floor("min")), compute)
 
 
 def _local(at, tz: str) -> str:
@@ -57,6 +79,8 @@ def _local(at, tz: str) -> str:
 
 def _versions_cell(row, lang: str) -> list:
     parts = [html.Strong(f"v{row.in_force}")]
+    if not row.effective_yet:
+        parts.append(html.Div(t("preplans.not_yet", lang), className="oc-preplans-upcoming"))
     if row.older:
         parts.append(
             html.Div(t("preplans.older", lang, versions=", ".join(f"v{v}" for v in row.older)), className="oc-muted")
@@ -81,7 +105,9 @@ def _drill_cell(row, tz: str, lang: str) -> list:
     return [_local(row.last_drill, tz), html.Div(t("preplans.drills", lang, count=row.drills), className="oc-muted")]
 
 
-def _use_cell(row, tz: str, lang: str) -> list:
+def _use_cell(row, read: bool, tz: str, lang: str) -> list:
+    if not read:
+        return [html.Span(t("preplans.use_unknown", lang), className="oc-preplans-unknown")]
     if pd.isna(row.last_use):
         return [html.Span(t("preplans.never", lang), className="oc-muted")]
     incident = dcc.Link(row.use_incident, href=f"/incidents/{quote(row.use_incident)}")
@@ -89,7 +115,7 @@ def _use_cell(row, tz: str, lang: str) -> list:
 
 
 def list_section(
-    plans: pd.DataFrame, library: Library, chosen: str | None, query_lang: str | None, tz: str, lang: str
+    seen: Overview, library: Library, chosen: str | None, query_lang: str | None, tz: str, lang: str
 ) -> html.Section:
     """The library: a row per pre-plan, the chosen one marked."""
     keys = ("plan", "applies", "version", "steps", "minutes", "drill", "use")
@@ -114,12 +140,12 @@ def list_section(
                 html.Td(str(r.steps), className="oc-num"),
                 html.Td(t("preplan.expected", lang, minutes=r.minutes), className="oc-num"),
                 html.Td(_drill_cell(r, tz, lang)),
-                html.Td(_use_cell(r, tz, lang)),
+                html.Td(_use_cell(r, seen.uses_read, tz, lang)),
             ],
             className="oc-preplans-chosen" if r.preplan_id == chosen else None,
             **{"data-preplan": r.preplan_id},
         )
-        for r in plans.itertuples(index=False)
+        for r in seen.plans.itertuples(index=False)
     ]
     content = (
         html.Table([html.Thead(head), html.Tbody(rows)], className="oc-preplans-table")
@@ -176,8 +202,10 @@ def uncovered_section(uncovered: pd.DataFrame, lang: str) -> html.Section:
     )
 
 
-def _status(plan: Preplan, in_force: int, lang: str) -> str:
-    key = "in_force" if plan.version == in_force else "superseded" if plan.version < in_force else "not_yet"
+def _status(plan: Preplan, in_force: Preplan | None, lang: str) -> str:
+    """Whether ``plan`` is the version in force (None: none is yet), one before it or one not yet in force."""
+    shown, current = plan.version, in_force.version if in_force else None
+    key = "not_yet" if current is None or shown > current else "in_force" if shown == current else "superseded"
     day = (
         t("preplans.effective", lang, day=plan.effective.isoformat()) if plan.effective else t("preplans.always", lang)
     )
@@ -256,8 +284,10 @@ def detail_section(
     """The chosen pre-plan in the chosen version (the one in force by default): its steps and changes."""
     ctx = context.current()
     versions = library.versions(preplan_id) if preplan_id else []
-    in_force = library.version_at(preplan_id, pd.Timestamp(ctx.clock())) if versions else None
-    plan = in_force if version is None or not versions else library.get(preplan_id, version)
+    now = pd.Timestamp(ctx.clock())
+    in_force = library.in_force(preplan_id, now) if versions else None
+    shown = library.version_at(preplan_id, now) if versions else None
+    plan = shown if version is None or not versions else library.get(preplan_id, version)
     if not preplan_id:
         content = [html.P(t("preplans.choose", lang), className="oc-empty")]
     elif not versions:
@@ -271,7 +301,7 @@ def detail_section(
         by_step = {c.step: c for c in found.steps if c.step} if found else {}
         chooser = [
             dcc.Link(
-                f"v{p.version}" + (f" · {t('preplans.in_force', lang)}" if p.version == in_force.version else ""),
+                f"v{p.version}" + (f" · {t('preplans.in_force', lang)}" if p == in_force else ""),
                 href=href(p.id, p.version, query_lang),
                 className="oc-preplans-version" + (" oc-preplans-version-shown" if p.version == plan.version else ""),
             )
@@ -283,7 +313,7 @@ def detail_section(
             html.H2([plan.title_in(lang), html.Span(f" · {plan.id} · v{plan.version}", className="oc-muted")]),
             html.P(
                 [
-                    html.Span(_status(plan, in_force.version, lang), className="oc-preplans-status"),
+                    html.Span(_status(plan, in_force, lang), className="oc-preplans-status"),
                     html.Span(f"{t('preplans.services', lang)}: {services}") if services else None,
                     html.Span(t("preplans.scenario", lang, scenario=plan.scenario)) if plan.scenario else None,
                     html.Span(t("preplans.total", lang, steps=len(plan.steps), minutes=minutes.iloc[-1])),
@@ -328,7 +358,7 @@ def body(page: dict, versions: dict | None = None) -> list:
             [
                 html.Div(
                     [
-                        list_section(seen.plans, library, page["plan"], page["query_lang"], tz, lang),
+                        list_section(seen, library, page["plan"], page["query_lang"], tz, lang),
                         detail_section(library, page["plan"], page["version"], page["query_lang"], lang),
                     ],
                     className="oc-preplans-main",

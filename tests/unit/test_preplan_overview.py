@@ -1,6 +1,9 @@
 """/preplans' model: the version in force and the others, the last drill and use of each pre-plan, the services no
 pre-plan names (tier 1 first), and what a version changed from the one before."""
 
+import random
+from difflib import SequenceMatcher
+
 import pandas as pd
 import pytest
 
@@ -123,3 +126,59 @@ def test_a_step_changed_only_in_its_owner_or_minutes_is_one_step_changed():
         ("changed", 2, ("owner", "minutes"))
     ]
     assert preplan_overview.changes(before, preplans.parse(plan_text(2))).steps == ()
+
+
+def test_a_preplan_none_of_whose_versions_is_effective_yet_is_not_in_force(tmp_path):
+    (tmp_path / "v1.yaml").write_text(plan_text(1, "2027-02-01"))
+    (tmp_path / "v2.yaml").write_text(plan_text(2, "2027-03-01"))
+    plans = preplan_overview.plans(preplans.load(tmp_path), NOW, NO_DRILLS, NO_USES).set_index("preplan_id")
+    assert plans.loc["gateway-down", ["in_force", "effective_yet", "upcoming"]].tolist() == [1, False, [2]]
+
+
+def test_the_version_in_force_changes_at_midnight_in_the_display_zone(tmp_path):
+    (tmp_path / "v1.yaml").write_text(plan_text(1, "2026-01-05"))
+    (tmp_path / "v2.yaml").write_text(plan_text(2, "2026-11-01"))
+    two_am = pd.Timestamp("2026-11-01 02:00", tz="Asia/Shanghai")
+    plans = preplan_overview.plans(preplans.load(tmp_path, "Asia/Shanghai"), two_am, NO_DRILLS, NO_USES)
+    assert plans.set_index("preplan_id").loc["gateway-down", ["in_force", "effective_yet", "older"]].tolist() == [
+        2,
+        True,
+        [1],
+    ]
+
+
+class CountingMatcher(SequenceMatcher):
+    """difflib's matcher, counting the full comparisons and the longest text compared."""
+
+    ratios, longest = 0, 0
+
+    def ratio(self):
+        CountingMatcher.ratios += 1
+        CountingMatcher.longest = max(CountingMatcher.longest, len(self.a), len(self.b))
+        return super().ratio()
+
+
+def long_plan(version: int, seed: int) -> preplans.Preplan:
+    words = random.Random(seed).choices(
+        "check confirm gateway order exchange session roll back call on-call".split(), k=4500
+    )
+    steps = "".join(
+        f"  - text: {' '.join(words[n * 150 : n * 150 + 150])[:1000]}\n    owner: ops\n    minutes: 1\n"
+        for n in range(30)
+    )
+    return preplans.parse(f"id: big\nversion: {version}\ntitle: Big\nservices: [ledger]\nsteps:\n{steps}")
+
+
+def test_changes_are_computed_once_per_pair_of_versions_and_each_step_pair_compared_once_on_a_bounded_text(
+    monkeypatch,
+):
+    monkeypatch.setattr(preplan_overview, "SequenceMatcher", CountingMatcher)
+    monkeypatch.setattr(CountingMatcher, "ratios", 0)
+    monkeypatch.setattr(CountingMatcher, "longest", 0)
+    before, after = long_plan(1, 1), long_plan(2, 2)
+    found = preplan_overview.changes(before, after)
+    assert 0 < CountingMatcher.ratios <= 30 * 30
+    assert CountingMatcher.longest <= preplan_overview.COMPARED < 1000
+    compared = CountingMatcher.ratios
+    assert preplan_overview.changes(long_plan(1, 1), long_plan(2, 2)) is found  # the same content: not again
+    assert CountingMatcher.ratios == compared

@@ -123,3 +123,23 @@ def test_chinese_text_falls_back_to_english():
         "Call the head of trading",
     )
     assert Path(preplans.__file__).with_name("preplan_library").is_dir()
+
+
+def test_effective_days_are_the_display_zones_days(tmp_path):
+    (tmp_path / "v1.yaml").write_text(plan_text(1, "2026-01-05"))
+    (tmp_path / "v2.yaml").write_text(plan_text(2, "2026-11-01"))
+    shanghai = preplans.load(tmp_path, "Asia/Shanghai")
+    two_am = pd.Timestamp("2026-11-01 02:00", tz="Asia/Shanghai").tz_convert("UTC")  # still 31 October in UTC
+    assert shanghai.version_at("gateway-down", two_am).version == 2
+    assert shanghai.for_incident("order-gateway", None, two_am).version == 2
+    assert shanghai.version_at("gateway-down", two_am - pd.Timedelta(hours=2, minutes=1)).version == 1
+    assert preplans.load(tmp_path).version_at("gateway-down", two_am).version == 1  # UTC's days
+    assert shanghai.version_at("gateway-down", pd.Timestamp("2026-10-31 18:00")).version == 2  # naive: UTC
+
+
+def test_before_any_version_is_effective_none_is_in_force_and_an_incident_gets_the_first(library):
+    early = pd.Timestamp("2025-12-31 12:00", tz="UTC")
+    assert library.in_force("gateway-down", early) is None
+    assert library.version_at("gateway-down", early).version == 1
+    assert library.in_force("gateway-down", pd.Timestamp("2026-11-20", tz="UTC")).version == 2
+    assert library.in_force("nowhere", early) is None and library.version_at("nowhere", early) is None
