@@ -62,10 +62,20 @@ NOTES = """
   worker's own (its first call decodes what the page reads). With the same set-up at 1,000 services
   and load 5.5, CPU p50 went from 58.5 to 17.9 ms (/chain), 60.2 to 34.8 ms (/service) and 30.6 to
   22.5 ms (/trace) when the pages stopped reading whole frames, and what the worker held decoded
-  after the three pages from 194 to 23 MB. A 5,000-service demo estate (`max_rows: 10000000`) polls
-  and derives into Redis with no value over 16 MB: the largest is a 2.6 MB partition of
-  `resource_metrics` (510 MB in 256 partitions), 985 MB in 645 keys; the poll took 98 s and the
-  anomaly step 522 s at load 12 to 19 (78 s of CPU in all, most of it the hourly learning).
+  after the three pages from 194 to 23 MB. The 5,000-service row (`bench/scale.py`, `max_rows:
+  10000000`, a 60 s poll interval) polls into Redis with the derived step as a serving poller runs it
+  and draws the wall in a worker process of its own: no value over 16 MB. Before the anomaly learning
+  ran beside the polls, the same estate's first poll took 98 s and its anomaly step 522 s (load 12 to
+  19), the learning holding up the wall's views all that time.
+- Anomaly learning runs on a thread of its own, one at a time in a process (`dashboard/core/derived.py`):
+  a serving poller judges nothing until a source's first model is learnt, and the model before a
+  relearn judges until the relearn is done. Before, at 1,000 services a poller's first learning (about
+  four minutes under the production set-up's load) held up its source's polls and the wall's views, so
+  each web worker computed the views itself from the whole estate for the first viewers, and its
+  resident memory stayed where that decoding took it.
+- The callback rows (the wall refresh and the drill-downs) are timed with the garbage collector as a
+  production worker has it (`callbacks.as_worker`: what the process holds after loading and warming up
+  frozen, as `dashboard/gunicorn_conf.py` does), so a full collection does not walk the set-up's objects.
 - Source queries per minute come from the pollers alone: the same for 100 viewers as for 1
   (the variation is where poll boundaries fall in a one-minute window).
 - Prometheus poll at 1,000 services: with the raw queries it misses its 2 s target, as three
