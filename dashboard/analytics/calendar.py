@@ -99,9 +99,7 @@ MARKETS = {
             ("afternoon", "13:00", "16:00"),
             ("closing_auction", "16:00", "16:10"),
         ),
-        half_day=_spans(
-            *HK_PRE_OPENING, ("morning", "09:30", "12:00"), ("closing_auction", "12:00", "12:10")
-        ),
+        half_day=_spans(*HK_PRE_OPENING, ("morning", "09:30", "12:00"), ("closing_auction", "12:00", "12:10")),
     ),
 }
 
