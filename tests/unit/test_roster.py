@@ -152,6 +152,14 @@ def test_a_wrong_on_call_level_is_refused_where_it_is_wrong(level, message):
         parse(ON_CALL % level, "c.yaml", {})
 
 
+@pytest.mark.parametrize("interval, message", [(5, "must be at least 10"), ("soon", "expected a number")])
+def test_the_on_call_groups_are_read_no_more_often_than_every_ten_seconds(interval, message):
+    config = ON_CALL.replace("  roster:", f"  oncall_interval_s: {interval}\n  roster:", 1)
+    with pytest.raises(ConfigError, match=f"c.yaml:6: notifications.oncall_interval_s: {message}"):
+        parse(config % "oncall: {source: rt, group: Duty}", "c.yaml", {})
+    assert parse(ON_CALL % "oncall: {source: rt, group: Duty}", "c.yaml", {}).notifications.oncall_interval_s == 60
+
+
 def test_a_level_from_an_on_call_group_shows_the_last_good_read_and_whether_it_is_stale():
     notify = parse(ON_CALL % "oncall: {source: rt, group: Duty}", "c.yaml", {}).notifications
     roster, now = notify.current_roster(), datetime(2026, 12, 7, 1, 31, tzinfo=SHANGHAI)
