@@ -391,8 +391,8 @@ CONTRACTS: dict[str, tuple[Column, ...]] = {
     "on_call": (  # opscenter's own: who an ITSM's on-call group has on call, as last read
         _c("source", "str"),
         _c("group", "str"),
-        _c("person", "str"),
-        _c("name", "str"),
+        _c("person", "str", True),  # none: the group was read and has nobody on call
+        _c("name", "str", True),
         _c("email", "str", True),
         _c("mobile", "str", True),
     ),
