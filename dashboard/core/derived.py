@@ -63,6 +63,7 @@ HISTORY_DAYS = 7
 LEARN_POINTS = 20_000_000  # history points a model learns from at most: bounds a poller's memory (about 2 GB)
 RELEARN_S = 3600.0
 HISTORY_RETRY_S = 300.0  # a failed history read is not asked again sooner: a week of queries is heavy
+LEARNING = threading.Lock()  # one learning at a time in a process: several sources' would add up their memory
 PEAK_DAYS = capacity.TREND_DAYS  # the completed days whose peaks the backfill keeps whole in the database
 
 
@@ -100,7 +101,7 @@ class DerivedFrames:
         self.first_wait_s = first_wait_s  # how long a poll waits for a source's first model (None: until learnt)
         self._relearnt: dict[str, tuple] = {}  # per source: a model learnt in the background, not yet adopted
         self._learning: dict[str, threading.Thread] = {}  # per source: its latest learning
-        # One derivation at a time: sources poll on threads of their own, and learning is large.
+        # One derivation at a time: sources poll on threads of their own.
         self._lock = threading.Lock()
 
     def _model(
@@ -110,11 +111,12 @@ class DerivedFrames:
         HistoryUnavailable while there is no model. A (re)learn, when due, runs on a thread of its own: the
         model before it judges meanwhile and the new one takes over at the poll after it ends; the first one
         is waited for up to ``first_wait_s``."""
+        running = self._learning.get(source.name)
+        busy = _alive(running)  # first: a learning that ends now has left its result for ``_adopt`` already
         self._adopt(source.name)
         learnt, failed = self._learnt.get(source.name), self._failed.get(source.name)
         due = learnt is None or time.monotonic() - learnt[0] > self.relearn_s
-        running = self._learning.get(source.name)
-        if due and (failed is None or time.monotonic() - failed[0] > self.retry_s) and not _alive(running):
+        if due and (failed is None or time.monotonic() - failed[0] > self.retry_s) and not busy:
             start, step_s = (
                 window_start - pd.Timedelta(days=self.history_days),
                 learn_step_s(metrics, self.history_days),
@@ -142,17 +144,15 @@ class DerivedFrames:
         return learnt[1], learnt[2], None
 
     def _learn(self, source: Source, start: pd.Timestamp, end: pd.Timestamp, step_s: int | None) -> None:
-        """Read the source's history from ``start`` to ``end`` and learn from it: the model waits in
-        ``_relearnt`` for ``_adopt``, or the failure is kept in ``_failed``."""
+        """Read the source's history from ``start`` to ``end`` and learn from it, one learning at a time in the
+        process (each may take ``LEARN_POINTS`` of memory): the model waits in ``_relearnt`` for ``_adopt``, or
+        the failure is kept in ``_failed``."""
         try:
-            history = source.history(start, end, step_s=step_s)
-            peaks = capacity.daily_peaks(history.get("resource_metrics", empty_frame("resource_metrics")))
-            self._relearnt[source.name] = (
-                time.monotonic(),
-                anomaly.learn(history, closures=self.closures()),
-                peaks,
-                (start, end),
-            )
+            with LEARNING:
+                history = source.history(start, end, step_s=step_s)
+                peaks = capacity.daily_peaks(history.get("resource_metrics", empty_frame("resource_metrics")))
+                model = anomaly.learn(history, closures=self.closures())
+            self._relearnt[source.name] = (time.monotonic(), model, peaks, (start, end))
         except Exception as exc:  # the source's trouble or the history's: reported, retried later, never the poll's
             self._failed[source.name] = (time.monotonic(), f"history of {source.name}: {type(exc).__name__}: {exc}")
             log.warning("%s", self._failed[source.name][1])

@@ -202,6 +202,21 @@ def test_a_serving_poller_judges_nothing_until_the_first_model_is_learnt_and_nev
     assert store.status("derived:demo")["ok"] and store.read("derived:demo", "anomalies") is not None
 
 
+def test_one_learning_at_a_time_in_a_process(monkeypatch):
+    monkeypatch.setattr(derived, "LEARN_POINTS", 100_000)
+    store = open_store(None, "derived-one-at-a-time", ["a", "b"])
+    first, second = (SlowHistoryDemo(name=name, options={"window_h": 0.5}) for name in ("a", "b"))
+    first.holding = True
+    step = DerivedFrames(store, history_days=1, first_wait_s=0)
+    step.after_poll(first, first.fetch(NOW), NOW)
+    step.after_poll(second, second.fetch(NOW), NOW)
+    step._learning["b"].join(0.5)
+    assert step._learning["b"].is_alive() and second.steps == []  # waiting for a's learning to end
+    first.released.set()
+    step.settle()
+    assert len(first.steps) == len(second.steps) == 1
+
+
 def _history(tmp_path):
     from dashboard.db.history import History
 
