@@ -308,7 +308,8 @@ class RequestTrackerSource(itsm.ItsmSource):
     reads_on_call = True
 
     def on_call(self, group: str) -> list[dict[str, str | None]]:
-        query = json.dumps([{"field": "Name", "value": group}])
+        # RT 5 searches only user-defined groups here and ignores the Domain condition; it says what is meant
+        query = json.dumps([{"field": "Name", "value": group}, {"field": "Domain", "value": "UserDefined"}])
         found = self.transport.get("REST/2.0/groups", {"query": query, "fields": "Name"})
         if not isinstance(found, dict) or not isinstance(found.get("items"), list):
             raise SourceError(f"{self.name}: expected {{'items': [...]}} from REST2 groups")

@@ -410,6 +410,8 @@ def test_the_on_call_group_is_read_from_rt_and_its_last_good_answer_stays_marked
     ]
     with pytest.raises(SourceError, match="expected one Request Tracker group named 'Nobody', found 0"):
         source.on_call("Nobody")
+    with pytest.raises(SourceError, match="found 0"):  # a system group of that name is not an on-call group
+        source.on_call("Privileged")
 
     roster = parse(ON_CALL_CONFIG % rt_url).notifications.current_roster()
     clock = [now()]
@@ -417,14 +419,19 @@ def test_the_on_call_group_is_read_from_rt_and_its_last_good_answer_stays_marked
     store = FrameStore(LocalFrameCache(), sources=["rt"])
     poller = Poller([reader], store, clock=lambda: clock[0])
 
+    def answer():
+        return on_call_answer(store.frame("on_call"), store.status(ONCALL_SOURCE), clock[0])
+
     def wall():
-        answer = on_call_answer(store.frame("on_call"), store.status(ONCALL_SOURCE), clock[0])
-        (level,) = duty.entries(on_duty(roster, clock[0], "UTC", answer), "UTC")
+        (level,) = duty.entries(on_duty(roster, clock[0], "UTC", answer()), "UTC")
         return sorted(level["people"]), level["read"], level["as_of"]
 
     assert poller.poll(reader)["ok"]
     read_at = clock[0]
     assert wall() == (["Zhang Wei", "oc.li"], None, None)
+    renamed = parse(ON_CALL_CONFIG.replace("Duty managers on call", "Heads on call") % rt_url).notifications
+    (level,) = duty.entries(on_duty(renamed.current_roster(), clock[0], "UTC", answer()), "UTC")
+    assert (level["people"], level["read"]) == ([], "unread")  # a group the roster names since the last read
     rt_server.stop()
     try:
         clock[0] += timedelta(minutes=2)
