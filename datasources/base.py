@@ -662,6 +662,11 @@ class Source:
     def fetch(self, now: datetime) -> dict[str, pd.DataFrame]:
         raise NotImplementedError
 
+    def warnings(self) -> list[str]:
+        """What the last fetch found that a duty manager should fix though it did not fail the poll (shown
+        with the source's status on /sources); default none."""
+        return []
+
     def check(self) -> Health:
         """Ping the source; the default polls once and reports the outcome."""
         try:
