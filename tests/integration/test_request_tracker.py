@@ -322,6 +322,16 @@ def test_a_priority_an_rt_user_chooses_reads_as_documented(rt_url):
     assert [read_back[f"RT-{chosen[label]}"] for label in ("High", "Medium", "Low")] == [1, 3, 5]
 
 
+def test_a_ticket_an_old_site_numbered_1_reads_as_p1_and_the_status_names_it(rt_url):
+    source = RequestTrackerSource(name="rt", options={"url": rt_url, "username": AUTH[0], "password": AUTH[1]})
+    old = create(rt_url, "Numbered the old way", 1, "ledger")
+    poller = Poller([source], FrameStore(LocalFrameCache(), sources=["rt"]), clock=now)
+    status = poller.poll(source)
+    read_back = poller.store.frame("incidents").set_index("incident_id").loc[f"RT-{old}"]
+    assert (read_back.priority, read_back.x_priority_raw) == (1, "1")
+    assert status["ok"] and f"RT-{old}" in status["warning"] and "priority_map" in status["warning"]
+
+
 @pytest.fixture
 def declaring(writeback):
     """The write-back poller with opscenter's own source added, opening the tickets of declared incidents in RT."""
