@@ -391,8 +391,8 @@ CONTRACTS: dict[str, tuple[Column, ...]] = {
     "on_call": (  # opscenter's own: who an ITSM's on-call group has on call, as last read
         _c("source", "str"),
         _c("group", "str"),
-        _c("person", "str"),
-        _c("name", "str"),
+        _c("person", "str", True),  # none: the group was read and has nobody on call
+        _c("name", "str", True),
         _c("email", "str", True),
         _c("mobile", "str", True),
     ),
@@ -661,6 +661,11 @@ class Source:
 
     def fetch(self, now: datetime) -> dict[str, pd.DataFrame]:
         raise NotImplementedError
+
+    def warnings(self) -> list[str]:
+        """What the last fetch found that a duty manager should fix though it did not fail the poll (shown
+        with the source's status on /sources); default none."""
+        return []
 
     def check(self) -> Health:
         """Ping the source; the default polls once and reports the outcome."""

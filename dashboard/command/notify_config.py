@@ -19,6 +19,7 @@ from dashboard.command.roster import Roster
 
 log = logging.getLogger("opscenter.notify")
 KEYS = ("channels", "roster", "ack_minutes", "priorities", "link_url", "oncall_interval_s")
+MIN_ONCALL_INTERVAL_S = 10.0  # each read asks the ITSM a few requests per group: no faster than this
 
 
 class RosterFile:
@@ -129,11 +130,15 @@ def check(doc, raw, sources: list[dict]) -> NotifySettings | None:
     link = raw.get("link_url")
     if link is not None and not str(link).startswith(("http://", "https://")):
         doc.fail(("notifications", "link_url"), "expected the dashboard's http(s) address, for links in messages")
+    where = ("notifications", "oncall_interval_s")
+    oncall_interval_s = _number(doc, where, raw.get("oncall_interval_s", 60))
+    if oncall_interval_s < MIN_ONCALL_INTERVAL_S:
+        doc.fail(where, f"must be at least {MIN_ONCALL_INTERVAL_S:g} (seconds between reads of the on-call groups)")
     return NotifySettings(
         channels=channels,
         roster=roster,
         ack_minutes=_number(doc, ("notifications", "ack_minutes"), raw.get("ack_minutes", 5)),
         priorities=tuple(priorities),
         link_url=str(link).rstrip("/") if link else None,
-        oncall_interval_s=_number(doc, ("notifications", "oncall_interval_s"), raw.get("oncall_interval_s", 60)),
+        oncall_interval_s=oncall_interval_s,
     )

@@ -3,9 +3,11 @@
 Each poll reads every group the roster names now (``Roster.oncall_groups``, so a roster file edited to name
 another group counts from the next poll) through its ITSM source's ``on_call``, on that source's transport:
 its deadlines, size limits and credentials, which never leave the source's host. The answer is the
-``on_call`` frame under the reserved source ``oncall``; a read that fails for any group fails the poll, so the
-store keeps the last good frame and the status record says it is stale. The web side and the escalation
-turn the frame and the status record into the same answer (``roster.on_call_answer``); no web request
+``on_call`` frame under the reserved source ``oncall``: a row for each person on call, and one without a
+person for a group read with nobody on call, so every group the read covered has a row. A read that fails for
+any group fails the poll, so the store keeps the last good frame and the status record says it is stale. The
+web side and the escalation turn the frame and the status record into the same answer
+(``roster.on_call_answer``), where a group outside the last good read is unread; no web request
 ever asks an ITSM.
 """
 
@@ -41,7 +43,8 @@ class OnCallSource(Source):
             except SourceError as exc:
                 failed.append(f"group {oncall.group!r} of {oncall.source}: {exc}")
                 continue
-            rows += [{"source": oncall.source, "group": oncall.group, **person} for person in people]
+            group = {"source": oncall.source, "group": oncall.group}
+            rows += [{**group, **person} for person in people] or [{**group, "person": None, "name": None}]
         if failed:
             raise SourceError(f"{self.name}: on-call read failed, the last good answer stays: {'; '.join(failed)}")
         frame = pd.DataFrame(rows, columns=empty_frame("on_call").columns, dtype=object)

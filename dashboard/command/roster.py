@@ -9,7 +9,8 @@ begins (overlapping shifts put both people on duty for the overlap).
 A level may instead take its people from an ITSM's on-call group (``oncall``): the poller reads the group
 (``dashboard/command/oncall.py``) into the ``on_call`` frame, and ``on_call_answer`` turns that frame and its
 status record into what ``on_duty`` uses, so the wall and the escalation see the same people. A failed read
-keeps the last good answer, marked stale.
+keeps the last good answer, marked stale; a group that answer does not cover (none read yet, or one the roster
+names since) is unread, which is not the same as nobody on call.
 """
 
 from __future__ import annotations
@@ -118,7 +119,8 @@ class Roster(Strict):
 @dataclass(frozen=True)
 class OnDuty:
     """Who is on duty at one level, until when (the end of their shift, local; None round the clock or from an
-    on-call group); for an on-call group, its ITSM source, when it was last read and whether that is stale."""
+    on-call group); for an on-call group, its ITSM source, when it was last read (None: the last good read did
+    not cover the group) and whether that is stale."""
 
     level: int
     title: str
@@ -130,26 +132,42 @@ class OnDuty:
     read_at: datetime | None = None
     stale: bool = False
 
+    @property
+    def unread(self) -> bool:
+        """An on-call group no good read has covered: who is on call is unknown, not nobody."""
+        return self.itsm is not None and self.read_at is None
+
 
 @dataclass(frozen=True)
 class OnCallAnswer:
-    """The on-call groups as the poller last read them: the people by (source, group), when that read
-    succeeded (None: never), and whether it is stale (the last read failed, or none succeeded lately)."""
+    """The on-call groups as the poller last read them: the people by (source, group), the groups that read
+    covered (a group outside it is unread, never empty), when that read succeeded (None: never), and whether
+    it is stale (the last read failed, or none succeeded lately)."""
 
     people: dict[tuple[str, str], tuple[Recipient, ...]]
     read_at: datetime | None
     stale: bool
+    groups: frozenset[tuple[str, str]] = frozenset()
 
 
 def on_call_answer(frame: pd.DataFrame, status: dict | None, now: datetime) -> OnCallAnswer:
-    """The ``on_call`` frame and its source's status record as an answer (no status yet: not read, not stale)."""
+    """The ``on_call`` frame and its source's status record as an answer (no status yet: not read, not stale);
+    every group the read covered has a row, one without a person when nobody is on call."""
     people: dict[tuple[str, str], tuple[Recipient, ...]] = {}
     for row in frame.itertuples(index=False):
-        person = Recipient(row.person, row.name, *(None if pd.isna(v) or not v else v for v in (row.email, row.mobile)))
-        people[(row.source, row.group)] = (*people.get((row.source, row.group), ()), person)
+        key = (row.source, row.group)
+        person = (
+            () if pd.isna(row.person) else (Recipient(row.person, row.name, *(_text(row.email), _text(row.mobile))),)
+        )
+        people[key] = (*people.get(key, ()), *person)
     success = (status or {}).get("last_success")
     read_at = pd.Timestamp(success).to_pydatetime() if success else None
-    return OnCallAnswer(people, read_at, status is not None and is_stale(status, now))
+    groups = frozenset(people) if read_at else frozenset()
+    return OnCallAnswer(people, read_at, status is not None and is_stale(status, now), groups)
+
+
+def _text(value) -> str | None:
+    return None if pd.isna(value) or not value else value
 
 
 def _minutes(clock: str) -> int:
@@ -171,16 +189,17 @@ def _spans(shift: Shift, local: datetime) -> list[tuple[datetime, datetime]]:
 
 
 def _on_call(number: int, level: Level, answer: OnCallAnswer | None) -> OnDuty:
-    read = answer or OnCallAnswer({}, None, False)
+    read, key = answer or OnCallAnswer({}, None, False), (level.oncall.source, level.oncall.group)
+    covered = key in read.groups
     return OnDuty(
         number,
         level.title,
         level.title_zh,
-        read.people.get((level.oncall.source, level.oncall.group), ()),
+        read.people.get(key, ()) if covered else (),
         tuple(level.channels),
         None,
         level.oncall.source,
-        read.read_at,
+        read.read_at if covered else None,
         read.stale,
     )
 

@@ -186,6 +186,7 @@ class Poller:
             duration_ms=(time.perf_counter() - t0) * 1000,
             frames=list(frames),
             offers=list(source.offers(source.options)),
+            warnings=source.warnings() if not errors else [],
         )
         self.store.set_status(source.name, status)
         metrics.observe_poll(source.name, status["duration_ms"] / 1000, status["ok"])

@@ -22,6 +22,7 @@ class StatusRecord(TypedDict):
     last_success: str | None
     ok: bool
     error: str | None  # redacted
+    warning: str | None  # redacted: what a successful attempt found to fix (``Source.warnings``)
     failures: int  # consecutive failed attempts
     failing_since: str | None  # ISO 8601, UTC: the first of those failed attempts
     rows: int
@@ -42,6 +43,7 @@ def after_attempt(
     duration_ms: float,
     frames: list[str],
     offers: list[str],
+    warnings: list[str] = (),
 ) -> StatusRecord:
     """The record after an attempt that started at ``started``; ``errors`` empty means it succeeded."""
     previous = previous or {}
@@ -54,6 +56,7 @@ def after_attempt(
         last_success=started.isoformat() if ok else previous.get("last_success"),
         ok=ok,
         error=redact("; ".join(errors)) if errors else None,
+        warning=redact("; ".join(warnings)) if warnings and ok else None,
         failures=0 if ok else int(previous.get("failures", 0)) + 1,
         failing_since=None
         if ok

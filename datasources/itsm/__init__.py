@@ -174,6 +174,7 @@ def incident_row(raw: dict[str, Any], mappings: Mappings, source: str) -> dict[s
         "source": source,
         "url": _text(raw.get("url")),
         **({"x_runbook_steps": _text(raw.get("runbook_steps"))} if "runbook_steps" in raw else {}),
+        **({"x_priority_raw": _text(raw.get("priority_raw"))} if "priority_raw" in raw else {}),
         **({"x_closed_at": timestamp(raw.get("closed_at"), "closed_at")} if "closed_at" in raw else {}),
     }
 

@@ -15,6 +15,9 @@ back, or a label as it was sent on create). ``Priorities`` writes opscenter's 1-
 gives them (by default the numbers 100, 75, 50, 25, 0) and reads a number by ``priority_ranges`` (the
 lowest number of each priority) and a label by ``priority_labels`` (RT's table) then the ranges, after
 the config's ``priority_map``; the options refuse a written value that reads back as another priority.
+While ``priority_ranges`` is not configured, a number 1 to 5 reads as P1-P5 as it did before the ranges (a site
+that numbered its tickets so), and the source's status warns naming those tickets; each ticket's raw
+priority is kept as ``x_priority_raw``.
 
 Write-back: an opscenter action becomes a comment on the ticket (a public status update a
 correspondence), whose subject is the action's marker; acknowledge then sets the status ``open``,
@@ -65,6 +68,8 @@ ACTION_STATUS = {"acknowledge": "open", "resolve": "resolved"}
 RT_LABELS = {"Low": 0, "Medium": 50, "High": 100}  # stock RT 5's %PriorityAsString
 PRIORITY_NAMES = {1: "100", 2: "75", 3: "50", 4: "25", 5: "0"}  # what write-back sets for P1-P5
 PRIORITY_RANGES = {1: 100, 2: 75, 3: 50, 4: 25, 5: 0}  # the lowest RT number read as P1-P5
+OLD_NUMBERS = range(1, 6)  # numbers read as P1-P5 as they are, before the stock ranges: kept while those apply
+NAMED_TICKETS = 10  # at most this many tickets named in the source's warning
 NUMBER = re.compile(r"-?\d+")
 FIELDS = "Subject,Status,Queue,Priority,Created,Started,Resolved,LastUpdated,CustomFields"
 
@@ -77,6 +82,7 @@ class Priorities:
     ranges: dict[int, int]  # priority -> the lowest RT number read as it
     labels: dict[str, int]  # RT's %PriorityAsString: label -> number
     explicit: dict[str, int]  # the config's priority_map, keys lower-case: read before the rest
+    stock: bool = False  # priority_ranges not configured: a number 1-5 reads as P1-P5, as it did before them
 
     def write(self, priority: int) -> int | str | None:
         """What write-back sets for ``priority`` (a number as a number); None when nothing is configured."""
@@ -85,7 +91,8 @@ class Priorities:
 
     def read(self, value):
         """The priority RT's ``value`` (a number or a label) reads as: ``priority_map`` first, then a label as
-        its number, a number by range (below every range: the lowest priority); anything else as it came."""
+        its number, an old number (``old_number``) as itself, a number by range (below every range: the lowest
+        priority); anything else as it came."""
         if value is None:
             return None
         text = str(value).strip()
@@ -95,7 +102,18 @@ class Priorities:
         number = int(text) if NUMBER.fullmatch(text) else folded.get(text.lower())
         if number is None:
             return text
+        if self.old_number(text):
+            return number
         return next((p for p, lowest in sorted(self.ranges.items()) if number >= lowest), max(self.ranges))
+
+    def old_number(self, value) -> bool:
+        """Whether RT's ``value`` is a number 1-5 that the stock ranges would read as P5 but that a site
+        numbering its tickets 1-5 (read as they were before those ranges) means as P1-P5: so read, and
+        warned of, until ``priority_map`` or ``priority_ranges`` says how this RT's numbers read."""
+        text = "" if value is None else str(value).strip()
+        return (
+            self.stock and text not in self.explicit and NUMBER.fullmatch(text) is not None and int(text) in OLD_NUMBERS
+        )
 
     def disagreement(self) -> str | None:
         """Why these maps cannot be used: a value written that RT would not keep, or that reads back as
@@ -123,10 +141,16 @@ class Priorities:
     def from_options(cls, options: RequestTrackerOptions) -> Priorities:
         """The priorities of a source's options."""
         explicit = {str(k).strip().lower(): v for k, v in options.priority_map.items()}
-        return cls(dict(options.priority_names), dict(options.priority_ranges), dict(options.priority_labels), explicit)
+        stock = "priority_ranges" not in options.model_fields_set
+        names, ranges, labels = (
+            dict(options.priority_names),
+            dict(options.priority_ranges),
+            dict(options.priority_labels),
+        )
+        return cls(names, ranges, labels, explicit, stock)
 
 
-STOCK = Priorities(PRIORITY_NAMES, PRIORITY_RANGES, RT_LABELS, {})
+STOCK = Priorities(PRIORITY_NAMES, PRIORITY_RANGES, RT_LABELS, {}, stock=True)
 
 
 def ticketsql_string(value) -> str:
@@ -168,6 +192,7 @@ def incident_records(
             "incident_id": f"RT-{t['id']}" if t.get("id") else None,
             "title": t.get("Subject"),
             "priority": priorities.read(t.get("Priority")),
+            "priority_raw": t.get("Priority"),
             "state": t.get("Status"),
             "service": custom_field(t, service_field),
             "opened_at": t.get("Created"),
@@ -192,6 +217,12 @@ def parse_incidents(
     """An incidents frame from REST2 tickets pages."""
     records = [r for page in pages for r in incident_records(page, base_url, service_field, priorities)]
     return itsm.incident_frame(records, replace(mappings, priority={}), source)  # ``priorities`` read them
+
+
+def old_numbered(incidents: pd.DataFrame, priorities: Priorities) -> list[str]:
+    """The incidents whose RT priority is an old number 1-5 (``Priorities.old_number``), by ticket number."""
+    found = incidents[incidents["x_priority_raw"].map(priorities.old_number)] if len(incidents) else incidents
+    return sorted(found["incident_id"], key=lambda incident: int(ticket_number(incident)))
 
 
 @parser()
@@ -236,7 +267,8 @@ class RequestTrackerOptions(HttpOptions, itsm.ItsmOptions):
         default_factory=lambda: dict(PRIORITY_RANGES),
         description=(
             "Priority 1-5 -> the lowest RT number read as it, falling as the priority's number rises "
-            "(P2 is 75 to 99); a number below every range reads as the lowest priority listed."
+            "(P2 is 75 to 99); a number below every range reads as the lowest priority listed. Left out, a number "
+            "1-5 reads as P1-P5, as before these ranges, and the source's status names those tickets."
         ),
     )
     priority_labels: dict[str, int] = Field(
@@ -268,6 +300,7 @@ class RequestTrackerSource(itsm.ItsmSource):
     def __post_init__(self):
         super().__post_init__()
         self.priorities = Priorities.from_options(self.config)
+        self.old_numbers: list[str] = []  # the tickets the last fetch read by an old number 1-5
 
     def _pages(self, since: datetime) -> list[dict]:
         params = {
@@ -290,7 +323,7 @@ class RequestTrackerSource(itsm.ItsmSource):
 
     def fetch(self, now: datetime) -> dict[str, pd.DataFrame]:
         pages = self._pages(self.incremental.since(now))
-        return self.incremental.merge(
+        merged = self.incremental.merge(
             now,
             {
                 "incidents": parse_incidents(
@@ -303,12 +336,28 @@ class RequestTrackerSource(itsm.ItsmSource):
                 ),
             },
         )
+        self.old_numbers = old_numbered(merged["incidents"], self.priorities)
+        return merged
+
+    def warnings(self) -> list[str]:
+        found = self.old_numbers
+        if not found:
+            return []
+        named = ", ".join(found[:NAMED_TICKETS]) + (
+            f" and {len(found) - NAMED_TICKETS} more" if len(found) > NAMED_TICKETS else ""
+        )
+        return [
+            f"{self.name}: {len(found)} ticket(s) with RT priority 1-5 read as P1-P5 as before, where RT's stock "
+            f"priorities read 100 as P1 and 0 as P5: {named}; set priority_map (such as {{'1': 1, ..., '5': 5}}) "
+            "or priority_ranges to say how this RT's numbers read"
+        ]
 
     writes_back = True
     reads_on_call = True
 
     def on_call(self, group: str) -> list[dict[str, str | None]]:
-        query = json.dumps([{"field": "Name", "value": group}])
+        # RT 5 searches only user-defined groups here and ignores the Domain condition; it says what is meant
+        query = json.dumps([{"field": "Name", "value": group}, {"field": "Domain", "value": "UserDefined"}])
         found = self.transport.get("REST/2.0/groups", {"query": query, "fields": "Name"})
         if not isinstance(found, dict) or not isinstance(found.get("items"), list):
             raise SourceError(f"{self.name}: expected {{'items': [...]}} from REST2 groups")

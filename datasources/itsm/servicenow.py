@@ -250,14 +250,13 @@ def on_call_user_ids(payload: dict) -> list[str]:
 @parser()
 def on_call_people(payload: dict, users: list[str]) -> list[dict]:
     """The people on call, in the order of ``users``, from a ``sys_user`` Table API answer; a user the answer
-    lacks (no read access to the record) is named by their sys_id."""
+    lacks (no read access to the record), or whose ``user_name`` is empty, is named by their sys_id."""
     records = {str(value(r, "sys_id")): r for r in payload["result"]}
     return [
         itsm.on_call_person(
-            *(value(records.get(user, {}), name) for name in ("user_name", "name", "email", "mobile_phone"))
+            str(value(records.get(user, {}), "user_name") or "").strip() or user,
+            *(value(records.get(user, {}), name) for name in ("name", "email", "mobile_phone")),
         )
-        if user in records
-        else itsm.on_call_person(user, None, None, None)
         for user in users
     ]
 

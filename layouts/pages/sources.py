@@ -49,7 +49,7 @@ def rows(lang: str) -> list[dict]:
                 "last_attempt": local(status.get("last_attempt")),
                 "rows": status.get("rows", 0),
                 "duration_ms": status.get("duration_ms"),
-                "error": status.get("error") or "",
+                "error": status.get("error") or status.get("warning") or "",
             }
         )
     return out

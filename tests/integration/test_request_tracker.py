@@ -322,6 +322,16 @@ def test_a_priority_an_rt_user_chooses_reads_as_documented(rt_url):
     assert [read_back[f"RT-{chosen[label]}"] for label in ("High", "Medium", "Low")] == [1, 3, 5]
 
 
+def test_a_ticket_an_old_site_numbered_1_reads_as_p1_and_the_status_names_it(rt_url):
+    source = RequestTrackerSource(name="rt", options={"url": rt_url, "username": AUTH[0], "password": AUTH[1]})
+    old = create(rt_url, "Numbered the old way", 1, "ledger")
+    poller = Poller([source], FrameStore(LocalFrameCache(), sources=["rt"]), clock=now)
+    status = poller.poll(source)
+    read_back = poller.store.frame("incidents").set_index("incident_id").loc[f"RT-{old}"]
+    assert (read_back.priority, read_back.x_priority_raw) == (1, "1")
+    assert status["ok"] and f"RT-{old}" in status["warning"] and "priority_map" in status["warning"]
+
+
 @pytest.fixture
 def declaring(writeback):
     """The write-back poller with opscenter's own source added, opening the tickets of declared incidents in RT."""
@@ -410,6 +420,8 @@ def test_the_on_call_group_is_read_from_rt_and_its_last_good_answer_stays_marked
     ]
     with pytest.raises(SourceError, match="expected one Request Tracker group named 'Nobody', found 0"):
         source.on_call("Nobody")
+    with pytest.raises(SourceError, match="found 0"):  # a system group of that name is not an on-call group
+        source.on_call("Privileged")
 
     roster = parse(ON_CALL_CONFIG % rt_url).notifications.current_roster()
     clock = [now()]
@@ -417,14 +429,19 @@ def test_the_on_call_group_is_read_from_rt_and_its_last_good_answer_stays_marked
     store = FrameStore(LocalFrameCache(), sources=["rt"])
     poller = Poller([reader], store, clock=lambda: clock[0])
 
+    def answer():
+        return on_call_answer(store.frame("on_call"), store.status(ONCALL_SOURCE), clock[0])
+
     def wall():
-        answer = on_call_answer(store.frame("on_call"), store.status(ONCALL_SOURCE), clock[0])
-        (level,) = duty.entries(on_duty(roster, clock[0], "UTC", answer), "UTC")
+        (level,) = duty.entries(on_duty(roster, clock[0], "UTC", answer()), "UTC")
         return sorted(level["people"]), level["read"], level["as_of"]
 
     assert poller.poll(reader)["ok"]
     read_at = clock[0]
     assert wall() == (["Zhang Wei", "oc.li"], None, None)
+    renamed = parse(ON_CALL_CONFIG.replace("Duty managers on call", "Heads on call") % rt_url).notifications
+    (level,) = duty.entries(on_duty(renamed.current_roster(), clock[0], "UTC", answer()), "UTC")
+    assert (level["people"], level["read"]) == ([], "unread")  # a group the roster names since the last read
     rt_server.stop()
     try:
         clock[0] += timedelta(minutes=2)

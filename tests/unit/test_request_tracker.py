@@ -3,14 +3,17 @@ back the same, with read and write maps that disagree refused at load."""
 
 import logging
 import re
+from datetime import UTC, datetime
 
 import pytest
 
+from dashboard.core.poller import Poller
 from dashboard.core.settings import ConfigError, parse
+from dashboard.core.store import FrameStore, LocalFrameCache
 from datasources.base import OptionsError
 from datasources.itsm import request_tracker
 from datasources.itsm.request_tracker import RequestTrackerSource
-from tests.loopback_http import recorded
+from tests.loopback_http import Reply, recorded, serve
 
 PAGE = recorded("request_tracker", "tickets_page1.json")  # RT 5.0.3 on SQLite, the suite's RT
 BASE = "https://rt.example.internal"
@@ -102,3 +105,43 @@ sources:
 """
     with pytest.raises(ConfigError, match=r"<config>:3: sources\.0: priority_names writes P2 as 'High', which reads"):
         parse(config)
+
+
+NOW = datetime(2026, 12, 6, 18, 30, tzinfo=UTC)
+
+
+def old_numbering(*priorities: str) -> dict:
+    """The recorded page plus tickets a site numbered 1-5 for P1-P5 before RT's stock priorities were read."""
+    extra = [{**PAGE["items"][0], "id": str(30 + i), "Priority": p} for i, p in enumerate(priorities)]
+    return {**PAGE, "items": PAGE["items"][:6] + extra}
+
+
+def test_a_ticket_numbered_1_to_5_keeps_its_old_priority_and_the_source_s_status_says_which_and_what_to_set():
+    page = old_numbering("1", "2", "5")
+    with serve(lambda request, base: Reply(page)) as (base, _):
+        rt = RequestTrackerSource(name="rt", options={"url": base, "token": "t0k"})
+        poller = Poller([rt], FrameStore(LocalFrameCache(), sources=["rt"]), clock=lambda: NOW)
+        status = poller.poll(rt)
+    frame = poller.store.frame("incidents").set_index("incident_id")
+    assert frame.loc[["RT-30", "RT-31", "RT-32", "RT-18", "RT-22"], "priority"].tolist() == [1, 2, 5, 1, 5]
+    assert frame.loc[["RT-30", "RT-18"], "x_priority_raw"].tolist() == ["1", "100"]
+    assert status["ok"] and status["error"] is None
+    warning = status["warning"]
+    assert "RT-30, RT-31, RT-32" in warning and "RT-18" not in warning and "RT-22" not in warning
+    assert "priority_map" in warning and "priority_ranges" in warning
+
+
+@pytest.mark.parametrize(
+    "options, read",
+    [
+        ({"priority_map": {"1": 1, "2": 2, "3": 3, "4": 4, "5": 5}}, [1, 2, 5]),  # the site said how they read
+        ({"priority_ranges": {1: 100, 2: 75, 3: 50, 4: 25, 5: 0}}, [5, 5, 5]),  # ranges set: read by them
+    ],
+)
+def test_a_site_that_configured_its_priorities_reads_them_as_configured_without_a_warning(options, read):
+    page = old_numbering("1", "2", "5")
+    with serve(lambda request, base: Reply(page)) as (base, _):
+        rt = RequestTrackerSource(name="rt", options={"url": base, "token": "t0k", **options})
+        frame = rt.fetch(NOW)["incidents"].set_index("incident_id")
+    assert frame.loc[["RT-30", "RT-31", "RT-32"], "priority"].tolist() == read
+    assert rt.warnings() == []

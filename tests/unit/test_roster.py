@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from dashboard.command.oncall import OnCallSource
 from dashboard.command.roster import Roster, on_call_answer, on_duty
 from dashboard.core.settings import ConfigError, parse
 from datasources.base import empty_frame
@@ -152,6 +153,14 @@ def test_a_wrong_on_call_level_is_refused_where_it_is_wrong(level, message):
         parse(ON_CALL % level, "c.yaml", {})
 
 
+@pytest.mark.parametrize("interval, message", [(5, "must be at least 10"), ("soon", "expected a number")])
+def test_the_on_call_groups_are_read_no_more_often_than_every_ten_seconds(interval, message):
+    config = ON_CALL.replace("  roster:", f"  oncall_interval_s: {interval}\n  roster:", 1)
+    with pytest.raises(ConfigError, match=f"c.yaml:6: notifications.oncall_interval_s: {message}"):
+        parse(config % "oncall: {source: rt, group: Duty}", "c.yaml", {})
+    assert parse(ON_CALL % "oncall: {source: rt, group: Duty}", "c.yaml", {}).notifications.oncall_interval_s == 60
+
+
 def test_a_level_from_an_on_call_group_shows_the_last_good_read_and_whether_it_is_stale():
     notify = parse(ON_CALL % "oncall: {source: rt, group: Duty}", "c.yaml", {}).notifications
     roster, now = notify.current_roster(), datetime(2026, 12, 7, 1, 31, tzinfo=SHANGHAI)
@@ -171,3 +180,40 @@ def test_a_level_from_an_on_call_group_shows_the_last_good_read_and_whether_it_i
     assert level_one(failed) == (["Li Na"], "rt", now, True)
     quiet = on_call_answer(frame, read, now + timedelta(minutes=10))  # no poll for ten intervals: stale too
     assert level_one(quiet)[3] is True
+
+
+class Reader:
+    """An ITSM source's on-call reads: the people of each group it knows."""
+
+    def __init__(self, groups: dict[str, list[dict]]):
+        self.groups = groups
+
+    def on_call(self, group: str) -> list[dict]:
+        return self.groups[group]
+
+
+@pytest.mark.parametrize(
+    "named, status, expected",
+    [
+        ("Duty", None, ([], None, False, True)),  # the oncall source has not polled yet
+        ("Duty", {"ok": False, "last_success": None, "interval_s": 60}, ([], None, True, True)),  # never read
+        ("Heads", "read", ([], None, False, True)),  # a group the roster names since the last read
+        ("Empty", "read", ([], "read", False, False)),  # read: nobody on call
+        ("Duty", "read", (["Li Na"], "read", False, False)),
+    ],
+)
+def test_a_group_outside_the_last_good_read_is_unread_never_empty(named, status, expected):
+    now = datetime(2026, 12, 7, 1, 31, tzinfo=SHANGHAI)
+    read = {"ok": True, "last_success": now.isoformat(), "interval_s": 60}
+    li_na = {"person": "li.na", "name": "Li Na", "email": None, "mobile": None}
+    last = parse(
+        ON_CALL % "oncall: {source: rt, group: Duty}\n      - {title: Two, oncall: {source: rt, group: Empty}}"
+    )
+    reader = OnCallSource(
+        "oncall", 60, roster=last.notifications.current_roster, readers={"rt": Reader({"Duty": [li_na], "Empty": []})}
+    )
+    frame = reader.fetch(now)["on_call"]
+    roster = parse(ON_CALL % f"oncall: {{source: rt, group: {named}}}", "c.yaml", {}).notifications.current_roster()
+    (level,) = on_duty(roster, now, "Asia/Shanghai", on_call_answer(frame, read if status == "read" else status, now))
+    shown = [p.name for p in level.people], "read" if level.read_at == now else level.read_at, level.stale
+    assert (*shown, level.unread) == expected

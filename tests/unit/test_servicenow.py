@@ -207,3 +207,11 @@ def test_an_on_call_answer_of_the_wrong_shape_or_an_unknown_group_is_a_source_er
             source.on_call(DUTY_GROUP)
         with pytest.raises(SourceError, match="no sys_user_group named 'Nobody'"):
             source.on_call("Nobody")
+
+
+def test_an_on_call_user_without_a_user_name_is_named_by_sys_id_and_the_group_still_reads():
+    user = "5137153cc611227c000bbd1bd8cd2005"
+    payload = {"result": [{"sys_id": user, "user_name": " ", "name": "Zhang Wei", "email": "", "mobile_phone": ""}]}
+    assert servicenow.on_call_people(payload, [user]) == [
+        {"person": user, "name": "Zhang Wei", "email": None, "mobile": None}
+    ]
