@@ -108,9 +108,8 @@ def test_the_documented_examples_check_out(tmp_path):
     notify = parse("sources: [{kind: demo, name: demo}]\n" + config, str(tmp_path / "c.yaml"), env).notifications
     assert set(notify.channels) == {"ops-dingtalk", "ops-wecom", "pager", "mail"}
     assert [len(level.shifts) for level in notify.current_roster().levels] == [3, 1]
-    env = {"RT_TOKEN": "t", "SNOW_TOKEN": "t"}
-    channels = "  channels: {ops-dingtalk: {kind: webhook, url: https://example.internal/hook}}\n"
-    groups = parse(oncall.replace("  roster:\n", channels + "  roster:\n"), str(tmp_path / "o.yaml"), env)
+    env = {"RT_TOKEN": "t", "SNOW_TOKEN": "t", "DINGTALK_URL": "https://example.internal/hook"}
+    groups = parse(oncall, str(tmp_path / "o.yaml"), env)
     roster = groups.notifications.current_roster()
     assert [(g.source, g.group) for g in roster.oncall_groups()] == [
         ("rt", "Duty managers"),
