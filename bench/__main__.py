@@ -17,10 +17,8 @@ NOTES = """
 - The machine is shared: the load average beside a figure says how busy it was. Above 2 (its
   cores) a wall-clock time includes waiting for a CPU; the CPU times are what the server spent.
 - Wall refresh: a worker computes what a refresh draws once per frame version (`dashboard/core/memo.py`);
-  every further viewer of that version is served from the memo, which is where the 20 ms p95
-  target applies: met in CPU time (p95 4 ms at 1,000 services); in wall-clock time only on a
-  machine not busier than its cores (23 ms p95 at load 5.6). The drill-downs likewise stay under
-  50 ms p95 in CPU time, and one wall-clock p95 (the chain page, 72 ms) missed at load 5.3. The
+  every further viewer of that version is served from the memo (the rows above: CPU p95 of a few
+  milliseconds); in wall-clock time that holds only on a machine not busier than its cores. The
   first viewer after a poll pays for the computation, once per
   worker per poll interval, and it does not grow with the number of viewers. What reads the large
   frames is computed once per poll by the poller's derived step (`dashboard/analytics/wallframes.py`):
