@@ -71,6 +71,10 @@ class HistoryUnavailable(Exception):
     """The source's history could not be read, and no model learnt before stands in for it."""
 
 
+class Learning(HistoryUnavailable):
+    """The source's first model is being learnt: nothing is judged until it is."""
+
+
 class DerivedFrames:
     """Keep one anomaly model and history per source; derive and store after each metrics poll."""
 
@@ -135,9 +139,9 @@ class DerivedFrames:
             self._adopt(source.name)
             learnt, failed = self._learnt.get(source.name), self._failed.get(source.name)
         if learnt is None:
-            raise HistoryUnavailable(
-                failed[1] if failed else f"learning from {self.history_days:g} days of history: nothing judged yet"
-            )
+            if failed:
+                raise HistoryUnavailable(failed[1])
+            raise Learning(f"learning from {self.history_days:g} days of history: nothing judged yet")
         if failed is not None:
             age_m = (time.monotonic() - learnt[0]) / 60
             return learnt[1], learnt[2], f"{failed[1]} (judged with the model learnt {age_m:.0f} min ago)"
@@ -237,7 +241,7 @@ class DerivedFrames:
     def _derive(self, source: Source, metrics: dict[str, pd.DataFrame], now: datetime) -> None:
         """Judge ``metrics``, take their peaks, and write both frames with their status record under
         ``derived:<source>``; a failure keeps the frames written last."""
-        name, t0 = derived_source(source.name), time.perf_counter()
+        name, t0, pending = derived_source(source.name), time.perf_counter(), None
         try:
             window_start = min(frame["ts"].min() for frame in metrics.values())
             model, past_peaks, history_problem = self._model(source, window_start, metrics)
@@ -251,12 +255,14 @@ class DerivedFrames:
                     kept = self._keep_peaks(source, past_peaks, merged, recent_peaks["day"].unique())
                 errors += kept or self._backfill(source, metrics, now)  # the database away: no backfill either
             self.store.write(name, frames)
+        except Learning as exc:
+            frames, errors, pending = {}, [str(exc)], "learning"
         except HistoryUnavailable as exc:
             frames, errors = {}, [str(exc)]
         except Exception as exc:  # a derivation problem must not stop polling
             log.exception("deriving frames from %s failed", source.name)
             frames, errors = {}, [f"{type(exc).__name__}: {exc}"]
-        self._record(name, source.interval_s, now, errors, frames, DERIVED_FRAMES, t0)
+        self._record(name, source.interval_s, now, errors, frames, DERIVED_FRAMES, t0, pending)
 
     def _record(
         self,
@@ -267,8 +273,10 @@ class DerivedFrames:
         frames: dict[str, pd.DataFrame],
         offers: tuple[str, ...],
         t0: float,
+        pending: str | None = None,
     ) -> None:
-        """Write the status record of one derivation stored under ``name``, begun at ``t0``."""
+        """Write the status record of one derivation stored under ``name``, begun at ``t0`` (``pending``: what
+        its failure waits for, ``status.StatusRecord``)."""
         self.store.set_status(
             name,
             after_attempt(
@@ -282,6 +290,7 @@ class DerivedFrames:
                 duration_ms=(time.perf_counter() - t0) * 1000,
                 frames=list(frames),
                 offers=list(offers),
+                pending=pending,
             ),
         )
 

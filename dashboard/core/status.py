@@ -25,6 +25,7 @@ class StatusRecord(TypedDict):
     warning: str | None  # redacted: what a successful attempt found to fix (``Source.warnings``)
     failures: int  # consecutive failed attempts
     failing_since: str | None  # ISO 8601, UTC: the first of those failed attempts
+    pending: str | None  # what a failed attempt waits for rather than failed at ("learning": a first model)
     rows: int
     duration_ms: float
     frames: list[str]  # what its last good attempt delivered
@@ -44,6 +45,7 @@ def after_attempt(
     frames: list[str],
     offers: list[str],
     warnings: list[str] = (),
+    pending: str | None = None,
 ) -> StatusRecord:
     """The record after an attempt that started at ``started``; ``errors`` empty means it succeeded."""
     previous = previous or {}
@@ -61,6 +63,7 @@ def after_attempt(
         failing_since=None
         if ok
         else (previous.get("failing_since") if previous.get("ok") is False else None) or started.isoformat(),
+        pending=None if ok else pending,
         rows=rows,
         duration_ms=round(duration_ms, 1),
         frames=sorted(frames) or previous.get("frames", []),

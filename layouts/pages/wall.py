@@ -126,13 +126,15 @@ class Refresh:
         return t("wall.waiting" if fresh.waiting else "wall.unconfigured", self.lang)
 
     def unknown(self, panel: str) -> str:
-        """``unknown: <sources> failing since HH:MM`` while the panel's sources fail, else empty."""
+        """``unknown: <sources> failing since HH:MM`` while the panel's sources fail (``anomalies not judged
+        yet: learning ...`` while they are only the derived step learning first models), else empty."""
         fresh = self.fresh[panel]
-        return (
-            t("wall.unknown", self.lang, sources=", ".join(fresh.unknown), time=self.local(fresh.failing_since))
-            if fresh.unknown
-            else ""
-        )
+        if not fresh.unknown:
+            return ""
+        since = self.local(fresh.failing_since)
+        if all((self.statuses.get(s) or {}).get("pending") == "learning" for s in fresh.unknown):
+            return t("wall.learning", self.lang, time=since)
+        return t("wall.unknown", self.lang, sources=", ".join(fresh.unknown), time=since)
 
     def stale_label(self, panel: str) -> str:
         fresh = self.fresh[panel]

@@ -1,11 +1,13 @@
 """Which sources stand behind a panel, whether it is stale, and whether anything configured will fill it."""
 
+import threading
 from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
 
 from dashboard.app import create_app
+from dashboard.core.derived import DerivedFrames
 from dashboard.core.freshness import freshness
 from dashboard.core.poller import Poller
 from dashboard.core.settings import parse
@@ -157,3 +159,38 @@ def test_the_wall_names_a_source_that_failed_from_its_first_poll(lang, failing):
     title = panels["incidents"].split(failing)[0].split()
     assert title[-1] == "?" and "0" not in title  # the count is not known, so it is no zero
     assert "n = 0" not in panels["kpi.changes"] and "样本 0" not in panels["kpi.changes"]
+
+
+class HeldHistory(Source):
+    """The demo's metrics, whose history read waits until ``released``."""
+
+    kind = "held"
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.released = threading.Event()
+        self.demo = registry.build(parse(METRICS_ONLY).sources[0])
+
+    def fetch(self, now):
+        return self.demo.fetch(now)
+
+    def history(self, start, end, step_s=None):
+        assert self.released.wait(60), "never released"
+        return self.demo.history(start, end, step_s)
+
+
+@pytest.mark.parametrize(
+    "lang, learning", [("en", "anomalies not judged yet: learning from history since "), ("zh", "异常尚未判定：自 ")]
+)
+def test_the_wall_says_a_first_model_is_being_learnt_rather_than_failing(lang, learning):
+    settings = parse(METRICS_ONLY)
+    store = open_store(None, settings.deployment, settings.source_names)
+    source = HeldHistory(name="metrics", interval_s=60)
+    derived = DerivedFrames(store, history_days=1, health=settings.health, first_wait_s=0)
+    Poller([source], store, derived=derived).poll(source)
+    assert store.status("derived:metrics")["pending"] == "learning"
+    with create_app(settings, store).server.test_request_context("/wall"):
+        chains = _panels(wall.layout(lang=lang))["chains"]
+    source.released.set()
+    derived.settle()
+    assert learning in chains and "failing" not in chains and "失败" not in chains
