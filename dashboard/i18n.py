@@ -425,10 +425,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "wall.age_d": {"en": "{d} d {h} h", "zh": "{d} 天 {h} 小时"},
     "wall.waiting": {"en": "waiting for data", "zh": "等待数据"},
     "wall.unknown": {"en": "unknown: {sources} failing since {time}", "zh": "未知：{sources} 自 {time} 起采集失败"},
-    "wall.learning": {
-        "en": "anomalies not judged yet: learning from history since {time}",
-        "zh": "异常尚未判定：自 {time} 起学习历史数据",
-    },
+    "wall.learning": {"en": "anomalies: learning since {time}", "zh": "异常检测：自 {time} 起学习中"},
     "status.unknown": {"en": "Unknown", "zh": "未知"},
     "wall.chain_reason": {"en": "{name}: {reason}", "zh": "{name}：{reason}"},
     "wall.attention": {"en": "{count} of {total} services need attention", "zh": "{total} 个服务中 {count} 个需关注"},

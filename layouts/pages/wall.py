@@ -126,8 +126,8 @@ class Refresh:
         return t("wall.waiting" if fresh.waiting else "wall.unconfigured", self.lang)
 
     def unknown(self, panel: str) -> str:
-        """``unknown: <sources> failing since HH:MM`` while the panel's sources fail (``anomalies not judged
-        yet: learning ...`` while they are only the derived step learning first models), else empty."""
+        """``unknown: <sources> failing since HH:MM`` while the panel's sources fail (``anomalies: learning
+        since HH:MM`` while they are only the derived step learning first models), else empty."""
         fresh = self.fresh[panel]
         if not fresh.unknown:
             return ""
