@@ -170,7 +170,7 @@ def names(service_names: pd.DataFrame, lang: str) -> dict[str, str]:
 def records(frame: pd.DataFrame) -> list[dict]:
     """A small view's rows as dicts, in plain Python: what a worker formats a list from."""
     columns = list(frame.columns)
-    return [dict(zip(columns, values)) for values in zip(*(frame[c].tolist() for c in columns))]
+    return [dict(zip(columns, values)) for values in frame.to_numpy(dtype=object).tolist()]
 
 
 def compute(

@@ -141,14 +141,14 @@ def spark_points(spark: pd.DataFrame, order: list[str], after_ms: int | None) ->
     if spark.empty:
         return {"reset": after_ms is None, "t": [], "v": []}
     times = pd.DatetimeIndex(spark["ts"]).as_unit("ms").asi8
-    reset = after_ms is None or after_ms < times.min()
-    rows = np.ones(len(times), dtype=bool) if reset else times > after_ms
-    stamp_codes, stamps = pd.factorize(times[rows], sort=True)
+    reset = after_ms is None or after_ms < times[0]
+    first = 0 if reset else int(np.searchsorted(times, after_ms, side="right"))  # the rows are by timestamp
+    stamp_codes, stamps = pd.factorize(times[first:], sort=True)
     columns = pd.Index(order).unique()
-    column_codes = columns.get_indexer(spark["service"].array[rows].to_numpy(dtype=object))
+    column_codes = columns.get_indexer(spark["service"].array[first:].to_numpy(dtype=object))
     known = column_codes >= 0
     grid = np.full((len(stamps), len(columns)), np.nan)
-    grid[stamp_codes[known], column_codes[known]] = spark["latency_p95_ms"].to_numpy(dtype=float)[rows][known]
+    grid[stamp_codes[known], column_codes[known]] = spark["latency_p95_ms"].to_numpy(dtype=float)[first:][known]
     grid = grid[:, columns.get_indexer(order)]  # per timestamp and tile, NaN without a sample
     return {
         "reset": reset,

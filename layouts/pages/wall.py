@@ -210,7 +210,8 @@ def _with_digest(value) -> tuple:
 
 
 def _with_part_digests(model: dict) -> tuple[dict, dict[str, str]]:
-    return model, {part: _digest(value) for part, value in model.items()}
+    """The model and its parts' digests; none for the sparklines, sent whenever the model is."""
+    return model, {part: _digest(value) for part, value in model.items() if part != "spark"}
 
 
 # ---------------------------------------------------------------- chains and tiles
@@ -294,12 +295,14 @@ def _budgets(refresh: Refresh, layout: list[dict]) -> list[list[str]]:
     """Each chain's budget badge, in layout order, from the poller's small ``slo_status`` view: its status
     (``slo.badges``), "budget 72%" (empty without session events) and its tooltip."""
     found, lang, days = slo.badges(refresh.frame("slo_status")), refresh.lang, refresh.settings.slo.window_days
+    titles: dict[str, str] = {}  # per alert: a few for all the chains
     badges = []
     for chain in layout:
         colour, left, alert = found.get(chain["chain"], ("nodata", None, "none"))
         shown = "" if left is None else t("slo.exhausted", lang) if left <= 0 else formats.fmt_pct(left, 0)
-        title = t("slo.badge_title", lang, days=days, alert=t(f"slo.alert.{alert}", lang))
-        badges.append([colour, t("slo.badge", lang, left=shown) if shown else "", title])
+        if alert not in titles:
+            titles[alert] = t("slo.badge_title", lang, days=days, alert=t(f"slo.alert.{alert}", lang))
+        badges.append([colour, t("slo.badge", lang, left=shown) if shown else "", titles[alert]])
     return badges
 
 
@@ -968,7 +971,9 @@ def _redraw_tiles(refresh: Refresh, keys: dict, out: dict) -> None:
         )
         patch = Patch()
         for part, value in model.items():
-            if part == "spark" or digests[part] != keys["digests"].get(part):
+            if part == "spark":
+                patch[part] = value
+            elif digests[part] != keys["digests"].get(part):
                 patch[part] = value
                 keys["digests"][part] = digests[part]
         out["model"] = patch
