@@ -112,7 +112,8 @@
       var budget = (model.budgets || [])[i] || ["nodata", "", ""], badge = chain.querySelector(".oc-chain-budget");
       setClass(badge, "oc-badge oc-chain-budget oc-" + budget[0]);
       setText(badge, budget[1]);
-      if (badge && badge.title !== budget[2]) { badge.title = budget[2]; }
+      var budgetTitle = (model.budget_titles || {})[budget[2]] || "";
+      if (badge && badge.title !== budgetTitle) { badge.title = budgetTitle; }
       paintBusiness(chain.querySelector(".oc-chain-business"), (model.business || [])[i]);
     });
   }

@@ -293,17 +293,24 @@ def _chain_reason(service, more: int, names: dict[str, str], refresh: Refresh) -
 
 def _budgets(refresh: Refresh, layout: list[dict]) -> list[list[str]]:
     """Each chain's budget badge, in layout order, from the poller's small ``slo_status`` view: its status
-    (``slo.badges``), "budget 72%" (empty without session events) and its tooltip."""
-    found, lang, days = slo.badges(refresh.frame("slo_status")), refresh.lang, refresh.settings.slo.window_days
-    titles: dict[str, str] = {}  # per alert: a few for all the chains
+    (``slo.badges``), "budget 72%" (empty without session events) and its alert, which names its tooltip in
+    the model's ``budget_titles``."""
+    found, lang = slo.badges(refresh.frame("slo_status")), refresh.lang
     badges = []
     for chain in layout:
         colour, left, alert = found.get(chain["chain"], ("nodata", None, "none"))
         shown = "" if left is None else t("slo.exhausted", lang) if left <= 0 else formats.fmt_pct(left, 0)
-        if alert not in titles:
-            titles[alert] = t("slo.badge_title", lang, days=days, alert=t(f"slo.alert.{alert}", lang))
-        badges.append([colour, t("slo.badge", lang, left=shown) if shown else "", titles[alert]])
+        badges.append([colour, t("slo.badge", lang, left=shown) if shown else "", alert])
     return badges
+
+
+def _budget_titles(refresh: Refresh) -> dict[str, str]:
+    """The budget badges' tooltips, per alert."""
+    lang, days = refresh.lang, refresh.settings.slo.window_days
+    return {
+        alert: t("slo.badge_title", lang, days=days, alert=t(f"slo.alert.{alert}", lang))
+        for alert in (*slo.ALERTS, slo.NO_DATA)
+    }
 
 
 def _header(refresh: Refresh, header: pd.DataFrame) -> dict:
@@ -345,6 +352,7 @@ def _full_model(refresh: Refresh, layout: list[dict]) -> dict:
     return {
         "labels": labels,
         "logs_label": template("logs.tooltip", lang),
+        "budget_titles": _budget_titles(refresh),
         "page": refresh.now.timestamp(),
         "alarm": refresh.views()["wall_header"]["alarm"].iloc[0],
         "unknown": refresh.header_unknown(),

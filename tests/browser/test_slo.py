@@ -2,6 +2,7 @@
 sessions have spent equity trading's availability budget, the other chains keep theirs; the wall's chains
 carry the same budget badges."""
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -37,7 +38,11 @@ def test_the_episode_spends_equity_tradings_budget_on_the_slo_page_and_the_wall(
     dash_duo.driver.get(dash_duo.server_url + "/wall")
     badge = ".oc-chain[data-chain='{}'] .oc-chain-budget"
     dash_duo.wait_for_contains_text(badge.format("equity-trading"), "budget spent", timeout=20)
-    assert "oc-crit" in dash_duo.find_element(badge.format("equity-trading")).get_attribute("class")
+    spent_badge = dash_duo.find_element(badge.format("equity-trading"))
+    assert "oc-crit" in spent_badge.get_attribute("class")
+    assert re.fullmatch(
+        r"Error budget left over 30 days .*; burn-rate alert: (none|ticket|page)", spent_badge.get_attribute("title")
+    )
     dash_duo.wait_for_contains_text(badge.format("market-data"), "budget 7", timeout=10)
     assert_no_console_errors(dash_duo)
 
@@ -68,4 +73,5 @@ def test_without_events_in_the_window_the_alert_says_no_data_and_nothing_is_gree
     dash_duo.wait_for_element(".oc-chain[data-chain='equity-trading'] .oc-chain-budget.oc-nodata", timeout=20)
     badges = dash_duo.find_elements(".oc-chain .oc-chain-budget")
     assert badges and all("oc-nodata" in b.get_attribute("class") and not b.text for b in badges)
+    assert all(b.get_attribute("title").endswith("alert: no data") for b in badges)
     assert_no_console_errors(dash_duo)
