@@ -18,7 +18,13 @@ PRESETS = (("15m", "now-15m"), ("1h", "now-1h"), ("6h", "now-6h"), ("24h", "now-
 
 def href(kind: str, name: str, window: Window, **extra: str | None) -> str:
     """The URL of ``/<kind>/<name>`` carrying the window and the non-empty ``extra`` values."""
-    return f"/{kind}/{quote(name, safe='')}" + window.query(**{k: v for k, v in extra.items() if v})
+    return hrefs(kind, [name], window, **extra)[0]
+
+
+def hrefs(kind: str, names: list[str], window: Window, **extra: str | None) -> list[str]:
+    """``href`` of each of ``names`` (a table's rows): the query they share is built once."""
+    query = window.query(**{k: v for k, v in extra.items() if v})
+    return [f"/{kind}/{quote(name, safe='')}{query}" for name in names]
 
 
 def breadcrumbs(trail: list[tuple[str, str | None]]) -> html.Nav:
@@ -38,7 +44,16 @@ def breadcrumbs(trail: list[tuple[str, str | None]]) -> html.Nav:
 
 def when(stamp: pd.Timestamp, tz: str, seconds: bool = False) -> str:
     """An instant in the display time zone."""
-    return stamp.tz_convert(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    return stamp.tz_convert(ZoneInfo(tz)).strftime(_when_format(seconds))
+
+
+def whens(stamps: pd.Series, tz: str, seconds: bool = False) -> list[str]:
+    """``when`` of each instant of ``stamps`` (a table's column), converted at once."""
+    return stamps.dt.tz_convert(ZoneInfo(tz)).dt.strftime(_when_format(seconds)).tolist()
+
+
+def _when_format(seconds: bool) -> str:
+    return "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
 
 
 def window_bar(kind: str, name: str, window: Window, tz: str, lang: str, extra: dict[str, str | None]) -> html.Div:
