@@ -3,6 +3,7 @@ bar, a roll-up reason in words, the problem message, a digest of what a page sho
 
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -129,6 +130,18 @@ def problem(kind: str, detail: str, lang: str) -> html.Div:
 
 def digest(*frames: pd.DataFrame) -> str:
     """A fingerprint of the rows a page shows: unchanged rows, unchanged page."""
-    return "-".join(
-        f"{len(f)}:{int(pd.util.hash_pandas_object(f, index=False).sum()) & 0xFFFFFFFFFFFF:x}" for f in frames
-    )
+    return "-".join(f"{len(f)}:{_fingerprint(f)}" for f in frames)
+
+
+def _fingerprint(frame: pd.DataFrame) -> str:
+    """A hash of ``frame``'s values, column by column as bytes: a page's few hundred rows cost microseconds, not
+    pandas' cost per column."""
+    hashed = hashlib.blake2b(digest_size=6)
+    for name, column in frame.items():
+        aware = isinstance(column.dtype, pd.DatetimeTZDtype)
+        values = column.to_numpy(dtype="datetime64[ns]") if aware else column.to_numpy()
+        hashed.update(f"\x1e{name}\x1f".encode())
+        hashed.update(
+            values.tobytes() if values.dtype.kind in "biufmM" else "\x1f".join(map(str, values.tolist())).encode()
+        )
+    return hashed.hexdigest()
