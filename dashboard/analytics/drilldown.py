@@ -21,24 +21,30 @@ SATURATED_CPU = 0.85
 SATURATED_MEMORY = 0.90
 CALLS_SHOWN = 50
 STAT_COLUMNS = ("requests_per_s", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "error_ratio")
-_INDEX_SLOTS = 16
-_indexes: OrderedDict[tuple[int, str], tuple[pd.DataFrame, dict]] = OrderedDict()
+_KEPT_SLOTS = 16
+_kept: OrderedDict[tuple, tuple[tuple[pd.DataFrame, ...], object]] = OrderedDict()
 
 
 # ---------------------------------------------------------------- row lookup
 
 
+def _once(frames: tuple[pd.DataFrame, ...], what: str, compute):
+    """``compute()``, once per ``frames`` objects (the store hands out one object per frame version, never
+    changed): the latest few results are kept."""
+    key = (*map(id, frames), what)
+    hit = _kept.get(key)
+    if hit is not None and all(a is b for a, b in zip(hit[0], frames)):
+        return hit[1]
+    value = compute()
+    _kept[key] = (frames, value)
+    while len(_kept) > _KEPT_SLOTS:
+        _kept.popitem(last=False)
+    return value
+
+
 def _positions(frame: pd.DataFrame, column: str) -> dict:
     """Row positions of each value of ``column``, computed once per frame object."""
-    key = (id(frame), column)
-    hit = _indexes.get(key)
-    if hit is not None and hit[0] is frame:
-        return hit[1]
-    index = frame.groupby(column, sort=False).indices if len(frame) else {}
-    _indexes[key] = (frame, index)
-    while len(_indexes) > _INDEX_SLOTS:
-        _indexes.popitem(last=False)
-    return index
+    return _once((frame,), column, lambda: frame.groupby(column, sort=False).indices if len(frame) else {})
 
 
 def rows_for(frame: pd.DataFrame, column: str, values) -> pd.DataFrame:
@@ -49,9 +55,9 @@ def rows_for(frame: pd.DataFrame, column: str, values) -> pd.DataFrame:
 
 
 def within(frame: pd.DataFrame, column: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    """Rows whose ``column`` falls in [start, end]."""
-    stamps = frame[column]
-    return frame[(stamps >= start) & (stamps <= end)]
+    """Rows whose ``column`` (UTC instants) falls in [start, end]."""
+    stamps = frame[column].to_numpy(dtype="datetime64[ns]").view("i8")  # NaT is the smallest: never within
+    return frame[(stamps >= start.value) & (stamps <= end.value)]
 
 
 # ---------------------------------------------------------------- chains
@@ -268,13 +274,26 @@ def what_made_it_slow(table: pd.DataFrame, resources: pd.DataFrame) -> Verdict |
 def slow_and_failed_calls(rows: pd.DataFrame, limit: int = CALLS_SHOWN, failed_first: bool = False) -> pd.DataFrame:
     """Of ``rows`` (one service's calls in the window), the ``limit`` slowest and the ``limit``
     latest failed calls, one row per trace, slowest first (the failed ones before the others when
-    ``failed_first``)."""
-    slowest = rows.nlargest(limit, "duration_ms")
-    failed = rows[rows["status"] == "error"].nlargest(limit, "start")
-    picked = pd.concat([slowest, failed]).sort_values("duration_ms", ascending=False, kind="stable")
-    if failed_first:
-        picked = picked.sort_values("status", key=lambda s: s != "error", kind="stable")
-    return picked.drop_duplicates("trace_id").reset_index(drop=True)
+    ``failed_first``). Picked on arrays: one selection of ``rows``, not pandas' cost per step."""
+    duration = rows["duration_ms"].to_numpy(float)
+    failed = (rows["status"] == "error").to_numpy()
+    start = rows["start"].to_numpy(dtype="datetime64[ns]").view("i8")
+    picked = np.concatenate(
+        [_largest(duration, np.arange(len(rows)), limit), _largest(start, np.flatnonzero(failed), limit)]
+    )
+    slowest_first = -duration[picked]
+    order = np.lexsort((slowest_first, ~failed[picked])) if failed_first else np.argsort(slowest_first, kind="stable")
+    seen, kept = set(), []
+    for position, trace in zip(picked[order].tolist(), rows["trace_id"].to_numpy()[picked[order]].tolist()):
+        if trace not in seen:
+            seen.add(trace)
+            kept.append(position)
+    return rows.take(kept).reset_index(drop=True)
+
+
+def _largest(values: np.ndarray, positions: np.ndarray, limit: int) -> np.ndarray:
+    """The ``limit`` of ``positions`` with the largest ``values``, largest first, ties in frame order."""
+    return positions[np.lexsort((positions, -values[positions]))][:limit]
 
 
 EVENT_COLUMNS = ("kind", "ident", "label", "start", "end", "detail", "url")
@@ -291,36 +310,46 @@ def service_events(
 ) -> pd.DataFrame:
     """Alerts, incidents, changes and chaos runs on ``service`` overlapping the window, as
     intervals (open ones end at the window's end; an ended incident at its end, ``incidents.end_times``),
-    by start. A service has a few of them: they are read row by row, without pandas' cost per operation."""
-
-    def records(frame: pd.DataFrame) -> list[dict]:
-        return rows_for(frame, "service", [service]).to_dict("records")
-
-    on_service = rows_for(incidents, "service", [service])
-    events = [
-        *(
-            ("alert", r["alert_id"], r["name"], r["starts_at"], r["ends_at"], _or(r["summary"], ""), r["url"])
-            for r in records(alerts)
-        ),
-        *(
-            ("incident", r["incident_id"], f"P{r['priority']} {r['incident_id']}", r["opened_at"], ended, r["title"])
-            + (r["url"],)
-            for r, ended in zip(on_service.to_dict("records"), end_times(on_service).tolist())
-        ),
-        *(
-            ("change", r["change_id"], f"{r['change_id']} {r['outcome']}", _or(r["actual_start"], r["planned_start"]))
-            + (_or(r["actual_end"], r["planned_end"]), r["title"], r["url"])
-            for r in records(changes)
-        ),
-        *(
-            ("chaos", r["run_id"], f"{_or(r['fault'], 'chaos')} {r['status']}", r["started_at"], r["ended_at"])
-            + (r["experiment"] + (" (deviated)" if _or(r["deviated"], False) else ""), r["url"])
-            for r in records(chaos_runs)
-        ),
-    ]
-    events = [e[:4] + (_or(e[4], end),) + e[5:] for e in events if pd.notna(e[3])]
+    by start."""
+    frames = (alerts, incidents, changes, chaos_runs)
+    on_service = _once(frames, "events", lambda: _events_by_service(*frames)).get(service, [])
+    events = [e[:4] + (end if e[4] is None else e[4],) + e[5:] for e in on_service]
     kept = sorted((e for e in events if e[3] <= end and e[4] >= start), key=lambda e: e[3])
     return pd.DataFrame(kept, columns=list(EVENT_COLUMNS))
+
+
+def _events_by_service(
+    alerts: pd.DataFrame, incidents: pd.DataFrame, changes: pd.DataFrame, chaos_runs: pd.DataFrame
+) -> dict[str, list[tuple]]:
+    """Every service's events with a start, as ``EVENT_COLUMNS`` tuples (the end None while open), in the
+    frames' order: computed once per frames, read row by row, without pandas' cost per operation."""
+    events = [
+        *(
+            (r["service"], "alert", r["alert_id"], r["name"], r["starts_at"], r["ends_at"], _or(r["summary"], ""))
+            + (r["url"],)
+            for r in alerts.to_dict("records")
+        ),
+        *(
+            (r["service"], "incident", r["incident_id"], f"P{r['priority']} {r['incident_id']}", r["opened_at"])
+            + (ended, r["title"], r["url"])
+            for r, ended in zip(incidents.to_dict("records"), end_times(incidents).tolist())
+        ),
+        *(
+            (r["service"], "change", r["change_id"], f"{r['change_id']} {r['outcome']}")
+            + (_or(r["actual_start"], r["planned_start"]), _or(r["actual_end"], r["planned_end"]), r["title"], r["url"])
+            for r in changes.to_dict("records")
+        ),
+        *(
+            (r["service"], "chaos", r["run_id"], f"{_or(r['fault'], 'chaos')} {r['status']}", r["started_at"])
+            + (r["ended_at"], _or(r["experiment"], "") + (" (deviated)" if _or(r["deviated"], False) else ""), r["url"])
+            for r in chaos_runs.to_dict("records")
+        ),
+    ]
+    by_service: dict[str, list[tuple]] = {}
+    for service, *event in events:
+        if isinstance(service, str) and pd.notna(event[3]):
+            by_service.setdefault(service, []).append((*event[:4], _or(event[4], None), *event[5:]))
+    return by_service
 
 
 def _or(value, default):

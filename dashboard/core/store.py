@@ -312,12 +312,10 @@ class FrameStore:
         their rows only, read (for a ``PARTITIONED`` frame) from their partitions alone."""
         version = self.versions().get(source, 0) if version is None else version
         if services is not None:
-            services = list(services)
-            if name in PARTITIONED:
-                with self._one_at_a_time((source, name)):
-                    return self._services(source, name, version, services)
-            whole = self.read(source, name, version)
-            return None if whole is None else whole[whole["service"].isin(services)]
+            try:
+                return self._rows(source, name, version, list(services))
+            except (redis.RedisError, Rewritten):
+                return None
         cached = self._decoded.get((source, name))
         if cached and cached[0] == version:
             return cached[1]
@@ -340,12 +338,18 @@ class FrameStore:
         self._decoded[(source, name)] = (version, frame)
         return frame
 
+    def _rows(self, source: str, name: str, version: int, services: list[str]) -> pd.DataFrame | None:
+        """The rows of ``services`` in one source's frame, None when it has none; raises when the store
+        could not be read (for a ``PARTITIONED`` frame)."""
+        if name in PARTITIONED:
+            with self._one_at_a_time((source, name)):
+                return self._services(source, name, version, services)
+        whole = self.read(source, name, version)
+        return None if whole is None else whole[whole["service"].isin(services)]
+
     def _services(self, source: str, name: str, version: int, services: list[str]) -> pd.DataFrame | None:
         """The rows of ``services`` from their partitions, each decoded once per generation."""
-        try:
-            tables = self._partitions(source, name, version, services)
-        except (redis.RedisError, Rewritten):
-            return None
+        tables = self._partitions(source, name, version, services)
         if tables is None:
             return None
         decoded = self._parts[(source, name)][1]
@@ -412,10 +416,17 @@ class FrameStore:
             if cached and cached[0] == key:
                 self._selected.move_to_end((name, services))
                 return cached[1]
-        parts = [self.read(s, name, versions[s], services) for s in self.sources if versions.get(s)]
-        found = [p for p in parts if p is not None and len(p)]
+        found, failed = [], False
+        for source in (s for s in self.sources if versions.get(s)):  # most sources have no such frame: None
+            try:
+                part = self._rows(source, name, versions[source], list(services))
+            except (redis.RedisError, Rewritten):
+                failed = True
+                continue
+            if part is not None and len(part):
+                found.append(part)
         rows = pd.concat(found, ignore_index=True) if len(found) > 1 else (found[0] if found else empty_frame(name))
-        if all(p is not None for p in parts):  # a read that failed is not kept: the next one may succeed
+        if not failed:  # a read that failed is not kept: the next one may succeed
             with self._selected_lock:
                 self._selected[(name, services)] = (key, rows)
                 while len(self._selected) > SELECTED:

@@ -9,6 +9,7 @@ validates and wraps one when needed).
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from dashboard.analytics.drilldown import SATURATED_CPU
@@ -282,18 +283,30 @@ def service_timeline(
     return dict(data=traces, layout=layout)
 
 
+def _by_instance(rows: pd.DataFrame) -> list[tuple[str, np.ndarray]]:
+    """Each instance of ``rows`` (sorted) with its rows' positions: a figure slices arrays computed once."""
+    return sorted(rows.groupby("instance").indices.items()) if len(rows) else []
+
+
 def _instance_lines(resources: pd.DataFrame, tz: str, highlight: str | None, panels: dict[str, int]) -> list[dict]:
     """One line per instance in each panel ``column -> panel``; an instance keeps its colour."""
+    if resources.empty:
+        return []
+    x = local(resources["ts"], tz)
+    values = {
+        column: (
+            resources[column] if column != "net_bps" else resources["net_rx_bps"] + resources["net_tx_bps"]
+        ).to_numpy()
+        for column in panels
+    }
     traces = []
-    for n, (instance, rows) in enumerate(resources.groupby("instance", sort=True)):
+    for n, (instance, rows) in enumerate(_by_instance(resources)):
         colour = STATUS_COLOURS["crit"] if instance == highlight else COLOURWAY[n % len(COLOURWAY)]
-        x = local(rows["ts"], tz)
         for column, panel in panels.items():
-            values = rows[column] if column != "net_bps" else rows["net_rx_bps"] + rows["net_tx_bps"]
             traces.append(
                 _line(
-                    x,
-                    values.to_numpy(),
+                    x[rows],
+                    values[column][rows],
                     instance,
                     colour,
                     3.5 if instance == highlight else 1.5,
@@ -311,6 +324,35 @@ def _ratio_axes(layout: dict, *names: str) -> None:
         layout[name].update(tickformat=".0%", range=[0, 1.02])
 
 
+def _call_markers(calls: pd.DataFrame, tz: str, colours: dict[str, str]) -> list[dict]:
+    """Each instance's calls as markers on the third panel (a failed one an x), in its line's colour."""
+    if calls.empty:
+        return []
+    x, duration, trace = local(calls["start"], tz), calls["duration_ms"].to_numpy(), calls["trace_id"].to_numpy()
+    failed = (calls["status"] == "error").to_numpy()
+    return [
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "x": x[rows],
+            "y": duration[rows],
+            "name": instance,
+            "legendgroup": instance,
+            "showlegend": instance not in colours,
+            "xaxis": "x3",
+            "yaxis": "y3",
+            "customdata": trace[rows],
+            "hovertemplate": "%{y:.1f} ms<br>%{customdata}",
+            "marker": {
+                "color": colours.get(instance, MUTED),
+                "size": 7,
+                "symbol": ["x" if f else "circle" for f in failed[rows]],
+            },
+        }
+        for instance, rows in _by_instance(calls)
+    ]
+
+
 def service_instances(
     resources: pd.DataFrame,
     calls: pd.DataFrame,
@@ -322,29 +364,7 @@ def service_instances(
     ``window``'s when given."""
     layout = _stacked(list(titles), revision="instances")
     traces = _instance_lines(resources, tz, None, {"cpu_ratio": 1, "memory_ratio": 2})
-    colours = {trace["name"]: trace["line"]["color"] for trace in traces}
-    for instance, rows in calls.groupby("instance", sort=True):
-        failed = (rows["status"] == "error").to_numpy()
-        traces.append(
-            {
-                "type": "scatter",
-                "mode": "markers",
-                "x": local(rows["start"], tz),
-                "y": rows["duration_ms"].to_numpy(),
-                "name": instance,
-                "legendgroup": instance,
-                "showlegend": instance not in colours,
-                "xaxis": "x3",
-                "yaxis": "y3",
-                "customdata": rows["trace_id"].to_numpy(),
-                "hovertemplate": "%{y:.1f} ms<br>%{customdata}",
-                "marker": {
-                    "color": colours.get(instance, MUTED),
-                    "size": 7,
-                    "symbol": ["x" if f else "circle" for f in failed],
-                },
-            }
-        )
+    traces += _call_markers(calls, tz, {trace["name"]: trace["line"]["color"] for trace in traces})
     _ratio_axes(layout, "yaxis", "yaxis2")
     layout["yaxis3"].update(type="log", dtick=1)
     _cpu_threshold(layout, 1)
@@ -440,14 +460,14 @@ def mark_anomalies(
 ) -> dict:
     """Add each anomaly to ``figure`` on its metric's panel: the baseline band over its interval
     (shaded, the baseline dashed) and a marker at its peak value."""
-    shown = anomalies[anomalies["metric"].isin(list(panels))]
-    if shown.empty:
+    shown = [row for row in anomalies.to_dict("records") if row["metric"] in panels]  # a few rows
+    if not shown:
         return figure
     colour = STATUS_COLOURS["warn"]
     xs, ys, panel_of, texts = [], [], [], []
-    for row in shown.itertuples(index=False):
-        xref, yref = _axis_ref(panels[row.metric])
-        x0, x1 = local(row.start, tz), local(row.end, tz)
+    for row in shown:
+        xref, yref = _axis_ref(panels[row["metric"]])
+        x0, x1 = local(row["start"], tz), local(row["end"], tz)
         figure["layout"]["shapes"] += [
             {
                 "type": "rect",
@@ -455,8 +475,8 @@ def mark_anomalies(
                 "yref": yref,
                 "x0": x0,
                 "x1": x1,
-                "y0": row.low,
-                "y1": row.high,
+                "y0": row["low"],
+                "y1": row["high"],
                 "fillcolor": colour,
                 "opacity": 0.12,
                 "line": {"color": colour, "width": 1},
@@ -468,18 +488,18 @@ def mark_anomalies(
                 "yref": yref,
                 "x0": x0,
                 "x1": x1,
-                "y0": row.baseline,
-                "y1": row.baseline,
+                "y0": row["baseline"],
+                "y1": row["baseline"],
                 "line": {"color": colour, "width": 1, "dash": "dash"},
             },
         ]
         xs.append(x0 + (x1 - x0) / 2)
-        ys.append(row.value)
-        panel_of.append(panels[row.metric])
-        who = f"{row.instance} " if isinstance(row.instance, str) else ""
+        ys.append(row["value"])
+        panel_of.append(panels[row["metric"]])
+        who = f"{row['instance']} " if isinstance(row["instance"], str) else ""
         texts.append(
-            f"{labels[0]}: {who}{row.metric} {row.value:.4g}<br>{labels[1]} "
-            f"{row.low:.4g}–{row.high:.4g} (score {row.score:+.1f})"
+            f"{labels[0]}: {who}{row['metric']} {row['value']:.4g}<br>{labels[1]} "
+            f"{row['low']:.4g}–{row['high']:.4g} (score {row['score']:+.1f})"
         )
     for panel in sorted(set(panel_of)):
         keep = [i for i, p in enumerate(panel_of) if p == panel]

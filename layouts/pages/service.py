@@ -106,10 +106,18 @@ def _calls_table(m: Model, state: dict, window: timewindow.Window, tz: str) -> h
             )
         ]
     )
+    links = parts.hrefs(
+        "trace",
+        m.table["trace_id"].tolist(),
+        window,
+        service=state["service"],
+        chain=state["chain"],
+        lang=state["query_lang"],
+    )
     rows = [
         html.Tr(
             [
-                html.Td(parts.when(r.start, tz, seconds=True)),
+                html.Td(time),
                 html.Td(formats.fmt_ms(r.duration_ms), className="oc-num"),
                 html.Td(r.status, className="oc-cell-error" if r.status == "error" else None),
                 html.Td(r.instance if isinstance(r.instance, str) else "–"),
@@ -117,14 +125,7 @@ def _calls_table(m: Model, state: dict, window: timewindow.Window, tz: str) -> h
                 html.Td(
                     html.A(
                         r.trace_id,
-                        href=parts.href(
-                            "trace",
-                            r.trace_id,
-                            window,
-                            service=state["service"],
-                            chain=state["chain"],
-                            lang=state["query_lang"],
-                        ),
+                        href=link,
                         target="_blank",
                         rel="noopener",
                         className="oc-row-link",
@@ -134,7 +135,9 @@ def _calls_table(m: Model, state: dict, window: timewindow.Window, tz: str) -> h
             className="oc-call-row" + (" oc-call-failed" if r.status == "error" else ""),
             **{"data-trace": r.trace_id},
         )
-        for r in m.table.itertuples(index=False)
+        for r, time, link in zip(
+            m.table.itertuples(index=False), parts.whens(m.table["start"], tz, seconds=True), links
+        )
     ]
     if not rows:
         return html.Div(t("drill.no_data", lang), className="oc-empty")

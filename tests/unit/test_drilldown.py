@@ -261,3 +261,25 @@ def test_an_ended_incident_ends_at_its_close_time_not_at_the_window_end():
     events = drilldown.service_events("s", T0, end, empty["alerts"], incidents, empty["changes"], empty["chaos_runs"])
     assert list(events["ident"]) == ["INC-C", "INC-OPEN"]
     assert list(events["end"]) == [T0 + pd.Timedelta(minutes=40), end]
+
+
+def test_service_events_of_two_services_from_the_same_frames_are_each_their_own():
+    end = T0 + pd.Timedelta(hours=1)
+    alerts = pd.DataFrame(
+        {
+            "alert_id": ["A1", "A2", "A3"],
+            "name": ["HighLatency", "Errors", "NoService"],
+            "service": ["s", "t", None],
+            "starts_at": [T0 + pd.Timedelta(minutes=5), T0 + pd.Timedelta(minutes=9), T0],
+            "ends_at": [pd.NaT, T0 + pd.Timedelta(minutes=20), pd.NaT],
+            "summary": ["slow", None, "x"],
+            "url": ["u", "u", "u"],
+        }
+    )
+    empty = {name: empty_frame(name) for name in ("incidents", "changes", "chaos_runs")}
+    frames = (alerts, empty["incidents"], empty["changes"], empty["chaos_runs"])
+    on_s, on_t = (drilldown.service_events(name, T0, end, *frames) for name in ("s", "t"))
+    assert list(on_s["ident"]) == ["A1"] and on_s["end"].iloc[0] == end
+    assert list(on_t["ident"]) == ["A2"] and on_t["end"].iloc[0] == T0 + pd.Timedelta(minutes=20)
+    assert on_t["detail"].iloc[0] == ""
+    assert drilldown.service_events("s", T0, T0 + pd.Timedelta(minutes=2), *frames).empty

@@ -4,9 +4,10 @@ import threading
 
 import pandas as pd
 import pytest
+import redis
 
 from dashboard.core import store as store_module
-from dashboard.core.store import open_store
+from dashboard.core.store import derived_source, open_store
 
 
 def test_threads_reading_a_new_version_decode_it_once(monkeypatch):
@@ -78,6 +79,28 @@ def test_reading_some_services_decodes_only_their_partitions(monkeypatch):
     assert len(decoded) == 1
     store.frame("service_metrics", services=["svc-007"])
     assert len(decoded) == 1  # kept for the version
+
+
+def test_some_services_read_is_kept_though_other_sources_have_no_such_frame():
+    store = open_store(None, "parts", ["demo"], limit_mb=0.2)
+    store.write("demo", {"service_metrics": _metrics(200, 120)})
+    store.write(derived_source("demo"), {"services": _services(["a"])})  # a version, no service_metrics
+    rows = store.frame("service_metrics", services=["svc-007"])
+    assert len(rows) == 120 and store.frame("service_metrics", services=["svc-007"]) is rows
+
+
+def test_some_services_read_that_failed_is_not_kept(monkeypatch):
+    store = open_store(None, "parts", ["demo"], limit_mb=0.2)
+    store.write("demo", {"service_metrics": _metrics(200, 120)})
+    real = store.cache.get_many
+
+    def away(*keys):
+        raise redis.ConnectionError("away")
+
+    monkeypatch.setattr(store.cache, "get_many", away)
+    assert store.frame("service_metrics", services=["svc-007"]).empty
+    monkeypatch.setattr(store.cache, "get_many", real)
+    assert len(store.frame("service_metrics", services=["svc-007"])) == 120
 
 
 def test_one_service_over_the_limit_is_rejected_by_name_and_the_last_good_frame_stays():
