@@ -102,6 +102,22 @@ NOTES = """
   (large arrays are then mapped, and returned to the system when freed), the 30-minute run recorded
   in [reliability.md](reliability.md#soak) kept both workers at about 600 MB, +0.9% between the
   halves' medians. `deploy/production.sh` sets both.
+- Web worker memory, loading and serving (measured on 2026-12-06 in a worker process of its own over a
+  1,000-service demo estate that a poller polls into Redis every 15 s, serving the wall refresh and the /chain,
+  /service and /trace pages from four threads for a minute or two, with `deploy/production.sh`'s glibc
+  settings): loading `dashboard.wsgi` took 252 MB, now 235 MB, as a worker no longer loads Alembic (with Mako
+  and Pygments: only `History.migrate` imports it) nor ReportLab (the PDF reports are modules of their own,
+  imported by the download). While serving, the worker went to 570-635 MB after each poll: between a poll and
+  the derivation that follows it the chain page computed its steps-now views from the newest frames, decoding
+  the estate's resource and service metrics (120 MB); it now reads the versions the stored views come from
+  (`views.drawn_versions`), as the wall does, and the worker stayed at 350-413 MB. Arrow's bundled mimalloc kept
+  the pages of the buffers a worker decodes and frees resident: with the system allocator
+  (`dashboard/gunicorn_conf.py`) the same run stays at 296-309 MB (load average 2.3 to 3.9 throughout). Of the
+  235 MB loaded, pandas with pyarrow and numpy take 127 MB (pandas imports `pyarrow.compute`, whose libraries
+  are 53 MB resident), Dash and dash-mantine-components 40 MB, SQLAlchemy 11 MB and exchange_calendars 8 MB
+  (its calendars are read by the wall's panels, so a worker would load it at the first refresh anyway). Of what
+  serving adds, 28 MB are the Redis values of the partitions a worker has decoded, which the decoded frames'
+  string columns keep, as Arrow decodes them without copying.
 - Learning memory (`python -m bench.history_memory 1000`, not run by `make bench`: a 1,000-service
   week read through the Prometheus source takes about 17 minutes here, and the figure changes only
   with how history is read or learnt, so run it after such a change and keep its row): on

@@ -1,39 +1,25 @@
-"""The incident report for the regulator, in Chinese or English, as Markdown and as PDF.
+"""The incident report for the regulator, in Chinese or English, as Markdown and as PDF (``incident_pdf``).
 
 Both are made from one list of sections (``sections``): the summary, the grade proposed and confirmed with
 their reasons, the reports due with their submissions, the affected service and chains, the change before the
 incident, and the timeline from the incident's own record and the actions, grade decisions and submissions
-recorded in opscenter. The PDF (A4 portrait) is laid
-out with ReportLab in ``dashboard.pdftext``'s fonts, in invariant mode: the same facts give the same bytes.
+recorded in opscenter.
 """
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass
 
 import pandas as pd
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle
-from reportlab.platypus import SimpleDocTemplate, Spacer, Table, TableStyle
 
 from dashboard.analytics.incidents import change_started, milestones
 from dashboard.command.actions import did
 from dashboard.command.grading import Proposal
 from dashboard.command.submissions import ReportStatus
 from dashboard.i18n import t
-from dashboard.pdftext import LATIN_BOLD, LATIN_FONT, para
 
 TIME = "%Y-%m-%d %H:%M"
-MARGIN = 42
-WIDTH = A4[0] - 2 * MARGIN
-INK, MUTED, GRID, FILL = (colors.HexColor(c) for c in ("#1b2430", "#5b6b7f", "#c8d0da", "#eef1f5"))
-TEXT = ParagraphStyle("text", fontName=LATIN_FONT, fontSize=9.5, leading=12.5, textColor=INK)
-HEAD = ParagraphStyle("head", TEXT, fontName=LATIN_BOLD, textColor=MUTED)
-TITLE = ParagraphStyle("title", TEXT, fontName=LATIN_BOLD, fontSize=17, leading=22)
-HEADING = ParagraphStyle("heading", TEXT, fontName=LATIN_BOLD, fontSize=12.5, leading=16, spaceBefore=10, spaceAfter=5)
 
 
 @dataclass(frozen=True)
@@ -200,6 +186,11 @@ def title(facts: Facts, lang: str) -> str:
     return t("report.title", lang, incident_id=facts.incident["incident_id"])
 
 
+def generated_line(facts: Facts, lang: str) -> str:
+    """Where and when the report was made, under its title."""
+    return t("report.generated", lang, center=facts.center, at=_at(facts.generated, facts.tz))
+
+
 def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
@@ -209,7 +200,7 @@ def markdown(facts: Facts, lang: str = "en") -> str:
     out = [
         f"# {title(facts, lang)}",
         "",
-        t("report.generated", lang, center=facts.center, at=_at(facts.generated, facts.tz)),
+        generated_line(facts, lang),
     ]
     for section in sections(facts, lang):
         out += ["", f"## {section.title}", ""]
@@ -220,44 +211,3 @@ def markdown(facts: Facts, lang: str = "en") -> str:
             out.append("|" + "---|" * len(section.head))
             out += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in section.rows]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip() + "\n"
-
-
-def _table(section: Section) -> Table:
-    shares = section.widths or {2: (0.3, 0.7), 3: (0.24, 0.14, 0.62)}[len(section.head)]
-    widths = [WIDTH * share for share in shares]
-    rows = [[para(c, HEAD) for c in section.head]] + [[para(c, TEXT) for c in row] for row in section.rows]
-    style = TableStyle(
-        [
-            ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ("BACKGROUND", (0, 0), (-1, 0), FILL),
-            ("LINEBELOW", (0, 0), (-1, -1), 0.25, GRID),
-        ]
-    )
-    return Table(rows, colWidths=widths, style=style, repeatRows=1, splitInRow=1, hAlign="LEFT")
-
-
-def pdf(facts: Facts, lang: str = "en") -> bytes:
-    """The report as PDF bytes."""
-    story = [
-        para(title(facts, lang), TITLE),
-        para(t("report.generated", lang, center=facts.center, at=_at(facts.generated, facts.tz)), HEAD),
-        Spacer(0, 6),
-    ]
-    for section in sections(facts, lang):
-        story.append(para(section.title, HEADING))
-        story += [para(line, TEXT) for line in section.lines]
-        if section.head:
-            story.append(_table(section))
-    buffer = io.BytesIO()
-    SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=MARGIN,
-        rightMargin=MARGIN,
-        topMargin=MARGIN,
-        bottomMargin=MARGIN,
-        title=title(facts, lang),
-        creator="opscenter",
-        invariant=True,
-    ).build(story)
-    return buffer.getvalue()

@@ -17,8 +17,6 @@ from pathlib import Path
 
 import pandas as pd
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dashboard.db.tables import (
@@ -87,6 +85,9 @@ class History:
 
     def migrate(self) -> None:
         """Upgrade the schema to the latest migration (a no-op when already there)."""
+        from alembic import command  # only migrating needs Alembic: a web worker never loads it
+        from alembic.config import Config
+
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.begin() as connection:

@@ -195,7 +195,12 @@ def _report(find: Callable, incident_id: str, kind: str) -> flask.Response:
     if incident is None:
         flask.abort(404)
     found = facts(incident)
-    body = incident_report.pdf(found, lang) if kind == "pdf" else incident_report.markdown(found, lang).encode()
+    if kind == "pdf":
+        from dashboard.command import incident_pdf  # ReportLab, loaded by the first download only
+
+        body = incident_pdf.pdf(found, lang)
+    else:
+        body = incident_report.markdown(found, lang).encode()
     name = f"incident-{incident_id}-{lang}.{kind}"
     return flask.Response(
         body, mimetype=REPORTS[kind], headers={"Content-Disposition": f'attachment; filename="{name}"'}

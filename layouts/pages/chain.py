@@ -50,7 +50,7 @@ class Model:
 
 
 def _now(
-    chain: str, steps: pd.DataFrame, services: pd.DataFrame, metrics: pd.DataFrame, versions: dict | None
+    chain: str, steps: pd.DataFrame, services: pd.DataFrame, metrics: pd.DataFrame, versions: dict[str, int]
 ) -> tuple[chainnow.ChainNow, pd.DataFrame]:
     """The steps now by the wall's roll-up and the chain's site shares: the same for every window and
     viewer, so computed once per frame version in the worker's memo. From the poller's views of the
@@ -58,7 +58,6 @@ def _now(
     frames as the wall computes them."""
     ctx = context.current()
     store, names = ctx.store, steps["service"].unique()
-    versions = versions or store.versions()
 
     def compute() -> tuple[chainnow.ChainNow, pd.DataFrame]:
         kept = views.stored(
@@ -92,9 +91,13 @@ def _now(
 
 
 def model(chain: str, window: timewindow.Window, versions: dict | None) -> Model | None:
-    """The chain's steps over ``window`` and now; None when the chain is unknown."""
+    """The chain's steps over ``window`` and now, read at the versions the stored views come from while they may
+    stand for the newest frames (``views.drawn_versions``, as the wall reads them); None when the chain is unknown."""
     ctx = context.current()
     store = ctx.store
+    versions = views.drawn_versions(
+        store, versions or store.versions(), store.statuses(), pd.Timestamp.now("UTC"), ctx.settings.health
+    )
     steps = drilldown.chain_steps(store.frame("chains", versions), chain)
     if steps.empty:
         return None
@@ -105,7 +108,7 @@ def model(chain: str, window: timewindow.Window, versions: dict | None) -> Model
     stats = drilldown.step_stats(steps, metrics)
     targets = health.targets(services, ctx.settings.health)
     now, shares = _now(chain, steps, services, recent, versions)
-    key = tuple(sorted((versions or store.versions()).items()))
+    key = tuple(sorted(versions.items()))
 
     def business_rows() -> pd.DataFrame:
         figures = store.frame("business_metrics", versions)

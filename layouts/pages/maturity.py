@@ -436,7 +436,9 @@ def _export(kind: str) -> flask.Response:
     if kind == "csv":
         body = maturity_report.csv_text(items, lang).encode("utf-8")
     else:
-        body = maturity_report.pdf_bytes(
+        from dashboard.maturity import report_pdf  # ReportLab, loaded by the first download only
+
+        body = report_pdf.pdf_bytes(
             settings.center_name,
             maturity.overall(items, rule),
             items,

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from dashboard.analytics import incidents
-from dashboard.command import grading, incident_report, submissions
+from dashboard.command import grading, incident_pdf, incident_report, submissions
 from tests import poppler
 
 SH = "Asia/Shanghai"
@@ -142,12 +142,12 @@ def test_the_markdown_report_in_chinese(facts):
     ],
 )
 def test_the_pdf_report_reads_back(facts, lang, expected):
-    pdf = incident_report.pdf(facts, lang)
+    pdf = incident_pdf.pdf(facts, lang)
     words = poppler.words(pdf)
     for text in expected:
         assert " ".join(text.split()) in words
     assert "STSong-Light" in " ".join(poppler.fonts(pdf))
-    assert pdf == incident_report.pdf(facts, lang)  # invariant: the same facts, the same bytes
+    assert pdf == incident_pdf.pdf(facts, lang)  # invariant: the same facts, the same bytes
 
 
 def test_an_unconfirmed_grade_without_a_change_says_so(facts):

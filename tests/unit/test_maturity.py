@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from dashboard.core.settings import ConfigError
-from dashboard.maturity import evidence, findings
+from dashboard.maturity import evidence, findings, report_pdf
 from dashboard.maturity import model as catalogue
 from dashboard.maturity import report as maturity_report
 from dashboard.maturity import scoring as maturity
@@ -254,7 +254,7 @@ def _assessed(item_ids, justification, days_ago=3):
 
 def _pdf(model, history, latest, lang):
     items = maturity.item_table(model, maturity.current(history), latest, lang)
-    return maturity_report.pdf_bytes(
+    return report_pdf.pdf_bytes(
         "OCC",
         maturity.overall(items, RULE),
         items,
@@ -299,7 +299,7 @@ def test_chinese_exports_carry_the_chinese_catalogue(assessed):
 def test_the_pdf_shows_assessment_times_in_the_display_time_zone(assessed):
     model, latest, history = assessed
     items = maturity.item_table(model, maturity.current(history), latest)
-    pdf = maturity_report.pdf_bytes(
+    pdf = report_pdf.pdf_bytes(
         "OCC",
         "0",
         items,
@@ -551,7 +551,7 @@ def test_the_pdf_gives_each_item_the_evidence_level_and_its_findings(lang, expec
     history = _assessed(["A-1"], "seen").iloc[0:0]  # nothing confirmed yet
     items = maturity.item_table(model, maturity.current(history), latest, lang)
     domains, progress = maturity.domain_levels(model, items, lang), maturity.progress(model, history, RULE)
-    pdf = maturity_report.pdf_bytes("OCC", "0", items, domains, progress, maturity.gaps(items), "2026-03-01", lang)
+    pdf = report_pdf.pdf_bytes("OCC", "0", items, domains, progress, maturity.gaps(items), "2026-03-01", lang)
     shown = poppler.words(pdf)
     for text in expected:
         assert text in shown, text
