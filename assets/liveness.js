@@ -1,10 +1,12 @@
 // Liveness: every refresh interval the page asks /health. After two failed answers in a row (no
 // answer, or a 5xx) it covers itself with "connection lost since HH:MM:SS" in the page's language;
 // the first good answer uncovers it. Without this a stopped server would leave the last picture up,
-// its clock (which runs here) still ticking.
+// its clock (which runs here) still ticking. When two answers in a row name another build than the one
+// the page was drawn by (a deploy), the page reloads itself: a wall nobody touches gets the new code.
 (function () {
   var FAILURES = 2;
-  var state = {failures: 0, since: null, asking: false};
+  var RELOAD_AFTER = 2;  // answers of another build in a row: one replica of a rolling deploy is not enough
+  var state = {failures: 0, since: null, asking: false, otherBuild: 0};
 
   function config() { return document.getElementById("oc-liveness"); }
 
@@ -60,13 +62,25 @@
     return Math.max(1000, Number(el && el.getAttribute("data-interval-ms")) || 5000);
   }
 
+  function checkBuild(body) {
+    var el = config(), drawn = el && el.getAttribute("data-build");
+    var other = Boolean(drawn && body && body.build && body.build !== drawn);
+    state.otherBuild = other ? state.otherBuild + 1 : 0;
+    if (state.otherBuild >= RELOAD_AFTER) { window.location.reload(); }
+  }
+
+  function isAlive(response) {
+    if (response.status >= 500) { return false; }
+    return response.json().then(checkBuild, function () {}).then(function () { return true; });
+  }
+
   function ask() {
     if (config() && !state.asking) {
       state.asking = true;
       var controller = new AbortController();
       var timer = setTimeout(function () { controller.abort(); }, interval());
       fetch("/health", {cache: "no-store", credentials: "same-origin", signal: controller.signal})
-        .then(function (response) { return response.status < 500; }, function () { return false; })
+        .then(isAlive, function () { return false; })
         .then(function (alive) { clearTimeout(timer); answered(alive); });
     }
     setTimeout(ask, interval());

@@ -13,7 +13,7 @@ import dash_mantine_components as dmc
 import flask
 from dash import ALL, ClientsideFunction, Input, Output, State, dcc, html
 
-from dashboard import context, ids
+from dashboard import build, context, ids
 from dashboard.context import Context
 from dashboard.core import metrics
 from dashboard.core.settings import Settings
@@ -79,7 +79,8 @@ def nav_class(shown: bool) -> str:
 
 def liveness(settings: Settings) -> html.Div:
     """What ``assets/liveness.js`` needs to say in every language that the server stopped answering:
-    how often to ask ``/health``, the display time zone, the configured language and the texts."""
+    how often to ask ``/health``, the display time zone, the configured language and the texts; and the
+    build the page was drawn by, to reload it when the server runs another."""
     texts = {lang: {"lost": template("live.lost", lang), "retrying": t("live.retrying", lang)} for lang in LANGUAGES}
     return html.Div(
         id=ids.LIVENESS,
@@ -87,6 +88,7 @@ def liveness(settings: Settings) -> html.Div:
         **{
             "data-interval-ms": str(int(settings.refresh_s * 1000)),
             "data-tz": settings.display_tz,
+            "data-build": build.build_id(),
             "data-lang": settings.language,
             "data-text": json.dumps(texts, ensure_ascii=False),
         },
@@ -201,6 +203,7 @@ def _register_routes(server: flask.Flask) -> None:
                 }
         body = {
             "status": "ok" if store_ok else "store_unavailable",
+            "build": build.build_id(),
             "store": {"backend": ctx.store.backend, "ok": store_ok},
             "sources": sources_state,
         }

@@ -1,10 +1,12 @@
-"""The app's own routes: /health, /metrics, and / redirecting to the wall; the shell's liveness settings."""
+"""The app's own routes: /health, /metrics, and / redirecting to the wall; the shell's liveness settings and the
+build a page was drawn by."""
 
 import json
 import secrets
 
 import pytest
 
+from dashboard import build
 from dashboard.app import create_app
 from dashboard.core.settings import load, parse
 from dashboard.core.store import open_store
@@ -89,3 +91,16 @@ def test_every_page_carries_what_the_liveness_check_says_in_each_language(client
     texts = json.loads(found[0]["data-text"])
     assert texts["en"]["lost"] == "Connection lost since {time}" and texts["zh"]["lost"] == "连接中断，始于 {time}"
     assert found[0]["data-interval-ms"] == "5000" and found[0]["data-tz"] == "Asia/Shanghai"
+    assert found[0]["data-build"] == client.get("/health").get_json()["build"] == build.build_id()
+
+
+def test_the_build_changes_with_any_code_or_asset_and_nothing_else(tmp_path):
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "layouts").mkdir()
+    (tmp_path / "assets" / "wall.js").write_text("paint();")
+    (tmp_path / "layouts" / "wall.py").write_text("x = 1")
+    first = build.digest(tmp_path)
+    (tmp_path / "layouts" / "notes.txt").write_text("not code")
+    assert build.digest(tmp_path) == first
+    (tmp_path / "assets" / "wall.js").write_text("paint(model);")
+    assert build.digest(tmp_path) != first

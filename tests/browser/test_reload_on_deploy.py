@@ -1,0 +1,29 @@
+"""A page drawn by another build than the server now runs (a wall left open across a deploy) reloads itself."""
+
+import pytest
+from dash.testing.wait import until
+
+from tests.browser.conftest import _need_chromium, assert_no_console_errors
+from tests.demo_app import polled_demo_app
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_wall_drawn_by_an_older_build_reloads_and_then_stays(dash_duo):
+    _need_chromium()
+    dash_duo.start_server(polled_demo_app())
+    dash_duo.driver.get(dash_duo.server_url + "/wall")
+    dash_duo.wait_for_element(".oc-tile", timeout=20)
+    dash_duo.driver.execute_script(
+        "window.ocDrawnBefore = true;"
+        "document.getElementById('oc-liveness').setAttribute('data-build', 'an-older-build');"
+    )
+    dash_duo.wait_for_element(".oc-tile", timeout=20)
+    until(lambda: dash_duo.driver.execute_script("return window.ocDrawnBefore === undefined"), timeout=30)
+    dash_duo.wait_for_element(".oc-tile", timeout=20)
+    dash_duo.driver.execute_script("window.ocDrawnAfter = true;")
+    # the reloaded page is of the server's build: two more of its checks pass without a reload
+    checks = "return performance.getEntriesByName(location.origin + '/health').length"
+    until(lambda: dash_duo.driver.execute_script(checks) >= 3, timeout=30)
+    assert dash_duo.driver.execute_script("return window.ocDrawnAfter === true")
+    assert_no_console_errors(dash_duo)
