@@ -116,8 +116,11 @@ NOTES = """
   235 MB loaded, pandas with pyarrow and numpy take 127 MB (pandas imports `pyarrow.compute`, whose libraries
   are 53 MB resident), Dash and dash-mantine-components 40 MB, SQLAlchemy 11 MB and exchange_calendars 8 MB
   (its calendars are read by the wall's panels, so a worker would load it at the first refresh anyway). Of what
-  serving adds, 28 MB are the Redis values of the partitions a worker has decoded, which the decoded frames'
-  string columns keep, as Arrow decodes them without copying.
+  serving adds, 28 MB were the Redis values of the partitions a worker had decoded, which the decoded frames'
+  string columns kept, as Arrow decodes them without copying: the store now keeps a partition as read and
+  copies out the rows a page asks for. A worker imports only the adapters it is configured with (the
+  registry maps each built-in kind to its module), and the incident pages read the metrics of the services
+  they show, not the estate's.
 - Learning memory (`python -m bench.history_memory 1000`, not run by `make bench`: a 1,000-service
   week read through the Prometheus source takes about 17 minutes here, and the figure changes only
   with how history is read or learnt, so run it after such a change and keep its row): on

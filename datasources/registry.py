@@ -1,4 +1,5 @@
-"""Source kinds by name: built-ins register with ``@register``, plugins by entry point."""
+"""Source kinds by name: built-ins register with ``@register``, plugins by entry point. A built-in kind's
+module is imported when that kind is first asked for, so a process loads the adapters it is configured with."""
 
 from __future__ import annotations
 
@@ -9,24 +10,24 @@ from typing import Any
 from datasources.base import DEFAULT_MAX_ROWS, POLLER_KEYS, Source
 
 ENTRY_POINT_GROUP = "opscenter_datasources"
-BUILTIN_MODULES = (
-    "datasources.demo",
-    "datasources.itsm.servicenow",
-    "datasources.itsm.jira",
-    "datasources.itsm.request_tracker",
-    "datasources.itsm.sql",
-    "datasources.monitoring.prometheus",
-    "datasources.monitoring.alertmanager",
-    "datasources.traces.jaeger",
-    "datasources.traces.zipkin",
-    "datasources.traces.otlp_files",
-    "datasources.chaos.chaostoolkit",
-    "datasources.chaos.litmus",
-    "datasources.chaos.chaosmesh",
-    "datasources.logs.loki",
-    "datasources.logs.elasticsearch",
-    "datasources.logs.log_files",
-)
+BUILTIN_MODULES = {  # kind -> the module that registers it
+    "demo": "datasources.demo",
+    "servicenow": "datasources.itsm.servicenow",
+    "jira": "datasources.itsm.jira",
+    "request_tracker": "datasources.itsm.request_tracker",
+    "sql": "datasources.itsm.sql",
+    "prometheus": "datasources.monitoring.prometheus",
+    "alertmanager": "datasources.monitoring.alertmanager",
+    "jaeger": "datasources.traces.jaeger",
+    "zipkin": "datasources.traces.zipkin",
+    "otlp_files": "datasources.traces.otlp_files",
+    "chaostoolkit": "datasources.chaos.chaostoolkit",
+    "litmus": "datasources.chaos.litmus",
+    "chaosmesh": "datasources.chaos.chaosmesh",
+    "loki": "datasources.logs.loki",
+    "elasticsearch": "datasources.logs.elasticsearch",
+    "log_files": "datasources.logs.log_files",
+}
 
 _KINDS: dict[str, type[Source]] = {}
 _loaded = False
@@ -44,7 +45,7 @@ def _load() -> None:
     global _loaded
     if _loaded:
         return
-    for module in BUILTIN_MODULES:
+    for module in BUILTIN_MODULES.values():
         import_module(module)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         register(ep.load())
@@ -59,15 +60,22 @@ def kinds() -> dict[str, type[Source]]:
 
 def builtins() -> dict[str, type[Source]]:
     """The kinds this package ships (plugins left out), in the order of ``BUILTIN_MODULES``."""
-    shipped = [cls for cls in kinds().values() if cls.__module__ in BUILTIN_MODULES]
-    return {cls.kind: cls for cls in sorted(shipped, key=lambda cls: BUILTIN_MODULES.index(cls.__module__))}
+    known = kinds()
+    return {kind: known[kind] for kind in BUILTIN_MODULES if known[kind].__module__ == BUILTIN_MODULES[kind]}
+
+
+def find(kind: str) -> type[Source] | None:
+    """The source class of ``kind``, None when unknown; a built-in kind imports its own module alone."""
+    if kind not in _KINDS and kind in BUILTIN_MODULES:
+        import_module(BUILTIN_MODULES[kind])  # registers the kind
+    return _KINDS.get(kind) or kinds().get(kind)
 
 
 def _kind(spec: dict[str, Any]) -> type[Source]:
-    known = kinds()
-    if spec["kind"] not in known:
-        raise KeyError(f"unknown source kind {spec['kind']!r}; known kinds: {', '.join(sorted(known))}")
-    return known[spec["kind"]]
+    cls = find(spec["kind"])
+    if cls is None:
+        raise KeyError(f"unknown source kind {spec['kind']!r}; known kinds: {', '.join(sorted(kinds()))}")
+    return cls
 
 
 def _options(spec: dict[str, Any]) -> dict[str, Any]:

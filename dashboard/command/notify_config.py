@@ -90,10 +90,9 @@ def read_roster(path: str, channels: set[str], oncall_sources: set[str]) -> Rost
 
 def oncall_readers(sources: list[dict]) -> set[str]:
     """The names of the configured sources whose kind reads on-call groups."""
-    from datasources.registry import kinds
+    from datasources.registry import find
 
-    known = kinds()
-    return {s["name"] for s in sources if getattr(known.get(s["kind"]), "reads_on_call", False)}
+    return {s["name"] for s in sources if getattr(find(s["kind"]), "reads_on_call", False)}
 
 
 def check(doc, raw, sources: list[dict]) -> NotifySettings | None:

@@ -223,11 +223,11 @@ def _check_options(doc: _Located, where: tuple, spec: dict[str, Any], model) -> 
 
 def _check_sources(doc: _Located, raw) -> list[dict[str, Any]]:
     from datasources.options import OpenOptions
-    from datasources.registry import kinds
+    from datasources.registry import find, kinds
 
     if not isinstance(raw, list) or not raw:
         doc.fail(("sources",), "expected a non-empty list of sources")
-    known, seen, sources = kinds(), set(), []
+    seen, sources = set(), []
     for i, spec in enumerate(raw):
         where = ("sources", i)
         if not isinstance(spec, dict):
@@ -235,8 +235,9 @@ def _check_sources(doc: _Located, raw) -> list[dict[str, Any]]:
         for key in ("kind", "name"):
             if not spec.get(key):
                 doc.fail(where, f"missing key {key!r}")
-        if spec["kind"] not in known:
-            doc.fail(where + ("kind",), f"unknown kind {spec['kind']!r}; known: {', '.join(sorted(known))}")
+        cls = find(spec["kind"])
+        if cls is None:
+            doc.fail(where + ("kind",), f"unknown kind {spec['kind']!r}; known: {', '.join(sorted(kinds()))}")
         name = str(spec["name"])
         if not NAME_PATTERN.match(name) or name in RESERVED_NAMES:
             doc.fail(
@@ -246,7 +247,7 @@ def _check_sources(doc: _Located, raw) -> list[dict[str, Any]]:
         if name in seen:
             doc.fail(where + ("name",), f"duplicate source name {name!r}")
         seen.add(name)
-        options = _check_options(doc, where, spec, known[spec["kind"]].options_model or OpenOptions)
+        options = _check_options(doc, where, spec, cls.options_model or OpenOptions)
         limits = {key: getattr(options, key) for key in ("poll_timeout_s", "max_rows") if key in spec}
         sources.append({**spec, "name": name, "interval_s": options.interval_s, **limits})
     return sources
@@ -413,12 +414,12 @@ def _check_auth(doc: _Located, raw) -> AuthSettings:
 
 
 def _check_command(doc: _Located, raw, sources: list[dict[str, Any]]) -> CommandSettings:
-    from datasources.registry import kinds
+    from datasources.registry import find
 
     raw = _section(doc, "command", raw, CommandSettings.__dataclass_fields__)
     declare_to = raw.get("declare_to")
     if declare_to is not None:
-        openers = [s["name"] for s in sources if hasattr(kinds()[s["kind"]], "open_ticket")]
+        openers = [s["name"] for s in sources if hasattr(find(s["kind"]), "open_ticket")]
         if declare_to not in openers:
             doc.fail(
                 ("command", "declare_to"),

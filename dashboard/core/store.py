@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import redis
 from flask_caching.backends.rediscache import RedisCache
 from flask_caching.backends.simplecache import SimpleCache
@@ -195,8 +196,9 @@ class FrameStore:
         self._reading: dict[tuple[str, str] | str, threading.Lock] = {}  # one decode of a frame at a time
         self._last_versions: dict[str, int] = {}
         self._manifests: dict[tuple[str, str], tuple[int, dict | None]] = {}  # per frame: version, manifest
-        # per partitioned frame: the generation of its manifest and the partitions of it decoded, by index
-        self._parts: dict[tuple[str, str], tuple[str, dict[int, pd.DataFrame]]] = {}
+        # per partitioned frame: the generation of its manifest and the partitions of it read, by index, as
+        # Arrow tables over the bytes read (the rows asked for are copied out of them)
+        self._parts: dict[tuple[str, str], tuple[str, dict[int, pa.Table]]] = {}
 
     @property
     def backend(self) -> str:
@@ -348,15 +350,16 @@ class FrameStore:
         return None if whole is None else whole[whole["service"].isin(services)]
 
     def _services(self, source: str, name: str, version: int, services: list[str]) -> pd.DataFrame | None:
-        """The rows of ``services`` from their partitions, each decoded once per generation."""
+        """The rows of ``services`` from their partitions, each read once per generation and kept as read
+        (Arrow over its bytes); only the rows asked for are converted, into buffers of their own."""
         tables = self._partitions(source, name, version, services)
         if tables is None:
             return None
-        decoded = self._parts[(source, name)][1]
-        decoded.update({i: table.to_pandas() for i, table in tables.items() if table is not None})
-        frames = [decoded[i] for i in tables]
-        rows = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        return rows[rows["service"].isin(services)]
+        kept = self._parts[(source, name)][1]
+        kept.update({i: table for i, table in tables.items() if table is not None})
+        rows = [kept[i] for i in tables]
+        wanted = pa.array(services, type=rows[0].schema.field("service").type)
+        return pa.concat_tables([t.filter(pc.is_in(t["service"], value_set=wanted)) for t in rows]).to_pandas()
 
     def _manifest(self, source: str, name: str, version: int, again: bool) -> dict | None:
         """The manifest of a partitioned frame, read once per version (``again``: read anew)."""

@@ -82,11 +82,15 @@ def preplan(incident: pd.Series, services: pd.DataFrame, lang: str) -> html.Div:
     )
 
 
-def service_health(frames: dict | None) -> pd.Series:
-    """Each service's current health status."""
+def service_health(frames: dict | None, names: list[str]) -> pd.Series:
+    """The current health status of the services ``names``, from their partitions of the metrics alone."""
+    if not names:
+        return pd.Series(dtype=str)
     ctx = context.current()
     services = ctx.store.frame("services", frames)
-    evaluated = health.evaluate(services, ctx.store.frame("service_metrics", frames), ctx.settings.health)
+    services = services[services["service"].isin(names)]
+    metrics = ctx.store.frame("service_metrics", frames, services=names)
+    evaluated = health.evaluate(services, metrics, ctx.settings.health)
     return evaluated.set_index("service")["status"]
 
 

@@ -225,7 +225,7 @@ def view(incident_id: str, lang: str, versions: dict | None = None) -> tuple[lis
         + preplan_checklist.timeline_points(checklist.for_incident(ctx.history, incident["source"], incident_id), lang),
     )
     queries = (service_query(incident, now, frames) if service else "", incident_query(incident, now))
-    header = [_header(incident, service_health(frames), on_chains, queries, tz, lang)]
+    header = [_header(incident, service_health(frames, [service] if service else []), on_chains, queries, tz, lang)]
     details = [
         html.Section(
             [

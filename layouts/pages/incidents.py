@@ -206,7 +206,7 @@ def body(lang: str, versions: dict | None = None) -> list:
             active_table(
                 active,
                 services,
-                service_health(frames),
+                service_health(frames, [s for s in active["service"].dropna().unique() if s]),
                 now,
                 lang,
                 frames,
