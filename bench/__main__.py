@@ -119,8 +119,8 @@ NOTES = """
   serving adds, 28 MB were the Redis values of the partitions a worker had decoded, which the decoded frames'
   string columns kept, as Arrow decodes them without copying: the store now keeps a partition as read and
   copies out the rows a page asks for. A worker imports only the adapters it is configured with (the
-  registry maps each built-in kind to its module), and the incident pages read the metrics of the services
-  they show, not the estate's.
+  registry maps each built-in kind to its module), and the incident pages take their services' health from
+  the poller's views (the estate's metrics only when those are behind), as the wall does.
 - Learning memory (`python -m bench.history_memory 1000`, not run by `make bench`: a 1,000-service
   week read through the Prometheus source takes about 17 minutes here, and the figure changes only
   with how history is read or learnt, so run it after such a change and keep its row): on

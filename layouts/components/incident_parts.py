@@ -14,6 +14,7 @@ from dashboard.analytics import incidents as incident_stats
 from dashboard.command import actions
 from dashboard.core.timewindow import resolve
 from dashboard.i18n import t
+from layouts.components import views
 
 log = logging.getLogger("opscenter.incidents")
 LINK_DAYS = 30
@@ -83,14 +84,21 @@ def preplan(incident: pd.Series, services: pd.DataFrame, lang: str) -> html.Div:
 
 
 def service_health(frames: dict | None, names: list[str]) -> pd.Series:
-    """The current health status of the services ``names``, from their partitions of the metrics alone."""
+    """The current health status of the services ``names``: the poller's (the wall's ``service_health`` view)
+    while it stands for the frames read (``views.drawn_versions``, as the wall reads them), else evaluated over
+    the estate's metrics, so that a service whose metrics stopped has none current (nodata)."""
     if not names:
         return pd.Series(dtype=str)
     ctx = context.current()
-    services = ctx.store.frame("services", frames)
-    services = services[services["service"].isin(names)]
-    metrics = ctx.store.frame("service_metrics", frames, services=names)
-    evaluated = health.evaluate(services, metrics, ctx.settings.health)
+    store, now, rules = ctx.store, pd.Timestamp.now("UTC"), ctx.settings.health
+    versions = views.drawn_versions(store, frames or store.versions(), store.statuses(), now, rules)
+    kept = views.stored(store, versions, store.statuses(), now, ctx.offered, rules)
+    if kept is not None:
+        evaluated = drilldown.rows_for(kept["service_health"], "service", names)
+    else:
+        services = store.frame("services", versions)
+        services = services[services["service"].isin(names)]
+        evaluated = health.evaluate(services, store.frame("service_metrics", versions), rules)
     return evaluated.set_index("service")["status"]
 
 
