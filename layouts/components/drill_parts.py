@@ -141,7 +141,14 @@ def _fingerprint(frame: pd.DataFrame) -> str:
         aware = isinstance(column.dtype, pd.DatetimeTZDtype)
         values = column.to_numpy(dtype="datetime64[ns]") if aware else column.to_numpy()
         hashed.update(f"\x1e{name}\x1f".encode())
-        hashed.update(
-            values.tobytes() if values.dtype.kind in "biufmM" else "\x1f".join(map(str, values.tolist())).encode()
-        )
+        hashed.update(values.tobytes() if values.dtype.kind in "biufmM" else _texts(values.tolist(), column.isna()))
     return hashed.hexdigest()
+
+
+def _texts(values: list, missing: pd.Series) -> bytes:
+    """Each value as its type, its text's length and its text (so none runs into the next); a missing one as a
+    mark no text makes."""
+    return "".join(
+        "\x00" if gone else f"{type(value).__name__}\x1f{len(text := str(value))}\x1f{text}"
+        for value, gone in zip(values, missing.tolist())
+    ).encode()
