@@ -54,9 +54,14 @@ def rows_for(frame: pd.DataFrame, column: str, values) -> pd.DataFrame:
     return frame.take(np.sort(np.concatenate(found))) if found else frame.iloc[0:0]
 
 
+def nanoseconds(instants: pd.Series) -> np.ndarray:
+    """UTC instants as int64 nanoseconds; NaT as the smallest int64 (never within a window; not to be negated)."""
+    return instants.to_numpy(dtype="datetime64[ns]").view("i8")
+
+
 def within(frame: pd.DataFrame, column: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
     """Rows whose ``column`` (UTC instants) falls in [start, end]."""
-    stamps = frame[column].to_numpy(dtype="datetime64[ns]").view("i8")  # NaT is the smallest: never within
+    stamps = nanoseconds(frame[column])
     return frame[(stamps >= start.value) & (stamps <= end.value)]
 
 
@@ -277,9 +282,10 @@ def slow_and_failed_calls(rows: pd.DataFrame, limit: int = CALLS_SHOWN, failed_f
     ``failed_first``). Picked on arrays: one selection of ``rows``, not pandas' cost per step."""
     duration = rows["duration_ms"].to_numpy(float)
     failed = (rows["status"] == "error").to_numpy()
-    start = rows["start"].to_numpy(dtype="datetime64[ns]").view("i8")
+    start = nanoseconds(rows["start"])
+    dated = rows["start"].notna().to_numpy()
     picked = np.concatenate(
-        [_largest(duration, np.arange(len(rows)), limit), _largest(start, np.flatnonzero(failed), limit)]
+        [_largest(duration, np.arange(len(rows)), limit), _largest(start, np.flatnonzero(failed & dated), limit)]
     )
     slowest_first = -duration[picked]
     order = np.lexsort((slowest_first, ~failed[picked])) if failed_first else np.argsort(slowest_first, kind="stable")
@@ -292,7 +298,8 @@ def slow_and_failed_calls(rows: pd.DataFrame, limit: int = CALLS_SHOWN, failed_f
 
 
 def _largest(values: np.ndarray, positions: np.ndarray, limit: int) -> np.ndarray:
-    """The ``limit`` of ``positions`` with the largest ``values``, largest first, ties in frame order."""
+    """The ``limit`` of ``positions`` with the largest ``values``, largest first, ties in frame order (``values``
+    negated: no NaT among them)."""
     return positions[np.lexsort((positions, -values[positions]))][:limit]
 
 

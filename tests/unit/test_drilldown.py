@@ -196,6 +196,21 @@ def test_slow_and_failed_calls_one_row_per_trace_slowest_first():
     assert list(failed_first["trace_id"]) == ["c", "b", "d"]
 
 
+def test_a_failed_call_without_a_start_is_not_the_latest_failed():
+    calls = pd.DataFrame(
+        {
+            "trace_id": ["a", "b", "c"],
+            "service": "s",
+            "operation": "op",
+            "start": [T0, pd.NaT, T0 + pd.Timedelta(minutes=1)],
+            "duration_ms": [50.0, 1.0, 2.0],
+            "status": ["ok", "error", "error"],
+            "instance": "s-1",
+        }
+    )
+    assert list(drilldown.slow_and_failed_calls(calls, limit=1)["trace_id"]) == ["a", "c"]
+
+
 def test_service_events_overlap_the_window_and_open_ones_end_at_its_end():
     end = T0 + pd.Timedelta(hours=1)
     alerts = pd.DataFrame(
