@@ -67,8 +67,8 @@ NOTES = """
   19), the learning holding up the wall's views all that time.
 - The service page computes over one service's rows, a few hundred, where pandas' fixed cost per
   operation, not the rows, was the time: its slowest and failed calls, its error log lines per minute and
-  the window's rows are picked and summed on arrays, every service's events are read once per frame
-  version (`drilldown.service_events`), the figures convert times once and slice them per instance, and
+  the window's rows are picked and summed on arrays, a service's events are read from its own rows, once
+  per frame version (`drilldown.service_events`), the figures convert times once and slice them per instance, and
   the digest hashes each column's bytes. The store keeps a read of some services for the frames'
   versions: before, a source without the frame (the derived ones) made every such read a miss, so each
   page filtered its partitions again. Run alternately with the code before at 1,000 services, with the

@@ -54,9 +54,14 @@ def rows_for(frame: pd.DataFrame, column: str, values) -> pd.DataFrame:
     return frame.take(np.sort(np.concatenate(found))) if found else frame.iloc[0:0]
 
 
+def nanoseconds(instants: pd.Series) -> np.ndarray:
+    """UTC instants as int64 nanoseconds; NaT as the smallest int64 (never within a window; not to be negated)."""
+    return instants.to_numpy(dtype="datetime64[ns]").view("i8")
+
+
 def within(frame: pd.DataFrame, column: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
     """Rows whose ``column`` (UTC instants) falls in [start, end]."""
-    stamps = frame[column].to_numpy(dtype="datetime64[ns]").view("i8")  # NaT is the smallest: never within
+    stamps = nanoseconds(frame[column])
     return frame[(stamps >= start.value) & (stamps <= end.value)]
 
 
@@ -277,9 +282,10 @@ def slow_and_failed_calls(rows: pd.DataFrame, limit: int = CALLS_SHOWN, failed_f
     ``failed_first``). Picked on arrays: one selection of ``rows``, not pandas' cost per step."""
     duration = rows["duration_ms"].to_numpy(float)
     failed = (rows["status"] == "error").to_numpy()
-    start = rows["start"].to_numpy(dtype="datetime64[ns]").view("i8")
+    start = nanoseconds(rows["start"])
+    dated = rows["start"].notna().to_numpy()
     picked = np.concatenate(
-        [_largest(duration, np.arange(len(rows)), limit), _largest(start, np.flatnonzero(failed), limit)]
+        [_largest(duration, np.arange(len(rows)), limit), _largest(start, np.flatnonzero(failed & dated), limit)]
     )
     slowest_first = -duration[picked]
     order = np.lexsort((slowest_first, ~failed[picked])) if failed_first else np.argsort(slowest_first, kind="stable")
@@ -292,7 +298,8 @@ def slow_and_failed_calls(rows: pd.DataFrame, limit: int = CALLS_SHOWN, failed_f
 
 
 def _largest(values: np.ndarray, positions: np.ndarray, limit: int) -> np.ndarray:
-    """The ``limit`` of ``positions`` with the largest ``values``, largest first, ties in frame order."""
+    """The ``limit`` of ``positions`` with the largest ``values``, largest first, ties in frame order (``values``
+    negated: no NaT among them)."""
     return positions[np.lexsort((positions, -values[positions]))][:limit]
 
 
@@ -312,44 +319,62 @@ def service_events(
     intervals (open ones end at the window's end; an ended incident at its end, ``incidents.end_times``),
     by start."""
     frames = (alerts, incidents, changes, chaos_runs)
-    on_service = _once(frames, "events", lambda: _events_by_service(*frames)).get(service, [])
+    by_service = _once(frames, "events", dict)  # per frames, each service's events read when first asked for
+    if service not in by_service:
+        by_service[service] = _events_of(*(rows_for(frame, "service", [service]) for frame in frames))
+    on_service = by_service[service]
     events = [e[:4] + (end if e[4] is None else e[4],) + e[5:] for e in on_service]
     kept = sorted((e for e in events if e[3] <= end and e[4] >= start), key=lambda e: e[3])
     return pd.DataFrame(kept, columns=list(EVENT_COLUMNS))
 
 
-def _events_by_service(
+def _events_of(
     alerts: pd.DataFrame, incidents: pd.DataFrame, changes: pd.DataFrame, chaos_runs: pd.DataFrame
-) -> dict[str, list[tuple]]:
-    """Every service's events with a start, as ``EVENT_COLUMNS`` tuples (the end None while open), in the
-    frames' order: computed once per frames, read row by row, without pandas' cost per operation."""
+) -> list[tuple]:
+    """The events with a start of one service's rows, as ``EVENT_COLUMNS`` tuples (the end None while open), in
+    the frames' order: read column by column, without pandas' cost per row."""
     events = [
         *(
-            (r["service"], "alert", r["alert_id"], r["name"], r["starts_at"], r["ends_at"], _or(r["summary"], ""))
-            + (r["url"],)
-            for r in alerts.to_dict("records")
+            ("alert", ident, name, began, ended, _or(summary, ""), url)
+            for ident, name, began, ended, summary, url in _columns(
+                alerts, "alert_id", "name", "starts_at", "ends_at", "summary", "url"
+            )
         ),
         *(
-            (r["service"], "incident", r["incident_id"], f"P{r['priority']} {r['incident_id']}", r["opened_at"])
-            + (ended, r["title"], r["url"])
-            for r, ended in zip(incidents.to_dict("records"), end_times(incidents).tolist())
+            ("incident", ident, f"P{priority} {ident}", opened, ended, title, url)
+            for (ident, priority, opened, title, url), ended in zip(
+                _columns(incidents, "incident_id", "priority", "opened_at", "title", "url"),
+                end_times(incidents).tolist(),
+            )
         ),
         *(
-            (r["service"], "change", r["change_id"], f"{r['change_id']} {r['outcome']}")
-            + (_or(r["actual_start"], r["planned_start"]), _or(r["actual_end"], r["planned_end"]), r["title"], r["url"])
-            for r in changes.to_dict("records")
+            ("change", ident, f"{ident} {outcome}", _or(actual, planned), _or(actual_end, planned_end), title, url)
+            for ident, outcome, actual, planned, actual_end, planned_end, title, url in _columns(
+                changes,
+                "change_id",
+                "outcome",
+                "actual_start",
+                "planned_start",
+                "actual_end",
+                "planned_end",
+                "title",
+                "url",
+            )
         ),
         *(
-            (r["service"], "chaos", r["run_id"], f"{_or(r['fault'], 'chaos')} {r['status']}", r["started_at"])
-            + (r["ended_at"], _or(r["experiment"], "") + (" (deviated)" if _or(r["deviated"], False) else ""), r["url"])
-            for r in chaos_runs.to_dict("records")
+            ("chaos", ident, f"{_or(fault, 'chaos')} {status}", began, ended)
+            + (_or(experiment, "") + (" (deviated)" if _or(deviated, False) else ""), url)
+            for ident, fault, status, began, ended, experiment, deviated, url in _columns(
+                chaos_runs, "run_id", "fault", "status", "started_at", "ended_at", "experiment", "deviated", "url"
+            )
         ),
     ]
-    by_service: dict[str, list[tuple]] = {}
-    for service, *event in events:
-        if isinstance(service, str) and pd.notna(event[3]):
-            by_service.setdefault(service, []).append((*event[:4], _or(event[4], None), *event[5:]))
-    return by_service
+    return [(*event[:4], _or(event[4], None), *event[5:]) for event in events if pd.notna(event[3])]
+
+
+def _columns(frame: pd.DataFrame, *names: str):
+    """The rows of ``frame``'s columns ``names`` as tuples of Python values."""
+    return zip(*(frame[name].tolist() for name in names))
 
 
 def _or(value, default):

@@ -307,20 +307,20 @@ class FrameStore:
         """The lock that lets one thread decode (or combine) ``key`` while the others wait for it."""
         return self._reading.setdefault(key, threading.Lock())
 
-    def read(
-        self, source: str, name: str, version: int | None = None, services: Iterable[str] | None = None
-    ) -> pd.DataFrame | None:
-        """Return one source's frame, decoded once per version, or None if it has none; given ``services``,
-        their rows only, read (for a ``PARTITIONED`` frame) from their partitions alone."""
+    def read(self, source: str, name: str, version: int | None = None) -> pd.DataFrame | None:
+        """Return one source's frame, decoded once per version, or None if it has none; while Redis is away,
+        the version decoded before."""
         version = self.versions().get(source, 0) if version is None else version
-        if services is not None:
-            try:
-                return self._rows(source, name, version, list(services))
-            except (redis.RedisError, Rewritten):
-                return None
         cached = self._decoded.get((source, name))
         if cached and cached[0] == version:
             return cached[1]
+        try:
+            return self._whole(source, name, version)
+        except (redis.RedisError, Rewritten):
+            return cached[1] if cached else None
+
+    def _whole(self, source: str, name: str, version: int) -> pd.DataFrame | None:
+        """One source's frame of ``version``, decoded by one thread at a time; raises when it could not be read."""
         with self._one_at_a_time((source, name)):
             return self._decode(source, name, version)
 
@@ -328,25 +328,22 @@ class FrameStore:
         cached = self._decoded.get((source, name))
         if cached and cached[0] == version:  # another thread decoded it while this one waited
             return cached[1]
-        try:
-            if name in PARTITIONED:
-                tables = self._partitions(source, name, version, None)
-                frame = None if tables is None else pa.concat_tables(tables.values()).to_pandas()
-            else:
-                data = self.cache.get(self._key("frame", source, name))
-                frame = decode_frame(data) if data else None
-        except (redis.RedisError, Rewritten):
-            return cached[1] if cached else None
+        if name in PARTITIONED:
+            tables = self._partitions(source, name, version, None)
+            frame = None if tables is None else pa.concat_tables(tables.values()).to_pandas()
+        else:
+            data = self.cache.get(self._key("frame", source, name))
+            frame = decode_frame(data) if data else None
         self._decoded[(source, name)] = (version, frame)
         return frame
 
     def _rows(self, source: str, name: str, version: int, services: list[str]) -> pd.DataFrame | None:
-        """The rows of ``services`` in one source's frame, None when it has none; raises when the store
-        could not be read (for a ``PARTITIONED`` frame)."""
+        """The rows of ``services`` in one source's frame of ``version``, None when it has none; raises when
+        the store could not be read."""
         if name in PARTITIONED:
             with self._one_at_a_time((source, name)):
                 return self._services(source, name, version, services)
-        whole = self.read(source, name, version)
+        whole = self._whole(source, name, version)
         return None if whole is None else whole[whole["service"].isin(services)]
 
     def _services(self, source: str, name: str, version: int, services: list[str]) -> pd.DataFrame | None:

@@ -7,6 +7,7 @@ import hashlib
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 from dash import dcc, html
 
@@ -141,7 +142,11 @@ def _fingerprint(frame: pd.DataFrame) -> str:
         aware = isinstance(column.dtype, pd.DatetimeTZDtype)
         values = column.to_numpy(dtype="datetime64[ns]") if aware else column.to_numpy()
         hashed.update(f"\x1e{name}\x1f".encode())
-        hashed.update(
-            values.tobytes() if values.dtype.kind in "biufmM" else "\x1f".join(map(str, values.tolist())).encode()
-        )
+        if values.dtype.kind in "biufmM":
+            hashed.update(values.tobytes())
+        else:  # which are missing, each text's length, then the texts: "nan" is not a missing value, nor "a|b" two
+            texts = list(map(str, values.tolist()))
+            hashed.update(pd.isna(values).tobytes())
+            hashed.update(np.fromiter(map(len, texts), np.int64, len(texts)).tobytes())
+            hashed.update("".join(texts).encode())
     return hashed.hexdigest()

@@ -73,20 +73,20 @@ def model(
     anomalies = anomaly.for_service(store.frame("anomalies", versions), service, start, end)
     breaches = store.frame("freeze_breaches", versions)
     breaches = breaches[breaches["service"] == service].reset_index(drop=True)
+    drawn = calls.nlargest(CALL_SAMPLE, "duration_ms") if len(calls) > CALL_SAMPLE else calls
+    table = drilldown.slow_and_failed_calls(calls, failed_first=failed_first)
     return Model(
         info=info.iloc[0].to_dict(),
         metrics=metrics,
         resources=resources,
         anomalies=anomalies,
-        calls=calls.nlargest(CALL_SAMPLE, "duration_ms") if len(calls) > CALL_SAMPLE else calls,
-        table=drilldown.slow_and_failed_calls(calls, failed_first=failed_first),
+        calls=drawn,
+        table=table,
         events=events,
         log_errors=log_errors,
         sites=sorted(placed["site"].unique()),
         freeze=breaches,
-        digest=parts.digest(
-            metrics, resources, calls, events[["ident", "start", "end"]], anomalies, log_errors, breaches[["id", "ts"]]
-        ),
+        digest=parts.digest(metrics, resources, drawn, table, events, anomalies, log_errors, breaches),
     )
 
 

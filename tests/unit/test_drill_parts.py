@@ -35,3 +35,17 @@ def test_any_value_changed_changes_the_digest():
     ):
         assert parts.digest(_calls(**changed)) != before, changed
     assert parts.digest(_calls().iloc[:1]) != before
+
+
+def test_a_missing_value_is_no_text_and_values_do_not_run_into_each_other():
+    for missing, text in (
+        (pd.array([None, "x"], dtype="str"), pd.array(["nan", "x"], dtype="str")),
+        (pd.array([None, "x"], dtype="str"), pd.array(["None", "x"], dtype="str")),
+        (pd.Series([None, "x"], dtype=object), pd.Series(["None", "x"], dtype=object)),
+        (pd.Series([float("nan"), "x"], dtype=object), pd.Series(["nan", "x"], dtype=object)),
+        (pd.Series([pd.NaT, "x"], dtype=object), pd.Series(["NaT", "x"], dtype=object)),
+    ):
+        assert parts.digest(pd.DataFrame({"v": missing})) != parts.digest(pd.DataFrame({"v": text})), (missing, text)
+    for column in (pd.array, lambda values: pd.Series(values, dtype=object)):
+        shifted = (column(["a\x1fb", "c"]), column(["a", "b\x1fc"]))
+        assert parts.digest(pd.DataFrame({"v": shifted[0]})) != parts.digest(pd.DataFrame({"v": shifted[1]}))

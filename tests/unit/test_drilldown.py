@@ -196,6 +196,21 @@ def test_slow_and_failed_calls_one_row_per_trace_slowest_first():
     assert list(failed_first["trace_id"]) == ["c", "b", "d"]
 
 
+def test_a_failed_call_without_a_start_is_not_the_latest_failed():
+    calls = pd.DataFrame(
+        {
+            "trace_id": ["a", "b", "c"],
+            "service": "s",
+            "operation": "op",
+            "start": [T0, pd.NaT, T0 + pd.Timedelta(minutes=1)],
+            "duration_ms": [50.0, 1.0, 2.0],
+            "status": ["ok", "error", "error"],
+            "instance": "s-1",
+        }
+    )
+    assert list(drilldown.slow_and_failed_calls(calls, limit=1)["trace_id"]) == ["a", "c"]
+
+
 def test_service_events_overlap_the_window_and_open_ones_end_at_its_end():
     end = T0 + pd.Timedelta(hours=1)
     alerts = pd.DataFrame(
@@ -283,3 +298,30 @@ def test_service_events_of_two_services_from_the_same_frames_are_each_their_own(
     assert list(on_t["ident"]) == ["A2"] and on_t["end"].iloc[0] == T0 + pd.Timedelta(minutes=20)
     assert on_t["detail"].iloc[0] == ""
     assert drilldown.service_events("s", T0, T0 + pd.Timedelta(minutes=2), *frames).empty
+
+
+def test_a_service_s_events_are_read_from_its_rows_alone(monkeypatch):
+    """A page's events cost its service's rows, not the estate's: new frame objects after a poll are indexed
+    by service once, and only the requested service's rows are read."""
+    end = T0 + pd.Timedelta(hours=1)
+    incidents = pd.DataFrame(
+        {
+            "incident_id": [f"INC-{i}" for i in range(1000)],
+            "title": "t",
+            "priority": 2,
+            "state": "in_progress",
+            "service": [f"svc-{i % 100}" for i in range(1000)],
+            "opened_at": [T0 + pd.Timedelta(seconds=i) for i in range(1000)],
+            "acknowledged_at": pd.NaT,
+            "resolved_at": pd.NaT,
+            "url": "u",
+        }
+    )
+    empty = {name: empty_frame(name) for name in ("alerts", "changes", "chaos_runs")}
+    read, real = [], drilldown.end_times
+    monkeypatch.setattr(drilldown, "end_times", lambda rows: read.append(len(rows)) or real(rows))
+    frames = (empty["alerts"], incidents, empty["changes"], empty["chaos_runs"])
+    events = drilldown.service_events("svc-7", T0, end, *frames)
+    assert list(events["ident"]) == [f"INC-{i}" for i in range(7, 1000, 100)] and read == [10]
+    assert drilldown.service_events("svc-7", T0, end, *frames).equals(events) and read == [10]  # kept per frames
+    assert list(drilldown.service_events("svc-8", T0, end, *frames)["ident"])[:1] == ["INC-8"] and read == [10, 10]

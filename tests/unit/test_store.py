@@ -89,18 +89,43 @@ def test_some_services_read_is_kept_though_other_sources_have_no_such_frame():
     assert len(rows) == 120 and store.frame("service_metrics", services=["svc-007"]) is rows
 
 
+def _frames_away(monkeypatch, store) -> None:
+    """Redis away for the frames' values only: versions, manifests and statuses still read."""
+    real_get, real_get_many = store.cache.get, store.cache.get_many
+
+    def away(read):
+        def guarded(*keys):
+            if any(":frame:" in key for key in keys):
+                raise redis.ConnectionError("away")
+            return read(*keys)
+
+        return guarded
+
+    monkeypatch.setattr(store.cache, "get", away(real_get))
+    monkeypatch.setattr(store.cache, "get_many", away(real_get_many))
+
+
 def test_some_services_read_that_failed_is_not_kept(monkeypatch):
     store = open_store(None, "parts", ["demo"], limit_mb=0.2)
     store.write("demo", {"service_metrics": _metrics(200, 120)})
-    real = store.cache.get_many
-
-    def away(*keys):
-        raise redis.ConnectionError("away")
-
-    monkeypatch.setattr(store.cache, "get_many", away)
-    assert store.frame("service_metrics", services=["svc-007"]).empty
-    monkeypatch.setattr(store.cache, "get_many", real)
+    with monkeypatch.context() as blip:
+        _frames_away(blip, store)
+        assert store.frame("service_metrics", services=["svc-007"]).empty
     assert len(store.frame("service_metrics", services=["svc-007"])) == 120
+
+
+def test_some_services_of_a_whole_frame_read_while_redis_was_away_are_not_the_old_version(monkeypatch):
+    """A frame not partitioned (``instances``): a read of a new version that failed neither serves nor keeps
+    the version decoded before under the new versions."""
+    store = open_store(None, "parts", ["demo"])
+    store.write("demo", {"instances": _instances("site-a")})
+    assert store.frame("instances", services=["a"])["site"].tolist() == ["site-a"]
+    store.write("demo", {"instances": _instances("site-b")})
+    with monkeypatch.context() as blip:
+        _frames_away(blip, store)
+        assert store.frame("instances", services=["a"]).empty  # not read: none to show, not the old sites
+    assert store.frame("instances", services=["a"])["site"].tolist() == ["site-b"]
+    assert set(store.read("demo", "instances")["site"]) == {"site-b"}
 
 
 def test_one_service_over_the_limit_is_rejected_by_name_and_the_last_good_frame_stays():
@@ -141,8 +166,8 @@ def test_a_reader_never_mixes_partitions_of_two_polls(monkeypatch):
     version = store.versions()["demo"]
     whole = store.read("demo", "service_metrics", version)
     assert polls and set(whole["requests_per_s"]) == {2.0} and len(whole) == 200 * 120
-    some = store.read("demo", "service_metrics", version + 1, services=["svc-001", "svc-150"])
-    assert set(some["requests_per_s"]) == {2.0}
+    some = store.frame("service_metrics", {"demo": version + 1}, services=["svc-001", "svc-150"])
+    assert set(some["requests_per_s"]) == {2.0} and set(some["service"]) == {"svc-001", "svc-150"}
 
 
 def test_fewer_partitions_remove_the_ones_left_over():
@@ -164,3 +189,7 @@ def _services(names):
             "runbook_url": [None] * len(names),
         }
     )
+
+
+def _instances(site):
+    return pd.DataFrame({"service": ["a", "b"], "instance": ["a-1", "b-1"], "site": [site, site]})
