@@ -284,7 +284,19 @@ class FrameStore:
             log.warning("frame store unreachable, serving the frames last read: %s", exc)
             return dict(self._last_versions)
         self._last_versions = {s: int(v or 0) for s, v in zip(self.sources, raw)}
+        self._let_go_of_older(self._last_versions)
         return dict(self._last_versions)
+
+    def _let_go_of_older(self, versions: dict[str, int]) -> None:
+        """Drop the large frames decoded whole at versions older than ``versions``: a worker reads them whole only
+        while the poller's views are behind, and kept, they would hold the estate until read again."""
+        for (source, name), (version, _frame) in list(self._decoded.items()):
+            if name in PARTITIONED and version < versions.get(source, 0):
+                self._decoded.pop((source, name), None)
+        current = tuple(versions.get(s, 0) for s in self.sources)
+        for name, (key, _frame) in list(self._combined.items()):
+            if name in PARTITIONED and key != current:
+                self._combined.pop(name, None)
 
     def status(self, source: str) -> dict[str, Any] | None:
         """Return the status record of ``source``, or None before its first poll or while Redis is away."""

@@ -1,6 +1,8 @@
 """The frame store on the in-process backend: a frame version is decoded once however many threads read it."""
 
+import gc
 import threading
+import weakref
 
 import pandas as pd
 import pytest
@@ -64,6 +66,21 @@ def test_a_large_frame_is_cut_by_service_and_no_value_is_over_the_limit():
     assert len(parts) >= 8 and max(len(v) for v in _values(store).values()) <= 200_000
     whole = store.frame("service_metrics")
     assert len(whole) == len(metrics) and set(whole["service"]) == set(metrics["service"])
+
+
+def test_a_whole_large_frame_read_is_let_go_once_a_newer_version_is_seen():
+    """A worker reads a large frame whole only while the poller's views are behind; kept after that, the
+    whole estate stayed decoded in the worker until it was read again, which it never was."""
+    store = open_store(None, "let-go", ["demo"], limit_mb=0.2)
+    store.write("demo", {"service_metrics": _metrics(50, 30)})
+    whole = weakref.ref(store.frame("service_metrics"))
+    store.versions()
+    gc.collect()
+    assert whole() is not None  # the version read is still the newest: kept for the next reader
+    store.write("demo", {"service_metrics": _metrics(50, 30, value=2.0)})
+    store.versions()  # a refresh asks for the versions first
+    gc.collect()
+    assert whole() is None
 
 
 def test_reading_some_services_decodes_only_their_partitions(monkeypatch):
