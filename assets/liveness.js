@@ -2,7 +2,8 @@
 // answer, or a 5xx) it covers itself with "connection lost since HH:MM:SS" in the page's language;
 // the first good answer uncovers it. Without this a stopped server would leave the last picture up,
 // its clock (which runs here) still ticking. When two answers in a row name another build than the one
-// the page was drawn by (a deploy), the page reloads itself: a wall nobody touches gets the new code.
+// the page was drawn by (a deploy), an unattended page (the wall, a kiosk or a playlist) reloads itself
+// and takes the new code; a page somebody works on is left as it is (a reload would lose what they type).
 (function () {
   var FAILURES = 2;
   var RELOAD_AFTER = 2;  // answers of another build in a row: one replica of a rolling deploy is not enough
@@ -62,11 +63,16 @@
     return Math.max(1000, Number(el && el.getAttribute("data-interval-ms")) || 5000);
   }
 
+  function unattended() {
+    var query = new URLSearchParams(window.location.search);
+    return window.location.pathname.indexOf("/wall") === 0 || query.has("kiosk") || query.has("playlist");
+  }
+
   function checkBuild(body) {
     var el = config(), drawn = el && el.getAttribute("data-build");
     var other = Boolean(drawn && body && body.build && body.build !== drawn);
     state.otherBuild = other ? state.otherBuild + 1 : 0;
-    if (state.otherBuild >= RELOAD_AFTER) { window.location.reload(); }
+    if (state.otherBuild >= RELOAD_AFTER && unattended()) { window.location.reload(); }
   }
 
   function isAlive(response) {

@@ -1,4 +1,5 @@
-"""A page drawn by another build than the server now runs (a wall left open across a deploy) reloads itself."""
+"""A page drawn by another build than the server now runs reloads itself when nobody works on it (a wall left open
+across a deploy), and not when somebody may be typing in it."""
 
 import pytest
 from dash.testing.wait import until
@@ -26,4 +27,20 @@ def test_a_wall_drawn_by_an_older_build_reloads_and_then_stays(dash_duo):
     checks = "return performance.getEntriesByName(location.origin + '/health').length"
     until(lambda: dash_duo.driver.execute_script(checks) >= 3, timeout=30)
     assert dash_duo.driver.execute_script("return window.ocDrawnAfter === true")
+    assert_no_console_errors(dash_duo)
+
+
+def test_a_page_somebody_works_on_is_left_as_it_is(dash_duo):
+    _need_chromium()
+    dash_duo.start_server(polled_demo_app())
+    dash_duo.driver.get(dash_duo.server_url + "/incidents")
+    dash_duo.wait_for_element("#oc-liveness", timeout=20)
+    dash_duo.driver.execute_script(
+        "window.ocDrawnBefore = true;"
+        "document.getElementById('oc-liveness').setAttribute('data-build', 'an-older-build');"
+        "window.ocChecksBefore = performance.getEntriesByName(location.origin + '/health').length;"
+    )
+    checks = "return performance.getEntriesByName(location.origin + '/health').length - window.ocChecksBefore"
+    until(lambda: dash_duo.driver.execute_script(checks) >= 3, timeout=30)  # two would have reloaded the wall
+    assert dash_duo.driver.execute_script("return window.ocDrawnBefore === true")
     assert_no_console_errors(dash_duo)
