@@ -60,8 +60,6 @@ def test_on_a_polled_estate_the_incident_pages_show_the_health_the_wall_does():
         store = ctx.store
         now = pd.Timestamp.now("UTC")
         assert views.stored(store, store.versions(), store.statuses(), now, ctx.offered, settings.health) is not None
-        names = ["order-gateway", "quote-service", "ledger"]
         wall = health.evaluate(store.frame("services"), store.frame("service_metrics"), settings.health)
-        expected = wall.set_index("service").loc[names, "status"].to_dict()
-        assert service_health(None, names).to_dict() == expected
-        assert "crit" in expected.values()  # the demo's order gateway: a status that could be missed
+        names = wall["service"].tolist()
+        assert service_health(None, names).to_dict() == wall.set_index("service")["status"].to_dict()
