@@ -114,7 +114,8 @@ NOTES = """
   the pages of the buffers a worker decodes and frees resident: with the system allocator
   (`dashboard/gunicorn_conf.py`) the same run stays at 296-309 MB (load average 2.3 to 3.9 throughout). Of the
   235 MB loaded, pandas with pyarrow and numpy take 127 MB (pandas imports `pyarrow.compute`, whose libraries
-  are 53 MB resident), Dash and dash-mantine-components 40 MB, SQLAlchemy 11 MB and exchange_calendars 8 MB
+  are 53 MB resident), Dash 20 MB, SQLAlchemy 11 MB and exchange_calendars 8 MB; dash-mantine-components took 16 MB
+  (and a megabyte of script in every browser) for a provider no page used: without it a worker loads in 219 MB
   (its calendars are read by the wall's panels, so a worker would load it at the first refresh anyway). Of what
   serving adds, 28 MB were the Redis values of the partitions a worker had decoded, which the decoded frames'
   string columns kept, as Arrow decodes them without copying: the store now keeps a partition as read and

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dash
-import dash_mantine_components as dmc
 import flask
 from dash import ALL, ClientsideFunction, Input, Output, State, dcc, html
 
@@ -115,22 +114,19 @@ def shell(settings: Settings) -> html.Div:
         id=ids.NAV,
         className="oc-nav",
     )
-    return dmc.MantineProvider(
-        html.Div(
-            [
-                nav,
-                html.Main(dash.page_container, className="oc-main"),
-                dcc.Interval(id=ids.TICK, interval=int(settings.refresh_s * 1000)),
-                dcc.Store(id=ids.VERSIONS, data={}),
-                dcc.Store(id=ids.PLAYLISTS, data=settings.playlists),
-                dcc.Store(id=ids.NAV_TEXT, data=nav_text(settings.language)),
-                dcc.Location(id=ids.PLAYLIST_NAV, refresh="callback-nav"),
-                liveness(settings),
-            ],
-            id=ids.SHELL,
-            className="oc-shell",
-        ),
-        forceColorScheme="dark",
+    return html.Div(
+        [
+            nav,
+            html.Main(dash.page_container, className="oc-main"),
+            dcc.Interval(id=ids.TICK, interval=int(settings.refresh_s * 1000)),
+            dcc.Store(id=ids.VERSIONS, data={}),
+            dcc.Store(id=ids.PLAYLISTS, data=settings.playlists),
+            dcc.Store(id=ids.NAV_TEXT, data=nav_text(settings.language)),
+            dcc.Location(id=ids.PLAYLIST_NAV, refresh="callback-nav"),
+            liveness(settings),
+        ],
+        id=ids.SHELL,
+        className="oc-shell",
     )
 
 
