@@ -265,6 +265,7 @@ CONTRACTS: dict[str, tuple[Column, ...]] = {
         _c("share", "float"),
         _c("even", "float"),
         _c("instances", "int"),
+        _c("services", "int"),
     ),
     "spark": (_c("ts", "ts"), _c("service", "str"), _c("latency_p95_ms", "float", True)),
     "wall_tiles": (

@@ -23,7 +23,7 @@ RECENT_MINUTES = 5
 DRAINED, LOW = 0.25, 0.5
 BUSY_CPU = 0.8
 COLUMNS = ["chain", "site", "share", "status"]
-STATE_COLUMNS = ["site", "status", "kind", "share", "even", "instances"]
+STATE_COLUMNS = ["site", "status", "kind", "share", "even", "instances", "services"]
 
 
 def instances_at(instances: pd.DataFrame, site: str | None) -> set[str] | None:
@@ -74,7 +74,7 @@ def wall_sites(layout: list[dict], figures: pd.DataFrame) -> list[list[list]]:
 
 def site_states(instances: pd.DataFrame, resources: pd.DataFrame) -> pd.DataFrame:
     """One row per site of a multi-site estate: status, kind (ok, low, drained, silent), its share of the
-    traffic, its even share (its share of the instances) and its instance count."""
+    traffic, its even share (its share of the instances), its instance count and how many services run there."""
     if instances.empty or instances["site"].nunique() < 2 or resources.empty:
         return pd.DataFrame(columns=STATE_COLUMNS)
     recent = resources[resources["ts"] > resources["ts"].max() - pd.Timedelta(minutes=RECENT_MINUTES)]
@@ -83,7 +83,9 @@ def site_states(instances: pd.DataFrame, resources: pd.DataFrame) -> pd.DataFram
     by_service = placed.groupby(["service", "site"]).agg(rx=("rx", "sum"), n=("instance", "size"))
     totals = by_service.groupby(level="service")[["rx", "n"]].transform("sum")
     ratio = ((by_service["rx"] / totals["rx"]) / (by_service["n"] / totals["n"])).where(totals["rx"] > 0)
-    by_site = placed.groupby("site").agg(rx=("rx", "sum"), n=("instance", "size"), reporting=("rows", "count"))
+    by_site = placed.groupby("site").agg(
+        rx=("rx", "sum"), n=("instance", "size"), reporting=("rows", "count"), services=("service", "nunique")
+    )
     by_site["ratio"] = ratio.groupby(level="site").median()
     rows = []
     for site, at in by_site.iterrows():
@@ -107,6 +109,7 @@ def site_states(instances: pd.DataFrame, resources: pd.DataFrame) -> pd.DataFram
                 float(at["rx"] / total) if total else 0.0,
                 float(at["n"] / by_site["n"].sum()),
                 int(at["n"]),
+                int(at["services"]),
             )
         )
     return pd.DataFrame(rows, columns=STATE_COLUMNS)

@@ -23,6 +23,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable
 
+import numpy as np
 import pandas as pd
 
 from dashboard.analytics import business, feeds, health, kpis, logrates, rollup, sites, wallview
@@ -48,14 +49,17 @@ INPUTS = (
     "business_metrics",
 )
 CHAOS_RUNS = 3  # the latest chaos runs the wall lists
+VIEWS_FORMAT = 2  # raised when a view's columns change: views stored in another format are not the wall's
 VIEWS = tuple(
     n for n in VIEW_FRAMES if n not in ("view_basis", *POLLER_VIEWS)
 )  # what compute gives; the basis: of what
 
 
 def rules_digest(health_rules: dict) -> str:
-    """A short digest of the health rules: views computed under other rules are not the wall's."""
-    return hashlib.sha1(json.dumps(health_rules, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    """A short digest of the health rules and the views' format: views computed under other rules, or by a
+    poller that stores them in another format, are not the wall's."""
+    basis = json.dumps([VIEWS_FORMAT, health_rules], sort_keys=True, default=str)
+    return hashlib.sha1(basis.encode()).hexdigest()[:16]
 
 
 def _conform(name: str, frame: pd.DataFrame) -> pd.DataFrame:
@@ -155,16 +159,20 @@ def layout_frame(chains: pd.DataFrame, services: pd.DataFrame) -> pd.DataFrame:
 def chain_layout(layout: pd.DataFrame, lang: str) -> list[dict]:
     """``wallview.structure`` in ``lang`` again, from ``layout_frame``."""
     found: dict[str, dict] = {}
-    rows = layout[layout["lang"] == lang]
-    for chain, name, service in zip(*(rows[c].tolist() for c in ("chain", "name", "service"))):
+    for chain, name, service in zip(*_in_language(layout, lang, ("chain", "name", "service"))):
         found.setdefault(chain, {"chain": chain, "name": name, "services": []})["services"].append(service)
     return list(found.values())
 
 
 def names(service_names: pd.DataFrame, lang: str) -> dict[str, str]:
     """``wallview.display_names`` in ``lang`` again, from ``names_frame``."""
-    rows = service_names[service_names["lang"] == lang]
-    return dict(zip(rows["service"].tolist(), rows["name"].tolist()))
+    return dict(zip(*_in_language(service_names, lang, ("service", "name"))))
+
+
+def _in_language(frame: pd.DataFrame, lang: str, columns: tuple[str, ...]) -> list[list]:
+    """``columns`` of the rows of ``frame`` in ``lang``, as lists."""
+    rows = np.flatnonzero(frame["lang"].to_numpy(dtype=object) == lang)
+    return [frame[c].to_numpy(dtype=object)[rows].tolist() for c in columns]
 
 
 def records(frame: pd.DataFrame) -> list[dict]:

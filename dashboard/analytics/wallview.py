@@ -10,6 +10,7 @@ kilobytes. Names are shown in the page's language where the frames carry one
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import urlparse
 
 import numpy as np
@@ -140,21 +141,32 @@ def spark_points(spark: pd.DataFrame, order: list[str], after_ms: int | None) ->
     """
     if spark.empty:
         return {"reset": after_ms is None, "t": [], "v": []}
-    times = pd.DatetimeIndex(spark["ts"]).as_unit("ms").asi8
-    reset = after_ms is None or after_ms < times[0]
-    first = 0 if reset else int(np.searchsorted(times, after_ms, side="right"))  # the rows are by timestamp
-    stamp_codes, stamps = pd.factorize(times[first:], sort=True)
-    columns = pd.Index(order).unique()
+    nanoseconds = spark["ts"].array.as_unit("ns").asi8  # the rows are by timestamp
+    reset = after_ms is None or after_ms * MS_NS < nanoseconds[0]
+    first = 0 if reset else int(np.searchsorted(nanoseconds, after_ms * MS_NS, side="right"))
+    stamp_codes, stamps = pd.factorize(nanoseconds[first:] // MS_NS, sort=True)
+    columns, tiles = _columns(tuple(order))
     column_codes = columns.get_indexer(spark["service"].array[first:].to_numpy(dtype=object))
     known = column_codes >= 0
     grid = np.full((len(stamps), len(columns)), np.nan)
     grid[stamp_codes[known], column_codes[known]] = spark["latency_p95_ms"].to_numpy(dtype=float)[first:][known]
-    grid = grid[:, columns.get_indexer(order)]  # per timestamp and tile, NaN without a sample
+    grid = grid[:, tiles]  # per timestamp and tile, NaN without a sample
     return {
         "reset": reset,
         "t": stamps.tolist(),
         "v": [[None if v != v else float(f"{v:.3g}") for v in line] for line in grid.tolist()],
     }
+
+
+MS_NS = 1_000_000
+
+
+@functools.lru_cache(maxsize=4)
+def _columns(order: tuple[str, ...]) -> tuple[pd.Index, np.ndarray]:
+    """The services of a tile order once each, and each tile's position among them: kept per order, which
+    changes only with the chains."""
+    columns = pd.Index(order).unique()
+    return columns, columns.get_indexer(order)
 
 
 def active_incidents(incidents: pd.DataFrame) -> pd.DataFrame:

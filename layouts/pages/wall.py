@@ -367,19 +367,18 @@ def _last_spark_ms(model: dict, previous: int | None) -> int | None:
 
 def _site_banner(refresh: Refresh) -> list:
     """A row per drained, thinned or silent site, with its share of the traffic and the services it carries."""
-    states, instances, lang = refresh.site_states(), refresh.frame("instances"), refresh.lang
+    states, lang = refresh.site_states(), refresh.lang
     rows = []
     for site in states[states["status"].isin(rollup.ATTENTION)].itertuples(index=False):
-        services = instances.loc[instances["site"] == site.site, "service"].nunique()
         detail = (
-            t("wall.site_silent_detail", lang, instances=site.instances, services=services)
+            t("wall.site_silent_detail", lang, instances=site.instances, services=site.services)
             if site.kind == "silent"
             else t(
                 "wall.site_detail",
                 lang,
                 share=formats.fmt_pct(site.share, 0),
                 even=formats.fmt_pct(site.even, 0),
-                services=services,
+                services=site.services,
             )
         )
         rows.append(

@@ -162,6 +162,17 @@ def test_the_wall_computes_its_own_views_when_the_poller_has_none_for_its_frames
     assert [reasons.get(s, []) for s in statuses["service"]] == expected["reasons"].tolist()
 
 
+def test_views_a_poller_stored_in_another_format_are_not_the_walls(monkeypatch):
+    estate = Estate()  # its poller stored the views in this format; the worker below reads the next one
+    monkeypatch.setattr(wallframes, "VIEWS_FORMAT", wallframes.VIEWS_FORMAT + 1)
+    counted = Counted()
+    monkeypatch.setattr(wallframes, "compute", counted)
+    with estate.app().server.test_request_context("/wall"):
+        refresh = wall.Refresh("en")
+        refresh.views()
+    assert counted.calls == 1 and refresh.versions == estate.store.versions()
+
+
 class Clock(datetime):
     """``datetime`` whose ``now`` is ``Clock.at``: the wall's moment, pinned."""
 
