@@ -31,9 +31,11 @@ ticket it opened before; then sets its priority by an update (RT stores a label 
 not as its number).
 
 On-call group (``on_call``): the user-defined group of that name (``GET /REST/2.0/groups`` searched by
-``Name``), its direct user members from the group record (which needs only ``SeeGroup``, where the members
-collection needs ``AdminGroupMembership``), and each one's user record for the real name, e-mail address
-and mobile phone; disabled users are left out. Who is on call is whoever is in the group: the team moves
+``Name``), its user members from the group record (which needs only ``SeeGroup``, where the members
+collection needs ``AdminGroupMembership``) and those of the groups nested in it, followed to any depth (each
+group read once, at most ``MAX_GROUPS``; a disabled nested group, whose members RT no longer counts, is not
+followed), and each user's record for the real name, e-mail address and mobile phone; a user in several of
+them is read once, disabled users are left out. Who is on call is whoever is in the group: the team moves
 people in and out at hand-over.
 """
 
@@ -70,6 +72,7 @@ PRIORITY_NAMES = {1: "100", 2: "75", 3: "50", 4: "25", 5: "0"}  # what write-bac
 PRIORITY_RANGES = {1: 100, 2: 75, 3: 50, 4: 25, 5: 0}  # the lowest RT number read as P1-P5
 OLD_NUMBERS = range(1, 6)  # numbers read as P1-P5 as they are, before the stock ranges: kept while those apply
 NAMED_TICKETS = 10  # at most this many tickets named in the source's warning
+MAX_GROUPS = 20  # groups read for one on-call group, itself and those nested in it: one request each
 NUMBER = re.compile(r"-?\d+")
 FIELDS = "Subject,Status,Queue,Priority,Created,Started,Resolved,LastUpdated,CustomFields"
 
@@ -235,9 +238,12 @@ def group_id(payload: dict, group: str) -> str:
 
 
 @parser()
-def member_users(record: dict) -> list[str]:
-    """The user ids among a REST2 group record's direct members."""
-    return [str(m["id"]) for m in record["Members"] if isinstance(m, dict) and m.get("type") == "user" and m.get("id")]
+def group_members(record: dict) -> tuple[list[str], list[str]]:
+    """The user ids and the group ids among a REST2 group record's direct members (malformed ones skipped)."""
+    members = [m for m in record["Members"] if isinstance(m, dict)]
+    users = [str(m["id"]) for m in members if m.get("type") == "user" and m.get("id")]
+    groups = [str(m["id"]) for m in members if m.get("type") == "group" and str(m.get("id", "")).isdigit()]
+    return users, groups
 
 
 @parser()
@@ -361,12 +367,35 @@ class RequestTrackerSource(itsm.ItsmSource):
         found = self.transport.get("REST/2.0/groups", {"query": query, "fields": "Name"})
         if not isinstance(found, dict) or not isinstance(found.get("items"), list):
             raise SourceError(f"{self.name}: expected {{'items': [...]}} from REST2 groups")
-        record = self.transport.get(f"REST/2.0/group/{group_id(found, group)}")
-        if not isinstance(record, dict):
-            raise SourceError(f"{self.name}: expected a group record from REST2 group")
-        users = itsm.bounded_on_call(self.name, group, member_users(record))
+        users = itsm.bounded_on_call(self.name, group, self._member_users(group, group_id(found, group)))
         people = [user_person(self.transport.get(f"REST/2.0/user/{quote(user, safe='')}")) for user in users]
         return [p for p in people if p is not None]
+
+    def _member_users(self, group: str, top: str) -> list[str]:
+        """The user ids of the on-call group ``group`` (its id ``top``) and of the groups nested in it, to any
+        depth, each once and first seen first; each group read once, at most ``MAX_GROUPS``."""
+        users: dict[str, None] = {}
+        seen, pending = {top}, [top]
+        while pending:
+            current = pending.pop(0)
+            record = self.transport.get(f"REST/2.0/group/{current}")
+            if not isinstance(record, dict):
+                raise SourceError(f"{self.name}: expected a group record from REST2 group")
+            if current != top and str(record.get("Disabled", "0")) not in ("0", ""):
+                continue  # RT counts nobody in a disabled group as a member of the groups it is in
+            direct, nested = group_members(record)
+            users.update(dict.fromkeys(direct))
+            for inner in nested:
+                if inner in seen:
+                    continue
+                if len(seen) >= MAX_GROUPS:
+                    raise SourceError(
+                        f"{self.name}: on-call group {group!r} nests more than {MAX_GROUPS - 1} groups; "
+                        f"at most {MAX_GROUPS} groups are read"
+                    )
+                seen.add(inner)
+                pending.append(inner)
+        return list(users)
 
     def _posted(self, ticket: str, marker: str) -> bool:
         """Whether an attachment of the ticket has ``marker`` as its subject."""

@@ -453,3 +453,32 @@ def test_the_on_call_group_is_read_from_rt_and_its_last_good_answer_stays_marked
         assert duty.read_note(level, "en") == f"(as of {shown[2]}: rt not answering)"
     finally:
         rt_server.start()
+
+
+def test_an_on_call_group_s_nested_groups_are_followed_reading_each_group_and_each_person_once(rt_url):
+    def user(name, real_name):
+        rest(rt_url, "POST", "user", {"Name": name, "RealName": real_name, "EmailAddress": f"{name}@example.com"})
+        return rest(rt_url, "GET", f"user/{name}", None)["id"]
+
+    def group(name, *members):
+        found = rest(rt_url, "POST", "group", {"Name": name})["id"]
+        rest(rt_url, "PUT", f"group/{found}/members", list(members))
+        return found
+
+    direct, inner, deep, off = (user(f"nest.{n}", n.title()) for n in ("direct", "inner", "deep", "off"))
+    deepest = group("Nest deepest", deep)
+    retired = group("Nest retired", off)  # disabled below: RT no longer counts its members in the groups above
+    rest(rt_url, "PUT", f"group/{retired}", {"Disabled": 1})
+    nested = group("Nest DBA on call", inner, direct, deepest, retired)
+    outer = group("Nest duty on call", direct, nested, deepest)  # deepest reached twice, direct in two groups
+    (refused,) = rest(rt_url, "PUT", f"group/{nested}/members", [outer])  # RT makes no cycle: see the unit test
+    assert refused == "Groups can't be members of their members"
+
+    source = RequestTrackerSource(name="rt", options={"url": rt_url, "username": AUTH[0], "password": AUTH[1]})
+    read, get = [], source.transport.get
+    source.transport.get = lambda path, params=None: read.append(path) or get(path, params)
+    people = [p["person"] for p in source.on_call("Nest duty on call")]  # in the order RT lists members
+    assert people[0] == "nest.direct" and sorted(people) == ["nest.deep", "nest.direct", "nest.inner"]
+    groups = sorted(path for path in read if path.startswith("REST/2.0/group/"))
+    assert groups == sorted(f"REST/2.0/group/{g}" for g in (outer, nested, deepest, retired))
+    assert [path for path in read if path.startswith("REST/2.0/user/")] == [f"REST/2.0/user/{p}" for p in people]

@@ -10,7 +10,7 @@ import pytest
 from dashboard.core.poller import Poller
 from dashboard.core.settings import ConfigError, parse
 from dashboard.core.store import FrameStore, LocalFrameCache
-from datasources.base import OptionsError
+from datasources.base import OptionsError, SourceError
 from datasources.itsm import request_tracker
 from datasources.itsm.request_tracker import RequestTrackerSource
 from tests.loopback_http import Reply, recorded, serve
@@ -145,3 +145,78 @@ def test_a_site_that_configured_its_priorities_reads_them_as_configured_without_
         frame = rt.fetch(NOW)["incidents"].set_index("incident_id")
     assert frame.loc[["RT-30", "RT-31", "RT-32"], "priority"].tolist() == read
     assert rt.warnings() == []
+
+
+def test_a_group_record_s_members_are_its_users_and_groups_and_malformed_entries_are_skipped():
+    members = [
+        {"type": "user", "id": "oc.zhang"},
+        {"type": "group", "id": "7"},
+        {"type": "group", "id": 8},
+        {"type": "group", "id": "../tickets"},  # not a group id: never put in a path
+        {"type": "group"},
+        {"type": "user", "id": ""},
+        {"type": "queue", "id": "3"},
+        "oc.li",
+        None,
+    ]
+    assert request_tracker.group_members({"Members": members}) == (["oc.zhang"], ["7", "8"])
+    with pytest.raises(SourceError, match=r"malformed payload \(group_members\)"):
+        request_tracker.group_members({"Members": None})
+
+
+def rt_groups(groups: dict):
+    """A fake RT answering a search for group 1 by name, the records of ``groups`` (id -> members as (type, id)
+    pairs, or the ``Reply`` given), and each user's record."""
+
+    def answer(request, base):
+        name = request.path.rsplit("/", 1)[-1]
+        if request.path == "/REST/2.0/groups":
+            return Reply({"items": [{"id": 1}]})
+        if request.path.startswith("/REST/2.0/group/"):
+            members = groups[name]
+            if isinstance(members, Reply):
+                return members
+            return Reply({"Members": [{"type": kind, "id": id_} for kind, id_ in members]})
+        return Reply({"Name": name, "EmailAddress": f"{name}@example.com"})
+
+    return answer
+
+
+def read_on_call(groups: dict) -> tuple[list[str], list[str]]:
+    """The people on call in fake group 1 and the paths read."""
+    with serve(rt_groups(groups)) as (base, seen):
+        people = [p["person"] for p in source(url=base).on_call("Duty")]
+    return people, [r.path for r in seen]
+
+
+def test_nested_groups_are_followed_through_a_cycle_reading_each_group_and_each_person_once():
+    people, read = read_on_call(
+        {
+            "1": [("user", "a"), ("group", "2"), ("group", "3")],
+            "2": [("user", "b"), ("group", "1"), ("group", "3"), ("user", "a")],  # back to 1: a cycle
+            "3": [("user", "c"), ("user", "b"), ("group", "2")],
+        }
+    )
+    assert people == ["a", "b", "c"]
+    groups = [path for path in read if path.startswith("/REST/2.0/group/")]
+    assert groups == ["/REST/2.0/group/1", "/REST/2.0/group/2", "/REST/2.0/group/3"]
+    assert [path for path in read if path.startswith("/REST/2.0/user/")] == [f"/REST/2.0/user/{p}" for p in "abc"]
+
+
+def test_nested_groups_are_read_up_to_max_groups_then_refused_naming_the_source_and_group():
+    limit = request_tracker.MAX_GROUPS
+    chain = {str(g): [("user", f"u{g}"), ("group", str(g + 1))] for g in range(1, limit + 1)}
+    with pytest.raises(SourceError, match=f"rt: on-call group 'Duty' nests more than {limit - 1} groups"):
+        read_on_call(chain)
+    people, read = read_on_call({**chain, str(limit): [("user", f"u{limit}")]})
+    assert people == [f"u{g}" for g in range(1, limit + 1)]
+    assert len([path for path in read if path.startswith("/REST/2.0/group/")]) == limit
+
+
+def test_people_are_bounded_across_nested_groups_and_a_nested_record_not_a_dict_is_refused():
+    many = request_tracker.itsm.MAX_ON_CALL
+    groups = {"1": [("user", f"u{i}") for i in range(many)] + [("group", "2")], "2": [("user", "one.more")]}
+    with pytest.raises(SourceError, match=f"rt: on-call group 'Duty' has {many + 1} people"):
+        read_on_call(groups)
+    with pytest.raises(SourceError, match="rt: expected a group record from REST2 group"):
+        read_on_call({"1": [("user", "a"), ("group", "2")], "2": Reply(["not", "a", "record"])})
