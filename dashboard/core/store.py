@@ -63,6 +63,7 @@ MAX_PARTITIONS = 4096
 FRAME_LIMIT_MB = 16.0  # the largest value written, by default
 SELECTED = 64  # services-of-a-frame reads kept per process, the latest asked for
 READ_ATTEMPTS = 3  # manifest reads when polls keep writing a frame anew while it is read
+THREADED_ROWS = 100_000  # a frame of more rows is converted from Arrow on its thread pool
 GENERATION = b"opscenter.generation"
 
 
@@ -136,8 +137,11 @@ def encode_frame(frame: pd.DataFrame) -> bytes:
 
 
 def decode_frame(data: bytes) -> pd.DataFrame:
-    """Read Arrow IPC stream bytes back into a frame."""
-    return _decode_table(data).to_pandas()
+    """Read Arrow IPC stream bytes back into a frame, its dtypes from its Arrow types (the frames have no
+    index, so pandas' metadata adds nothing but its cost); a small one on this thread (Arrow's thread pool
+    costs a small frame more than it converts)."""
+    table = _decode_table(data)
+    return table.to_pandas(use_threads=table.num_rows > THREADED_ROWS, ignore_metadata=True)
 
 
 def partition_of(service: str, parts: int) -> int:
@@ -412,14 +416,48 @@ class FrameStore:
         """Return frame ``name`` of all sources concatenated (the contract's empty frame if none); given
         ``services``, their rows only, read (for a ``PARTITIONED`` frame) from their partitions alone."""
         versions = self.versions() if versions is None else versions
-        key = tuple(versions.get(s, 0) for s in self.sources)
         if services is not None:
-            return self._select(name, versions, key, tuple(services))
-        cached = self._combined.get(name)
-        if cached and cached[0] == key:
-            return cached[1]
-        with self._one_at_a_time(name):
-            return self._combine(name, versions, key)
+            return self._select(name, versions, tuple(versions.get(s, 0) for s in self.sources), tuple(services))
+        return self.frames([name], versions)[name]
+
+    def frames(self, names: Iterable[str], versions: dict[str, int] | None = None) -> dict[str, pd.DataFrame]:
+        """``frame(name, versions)`` for each of ``names``; those not ``PARTITIONED`` and not decoded yet are read
+        from every source in one round trip (a source without such a frame answers None in it)."""
+        versions = self.versions() if versions is None else versions
+        key = tuple(versions.get(s, 0) for s in self.sources)
+        names = list(names)
+        self._read_ahead(
+            [n for n in names if n not in PARTITIONED and self._combined.get(n, (None,))[0] != key], versions
+        )
+        found = {}
+        for name in names:
+            cached = self._combined.get(name)
+            if cached and cached[0] == key:
+                found[name] = cached[1]
+            else:
+                with self._one_at_a_time(name):
+                    found[name] = self._combine(name, versions, key)
+        return found
+
+    def _read_ahead(self, names: list[str], versions: dict[str, int]) -> None:
+        """Decode every source's ``names`` not decoded at ``versions`` yet, read in one round trip; while Redis is
+        away nothing (each is read on its own, giving the version decoded before)."""
+        wanted = [
+            (source, name)
+            for name in names
+            for source in self.sources
+            if versions.get(source) and self._decoded.get((source, name), (None,))[0] != versions[source]
+        ]
+        if not wanted:
+            return
+        try:
+            raw = self.cache.get_many(*[self._key("frame", s, n) for s, n in wanted])
+        except redis.RedisError:
+            return
+        for (source, name), data in zip(wanted, raw):
+            with self._one_at_a_time((source, name)):
+                if self._decoded.get((source, name), (None,))[0] != versions[source]:
+                    self._decoded[(source, name)] = (versions[source], decode_frame(data) if data else None)
 
     def _select(self, name: str, versions: dict[str, int], key: tuple, services: tuple[str, ...]) -> pd.DataFrame:
         """The rows of ``services`` in frame ``name`` of every source, kept for the ``SELECTED`` latest asked."""

@@ -29,7 +29,7 @@ def stored(
     ``wallframes.INPUTS`` (from their ``statuses``) under ``health_rules``; else None."""
     inputs = freshness(wallframes.INPUTS, statuses, now, offered).sources
     if wallframes.current(store.frame("view_basis", versions), versions, (*inputs, CONFIG_SOURCE), health_rules):
-        return {name: store.frame(name, versions) for name in wallframes.VIEWS}
+        return store.frames(wallframes.VIEWS, versions)
     return None
 
 

@@ -194,7 +194,7 @@ def test_an_anomaly_counts_while_it_lasts_and_a_saturated_instance_while_it_is_h
 
 def test_a_service_at_a_drained_or_silent_site_is_degraded():
     sites = pd.DataFrame(
-        [("dc1", "ok", "ok", 0.97, 0.5, 4), ("dc2", "crit", "drained", 0.03, 0.5, 4)],
+        [("dc1", "ok", "ok", 0.97, 0.5, 4, 2), ("dc2", "crit", "drained", 0.03, 0.5, 4, 2)],
         columns=site_figures.STATE_COLUMNS,
     )
     two_sites = _instances(lambda i: "dc1" if i == 1 else "dc2")

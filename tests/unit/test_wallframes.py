@@ -1,6 +1,7 @@
 """The wall's views: what the poller derives is what the wall computed from the frames, and the wall
 computes its own when the poller's are missing, behind the frames or of other health rules."""
 
+import threading
 from datetime import datetime, timedelta
 
 import pandas as pd
@@ -269,6 +270,36 @@ def test_a_worker_refreshing_the_wall_after_a_poll_decodes_none_of_the_large_fra
         assert wallframes.current(
             worker.frame("view_basis"), worker.versions(), estate.settings.source_names, estate.settings.health
         )
+
+
+def test_a_worker_reads_the_walls_views_in_one_round_trip(monkeypatch):
+    estate = Estate()
+    worker = FrameStore(estate.store.cache, estate.settings.deployment, estate.settings.source_names)
+    estate.now += timedelta(minutes=1)
+    estate.poll()
+    calls: list[tuple[str, ...]] = []  # each round trip's keys (the in-process cache's get_many calls its get)
+    get, get_many, many = estate.store.cache.get, estate.store.cache.get_many, threading.local()
+
+    def one_trip(*keys):
+        calls.append(keys)
+        many.within = True
+        try:
+            return get_many(*keys)
+        finally:
+            many.within = False
+
+    def single(key):
+        if not getattr(many, "within", False):
+            calls.append((key,))
+        return get(key)
+
+    monkeypatch.setattr(estate.store.cache, "get", single)
+    monkeypatch.setattr(estate.store.cache, "get_many", one_trip)
+    app = create_app(estate.settings, worker)
+    with app.server.test_request_context("/wall"):
+        wall.Refresh("en").views()
+    view_keys = [c for c in calls if any(key.split(":frame:")[-1].split(":")[-1] in wallframes.VIEWS for key in c)]
+    assert len(view_keys) == 1 and len(view_keys[0]) >= len(wallframes.VIEWS)
 
 
 def test_the_tile_model_from_the_views_is_the_one_computed_from_the_frames(estate):
