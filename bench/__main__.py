@@ -49,6 +49,18 @@ NOTES = """
   holds after loading the app (about 230,000 objects) took 129 ms on this busy machine, so
   `dashboard/gunicorn_conf.py` freezes those objects (`gc.freeze` in `post_worker_init`) and a full
   collection no longer walks them.
+  Since 2026-12-07 the first-viewer rows time what a web worker does after a poll: its store, on Redis,
+  has read nothing of the new versions, so the refresh reads the views and decodes them. Before, the
+  benchmark's app read the poller's own in-process store and found the views decoded, which no worker
+  does: it recorded 18.7 ms CPU p50 where a worker spent about 41 ms. Reading the views in one round
+  trip (an `MGET`, where there was a `GET` per view and source, about 60) and converting a small frame
+  on the reading thread without pandas' metadata took a worker's first refresh from 47 to about 30 ms
+  in wall-clock time; counting a site's services in the poller's site states (no read of the
+  `instances` frame), sparkline positions by nanosecond and the chain layout by position took the
+  formatting from 17.5 to 13.6 ms. What is left: decoding the 19 views (about 6 ms, pandas' fixed cost
+  per frame and column), reading them (about 4 ms; the sparklines' hour is 2.3 MB of the 3 MB), the
+  tile model (about 6 ms), the lists' components and the digests (about 5 ms) and Dash's own dispatch
+  and JSON (about 4 ms).
   The Chromium row at 200 services times exactly those first-viewer refreshes (data changes
   between every few refreshes, and one browser is the only viewer).
 - Storage: the store cuts the large frames (`service_metrics`, `resource_metrics`, `calls`, `log_rates`,
@@ -134,7 +146,7 @@ NOTES = """
 
 `make bench-check` (run by CI after the suite, `bench/check.py`) polls a 1,000-service demo estate and
 measures, in CPU time, a poll with its derived step (anomalies, the wall's views: at 1,000 services
-mostly the anomaly scoring), the wall refresh for the first viewer after a poll and the chain,
+mostly the anomaly scoring), the wall refresh for the first viewer after a poll (a worker reading the views from Redis) and the chain,
 service and trace pages, each divided by one pandas group-by over the estate's resource frame timed
 in the same run. A ratio more than twice its value in `bench/reference.json` fails the check and
 names the measure. `make bench` records the ratios anew with these figures; so does

@@ -1,12 +1,13 @@
 """The wall refresh callback, server side, at 100 and 1,000 services.
 
-A demo estate is polled into an in-process store, with the poller's derived step as deployed
-(anomalies, and the wall's views the workers format), and the wall rendered; the source is
-then polled a minute later, so every frame has a new version, and the refresh callback
-request the browser would send next (new versions, the keys of the first rendering) is
-posted through Flask's test client again and again: each call redraws everything that
-changed, the worst case of a refresh. Timed from request to serialized response, with the
-worker's memo emptied before each call (the first viewer after a poll) and kept (the others).
+A demo estate is polled into Redis, with the poller's derived step as deployed (anomalies, and
+the wall's views the workers format), and the wall rendered by an app reading through a store of its
+own, as a web worker beside the poller does; the source is then polled a minute later, so every frame
+has a new version, and the refresh callback request the browser would send next (new versions, the
+keys of the first rendering) is posted through Flask's test client again and again: each call redraws
+everything that changed, the worst case of a refresh. Timed from request to serialized response: for
+the first viewer after a poll with the worker's memo emptied and a store that has read nothing yet
+before each call (the views read from Redis and decoded anew), for the others with both kept.
 Before timing, what the process holds goes into the garbage collector's permanent generation, as a
 production worker's does once it has loaded the app (``as_worker``).
 """
@@ -29,6 +30,7 @@ from dashboard.core.store import FrameStore, open_store
 from datasources import registry
 from layouts.pages import wall
 
+REDIS_URL = "redis://127.0.0.1:6379/0"
 CONFIG = "sources:\n  - {kind: demo, name: demo, interval_s: 15, services: %d}\n"
 REPEAT = 50
 HISTORY_DAYS = 1  # the anomaly model learns from a day, not a week: what it finds is alike, its set-up 7 x cheaper
@@ -77,16 +79,24 @@ def _timed(client, body: dict, before=lambda: None) -> tuple[list[float], list[f
     return wall_ms, cpu_ms, len(response.data)
 
 
+def first_viewer(app, deployment: str) -> None:
+    """Make the app's worker one that has served nobody since the poll: its memo empty, its store new."""
+    worker = app.server.extensions["opscenter"]
+    worker.memo.clear()
+    worker.store = FrameStore(worker.store.cache, deployment, worker.settings.source_names)
+
+
 def wall_refresh(services: int) -> list[dict]:
     """The refresh after a poll: for the first viewer a worker serves (nothing kept), then for the others."""
-    app, store, next_minute = estate(services, f"bench-wall-{services}")
+    deployment = f"bench-wall-{services}"
+    app, store, next_minute = estate(services, deployment, REDIS_URL, worker=True)
     with app.server.test_request_context():
         requests = WallRequests(wall.layout(), app.callback_map)
     next_minute()
     body = requests.refresh({"frames": store.versions(), "stale": []}, requests.keys)
-    client, memo = app.server.test_client(), app.server.extensions["opscenter"].memo
+    client = app.server.test_client()
     as_worker()
-    first, first_cpu, size = _timed(client, body, before=memo.clear)
+    first, first_cpu, size = _timed(client, body, before=lambda: first_viewer(app, deployment))
     further, further_cpu, _ = _timed(client, body)
     load = f"load average {os.getloadavg()[0]:.1f}"
     return [
@@ -94,7 +104,8 @@ def wall_refresh(services: int) -> list[dict]:
             "benchmark": f"wall refresh callback, {services:,} services, first viewer after a poll",
             "median_ms": round(statistics.median(first), 1),
             "detail": f"p95 {_p95(first):.1f} ms; CPU p50 {statistics.median(first_cpu):.1f} ms, "
-            f"p95 {_p95(first_cpu):.1f} ms; every panel's data changed, computed anew; {REPEAT} calls, "
+            f"p95 {_p95(first_cpu):.1f} ms (target < 20 ms); every panel's data changed, its views read from Redis and "
+            f"computed anew; {REPEAT} calls, "
             f"{size / 1024:.1f} KB each; {load}",
         },
         {
