@@ -242,14 +242,20 @@ def group_members(record: dict) -> tuple[list[str], list[str]]:
     """The user ids and the group ids among a REST2 group record's direct members (malformed ones skipped)."""
     members = [m for m in record["Members"] if isinstance(m, dict)]
     users = [str(m["id"]) for m in members if m.get("type") == "user" and m.get("id")]
-    groups = [str(m["id"]) for m in members if m.get("type") == "group" and str(m.get("id", "")).isdigit()]
+    ids = (str(m.get("id", "")) for m in members if m.get("type") == "group")
+    groups = [str(int(i)) for i in ids if i.isascii() and i.isdecimal()]  # "07" is group 7: read once
     return users, groups
+
+
+def disabled(record: dict) -> bool:
+    """Whether a REST2 user or group record is disabled ("1", 1 or true; absent, null, "0" or "" are not)."""
+    return str(record.get("Disabled") or 0) != "0"
 
 
 @parser()
 def user_person(record: dict) -> dict | None:
     """A REST2 user record as a person on call; None for a disabled user."""
-    if str(record.get("Disabled", "0")) not in ("0", ""):
+    if disabled(record):
         return None
     return itsm.on_call_person(
         record["Name"], record.get("RealName"), record.get("EmailAddress"), record.get("MobilePhone")
@@ -381,7 +387,7 @@ class RequestTrackerSource(itsm.ItsmSource):
             record = self.transport.get(f"REST/2.0/group/{current}")
             if not isinstance(record, dict):
                 raise SourceError(f"{self.name}: expected a group record from REST2 group")
-            if current != top and str(record.get("Disabled", "0")) not in ("0", ""):
+            if current != top and disabled(record):
                 continue  # RT counts nobody in a disabled group as a member of the groups it is in
             direct, nested = group_members(record)
             users.update(dict.fromkeys(direct))

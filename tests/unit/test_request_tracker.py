@@ -147,19 +147,30 @@ def test_a_site_that_configured_its_priorities_reads_them_as_configured_without_
     assert rt.warnings() == []
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"), [("1", True), (1, True), (True, True), ("0", False), (0, False), ("", False), (None, False)]
+)
+def test_a_record_is_disabled_only_when_it_says_so(value, expected):
+    assert request_tracker.disabled({"Disabled": value}) is expected
+    assert request_tracker.disabled({}) is False
+
+
 def test_a_group_record_s_members_are_its_users_and_groups_and_malformed_entries_are_skipped():
     members = [
         {"type": "user", "id": "oc.zhang"},
         {"type": "group", "id": "7"},
         {"type": "group", "id": 8},
         {"type": "group", "id": "../tickets"},  # not a group id: never put in a path
+        {"type": "group", "id": "²"},  # a digit, not a decimal one
+        {"type": "group", "id": "١٢"},  # decimal, not ASCII
+        {"type": "group", "id": "007"},  # group 7 again
         {"type": "group"},
         {"type": "user", "id": ""},
         {"type": "queue", "id": "3"},
         "oc.li",
         None,
     ]
-    assert request_tracker.group_members({"Members": members}) == (["oc.zhang"], ["7", "8"])
+    assert request_tracker.group_members({"Members": members}) == (["oc.zhang"], ["7", "8", "7"])
     with pytest.raises(SourceError, match=r"malformed payload \(group_members\)"):
         request_tracker.group_members({"Members": None})
 
