@@ -49,16 +49,16 @@ INPUTS = (
     "business_metrics",
 )
 CHAOS_RUNS = 3  # the latest chaos runs the wall lists
-VIEWS_FORMAT = 2  # raised when a view's columns change: views stored in another format are not the wall's
 VIEWS = tuple(
     n for n in VIEW_FRAMES if n not in ("view_basis", *POLLER_VIEWS)
 )  # what compute gives; the basis: of what
 
 
 def rules_digest(health_rules: dict) -> str:
-    """A short digest of the health rules and the views' format: views computed under other rules, or by a
-    poller that stores them in another format, are not the wall's."""
-    basis = json.dumps([VIEWS_FORMAT, health_rules], sort_keys=True, default=str)
+    """A short digest of the health rules and the views' columns: views computed under other rules, or by a
+    poller whose views have other columns (an older release during a deploy), are not the wall's."""
+    columns = {name: [(c.name, c.kind) for c in CONTRACTS[name]] for name in VIEWS}
+    basis = json.dumps([columns, health_rules], sort_keys=True, default=str)
     return hashlib.sha1(basis.encode()).hexdigest()[:16]
 
 

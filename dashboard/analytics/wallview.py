@@ -141,10 +141,10 @@ def spark_points(spark: pd.DataFrame, order: list[str], after_ms: int | None) ->
     """
     if spark.empty:
         return {"reset": after_ms is None, "t": [], "v": []}
-    nanoseconds = spark["ts"].array.as_unit("ns").asi8  # the rows are by timestamp
-    reset = after_ms is None or after_ms * MS_NS < nanoseconds[0]
-    first = 0 if reset else int(np.searchsorted(nanoseconds, after_ms * MS_NS, side="right"))
-    stamp_codes, stamps = pd.factorize(nanoseconds[first:] // MS_NS, sort=True)
+    times = spark["ts"].array.as_unit("ns").asi8 // MS_NS  # epoch ms, as sent; the rows are by timestamp
+    reset = after_ms is None or after_ms < times[0]
+    first = 0 if reset else int(np.searchsorted(times, after_ms, side="right"))
+    stamp_codes, stamps = pd.factorize(times[first:], sort=True)
     columns, tiles = _columns(tuple(order))
     column_codes = columns.get_indexer(spark["service"].array[first:].to_numpy(dtype=object))
     known = column_codes >= 0
@@ -159,6 +159,12 @@ def spark_points(spark: pd.DataFrame, order: list[str], after_ms: int | None) ->
 
 
 MS_NS = 1_000_000
+
+
+def sent_ms(value) -> int | None:
+    """``value`` if it is an epoch millisecond a browser may have been sent (a sparkline's last time), else
+    None: what comes back from a browser is checked before it is used."""
+    return value if type(value) is int and 0 <= value < 2**53 else None
 
 
 @functools.lru_cache(maxsize=4)

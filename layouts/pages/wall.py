@@ -1000,7 +1000,13 @@ def _model_part(out: dict, part: str, value) -> None:
 def refresh_wall(versions: dict | None, keys: dict, lang: str):
     """Redraw what changed since ``keys``: a Patch of the tile model, changed lists, stale marks."""
     refresh = Refresh(lang, (versions or {}).get("frames"))
-    keys = {**keys, "panels": dict(keys["panels"]), "stale": dict(keys["stale"]), "digests": dict(keys["digests"])}
+    keys = {
+        **keys,
+        "panels": dict(keys["panels"]),
+        "stale": dict(keys["stale"]),
+        "digests": dict(keys["digests"]),
+        "spark_ms": wallview.sent_ms(keys.get("spark_ms")),
+    }
     out: dict = {}
     changed = set()
     for panel in PANELS:

@@ -1,6 +1,7 @@
 """The wall's views: what the poller derives is what the wall computed from the frames, and the wall
 computes its own when the poller's are missing, behind the frames or of other health rules."""
 
+import json
 import threading
 from datetime import datetime, timedelta
 
@@ -18,7 +19,7 @@ from dashboard.core.poller import Poller
 from dashboard.core.settings import load
 from dashboard.core.store import DERIVED_SOURCE, FrameStore, open_store
 from datasources import registry
-from datasources.base import CONTRACTS
+from datasources.base import CONTRACTS, Column
 from datasources.demo import episodes
 from layouts.pages import wall
 
@@ -163,9 +164,10 @@ def test_the_wall_computes_its_own_views_when_the_poller_has_none_for_its_frames
     assert [reasons.get(s, []) for s in statuses["service"]] == expected["reasons"].tolist()
 
 
-def test_views_a_poller_stored_in_another_format_are_not_the_walls(monkeypatch):
-    estate = Estate()  # its poller stored the views in this format; the worker below reads the next one
-    monkeypatch.setattr(wallframes, "VIEWS_FORMAT", wallframes.VIEWS_FORMAT + 1)
+def test_views_a_poller_stored_with_other_columns_are_not_the_walls(monkeypatch):
+    estate = Estate()  # its poller stored the views with these columns; the worker below counts services in floats
+    changed = tuple(Column(c.name, "float") if c.name == "services" else c for c in CONTRACTS["site_states"])
+    monkeypatch.setitem(CONTRACTS, "site_states", changed)
     counted = Counted()
     monkeypatch.setattr(wallframes, "compute", counted)
     with estate.app().server.test_request_context("/wall"):
@@ -300,6 +302,21 @@ def test_a_worker_reads_the_walls_views_in_one_round_trip(monkeypatch):
         wall.Refresh("en").views()
     view_keys = [c for c in calls if any(key.split(":frame:")[-1].split(":")[-1] in wallframes.VIEWS for key in c)]
     assert len(view_keys) == 1 and len(view_keys[0]) >= len(wallframes.VIEWS)
+
+
+@pytest.mark.parametrize("forged", ["9" * 5000, 10**40, -1, True, 1.5e12, [1]], ids=repr)
+def test_a_forged_sparkline_time_in_the_keys_redraws_the_hour(estate, forged):
+    app = estate.app()
+    with app.server.test_request_context("/wall"):
+        requests = WallRequests(wall.layout(), app.callback_map)
+    keys = {**requests.keys, "structure": requests.keys["structure"], "spark_ms": forged}
+    response = app.server.test_client().post(
+        "/_dash-update-component",
+        json=requests.refresh({"frames": {**estate.store.versions(), "demo": 1}, "stale": []}, keys),
+    )
+    assert response.status_code == 200
+    spark = json.loads(response.data)["response"][ids.WALL_MODEL]["data"]["operations"]
+    assert any(op["location"] == ["spark"] and op["params"]["value"]["reset"] for op in spark)
 
 
 def test_the_tile_model_from_the_views_is_the_one_computed_from_the_frames(estate):

@@ -99,6 +99,15 @@ def test_spark_points_send_the_hour_then_only_what_is_new():
     assert wallview.spark_points(spark, ["a"], 0)["reset"]  # the browser's points are too old to extend
 
 
+def test_spark_points_compare_whole_milliseconds_as_sent():
+    stamps = [T0 + pd.Timedelta(minutes=m, microseconds=400) for m in range(3)]  # a source's float seconds
+    spark = wallview.spark_frame(pd.DataFrame({"ts": stamps, "service": "a", "latency_p95_ms": [1.0, 2.0, 3.0]}))
+    full = wallview.spark_points(spark, ["a"], None)
+    assert wallview.spark_points(spark, ["a"], full["t"][-1]) == {"reset": False, "t": [], "v": []}
+    after_first = wallview.spark_points(spark, ["a"], full["t"][0])
+    assert not after_first["reset"] and after_first["t"] == full["t"][1:]
+
+
 def _incidents():
     return pd.DataFrame(
         {
