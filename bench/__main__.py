@@ -146,11 +146,11 @@ NOTES = """
 
 `make bench-check` (run by CI after the suite, `bench/check.py`) polls a 1,000-service demo estate and
 measures, in CPU time, a poll with its derived step (anomalies, the wall's views: at 1,000 services
-mostly the anomaly scoring), the wall refresh for the first viewer after a poll (a worker reading the views from Redis) and the chain,
-service and trace pages, each divided by one pandas group-by over the estate's resource frame timed
-in the same run. A ratio more than twice its value in `bench/reference.json` fails the check and
-names the measure. `make bench` records the ratios anew with these figures; so does
-`python -m bench.check --record` after a change that is slower on purpose.
+mostly the anomaly scoring), the wall refresh for the first viewer after a poll (a worker reading
+the views from Redis) and the chain, service and trace pages, each divided by one pandas group-by
+over the estate's resource frame timed in the same run. A ratio more than twice its value in
+`bench/reference.json` fails the check and names the measure. `make bench` records the ratios anew with
+these figures; so does `python -m bench.check --record` after a change that is slower on purpose.
 """
 
 

@@ -137,9 +137,10 @@ def encode_frame(frame: pd.DataFrame) -> bytes:
 
 
 def decode_frame(data: bytes) -> pd.DataFrame:
-    """Read Arrow IPC stream bytes back into a frame, its dtypes from its Arrow types (the frames have no
-    index, so pandas' metadata adds nothing but its cost); a small one on this thread (Arrow's thread pool
-    costs a small frame more than it converts)."""
+    """Read Arrow IPC stream bytes back into a frame, its dtypes from its Arrow types: the frames have no
+    index, so pandas' metadata adds nothing but its cost (it would keep pandas' nullable ``Int64`` and
+    ``boolean``, which read back as numpy's); a small one on this thread (Arrow's thread pool costs a small
+    frame more than it converts)."""
     table = _decode_table(data)
     return table.to_pandas(use_threads=table.num_rows > THREADED_ROWS, ignore_metadata=True)
 

@@ -19,8 +19,8 @@ HSTS = "max-age=31536000"
 def content_security_policy(script_hashes: list[str]) -> str:
     """The CSP for pages whose only inline scripts have ``script_hashes``.
 
-    Styles may be inline: Dash components set style attributes and Mantine injects its
-    theme as a style element.
+    Styles may be inline: Dash components set style attributes, and plotly.js and AG Grid
+    inject their styles as style elements.
     """
     directives = {
         "default-src": ["'self'"],
