@@ -119,4 +119,5 @@ def run() -> list[dict]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(refresh() if sys.argv[1:] == ["refresh"] else measure()))
+    print(json.dumps(refresh() if sys.argv[1:] == ["refresh"] else measure()), flush=True)
+    os._exit(0)  # the learning thread may be inside Arrow: finalizing the interpreter under it can abort
