@@ -267,7 +267,7 @@ CONTRACTS: dict[str, tuple[Column, ...]] = {
         _c("instances", "int"),
         _c("services", "int"),
     ),
-    "spark": (_c("ts", "ts"), _c("service", "str"), _c("latency_p95_ms", "float", True)),
+    "spark": (_c("ts", "ts"), _c("points", "str")),  # per timestamp, the p95 of every tile as a JSON array
     "wall_tiles": (
         _c("service", "str"),
         _c("status", "str", allowed=HEALTH_STATUSES),

@@ -6,7 +6,7 @@ the formatted values a language's text takes: ``status_reasons``, worst first pe
 multi-site chain's site shares (``sites.chain_sites``), the estate's site states
 (``sites.site_states``), each tile's figures formatted with its error-log rate (``wallview.tile_figures``,
 in the wall's order), each chain's status and first worst step (``rollup.chains``), the header's
-status and counts (``rollup.header``), the sparklines' points (``wallview.spark_frame``) and the
+status and counts (``rollup.header``), the sparklines' points in the wall's order (``wallview.spark_frame``) and the
 requests per metrics timestamp that availability is computed from (``kpis.request_totals``), each market's
 feed state for the market strip (``feeds.market_states``), each chain's headline business figure
 (``business.headlines``), so a wall
@@ -218,7 +218,7 @@ def compute(
         "status_reasons": _conform("status_reasons", reasons_frame(statuses)),
         "chain_sites": _conform("chain_sites", sites.chain_sites(read("chains"), instances, resources)),
         "site_states": _conform("site_states", states),
-        "spark": _conform("spark", wallview.spark_frame(metrics)),
+        "spark": _conform("spark", wallview.spark_frame(metrics, order)),
         "wall_tiles": _conform("wall_tiles", wallview.tile_figures(evaluated, statuses, order, logs)),
         "chain_status": _conform("chain_status", chains_frame(rolled_chains)),
         "wall_header": pd.DataFrame([{**header, "alarm": wallview.incident_status(incidents)}]).astype(

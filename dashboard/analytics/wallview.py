@@ -10,7 +10,7 @@ kilobytes. Names are shown in the page's language where the frames carry one
 
 from __future__ import annotations
 
-import functools
+import json
 from urllib.parse import urlparse
 
 import numpy as np
@@ -119,42 +119,39 @@ def tile_rows(figures: pd.DataFrame, reasons: dict[str, list[str]]) -> list[list
     ]
 
 
-def spark_frame(metrics: pd.DataFrame) -> pd.DataFrame:
-    """The sparklines' data: p95 per service and timestamp (the mean of its samples) over the
-    ``SPARK_MINUTES`` up to the newest timestamp of ``metrics``, by timestamp; columns ts, service,
-    latency_p95_ms."""
+def spark_frame(metrics: pd.DataFrame, order: list[str]) -> pd.DataFrame:
+    """The sparklines' data: per timestamp of ``metrics`` in the ``SPARK_MINUTES`` up to its newest, by
+    timestamp, the p95 (the mean of its samples) of every tile of ``order``, as the JSON array the browser
+    draws: three significant digits, null without a sample. Columns ts, points."""
     if metrics.empty:
-        return pd.DataFrame({"ts": metrics["ts"], "service": metrics["service"], "latency_p95_ms": []})
+        return pd.DataFrame({"ts": metrics["ts"], "points": pd.Series([], dtype="str")})
     stamps = metrics["ts"]
-    recent = metrics.loc[
-        stamps > stamps.max() - pd.Timedelta(minutes=SPARK_MINUTES), ["ts", "service", "latency_p95_ms"]
+    recent = metrics.loc[stamps > stamps.max() - pd.Timedelta(minutes=SPARK_MINUTES)]
+    means = recent.groupby(["ts", "service"], sort=True)["latency_p95_ms"].mean()
+    grid = means.unstack("service").reindex(columns=order)  # per timestamp and tile, NaN without a sample
+    points = [
+        json.dumps([None if v != v else float(f"{v:.3g}") for v in line], separators=(",", ":"))
+        for line in grid.to_numpy().tolist()
     ]
-    return recent.groupby(["ts", "service"], sort=True)["latency_p95_ms"].mean().reset_index()
+    return pd.DataFrame({"ts": grid.index, "points": pd.Series(points, dtype="str")})
 
 
-def spark_points(spark: pd.DataFrame, order: list[str], after_ms: int | None) -> dict:
-    """p95 sparkline points per tile from ``spark_frame``: all of it (``reset``), or only those after
-    ``after_ms`` (all of it when ``after_ms`` is older than its first point).
+def spark_points(spark: pd.DataFrame, after_ms: int | None) -> dict:
+    """The sparkline points of ``spark_frame``: all of it (``reset``), or only those after ``after_ms`` (all
+    of it when ``after_ms`` is older than its first point).
 
-    Returns ``{"reset": bool, "t": [epoch ms, ...], "v": [[value per tile], ...]}``, one
-    row of values per timestamp, values rounded to three significant digits.
+    Returns ``{"reset": bool, "t": [epoch ms, ...], "v": [[value per tile], ...]}``, one row of values per
+    timestamp.
     """
     if spark.empty:
         return {"reset": after_ms is None, "t": [], "v": []}
     times = spark["ts"].array.as_unit("ns").asi8 // MS_NS  # epoch ms, as sent; the rows are by timestamp
     reset = after_ms is None or after_ms < times[0]
     first = 0 if reset else int(np.searchsorted(times, after_ms, side="right"))
-    stamp_codes, stamps = pd.factorize(times[first:], sort=True)
-    columns, tiles = _columns(tuple(order))
-    column_codes = columns.get_indexer(spark["service"].array[first:].to_numpy(dtype=object))
-    known = column_codes >= 0
-    grid = np.full((len(stamps), len(columns)), np.nan)
-    grid[stamp_codes[known], column_codes[known]] = spark["latency_p95_ms"].to_numpy(dtype=float)[first:][known]
-    grid = grid[:, tiles]  # per timestamp and tile, NaN without a sample
     return {
         "reset": reset,
-        "t": stamps.tolist(),
-        "v": [[None if v != v else float(f"{v:.3g}") for v in line] for line in grid.tolist()],
+        "t": times[first:].tolist(),
+        "v": [json.loads(points) for points in spark["points"].to_numpy(dtype=object)[first:]],
     }
 
 
@@ -165,14 +162,6 @@ def sent_ms(value) -> int | None:
     """``value`` if it is an epoch millisecond a browser may have been sent (a sparkline's last time), else
     None: what comes back from a browser is checked before it is used."""
     return value if type(value) is int and 0 <= value < 2**53 else None
-
-
-@functools.lru_cache(maxsize=4)
-def _columns(order: tuple[str, ...]) -> tuple[pd.Index, np.ndarray]:
-    """The services of a tile order once each, and each tile's position among them: kept per order, which
-    changes only with the chains."""
-    columns = pd.Index(order).unique()
-    return columns, columns.get_indexer(order)
 
 
 def active_incidents(incidents: pd.DataFrame) -> pd.DataFrame:

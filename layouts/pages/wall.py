@@ -332,7 +332,7 @@ def _tile_model(refresh: Refresh, layout: list[dict], spark_after: int | None) -
             for status, service, more in zip(*(chains[c].tolist() for c in ("status", "service", "more")))
         ],
         "header": _header(refresh, views["wall_header"]),
-        "spark": wallview.spark_points(views["spark"], wallview.tile_order(layout), spark_after),
+        "spark": wallview.spark_points(views["spark"], spark_after),
         "logs": views["wall_tiles"]["logs"].tolist(),
         "sites": sites.wall_sites(layout, views["chain_sites"]),
         "budgets": _budgets(refresh, layout),

@@ -215,10 +215,10 @@ def test_the_poller_views_give_the_sparklines_log_rates_and_availability_the_fra
     recent = metrics[metrics["ts"] > metrics["ts"].max() - pd.Timedelta(minutes=wallview.SPARK_MINUTES)]
     grid = recent.pivot_table(index="ts", columns="service", values="latency_p95_ms", aggfunc="mean", dropna=False)
     grid = grid.reindex(columns=order)
-    spark = wallview.spark_points(read("spark"), order, None)
+    spark = wallview.spark_points(read("spark"), None)
     assert spark["t"] == pd.DatetimeIndex(grid.index).as_unit("ms").asi8.tolist()
     assert spark["v"] == [[None if v != v else float(f"{v:.3g}") for v in row] for row in grid.to_numpy().tolist()]
-    newest = wallview.spark_points(read("spark"), order, spark["t"][-2])
+    newest = wallview.spark_points(read("spark"), spark["t"][-2])
     assert newest["t"] == spark["t"][-1:] and newest["v"] == spark["v"][-1:]
 
     rates = logrates.errors_per_minute(read("log_rates"))

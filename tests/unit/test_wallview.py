@@ -91,20 +91,33 @@ def test_spark_points_send_the_hour_then_only_what_is_new():
     metrics = pd.DataFrame(
         {"ts": stamps * 2, "service": ["a"] * 7 + ["b"] * 7, "latency_p95_ms": [float(i) for i in range(14)]}
     )
-    spark = wallview.spark_frame(metrics)
-    full = wallview.spark_points(spark, ["b", "a"], None)
-    assert full["reset"] and len(full["t"]) == 6 and full["v"][0] == [8.0, 1.0]  # the first point is an hour old
-    newest = wallview.spark_points(spark, ["b", "a"], full["t"][-2])
-    assert not newest["reset"] and newest["t"] == full["t"][-1:] and newest["v"] == [[13.0, 6.0]]
-    assert wallview.spark_points(spark, ["a"], 0)["reset"]  # the browser's points are too old to extend
+    spark = wallview.spark_frame(metrics, ["b", "x", "a", "b"])  # x has no sample; b has two tiles
+    full = wallview.spark_points(spark, None)
+    assert full["reset"] and len(full["t"]) == 6  # the first point is an hour old
+    assert full["v"][0] == [8.0, None, 1.0, 8.0]
+    newest = wallview.spark_points(spark, full["t"][-2])
+    assert not newest["reset"] and newest["t"] == full["t"][-1:] and newest["v"] == [[13.0, None, 6.0, 13.0]]
+    assert wallview.spark_points(spark, 0)["reset"]  # the browser's points are too old to extend
+
+
+def test_spark_frame_averages_a_timestamps_samples_to_three_digits():
+    metrics = pd.DataFrame({"ts": [T0] * 3, "service": ["a", "a", "b"], "latency_p95_ms": [1.0, 2.2345, float("nan")]})
+    spark = wallview.spark_frame(metrics, ["a", "b"])
+    assert spark["points"].tolist() == ["[1.62,null]"]
+    assert wallview.spark_points(wallview.spark_frame(metrics.iloc[:0], ["a"]), None) == {
+        "reset": True,
+        "t": [],
+        "v": [],
+    }
 
 
 def test_spark_points_compare_whole_milliseconds_as_sent():
     stamps = [T0 + pd.Timedelta(minutes=m, microseconds=400) for m in range(3)]  # a source's float seconds
-    spark = wallview.spark_frame(pd.DataFrame({"ts": stamps, "service": "a", "latency_p95_ms": [1.0, 2.0, 3.0]}))
-    full = wallview.spark_points(spark, ["a"], None)
-    assert wallview.spark_points(spark, ["a"], full["t"][-1]) == {"reset": False, "t": [], "v": []}
-    after_first = wallview.spark_points(spark, ["a"], full["t"][0])
+    metrics = pd.DataFrame({"ts": stamps, "service": "a", "latency_p95_ms": [1.0, 2.0, 3.0]})
+    spark = wallview.spark_frame(metrics, ["a"])
+    full = wallview.spark_points(spark, None)
+    assert wallview.spark_points(spark, full["t"][-1]) == {"reset": False, "t": [], "v": []}
+    after_first = wallview.spark_points(spark, full["t"][0])
     assert not after_first["reset"] and after_first["t"] == full["t"][1:]
 
 
