@@ -92,7 +92,7 @@ def service_health(frames: dict | None, names: list[str]) -> pd.Series:
     ctx = context.current()
     store, now, rules = ctx.store, pd.Timestamp.now("UTC"), ctx.settings.health
     versions = views.drawn_versions(store, frames or store.versions(), store.statuses(), now, rules)
-    kept = views.stored(store, versions, store.statuses(), now, ctx.offered, rules)
+    kept = views.stored(store, versions, store.statuses(), now, ctx.offered, rules, ("service_health",))
     if kept is not None:
         evaluated = drilldown.rows_for(kept["service_health"], "service", names)
     else:

@@ -7,6 +7,7 @@ from the newest frames, which every worker would do at once, decoding the whole 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 import pandas as pd
@@ -24,12 +25,14 @@ def stored(
     now: datetime,
     offered: frozenset[str],
     health_rules: dict,
+    names: Iterable[str] = wallframes.VIEWS,
 ) -> dict[str, pd.DataFrame] | None:
-    """The stored ``wallframes.VIEWS`` when their basis is the frames at ``versions`` of the sources behind
+    """The stored views ``names`` (of ``wallframes.VIEWS``, and any other frame the caller reads with them, in
+    the same round trip) when their basis is the frames at ``versions`` of the sources behind
     ``wallframes.INPUTS`` (from their ``statuses``) under ``health_rules``; else None."""
     inputs = freshness(wallframes.INPUTS, statuses, now, offered).sources
     if wallframes.current(store.frame("view_basis", versions), versions, (*inputs, CONFIG_SOURCE), health_rules):
-        return store.frames(wallframes.VIEWS, versions)
+        return store.frames(names, versions)
     return None
 
 

@@ -24,6 +24,12 @@ from layouts.components.incident_parts import health_badge
 from layouts.components.titles import page_title
 
 PATH_TEMPLATE = "/chain/<chain>"
+CHAIN_VIEWS = (
+    "service_health",
+    "service_status",
+    "status_reasons",
+    "chain_sites",
+)  # the views its steps are drawn from
 
 
 @dataclass
@@ -60,9 +66,8 @@ def _now(
     store, names = ctx.store, steps["service"].unique()
 
     def compute() -> tuple[chainnow.ChainNow, pd.DataFrame]:
-        kept = views.stored(
-            store, versions, store.statuses(), pd.Timestamp.now("UTC"), ctx.offered, ctx.settings.health
-        )
+        now, rules = pd.Timestamp.now("UTC"), ctx.settings.health
+        kept = views.stored(store, versions, store.statuses(), now, ctx.offered, rules, CHAIN_VIEWS)
         if kept is not None:
             evaluated = drilldown.rows_for(kept["service_health"], "service", names)
             rolled = wallframes.rolled(

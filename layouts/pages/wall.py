@@ -69,6 +69,12 @@ PANELS = {  # panel -> the frames it reads
 }
 KPIS = tuple(p for p in PANELS if p.startswith("kpi."))
 TILES = ("chains", "alerts")  # the panels whose frames the tile model reads (alerts do not grey the tiles)
+READS = (  # the poller's frames a refresh reads, in one round trip: its views (the roll-up is the chain page's),
+    # the budgets and the freeze breaches
+    *(v for v in wallframes.VIEWS if v != "service_status"),
+    "slo_status",
+    "freeze_breaches",
+)
 MAX_ALERTS = 4
 MAX_INCIDENTS = 8
 MAX_CHANGES = 3
@@ -164,7 +170,7 @@ class Refresh:
 
     def _views(self) -> dict[str, pd.DataFrame]:
         rules = self.settings.health
-        kept = views.stored(self.store, self.versions, self.statuses, self.now, self.offered, rules)
+        kept = views.stored(self.store, self.versions, self.statuses, self.now, self.offered, rules, READS)
         closures = context.current().calendar.closures()
         return kept if kept is not None else wallframes.compute(self.frame, rules, acknowledgements(), closures)
 

@@ -241,15 +241,16 @@ class Reads:
     """A frame store backend's reads, by key."""
 
     def __init__(self, cache, monkeypatch):
-        self.keys: list[str] = []
+        self.trips: list[tuple[str, ...]] = []
         get, get_many = cache.get, cache.get_many
-        monkeypatch.setattr(cache, "get", lambda key: self.keys.append(key) or get(key))
-        monkeypatch.setattr(cache, "get_many", lambda *keys: self.keys.extend(keys) or get_many(*keys))
+        monkeypatch.setattr(cache, "get", lambda key: self.trips.append((key,)) or get(key))
+        monkeypatch.setattr(cache, "get_many", lambda *keys: self.trips.append(keys) or get_many(*keys))
 
-    def frames(self) -> set[str]:
+    def frames(self, keys: tuple[str, ...] | None = None) -> set[str]:
         """The frame names of the frame keys read (``...:frame:<source>:<name>[:<part>]``, a source may hold a
-        colon)."""
-        parts = (key.split(":frame:", 1)[1].split(":") for key in self.keys if ":frame:" in key)
+        colon), of all reads or of ``keys``."""
+        keys = [k for trip in self.trips for k in trip] if keys is None else keys
+        parts = (key.split(":frame:", 1)[1].split(":") for key in keys if ":frame:" in key)
         return {next(p for p in names if p in CONTRACTS) for names in parts}
 
 
@@ -266,7 +267,10 @@ def test_a_worker_refreshing_the_wall_after_a_poll_decodes_none_of_the_large_fra
         "/_dash-update-component", json=requests.refresh({"frames": worker.versions(), "stale": []}, requests.keys)
     )
     assert response.status_code == 200
-    assert {"view_basis", "service_status", "spark", "wall_incidents", "kpi_events"} <= reads.frames()  # read anew
+    assert {"view_basis", "spark", "wall_incidents", "kpi_events"} <= reads.frames()  # read anew
+    assert "service_status" not in reads.frames()  # the chain page's
+    trip = next(keys for keys in reads.trips if "spark" in reads.frames(keys))
+    assert {"spark", "wall_tiles", "slo_status", "freeze_breaches"} <= reads.frames(trip)  # in one round trip
     assert not reads.frames() & {*LARGE, *LISTED}
     with app.server.test_request_context("/wall"):
         assert wallframes.current(
