@@ -491,7 +491,8 @@ class FrameStore:
         parts = [f for s in self.sources if versions.get(s) and (f := self.read(s, name, versions[s])) is not None]
         parts = [p for p in parts if len(p)]
         combined = pd.concat(parts, ignore_index=True) if len(parts) > 1 else (parts[0] if parts else empty_frame(name))
-        self._combined[name] = (key, combined)
+        if all(self._decoded.get((s, name), (None,))[0] == versions[s] for s in self.sources if versions.get(s)):
+            self._combined[name] = (key, combined)  # not when a version decoded before stood in for one not read
         return combined
 
 

@@ -165,6 +165,19 @@ def test_some_services_of_a_whole_frame_read_while_redis_was_away_are_not_the_ol
     assert set(store.read("demo", "instances")["site"]) == {"site-b"}
 
 
+def test_a_whole_frame_read_while_redis_was_away_is_read_again_once_it_is_back(monkeypatch):
+    """Meanwhile the version decoded before stands in; it is not kept as the frame of the new versions."""
+    store = open_store(None, "away", ["demo"])
+    store.write("demo", {"instances": _instances("site-a")})
+    assert store.frame("instances")["site"].unique().tolist() == ["site-a"]
+    store.write("demo", {"instances": _instances("site-b")})
+    with monkeypatch.context() as blip:
+        _frames_away(blip, store)
+        assert store.frame("instances")["site"].unique().tolist() == ["site-a"]
+        assert store.frames(["instances"])["instances"]["site"].unique().tolist() == ["site-a"]
+    assert store.frame("instances")["site"].unique().tolist() == ["site-b"]
+
+
 def test_one_service_over_the_limit_is_rejected_by_name_and_the_last_good_frame_stays():
     store = open_store(None, "parts", ["demo"], limit_mb=0.05)
     store.write("demo", {"service_metrics": _metrics(3, 10)})
