@@ -441,24 +441,26 @@ class FrameStore:
         return found
 
     def _read_ahead(self, names: list[str], versions: dict[str, int]) -> None:
-        """Decode every source's ``names`` not decoded at ``versions`` yet, read in one round trip; while Redis is
-        away nothing (each is read on its own, giving the version decoded before)."""
-        wanted = [
-            (source, name)
-            for name in names
-            for source in self.sources
-            if versions.get(source) and self._decoded.get((source, name), (None,))[0] != versions[source]
-        ]
-        if not wanted:
-            return
-        try:
-            raw = self.cache.get_many(*[self._key("frame", s, n) for s, n in wanted])
-        except redis.RedisError:
-            return
-        for (source, name), data in zip(wanted, raw):
-            with self._one_at_a_time((source, name)):
-                if self._decoded.get((source, name), (None,))[0] != versions[source]:
-                    self._decoded[(source, name)] = (versions[source], decode_frame(data) if data else None)
+        """Decode every source's ``names`` not decoded at ``versions`` yet, read in one round trip, by one thread at
+        a time (threads reaching new versions together read them once); while Redis is away nothing (each is read
+        on its own, giving the version decoded before)."""
+        with self._one_at_a_time("read-ahead"):
+            wanted = [
+                (source, name)
+                for name in names
+                for source in self.sources
+                if versions.get(source) and self._decoded.get((source, name), (None,))[0] != versions[source]
+            ]
+            if not wanted:
+                return
+            try:
+                raw = self.cache.get_many(*[self._key("frame", s, n) for s, n in wanted])
+            except redis.RedisError:
+                return
+            for (source, name), data in zip(wanted, raw):
+                with self._one_at_a_time((source, name)):
+                    if self._decoded.get((source, name), (None,))[0] != versions[source]:
+                        self._decoded[(source, name)] = (versions[source], decode_frame(data) if data else None)
 
     def _select(self, name: str, versions: dict[str, int], key: tuple, services: tuple[str, ...]) -> pd.DataFrame:
         """The rows of ``services`` in frame ``name`` of every source, kept for the ``SELECTED`` latest asked."""

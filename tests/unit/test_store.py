@@ -178,6 +178,31 @@ def test_a_whole_frame_read_while_redis_was_away_is_read_again_once_it_is_back(m
     assert store.frame("instances")["site"].unique().tolist() == ["site-b"]
 
 
+def test_threads_reaching_new_versions_together_read_them_in_one_round_trip(monkeypatch):
+    store = open_store(None, "together", ["demo"])
+    store.write("demo", {"services": _services(["a"]), "instances": _instances("site-a")})
+    trips, second = [], threading.Event()
+    real = store.cache.get_many
+
+    def get_many(*keys):
+        if any(":frame:" in key for key in keys):
+            trips.append(keys)
+            if len(trips) == 1:
+                second.wait(timeout=2)  # the other thread's read, if it makes one, comes meanwhile
+            else:
+                second.set()
+        return real(*keys)
+
+    monkeypatch.setattr(store.cache, "get_many", get_many)
+    readers = [threading.Thread(target=store.frames, args=(["services", "instances"],)) for _ in range(2)]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join()
+    assert len(trips) == 1
+    assert store.frame("instances")["site"].unique().tolist() == ["site-a"]
+
+
 def test_one_service_over_the_limit_is_rejected_by_name_and_the_last_good_frame_stays():
     store = open_store(None, "parts", ["demo"], limit_mb=0.05)
     store.write("demo", {"service_metrics": _metrics(3, 10)})
