@@ -14,6 +14,11 @@ NOTES = """
 
 ## Reading the figures
 
+- Since 2026-12-07 04:41 UTC the figures come from another machine (its processor is in the first line),
+  slower for this code than the one of the narrative's earlier figures by about half again to twice: the
+  same code's first wall viewer cost 34.5 ms CPU p50 there and 51.6 to 78.8 ms here, its drill-down pages
+  18 to 22 ms there and 33 to 39 ms here. The regression guard's ratios, which divide by a pandas group-by
+  timed alongside, moved little (the first viewer's 1.69 there, 1.45 to 1.55 here).
 - The machine is shared: the load average beside a figure says how busy it was. Above 2 (its
   cores) a wall-clock time includes waiting for a CPU; the CPU times are what the server spent.
 - Wall refresh: a worker computes what a refresh draws once per frame version (`dashboard/core/memo.py`);
@@ -61,6 +66,14 @@ NOTES = """
   per frame and column), reading them (about 4 ms; the sparklines' hour is 2.3 MB of the 3 MB), the
   tile model (about 6 ms), the lists' components and the digests (about 5 ms) and Dash's own dispatch
   and JSON (about 4 ms).
+  On the present machine, the sparklines' view became the rows
+  the browser draws: per minute, every tile's p95 in the wall's order as the JSON array the poller
+  formatted (0.3 MB, where a row per service and minute made 2.3 MB of the 3 MB a refresh read), so a
+  worker sends the rows newer than the browser's as they are; a refresh reads its SLO badges and freeze
+  breaches in the round trip of the views, and not the roll-up view only the chain page draws. Run
+  alternately with the code before (four runs each of 60 calls, the same answer byte for byte), the first
+  viewer at 1,000 services went from a median of 68.6 to 51.7 ms CPU p50 (p95 84.6 to 70.0 ms; load
+  average about 1.1, the machine's own noise moving one run by 20 ms).
   The Chromium row at 200 services times exactly those first-viewer refreshes (data changes
   between every few refreshes, and one browser is the only viewer).
 - Storage: the store cuts the large frames (`service_metrics`, `resource_metrics`, `calls`, `log_rates`,

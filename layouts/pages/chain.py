@@ -24,12 +24,8 @@ from layouts.components.incident_parts import health_badge
 from layouts.components.titles import page_title
 
 PATH_TEMPLATE = "/chain/<chain>"
-CHAIN_VIEWS = (
-    "service_health",
-    "service_status",
-    "status_reasons",
-    "chain_sites",
-)  # the views its steps are drawn from
+# the stored views its steps are drawn from
+CHAIN_VIEWS = ("service_health", "service_status", "status_reasons", "chain_sites")
 
 
 @dataclass
