@@ -84,8 +84,10 @@ def test_two_pollers_poll_once_per_interval_and_survive_a_death(two_pollers):
     after = _attempts(history)
     resumed = after[after > killed_at]
     assert len(resumed) >= 1
-    # taken over within an interval and the grace; a few seconds more for a busy machine's scheduling
-    assert (resumed.iloc[0] - killed_at).total_seconds() <= INTERVAL_S + grace_s(INTERVAL_S) + 4
+    # taken over within a poll's cycle (the interval, or a longer poll's own time on a busy machine) and the
+    # grace; a few seconds more for scheduling
+    cycle_s = max(INTERVAL_S, gaps.max())
+    assert (resumed.iloc[0] - killed_at).total_seconds() <= cycle_s + grace_s(INTERVAL_S) + 4, gaps.tolist()
 
 
 def test_a_poller_stops_promptly_on_sigterm(two_pollers):
