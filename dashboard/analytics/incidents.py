@@ -56,7 +56,7 @@ def response_times(incidents: pd.DataFrame, now: pd.Timestamp, days: int) -> pd.
 
 def _change_time(changes: pd.DataFrame) -> pd.Series:
     """When a change happened: its actual start, else its planned start."""
-    return changes["actual_start"].fillna(changes["planned_start"])
+    return changes["actual_start"].combine_first(changes["planned_start"])
 
 
 def change_started(change: pd.Series) -> pd.Timestamp:
