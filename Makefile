@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check docs bench bench-check soak clean demo-prometheus production
+.PHONY: run test test-unit test-integration test-browser check docs bench bench-check soak clean demo-prometheus production
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +15,13 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/opscenter run
 
+# The suite's three parts run side by side, each printing its report when it ends: the browser and integration
+# tests mostly wait on the servers and the browser they drive.
 test: check
-	$(BIN)/pytest
+	$(MAKE) --no-print-directory -j3 --output-sync=target test-unit test-integration test-browser
+
+test-unit test-integration test-browser: test-%: $(STAMP)
+	$(BIN)/pytest tests/$*
 
 # The architecture's import contracts (pyproject.toml, [tool.importlinter]), the linter and the formatter.
 check: $(STAMP)
