@@ -12,6 +12,7 @@ from urllib.parse import quote
 import pytest
 import requests
 from dash.testing.wait import until
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
@@ -68,6 +69,28 @@ def _cell(dash_duo, item: str, field: str) -> str:
 
 def _cell_element(dash_duo, item: str, field: str = "title"):
     return dash_duo.find_element(f".oc-maturity-grid .ag-row[row-id='{item}'] .ag-cell[col-id='{field}']")
+
+
+def _settled(dash_duo, check, *args) -> bool:
+    """``check(dash_duo, *args)``, False while the page redraws what it reads."""
+    try:
+        return check(dash_duo, *args)
+    except (IndexError, StaleElementReferenceException):
+        return False
+
+
+def _domain_cards(dash_duo) -> dict[str, str]:
+    return {card.get_attribute("data-domain"): card.text for card in dash_duo.find_elements(".oc-maturity-domain")}
+
+
+def _dotted_outline(dash_duo) -> bool:
+    outline = dash_duo.find_elements("#oc-maturity-radar .scatterlayer .trace")[-1]
+    return "stroke-dasharray" in outline.find_element(By.CSS_SELECTOR, "path").get_attribute("style")
+
+
+def _evidence_tooltip(dash_duo, item: str, text: str) -> bool:
+    ActionChains(dash_duo.driver).move_to_element(_cell_element(dash_duo, item, "evidence")).perform()
+    return any(text in tip.text for tip in dash_duo.find_elements(".ag-tooltip"))
 
 
 def _open(dash_duo, app, query: str = "") -> None:
@@ -201,16 +224,14 @@ def test_evidence_suggests_a_level_before_anyone_confirms_it(dash_duo, maturity_
     """Nothing but MON-01 is assessed, yet the page says how far the evidence alone goes, in words and on the radar."""
     _open(dash_duo, maturity_app)
     dash_duo.wait_for_element(".oc-maturity-domain[data-domain='configuration'] .oc-maturity-suggests", timeout=10)
-    cards = {card.get_attribute("data-domain"): card.text for card in dash_duo.find_elements(".oc-maturity-domain")}
+    cards = until(lambda: _settled(dash_duo, _domain_cards), timeout=10)
     assert set(cards) == set(MODEL.domains)
     assert "L0\nevidence suggests L3, awaiting confirmation" in cards["configuration"]
     assert "L0\nevidence suggests L0" in cards["continuity"], "a manual level-1 item stops the climb"
     assert "evidence suggests L0" in dash_duo.find_element("#oc-maturity-overall").text
-    outline = dash_duo.find_elements("#oc-maturity-radar .scatterlayer .trace")[-1]
-    assert "stroke-dasharray" in outline.find_element(By.CSS_SELECTOR, "path").get_attribute("style")
-
-    ActionChains(dash_duo.driver).move_to_element(_cell_element(dash_duo, "MON-06", "evidence")).perform()
-    dash_duo.wait_for_contains_text(".ag-tooltip", "auth-service: not seen in traced calls", timeout=10)
+    until(lambda: _settled(dash_duo, _dotted_outline), timeout=10)
+    # hovered until its tooltip shows: a grid drawn anew under a still pointer shows none
+    until(lambda: _settled(dash_duo, _evidence_tooltip, "MON-06", "auth-service: not seen in traced calls"), timeout=20)
 
     _cell_element(dash_duo, "CFG-01").click()
     state = "Configuration: confirmed L0 · evidence suggests L3, awaiting confirmation"
