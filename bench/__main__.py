@@ -14,11 +14,12 @@ NOTES = """
 
 ## Reading the figures
 
-- Since 2026-12-07 04:41 UTC the figures come from another machine (its processor is in the first line),
-  slower for this code than the one of the narrative's earlier figures by about half again to twice: the
-  same code's first wall viewer cost 34.5 ms CPU p50 there and 51.6 to 78.8 ms here, its drill-down pages
-  18 to 22 ms there and 33 to 39 ms here. The regression guard's ratios, which divide by a pandas group-by
-  timed alongside, moved little (the first viewer's 1.69 there, 1.45 to 1.55 here).
+- The figures come from the machine named in the first line. Since 2026-12-07 08:11 UTC it is a third one,
+  named like the second (AMD EPYC, 2 cores) but two to three times faster for this code: at 1,000 services
+  the first wall viewer cost 52.4 ms CPU p50 on the second and 20.3 ms here, the drill-down pages 33.6 to
+  39.1 ms there and 13.6 to 16.0 ms here (on the first, an Intel Xeon, the same code's first viewer cost
+  about 34 ms). The regression guard's ratios, which divide by a pandas group-by timed alongside, moved
+  less (the first viewer's 1.55 there, 1.31 here).
 - The machine is shared: the load average beside a figure says how busy it was. Above 2 (its
   cores) a wall-clock time includes waiting for a CPU; the CPU times are what the server spent.
 - Wall refresh: a worker computes what a refresh draws once per frame version (`dashboard/core/memo.py`);
