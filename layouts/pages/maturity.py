@@ -535,6 +535,11 @@ def register(app: dash.Dash) -> None:
         ClientsideFunction("opscenter", "showItem"),
         Output(ids.MATURITY_DETAIL, "className"),
         Input(ids.MATURITY_DETAIL, "children"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(  # at once, not after the detail: a selection changed meanwhile would skip it
+        ClientsideFunction("opscenter", "linkItem"),
+        Output(ids.MATURITY_DETAIL, "className", allow_duplicate=True),
         Input(ids.MATURITY_GRID, "selectedRows"),
         prevent_initial_call=True,
     )
