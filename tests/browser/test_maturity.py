@@ -71,6 +71,19 @@ def _cell_element(dash_duo, item: str, field: str = "title"):
     return dash_duo.find_element(f".oc-maturity-grid .ag-row[row-id='{item}'] .ag-cell[col-id='{field}']")
 
 
+def _choose(dash_duo, item: str) -> None:
+    """Click ``item``'s row until the grid has selected it: a click while the page still moves (a figure drawn,
+    a tooltip shown) may land on a neighbour."""
+
+    def chosen(duo):
+        selected = f".oc-maturity-grid .ag-row[row-id='{item}'][aria-selected='true']"
+        if not duo.find_elements(selected):
+            _cell_element(duo, item).click()
+        return duo.find_elements(selected)
+
+    until(lambda: _settled(dash_duo, chosen), timeout=20)
+
+
 def _settled(dash_duo, check, *args) -> bool:
     """``check(dash_duo, *args)``, False while the page redraws what it reads."""
     try:
@@ -121,7 +134,7 @@ def test_items_show_levels_evidence_and_assessments(dash_duo, maturity_app):
     assert "overall level" in overall and "evidence of 2026-11-18 14:00 Asia/Shanghai" in overall
     dash_duo.wait_for_contains_text("#oc-maturity-gaps", "item(s) stand between now and level 1", timeout=10)
 
-    dash_duo.find_element(".oc-maturity-grid .ag-row[row-id='MON-01'] .ag-cell[col-id='title']").click()
+    _choose(dash_duo, "MON-01")
     dash_duo.wait_for_contains_text(
         "#oc-maturity-detail h3", "MON-01 · Golden signals for critical services", timeout=10
     )
@@ -133,7 +146,7 @@ def test_items_show_levels_evidence_and_assessments(dash_duo, maturity_app):
 
 def test_an_assessment_recorded_on_the_page_shows_in_the_table_and_the_trail(dash_duo, maturity_app):
     _open(dash_duo, maturity_app)
-    dash_duo.find_element(".oc-maturity-grid .ag-row[row-id='MON-02'] .ag-cell[col-id='title']").click()
+    _choose(dash_duo, "MON-02")
     dash_duo.wait_for_contains_text("#oc-maturity-detail h3", "MON-02", timeout=10)
     dash_duo.find_element("#oc-maturity-new-status").click()
     next(o for o in dash_duo.find_elements(".dash-dropdown-option") if o.text == "Pass").click()
@@ -186,7 +199,7 @@ def test_chinese_page_shows_the_catalogue_in_chinese(dash_duo, maturity_app):
     assert not any(item.title in page for item in MODEL.items), "English catalogue text on the Chinese page"
     assert not any(name in page for name in MODEL.domains.values()) and "share of" not in page
 
-    dash_duo.find_element(".oc-maturity-grid .ag-row[row-id='MON-01'] .ag-cell[col-id='title']").click()
+    _choose(dash_duo, "MON-01")
     dash_duo.wait_for_contains_text("#oc-maturity-detail", MODEL.item("MON-01").description_zh, timeout=10)
     assert "上报服务指标的一级服务占比 >= 100%" in dash_duo.find_element("#oc-maturity-detail").text
     csv = _export(dash_duo, "oc-maturity-csv")
@@ -233,7 +246,7 @@ def test_evidence_suggests_a_level_before_anyone_confirms_it(dash_duo, maturity_
     # hovered until its tooltip shows: a grid drawn anew under a still pointer shows none
     until(lambda: _settled(dash_duo, _evidence_tooltip, "MON-06", "auth-service: not seen in traced calls"), timeout=20)
 
-    _cell_element(dash_duo, "CFG-01").click()
+    _choose(dash_duo, "CFG-01")
     state = "Configuration: confirmed L0 · evidence suggests L3, awaiting confirmation"
     dash_duo.wait_for_contains_text("#oc-maturity-detail .oc-maturity-state", state, timeout=10)
     assert "Met by the evidence, awaiting confirmation" in dash_duo.find_element("#oc-maturity-detail").text
