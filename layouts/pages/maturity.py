@@ -537,7 +537,7 @@ def register(app: dash.Dash) -> None:
         Input(ids.MATURITY_DETAIL, "children"),
         prevent_initial_call=True,
     )
-    app.clientside_callback(  # at once, not after the detail: a selection changed meanwhile would skip it
+    app.clientside_callback(  # the address follows the selection at once, not once the detail is drawn
         ClientsideFunction("opscenter", "linkItem"),
         Output(ids.MATURITY_DETAIL, "className", allow_duplicate=True),
         Input(ids.MATURITY_GRID, "selectedRows"),
