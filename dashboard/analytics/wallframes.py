@@ -1,16 +1,17 @@
-"""What the wall draws that is the same in every language and costly to compute, as small frames.
+"""What the wall draws that is costly to compute, as small frames.
 
 From the estate's frames: each service's health (``health.evaluate``), its rolled-up status and
 the metric its tile shows large (``rollup.services``) with its reasons as data (status, kind and
 the formatted values a language's text takes: ``status_reasons``, worst first per service), each
 multi-site chain's site shares (``sites.chain_sites``), the estate's site states
-(``sites.site_states``), each tile's figures formatted with its error-log rate (``wallview.tile_figures``,
-in the wall's order), each chain's status and first worst step (``rollup.chains``), the header's
-status and counts (``rollup.header``), the sparklines' points in the wall's order (``wallview.spark_frame``) and the
-requests per metrics timestamp that availability is computed from (``kpis.request_totals``), each market's
-feed state for the market strip (``feeds.market_states``), each chain's headline business figure
-(``business.headlines``), so a wall
-refresh reads none of the large frames and formats what it reads. The poller's derived
+(``sites.site_states``), the sparklines' points in the
+wall's order (``wallview.spark_frame``) and the requests per metrics timestamp that availability is computed
+from (``kpis.request_totals``), each market's feed state for the market strip (``feeds.market_states``), each
+chain's headline business figure (``business.headlines``), the lists, and the tile model in each language with
+its parts' digests (``wallmodel``: the chains as drawn, each tile's figures formatted with its error-log rate
+and its reasons in words, each chain's status and why, the header's status and counts (``rollup.header``)
+and the incidents' alarm, the site shares and budget badges), so a
+wall refresh reads none of the large frames and formats what it reads. The poller's derived
 step computes them after each poll of a frame they read and stores them with ``view_basis``: the
 frame versions and the health rules they come from.
 The wall uses them when that basis is the one it sees, else computes them with the same
@@ -23,10 +24,9 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable
 
-import numpy as np
 import pandas as pd
 
-from dashboard.analytics import business, feeds, health, kpis, logrates, rollup, sites, wallview
+from dashboard.analytics import business, feeds, health, kpis, logrates, rollup, sites, wallmodel, wallview
 from dashboard.analytics.incidents import with_acknowledgements, without_ticket_copies
 from dashboard.command import oversight
 from dashboard.i18n import LANGUAGES
@@ -101,19 +101,6 @@ def rolled(service_status: pd.DataFrame, status_reasons: pd.DataFrame) -> pd.Dat
     )
 
 
-def chains_frame(rolled_chains: list[dict]) -> pd.DataFrame:
-    """``rollup.chains``' chains as rows: chain, status, the first of its worst steps that says why (None
-    when none does) and how many more there are."""
-    return pd.DataFrame(
-        {
-            "chain": [c["chain"] for c in rolled_chains],
-            "status": [c["status"] for c in rolled_chains],
-            "service": [c["worst"][0][0] if c["worst"] else None for c in rolled_chains],
-            "more": pd.array([max(len(c["worst"]) - 1, 0) for c in rolled_chains], dtype="int64"),
-        }
-    )
-
-
 def incident_list(incidents: pd.DataFrame, command: pd.DataFrame) -> pd.DataFrame:
     """The active incidents in the wall's order (``wallview.active_incidents``), with the commander and last
     update of the P1/P2 (``oversight.commands``; empty for the others) and each one's place in the P1 banner
@@ -139,42 +126,6 @@ def change_list(changes: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([running.assign(running=True), scheduled.assign(running=False)], ignore_index=True)
 
 
-def names_frame(services: pd.DataFrame) -> pd.DataFrame:
-    """Each service's display name in each language (``wallview.display_names``)."""
-    rows = [(lang, s, n) for lang in LANGUAGES for s, n in wallview.display_names(services, lang).items()]
-    return pd.DataFrame(rows, columns=["lang", "service", "name"])
-
-
-def layout_frame(chains: pd.DataFrame, services: pd.DataFrame) -> pd.DataFrame:
-    """The chains as drawn in each language (``wallview.structure``), one row per tile in layout order."""
-    rows = [
-        (lang, c["chain"], c["name"], s)
-        for lang in LANGUAGES
-        for c in wallview.structure(chains, services, lang)
-        for s in c["services"]
-    ]
-    return pd.DataFrame(rows, columns=["lang", "chain", "name", "service"])
-
-
-def chain_layout(layout: pd.DataFrame, lang: str) -> list[dict]:
-    """``wallview.structure`` in ``lang`` again, from ``layout_frame``."""
-    found: dict[str, dict] = {}
-    for chain, name, service in zip(*_in_language(layout, lang, ("chain", "name", "service"))):
-        found.setdefault(chain, {"chain": chain, "name": name, "services": []})["services"].append(service)
-    return list(found.values())
-
-
-def names(service_names: pd.DataFrame, lang: str) -> dict[str, str]:
-    """``wallview.display_names`` in ``lang`` again, from ``names_frame``."""
-    return dict(zip(*_in_language(service_names, lang, ("service", "name"))))
-
-
-def _in_language(frame: pd.DataFrame, lang: str, columns: tuple[str, ...]) -> list[list]:
-    """``columns`` of the rows of ``frame`` in ``lang``, as lists."""
-    rows = np.flatnonzero(frame["lang"].to_numpy(dtype=object) == lang)
-    return [frame[c].to_numpy(dtype=object)[rows].tolist() for c in columns]
-
-
 def records(frame: pd.DataFrame) -> list[dict]:
     """A small view's rows as dicts, in plain Python: what a worker formats a list from."""
     columns = list(frame.columns)
@@ -186,10 +137,12 @@ def compute(
     health_rules: dict,
     acknowledgements: pd.DataFrame | None = None,
     closures: tuple = (),
+    slo_status: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
     """The ``VIEWS`` from the frames ``read(name)`` gives; MTTA counts ``acknowledgements`` (opscenter's:
     source, incident_id, acknowledged_at) where earlier than the source's; the market strip honours the
-    declared ``closures`` (``calendar.Closure``)."""
+    declared ``closures`` (``calendar.Closure``); the tile model's budget badges are those of ``slo_status``
+    (none without)."""
     services, metrics = read("services"), read("service_metrics")
     resources, instances = read("resource_metrics"), read("instances")
     evaluated = health.evaluate(services, metrics, health_rules)
@@ -204,11 +157,18 @@ def compute(
         health_rules["amber_at"],
         metrics["ts"].max() if len(metrics) else None,
     )
-    layout = wallview.structure(read("chains"), services)
+    layouts = {lang: wallview.structure(read("chains"), services, lang) for lang in LANGUAGES}
+    layout = layouts[LANGUAGES[0]]  # the tiles' order, the same in every language
     order, rolled_chains = wallview.tile_order(layout), rollup.chains(layout, statuses)
     logs = logrates.tooltip_rates(logrates.errors_per_minute(read("log_rates")), order)
-    header = rollup.header(rolled_chains, statuses, layout, "ok")  # the incidents' alarm is raised in the browser
-    incidents, changes, runs = read("incidents"), read("changes"), read("chaos_runs")
+    incidents = read("incidents")
+    header = {  # the incidents' alarm is raised in the browser
+        **rollup.header(rolled_chains, statuses, layout, "ok"),
+        "alarm": wallview.incident_status(incidents),
+    }
+    tiles = wallview.tile_figures(evaluated, statuses, order, logs)
+    shares = sites.chain_sites(read("chains"), instances, resources)
+    changes, runs = read("changes"), read("chaos_runs")
     acknowledged = without_ticket_copies(incidents)
     if acknowledgements is not None:
         acknowledged = with_acknowledgements(acknowledged, acknowledgements)
@@ -216,22 +176,31 @@ def compute(
         "service_health": _conform("service_health", evaluated),
         "service_status": _conform("service_status", statuses),
         "status_reasons": _conform("status_reasons", reasons_frame(statuses)),
-        "chain_sites": _conform("chain_sites", sites.chain_sites(read("chains"), instances, resources)),
+        "chain_sites": _conform("chain_sites", shares),
         "site_states": _conform("site_states", states),
         "spark": _conform("spark", wallview.spark_frame(metrics, order)),
-        "wall_tiles": _conform("wall_tiles", wallview.tile_figures(evaluated, statuses, order, logs)),
-        "chain_status": _conform("chain_status", chains_frame(rolled_chains)),
-        "wall_header": pd.DataFrame([{**header, "alarm": wallview.incident_status(incidents)}]).astype(
-            {"attention": "int64", "total": "int64"}
-        ),
         "request_totals": _conform("request_totals", kpis.request_totals(metrics)),
         "wall_incidents": _conform("wall_incidents", incident_list(incidents, read("incident_command"))),
         "wall_alerts": _conform("wall_alerts", rollup.firing_alerts(read("alerts"))),
         "wall_changes": _conform("wall_changes", change_list(changes)),
         "wall_chaos": _conform("wall_chaos", wallview.latest_chaos_runs(runs, CHAOS_RUNS)),
         "kpi_events": _conform("kpi_events", kpis.events(acknowledged, incidents, changes, runs)),
-        "chain_layout": _conform("chain_layout", layout_frame(read("chains"), services)),
-        "service_names": _conform("service_names", names_frame(services)),
+        "wall_model": wallmodel.frame(
+            {
+                lang: wallmodel.parts(
+                    layouts[lang],
+                    wallview.display_names(services, lang),
+                    statuses,
+                    tiles,
+                    rolled_chains,
+                    header,
+                    shares,
+                    empty_frame("slo_status") if slo_status is None else slo_status,
+                    lang,
+                )
+                for lang in LANGUAGES
+            }
+        ),
         "wall_markets": _conform(
             "wall_markets",
             feeds.market_states(read("feed_status"), health_rules.get("feed_late_s", feeds.LATE_S), closures),

@@ -27,7 +27,9 @@ backfill is tried again after ``HISTORY_RETRY_S``.
 
 Given the health rules, the step also computes the wall's views (``analytics.wallframes``: health,
 roll-up with its reasons, site shares and states, tile figures, chain statuses, header, sparklines, the
-requests availability is computed from, the chain layout and names in each language, the lists of
+requests availability is computed from, the chain layout and names in each language, the tile model in each
+language as the browser receives it (``analytics.wallmodel``, its budget badges from the SLO figures derived
+with it), the lists of
 incidents, alerts, changes and chaos runs, and the events MTTA, MTTR and the change and chaos rates are
 computed from, MTTA with opscenter's acknowledgements from the history database) after every poll that
 delivered a frame they read, from the store's frames of every source, and writes them with the versions
@@ -193,12 +195,15 @@ class DerivedFrames:
         try:
             versions = {s: v for s, v in self.store.versions().items() if s != DERIVED_SOURCE}
             read = lambda name: self.store.frame(name, versions)  # noqa: E731
-            views = wallframes.compute(read, self.health, self._acknowledgements(), self.closures())
+            budgets = self._slo(read, pd.Timestamp(now))
+            views = wallframes.compute(
+                read, self.health, self._acknowledgements(), self.closures(), budgets["slo_status"]
+            )
             views["freeze_breaches"] = freeze.breaches(
                 read("changes"), read("chaos_runs"), read("chains"), self.freeze_rules()
             )
             views["view_basis"] = wallframes.basis(versions, self.health)
-            views |= self._slo(read, pd.Timestamp(now))
+            views |= budgets
             frames, errors = (
                 {name: validate(name, frame if len(frame) else empty_frame(name)) for name, frame in views.items()},
                 [],

@@ -106,14 +106,6 @@ def site_bar(
     )
 
 
-def reason_text(reason, lang: str) -> str:
-    """A roll-up reason (``analytics.rollup.Reason``) in ``lang``: the wall's and the chain page's words."""
-    values = reason.params()
-    if "metric" in values:
-        values["what"] = " ".join(filter(None, (values["instance"], t(f"metric.{values['metric']}", lang))))
-    return t(f"reason.{reason.kind}", lang, **values)
-
-
 def problem(kind: str, detail: str, lang: str) -> html.Div:
     """A clear message in the page: ``not_found``, ``bad_request`` or ``unavailable``."""
     return html.Div(

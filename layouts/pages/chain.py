@@ -12,7 +12,7 @@ from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 from dashboard import context, formats, ids
-from dashboard.analytics import chainnow, drilldown, health, rollup, sites, wallframes
+from dashboard.analytics import chainnow, drilldown, health, rollup, sites, wallframes, wallmodel
 from dashboard.core import timewindow
 from dashboard.figures import drill as drill_figures
 from dashboard.i18n import pick_lang, t
@@ -135,7 +135,7 @@ def model(chain: str, window: timewindow.Window, versions: dict | None) -> Model
 
 def _now_block(now, lang: str) -> html.Div:
     """A step's status over the latest minutes, its first reason and its latest figures."""
-    why = parts.reason_text(now.reasons[0], lang) if now.reasons else ""
+    why = wallmodel.reason_text(now.reasons[0], lang) if now.reasons else ""
     return html.Div(
         [
             html.Div(
@@ -242,7 +242,7 @@ def _callout(m: Model, lang: str) -> list:
                 service=name,
                 share=b.share,
                 minutes=health.RECENT_MINUTES,
-                why=parts.reason_text(reasons[0], lang) if reasons else "–",
+                why=wallmodel.reason_text(reasons[0], lang) if reasons else "–",
             ),
             **{"data-service": b.service, "data-reason": b.reason, "data-when": "now"},
         ),

@@ -31,7 +31,7 @@ import pandas as pd
 from dash import ALL, ClientsideFunction, Input, Output, Patch, State, ctx, dcc, html
 
 from dashboard import context, formats, ids
-from dashboard.analytics import kpis, rollup, sites, slo, wallframes, wallview
+from dashboard.analytics import kpis, rollup, sites, slo, wallframes, wallmodel, wallview
 from dashboard.command import oversight
 from dashboard.core.freshness import Freshness, freshness
 from dashboard.core.status import newest_success
@@ -39,7 +39,6 @@ from dashboard.core.store import DERIVED_SOURCE
 from dashboard.figures import STATUS_COLOURS
 from dashboard.i18n import CATALOG, pick_lang, t, template
 from layouts.components import business_figures, duty, freeze_parts, incident_declare, market_strip, views
-from layouts.components.drill_parts import reason_text
 from layouts.components.incident_parts import acknowledgements
 from layouts.components.titles import page_title
 
@@ -69,12 +68,21 @@ PANELS = {  # panel -> the frames it reads
 }
 KPIS = tuple(p for p in PANELS if p.startswith("kpi."))
 TILES = ("chains", "alerts")  # the panels whose frames the tile model reads (alerts do not grey the tiles)
-READS = (  # the poller's frames a refresh reads, in one round trip: its views (the roll-up is the chain page's),
-    # the budgets and the freeze breaches
-    *(v for v in wallframes.VIEWS if v != "service_status"),
-    "slo_status",
+READS = (  # the poller's views a refresh reads, in one round trip: the tile model and what it is drawn beside
+    "wall_model",
+    "spark",
+    "site_states",
+    "wall_incidents",
+    "wall_alerts",
+    "wall_changes",
+    "wall_chaos",
+    "kpi_events",
+    "request_totals",
+    "chain_business",
     "freeze_breaches",
 )
+DRAWN = (*READS, "service_health")  # and those the chains' first drawing reads
+MARKETS = ("wall_markets",)  # the market strip's, read on its own tick
 MAX_ALERTS = 4
 MAX_INCIDENTS = 8
 MAX_CHANGES = 3
@@ -158,53 +166,57 @@ class Refresh:
         """Why the header cannot tell the estate's status: the tiles' metrics fail, are late or never came."""
         return self.stale_label("chains") if self.fresh["chains"].is_stale else ""
 
-    def describe(self, reason: rollup.Reason) -> str:
-        """A reason in the page's language."""
-        return reason_text(reason, self.lang)
+    def views(self, names: tuple[str, ...] = READS) -> dict[str, pd.DataFrame]:
+        """The wall's views ``names`` (``analytics.wallframes``) at these versions, once per version in any
+        language: the poller's when they come from the frames at these versions (``views.drawn_versions`` makes
+        the versions a refresh draws those of the stored views while their derivation is fresh), else computed
+        here."""
+        return self.cached(("views", names), lambda: self._views(names), *PANELS, per_language=False)
 
-    def views(self) -> dict[str, pd.DataFrame]:
-        """The wall's views (``analytics.wallframes``) at these versions, once per version in any language:
-        the poller's when they come from the frames at these versions (``views.drawn_versions`` makes the
-        versions a refresh draws those of the stored views while their derivation is fresh), else computed here."""
-        return self.cached("views", self._views, *PANELS, per_language=False)
-
-    def _views(self) -> dict[str, pd.DataFrame]:
+    def _views(self, names: tuple[str, ...]) -> dict[str, pd.DataFrame]:
         rules = self.settings.health
-        kept = views.stored(self.store, self.versions, self.statuses, self.now, self.offered, rules, READS)
-        closures = context.current().calendar.closures()
-        return kept if kept is not None else wallframes.compute(self.frame, rules, acknowledgements(), closures)
+        kept = views.stored(self.store, self.versions, self.statuses, self.now, self.offered, rules, names)
+        return kept if kept is not None else self.cached("computed", self._compute, *PANELS, per_language=False)
 
-    def rows(self, view: str) -> list[dict]:
-        """A small view's rows (``wallframes.records``), once per version in any language."""
-        build = lambda: wallframes.records(self.views()[view])  # noqa: E731
+    def _compute(self) -> dict[str, pd.DataFrame]:
+        closures = context.current().calendar.closures()
+        slo_status = self.frame("slo_status")
+        return {
+            **wallframes.compute(self.frame, self.settings.health, acknowledgements(), closures, slo_status),
+            "freeze_breaches": self.frame("freeze_breaches"),
+        }
+
+    def model(self) -> dict[str, tuple[str, str]]:
+        """The tile model's parts in the page's language (``wallmodel``), as JSON with their digests."""
+        build = lambda: wallmodel.in_language(self.views()["wall_model"], self.lang)  # noqa: E731
+        return self.cached("model", build, *PANELS, extra=self.versions.get(DERIVED_SOURCE))
+
+    def rows(self, view: str, names: tuple[str, ...] = READS) -> list[dict]:
+        """A small view's rows (``wallframes.records``) of the views ``names``, once per version in any language."""
+        build = lambda: wallframes.records(self.views(names)[view])  # noqa: E731
         return self.cached(f"rows.{view}", build, *PANELS, per_language=False)
 
     def freeze_breaches(self) -> dict[tuple[str, str], dict]:
         """The poller's freeze breaches by (kind, id) (``freeze_parts.by_id``), once per version in any language."""
-        build = lambda: freeze_parts.by_id(self.frame("freeze_breaches"))  # noqa: E731
+        build = lambda: freeze_parts.by_id(self.views()["freeze_breaches"])  # noqa: E731
         return self.cached("freeze", build, "changes", "chaos", per_language=False)
 
     def names(self) -> dict[str, str]:
         """Each service's display name in the page's language."""
-        return self.cached("names", lambda: wallframes.names(self.views()["service_names"], self.lang), "chains")
+        return self.cached("names", lambda: json.loads(self.model()[wallmodel.NAMES][0]), "chains")
 
     def structure(self) -> list[dict]:
         """The chains as drawn, in the page's language (``wallview.structure``)."""
-        return wallframes.chain_layout(self.views()["chain_layout"], self.lang)
+        return json.loads(self.model()[wallmodel.STRUCTURE][0])
 
     def evaluated(self) -> pd.DataFrame:
         """Each service's health, with its name in the page's language."""
-        evaluated = self.views()["service_health"]
+        evaluated = self.views(DRAWN)["service_health"]
         return evaluated.assign(display_name=evaluated["service"].map(self.names()))
 
     def site_states(self) -> pd.DataFrame:
         """The estate's sites (the banner and the services' roll-up both read them)."""
         return self.views()["site_states"]
-
-    def reasons(self) -> dict[str, list[rollup.Reason]]:
-        """Each service's reasons for its rolled-up status, worst first (none for a service without)."""
-        build = lambda: wallframes.reasons(self.views()["status_reasons"])  # noqa: E731
-        return self.cached("reasons", build, *TILES, per_language=False)
 
 
 def _digest(value) -> str:
@@ -213,11 +225,6 @@ def _digest(value) -> str:
 
 def _with_digest(value) -> tuple:
     return value, _digest(value)
-
-
-def _with_part_digests(model: dict) -> tuple[dict, dict[str, str]]:
-    """The model and its parts' digests; none for the sparklines, sent whenever the model is."""
-    return model, {part: _digest(value) for part, value in model.items() if part != "spark"}
 
 
 # ---------------------------------------------------------------- chains and tiles
@@ -286,30 +293,6 @@ def _chain_sections(layout: list[dict], evaluated: pd.DataFrame, lang: str, ambe
     return sections
 
 
-def _chain_reason(service, more: int, names: dict[str, str], refresh: Refresh) -> str:
-    """Why a chain has its status: its first worst step (``service``, None when no step says why) and that
-    step's first reason, and how many more steps are that bad."""
-    if not isinstance(service, str):
-        return ""
-    reason = refresh.describe(refresh.reasons()[service][0])
-    return t("wall.chain_reason", refresh.lang, name=names.get(service, service), reason=reason) + (
-        f" · +{more}" if more else ""
-    )
-
-
-def _budgets(refresh: Refresh, layout: list[dict]) -> list[list[str]]:
-    """Each chain's budget badge, in layout order, from the poller's small ``slo_status`` view: its status
-    (``slo.badges``), "budget 72%" (empty without session events) and its alert, which names its tooltip in
-    the model's ``budget_titles``."""
-    found, lang = slo.badges(refresh.frame("slo_status")), refresh.lang
-    badges = []
-    for chain in layout:
-        colour, left, alert = found.get(chain["chain"], ("nodata", None, "none"))
-        shown = "" if left is None else t("slo.exhausted", lang) if left <= 0 else formats.fmt_pct(left, 0)
-        badges.append([colour, t("slo.badge", lang, left=shown) if shown else "", alert])
-    return badges
-
-
 def _budget_titles(refresh: Refresh) -> dict[str, str]:
     """The budget badges' tooltips, per alert."""
     lang, days = refresh.lang, refresh.settings.slo.window_days
@@ -319,34 +302,31 @@ def _budget_titles(refresh: Refresh) -> dict[str, str]:
     }
 
 
-def _header(refresh: Refresh, header: pd.DataFrame) -> dict:
-    """The header's status (the incidents' alarm is raised in the browser) and how many services need
-    attention, from the ``wall_header`` view."""
-    status, attention, total = header["status"].iloc[0], int(header["attention"].iloc[0]), int(header["total"].iloc[0])
-    key = "wall.attention" if attention else "wall.all_healthy"
-    return {"status": status, "text": t(key, refresh.lang, count=attention, total=total)}
+def _business(refresh: Refresh) -> tuple[list, str]:
+    """Each chain's business headline (``business_figures.wall_headlines``) and its digest."""
+    headlines = business_figures.wall_headlines(
+        refresh.rows("chain_business"), refresh.structure(), refresh.lang, refresh.tz
+    )
+    return headlines, _digest(headlines)
 
 
-def _tile_model(refresh: Refresh, layout: list[dict], spark_after: int | None) -> dict:
-    views = refresh.views()
-    reasons = {service: [refresh.describe(r) for r in found] for service, found in refresh.reasons().items()}
-    chains, names = views["chain_status"], refresh.names()
-    return {
-        "rows": wallview.tile_rows(views["wall_tiles"], reasons),
-        "chains": [
-            [status, _chain_reason(service, more, names, refresh)]
-            for status, service, more in zip(*(chains[c].tolist() for c in ("status", "service", "more")))
-        ],
-        "header": _header(refresh, views["wall_header"]),
-        "spark": wallview.spark_points(views["spark"], spark_after),
-        "logs": views["wall_tiles"]["logs"].tolist(),
-        "sites": sites.wall_sites(layout, views["chain_sites"]),
-        "budgets": _budgets(refresh, layout),
-        "business": business_figures.wall_headlines(refresh.rows("chain_business"), layout, refresh.lang, refresh.tz),
-    }
+def _tile_parts(refresh: Refresh) -> dict[str, tuple]:
+    """Each part of the tile model but the sparklines, with its digest, once per version."""
+
+    def build() -> dict[str, tuple]:
+        stored = refresh.model()
+        return {part: (json.loads(stored[part][0]), stored[part][1]) for part in wallmodel.PARTS}
+
+    parts = refresh.cached("tiles", build, *PANELS, extra=refresh.versions.get(DERIVED_SOURCE))
+    return {**parts, "business": refresh.cached("business", lambda: _business(refresh), "chains")}
 
 
-def _full_model(refresh: Refresh, layout: list[dict]) -> dict:
+def _alarm(refresh: Refresh) -> str:
+    """What the open incidents say of the estate (``wallview.incident_status``): the header is raised to it."""
+    return json.loads(refresh.model()[wallmodel.ALARM][0])
+
+
+def _full_model(refresh: Refresh) -> dict:
     """The whole tile model, with what never changes while the page is shown and the whole last hour."""
     lang = refresh.lang
     labels = {
@@ -360,9 +340,10 @@ def _full_model(refresh: Refresh, layout: list[dict]) -> dict:
         "logs_label": template("logs.tooltip", lang),
         "budget_titles": _budget_titles(refresh),
         "page": refresh.now.timestamp(),
-        "alarm": refresh.views()["wall_header"]["alarm"].iloc[0],
+        "alarm": _alarm(refresh),
         "unknown": refresh.header_unknown(),
-        **_tile_model(refresh, layout, None),
+        **{part: value for part, (value, _) in _tile_parts(refresh).items()},
+        "spark": wallview.spark_points(refresh.views()["spark"], None),
     }
 
 
@@ -767,7 +748,11 @@ def _sessions() -> dict[str, dict]:
 
 def _feed_chips(refresh: Refresh) -> list:
     """The market strip's chips from the ``wall_markets`` view; none before a source delivered ``feed_status``."""
-    return market_strip.chips(refresh.rows("wall_markets"), refresh.lang) if refresh.fresh["feeds"].sources else []
+    return (
+        market_strip.chips(refresh.rows("wall_markets", MARKETS), refresh.lang)
+        if refresh.fresh["feeds"].sources
+        else []
+    )
 
 
 def _kpi_strip(refresh: Refresh) -> html.Div:
@@ -835,7 +820,7 @@ def layout(lang: str | None = None, **_query) -> html.Div:
     lang, settings = refresh.lang, refresh.settings
     evaluated = refresh.evaluated()
     chain_layout = refresh.structure()
-    model = _full_model(refresh, chain_layout)
+    model = _full_model(refresh)
     incidents, incident_count = _incident_items(refresh)
     alerts, alert_count = _alert_items(refresh)
     sessions = _sessions()
@@ -843,7 +828,7 @@ def layout(lang: str | None = None, **_query) -> html.Div:
         "panels": {p: refresh.version_key(p) for p in PANELS},
         "stale": {p: refresh.stale_label(p) for p in PANELS},
         "digests": {"alarm": model["alarm"]},
-        "structure": _digest(chain_layout),
+        "structure": refresh.model()[wallmodel.STRUCTURE][1],
         "spark_ms": _last_spark_ms(model, None),
     }
     return html.Div(
@@ -965,31 +950,29 @@ def _wildcard(position: int) -> list[dict]:
 
 
 def _redraw_tiles(refresh: Refresh, keys: dict, out: dict) -> None:
-    """The tile model (whole when the chains' structure changed, else a Patch of its changed parts) and
-    the site banner."""
-    lang = refresh.lang
-    chain_layout, structure = refresh.cached("structure", lambda: _with_digest(refresh.structure()), "chains")
+    """The tile model (whole when the chains' structure changed, else a Patch of its changed parts and the
+    sparklines' new points) and the site banner."""
+    structure = refresh.model()[wallmodel.STRUCTURE][1]
     if structure != keys["structure"]:  # chains or services came or went: draw them anew
         keys["structure"] = structure
         out["chains"] = _chain_sections(
-            chain_layout, refresh.evaluated(), lang, refresh.settings.health["amber_at"], refresh.offered
+            refresh.structure(),
+            refresh.evaluated(),
+            refresh.lang,
+            refresh.settings.health["amber_at"],
+            refresh.offered,
         )
-        model = out["model"] = _full_model(refresh, chain_layout)
+        model = out["model"] = _full_model(refresh)
     else:
-        model, digests = refresh.cached(
-            "tiles",
-            lambda: _with_part_digests(_tile_model(refresh, chain_layout, keys["spark_ms"])),
-            *TILES,
-            extra=(keys["spark_ms"], refresh.versions.get(DERIVED_SOURCE)),
-        )
-        patch = Patch()
-        for part, value in model.items():
-            if part == "spark":
+        after = keys["spark_ms"]
+        build = lambda: wallview.spark_points(refresh.views()["spark"], after)  # noqa: E731
+        model = {"spark": refresh.cached("spark", build, *TILES, extra=after, per_language=False)}
+        patch = out["model"] = Patch()
+        patch["spark"] = model["spark"]
+        for part, (value, digest) in _tile_parts(refresh).items():
+            if digest != keys["digests"].get(part):
                 patch[part] = value
-            elif digests[part] != keys["digests"].get(part):
-                patch[part] = value
-                keys["digests"][part] = digests[part]
-        out["model"] = patch
+                keys["digests"][part] = digest
     keys["spark_ms"] = _last_spark_ms(model, keys["spark_ms"])
     banner, digest = refresh.cached("sites", lambda: _with_digest(_site_banner(refresh)), "chains")
     if digest != keys["digests"].get("sites"):
@@ -1025,7 +1008,7 @@ def refresh_wall(versions: dict | None, keys: dict, lang: str):
     if changed & set(TILES):
         _redraw_tiles(refresh, keys, out)
     if "incidents" in changed and not isinstance(out.get("model"), dict):
-        alarm = refresh.views()["wall_header"]["alarm"].iloc[0]
+        alarm = _alarm(refresh)
         if alarm != keys["digests"].get("alarm"):
             keys["digests"]["alarm"] = alarm
             _model_part(out, "alarm", alarm)

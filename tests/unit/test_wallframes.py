@@ -10,7 +10,7 @@ import pytest
 
 from bench.viewer import WallRequests
 from dashboard import formats, ids
-from dashboard.analytics import business, health, kpis, logrates, rollup, sites, wallframes, wallview
+from dashboard.analytics import business, health, kpis, logrates, rollup, sites, slo, wallframes, wallmodel, wallview
 from dashboard.analytics.incidents import with_acknowledgements, without_ticket_copies
 from dashboard.app import create_app
 from dashboard.command import oversight
@@ -157,11 +157,15 @@ def test_the_wall_computes_its_own_views_when_the_poller_has_none_for_its_frames
     monkeypatch.setattr(wallframes, "compute", counted)
     with estate.app(settings).server.test_request_context("/wall"):
         refresh = wall.Refresh("en")
-        statuses, reasons = refresh.views()["service_status"], refresh.reasons()
+        rows = json.loads(refresh.model()["rows"][0])
         assert counted.calls == 1
-        expected = _computed_before(settings, refresh.frame)["rolled"]
-    assert statuses["status"].tolist() == expected["status"].tolist()
-    assert [reasons.get(s, []) for s in statuses["service"]] == expected["reasons"].tolist()
+        order = wallview.tile_order(refresh.structure())
+        expected = _computed_before(settings, refresh.frame)["rolled"].set_index("service").reindex(order)
+    assert [row[0] for row in rows] == expected["status"].tolist()
+    assert [row[5] for row in rows] == [
+        [wallmodel.reason_text(r, "en") for r in found] for found in expected["reasons"]
+    ]
+    assert any(row[5] for row in rows)
 
 
 def test_views_a_poller_stored_with_other_columns_are_not_the_walls(monkeypatch):
@@ -222,9 +226,8 @@ def test_the_poller_views_give_the_sparklines_log_rates_and_availability_the_fra
     assert newest["t"] == spark["t"][-1:] and newest["v"] == spark["v"][-1:]
 
     rates = logrates.errors_per_minute(read("log_rates"))
-    assert len(rates) and read("wall_tiles")["logs"].tolist() == [
-        f"{rates[s]:,.1f}" if s in rates.index else "" for s in order
-    ]
+    logs = json.loads(wallmodel.in_language(read("wall_model"), "en")["logs"][0])
+    assert len(rates) and logs == [f"{rates[s]:,.1f}" if s in rates.index else "" for s in order]
 
     since = kpis.start_of_day(pd.Timestamp(MOMENT), "Asia/Shanghai")
     today = metrics[metrics["ts"] >= since]
@@ -268,9 +271,9 @@ def test_a_worker_refreshing_the_wall_after_a_poll_decodes_none_of_the_large_fra
     )
     assert response.status_code == 200
     assert {"view_basis", "spark", "wall_incidents", "kpi_events"} <= reads.frames()  # read anew
-    assert "service_status" not in reads.frames()  # the chain page's
+    assert not reads.frames() & {"service_status", "status_reasons", "slo_status"}  # in the model
     trip = next(keys for keys in reads.trips if "spark" in reads.frames(keys))
-    assert {"spark", "wall_tiles", "slo_status", "freeze_breaches"} <= reads.frames(trip)  # in one round trip
+    assert {"spark", "wall_model", "wall_incidents", "freeze_breaches"} <= reads.frames(trip)  # in one round trip
     assert not reads.frames() & {*LARGE, *LISTED}
     with app.server.test_request_context("/wall"):
         assert wallframes.current(
@@ -327,7 +330,7 @@ def test_the_tile_model_from_the_views_is_the_one_computed_from_the_frames(estat
     with estate.app().server.test_request_context("/wall"):
         refresh = wall.Refresh("en")
         layout = wallview.structure(refresh.frame("chains"), refresh.frame("services"), "en")
-        model = wall._tile_model(refresh, layout, None)
+        model = {part: value for part, (value, _) in wall._tile_parts(refresh).items()}
         before = _computed_before(estate.settings, refresh.frame)
         order = wallview.tile_order(layout)
         figures = before["evaluated"].set_index("service").reindex(order)
@@ -338,7 +341,9 @@ def test_the_tile_model_from_the_views_is_the_one_computed_from_the_frames(estat
         ):
             latency, error = formats.fmt_ms(p95), formats.fmt_pct(errors)
             main, other = (error, latency) if metric == "errors" else (latency, error)
-            rows.append([status, main, metric, formats.fmt_rate(rate), other, [refresh.describe(r) for r in reasons]])
+            rows.append(
+                [status, main, metric, formats.fmt_rate(rate), other, [wallmodel.reason_text(r, "en") for r in reasons]]
+            )
         chains = rollup.chains(layout, before["rolled"])
         head = rollup.header(chains, before["rolled"], layout, "ok")
     assert model["rows"] == rows and any(row[5] for row in rows)
@@ -346,6 +351,9 @@ def test_the_tile_model_from_the_views_is_the_one_computed_from_the_frames(estat
     assert [bool(c[1]) for c in model["chains"]] == [bool(c["worst"]) for c in chains]
     assert any(c["worst"] for c in chains) and len(chains) == len(layout)
     assert model["header"]["status"] == head["status"] and str(head["attention"]) in model["header"]["text"]
+    badges = slo.badges(refresh.frame("slo_status"))  # derived with the model
+    assert [b[0] for b in model["budgets"]] == [badges.get(c["chain"], ("nodata",))[0] for c in layout]
+    assert any(b[1] for b in model["budgets"])
 
 
 FIGURES = ("requests_per_s", "latency_p95_ms", "error_ratio")
@@ -362,7 +370,8 @@ def test_the_poller_lists_are_those_the_wall_selected_from_the_frames(estate):
     assert len(listed) and _ids(listed, "incident_id") == _ids(wallview.active_incidents(incidents), "incident_id")
     in_banner = listed[listed["banner"] >= 0].sort_values("banner")
     assert _ids(in_banner, "incident_id") == _ids(wallview.major_incidents(incidents), "incident_id")
-    assert read("wall_header")["alarm"].iloc[0] == wallview.incident_status(incidents)
+    alarm = wallmodel.in_language(read("wall_model"), "en")[wallmodel.ALARM][0]
+    assert json.loads(alarm) == wallview.incident_status(incidents)
     alerts = read("wall_alerts")
     assert len(alerts) and _ids(alerts, "alert_id") == _ids(rollup.firing_alerts(read("alerts")), "alert_id")
     runs = read("wall_chaos")
@@ -378,10 +387,10 @@ def test_the_poller_lists_are_those_the_wall_selected_from_the_frames(estate):
         first = scheduled[scheduled["planned_start"] >= now].head(1)
         assert _ids(first, "change_id") == ([] if expected is None else [expected["change_id"]])
     for lang in ("en", "zh"):
-        assert wallframes.chain_layout(read("chain_layout"), lang) == wallview.structure(
-            read("chains"), read("services"), lang
-        )
-        assert wallframes.names(read("service_names"), lang) == wallview.display_names(read("services"), lang)
+        model = wallmodel.in_language(read("wall_model"), lang)
+        structure, names = (json.loads(model[part][0]) for part in (wallmodel.STRUCTURE, wallmodel.NAMES))
+        assert structure == wallview.structure(read("chains"), read("services"), lang)
+        assert names == wallview.display_names(read("services"), lang)
 
 
 def test_the_commander_and_banner_of_the_incident_list_are_those_of_the_incident_command():
