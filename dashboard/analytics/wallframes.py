@@ -25,6 +25,7 @@ import json
 from collections.abc import Callable, Iterable
 
 import pandas as pd
+import pyarrow as pa
 
 from dashboard.analytics import business, feeds, health, kpis, logrates, rollup, sites, wallmodel, wallview
 from dashboard.analytics.incidents import with_acknowledgements, without_ticket_copies
@@ -127,9 +128,9 @@ def change_list(changes: pd.DataFrame) -> pd.DataFrame:
 
 
 def records(frame: pd.DataFrame) -> list[dict]:
-    """A small view's rows as dicts, in plain Python: what a worker formats a list from."""
-    columns = list(frame.columns)
-    return [dict(zip(columns, values)) for values in frame.to_numpy(dtype=object).tolist()]
+    """A small view's rows as dicts, in plain Python, as ``FrameStore.records`` reads them stored (None where a
+    value is missing): what a worker formats a list from."""
+    return pa.Table.from_pandas(frame, preserve_index=False).to_pylist()
 
 
 def compute(

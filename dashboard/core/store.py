@@ -195,6 +195,7 @@ class FrameStore:
             DERIVED_SOURCE,
         ]
         self._decoded: dict[tuple[str, str], tuple[int, pd.DataFrame]] = {}
+        self._records: dict[tuple[str, str], tuple[int, list[dict]]] = {}  # per small frame read as rows: version, rows
         self._combined: dict[str, tuple[tuple, pd.DataFrame]] = {}
         self._selected: OrderedDict[tuple[str, tuple[str, ...]], tuple[tuple, pd.DataFrame]] = OrderedDict()
         self._selected_lock = threading.Lock()
@@ -439,6 +440,29 @@ class FrameStore:
                 with self._one_at_a_time(name):
                     found[name] = self._combine(name, versions, key)
         return found
+
+    def records(self, names: Iterable[str], versions: dict[str, int] | None = None) -> dict[str, list[dict]]:
+        """The rows of the small frames ``names`` of every source concatenated, in plain Python (Arrow's: None
+        where a value is missing), read in one round trip and kept per version: for a handful of rows, a fraction
+        of the cost of a frame. While Redis is away, the rows read before."""
+        versions = self.versions() if versions is None else versions
+        names = list(names)
+        if set(names) & set(PARTITIONED):
+            raise ValueError(f"not small frames: {sorted(set(names) & set(PARTITIONED))}")
+        wanted = [
+            (source, name)
+            for name in names
+            for source in self.sources
+            if versions.get(source) and self._records.get((source, name), (None,))[0] != versions[source]
+        ]
+        try:
+            raw = self.cache.get_many(*[self._key("frame", s, n) for s, n in wanted]) if wanted else []
+        except redis.RedisError:
+            raw = []
+        for (source, name), data in zip(wanted, raw):
+            self._records[(source, name)] = (versions[source], _decode_table(data).to_pylist() if data else [])
+        read = [s for s in self.sources if versions.get(s)]
+        return {name: [row for s in read for row in self._records.get((s, name), (0, []))[1]] for name in names}
 
     def _read_ahead(self, names: list[str], versions: dict[str, int]) -> None:
         """Decode every source's ``names`` not decoded at ``versions`` yet, read in one round trip, by one thread at

@@ -68,21 +68,12 @@ PANELS = {  # panel -> the frames it reads
 }
 KPIS = tuple(p for p in PANELS if p.startswith("kpi."))
 TILES = ("chains", "alerts")  # the panels whose frames the tile model reads (alerts do not grey the tiles)
-READS = (  # the poller's views a refresh reads, in one round trip: the tile model and what it is drawn beside
-    "wall_model",
-    "spark",
-    "site_states",
-    "wall_incidents",
-    "wall_alerts",
-    "wall_changes",
-    "wall_chaos",
-    "kpi_events",
-    "request_totals",
-    "chain_business",
-    "freeze_breaches",
-)
+READS = ("wall_model", "spark", "kpi_events", "request_totals", "freeze_breaches")  # the views a refresh reads
+# as frames, in one round trip: the tile model, the sparklines, the key figures' events and the freeze breaches
 DRAWN = (*READS, "service_health")  # and those the chains' first drawing reads
-MARKETS = ("wall_markets",)  # the market strip's, read on its own tick
+LISTED = ("wall_incidents", "wall_alerts", "wall_changes", "wall_chaos", "chain_business", "site_states")  # the
+# views a refresh reads as rows, in one round trip: the lists, the chains' business headlines, the sites
+MARKETS = ("wall_markets",)  # the market strip's rows, read on its own tick
 MAX_ALERTS = 4
 MAX_INCIDENTS = 8
 MAX_CHANGES = 3
@@ -191,10 +182,19 @@ class Refresh:
         build = lambda: wallmodel.in_language(self.views()["wall_model"], self.lang)  # noqa: E731
         return self.cached("model", build, *PANELS, extra=self.versions.get(DERIVED_SOURCE))
 
-    def rows(self, view: str, names: tuple[str, ...] = READS) -> list[dict]:
-        """A small view's rows (``wallframes.records``) of the views ``names``, once per version in any language."""
-        build = lambda: wallframes.records(self.views(names)[view])  # noqa: E731
-        return self.cached(f"rows.{view}", build, *PANELS, per_language=False)
+    def rows(self, view: str, names: tuple[str, ...] = LISTED) -> list[dict]:
+        """The rows of ``view``, one of the small views ``names`` read together, in plain Python
+        (``wallframes.records``), once per version in any language: the poller's while they come from the frames
+        at these versions (as ``views``), else those of the views computed here."""
+        return self.cached(("rows", names), lambda: self._rows(names), *PANELS, per_language=False)[view]
+
+    def _rows(self, names: tuple[str, ...]) -> dict[str, list[dict]]:
+        rules = self.settings.health
+        kept = views.stored_records(self.store, self.versions, self.statuses, self.now, self.offered, rules, names)
+        if kept is not None:
+            return kept
+        computed = self.cached("computed", self._compute, *PANELS, per_language=False)
+        return {name: wallframes.records(computed[name]) for name in names}
 
     def freeze_breaches(self) -> dict[tuple[str, str], dict]:
         """The poller's freeze breaches by (kind, id) (``freeze_parts.by_id``), once per version in any language."""
@@ -213,10 +213,6 @@ class Refresh:
         """Each service's health, with its name in the page's language."""
         evaluated = self.views(DRAWN)["service_health"]
         return evaluated.assign(display_name=evaluated["service"].map(self.names()))
-
-    def site_states(self) -> pd.DataFrame:
-        """The estate's sites (the banner and the services' roll-up both read them)."""
-        return self.views()["site_states"]
 
 
 def _digest(value) -> str:
@@ -354,18 +350,17 @@ def _last_spark_ms(model: dict, previous: int | None) -> int | None:
 
 def _site_banner(refresh: Refresh) -> list:
     """A row per drained, thinned or silent site, with its share of the traffic and the services it carries."""
-    states, lang = refresh.site_states(), refresh.lang
-    rows = []
-    for site in states[states["status"].isin(rollup.ATTENTION)].itertuples(index=False):
+    lang, rows = refresh.lang, []
+    for site in (row for row in refresh.rows("site_states") if row["status"] in rollup.ATTENTION):
         detail = (
-            t("wall.site_silent_detail", lang, instances=site.instances, services=site.services)
-            if site.kind == "silent"
+            t("wall.site_silent_detail", lang, instances=site["instances"], services=site["services"])
+            if site["kind"] == "silent"
             else t(
                 "wall.site_detail",
                 lang,
-                share=formats.fmt_pct(site.share, 0),
-                even=formats.fmt_pct(site.even, 0),
-                services=site.services,
+                share=formats.fmt_pct(site["share"], 0),
+                even=formats.fmt_pct(site["even"], 0),
+                services=site["services"],
             )
         )
         rows.append(
@@ -374,14 +369,14 @@ def _site_banner(refresh: Refresh) -> list:
                     html.Span(
                         [
                             html.Span(className="oc-shape"),
-                            t("wall.site_banner", lang, site=site.site, state=t(f"site.{site.kind}", lang)),
+                            t("wall.site_banner", lang, site=site["site"], state=t(f"site.{site['kind']}", lang)),
                         ],
                         className="oc-banner-kind",
                     ),
                     html.Span(detail, className="oc-banner-meta"),
                 ],
-                className=f"oc-banner-row oc-site-row oc-{site.status}",
-                **{"data-site": site.site},
+                className=f"oc-banner-row oc-site-row oc-{site['status']}",
+                **{"data-site": site["site"]},
             )
         )
     return rows
@@ -544,7 +539,10 @@ def _change_items(refresh: Refresh) -> list:
     frozen = sum(breaches.get(("change", row["change_id"]), {}).get("flagged", False) for row in running)
     if not running:
         now = refresh.now
-        upcoming = next((r for r in changes if not r["running"] and r["planned_start"] >= now), None)
+        upcoming = next(
+            (r for r in changes if not r["running"] and r["planned_start"] is not None and r["planned_start"] >= now),
+            None,
+        )
         return [
             html.Div(t("wall.no_changes", lang), className="oc-empty"),
             *(

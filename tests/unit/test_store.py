@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import redis
 
+from dashboard.analytics import wallframes
 from dashboard.core import store as store_module
 from dashboard.core.derived import DerivedFrames
 from dashboard.core.poller import Poller
@@ -268,3 +269,47 @@ def _services(names):
 
 def _instances(site):
     return pd.DataFrame({"service": ["a", "b"], "instance": ["a-1", "b-1"], "site": [site, site]})
+
+
+def _changes(title: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "change_id": ["CHG1", "CHG2"],
+            "title": [title, "other"],
+            "service": ["svc-a", None],
+            "type": ["normal", "emergency"],
+            "actual_start": pd.to_datetime(["2026-11-18 01:00", None], utc=True),
+            "planned_start": pd.to_datetime(["2026-11-18 00:30", "2026-11-18 03:00"], utc=True),
+            "planned_end": pd.to_datetime(["2026-11-18 02:00", None], utc=True),
+            "running": [True, False],
+        }
+    )
+
+
+def test_small_frames_read_as_rows_are_their_frames_rows_read_once_per_version(monkeypatch):
+    store = open_store(None, "records", ["a", "b"])
+    store.write("a", {"wall_changes": _changes("first")})
+    store.write("b", {"wall_changes": _changes("second").head(1)})
+    rows = store.records(["wall_changes"])["wall_changes"]
+    assert rows == wallframes.records(store.frame("wall_changes"))  # as a worker computing them would have them
+    assert [r["title"] for r in rows] == ["first", "other", "second"]
+    assert rows[1]["service"] is None and rows[1]["actual_start"] is None  # missing, not NaN or NaT
+    assert rows[0]["actual_start"] == pd.Timestamp("2026-11-18 01:00", tz="UTC")
+    trips = []
+    get_many = store.cache.get_many
+    monkeypatch.setattr(store.cache, "get_many", lambda *keys: trips.append(keys) or get_many(*keys))
+    assert store.records(["wall_changes"])["wall_changes"] == rows
+    assert not [k for trip in trips for k in trip if ":frame:" in k]  # kept for this version
+    with pytest.raises(ValueError, match="service_metrics"):
+        store.records(["service_metrics"])
+
+
+def test_rows_read_while_redis_was_away_are_read_again_once_it_is_back(monkeypatch):
+    store = open_store(None, "records-away", ["demo"])
+    store.write("demo", {"wall_changes": _changes("before")})
+    assert store.records(["wall_changes"])["wall_changes"][0]["title"] == "before"
+    store.write("demo", {"wall_changes": _changes("after")})
+    with monkeypatch.context() as blip:
+        _frames_away(blip, store)
+        assert store.records(["wall_changes"])["wall_changes"][0]["title"] == "before"  # the rows read before
+    assert store.records(["wall_changes"])["wall_changes"][0]["title"] == "after"

@@ -273,7 +273,9 @@ def test_a_worker_refreshing_the_wall_after_a_poll_decodes_none_of_the_large_fra
     assert {"view_basis", "spark", "wall_incidents", "kpi_events"} <= reads.frames()  # read anew
     assert not reads.frames() & {"service_status", "status_reasons", "slo_status"}  # in the model
     trip = next(keys for keys in reads.trips if "spark" in reads.frames(keys))
-    assert {"spark", "wall_model", "wall_incidents", "freeze_breaches"} <= reads.frames(trip)  # in one round trip
+    assert set(wall.READS) <= reads.frames(trip)  # in one round trip
+    listed = next(keys for keys in reads.trips if "wall_incidents" in reads.frames(keys))
+    assert set(wall.LISTED) <= reads.frames(listed)  # and the lists' rows in another
     assert not reads.frames() & {*LARGE, *LISTED}
     with app.server.test_request_context("/wall"):
         assert wallframes.current(
