@@ -3,15 +3,14 @@
 From the estate's frames: each service's health (``health.evaluate``), its rolled-up status and
 the metric its tile shows large (``rollup.services``) with its reasons as data (status, kind and
 the formatted values a language's text takes: ``status_reasons``, worst first per service), each
-multi-site chain's site shares (``sites.chain_sites``), the estate's site states
-(``sites.site_states``), the sparklines' points in the
-wall's order (``wallview.spark_frame``) and the requests per metrics timestamp that availability is computed
-from (``kpis.request_totals``), each market's feed state for the market strip (``feeds.market_states``), each
-chain's headline business figure (``business.headlines``), the lists, and the tile model in each language with
-its parts' digests (``wallmodel``: the chains as drawn, each tile's figures formatted with its error-log rate
-and its reasons in words, each chain's status and why, the header's status and counts (``rollup.header``)
-and the incidents' alarm, the site shares and budget badges), so a
-wall refresh reads none of the large frames and formats what it reads. The poller's derived
+multi-site chain's site shares (``sites.chain_sites``), the estate's site states (``sites.site_states``),
+the sparklines' points in the wall's order (``wallview.spark_frame``), the requests per metrics timestamp
+that availability is computed from (``kpis.request_totals``), each market's feed state for the market strip
+(``feeds.market_states``), each chain's headline business figure (``business.headlines``), the lists, and
+the tile model in each language with its parts' digests (``wallmodel``: the chains as drawn, each tile's
+figures formatted with its error-log rate and its reasons in words, each chain's status and why, the
+header's status and counts (``rollup.header``) and the incidents' alarm, the site shares and budget badges),
+so a wall refresh reads none of the large frames and formats what it reads. The poller's derived
 step computes them after each poll of a frame they read and stores them with ``view_basis``: the
 frame versions and the health rules they come from.
 The wall uses them when that basis is the one it sees, else computes them with the same
