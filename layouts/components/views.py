@@ -26,36 +26,16 @@ def stored(
     offered: frozenset[str],
     health_rules: dict,
     names: Iterable[str] = wallframes.VIEWS,
-) -> dict[str, pd.DataFrame] | None:
+    rows: bool = False,
+) -> dict[str, pd.DataFrame] | dict[str, list[dict]] | None:
     """The stored views ``names`` (of ``wallframes.VIEWS``, and any other frame the caller reads with them, in
     the same round trip) when their basis is the frames at ``versions`` of the sources behind
-    ``wallframes.INPUTS`` (from their ``statuses``) under ``health_rules``; else None."""
-    if _current(store, versions, statuses, now, offered, health_rules):
-        return store.frames(names, versions)
-    return None
-
-
-def stored_records(
-    store: FrameStore,
-    versions: dict[str, int],
-    statuses: dict[str, dict],
-    now: datetime,
-    offered: frozenset[str],
-    health_rules: dict,
-    names: Iterable[str],
-) -> dict[str, list[dict]] | None:
-    """The rows of the small stored views ``names`` in plain Python (``FrameStore.records``), when ``stored``
-    would give their frames; else None."""
-    if _current(store, versions, statuses, now, offered, health_rules):
-        return store.records(names, versions)
-    return None
-
-
-def _current(store: FrameStore, versions, statuses, now, offered, health_rules) -> bool:
-    """Whether the stored views' basis is the frames at ``versions`` of the sources behind ``wallframes.INPUTS``
-    under ``health_rules``."""
+    ``wallframes.INPUTS`` (from their ``statuses``) under ``health_rules``; else None. Given ``rows``, small
+    views' rows in plain Python (``FrameStore.records``) rather than frames."""
     inputs = freshness(wallframes.INPUTS, statuses, now, offered).sources
-    return wallframes.current(store.frame("view_basis", versions), versions, (*inputs, CONFIG_SOURCE), health_rules)
+    if not wallframes.current(store.frame("view_basis", versions), versions, (*inputs, CONFIG_SOURCE), health_rules):
+        return None
+    return store.records(names, versions) if rows else store.frames(names, versions)
 
 
 def drawn_versions(

@@ -190,7 +190,7 @@ class Refresh:
 
     def _rows(self, names: tuple[str, ...]) -> dict[str, list[dict]]:
         rules = self.settings.health
-        kept = views.stored_records(self.store, self.versions, self.statuses, self.now, self.offered, rules, names)
+        kept = views.stored(self.store, self.versions, self.statuses, self.now, self.offered, rules, names, rows=True)
         if kept is not None:
             return kept
         computed = self.cached("computed", self._compute, *PANELS, per_language=False)
