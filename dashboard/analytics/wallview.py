@@ -1,9 +1,8 @@
-"""Pure builders of what the wall draws: number formats, the tile model, the event lists.
+"""Pure builders of what the wall draws: number formats, the tiles' rows, the event lists.
 
-The tile model is what the browser receives on each refresh: per tile (in layout
-order) its rolled-up status (``rollup``), its figures formatted and its reasons in
-words, per chain its status and why, and the sparkline points newer than the ones the
-browser already has. It is deliberately compact: at 200 services a refresh is a few
+Per tile (in layout order) its rolled-up status (``rollup``) and its figures formatted, which
+``wallmodel`` puts in the tile model with its reasons in words, and the sparkline points newer than
+the ones the browser already has. They are deliberately compact: at 200 services a refresh is a few
 kilobytes. Names are shown in the page's language where the frames carry one
 (``x_display_name_zh``, ``x_chain_name_zh``), else in the frames' own.
 """

@@ -26,10 +26,9 @@ A peaks or SLO problem (the database away, a failed backfill read) is in the ste
 backfill is tried again after ``HISTORY_RETRY_S``.
 
 Given the health rules, the step also computes the wall's views (``analytics.wallframes``: health,
-roll-up with its reasons, site shares and states, tile figures, chain statuses, header, sparklines, the
-requests availability is computed from, the chain layout and names in each language, the tile model in each
-language as the browser receives it (``analytics.wallmodel``, its budget badges from the SLO figures derived
-with it), the lists of
+roll-up with its reasons, site shares and states, sparklines, the requests availability is computed from,
+the tile model in each language as the browser receives it (``analytics.wallmodel``: tiles, chains, header,
+sites and budget badges, the last from the SLO figures derived with it), the lists of
 incidents, alerts, changes and chaos runs, and the events MTTA, MTTR and the change and chaos rates are
 computed from, MTTA with opscenter's acknowledgements from the history database) after every poll that
 delivered a frame they read, from the store's frames of every source, and writes them with the versions
